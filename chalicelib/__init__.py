@@ -1,0 +1,1 @@
+"""Account-opening application code shipped in the Lambda package."""

@@ -1,0 +1,75 @@
+"""Results of the data checks and how they consolidate into a decision."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+IDENTITY = "identity"
+ADDRESS = "address"
+REQUIRED_CHECKS = (IDENTITY, ADDRESS)
+
+
+class Outcome(str, enum.Enum):
+    """Ordered by severity: a check is as bad as its worst reason."""
+
+    PASS = "PASS"
+    REVIEW = "REVIEW"
+    FAIL = "FAIL"
+
+    @property
+    def severity(self) -> int:
+        return {"PASS": 0, "REVIEW": 1, "FAIL": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One machine-readable finding, e.g. ``Reason("MRZ_CHECK_DIGIT", ...)``."""
+
+    code: str
+    outcome: Outcome
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "outcome": self.outcome.value, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Reason":
+        return cls(code=data["code"], outcome=Outcome(data["outcome"]), message=data["message"])
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check: its outcome is derived from its reasons."""
+
+    check: str
+    reasons: tuple[Reason, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> Outcome:
+        return worst(r.outcome for r in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "outcome": self.outcome.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
+        return cls(
+            check=data["check"],
+            reasons=tuple(Reason.from_dict(r) for r in data.get("reasons", ())),
+            details=dict(data.get("details") or {}),
+        )
+
+
+def worst(outcomes: Iterable[Outcome]) -> Outcome:
+    result = Outcome.PASS
+    for outcome in outcomes:
+        if outcome.severity > result.severity:
+            result = outcome
+    return result
