@@ -1,0 +1,220 @@
+"""Test factories for applications and identity documents.
+
+``make_declared()`` returns a valid ``POST /applications`` body whose MRZ is
+produced by the ``mrz`` library's generators from the declaration itself, so
+the two agree unless a test says otherwise. The ``*_bytes`` helpers return
+real files (Pillow is a test-only dependency) so that type sniffing is tested
+against what clients really upload.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import random
+from typing import Any, Mapping, Optional
+
+from mrz.generator.td1 import TD1CodeGenerator
+from mrz.generator.td3 import TD3CodeGenerator
+
+from chalicelib.domain.declared import mrz_name
+
+DEFAULT_BIRTH_DATE = dt.date(1990, 5, 17)
+_NAME_WIDTH = {"passport": 39, "id_card": 30}
+
+
+def default_expiry(today: Optional[dt.date] = None) -> dt.date:
+    """A document valid for about four more years."""
+    return (today or dt.date.today()) + dt.timedelta(days=4 * 365)
+
+
+def make_declared(
+    *,
+    doc_overrides: Optional[Mapping[str, Any]] = None,
+    mrz_overrides: Optional[Mapping[str, Any]] = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A valid application body, JSON-ready (dates as ISO strings).
+
+    - ``**overrides`` replace top-level keys (``date_of_birth=...``,
+      ``full_name={...}``, ``address={...}``); dates may be ``date`` objects.
+    - ``doc_overrides`` replace keys of ``identity_document``:
+      ``{"type": "id_card"}`` gives a TD1 identity card instead of a TD3
+      passport, ``{"mrz": [...]}`` sets the lines verbatim.
+    - ``mrz_overrides`` change what the MRZ says without changing the
+      declaration, using the generator's argument names: ``document_type``,
+      ``country_code``, ``surname``, ``given_names``, ``document_number``,
+      ``nationality``, ``birth_date``, ``expiry_date`` (dates or YYMMDD),
+      ``sex``, ``optional_data`` (TD3) / ``optional_data1``/``optional_data2`` (TD1).
+
+    Unless ``mrz`` is given, the MRZ is generated after all overrides, so it
+    agrees with the final declaration except where ``mrz_overrides`` say.
+    """
+    body: dict[str, Any] = {
+        "full_name": {"given_names": "Emily Jane", "surname": "Carter"},
+        "date_of_birth": DEFAULT_BIRTH_DATE,
+        "nationality": "GBR",
+        "email": "emily.carter@example.com",
+        "phone": "+447700900123",
+        "address": {
+            "country": "GB",
+            "street_address": ["10 Downing Street"],
+            "city": "London",
+            "postal_code": "SW1A 2AA",
+        },
+        "identity_document": {
+            "type": "passport",
+            "number": "533401372",
+            "issuing_country": "GBR",
+            "expiry_date": default_expiry(),
+        },
+    }
+    body.update(copy.deepcopy(overrides))
+    body["identity_document"] = {**body["identity_document"], **dict(doc_overrides or {})}
+    body = _jsonable(body)
+    if "mrz" not in body["identity_document"]:
+        body["identity_document"]["mrz"] = mrz_lines(body, **dict(mrz_overrides or {}))
+    return body
+
+
+def mrz_lines(declaration: Mapping[str, Any], **overrides: Any) -> list[str]:
+    """The MRZ lines a document matching ``declaration`` would carry.
+
+    Names go through ``declared.mrz_name`` (as the check does) and are cut to
+    the field width when long, as ICAO 9303 truncates them. The generators run
+    with ``force=True`` so any ICAO code works (``D``, ``UTO``, ``XXC``), not
+    only those in the library's country list.
+    """
+    document = declaration["identity_document"]
+    kind = document["type"]
+    name = declaration["full_name"]
+    values: dict[str, Any] = {
+        "document_type": "P" if kind == "passport" else "I",
+        "country_code": document["issuing_country"],
+        "surname": mrz_name(name["surname"]),
+        "given_names": mrz_name(name["given_names"]),
+        "document_number": document["number"],
+        "nationality": declaration["nationality"],
+        "birth_date": declaration["date_of_birth"],
+        "sex": "F",
+        "expiry_date": document["expiry_date"],
+    }
+    values.update(overrides)
+    width = _NAME_WIDTH[kind]
+    name_field = fit_name(values.pop("surname"), values.pop("given_names"), width)
+    for key in ("birth_date", "expiry_date"):
+        values[key] = _yymmdd(values[key])
+    for key in ("country_code", "nationality"):
+        values[key] = values[key].rstrip("<")  # the generator pads "D" itself and refuses "D<<"
+    surname, _, given_names = name_field.rstrip("<").partition("<<")
+    generator = TD3CodeGenerator if kind == "passport" else TD1CodeGenerator
+    lines = str(
+        generator(**values, surname=surname[: width - 2], given_names=given_names, force=True)
+    ).splitlines()
+    # The generator always writes SURNAME<< so it cannot print a surname that
+    # fills the whole field; the name is outside every check digit, so set it.
+    if kind == "passport":
+        return [lines[0][:5] + name_field, lines[1]]
+    return [lines[0], lines[1], name_field]
+
+
+def fit_name(surname: str, given_names: str, width: int) -> str:
+    """The MRZ name field: SURNAME<<GIVEN<NAMES cut to ``width`` and padded with '<'.
+
+    Simple truncation: ICAO's rules also allow abbreviating components, which
+    this factory does not do. A cut that lands on a '<' leaves padding, which
+    the identity check (rightly) treats as a different, not a truncated, name.
+    """
+    full = f"{surname}<<{given_names}" if given_names else surname
+    return full[:width].rstrip("<").ljust(width, "<")
+
+
+def _yymmdd(value: Any) -> str:
+    if isinstance(value, str) and len(value) == 6:
+        return value  # already YYMMDD, possibly deliberately invalid
+    date = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{date.year % 100:02d}{date.month:02d}{date.day:02d}"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# --- files --------------------------------------------------------------------
+
+
+def jpeg_bytes(min_size: int = 2048) -> bytes:
+    """A real JPEG photo of noise (noise does not compress) of at least ``min_size`` bytes."""
+    return _noise_image("JPEG", min_size)
+
+
+def png_bytes(min_size: int = 2048) -> bytes:
+    """A real PNG of at least ``min_size`` bytes."""
+    return _noise_image("PNG", min_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _noise_image(image_format: str, min_size: int) -> bytes:
+    try:
+        from PIL import Image
+    except ImportError as error:  # pragma: no cover - a test-only dependency
+        raise RuntimeError("Pillow is needed for test images: pip install Pillow") from error
+    import io
+
+    rng = random.Random(min_size)  # deterministic per size
+    side = 16
+    while True:
+        image = Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3))
+        buffer = io.BytesIO()
+        image.save(buffer, format=image_format)
+        data = buffer.getvalue()
+        if len(data) >= min_size:
+            return data
+        side = int(side * 1.5) + 1
+
+
+@functools.lru_cache(maxsize=32)
+def pdf_bytes(min_size: int = 2048) -> bytes:
+    """A minimal but well-formed one-page PDF (correct xref), padded to ``min_size``."""
+    filler = b""
+    while True:
+        data = _pdf(filler)
+        if len(data) >= min_size:
+            return data
+        filler += b"% padding to reach the requested size\n" * (1 + (min_size - len(data)) // 38)
+
+
+def _pdf(filler: bytes) -> bytes:
+    content = b"0 0 m 100 100 l S\n" + filler
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def exe_bytes(min_size: int = 2048) -> bytes:
+    """The start of a Windows PE executable: MZ header, e_lfanew -> 'PE\\0\\0'."""
+    dos_header = bytearray(64)
+    dos_header[0:2] = b"MZ"
+    dos_header[0x3C:0x40] = (64).to_bytes(4, "little")
+    pe_header = b"PE\x00\x00" + (0x14C).to_bytes(2, "little")  # i386 machine
+    data = bytes(dos_header) + pe_header
+    return data + bytes(max(0, min_size - len(data)))
