@@ -1,0 +1,106 @@
+"""Account opening: the wiring. Each handler parses, calls chalicelib, shapes the reply."""
+import os
+
+from chalice import Chalice, Response
+
+from chalicelib import batch, http, openapi, presenters, publisher, settings
+from chalicelib.http import ApiError, handles_errors, identity_of, parse_body
+from chalicelib.observability import logger
+from chalicelib.runtime import applications, verification
+from chalicelib.schemas import DocumentUploadRequest, WithdrawRequest
+from chalicelib.domain.declared import ApplicationRequest
+
+app = Chalice(app_name="account-opening")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_middleware(http.http_middleware(lambda: settings.policy().max_body_bytes), "http")
+
+
+# --- public -----------------------------------------------------------------
+
+@app.route("/health")
+@handles_errors
+def health():
+    from chalicelib import health as health_checks
+
+    healthy, body = health_checks.report()
+    return Response(body=body, status_code=200 if healthy else 503)
+
+
+@app.route("/openapi.json")
+def openapi_document():
+    return openapi.document({(m, p) for p, methods in app.routes.items() for m in methods})
+
+
+# --- applicant --------------------------------------------------------------
+
+@app.route("/applications", methods=["POST"])
+@handles_errors
+def create_application():
+    request = app.current_request
+    body = parse_body(request, ApplicationRequest)
+    application, created = applications().create(identity_of(request), body, http.idempotency_key(request))
+    return Response(body=presenters.application(application), status_code=201 if created else 200,
+                    headers={"Location": f"/applications/{application.application_id}"})
+
+
+@app.route("/applications", methods=["GET"])
+@handles_errors
+def list_applications():
+    request = app.current_request
+    limit, cursor = http.page_params(request)
+    items, next_cursor = applications().list_own(identity_of(request), limit, cursor)
+    return {"items": [presenters.summary(a) for a in items], "next_cursor": next_cursor}
+
+
+@app.route("/applications/{application_id}", methods=["GET"])
+@handles_errors
+def get_application(application_id):
+    return presenters.application(applications().get_own(identity_of(app.current_request), application_id))
+
+
+@app.route("/applications/{application_id}/history", methods=["GET"])
+@handles_errors
+def application_history(application_id):
+    events = applications().history(identity_of(app.current_request), application_id)
+    return {"items": [presenters.event(e) for e in events], "chain_intact": http.chain_intact(events)}
+
+
+@app.route("/applications/{application_id}/withdraw", methods=["POST"])
+@handles_errors
+def withdraw_application(application_id):
+    request = app.current_request
+    body = parse_body(request, WithdrawRequest, allow_empty=True)
+    application = applications().withdraw(identity_of(request), application_id, body.reason or "")
+    return presenters.application(application)
+
+
+@app.route("/applications/{application_id}/documents", methods=["POST"])
+@handles_errors
+def request_document_upload(application_id):
+    request = app.current_request
+    body = parse_body(request, DocumentUploadRequest)
+    upload = verification().request_upload(identity_of(request), application_id, body.content_type)
+    return Response(body=upload, status_code=201)
+
+
+# --- data verification ------------------------------------------------------
+
+@app.on_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], events=["s3:ObjectCreated:*"],
+                 prefix="applications/")
+def verify_identity_document(event):
+    outcome = verification().document_uploaded(event.bucket, event.key)
+    logger.info("identity document handled", extra={"key": event.key, "outcome": outcome})
+
+
+@app.on_sqs_message(queue=os.environ["ADDRESS_CHECK_QUEUE_NAME"], batch_size=10)
+def check_address(event):
+    return batch.sqs_partial_response(event, verification().address_requested)
+
+
+# --- transactional outbox ---------------------------------------------------
+
+@app.on_dynamodb_record(stream_arn=os.environ["HISTORY_STREAM_ARN"], batch_size=100,
+                        starting_position="TRIM_HORIZON")
+def publish_history(event):
+    published = publisher.publish_stream_records(event)
+    logger.info("history events relayed", extra={"published": published})

@@ -1,0 +1,353 @@
+"""The account-opening state machine and its audit history.
+
+One explicit table says which event may move an application from which state
+to which state. Every change to an application is a ``Change``: the new
+application (version + 1) and the history events that explain it, each
+chained to the previous one by hash. The repository commits a Change as one
+conditional transaction, so a state without its history event cannot exist.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
+from .policy import Policy
+
+GENESIS_HASH = "0" * 64
+
+
+class State(str, enum.Enum):
+    AWAITING_DOCUMENTS = "AWAITING_DOCUMENTS"
+    VERIFYING = "VERIFYING"
+    FLAGGED = "FLAGGED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN, State.EXPIRED})
+OPEN_STATES = frozenset(State) - FINAL_STATES
+
+
+class EventType(str, enum.Enum):
+    SUBMITTED = "application.submitted"
+    DOCUMENT_RECEIVED = "document.received"
+    CHECK_COMPLETED = "check.completed"
+    APPROVED = "application.approved"
+    REJECTED = "application.rejected"
+    FLAGGED = "application.flagged"
+    WITHDRAWN = "application.withdrawn"
+    EXPIRED = "application.expired"
+    ESCALATED = "review.escalated"
+    DOCUMENTS_PURGED = "documents.purged"
+
+
+def _same(states: Iterable[State]) -> dict[State, State]:
+    return {s: s for s in states}
+
+
+# THE table: event type -> {from state: to state}. Nothing else moves an
+# application, so an illegal transition cannot be written by construction.
+TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
+    EventType.SUBMITTED: {None: State.AWAITING_DOCUMENTS},
+    EventType.DOCUMENT_RECEIVED: {State.AWAITING_DOCUMENTS: State.VERIFYING},
+    EventType.CHECK_COMPLETED: _same([State.AWAITING_DOCUMENTS, State.VERIFYING]),
+    EventType.APPROVED: {State.VERIFYING: State.APPROVED, State.FLAGGED: State.APPROVED},
+    EventType.REJECTED: {State.VERIFYING: State.REJECTED, State.FLAGGED: State.REJECTED},
+    EventType.FLAGGED: {State.VERIFYING: State.FLAGGED},
+    EventType.WITHDRAWN: {s: State.WITHDRAWN for s in OPEN_STATES},
+    EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
+    EventType.ESCALATED: {State.FLAGGED: State.FLAGGED},
+    EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
+}
+
+
+class DomainError(Exception):
+    """Base of the rule violations the API turns into 4xx answers."""
+
+    code = "domain_error"
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+    def __init__(self, event_type: EventType, state: Optional[State]):
+        self.event_type = event_type
+        self.state = state
+        super().__init__(f"{event_type.value} is not allowed from state {state.value if state else None}")
+
+
+class NothingToDo(DomainError):
+    """The change was already made (a replayed event): callers treat it as success."""
+
+    code = "nothing_to_do"
+
+
+class NotAllowed(DomainError):
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # applicant | reviewer | system
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Actor":
+        kind, _, ident = text.partition(":")
+        return cls(kind, ident)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    application_id: str
+    seq: int
+    type: EventType
+    actor: str
+    at: str
+    from_state: Optional[State]
+    to_state: State
+    reason: str
+    details: Mapping[str, Any]
+    prev_hash: str
+    hash: str = ""
+
+    def content(self) -> dict[str, Any]:
+        """The hashed fields: everything except the hash itself."""
+        return {
+            "application_id": self.application_id,
+            "seq": self.seq,
+            "type": self.type.value,
+            "actor": self.actor,
+            "at": self.at,
+            "from_state": self.from_state.value if self.from_state else None,
+            "to_state": self.to_state.value,
+            "reason": self.reason,
+            "details": _jsonable(self.details),
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def sealed(self) -> "HistoryEvent":
+        return dataclasses.replace(self, hash=self.compute_hash())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.content(), "hash": self.hash}
+
+
+def verify_chain(events: Sequence[HistoryEvent]) -> Optional[int]:
+    """Return the seq of the first tampered or missing event, or None if intact."""
+    prev = GENESIS_HASH
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq or event.prev_hash != prev or event.compute_hash() != event.hash:
+            return event.seq
+        prev = event.hash
+    return None
+
+
+@dataclass(frozen=True)
+class Application:
+    application_id: str
+    applicant_id: str
+    state: State
+    version: int
+    created_at: str
+    updated_at: str
+    state_since: str
+    declared: Mapping[str, Any]
+    checks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    document_key: Optional[str] = None
+    decision_reasons: tuple[Mapping[str, Any], ...] = ()
+    escalated_at: Optional[str] = None
+    purged_at: Optional[str] = None
+
+    def check_results(self) -> dict[str, CheckResult]:
+        return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one transaction writes: the application as it was, as it becomes, and why."""
+
+    before: Optional[Application]
+    after: Application
+    events: tuple[HistoryEvent, ...]
+
+
+def iso(now: dt.datetime) -> str:
+    return now.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class _ChangeBuilder:
+    """Applies events one by one through TRANSITIONS, chaining their hashes."""
+
+    def __init__(self, before: Optional[Application], working: Application, now: dt.datetime):
+        self.before = before
+        self.app = working
+        self.now = iso(now)
+        self.events: list[HistoryEvent] = []
+
+    def apply(self, event_type: EventType, actor: Actor, reason: str,
+              details: Optional[Mapping[str, Any]] = None, **fields: Any) -> "_ChangeBuilder":
+        from_state = self.app.state if (self.before or self.events) else None
+        allowed = TRANSITIONS[event_type]
+        if from_state not in allowed:
+            raise IllegalTransition(event_type, from_state)
+        to_state = allowed[from_state]
+        event = HistoryEvent(
+            application_id=self.app.application_id,
+            seq=self.app.last_seq + 1,
+            type=event_type,
+            actor=str(actor),
+            at=self.now,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            details=_jsonable(details or {}),
+            prev_hash=self.app.last_hash,
+        ).sealed()
+        moved = to_state != from_state
+        self.app = dataclasses.replace(
+            self.app,
+            state=to_state,
+            state_since=self.now if moved else self.app.state_since,
+            updated_at=self.now,
+            last_seq=event.seq,
+            last_hash=event.hash,
+            **fields,
+        )
+        self.events.append(event)
+        return self
+
+    def build(self) -> Change:
+        if not self.events:
+            raise NothingToDo("no event to record")
+        version = self.before.version + 1 if self.before else 1
+        return Change(self.before, dataclasses.replace(self.app, version=version), tuple(self.events))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- commands ---------------------------------------------------------------
+
+def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], now: dt.datetime) -> Change:
+    stamp = iso(now)
+    blank = Application(
+        application_id=application_id, applicant_id=applicant_id, state=State.AWAITING_DOCUMENTS,
+        version=0, created_at=stamp, updated_at=stamp, state_since=stamp, declared=_jsonable(declared),
+    )
+    return _ChangeBuilder(None, blank, now).apply(
+        EventType.SUBMITTED, Actor("applicant", applicant_id), "application submitted").build()
+
+
+def receive_document(app: Application, key: str, size: int, now: dt.datetime) -> Change:
+    if app.state != State.AWAITING_DOCUMENTS:
+        if app.document_key == key:
+            raise NothingToDo("document already received")
+        raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
+    return _ChangeBuilder(app, app, now).apply(
+        EventType.DOCUMENT_RECEIVED, Actor("system", "documents"), "identity document uploaded",
+        {"key": key, "size": size}, document_key=key).build()
+
+
+def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Change:
+    """Record one check; the check that completes the set consolidates, in the same Change."""
+    if result.check in app.checks:
+        raise NothingToDo(f"{result.check} check already recorded")
+    checks = {**app.checks, result.check: result.to_dict()}
+    builder = _ChangeBuilder(app, app, now).apply(
+        EventType.CHECK_COMPLETED, Actor("system", f"{result.check}-check"),
+        f"{result.check} check: {result.outcome.value}", result.to_dict(), checks=checks)
+    if builder.app.state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
+        _consolidate(builder)
+    return builder.build()
+
+
+def _consolidate(builder: _ChangeBuilder) -> None:
+    results = builder.app.check_results()
+    outcome = worst(r.outcome for r in results.values())
+    reasons = tuple(
+        {"check": name, **reason.to_dict()}
+        for name, r in sorted(results.items()) for reason in r.reasons
+    )
+    event_type = {Outcome.FAIL: EventType.REJECTED, Outcome.REVIEW: EventType.FLAGGED,
+                  Outcome.PASS: EventType.APPROVED}[outcome]
+    summary = "; ".join(f"{r['check']}:{r['code']}" for r in reasons) or "all checks passed"
+    builder.apply(event_type, Actor("system", "consolidation"), summary,
+                  {"outcome": outcome.value, "reasons": list(reasons)}, decision_reasons=reasons)
+
+
+def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: dt.datetime) -> Change:
+    if reviewer_id == app.applicant_id:
+        raise NotAllowed("a reviewer cannot decide their own application")
+    event_type = EventType.APPROVED if approve else EventType.REJECTED
+    return _ChangeBuilder(app, app, now).apply(
+        event_type, Actor("reviewer", reviewer_id), reason, {"decision": "approve" if approve else "reject"}).build()
+
+
+def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime) -> Change:
+    return _ChangeBuilder(app, app, now).apply(
+        EventType.WITHDRAWN, Actor("applicant", applicant_id), reason or "withdrawn by applicant").build()
+
+
+def expire(app: Application, policy: Policy, now: dt.datetime) -> Change:
+    if now - parse_iso(app.state_since) < dt.timedelta(days=policy.awaiting_documents_expiry_days):
+        raise NothingToDo("not old enough to expire")
+    return _ChangeBuilder(app, app, now).apply(
+        EventType.EXPIRED, Actor("system", "expiry-job"),
+        f"no documents within {policy.awaiting_documents_expiry_days} days").build()
+
+
+def escalate(app: Application, policy: Policy, now: dt.datetime) -> Change:
+    if app.escalated_at is not None:
+        raise NothingToDo("already escalated")
+    if now - parse_iso(app.state_since) < dt.timedelta(hours=policy.review_sla_hours):
+        raise NothingToDo("still within the review SLA")
+    return _ChangeBuilder(app, app, now).apply(
+        EventType.ESCALATED, Actor("system", "escalation-job"),
+        f"flagged for more than {policy.review_sla_hours} hours", escalated_at=iso(now)).build()
+
+
+MINIMISED_FIELDS = ("email", "phone", "address", "identity_document")
+
+
+def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
+    """Drop the document and the personal data a closed application no longer needs.
+
+    Name and birth date stay: the bank must be able to say whom it decided about.
+    """
+    if app.purged_at is not None:
+        raise NothingToDo("already purged")
+    if now - parse_iso(app.state_since) < dt.timedelta(days=policy.document_retention_days):
+        raise NothingToDo("still within retention")
+    declared = {k: v for k, v in app.declared.items() if k not in MINIMISED_FIELDS}
+    return _ChangeBuilder(app, app, now).apply(
+        EventType.DOCUMENTS_PURGED, Actor("system", "retention-job"),
+        f"retention of {policy.document_retention_days} days passed",
+        {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS)},
+        declared=declared, purged_at=iso(now), document_key=None).build()

@@ -1,0 +1,124 @@
+"""Use cases: what the handlers ask for, in the words of the workflow.
+
+Each use case loads what it needs through the repository, asks the domain
+for a Change, and commits it. Concurrency is settled by the repository's
+conditional transaction: people get a 409, system steps re-read and retry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from typing import Any, Callable, Optional
+
+from .auth import Identity
+from .domain import workflow
+from .domain.declared import ApplicationRequest
+from .domain.workflow import Application, Change, HistoryEvent, NothingToDo
+from .repository import ApplicationRepository, ConcurrentChange, IdempotentReplay
+
+SYSTEM_RETRIES = 8
+
+
+class NotFound(Exception):
+    pass
+
+
+class IdempotencyKeyReused(Exception):
+    """Same Idempotency-Key, different body: refusing beats silently returning the old one."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class ApplicationService:
+    def __init__(self, repository: ApplicationRepository, clock: Callable[[], dt.datetime] = utcnow):
+        self.repo = repository
+        self.clock = clock
+
+    # --- applicant ---------------------------------------------------------
+
+    def create(self, who: Identity, request: ApplicationRequest,
+               idempotency_key: Optional[str]) -> tuple[Application, bool]:
+        """Returns the application and whether this call created it."""
+        declared = request.model_dump(mode="json")
+        fingerprint = hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
+        claim_key = f"create#{who.sub}#{idempotency_key}" if idempotency_key else None
+        if claim_key:
+            claim = self.repo.find_claim(claim_key)
+            if claim is not None:
+                return self._replayed(who, claim.result or "", claim.fingerprint, fingerprint), False
+        change = workflow.submit(str(uuid.uuid4()), who.sub, declared, self.clock())
+        try:
+            self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
+        except IdempotentReplay as replay:
+            return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
+        return change.after, True
+
+    def _replayed(self, who: Identity, application_id: str, stored: Optional[str], offered: str) -> Application:
+        if stored != offered:
+            raise IdempotencyKeyReused()
+        return self.get_own(who, application_id)
+
+    def get_own(self, who: Identity, application_id: str) -> Application:
+        """Someone else's application is indistinguishable from a missing one."""
+        app = self.repo.get(application_id) if _plausible_id(application_id) else None
+        if app is None or app.applicant_id != who.sub:
+            raise NotFound(application_id)
+        return app
+
+    def list_own(self, who: Identity, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
+        return self.repo.list_for_applicant(who.sub, limit, cursor)
+
+    def history(self, who: Identity, application_id: str, reviewer: bool = False) -> list[HistoryEvent]:
+        if reviewer:
+            if self.repo.get(application_id) is None:
+                raise NotFound(application_id)
+        else:
+            self.get_own(who, application_id)
+        return self.repo.history(application_id)
+
+    def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
+        app = self.get_own(who, application_id)
+        change = workflow.withdraw(app, who.sub, reason, self.clock())
+        self.repo.commit(change)
+        return change.after
+
+    # --- system steps -----------------------------------------------------
+
+    def apply_with_retry(self, application_id: str,
+                         decide: Callable[[Application], Change]) -> Optional[Change]:
+        """Apply a system step, re-reading on conflict; a replay (NothingToDo) is a success.
+
+        Returns the committed Change, or None when there was nothing to do.
+        """
+        for _ in range(SYSTEM_RETRIES):
+            app = self.repo.get(application_id)
+            if app is None:
+                raise NotFound(application_id)
+            try:
+                change = decide(app)
+            except NothingToDo:
+                return None
+            try:
+                self.repo.commit(change)
+                return change
+            except ConcurrentChange:
+                continue
+        raise ConcurrentChange(self.repo.get(application_id))
+
+
+def _plausible_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def describe(change: Optional[Change]) -> dict[str, Any]:
+    if change is None:
+        return {"changed": False}
+    return {"changed": True, "state": change.after.state.value, "events": [e.type.value for e in change.events]}

@@ -1,0 +1,44 @@
+"""The moto server the tests run against, provisioned from resources.yaml like the local stack."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = "test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto() -> tuple[object, str]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def provisioned_environment() -> dict[str, str]:
+    """Start moto, provision the template for stage ``test``, export the app's environment."""
+    import boto3
+
+    from devstack.provision import provision
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                        "AWS_REGION": "us-east-1"}.items():
+        os.environ[name] = value
+    server, endpoint = start_moto()
+    env = provision(ROOT / "resources.yaml", STAGE, boto3.session.Session(region_name="us-east-1"), endpoint)
+    os.environ.update(env)
+    os.environ["MOTO_SERVER"] = endpoint
+    return env

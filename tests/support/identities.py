@@ -1,0 +1,75 @@
+"""Real Cognito users in the test moto server, and forged tokens for the negative cases."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Optional
+
+import boto3
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+@dataclass
+class User:
+    email: str
+    sub: str
+    token: str
+    access_token: str
+    groups: tuple[str, ...]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def cognito() -> Any:
+    return boto3.client("cognito-idp")
+
+
+def make_user(groups: tuple[str, ...] = ()) -> User:
+    """Sign up through the admin API and sign in with USER_PASSWORD_AUTH: real moto tokens."""
+    idp = cognito()
+    pool = os.environ["USER_POOL_ID"]
+    email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": email}])
+    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
+    for group in groups:
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+    result = idp.initiate_auth(ClientId=os.environ["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+                               AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    sub = jwt.decode(result["IdToken"], options={"verify_signature": False})["sub"]
+    return User(email, sub, result["IdToken"], result["AccessToken"], groups)
+
+
+def moto_signing_key() -> Any:
+    """moto's private JWK: lets a test mint a correctly signed token with bad claims."""
+    raw = resources.files("moto").joinpath("cognitoidp/resources/jwks-private.json.gz").read_bytes()
+    return jwt.PyJWK.from_dict(json.loads(gzip.decompress(raw))).key
+
+
+def forge(claims: Optional[dict[str, Any]] = None, key: Any = None, kid: str = "dummy",
+          algorithm: str = "RS256") -> str:
+    now = int(time.time())
+    payload = {
+        "iss": os.environ["COGNITO_ISSUER"], "sub": str(uuid.uuid4()), "aud": os.environ["USER_POOL_CLIENT_ID"],
+        "token_use": "id", "iat": now, "exp": now + 600, "email": "forged@example.com",
+    }
+    payload.update(claims or {})
+    payload = {k: v for k, v in payload.items() if v is not None}
+    if algorithm == "none":
+        return jwt.encode(payload, None, algorithm="none", headers={"kid": kid})
+    signing_key = key if key is not None else moto_signing_key()
+    return jwt.encode(payload, signing_key, algorithm=algorithm, headers={"kid": kid})
+
+
+def random_rsa_key() -> Any:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
