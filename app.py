@@ -104,3 +104,15 @@ def check_address(event):
 def publish_history(event):
     published = publisher.publish_stream_records(event)
     logger.info("history events relayed", extra={"published": published})
+
+
+# --- human review -----------------------------------------------------------
+# (reviewer routes go here)
+
+
+# --- live updates over WebSocket ---------------------------------------------
+# (websocket handlers and the SNS notifier go here)
+
+
+# --- scheduled jobs -----------------------------------------------------------
+# (schedules go here)
