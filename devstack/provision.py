@@ -1,0 +1,462 @@
+"""Provision the resources template into moto, resource type by resource type.
+
+moto's own CloudFormation silently skips Cognito, subscriptions, bucket
+notifications and TTL, so the local stack creates every resource itself with
+boto3 calls that mirror what CloudFormation would do, and refuses -- loudly,
+naming it -- any resource type or property it does not know. The result is
+the app's environment: each template Output as an UPPER_SNAKE_CASE variable.
+
+Programmatic use (the API tests do this against an in-process moto server)::
+
+    env = provision("resources.yaml", "t1", boto3.Session(...), endpoint_url)
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .template import (
+    Resolver,
+    TemplateError,
+    creation_order,
+    env_name,
+    load_template,
+    resolve_parameters,
+)
+
+log = logging.getLogger("devstack")
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class UnsupportedResource(TemplateError):
+    """A resource type, property or attribute that devstack cannot create locally."""
+
+
+@dataclass
+class Created:
+    """What CloudFormation would know about a created resource."""
+
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class Context:
+    """Clients and naming shared by the per-type provisioners."""
+
+    def __init__(self, session: Any, endpoint_url: str | None, stage: str,
+                 name_prefix: str, account_id: str) -> None:
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.stage = stage
+        self.name_prefix = name_prefix
+        self.account_id = account_id
+        self.region = session.region_name or REGION
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[service]
+
+    def physical_name(self, logical_id: str) -> str:
+        """Deterministic names so a developer can find resources by eye."""
+        return f"{self.name_prefix}-{self.stage}-{logical_id.lower()}"
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+
+Provisioner = Callable[[Context, str, dict[str, Any]], Created]
+PROVISIONERS: dict[str, Provisioner] = {}
+
+
+def provisioner(resource_type: str, properties: set[str]) -> Callable[[Provisioner], Provisioner]:
+    """Register a provisioner and the properties it knows how to reproduce."""
+
+    def register(function: Provisioner) -> Provisioner:
+        def checked(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+            unknown = sorted(set(props) - properties)
+            if unknown:
+                raise UnsupportedResource(
+                    f"{logical_id} ({resource_type}): devstack does not support "
+                    f"propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
+                    f"add it to devstack/provision.py")
+            return function(context, logical_id, props)
+
+        PROVISIONERS[resource_type] = checked
+        return function
+
+    return register
+
+
+def _tags_list(tags: Any) -> list[dict[str, str]]:
+    if isinstance(tags, Mapping):
+        return [{"Key": key, "Value": str(value)} for key, value in tags.items()]
+    return list(tags or [])
+
+
+def _flag(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# --- DynamoDB -----------------------------------------------------------------------
+
+@provisioner("AWS::DynamoDB::Table", {
+    "TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification",
+    "SSESpecification", "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+    "DeletionProtectionEnabled", "TableClass", "Tags"})
+def _dynamodb_table(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("TableName") or context.physical_name(logical_id)
+    request: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    for key in ("ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+                "DeletionProtectionEnabled", "TableClass"):
+        if key in props:
+            request[key] = props[key]
+    if "StreamSpecification" in props:
+        request["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": props["StreamSpecification"]["StreamViewType"]}
+    if "SSESpecification" in props:
+        sse = props["SSESpecification"]
+        request["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled", False))}
+        for key in ("SSEType", "KMSMasterKeyId"):
+            if key in sse:
+                request["SSESpecification"][key] = sse[key]
+    if props.get("Tags"):
+        request["Tags"] = _tags_list(props["Tags"])
+    dynamodb = context.client("dynamodb")
+    table = dynamodb.create_table(**request)["TableDescription"]
+    if "TimeToLiveSpecification" in props:
+        dynamodb.update_time_to_live(TableName=name,
+                                     TimeToLiveSpecification=props["TimeToLiveSpecification"])
+    if "PointInTimeRecoverySpecification" in props:
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": bool(
+                props["PointInTimeRecoverySpecification"].get("PointInTimeRecoveryEnabled"))})
+    attributes = {"Arn": table["TableArn"]}
+    if table.get("LatestStreamArn"):
+        attributes["StreamArn"] = table["LatestStreamArn"]
+    return Created(ref=name, attributes=attributes)
+
+
+# --- S3 -----------------------------------------------------------------------------
+
+def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+    return {renamed.get(key, key): value for key, value in rule.items()}
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation's flattened lifecycle rule -> the S3 API's nested one."""
+    supported = {"Id", "Status", "Prefix", "ExpirationInDays",
+                 "NoncurrentVersionExpirationInDays", "AbortIncompleteMultipartUpload"}
+    unknown = set(rule) - supported
+    if unknown:
+        raise UnsupportedResource(f"S3 lifecycle rule properties {sorted(unknown)}")
+    result: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "Id" in rule:
+        result["ID"] = rule["Id"]
+    if "ExpirationInDays" in rule:
+        result["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "NoncurrentVersionExpirationInDays" in rule:
+        result["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        result["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return result
+
+
+@provisioner("AWS::S3::Bucket", {
+    "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
+    "CorsConfiguration", "VersioningConfiguration", "LifecycleConfiguration", "Tags"})
+def _s3_bucket(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("BucketName") or context.physical_name(logical_id)
+    s3 = context.client("s3")
+    if context.region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={
+            "LocationConstraint": context.region})
+    if "BucketEncryption" in props:
+        rules = [{("ApplyServerSideEncryptionByDefault" if key == "ServerSideEncryptionByDefault"
+                   else key): value for key, value in rule.items()}
+                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name,
+                                 ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    if "OwnershipControls" in props:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+    if "CorsConfiguration" in props:
+        rules = [_cors_rule(rule) for rule in props["CorsConfiguration"]["CorsRules"]]
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props[
+            "VersioningConfiguration"])
+    if "LifecycleConfiguration" in props:
+        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name,
+                                              LifecycleConfiguration={"Rules": rules})
+    if props.get("Tags"):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags_list(props["Tags"])})
+    return Created(ref=name, attributes={
+        "Arn": f"arn:aws:s3:::{name}",
+        "DomainName": f"{name}.s3.amazonaws.com",
+        "RegionalDomainName": f"{name}.s3.{context.region}.amazonaws.com",
+    })
+
+
+# --- SQS ----------------------------------------------------------------------------
+
+_QUEUE_ATTRIBUTES = {
+    "VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds", "RedrivePolicy", "RedriveAllowPolicy",
+    "SqsManagedSseEnabled", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "FifoQueue",
+    "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit"}
+
+
+@provisioner("AWS::SQS::Queue", _QUEUE_ATTRIBUTES | {"QueueName", "Tags"})
+def _sqs_queue(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("QueueName") or context.physical_name(logical_id)
+    if props.get("FifoQueue") and not name.endswith(".fifo"):
+        name += ".fifo"
+    attributes = {}
+    for key in _QUEUE_ATTRIBUTES & set(props):
+        value = props[key]
+        attributes[key] = json.dumps(value) if isinstance(value, dict) else _flag(value)
+    request: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
+    if props.get("Tags"):
+        request["tags"] = {tag["Key"]: tag["Value"] for tag in _tags_list(props["Tags"])}
+    sqs = context.client("sqs")
+    url = sqs.create_queue(**request)["QueueUrl"]
+    arn = context.arn("sqs", name)
+    return Created(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
+
+
+@provisioner("AWS::SQS::QueuePolicy", {"Queues", "PolicyDocument"})
+def _sqs_queue_policy(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    policy = json.dumps(props["PolicyDocument"])
+    for url in props["Queues"]:
+        context.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    return Created(ref=context.physical_name(logical_id))
+
+
+# --- SNS ----------------------------------------------------------------------------
+
+_SUBSCRIPTION_ATTRIBUTES = {"RawMessageDelivery", "FilterPolicy", "FilterPolicyScope",
+                            "RedrivePolicy", "DeliveryPolicy"}
+
+
+def _subscribe(context: Context, topic_arn: str, props: Mapping[str, Any]) -> str:
+    attributes = {}
+    for key in _SUBSCRIPTION_ATTRIBUTES & set(props):
+        value = props[key]
+        attributes[key] = json.dumps(value) if isinstance(value, dict) else _flag(value)
+    return context.client("sns").subscribe(
+        TopicArn=topic_arn, Protocol=props["Protocol"], Endpoint=props["Endpoint"],
+        Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"]
+
+
+@provisioner("AWS::SNS::Topic", {"TopicName", "DisplayName", "FifoTopic",
+                                 "ContentBasedDeduplication", "KmsMasterKeyId",
+                                 "Subscription", "Tags"})
+def _sns_topic(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    name = props.get("TopicName") or context.physical_name(logical_id)
+    if props.get("FifoTopic") and not name.endswith(".fifo"):
+        name += ".fifo"
+    attributes = {key: _flag(props[key]) for key in
+                  ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId")
+                  if key in props}
+    request: dict[str, Any] = {"Name": name, "Attributes": attributes}
+    if props.get("Tags"):
+        request["Tags"] = _tags_list(props["Tags"])
+    arn = context.client("sns").create_topic(**request)["TopicArn"]
+    for subscription in props.get("Subscription", []):
+        _subscribe(context, arn, subscription)
+    return Created(ref=arn, attributes={"TopicArn": arn, "TopicName": name})
+
+
+@provisioner("AWS::SNS::Subscription",
+             _SUBSCRIPTION_ATTRIBUTES | {"TopicArn", "Protocol", "Endpoint", "Region"})
+def _sns_subscription(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    arn = _subscribe(context, props["TopicArn"], props)
+    return Created(ref=arn, attributes={"Arn": arn})
+
+
+# --- Cognito ------------------------------------------------------------------------
+
+_USER_POOL_PROPERTIES = {
+    "Policies", "UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Schema",
+    "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting",
+    "UsernameConfiguration", "EmailConfiguration", "VerificationMessageTemplate",
+    "DeletionProtection", "UserPoolTags", "UserAttributeUpdateSettings", "LambdaConfig"}
+
+
+@provisioner("AWS::Cognito::UserPool", _USER_POOL_PROPERTIES | {"UserPoolName"})
+def _cognito_user_pool(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    request = {key: props[key] for key in _USER_POOL_PROPERTIES & set(props)}
+    request["PoolName"] = props.get("UserPoolName") or context.physical_name(logical_id)
+    pool = context.client("cognito-idp").create_user_pool(**request)["UserPool"]
+    provider = f"cognito-idp.{context.region}.amazonaws.com/{pool['Id']}"
+    return Created(ref=pool["Id"], attributes={
+        "Arn": pool["Arn"], "UserPoolId": pool["Id"],
+        "ProviderName": provider, "ProviderURL": f"https://{provider}"})
+
+
+_CLIENT_PROPERTIES = {
+    "UserPoolId", "GenerateSecret", "ExplicitAuthFlows", "AccessTokenValidity",
+    "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits", "AllowedOAuthFlows",
+    "AllowedOAuthScopes", "AllowedOAuthFlowsUserPoolClient", "CallbackURLs", "LogoutURLs",
+    "DefaultRedirectURI", "SupportedIdentityProviders", "PreventUserExistenceErrors",
+    "ReadAttributes", "WriteAttributes", "EnableTokenRevocation", "AuthSessionValidity",
+    "EnablePropagateAdditionalUserContextData"}
+
+
+@provisioner("AWS::Cognito::UserPoolClient", _CLIENT_PROPERTIES | {"ClientName"})
+def _cognito_client(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    request = {key: props[key] for key in _CLIENT_PROPERTIES & set(props)}
+    request["ClientName"] = props.get("ClientName") or context.physical_name(logical_id)
+    client = context.client("cognito-idp").create_user_pool_client(**request)["UserPoolClient"]
+    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"]}
+    if client.get("ClientSecret"):
+        attributes["ClientSecret"] = client["ClientSecret"]
+    return Created(ref=client["ClientId"], attributes=attributes)
+
+
+@provisioner("AWS::Cognito::UserPoolGroup",
+             {"GroupName", "UserPoolId", "Description", "Precedence", "RoleArn"})
+def _cognito_group(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    request = dict(props)
+    request.setdefault("GroupName", context.physical_name(logical_id))
+    context.client("cognito-idp").create_group(**request)
+    return Created(ref=request["GroupName"])
+
+
+# --- SSM ----------------------------------------------------------------------------
+
+@provisioner("AWS::SSM::Parameter",
+             {"Name", "Type", "Value", "Description", "AllowedPattern", "Tier", "DataType",
+              "Tags"})
+def _ssm_parameter(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    if props["Type"] not in ("String", "StringList"):
+        raise UnsupportedResource(
+            f"{logical_id}: CloudFormation cannot create SSM parameters of type {props['Type']}")
+    request = {key: props[key] for key in ("Type", "Description", "AllowedPattern", "Tier",
+                                           "DataType") if key in props}
+    request["Name"] = props.get("Name") or context.physical_name(logical_id)
+    request["Value"] = str(props["Value"])
+    if props.get("Tags"):
+        request["Tags"] = _tags_list(props["Tags"])
+    context.client("ssm").put_parameter(**request)
+    return Created(ref=request["Name"], attributes={"Type": props["Type"],
+                                                    "Value": request["Value"]})
+
+
+# --- the whole template ------------------------------------------------------------------
+
+class Stack:
+    """Creates a template's resources in dependency order and evaluates its Outputs."""
+
+    def __init__(self, template: Mapping[str, Any], context: Context,
+                 parameters: Mapping[str, str]) -> None:
+        self.template = template
+        self.context = context
+        self.created: dict[str, Created] = {}
+        pseudo = {
+            "AWS::Region": context.region, "AWS::AccountId": context.account_id,
+            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": f"{context.name_prefix}-{context.stage}-resources",
+        }
+        self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att)
+
+    def _ref(self, logical_id: str) -> str:
+        if logical_id not in self.created:
+            raise TemplateError(f"Ref to unknown resource or parameter {logical_id}")
+        return self.created[logical_id].ref
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        created = self.created.get(logical_id)
+        if created is None:
+            raise TemplateError(f"GetAtt of unknown resource {logical_id}")
+        if attribute not in created.attributes:
+            kind = self.template["Resources"][logical_id]["Type"]
+            raise UnsupportedResource(
+                f"GetAtt {logical_id}.{attribute}: devstack does not know that attribute "
+                f"of {kind} (known: {sorted(created.attributes)})")
+        return created.attributes[attribute]
+
+    def check_types(self) -> None:
+        """Fail before creating anything if any resource type is unknown."""
+        for logical_id, resource in self.template["Resources"].items():
+            if resource["Type"] not in PROVISIONERS:
+                raise UnsupportedResource(
+                    f"{logical_id}: resource type {resource['Type']} is not supported by "
+                    f"devstack; add a provisioner to devstack/provision.py")
+            if "Condition" in resource:
+                raise UnsupportedResource(f"{logical_id}: Conditions are not supported")
+
+    def create_all(self) -> None:
+        self.check_types()
+        resources = self.template["Resources"]
+        for logical_id in creation_order(resources):
+            resource = resources[logical_id]
+            props = self.resolver.resolve(resource.get("Properties", {})) or {}
+            self.created[logical_id] = PROVISIONERS[resource["Type"]](
+                self.context, logical_id, props)
+            log.debug("created %s (%s): %s", logical_id, resource["Type"],
+                      self.created[logical_id].ref)
+
+    def outputs(self) -> dict[str, str]:
+        return {key: str(self.resolver.resolve(output["Value"]))
+                for key, output in self.template.get("Outputs", {}).items()}
+
+
+def _local_jwks_url(issuer_or_jwks: str, endpoint_url: str) -> str:
+    """moto serves a pool's JWKS at ``<endpoint>/<pool-id>/.well-known/jwks.json``."""
+    pool_id = urlsplit(issuer_or_jwks).path.strip("/").split("/")[0]
+    return f"{endpoint_url.rstrip('/')}/{pool_id}/.well-known/jwks.json"
+
+
+def provision(template_path: str | Path, stage: str, session: Any,
+              endpoint_url: str | None = None, *, name_prefix: str = "account-opening",
+              parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Create every resource of the template in the (moto) account behind ``session``.
+
+    Returns the app's environment: every template Output as an UPPER_SNAKE_CASE
+    variable, with COGNITO_JWKS_URL pointed at moto's JWKS endpoint, plus
+    APP_STAGE, AWS_ENDPOINT_URL (when given), AWS_REGION and AWS_DEFAULT_REGION.
+    Resources are named ``<name_prefix>-<stage>-<logicalid>``, so provisioning two
+    stages into one moto server does not collide; provisioning the same stage
+    twice does (reset moto with ``POST <endpoint>/moto-api/reset`` first).
+    """
+    template = load_template(template_path)
+    given = {"Stage": stage} if "Stage" in template.get("Parameters", {}) else {}
+    values = resolve_parameters(template, {**given, **(parameters or {})})
+    sts = session.client("sts", endpoint_url=endpoint_url)
+    account_id = sts.get_caller_identity()["Account"]
+    context = Context(session, endpoint_url, stage, name_prefix, account_id)
+    stack = Stack(template, context, values)
+    stack.create_all()
+    env = {env_name(key): value for key, value in stack.outputs().items()}
+    if "COGNITO_JWKS_URL" in env and endpoint_url:
+        env["COGNITO_JWKS_URL"] = _local_jwks_url(env["COGNITO_JWKS_URL"], endpoint_url)
+    env["APP_STAGE"] = stage
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = context.region
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env

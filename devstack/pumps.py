@@ -1,0 +1,475 @@
+"""Pumps: deliver S3, SQS, SNS and DynamoDB stream events to the app's handlers.
+
+``chalice local`` serves REST only. The pumps fill the gap by reading the
+app's own registrations (``app.event_sources``) and calling the registered
+handler with the event Lambda would send, with Lambda's delivery semantics:
+
+* SQS (event source mapping): batches up to ``batch_size``; success deletes
+  the batch; ``{"batchItemFailures": [...]}`` deletes all but those items
+  (the deployment enables ReportBatchItemFailures); an exception deletes
+  nothing, so messages return after the visibility timeout and moto moves
+  them to the DLQ after ``maxReceiveCount``.
+* S3 and SNS (asynchronous invocation): delivered through an internal devstack
+  SQS queue (moto delivers bucket notifications and topic messages to SQS);
+  a failing handler is retried twice more, then the event is logged and dropped.
+* DynamoDB streams (event source mapping): batches in shard order; a failing
+  batch is retried with backoff and blocks its shard until it succeeds.
+
+Every pump is a daemon thread that polls with short waits (events reach their
+handler within a few hundred milliseconds); nothing a handler does can kill it.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote_plus, unquote_plus
+
+from chalice.app import (
+    DynamoDBEventConfig,
+    S3EventConfig,
+    ScheduledEventConfig,
+    SNSEventConfig,
+    SQSEventConfig,
+)
+
+from .runtime import Invoker, invoke_async
+
+log = logging.getLogger("devstack")
+
+LONG_POLL_SECONDS = 1  # bounds how long a pump takes to notice stop()
+STREAM_POLL_SECONDS = 0.1
+STREAM_BACKOFF = (0.5, 1.0, 2.0, 5.0)
+
+
+class WiringError(Exception):
+    """The app listens to a resource that the local stack does not have."""
+
+
+# --- the pump thread -----------------------------------------------------------------
+
+class Pump(threading.Thread):
+    """A daemon thread that calls ``poll()`` until stopped and survives any error."""
+
+    def __init__(self, invoker: Invoker, source: str) -> None:
+        super().__init__(name=f"devstack-pump-{invoker.name}", daemon=True)
+        self.invoker = invoker
+        self.source = source
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def run(self) -> None:
+        while not self.stopping:
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - a pump must outlive any failure
+                if self.stopping:
+                    return
+                log.exception("devstack: pump %s for %s failed; retrying in 1 s",
+                              self.name, self.source)
+                self._stopping.wait(1.0)
+
+    def poll(self) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{self.source} -> {self.invoker.name}"
+
+
+def _receive(sqs: Any, queue_url: str, max_messages: int, wait_seconds: int) -> list[dict]:
+    response = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=max_messages, WaitTimeSeconds=wait_seconds,
+        MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
+    return response.get("Messages", [])
+
+
+def _delete(sqs: Any, queue_url: str, messages: Iterable[dict]) -> None:
+    entries = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+               for index, message in enumerate(messages)]
+    for start in range(0, len(entries), 10):
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries[start:start + 10])
+
+
+# --- SQS ------------------------------------------------------------------------------
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """boto3's message attribute -> the camelCase shape Lambda puts in SQS records."""
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
+                                 "dataType": value["DataType"]}
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One SQS message as a record of the Lambda SQS event."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {name: _message_attribute(value) for name, value
+                              in message.get("MessageAttributes", {}).items()},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def failed_items(result: Any, message_ids: set[str]) -> set[str]:
+    """Message ids to keep, from a handler's partial batch response.
+
+    Like Lambda, a response naming an id that is not in the batch (or an empty
+    one) fails the whole batch.
+    """
+    if not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return set()
+    failed = {item.get("itemIdentifier") for item in result["batchItemFailures"]}
+    if not failed <= message_ids:
+        log.error("devstack: batchItemFailures names unknown ids %s; failing the whole batch",
+                  sorted(str(item) for item in failed - message_ids))
+        return set(message_ids)
+    return failed
+
+
+class SqsPump(Pump):
+    """An SQS event source mapping with ReportBatchItemFailures."""
+
+    def __init__(self, invoker: Invoker, sqs: Any, queue_url: str, queue_arn: str,
+                 region: str, batch_size: int) -> None:
+        super().__init__(invoker, f"sqs:{queue_arn.rsplit(':', 1)[-1]}")
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.region = region
+        self.batch_size = max(1, batch_size)
+
+    def _receive_batch(self) -> list[dict]:
+        messages = _receive(self.sqs, self.queue_url, min(10, self.batch_size),
+                            LONG_POLL_SECONDS)
+        while messages and len(messages) < self.batch_size:
+            more = _receive(self.sqs, self.queue_url,
+                            min(10, self.batch_size - len(messages)), 0)
+            if not more:
+                break
+            messages += more
+        return messages
+
+    def poll(self) -> None:
+        messages = self._receive_batch()
+        if not messages or self.stopping:
+            return
+        event = {"Records": [sqs_record(message, self.queue_arn, self.region)
+                             for message in messages]}
+        try:
+            result = self.invoker(event)
+        except Exception as error:  # noqa: BLE001
+            self.invoker.log_failure(
+                f"{len(messages)} message(s) from {self.source}; left on the queue for "
+                "redelivery after the visibility timeout (then the DLQ)", error)
+            return
+        keep = failed_items(result, {message["MessageId"] for message in messages})
+        if keep:
+            log.warning("devstack: %s reported %d failed item(s); left on the queue",
+                        self.invoker.name, len(keep))
+        _delete(self.sqs, self.queue_url,
+                (message for message in messages if message["MessageId"] not in keep))
+
+
+# --- asynchronous invocations through an internal queue (S3, SNS) ----------------------
+
+class AsyncQueuePump(Pump):
+    """Reads an internal devstack queue and invokes asynchronously: 3 attempts, then drop."""
+
+    def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str) -> None:
+        super().__init__(invoker, source)
+        self.sqs = sqs
+        self.queue_url = queue_url
+
+    def to_event(self, body: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        for message in _receive(self.sqs, self.queue_url, 10, LONG_POLL_SECONDS):
+            if self.stopping:
+                return
+            event = self.to_event(message["Body"])
+            if event is not None:
+                invoke_async(self.invoker, event, self.source, self._stopping)
+            _delete(self.sqs, self.queue_url, [message])
+
+
+def s3_record(record: dict[str, Any]) -> dict[str, Any]:
+    """moto's S3 notification record, completed to what Lambda receives.
+
+    moto percent-encodes ``/`` in keys; S3 does not (it encodes like a form:
+    space as ``+``), so keys are re-encoded the S3 way.
+    """
+    record = json.loads(json.dumps(record))
+    s3_object = record["s3"]["object"]
+    s3_object["key"] = quote_plus(unquote_plus(s3_object["key"]), safe="/")
+    s3_object.setdefault("sequencer", f"{int(dt.datetime.now().timestamp() * 1e6):X}")
+    record.setdefault("userIdentity", {"principalId": "AWS:DEVSTACK"})
+    record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+    record.setdefault("responseElements", {"x-amz-request-id": "DEVSTACK",
+                                           "x-amz-id-2": "DEVSTACK"})
+    return record
+
+
+class S3Pump(AsyncQueuePump):
+    def to_event(self, body: str) -> dict[str, Any] | None:
+        notification = json.loads(body)
+        if notification.get("Event") == "s3:TestEvent":
+            return None  # S3 sends this when a notification configuration is saved
+        return {"Records": [s3_record(record) for record in notification["Records"]]}
+
+
+def sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The SNS-to-SQS JSON envelope as a record of the Lambda SNS event."""
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": {
+            "Type": envelope.get("Type", "Notification"),
+            "MessageId": envelope["MessageId"],
+            "TopicArn": envelope["TopicArn"],
+            "Subject": envelope.get("Subject"),
+            "Message": envelope["Message"],
+            "Timestamp": envelope["Timestamp"],
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Signature": envelope.get("Signature", ""),
+            "SigningCertUrl": envelope.get("SigningCertURL", ""),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+            "MessageAttributes": envelope.get("MessageAttributes", {}),
+        },
+    }
+
+
+class SnsPump(AsyncQueuePump):
+    def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str,
+                 subscription_arn: str) -> None:
+        super().__init__(invoker, source, sqs, queue_url)
+        self.subscription_arn = subscription_arn
+
+    def to_event(self, body: str) -> dict[str, Any] | None:
+        return {"Records": [sns_record(json.loads(body), self.subscription_arn)]}
+
+
+# --- DynamoDB streams ----------------------------------------------------------------
+
+def _lambda_json(value: Any) -> Any:
+    """boto3 types back to the JSON Lambda sends: epoch seconds, base64 binaries."""
+    if isinstance(value, dict):
+        return {key: _lambda_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_lambda_json(item) for item in value]
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, set):
+        return [_lambda_json(item) for item in value]
+    return value
+
+
+def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    shaped = _lambda_json(record)
+    shaped.update(eventVersion="1.1", eventSource="aws:dynamodb", awsRegion=region,
+                  eventSourceARN=stream_arn)
+    return shaped
+
+
+class DynamoDBStreamPump(Pump):
+    """Reads every shard from TRIM_HORIZON; a failed batch blocks its shard (Lambda)."""
+
+    def __init__(self, invoker: Invoker, streams: Any, stream_arn: str, region: str,
+                 batch_size: int) -> None:
+        table = stream_arn.split(":table/")[-1].split("/")[0]
+        super().__init__(invoker, f"dynamodb-stream:{table}")
+        self.streams = streams
+        self.stream_arn = stream_arn
+        self.region = region
+        self.batch_size = min(max(1, batch_size), 1000)
+        self._iterators: dict[str, str | None] = {}
+
+    def _refresh_shards(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)
+        for shard in description["StreamDescription"]["Shards"]:
+            if shard["ShardId"] not in self._iterators:
+                self._iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    def poll(self) -> None:
+        if not self._iterators or None in self._iterators.values():
+            self._iterators = {key: value for key, value in self._iterators.items()
+                               if value is not None}
+            self._refresh_shards()
+        delivered = False
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = response.get("Records", [])
+            if records and not self._deliver(records):
+                return  # stopping while the shard was blocked
+            delivered = delivered or bool(records)
+            self._iterators[shard_id] = response.get("NextShardIterator")
+        if not delivered:
+            self._stopping.wait(STREAM_POLL_SECONDS)
+
+    def _deliver(self, records: list[dict]) -> bool:
+        event = {"Records": [stream_record(record, self.stream_arn, self.region)
+                             for record in records]}
+        attempt = 0
+        while not self.stopping:
+            try:
+                self.invoker(event)
+                return True
+            except Exception as error:  # noqa: BLE001
+                delay = STREAM_BACKOFF[min(attempt, len(STREAM_BACKOFF) - 1)]
+                attempt += 1
+                self.invoker.log_failure(
+                    f"{len(records)} record(s) from {self.source} (attempt {attempt}; the "
+                    f"shard is blocked until it succeeds; retrying in {delay} s)", error)
+                self._stopping.wait(delay)
+        return False
+
+
+# --- wiring from the app's registrations ----------------------------------------------
+
+class PumpFactory:
+    """Builds the pumps for an app's event sources against the local AWS."""
+
+    def __init__(self, app: Any, session: Any, endpoint_url: str | None, stage: str,
+                 region: str = "us-east-1", memory_limit_in_mb: int = 128,
+                 timeout_seconds: float = 30.0) -> None:
+        self.app = app
+        self.stage = stage
+        self.region = region
+        self._invoker_options = {"region": region, "memory_limit_in_mb": memory_limit_in_mb,
+                                 "timeout_seconds": timeout_seconds}
+        self.sqs = session.client("sqs", endpoint_url=endpoint_url)
+        self.s3 = session.client("s3", endpoint_url=endpoint_url)
+        self.sns = session.client("sns", endpoint_url=endpoint_url)
+        self.streams = session.client("dynamodbstreams", endpoint_url=endpoint_url)
+        self.account_id = session.client("sts", endpoint_url=endpoint_url) \
+            .get_caller_identity()["Account"]
+
+    def invoker(self, name: str) -> Invoker:
+        return Invoker(self.app, name, self.stage, **self._invoker_options)
+
+    def build(self) -> list[Pump]:
+        """One pump per event source; S3 notifications are configured per bucket."""
+        pumps: list[Pump] = []
+        s3_configs: dict[str, list[S3EventConfig]] = {}
+        for config in self.app.event_sources:
+            if isinstance(config, S3EventConfig):
+                s3_configs.setdefault(config.bucket, []).append(config)
+            elif isinstance(config, SQSEventConfig):
+                pumps.append(self._sqs(config))
+            elif isinstance(config, SNSEventConfig):
+                pumps.append(self._sns(config))
+            elif isinstance(config, DynamoDBEventConfig):
+                pumps.append(self._dynamodb(config))
+            elif not isinstance(config, ScheduledEventConfig):  # the scheduler's
+                log.warning("devstack: WARNING: %s (%s) is not delivered locally",
+                            config.name, type(config).__name__)
+        for bucket, configs in s3_configs.items():
+            pumps.extend(self._s3(bucket, configs))
+        return pumps
+
+    def _internal_queue(self, kind: str, handler_name: str) -> tuple[str, str]:
+        name = f"devstack-{self.stage}-{kind}-{handler_name}"[:80]
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        return url, f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
+
+    def _queue_url(self, name: str, handler_name: str) -> str:
+        try:
+            return self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except self.sqs.exceptions.QueueDoesNotExist:
+            raise WiringError(f"handler {handler_name} listens to SQS queue {name!r}, which "
+                              "the local stack does not have (is it in resources.yaml?)")
+
+    def _sqs(self, config: SQSEventConfig) -> SqsPump:
+        name = config.queue or (config.queue_arn or "").rsplit(":", 1)[-1]
+        url = self._queue_url(name, config.name)
+        arn = self.sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return SqsPump(self.invoker(config.name), self.sqs, url, arn, self.region,
+                       config.batch_size)
+
+    def _s3(self, bucket: str, configs: list[S3EventConfig]) -> list[Pump]:
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+        except Exception:
+            names = ", ".join(config.name for config in configs)
+            raise WiringError(f"handler(s) {names} listen to S3 bucket {bucket!r}, which the "
+                              "local stack does not have (is it in resources.yaml?)")
+        pumps: list[Pump] = []
+        queue_configurations = []
+        for config in configs:
+            url, arn = self._internal_queue("s3", config.name)
+            rules = [{"Name": kind, "Value": value} for kind, value
+                     in (("prefix", config.prefix), ("suffix", config.suffix)) if value]
+            entry: dict[str, Any] = {"Id": f"devstack-{config.name}", "QueueArn": arn,
+                                     "Events": list(config.events)}
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            queue_configurations.append(entry)
+            pumps.append(S3Pump(self.invoker(config.name), f"s3:{bucket}", self.sqs, url))
+        # One configuration per bucket holds every handler, as in a deployment.
+        self.s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configurations})
+        return pumps
+
+    def _sns(self, config: SNSEventConfig) -> SnsPump:
+        topic_arn = config.topic if config.topic.startswith("arn:") else \
+            f"arn:aws:sns:{self.region}:{self.account_id}:{config.topic}"
+        try:
+            self.sns.get_topic_attributes(TopicArn=topic_arn)
+        except self.sns.exceptions.NotFoundException:
+            raise WiringError(f"handler {config.name} listens to SNS topic {config.topic!r}, "
+                              "which the local stack does not have (is it in resources.yaml?)")
+        url, arn = self._internal_queue("sns", config.name)
+        subscription_arn = self.sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
+            ReturnSubscriptionArn=True)["SubscriptionArn"]
+        return SnsPump(self.invoker(config.name), f"sns:{topic_arn.rsplit(':', 1)[-1]}",
+                       self.sqs, url, subscription_arn)
+
+    def _dynamodb(self, config: DynamoDBEventConfig) -> DynamoDBStreamPump:
+        try:
+            self.streams.describe_stream(StreamArn=config.stream_arn)
+        except Exception:
+            raise WiringError(f"handler {config.name} reads DynamoDB stream "
+                              f"{config.stream_arn!r}, which the local stack does not have")
+        return DynamoDBStreamPump(self.invoker(config.name), self.streams, config.stream_arn,
+                                  self.region, config.batch_size)
+
+
+def start_pumps(pumps: list[Pump]) -> None:
+    for pump in pumps:
+        pump.start()
+
+
+def stop_pumps(pumps: list[Pump], timeout: float = 3.0) -> None:
+    """Signal every pump, then wait for them (a long poll returns within a second)."""
+    for pump in pumps:
+        pump.stop()
+    for pump in pumps:
+        pump.join(timeout)

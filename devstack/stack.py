@@ -1,0 +1,294 @@
+"""The whole local stack, started in order and stopped in reverse.
+
+Order matters: the app reads resource names from ``os.environ`` at import
+time (``@app.on_s3_event(bucket=os.environ[...])``), so moto must be running,
+the template provisioned and the WebSocket gateway bound *before* the app is
+imported; the pumps and the scheduler are wired from the imported app's own
+registrations afterwards. Every step registers its own undo on an ExitStack,
+so a failure half-way (or Ctrl-C during start-up) still stops what started.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .provision import FAKE_CREDENTIALS, REGION
+
+log = logging.getLogger("devstack")
+
+STATE_FILE = "state.json"
+
+
+@dataclass
+class StackOptions:
+    project_dir: Path = Path(".")
+    template: Path | None = None  # default: <project_dir>/resources.yaml
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    ws_port: int = 8001
+    moto_port: int = 0
+    control_port: int = 0
+    stage: str = "local"
+    state_dir: Path | None = None  # default: <project_dir>/.devstack
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        self.project_dir = Path(self.project_dir).resolve()
+        self.template = Path(self.template or self.project_dir / "resources.yaml")
+        self.state_dir = Path(self.state_dir or self.project_dir / ".devstack")
+
+
+def local_aws_environ(endpoint_url: str) -> dict[str, str]:
+    """Point every boto3 client of this process at moto, with fake credentials."""
+    return {"AWS_ENDPOINT_URL": endpoint_url, "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION, **FAKE_CREDENTIALS}
+
+
+class _AppHandle:
+    """Stands in for the app until it is imported.
+
+    The WebSocket gateway must be bound before the app is imported (the app
+    reads WEBSOCKET_DOMAIN at import), but it only touches the app when a
+    client connects; until then it sees an app with no WebSocket handlers.
+    """
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    def bind(self, app: Any) -> None:
+        self._app = app
+
+    def __getattr__(self, name: str) -> Any:
+        if self._app is None:
+            if name in ("websocket_handlers", "handler_map"):
+                return {}
+            raise AttributeError(f"the app is not imported yet (wanted {name})")
+        return getattr(self._app, name)
+
+
+class LocalStack:
+    """moto + provisioned resources + demo users + chalice local + pumps + scheduler."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.info: dict[str, Any] = {}
+        self.env: dict[str, str] = {}
+        self._exit = contextlib.ExitStack()
+        self._app_handle = _AppHandle()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        """Start everything; returns the description written to the state file."""
+        try:
+            moto_url = self._start_moto()
+            self._set_environ(local_aws_environ(moto_url))
+            session = self._session()
+            config, factory = self._chalice_config()
+            self._provision(session, moto_url, config.app_name)
+            users = self._seed_users(session, moto_url)
+            ws_url = self._start_websocket_gateway()
+            app = self._import_app(factory, config)
+            api_url = self._start_api(factory, config, app)
+            pumps = self._start_pumps(app, session, moto_url, config)
+            scheduler = self._start_scheduler(app, config)
+            control_url = self._start_control(scheduler, pumps)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = {
+            "pid": os.getpid(), "stage": self.options.stage,
+            "project_dir": str(self.options.project_dir),
+            "api_url": api_url, "ws_url": ws_url, "moto_url": moto_url,
+            "control_url": control_url, "users": users, "env": dict(self.env),
+            "schedules": scheduler.describe(), "pumps": [pump.describe() for pump in pumps],
+        }
+        self._write_state()
+        return self.info
+
+    def stop(self) -> None:
+        """Stop whatever started, newest first. Safe to call more than once."""
+        self._exit.close()
+
+    # --- steps -----------------------------------------------------------------
+
+    def _start_moto(self) -> str:
+        if not self.options.verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port,
+                                    verbose=False)
+        server.start()
+        self._exit.callback(server.stop)
+        host, port = server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def _set_environ(self, values: dict[str, str]) -> None:
+        """The app runs in this process, so the stack's settings live in os.environ."""
+        for unsafe in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(unsafe, None)  # never reach a real account by accident
+        os.environ.update(values)
+        self.env.update(values)
+
+    def _session(self) -> Any:
+        import boto3
+
+        return boto3.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                             region_name=REGION)
+
+    def _chalice_config(self) -> tuple[Any, Any]:
+        from chalice.cli.factory import CLIFactory
+
+        factory = CLIFactory(str(self.options.project_dir), environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name=self.options.stage)
+        return config, factory
+
+    def _provision(self, session: Any, moto_url: str, app_name: str) -> None:
+        from .provision import provision
+
+        started = time.perf_counter()
+        env = provision(self.options.template, self.options.stage, session, moto_url,
+                        name_prefix=app_name)
+        self._set_environ(env)
+        log.info("devstack: provisioned %s in %.2f s", self.options.template.name,
+                 time.perf_counter() - started)
+
+    def _seed_users(self, session: Any, moto_url: str) -> list[dict[str, Any]]:
+        from .users import seed_demo_users
+
+        if "USER_POOL_ID" not in self.env:
+            log.warning("devstack: the template has no UserPoolId output; no demo users")
+            return []
+        cognito = session.client("cognito-idp", endpoint_url=moto_url)
+        return [user.as_dict() for user in seed_demo_users(cognito, self.env["USER_POOL_ID"])]
+
+    def _start_websocket_gateway(self) -> str | None:
+        try:
+            from .wsgateway import WebSocketGateway
+        except ImportError as error:
+            # INTEGRATION POINT: devstack/wsgateway.py (WebSocketGateway) is
+            # written separately; without it the stack serves REST only.
+            log.warning("devstack: WARNING: no WebSocket gateway (%s)", error)
+            return None
+        gateway = WebSocketGateway(self._app_handle, host=self.options.host,
+                                   port=self.options.ws_port, stage=self.options.stage,
+                                   state_dir=self.options.state_dir, configure_app=False)
+        gateway.start()
+        self._exit.callback(gateway.stop)
+        self._set_environ({"WEBSOCKET_DOMAIN": gateway.management_domain,
+                           "WEBSOCKET_STAGE": self.options.stage,
+                           "AWS_CA_BUNDLE": str(gateway.ca_bundle)})
+        return gateway.ws_url
+
+    def _import_app(self, factory: Any, config: Any) -> Any:
+        """Import app.py as ``chalice local`` does, stack settings winning over config.json."""
+        app_env = dict(config.environment_variables)
+        for key, value in self.env.items():
+            if key in app_env and app_env[key] != value:
+                log.warning("devstack: config.json stage %r sets %s=%s; the local stack "
+                            "uses %s", self.options.stage, key, app_env[key], value)
+        app_env.update(self.env)
+        self.env = {**config.environment_variables, **self.env}
+        app = factory.load_chalice_app(app_env)
+        self._app_handle.bind(app)
+        if "WEBSOCKET_DOMAIN" in self.env:
+            # As the gateway would, but only now that the app exists. configure()
+            # is first-wins, so an app that configured itself from the env keeps it.
+            app.websocket_api.configure(self.env["WEBSOCKET_DOMAIN"], self.options.stage)
+        return app
+
+    def _start_api(self, factory: Any, config: Any, app: Any) -> str:
+        from chalice.deploy.validate import validate_routes
+
+        validate_routes(app.routes)  # what `chalice deploy` would refuse, refuse here too
+        server = factory.create_local_server(app, config, self.options.host,
+                                             self.options.api_port)
+        server.port = server.server.server_address[1]  # the real one when asked for 0
+        thread = threading.Thread(target=server.server.serve_forever, args=(0.1,),
+                                  name="devstack-chalice-local", daemon=True)
+        thread.start()
+
+        def stop_api() -> None:
+            server.shutdown()
+            server.server.server_close()
+            thread.join(2.0)
+
+        self._exit.callback(stop_api)
+        return f"http://{self.options.host}:{server.port}"
+
+    def _lambda_options(self, config: Any) -> dict[str, Any]:
+        return {"region": REGION, "memory_limit_in_mb": config.lambda_memory_size or 128,
+                "timeout_seconds": config.lambda_timeout or 60}
+
+    def _start_pumps(self, app: Any, session: Any, moto_url: str, config: Any) -> list:
+        from .pumps import PumpFactory, start_pumps, stop_pumps
+
+        pumps = PumpFactory(app, session, moto_url, self.options.stage,
+                            **self._lambda_options(config)).build()
+        start_pumps(pumps)
+        self._exit.callback(stop_pumps, pumps)
+        return pumps
+
+    def _start_scheduler(self, app: Any, config: Any) -> Any:
+        from .scheduler import Scheduler
+
+        scheduler = Scheduler(app, self.options.stage, **self._lambda_options(config))
+        scheduler.start()
+        self._exit.callback(scheduler.stop)
+        return scheduler
+
+    def _start_control(self, scheduler: Any, pumps: list) -> str:
+        from .control import ControlServer
+
+        control = ControlServer(scheduler, lambda: self.info, self.options.host,
+                                self.options.control_port)
+        control.start()
+        self._exit.callback(control.stop)
+        return control.url
+
+    # --- the state file other commands find the stack through --------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.options.state_dir / STATE_FILE
+
+    def _write_state(self) -> None:
+        path = self.state_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(self.info, indent=2))
+        os.replace(tmp, path)
+        self._exit.callback(self._remove_state)
+
+    def _remove_state(self) -> None:
+        """Remove the state file unless a newer stack has replaced it."""
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if json.loads(self.state_path.read_text()).get("pid") == os.getpid():
+                self.state_path.unlink()
+
+
+def read_state(state_dir: Path) -> dict[str, Any]:
+    """The running stack's description, or a clear error when none runs."""
+    path = Path(state_dir) / STATE_FILE
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"devstack: no running stack ({path} is missing); "
+                         "start one with: python -m devstack up")
+    try:
+        os.kill(state["pid"], 0)
+    except ProcessLookupError:
+        raise SystemExit(f"devstack: the stack in {path} (pid {state['pid']}) is not "
+                         "running any more; start one with: python -m devstack up")
+    except PermissionError:
+        pass  # alive, owned by someone else
+    return state
