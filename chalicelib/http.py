@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
+import uuid
 from typing import Any, Callable, Optional, TypeVar
 
 from chalice import ChaliceUnhandledError, Response
@@ -103,6 +105,9 @@ def http_middleware(max_body_bytes: Callable[[], int]) -> Callable[[Request, Cal
     """Build the one HTTP middleware: authentication, body limit, error shaping."""
 
     def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+        _serving.request = request
+        request.context.setdefault("requestId", str(uuid.uuid4()))  # chalice local/test client omit it
+        logger.append_keys(request_id=request.context["requestId"])
         try:
             if request.context.get("resourcePath") not in PUBLIC_ROUTES:
                 authenticate(request)
@@ -113,11 +118,30 @@ def http_middleware(max_body_bytes: Callable[[], int]) -> Callable[[Request, Cal
             response = response_for(escaped.__cause__ or escaped, request)
         except Exception as exc:  # failures of the middleware's own steps
             response = response_for(exc, request)
+        finally:
+            _serving.request = None
         response = _reshape_chalice_error(response, request)
         response.headers.setdefault("X-Request-Id", request_id(request))
         return response
 
     return middleware
+
+
+_serving = threading.local()
+
+
+def current_request() -> Request:
+    """The request this thread is serving.
+
+    ``app.current_request`` is one attribute shared by every thread: under a
+    threaded server (``chalice local``, the test client driven from threads) a
+    view can read another request's headers, body and identity. The middleware
+    records its own request per thread; views that may run concurrently read it here.
+    """
+    request = getattr(_serving, "request", None)
+    if request is None:
+        raise RuntimeError("current_request() is only available inside the HTTP middleware")
+    return request
 
 
 def authenticate(request: Request) -> Identity:

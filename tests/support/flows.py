@@ -1,0 +1,92 @@
+"""Driving applications through the verification flow in tests."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable
+
+import boto3
+import requests
+
+from tests.support.documents import jpeg_bytes, make_declared
+
+
+def create_application(api: Any, user: Any, **overrides: Any) -> str:
+    reply = api.post("/applications", make_declared(**overrides), user=user)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]
+
+
+def upload_document(api: Any, user: Any, application_id: str, data: bytes | None = None,
+                    content_type: str = "image/jpeg") -> str:
+    """Ask for a presigned POST and upload through it with plain HTTP, as a client app would."""
+    reply = api.post(f"/applications/{application_id}/documents", {"content_type": content_type}, user=user)
+    assert reply.status == 201, reply.body
+    upload = reply.body
+    response = requests.post(upload["url"], data=upload["fields"],
+                             files={"file": ("passport.jpg", data if data is not None else jpeg_bytes(),
+                                             content_type)}, timeout=10)
+    assert response.status_code in (200, 201, 204), response.text
+    return upload["key"]
+
+
+def s3_event(client: Any, key: str) -> dict[str, Any]:
+    return client.events.generate_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], key=key)
+
+
+def address_message(application_id: str) -> str:
+    """The SNS message the outbox publishes for a submission (raw delivery to the queue)."""
+    return json.dumps({"event_id": f"{application_id}#1", "application_id": application_id, "seq": 1,
+                       "type": "application.submitted", "from_state": None, "state": "AWAITING_DOCUMENTS"})
+
+
+def sqs_event(client: Any, *bodies: str) -> dict[str, Any]:
+    return client.events.generate_sqs_event(queue_name=os.environ["ADDRESS_CHECK_QUEUE_NAME"],
+                                            message_bodies=list(bodies))
+
+
+def history_types(application_id: str) -> list[str]:
+    from chalicelib.runtime import repository
+
+    return [e.type.value for e in repository().history(application_id)]
+
+
+def state_of(application_id: str) -> str:
+    from chalicelib.runtime import repository
+
+    return repository().get(application_id).state.value
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll until the predicate is truthy or the deadline passes (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def stream_records(application_id: str) -> list[dict[str, Any]]:
+    """The real history-stream records of one application, Lambda-shaped."""
+    streams = boto3.client("dynamodbstreams")
+    arn = os.environ["HISTORY_STREAM_ARN"]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records += page["Records"]
+            iterator = page.get("NextShardIterator") if page["Records"] else None
+    mine = [r for r in records if r["dynamodb"]["Keys"]["application_id"]["S"] == application_id]
+    for record in mine:
+        stamp = record["dynamodb"].get("ApproximateCreationDateTime")
+        if hasattr(stamp, "timestamp"):  # boto3 parses it; Lambda delivers epoch seconds
+            record["dynamodb"]["ApproximateCreationDateTime"] = int(stamp.timestamp())
+        record.setdefault("eventSourceARN", arn)
+        record.setdefault("awsRegion", "us-east-1")
+    return mine

@@ -1,0 +1,321 @@
+"""Data verification through the real entry points: presigned upload, S3, SQS, the outbox stream."""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import json
+import os
+import threading
+
+import boto3
+import pytest
+
+from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, pdf_bytes
+from tests.support.flows import (address_message, create_application, history_types, s3_event, sqs_event,
+                                 state_of, stream_records, upload_document)
+
+
+def verify_document(client, key):
+    return client.lambda_.invoke("verify_identity_document", s3_event(client, key))
+
+
+def check_address(client, *application_ids):
+    return client.lambda_.invoke("check_address", sqs_event(client, *map(address_message, application_ids)))
+
+
+# --- upload -------------------------------------------------------------------
+
+def test_presigned_post_is_bound_to_the_application_type_and_size(api, applicant):
+    app_id = create_application(api, applicant)
+    reply = api.post(f"/applications/{app_id}/documents", {"content_type": "image/png"}, user=applicant)
+    assert reply.status == 201
+    body = reply.body
+    assert body["key"].startswith(f"applications/{app_id}/identity/")
+    assert body["fields"]["key"] == body["key"] and body["fields"]["Content-Type"] == "image/png"
+    policy = json.loads(__import__("base64").b64decode(body["fields"]["policy"]))
+    assert ["content-length-range", 1024, 5 * 1024 * 1024] in policy["conditions"]
+    expires = dt.datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert dt.timedelta(0) < expires - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=10)
+
+
+def test_upload_is_owner_only_and_only_while_awaiting_documents(api, applicant, other_applicant):
+    app_id = create_application(api, applicant)
+    assert api.post(f"/applications/{app_id}/documents", {"content_type": "image/jpeg"},
+                    user=other_applicant).status == 404
+    api.post(f"/applications/{app_id}/withdraw", {}, user=applicant)
+    reply = api.post(f"/applications/{app_id}/documents", {"content_type": "image/jpeg"}, user=applicant)
+    assert reply.status == 409 and reply.body["error"]["details"]["state"] == "WITHDRAWN"
+
+
+def test_upload_refuses_other_content_types(api, applicant):
+    app_id = create_application(api, applicant)
+    reply = api.post(f"/applications/{app_id}/documents", {"content_type": "application/x-msdownload"},
+                     user=applicant)
+    assert reply.status == 422
+
+
+def test_documents_bucket_is_encrypted_and_private():
+    s3 = boto3.client("s3")
+    bucket = os.environ["DOCUMENTS_BUCKET_NAME"]
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+# --- the flow -------------------------------------------------------------------
+
+def test_a_clean_application_is_approved_after_both_checks(api, client, applicant):
+    app_id = create_application(api, applicant)
+    key = upload_document(api, applicant, app_id)
+    verify_document(client, key)
+    assert state_of(app_id) == "VERIFYING"
+    result = check_address(client, app_id)
+    assert result.payload == {"batchItemFailures": []}
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert app["state"] == "APPROVED"
+    assert app["checks"]["identity"]["outcome"] == "PASS"
+    assert app["checks"]["address"]["details"]["normalised"]["postal_code"] == "SW1A 2AA"
+    assert history_types(app_id) == ["application.submitted", "document.received", "check.completed",
+                                     "check.completed", "application.approved"]
+
+
+def test_address_first_then_identity_also_consolidates(api, client, applicant):
+    app_id = create_application(api, applicant)
+    check_address(client, app_id)
+    assert state_of(app_id) == "AWAITING_DOCUMENTS"
+    verify_document(client, upload_document(api, applicant, app_id))
+    assert state_of(app_id) == "APPROVED"
+
+
+def test_a_renamed_executable_is_rejected_whatever_its_content_type(api, client, applicant):
+    app_id = create_application(api, applicant)
+    verify_document(client, upload_document(api, applicant, app_id, exe_bytes(), "image/jpeg"))
+    check_address(client, app_id)
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert app["state"] == "REJECTED"
+    assert "FILE_TYPE_NOT_ALLOWED" in {r["code"] for r in app["decision_reasons"]}
+
+
+def test_size_is_rechecked_by_the_app_because_local_s3_ignores_post_conditions(api, client, applicant):
+    app_id = create_application(api, applicant)
+    verify_document(client, upload_document(api, applicant, app_id, b"%PDF-1.4\n%%EOF\n", "application/pdf"))
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert "FILE_TOO_SMALL" in {r["code"] for r in app["checks"]["identity"]["reasons"]}
+
+
+def test_a_pdf_with_mrz_name_mismatch_is_flagged(api, client, applicant):
+    app_id = create_application(api, applicant, mrz_overrides={"given_names": "EMILIA"})
+    verify_document(client, upload_document(api, applicant, app_id, pdf_bytes(), "application/pdf"))
+    check_address(client, app_id)
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert app["state"] == "FLAGGED"
+    assert {"check": "identity", "code": "MRZ_NAME_MISMATCH"}.items() <= app["decision_reasons"][0].items()
+
+
+def test_a_country_outside_the_served_list_is_rejected(api, client, applicant):
+    address = {"country": "JP", "street_address": ["1-1 Chiyoda"], "city": "Chiyoda-ku",
+               "country_area": "Tokyo", "postal_code": "100-0001"}
+    app_id = create_application(api, applicant, address=address)
+    check_address(client, app_id)
+    verify_document(client, upload_document(api, applicant, app_id))
+    assert state_of(app_id) == "REJECTED"
+
+
+def test_a_po_box_is_flagged_for_review(api, client, applicant):
+    address = {"country": "GB", "street_address": ["PO Box 123"], "city": "London", "postal_code": "SW1A 2AA"}
+    app_id = create_application(api, applicant, address=address)
+    verify_document(client, upload_document(api, applicant, app_id))
+    check_address(client, app_id)
+    assert state_of(app_id) == "FLAGGED"
+
+
+def test_parameter_store_settings_are_used(api, client, applicant):
+    from chalicelib import settings
+
+    ssm = boto3.client("ssm")
+    name = os.environ["SETTINGS_PATH"] + "minimum_age"
+    ssm.put_parameter(Name=name, Value="60", Type="String", Overwrite=True)
+    settings.clear_cache()
+    try:
+        app_id = create_application(api, applicant)
+        verify_document(client, upload_document(api, applicant, app_id))
+        reasons = api.get(f"/applications/{app_id}", user=applicant).body["checks"]["identity"]["reasons"]
+        assert "APPLICANT_UNDERAGE" in {r["code"] for r in reasons}
+    finally:
+        ssm.put_parameter(Name=name, Value="18", Type="String", Overwrite=True)
+        settings.clear_cache()
+
+
+# --- replays ---------------------------------------------------------------------
+
+def test_replaying_s3_and_sqs_events_changes_nothing(api, client, applicant):
+    app_id = create_application(api, applicant)
+    key = upload_document(api, applicant, app_id)
+    verify_document(client, key)
+    check_address(client, app_id)
+    before = history_types(app_id)
+    verify_document(client, key)
+    check_address(client, app_id)
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        list(pool.map(lambda _: verify_document(client, key), range(10)))
+        list(pool.map(lambda _: check_address(client, app_id), range(10)))
+    assert history_types(app_id) == before
+
+
+def test_ten_concurrent_copies_of_the_first_s3_event_verify_once(api, client, applicant):
+    app_id = create_application(api, applicant)
+    key = upload_document(api, applicant, app_id)
+    barrier = threading.Barrier(10)
+
+    def deliver(_):
+        barrier.wait()
+        return verify_document(client, key)
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        list(pool.map(deliver, range(10)))
+    assert history_types(app_id) == ["application.submitted", "document.received", "check.completed"]
+
+
+def test_a_second_upload_after_verification_started_is_ignored(api, client, applicant):
+    app_id = create_application(api, applicant)
+    verify_document(client, upload_document(api, applicant, app_id))
+    from chalicelib.documents import new_key
+
+    stray = new_key(app_id)
+    boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=stray, Body=jpeg_bytes())
+    before = history_types(app_id)
+    verify_document(client, stray)
+    assert history_types(app_id) == before
+
+
+def test_objects_outside_the_layout_are_ignored(client):
+    boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key="applications/x/evil",
+                                  Body=b"x")
+    assert verify_document(client, "applications/x/evil").payload is None
+
+
+# --- SQS batches -----------------------------------------------------------------
+
+def test_a_bad_message_never_costs_the_good_ones(api, client, applicant):
+    good = create_application(api, applicant)
+    event = client.events.generate_sqs_event(
+        queue_name=os.environ["ADDRESS_CHECK_QUEUE_NAME"],
+        message_bodies=["not json", json.dumps({"application_id": "unknown"}), address_message(good)])
+    ids = [r["messageId"] for r in event["Records"]]
+    result = client.lambda_.invoke("check_address", event).payload
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(ids[:2])
+    assert "check.completed" in history_types(good)
+
+
+# --- outbox ----------------------------------------------------------------------
+
+@pytest.fixture
+def topic_tap():
+    """An SQS queue subscribed to the events topic: what subscribers would receive."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName=f"tap-{os.getpid()}-{threading.get_ident()}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sub = sns.subscribe(TopicArn=os.environ["EVENTS_TOPIC_ARN"], Protocol="sqs", Endpoint=arn,
+                        Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"]
+
+    def drain(application_id):
+        seen = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                        MessageAttributeNames=["All"]).get("Messages", [])
+            if not batch:
+                return [m for m in seen if json.loads(m["Body"])["application_id"] == application_id]
+            seen += batch
+            for message in batch:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    yield drain
+    sns.unsubscribe(SubscriptionArn=sub)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def test_each_committed_event_is_published_once_even_when_the_stream_replays(api, client, applicant, topic_tap):
+    app_id = create_application(api, applicant)
+    api.post(f"/applications/{app_id}/withdraw", {}, user=applicant)
+    records = stream_records(app_id)
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
+    client.lambda_.invoke("publish_history", {"Records": records})
+    client.lambda_.invoke("publish_history", {"Records": records})  # redelivered batch
+    messages = topic_tap(app_id)
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert [b["type"] for b in bodies] == ["application.submitted", "application.withdrawn"]
+    assert messages[1]["MessageAttributes"]["state"]["StringValue"] == "WITHDRAWN"
+    assert "declared" not in bodies[0] and "email" not in json.dumps(bodies)
+
+
+def test_a_transition_that_did_not_commit_publishes_nothing(api, applicant, monkeypatch):
+    app_id = create_application(api, applicant)
+    from chalicelib.domain import workflow
+    from chalicelib.repository import ConcurrentChange
+    from chalicelib.runtime import repository
+
+    app = repository().get(app_id)
+    stale = workflow.withdraw(app, applicant.sub, "", workflow.iso and dt.datetime.now(dt.timezone.utc))
+    repository().commit(workflow.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
+    with pytest.raises(ConcurrentChange):
+        repository().commit(stale)
+    assert [r["dynamodb"]["NewImage"]["type"]["S"] for r in stream_records(app_id)] == [
+        "application.submitted", "application.withdrawn"]
+
+
+def test_the_address_queue_only_receives_submissions(api, applicant):
+    """The topic -> queue subscription's filter policy starts address checks, no send in the request path."""
+    from chalicelib import publisher
+    from chalicelib.runtime import repository
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
+    app_id = create_application(api, applicant)
+    api.post(f"/applications/{app_id}/withdraw", {}, user=applicant)
+    for event in repository().history(app_id):
+        publisher.publish(event)
+    bodies = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            bodies.append(json.loads(message["Body"]))
+    mine = [b for b in bodies if b["application_id"] == app_id]
+    assert [b["type"] for b in mine] == ["application.submitted"]
+
+
+# --- fan-in -----------------------------------------------------------------------
+
+def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
+    from chalicelib.domain import workflow
+    from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
+    from chalicelib.runtime import applications, verification
+    from chalicelib.schemas import WithdrawRequest  # noqa: F401 - imported for parity with the app
+    from chalicelib.domain.declared import ApplicationRequest
+    from chalicelib.auth import Identity
+
+    service = applications()
+    who = Identity(applicant.sub, frozenset())
+    request = ApplicationRequest.model_validate(make_declared())
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for trial in range(200):
+            app, _ = service.create(who, request, None)
+            service.apply_with_retry(app.application_id, lambda a: workflow.receive_document(
+                a, f"k{trial}", 2048, service.clock()))
+            barrier = threading.Barrier(2)
+
+            def run(check):
+                barrier.wait()
+                return verification().record(app.application_id, CheckResult(check))
+
+            list(pool.map(run, [IDENTITY, ADDRESS]))
+            events = service.repo.history(app.application_id)
+            decisions = [e for e in events if e.actor == "system:consolidation"]
+            checks = [e for e in events if e.type.value == "check.completed"]
+            if len(decisions) != 1 or len(checks) != 2 or service.repo.get(app.application_id).state.value != "APPROVED":
+                failures.append((trial, [e.type.value for e in events]))
+    assert failures == []

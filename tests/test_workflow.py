@@ -1,0 +1,198 @@
+"""The state machine and its audit chain, as plain Python (no AWS)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from chalicelib.domain import workflow as wf
+from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.policy import Policy
+from chalicelib.domain.workflow import (DomainError, EventType, IllegalTransition, NothingToDo, State,
+                                        TRANSITIONS, verify_chain)
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+POLICY = Policy()
+
+
+def result(check: str, outcome: Outcome) -> CheckResult:
+    reasons = () if outcome is Outcome.PASS else (Reason(f"{check.upper()}_X", outcome, "why"),)
+    return CheckResult(check, reasons)
+
+
+def submitted() -> wf.Application:
+    return wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).after
+
+
+def test_the_table_never_leaves_a_final_state_except_to_record_a_purge():
+    for event_type, moves in TRANSITIONS.items():
+        for source, target in moves.items():
+            if source is not None and source.is_final:
+                assert event_type is EventType.DOCUMENTS_PURGED and target == source
+
+
+def test_happy_path_consolidates_exactly_once_when_the_second_check_lands():
+    app = wf.receive_document(submitted(), "k", 10, T0).after
+    first = wf.record_check(app, result(ADDRESS, Outcome.PASS), T0)
+    assert first.after.state == State.VERIFYING and len(first.events) == 1
+    second = wf.record_check(first.after, result(IDENTITY, Outcome.PASS), T0)
+    assert [e.type for e in second.events] == [EventType.CHECK_COMPLETED, EventType.APPROVED]
+    assert second.after.state == State.APPROVED and second.after.version == first.after.version + 1
+
+
+@pytest.mark.parametrize("identity,address,expected", [
+    (Outcome.PASS, Outcome.PASS, State.APPROVED),
+    (Outcome.REVIEW, Outcome.PASS, State.FLAGGED),
+    (Outcome.PASS, Outcome.REVIEW, State.FLAGGED),
+    (Outcome.FAIL, Outcome.REVIEW, State.REJECTED),
+    (Outcome.REVIEW, Outcome.FAIL, State.REJECTED),
+])
+def test_consolidation_rule(identity, address, expected):
+    app = wf.receive_document(submitted(), "k", 10, T0).after
+    app = wf.record_check(app, result(IDENTITY, identity), T0).after
+    app = wf.record_check(app, result(ADDRESS, address), T0).after
+    assert app.state == expected
+    if expected != State.APPROVED:
+        assert app.decision_reasons
+
+
+def test_address_result_before_the_document_waits_for_identity():
+    app = wf.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
+    assert app.state == State.AWAITING_DOCUMENTS and ADDRESS in app.checks
+    app = wf.receive_document(app, "k", 10, T0).after
+    assert app.state == State.VERIFYING
+    assert wf.record_check(app, result(IDENTITY, Outcome.PASS), T0).after.state == State.APPROVED
+
+
+def test_a_replayed_check_is_nothing_to_do():
+    app = wf.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
+    with pytest.raises(NothingToDo):
+        wf.record_check(app, result(ADDRESS, Outcome.FAIL), T0)
+
+
+def test_reviewer_cannot_decide_own_application():
+    app = dataclasses.replace(submitted(), state=State.FLAGGED)
+    with pytest.raises(wf.NotAllowed):
+        wf.decide(app, True, "user-1", "mine", T0)
+
+
+def test_tampering_with_any_event_is_detected():
+    app = submitted()
+    changes = [wf.receive_document(app, "k", 1, T0)]
+    events = [*wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).events,
+              *changes[0].events]
+    assert verify_chain(events) is None
+    forged = dataclasses.replace(events[0], reason="edited later")
+    assert verify_chain([forged, events[1]]) == 1
+    assert verify_chain([events[1]]) == 2  # a deleted first event
+
+
+def test_policy_reads_parameter_store_names():
+    policy = Policy.from_parameters({"/p/minimum_age": "21", "/p/served_countries": "gb, ie",
+                                     "/p/unknown_future_setting": "x"})
+    assert policy.minimum_age == 21 and policy.served_countries == frozenset({"GB", "IE"})
+    with pytest.raises(ValueError):
+        Policy.from_parameters({"minimum_age": "eighteen"})
+
+
+# --- property: no sequence of commands breaks the machine ------------------------
+
+outcomes = st.sampled_from(list(Outcome))
+hours = st.integers(min_value=0, max_value=24 * 200)
+
+
+class ApplicationMachine(RuleBasedStateMachine):
+    """Random commands at random times; every committed change is checked against the table."""
+
+    def __init__(self):
+        super().__init__()
+        self.now = T0
+        change = wf.submit("app-1", "applicant", {"email": "a@b.c", "address": {}, "full_name": {}}, self.now)
+        self.app = change.after
+        self.events = list(change.events)
+        self.consolidations = 0
+
+    def attempt(self, command):
+        try:
+            change = command(self.app)
+        except DomainError:
+            return
+        assert change.before == self.app
+        assert change.after.version == self.app.version + 1
+        assert change.events, "a change without a history event"
+        for event in change.events:
+            assert TRANSITIONS[event.type][event.from_state] == event.to_state
+        assert change.events[-1].to_state == change.after.state
+        self.consolidations += sum(e.actor == "system:consolidation" for e in change.events)
+        self.app = change.after
+        self.events.extend(change.events)
+
+    @rule(delta=hours)
+    def time_passes(self, delta):
+        self.now += dt.timedelta(hours=delta)
+
+    @rule()
+    def document(self):
+        self.attempt(lambda a: wf.receive_document(a, "key", 100, self.now))
+
+    @rule(check=st.sampled_from([IDENTITY, ADDRESS]), outcome=outcomes)
+    def check(self, check, outcome):
+        self.attempt(lambda a: wf.record_check(a, result(check, outcome), self.now))
+
+    @rule(approve=st.booleans(), reviewer=st.sampled_from(["reviewer", "applicant"]))
+    def decide(self, approve, reviewer):
+        self.attempt(lambda a: wf.decide(a, approve, reviewer, "because", self.now))
+
+    @rule()
+    def withdraw(self):
+        self.attempt(lambda a: wf.withdraw(a, "applicant", "", self.now))
+
+    @rule()
+    def expire(self):
+        self.attempt(lambda a: wf.expire(a, POLICY, self.now))
+
+    @rule()
+    def escalate(self):
+        self.attempt(lambda a: wf.escalate(a, POLICY, self.now))
+
+    @rule()
+    def purge(self):
+        self.attempt(lambda a: wf.purge(a, POLICY, self.now))
+
+    @invariant()
+    def history_explains_the_state(self):
+        assert self.app.state in State
+        assert self.app.last_seq == len(self.events)
+        assert self.events[-1].to_state == self.app.state
+        assert self.app.last_hash == self.events[-1].hash
+        assert verify_chain(self.events) is None
+
+    @invariant()
+    def consolidated_at_most_once(self):
+        assert self.consolidations <= 1
+
+    @invariant()
+    def the_decision_matches_the_checks(self):
+        automatic = [e for e in self.events if e.actor == "system:consolidation"]
+        if automatic:
+            checks = self.app.check_results()
+            assert set(checks) == {IDENTITY, ADDRESS}
+
+
+TestApplicationMachine = ApplicationMachine.TestCase
+TestApplicationMachine.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+@given(st.lists(st.sampled_from(list(EventType)), max_size=12))
+def test_illegal_events_raise_instead_of_writing(sequence):
+    app = submitted()
+    for event_type in sequence:
+        builder = wf._ChangeBuilder(app, app, T0)
+        if app.state in TRANSITIONS[event_type]:
+            app = builder.apply(event_type, wf.Actor("system", "t"), "r").build().after
+        else:
+            with pytest.raises(IllegalTransition):
+                builder.apply(event_type, wf.Actor("system", "t"), "r")
