@@ -6,6 +6,9 @@
     python -m devstack fire <schedule handler name>
     python -m devstack env            # `eval "$(python -m devstack env)"` for scripts
 
+Every command also takes --project-dir (default: .) and --state-dir (default:
+<project>/.devstack).
+
 Port 0 picks a free port; the real ports are printed and written to
 ``.devstack/state.json``, which ``token``, ``fire`` and ``env`` read.
 """
@@ -27,16 +30,18 @@ READY_MARKER = "DEVSTACK_READY"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project-dir", type=Path, default=Path("."),
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project-dir", type=Path, default=Path("."),
                         help="the Chalice project (default: the current directory)")
-    parser.add_argument("--state-dir", type=Path, default=None,
+    common.add_argument("--state-dir", type=Path, default=None,
                         help="where the running stack is recorded (default: "
                              "<project>/.devstack)")
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="start the local stack (Ctrl-C stops it)")
+    up = commands.add_parser("up", parents=[common],
+                             help="start the local stack (Ctrl-C stops it)")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--api-port", type=int, default=8000)
     up.add_argument("--ws-port", type=int, default=8001)
@@ -45,15 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--stage", default="local")
     up.add_argument("--verbose", action="store_true", help="log every call moto serves")
 
-    token = commands.add_parser("token", help="print a Cognito token of a demo user")
+    token = commands.add_parser("token", parents=[common],
+                                help="print a Cognito token of a demo user")
     token.add_argument("user", help="applicant, reviewer, or a demo user's email")
     token.add_argument("--access", action="store_true",
                        help="print the access token instead of the ID token")
 
-    fire = commands.add_parser("fire", help="run a schedule's handler now")
+    fire = commands.add_parser("fire", parents=[common],
+                               help="run a schedule's handler now")
     fire.add_argument("name", help="the schedule's handler name")
 
-    commands.add_parser("env", help="print the app's environment as shell exports")
+    commands.add_parser("env", parents=[common],
+                        help="print the app's environment as shell exports")
     return parser
 
 

@@ -26,6 +26,7 @@ from .runtime import ACCOUNT_ID, Invoker, invoke_async
 log = logging.getLogger("devstack")
 
 UTC = dt.timezone.utc
+WAIT_STEP_SECONDS = 30.0  # re-read the clock this often while waiting for a due time
 
 
 class ScheduleError(ValueError):
@@ -189,7 +190,7 @@ class Job(threading.Thread):
     def _wait_until(self, due: dt.datetime) -> bool:
         """Sleep in short steps (robust to clock changes); True when stopping."""
         while (remaining := (due - _now()).total_seconds()) > 0:
-            if self._stopping.wait(min(remaining, 30.0)):
+            if self._stopping.wait(min(remaining, WAIT_STEP_SECONDS)):
                 return True
         return self._stopping.is_set()
 

@@ -1,0 +1,268 @@
+"""The local stack provisions resources.yaml into moto as CloudFormation would.
+
+Runs against an in-process moto server (server mode, a real HTTP endpoint),
+provisioning the project's own template once for the module, then asks moto
+what exists. Template-level behaviour (intrinsics, ordering, refusals) is
+checked on small inline templates.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devstack.provision import UnsupportedResource, provision
+from devstack.template import (
+    Resolver,
+    TemplateError,
+    creation_order,
+    env_name,
+    load_template,
+    references,
+)
+from devstack.testing import running_moto
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "resources.yaml"
+STAGE = "devstacktest"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with running_moto() as local_aws:
+        yield local_aws
+
+
+@pytest.fixture(scope="module")
+def env(aws):
+    return provision(TEMPLATE, STAGE, aws.session, aws.endpoint_url)
+
+
+def physical(logical_id: str) -> str:
+    return f"account-opening-{STAGE}-{logical_id.lower()}"
+
+
+# --- the environment --------------------------------------------------------------------
+
+def test_every_output_becomes_an_upper_snake_case_variable(env):
+    outputs = load_template(TEMPLATE)["Outputs"]
+    assert {env_name(key) for key in outputs} <= set(env)
+    assert env["APPLICATIONS_TABLE_NAME"] == physical("ApplicationsTable")
+    assert env["ADDRESS_CHECK_QUEUE_NAME"] == physical("AddressCheckQueue")
+    assert env["ADDRESS_CHECK_DLQ_NAME"] == physical("AddressCheckDLQ")
+    assert env["SETTINGS_PATH"] == f"/account-opening/{STAGE}/"
+    assert env["APP_STAGE"] == STAGE
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+
+
+def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
+    pool_id = env["USER_POOL_ID"]
+    assert env["COGNITO_ISSUER"] == f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
+    assert env["COGNITO_JWKS_URL"] == f"{aws.endpoint_url}/{pool_id}/.well-known/jwks.json"
+    import urllib.request
+
+    with urllib.request.urlopen(env["COGNITO_JWKS_URL"], timeout=5) as response:
+        assert json.loads(response.read())["keys"][0]["alg"] == "RS256"
+
+
+# --- resources, by type -------------------------------------------------------------------
+
+def test_tables_have_their_keys_indexes_stream_ttl_sse_and_pitr(aws, env):
+    dynamodb = aws.client("dynamodb")
+    applications = dynamodb.describe_table(TableName=env["APPLICATIONS_TABLE_NAME"])["Table"]
+    assert applications["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert applications["KeySchema"] == [{"AttributeName": "application_id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in applications["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"by_applicant", "review_queue", "by_state"}
+    assert indexes["review_queue"]["KeySchema"] == [
+        {"AttributeName": "review_queue", "KeyType": "HASH"},
+        {"AttributeName": "flagged_key", "KeyType": "RANGE"}]
+    assert applications["SSEDescription"]["Status"] == "ENABLED"
+    backups = dynamodb.describe_continuous_backups(TableName=env["APPLICATIONS_TABLE_NAME"])
+    assert backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+        "PointInTimeRecoveryStatus"] == "ENABLED"
+
+    history = dynamodb.describe_table(TableName=env["HISTORY_TABLE_NAME"])["Table"]
+    assert history["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert history["LatestStreamArn"] == env["HISTORY_STREAM_ARN"]
+
+    ttl = dynamodb.describe_time_to_live(TableName=env["IDEMPOTENCY_TABLE_NAME"])
+    assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED",
+                                            "AttributeName": "expires_at"}
+
+
+def test_buckets_are_encrypted_private_owner_enforced_with_cors(aws, env):
+    s3 = aws.client("s3")
+    bucket = env["DOCUMENTS_BUCKET_NAME"]
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
+    assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    cors = s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]
+    assert cors["AllowedMethods"] == ["POST"] and cors["MaxAgeSeconds"] == 3000
+    assert s3.get_public_access_block(Bucket=env["REPORTS_BUCKET_NAME"])
+
+
+def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "60"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(":" + env["ADDRESS_CHECK_DLQ_NAME"])
+    assert int(redrive["maxReceiveCount"]) == 5
+    policy = json.loads(attributes["Policy"])["Statement"][0]
+    assert policy["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == env["EVENTS_TOPIC_ARN"]
+
+    dlq = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_DLQ_NAME"])["QueueUrl"]
+    dlq_attributes = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
+    assert dlq_attributes["MessageRetentionPeriod"] == "1209600"
+
+
+def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])
+    (subscription,) = subscriptions["Subscriptions"]
+    assert subscription["Protocol"] == "sqs"
+    assert subscription["Endpoint"].endswith(":" + env["ADDRESS_CHECK_QUEUE_NAME"])
+    attributes = sns.get_subscription_attributes(
+        SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+    assert attributes["RawMessageDelivery"] == "true"
+    assert json.loads(attributes["FilterPolicy"]) == {"event_type": ["application.submitted"]}
+
+    def publish(event_type: str, body: str) -> None:
+        sns.publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message=body, MessageAttributes={
+            "event_type": {"DataType": "String", "StringValue": event_type}})
+
+    publish("application.approved", "not for the address check")
+    publish("application.submitted", "raw body")
+    url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                   WaitTimeSeconds=1)["Messages"]
+    assert [message["Body"] for message in messages] == ["raw body"]
+
+
+def test_user_pool_client_and_reviewers_group(aws, env):
+    cognito = aws.client("cognito-idp")
+    pool = cognito.describe_user_pool(UserPoolId=env["USER_POOL_ID"])["UserPool"]
+    assert pool["Name"] == f"account-opening-{STAGE}"
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 12
+    client = cognito.describe_user_pool_client(
+        UserPoolId=env["USER_POOL_ID"], ClientId=env["USER_POOL_CLIENT_ID"])["UserPoolClient"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
+    assert "ClientSecret" not in client
+    group = cognito.get_group(GroupName="reviewers", UserPoolId=env["USER_POOL_ID"])["Group"]
+    assert group["Description"] == "Humans who decide FLAGGED applications"
+
+
+def test_parameters_exist_under_the_settings_path(aws, env):
+    parameters = aws.client("ssm").get_parameters_by_path(Path=env["SETTINGS_PATH"])["Parameters"]
+    by_name = {parameter["Name"].rsplit("/", 1)[-1]: parameter for parameter in parameters}
+    assert by_name["minimum_age"]["Value"] == "18"
+    assert by_name["served_countries"]["Type"] == "StringList"
+    assert "GB" in by_name["served_countries"]["Value"].split(",")
+    assert len(by_name) == 9
+
+
+def test_demo_users_can_sign_in_with_groups_in_the_token(aws, env):
+    import base64
+
+    from devstack.users import DEMO_USERS, seed_demo_users, sign_in
+
+    cognito = aws.client("cognito-idp")
+    seed_demo_users(cognito, env["USER_POOL_ID"])
+    reviewer = next(user for user in DEMO_USERS if user.role == "reviewer")
+    token = sign_in(cognito, env["USER_POOL_CLIENT_ID"], reviewer.email,
+                    reviewer.password)["IdToken"]
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["email"] == reviewer.email
+    assert claims["cognito:groups"] == ["reviewers"]
+    assert claims["iss"] == env["COGNITO_ISSUER"]
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+def write_template(tmp_path: Path, resources: dict, outputs: dict | None = None) -> Path:
+    path = tmp_path / "template.yaml"
+    path.write_text(yaml.safe_dump({"Resources": resources, "Outputs": outputs or {}}))
+    return path
+
+
+def test_an_unknown_resource_type_is_refused_by_name_before_anything_is_created(aws, tmp_path):
+    path = write_template(tmp_path, {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "never-created"}},
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+    })
+    with pytest.raises(UnsupportedResource, match="AWS::Lambda::Function"):
+        provision(path, "x1", aws.session, aws.endpoint_url)
+    assert "never-created" not in str(aws.client("sqs").list_queues().get("QueueUrls", []))
+
+
+def test_an_unknown_property_is_refused_by_name(aws, tmp_path):
+    path = write_template(tmp_path, {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"ArchivePolicy": {"x": 1}}}})
+    with pytest.raises(UnsupportedResource, match="ArchivePolicy"):
+        provision(path, "x2", aws.session, aws.endpoint_url)
+
+
+# --- template semantics -------------------------------------------------------------------
+
+def test_short_form_tags_load_as_intrinsics(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources:\n  A:\n    Type: X\n    Properties:\n"
+                    "      One: !Ref B\n      Two: !GetAtt B.StreamArn\n"
+                    "      Three: !Sub '${AWS::Region}-${Stage}-${B}-${B.Arn}'\n"
+                    "      Four: !Join [':', [a, !Ref B]]\n")
+    props = load_template(path)["Resources"]["A"]["Properties"]
+    assert props["One"] == {"Ref": "B"}
+    assert props["Two"] == {"Fn::GetAtt": ["B", "StreamArn"]}
+    assert references(props) == {"B", "Stage"}
+
+
+def test_resolver_follows_cloudformation_semantics():
+    resolver = Resolver(
+        {"Stage": "dev"}, {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"},
+        ref=lambda name: {"Queue": "https://queue-url", "Pool": "pool-id"}[name],
+        get_att=lambda name, attribute: f"{name}.{attribute}")
+    assert resolver.resolve({"Ref": "Queue"}) == "https://queue-url"
+    assert resolver.resolve({"Fn::Sub": "arn:${AWS::Region}:${AWS::AccountId}:${Stage}/${Pool}"}) \
+        == "arn:us-east-1:123456789012:dev/pool-id"
+    assert resolver.resolve({"Fn::Sub": "${Queue.QueueName}"}) == "Queue.QueueName"
+    assert resolver.resolve({"Fn::Sub": ["${x}-${Stage}", {"x": {"Ref": "Pool"}}]}) == "pool-id-dev"
+    assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]}) == "a-dev"
+    assert resolver.resolve({"a": {"Ref": "AWS::NoValue"}, "b": 1}) == {"b": 1}
+    with pytest.raises(TemplateError, match="Fn::If"):
+        resolver.resolve({"Fn::If": ["c", 1, 2]})
+
+
+def test_creation_order_puts_references_first_and_refuses_cycles():
+    resources = {
+        "Sub": {"Properties": {"TopicArn": {"Ref": "Topic"},
+                               "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]}}},
+        "Queue": {"Properties": {"RedrivePolicy": {"deadLetterTargetArn":
+                                                   {"Fn::GetAtt": ["Dlq", "Arn"]}}}},
+        "Topic": {}, "Dlq": {},
+    }
+    order = creation_order(resources)
+    assert order.index("Dlq") < order.index("Queue") < order.index("Sub")
+    assert order.index("Topic") < order.index("Sub")
+    with pytest.raises(TemplateError, match="circular"):
+        creation_order({"A": {"Properties": {"x": {"Ref": "B"}}},
+                        "B": {"Properties": {"x": {"Ref": "A"}}}})
+
+
+@pytest.mark.parametrize("key, name", [
+    ("ApplicationsTableName", "APPLICATIONS_TABLE_NAME"),
+    ("HistoryStreamArn", "HISTORY_STREAM_ARN"),
+    ("CognitoJwksUrl", "COGNITO_JWKS_URL"),
+    ("AddressCheckDlqName", "ADDRESS_CHECK_DLQ_NAME"),
+    ("HTTPApiURL", "HTTP_API_URL"),
+])
+def test_output_keys_become_upper_snake_case(key, name):
+    assert env_name(key) == name

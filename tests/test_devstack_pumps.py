@@ -1,0 +1,289 @@
+"""The pumps deliver events to a Chalice app's unchanged handlers, with Lambda semantics.
+
+Each test defines a throwaway Chalice app against resources it creates in an
+in-process moto server, builds the pumps from the app's own registrations
+(exactly what the local stack does) and waits for the handler by polling
+against a deadline -- never a fixed sleep.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from chalice import Chalice
+
+from devstack.pumps import PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
+from devstack.testing import running_moto
+
+DEADLINE = 10.0
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.02)
+    return result
+
+
+class Recorder:
+    """What the handlers saw, from the pump threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        with self._lock:
+            self.items.append(item)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self.items)
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with running_moto() as local_aws:
+        yield local_aws
+
+
+@pytest.fixture
+def name() -> str:
+    return f"pump-{uuid.uuid4().hex[:10]}"
+
+
+@contextlib.contextmanager
+def pumping(app: Chalice, aws: Any) -> Iterator[list]:
+    pumps = PumpFactory(app, aws.session, aws.endpoint_url, "test").build()
+    start_pumps(pumps)
+    try:
+        yield pumps
+    finally:
+        stop_pumps(pumps)
+
+
+def create_queue(aws: Any, name: str, **attributes: str) -> str:
+    return aws.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+
+
+def queue_counts(aws: Any, url: str) -> tuple[int, int]:
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return (int(attributes["ApproximateNumberOfMessages"]),
+            int(attributes["ApproximateNumberOfMessagesNotVisible"]))
+
+
+# --- SQS ------------------------------------------------------------------------------------
+
+def test_sqs_message_reaches_its_handler_as_a_lambda_record_and_is_deleted(aws, name):
+    url = create_queue(aws, name)
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_sqs_message(queue=name)
+    def handle(event):
+        seen.add(event.to_dict())
+
+    aws.client("sqs").send_message(QueueUrl=url, MessageBody='{"n": 1}', MessageAttributes={
+        "kind": {"DataType": "String", "StringValue": "test"}})
+    with pumping(app, aws):
+        wait_until(lambda: len(seen) == 1)
+        wait_until(lambda: queue_counts(aws, url) == (0, 0))
+    (record,) = seen.items[0]["Records"]
+    assert record["body"] == '{"n": 1}'
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == f"arn:aws:sqs:us-east-1:123456789012:{name}"
+    assert record["awsRegion"] == "us-east-1"
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert "SentTimestamp" in record["attributes"]
+    assert record["messageAttributes"]["kind"]["stringValue"] == "test"
+    assert record["messageAttributes"]["kind"]["dataType"] == "String"
+    assert record["md5OfBody"] and record["messageId"] and record["receiptHandle"]
+
+
+def test_batch_item_failures_leave_only_those_messages_on_the_queue(aws, name):
+    url = create_queue(aws, name, VisibilityTimeout="1")
+    app, batches = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_sqs_message(queue=name, batch_size=10)
+    def handle(event):
+        records = list(event)
+        batches.add(sorted(record.body for record in records))
+        return {"batchItemFailures": [{"itemIdentifier": record.to_dict()["messageId"]}
+                                      for record in records if record.body == "bad"]}
+
+    for body in ("good-1", "bad", "good-2"):
+        aws.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    with pumping(app, aws):
+        wait_until(lambda: len(batches) >= 2)  # the first batch, then "bad" comes back
+    assert batches.items[0] == ["bad", "good-1", "good-2"]
+    assert all(batch == ["bad"] for batch in batches.items[1:])
+
+
+def test_a_failing_handler_deletes_nothing_and_the_dlq_gets_the_message(aws, name):
+    dlq_url = create_queue(aws, f"{name}-dlq")
+    url = create_queue(aws, name, VisibilityTimeout="1", RedrivePolicy=json.dumps({
+        "deadLetterTargetArn": f"arn:aws:sqs:us-east-1:123456789012:{name}-dlq",
+        "maxReceiveCount": "2"}))
+    app, attempts = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_sqs_message(queue=name)
+    def handle(event):
+        attempts.add([record.to_dict()["attributes"]["ApproximateReceiveCount"]
+                      for record in event])
+        raise RuntimeError("boom")
+
+    aws.client("sqs").send_message(QueueUrl=url, MessageBody="poison")
+    with pumping(app, aws):
+        wait_until(lambda: queue_counts(aws, dlq_url)[0] == 1)
+    assert attempts.items == [["1"], ["2"]]
+
+
+def test_failed_items_follow_lambda_rules():
+    assert failed_items(None, {"a", "b"}) == set()
+    assert failed_items({"batchItemFailures": []}, {"a"}) == set()
+    assert failed_items({"batchItemFailures": [{"itemIdentifier": "a"}]}, {"a", "b"}) == {"a"}
+    # An id that is not in the batch fails the whole batch, as in Lambda.
+    assert failed_items({"batchItemFailures": [{"itemIdentifier": "zz"}]}, {"a", "b"}) == {"a", "b"}
+
+
+# --- S3 ---------------------------------------------------------------------------------------
+
+def test_s3_upload_reaches_the_handler_honouring_prefix_and_suffix(aws, name):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=name)
+    app, keys = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_s3_event(bucket=name, prefix="in/", suffix=".jpg")
+    def handle(event):
+        keys.add((event.key, event.to_dict()["Records"][0]["eventName"]))
+
+    with pumping(app, aws):
+        for key in ("out/skip.jpg", "in/skip.txt", "in/my photo.jpg"):
+            s3.put_object(Bucket=name, Key=key, Body=b"x")
+        wait_until(lambda: len(keys) == 1)
+        s3.put_object(Bucket=name, Key="in/second.jpg", Body=b"x")
+        wait_until(lambda: len(keys) == 2)
+    assert keys.items == [("in/my photo.jpg", "ObjectCreated:Put"),
+                          ("in/second.jpg", "ObjectCreated:Put")]
+
+
+def test_a_failing_s3_handler_is_tried_three_times_then_dropped(aws, name):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=name)
+    app, attempts = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_s3_event(bucket=name)
+    def handle(event):
+        attempts.add(event.key)
+        raise RuntimeError("boom")
+
+    with pumping(app, aws) as pumps:
+        s3.put_object(Bucket=name, Key="doc.pdf", Body=b"x")
+        wait_until(lambda: len(attempts) == 3)
+        (pump,) = pumps
+        wait_until(lambda: queue_counts(aws, pump.queue_url) == (0, 0))  # dropped
+    assert attempts.items == ["doc.pdf"] * 3
+
+
+# --- SNS ---------------------------------------------------------------------------------------
+
+def test_sns_publish_reaches_the_handler_as_a_lambda_sns_event(aws, name):
+    topic_arn = aws.client("sns").create_topic(Name=name)["TopicArn"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_sns_message(topic=name)
+    def handle(event):
+        seen.add(event)
+
+    with pumping(app, aws):
+        aws.client("sns").publish(TopicArn=topic_arn, Message='{"state": "APPROVED"}',
+                                  Subject="changed", MessageAttributes={
+                                      "event_type": {"DataType": "String",
+                                                     "StringValue": "application.approved"}})
+        wait_until(lambda: len(seen) == 1)
+    event = seen.items[0]
+    assert event.message == '{"state": "APPROVED"}'
+    assert event.subject == "changed"
+    (record,) = event.to_dict()["Records"]
+    assert record["EventSource"] == "aws:sns"
+    assert record["Sns"]["TopicArn"] == topic_arn
+    assert record["Sns"]["Type"] == "Notification"
+    assert record["Sns"]["MessageAttributes"]["event_type"] == {
+        "Type": "String", "Value": "application.approved"}
+
+
+# --- DynamoDB streams --------------------------------------------------------------------------
+
+def test_stream_records_reach_the_handler_in_order(aws, name):
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=10)
+    def handle(event):
+        for record in event:
+            seen.add(record)
+
+    with pumping(app, aws):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}, "n": {"N": "2"}})
+        wait_until(lambda: len(seen) == 2)
+    first, second = seen.items
+    assert first.event_name == "INSERT"
+    assert first.new_image == {"pk": {"S": "a"}, "n": {"N": "1"}}
+    assert first.keys == {"pk": {"S": "a"}}
+    assert first.event_source_arn == table["LatestStreamArn"]
+    assert first.table_name == name
+    assert second.new_image["pk"] == {"S": "b"}
+    assert isinstance(first.to_dict()["dynamodb"]["ApproximateCreationDateTime"], int)
+
+
+def test_a_failing_stream_batch_is_retried_and_blocks_the_shard(aws, name, monkeypatch):
+    monkeypatch.setattr("devstack.pumps.STREAM_BACKOFF", (0.05,))
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=1)
+    def handle(event):
+        (record,) = list(event)
+        seen.add(record.keys["pk"]["S"])
+        if len(seen) < 3:
+            raise RuntimeError("transient")
+
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "first"}})
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "second"}})
+    with pumping(app, aws):
+        wait_until(lambda: len(seen) == 4)
+    assert seen.items == ["first", "first", "first", "second"]
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+def test_a_handler_on_a_missing_queue_is_a_loud_wiring_error(aws, name):
+    app = Chalice(app_name="pumptest")
+
+    @app.on_sqs_message(queue=name)
+    def handle(event):
+        pass
+
+    with pytest.raises(WiringError, match=name):
+        PumpFactory(app, aws.session, aws.endpoint_url, "test").build()
