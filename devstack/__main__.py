@@ -88,8 +88,8 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
     lines += [
         "",
         "  Get a token:     python -m devstack token applicant   (or reviewer)",
-        f"  Call the API:    curl -H \"Authorization: $(python -m devstack token applicant)\" "
-        f"{info['api_url']}/health",
+        "  Call the API:    curl -H \"Authorization: Bearer $(python -m devstack token "
+        f"applicant)\" {info['api_url']}/applications",
     ]
     if info["schedules"]:
         lines.append("  Fire a schedule: python -m devstack fire <name>   "

@@ -1,0 +1,144 @@
+"""End-to-end tests run against the real local stack, started once per session.
+
+``local_stack`` starts ``python -m devstack up`` as a subprocess on free ports
+(exactly the command a developer runs), waits for its ``DEVSTACK_READY`` line
+and hands the tests its URLs, environment and demo users, plus helpers to
+sign in and to fire a schedule now. On teardown it sends SIGINT, as Ctrl-C
+would, and checks that the stack exits cleanly within 10 seconds.
+
+Clients should open a fresh HTTP connection per request: ``chalice local``
+is slow with keep-alive.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_MARKER = "DEVSTACK_READY "
+START_DEADLINE_S = 60.0
+STOP_DEADLINE_S = 10.0
+
+
+@dataclass
+class LocalStack:
+    """The running stack as the tests see it."""
+
+    api_url: str
+    ws_url: str | None
+    moto_url: str
+    control_url: str
+    env: dict[str, str]
+    users: list[dict[str, Any]]
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)  # everything the stack printed so far
+
+    def user(self, role: str) -> dict[str, Any]:
+        """A demo user (role, email, password, groups) by role or email."""
+        for user in self.users:
+            if role in (user["role"], user["email"]):
+                return user
+        raise KeyError(f"no demo user {role!r}")
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's local AWS (moto), with fake credentials."""
+        return boto3.client(service, endpoint_url=self.moto_url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def token(self, role: str = "applicant", kind: str = "IdToken") -> str:
+        """Sign a demo user in (USER_PASSWORD_AUTH) and return a Cognito token."""
+        user = self.user(role)
+        result = self.client("cognito-idp").initiate_auth(
+            ClientId=self.env["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user["email"], "PASSWORD": user["password"]})
+        return result["AuthenticationResult"][kind]
+
+    def fire(self, schedule_name: str) -> Any:
+        """Run a schedule's handler now, in the stack; returns the handler's result."""
+        request = urllib.request.Request(
+            f"{self.control_url}/schedules/{schedule_name}/fire", data=b"", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return json.loads(response.read())["result"]
+        except urllib.error.HTTPError as error:
+            body = json.loads(error.read() or b"{}")
+            raise AssertionError(f"firing {schedule_name} failed: {body.get('error')}\n"
+                                 f"{body.get('traceback', '')}") from None
+
+    def output_since(self, index: int) -> list[str]:
+        """Lines printed after ``index`` (use ``len(stack.output)`` as a bookmark)."""
+        return self.output[index:]
+
+
+def _stack_environment() -> dict[str, str]:
+    """This environment without AWS or moto settings: the stack must bring its own,
+    not inherit the in-process test stack's (tests/conftest.py exports those)."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AWS_", "MOTO"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "up", "--api-port", "0", "--ws-port", "0",
+         "--moto-port", "0", "--control-port", "0", "--state-dir", str(state_dir)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=_stack_environment())
+    output: list[str] = []
+    ready: queue.Queue = queue.Queue()
+
+    def drain() -> None:
+        """Keep reading for the whole session, so the stack never blocks on a full pipe."""
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            if line.startswith(READY_MARKER):
+                ready.put(json.loads(line[len(READY_MARKER):]))
+        ready.put(None)
+
+    threading.Thread(target=drain, name="devstack-output", daemon=True).start()
+    try:
+        info = ready.get(timeout=START_DEADLINE_S)
+    except queue.Empty:
+        info = None
+    if info is None:
+        process.kill()
+        process.wait()
+        pytest.fail("the local stack did not become ready within "
+                    f"{START_DEADLINE_S:.0f} s:\n" + "\n".join(output[-60:]))
+    return process, info, output
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory):
+    state_dir = tmp_path_factory.mktemp("devstack-state")
+    started = time.monotonic()
+    process, info, output = _start(state_dir)
+    stack = LocalStack(api_url=info["api_url"], ws_url=info["ws_url"],
+                       moto_url=info["moto_url"], control_url=info["control_url"],
+                       env=info["env"], users=info["users"], process=process, output=output)
+    print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
+    yield stack
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(STOP_DEADLINE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"the local stack did not stop within {STOP_DEADLINE_S:.0f} s of SIGINT:\n"
+                    + "\n".join(output[-40:]))
+    assert code == 0, f"the local stack exited with {code}:\n" + "\n".join(output[-40:])

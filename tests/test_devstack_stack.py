@@ -1,0 +1,253 @@
+"""``python -m devstack up`` as a developer runs it: a real process, real ports, Ctrl-C.
+
+One test runs a throwaway project whose handlers record what they receive
+in the stack's own S3 (so the test observes the process from outside, the
+way a developer would); another runs the project's real app.py. Each checks
+that SIGINT stops everything: exit status 0, no child process, no port left
+listening, the state file removed. Waiting is by deadline, never fixed sleeps.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+READY = "DEVSTACK_READY "
+START_DEADLINE = 60.0
+EVENT_DEADLINE = 10.0
+
+SMOKE_APP = '''
+import json, os
+import boto3
+from chalice import Chalice
+
+app = Chalice(app_name="devstack-smoke")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.websocket_api.session = boto3.Session()
+s3 = boto3.client("s3")
+
+
+def seen(kind, detail):
+    s3.put_object(Bucket=os.environ["REPORTS_BUCKET_NAME"], Key=f"seen/{kind}",
+                  Body=json.dumps(detail).encode())
+
+
+@app.route("/health")
+def health():
+    return {"ok": True, "stage": os.environ["APP_STAGE"], "extra": os.environ["FROM_CONFIG"]}
+
+
+@app.on_sqs_message(queue=os.environ["ADDRESS_CHECK_QUEUE_NAME"])
+def on_sqs(event):
+    seen("sqs", [record.body for record in event])
+
+
+@app.on_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], prefix="applications/")
+def on_s3(event):
+    seen("s3", event.key)
+
+
+@app.on_sns_message(topic=os.environ["EVENTS_TOPIC_ARN"])
+def on_sns(event):
+    seen("sns", event.message)
+
+
+@app.on_dynamodb_record(stream_arn=os.environ["HISTORY_STREAM_ARN"])
+def on_stream(event):
+    seen("stream", [record.keys for record in event])
+
+
+@app.schedule("rate(1 day)")
+def daily(event):
+    return {"fired": event.detail_type}
+
+
+@app.on_ws_message()
+def echo(event):
+    app.websocket_api.send(event.connection_id, "echo:" + event.body)
+'''
+
+SMOKE_CONFIG = {
+    "version": "2.0", "app_name": "devstack-smoke",
+    "environment_variables": {"FROM_CONFIG": "top-level"},
+    "stages": {"local": {"environment_variables": {"APP_STAGE": "local"}}},
+}
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = EVENT_DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.05)
+    return result
+
+
+def child_pids(pid: int) -> set[int]:
+    children = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            children.add(int(status.parent.name))
+    return children
+
+
+def listening(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((parts.hostname, parts.port)) == 0
+
+
+@contextmanager
+def devstack_up(project_dir: Path, state_dir: Path) -> Iterator[tuple[subprocess.Popen,
+                                                                       dict, list[str]]]:
+    """Start the stack, yield (process, ready info, output lines); SIGINT it afterwards."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AWS_", "MOTO"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "up", "--api-port", "0", "--ws-port", "0",
+         "--project-dir", str(project_dir), "--state-dir", str(state_dir)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"})
+    lines: list[str] = []
+    ready: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith(READY):
+                ready.put(json.loads(line[len(READY):]))
+        ready.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        info = ready.get(timeout=START_DEADLINE)
+        assert info is not None, "devstack exited before it was ready:\n" + "\n".join(lines)
+        yield process, info, lines
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    with urllib.request.urlopen(url, timeout=10) as response:  # a fresh connection each time
+        return response.status, json.loads(response.read())
+
+
+def assert_stops_cleanly(process: subprocess.Popen, info: dict, state_dir: Path) -> None:
+    children = child_pids(process.pid)
+    assert (state_dir / "state.json").exists()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(10) == 0
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists(), f"child process {pid} outlived devstack"
+    for url in (info["api_url"], info["moto_url"], info["control_url"], info["ws_url"]):
+        if url:
+            assert not listening(url), f"{url} still accepts connections"
+    assert not (state_dir / "state.json").exists()
+
+
+@pytest.fixture
+def smoke_project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    (project / ".chalice").mkdir(parents=True)
+    shutil.copy(ROOT / "resources.yaml", project / "resources.yaml")
+    (project / ".chalice" / "config.json").write_text(json.dumps(SMOKE_CONFIG))
+    (project / "app.py").write_text(SMOKE_APP)
+    return project
+
+
+def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
+        smoke_project: Path, tmp_path: Path):
+    state_dir = tmp_path / "state"
+    with devstack_up(smoke_project, state_dir) as (process, info, lines):
+        env = info["env"]
+        assert any("ready in" in line for line in lines)
+        assert get_json(info["api_url"] + "/health") == (
+            200, {"ok": True, "stage": "local", "extra": "top-level"})
+        assert {user["role"] for user in info["users"]} == {"applicant", "reviewer"}
+
+        aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                            region_name="us-east-1")
+
+        def client(service: str) -> Any:
+            return aws.client(service, endpoint_url=info["moto_url"])
+
+        def seen(kind: str) -> Any:
+            try:
+                body = client("s3").get_object(Bucket=env["REPORTS_BUCKET_NAME"],
+                                               Key=f"seen/{kind}")["Body"].read()
+            except client("s3").exceptions.NoSuchKey:
+                return None
+            return json.loads(body)
+
+        sqs = client("sqs")
+        sqs.send_message(QueueUrl=sqs.get_queue_url(
+            QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"], MessageBody="check me")
+        client("s3").put_object(Bucket=env["DOCUMENTS_BUCKET_NAME"],
+                                Key="applications/a1/passport.jpg", Body=b"x")
+        client("sns").publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message="published")
+        client("dynamodb").put_item(TableName=env["HISTORY_TABLE_NAME"], Item={
+            "application_id": {"S": "a1"}, "seq": {"N": "1"}})
+        assert wait_until(lambda: seen("sqs")) == ["check me"]
+        assert wait_until(lambda: seen("s3")) == "applications/a1/passport.jpg"
+        assert wait_until(lambda: seen("sns")) == "published"
+        assert wait_until(lambda: seen("stream")) == [
+            {"application_id": {"S": "a1"}, "seq": {"N": "1"}}]
+
+        from websockets.sync.client import connect
+
+        with connect(info["ws_url"], open_timeout=10) as websocket:
+            websocket.send("hi")
+            assert websocket.recv(timeout=10) == "echo:hi"
+
+        cli = [sys.executable, "-m", "devstack"]
+        state = ["--state-dir", str(state_dir)]
+        fired = subprocess.run([*cli, "fire", "daily", *state], cwd=ROOT, capture_output=True,
+                               text=True, timeout=30)
+        assert fired.returncode == 0, fired.stderr
+        assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event"}}
+        token = subprocess.run([*cli, "token", "reviewer", *state], cwd=ROOT,
+                               capture_output=True, text=True, timeout=30)
+        assert token.returncode == 0, token.stderr
+        assert token.stdout.strip().count(".") == 2  # a JWT
+
+        assert_stops_cleanly(process, info, state_dir)
+
+
+@pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
+def test_up_serves_the_project_app_health_and_openapi(tmp_path: Path):
+    state_dir = tmp_path / "state"
+    with devstack_up(ROOT, state_dir) as (process, info, _lines):
+        status, _body = get_json(info["api_url"] + "/health")
+        assert status == 200
+        status, document = get_json(info["api_url"] + "/openapi.json")
+        assert status == 200 and "paths" in document
+        assert_stops_cleanly(process, info, state_dir)
