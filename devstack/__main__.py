@@ -15,6 +15,7 @@ Port 0 picks a free port; the real ports are printed and written to
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import shlex
@@ -130,6 +131,13 @@ def _up(args: argparse.Namespace, started: float) -> int:
         print("devstack: stopping", flush=True)
     except (TemplateError, WiringError) as error:
         print(f"devstack: error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"devstack: error: {error.strerror}: a port is taken (another stack running?); "
+              "pick others or pass 0 for free ones (--api-port 0 --ws-port 0)",
+              file=sys.stderr, flush=True)
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not

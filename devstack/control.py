@@ -37,6 +37,7 @@ class ControlServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
         return f"http://{host}:{port}"
 
     def start(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,7 +168,8 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(rule) - supported
     if unknown:
         raise UnsupportedResource(f"S3 lifecycle rule properties {sorted(unknown)}")
-    result: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    result: dict[str, Any] = {"Status": rule["Status"],
+                              "Filter": {"Prefix": rule.get("Prefix", "")}}
     if "Id" in rule:
         result["ID"] = rule["Id"]
     if "ExpirationInDays" in rule:
@@ -444,6 +446,10 @@ def provision(template_path: str | Path, stage: str, session: Any,
     stages into one moto server does not collide; provisioning the same stage
     twice does (reset moto with ``POST <endpoint>/moto-api/reset`` first).
     """
+    if not (endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        # Real accounts get this template through CloudFormation, never through here.
+        raise ValueError("provision() creates resources in a local AWS (moto) only: pass "
+                         "endpoint_url or set AWS_ENDPOINT_URL")
     template = load_template(template_path)
     given = {"Stage": stage} if "Stage" in template.get("Parameters", {}) else {}
     values = resolve_parameters(template, {**given, **(parameters or {})})

@@ -117,6 +117,11 @@ class LocalStack:
         """Stop whatever started, newest first. Safe to call more than once."""
         self._exit.close()
 
+    @property
+    def _public_host(self) -> str:
+        """What clients connect to: listening on all addresses still means 127.0.0.1."""
+        return "127.0.0.1" if self.options.host in ("", "0.0.0.0", "::") else self.options.host
+
     # --- steps -----------------------------------------------------------------
 
     def _start_moto(self) -> str:
@@ -226,7 +231,7 @@ class LocalStack:
             thread.join(2.0)
 
         self._exit.callback(stop_api)
-        return f"http://{self.options.host}:{server.port}"
+        return f"http://{self._public_host}:{server.port}"
 
     def _lambda_options(self, config: Any) -> dict[str, Any]:
         return {"region": REGION, "memory_limit_in_mb": config.lambda_memory_size or 128,

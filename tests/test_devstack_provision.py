@@ -211,6 +211,12 @@ def test_an_unknown_property_is_refused_by_name(aws, tmp_path):
         provision(path, "x2", aws.session, aws.endpoint_url)
 
 
+def test_provisioning_refuses_to_run_without_a_local_endpoint(aws, monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with pytest.raises(ValueError, match="local AWS"):
+        provision(TEMPLATE, "x3", aws.session)
+
+
 # --- template semantics -------------------------------------------------------------------
 
 def test_short_form_tags_load_as_intrinsics(tmp_path):

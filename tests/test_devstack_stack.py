@@ -3,7 +3,7 @@
 One test runs a throwaway project whose handlers record what they receive
 in the stack's own S3 (so the test observes the process from outside, the
 way a developer would); another runs the project's real app.py. Each checks
-that SIGINT stops everything: exit status 0, no child process, no port left
+that SIGINT (or SIGTERM) stops everything: exit status 0, no child process, no port left
 listening, the state file removed. Waiting is by deadline, never fixed sleeps.
 """
 from __future__ import annotations
@@ -161,10 +161,11 @@ def get_json(url: str) -> tuple[int, Any]:
         return response.status, json.loads(response.read())
 
 
-def assert_stops_cleanly(process: subprocess.Popen, info: dict, state_dir: Path) -> None:
+def assert_stops_cleanly(process: subprocess.Popen, info: dict, state_dir: Path,
+                         signum: int = signal.SIGINT) -> None:
     children = child_pids(process.pid)
     assert (state_dir / "state.json").exists()
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     assert process.wait(10) == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists(), f"child process {pid} outlived devstack"
@@ -243,11 +244,11 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
 
 
 @pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
-def test_up_serves_the_project_app_health_and_openapi(tmp_path: Path):
+def test_up_serves_the_project_app_health_and_openapi_and_stops_on_sigterm(tmp_path: Path):
     state_dir = tmp_path / "state"
     with devstack_up(ROOT, state_dir) as (process, info, _lines):
         status, _body = get_json(info["api_url"] + "/health")
         assert status == 200
         status, document = get_json(info["api_url"] + "/openapi.json")
         assert status == 200 and "paths" in document
-        assert_stops_cleanly(process, info, state_dir)
+        assert_stops_cleanly(process, info, state_dir, signal.SIGTERM)
