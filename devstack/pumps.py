@@ -395,7 +395,9 @@ class PumpFactory:
 
     def _internal_queue(self, kind: str, handler_name: str) -> tuple[str, str]:
         name = f"devstack-{self.stage}-{kind}-{handler_name}"[:80]
-        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        # Long enough that a batch of events with retries never reappears mid-way.
+        url = self.sqs.create_queue(QueueName=name,
+                                    Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
         return url, f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
 
     def _queue_url(self, name: str, handler_name: str) -> str:
