@@ -1,0 +1,86 @@
+"""The walking skeleton and data verification, over real HTTP against `python -m devstack up`."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.http import call, poll, upload
+from tests.support.documents import exe_bytes, jpeg_bytes, make_declared
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_and_openapi_are_public(local_stack):
+    assert call(local_stack, "GET", "/health").json()["status"] == "ok"
+    assert "/applications" in call(local_stack, "GET", "/openapi.json").json()["paths"]
+
+
+def test_a_forged_or_missing_token_is_refused_by_chalice_local_too(local_stack):
+    assert call(local_stack, "GET", "/applications").status_code == 401
+    token = local_stack.token("applicant")
+    header, payload, _ = token.split(".")
+    reply = call(local_stack, "GET", "/applications", f"{header}.{payload}.c2lnbmF0dXJl")
+    assert reply.status_code == 401 and reply.json()["error"]["code"] == "unauthorized"
+
+
+def test_sign_in_create_read_list_history_withdraw(local_stack):
+    token = local_stack.token("applicant")
+    created = call(local_stack, "POST", "/applications", token, json=make_declared(),
+                   headers={"Idempotency-Key": "e2e-skeleton"})
+    assert created.status_code in (200, 201), created.text
+    app = created.json()
+    again = call(local_stack, "POST", "/applications", token, json=make_declared(),
+                 headers={"Idempotency-Key": "e2e-skeleton"})
+    assert again.json()["id"] == app["id"]
+    assert call(local_stack, "GET", f"/applications/{app['id']}", token).json()["state"] == "AWAITING_DOCUMENTS"
+    listed = call(local_stack, "GET", "/applications?limit=100", token).json()["items"]
+    assert app["id"] in [i["id"] for i in listed]
+    reviewer = local_stack.token("reviewer")
+    assert call(local_stack, "GET", f"/applications/{app['id']}", reviewer).status_code == 404
+    withdrawn = call(local_stack, "POST", f"/applications/{app['id']}/withdraw", token, json={"reason": "e2e"})
+    assert withdrawn.json()["state"] == "WITHDRAWN"
+    history = call(local_stack, "GET", f"/applications/{app['id']}/history", token).json()
+    assert [e["type"] for e in history["items"]] == ["application.submitted", "application.withdrawn"]
+    assert history["chain_intact"] is True
+
+
+def submit_with_document(stack, token, body, data, content_type):
+    app = call(stack, "POST", "/applications", token, json=body).json()
+    presigned = call(stack, "POST", f"/applications/{app['id']}/documents", token,
+                     json={"content_type": content_type})
+    assert presigned.status_code == 201, presigned.text
+    assert upload(presigned.json(), data, content_type).status_code in (200, 201, 204)
+    return app["id"]
+
+
+def final_state(stack, token, app_id):
+    return poll(lambda: call(stack, "GET", f"/applications/{app_id}", token).json(),
+                lambda a: a["state"] in ("APPROVED", "REJECTED", "FLAGGED"))
+
+
+def test_a_clean_application_is_approved_end_to_end(local_stack):
+    token = local_stack.token("applicant")
+    app_id = submit_with_document(local_stack, token, make_declared(), jpeg_bytes(), "image/jpeg")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "APPROVED"
+    assert app["checks"]["identity"]["outcome"] == app["checks"]["address"]["outcome"] == "PASS"
+    types = [e["type"] for e in call(local_stack, "GET", f"/applications/{app_id}/history", token).json()["items"]]
+    assert types[:2] == ["application.submitted", "document.received"] and types[-1] == "application.approved"
+    assert types.count("check.completed") == 2
+
+
+def test_an_executable_renamed_to_jpeg_is_rejected_end_to_end(local_stack):
+    token = local_stack.token("applicant")
+    app_id = submit_with_document(local_stack, token, make_declared(), exe_bytes(), "image/jpeg")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "REJECTED"
+    assert "FILE_TYPE_NOT_ALLOWED" in {r["code"] for r in app["decision_reasons"]}
+
+
+def test_a_po_box_is_flagged_for_review_end_to_end(local_stack):
+    token = local_stack.token("applicant")
+    body = make_declared(address={"country": "GB", "street_address": ["PO Box 42"], "city": "London",
+                                  "postal_code": "SW1A 2AA"})
+    app_id = submit_with_document(local_stack, token, body, jpeg_bytes(), "image/jpeg")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "FLAGGED"
+    assert "PO_BOX" in {r["code"] for r in app["decision_reasons"]}
