@@ -64,7 +64,9 @@ def test_a_clean_application_is_approved_end_to_end(local_stack):
     assert app["state"] == "APPROVED"
     assert app["checks"]["identity"]["outcome"] == app["checks"]["address"]["outcome"] == "PASS"
     types = [e["type"] for e in call(local_stack, "GET", f"/applications/{app_id}/history", token).json()["items"]]
-    assert types[:2] == ["application.submitted", "document.received"] and types[-1] == "application.approved"
+    # The address check starts at submission, so it may land before or after the document.
+    assert types[0] == "application.submitted" and "document.received" in types
+    assert types[-1] == "application.approved"
     assert types.count("check.completed") == 2
 
 
