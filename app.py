@@ -107,7 +107,36 @@ def publish_history(event):
 
 
 # --- human review -----------------------------------------------------------
-# (reviewer routes go here)
+# Views read http.current_request(): app.current_request is shared across threads.
+from chalicelib import review  # noqa: E402
+from chalicelib.schemas import Decision, DecisionRequest  # noqa: E402
+
+
+@app.route("/review/queue", methods=["GET"])
+@handles_errors
+def review_queue():
+    request = http.current_request()
+    http.require_reviewer(request)
+    limit, cursor = http.page_params(request)
+    items, next_cursor = review.service().queue(limit, cursor)
+    return {"items": [review.queue_item(a) for a in items], "next_cursor": next_cursor}
+
+
+@app.route("/review/applications/{application_id}", methods=["GET"])
+@handles_errors
+def review_application(application_id):
+    http.require_reviewer(http.current_request())
+    return review.detail(review.service().detail(application_id))
+
+
+@app.route("/review/applications/{application_id}/decision", methods=["POST"])
+@handles_errors
+def decide_application(application_id):
+    request = http.current_request()
+    reviewer = http.require_reviewer(request)
+    body = parse_body(request, DecisionRequest)
+    decided = review.service().decide(reviewer, application_id, body.decision is Decision.APPROVE, body.reason)
+    return presenters.application(decided)
 
 
 # --- live updates over WebSocket ---------------------------------------------
@@ -115,4 +144,26 @@ def publish_history(event):
 
 
 # --- scheduled jobs -----------------------------------------------------------
-# (schedules go here)
+# Each job is idempotent; chalicelib/jobs.py holds the logic, jobs.run the summary/metrics.
+from chalice import Cron, Rate  # noqa: E402
+from chalicelib import jobs  # noqa: E402
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), description="Escalate FLAGGED applications past the review SLA")
+def escalate_overdue_reviews(event):
+    return jobs.run(jobs.escalate_overdue, event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")
+def expire_abandoned_applications(event):
+    return jobs.run(jobs.expire_abandoned, event)
+
+
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), description="Purge documents and personal data past retention")
+def purge_documents_past_retention(event):
+    return jobs.run(jobs.purge_past_retention, event)
+
+
+@app.schedule(Cron(15, 0, "*", "*", "?", "*"), description="Write the previous UTC day's report to S3")
+def write_daily_report(event):
+    return jobs.run(jobs.daily_report, event, **jobs.report_request(event))

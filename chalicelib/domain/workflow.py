@@ -306,6 +306,8 @@ def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: 
     if reviewer_id == app.applicant_id:
         raise NotAllowed("a reviewer cannot decide their own application")
     event_type = EventType.APPROVED if approve else EventType.REJECTED
+    if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING
+        raise IllegalTransition(event_type, app.state)
     return _ChangeBuilder(app, app, now).apply(
         event_type, Actor("reviewer", reviewer_id), reason, {"decision": "approve" if approve else "reject"}).build()
 

@@ -1,0 +1,315 @@
+"""The reviewer API through the Chalice test client, against moto.
+
+Applications are created through the API (or, where a test needs control of
+time, through ApplicationService with a clock) and driven to FLAGGED with the
+workflow's own commands: a document received, then an identity check that
+needs review and a passing address check, which consolidates to FLAGGED.
+"""
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import datetime as dt
+import json
+import threading
+import uuid
+from typing import Callable, Optional
+
+import pytest
+
+from tests.support.documents import make_declared
+
+DOUBT = "MRZ_NAME_MISMATCH"
+
+
+# --- helpers (test_jobs.py uses them too) ------------------------------------------
+
+class Clock:
+    """A settable clock for ApplicationService: ``clock.at(moment)`` moves it."""
+
+    def __init__(self, moment: Optional[dt.datetime] = None):
+        self.moment = moment or dt.datetime.now(dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+    def at(self, moment: dt.datetime) -> "Clock":
+        self.moment = moment
+        return self
+
+
+def service(clock: Optional[Callable[[], dt.datetime]] = None):
+    from chalicelib.runtime import applications, repository
+    from chalicelib.service import ApplicationService
+
+    return ApplicationService(repository(), clock) if clock else applications()
+
+
+def create_via_api(api, user) -> str:
+    reply = api.post("/applications", make_declared(), user=user)
+    assert reply.status == 201, reply.body
+    return reply.body["id"]
+
+
+def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
+    """Submit through ApplicationService at the clock's time (for tests about time)."""
+    from chalicelib.auth import Identity
+    from chalicelib.domain.declared import ApplicationRequest
+
+    who = Identity(sub=applicant_id or str(uuid.uuid4()), groups=frozenset())
+    app, created = service(clock).create(who, ApplicationRequest.model_validate(make_declared()), None)
+    assert created
+    return app.application_id
+
+
+def receive_document(app_id: str, clock: Optional[Clock] = None) -> str:
+    from chalicelib import documents
+    from chalicelib.domain import workflow
+
+    svc = service(clock)
+    key = documents.new_key(app_id)
+    assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    return key
+
+
+def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None):
+    """Record a check result (REVIEW/FAIL carry one reason); returns the application after it."""
+    from chalicelib.domain import workflow
+    from chalicelib.domain.checks import CheckResult, Outcome, Reason
+
+    wanted = Outcome(outcome)
+    reasons = () if wanted is Outcome.PASS else (
+        Reason(DOUBT if check == "identity" else "ADDRESS_UNVERIFIABLE", wanted, f"{check} needs a look"),)
+    svc = service(clock)
+    change = svc.apply_with_retry(app_id, lambda a: workflow.record_check(a, CheckResult(check, reasons),
+                                                                          svc.clock()))
+    return change.after
+
+
+def drive(app_id: str, identity: str = "REVIEW", address: str = "PASS", clock: Optional[Clock] = None):
+    """Document received, then both checks: REVIEW anywhere -> FLAGGED, FAIL -> REJECTED, else APPROVED."""
+    receive_document(app_id, clock)
+    record(app_id, "address", address, clock)
+    return record(app_id, "identity", identity, clock)
+
+
+def flagged_via_api(api, user) -> str:
+    app_id = create_via_api(api, user)
+    assert drive(app_id).state.value == "FLAGGED"
+    return app_id
+
+
+def history(app_id: str):
+    from chalicelib.runtime import repository
+
+    return repository().history(app_id)
+
+
+def decide(api, user, app_id: str, decision: str = "approve", reason: str = "documents look right"):
+    return api.post(f"/review/applications/{app_id}/decision", {"decision": decision, "reason": reason},
+                    user=user)
+
+
+def walk_queue(api, user, limit: int) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        reply = api.get(f"/review/queue?limit={limit}" + (f"&cursor={cursor}" if cursor else ""), user=user)
+        assert reply.status == 200, reply.body
+        assert len(reply.body["items"]) <= limit
+        items += reply.body["items"]
+        cursor = reply.body["next_cursor"]
+        if not cursor:
+            return items
+
+
+# --- who may ----------------------------------------------------------------------
+
+def test_an_applicant_gets_403_on_every_reviewer_route_and_changes_nothing(api, applicant, other_applicant):
+    app_id = flagged_via_api(api, other_applicant)
+    before = len(history(app_id))
+    for reply in (api.get("/review/queue", user=applicant),
+                  api.get(f"/review/applications/{app_id}", user=applicant),
+                  decide(api, applicant, app_id),
+                  decide(api, other_applicant, app_id)):  # not even for one's own application
+        assert reply.status == 403, reply.body
+        assert reply.error_code == "forbidden"
+    assert len(history(app_id)) == before
+
+
+def test_reviewer_routes_need_a_token(api):
+    assert api.get("/review/queue").status == 401
+    assert api.post(f"/review/applications/{uuid.uuid4()}/decision", {"decision": "approve", "reason": "x"}
+                    ).status == 401
+
+
+# --- queue ------------------------------------------------------------------------
+
+def test_queue_is_only_flagged_oldest_first_with_reasons_across_pages(api, reviewer, applicant):
+    mine = [flagged_via_api(api, applicant) for _ in range(5)]
+    approved = create_via_api(api, applicant)
+    assert drive(approved, identity="PASS").state.value == "APPROVED"
+    awaiting = create_via_api(api, applicant)
+
+    items = walk_queue(api, reviewer, limit=2)
+    ids = [i["id"] for i in items]
+    assert len(ids) == len(set(ids))  # no page repeats an item
+    assert all(i["state"] == "FLAGGED" for i in items)
+    assert [i["flagged_at"] for i in items] == sorted(i["flagged_at"] for i in items)
+    assert [i for i in ids if i in mine] == mine  # oldest flag first
+    assert approved not in ids and awaiting not in ids
+    first = next(i for i in items if i["id"] == mine[0])
+    assert [r["code"] for r in first["decision_reasons"]] == [DOUBT]
+    assert first["decision_reasons"][0]["check"] == "identity"
+    assert first["applicant_name"] == "Emily Jane Carter"
+
+
+def test_queue_leaves_out_an_application_once_decided(api, reviewer, applicant):
+    app_id = flagged_via_api(api, applicant)
+    assert app_id in [i["id"] for i in walk_queue(api, reviewer, limit=100)]
+    assert decide(api, reviewer, app_id).status == 200
+    assert app_id not in [i["id"] for i in walk_queue(api, reviewer, limit=100)]
+
+
+def test_a_forged_cursor_is_400(api, reviewer, applicant):
+    for _ in range(2):
+        flagged_via_api(api, applicant)
+    cursor = api.get("/review/queue?limit=1", user=reviewer).body["next_cursor"]
+    assert cursor
+    data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    data["review_queue"] = {"S": "APPROVED"}  # reach into another partition
+    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    own_list = api.get("/applications?limit=1", user=applicant).body["next_cursor"]  # another index's cursor
+    for bad in (forged, own_list, "not-base64!!", base64.urlsafe_b64encode(b"[1, 2]").decode()):
+        reply = api.get(f"/review/queue?limit=1&cursor={bad}", user=reviewer)
+        assert reply.status == 400, (bad, reply.body)
+        assert reply.error_code == "invalid_cursor"
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "x"])
+def test_queue_limits_are_validated(api, reviewer, limit):
+    assert api.get(f"/review/queue?limit={limit}", user=reviewer).status == 422
+
+
+# --- detail -----------------------------------------------------------------------
+
+def test_detail_has_data_checks_and_the_full_history_with_chain_intact(api, reviewer, applicant):
+    app_id = flagged_via_api(api, applicant)
+    reply = api.get(f"/review/applications/{app_id}", user=reviewer)
+    assert reply.status == 200, reply.body
+    body = reply.body
+    assert body["id"] == app_id and body["state"] == "FLAGGED" and body["applicant_id"] == applicant.sub
+    assert body["declared"]["full_name"]["surname"] == "Carter"
+    assert body["checks"]["identity"]["outcome"] == "REVIEW" and body["checks"]["address"]["outcome"] == "PASS"
+    assert [e["type"] for e in body["history"]] == [
+        "application.submitted", "document.received", "check.completed", "check.completed",
+        "application.flagged"]
+    assert [e["seq"] for e in body["history"]] == [1, 2, 3, 4, 5]
+    assert body["chain_intact"] is True
+
+
+@pytest.mark.parametrize("app_id", ["nope", "00000000-0000-0000-0000-000000000000"])
+def test_unknown_ids_are_404(api, reviewer, app_id):
+    assert api.get(f"/review/applications/{app_id}", user=reviewer).status == 404
+    reply = decide(api, reviewer, app_id)
+    assert reply.status == 404 and reply.error_code == "not_found"
+
+
+# --- decisions --------------------------------------------------------------------
+
+@pytest.mark.parametrize("decision,state,event", [("approve", "APPROVED", "application.approved"),
+                                                  ("reject", "REJECTED", "application.rejected")])
+def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
+        api, reviewer, applicant, decision, state, event):
+    app_id = flagged_via_api(api, applicant)
+    reply = decide(api, reviewer, app_id, decision, "  name on the MRZ matches after transliteration ")
+    assert reply.status == 200, reply.body
+    assert reply.body["state"] == state and reply.body["id"] == app_id
+    events = api.get(f"/review/applications/{app_id}", user=reviewer).body["history"]
+    last = events[-1]
+    assert last["type"] == event and last["from_state"] == "FLAGGED" and last["to_state"] == state
+    assert last["actor"] == f"reviewer:{reviewer.sub}"
+    assert last["reason"] == "name on the MRZ matches after transliteration"
+    assert last["details"] == {"decision": decision}
+    own = api.get(f"/applications/{app_id}/history", user=applicant).body  # the applicant sees it too
+    assert own["items"][-1]["hash"] == last["hash"] and own["chain_intact"] is True
+
+
+def test_a_reviewer_cannot_decide_an_application_they_submitted(api, reviewer):
+    app_id = flagged_via_api(api, reviewer)
+    reply = decide(api, reviewer, app_id)
+    assert reply.status == 403 and reply.error_code == "forbidden"
+    assert api.get(f"/review/applications/{app_id}", user=reviewer).body["state"] == "FLAGGED"
+
+
+def test_deciding_an_application_that_is_not_flagged_is_409_with_its_state(api, reviewer, applicant):
+    awaiting = create_via_api(api, applicant)
+    verifying = create_via_api(api, applicant)
+    receive_document(verifying)
+    decided = flagged_via_api(api, applicant)
+    assert decide(api, reviewer, decided, "reject").status == 200
+    for app_id, state in ((awaiting, "AWAITING_DOCUMENTS"), (verifying, "VERIFYING"), (decided, "REJECTED")):
+        count = len(history(app_id))
+        reply = decide(api, reviewer, app_id, "approve")
+        assert reply.status == 409, reply.body
+        assert reply.body["error"]["details"]["state"] == state
+        assert len(history(app_id)) == count
+
+
+@pytest.mark.parametrize("body", [{"decision": "maybe", "reason": "x"}, {"decision": "approve"},
+                                  {"decision": "approve", "reason": "   "},
+                                  {"decision": "approve", "reason": "x", "extra": 1}])
+def test_a_decision_body_is_validated(api, reviewer, applicant, body):
+    app_id = flagged_via_api(api, applicant)
+    reply = api.post(f"/review/applications/{app_id}/decision", body, user=reviewer)
+    assert reply.status == 422 and reply.error_code == "validation_failed"
+
+
+def test_a_decision_survives_a_concurrent_escalation(api, reviewer, applicant, monkeypatch):
+    """An escalation bumping the version between read and commit is not a reviewer conflict."""
+    from chalicelib import review
+    from chalicelib.domain import workflow
+    from chalicelib.domain.policy import Policy
+
+    app_id = flagged_via_api(api, applicant)
+    original = review.workflow.decide
+    escalated = []
+
+    def decide_then_escalate(app, *args, **kwargs):
+        change = original(app, *args, **kwargs)
+        if not escalated:  # the escalation job commits first
+            late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)
+            escalated.append(service().apply_with_retry(app_id, lambda a: workflow.escalate(a, Policy(), late)))
+        return change
+
+    monkeypatch.setattr(review.workflow, "decide", decide_then_escalate)
+    reply = decide(api, reviewer, app_id)
+    assert reply.status == 200, reply.body
+    assert [e.type.value for e in history(app_id)][-2:] == ["review.escalated", "application.approved"]
+
+
+def test_two_reviewers_deciding_at_once_exactly_one_wins_100_times(api, reviewer, applicant):
+    from tests.support.identities import make_user
+
+    second = make_user(("reviewers",))
+    ids = [flagged_via_api(api, applicant) for _ in range(100)]
+    barrier = threading.Barrier(2)
+    plans = ((reviewer, "approve", "APPROVED"), (second, "reject", "REJECTED"))
+
+    def attempt(app_id, plan):
+        user, decision, _ = plan
+        barrier.wait(timeout=10)
+        return decide(api, user, app_id, decision, f"{decision} by {user.sub}")
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for app_id in ids:
+            replies = list(pool.map(lambda plan: attempt(app_id, plan), plans))
+            assert sorted(r.status for r in replies) == [200, 409], [r.body for r in replies]
+            winner = next(i for i, r in enumerate(replies) if r.status == 200)
+            loser = replies[1 - winner]
+            final = plans[winner][2]
+            assert replies[winner].body["state"] == final
+            assert loser.body["error"]["details"]["state"] == final
+            decisions = [e for e in history(app_id) if e.type.value in ("application.approved",
+                                                                          "application.rejected")]
+            assert len(decisions) == 1
+            assert decisions[0].actor == f"reviewer:{plans[winner][0].sub}"
