@@ -9,9 +9,11 @@ from chalicelib.observability import logger
 from chalicelib.runtime import applications, verification
 from chalicelib.schemas import DocumentUploadRequest, WithdrawRequest
 from chalicelib.domain.declared import ApplicationRequest
+from chalicelib import notifications
 
 app = Chalice(app_name="account-opening")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+notifications.configure(app.websocket_api)  # session; endpoint from WEBSOCKET_DOMAIN/STAGE
 app.register_middleware(http.http_middleware(lambda: settings.policy().max_body_bytes), "http")
 
 
@@ -140,7 +142,28 @@ def decide_application(application_id):
 
 
 # --- live updates over WebSocket ---------------------------------------------
-# (websocket handlers and the SNS notifier go here)
+
+@app.on_ws_connect()
+def ws_connect(event):
+    if notifications.connect(event.connection_id, event.to_dict().get("queryStringParameters")):
+        return Response(body="", status_code=200)
+    return Response(body={"error": {"code": "unauthorized", "message": "a valid ?token= is required"}},
+                    status_code=401)
+
+
+@app.on_ws_message()
+def ws_message(event):
+    notifications.message(app.websocket_api, event.connection_id, event.body)
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event):
+    notifications.disconnect(event.connection_id)
+
+
+@app.on_sns_message(topic=os.environ["EVENTS_TOPIC_ARN"])
+def notify_subscribers(event):
+    notifications.fan_out(app.websocket_api, event.message)
 
 
 # --- scheduled jobs -----------------------------------------------------------

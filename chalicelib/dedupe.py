@@ -32,3 +32,8 @@ def claim(key: str, ttl: int = DEFAULT_TTL) -> bool:
         if error.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
+
+
+def release(key: str) -> None:
+    """Give a claim back, so the next delivery of the same event is handled again."""
+    IdempotencyModel(key).delete()

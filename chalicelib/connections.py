@@ -1,0 +1,218 @@
+"""WebSocket connections and their subscriptions: the only module that knows their items.
+
+One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
+
+* ``pk=CONN#<connection id>  sk=META`` -- who is connected (user id, groups)
+  and the topics the connection subscribed to;
+* ``pk=TOPIC#<topic>  sk=CONN#<connection id>`` -- one per subscription, so
+  the fan-out for a topic is a single Query on its partition.
+
+Topics are ``application#<application id>`` and ``review-queue``.
+
+A subscription item and its entry in the connection's ``topics`` are written
+in one transaction, conditioned on the ``topics`` the connection had when it
+was read, so a subscribe racing another subscribe or a disconnect never leaves
+a subscription that the connection does not list (and cleanup could not
+find). Subscriptions share their connection's expiry: API Gateway closes a
+connection after two hours at most, and ``$disconnect`` is best-effort, so
+the TTL removes whatever a lost ``$disconnect`` left behind. Expired items
+that DynamoDB has not deleted yet are ignored on read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from .auth import Identity
+from .models import REGION, ConnectionModel
+
+#: API Gateway's maximum WebSocket connection duration.
+CONNECTION_TTL = dt.timedelta(hours=2)
+#: Subscriptions one connection may hold: an applicant watches a few
+#: applications, a reviewer the queue and the cases open on screen.
+MAX_SUBSCRIPTIONS = 25
+REVIEW_QUEUE = "review-queue"
+_META = "META"
+_WRITE_ATTEMPTS = 8
+
+
+def application_topic(application_id: str) -> str:
+    return f"application#{application_id}"
+
+
+class ConnectionGone(Exception):
+    """The connection is not (or no longer) registered."""
+
+
+class TooManySubscriptions(Exception):
+    pass
+
+
+class KeptChanging(RuntimeError):
+    """Concurrent writes to one connection won every attempt (a client flooding frames)."""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    connection_id: str
+    identity: Identity
+    topics: tuple[str, ...]
+    expires_at: dt.datetime
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _conn_pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+def _topic_pk(topic: str) -> str:
+    return f"TOPIC#{topic}"
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+
+
+def _conflict(error: TransactWriteError) -> bool:
+    codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+    return (any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes)
+            or error.cause_response_code == "TransactionConflictException")
+
+
+class ConnectionStore:
+    def __init__(self, connection: Optional[Connection] = None,
+                 clock=_utcnow, ttl: dt.timedelta = CONNECTION_TTL):
+        self._connection = connection
+        self._clock = clock
+        self._ttl = ttl
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(region=REGION)
+        return self._connection
+
+    # --- connections --------------------------------------------------------
+
+    def register(self, connection_id: str, identity: Identity) -> ConnectionInfo:
+        expires_at = self._clock() + self._ttl
+        ConnectionModel(_conn_pk(connection_id), _META, user_id=identity.sub,
+                        groups=",".join(sorted(identity.groups)), topics=[],
+                        expires_at=expires_at).save()
+        return ConnectionInfo(connection_id, identity, (), expires_at)
+
+    def get(self, connection_id: str) -> Optional[ConnectionInfo]:
+        meta = self._meta(connection_id)
+        if meta is None:
+            return None
+        groups = frozenset(g for g in (meta.groups or "").split(",") if g)
+        return ConnectionInfo(connection_id, Identity(sub=meta.user_id or "", groups=groups),
+                              tuple(meta.topics or ()), meta.expires_at)
+
+    def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:
+        """Delete the connection and every subscription it has; a no-op when already gone.
+
+        ``also_topics`` names subscriptions known from elsewhere (the fan-out
+        found them), deleted even when the connection's META item is gone.
+        """
+        extra = set(also_topics)
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                meta = ConnectionModel.get(_conn_pk(connection_id), _META, consistent_read=True)
+            except DoesNotExist:
+                self._delete_subscriptions(connection_id, extra)
+                return
+            self._delete_subscriptions(connection_id, extra | set(meta.topics or ()))
+            try:
+                # Only if no subscribe slipped in since the read; else go again.
+                meta.delete(condition=ConnectionModel.topics == (meta.topics or []))
+                return
+            except DeleteError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+            _backoff(attempt)
+        raise KeptChanging(connection_id)
+
+    # --- subscriptions ------------------------------------------------------
+
+    def subscribe(self, connection_id: str, topic: str) -> None:
+        """Idempotent. Raises ConnectionGone or TooManySubscriptions."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            meta = self._meta(connection_id)
+            if meta is None:
+                raise ConnectionGone(connection_id)
+            topics = list(meta.topics or [])
+            if topic in topics:
+                return
+            if len(topics) >= MAX_SUBSCRIPTIONS:
+                raise TooManySubscriptions(connection_id)
+            subscription = ConnectionModel(_topic_pk(topic), _conn_pk(connection_id),
+                                           user_id=meta.user_id, expires_at=meta.expires_at)
+            try:
+                with TransactWrite(connection=self.connection) as tx:
+                    tx.update(meta, actions=[ConnectionModel.topics.set(topics + [topic])],
+                              condition=ConnectionModel.topics == topics)
+                    tx.save(subscription)
+                return
+            except TransactWriteError as error:
+                if not _conflict(error):
+                    raise
+            _backoff(attempt)
+        raise KeptChanging(connection_id)
+
+    def unsubscribe(self, connection_id: str, topic: str) -> None:
+        """Idempotent: unsubscribing from a topic not subscribed to is not an error."""
+        for attempt in range(_WRITE_ATTEMPTS):
+            meta = self._meta(connection_id)
+            if meta is None:
+                raise ConnectionGone(connection_id)
+            topics = list(meta.topics or [])
+            if topic not in topics:
+                return
+            try:
+                with TransactWrite(connection=self.connection) as tx:
+                    tx.update(meta, actions=[ConnectionModel.topics.set([t for t in topics if t != topic])],
+                              condition=ConnectionModel.topics == topics)
+                    tx.delete(ConnectionModel(_topic_pk(topic), _conn_pk(connection_id)))
+                return
+            except TransactWriteError as error:
+                if not _conflict(error):
+                    raise
+            _backoff(attempt)
+        raise KeptChanging(connection_id)
+
+    def subscribers(self, topic: str) -> Iterator[str]:
+        """Connection ids subscribed to ``topic``, skipping expired subscriptions."""
+        prefix = len("CONN#")
+        for item in ConnectionModel.query(_topic_pk(topic),
+                                          filter_condition=ConnectionModel.expires_at > self._clock()):
+            yield item.sk[prefix:]
+
+    # --- internals ----------------------------------------------------------
+
+    def _meta(self, connection_id: str) -> Optional[ConnectionModel]:
+        try:
+            meta = ConnectionModel.get(_conn_pk(connection_id), _META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        if meta.expires_at <= self._clock():
+            return None  # past its TTL, not yet deleted by DynamoDB
+        return meta
+
+    def _delete_subscriptions(self, connection_id: str, topics: Iterable[str]) -> None:
+        topics = sorted(set(topics))
+        if not topics:
+            return
+        with ConnectionModel.batch_write() as batch:
+            for topic in topics:
+                batch.delete(ConnectionModel(_topic_pk(topic), _conn_pk(connection_id)))
