@@ -3,7 +3,7 @@ import os
 
 from chalice import Chalice, Response
 
-from chalicelib import batch, http, openapi, presenters, publisher, settings
+from chalicelib import batch, http, observability, openapi, presenters, publisher, settings
 from chalicelib.http import ApiError, handles_errors, identity_of, parse_body
 from chalicelib.observability import logger
 from chalicelib.runtime import applications, verification
@@ -14,6 +14,7 @@ from chalicelib import notifications
 app = Chalice(app_name="account-opening")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 notifications.configure(app.websocket_api)  # session; endpoint from WEBSOCKET_DOMAIN/STAGE
+app.register_middleware(observability.middleware, "all")
 app.register_middleware(http.http_middleware(lambda: settings.policy().max_body_bytes), "http")
 
 
@@ -38,7 +39,7 @@ def openapi_document():
 @app.route("/applications", methods=["POST"])
 @handles_errors
 def create_application():
-    request = app.current_request
+    request = http.current_request()
     body = parse_body(request, ApplicationRequest)
     application, created = applications().create(identity_of(request), body, http.idempotency_key(request))
     return Response(body=presenters.application(application), status_code=201 if created else 200,
@@ -48,7 +49,7 @@ def create_application():
 @app.route("/applications", methods=["GET"])
 @handles_errors
 def list_applications():
-    request = app.current_request
+    request = http.current_request()
     limit, cursor = http.page_params(request)
     items, next_cursor = applications().list_own(identity_of(request), limit, cursor)
     return {"items": [presenters.summary(a) for a in items], "next_cursor": next_cursor}
@@ -57,20 +58,20 @@ def list_applications():
 @app.route("/applications/{application_id}", methods=["GET"])
 @handles_errors
 def get_application(application_id):
-    return presenters.application(applications().get_own(identity_of(app.current_request), application_id))
+    return presenters.application(applications().get_own(identity_of(http.current_request()), application_id))
 
 
 @app.route("/applications/{application_id}/history", methods=["GET"])
 @handles_errors
 def application_history(application_id):
-    events = applications().history(identity_of(app.current_request), application_id)
+    events = applications().history(identity_of(http.current_request()), application_id)
     return {"items": [presenters.event(e) for e in events], "chain_intact": http.chain_intact(events)}
 
 
 @app.route("/applications/{application_id}/withdraw", methods=["POST"])
 @handles_errors
 def withdraw_application(application_id):
-    request = app.current_request
+    request = http.current_request()
     body = parse_body(request, WithdrawRequest, allow_empty=True)
     application = applications().withdraw(identity_of(request), application_id, body.reason or "")
     return presenters.application(application)
@@ -79,7 +80,7 @@ def withdraw_application(application_id):
 @app.route("/applications/{application_id}/documents", methods=["POST"])
 @handles_errors
 def request_document_upload(application_id):
-    request = app.current_request
+    request = http.current_request()
     body = parse_body(request, DocumentUploadRequest)
     upload = verification().request_upload(identity_of(request), application_id, body.content_type)
     return Response(body=upload, status_code=201)

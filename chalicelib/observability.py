@@ -7,6 +7,7 @@ print every line twice.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,3 +28,11 @@ def flush() -> None:
     """Emit the metrics collected by one invocation (a no-op when there are none)."""
     if metrics.metric_set:
         metrics.flush_metrics()
+
+
+def middleware(event: object, get_response: Callable[[object], object]) -> object:
+    """Around every handler (REST, WebSocket, events, schedules): emit its metrics once."""
+    try:
+        return get_response(event)
+    finally:
+        flush()

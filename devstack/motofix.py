@@ -41,19 +41,23 @@ def serialise_dynamodb() -> None:
     _PATCHED = True
 
 
-_TX = threading.local()
-
-
 def _cheap_transaction_snapshots() -> None:
-    """Replace the deep copy moto takes of every table a transaction touches.
+    """Snapshot and roll back transactions in place, cheaply.
 
-    moto snapshots each table with ``copy.deepcopy`` before a TransactWriteItems
-    so it can roll a cancelled one back: O(table size) per transaction, which
-    makes every test slower as the session's tables grow (tens of ms per
-    transaction at a few hundred items). Under the lock above nothing else
-    writes meanwhile, and Put/Delete replace Item objects rather than mutate
-    them, so copying the item maps (not the items) is an exact snapshot. A
-    transaction with an Update (which mutates items in place) keeps the deep copy.
+    moto snapshots each table a TransactWriteItems touches with
+    ``copy.deepcopy`` and, when the transaction is cancelled, *replaces* the
+    table object with that copy. Two problems: the deep copy is O(table size)
+    per transaction (tens of ms at a few hundred items), and the replacement
+    carries a new stream shard, so a stream reader opened before the
+    cancellation (the local stack's pump) never sees another record.
+
+    Instead we hand moto the live table as its "snapshot" (so its restore is a
+    no-op), keep our own copy of the item maps and of the stream records, and
+    on cancellation put them back into the same table and shard objects. Under
+    the lock above nothing else writes meanwhile. Put and Delete replace Item
+    objects rather than mutate them, so copying the maps is exact; a
+    transaction with an Update (which mutates items in place) deep-copies the
+    items it may touch.
     """
     import copy
     import types
@@ -62,30 +66,37 @@ def _cheap_transaction_snapshots() -> None:
     import moto.dynamodb.models as models
     from moto.dynamodb.models.table import Table
 
-    def snapshot(table: Any) -> Any:
-        clone = copy.copy(table)
-        clone.items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
-        if table.stream_shard is not None:
-            shard = copy.copy(table.stream_shard)
-            shard.items = list(table.stream_shard.items)
-            shard.table = clone
-            clone.stream_shard = shard
-        return clone
-
     def deepcopy(value: Any, memo: Any = None) -> Any:
-        if isinstance(value, Table) and getattr(_TX, "no_updates", False):
-            return snapshot(value)
+        if isinstance(value, Table):
+            return value  # rolled back in place by transact_write_items below
         return copy.deepcopy(value, memo)
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
     original = models.DynamoDBBackend.transact_write_items
 
+    def snapshot(table: Any, with_updates: bool) -> tuple[Any, Any]:
+        if with_updates:
+            items = copy.deepcopy(table.items)
+        else:
+            items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
+        stream = list(table.stream_shard.items) if table.stream_shard is not None else None
+        return items, stream
+
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: Any) -> Any:
-        _TX.no_updates = all("Update" not in item for item in transact_items)
+        names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
+        tables = {name: self.tables[name] for name in names if name in self.tables}
+        with_updates = any("Update" in item for item in transact_items)
+        saved = {name: snapshot(table, with_updates) for name, table in tables.items()}
         try:
             return original(self, transact_items)
-        finally:
-            _TX.no_updates = False
+        except Exception:
+            for name, table in tables.items():
+                items, stream = saved[name]
+                self.tables[name] = table
+                table.items = items
+                if stream is not None:
+                    table.stream_shard.items[:] = stream
+            raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -5,7 +5,9 @@ stack does, because app.py reads resource names at import time.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -65,9 +67,23 @@ def chalice_app():
     return app_module.app
 
 
+@contextlib.contextmanager
+def _stage_env_vars(self, environment_variables):
+    """Chalice's test client swaps os.environ for a copy on every call, which is not
+    thread-safe: concurrent calls can leave a plain dict behind for the rest of the
+    session. The stage's variables are constant, so set them once on the real one."""
+    for name, value in environment_variables.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+    yield
+
+
 @pytest.fixture(scope="session")
 def client(chalice_app):
+    from chalice import test as chalice_test
     from chalice.test import Client
+
+    chalice_test.BaseClient._patched_env_vars = _stage_env_vars
 
     with Client(chalice_app, stage_name="local", project_dir=str(ROOT)) as test_client:
         yield test_client
