@@ -1,0 +1,108 @@
+"""Live updates and schedules on the real local stack, with a real WebSocket client."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from urllib.parse import quote
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.e2e.http import call, poll, upload
+from tests.support.documents import jpeg_bytes, make_declared
+
+pytestmark = pytest.mark.e2e
+PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
+
+
+def socket(stack, token):
+    return connect(f"{stack.ws_url}?token={quote(token)}", open_timeout=10)
+
+
+def ask(ws, frame):
+    ws.send(json.dumps(frame))
+    return json.loads(ws.recv(timeout=10))
+
+
+def events_until(ws, done, timeout=30.0):
+    """Read event frames until ``done(event)``; a deadline, not a sleep."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if frame.get("type") == "event":
+            seen.append(frame["event"])
+            if done(frame["event"]):
+                return seen
+    raise AssertionError(f"no matching event within {timeout}s; saw {seen}")
+
+
+def create_and_upload(stack, token, body):
+    app = call(stack, "POST", "/applications", token, json=body).json()
+    return app["id"], call(stack, "POST", f"/applications/{app['id']}/documents", token,
+                           json={"content_type": "image/jpeg"}).json()
+
+
+def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_stack):
+    token = local_stack.token("applicant")
+    app_id, presigned = create_and_upload(local_stack, token, make_declared())
+    with socket(local_stack, token) as ws:
+        ack = ask(ws, {"action": "subscribe", "application_id": app_id})
+        assert ack["type"] == "subscribed"
+        assert upload(presigned, jpeg_bytes(), "image/jpeg").status_code in (200, 201, 204)
+        events = events_until(ws, lambda e: e["state"] == "APPROVED")
+    states = [e["state"] for e in events if e["application_id"] == app_id]
+    assert "VERIFYING" in states and states[-1] == "APPROVED"
+    assert states.index("VERIFYING") < states.index("APPROVED")
+    assert len({e["event_id"] for e in events}) == len(events), "a notification arrived twice"
+
+
+def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local_stack):
+    applicant, reviewer = local_stack.token("applicant"), local_stack.token("reviewer")
+    with socket(local_stack, reviewer) as ws:
+        assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["type"] == "subscribed"
+        app_id, presigned = create_and_upload(local_stack, applicant, make_declared(address=PO_BOX))
+        upload(presigned, jpeg_bytes(), "image/jpeg")
+        arrived = events_until(ws, lambda e: e["application_id"] == app_id and e["state"] == "FLAGGED")
+        assert arrived[-1]["type"] == "application.flagged"
+        queue = call(local_stack, "GET", "/review/queue?limit=100", reviewer).json()["items"]
+        assert app_id in [item["id"] for item in queue]
+        decided = call(local_stack, "POST", f"/review/applications/{app_id}/decision", reviewer,
+                       json={"decision": "reject", "reason": "PO box not accepted for residence"})
+        assert decided.status_code == 200, decided.text
+        left = events_until(ws, lambda e: e["application_id"] == app_id and e["from_state"] == "FLAGGED")
+        assert left[-1]["state"] == "REJECTED"
+    queue = call(local_stack, "GET", "/review/queue?limit=100", reviewer).json()["items"]
+    assert app_id not in [item["id"] for item in queue]
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()["items"]
+    assert history[-1]["reason"] == "PO box not accepted for residence"
+    assert history[-1]["actor"].startswith("reviewer:")
+
+
+def test_an_applicant_cannot_watch_the_review_queue_or_another_application(local_stack):
+    applicant, reviewer = local_stack.token("applicant"), local_stack.token("reviewer")
+    with socket(local_stack, applicant) as ws:
+        assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["code"] == "forbidden"
+        assert ask(ws, {"action": "subscribe", "application_id": "00000000-0000-4000-8000-000000000000"})[
+            "code"] == "not_found"
+    with pytest.raises(Exception):
+        socket(local_stack, reviewer[:-4] + "AAAA")
+
+
+def test_the_daily_report_fired_now_lands_in_s3_as_json_and_csv(local_stack):
+    summary = local_stack.fire("write_daily_report")
+    day = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).date().isoformat()
+    s3 = local_stack.client("s3")
+    bucket = local_stack.env["REPORTS_BUCKET_NAME"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert {f"reports/daily/{day}.json", f"reports/daily/{day}.csv"} <= keys, summary
+    report = json.loads(s3.get_object(Bucket=bucket, Key=f"reports/daily/{day}.json")["Body"].read())
+    assert "AWAITING_DOCUMENTS" in json.dumps(report)
+
+
+def test_schedules_fired_twice_change_nothing_the_second_time(local_stack):
+    for name in ("expire_abandoned_applications", "escalate_overdue_reviews", "purge_documents_past_retention"):
+        local_stack.fire(name)
+        second = local_stack.fire(name)
+        assert second["changed"] == 0 and second["failed"] == 0, second
