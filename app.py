@@ -1,15 +1,14 @@
 """Account opening: the wiring. Each handler parses, calls chalicelib, shapes the reply."""
 import os
 
-from chalice import Chalice, Response
+from chalice import Chalice, Cron, Rate, Response
 
-from chalicelib import batch, http, observability, openapi, presenters, publisher, settings
-from chalicelib.http import ApiError, handles_errors, identity_of, parse_body
+from chalicelib import batch, http, jobs, notifications, observability, openapi, presenters, publisher, review, settings
+from chalicelib.domain.declared import ApplicationRequest
+from chalicelib.http import handles_errors, identity_of, parse_body
 from chalicelib.observability import logger
 from chalicelib.runtime import applications, verification
-from chalicelib.schemas import DocumentUploadRequest, WithdrawRequest
-from chalicelib.domain.declared import ApplicationRequest
-from chalicelib import notifications
+from chalicelib.schemas import Decision, DecisionRequest, DocumentUploadRequest, WithdrawRequest
 
 app = Chalice(app_name="account-opening")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
@@ -110,9 +109,6 @@ def publish_history(event):
 
 
 # --- human review -----------------------------------------------------------
-# Views read http.current_request(): app.current_request is shared across threads.
-from chalicelib import review  # noqa: E402
-from chalicelib.schemas import Decision, DecisionRequest  # noqa: E402
 
 
 @app.route("/review/queue", methods=["GET"])
@@ -168,9 +164,7 @@ def notify_subscribers(event):
 
 
 # --- scheduled jobs -----------------------------------------------------------
-# Each job is idempotent; chalicelib/jobs.py holds the logic, jobs.run the summary/metrics.
-from chalice import Cron, Rate  # noqa: E402
-from chalicelib import jobs  # noqa: E402
+# Each job is idempotent: a second run finds nothing to do.
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Escalate FLAGGED applications past the review SLA")

@@ -256,7 +256,7 @@ def test_a_transition_that_did_not_commit_publishes_nothing(api, applicant, monk
     from chalicelib.runtime import repository
 
     app = repository().get(app_id)
-    stale = workflow.withdraw(app, applicant.sub, "", workflow.iso and dt.datetime.now(dt.timezone.utc))
+    stale = workflow.withdraw(app, applicant.sub, "second", dt.datetime.now(dt.timezone.utc))
     repository().commit(workflow.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
     with pytest.raises(ConcurrentChange):
         repository().commit(stale)
@@ -293,7 +293,6 @@ def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api
     from chalicelib.domain import workflow
     from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
     from chalicelib.runtime import applications, verification
-    from chalicelib.schemas import WithdrawRequest  # noqa: F401 - imported for parity with the app
     from chalicelib.domain.declared import ApplicationRequest
     from chalicelib.auth import Identity
 
