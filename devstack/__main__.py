@@ -107,6 +107,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     # Like `chalice local`: the app's logging goes to stdout, as in Lambda.
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
     from .pumps import WiringError
     from .stack import LocalStack, StackOptions
     from .template import TemplateError
