@@ -70,10 +70,6 @@ def sample(key: str, bucket_name: Optional[str] = None) -> DocumentSample:
     return DocumentSample(key=key, size=size, head=first, content_type=head.get("ContentType"))
 
 
-def delete(key: str) -> None:
-    client("s3").delete_object(Bucket=bucket(), Key=key)
-
-
 def delete_all_for(application_id: str) -> int:
     """Every object under the application's prefix (re-uploads included)."""
     s3 = client("s3")

@@ -42,10 +42,6 @@ class _Escaped(ChaliceUnhandledError):
     """Carries an exception out of a view so Chalice passes it to our middleware."""
 
 
-def not_found(what: str = "application") -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
-
-
 def request_id(request: Optional[Request]) -> str:
     context = getattr(request, "context", None) or {}
     return str(context.get("requestId") or "unknown")

@@ -17,7 +17,7 @@ from .domain import workflow
 from .domain.workflow import Application, HistoryEvent, State, verify_chain
 from .observability import count, logger
 from .repository import ConcurrentChange
-from .service import ApplicationService, NotFound, _plausible_id
+from .service import ApplicationService
 
 # A decision that loses only to a system step (an escalation bumping the
 # version of a still-FLAGGED application) is retried this many times.
@@ -43,7 +43,7 @@ class ReviewService:
         return self.repo.review_queue(limit, cursor)
 
     def detail(self, application_id: str) -> Detail:
-        app = self._get(application_id)
+        app = self.applications.get(application_id)
         return Detail(app, self.repo.history(application_id))
 
     def decide(self, reviewer: Identity, application_id: str, approve: bool, reason: str) -> Application:
@@ -53,7 +53,7 @@ class ReviewService:
         FLAGGED, e.g. already decided) or ConcurrentChange (lost the race).
         """
         for attempt in range(1, DECISION_ATTEMPTS + 1):
-            app = self._get(application_id)
+            app = self.applications.get(application_id)
             change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock())
             try:
                 self.repo.commit(change)
@@ -68,12 +68,6 @@ class ReviewService:
                                                   "decision": "approve" if approve else "reject"})
             return change.after
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _get(self, application_id: str) -> Application:
-        app = self.repo.get(application_id) if _plausible_id(application_id) else None
-        if app is None:
-            raise NotFound(application_id)
-        return app
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from .repository import ApplicationRepository
 from .service import ApplicationService
+
+if TYPE_CHECKING:
+    from .verification import VerificationService
 
 
 @functools.lru_cache(maxsize=None)
@@ -18,7 +22,7 @@ def applications() -> ApplicationService:
 
 
 @functools.lru_cache(maxsize=None)
-def verification() -> "VerificationService":
+def verification() -> VerificationService:
     from . import settings
     from .verification import VerificationService
 

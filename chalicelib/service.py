@@ -62,22 +62,25 @@ class ApplicationService:
             raise IdempotencyKeyReused()
         return self.get_own(who, application_id)
 
+    def get(self, application_id: str) -> Application:
+        """Any application by id (for reviewers and system steps); malformed ids never reach DynamoDB."""
+        app = self.repo.get(application_id) if _plausible_id(application_id) else None
+        if app is None:
+            raise NotFound(application_id)
+        return app
+
     def get_own(self, who: Identity, application_id: str) -> Application:
         """Someone else's application is indistinguishable from a missing one."""
-        app = self.repo.get(application_id) if _plausible_id(application_id) else None
-        if app is None or app.applicant_id != who.sub:
+        app = self.get(application_id)
+        if app.applicant_id != who.sub:
             raise NotFound(application_id)
         return app
 
     def list_own(self, who: Identity, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
         return self.repo.list_for_applicant(who.sub, limit, cursor)
 
-    def history(self, who: Identity, application_id: str, reviewer: bool = False) -> list[HistoryEvent]:
-        if reviewer:
-            if self.repo.get(application_id) is None:
-                raise NotFound(application_id)
-        else:
-            self.get_own(who, application_id)
+    def history(self, who: Identity, application_id: str) -> list[HistoryEvent]:
+        self.get_own(who, application_id)
         return self.repo.history(application_id)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
