@@ -18,6 +18,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .net import public_host
 from .scheduler import Scheduler
 
 log = logging.getLogger("devstack")
@@ -37,8 +38,7 @@ class ControlServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        return f"http://{host}:{port}"
+        return f"http://{public_host(host)}:{port}"
 
     def start(self) -> None:
         self._thread.start()

@@ -119,8 +119,9 @@ class LocalStack:
 
     @property
     def _public_host(self) -> str:
-        """What clients connect to: listening on all addresses still means 127.0.0.1."""
-        return "127.0.0.1" if self.options.host in ("", "0.0.0.0", "::") else self.options.host
+        from .net import public_host
+
+        return public_host(self.options.host)
 
     # --- steps -----------------------------------------------------------------
 
@@ -270,11 +271,9 @@ class LocalStack:
         return self.options.state_dir / STATE_FILE
 
     def _write_state(self) -> None:
-        path = self.state_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(self.info, indent=2))
-        os.replace(tmp, path)
+        from .files import write_atomically
+
+        write_atomically(self.state_path, json.dumps(self.info, indent=2).encode())
         self._exit.callback(self._remove_state)
 
     def _remove_state(self) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .provision import FAKE_CREDENTIALS, REGION
+from .stack import local_aws_environ
 
 
 @dataclass
@@ -26,8 +27,7 @@ class LocalAws:
 
     @property
     def environ(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION, **FAKE_CREDENTIALS}
+        return local_aws_environ(self.endpoint_url)
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)

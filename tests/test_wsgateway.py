@@ -24,8 +24,8 @@ from chalice.app import WebsocketDisconnectedError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from devstack import wsgateway
 from devstack.wsgateway import WebSocketGateway
+from devstack.wsgateway import connections as gateway_connections
 
 DEADLINE_S = 5.0
 
@@ -245,6 +245,15 @@ def test_handler_exception_sends_api_gateway_error_frame_and_keeps_connection(ga
     assert error["requestId"]
 
 
+def test_deeply_nested_json_frame_reaches_the_handler_and_keeps_the_connection(gateway):
+    """Route selection parses the frame; a parser's RecursionError used to close with 1011."""
+    body = "[" * 5000 + "]" * 5000
+    with open_client(gateway) as client:
+        client.send(body)
+        assert client.recv(timeout=DEADLINE_S) == "echo:" + body
+        assert whoami(client)
+
+
 def test_binary_frame_from_client_is_closed_with_1003(gateway):
     with open_client(gateway) as client:
         client.send(b"\x00\x01")
@@ -262,7 +271,7 @@ def test_non_utf8_post_is_delivered_as_a_binary_frame(gateway, management):
 
 def test_ids_with_url_encoded_characters_round_trip(gateway, management, monkeypatch):
     """botocore percent-encodes ``/ + =`` in the path, as real ids have them."""
-    monkeypatch.setattr(wsgateway, "_new_id", lambda: "ab/c+d=")
+    monkeypatch.setattr(gateway_connections, "new_id", lambda: "ab/c+d=")
     with open_client(gateway) as client:
         assert whoami(client) == "ab/c+d="
         management.post_to_connection(ConnectionId="ab/c+d=", Data=b"direct")
