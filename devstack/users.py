@@ -27,6 +27,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("applicant", "applicant@example.com", "Applicant-Demo-2024"),
     DemoUser("reviewer", "reviewer@example.com", "Reviewer-Demo-2024", ("reviewers",)),
+    DemoUser("operator", "operator@example.com", "Operator-Demo-2024", ("operators",)),
 )
 
 
