@@ -193,7 +193,7 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
         assert any("ready in" in line for line in lines)
         assert get_json(info["api_url"] + "/health") == (
             200, {"ok": True, "stage": "local", "extra": "top-level"})
-        assert {user["role"] for user in info["users"]} == {"applicant", "reviewer"}
+        assert {user["role"] for user in info["users"]} == {"applicant", "reviewer", "operator"}
 
         aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                             region_name="us-east-1")
