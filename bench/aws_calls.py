@@ -132,7 +132,7 @@ def install(counter: CallCounter) -> None:
 
 
 def hook_commits(counter: CallCounter) -> None:
-    from chalicelib.repository import ApplicationRepository
+    from chalicelib.adapters.dynamodb_applications import DynamoApplicationRepository as ApplicationRepository
 
     original = ApplicationRepository.commit
 
@@ -266,12 +266,11 @@ class Harness:
         return self.check(app_id)
 
     def check(self, app_id: str) -> dict[str, Any]:
-        from chalicelib import dedupe
-        from chalicelib.runtime import repository
+        from chalicelib.bootstrap import services
 
-        app = repository().get(app_id)
-        history = repository().history(app_id)
-        relayed = [e.seq for e in history if dedupe.seen(f"published#{app_id}#{e.seq}")]
+        app = services().repository.get(app_id)
+        history = services().repository.history(app_id)
+        relayed = [e.seq for e in history if services().claims.is_claimed(f"published#{app_id}#{e.seq}")]
         if app.state.value != "APPROVED" or len(relayed) != len(history):
             raise RuntimeError(f"{app_id}: state {app.state.value}, relayed {relayed} of "
                                f"{[e.seq for e in history]}")

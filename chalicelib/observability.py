@@ -4,20 +4,23 @@ The service name must differ from the Chalice app name: Chalice configures a
 logger named after the app, and a Powertools logger of the same name would
 print every line twice.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+from .services.ports import Metrics as MetricsPort
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "account-opening-svc")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AccountOpening"), service=SERVICE)
 
-__all__ = ["logger", "metrics", "MetricUnit", "count"]
+__all__ = ["logger", "metrics", "MetricUnit", "count", "EmfMetrics"]
 
 
 def count(name: str, value: int = 1) -> None:
@@ -36,3 +39,10 @@ def middleware(event: object, get_response: Callable[[object], object]) -> objec
         return get_response(event)
     finally:
         flush()
+
+
+class EmfMetrics(MetricsPort):
+    """The Metrics port over Powertools' EMF metrics (flushed once per invocation)."""
+
+    def count(self, name: str, value: int = 1) -> None:
+        count(name, value)

@@ -22,7 +22,7 @@ from chalicelib.domain.address import (
     check_address,
 )
 from chalicelib.domain.checks import Outcome
-from chalicelib.domain.declared import Address
+from chalicelib.domain.declaration import Address
 from chalicelib.domain.policy import Policy
 
 POLICY = Policy()

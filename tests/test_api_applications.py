@@ -194,12 +194,12 @@ def test_wrong_method_is_405_in_the_same_shape(api, applicant):
 
 
 def test_an_unexpected_error_is_a_500_with_request_id_and_no_trace(api, applicant, monkeypatch):
-    from chalicelib import runtime
+    from chalicelib.bootstrap import services
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(runtime.applications(), "list_own", boom)
+    monkeypatch.setattr(services().applications, "list_own", boom)
     reply = api.get("/applications", user=applicant)
     assert_error(reply, 500, "internal_error")
     assert "secret" not in str(reply.body) and reply.body["request_id"]
@@ -209,7 +209,7 @@ def test_an_unexpected_error_is_a_500_with_request_id_and_no_trace(api, applican
 def test_nothing_is_half_written_when_the_transaction_fails(api, applicant, monkeypatch):
     from pynamodb.transactions import TransactWrite
 
-    from chalicelib.models import ApplicationModel, HistoryModel
+    from chalicelib.adapters.dynamodb_models import ApplicationModel, HistoryModel
 
     before_apps = ApplicationModel.count()
     before_events = HistoryModel.count()
@@ -236,7 +236,7 @@ def test_health_checks_dependencies_without_a_token(api):
 
 
 def test_openapi_documents_every_route_and_uses_the_validation_schemas(api, chalice_app):
-    from chalicelib.domain.declared import ApplicationRequest
+    from chalicelib.domain.declaration import ApplicationRequest
 
     doc = api.get("/openapi.json").body
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}

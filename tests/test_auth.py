@@ -1,6 +1,7 @@
 """Every route but /health and /openapi.json needs a token the app really verifies."""
 from __future__ import annotations
 
+import os
 import time
 
 import jwt
@@ -100,18 +101,20 @@ def test_public_routes_need_no_token(api):
 
 
 def test_jwks_is_fetched_once_and_cached(api, applicant):
-    from chalicelib import auth
+    from chalicelib.adapters.cognito_tokens import jwks_client
+    from chalicelib.bootstrap import services
 
+    verifier = services().verifier
     fetches = []
-    cache = auth.verifier().jwks
-    original = cache._fetch
-    cache._fetch = lambda url: fetches.append(url) or original(url)
-    cache._keys.clear()
+    fresh = jwks_client(os.environ["COGNITO_JWKS_URL"])
+    original = fresh.fetch_data
+    fresh.fetch_data = lambda: fetches.append(1) or original()
+    saved, verifier.jwks = verifier.jwks, fresh
     try:
         for _ in range(5):
             assert call(api, "GET", "/applications", applicant.token).status == 200
         for _ in range(5):  # unknown kids do not hammer the JWKS endpoint
             assert_401(call(api, "GET", "/applications", forge(kid=f"k{_}")))
     finally:
-        cache._fetch = original
+        verifier.jwks = saved
     assert len(fetches) == 1

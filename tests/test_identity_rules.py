@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from mrz.base.functions import hash_string
 
 from chalicelib.domain.checks import CheckResult, Outcome
-from chalicelib.domain.declared import ApplicationRequest, mrz_name
+from chalicelib.domain.declaration import ApplicationRequest, mrz_name
 from chalicelib.domain.identity import (
     APPLICANT_UNDERAGE,
     CONTENT_TYPE_MISMATCH,

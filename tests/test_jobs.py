@@ -40,9 +40,9 @@ def fire(client, handler: str, at: dt.datetime | None = None, detail: dict | Non
 
 
 def get(app_id: str):
-    from chalicelib.runtime import repository
+    from chalicelib.bootstrap import services
 
-    return repository().get(app_id)
+    return services().repository.get(app_id)
 
 
 def flagged_at(moment: dt.datetime) -> str:
@@ -70,13 +70,13 @@ def test_escalation_handler_escalates_flagged_past_the_sla_once(client):
     assert get(within).escalated_at is None
 
     # The event leaves through the outbox like any other: the history stream carries it to SNS.
-    from chalicelib import dedupe
+    from chalicelib.bootstrap import services
     from tests.support.flows import stream_records
 
     records = [r for r in stream_records(overdue) if r["dynamodb"]["NewImage"]["type"]["S"] == "review.escalated"]
     assert len(records) == 1
     client.lambda_.invoke("publish_history", {"Records": records})
-    assert dedupe.seen(f"published#{overdue}#{last.seq}")
+    assert services().claims.is_claimed(f"published#{overdue}#{last.seq}")
 
     counts = {i: len(h.history(i)) for i in (overdue, within)}
     second = fire(client, "escalate_overdue_reviews")
@@ -85,7 +85,9 @@ def test_escalation_handler_escalates_flagged_past_the_sla_once(client):
 
 
 def test_escalation_run_in_the_future(api, applicant):
-    from chalicelib import jobs
+    from chalicelib.bootstrap import services
+
+    jobs = services().maintenance
 
     app_id = h.flagged_via_api(api, applicant)
     jobs.escalate_overdue(now=now() + dt.timedelta(hours=47))
@@ -99,7 +101,9 @@ def test_escalation_run_in_the_future(api, applicant):
 
 
 def test_a_job_out_of_time_stops_between_applications_and_the_next_run_carries_on():
-    from chalicelib import jobs
+    from chalicelib.bootstrap import services
+
+    jobs = services().maintenance
 
     app_id = flagged_at(now() - dt.timedelta(days=700))
     stopped = jobs.escalate_overdue(budget_seconds=0)
@@ -131,7 +135,9 @@ def test_expiry_handler_expires_applications_awaiting_documents_too_long(client)
 
 
 def test_expiry_boundary_with_a_chosen_now():
-    from chalicelib import jobs
+    from chalicelib.bootstrap import services
+
+    jobs = services().maintenance
 
     created = now() - dt.timedelta(days=300)
     app_id = h.create_at(h.Clock(created))
@@ -146,27 +152,28 @@ def test_expiry_boundary_with_a_chosen_now():
 @pytest.fixture
 def s3_deletes(monkeypatch):
     """Every application whose documents the purge deletes, in order."""
-    from chalicelib import jobs
+    from chalicelib.bootstrap import services
 
+    documents = services().maintenance.documents
     calls: list[str] = []
-    original = jobs.documents.delete_all_for
+    original = documents.delete_all_for
 
     def spy(application_id):
         calls.append(application_id)
         return original(application_id)
 
-    monkeypatch.setattr(jobs.documents, "delete_all_for", spy)
+    monkeypatch.setattr(documents, "delete_all_for", spy)
     return calls
 
 
 def decided_with_documents(closed_at: dt.datetime) -> tuple[str, list[str]]:
     """An application approved at ``closed_at`` with two uploads (one re-upload) in S3."""
-    from chalicelib import documents
+    from chalicelib.bootstrap import services
 
     clock = h.Clock(closed_at - dt.timedelta(hours=1))
     app_id = h.create_at(clock)
     s3 = boto3.client("s3")
-    keys = [h.receive_document(app_id, clock), documents.new_key(app_id)]
+    keys = [h.receive_document(app_id, clock), services().documents.key_for_new_upload(app_id)]
     for key in keys:
         s3.put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=key, Body=b"%PDF-1.4 " + os.urandom(64))
     h.record(app_id, "address", "PASS", clock)
@@ -213,8 +220,10 @@ def test_purge_handler_deletes_documents_then_minimises_data_and_a_rerun_does_no
 
 
 def test_purge_retention_boundary_and_a_crash_between_delete_and_commit(s3_deletes, monkeypatch):
-    from chalicelib import jobs
-    from chalicelib.runtime import applications
+    from chalicelib.bootstrap import services
+
+    jobs = services().maintenance
+    from chalicelib.bootstrap import services
 
     closed = now() - dt.timedelta(days=400)
     app_id, keys = decided_with_documents(closed)
@@ -222,23 +231,24 @@ def test_purge_retention_boundary_and_a_crash_between_delete_and_commit(s3_delet
     assert get(app_id).purged_at is None and objects_of(app_id)
 
     # The objects go, then the commit fails: the rerun finds the application unpurged and finishes it.
-    original = applications().apply_with_retry
+    original = services().applications.apply_with_retry
 
     def crash(*args, **kwargs):
         raise RuntimeError("lambda died before the commit")
 
-    monkeypatch.setattr(applications(), "apply_with_retry", crash)
+    monkeypatch.setattr(services().applications, "apply_with_retry", crash)
     failed = jobs.purge_past_retention(now=closed + dt.timedelta(days=91))
     assert failed["failed"] >= 1 and objects_of(app_id) == [] and get(app_id).purged_at is None
-    monkeypatch.setattr(applications(), "apply_with_retry", original)
+    monkeypatch.setattr(services().applications, "apply_with_retry", original)
     done = jobs.purge_past_retention(now=closed + dt.timedelta(days=91))
     assert done["changed"] >= 1 and done["failed"] == 0
     assert_purged(app_id, keys)
 
 
 def test_a_failing_application_fails_the_invocation_after_the_others_ran(client, monkeypatch):
-    from chalicelib import jobs
+    from chalicelib.api.schedules import JobFailed
     from chalicelib.domain import workflow
+    from chalicelib.services import maintenance
 
     first = flagged_at(now() - dt.timedelta(days=900, hours=2))
     second = flagged_at(now() - dt.timedelta(days=900, hours=1))
@@ -249,8 +259,8 @@ def test_a_failing_application_fails_the_invocation_after_the_others_ran(client,
             raise RuntimeError("poisoned item")
         return original(app, policy, when)
 
-    monkeypatch.setattr(jobs.workflow, "escalate", broken_for_first)
-    with pytest.raises(jobs.JobFailed) as failure:
+    monkeypatch.setattr(maintenance.workflow, "escalate", broken_for_first)
+    with pytest.raises(JobFailed) as failure:
         fire(client, "escalate_overdue_reviews")
     assert failure.value.summary["failed"] == 1
     assert get(first).escalated_at is None and get(second).escalated_at is not None
@@ -268,10 +278,12 @@ def at(day_offset: int, hour: int, minute: int = 0) -> dt.datetime:
 @pytest.fixture(scope="module")
 def report_day():
     """A day in 2001 with known decisions, escalations and a withdrawal."""
-    from chalicelib import jobs
-    from chalicelib.auth import Identity
+    from chalicelib.bootstrap import services
     from chalicelib.domain import workflow
-    from chalicelib.review import ReviewService
+    from chalicelib.domain.users import Identity
+    from chalicelib.services.review import ReviewService
+
+    jobs = services().maintenance
 
     clock = h.Clock()
     reviewer = Identity(sub=str(uuid.uuid4()), groups=frozenset({"reviewers"}))
@@ -292,7 +304,7 @@ def report_day():
     next_day = made(at(0, 20), at=at(1, 1), identity="PASS")
     jobs.escalate_overdue(now=at(-1, 10))
     jobs.escalate_overdue(now=at(0, 10))
-    review = ReviewService(h.service(clock))
+    review = ReviewService(h.service(clock), services().metrics)
     clock.at(at(0, 12))
     review.decide(reviewer, escalated_then_approved, True, "checked by phone")     # 52 h
     clock.at(at(0, 15))
@@ -346,8 +358,9 @@ def test_daily_report_rerun_writes_nothing_new(client, report_day):
 
 
 def test_daily_report_regenerated_for_a_day_is_identical(report_day):
-    from chalicelib import jobs
+    from chalicelib.bootstrap import services
 
+    jobs = services().daily_reports
     moment = at(30, 0, 15)
     jobs.daily_report(now=moment, day=DAY, overwrite=True)
     first, first_csv, _ = read_report(DAY)

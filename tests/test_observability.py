@@ -32,10 +32,10 @@ def test_a_handler_emits_its_metrics_as_emf(api, client, applicant, capsys):
 def test_an_unexpected_error_is_one_structured_log_line_with_the_request_id(api, applicant, monkeypatch):
     import io
 
-    from chalicelib import runtime
+    from chalicelib.bootstrap import services
     from chalicelib.observability import logger
 
-    monkeypatch.setattr(runtime.applications(), "list_own", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(services().applications, "list_own", lambda *a, **k: 1 / 0)
     buffer = io.StringIO()
     previous = logger.registered_handler.setStream(buffer)
     try:

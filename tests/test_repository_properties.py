@@ -12,7 +12,8 @@ from chalicelib.domain import workflow as wf
 from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import DomainError, TRANSITIONS, verify_chain
-from chalicelib.repository import ApplicationRepository, ConcurrentChange
+from chalicelib.bootstrap import services
+from chalicelib.services.ports import ConcurrentChange
 
 POLICY = Policy()
 
@@ -25,7 +26,7 @@ def result(check, outcome):
 class StoredApplication(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.repo = ApplicationRepository()
+        self.repo = services().repository
         self.now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
         change = wf.submit(str(uuid.uuid4()), "applicant", {"email": "a@b.c", "address": {}}, self.now)
         self.repo.commit(change)

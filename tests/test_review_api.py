@@ -39,10 +39,10 @@ class Clock:
 
 
 def service(clock: Optional[Callable[[], dt.datetime]] = None):
-    from chalicelib.runtime import applications, repository
-    from chalicelib.service import ApplicationService
+    from chalicelib.bootstrap import services
+    from chalicelib.services.applications import ApplicationService
 
-    return ApplicationService(repository(), clock) if clock else applications()
+    return ApplicationService(services().repository, clock) if clock else services().applications
 
 
 def create_via_api(api, user) -> str:
@@ -53,8 +53,8 @@ def create_via_api(api, user) -> str:
 
 def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
     """Submit through ApplicationService at the clock's time (for tests about time)."""
-    from chalicelib.auth import Identity
-    from chalicelib.domain.declared import ApplicationRequest
+    from chalicelib.domain.users import Identity
+    from chalicelib.domain.declaration import ApplicationRequest
 
     who = Identity(sub=applicant_id or str(uuid.uuid4()), groups=frozenset())
     app, created = service(clock).create(who, ApplicationRequest.model_validate(make_declared()), None)
@@ -63,11 +63,11 @@ def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
 
 
 def receive_document(app_id: str, clock: Optional[Clock] = None) -> str:
-    from chalicelib import documents
+    from chalicelib.bootstrap import services
     from chalicelib.domain import workflow
 
     svc = service(clock)
-    key = documents.new_key(app_id)
+    key = services().documents.key_for_new_upload(app_id)
     assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
     return key
 
@@ -100,9 +100,9 @@ def flagged_via_api(api, user) -> str:
 
 
 def history(app_id: str):
-    from chalicelib.runtime import repository
+    from chalicelib.bootstrap import services
 
-    return repository().history(app_id)
+    return services().repository.history(app_id)
 
 
 def decide(api, user, app_id: str, decision: str = "approve", reason: str = "documents look right"):
@@ -266,8 +266,8 @@ def test_a_decision_body_is_validated(api, reviewer, applicant, body):
 
 def test_a_decision_survives_a_concurrent_escalation(api, reviewer, applicant, monkeypatch):
     """An escalation bumping the version between read and commit is not a reviewer conflict."""
-    from chalicelib import review
     from chalicelib.domain import workflow
+    from chalicelib.services import review
     from chalicelib.domain.policy import Policy
 
     app_id = flagged_via_api(api, applicant)

@@ -131,8 +131,9 @@ def test_a_po_box_is_flagged_for_review(api, client, applicant):
 
 
 def test_parameter_store_settings_are_used(api, client, applicant):
-    from chalicelib import settings
+    from chalicelib.bootstrap import services
 
+    settings = services().settings
     ssm = boto3.client("ssm")
     name = os.environ["SETTINGS_PATH"] + "minimum_age"
     ssm.put_parameter(Name=name, Value="60", Type="String", Overwrite=True)
@@ -180,9 +181,9 @@ def test_ten_concurrent_copies_of_the_first_s3_event_verify_once(api, client, ap
 def test_a_second_upload_after_verification_started_is_ignored(api, client, applicant):
     app_id = create_application(api, applicant)
     verify_document(client, upload_document(api, applicant, app_id))
-    from chalicelib.documents import new_key
+    from chalicelib.bootstrap import services
 
-    stray = new_key(app_id)
+    stray = services().documents.key_for_new_upload(app_id)
     boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=stray, Body=jpeg_bytes())
     before = history_types(app_id)
     verify_document(client, stray)
@@ -252,29 +253,28 @@ def test_each_committed_event_is_published_once_even_when_the_stream_replays(api
 def test_a_transition_that_did_not_commit_publishes_nothing(api, applicant, monkeypatch):
     app_id = create_application(api, applicant)
     from chalicelib.domain import workflow
-    from chalicelib.repository import ConcurrentChange
-    from chalicelib.runtime import repository
+    from chalicelib.services.ports import ConcurrentChange
+    from chalicelib.bootstrap import services
 
-    app = repository().get(app_id)
+    app = services().repository.get(app_id)
     stale = workflow.withdraw(app, applicant.sub, "second", dt.datetime.now(dt.timezone.utc))
-    repository().commit(workflow.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
+    services().repository.commit(workflow.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
     with pytest.raises(ConcurrentChange):
-        repository().commit(stale)
+        services().repository.commit(stale)
     assert [r["dynamodb"]["NewImage"]["type"]["S"] for r in stream_records(app_id)] == [
         "application.submitted", "application.withdrawn"]
 
 
 def test_the_address_queue_only_receives_submissions(api, applicant):
     """The topic -> queue subscription's filter policy starts address checks, no send in the request path."""
-    from chalicelib import publisher
-    from chalicelib.runtime import repository
+    from chalicelib.bootstrap import services
 
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=os.environ["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
     app_id = create_application(api, applicant)
     api.post(f"/applications/{app_id}/withdraw", {}, user=applicant)
-    for event in repository().history(app_id):
-        publisher.publish(event)
+    for event in services().repository.history(app_id):
+        services().outbox.publish(event)
     bodies = []
     while True:
         batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
@@ -292,11 +292,11 @@ def test_the_address_queue_only_receives_submissions(api, applicant):
 def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
     from chalicelib.domain import workflow
     from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
-    from chalicelib.runtime import applications, verification
-    from chalicelib.domain.declared import ApplicationRequest
-    from chalicelib.auth import Identity
+    from chalicelib.bootstrap import services
+    from chalicelib.domain.declaration import ApplicationRequest
+    from chalicelib.domain.users import Identity
 
-    service = applications()
+    service = services().applications
     who = Identity(applicant.sub, frozenset())
     request = ApplicationRequest.model_validate(make_declared())
     failures = []
@@ -309,7 +309,7 @@ def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api
 
             def run(check):
                 barrier.wait()
-                return verification().record(app.application_id, CheckResult(check))
+                return services().check_recorder.record(app.application_id, CheckResult(check))
 
             list(pool.map(run, [IDENTITY, ADDRESS]))
             events = service.repo.history(app.application_id)

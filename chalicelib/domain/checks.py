@@ -1,9 +1,11 @@
 """Results of the data checks and how they consolidate into a decision."""
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 IDENTITY = "identity"
 ADDRESS = "address"
@@ -34,7 +36,7 @@ class Reason:
         return {"code": self.code, "outcome": self.outcome.value, "message": self.message}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Reason":
+    def from_dict(cls, data: Mapping[str, Any]) -> Reason:
         return cls(code=data["code"], outcome=Outcome(data["outcome"]), message=data["message"])
 
 
@@ -59,7 +61,7 @@ class CheckResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         return cls(
             check=data["check"],
             reasons=tuple(Reason.from_dict(r) for r in data.get("reasons", ())),

@@ -19,6 +19,7 @@ image is kept for the human reviewer.
 Pure domain code: no AWS, no I/O. ``today`` is a parameter so every rule is
 reproducible in tests and replays.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,7 @@ from mrz.checker.td1 import TD1CodeChecker
 from mrz.checker.td3 import TD3CodeChecker
 
 from .checks import IDENTITY, CheckResult, Outcome, Reason
-from .declared import ApplicationRequest, DocumentType, FullName, mrz_name
+from .declaration import ApplicationRequest, DocumentType, FullName, mrz_name
 from .policy import Policy
 
 HEAD_BYTES = 4096  # the handler reads this many leading bytes of the object
@@ -132,9 +133,7 @@ class MrzFields:
         }
 
 
-def check_identity(
-    declared: ApplicationRequest, sample: DocumentSample, policy: Policy, today: dt.date
-) -> CheckResult:
+def check_identity(declared: ApplicationRequest, sample: DocumentSample, policy: Policy, today: dt.date) -> CheckResult:
     """Run every identity rule; all findings are reported, not just the first."""
     mime = sniff_mime_type(sample.head)
     document = declared.identity_document
@@ -227,9 +226,7 @@ def _age_reasons(birth: dt.date, minimum_age: int, today: dt.date) -> list[Reaso
 # --- the machine-readable zone ------------------------------------------------
 
 
-def _read_mrz(
-    kind: DocumentType, lines: list[str], today: dt.date
-) -> tuple[Optional[MrzFields], list[Reason]]:
+def _read_mrz(kind: DocumentType, lines: list[str], today: dt.date) -> tuple[Optional[MrzFields], list[Reason]]:
     """Parse and verify the MRZ; without a readable one there is nothing to compare."""
     fmt = _FORMATS[kind]
     if len(lines) != fmt.lines or any(len(line) != fmt.width for line in lines):
@@ -298,11 +295,7 @@ def _format_reasons(checker: Any, fields: MrzFields) -> list[Reason]:
 
 
 def _check_digit_reasons(checker: Any) -> list[Reason]:
-    wrong = [
-        description
-        for description, ok in checker.report.fields
-        if not ok and description in _CHECK_DIGIT_ENTRIES
-    ]
+    wrong = [description for description, ok in checker.report.fields if not ok and description in _CHECK_DIGIT_ENTRIES]
     if not wrong:
         return []
     return [Reason(MRZ_CHECK_DIGIT, Outcome.FAIL, "Invalid MRZ check digit(s): " + ", ".join(wrong))]
@@ -366,9 +359,7 @@ def _agreement_reasons(declared: ApplicationRequest, fields: MrzFields) -> list[
     if not name_matches(declared.full_name, fields.name, fields.name_fills_field):
         # Transliteration rules differ between countries (MÜLLER may be
         # MUELLER or MULLER): a person decides, the check does not refuse.
-        reasons.append(
-            Reason(MRZ_NAME_MISMATCH, Outcome.REVIEW, "The MRZ name differs from the declared name")
-        )
+        reasons.append(Reason(MRZ_NAME_MISMATCH, Outcome.REVIEW, "The MRZ name differs from the declared name"))
     return reasons
 
 

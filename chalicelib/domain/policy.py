@@ -1,8 +1,9 @@
 """Business thresholds and lists, read from Parameter Store by the settings adapter."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Policy:
     max_body_bytes: int = 16 * 1024
 
     @classmethod
-    def from_parameters(cls, values: Mapping[str, str]) -> "Policy":
+    def from_parameters(cls, values: Mapping[str, str]) -> Policy:
         """Build from Parameter Store names (``minimum_age`` or ``minimum-age``).
 
         Unknown names are ignored so a new parameter can be deployed before

@@ -6,6 +6,7 @@ application (version + 1) and the history events that explain it, each
 chained to the previous one by hash. The repository commits a Change as one
 conditional transaction, so a state without its history event cannot exist.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +14,10 @@ import datetime as dt
 import enum
 import hashlib
 import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
 from .policy import Policy
@@ -107,7 +110,7 @@ class Actor:
         return f"{self.kind}:{self.id}"
 
     @classmethod
-    def parse(cls, text: str) -> "Actor":
+    def parse(cls, text: str) -> Actor:
         kind, _, ident = text.partition(":")
         return cls(kind, ident)
 
@@ -145,11 +148,25 @@ class HistoryEvent:
         canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    def sealed(self) -> "HistoryEvent":
+    def sealed(self) -> HistoryEvent:
         return dataclasses.replace(self, hash=self.compute_hash())
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.content(), "hash": self.hash}
+
+
+def is_application_id(value: object) -> bool:
+    """Application ids are canonical lower-case UUIDs; anything else cannot exist."""
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def chain_intact(events: Sequence[HistoryEvent]) -> bool:
+    return verify_chain(events) is None
 
 
 def verify_chain(events: Sequence[HistoryEvent]) -> Optional[int]:
@@ -194,7 +211,7 @@ class Change:
 
 
 def iso(now: dt.datetime) -> str:
-    return now.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> dt.datetime:
@@ -210,8 +227,14 @@ class _ChangeBuilder:
         self.now = iso(now)
         self.events: list[HistoryEvent] = []
 
-    def apply(self, event_type: EventType, actor: Actor, reason: str,
-              details: Optional[Mapping[str, Any]] = None, **fields: Any) -> "_ChangeBuilder":
+    def apply(
+        self,
+        event_type: EventType,
+        actor: Actor,
+        reason: str,
+        details: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> _ChangeBuilder:
         from_state = self.app.state if (self.before or self.events) else None
         allowed = TRANSITIONS[event_type]
         if from_state not in allowed:
@@ -255,14 +278,24 @@ def _jsonable(value: Any) -> Any:
 
 # --- commands ---------------------------------------------------------------
 
+
 def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], now: dt.datetime) -> Change:
     stamp = iso(now)
     blank = Application(
-        application_id=application_id, applicant_id=applicant_id, state=State.AWAITING_DOCUMENTS,
-        version=0, created_at=stamp, updated_at=stamp, state_since=stamp, declared=_jsonable(declared),
+        application_id=application_id,
+        applicant_id=applicant_id,
+        state=State.AWAITING_DOCUMENTS,
+        version=0,
+        created_at=stamp,
+        updated_at=stamp,
+        state_since=stamp,
+        declared=_jsonable(declared),
     )
-    return _ChangeBuilder(None, blank, now).apply(
-        EventType.SUBMITTED, Actor("applicant", applicant_id), "application submitted").build()
+    return (
+        _ChangeBuilder(None, blank, now)
+        .apply(EventType.SUBMITTED, Actor("applicant", applicant_id), "application submitted")
+        .build()
+    )
 
 
 def receive_document(app: Application, key: str, size: int, now: dt.datetime) -> Change:
@@ -270,9 +303,17 @@ def receive_document(app: Application, key: str, size: int, now: dt.datetime) ->
         if app.document_key == key:
             raise NothingToDo("document already received")
         raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
-    return _ChangeBuilder(app, app, now).apply(
-        EventType.DOCUMENT_RECEIVED, Actor("system", "documents"), "identity document uploaded",
-        {"key": key, "size": size}, document_key=key).build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(
+            EventType.DOCUMENT_RECEIVED,
+            Actor("system", "documents"),
+            "identity document uploaded",
+            {"key": key, "size": size},
+            document_key=key,
+        )
+        .build()
+    )
 
 
 def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Change:
@@ -281,8 +322,12 @@ def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Cha
         raise NothingToDo(f"{result.check} check already recorded")
     checks = {**app.checks, result.check: result.to_dict()}
     builder = _ChangeBuilder(app, app, now).apply(
-        EventType.CHECK_COMPLETED, Actor("system", f"{result.check}-check"),
-        f"{result.check} check: {result.outcome.value}", result.to_dict(), checks=checks)
+        EventType.CHECK_COMPLETED,
+        Actor("system", f"{result.check}-check"),
+        f"{result.check} check: {result.outcome.value}",
+        result.to_dict(),
+        checks=checks,
+    )
     if builder.app.state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
         _consolidate(builder)
     return builder.build()
@@ -291,15 +336,20 @@ def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Cha
 def _consolidate(builder: _ChangeBuilder) -> None:
     results = builder.app.check_results()
     outcome = worst(r.outcome for r in results.values())
-    reasons = tuple(
-        {"check": name, **reason.to_dict()}
-        for name, r in sorted(results.items()) for reason in r.reasons
-    )
-    event_type = {Outcome.FAIL: EventType.REJECTED, Outcome.REVIEW: EventType.FLAGGED,
-                  Outcome.PASS: EventType.APPROVED}[outcome]
+    reasons = tuple({"check": name, **reason.to_dict()} for name, r in sorted(results.items()) for reason in r.reasons)
+    event_type = {
+        Outcome.FAIL: EventType.REJECTED,
+        Outcome.REVIEW: EventType.FLAGGED,
+        Outcome.PASS: EventType.APPROVED,
+    }[outcome]
     summary = "; ".join(f"{r['check']}:{r['code']}" for r in reasons) or "all checks passed"
-    builder.apply(event_type, Actor("system", "consolidation"), summary,
-                  {"outcome": outcome.value, "reasons": list(reasons)}, decision_reasons=reasons)
+    builder.apply(
+        event_type,
+        Actor("system", "consolidation"),
+        summary,
+        {"outcome": outcome.value, "reasons": list(reasons)},
+        decision_reasons=reasons,
+    )
 
 
 def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: dt.datetime) -> Change:
@@ -308,21 +358,33 @@ def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: 
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING
         raise IllegalTransition(event_type, app.state)
-    return _ChangeBuilder(app, app, now).apply(
-        event_type, Actor("reviewer", reviewer_id), reason, {"decision": "approve" if approve else "reject"}).build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(event_type, Actor("reviewer", reviewer_id), reason, {"decision": "approve" if approve else "reject"})
+        .build()
+    )
 
 
 def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime) -> Change:
-    return _ChangeBuilder(app, app, now).apply(
-        EventType.WITHDRAWN, Actor("applicant", applicant_id), reason or "withdrawn by applicant").build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.WITHDRAWN, Actor("applicant", applicant_id), reason or "withdrawn by applicant")
+        .build()
+    )
 
 
 def expire(app: Application, policy: Policy, now: dt.datetime) -> Change:
     if now - parse_iso(app.state_since) < dt.timedelta(days=policy.awaiting_documents_expiry_days):
         raise NothingToDo("not old enough to expire")
-    return _ChangeBuilder(app, app, now).apply(
-        EventType.EXPIRED, Actor("system", "expiry-job"),
-        f"no documents within {policy.awaiting_documents_expiry_days} days").build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(
+            EventType.EXPIRED,
+            Actor("system", "expiry-job"),
+            f"no documents within {policy.awaiting_documents_expiry_days} days",
+        )
+        .build()
+    )
 
 
 def escalate(app: Application, policy: Policy, now: dt.datetime) -> Change:
@@ -330,9 +392,16 @@ def escalate(app: Application, policy: Policy, now: dt.datetime) -> Change:
         raise NothingToDo("already escalated")
     if now - parse_iso(app.state_since) < dt.timedelta(hours=policy.review_sla_hours):
         raise NothingToDo("still within the review SLA")
-    return _ChangeBuilder(app, app, now).apply(
-        EventType.ESCALATED, Actor("system", "escalation-job"),
-        f"flagged for more than {policy.review_sla_hours} hours", escalated_at=iso(now)).build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(
+            EventType.ESCALATED,
+            Actor("system", "escalation-job"),
+            f"flagged for more than {policy.review_sla_hours} hours",
+            escalated_at=iso(now),
+        )
+        .build()
+    )
 
 
 MINIMISED_FIELDS = ("email", "phone", "address", "identity_document")
@@ -348,8 +417,16 @@ def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
     if now - parse_iso(app.state_since) < dt.timedelta(days=policy.document_retention_days):
         raise NothingToDo("still within retention")
     declared = {k: v for k, v in app.declared.items() if k not in MINIMISED_FIELDS}
-    return _ChangeBuilder(app, app, now).apply(
-        EventType.DOCUMENTS_PURGED, Actor("system", "retention-job"),
-        f"retention of {policy.document_retention_days} days passed",
-        {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS)},
-        declared=declared, purged_at=iso(now), document_key=None).build()
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(
+            EventType.DOCUMENTS_PURGED,
+            Actor("system", "retention-job"),
+            f"retention of {policy.document_retention_days} days passed",
+            {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS)},
+            declared=declared,
+            purged_at=iso(now),
+            document_key=None,
+        )
+        .build()
+    )

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from mrz.generator.td1 import TD1CodeGenerator
 from mrz.generator.td3 import TD3CodeGenerator
 
-from chalicelib.domain.declared import mrz_name
+from chalicelib.domain.declaration import mrz_name
 
 DEFAULT_BIRTH_DATE = dt.date(1990, 5, 17)
 _NAME_WIDTH = {"passport": 39, "id_card": 30}

@@ -47,15 +47,15 @@ def sqs_event(client: Any, *bodies: str) -> dict[str, Any]:
 
 
 def history_types(application_id: str) -> list[str]:
-    from chalicelib.runtime import repository
+    from chalicelib.bootstrap import services
 
-    return [e.type.value for e in repository().history(application_id)]
+    return [e.type.value for e in services().repository.history(application_id)]
 
 
 def state_of(application_id: str) -> str:
-    from chalicelib.runtime import repository
+    from chalicelib.bootstrap import services
 
-    return repository().get(application_id).state.value
+    return services().repository.get(application_id).state.value
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

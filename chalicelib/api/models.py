@@ -1,10 +1,15 @@
-"""Request bodies other than the application itself (see domain/declared.py)."""
+"""Request bodies. The application itself is the domain's declaration (domain/declaration.py)."""
+
 from __future__ import annotations
 
 import enum
 from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from ..domain.declaration import ApplicationRequest
+
+__all__ = ["ApplicationRequest", "Decision", "DecisionRequest", "DocumentUploadRequest", "WithdrawRequest"]
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 

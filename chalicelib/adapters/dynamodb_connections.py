@@ -18,57 +18,35 @@ connection after two hours at most, and ``$disconnect`` is best-effort, so
 the TTL removes whatever a lost ``$disconnect`` left behind. Expired items
 that DynamoDB has not deleted yet are ignored on read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import random
 import time
-from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Optional
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from .auth import Identity
-from .models import REGION, ConnectionModel
+from ..domain.users import Identity
+from ..services.ports import MAX_SUBSCRIPTIONS, ConnectionGone, ConnectionInfo, ConnectionStore, TooManySubscriptions
+from .dynamodb_models import ConnectionModel
 
 #: API Gateway's maximum WebSocket connection duration.
 CONNECTION_TTL = dt.timedelta(hours=2)
-#: Subscriptions one connection may hold: an applicant watches a few
-#: applications, a reviewer the queue and the cases open on screen.
-MAX_SUBSCRIPTIONS = 25
-REVIEW_QUEUE = "review-queue"
 _META = "META"
 _WRITE_ATTEMPTS = 8
-
-
-def application_topic(application_id: str) -> str:
-    return f"application#{application_id}"
-
-
-class ConnectionGone(Exception):
-    """The connection is not (or no longer) registered."""
-
-
-class TooManySubscriptions(Exception):
-    pass
 
 
 class KeptChanging(RuntimeError):
     """Concurrent writes to one connection won every attempt (a client flooding frames)."""
 
 
-@dataclass(frozen=True)
-class ConnectionInfo:
-    connection_id: str
-    identity: Identity
-    topics: tuple[str, ...]
-    expires_at: dt.datetime
-
-
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _conn_pk(connection_id: str) -> str:
@@ -80,35 +58,37 @@ def _topic_pk(topic: str) -> str:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+    time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
 
 def _conflict(error: TransactWriteError) -> bool:
     codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-    return (any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes)
-            or error.cause_response_code == "TransactionConflictException")
+    return (
+        any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes)
+        or error.cause_response_code == "TransactionConflictException"
+    )
 
 
-class ConnectionStore:
-    def __init__(self, connection: Optional[Connection] = None,
-                 clock=_utcnow, ttl: dt.timedelta = CONNECTION_TTL):
-        self._connection = connection
+class DynamoConnectionStore(ConnectionStore):
+    def __init__(
+        self, connection: Connection, clock: Callable[[], dt.datetime] = _utcnow, ttl: dt.timedelta = CONNECTION_TTL
+    ):
+        self.connection = connection  # for transactions
         self._clock = clock
         self._ttl = ttl
-
-    @property
-    def connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = Connection(region=REGION)
-        return self._connection
 
     # --- connections --------------------------------------------------------
 
     def register(self, connection_id: str, identity: Identity) -> ConnectionInfo:
         expires_at = self._clock() + self._ttl
-        ConnectionModel(_conn_pk(connection_id), _META, user_id=identity.sub,
-                        groups=",".join(sorted(identity.groups)), topics=[],
-                        expires_at=expires_at).save()
+        ConnectionModel(
+            _conn_pk(connection_id),
+            _META,
+            user_id=identity.sub,
+            groups=",".join(sorted(identity.groups)),
+            topics=[],
+            expires_at=expires_at,
+        ).save()
         return ConnectionInfo(connection_id, identity, (), expires_at)
 
     def get(self, connection_id: str) -> Optional[ConnectionInfo]:
@@ -116,8 +96,9 @@ class ConnectionStore:
         if meta is None:
             return None
         groups = frozenset(g for g in (meta.groups or "").split(",") if g)
-        return ConnectionInfo(connection_id, Identity(sub=meta.user_id or "", groups=groups),
-                              tuple(meta.topics or ()), meta.expires_at)
+        return ConnectionInfo(
+            connection_id, Identity(sub=meta.user_id or "", groups=groups), tuple(meta.topics or ()), meta.expires_at
+        )
 
     def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:
         """Delete the connection and every subscription it has; a no-op when already gone.
@@ -156,12 +137,16 @@ class ConnectionStore:
                 return
             if len(topics) >= MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions(connection_id)
-            subscription = ConnectionModel(_topic_pk(topic), _conn_pk(connection_id),
-                                           user_id=meta.user_id, expires_at=meta.expires_at)
+            subscription = ConnectionModel(
+                _topic_pk(topic), _conn_pk(connection_id), user_id=meta.user_id, expires_at=meta.expires_at
+            )
             try:
                 with TransactWrite(connection=self.connection) as tx:
-                    tx.update(meta, actions=[ConnectionModel.topics.set(topics + [topic])],
-                              condition=ConnectionModel.topics == topics)
+                    tx.update(
+                        meta,
+                        actions=[ConnectionModel.topics.set(topics + [topic])],
+                        condition=ConnectionModel.topics == topics,
+                    )
                     tx.save(subscription)
                 return
             except TransactWriteError as error:
@@ -181,8 +166,11 @@ class ConnectionStore:
                 return
             try:
                 with TransactWrite(connection=self.connection) as tx:
-                    tx.update(meta, actions=[ConnectionModel.topics.set([t for t in topics if t != topic])],
-                              condition=ConnectionModel.topics == topics)
+                    tx.update(
+                        meta,
+                        actions=[ConnectionModel.topics.set([t for t in topics if t != topic])],
+                        condition=ConnectionModel.topics == topics,
+                    )
                     tx.delete(ConnectionModel(_topic_pk(topic), _conn_pk(connection_id)))
                 return
             except TransactWriteError as error:
@@ -194,8 +182,9 @@ class ConnectionStore:
     def subscribers(self, topic: str) -> Iterator[str]:
         """Connection ids subscribed to ``topic``, skipping expired subscriptions."""
         prefix = len("CONN#")
-        for item in ConnectionModel.query(_topic_pk(topic),
-                                          filter_condition=ConnectionModel.expires_at > self._clock()):
+        for item in ConnectionModel.query(
+            _topic_pk(topic), filter_condition=ConnectionModel.expires_at > self._clock()
+        ):
             yield item.sk[prefix:]
 
     # --- internals ----------------------------------------------------------

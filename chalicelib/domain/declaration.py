@@ -3,6 +3,7 @@
 The same models validate requests and generate the OpenAPI document, so the
 two cannot disagree.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -6,18 +6,18 @@ table grows. A decision is one conditional transaction from the version the
 reviewer's request read: of two reviewers deciding at once exactly one
 commits, the other gets a 409 carrying the state that won.
 """
+
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
-from .auth import Identity
-from .domain import workflow
-from .domain.workflow import Application, HistoryEvent, State, verify_chain
-from .observability import count, logger
-from .repository import ConcurrentChange
-from .service import ApplicationService
+from ..domain import workflow
+from ..domain.users import Identity
+from ..domain.workflow import Application, HistoryEvent, State, chain_intact
+from ..observability import logger
+from .applications import ApplicationService
+from .ports import ConcurrentChange, Metrics, Page
 
 # A decision that loses only to a system step (an escalation bumping the
 # version of a still-FLAGGED application) is retried this many times.
@@ -31,15 +31,16 @@ class Detail:
 
     @property
     def chain_intact(self) -> bool:
-        return verify_chain(self.history) is None
+        return chain_intact(self.history)
 
 
 class ReviewService:
-    def __init__(self, applications: ApplicationService):
+    def __init__(self, applications: ApplicationService, metrics: Metrics):
         self.applications = applications
         self.repo = applications.repo
+        self.metrics = metrics
 
-    def queue(self, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
+    def queue(self, limit: int, cursor: Optional[str]) -> Page:
         return self.repo.review_queue(limit, cursor)
 
     def detail(self, application_id: str) -> Detail:
@@ -61,44 +62,16 @@ class ReviewService:
                 current = conflict.current
                 if attempt < DECISION_ATTEMPTS and current is not None and current.state == State.FLAGGED:
                     continue  # a system step (escalation) moved the version, not another decision
-                count("ReviewDecisionConflict")
+                self.metrics.count("ReviewDecisionConflict")
                 raise
-            count("ReviewApproved" if approve else "ReviewRejected")
-            logger.info("review decision", extra={"application_id": application_id, "reviewer": reviewer.sub,
-                                                  "decision": "approve" if approve else "reject"})
+            self.metrics.count("ReviewApproved" if approve else "ReviewRejected")
+            logger.info(
+                "review decision",
+                extra={
+                    "application_id": application_id,
+                    "reviewer": reviewer.sub,
+                    "decision": "approve" if approve else "reject",
+                },
+            )
             return change.after
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-@functools.lru_cache(maxsize=None)
-def service() -> ReviewService:
-    """Built on first use, once per container, from the shared application service."""
-    from .runtime import applications
-
-    return ReviewService(applications())
-
-
-# --- presenters ---------------------------------------------------------------
-
-def queue_item(app: Application) -> dict[str, Any]:
-    """What a reviewer needs to pick an application: why it was flagged and since when."""
-    name = app.declared.get("full_name") or {}
-    return {
-        "id": app.application_id,
-        "state": app.state.value,
-        "version": app.version,
-        "flagged_at": app.state_since,
-        "created_at": app.created_at,
-        "escalated_at": app.escalated_at,
-        "applicant_name": " ".join(p for p in (name.get("given_names"), name.get("surname")) if p) or None,
-        "decision_reasons": [dict(r) for r in app.decision_reasons],
-    }
-
-
-def detail(found: Detail) -> dict[str, Any]:
-    """The application as the applicant sees it, plus who applied, and the full audit history."""
-    from . import presenters
-
-    app = found.application
-    return {**presenters.application(app), "applicant_id": app.applicant_id,
-            "history": [presenters.event(e) for e in found.history], "chain_intact": found.chain_intact}

@@ -4,53 +4,44 @@ Each use case loads what it needs through the repository, asks the domain
 for a Change, and commits it. Concurrency is settled by the repository's
 conditional transaction: people get a 409, system steps re-read and retry.
 """
+
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
-import uuid
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
-from .auth import Identity
-from .domain import workflow
-from .domain.declared import ApplicationRequest
-from .domain.workflow import Application, Change, HistoryEvent, NothingToDo
-from .repository import ApplicationRepository, ConcurrentChange, IdempotentReplay
+from ..domain import workflow
+from ..domain.declaration import ApplicationRequest
+from ..domain.users import Identity
+from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is_application_id
+from .errors import IdempotencyKeyReused, NotFound
+from .ports import ApplicationRepository, Clock, ConcurrentChange, IdempotentReplay, IdGenerator, new_uuid, utc_now
 
 SYSTEM_RETRIES = 8
 
 
-class NotFound(Exception):
-    pass
-
-
-class IdempotencyKeyReused(Exception):
-    """Same Idempotency-Key, different body: refusing beats silently returning the old one."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class ApplicationService:
-    def __init__(self, repository: ApplicationRepository, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, repository: ApplicationRepository, clock: Clock = utc_now, new_id: IdGenerator = new_uuid):
         self.repo = repository
         self.clock = clock
+        self.new_id = new_id
 
     # --- applicant ---------------------------------------------------------
 
-    def create(self, who: Identity, request: ApplicationRequest,
-               idempotency_key: Optional[str]) -> tuple[Application, bool]:
+    def create(
+        self, who: Identity, request: ApplicationRequest, idempotency_key: Optional[str]
+    ) -> tuple[Application, bool]:
         """Returns the application and whether this call created it."""
         declared = request.model_dump(mode="json")
         fingerprint = hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
         claim_key = f"create#{who.sub}#{idempotency_key}" if idempotency_key else None
         if claim_key:
-            claim = self.repo.find_claim(claim_key)
-            if claim is not None:
-                return self._replayed(who, claim.result or "", claim.fingerprint, fingerprint), False
-        change = workflow.submit(str(uuid.uuid4()), who.sub, declared, self.clock())
+            record = self.repo.find_idempotency_record(claim_key)
+            if record is not None:
+                return self._replayed(who, record.result, record.fingerprint, fingerprint), False
+        change = workflow.submit(self.new_id(), who.sub, declared, self.clock())
         try:
             self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
         except IdempotentReplay as replay:
@@ -64,7 +55,7 @@ class ApplicationService:
 
     def get(self, application_id: str) -> Application:
         """Any application by id (for reviewers and system steps); malformed ids never reach DynamoDB."""
-        app = self.repo.get(application_id) if _plausible_id(application_id) else None
+        app = self.repo.get(application_id) if is_application_id(application_id) else None
         if app is None:
             raise NotFound(application_id)
         return app
@@ -91,8 +82,7 @@ class ApplicationService:
 
     # --- system steps -----------------------------------------------------
 
-    def apply_with_retry(self, application_id: str,
-                         decide: Callable[[Application], Change]) -> Optional[Change]:
+    def apply_with_retry(self, application_id: str, decide: Callable[[Application], Change]) -> Optional[Change]:
         """Apply a system step, re-reading on conflict; a replay (NothingToDo) is a success.
 
         Returns the committed Change, or None when there was nothing to do.
@@ -111,14 +101,6 @@ class ApplicationService:
             except ConcurrentChange:
                 continue
         raise ConcurrentChange(self.repo.get(application_id))
-
-
-def _plausible_id(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
 
 
 def describe(change: Optional[Change]) -> dict[str, Any]:

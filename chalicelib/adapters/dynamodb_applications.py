@@ -6,54 +6,37 @@ attribute_not_exists put of each history event. Either all of it is written
 or none of it, so a state without its history event cannot exist, and of two
 concurrent changes exactly one wins.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
 import json
-from typing import Any, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from typing import Any, Optional
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from .domain.workflow import Application, Change, EventType, HistoryEvent, State
-from .models import REGION, ApplicationModel, HistoryModel, IdempotencyModel
+from ..domain.workflow import Application, Change, EventType, HistoryEvent, State
+from ..services.ports import (
+    ApplicationRepository,
+    ConcurrentChange,
+    IdempotencyRecord,
+    IdempotentReplay,
+    InvalidCursor,
+    Page,
+)
+from .dynamodb_models import ApplicationModel, HistoryModel, IdempotencyModel
 
 REVIEW_QUEUE_KEY = "FLAGGED"
 
 
-class ConcurrentChange(Exception):
-    """Someone else changed the application first; ``current`` is what won."""
-
-    def __init__(self, current: Optional[Application]):
-        self.current = current
-        super().__init__("application changed concurrently")
-
-
-class IdempotentReplay(Exception):
-    """The idempotency key was already used; ``application_id`` is its result."""
-
-    def __init__(self, application_id: str, fingerprint: Optional[str]):
-        self.application_id = application_id
-        self.fingerprint = fingerprint
-        super().__init__("idempotency key already used")
-
-
-class InvalidCursor(ValueError):
-    pass
-
-
-class ApplicationRepository:
-    def __init__(self, connection: Optional[Connection] = None):
-        self._connection = connection
-
-    @property
-    def connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = Connection(region=REGION)
-        return self._connection
+class DynamoApplicationRepository(ApplicationRepository):
+    def __init__(self, connection: Connection):
+        self.connection = connection  # for transactions; pynamodb's models carry their own
 
     # --- reads -------------------------------------------------------------
 
@@ -66,19 +49,24 @@ class ApplicationRepository:
     def history(self, application_id: str) -> list[HistoryEvent]:
         return [to_event(m) for m in HistoryModel.query(application_id, consistent_read=True)]
 
-    def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]
-                           ) -> tuple[list[Application], Optional[str]]:
-        start = decode_cursor(cursor, {"application_id", "applicant_id", "created_key"},
-                              pinned={"applicant_id": applicant_id})
+    def list_for_applicant(
+        self, applicant_id: str, limit: int, cursor: Optional[str]
+    ) -> tuple[list[Application], Optional[str]]:
+        start = decode_cursor(
+            cursor, {"application_id", "applicant_id", "created_key"}, pinned={"applicant_id": applicant_id}
+        )
         page = ApplicationModel.by_applicant.query(
-            applicant_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
+            applicant_id, scan_index_forward=False, limit=limit, last_evaluated_key=start
+        )
         return _page(page)
 
-    def review_queue(self, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
-        start = decode_cursor(cursor, {"application_id", "review_queue", "flagged_key"},
-                              pinned={"review_queue": REVIEW_QUEUE_KEY})
+    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+        start = decode_cursor(
+            cursor, {"application_id", "review_queue", "flagged_key"}, pinned={"review_queue": REVIEW_QUEUE_KEY}
+        )
         page = ApplicationModel.review_queue_index.query(
-            REVIEW_QUEUE_KEY, scan_index_forward=True, limit=limit, last_evaluated_key=start)
+            REVIEW_QUEUE_KEY, scan_index_forward=True, limit=limit, last_evaluated_key=start
+        )
         return _page(page)
 
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
@@ -90,30 +78,38 @@ class ApplicationRepository:
         return ApplicationModel.by_state.count(state.value)
 
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
-        for model in ApplicationModel.by_state.query(
-                state.value, ApplicationModel.state_since.between(start, end)):
+        for model in ApplicationModel.by_state.query(state.value, ApplicationModel.state_since.between(start, end)):
             yield to_application(model)
 
     # --- writes ------------------------------------------------------------
 
-    def commit(self, change: Change, idempotency_key: Optional[str] = None,
-               fingerprint: Optional[str] = None, idempotency_ttl: int = 24 * 3600) -> None:
+    def commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        idempotency_ttl: int = 24 * 3600,
+    ) -> None:
         """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
         model = to_model(change.after)
         if change.before is None:
             app_condition = ApplicationModel.application_id.does_not_exist()
         else:
-            app_condition = ((ApplicationModel.version == change.before.version)
-                             & (ApplicationModel.state == change.before.state.value))
+            app_condition = (ApplicationModel.version == change.before.version) & (
+                ApplicationModel.state == change.before.state.value
+            )
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(model, condition=app_condition)
                 for event in change.events:
                     tx.save(to_event_model(event), condition=HistoryModel.seq.does_not_exist())
                 if idempotency_key:
-                    claim = IdempotencyModel(idempotency_key, result=change.after.application_id,
-                                             fingerprint=fingerprint,
-                                             expires_at=dt.timedelta(seconds=idempotency_ttl))
+                    claim = IdempotencyModel(
+                        idempotency_key,
+                        result=change.after.application_id,
+                        fingerprint=fingerprint,
+                        expires_at=dt.timedelta(seconds=idempotency_ttl),
+                    )
                     tx.save(claim, condition=IdempotencyModel.key.does_not_exist())
         except TransactWriteError as error:
             codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
@@ -126,14 +122,16 @@ class ApplicationRepository:
                 raise ConcurrentChange(self.get(change.after.application_id)) from error
             raise
 
-    def find_claim(self, key: str) -> Optional[IdempotencyModel]:
+    def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]:
         try:
-            return IdempotencyModel.get(key, consistent_read=True)
+            record = IdempotencyModel.get(key, consistent_read=True)
         except DoesNotExist:
             return None
+        return IdempotencyRecord(record.result or "", record.fingerprint)
 
 
 # --- mapping ---------------------------------------------------------------
+
 
 def to_model(app: Application) -> ApplicationModel:
     flagged = app.state == State.FLAGGED
@@ -181,18 +179,33 @@ def to_application(model: ApplicationModel) -> Application:
 
 def to_event_model(event: HistoryEvent) -> HistoryModel:
     return HistoryModel(
-        event.application_id, event.seq, type=event.type.value, actor=event.actor, at=event.at,
-        from_state=event.from_state.value if event.from_state else None, to_state=event.to_state.value,
-        reason=event.reason, details=dict(event.details), prev_hash=event.prev_hash, hash=event.hash,
+        event.application_id,
+        event.seq,
+        type=event.type.value,
+        actor=event.actor,
+        at=event.at,
+        from_state=event.from_state.value if event.from_state else None,
+        to_state=event.to_state.value,
+        reason=event.reason,
+        details=dict(event.details),
+        prev_hash=event.prev_hash,
+        hash=event.hash,
     )
 
 
 def to_event(model: HistoryModel) -> HistoryEvent:
     return HistoryEvent(
-        application_id=model.application_id, seq=int(model.seq), type=EventType(model.type),
-        actor=model.actor, at=model.at, from_state=State(model.from_state) if model.from_state else None,
-        to_state=State(model.to_state), reason=model.reason, details=model.details or {},
-        prev_hash=model.prev_hash, hash=model.hash,
+        application_id=model.application_id,
+        seq=int(model.seq),
+        type=EventType(model.type),
+        actor=model.actor,
+        at=model.at,
+        from_state=State(model.from_state) if model.from_state else None,
+        to_state=State(model.to_state),
+        reason=model.reason,
+        details=model.details or {},
+        prev_hash=model.prev_hash,
+        hash=model.hash,
     )
 
 
@@ -202,9 +215,17 @@ def event_from_stream_image(image: dict[str, Any]) -> HistoryEvent:
     return to_event(model)
 
 
+def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
+    """The history events a stream batch inserted; nothing else happens to an append-only table."""
+    for record in records:
+        if record.event_name == "INSERT" and record.new_image:
+            yield event_from_stream_image(record.new_image)
+
+
 # --- cursors ---------------------------------------------------------------
 
-def _page(results: Any) -> tuple[list[Application], Optional[str]]:
+
+def _page(results: Any) -> Page:
     items = [to_application(m) for m in results]
     return items, encode_cursor(results.last_evaluated_key)
 
@@ -226,7 +247,7 @@ def decode_cursor(cursor: Optional[str], keys: set[str], pinned: dict[str, str])
         raise InvalidCursor("cursor is not valid") from error
     if not isinstance(data, dict) or set(data) != keys:
         raise InvalidCursor("cursor is not valid")
-    for name, value in data.items():
+    for value in data.values():
         if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)):
             raise InvalidCursor("cursor is not valid")
     for name, expected in pinned.items():

@@ -3,6 +3,7 @@
 Table names come from the environment (recorded from the resources stack's
 outputs), read once at import, like every adapter setting.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,0 +1,67 @@
+"""The documents bucket: presigned uploads straight to S3, and reading just enough to check one."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Optional
+
+from ..domain.identity import HEAD_BYTES, DocumentSample
+from ..services.ports import DocumentStore, Upload
+
+KEY_PATTERN = re.compile(
+    r"^applications/(?P<application_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/identity/(?P<upload_id>[0-9a-f]{32})$"
+)
+
+
+class S3DocumentStore(DocumentStore):
+    def __init__(self, s3: Any, bucket: str):
+        self.s3 = s3
+        self.bucket = bucket
+
+    def key_for_new_upload(self, application_id: str) -> str:
+        return f"applications/{application_id}/identity/{uuid.uuid4().hex}"
+
+    def application_id_of(self, key: str) -> Optional[str]:
+        match = KEY_PATTERN.match(key)
+        return match.group("application_id") if match else None
+
+    def presigned_upload(self, key: str, content_type: str, min_bytes: int, max_bytes: int, ttl_seconds: int) -> Upload:
+        """A POST policy bound to one key, one content type and a size range.
+
+        S3 enforces these conditions; the identity check still re-reads the
+        real size and type from the object, which is what it judges.
+        """
+        post = self.s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type, "x-amz-server-side-encryption": "AES256"},
+            Conditions=[
+                {"Content-Type": content_type},
+                {"x-amz-server-side-encryption": "AES256"},
+                ["content-length-range", min_bytes, max_bytes],
+            ],
+            ExpiresIn=ttl_seconds,
+        )
+        return Upload(key=key, url=post["url"], fields=dict(post["fields"]))
+
+    def sample(self, key: str) -> DocumentSample:
+        """Size and content type from HEAD, then only the first bytes: never the whole file."""
+        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+        size = int(head["ContentLength"])
+        first = b""
+        if size:
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{min(size, HEAD_BYTES) - 1}")
+            first = obj["Body"].read(HEAD_BYTES)
+        return DocumentSample(key=key, size=size, head=first, content_type=head.get("ContentType"))
+
+    def delete_all_for(self, application_id: str) -> int:
+        deleted = 0
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"applications/{application_id}/"):
+            keys: list[dict[str, Any]] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted

@@ -1,0 +1,103 @@
+"""The HTTP edge: authentication, body limits and error shaping around every route."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from chalice import ChaliceUnhandledError, Response
+from chalice.app import Request
+
+from ..domain.users import Identity
+from ..observability import logger
+from ..services.ports import InvalidToken, TokenVerifier
+from .errors import ApiError, request_id, reshape_chalice_error, response_for
+from .requests import enforce_body_limit
+
+PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/asyncapi.json"})
+
+
+class _Escaped(ChaliceUnhandledError):
+    """Carries an exception out of a view so Chalice passes it to our middleware."""
+
+
+def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let every exception of a view reach the error middleware instead of Chalice's 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except Exception as exc:
+            raise _Escaped(str(exc)) from exc
+
+    return wrapper
+
+
+def http_middleware(
+    verifier: Callable[[], TokenVerifier], max_body_bytes: Callable[[], int]
+) -> Callable[[Request, Callable[[Request], Response]], Response]:
+    """Build the one HTTP middleware: authentication, body limit, error shaping."""
+
+    def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
+        _serving.request = request
+        request.context.setdefault("requestId", str(uuid.uuid4()))  # chalice local/test client omit it
+        logger.append_keys(request_id=request.context["requestId"])
+        try:
+            if request.context.get("resourcePath") not in PUBLIC_ROUTES:
+                authenticate(request, verifier())
+            if request.method in ("POST", "PUT", "PATCH"):
+                enforce_body_limit(request, max_body_bytes())
+            response = get_response(request)
+        except _Escaped as escaped:
+            response = response_for(escaped.__cause__ or escaped, request)
+        except Exception as exc:  # noqa: BLE001 - failures of the middleware's own steps
+            response = response_for(exc, request)
+        finally:
+            _serving.request = None
+        response = reshape_chalice_error(response, request)
+        response.headers.setdefault("X-Request-Id", request_id(request))
+        return response
+
+    return middleware
+
+
+_serving = threading.local()
+
+
+def current_request() -> Request:
+    """The request this thread is serving.
+
+    ``app.current_request`` is one attribute shared by every thread: under a
+    threaded server (``chalice local``, the test client driven from threads) a
+    view can read another request's headers, body and identity. The middleware
+    records its own request per thread; views read it here.
+    """
+    request = getattr(_serving, "request", None)
+    if request is None:
+        raise RuntimeError("current_request() is only available inside the HTTP middleware")
+    return request
+
+
+def authenticate(request: Request, verifier: TokenVerifier) -> Identity:
+    try:
+        identity = verifier.verify_bearer(request.headers.get("authorization"))
+    except InvalidToken as error:
+        logger.info("token refused", extra={"reason": str(error), "request_id": request_id(request)})
+        raise ApiError(401, "unauthorized", "a valid bearer token is required") from error
+    request.context["authorizer"] = identity.to_context()
+    return identity
+
+
+def caller(request: Request) -> Identity:
+    return Identity.from_context(request.context["authorizer"])
+
+
+def reviewer(request: Request) -> Identity:
+    identity = caller(request)
+    if not identity.is_reviewer:
+        raise ApiError(403, "forbidden", "only reviewers may do this")
+    return identity

@@ -1,0 +1,74 @@
+"""How applications, history events and review items look in API responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..domain.workflow import Application, HistoryEvent, chain_intact
+from ..services.review import Detail
+
+
+def application(app: Application) -> dict[str, Any]:
+    return {
+        "id": app.application_id,
+        "state": app.state.value,
+        "version": app.version,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+        "state_since": app.state_since,
+        "declared": dict(app.declared),
+        "checks": {name: dict(result) for name, result in app.checks.items()},
+        "decision_reasons": [dict(r) for r in app.decision_reasons],
+        "document_received": app.document_key is not None,
+        "escalated_at": app.escalated_at,
+        "purged_at": app.purged_at,
+    }
+
+
+def summary(app: Application) -> dict[str, Any]:
+    return {
+        "id": app.application_id,
+        "state": app.state.value,
+        "version": app.version,
+        "created_at": app.created_at,
+        "updated_at": app.updated_at,
+    }
+
+
+def event(evt: HistoryEvent) -> dict[str, Any]:
+    return evt.to_dict()
+
+
+def history(events: Sequence[HistoryEvent]) -> dict[str, Any]:
+    return {"items": [event(e) for e in events], "chain_intact": chain_intact(events)}
+
+
+def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def queue_item(app: Application) -> dict[str, Any]:
+    """What a reviewer needs to pick an application: why it was flagged and since when."""
+    name = app.declared.get("full_name") or {}
+    return {
+        "id": app.application_id,
+        "state": app.state.value,
+        "version": app.version,
+        "flagged_at": app.state_since,
+        "created_at": app.created_at,
+        "escalated_at": app.escalated_at,
+        "applicant_name": " ".join(p for p in (name.get("given_names"), name.get("surname")) if p) or None,
+        "decision_reasons": [dict(r) for r in app.decision_reasons],
+    }
+
+
+def review_detail(found: Detail) -> dict[str, Any]:
+    """The application as the applicant sees it, plus who applied, and the full audit history."""
+    app = found.application
+    return {
+        **application(app),
+        "applicant_id": app.applicant_id,
+        "history": [event(e) for e in found.history],
+        "chain_intact": found.chain_intact,
+    }

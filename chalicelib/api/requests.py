@@ -1,0 +1,80 @@
+"""Reading requests: the JSON body into a model, paging parameters, the Idempotency-Key."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Optional, TypeVar
+
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from .errors import ApiError
+
+JSON_TYPES = ("application/json",)
+MAX_PAGE = 100
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def enforce_body_limit(request: Request, limit: int) -> None:
+    size = len(request.raw_body or b"")
+    if size > limit:
+        raise ApiError(
+            413, "payload_too_large", f"body is {size} bytes; the limit is {limit}", {"limit": limit, "size": size}
+        )
+
+
+def parse_body(request: Request, model: type[ModelT], allow_empty: bool = False) -> ModelT:
+    if allow_empty and not (request.raw_body or b"").strip():
+        return model.model_validate({})
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in JSON_TYPES:
+        raise ApiError(
+            415, "unsupported_media_type", "send the body as application/json", {"content_type": content_type or None}
+        )
+    raw = request.raw_body or b""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError(400, "malformed_json", "the body is not valid JSON", {"error": str(error)}) from error
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ApiError(
+            422, "validation_failed", "the request has invalid fields", {"fields": field_errors(error)}
+        ) from error
+
+
+def field_errors(error: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"], "type": e["type"]}
+        for e in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def idempotency_key(request: Request) -> Optional[str]:
+    value = request.headers.get("idempotency-key")
+    if value is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(value):
+        raise ApiError(
+            422,
+            "validation_failed",
+            "Idempotency-Key must be 1-128 of A-Z a-z 0-9 _ . : -",
+            {"fields": [{"field": "Idempotency-Key", "message": "invalid format", "type": "header"}]},
+        )
+    return value
+
+
+def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]]:
+    query = request.query_params or {}
+    raw = query.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise ApiError(
+            422,
+            "validation_failed",
+            f"limit must be an integer from 1 to {MAX_PAGE}",
+            {"fields": [{"field": "limit", "message": "out of range", "type": "query"}]},
+        )
+    return int(raw), query.get("cursor") or None

@@ -1,0 +1,76 @@
+"""The scheduled handlers' side of the jobs: time budget, summary log, metrics, failure.
+
+One failing application never stops a job: it is logged and counted, and
+``run`` raises at the end so the Lambda invocation is marked failed (and
+retried, which is safe: every job is idempotent). A job that runs out of its
+time budget stops between applications and says so; the next run carries on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from ..domain import workflow
+from ..domain.reporting import UTC
+from ..observability import flush, logger
+from ..services.ports import Metrics
+
+METRIC_NAMES = {
+    "escalate_overdue": "ApplicationsEscalated",
+    "expire_abandoned": "ApplicationsExpired",
+    "purge_past_retention": "ApplicationsPurged",
+    "daily_report": "DailyReportsWritten",
+}
+SAFETY_MARGIN_SECONDS = 5.0  # or a tenth of the remaining time, if less
+
+
+class JobFailed(Exception):
+    """Some applications could not be processed; the summary says how many."""
+
+    def __init__(self, summary: dict[str, Any]):
+        self.summary = summary
+        super().__init__(f"{summary.get('job')}: {summary.get('failed')} application(s) failed")
+
+
+def run(
+    job: Callable[..., dict[str, Any]], event: Any, metrics: Metrics, budgeted: bool = True, **kwargs: Any
+) -> dict[str, Any]:
+    """Run a job for a schedule handler.
+
+    Raises JobFailed after logging when some applications failed, so the
+    invocation counts as an error (and EventBridge's retry reruns it, safely).
+    """
+    context = getattr(event, "context", None)
+    if budgeted and context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        remaining = context.get_remaining_time_in_millis() / 1000
+        kwargs.setdefault("budget_seconds", remaining - min(SAFETY_MARGIN_SECONDS, remaining / 10))
+    summary = job(**kwargs)
+    name = summary["job"]
+    changed = summary.get("changed", 1 if summary.get("written") else 0)
+    metrics.count(METRIC_NAMES.get(name, f"{name}Changed"), changed)
+    if summary.get("objects_deleted"):
+        metrics.count("DocumentsDeleted", summary["objects_deleted"])
+    if summary.get("failed"):
+        metrics.count("JobFailures", summary["failed"])
+    flush()
+    level = logger.error if summary.get("failed") else logger.info
+    level("scheduled job finished", extra={"summary": summary})
+    if summary.get("failed"):
+        raise JobFailed(summary)
+    return summary
+
+
+def report_request(event: Any, now: Callable[[], dt.datetime]) -> dict[str, Any]:
+    """The report's day: the day before the scheduled time (so a late or retried run
+    reports the right day); an operator may invoke with detail {"day": "YYYY-MM-DD", "overwrite": true}."""
+    detail = getattr(event, "detail", None) or {}
+    if detail.get("day"):
+        return {"day": dt.date.fromisoformat(detail["day"]), "overwrite": bool(detail.get("overwrite"))}
+    scheduled = getattr(event, "time", None)
+    try:
+        moment = workflow.parse_iso(scheduled) if scheduled else now()
+    except ValueError:
+        moment = now()
+    return {"day": moment.astimezone(UTC).date() - dt.timedelta(days=1)}

@@ -1,0 +1,32 @@
+"""SQS batches with partial failure: one bad message never costs the good ones.
+
+Powertools' BatchProcessor runs the record handler per message and builds the
+``batchItemFailures`` response; the deployment enables ReportBatchItemFailures
+on the event source mapping (at deploy time), and a failed message returns
+to the queue until maxReceiveCount moves it to the DLQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..observability import logger
+
+
+def partial_batch_response(event: Any, handle_body: Callable[[str], Any]) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    def record_handler(record: Any) -> Any:
+        try:
+            return handle_body(record.body)
+        except Exception:
+            logger.exception(
+                "message failed",
+                extra={"message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count},
+            )
+            raise
+
+    return process_partial_response(
+        event=event.to_dict(), record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS)
+    )

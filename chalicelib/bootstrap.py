@@ -1,0 +1,234 @@
+"""The composition root: every service built from configuration and boto3 clients, here and only here.
+
+A Lambda container builds what its handler asks for on first use and keeps
+it for the container's life (``services()`` is cached), so a cold start pays
+only for what that handler needs: the S3 verifier never builds the JWT
+verifier, the schedules never build the WebSocket sender. Tests build a
+``Services`` with fakes instead (see ``tests/support/fakes.py``), or replace
+one attribute.
+"""
+
+from __future__ import annotations
+
+import functools
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Optional
+
+from .config import Config
+from .services.ports import (
+    ApplicationRepository,
+    Claims,
+    Clock,
+    ConnectionStore,
+    DocumentStore,
+    EventPublisher,
+    Metrics,
+    ReportStore,
+    SettingsSource,
+    TokenVerifier,
+    WebSocketSender,
+    utc_now,
+)
+
+if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only its own use case
+    from .services.address_check import AddressCheck
+    from .services.applications import ApplicationService
+    from .services.checks import CheckRecorder
+    from .services.documents import DocumentUploads
+    from .services.health import HealthCheck
+    from .services.identity_check import IdentityCheck
+    from .services.live_updates import LiveUpdates
+    from .services.maintenance import Maintenance
+    from .services.outbox import OutboxRelay
+    from .services.reporting import DailyReports
+    from .services.review import ReviewService
+
+#: botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx.
+RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 10}
+
+
+class Services:
+    """The adapters and use cases of one container, each created on first use."""
+
+    def __init__(self, config: Config, websocket_api: Any = None, clock: Clock = utc_now):
+        self.config = config
+        self.websocket_api = websocket_api
+        self.clock = clock
+
+    # --- AWS clients (the only place they are made) --------------------------------
+
+    @cached_property
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.session.Session(region_name=self.config.region)
+
+    @functools.cache  # noqa: B019 - one Services per container
+    def client(self, service: str) -> Any:
+        from botocore.config import Config as BotoConfig
+
+        return self.session.client(service, config=BotoConfig(**RETRIES))
+
+    # --- adapters (ports) ------------------------------------------------------------
+
+    @cached_property
+    def dynamodb_connection(self) -> Any:
+        from pynamodb.connection import Connection
+
+        return Connection(region=self.config.region)
+
+    @cached_property
+    def repository(self) -> ApplicationRepository:
+        from .adapters.dynamodb_applications import DynamoApplicationRepository
+
+        return DynamoApplicationRepository(self.dynamodb_connection)
+
+    @cached_property
+    def claims(self) -> Claims:
+        from .adapters.dynamodb_claims import DynamoClaims
+
+        return DynamoClaims()
+
+    @cached_property
+    def connections(self) -> ConnectionStore:
+        from .adapters.dynamodb_connections import DynamoConnectionStore
+
+        return DynamoConnectionStore(self.dynamodb_connection)
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        from .adapters.s3_documents import S3DocumentStore
+
+        return S3DocumentStore(self.client("s3"), self.config.documents_bucket)
+
+    @cached_property
+    def reports(self) -> ReportStore:
+        from .adapters.s3_reports import S3ReportStore
+
+        return S3ReportStore(self.client("s3"), self.config.reports_bucket)
+
+    @cached_property
+    def publisher(self) -> EventPublisher:
+        from .adapters.sns_events import SnsEventPublisher
+
+        return SnsEventPublisher(self.client("sns"), self.config.events_topic_arn)
+
+    @cached_property
+    def sender(self) -> WebSocketSender:
+        from .adapters.websocket_sender import ChaliceWebSocketSender, configure
+
+        configure(self.websocket_api, self.session, self.config.websocket_domain, self.config.websocket_stage)
+        return ChaliceWebSocketSender(self.websocket_api)
+
+    @cached_property
+    def settings(self) -> SettingsSource:
+        from .adapters.parameters import ParameterStoreSettings
+
+        return ParameterStoreSettings(self.client("ssm"), self.config.settings_path, self.config.settings_cache_seconds)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        from .adapters.cognito_tokens import CognitoTokenVerifier, jwks_client
+
+        return CognitoTokenVerifier(
+            self.config.cognito_issuer, self.config.user_pool_client_id, jwks_client(self.config.cognito_jwks_url)
+        )
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from .observability import EmfMetrics
+
+        return EmfMetrics()
+
+    # --- use cases ---------------------------------------------------------------------
+
+    @cached_property
+    def applications(self) -> ApplicationService:
+        from .services.applications import ApplicationService
+
+        return ApplicationService(self.repository, self.clock)
+
+    @cached_property
+    def uploads(self) -> DocumentUploads:
+        from .services.documents import DocumentUploads
+
+        return DocumentUploads(self.applications, self.documents, self.settings)
+
+    @cached_property
+    def check_recorder(self) -> CheckRecorder:
+        from .services.checks import CheckRecorder
+
+        return CheckRecorder(self.applications, self.metrics)
+
+    @cached_property
+    def identity_check(self) -> IdentityCheck:
+        from .services.identity_check import IdentityCheck
+
+        return IdentityCheck(self.applications, self.documents, self.settings, self.check_recorder, self.metrics)
+
+    @cached_property
+    def address_check(self) -> AddressCheck:
+        from .services.address_check import AddressCheck
+
+        return AddressCheck(self.applications, self.settings, self.check_recorder)
+
+    @cached_property
+    def outbox(self) -> OutboxRelay:
+        from .services.outbox import OutboxRelay
+
+        return OutboxRelay(self.publisher, self.claims)
+
+    @cached_property
+    def review(self) -> ReviewService:
+        from .services.review import ReviewService
+
+        return ReviewService(self.applications, self.metrics)
+
+    @cached_property
+    def live_updates(self) -> LiveUpdates:
+        from .services.live_updates import LiveUpdates
+
+        return LiveUpdates(self.verifier, self.connections, self.sender, self.applications, self.claims, self.metrics)
+
+    @cached_property
+    def maintenance(self) -> Maintenance:
+        from .services.maintenance import Maintenance
+
+        return Maintenance(self.applications, self.documents, self.settings)
+
+    @cached_property
+    def daily_reports(self) -> DailyReports:
+        from .services.reporting import DailyReports
+
+        return DailyReports(self.repository, self.reports, self.clock)
+
+    @cached_property
+    def health(self) -> HealthCheck:
+        from .services.health import HealthCheck
+
+        probe_id = "health-check-probe"
+        return HealthCheck(
+            {
+                "dynamodb": lambda: (self.repository.get(probe_id), self.repository.history(probe_id)),
+                "parameters": self.settings.policy,
+            }
+        )
+
+
+_services: Optional[Services] = None
+
+
+def services(websocket_api: Any = None) -> Services:
+    """This container's services, built on first use from the environment."""
+    global _services
+    if _services is None:
+        _services = Services(Config.from_environment(), websocket_api)
+    elif websocket_api is not None and _services.websocket_api is None:
+        _services.websocket_api = websocket_api
+    return _services
+
+
+def replace(new: Optional[Services]) -> None:
+    """Install another Services (tests with fakes); None makes the next call build afresh."""
+    global _services
+    _services = new

@@ -1,0 +1,58 @@
+"""Where things are: every resource name and URL the app needs, from the environment.
+
+``chalice deploy`` sets these from ``.chalice/config.json`` (recorded from the
+resources stack's outputs); the local stack sets the same names from the same
+template. Only names and endpoints differ between AWS and the local stack.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Config:
+    region: str
+    applications_table: str
+    history_table: str
+    idempotency_table: str
+    connections_table: str
+    documents_bucket: str
+    reports_bucket: str
+    events_topic_arn: str
+    address_check_queue: str
+    address_check_dlq: str
+    settings_path: str
+    cognito_issuer: str
+    user_pool_client_id: str
+    cognito_jwks_url: str
+    websocket_domain: Optional[str]
+    websocket_stage: str
+    settings_cache_seconds: int
+
+    @classmethod
+    def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
+        env = os.environ if env is None else env
+        get = env.get
+        return cls(
+            region=get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
+            applications_table=get("APPLICATIONS_TABLE_NAME", ""),
+            history_table=get("HISTORY_TABLE_NAME", ""),
+            idempotency_table=get("IDEMPOTENCY_TABLE_NAME", ""),
+            connections_table=get("CONNECTIONS_TABLE_NAME", ""),
+            documents_bucket=get("DOCUMENTS_BUCKET_NAME", ""),
+            reports_bucket=get("REPORTS_BUCKET_NAME", ""),
+            events_topic_arn=get("EVENTS_TOPIC_ARN", ""),
+            address_check_queue=get("ADDRESS_CHECK_QUEUE_NAME", ""),
+            address_check_dlq=get("ADDRESS_CHECK_DLQ_NAME", ""),
+            settings_path=get("SETTINGS_PATH", ""),
+            cognito_issuer=get("COGNITO_ISSUER", ""),
+            user_pool_client_id=get("USER_POOL_CLIENT_ID", ""),
+            cognito_jwks_url=get("COGNITO_JWKS_URL", ""),
+            websocket_domain=get("WEBSOCKET_DOMAIN") or None,
+            websocket_stage=get("WEBSOCKET_STAGE", "api"),
+            settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
+        )

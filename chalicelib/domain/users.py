@@ -1,0 +1,39 @@
+"""Who is calling: a signed-in user as the token verifier saw them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+REVIEWERS_GROUP = "reviewers"
+
+
+@dataclass(frozen=True)
+class Identity:
+    sub: str
+    groups: frozenset[str]
+    email: Optional[str] = None
+    token_use: str = "id"
+
+    @property
+    def is_reviewer(self) -> bool:
+        return REVIEWERS_GROUP in self.groups
+
+    def to_context(self) -> dict[str, str]:
+        """Flat strings, the shape an API Gateway authorizer context has."""
+        return {
+            "principalId": self.sub,
+            "groups": ",".join(sorted(self.groups)),
+            "email": self.email or "",
+            "token_use": self.token_use,
+        }
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> Identity:
+        groups = frozenset(g for g in (context.get("groups") or "").split(",") if g)
+        return cls(
+            sub=context["principalId"],
+            groups=groups,
+            email=context.get("email") or None,
+            token_use=context.get("token_use", "id"),
+        )

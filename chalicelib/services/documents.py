@@ -1,0 +1,42 @@
+"""Identity document uploads: a presigned POST straight to S3, only for the owner, only while awaited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..domain import workflow
+from ..domain.users import Identity
+from ..domain.workflow import IllegalTransition, State
+from .applications import ApplicationService
+from .ports import DocumentStore, SettingsSource
+
+
+class DocumentUploads:
+    def __init__(self, applications: ApplicationService, documents: DocumentStore, settings: SettingsSource):
+        self.applications = applications
+        self.documents = documents
+        self.settings = settings
+
+    def request_upload(self, who: Identity, application_id: str, content_type: str) -> dict[str, Any]:
+        app = self.applications.get_own(who, application_id)
+        if app.state != State.AWAITING_DOCUMENTS:
+            raise IllegalTransition(workflow.EventType.DOCUMENT_RECEIVED, app.state)
+        policy = self.settings.policy()
+        upload = self.documents.presigned_upload(
+            self.documents.key_for_new_upload(application_id),
+            content_type,
+            policy.document_min_bytes,
+            policy.document_max_bytes,
+            policy.upload_url_ttl_seconds,
+        )
+        expires = self.applications.clock() + dt.timedelta(seconds=policy.upload_url_ttl_seconds)
+        return {
+            "key": upload.key,
+            "url": upload.url,
+            "fields": upload.fields,
+            "expires_at": workflow.iso(expires),
+            "content_type": content_type,
+            "min_bytes": policy.document_min_bytes,
+            "max_bytes": policy.document_max_bytes,
+        }

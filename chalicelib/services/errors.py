@@ -1,0 +1,15 @@
+"""What a use case can refuse with, beside the domain's own errors."""
+
+from __future__ import annotations
+
+
+class NotFound(Exception):
+    """Unknown, malformed or somebody else's: the caller cannot tell which."""
+
+
+class IdempotencyKeyReused(Exception):
+    """Same Idempotency-Key, different body: refusing beats silently returning the old one."""
+
+
+class PoisonMessage(ValueError):
+    """A message that can never be processed: it goes to the DLQ for a human."""

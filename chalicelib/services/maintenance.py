@@ -1,0 +1,173 @@
+"""Maintenance jobs: escalate overdue reviews, expire abandoned applications,
+and purge documents past retention.
+
+Every job finds its work with a Query on the ``by_state`` index (state +
+the time the application entered it), never a Scan, and changes each
+application through the workflow's commands, so each change is a conditional
+transaction with its history event, and the event reaches SNS through the
+outbox like any other. Each job is idempotent: a second run finds nothing to
+do (the commands raise NothingToDo, or the item is skipped before any side
+effect). ``now`` is a parameter so tests can run a job "in the future".
+
+One failing application never stops a job: it is logged and counted, and
+``run`` raises at the end so the Lambda invocation is marked failed (and
+retried, which is safe). A job that runs out of its time budget stops
+between applications and says so; the next run carries on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
+
+from ..domain import workflow
+from ..domain.workflow import FINAL_STATES, Application, Change, IllegalTransition, State, iso
+from ..observability import logger
+from .applications import ApplicationService
+from .errors import NotFound
+from .ports import DocumentStore, SettingsSource
+
+Summary = dict[str, Any]
+
+
+class _Budget:
+    """Stop between applications when the invocation is about to time out."""
+
+    def __init__(self, seconds: Optional[float]):
+        self.deadline = time.monotonic() + seconds if seconds is not None else None
+
+    def exhausted(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def _apply_each(
+    service: ApplicationService,
+    job: str,
+    candidates: Iterable[Application],
+    step: Callable[[Application], Change],
+    budget_seconds: Optional[float],
+    skip: Callable[[Application], bool] = lambda a: False,
+    before: Optional[Callable[[Application], dict[str, int]]] = None,
+) -> dict[str, Any]:
+    """Apply ``step`` to each candidate through ApplicationService.apply_with_retry.
+
+    ``skip`` drops candidates that are already done without touching them;
+    ``before`` runs a side effect (e.g. deleting S3 objects) before the commit.
+    """
+    tally: Counter[str] = Counter()
+    budget = _Budget(budget_seconds)
+    for app in candidates:
+        if budget.exhausted():
+            tally["truncated"] = 1
+            break
+        tally["candidates"] += 1
+        if skip(app):
+            tally["already_done"] += 1
+            continue
+        try:
+            if before is not None:
+                tally.update(before(app))
+            change = service.apply_with_retry(app.application_id, step)
+        except (IllegalTransition, NotFound):
+            tally["moved_on"] += 1  # changed state (or vanished) since the query: not ours any more
+        except Exception:  # noqa: BLE001 - one bad application must not stop the others
+            logger.exception("job step failed", extra={"job": job, "application_id": app.application_id})
+            tally["failed"] += 1
+        else:
+            tally["changed" if change is not None else "already_done"] += 1
+    summary: dict[str, Any] = {
+        "job": job,
+        "candidates": 0,
+        "changed": 0,
+        "already_done": 0,
+        "moved_on": 0,
+        "failed": 0,
+        "truncated": False,
+    }
+    summary.update(tally)
+    summary["truncated"] = bool(summary["truncated"])
+    return summary
+
+
+class Maintenance:
+    def __init__(self, applications: ApplicationService, documents: DocumentStore, settings: SettingsSource):
+        self.applications = applications
+        self.documents = documents
+        self.settings = settings
+
+    # --- escalate -------------------------------------------------------------------
+
+    def escalate_overdue(self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None) -> Summary:
+        """FLAGGED applications waiting longer than the review SLA get one review.escalated event."""
+        now = now or self.applications.clock()
+        policy = self.settings.policy()
+        cutoff = iso(now - dt.timedelta(hours=policy.review_sla_hours))
+        candidates = self.applications.repo.in_state_since_before(State.FLAGGED, cutoff)
+        summary = _apply_each(
+            self.applications,
+            "escalate_overdue",
+            candidates,
+            lambda app: workflow.escalate(app, policy, now),
+            budget_seconds,
+            skip=lambda app: app.escalated_at is not None,
+        )
+        summary.update(cutoff=cutoff, review_sla_hours=policy.review_sla_hours)
+        return summary
+
+    # --- expire ---------------------------------------------------------------------
+
+    def expire_abandoned(self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None) -> Summary:
+        """Applications still AWAITING_DOCUMENTS after the expiry period become EXPIRED."""
+        now = now or self.applications.clock()
+        policy = self.settings.policy()
+        cutoff = iso(now - dt.timedelta(days=policy.awaiting_documents_expiry_days))
+        candidates = self.applications.repo.in_state_since_before(State.AWAITING_DOCUMENTS, cutoff)
+        summary = _apply_each(
+            self.applications,
+            "expire_abandoned",
+            candidates,
+            lambda app: workflow.expire(app, policy, now),
+            budget_seconds,
+        )
+        summary.update(cutoff=cutoff, awaiting_documents_expiry_days=policy.awaiting_documents_expiry_days)
+        return summary
+
+    # --- purge ----------------------------------------------------------------------
+
+    def purge_past_retention(
+        self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
+    ) -> Summary:
+        """Closed applications past retention lose their documents and minimised personal data.
+
+        The S3 objects are deleted first, then the purge is committed with its
+        history event: a crash in between leaves an unpurged application whose
+        objects are gone, and the rerun deletes nothing more and commits. An
+        application already purged is skipped before any S3 call.
+        """
+        now = now or self.applications.clock()
+        policy = self.settings.policy()
+        cutoff = iso(now - dt.timedelta(days=policy.document_retention_days))
+        repo = self.applications.repo
+
+        def candidates() -> Iterable[Application]:
+            for state in sorted(FINAL_STATES, key=lambda s: s.value):
+                yield from repo.in_state_since_before(state, cutoff)
+
+        def delete_documents(app: Application) -> dict[str, int]:
+            return {"objects_deleted": self.documents.delete_all_for(app.application_id)}
+
+        summary = _apply_each(
+            self.applications,
+            "purge_past_retention",
+            candidates(),
+            lambda app: workflow.purge(app, policy, now),
+            budget_seconds,
+            skip=lambda app: app.purged_at is not None,
+            before=delete_documents,
+        )
+        summary.setdefault("objects_deleted", 0)
+        summary.update(cutoff=cutoff, document_retention_days=policy.document_retention_days)
+        return summary

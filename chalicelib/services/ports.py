@@ -1,0 +1,297 @@
+"""The ports: what the use cases need from the outside world, and nothing about how.
+
+Each port is an abstract class. The real adapters (``chalicelib/adapters``)
+implement them over DynamoDB, S3, SNS, API Gateway's management API,
+Parameter Store and Cognito; the in-memory fakes in
+``chalicelib/adapters/memory.py`` implement them for use-case tests, and one
+contract suite (``tests/contracts``) runs against both so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ..domain.checks import CheckResult
+from ..domain.identity import DocumentSample
+from ..domain.policy import Policy
+from ..domain.users import Identity
+from ..domain.workflow import Application, Change, HistoryEvent, State
+
+Clock = Callable[[], dt.datetime]
+IdGenerator = Callable[[], str]
+
+
+def utc_now() -> dt.datetime:
+    """The real clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+def new_uuid() -> str:
+    """The real id generator: random, canonical, lower-case."""
+    return str(uuid.uuid4())
+
+
+# --- errors every implementation raises the same way ---------------------------
+
+
+class ConcurrentChange(Exception):
+    """Someone else changed the application first; ``current`` is what won."""
+
+    def __init__(self, current: Optional[Application]):
+        self.current = current
+        super().__init__("application changed concurrently")
+
+
+class IdempotentReplay(Exception):
+    """The idempotency key was already used; ``application_id`` is its result."""
+
+    def __init__(self, application_id: str, fingerprint: Optional[str]):
+        self.application_id = application_id
+        self.fingerprint = fingerprint
+        super().__init__("idempotency key already used")
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that was not handed out by us (or reaches outside the caller's data)."""
+
+
+class InvalidToken(Exception):
+    """Any reason a token is not accepted; the message says which, for logs only."""
+
+
+class ConnectionGone(Exception):
+    """The WebSocket connection is not (or no longer) there."""
+
+
+class TooManySubscriptions(Exception):
+    pass
+
+
+# --- applications and their history --------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    result: str
+    fingerprint: Optional[str]
+
+
+Page = tuple[list[Application], Optional[str]]
+
+
+class ApplicationRepository(abc.ABC):
+    """Applications and their append-only history, changed only by committing a Change."""
+
+    @abc.abstractmethod
+    def get(self, application_id: str) -> Optional[Application]: ...
+
+    @abc.abstractmethod
+    def history(self, application_id: str) -> list[HistoryEvent]: ...
+
+    @abc.abstractmethod
+    def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
+        """Newest first; the cursor is opaque and pinned to the applicant."""
+
+    @abc.abstractmethod
+    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+        """FLAGGED applications, oldest flag first."""
+
+    @abc.abstractmethod
+    def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
+        """Applications that entered ``state`` before the ISO instant ``before``, oldest first."""
+
+    @abc.abstractmethod
+    def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
+        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive)."""
+
+    @abc.abstractmethod
+    def count_in_state(self, state: State) -> int: ...
+
+    @abc.abstractmethod
+    def commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        idempotency_ttl: int = 24 * 3600,
+    ) -> None:
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+
+    @abc.abstractmethod
+    def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
+
+
+class Claims(abc.ABC):
+    """One-shot claims on event ids, for at-least-once deliveries (expire after ``ttl``)."""
+
+    @abc.abstractmethod
+    def claim(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+        """True for exactly one caller per key."""
+
+    @abc.abstractmethod
+    def release(self, key: str) -> None:
+        """Give a claim back, so the next delivery is handled again."""
+
+    @abc.abstractmethod
+    def is_claimed(self, key: str) -> bool: ...
+
+
+# --- documents and reports ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    url: str
+    fields: dict[str, str]
+
+
+class DocumentStore(abc.ABC):
+    """Identity documents: uploaded straight by the applicant, read only as much as needed."""
+
+    @abc.abstractmethod
+    def key_for_new_upload(self, application_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def application_id_of(self, key: str) -> Optional[str]:
+        """The application a key belongs to, or None for a key the app never handed out."""
+
+    @abc.abstractmethod
+    def presigned_upload(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, ttl_seconds: int
+    ) -> Upload: ...
+
+    @abc.abstractmethod
+    def sample(self, key: str) -> DocumentSample:
+        """Size, declared content type and the first bytes: never the whole file."""
+
+    @abc.abstractmethod
+    def delete_all_for(self, application_id: str) -> int:
+        """Delete every object of the application (re-uploads included); returns how many."""
+
+
+class ReportStore(abc.ABC):
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def put(self, key: str, body: str, content_type: str) -> None: ...
+
+
+# --- events and live updates -------------------------------------------------------
+
+
+class EventPublisher(abc.ABC):
+    """The application-events topic."""
+
+    @abc.abstractmethod
+    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
+
+
+#: Subscriptions one connection may hold: an applicant watches a few
+#: applications, a reviewer the queue and the cases open on screen.
+MAX_SUBSCRIPTIONS = 25
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    connection_id: str
+    identity: Identity
+    topics: tuple[str, ...]
+    expires_at: dt.datetime
+
+
+class ConnectionStore(abc.ABC):
+    """WebSocket connections and what each subscribed to."""
+
+    @abc.abstractmethod
+    def register(self, connection_id: str, identity: Identity) -> ConnectionInfo: ...
+
+    @abc.abstractmethod
+    def get(self, connection_id: str) -> Optional[ConnectionInfo]: ...
+
+    @abc.abstractmethod
+    def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:
+        """Delete the connection and its subscriptions; a no-op when already gone."""
+
+    @abc.abstractmethod
+    def subscribe(self, connection_id: str, topic: str) -> None:
+        """Idempotent. Raises ConnectionGone or TooManySubscriptions."""
+
+    @abc.abstractmethod
+    def unsubscribe(self, connection_id: str, topic: str) -> None:
+        """Idempotent. Raises ConnectionGone."""
+
+    @abc.abstractmethod
+    def subscribers(self, topic: str) -> Iterator[str]: ...
+
+
+class WebSocketSender(abc.ABC):
+    """Pushes frames to connected clients (API Gateway's management API)."""
+
+    @abc.abstractmethod
+    def send(self, connection_id: str, text: str) -> None:
+        """Raises ConnectionGone when the client is no longer connected."""
+
+
+# --- settings and identity ------------------------------------------------------------
+
+
+class SettingsSource(abc.ABC):
+    """Business thresholds and lists (Parameter Store), cached briefly."""
+
+    @abc.abstractmethod
+    def policy(self) -> Policy: ...
+
+
+class TokenVerifier(abc.ABC):
+    @abc.abstractmethod
+    def verify(self, token: str) -> Identity:
+        """Raises InvalidToken."""
+
+    def verify_bearer(self, header_value: Optional[str]) -> Identity:
+        if not header_value:
+            raise InvalidToken("missing token")
+        scheme, _, token = header_value.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("expected 'Authorization: Bearer <token>'")
+        return self.verify(token.strip())
+
+
+class Metrics(abc.ABC):
+    @abc.abstractmethod
+    def count(self, name: str, value: int = 1) -> None: ...
+
+
+__all__ = [
+    "ApplicationRepository",
+    "CheckResult",
+    "Claims",
+    "Clock",
+    "ConcurrentChange",
+    "ConnectionGone",
+    "ConnectionInfo",
+    "ConnectionStore",
+    "DocumentStore",
+    "EventPublisher",
+    "IdGenerator",
+    "IdempotencyRecord",
+    "IdempotentReplay",
+    "InvalidCursor",
+    "InvalidToken",
+    "Metrics",
+    "Page",
+    "ReportStore",
+    "SettingsSource",
+    "TokenVerifier",
+    "TooManySubscriptions",
+    "Upload",
+    "WebSocketSender",
+    "new_uuid",
+    "utc_now",
+]
