@@ -193,7 +193,7 @@ class LocalStack:
                                    state_dir=self.options.state_dir, configure_app=False)
         gateway.start()
         self._exit.callback(gateway.stop)
-        self._set_environ({"WEBSOCKET_DOMAIN": gateway.management_domain,
+        self._set_environ({"WEBSOCKET_DOMAIN": gateway.management_domain, "WEBSOCKET_URL": gateway.ws_url,
                            "WEBSOCKET_STAGE": self.options.stage,
                            "AWS_CA_BUNDLE": str(gateway.ca_bundle)})
         return gateway.ws_url

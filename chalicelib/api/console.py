@@ -1,0 +1,157 @@
+"""Serving the console: its static files, its configuration and its security headers.
+
+The console is a handful of static files in ``chalicelib/console/`` that ship
+inside the Lambda package, served by two public routes of the app (no bucket,
+no CDN). Only the files in ``ASSETS`` are served, whatever the path asks for.
+Every answer carries a strict Content-Security-Policy: scripts and styles
+from the app itself only (no inline code, no eval), network calls only to
+the API, the WebSocket API, Cognito and the documents bucket, and the
+identity document displayed only from the documents bucket. ``config.json``
+tells the browser where those are; it holds no secret (the Cognito app
+client is public by design).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+from urllib.parse import urlsplit
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "console"
+
+#: The only files served, with their content types.
+ASSETS: Mapping[str, str] = {
+    "index.html": "text/html; charset=utf-8",
+    "console.css": "text/css; charset=utf-8",
+    "main.js": "text/javascript; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "auth.js": "text/javascript; charset=utf-8",
+    "live.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "signin.js": "text/javascript; charset=utf-8",
+    "applicant.js": "text/javascript; charset=utf-8",
+    "reviewer.js": "text/javascript; charset=utf-8",
+    "operator.js": "text/javascript; charset=utf-8",
+    "diagram.js": "text/javascript; charset=utf-8",
+    "timeline.js": "text/javascript; charset=utf-8",
+}
+CONFIG_ASSET = "config.json"
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Where the browser finds everything, from the app's own environment."""
+
+    region: str
+    user_pool_client_id: str
+    cognito_endpoint: str
+    websocket_url: Optional[str]
+    document_origins: tuple[str, ...]
+    review_sla_hours: Optional[float] = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], review_sla_hours: Optional[float] = None) -> "ConsoleSettings":
+        """The same endpoint variables boto3 reads (``AWS_ENDPOINT_URL`` and the
+        per-service ones), so the browser talks to what the app talks to."""
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        common = env.get("AWS_ENDPOINT_URL")
+        cognito = env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or common \
+            or f"https://cognito-idp.{region}.amazonaws.com/"
+        s3 = env.get("AWS_ENDPOINT_URL_S3") or common
+        bucket = env.get("DOCUMENTS_BUCKET_NAME", "")
+        if s3:
+            documents: tuple[str, ...] = (origin(s3),)
+        else:  # the two host names boto3 presigns with (global and regional virtual-host style)
+            documents = (f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com")
+        websocket = env.get("WEBSOCKET_URL")
+        if not websocket and env.get("WEBSOCKET_DOMAIN"):
+            websocket = f"wss://{env['WEBSOCKET_DOMAIN']}/{env.get('WEBSOCKET_STAGE', 'api')}"
+        return cls(region=region, user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
+                   cognito_endpoint=cognito, websocket_url=websocket, document_origins=documents,
+                   review_sla_hours=review_sla_hours)
+
+    def browser_config(self) -> dict[str, object]:
+        return {
+            "cognito": {"region": self.region, "endpoint": self.cognito_endpoint,
+                        "client_id": self.user_pool_client_id},
+            "websocket_url": self.websocket_url,
+            "review_sla_hours": self.review_sla_hours,
+        }
+
+    def content_security_policy(self) -> str:
+        documents = " ".join(self.document_origins)
+        connect = ["'self'", origin(self.cognito_endpoint), *self.document_origins]
+        if self.websocket_url:
+            connect.append(origin(self.websocket_url))
+        connect = list(dict.fromkeys(c for c in connect if c))
+        directives = {
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "connect-src": " ".join(connect),
+            "img-src": f"'self' {documents} blob: data:",
+            "frame-src": documents,
+            "object-src": documents,  # Chrome treats a PDF in a frame as a plugin
+            "base-uri": "'none'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+        }
+        return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+@dataclass(frozen=True)
+class Served:
+    """A console answer, independent of the web framework: status, headers, body."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@functools.lru_cache(maxsize=None)
+def _read(name: str) -> tuple[str, str]:
+    text = (STATIC_DIR / name).read_text(encoding="utf-8")
+    return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+
+def security_headers(settings: ConsoleSettings) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": settings.content_security_policy(),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",  # never leak a presigned URL or a query to another origin
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    }
+
+
+def serve(name: str, settings: ConsoleSettings, if_none_match: Optional[str] = None) -> Served:
+    """One allow-listed asset (or the generated config.json); 404 for anything else."""
+    headers = security_headers(settings)
+    if name == CONFIG_ASSET:
+        body = json.dumps(settings.browser_config(), sort_keys=True)
+        return Served(200, {**headers, "Content-Type": "application/json", "Cache-Control": "no-store"}, body)
+    content_type = ASSETS.get(name)
+    if content_type is None:
+        return Served(404, {**headers, "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
+                      "not found\n")
+    body, etag = _read(name)
+    headers.update({"Content-Type": content_type, "ETag": etag,
+                    # always revalidate: a deploy must never mix old and new modules
+                    "Cache-Control": "no-store" if name == "index.html" else "no-cache"})
+    if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+        return Served(304, headers, "")
+    return Served(200, headers, body)
+
+
+def page(settings: ConsoleSettings) -> Served:
+    """The console's one HTML page (``GET /console``)."""
+    return serve("index.html", settings)

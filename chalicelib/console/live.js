@@ -1,0 +1,121 @@
+// Live updates over the WebSocket API. The token goes in ?token= (the one
+// documented place a token is put in a URL: $connect cannot read headers).
+// Subscriptions are remembered and renewed after a reconnect; events are
+// deduplicated by event_id. Notifications are hints: pages re-read over REST.
+
+const PING_MS = 5 * 60_000; // API Gateway closes idle connections after 10 minutes
+const MAX_BACKOFF_MS = 30_000;
+
+export class Live {
+  constructor(url, auth) {
+    this.url = url;
+    this.auth = auth;
+    this.socket = null;
+    this.subscriptions = new Map(); // key -> frame
+    this.handlers = new Set();
+    this.seen = new Set();
+    this.backoff = 1000;
+    this.closed = true;
+    this.pinger = null;
+    this.state = "offline";
+    this.stateListeners = new Set();
+  }
+
+  onEvent(handler) {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  onState(listener) {
+    this.stateListeners.add(listener);
+    listener(this.state);
+  }
+
+  setState(state) {
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  subscribe(target) {
+    const key = target.topic ? `topic:${target.topic}` : `app:${target.application_id}`;
+    const frame = { action: "subscribe", ...target };
+    this.subscriptions.set(key, frame);
+    this.send(frame);
+  }
+
+  unsubscribeAll() {
+    for (const frame of this.subscriptions.values()) this.send({ ...frame, action: "unsubscribe" });
+    this.subscriptions.clear();
+  }
+
+  async start() {
+    if (!this.url || !this.closed) return;
+    this.closed = false;
+    await this.open();
+  }
+
+  stop() {
+    this.closed = true;
+    this.subscriptions.clear();
+    clearInterval(this.pinger);
+    if (this.socket) this.socket.close(1000, "signed out");
+    this.socket = null;
+    this.setState("offline");
+  }
+
+  async open() {
+    let token;
+    try {
+      token = await this.auth.idToken();
+    } catch {
+      this.stop();
+      return;
+    }
+    const url = new URL(this.url);
+    url.searchParams.set("token", token);
+    this.setState("connecting");
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.backoff = 1000;
+      this.setState("live");
+      for (const frame of this.subscriptions.values()) this.send(frame);
+      clearInterval(this.pinger);
+      this.pinger = setInterval(() => this.send({ action: "ping" }), PING_MS);
+    });
+    socket.addEventListener("message", (message) => this.receive(message.data));
+    socket.addEventListener("close", () => {
+      clearInterval(this.pinger);
+      if (this.socket === socket) this.socket = null;
+      if (this.closed) return;
+      this.setState("reconnecting");
+      setTimeout(() => this.open(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+    });
+  }
+
+  send(frame) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  receive(text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (frame.type === "error" && frame.code === "unauthorized" && this.socket) {
+      this.socket.close(4001, "re-authenticate"); // reconnects with a fresh token
+      return;
+    }
+    if (frame.type !== "event" || !frame.event) return;
+    const id = frame.event.event_id;
+    if (id) {
+      if (this.seen.has(id)) return;
+      this.seen.add(id);
+      if (this.seen.size > 2000) this.seen = new Set(Array.from(this.seen).slice(-1000));
+    }
+    for (const handler of this.handlers) handler(frame.event);
+  }
+}

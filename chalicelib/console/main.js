@@ -1,0 +1,135 @@
+// The console's entry point: configuration, sign-in, navigation by #hash.
+import { Api } from "./api.js";
+import { Auth } from "./auth.js";
+import { announce, h, replace } from "./dom.js";
+import { Live } from "./live.js";
+import * as applicant from "./applicant.js";
+import * as operator from "./operator.js";
+import * as reviewer from "./reviewer.js";
+import * as signin from "./signin.js";
+
+const PAGES = [
+  { id: "applicant", label: "My applications", module: applicant, allowed: () => true },
+  { id: "review", label: "Review queue", module: reviewer, allowed: (auth) => auth.hasGroup("reviewers") },
+  { id: "operator", label: "Operations", module: operator, allowed: (auth) => auth.hasGroup("operators") },
+];
+
+async function loadConfig() {
+  const response = await fetch(new URL("config.json", import.meta.url), { cache: "no-store", credentials: "omit" });
+  if (!response.ok) throw new Error(`config.json: HTTP ${response.status}`);
+  return response.json();
+}
+
+function parseRoute() {
+  const [page = "", ...rest] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  return { page, rest };
+}
+
+class Console {
+  constructor(config) {
+    this.config = config;
+    this.auth = new Auth(config.cognito);
+    this.api = new Api(new URL("../", import.meta.url), this.auth);
+    this.live = new Live(config.websocket_url, this.auth);
+    this.view = document.getElementById("view");
+    this.nav = document.getElementById("nav");
+    this.who = document.getElementById("who");
+    this.cleanup = null;
+    this.auth.onChange(() => this.onAuthChange());
+    this.live.onState((state) => {
+      const el = document.getElementById("live-state");
+      el.textContent = state === "live" ? "live" : state;
+      el.className = `live live-${state}`;
+    });
+    window.addEventListener("hashchange", () => this.route());
+  }
+
+  onAuthChange() {
+    this.renderChrome();
+    if (this.auth.signedIn) {
+      this.live.start();
+    } else {
+      this.live.stop();
+    }
+    this.route();
+  }
+
+  start() {
+    this.renderChrome();
+    if (this.auth.signedIn) this.live.start();
+    this.route();
+  }
+
+  renderChrome() {
+    const signedIn = this.auth.signedIn;
+    const route = parseRoute().page;
+    replace(this.nav, signedIn ? h("ul", {}, PAGES.filter((p) => p.allowed(this.auth)).map((p) =>
+      h("li", {}, h("a", { href: `#/${p.id}`, "aria-current": route === p.id ? "page" : null }, p.label)))) : null);
+    replace(this.who, signedIn
+      ? [h("span", { class: "who-email" }, this.auth.user.email), " ",
+        h("button", { type: "button", class: "secondary", id: "sign-out", onclick: () => this.signOut() }, "Sign out")]
+      : null);
+  }
+
+  signOut() {
+    this.auth.signOut();
+    location.hash = "#/signin";
+    announce("Signed out.");
+  }
+
+  defaultPage() {
+    if (this.auth.hasGroup("reviewers")) return "review";
+    if (this.auth.hasGroup("operators")) return "operator";
+    return "applicant";
+  }
+
+  async route() {
+    if (this.cleanup) {
+      this.cleanup();
+      this.cleanup = null;
+    }
+    const { page, rest } = parseRoute();
+    this.renderChrome();
+    const ctx = { api: this.api, auth: this.auth, live: this.live, config: this.config, view: this.view };
+    if (!this.auth.signedIn) {
+      if (page !== "signin") {
+        history.replaceState(null, "", `#/signin${page ? `?next=${encodeURIComponent(page)}` : ""}`);
+      }
+      this.cleanup = signin.render(ctx, () => {
+        location.hash = `#/${this.defaultPage()}`;
+      }) || null;
+      return;
+    }
+    const target = PAGES.find((p) => p.id === page);
+    if (!target) {
+      location.hash = `#/${this.defaultPage()}`;
+      return;
+    }
+    document.title = `${target.label} · Account opening`;
+    try {
+      this.cleanup = (await target.module.render(ctx, rest)) || null;
+    } catch (error) {
+      showError(this.view, error);
+    }
+  }
+}
+
+// Pages are not hidden behind a client-side check: the API decides, and its
+// 403 is what the person sees.
+export function showError(view, error) {
+  if (error.status === 403) {
+    replace(view, h("section", { class: "panel", "aria-labelledby": "refused-title" },
+      h("h1", { id: "refused-title" }, "Not allowed"),
+      h("p", { class: "refused" }, `The API refused: ${error.message}`)));
+    announce("You are not allowed to see that page.", "error");
+    return;
+  }
+  replace(view, h("section", { class: "panel" }, h("h1", {}, "Something went wrong"),
+    h("p", { class: "error" }, error.message || String(error))));
+  announce(error.message || String(error), "error");
+}
+
+loadConfig().then(
+  (config) => new Console(config).start(),
+  (error) => showError(document.getElementById("view"), error),
+);

@@ -1,0 +1,254 @@
+// The reviewer's pages: the FLAGGED queue, oldest first and live; one
+// application with the document itself, declared beside read, the checks,
+// the history; approve or reject with a reason.
+import { ApiError } from "./api.js";
+import { ageMs, announce, formatAge, h, replace, stateBadge, time } from "./dom.js";
+import { timeline } from "./timeline.js";
+
+const PAGE_SIZE = 20;
+const DUE_SOON = 0.75; // of the SLA
+
+export async function render(ctx, rest) {
+  if (rest[0]) return renderApplication(ctx, rest[0]);
+  return renderQueue(ctx);
+}
+
+function slaBadge(item, slaHours) {
+  const age = ageMs(item.flagged_at);
+  const sla = slaHours * 3600_000;
+  if (item.escalated_at || age >= sla) return h("span", { class: "badge sla-overdue" }, "SLA overdue");
+  if (age >= sla * DUE_SOON) return h("span", { class: "badge sla-soon" }, `due in ${formatAge(sla - age)}`);
+  return h("span", { class: "badge sla-ok" }, "within SLA");
+}
+
+async function renderQueue(ctx) {
+  const slaHours = ctx.config.review_sla_hours || 48;
+  const table = h("div", { id: "queue" }, h("p", {}, "Loading…"));
+  const pager = h("nav", { class: "pager", "aria-label": "Queue pages" });
+  const cursors = [null]; // cursors[i] opens page i
+  let page = 0;
+  replace(ctx.view, h("section", { class: "panel", "aria-labelledby": "queue-title" },
+    h("h1", { id: "queue-title" }, "Review queue"),
+    h("p", { class: "hint" }, `Flagged applications, oldest first. Review SLA: ${slaHours} h. The list updates live.`),
+    table, pager));
+
+  const load = async () => {
+    const cursor = cursors[page];
+    const data = await ctx.api.get(`review/queue?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    cursors[page + 1] = data.next_cursor || undefined;
+    replace(table, data.items.length === 0 ? h("p", { id: "queue-empty" }, "The queue is empty.") : h("table", { class: "table" },
+      h("caption", { class: "visually-hidden" }, "Flagged applications, oldest first"),
+      h("thead", {}, h("tr", {}, ["Applicant", "Why flagged", "Flagged", "Age", "SLA"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, data.items.map((item) => h("tr", { dataset: { id: item.id }, class: "queue-row" },
+        h("td", {}, h("a", { href: `#/review/${item.id}`, class: "applicant-name" }, item.applicant_name || "(no name)")),
+        h("td", {}, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
+          .map((r) => h("li", {}, `${r.check}: ${r.code}`)))),
+        h("td", {}, time(item.flagged_at)),
+        h("td", { class: "age" }, formatAge(ageMs(item.flagged_at))),
+        h("td", {}, slaBadge(item, slaHours)))))));
+    replace(pager,
+      h("button", { type: "button", class: "secondary", id: "queue-prev", disabled: page === 0, onclick: () => { page -= 1; load(); } }, "← Previous"),
+      h("span", {}, ` Page ${page + 1} `),
+      h("button", { type: "button", class: "secondary", id: "queue-next", disabled: !cursors[page + 1], onclick: () => { page += 1; load(); } }, "Next →"));
+  };
+  const off = ctx.live.onEvent((event) => {
+    if (event.state === "FLAGGED" && event.from_state !== "FLAGGED") announce("A newly flagged application arrived in the queue.");
+    if (event.from_state === "FLAGGED" && event.state !== "FLAGGED") announce("An application left the queue.");
+    load().catch((e) => announce(e.message, "error"));
+  });
+  ctx.live.subscribe({ topic: "review-queue" });
+  await load();
+  const ticker = setInterval(() => table.querySelectorAll("tr.queue-row").forEach((row) => {
+    const stamp = row.querySelector("time");
+    if (stamp) row.querySelector(".age").textContent = formatAge(ageMs(stamp.getAttribute("datetime")));
+  }), 30_000);
+  return () => {
+    off();
+    clearInterval(ticker);
+    ctx.live.unsubscribeAll();
+  };
+}
+
+// Declared data beside what the identity check read from the document's MRZ.
+const COMPARED = [
+  ["Surname", (d) => d.full_name && d.full_name.surname, (m) => m.surname],
+  ["Given names", (d) => d.full_name && d.full_name.given_names, (m) => m.given_names],
+  ["Date of birth", (d) => d.date_of_birth, (m) => m.birth_date],
+  ["Nationality", (d) => d.nationality, (m) => m.nationality],
+  ["Document number", (d) => d.identity_document && d.identity_document.number, (m) => m.document_number],
+  ["Issuing country", (d) => d.identity_document && d.identity_document.issuing_country, (m) => m.issuing_country],
+  ["Expiry date", (d) => d.identity_document && d.identity_document.expiry_date, (m) => m.expiry_date],
+];
+
+const norm = (v) => String(v ?? "").toUpperCase().replace(/[^A-Z0-9]+/g, "");
+
+function comparison(app) {
+  const identity = app.checks.identity || {};
+  const read = (identity.details && identity.details.mrz) || null;
+  return h("table", { class: "table compare", id: "compare" },
+    h("caption", {}, read ? "Declared by the applicant, and read from the document" : "Declared by the applicant (nothing read from the document yet)"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Declared"),
+      h("th", { scope: "col" }, "Read from document"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Agreement")))),
+    h("tbody", {}, COMPARED.map(([label, declared, fromDoc]) => {
+      const d = declared(app.declared);
+      const r = read ? fromDoc(read) : null;
+      const same = read && r != null && norm(d) === norm(r);
+      return h("tr", { class: read && !same ? "mismatch" : null },
+        h("th", { scope: "row" }, label), h("td", {}, d ?? "—"), h("td", {}, r ?? "—"),
+        h("td", {}, read ? (same ? h("span", { class: "ok", "aria-label": "agrees" }, "✓") : h("span", { class: "bad", "aria-label": "differs" }, "✗")) : ""));
+    })));
+}
+
+function declaredExtra(app) {
+  const d = app.declared;
+  const address = d.address || {};
+  const rows = [
+    ["E-mail", d.email], ["Phone", d.phone],
+    ["Address", [...(address.street_address || []), address.city, address.postal_code, address.country].filter(Boolean).join(", ")],
+    ["Document type", d.identity_document && d.identity_document.type],
+    ["MRZ as declared", d.identity_document && (d.identity_document.mrz || []).join("\n")],
+  ];
+  return h("dl", { class: "pairs" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { class: k.startsWith("MRZ") ? "mono pre" : null }, v || "—")]));
+}
+
+function checksList(app) {
+  const entries = Object.entries(app.checks);
+  if (entries.length === 0) return h("p", {}, "No check has finished.");
+  return h("ul", { class: "checks", id: "checks" }, entries.map(([name, check]) => h("li", {},
+    h("strong", {}, name), " ", h("span", { class: `outcome outcome-${check.outcome.toLowerCase()}` }, check.outcome),
+    check.reasons.length ? h("ul", {}, check.reasons.map((r) => h("li", {},
+      h("span", { class: `outcome outcome-${r.outcome.toLowerCase()}` }, r.outcome), " ", h("code", {}, r.code), ` ${r.message}`)))
+      : h("p", { class: "muted" }, "No findings."))));
+}
+
+async function showDocument(ctx, id, holder) {
+  replace(holder, h("p", {}, "Loading the document…"));
+  let doc;
+  try {
+    doc = await ctx.api.get(`review/applications/${id}/document`);
+  } catch (e) {
+    replace(holder, h("p", { class: "error", id: "document-error" }, e.message));
+    return;
+  }
+  const viewer = doc.content_type === "application/pdf"
+    ? h("iframe", { src: doc.url, title: "Identity document (PDF)", class: "document", id: "document-view" })
+    : h("img", { src: doc.url, alt: "The uploaded identity document", class: "document", id: "document-view" });
+  replace(holder, viewer,
+    h("p", { class: "hint" }, `${doc.content_type}, link valid until `, time(doc.expires_at),
+      ". Each view is recorded in the history. ",
+      h("button", { type: "button", class: "secondary", id: "document-reload", onclick: () => showDocument(ctx, id, holder) }, "Load again")));
+}
+
+function lastDecision(detail) {
+  return [...detail.history].reverse().find((e) => e.from_state === "FLAGGED" && e.to_state !== "FLAGGED");
+}
+
+async function renderApplication(ctx, id) {
+  const header = h("div", { id: "review-header" });
+  const left = h("div", { class: "col" });
+  const documentHolder = h("div", { id: "document", class: "document-holder" });
+  const decision = h("div", { id: "decision" });
+  const history = h("div", { id: "review-history" });
+  replace(ctx.view,
+    h("p", {}, h("a", { href: "#/review" }, "← Review queue")),
+    h("section", { class: "panel", "aria-labelledby": "review-title" }, header),
+    h("div", { class: "columns" },
+      h("section", { class: "panel", "aria-labelledby": "declared-title" }, h("h2", { id: "declared-title" }, "Declared and read"), left),
+      h("section", { class: "panel", "aria-labelledby": "document-title" }, h("h2", { id: "document-title" }, "Document"), documentHolder)),
+    h("section", { class: "panel", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, "Decision"), decision),
+    h("section", { class: "panel", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), history));
+
+  // A decision made elsewhere while this page showed the form (seen live, or
+  // as a 409 on submit) is announced with who made it; our own is not.
+  let sawFlagged = false;
+  let decidedHere = false;
+  const refresh = async () => {
+    const detail = await ctx.api.get(`review/applications/${id}`);
+    const name = detail.declared.full_name || {};
+    let notice = null;
+    if (detail.state === "FLAGGED") {
+      sawFlagged = true;
+    } else if (sawFlagged && !decidedHere) {
+      const last = lastDecision(detail);
+      notice = h("p", { class: "notice", role: "alert", id: "conflict" }, last
+        ? ["Someone decided first: ", h("strong", {}, last.to_state), " by ", who(ctx, last), " at ", time(last.at), "."]
+        : `The application changed meanwhile; it is now ${detail.state}.`);
+    }
+    replace(header, h("h1", { id: "review-title" }, h("span", { class: "applicant-name" },
+      [name.given_names, name.surname].filter(Boolean).join(" ") || "(no name)")),
+    h("p", {}, stateBadge(detail.state), " since ", time(detail.state_since), " · ",
+      h("span", { class: "mono" }, detail.id)),
+    notice);
+    header.dataset.state = detail.state;
+    replace(left, comparison(detail), h("h3", {}, "Checks"), checksList(detail), h("h3", {}, "Also declared"), declaredExtra(detail));
+    replace(history, timeline(detail.history, detail.chain_intact));
+    renderDecision(detail);
+    return detail;
+  };
+
+  const renderDecision = (detail) => {
+    if (detail.state !== "FLAGGED") {
+      const last = lastDecision(detail);
+      replace(decision, h("p", { id: "decided" }, last
+        ? [`Decided: ${last.to_state} by `, h("span", { class: "actor" }, who(ctx, last)), " at ", time(last.at), last.reason ? ` — “${last.reason}”` : ""]
+        : `Not awaiting review (state ${detail.state}).`));
+      return;
+    }
+    const error = h("p", { class: "error", role: "alert", id: "decision-error" });
+    const form = h("form", { id: "decision-form", class: "stack" },
+      h("fieldset", {}, h("legend", {}, "Your decision"),
+        h("p", { class: "radio" }, h("input", { type: "radio", name: "decision", value: "approve", id: "decision-approve", required: true }),
+          h("label", { for: "decision-approve" }, "Approve")),
+        h("p", { class: "radio" }, h("input", { type: "radio", name: "decision", value: "reject", id: "decision-reject" }),
+          h("label", { for: "decision-reject" }, "Reject"))),
+      h("p", { class: "field" }, h("label", { for: "decision-reason" }, "Reason (kept in the audit history)"),
+        h("textarea", { id: "decision-reason", name: "reason", required: true, rows: 3, maxlength: 1000 })),
+      h("button", { type: "submit", id: "decision-submit" }, "Record decision"), error);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const submit = form.querySelector("button[type=submit]");
+      submit.disabled = true;
+      try {
+        await ctx.api.post(`review/applications/${id}/decision`, { decision: data.get("decision"), reason: String(data.get("reason")).trim() });
+        decidedHere = true;
+        announce(`Decision recorded: ${data.get("decision")}.`);
+        await refresh();
+      } catch (e) {
+        submit.disabled = false;
+        if (e instanceof ApiError && e.status === 409) {
+          await refresh(); // shows who decided first
+          announce("Someone else decided this application first.", "error");
+        } else {
+          error.textContent = e.message;
+        }
+      }
+    });
+    replace(decision, form);
+  };
+
+  const off = ctx.live.onEvent((event) => {
+    if (event.application_id !== id) return;
+    if (event.type === "document.viewed") return; // our own views: nothing to redraw
+    refresh().catch(() => {});
+  });
+  ctx.live.subscribe({ application_id: id });
+  const detail = await refresh();
+  if (detail.document_received && !detail.purged_at) {
+    await showDocument(ctx, id, documentHolder);
+  } else {
+    replace(documentHolder, h("p", { id: "document-error" }, detail.purged_at ? "The document was purged after the retention period." : "No document was uploaded."));
+  }
+  return () => {
+    off();
+    ctx.live.unsubscribeAll();
+  };
+}
+
+/** Who made a history event: "you", the reviewer's e-mail when recorded, else the actor id. */
+function who(ctx, event) {
+  const [kind, id] = String(event.actor).split(":");
+  if (ctx.auth.user && id === ctx.auth.user.sub) return "you";
+  const email = event.details && event.details.reviewer_email;
+  return email || `${kind} ${id}`;
+}

@@ -1,0 +1,101 @@
+"""The console's files and how they are served: allow-list, types, security headers, config.
+
+The browser tests (tests/e2e/browser) drive the pages; these check what a
+strict CSP and a careful reviewer require of the files themselves.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from chalicelib.api import console
+from chalicelib.api.console import ASSETS, STATIC_DIR, ConsoleSettings, serve
+
+LOCAL = ConsoleSettings.from_env({
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:5123", "AWS_REGION": "us-east-1", "USER_POOL_CLIENT_ID": "client-1",
+    "DOCUMENTS_BUCKET_NAME": "docs", "WEBSOCKET_URL": "ws://127.0.0.1:8001"}, review_sla_hours=48)
+AWS = ConsoleSettings.from_env({
+    "AWS_REGION": "eu-west-2", "USER_POOL_CLIENT_ID": "client-2", "DOCUMENTS_BUCKET_NAME": "docs-bucket",
+    "WEBSOCKET_DOMAIN": "abc123.execute-api.eu-west-2.amazonaws.com", "WEBSOCKET_STAGE": "api"})
+
+
+def directives(settings: ConsoleSettings) -> dict[str, list[str]]:
+    policy = settings.content_security_policy()
+    return {part.split()[0]: part.split()[1:] for part in policy.split("; ")}
+
+
+def test_every_file_of_the_console_is_allow_listed_and_nothing_else_is_served():
+    on_disk = {p.name for p in STATIC_DIR.iterdir() if p.is_file()}
+    assert on_disk == set(ASSETS), "a console file is missing from ASSETS (or ASSETS names a missing file)"
+    for name in ("../app.py", "..%2Fapp.py", "app.py", "console.py", ".env", "index.html/", ""):
+        assert serve(name, LOCAL).status == 404, name
+
+
+@pytest.mark.parametrize("name, content_type", [("index.html", "text/html"), ("main.js", "text/javascript"),
+                                                ("console.css", "text/css"), ("config.json", "application/json")])
+def test_assets_have_their_content_type_nosniff_and_the_policy(name, content_type):
+    served = serve(name, LOCAL)
+    assert served.status == 200
+    assert served.headers["Content-Type"].startswith(content_type)
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Referrer-Policy"] == "no-referrer"
+    assert served.headers["Content-Security-Policy"] == LOCAL.content_security_policy()
+
+
+def test_the_page_and_its_config_are_never_cached_and_modules_revalidate_by_etag():
+    assert serve("index.html", LOCAL).headers["Cache-Control"] == "no-store"
+    assert serve("config.json", LOCAL).headers["Cache-Control"] == "no-store"
+    module = serve("main.js", LOCAL)
+    assert module.headers["Cache-Control"] == "no-cache"
+    again = serve("main.js", LOCAL, if_none_match=module.headers["ETag"])
+    assert (again.status, again.body) == (304, "")
+    assert serve("main.js", LOCAL, if_none_match='"stale"').status == 200
+
+
+def test_the_policy_allows_only_the_app_cognito_the_websocket_and_the_documents_bucket():
+    local = directives(LOCAL)
+    assert local["default-src"] == local["script-src"] == local["style-src"] == ["'self'"]
+    assert local["connect-src"] == ["'self'", "http://127.0.0.1:5123", "ws://127.0.0.1:8001"]
+    assert local["img-src"] == ["'self'", "http://127.0.0.1:5123", "blob:", "data:"]
+    assert local["frame-src"] == ["http://127.0.0.1:5123"]
+    assert local["base-uri"] == ["'none'"] and local["frame-ancestors"] == ["'none'"]
+    aws = directives(AWS)
+    assert aws["connect-src"] == ["'self'", "https://cognito-idp.eu-west-2.amazonaws.com",
+                                  "https://docs-bucket.s3.amazonaws.com", "https://docs-bucket.s3.eu-west-2.amazonaws.com",
+                                  "wss://abc123.execute-api.eu-west-2.amazonaws.com"]
+    assert "'unsafe-inline'" not in AWS.content_security_policy()
+    assert "'unsafe-eval'" not in AWS.content_security_policy()
+
+
+def test_config_tells_the_browser_where_cognito_and_the_websocket_are_and_holds_no_secret():
+    config = json.loads(serve("config.json", AWS).body)
+    assert config == {"cognito": {"region": "eu-west-2", "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
+                                  "client_id": "client-2"},
+                      "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
+                      "review_sla_hours": None}
+    assert json.loads(serve("config.json", LOCAL).body)["cognito"]["endpoint"] == "http://127.0.0.1:5123"
+
+
+def test_the_page_has_no_inline_script_or_style_and_loads_only_its_own_files():
+    html = (STATIC_DIR / "index.html").read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> would be blocked by the CSP"
+    assert "<style" not in html and not re.search(r"\sstyle=", html)
+    assert not re.search(r"\son[a-z]+=", html), "inline event handlers would be blocked by the CSP"
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert url.startswith(("console/", "#", "data:")), url
+
+
+@pytest.mark.parametrize("name", [n for n in ASSETS if n.endswith(".js")])
+def test_scripts_never_parse_data_as_html_or_code(name):
+    source = (STATIC_DIR / name).read_text()
+    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
+                  "setAttribute(\"style", ".cssText"):
+        assert risky not in source, f"{name} uses {risky}"
+    for imported in re.findall(r'from "\./([^"]+)"', source):
+        assert imported in ASSETS, f"{name} imports {imported}, which is not served"
+
+
+def test_page_is_the_index_html():
+    assert console.page(LOCAL).body == serve("index.html", LOCAL).body
