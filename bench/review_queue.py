@@ -119,8 +119,11 @@ def synthetic_application(rng: random.Random, flagged_share: float, start: dt.da
 
 def fill(count: int, flagged_share: float, rng: random.Random) -> tuple[int, float]:
     """Batch-write ``count`` applications; returns (how many FLAGGED, seconds taken)."""
-    from chalicelib.adapters.dynamodb_models import ApplicationModel
     from chalicelib.adapters.dynamodb_applications import to_model
+    from chalicelib.adapters.dynamodb_models import ApplicationModel
+    from chalicelib.bootstrap import services
+
+    _ = services().dynamodb_connection  # binds the models to the provisioned tables
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     began = time.perf_counter()

@@ -73,9 +73,14 @@ class Services:
 
     @cached_property
     def dynamodb_connection(self) -> Any:
+        """pynamodb's connection for transactions; first binds the models to this deployment's tables."""
         from pynamodb.connection import Connection
 
-        return Connection(region=self.config.region)
+        from .adapters import dynamodb_models
+
+        c = self.config
+        dynamodb_models.bind(c.region, c.applications_table, c.history_table, c.idempotency_table, c.connections_table)
+        return Connection(region=c.region)
 
     @cached_property
     def repository(self) -> ApplicationRepository:
@@ -87,6 +92,7 @@ class Services:
     def claims(self) -> Claims:
         from .adapters.dynamodb_claims import DynamoClaims
 
+        _ = self.dynamodb_connection  # binds the models to the tables
         return DynamoClaims()
 
     @cached_property

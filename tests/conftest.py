@@ -20,6 +20,16 @@ from tests.support.aws import ROOT, provisioned_environment
 sys.path.insert(0, str(ROOT))
 ENV = provisioned_environment()
 
+
+def _bind_models() -> None:
+    """Tests that touch pynamodb models directly need them bound to the provisioned tables."""
+    from chalicelib.bootstrap import services
+
+    _ = services().dynamodb_connection
+
+
+_bind_models()
+
 hypothesis_settings.register_profile("default", deadline=None, max_examples=60,
                                      suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile("default")

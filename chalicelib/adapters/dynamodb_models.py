@@ -1,22 +1,19 @@
 """PynamoDB models: the DynamoDB item shapes, and nothing else.
 
-Table names come from the environment (recorded from the resources stack's
-outputs), read once at import, like every adapter setting.
+Table names and the region are bound from ``Config`` by the composition root
+(``bind``) before the first call, so importing this module reads nothing from
+the environment.
 """
 
 from __future__ import annotations
-
-import os
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
 
 class _Meta:
-    region = REGION
+    region = "us-east-1"  # bound from Config
     max_retry_attempts = 3
     connect_timeout_seconds = 2
     read_timeout_seconds = 5
@@ -53,7 +50,7 @@ class ByStateIndex(GlobalSecondaryIndex["ApplicationModel"]):
 
 class ApplicationModel(Model):
     class Meta(_Meta):
-        table_name = os.environ.get("APPLICATIONS_TABLE_NAME", "applications")
+        table_name = "applications"  # bound from Config
 
     application_id = UnicodeAttribute(hash_key=True)
     applicant_id = UnicodeAttribute()
@@ -83,7 +80,7 @@ class HistoryModel(Model):
     """Append-only: written with attribute_not_exists, never updated."""
 
     class Meta(_Meta):
-        table_name = os.environ.get("HISTORY_TABLE_NAME", "history")
+        table_name = "history"  # bound from Config
 
     application_id = UnicodeAttribute(hash_key=True)
     seq = NumberAttribute(range_key=True)
@@ -102,7 +99,7 @@ class IdempotencyModel(Model):
     """Claims on idempotency keys and already-handled event ids, expiring by TTL."""
 
     class Meta(_Meta):
-        table_name = os.environ.get("IDEMPOTENCY_TABLE_NAME", "idempotency")
+        table_name = "idempotency"  # bound from Config
 
     key = UnicodeAttribute(hash_key=True)
     result = UnicodeAttribute(null=True)
@@ -114,7 +111,7 @@ class ConnectionModel(Model):
     """WebSocket connections (pk CONN#id, sk META) and subscriptions (pk TOPIC#t, sk CONN#id)."""
 
     class Meta(_Meta):
-        table_name = os.environ.get("CONNECTIONS_TABLE_NAME", "connections")
+        table_name = "connections"  # bound from Config
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -122,3 +119,17 @@ class ConnectionModel(Model):
     groups = UnicodeAttribute(null=True)
     topics = JSONAttribute(default=list)
     expires_at = TTLAttribute()
+
+
+def bind(region: str, applications: str, history: str, idempotency: str, connections: str) -> None:
+    """Point the models at this deployment's tables (before any call: pynamodb keeps its connection)."""
+    for model, table in (
+        (ApplicationModel, applications),
+        (HistoryModel, history),
+        (IdempotencyModel, idempotency),
+        (ConnectionModel, connections),
+    ):
+        if model.Meta.table_name != table or model.Meta.region != region:
+            model.Meta.table_name = table
+            model.Meta.region = region
+            model._connection = None  # type: ignore[attr-defined]
