@@ -1,4 +1,8 @@
-"""Make moto's DynamoDB safe under concurrent requests (dev tooling only).
+"""Fixes to moto, the local AWS, where it differs from AWS (dev tooling only).
+
+:func:`patch_moto` applies them all: DynamoDB made safe under concurrent
+requests (below) and S3 presigned POST policies enforced
+(:func:`enforce_presigned_post_policies`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
 and writes item by item with no lock, and on a cancelled transaction it
@@ -15,6 +19,7 @@ from __future__ import annotations
 import functools
 import threading
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 _LOCK = threading.RLock()
 _PATCHED = False
@@ -100,3 +105,43 @@ def _cheap_transaction_snapshots() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_S3_POST_PATCHED = False
+
+
+def enforce_presigned_post_policies() -> None:
+    """Idempotent: S3 POST uploads are checked against their policy, as S3 does.
+
+    moto stores any form upload; see :mod:`devstack.s3_post_policy` for what is
+    checked and how a refusal is answered. Deleting keys (also a bucket POST)
+    is untouched.
+    """
+    global _S3_POST_PATCHED
+    if _S3_POST_PATCHED:
+        return
+    from moto.s3.responses import S3Response
+
+    from .s3_post_policy import check
+
+    original = S3Response._bucket_response_post
+
+    @functools.wraps(original)
+    def checked(self: Any, request: Any, bucket_name: str) -> Any:
+        content_type = request.headers.get("Content-Type", "")
+        query = parse_qs(urlparse(self._get_path(request)).query, keep_blank_values=True)
+        if content_type.startswith("multipart/form-data") and "delete" not in query:
+            form = {name: value for name, value in self.form_data.items() if name != "file"}
+            refusal = check(bucket_name, form, len(self.raw_body or b""))
+            if refusal is not None:
+                return refusal
+        return original(self, request, bucket_name)
+
+    S3Response._bucket_response_post = checked  # type: ignore[method-assign]
+    _S3_POST_PATCHED = True
+
+
+def patch_moto() -> None:
+    """Every fix the local stack applies to moto (idempotent)."""
+    serialise_dynamodb()
+    enforce_presigned_post_policies()

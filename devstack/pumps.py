@@ -12,6 +12,8 @@ handler with the event Lambda would send, with Lambda's delivery semantics:
 * S3 and SNS (asynchronous invocation): delivered through an internal devstack
   SQS queue (moto delivers bucket notifications and topic messages to SQS);
   a failing handler is retried twice more, then the event is logged and dropped.
+  A message that is not a notification at all is logged and moved to the
+  stage's ``devstack-<stage>-dead-letters`` queue; the rest of its batch goes on.
 * DynamoDB streams (event source mapping): batches in shard order; a failing
   batch is retried with backoff and blocks its shard until it succeeds.
 
@@ -192,12 +194,19 @@ class SqsPump(Pump):
 # --- asynchronous invocations through an internal queue (S3, SNS) ----------------------
 
 class AsyncQueuePump(Pump):
-    """Reads an internal devstack queue and invokes asynchronously: 3 attempts, then drop."""
+    """Reads an internal devstack queue and invokes asynchronously: 3 attempts, then drop.
 
-    def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str) -> None:
+    A message that cannot be turned into an event (not JSON, not the shape
+    moto sends) is moved to ``dead_letter_url`` and logged: it must neither
+    stop the rest of its batch nor come back forever.
+    """
+
+    def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str,
+                 dead_letter_url: str | None = None) -> None:
         super().__init__(invoker, source)
         self.sqs = sqs
         self.queue_url = queue_url
+        self.dead_letter_url = dead_letter_url
 
     def to_event(self, body: str) -> dict[str, Any] | None:
         raise NotImplementedError
@@ -206,10 +215,30 @@ class AsyncQueuePump(Pump):
         for message in _receive(self.sqs, self.queue_url, 10, LONG_POLL_SECONDS):
             if self.stopping:
                 return
-            event = self.to_event(message["Body"])
+            try:
+                event = self.to_event(message["Body"])
+            except Exception as error:  # noqa: BLE001 - one bad message must not stop the pump
+                self._set_aside(message, error)
+                continue
             if event is not None:
                 invoke_async(self.invoker, event, self.source, self._stopping)
             _delete(self.sqs, self.queue_url, [message])
+
+    def _set_aside(self, message: dict[str, Any], error: Exception) -> None:
+        """Move an undecodable message to the dead-letter queue, loudly."""
+        log.error("devstack: %s: message %s cannot be turned into a Lambda event (%s: %s); "
+                  "moved to the dead-letter queue %s: %s", self.source, message["MessageId"],
+                  type(error).__name__, error, self.dead_letter_url or "(none: dropped)",
+                  message["Body"][:2000])
+        if self.dead_letter_url:
+            self.sqs.send_message(
+                QueueUrl=self.dead_letter_url, MessageBody=message["Body"] or "(empty)",
+                MessageAttributes={
+                    "source": {"DataType": "String", "StringValue": self.source},
+                    "handler": {"DataType": "String", "StringValue": self.invoker.name},
+                    "error": {"DataType": "String",
+                              "StringValue": f"{type(error).__name__}: {error}"[:1000]}})
+        _delete(self.sqs, self.queue_url, [message])
 
 
 def s3_record(record: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +290,8 @@ def sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any
 
 class SnsPump(AsyncQueuePump):
     def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str,
-                 subscription_arn: str) -> None:
-        super().__init__(invoker, source, sqs, queue_url)
+                 subscription_arn: str, dead_letter_url: str | None = None) -> None:
+        super().__init__(invoker, source, sqs, queue_url, dead_letter_url)
         self.subscription_arn = subscription_arn
 
     def to_event(self, body: str) -> dict[str, Any] | None:
@@ -369,6 +398,7 @@ class PumpFactory:
         self.streams = session.client("dynamodbstreams", endpoint_url=endpoint_url)
         self.account_id = session.client("sts", endpoint_url=endpoint_url) \
             .get_caller_identity()["Account"]
+        self._dead_letter_url: str | None = None
 
     def invoker(self, name: str) -> Invoker:
         return Invoker(self.app, name, self.stage, **self._invoker_options)
@@ -392,6 +422,14 @@ class PumpFactory:
         for bucket, configs in s3_configs.items():
             pumps.extend(self._s3(bucket, configs))
         return pumps
+
+    @property
+    def dead_letter_url(self) -> str:
+        """Where the internal queues' undecodable messages go (one queue per stage)."""
+        if self._dead_letter_url is None:
+            self._dead_letter_url = self.sqs.create_queue(
+                QueueName=f"devstack-{self.stage}-dead-letters"[:80])["QueueUrl"]
+        return self._dead_letter_url
 
     def _internal_queue(self, kind: str, handler_name: str) -> tuple[str, str]:
         name = f"devstack-{self.stage}-{kind}-{handler_name}"[:80]
@@ -433,7 +471,8 @@ class PumpFactory:
             if rules:
                 entry["Filter"] = {"Key": {"FilterRules": rules}}
             queue_configurations.append(entry)
-            pumps.append(S3Pump(self.invoker(config.name), f"s3:{bucket}", self.sqs, url))
+            pumps.append(S3Pump(self.invoker(config.name), f"s3:{bucket}", self.sqs, url,
+                                self.dead_letter_url))
         # One configuration per bucket holds every handler, as in a deployment.
         self.s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configurations})
@@ -452,7 +491,7 @@ class PumpFactory:
             TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
             ReturnSubscriptionArn=True)["SubscriptionArn"]
         return SnsPump(self.invoker(config.name), f"sns:{topic_arn.rsplit(':', 1)[-1]}",
-                       self.sqs, url, subscription_arn)
+                       self.sqs, url, subscription_arn, self.dead_letter_url)
 
     def _dynamodb(self, config: DynamoDBEventConfig) -> DynamoDBStreamPump:
         try:

@@ -130,9 +130,9 @@ class LocalStack:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
         from moto.server import ThreadedMotoServer
 
-        from .motofix import serialise_dynamodb
+        from .motofix import patch_moto
 
-        serialise_dynamodb()  # moto's transactions are not atomic across threads
+        patch_moto()  # moto's transactions are not atomic across threads; POST policies
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port,
                                     verbose=False)
         server.start()

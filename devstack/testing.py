@@ -39,9 +39,9 @@ def running_moto() -> Iterator[LocalAws]:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from .motofix import serialise_dynamodb
+    from .motofix import patch_moto
 
-    serialise_dynamodb()  # as the local stack does
+    patch_moto()  # as the local stack does
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

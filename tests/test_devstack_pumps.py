@@ -193,6 +193,77 @@ def test_a_failing_s3_handler_is_tried_three_times_then_dropped(aws, name):
     assert attempts.items == ["doc.pdf"] * 3
 
 
+def dead_letters(aws: Any, pump: Any) -> list[dict]:
+    """Everything in the stage's dead-letter queue (received once, then deleted)."""
+    sqs = aws.client("sqs")
+    found: list[dict] = []
+    while batch := sqs.receive_message(QueueUrl=pump.dead_letter_url, MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"]).get("Messages", []):
+        found += batch
+        sqs.delete_message_batch(QueueUrl=pump.dead_letter_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+    return found
+
+
+@contextlib.contextmanager
+def built_not_started(app: Chalice, aws: Any) -> Iterator[list]:
+    """Pumps wired (notifications and subscriptions in place) but not yet polling."""
+    pumps = PumpFactory(app, aws.session, aws.endpoint_url, "test").build()
+    try:
+        yield pumps
+    finally:
+        stop_pumps(pumps)
+
+
+def test_an_undecodable_s3_message_is_set_aside_and_its_batch_still_delivered(aws, name, caplog):
+    s3, sqs = aws.client("s3"), aws.client("sqs")
+    s3.create_bucket(Bucket=name)
+    app, keys = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_s3_event(bucket=name)
+    def handle(event):
+        keys.add(event.key)
+
+    with built_not_started(app, aws) as pumps:
+        (pump,) = pumps
+        sqs.send_message(QueueUrl=pump.queue_url, MessageBody="this is not a notification")
+        s3.put_object(Bucket=name, Key="after-the-bad-one.jpg", Body=b"x")
+        sqs.send_message(QueueUrl=pump.queue_url, MessageBody='{"Records": [{"no": "s3 key"}]}')
+        assert queue_counts(aws, pump.queue_url)[0] >= 3  # one batch holds them all
+        start_pumps(pumps)
+        wait_until(lambda: keys.items == ["after-the-bad-one.jpg"])
+        wait_until(lambda: queue_counts(aws, pump.queue_url) == (0, 0))
+        assert pump.is_alive()
+    letters = dead_letters(aws, pump)
+    assert sorted(m["Body"] for m in letters) == ["this is not a notification",
+                                                  '{"Records": [{"no": "s3 key"}]}']
+    assert {m["MessageAttributes"]["source"]["StringValue"] for m in letters} == {f"s3:{name}"}
+    assert "moved to the dead-letter queue" in caplog.text
+
+
+def test_an_undecodable_sns_message_is_set_aside_and_the_pump_goes_on(aws, name, caplog):
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_sns_message(topic=name)
+    def handle(event):
+        seen.add(event.message)
+
+    with built_not_started(app, aws) as pumps:
+        (pump,) = pumps
+        sqs.send_message(QueueUrl=pump.queue_url, MessageBody="{not json")
+        sns.publish(TopicArn=topic_arn, Message="good")
+        start_pumps(pumps)
+        wait_until(lambda: seen.items == ["good"])
+        wait_until(lambda: queue_counts(aws, pump.queue_url) == (0, 0))
+        sns.publish(TopicArn=topic_arn, Message="still delivering")
+        wait_until(lambda: seen.items == ["good", "still delivering"])
+    (letter,) = dead_letters(aws, pump)
+    assert letter["Body"] == "{not json"
+    assert letter["MessageAttributes"]["error"]["StringValue"].startswith("JSONDecodeError")
+
+
 # --- SNS ---------------------------------------------------------------------------------------
 
 def test_sns_publish_reaches_the_handler_as_a_lambda_sns_event(aws, name):
