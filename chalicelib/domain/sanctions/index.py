@@ -1,0 +1,212 @@
+"""The screening index: every listed name, normalised, behind blocking keys.
+
+Screening must not compare an applicant with every listed name (tens of
+thousands with aliases). Each name token is filed under blocking keys: the
+token itself and its phonetic keys (Metaphone, NYSIIS). An applicant is only
+scored against names sharing at least one key with one of their tokens, so
+"Mohamed" still meets "Muhammad", and a typo in one token is carried by the
+others.
+
+The serialised form is gzip-compressed JSON with a format version: the
+entries only, not the keys, which are rebuilt on load, so an index written by
+one release is never read with another release's key function. Its
+``version`` is a hash of the content: the same lists give the same version,
+and a handler reloads exactly when it changes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .model import BirthDate, ListEntry, ParsedList
+from .normalise import phonetic_keys, tokens, typo_keys
+
+FORMAT = "account-opening/sanctions-index"
+FORMAT_VERSION = 1
+
+
+class IndexFormatError(ValueError):
+    """Bytes that are not an index this code can read: keep the index already loaded."""
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    """What the index knows about one source list, for validation and the reviewer."""
+
+    records: int
+    individuals: int
+    published: str | None = None
+    fetched_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "individuals": self.individuals,
+            "published": self.published,
+            "fetched_at": self.fetched_at,
+        }
+
+
+@dataclass(frozen=True)
+class IndexedName:
+    entry: int  # position in ScreeningIndex.entries
+    name: str  # as listed
+    tokens: tuple[str, ...]
+    alias: bool
+
+
+def blocking_keys(name_tokens: Iterable[str]) -> set[str]:
+    """Keys a name is filed under; initials (one letter) are too common to block on."""
+    keys: set[str] = set()
+    for token in name_tokens:
+        if len(token) >= 2:
+            keys.add("t:" + token)
+            keys.update(phonetic_keys(token))
+            keys.update(typo_keys(token))
+    return keys
+
+
+class ScreeningIndex:
+    """Listed individuals with their names filed under blocking keys."""
+
+    def __init__(self, entries: Sequence[ListEntry], lists: Mapping[str, ListInfo], built_at: str) -> None:
+        self.entries = tuple(entries)
+        self.lists = dict(lists)
+        self.built_at = built_at
+        self.names: list[IndexedName] = []
+        self.postings: dict[str, list[int]] = {}
+        seen: set[tuple[int, tuple[str, ...]]] = set()
+        for position, entry in enumerate(self.entries):
+            for number, name in enumerate(entry.names):
+                name_tokens = tokens(name)
+                if not name_tokens or (position, name_tokens) in seen:
+                    continue  # an alias that normalises to a name already filed adds nothing
+                seen.add((position, name_tokens))
+                self.names.append(IndexedName(position, name, name_tokens, alias=number > 0))
+        document_frequency: Counter[str] = Counter()
+        for name_id, indexed in enumerate(self.names):
+            document_frequency.update(set(indexed.tokens))
+            for key in blocking_keys(indexed.tokens):
+                self.postings.setdefault(key, []).append(name_id)
+        total = max(len(self.names), 1)
+        # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
+        # shared "Muhammad" much less. Weights span [0.4, 1.5].
+        self._weights = {
+            token: min(1.5, max(0.4, math.log(total / count) / math.log(total) * 1.5 if total > 1 else 1.0))
+            for token, count in document_frequency.items()
+        }
+        self.version = self._content_hash()
+
+    @classmethod
+    def build(cls, parsed: Iterable[ParsedList], built_at: str, fetched_at: str | None = None) -> ScreeningIndex:
+        entries: list[ListEntry] = []
+        lists: dict[str, ListInfo] = {}
+        for parsed_list in parsed:
+            entries.extend(parsed_list.entries)
+            lists[parsed_list.source] = ListInfo(
+                parsed_list.record_count, len(parsed_list.entries), parsed_list.published, fetched_at
+            )
+        return cls(entries, lists, built_at)
+
+    def weight(self, token: str) -> float:
+        """How much a token identifies someone; a token no listed name has counts as rare."""
+        if len(token) == 1:
+            return 0.4
+        return self._weights.get(token, 1.5)
+
+    def candidates(self, query_tokens: Iterable[str], rare_limit: int = 150) -> set[int]:
+        """Ids of the listed names worth scoring against the query.
+
+        A name qualifies when it shares blocking keys with two of the query's tokens,
+        or with one token that few names have. One shared common token ("Muhammad")
+        alone is no lead, and scoring every such name would cost tens of milliseconds.
+        """
+        per_token: list[set[int]] = []
+        for token in set(query_tokens):
+            found: set[int] = set()
+            for key in blocking_keys((token,)):
+                found.update(self.postings.get(key, ()))
+            if found:
+                per_token.append(found)
+        if len(per_token) == 1:
+            return per_token[0]
+        hits: Counter[int] = Counter()
+        result: set[int] = set()
+        for found in per_token:
+            if len(found) <= rare_limit:
+                result |= found
+            hits.update(found)
+        result.update(name_id for name_id, count in hits.items() if count >= 2)
+        return result
+
+    # -- serialised form ---------------------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "lists": {source: info.to_dict() for source, info in sorted(self.lists.items())},
+            "entries": [
+                [
+                    e.source,
+                    e.entry_id,
+                    e.name,
+                    list(e.aliases),
+                    list(e.programmes),
+                    [b.to_text() for b in e.birth_dates],
+                    list(e.nationalities),
+                ]
+                for e in self.entries
+            ],
+        }
+
+    def _content_hash(self) -> str:
+        canonical = json.dumps(self._payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def dumps(self) -> bytes:
+        document = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "version": self.version,
+            "built_at": self.built_at,
+            **self._payload(),
+        }
+        raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        return gzip.compress(raw, compresslevel=9, mtime=0)
+
+    @classmethod
+    def loads(cls, data: bytes) -> ScreeningIndex:
+        try:
+            document = json.loads(gzip.decompress(data))
+        except (OSError, EOFError, ValueError) as exc:
+            raise IndexFormatError(f"not a gzip JSON index: {exc}") from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise IndexFormatError("not a sanctions index")
+        if document.get("format_version") != FORMAT_VERSION:
+            raise IndexFormatError(f"index format {document.get('format_version')} is not {FORMAT_VERSION}")
+        try:
+            entries = [
+                ListEntry(
+                    source=s,
+                    entry_id=i,
+                    name=n,
+                    aliases=tuple(a),
+                    programmes=tuple(p),
+                    birth_dates=tuple(BirthDate.from_text(b) for b in d),
+                    nationalities=tuple(c),
+                )
+                for s, i, n, a, p, d, c in document["entries"]
+            ]
+            lists = {source: ListInfo(**info) for source, info in document["lists"].items()}
+            index = cls(entries, lists, document["built_at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexFormatError(f"malformed index: {exc}") from exc
+        if index.version != document.get("version"):
+            raise IndexFormatError("index content does not match its version")
+        return index
