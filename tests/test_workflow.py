@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from hypothesis import given, settings, strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chalicelib.domain import workflow as wf
 from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason

@@ -23,7 +23,7 @@ class ParameterStoreSettings(SettingsSource):
 
     def policy(self) -> Policy:
         values = self.provider.get_multiple(self.path, max_age=self.cache_seconds, recursive=False)
-        return Policy.from_parameters(values)
+        return Policy.from_parameters({name: str(value) for name, value in values.items()})
 
     def clear_cache(self) -> None:
         """For tests that change a parameter and want it seen at once."""

@@ -10,14 +10,16 @@ identity document displayed only from the documents bucket. ``config.json``
 tells the browser where those are; it holds no secret (the Cognito app
 client is public by design).
 """
+
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Optional
 from urllib.parse import urlsplit
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "console"
@@ -53,13 +55,16 @@ class ConsoleSettings:
     review_sla_hours: Optional[float] = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], review_sla_hours: Optional[float] = None) -> "ConsoleSettings":
+    def from_env(cls, env: Mapping[str, str], review_sla_hours: Optional[float] = None) -> ConsoleSettings:
         """The same endpoint variables boto3 reads (``AWS_ENDPOINT_URL`` and the
         per-service ones), so the browser talks to what the app talks to."""
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         common = env.get("AWS_ENDPOINT_URL")
-        cognito = env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or common \
+        cognito = (
+            env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+            or common
             or f"https://cognito-idp.{region}.amazonaws.com/"
+        )
         s3 = env.get("AWS_ENDPOINT_URL_S3") or common
         bucket = env.get("DOCUMENTS_BUCKET_NAME", "")
         if s3:
@@ -69,14 +74,22 @@ class ConsoleSettings:
         websocket = env.get("WEBSOCKET_URL")
         if not websocket and env.get("WEBSOCKET_DOMAIN"):
             websocket = f"wss://{env['WEBSOCKET_DOMAIN']}/{env.get('WEBSOCKET_STAGE', 'api')}"
-        return cls(region=region, user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
-                   cognito_endpoint=cognito, websocket_url=websocket, document_origins=documents,
-                   review_sla_hours=review_sla_hours)
+        return cls(
+            region=region,
+            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
+            cognito_endpoint=cognito,
+            websocket_url=websocket,
+            document_origins=documents,
+            review_sla_hours=review_sla_hours,
+        )
 
     def browser_config(self) -> dict[str, object]:
         return {
-            "cognito": {"region": self.region, "endpoint": self.cognito_endpoint,
-                        "client_id": self.user_pool_client_id},
+            "cognito": {
+                "region": self.region,
+                "endpoint": self.cognito_endpoint,
+                "client_id": self.user_pool_client_id,
+            },
             "websocket_url": self.websocket_url,
             "review_sla_hours": self.review_sla_hours,
         }
@@ -116,7 +129,7 @@ class Served:
     body: str
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(name: str) -> tuple[str, str]:
     text = (STATIC_DIR / name).read_text(encoding="utf-8")
     return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
@@ -141,12 +154,18 @@ def serve(name: str, settings: ConsoleSettings, if_none_match: Optional[str] = N
         return Served(200, {**headers, "Content-Type": "application/json", "Cache-Control": "no-store"}, body)
     content_type = ASSETS.get(name)
     if content_type is None:
-        return Served(404, {**headers, "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"},
-                      "not found\n")
+        return Served(
+            404, {**headers, "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}, "not found\n"
+        )
     body, etag = _read(name)
-    headers.update({"Content-Type": content_type, "ETag": etag,
-                    # always revalidate: a deploy must never mix old and new modules
-                    "Cache-Control": "no-store" if name == "index.html" else "no-cache"})
+    headers.update(
+        {
+            "Content-Type": content_type,
+            "ETag": etag,
+            # always revalidate: a deploy must never mix old and new modules
+            "Cache-Control": "no-store" if name == "index.html" else "no-cache",
+        }
+    )
     if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
         return Served(304, headers, "")
     return Served(200, headers, body)

@@ -64,7 +64,7 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         )
     if isinstance(exc, ConcurrentChange):
         current = exc.current
-        details = {"state": current.state.value, "version": current.version} if current else {}
+        details: dict[str, Any] = {"state": current.state.value, "version": current.version} if current else {}
         return error_response(409, "conflict", "the application was changed by someone else", details, request)
     if isinstance(exc, IllegalTransition):
         details = {"state": exc.state.value if exc.state else None, "event": exc.event_type.value}
@@ -95,6 +95,6 @@ def reshape_chalice_error(response: Response, request: Request) -> Response:
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
         code = _CHALICE_CODES.get(response.status_code, "error")
-        extra = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        extra = {k: str(v) for k, v in response.headers.items() if k.lower() == "allow"}
         return error_response(response.status_code, code, str(body["Message"]), None, request, extra)
     return response

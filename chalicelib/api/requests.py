@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Optional, TypeVar
 
 from chalice.app import Request
@@ -68,7 +69,7 @@ def idempotency_key(request: Request) -> Optional[str]:
 
 
 def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]]:
-    query = request.query_params or {}
+    query: Mapping[str, str] = request.query_params or {}
     raw = query.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         raise ApiError(

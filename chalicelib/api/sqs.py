@@ -27,6 +27,6 @@ def partial_batch_response(event: Any, handle_body: Callable[[str], Any]) -> dic
             )
             raise
 
-    return process_partial_response(
+    return process_partial_response(  # type: ignore[return-value]  # a TypedDict, which is a dict
         event=event.to_dict(), record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS)
     )

@@ -56,7 +56,7 @@ class EventType(str, enum.Enum):
     DOCUMENTS_PURGED = "documents.purged"
 
 
-def _same(states: Iterable[State]) -> dict[State, State]:
+def _same(states: Iterable[State]) -> dict[Optional[State], State]:
     return {s: s for s in states}
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.http import call, poll, upload
+from tests.e2e.http import call, upload
 from tests.support.documents import jpeg_bytes, make_declared
 
 pytestmark = pytest.mark.e2e
