@@ -11,11 +11,7 @@ from ..services.review import Detail
 
 def application(app: Application) -> dict[str, Any]:
     return {
-        "id": app.application_id,
-        "state": app.state.value,
-        "version": app.version,
-        "created_at": app.created_at,
-        "updated_at": app.updated_at,
+        **summary(app),
         "state_since": app.state_since,
         "declared": dict(app.declared),
         "checks": {name: dict(result) for name, result in app.checks.items()},

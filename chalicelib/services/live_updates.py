@@ -1,37 +1,12 @@
 """Live updates over WebSocket: who may connect, what they may watch, and the fan-out.
 
-The frames themselves are parsed by ``chalicelib/api/websocket_protocol.py``.
-
-Frames from clients (JSON text, at most ``MAX_FRAME_BYTES``)::
-
-    {"action": "subscribe",   "application_id": "<id>"}   applicant: own only; reviewer: any
-    {"action": "subscribe",   "topic": "review-queue"}    reviewers only
-    {"action": "unsubscribe", "application_id": "<id>"}   (or "topic": "review-queue")
-    {"action": "ping"}                                    keeps an idle connection open
-
-Frames to clients::
-
-    {"type": "subscribed",   "application_id": ..., "state": ..., "seq": ...}
-    {"type": "subscribed",   "topic": "review-queue"}
-    {"type": "unsubscribed", "application_id": ...}       (or "topic")
-    {"type": "pong"}
-    {"type": "event", "event": <the application-events SNS message>}
-    {"type": "error", "code": ..., "message": ...}        plus the target it concerns
-
-``seq`` in the subscribe ack is the application's latest history sequence
-number: a client compares it with the events' ``seq`` to know what it already
-has and to notice a gap (then it reads the history over REST). Notifications
-are a hint; the REST API stays the source of truth.
-
-Error codes: ``payload_too_large``, ``malformed_json``, ``validation_failed``,
-``unknown_action``, ``not_found`` (someone else's application is
-indistinguishable from a missing one, as over REST), ``forbidden``,
-``too_many_subscriptions``, ``unauthorized`` (the connection is no longer
-registered: reconnect), ``internal_error``.
-
-The sender is Chalice's ``app.websocket_api`` (API Gateway's management API);
-anything with ``send(connection_id, text)`` raising
-``WebsocketDisconnectedError`` for a gone connection will do.
+The frames themselves (what clients send, what they get back, the error codes)
+are the protocol in ``chalicelib/api/websocket_protocol.py``. This use case
+decides: ``$connect`` verifies the token like the REST API does; an applicant
+may watch only their own applications, a reviewer any application and the
+review queue; each application event reaches the connections subscribed to
+its application (and, for the review queue's comings and goings, the
+reviewers watching it), at most one frame per event and connection.
 """
 
 from __future__ import annotations
