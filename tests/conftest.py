@@ -1,7 +1,14 @@
-"""Every test runs against a moto server provisioned from resources.yaml (stage ``test``).
+"""Shared fixtures. Tests that need AWS run against a moto server provisioned from
+resources.yaml (stage ``test``); tests that do not never start it.
 
-The environment is exported before ``app`` is imported, exactly as the local
-stack does, because app.py reads resource names at import time.
+``tests/unit`` (use cases on the in-memory fakes, and the pure domain) needs no
+stack, and neither do the ``fake`` halves of ``tests/contracts``. Every other
+test, and every test marked ``stack``, does: the session fixture ``aws_stack``
+starts moto and provisions it once, before any other fixture, as soon as the
+session holds one such test -- so ``pytest tests/unit`` never starts it. The
+environment is exported before ``app`` is imported (``chalice_app``), exactly as
+the local stack does, because app.py reads resource names at import time: so
+only tests that need the stack import app.
 """
 from __future__ import annotations
 
@@ -10,29 +17,56 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
-from tests.support.aws import ROOT, provisioned_environment
+from tests.support.aws import ROOT
 
 sys.path.insert(0, str(ROOT))
-ENV = provisioned_environment()
 
+# Never real AWS, whatever the developer's shell holds (the stack sets the same values).
+for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                      "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                      "AWS_REGION": "us-east-1"}.items():
+    os.environ[_name] = _value
 
-def _bind_models() -> None:
-    """Tests that touch pynamodb models directly need them bound to the provisioned tables."""
-    from chalicelib.bootstrap import services
-
-    _ = services().dynamodb_connection
-
-
-_bind_models()
+TESTS = Path(__file__).resolve().parent
+NO_STACK_DIRS = (TESTS / "unit", TESTS / "contracts")
 
 hypothesis_settings.register_profile("default", deadline=None, max_examples=60,
                                      suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.load_profile("default")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stack: needs the provisioned moto server (aws_stack), wherever it lives")
+
+
+def needs_stack(item: pytest.Item) -> bool:
+    if item.get_closest_marker("stack") is not None:
+        return True
+    path = Path(str(item.fspath)).resolve()
+    return not any(path.is_relative_to(folder) for folder in NO_STACK_DIRS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_stack(request: pytest.FixtureRequest) -> Optional[dict[str, str]]:
+    """moto started and provisioned once per session, only if a selected test needs it.
+
+    Autouse and session-scoped, so it is set up before any other fixture (the
+    ones that import app.py or make Cognito users included).
+    """
+    if not any(needs_stack(item) for item in request.session.items):
+        return None
+    from chalicelib.bootstrap import services
+    from tests.support.aws import provisioned_environment
+
+    env = provisioned_environment()
+    _ = services().dynamodb_connection  # binds the pynamodb models to the provisioned tables
+    return env
 
 
 @dataclass
@@ -71,7 +105,8 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def chalice_app():
+def chalice_app(aws_stack):
+    assert aws_stack is not None, "app.py needs the provisioned stack: mark the test 'stack'"
     import app as app_module
 
     return app_module.app

@@ -1,0 +1,132 @@
+"""A ``Services`` built entirely on the in-memory fakes: every use case, no AWS, no server.
+
+``fake_services()`` returns the composition root's own ``Services`` with each
+adapter attribute (a ``cached_property``) pre-set in the instance ``__dict__``,
+so the use cases are built by the same code as in Lambda, on the fakes.
+Anything that would still reach for AWS (a boto3 session or client, the
+pynamodb connection) raises instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from chalicelib.adapters.memory import (
+    FakeTokenVerifier,
+    InMemoryApplicationRepository,
+    InMemoryClaims,
+    InMemoryConnectionStore,
+    InMemoryDocumentStore,
+    InMemoryReportStore,
+    RecordingEventPublisher,
+    RecordingMetrics,
+    RecordingWebSocketSender,
+    StaticSettings,
+)
+from chalicelib.bootstrap import Services
+from chalicelib.config import Config
+from chalicelib.domain.policy import Policy
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: dt.datetime = T0):
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.now += dt.timedelta(**delta)
+        return self.now
+
+    def set(self, moment: dt.datetime) -> dt.datetime:
+        self.now = moment
+        return self.now
+
+
+class NoAws:
+    """Stands where a boto3 session or the pynamodb connection would: any use is a test bug."""
+
+    def __init__(self, what: str):
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a test on fakes reached for AWS ({self._what}.{name})")
+
+
+def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = None) -> Services:
+    """Every port a fake; the use cases built on them by bootstrap.Services itself."""
+    clock = clock or FakeClock()
+    services = Services(Config.from_environment({}), websocket_api=None, clock=clock)
+    services.__dict__.update(
+        session=NoAws("boto3 session"),
+        dynamodb_connection=NoAws("pynamodb connection"),
+        repository=InMemoryApplicationRepository(),
+        claims=InMemoryClaims(clock),
+        connections=InMemoryConnectionStore(clock),
+        documents=InMemoryDocumentStore(),
+        reports=InMemoryReportStore(),
+        publisher=RecordingEventPublisher(),
+        sender=RecordingWebSocketSender(),
+        settings=StaticSettings(policy),
+        verifier=FakeTokenVerifier(),
+        metrics=RecordingMetrics(),
+    )
+    return services
+
+
+# --- driving use cases on the fakes -------------------------------------------------------
+
+
+def identity(sub: Optional[str] = None, *groups: str) -> Any:
+    import uuid
+
+    from chalicelib.domain.users import Identity
+
+    return Identity(sub=sub or str(uuid.uuid4()), groups=frozenset(groups))
+
+
+def submit(services: Services, who: Any, key: Optional[str] = None, **overrides: Any) -> Any:
+    """Create an application through the use case; returns it."""
+    from chalicelib.domain.declaration import ApplicationRequest
+    from tests.support.documents import make_declared
+
+    request = ApplicationRequest.model_validate(make_declared(**overrides))
+    app, _ = services.applications.create(who, request, key)
+    return app
+
+
+def upload(
+    services: Services, who: Any, application_id: str, body: Optional[bytes] = None, content_type: str = "image/jpeg"
+) -> str:
+    """Ask for an upload and post the bytes into the fake bucket, as a client would; returns the key."""
+    from tests.support.documents import jpeg_bytes
+
+    grant = services.uploads.request_upload(who, application_id, content_type)
+    services.documents.put(grant["key"], body if body is not None else jpeg_bytes(), content_type)
+    return grant["key"]
+
+
+def address_message(application_id: str) -> str:
+    """The outbox's message for a submission, as the address-check queue receives it (raw delivery)."""
+    import json
+
+    return json.dumps(
+        {
+            "event_id": f"{application_id}#1",
+            "application_id": application_id,
+            "seq": 1,
+            "type": "application.submitted",
+            "from_state": None,
+            "state": "AWAITING_DOCUMENTS",
+        }
+    )
+
+
+def event_types(services: Services, application_id: str) -> list[str]:
+    return [e.type.value for e in services.repository.history(application_id)]

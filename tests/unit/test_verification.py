@@ -1,0 +1,279 @@
+"""Uploads, the identity check, the address check and their fan-in, on the fakes."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import json
+import threading
+
+import pytest
+
+from chalicelib.domain import workflow
+from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
+from chalicelib.domain.workflow import IllegalTransition, State
+from chalicelib.services.errors import NotFound, PoisonMessage
+from tests.support.documents import exe_bytes, jpeg_bytes, pdf_bytes
+from tests.support.fakes import address_message, event_types, submit, upload
+
+APPROVED_FLOW = [
+    "application.submitted",
+    "document.received",
+    "check.completed",
+    "check.completed",
+    "application.approved",
+]
+
+
+def consolidations(svc, app_id):
+    return [e for e in svc.repository.history(app_id) if e.actor == "system:consolidation"]
+
+
+# --- uploads ------------------------------------------------------------------------
+
+
+def test_an_upload_is_granted_for_the_owners_application_with_the_policys_bounds(svc, applicant, clock):
+    app = submit(svc, applicant)
+    grant = svc.uploads.request_upload(applicant, app.application_id, "image/png")
+    assert grant["key"].startswith(f"applications/{app.application_id}/identity/")
+    assert svc.documents.application_id_of(grant["key"]) == app.application_id
+    assert grant["fields"]["Content-Type"] == "image/png"
+    assert (grant["min_bytes"], grant["max_bytes"]) == (1024, 5 * 1024 * 1024)
+    assert grant["expires_at"] == "2026-01-05T09:10:00.000Z" and clock().minute == 0
+    assert svc.documents.grants[grant["key"]].ttl_seconds == 600
+
+
+def test_upload_bounds_follow_the_settings(svc, applicant):
+    svc.settings.update(document_max_bytes=2048, upload_url_ttl_seconds=60)
+    app = submit(svc, applicant)
+    grant = svc.uploads.request_upload(applicant, app.application_id, "image/jpeg")
+    assert grant["max_bytes"] == 2048 and grant["expires_at"] == "2026-01-05T09:01:00.000Z"
+    with pytest.raises(ValueError):
+        svc.documents.upload(grant["key"], b"x" * 4096)
+
+
+def test_uploads_are_owner_only_and_only_while_documents_are_awaited(svc, applicant, other_applicant):
+    app = submit(svc, applicant)
+    with pytest.raises(NotFound):
+        svc.uploads.request_upload(other_applicant, app.application_id, "image/jpeg")
+    svc.applications.withdraw(applicant, app.application_id, "")
+    with pytest.raises(IllegalTransition) as refused:
+        svc.uploads.request_upload(applicant, app.application_id, "image/jpeg")
+    assert refused.value.state == State.WITHDRAWN
+    assert svc.documents.grants == {}
+
+
+# --- the identity check ---------------------------------------------------------------
+
+
+def test_a_clean_document_is_received_and_passes_then_the_address_approves(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    result = svc.identity_check.document_uploaded(key)
+    assert result["received"]["state"] == "VERIFYING" and result["identity"]["changed"]
+    stored = svc.repository.get(app.application_id)
+    assert stored.document_key == key and stored.checks[IDENTITY]["outcome"] == "PASS"
+    svc.address_check.address_requested(address_message(app.application_id))
+    assert svc.repository.get(app.application_id).state == State.APPROVED
+    assert event_types(svc, app.application_id) == APPROVED_FLOW
+    assert svc.metrics.counts["ApplicationApproved"] == 1
+
+
+@pytest.mark.parametrize(
+    "body, content_type, code",
+    [
+        (exe_bytes(), "image/jpeg", "FILE_TYPE_NOT_ALLOWED"),
+        (b"%PDF-1.4\n%%EOF\n", "application/pdf", "FILE_TOO_SMALL"),
+    ],
+)
+def test_the_document_is_judged_by_its_bytes(svc, applicant, body, content_type, code):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, body, content_type))
+    reasons = svc.repository.get(app.application_id).checks[IDENTITY]["reasons"]
+    assert code in {r["code"] for r in reasons}
+
+
+def test_only_the_head_of_the_document_is_read(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id, pdf_bytes(200_000), "application/pdf")
+    sample = svc.documents.sample(key)
+    assert sample.size >= 200_000 and len(sample.head) == 4096
+
+
+def test_the_settings_are_used(svc, applicant):
+    svc.settings.update(minimum_age=60)
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    reasons = svc.repository.get(app.application_id).checks[IDENTITY]["reasons"]
+    assert "APPLICANT_UNDERAGE" in {r["code"] for r in reasons}
+
+
+def test_a_replayed_upload_event_changes_nothing_and_reads_nothing(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    svc.identity_check.document_uploaded(key)
+    before = svc.repository.history(app.application_id)
+    reads = len(svc.documents.samples)
+    assert svc.identity_check.document_uploaded(key) == {
+        "received": {"changed": False},
+        "identity": {"changed": False},
+    }
+    assert svc.repository.history(app.application_id) == before and len(svc.documents.samples) == reads
+
+
+def test_a_second_upload_after_verification_started_is_ignored(svc, applicant):
+    app = submit(svc, applicant)
+    first = upload(svc, applicant, app.application_id)
+    svc.identity_check.document_uploaded(first)
+    second = first[:-1] + ("0" if first[-1] != "0" else "1")
+    svc.documents.put(second, jpeg_bytes(), "image/jpeg")
+    assert svc.identity_check.document_uploaded(second) == {"ignored": "state VERIFYING"}
+    assert svc.repository.get(app.application_id).document_key == first
+    assert svc.metrics.counts["DocumentIgnored"] == 1
+
+
+def test_objects_outside_the_layout_or_for_unknown_applications_are_ignored(svc):
+    assert svc.identity_check.document_uploaded("elsewhere/file.jpg") == {"ignored": "unknown key"}
+    key = "applications/7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e/identity/" + "a" * 32
+    svc.documents.put(key, jpeg_bytes(), "image/jpeg")
+    assert svc.identity_check.document_uploaded(key) == {"ignored": "unknown application"}
+
+
+# --- the address check ------------------------------------------------------------------
+
+
+def test_the_address_check_alone_records_without_consolidating(svc, applicant):
+    app = submit(svc, applicant)
+    result = svc.address_check.address_requested(address_message(app.application_id))
+    assert result["changed"] and result["state"] == "AWAITING_DOCUMENTS"
+    stored = svc.repository.get(app.application_id)
+    assert stored.checks[ADDRESS]["details"]["normalised"]["postal_code"] == "SW1A 2AA"
+
+
+def test_the_address_check_reads_an_sns_envelope_too(svc, applicant):
+    app = submit(svc, applicant)
+    envelope = json.dumps({"TopicArn": "arn:aws:sns:x", "Message": address_message(app.application_id)})
+    assert svc.address_check.address_requested(envelope)["changed"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({"no": "id"}),
+        json.dumps({"application_id": 7}),
+        json.dumps({"TopicArn": "t", "Message": "{}"}),
+    ],
+)
+def test_a_message_that_is_not_an_application_event_is_poison(svc, body):
+    with pytest.raises(PoisonMessage):
+        svc.address_check.address_requested(body)
+
+
+def test_an_unknown_application_is_poison(svc):
+    with pytest.raises(PoisonMessage):
+        svc.address_check.address_requested(address_message("7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e"))
+
+
+def test_an_address_for_a_closed_application_changes_nothing(svc, applicant):
+    app = submit(svc, applicant)
+    svc.applications.withdraw(applicant, app.application_id, "")
+    assert svc.address_check.address_requested(address_message(app.application_id)) == {"changed": False}
+
+
+def test_a_country_outside_the_served_list_is_rejected(svc, applicant):
+    address = {
+        "country": "JP",
+        "street_address": ["1-1 Chiyoda"],
+        "city": "Chiyoda-ku",
+        "country_area": "Tokyo",
+        "postal_code": "100-0001",
+    }
+    app = submit(svc, applicant, address=address)
+    svc.address_check.address_requested(address_message(app.application_id))
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    assert svc.repository.get(app.application_id).state == State.REJECTED
+
+
+def test_a_po_box_is_flagged_for_review(svc, applicant):
+    address = {"country": "GB", "street_address": ["PO Box 123"], "city": "London", "postal_code": "SW1A 2AA"}
+    app = submit(svc, applicant, address=address)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    svc.address_check.address_requested(address_message(app.application_id))
+    assert svc.repository.get(app.application_id).state == State.FLAGGED
+
+
+# --- fan-in: exactly one consolidation ------------------------------------------------------
+
+
+@pytest.mark.parametrize("address_first", [False, True], ids=["identity-first", "address-first"])
+def test_whichever_check_lands_last_consolidates_exactly_once(svc, applicant, address_first):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    steps = [
+        lambda: svc.identity_check.document_uploaded(key),
+        lambda: svc.address_check.address_requested(address_message(app.application_id)),
+    ]
+    for step in reversed(steps) if address_first else steps:
+        step()
+    assert svc.repository.get(app.application_id).state == State.APPROVED
+    assert len(consolidations(svc, app.application_id)) == 1
+    before = svc.repository.history(app.application_id)
+    for step in steps * 2:  # every event delivered again, in both orders
+        step()
+    assert svc.repository.history(app.application_id) == before
+    assert svc.metrics.counts["ApplicationApproved"] == 1
+
+
+def test_a_late_check_after_a_withdrawal_is_dropped(svc, applicant):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    svc.applications.withdraw(applicant, app.application_id, "")
+    assert svc.check_recorder.record(app.application_id, CheckResult(ADDRESS)) is None
+    assert svc.repository.get(app.application_id).state == State.WITHDRAWN
+
+
+def test_two_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, applicant, clock):
+    """Both read the same version (a barrier after the read), so one commit loses and retries."""
+    repo = svc.repository
+    real_get = repo.get
+    local = threading.local()
+
+    for trial in range(20):
+        app = submit(svc, applicant)
+        svc.applications.apply_with_retry(
+            app.application_id,
+            lambda a, trial=trial: workflow.receive_document(a, f"k{trial}", 2048, clock()),
+        )
+        barrier = threading.Barrier(2)
+
+        def get_then_meet(application_id, barrier=barrier):
+            found = real_get(application_id)
+            if not getattr(local, "met", False):
+                local.met = True
+                barrier.wait(timeout=5)
+            return found
+
+        repo.get = get_then_meet
+
+        def record(check, app_id=app.application_id):
+            local.met = False
+            return svc.check_recorder.record(app_id, CheckResult(check))
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            list(pool.map(record, [IDENTITY, ADDRESS]))
+        repo.get = real_get
+        assert len(consolidations(svc, app.application_id)) == 1, trial
+        assert event_types(svc, app.application_id).count("check.completed") == 2
+        assert repo.get(app.application_id).state == State.APPROVED
+        clock.advance(seconds=1)
+
+
+def test_the_identity_check_uses_the_applications_clock(svc, applicant, clock):
+    app = submit(svc, applicant)
+    clock.advance(days=2)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    received = svc.repository.history(app.application_id)[1]
+    assert received.at == "2026-01-07T09:00:00.000Z"
+    assert clock() - dt.timedelta(days=2) == dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
