@@ -28,7 +28,8 @@ def policy(outputs: dict[str, str], region: str, account: str, stage: str) -> di
                                    "ConnectionsTableName")]
     table_arns = [f"arn:aws:dynamodb:{region}:{account}:table/{t}" for t in tables]
     queue_arns = [f"arn:aws:sqs:{region}:{account}:{outputs[k]}"
-                  for k in ("AddressCheckQueueName", "AddressCheckDlqName")]
+                  for k in ("AddressCheckQueueName", "AddressCheckDlqName", "SanctionsScreeningQueueName",
+                            "SanctionsScreeningDlqName")]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -44,7 +45,8 @@ def policy(outputs: dict[str, str], region: str, account: str, stage: str) -> di
                         "dynamodb:ListStreams"],
              "Resource": outputs["HistoryStreamArn"]},
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
-             "Resource": [f"arn:aws:s3:::{outputs[k]}{suffix}" for k in ("DocumentsBucketName", "ReportsBucketName")
+             "Resource": [f"arn:aws:s3:::{outputs[k]}{suffix}"
+                          for k in ("DocumentsBucketName", "ReportsBucketName", "SanctionsBucketName")
                           for suffix in ("", "/*")]},
             {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                            "sqs:SendMessage", "sqs:ChangeMessageVisibility"],

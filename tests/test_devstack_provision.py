@@ -126,14 +126,16 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
 
 def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
-    subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])
-    (subscription,) = subscriptions["Subscriptions"]
-    assert subscription["Protocol"] == "sqs"
-    assert subscription["Endpoint"].endswith(":" + env["ADDRESS_CHECK_QUEUE_NAME"])
-    attributes = sns.get_subscription_attributes(
-        SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
-    assert attributes["RawMessageDelivery"] == "true"
-    assert json.loads(attributes["FilterPolicy"]) == {"event_type": ["application.submitted"]}
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
+    # The address check and the sanctions screening each subscribe their own queue.
+    queues = {env["ADDRESS_CHECK_QUEUE_NAME"], env["SANCTIONS_SCREENING_QUEUE_NAME"]}
+    assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == queues
+    for subscription in subscriptions:
+        assert subscription["Protocol"] == "sqs"
+        attributes = sns.get_subscription_attributes(
+            SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+        assert attributes["RawMessageDelivery"] == "true"
+        assert json.loads(attributes["FilterPolicy"]) == {"event_type": ["application.submitted"]}
 
     def publish(event_type: str, body: str) -> None:
         sns.publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message=body, MessageAttributes={
@@ -162,12 +164,13 @@ def test_user_pool_client_and_reviewers_group(aws, env):
 
 
 def test_parameters_exist_under_the_settings_path(aws, env):
-    parameters = aws.client("ssm").get_parameters_by_path(Path=env["SETTINGS_PATH"])["Parameters"]
-    by_name = {parameter["Name"].rsplit("/", 1)[-1]: parameter for parameter in parameters}
+    pages = aws.client("ssm").get_paginator("get_parameters_by_path").paginate(Path=env["SETTINGS_PATH"])
+    by_name = {parameter["Name"].rsplit("/", 1)[-1]: parameter for page in pages for parameter in page["Parameters"]}
     assert by_name["minimum_age"]["Value"] == "18"
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
-    assert len(by_name) == 9
+    assert by_name["sanctions_review_threshold"]["Value"] == "85"
+    assert len(by_name) == 14
 
 
 def test_demo_users_can_sign_in_with_groups_in_the_token(aws, env):
