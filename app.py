@@ -7,7 +7,21 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib import bootstrap, observability
 from chalicelib.api import openapi, presenters, schedules, sqs, websocket_protocol
 from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, reviewer
-from chalicelib.api.models import ApplicationRequest, Decision, DecisionRequest, DocumentUploadRequest, WithdrawRequest
+from chalicelib.api.models import (
+    ApplicationOut,
+    ApplicationPage,
+    ApplicationRequest,
+    Decision,
+    DecisionRequest,
+    DocumentUploadRequest,
+    Health,
+    History,
+    QueuePage,
+    ReviewDetail,
+    UploadForm,
+    WithdrawRequest,
+)
+from chalicelib.api.openapi import IDEMPOTENCY_KEY, PAGING, documented
 from chalicelib.api.requests import idempotency_key, page_params, parse_body
 from chalicelib.observability import logger
 
@@ -29,6 +43,7 @@ app.register_middleware(
 
 
 @app.route("/health")
+@documented("Health of the service and its dependencies", responses={200: Health, 503: Health}, public=True)
 @handles_errors
 def health():
     healthy, body = services().health.report()
@@ -36,14 +51,28 @@ def health():
 
 
 @app.route("/openapi.json")
+@documented(
+    "This document", responses={200: openapi.Reply(description="OpenAPI 3.1", schema={"type": "object"})}, public=True
+)
 def openapi_document():
-    return openapi.document(openapi.registered(app.routes))
+    return openapi.document(app.routes)
 
 
 # --- applicant --------------------------------------------------------------
 
 
 @app.route("/applications", methods=["POST"])
+@documented(
+    "Submit a new application (send Idempotency-Key to make retries safe)",
+    request=ApplicationRequest,
+    params=IDEMPOTENCY_KEY,
+    responses={
+        201: openapi.Reply(ApplicationOut, "Created", headers={"Location": "The application's URL"}),
+        200: openapi.Reply(
+            ApplicationOut, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
+        ),
+    },
+)
 @handles_errors
 def create_application():
     request = current_request()
@@ -57,6 +86,7 @@ def create_application():
 
 
 @app.route("/applications", methods=["GET"])
+@documented("List your own applications, newest first", params=PAGING, responses={200: ApplicationPage})
 @handles_errors
 def list_applications():
     request = current_request()
@@ -66,18 +96,27 @@ def list_applications():
 
 
 @app.route("/applications/{application_id}", methods=["GET"])
+@documented("Read one of your applications", responses={200: ApplicationOut}, errors=(404,))
 @handles_errors
 def get_application(application_id):
     return presenters.application(services().applications.get_own(caller(current_request()), application_id))
 
 
 @app.route("/applications/{application_id}/history", methods=["GET"])
+@documented("The audit history of one of your applications", responses={200: History}, errors=(404,))
 @handles_errors
 def application_history(application_id):
     return presenters.history(services().applications.history(caller(current_request()), application_id))
 
 
 @app.route("/applications/{application_id}/withdraw", methods=["POST"])
+@documented(
+    "Withdraw an open application",
+    request=WithdrawRequest,
+    request_required=False,
+    responses={200: ApplicationOut},
+    errors=(404, 409),
+)
 @handles_errors
 def withdraw_application(application_id):
     request = current_request()
@@ -87,6 +126,12 @@ def withdraw_application(application_id):
 
 
 @app.route("/applications/{application_id}/documents", methods=["POST"])
+@documented(
+    "Get a presigned S3 POST to upload the identity document",
+    request=DocumentUploadRequest,
+    responses={201: UploadForm},
+    errors=(404, 409),
+)
 @handles_errors
 def request_document_upload(application_id):
     request = current_request()
@@ -124,6 +169,7 @@ def publish_history(event):
 
 
 @app.route("/review/queue", methods=["GET"])
+@documented("FLAGGED applications, oldest first (reviewers)", params=PAGING, responses={200: QueuePage}, errors=(403,))
 @handles_errors
 def review_queue():
     request = current_request()
@@ -134,6 +180,7 @@ def review_queue():
 
 
 @app.route("/review/applications/{application_id}", methods=["GET"])
+@documented("An application with checks and history (reviewers)", responses={200: ReviewDetail}, errors=(403, 404))
 @handles_errors
 def review_application(application_id):
     reviewer(current_request())
@@ -141,6 +188,12 @@ def review_application(application_id):
 
 
 @app.route("/review/applications/{application_id}/decision", methods=["POST"])
+@documented(
+    "Approve or reject a FLAGGED application (reviewers)",
+    request=DecisionRequest,
+    responses={200: ApplicationOut},
+    errors=(403, 404, 409),
+)
 @handles_errors
 def decide_application(application_id):
     request = current_request()
