@@ -2,15 +2,19 @@
 
     python -m devstack up [--host 127.0.0.1] [--api-port 8000] [--ws-port 8001]
                           [--moto-port 0] [--control-port 0] [--stage local]
-    python -m devstack token applicant|reviewer [--access]
-    python -m devstack fire <schedule handler name>
+    python -m devstack token applicant|reviewer|operator [--access]
+    python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
+    python -m devstack upload APPLICATION_ID FILE [--as applicant]
     python -m devstack env            # `eval "$(python -m devstack env)"` for scripts
 
 Every command also takes --project-dir (default: .) and --state-dir (default:
 <project>/.devstack).
 
 Port 0 picks a free port; the real ports are printed and written to
-``.devstack/state.json``, which ``token``, ``fire`` and ``env`` read.
+``.devstack/state.json``, which ``token``, ``fire``, ``upload`` and ``env``
+read. They ask the running stack's control endpoint, so they answer at once
+and need no AWS SDK of their own; with no stack running they say so in one
+line and exit 1.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import signal
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -58,8 +63,20 @@ def _parser() -> argparse.ArgumentParser:
                        help="print the access token instead of the ID token")
 
     fire = commands.add_parser("fire", parents=[common],
-                               help="run a schedule's handler now")
-    fire.add_argument("name", help="the schedule's handler name")
+                               help="run a schedule's handler now (no name: list them)")
+    fire.add_argument("name", nargs="?", help="the schedule's handler name")
+    when = fire.add_mutually_exclusive_group()
+    when.add_argument("--as-of", metavar="ISO8601",
+                      help="the scheduled event's time, e.g. 2027-01-31T00:00:00Z")
+    when.add_argument("--in", dest="later", metavar="DURATION",
+                      help="as of this long from now: 90m, 36h, 3d, 2w")
+
+    upload = commands.add_parser("upload", parents=[common],
+                                 help="upload a document for an application (presigned POST)")
+    upload.add_argument("application_id")
+    upload.add_argument("file", type=Path)
+    upload.add_argument("--as", dest="user", default="applicant",
+                        help="the demo user who owns the application (default: applicant)")
 
     commands.add_parser("env", parents=[common],
                         help="print the app's environment as shell exports")
@@ -88,13 +105,14 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']}{groups}")
     lines += [
         "",
-        "  Get a token:     python -m devstack token applicant   (or reviewer)",
-        "  Call the API:    curl -H \"Authorization: Bearer $(python -m devstack token "
-        f"applicant)\" {info['api_url']}/applications",
+        "  Get a token:     ./dev token applicant   (or reviewer, operator)",
+        "  Call the API:    curl -H \"Authorization: Bearer $(./dev token applicant)\" "
+        f"{info['api_url']}/applications",
+        "  Upload:          ./dev upload APPLICATION_ID passport.jpg",
     ]
     if info["schedules"]:
-        lines.append("  Fire a schedule: python -m devstack fire <name>   "
-                     f"({', '.join(sorted(info['schedules']))})")
+        lines.append("  Fire a schedule: ./dev fire <name> [--in 3d]   (./dev fire lists them: "
+                     f"{', '.join(sorted(info['schedules']))})")
     lines += ["", f"  ready in {seconds:.2f} s -- Ctrl-C stops everything", ""]
     return "\n".join(lines)
 
@@ -136,8 +154,8 @@ def _up(args: argparse.Namespace, started: float) -> int:
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
-        print(f"devstack: error: {error.strerror}: a port is taken (another stack running?); "
-              "pick others or pass 0 for free ones (--api-port 0 --ws-port 0)",
+        print(f"devstack: error: {error.strerror}: another stack running? Stop it, or pick "
+              "other ports (0 picks free ones: --api-port 0 --ws-port 0)",
               file=sys.stderr, flush=True)
         return 1
     finally:
@@ -150,43 +168,116 @@ def _up(args: argparse.Namespace, started: float) -> int:
 
 # --- commands against the running stack ---------------------------------------------
 
-def _token(args: argparse.Namespace) -> int:
-    import boto3
-
-    from .provision import FAKE_CREDENTIALS, REGION
-    from .stack import read_state
-    from .users import find_user, sign_in
+def _control(args: argparse.Namespace, method: str, path: str,
+             body: dict[str, Any] | None = None, timeout: float = 300) -> tuple[int, Any]:
+    """One call to the running stack's control endpoint: (status, JSON body)."""
+    from .stack import NOT_RUNNING, read_state
 
     state = read_state(_state_dir(args))
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+    request = urllib.request.Request(f"{state['control_url']}{path}", method=method, data=data,
+                                     headers={"Content-Type": "application/json"})
     try:
-        user = find_user(state["users"], args.user)
-    except KeyError as error:
-        raise SystemExit(f"devstack: {error.args[0]}")
-    cognito = boto3.client(
-        "cognito-idp", endpoint_url=state["moto_url"], region_name=REGION,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-    result = sign_in(cognito, state["env"]["USER_POOL_CLIENT_ID"], user["email"],
-                     user["password"])
-    print(result["AccessToken" if args.access else "IdToken"])
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        raise SystemExit(NOT_RUNNING) from None
+
+
+def _token(args: argparse.Namespace) -> int:
+    status, body = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
+                            timeout=30)
+    if status != 200:
+        raise SystemExit(f"devstack: {body.get('error', status)}")
+    print(body["AccessToken" if args.access else "IdToken"])
     return 0
 
 
-def _fire(args: argparse.Namespace) -> int:
-    from .stack import read_state
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-    state = read_state(_state_dir(args))
-    request = urllib.request.Request(
-        f"{state['control_url']}/schedules/{args.name}/fire", method="POST", data=b"")
+
+def _as_of(args: argparse.Namespace) -> str | None:
+    """--as-of as given (checked), or --in N<unit> from now, as ISO 8601 UTC."""
+    import datetime as dt
+
+    if args.as_of:
+        from .control import parse_as_of
+
+        try:
+            return parse_as_of(args.as_of).isoformat()  # type: ignore[union-attr]
+        except ValueError:
+            raise SystemExit(f"devstack: --as-of {args.as_of!r} is not an ISO 8601 time")
+    if args.later:
+        value, unit = args.later[:-1], args.later[-1:]
+        if not value.isdigit() or unit not in _UNITS:
+            raise SystemExit(f"devstack: --in {args.later!r}: write a number and one of "
+                             f"{', '.join(_UNITS)} (e.g. 3d)")
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(value) * _UNITS[unit])
+        return later.isoformat()
+    return None
+
+
+def _fire(args: argparse.Namespace) -> int:
+    if not args.name:
+        _status, jobs = _control(args, "GET", "/jobs", timeout=30)
+        width = max((len(job["name"]) for job in jobs), default=0)
+        for job in jobs:
+            print(f"{job['name']:<{width}}  {job['schedule']:<24}  {job['description']}")
+        return 0
+    as_of = _as_of(args)
+    status, body = _control(args, "POST", f"/schedules/{args.name}/fire",
+                            {"as_of": as_of} if as_of else None)
+    if status == 200:
+        print(json.dumps(body, indent=2))
+        return 0
+    if body.get("traceback"):
+        print(body["traceback"], file=sys.stderr)
+    print(f"devstack: fire {args.name}: {body.get('error', status)}", file=sys.stderr)
+    return 1
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from .stack import read_state
+    from .uploads import content_type_of, post_form
+
+    api_url = read_state(_state_dir(args))["api_url"]
     try:
-        with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - local
-            print(json.dumps(json.loads(response.read()), indent=2))
-            return 0
+        data = args.file.read_bytes()
+    except OSError as error:
+        raise SystemExit(f"devstack: {args.file}: {error.strerror}")
+    content_type = content_type_of(data)
+    if content_type is None:
+        raise SystemExit(f"devstack: {args.file} is not a JPEG, PNG or PDF")
+    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
+                              timeout=30)
+    if status != 200:
+        raise SystemExit(f"devstack: {tokens.get('error', status)}")
+    request = urllib.request.Request(
+        f"{api_url}/applications/{urllib.parse.quote(args.application_id)}/documents",
+        method="POST", data=json.dumps({"content_type": content_type}).encode(),
+        headers={"Authorization": f"Bearer {tokens['IdToken']}",
+                 "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+            form = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        body = json.loads(error.read() or b"{}")
-        print(body.get("traceback") or json.dumps(body, indent=2), file=sys.stderr)
-        print(f"devstack: fire {args.name}: {body.get('error', error)}", file=sys.stderr)
+        raise SystemExit(f"devstack: the API refused the upload form ({error.code}): "
+                         f"{error.read().decode(errors='replace')}")
+    except urllib.error.URLError:
+        raise SystemExit(NOT_RUNNING_API) from None
+    status, text = post_form(form["url"], form["fields"], args.file.name, data, content_type)
+    if not 200 <= status < 300:
+        print(f"devstack: S3 refused the upload ({status}): {text}", file=sys.stderr)
         return 1
+    print(f"uploaded {args.file} ({len(data)} bytes, {content_type}) as {form['key']}; "
+          f"watch it: curl -H \"Authorization: Bearer $(./dev token {args.user})\" "
+          f"{api_url}/applications/{args.application_id}")
+    return 0
+
+
+NOT_RUNNING_API = "devstack: the local stack's API is not answering (is ./dev up running?)"
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -202,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args, started)
-    return {"token": _token, "fire": _fire, "env": _env}[args.command](args)
+    return {"token": _token, "fire": _fire, "upload": _upload, "env": _env}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -156,10 +156,12 @@ def _now() -> dt.datetime:
 class Job(threading.Thread):
     """One schedule: sleeps until the next fire time, fires, repeats."""
 
-    def __init__(self, invoker: Invoker, expression: str, region: str) -> None:
+    def __init__(self, invoker: Invoker, expression: str, region: str,
+                 description: str = "") -> None:
         super().__init__(name=f"devstack-schedule-{invoker.name}", daemon=True)
         self.invoker = invoker
         self.expression = expression
+        self.description = description
         self.schedule = parse_schedule(expression)
         self.region = region
         self._stopping = threading.Event()
@@ -167,12 +169,17 @@ class Job(threading.Thread):
     def stop(self) -> None:
         self._stopping.set()
 
-    def event(self) -> dict[str, Any]:
-        return scheduled_event(self.invoker.function_name, self.region, _now())
+    def event(self, moment: dt.datetime | None = None) -> dict[str, Any]:
+        return scheduled_event(self.invoker.function_name, self.region, moment or _now())
 
-    def fire_now(self) -> Any:
-        """Synchronous, one attempt: for developers and tests that want the result."""
-        return self.invoker(self.event())
+    def fire_now(self, as_of: dt.datetime | None = None) -> Any:
+        """Synchronous, one attempt: for developers and tests that want the result.
+
+        ``as_of`` is the event's ``time``, so a job that takes its "now" from
+        the event (as it should: a retry then sees the same time) acts as it
+        would on that date -- how a newcomer sees expiry and purge happen.
+        """
+        return self.invoker(self.event(as_of))
 
     def run(self) -> None:
         due = self.schedule.next_after(_now())
@@ -208,7 +215,8 @@ class Scheduler:
                 expression = config.schedule_expression
                 if hasattr(expression, "to_string"):
                     expression = expression.to_string()
-                self.jobs[config.name] = Job(invoker, expression, region)
+                self.jobs[config.name] = Job(invoker, expression, region,
+                                             getattr(config, "description", None) or "")
 
     def start(self) -> None:
         for job in self.jobs.values():
@@ -224,6 +232,12 @@ class Scheduler:
     def describe(self) -> dict[str, str]:
         return {name: job.expression for name, job in self.jobs.items()}
 
-    def fire(self, name: str) -> Any:
-        """Fire one schedule now and return the handler's result (KeyError if unknown)."""
-        return self.jobs[name].fire_now()
+    def describe_jobs(self) -> list[dict[str, str]]:
+        """Name, expression and description of each job, for ``./dev fire`` with no name."""
+        return [{"name": name, "schedule": job.expression, "description": job.description}
+                for name, job in sorted(self.jobs.items())]
+
+    def fire(self, name: str, as_of: dt.datetime | None = None) -> Any:
+        """Fire one schedule now (as of ``as_of``) and return the handler's result
+        (KeyError if unknown)."""
+        return self.jobs[name].fire_now(as_of)

@@ -88,6 +88,7 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         """Start everything; returns the description written to the state file."""
         try:
+            self._check_ports()
             moto_url = self._start_moto()
             self._set_environ(local_aws_environ(moto_url))
             session = self._session()
@@ -99,7 +100,7 @@ class LocalStack:
             api_url = self._start_api(factory, config, app)
             pumps = self._start_pumps(app, session, moto_url, config)
             scheduler = self._start_scheduler(app, config)
-            control_url = self._start_control(scheduler, pumps)
+            control_url = self._start_control(scheduler, session, moto_url, users)
         except BaseException:
             self.stop()
             raise
@@ -124,6 +125,15 @@ class LocalStack:
         return public_host(self.options.host)
 
     # --- steps -----------------------------------------------------------------
+
+    def _check_ports(self) -> None:
+        """Fail in milliseconds on a busy port, not after provisioning (a second ``up``)."""
+        from .net import ensure_free
+
+        options = self.options
+        ensure_free(options.host, {"--api-port": options.api_port, "--ws-port": options.ws_port,
+                                   "--moto-port": options.moto_port,
+                                   "--control-port": options.control_port})
 
     def _start_moto(self) -> str:
         if not self.options.verbose:
@@ -255,11 +265,20 @@ class LocalStack:
         self._exit.callback(scheduler.stop)
         return scheduler
 
-    def _start_control(self, scheduler: Any, pumps: list) -> str:
+    def _start_control(self, scheduler: Any, session: Any, moto_url: str,
+                       users: list[dict[str, Any]]) -> str:
         from .control import ControlServer
+        from .users import find_user, sign_in
+
+        cognito = session.client("cognito-idp", endpoint_url=moto_url)
+
+        def sign_in_demo_user(role_or_email: str) -> dict[str, Any]:
+            user = find_user(users, role_or_email)
+            return sign_in(cognito, self.env["USER_POOL_CLIENT_ID"], user["email"],
+                           user["password"])
 
         control = ControlServer(scheduler, lambda: self.info, self.options.host,
-                                self.options.control_port)
+                                self.options.control_port, sign_in=sign_in_demo_user)
         control.start()
         self._exit.callback(control.stop)
         return control.url
@@ -283,19 +302,17 @@ class LocalStack:
                 self.state_path.unlink()
 
 
+NOT_RUNNING = "devstack: the local stack is not running (start it with ./dev up)"
+
+
 def read_state(state_dir: Path) -> dict[str, Any]:
-    """The running stack's description, or a clear error when none runs."""
+    """The running stack's description; exits with one line when none runs."""
     path = Path(state_dir) / STATE_FILE
     try:
         state = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise SystemExit(f"devstack: no running stack ({path} is missing); "
-                         "start one with: python -m devstack up")
-    try:
         os.kill(state["pid"], 0)
-    except ProcessLookupError:
-        raise SystemExit(f"devstack: the stack in {path} (pid {state['pid']}) is not "
-                         "running any more; start one with: python -m devstack up")
     except PermissionError:
         pass  # alive, owned by someone else
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SystemExit(NOT_RUNNING) from None
     return state

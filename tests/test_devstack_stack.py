@@ -74,9 +74,9 @@ def on_stream(event):
     seen("stream", [record.keys for record in event])
 
 
-@app.schedule("rate(1 day)")
+@app.schedule("rate(1 day)", description="the smoke test's job")
 def daily(event):
-    return {"fired": event.detail_type}
+    return {"fired": event.detail_type, "time": event.time}
 
 
 @app.on_ws_message()
@@ -231,14 +231,31 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
 
         cli = [sys.executable, "-m", "devstack"]
         state = ["--state-dir", str(state_dir)]
-        fired = subprocess.run([*cli, "fire", "daily", *state], cwd=ROOT, capture_output=True,
-                               text=True, timeout=30)
+        listed = subprocess.run([*cli, "fire", *state], cwd=ROOT, capture_output=True,
+                                text=True, timeout=30)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.split() == ["daily", "rate(1", "day)", "the", "smoke", "test's", "job"]
+        fired = subprocess.run([*cli, "fire", "daily", "--as-of", "2027-01-31T00:00:00Z", *state],
+                               cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert fired.returncode == 0, fired.stderr
-        assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event"}}
+        assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event",
+                                                       "time": "2027-01-31T00:00:00Z"}}
+        started = time.monotonic()
         token = subprocess.run([*cli, "token", "reviewer", *state], cwd=ROOT,
                                capture_output=True, text=True, timeout=30)
+        assert time.monotonic() - started < 1.0
         assert token.returncode == 0, token.stderr
         assert token.stdout.strip().count(".") == 2  # a JWT
+
+        api_port = urlsplit(info["api_url"]).port
+        started = time.monotonic()
+        second = subprocess.run([*cli, "up", "--api-port", str(api_port), "--ws-port", "0",
+                                 "--project-dir", str(smoke_project), "--state-dir",
+                                 str(tmp_path / "second")], cwd=ROOT, capture_output=True,
+                                text=True, timeout=30)
+        assert second.returncode == 1
+        assert time.monotonic() - started < 3.0  # checked before moto starts or provisioning
+        assert f"port {api_port} (--api-port) already in use" in second.stderr
 
         assert_stops_cleanly(process, info, state_dir)
 
@@ -252,3 +269,16 @@ def test_up_serves_the_project_app_health_and_openapi_and_stops_on_sigterm(tmp_p
         status, document = get_json(info["api_url"] + "/openapi.json")
         assert status == 200 and "paths" in document
         assert_stops_cleanly(process, info, state_dir, signal.SIGTERM)
+
+
+@pytest.mark.parametrize("command", [["token", "applicant"], ["fire"], ["fire", "daily"],
+                                     ["upload", "some-id", __file__], ["env"]])
+def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, command: list[str]):
+    (tmp_path / "state.json").write_text(json.dumps({"pid": 2 ** 22 + 1, "control_url": "x"}))
+    for state_dir in (tmp_path, tmp_path / "never-started"):
+        done = subprocess.run([sys.executable, "-m", "devstack", *command, "--state-dir",
+                               str(state_dir)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=30)
+        assert done.returncode == 1
+        assert done.stdout == ""
+        assert done.stderr == "devstack: the local stack is not running (start it with ./dev up)\n"

@@ -9,6 +9,7 @@ time budget stops between applications and says so; the next run carries on.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +43,8 @@ def run(
     Raises JobFailed after logging when some applications failed, so the
     invocation counts as an error (and EventBridge's retry reruns it, safely).
     """
+    if "now" not in kwargs and "now" in inspect.signature(job).parameters:
+        kwargs["now"] = scheduled_time(event)
     context = getattr(event, "context", None)
     if budgeted and context is not None and hasattr(context, "get_remaining_time_in_millis"):
         remaining = context.get_remaining_time_in_millis() / 1000
@@ -60,6 +63,20 @@ def run(
     if summary.get("failed"):
         raise JobFailed(summary)
     return summary
+
+
+def scheduled_time(event: Any) -> dt.datetime | None:
+    """The time the schedule fired for (EventBridge's ``time``), the jobs' "now".
+
+    A retried invocation carries the same time, so it decides as the first
+    did; and a run "as of" a later time (the local stack's ``./dev fire --in
+    3d``) shows what the job will do then. None (the clock) if absent or bad.
+    """
+    scheduled = getattr(event, "time", None)
+    try:
+        return workflow.parse_iso(scheduled) if scheduled else None
+    except ValueError:
+        return None
 
 
 def report_request(event: Any, now: Callable[[], dt.datetime]) -> dict[str, Any]:

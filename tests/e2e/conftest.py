@@ -45,7 +45,14 @@ class LocalStack:
     env: dict[str, str]
     users: list[dict[str, Any]]
     process: subprocess.Popen
+    state_dir: Path
     output: list[str] = field(default_factory=list)  # everything the stack printed so far
+
+    def cli(self, *arguments: str) -> subprocess.CompletedProcess:
+        """Run ``python -m devstack ARGUMENTS`` (what ``./dev`` runs) against this stack."""
+        return subprocess.run([sys.executable, "-m", "devstack", *arguments,
+                               "--state-dir", str(self.state_dir)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
 
     def user(self, role: str) -> dict[str, Any]:
         """A demo user (role, email, password, groups) by role or email."""
@@ -130,7 +137,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
     process, info, output = _start(state_dir)
     stack = LocalStack(api_url=info["api_url"], ws_url=info["ws_url"],
                        moto_url=info["moto_url"], control_url=info["control_url"],
-                       env=info["env"], users=info["users"], process=process, output=output)
+                       env=info["env"], users=info["users"], process=process,
+                       state_dir=state_dir, output=output)
     print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
     yield stack
     process.send_signal(signal.SIGINT)
