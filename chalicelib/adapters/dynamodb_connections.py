@@ -32,7 +32,14 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..domain.users import Identity
-from ..services.ports import MAX_SUBSCRIPTIONS, ConnectionGone, ConnectionInfo, ConnectionStore, TooManySubscriptions
+from ..services.ports import (
+    MAX_SUBSCRIPTIONS,
+    ConnectionGone,
+    ConnectionInfo,
+    ConnectionStore,
+    TooManySubscriptions,
+    utc_now,
+)
 from .dynamodb_models import ConnectionModel
 
 #: API Gateway's maximum WebSocket connection duration.
@@ -43,10 +50,6 @@ _WRITE_ATTEMPTS = 8
 
 class KeptChanging(RuntimeError):
     """Concurrent writes to one connection won every attempt (a client flooding frames)."""
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _conn_pk(connection_id: str) -> str:
@@ -71,7 +74,7 @@ def _conflict(error: TransactWriteError) -> bool:
 
 class DynamoConnectionStore(ConnectionStore):
     def __init__(
-        self, connection: Connection, clock: Callable[[], dt.datetime] = _utcnow, ttl: dt.timedelta = CONNECTION_TTL
+        self, connection: Connection, clock: Callable[[], dt.datetime] = utc_now, ttl: dt.timedelta = CONNECTION_TTL
     ):
         self.connection = connection  # for transactions
         self._clock = clock
