@@ -122,13 +122,15 @@ def install(counter: CallCounter) -> None:
 
     botocore.session.Session.create_client = create_client
 
-    original_urlopen = urllib.request.urlopen
+    import jwt
 
-    def urlopen(url: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.on_http(url if isinstance(url, str) else url.full_url)
-        return original_urlopen(url, *args, **kwargs)
+    original_fetch = jwt.PyJWKClient.fetch_data
 
-    urllib.request.urlopen = urlopen
+    def fetch_data(self: Any) -> Any:  # the verifier's JWKS fetches (PyJWKClient)
+        counter.on_http(self.uri)
+        return original_fetch(self)
+
+    jwt.PyJWKClient.fetch_data = fetch_data
 
 
 def hook_commits(counter: CallCounter) -> None:
