@@ -24,7 +24,7 @@ the app is imported, so boto3, Powertools and pynamodb clients all carry it.
 Counting is switched on, for the calling thread only, around each handler
 invocation; the harness's own calls (reading the stream, receiving from the
 queues, the upload) are never counted. Plain-HTTP fetches the app makes
-(the Cognito JWKS) are counted separately through ``urllib.request.urlopen``.
+(the Cognito JWKS) are counted separately through PyJWKClient.fetch_data.
 
 Scenarios, each one application:
   cold            the first application in this process (JWKS and Parameter Store caches empty)
@@ -107,8 +107,7 @@ class CallCounter:
 
 
 def install(counter: CallCounter) -> None:
-    """Hook every botocore client created from now on, urlopen, and the repository's commit."""
-    import urllib.request
+    """Hook every botocore client created from now on, the JWKS client, and the repository's commit."""
 
     import botocore.session
 
