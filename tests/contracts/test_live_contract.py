@@ -1,0 +1,202 @@
+"""ConnectionStore, WebSocketSender and TokenVerifier: the same behaviour from fake and real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+
+from chalicelib.adapters import memory
+from chalicelib.domain.users import Identity
+from chalicelib.services.ports import (
+    MAX_SUBSCRIPTIONS,
+    ConnectionGone,
+    ConnectionInfo,
+    InvalidToken,
+    TooManySubscriptions,
+)
+
+SOMEONE = Identity(sub="someone", groups=frozenset({"reviewers"}))
+
+
+def new_id() -> str:
+    return f"conn-{uuid.uuid4().hex}"
+
+
+def topic() -> str:
+    return f"application#{uuid.uuid4()}"
+
+
+# --- connections ------------------------------------------------------------------------------
+
+
+def test_a_registered_connection_reads_back_with_its_identity_and_expiry(connection_store):
+    store = connection_store()
+    cid = new_id()
+    info = store.register(cid, SOMEONE)
+    assert isinstance(info, ConnectionInfo) and info.topics == ()
+    assert dt.timedelta(hours=1, minutes=59) < info.expires_at - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=2)
+    read = store.get(cid)
+    assert (read.connection_id, read.identity.sub, read.identity.groups, read.topics) == (
+        cid,
+        "someone",
+        frozenset({"reviewers"}),
+        (),
+    )
+    assert abs(read.expires_at - info.expires_at) < dt.timedelta(seconds=1)
+    assert store.get(new_id()) is None
+
+
+def test_subscriptions_are_idempotent_and_listed_both_ways(connection_store):
+    store = connection_store()
+    a, b, t = new_id(), new_id(), topic()
+    store.register(a, SOMEONE)
+    store.register(b, SOMEONE)
+    store.subscribe(a, t)
+    store.subscribe(a, t)
+    store.subscribe(b, t)
+    assert store.get(a).topics == (t,)
+    assert sorted(store.subscribers(t)) == sorted([a, b])
+    store.unsubscribe(a, t)
+    store.unsubscribe(a, t)
+    assert store.get(a).topics == () and list(store.subscribers(t)) == [b]
+
+
+def test_a_gone_connection_cannot_subscribe(connection_store):
+    store = connection_store()
+    with pytest.raises(ConnectionGone):
+        store.subscribe(new_id(), topic())
+    with pytest.raises(ConnectionGone):
+        store.unsubscribe(new_id(), topic())
+
+
+def test_subscriptions_per_connection_are_bounded(connection_store):
+    store = connection_store()
+    cid = new_id()
+    store.register(cid, SOMEONE)
+    topics = [topic() for _ in range(MAX_SUBSCRIPTIONS)]
+    for t in topics:
+        store.subscribe(cid, t)
+    with pytest.raises(TooManySubscriptions):
+        store.subscribe(cid, topic())
+    store.subscribe(cid, topics[0])  # already there: still fine
+    assert sorted(store.get(cid).topics) == sorted(topics)
+    store.forget(cid)
+
+
+def test_forget_removes_the_connection_and_every_subscription_also_ones_it_no_longer_lists(connection_store):
+    store = connection_store()
+    cid, t1, t2, stray = new_id(), topic(), topic(), topic()
+    store.register(cid, SOMEONE)
+    store.subscribe(cid, t1)
+    store.subscribe(cid, t2)
+    store.forget(cid)
+    assert store.get(cid) is None
+    assert list(store.subscribers(t1)) == [] and list(store.subscribers(t2)) == []
+    store.forget(cid)  # already gone: a no-op
+    store.forget(cid, also_topics=[stray])
+
+
+def test_past_its_expiry_a_connection_and_its_subscriptions_are_ignored(connection_store):
+    past = connection_store(lambda: dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+    now = connection_store()
+    cid, t = new_id(), topic()
+    past.register(cid, SOMEONE)
+    past.subscribe(cid, t)
+    assert now.get(cid) is None and list(now.subscribers(t)) == []
+    with pytest.raises(ConnectionGone):
+        now.subscribe(cid, topic())
+
+
+# --- the WebSocket sender ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sender(kind):
+    """The sender, what a connection received (text), and a sender for which a connection is gone.
+
+    moto's management API accepts every post and never answers 410 Gone, so
+    for the real adapter the Gone answer is stubbed at botocore's level: the
+    adapter and Chalice's WebsocketAPI still run unchanged.
+    """
+    if kind == "fake":
+        fake = memory.RecordingWebSocketSender()
+
+        def received_fake(cid):
+            return "".join(text for c, text in fake.sent if c == cid)
+
+        def gone_fake(cid):
+            fake.mark_gone(cid)
+            return fake
+
+        return fake, received_fake, gone_fake
+
+    import boto3
+    from botocore.stub import Stubber
+    from chalice.app import WebsocketAPI
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+    from chalicelib.adapters.websocket_sender import ChaliceWebSocketSender
+
+    def api():
+        websocket_api = WebsocketAPI()
+        websocket_api.session = boto3.session.Session(region_name="us-east-1")
+        websocket_api._endpoint = os.environ["MOTO_SERVER"]  # moto serves the management API at its root
+        return websocket_api
+
+    def received_real(cid):
+        backend = apigatewaymanagementapi_backends["123456789012"]["us-east-1"]
+        return backend.connections[cid].data.decode() if cid in backend.connections else ""
+
+    def gone_real(cid):
+        websocket_api = api()
+        client = websocket_api._get_client()
+        stubber = Stubber(client)
+        stubber.add_client_error("post_to_connection", service_error_code="GoneException", http_status_code=410)
+        stubber.activate()
+        return ChaliceWebSocketSender(websocket_api)
+
+    return ChaliceWebSocketSender(api()), received_real, gone_real
+
+
+def test_frames_reach_the_connection_in_order(sender):
+    send, received, _ = sender
+    cid = new_id()
+    send.send(cid, '{"type":"pong"}')
+    send.send(cid, '{"type":"event"}')
+    assert received(cid) == '{"type":"pong"}{"type":"event"}'
+
+
+def test_a_gone_connection_raises_connection_gone(sender):
+    _, _, gone = sender
+    cid = new_id()
+    with pytest.raises(ConnectionGone):
+        gone(cid).send(cid, "{}")
+
+
+# --- tokens ------------------------------------------------------------------------------------------
+
+
+def test_a_good_token_gives_back_who_it_was_issued_to(tokens):
+    verifier, issue = tokens
+    token, who = issue(("reviewers",))
+    got = verifier.verify(token)
+    assert (got.sub, got.groups, got.email) == (who.sub, who.groups, who.email)
+    assert verifier.verify_bearer(f"Bearer {token}").sub == who.sub
+    assert verifier.verify(issue(())[0]).groups == frozenset()
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "Bearer x"])
+def test_anything_else_is_an_invalid_token(tokens, token):
+    verifier, _ = tokens
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer", "Bearer   ", "token"])
+def test_a_malformed_authorization_header_is_an_invalid_token(tokens, header):
+    verifier, _ = tokens
+    with pytest.raises(InvalidToken):
+        verifier.verify_bearer(header)

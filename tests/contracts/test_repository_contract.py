@@ -1,0 +1,215 @@
+"""ApplicationRepository: the same behaviour from the fake and from DynamoDB."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+
+from chalicelib.domain import workflow
+from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.workflow import State, verify_chain
+from chalicelib.services.ports import ConcurrentChange, IdempotencyRecord, IdempotentReplay, InvalidCursor
+
+DECLARED = {"email": "a@example.com", "address": {"country": "GB"}, "full_name": {"surname": "Carter"}}
+
+
+def submitted(moment, applicant_id=None):
+    return workflow.submit(str(uuid.uuid4()), applicant_id or str(uuid.uuid4()), DECLARED, moment())
+
+
+def committed(repository, change):
+    repository.commit(change)
+    return change.after
+
+
+def flagged(repository, moment, applicant_id=None):
+    """An application driven to FLAGGED at the moment's time."""
+    app = committed(repository, submitted(moment, applicant_id))
+    app = committed(repository, workflow.receive_document(app, "k", 2048, moment()))
+    app = committed(repository, workflow.record_check(app, CheckResult(ADDRESS), moment()))
+    doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
+    app = committed(repository, workflow.record_check(app, doubt, moment()))
+    assert app.state == State.FLAGGED
+    return app
+
+
+def withdraw_all(repository, apps, moment):
+    """Take the contract's applications out of the shared review queue again."""
+    for app in apps:
+        current = repository.get(app.application_id)
+        if current is not None and not current.state.is_final:
+            repository.commit(workflow.withdraw(current, current.applicant_id, "contract test done", moment()))
+
+
+def test_a_committed_change_reads_back_equal(repository, moment):
+    change = submitted(moment)
+    repository.commit(change)
+    assert repository.get(change.after.application_id) == change.after
+    assert repository.history(change.after.application_id) == list(change.events)
+    assert repository.get(str(uuid.uuid4())) is None and repository.history(str(uuid.uuid4())) == []
+
+
+def test_values_read_back_are_copies(repository, moment):
+    change = submitted(moment)
+    repository.commit(change)
+    read = repository.get(change.after.application_id)
+    read.declared["email"] = "changed@example.com"
+    assert repository.get(change.after.application_id).declared["email"] == "a@example.com"
+
+
+def test_a_chain_of_changes_keeps_history_and_state_together(repository, moment):
+    app = flagged(repository, moment)
+    events = repository.history(app.application_id)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5] and verify_chain(events) is None
+    assert events[-1].to_state == State.FLAGGED and app.last_hash == events[-1].hash
+    assert repository.get(app.application_id) == app
+    withdraw_all(repository, [app], moment)
+
+
+def test_creating_an_existing_application_is_a_concurrent_change(repository, moment):
+    change = submitted(moment)
+    repository.commit(change)
+    with pytest.raises(ConcurrentChange) as lost:
+        repository.commit(change)
+    assert lost.value.current == change.after
+
+
+def test_a_stale_change_loses_and_writes_nothing(repository, moment):
+    app = committed(repository, submitted(moment))
+    winner = workflow.receive_document(app, "k", 2048, moment())
+    stale = workflow.withdraw(app, app.applicant_id, "stale", moment())
+    repository.commit(winner)
+    with pytest.raises(ConcurrentChange) as lost:
+        repository.commit(stale)
+    assert lost.value.current == winner.after
+    assert repository.get(app.application_id) == winner.after
+    assert [e.type.value for e in repository.history(app.application_id)] == [
+        "application.submitted",
+        "document.received",
+    ]
+
+
+def test_the_condition_is_on_version_and_state(repository, moment):
+    app = committed(repository, submitted(moment))
+    change = workflow.withdraw(app, app.applicant_id, "", moment())
+    wrong_state = dataclasses.replace(change, before=dataclasses.replace(app, state=State.VERIFYING))
+    with pytest.raises(ConcurrentChange):
+        repository.commit(wrong_state)
+    wrong_version = dataclasses.replace(change, before=dataclasses.replace(app, version=app.version + 1))
+    with pytest.raises(ConcurrentChange):
+        repository.commit(wrong_version)
+    assert repository.get(app.application_id) == app
+
+
+def test_a_history_event_is_never_overwritten(repository, moment):
+    app = committed(repository, submitted(moment))
+    change = workflow.withdraw(app, app.applicant_id, "", moment())
+    overwriting = dataclasses.replace(change, events=(dataclasses.replace(change.events[0], seq=1),))
+    with pytest.raises(ConcurrentChange):
+        repository.commit(overwriting)
+    assert repository.get(app.application_id) == app
+    assert [e.type.value for e in repository.history(app.application_id)] == ["application.submitted"]
+
+
+def test_an_idempotency_key_is_recorded_with_the_change_and_replays(repository, moment):
+    key = f"create#contract#{uuid.uuid4()}"
+    first = submitted(moment)
+    assert repository.find_idempotency_record(key) is None
+    repository.commit(first, idempotency_key=key, fingerprint="fp-1")
+    assert repository.find_idempotency_record(key) == IdempotencyRecord(first.after.application_id, "fp-1")
+    second = submitted(moment)
+    with pytest.raises(IdempotentReplay) as replay:
+        repository.commit(second, idempotency_key=key, fingerprint="fp-2")
+    assert (replay.value.application_id, replay.value.fingerprint) == (first.after.application_id, "fp-1")
+    assert repository.get(second.after.application_id) is None
+
+
+def test_a_lost_race_with_a_fresh_key_records_no_key(repository, moment):
+    change = submitted(moment)
+    repository.commit(change)
+    key = f"create#contract#{uuid.uuid4()}"
+    with pytest.raises(ConcurrentChange):
+        repository.commit(change, idempotency_key=key, fingerprint="fp")
+    assert repository.find_idempotency_record(key) is None
+
+
+def walk(fetch, limit):
+    items, cursor = [], None
+    for _ in range(1000):
+        page, cursor = fetch(limit, cursor)
+        assert len(page) <= limit
+        items += page
+        if cursor is None:
+            return items
+    raise AssertionError("the cursor never ran out")
+
+
+def test_an_applicants_list_is_newest_first_across_pages_and_own_only(repository, moment):
+    applicant, other = str(uuid.uuid4()), str(uuid.uuid4())
+    mine = []
+    for _ in range(5):
+        mine.append(committed(repository, submitted(moment, applicant)).application_id)
+        committed(repository, submitted(moment, other))
+        moment.advance(seconds=1)
+    listed = walk(lambda limit, cursor: repository.list_for_applicant(applicant, limit, cursor), 2)
+    assert [a.application_id for a in listed] == list(reversed(mine))
+    assert walk(lambda limit, cursor: repository.list_for_applicant(str(uuid.uuid4()), limit, cursor), 3) == []
+
+
+def test_cursors_are_pinned_to_what_they_page_through(repository, moment):
+    applicant = str(uuid.uuid4())
+    for _ in range(3):
+        committed(repository, submitted(moment, applicant))
+        moment.advance(seconds=1)
+    _, cursor = repository.list_for_applicant(applicant, 1, None)
+    assert isinstance(cursor, str)
+    with pytest.raises(InvalidCursor):
+        repository.list_for_applicant(str(uuid.uuid4()), 1, cursor)
+    with pytest.raises(InvalidCursor):
+        repository.review_queue(1, cursor)
+    for forged in ("garbage!", "e30", "eyJhIjoxfQ", cursor[:-4]):
+        with pytest.raises(InvalidCursor):
+            repository.list_for_applicant(applicant, 1, forged)
+
+
+def test_the_review_queue_holds_flagged_applications_oldest_flag_first(repository, moment):
+    apps = []
+    for _ in range(3):
+        apps.append(flagged(repository, moment))
+        moment.advance(minutes=5)
+    decided = apps[1]
+    repository.commit(workflow.decide(decided, True, "a-reviewer", "fine", moment()))
+    mine = {a.application_id for a in apps}
+    queued = [a.application_id for a in walk(repository.review_queue, 2) if a.application_id in mine]
+    assert queued == [apps[0].application_id, apps[2].application_id]
+    _, cursor = repository.review_queue(1, None)
+    if cursor is not None:
+        with pytest.raises(InvalidCursor):
+            repository.list_for_applicant(str(uuid.uuid4()), 1, cursor)
+    withdraw_all(repository, apps, moment)
+
+
+def test_queries_by_state_and_time(repository, moment):
+    start = moment()
+    apps = []
+    for _ in range(3):
+        apps.append(committed(repository, submitted(moment)))
+        moment.advance(hours=1)
+    ids = [a.application_id for a in apps]
+    count = repository.count_in_state(State.AWAITING_DOCUMENTS)
+    assert count >= 3
+
+    def mine(found):
+        return [a.application_id for a in found if a.application_id in ids]
+
+    assert mine(repository.in_state_since_before(State.AWAITING_DOCUMENTS, apps[2].state_since)) == ids[:2]
+    assert (
+        mine(repository.in_state_between(State.AWAITING_DOCUMENTS, apps[1].state_since, apps[2].state_since))
+        == (ids[1:])
+    )
+    assert mine(repository.in_state_between(State.VERIFYING, workflow.iso(start), workflow.iso(moment()))) == []
+    repository.commit(workflow.withdraw(apps[0], apps[0].applicant_id, "", moment()))
+    assert repository.count_in_state(State.AWAITING_DOCUMENTS) == count - 1
+    assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == ids[:1]

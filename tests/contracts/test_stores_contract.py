@@ -1,0 +1,127 @@
+"""Claims, documents, reports, events, settings, metrics: the same behaviour from fake and real."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+
+import pytest
+
+from chalicelib.domain.identity import HEAD_BYTES
+from chalicelib.domain.policy import Policy
+from chalicelib.services.ports import Upload
+
+# --- claims -------------------------------------------------------------------------------
+
+
+def test_a_claim_is_won_by_exactly_one_caller(claims):
+    key = f"contract#{uuid.uuid4()}"
+    assert not claims.is_claimed(key)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        won = list(pool.map(lambda _: claims.claim(key, 60), range(8)))
+    assert won.count(True) == 1 and claims.is_claimed(key)
+
+
+def test_a_released_claim_can_be_claimed_again_and_releasing_twice_is_fine(claims):
+    key = f"contract#{uuid.uuid4()}"
+    assert claims.claim(key)
+    claims.release(key)
+    claims.release(key)
+    assert not claims.is_claimed(key)
+    assert claims.claim(key) and not claims.claim(key)
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def test_upload_keys_belong_to_their_application_and_nothing_else_does(documents):
+    store, _ = documents
+    app_id = str(uuid.uuid4())
+    key = store.key_for_new_upload(app_id)
+    assert store.application_id_of(key) == app_id
+    assert store.key_for_new_upload(app_id) != key
+    for foreign in (f"applications/{app_id}/identity/x", f"elsewhere/{app_id}", "", f"applications/{app_id}/"):
+        assert store.application_id_of(foreign) is None
+
+
+def test_a_presigned_upload_is_bound_to_its_key_and_type(documents):
+    store, _ = documents
+    key = store.key_for_new_upload(str(uuid.uuid4()))
+    upload = store.presigned_upload(key, "image/png", 1024, 4096, 600)
+    assert isinstance(upload, Upload) and upload.key == key and upload.url
+    assert upload.fields["key"] == key and upload.fields["Content-Type"] == "image/png"
+
+
+def test_a_sample_has_the_size_the_type_and_only_the_head(documents):
+    store, put = documents
+    key = store.key_for_new_upload(str(uuid.uuid4()))
+    body = bytes(range(256)) * 40  # 10 KiB, more than the head
+    put(key, body, "image/jpeg")
+    sample = store.sample(key)
+    assert (sample.key, sample.size, sample.content_type) == (key, len(body), "image/jpeg")
+    assert sample.head == body[:HEAD_BYTES]
+    put(key, b"", "image/jpeg")
+    assert store.sample(key).head == b"" and store.sample(key).size == 0
+
+
+def test_a_sample_of_a_missing_object_raises(documents):
+    store, _ = documents
+    with pytest.raises(Exception):  # noqa: B017 - the port names no error for it (see the report)
+        store.sample(store.key_for_new_upload(str(uuid.uuid4())))
+
+
+def test_deleting_an_applications_documents_takes_every_upload_and_nothing_else(documents):
+    store, put = documents
+    app_id, other = str(uuid.uuid4()), str(uuid.uuid4())
+    keys = [store.key_for_new_upload(app_id) for _ in range(3)]
+    for key in keys + [store.key_for_new_upload(other)]:
+        put(key, b"x" * 10, "image/jpeg")
+    assert store.delete_all_for(app_id) == 3
+    assert store.delete_all_for(app_id) == 0
+    with pytest.raises(Exception):  # noqa: B017
+        store.sample(keys[0])
+    assert store.delete_all_for(other) == 1
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+def test_a_report_exists_once_put_and_reads_back(reports):
+    store, read = reports
+    key = f"reports/contract/{uuid.uuid4()}.json"
+    assert not store.exists(key)
+    store.put(key, '{"ünïcode": true}\n', "application/json")
+    assert store.exists(key)
+    body = read(key)
+    assert (body[0] if isinstance(body, tuple) else body) == '{"ünïcode": true}\n'
+    store.put(key, "{}", "application/json")
+    assert (read(key)[0] if isinstance(read(key), tuple) else read(key)) == "{}"
+
+
+# --- events ----------------------------------------------------------------------------------------
+
+
+def test_a_published_message_arrives_as_json_with_its_attributes_usable(publisher):
+    sent, received = publisher
+    event_id = f"{uuid.uuid4()}#1"
+    message = {"event_id": event_id, "application_id": "a", "seq": 1, "state": "VERIFYING", "from_state": None}
+    sent.publish(message, {"event_type": "document.received", "state": "VERIFYING", "from_state": "NONE"})
+    assert [m for m in received() if m.get("event_id") == event_id] == [message]
+
+
+# --- settings ------------------------------------------------------------------------------------------
+
+
+def test_settings_give_a_policy_with_the_templates_defaults(settings):
+    policy = settings.policy()
+    assert isinstance(policy, Policy)
+    assert policy == Policy()  # resources.yaml's parameters are the Policy defaults
+    assert settings.policy() == policy
+
+
+# --- metrics ------------------------------------------------------------------------------------------
+
+
+def test_counting_a_metric_never_fails(metrics):
+    metrics.count("ContractTest")
+    metrics.count("ContractTest", 3)

@@ -1,0 +1,262 @@
+"""Live updates on the fakes: connect, the subscribe rules, and the fan-out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from chalicelib.services.live_updates import MAX_TOKEN_CHARS, REVIEW_QUEUE, FrameError, application_topic
+from chalicelib.services.ports import MAX_SUBSCRIPTIONS
+from tests.support.fakes import submit
+
+
+@pytest.fixture
+def live(svc):
+    return svc.live_updates
+
+
+def connected(svc, who) -> str:
+    cid = f"conn-{uuid.uuid4().hex}"
+    assert svc.live_updates.connect(cid, {"token": svc.verifier.issue(who)})
+    return cid
+
+
+def subscribe(svc, cid, application_id=None):
+    target = {"application_id": application_id} if application_id else {"topic": REVIEW_QUEUE}
+    topic = application_topic(application_id) if application_id else REVIEW_QUEUE
+    return svc.live_updates.command(cid, "subscribe", target, topic)
+
+
+def event(application_id, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS"):
+    return json.dumps(
+        {
+            "event_id": f"{application_id}#{seq}",
+            "application_id": application_id,
+            "seq": seq,
+            "type": type_,
+            "state": state,
+            "from_state": from_state,
+        }
+    )
+
+
+# --- connect / disconnect ---------------------------------------------------------------
+
+
+def test_a_valid_token_registers_the_connection_for_two_hours(svc, live, applicant, clock):
+    cid = connected(svc, applicant)
+    info = svc.connections.get(cid)
+    assert info.identity == applicant and info.expires_at - clock() == dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "query", [None, {}, {"token": ""}, {"token": "forged"}, {"token": "x" * (MAX_TOKEN_CHARS + 1)}]
+)
+def test_a_connect_without_a_usable_token_is_refused(live, query):
+    assert live.connect("conn-1", query) is False
+
+
+def test_a_revoked_token_is_refused(svc, live, applicant):
+    token = svc.verifier.issue(applicant)
+    svc.verifier.revoke(token)
+    assert live.connect("conn-1", {"token": token}) is False
+
+
+def test_disconnect_removes_the_connection_and_its_subscriptions(svc, live, applicant, reviewer):
+    app = submit(svc, applicant)
+    cid = connected(svc, reviewer)
+    subscribe(svc, cid, app.application_id)
+    subscribe(svc, cid)
+    live.disconnect(cid)
+    live.disconnect(cid)  # $disconnect delivered twice
+    assert svc.connections.get(cid) is None
+    assert list(svc.connections.subscribers(REVIEW_QUEUE)) == []
+    assert list(svc.connections.subscribers(application_topic(app.application_id))) == []
+
+
+def test_an_expired_connection_is_unauthorized(svc, live, applicant, clock):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    clock.advance(hours=2, seconds=1)
+    with pytest.raises(FrameError) as refused:
+        subscribe(svc, cid, app.application_id)
+    assert refused.value.code == "unauthorized"
+
+
+# --- subscribe rules -----------------------------------------------------------------------
+
+
+def test_an_applicant_subscribes_to_their_own_application_and_learns_where_it_stands(svc, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    ack = subscribe(svc, cid, app.application_id)
+    assert ack == {"type": "subscribed", "application_id": app.application_id, "state": "AWAITING_DOCUMENTS", "seq": 1}
+    assert list(svc.connections.subscribers(application_topic(app.application_id))) == [cid]
+
+
+def test_someone_elses_or_an_unknown_application_is_not_found(svc, applicant, other_applicant):
+    app = submit(svc, other_applicant)
+    cid = connected(svc, applicant)
+    for application_id in (app.application_id, str(uuid.uuid4()), "not-an-id"):
+        with pytest.raises(FrameError) as refused:
+            subscribe(svc, cid, application_id)
+        assert refused.value.frame() == {
+            "type": "error",
+            "code": "not_found",
+            "message": "application not found",
+            "application_id": application_id,
+        }
+    assert svc.connections.get(cid).topics == ()
+
+
+def test_only_reviewers_watch_the_review_queue_and_they_may_watch_any_application(svc, applicant, reviewer):
+    app = submit(svc, applicant)
+    with pytest.raises(FrameError) as refused:
+        subscribe(svc, connected(svc, applicant))
+    assert refused.value.code == "forbidden"
+    cid = connected(svc, reviewer)
+    assert subscribe(svc, cid) == {"type": "subscribed", "topic": REVIEW_QUEUE}
+    assert subscribe(svc, cid, app.application_id)["state"] == "AWAITING_DOCUMENTS"
+
+
+def test_unsubscribe_is_idempotent(svc, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    subscribe(svc, cid, app.application_id)
+    target = {"application_id": app.application_id}
+    topic = application_topic(app.application_id)
+    assert svc.live_updates.command(cid, "unsubscribe", target, topic) == {"type": "unsubscribed", **target}
+    assert svc.live_updates.command(cid, "unsubscribe", target, topic) == {"type": "unsubscribed", **target}
+    assert svc.connections.get(cid).topics == ()
+
+
+def test_subscriptions_per_connection_are_bounded(svc, applicant):
+    cid = connected(svc, applicant)
+    for _ in range(MAX_SUBSCRIPTIONS):
+        subscribe(svc, cid, submit(svc, applicant).application_id)
+    with pytest.raises(FrameError) as refused:
+        subscribe(svc, cid, submit(svc, applicant).application_id)
+    assert refused.value.code == "too_many_subscriptions"
+
+
+def test_an_unregistered_connection_is_told_to_reconnect(svc, applicant):
+    app = submit(svc, applicant)
+    with pytest.raises(FrameError) as refused:
+        subscribe(svc, "never-connected", app.application_id)
+    assert refused.value.code == "unauthorized"
+
+
+def test_a_reply_to_a_gone_connection_forgets_it(svc, live, applicant):
+    cid = connected(svc, applicant)
+    assert live.reply(cid, {"type": "pong"}) is True
+    svc.sender.mark_gone(cid)
+    assert live.reply(cid, {"type": "pong"}) is False
+    assert svc.connections.get(cid) is None
+    assert svc.sender.frames(cid) == [{"type": "pong"}]
+
+
+# --- the fan-out ------------------------------------------------------------------------------
+
+
+def test_an_event_reaches_its_applications_subscribers_only(svc, live, applicant, other_applicant):
+    mine, theirs = submit(svc, applicant), submit(svc, other_applicant)
+    me, them = connected(svc, applicant), connected(svc, other_applicant)
+    subscribe(svc, me, mine.application_id)
+    subscribe(svc, them, theirs.application_id)
+    assert live.fan_out(event(mine.application_id)) == 1
+    [frame] = svc.sender.frames(me)
+    assert frame["type"] == "event" and frame["event"]["event_id"] == f"{mine.application_id}#2"
+    assert svc.sender.frames(them) == []
+
+
+@pytest.mark.parametrize(
+    "type_, state, from_state",
+    [
+        ("application.flagged", "FLAGGED", "VERIFYING"),
+        ("application.approved", "APPROVED", "FLAGGED"),
+        ("review.escalated", "FLAGGED", "FLAGGED"),
+    ],
+)
+def test_review_queue_events_reach_reviewers_and_the_applicant(
+    svc, live, applicant, reviewer, type_, state, from_state
+):
+    app = submit(svc, applicant)
+    watcher, queue = connected(svc, applicant), connected(svc, reviewer)
+    subscribe(svc, watcher, app.application_id)
+    subscribe(svc, queue)
+    assert live.fan_out(event(app.application_id, 5, type_, state, from_state)) == 2
+
+
+def test_an_ordinary_event_does_not_reach_the_review_queue(svc, live, applicant, reviewer):
+    app = submit(svc, applicant)
+    queue = connected(svc, reviewer)
+    subscribe(svc, queue)
+    assert live.fan_out(event(app.application_id)) == 0
+    assert svc.claims.keys() == []  # nobody to tell: nothing claimed
+
+
+def test_a_reviewer_watching_both_topics_gets_one_frame(svc, live, applicant, reviewer):
+    app = submit(svc, applicant)
+    cid = connected(svc, reviewer)
+    subscribe(svc, cid)
+    subscribe(svc, cid, app.application_id)
+    assert live.fan_out(event(app.application_id, 5, "application.flagged", "FLAGGED", "VERIFYING")) == 1
+    assert len(svc.sender.frames(cid)) == 1
+
+
+def test_a_replayed_message_sends_no_second_frame(svc, live, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    subscribe(svc, cid, app.application_id)
+    message = event(app.application_id)
+    assert live.fan_out(message) == 1
+    assert live.fan_out(message) == 0
+    assert len(svc.sender.frames(cid)) == 1
+
+
+def test_a_gone_connection_is_forgotten_with_its_subscriptions_and_the_others_still_get_it(
+    svc, live, applicant, reviewer
+):
+    app = submit(svc, applicant)
+    gone, alive = connected(svc, applicant), connected(svc, reviewer)
+    for cid in (gone, alive):
+        subscribe(svc, cid, app.application_id)
+    svc.sender.mark_gone(gone)
+    assert live.fan_out(event(app.application_id)) == 1
+    assert svc.connections.get(gone) is None
+    assert list(svc.connections.subscribers(application_topic(app.application_id))) == [alive]
+
+
+def test_when_no_frame_could_be_sent_the_claim_is_released_for_the_retry(svc, live, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    subscribe(svc, cid, app.application_id)
+    message = event(app.application_id)
+    svc.sender.fail(ConnectionError("management API unreachable"))
+    with pytest.raises(ConnectionError):
+        live.fan_out(message)
+    assert svc.claims.keys() == []
+    svc.sender.heal()
+    assert live.fan_out(message) == 1  # Lambda's retry
+    assert live.fan_out(message) == 0  # and a replay after it
+    assert svc.metrics.counts["NotificationSendFailed"] == 1
+
+
+def test_a_partial_failure_is_counted_not_retried(svc, live, applicant, reviewer):
+    app = submit(svc, applicant)
+    failing, fine = connected(svc, applicant), connected(svc, reviewer)
+    for cid in (failing, fine):
+        subscribe(svc, cid, app.application_id)
+    svc.sender.fail(ConnectionError("one endpoint down"), failing)
+    assert live.fan_out(event(app.application_id)) == 1
+    assert svc.metrics.counts["NotificationSendFailed"] == 1
+    assert svc.claims.keys() == [f"notified#{app.application_id}#2"]
+
+
+@pytest.mark.parametrize("raw", ["not json", "[]", json.dumps({"event_id": 1}), json.dumps({"event_id": "x"})])
+def test_a_message_that_is_not_an_application_event_is_dropped(svc, live, raw):
+    assert live.fan_out(raw) == 0
+    assert svc.metrics.counts["NotificationMessageDropped"] == 1

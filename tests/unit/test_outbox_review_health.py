@@ -1,0 +1,221 @@
+"""The outbox relay, human review and health, on the fakes."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.domain import workflow
+from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
+from chalicelib.services.errors import NotFound
+from chalicelib.services.ports import ConcurrentChange, InvalidCursor
+from tests.support.fakes import event_types, submit
+
+# --- the outbox -------------------------------------------------------------------------
+
+
+def test_each_committed_event_is_published_once_with_filterable_attributes(svc, applicant):
+    app = submit(svc, applicant)
+    svc.applications.withdraw(applicant, app.application_id, "bye")
+    events = svc.repository.history(app.application_id)
+    assert svc.outbox.relay(events) == 2
+    assert svc.outbox.relay(events) == 0  # the stream delivered the batch again
+    first, second = svc.publisher.published
+    assert first.message == {
+        "event_id": f"{app.application_id}#1",
+        "application_id": app.application_id,
+        "seq": 1,
+        "type": "application.submitted",
+        "from_state": None,
+        "state": "AWAITING_DOCUMENTS",
+        "at": events[0].at,
+        "actor": f"applicant:{applicant.sub}",
+        "reason": "application submitted",
+    }
+    assert first.attributes == {
+        "event_type": "application.submitted",
+        "state": "AWAITING_DOCUMENTS",
+        "from_state": "NONE",
+    }
+    assert second.attributes["from_state"] == "AWAITING_DOCUMENTS" and second.message["reason"] == "bye"
+
+
+def test_no_personal_data_leaves_through_the_topic(svc, applicant):
+    app = submit(svc, applicant)
+    svc.outbox.relay(svc.repository.history(app.application_id))
+    text = repr(svc.publisher.messages)
+    for personal in ("emily.carter@example.com", "Carter", "SW1A", "+447700900123", "533401372"):
+        assert personal not in text
+
+
+def test_a_failed_publish_is_not_marked_so_the_retry_publishes(svc, applicant):
+    app = submit(svc, applicant)
+    [event] = svc.repository.history(app.application_id)
+    real_publish = svc.publisher.publish
+
+    def unreachable(message, attributes):
+        raise ConnectionError("SNS unreachable")
+
+    svc.publisher.publish = unreachable
+    with pytest.raises(ConnectionError):
+        svc.outbox.publish(event)
+    svc.publisher.publish = real_publish
+    assert svc.outbox.publish(event) is True and svc.outbox.publish(event) is False
+    assert len(svc.publisher.published) == 1
+
+
+# --- review -------------------------------------------------------------------------------
+
+
+def flagged(svc, applicant, clock):
+    app = submit(svc, applicant)
+    svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
+    svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
+    doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
+    svc.check_recorder.record(app.application_id, doubt)
+    app = svc.repository.get(app.application_id)
+    assert app.state == State.FLAGGED
+    return app
+
+
+def test_the_queue_is_flagged_only_oldest_first_across_pages(svc, applicant, clock):
+    flagged_ids = []
+    for i in range(5):
+        flagged_ids.append(flagged(svc, applicant, clock).application_id)
+        submit(svc, applicant)  # not flagged: never queued
+        clock.advance(minutes=10 - i)
+    seen, cursor = [], None
+    while True:
+        page, cursor = svc.review.queue(2, cursor)
+        seen += [a.application_id for a in page]
+        if cursor is None:
+            break
+    assert seen == flagged_ids
+    with pytest.raises(InvalidCursor):
+        svc.review.queue(2, "forged")
+
+
+def test_a_decided_application_leaves_the_queue(svc, applicant, reviewer, clock):
+    app = flagged(svc, applicant, clock)
+    svc.review.decide(reviewer, app.application_id, True, "checked")
+    assert svc.review.queue(10, None) == ([], None)
+
+
+def test_detail_has_the_application_and_its_intact_history(svc, applicant, clock):
+    app = flagged(svc, applicant, clock)
+    detail = svc.review.detail(app.application_id)
+    assert detail.application == app and detail.chain_intact
+    assert [e.seq for e in detail.history] == [1, 2, 3, 4, 5]
+    with pytest.raises(NotFound):
+        svc.review.detail("7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e")
+
+
+@pytest.mark.parametrize("approve, state", [(True, State.APPROVED), (False, State.REJECTED)])
+def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
+    svc, applicant, reviewer, clock, approve, state
+):
+    app = flagged(svc, applicant, clock)
+    decided = svc.review.decide(reviewer, app.application_id, approve, "looked at it")
+    assert decided.state == state == svc.repository.get(app.application_id).state
+    last = svc.repository.history(app.application_id)[-1]
+    assert last.actor == f"reviewer:{reviewer.sub}" and last.reason == "looked at it"
+    assert svc.metrics.counts["ReviewApproved" if approve else "ReviewRejected"] == 1
+
+
+def test_a_reviewer_cannot_decide_their_own_application(svc, reviewer, clock):
+    app = flagged(svc, reviewer, clock)
+    with pytest.raises(NotAllowed):
+        svc.review.decide(reviewer, app.application_id, True, "mine")
+    assert svc.repository.get(app.application_id).state == State.FLAGGED
+
+
+def test_deciding_what_is_not_flagged_is_illegal(svc, applicant, reviewer):
+    app = submit(svc, applicant)
+    with pytest.raises(IllegalTransition) as refused:
+        svc.review.decide(reviewer, app.application_id, True, "too early")
+    assert refused.value.state == State.AWAITING_DOCUMENTS
+    with pytest.raises(NotFound):
+        svc.review.decide(reviewer, "not-an-id", True, "x")
+
+
+def test_a_decision_survives_a_concurrent_escalation(svc, applicant, reviewer, clock):
+    app = flagged(svc, applicant, clock)
+    repo = svc.repository
+    real_commit = repo.commit
+    clock.advance(hours=49)
+
+    def escalation_first(change, **kw):
+        repo.commit = real_commit
+        current = repo.get(app.application_id)
+        real_commit(workflow.escalate(current, svc.settings.policy(), clock()))
+        return real_commit(change, **kw)
+
+    repo.commit = escalation_first
+    decided = svc.review.decide(reviewer, app.application_id, True, "fine")
+    assert decided.state == State.APPROVED and decided.escalated_at is not None
+    assert event_types(svc, app.application_id)[-2:] == ["review.escalated", "application.approved"]
+
+
+def test_of_two_reviewers_deciding_at_once_exactly_one_wins(svc, applicant, reviewer, clock):
+    from tests.support.fakes import identity
+
+    app = flagged(svc, applicant, clock)
+    repo = svc.repository
+    real_get = repo.get
+    barrier = threading.Barrier(2)
+    local = threading.local()
+
+    def read_then_meet(application_id):
+        found = real_get(application_id)
+        if not getattr(local, "met", False):
+            local.met = True
+            barrier.wait(timeout=5)
+        return found
+
+    repo.get = read_then_meet
+    outcomes = []
+
+    def decide(who, approve):
+        try:
+            outcomes.append(svc.review.decide(who, app.application_id, approve, "race").state)
+        except (ConcurrentChange, IllegalTransition) as error:
+            outcomes.append(type(error).__name__)
+
+    threads = [
+        threading.Thread(target=decide, args=(reviewer, True)),
+        threading.Thread(target=decide, args=(identity(None, "reviewers"), False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    repo.get = real_get
+    assert sorted(map(str, outcomes)).count("ConcurrentChange") == 1
+    assert len(svc.repository.history(app.application_id)) == 6
+    assert svc.metrics.counts["ReviewDecisionConflict"] == 1
+
+
+# --- health ---------------------------------------------------------------------------------
+
+
+def test_health_is_ok_when_every_probe_answers(svc):
+    healthy, report = svc.health.report()
+    assert healthy and report["status"] == "ok"
+    assert set(report["checks"]) == {"dynamodb", "parameters"}
+
+
+def test_health_names_the_probe_that_failed(svc):
+    def broken():
+        raise TimeoutError("parameter store")
+
+    svc.settings.policy = broken
+    healthy, report = svc.health.report()
+    assert not healthy and report["status"] == "degraded"
+    assert report["checks"]["parameters"] == {
+        "status": "error",
+        "error": "TimeoutError",
+        "ms": pytest.approx(0, abs=50),
+    }
+    assert report["checks"]["dynamodb"]["status"] == "ok"
