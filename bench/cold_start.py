@@ -1,0 +1,67 @@
+"""Cold start of the code against an earlier revision, in the same run: import of app.py and each
+use case's first build, in fresh interpreters.
+
+    python -m bench cold_start                 # HEAD vs the revision before the layered layout
+    BASELINE_REV=<rev> python -m bench cold_start
+
+The baseline is checked out with ``git worktree add --detach`` into a temporary
+folder and measured with the same interpreter and the same environment, the
+runs interleaved so machine load hits both alike. Prints medians and the ratio
+HEAD / baseline (lower is better).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BASELINE = "c7ef7ef"  # the last commit before issue 8's layered layout
+RUNS = 15
+ENV = {
+    "DOCUMENTS_BUCKET_NAME": "bench-documents",
+    "ADDRESS_CHECK_QUEUE_NAME": "bench-address-check",
+    "HISTORY_STREAM_ARN": "arn:aws:dynamodb:us-east-1:123456789012:table/history/stream/2026-01-01T00:00:00.000",
+    "EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:events",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+}
+IMPORT_APP = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
+
+
+def once(root: Path) -> float:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO"))}, **ENV}
+    out = subprocess.run([sys.executable, "-c", IMPORT_APP], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"import app failed in {root}:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    rev = os.environ.get("BASELINE_REV", DEFAULT_BASELINE)
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        baseline = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(baseline), rev], cwd=ROOT, check=True)
+        try:
+            head_times, base_times = [], []
+            once(ROOT), once(baseline)  # warm the file cache and write bytecode for both
+            for _ in range(RUNS):
+                head_times.append(once(ROOT))
+                base_times.append(once(baseline))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=False)
+    head, base = statistics.median(head_times), statistics.median(base_times)
+    print(f"=== cold start: import app.py, median of {RUNS} fresh interpreters (runs interleaved) ===")
+    print(f"baseline {rev:<12} {base * 1000:8.0f} ms   (min {min(base_times) * 1000:.0f} ms)")
+    print(f"HEAD                  {head * 1000:8.0f} ms   (min {min(head_times) * 1000:.0f} ms)")
+    print(f"ratio HEAD / baseline {head / base:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
