@@ -47,13 +47,70 @@ def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) ->
 _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
+SUPPORTED_TRANSFORMS = {"AWS::LanguageExtensions"}  # Fn::ForEach, expanded by expand_for_each
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse a CloudFormation YAML (or JSON) template into plain Python data."""
     with open(path, encoding="utf-8") as handle:
         template = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     if not isinstance(template, dict) or "Resources" not in template:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+    transforms = template.get("Transform", [])
+    transforms = [transforms] if isinstance(transforms, str) else list(transforms)
+    unknown = [name for name in transforms if name not in SUPPORTED_TRANSFORMS]
+    if unknown:
+        raise TemplateError(f"transform(s) {unknown} are not supported by devstack")
     return template
+
+
+# --- Fn::ForEach (AWS::LanguageExtensions) -----------------------------------------
+
+_FOR_EACH = "Fn::ForEach::"
+
+
+def expand_for_each(section: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Expand ``Fn::ForEach::Name: [Identifier, Collection, {Key${Identifier}: Fragment}]``.
+
+    As CloudFormation does: ``${Id}`` in keys and strings and ``{"Ref": Id}``
+    become the value; ``&{Id}`` in a key becomes the value with its
+    non-alphanumeric characters dropped (logical ids are alphanumeric).
+    """
+    expanded: dict[str, Any] = {}
+    for key, value in section.items():
+        if not key.startswith(_FOR_EACH):
+            expanded[key] = value
+            continue
+        identifier, collection, fragment = value
+        if isinstance(collection, dict) and set(collection) == {"Ref"}:
+            collection = parameters[collection["Ref"]]
+        if not isinstance(collection, list):
+            raise TemplateError(f"{key}: the collection must be a list or a Ref to a list parameter")
+        for item in collection:
+            item = str(item).strip()
+            replaced = _replace_identifier(fragment, identifier, item)
+            for logical_id, resource in expand_for_each(replaced, parameters).items():
+                if logical_id in expanded or logical_id in section:
+                    raise TemplateError(f"{key} makes a duplicate logical id {logical_id}")
+                expanded[logical_id] = resource
+    return expanded
+
+
+def _replace_identifier(value: Any, identifier: str, item: str) -> Any:
+    if isinstance(value, dict):
+        if value == {"Ref": identifier}:
+            return item
+        result = {}
+        for key, child in value.items():
+            key = key.replace("${" + identifier + "}", item)
+            key = key.replace("&{" + identifier + "}", re.sub(r"[^A-Za-z0-9]", "", item))
+            result[key] = _replace_identifier(child, identifier, item)
+        return result
+    if isinstance(value, list):
+        return [_replace_identifier(child, identifier, item) for child in value]
+    if isinstance(value, str):
+        return value.replace("${" + identifier + "}", item)
+    return value
 
 
 # --- references and ordering -----------------------------------------------------
@@ -200,27 +257,53 @@ class Resolver:
         return resolved.replace("${!", "${")
 
 
-def resolve_parameters(template: Mapping[str, Any], given: Mapping[str, str]) -> dict[str, str]:
-    """Template parameters from ``given`` or their defaults, checked like CloudFormation."""
-    values: dict[str, str] = {}
+def resolve_parameters(template: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Template parameters from ``given`` or their defaults, checked like CloudFormation.
+
+    A ``CommaDelimitedList`` is a list of strings (given as a list or as one
+    comma-separated string); every other type is a string.
+    """
+    values: dict[str, Any] = {}
     for name, spec in template.get("Parameters", {}).items():
         if name in given:
-            value = str(given[name])
+            raw = given[name]
         elif "Default" in spec:
-            value = str(spec["Default"])
+            raw = spec["Default"]
         else:
             raise TemplateError(f"parameter {name} has no default and no value was given")
-        pattern = spec.get("AllowedPattern")
-        if pattern and not re.fullmatch(pattern, value):
-            raise TemplateError(f"parameter {name}={value!r} does not match {pattern}")
-        allowed = spec.get("AllowedValues")
-        if allowed and value not in [str(item) for item in allowed]:
-            raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+        kind = spec.get("Type", "String")
+        if kind == "CommaDelimitedList":
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            value: Any = [str(item).strip() for item in items]
+        elif kind in ("String", "Number"):
+            value = str(raw)
+        else:
+            raise TemplateError(f"parameter {name}: type {kind} is not supported by devstack")
+        for text in value if isinstance(value, list) else [value]:
+            _check_parameter(name, spec, text)
         values[name] = value
     unknown = set(given) - set(values)
     if unknown:
         raise TemplateError(f"the template has no parameter(s) {sorted(unknown)}")
     return values
+
+
+def _check_parameter(name: str, spec: Mapping[str, Any], value: str) -> None:
+    pattern = spec.get("AllowedPattern")
+    if pattern and not re.fullmatch(pattern, value):
+        raise TemplateError(f"parameter {name}={value!r} does not match {pattern}")
+    allowed = spec.get("AllowedValues")
+    if allowed and value not in [str(item) for item in allowed]:
+        raise TemplateError(f"parameter {name}={value!r} is not one of {allowed}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise TemplateError(f"parameter {name}={value!r} is not a number") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise TemplateError(f"parameter {name}={value} is below {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise TemplateError(f"parameter {name}={value} is above {spec['MaxValue']}")
 
 
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")

@@ -97,7 +97,7 @@ def test_buckets_are_encrypted_private_owner_enforced_with_cors(aws, env):
     s3 = aws.client("s3")
     bucket = env["DOCUMENTS_BUCKET_NAME"]
     encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
-    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]
@@ -115,7 +115,7 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + env["ADDRESS_CHECK_DLQ_NAME"])
     assert int(redrive["maxReceiveCount"]) == 5
-    policy = json.loads(attributes["Policy"])["Statement"][0]
+    policy = next(s for s in json.loads(attributes["Policy"])["Statement"] if s["Effect"] == "Allow")
     assert policy["Principal"] == {"Service": "sns.amazonaws.com"}
     assert policy["Condition"]["ArnEquals"]["aws:SourceArn"] == env["EVENTS_TOPIC_ARN"]
 
