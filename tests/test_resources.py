@@ -116,7 +116,7 @@ def test_buckets_block_public_access_are_versioned_and_logged(aws, env):
 
 def test_data_buckets_use_the_customer_managed_key(aws, env):
     s3 = aws("s3")
-    for bucket in (env["DOCUMENTS_BUCKET_NAME"], env["REPORTS_BUCKET_NAME"]):
+    for bucket in (env["DOCUMENTS_BUCKET_NAME"], env["REPORTS_BUCKET_NAME"], env["SANCTIONS_BUCKET_NAME"]):
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms",
                                                               "KMSMasterKeyID": env["DATA_KEY_ARN"]}
@@ -152,7 +152,8 @@ def test_queues_and_topics_are_kms_encrypted_and_tls_only(aws, env):
     sqs, sns = aws("sqs"), aws("sns")
     key_id = env["DATA_KEY_ARN"].split("/")[-1]
     queue_names = [env["ADDRESS_CHECK_QUEUE_NAME"], env["ADDRESS_CHECK_DLQ_NAME"],
-                   env["DOCUMENT_EVENTS_DLQ_ARN"].split(":")[-1], env["HISTORY_STREAM_DLQ_ARN"].split(":")[-1]]
+                   env["DOCUMENT_EVENTS_DLQ_ARN"].split(":")[-1], env["HISTORY_STREAM_DLQ_ARN"].split(":")[-1],
+                   env["SANCTIONS_SCREENING_QUEUE_NAME"], env["SANCTIONS_SCREENING_DLQ_NAME"]]
     for name in queue_names:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
