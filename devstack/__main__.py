@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--control-port", type=int, default=0)
     up.add_argument("--stage", default="local")
     up.add_argument("--verbose", action="store_true", help="log every call moto serves")
+    up.add_argument("--concurrency", type=int, default=8,
+                    help="concurrent handler invocations per SQS queue, S3 bucket and SNS topic "
+                         "(like Lambda's; DynamoDB streams stay one batch at a time per shard)")
 
     token = commands.add_parser("token", parents=[common],
                                 help="print a Cognito token of a demo user")
@@ -126,6 +129,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
+    from .processes import ChildFailed
     from .pumps import WiringError
     from .stack import LocalStack, StackOptions
     from .template import TemplateError
@@ -137,7 +141,8 @@ def _up(args: argparse.Namespace, started: float) -> int:
     stack = LocalStack(StackOptions(
         project_dir=args.project_dir, host=args.host, api_port=args.api_port,
         ws_port=args.ws_port, moto_port=args.moto_port, control_port=args.control_port,
-        stage=args.stage, state_dir=args.state_dir, verbose=args.verbose))
+        stage=args.stage, state_dir=args.state_dir, verbose=args.verbose,
+        concurrency=args.concurrency))
     try:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
@@ -148,7 +153,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         print("devstack: stopping", flush=True)
-    except (TemplateError, WiringError) as error:
+    except (TemplateError, WiringError, ChildFailed) as error:
         print(f"devstack: error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:

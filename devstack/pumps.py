@@ -15,7 +15,9 @@ handler with the event Lambda would send, with Lambda's delivery semantics:
   A message that is not a notification at all is logged and moved to the
   stage's ``devstack-<stage>-dead-letters`` queue; the rest of its batch goes on.
 * DynamoDB streams (event source mapping): batches in shard order; a failing
-  batch is retried with backoff and blocks its shard until it succeeds.
+  batch is retried with backoff and blocks its shard until it succeeds. With
+  concurrency > 1 a batch is split by partition key and its parts delivered
+  concurrently (Lambda's ParallelizationFactor): per-key order is kept.
 
 Every pump is a daemon thread that polls with short waits (events reach their
 handler within a few hundred milliseconds); nothing a handler does can kill it.
@@ -23,10 +25,12 @@ handler within a few hundred milliseconds); nothing a handler does can kill it.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime as dt
 import json
 import logging
 import threading
+import zlib
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
@@ -55,12 +59,18 @@ class WiringError(Exception):
 # --- the pump thread -----------------------------------------------------------------
 
 class Pump(threading.Thread):
-    """A daemon thread that calls ``poll()`` until stopped and survives any error."""
+    """A daemon thread that calls ``poll()`` until stopped and survives any error.
 
-    def __init__(self, invoker: Invoker, source: str) -> None:
+    With ``workers`` > 1 that many threads poll side by side, as Lambda runs
+    several pollers (and so several concurrent invocations) for a queue;
+    ``poll()`` must then be safe to run concurrently.
+    """
+
+    def __init__(self, invoker: Invoker, source: str, workers: int = 1) -> None:
         super().__init__(name=f"devstack-pump-{invoker.name}", daemon=True)
         self.invoker = invoker
         self.source = source
+        self.workers = max(1, workers)
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -71,6 +81,16 @@ class Pump(threading.Thread):
         return self._stopping.is_set()
 
     def run(self) -> None:
+        helpers = [threading.Thread(target=self._poll_until_stopped, daemon=True,
+                                    name=f"{self.name}-{index}")
+                   for index in range(1, self.workers)]
+        for helper in helpers:
+            helper.start()
+        self._poll_until_stopped()
+        for helper in helpers:
+            helper.join()
+
+    def _poll_until_stopped(self) -> None:
         while not self.stopping:
             try:
                 self.poll()
@@ -151,8 +171,8 @@ class SqsPump(Pump):
     """An SQS event source mapping with ReportBatchItemFailures."""
 
     def __init__(self, invoker: Invoker, sqs: Any, queue_url: str, queue_arn: str,
-                 region: str, batch_size: int) -> None:
-        super().__init__(invoker, f"sqs:{queue_arn.rsplit(':', 1)[-1]}")
+                 region: str, batch_size: int, workers: int = 1) -> None:
+        super().__init__(invoker, f"sqs:{queue_arn.rsplit(':', 1)[-1]}", workers)
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -202,17 +222,19 @@ class AsyncQueuePump(Pump):
     """
 
     def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str,
-                 dead_letter_url: str | None = None) -> None:
-        super().__init__(invoker, source)
+                 dead_letter_url: str | None = None, workers: int = 1) -> None:
+        super().__init__(invoker, source, workers)
         self.sqs = sqs
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
+        # Several pollers take a few messages each, so none sits behind a slow one.
+        self._per_receive = 10 if self.workers == 1 else 2
 
     def to_event(self, body: str) -> dict[str, Any] | None:
         raise NotImplementedError
 
     def poll(self) -> None:
-        for message in _receive(self.sqs, self.queue_url, 10, LONG_POLL_SECONDS):
+        for message in _receive(self.sqs, self.queue_url, self._per_receive, LONG_POLL_SECONDS):
             if self.stopping:
                 return
             try:
@@ -290,8 +312,9 @@ def sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any
 
 class SnsPump(AsyncQueuePump):
     def __init__(self, invoker: Invoker, source: str, sqs: Any, queue_url: str,
-                 subscription_arn: str, dead_letter_url: str | None = None) -> None:
-        super().__init__(invoker, source, sqs, queue_url, dead_letter_url)
+                 subscription_arn: str, dead_letter_url: str | None = None,
+                 workers: int = 1) -> None:
+        super().__init__(invoker, source, sqs, queue_url, dead_letter_url, workers)
         self.subscription_arn = subscription_arn
 
     def to_event(self, body: str) -> dict[str, Any] | None:
@@ -323,20 +346,33 @@ def stream_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
 
 
 class DynamoDBStreamPump(Pump):
-    """Reads every shard from TRIM_HORIZON; a failed batch blocks its shard (Lambda)."""
+    """Reads every shard from TRIM_HORIZON; a failed batch blocks its shard (Lambda).
+
+    With ``parallelization`` > 1 a batch is split by partition key into that
+    many sub-batches delivered concurrently, as Lambda's ParallelizationFactor
+    does: records of one key stay in order in one sub-batch, and the shard
+    moves on only when every sub-batch has succeeded. (moto gives a table one
+    shard, where DynamoDB would give a busy table several.)
+    """
 
     def __init__(self, invoker: Invoker, streams: Any, stream_arn: str, region: str,
-                 batch_size: int) -> None:
+                 batch_size: int, parallelization: int = 1) -> None:
         table = stream_arn.split(":table/")[-1].split("/")[0]
         super().__init__(invoker, f"dynamodb-stream:{table}")
         self.streams = streams
         self.stream_arn = stream_arn
         self.region = region
         self.batch_size = min(max(1, batch_size), 1000)
+        self.parallelization = max(1, parallelization)
         self._iterators: dict[str, str | None] = {}
+        self._partition_key: str | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def _refresh_shards(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)
+        for key in description["StreamDescription"].get("KeySchema", []):
+            if key["KeyType"] == "HASH":
+                self._partition_key = key["AttributeName"]
         for shard in description["StreamDescription"]["Shards"]:
             if shard["ShardId"] not in self._iterators:
                 self._iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
@@ -362,6 +398,31 @@ class DynamoDBStreamPump(Pump):
             self._stopping.wait(STREAM_POLL_SECONDS)
 
     def _deliver(self, records: list[dict]) -> bool:
+        """Deliver one batch (split by partition key when parallel); False if stopping."""
+        groups = self._split(records)
+        if len(groups) == 1:
+            return self._deliver_in_order(groups[0])
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                self.parallelization, thread_name_prefix=f"{self.name}-batch")
+        return all(list(self._pool.map(self._deliver_in_order, groups)))
+
+    def _split(self, records: list[dict]) -> list[list[dict]]:
+        if self.parallelization == 1 or self._partition_key is None:
+            return [records]
+        groups: dict[int, list[dict]] = {}
+        for record in records:
+            key = json.dumps(record["dynamodb"]["Keys"].get(self._partition_key), sort_keys=True,
+                             default=str)
+            groups.setdefault(zlib.crc32(key.encode()) % self.parallelization, []).append(record)
+        return list(groups.values())
+
+    def stop(self) -> None:
+        super().stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _deliver_in_order(self, records: list[dict]) -> bool:
         event = {"Records": [stream_record(record, self.stream_arn, self.region)
                              for record in records]}
         attempt = 0
@@ -386,8 +447,10 @@ class PumpFactory:
 
     def __init__(self, app: Any, session: Any, endpoint_url: str | None, stage: str,
                  region: str = "us-east-1", memory_limit_in_mb: int = 128,
-                 timeout_seconds: float = 30.0) -> None:
+                 timeout_seconds: float = 30.0, concurrency: int = 1) -> None:
         self.app = app
+        # Pollers per queue; for streams, concurrent sub-batches per shard (per-key order kept).
+        self.concurrency = concurrency
         self.stage = stage
         self.region = region
         self._invoker_options = {"region": region, "memory_limit_in_mb": memory_limit_in_mb,
@@ -451,7 +514,7 @@ class PumpFactory:
         arn = self.sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return SqsPump(self.invoker(config.name), self.sqs, url, arn, self.region,
-                       config.batch_size)
+                       config.batch_size, self.concurrency)
 
     def _s3(self, bucket: str, configs: list[S3EventConfig]) -> list[Pump]:
         try:
@@ -472,7 +535,7 @@ class PumpFactory:
                 entry["Filter"] = {"Key": {"FilterRules": rules}}
             queue_configurations.append(entry)
             pumps.append(S3Pump(self.invoker(config.name), f"s3:{bucket}", self.sqs, url,
-                                self.dead_letter_url))
+                                self.dead_letter_url, self.concurrency))
         # One configuration per bucket holds every handler, as in a deployment.
         self.s3.put_bucket_notification_configuration(
             Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configurations})
@@ -491,7 +554,7 @@ class PumpFactory:
             TopicArn=topic_arn, Protocol="sqs", Endpoint=arn,
             ReturnSubscriptionArn=True)["SubscriptionArn"]
         return SnsPump(self.invoker(config.name), f"sns:{topic_arn.rsplit(':', 1)[-1]}",
-                       self.sqs, url, subscription_arn, self.dead_letter_url)
+                       self.sqs, url, subscription_arn, self.dead_letter_url, self.concurrency)
 
     def _dynamodb(self, config: DynamoDBEventConfig) -> DynamoDBStreamPump:
         try:
@@ -500,7 +563,7 @@ class PumpFactory:
             raise WiringError(f"handler {config.name} reads DynamoDB stream "
                               f"{config.stream_arn!r}, which the local stack does not have")
         return DynamoDBStreamPump(self.invoker(config.name), self.streams, config.stream_arn,
-                                  self.region, config.batch_size)
+                                  self.region, config.batch_size, self.concurrency)
 
 
 def start_pumps(pumps: list[Pump]) -> None:

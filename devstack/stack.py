@@ -6,6 +6,10 @@ the template provisioned and the WebSocket gateway bound *before* the app is
 imported; the pumps and the scheduler are wired from the imported app's own
 registrations afterwards. Every step registers its own undo on an ExitStack,
 so a failure half-way (or Ctrl-C during start-up) still stops what started.
+
+moto and the REST API run in processes of their own (:mod:`devstack.processes`);
+the WebSocket gateway, the pumps, the scheduler and the control endpoint run
+here, with the app imported once more for their handlers.
 """
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ class StackOptions:
     stage: str = "local"
     state_dir: Path | None = None  # default: <project_dir>/.devstack
     verbose: bool = False
+    concurrency: int = 8  # concurrent invocations per queue/notification pump
 
     def __post_init__(self) -> None:
         self.project_dir = Path(self.project_dir).resolve()
@@ -82,6 +86,7 @@ class LocalStack:
         self.env: dict[str, str] = {}
         self._exit = contextlib.ExitStack()
         self._app_handle = _AppHandle()
+        self._app_env: dict[str, str] = {}
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -136,19 +141,17 @@ class LocalStack:
                                    "--control-port": options.control_port})
 
     def _start_moto(self) -> str:
-        if not self.options.verbose:
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
-        from moto.server import ThreadedMotoServer
+        """moto in a process of its own (see :mod:`devstack.processes`)."""
+        from .processes import ChildProcess
 
-        from .motofix import patch_moto
-
-        patch_moto()  # moto's transactions are not atomic across threads; POST policies
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.moto_port,
-                                    verbose=False)
-        server.start()
-        self._exit.callback(server.stop)
-        host, port = server.get_host_and_port()
-        return f"http://{host}:{port}"
+        args = ["--host", "127.0.0.1", "--port", str(self.options.moto_port)]
+        if self.options.verbose:
+            args.append("--verbose")
+        moto = ChildProcess("moto", "devstack.moto_process", args, dict(os.environ),
+                            self.options.project_dir)
+        url = moto.start()["url"]
+        self._exit.callback(moto.stop)
+        return url
 
     def _set_environ(self, values: dict[str, str]) -> None:
         """The app runs in this process, so the stack's settings live in os.environ."""
@@ -217,6 +220,7 @@ class LocalStack:
                             "uses %s", self.options.stage, key, app_env[key], value)
         app_env.update(self.env)
         self.env = {**config.environment_variables, **self.env}
+        self._app_env = app_env
         app = factory.load_chalice_app(app_env)
         self._app_handle.bind(app)
         if "WEBSOCKET_DOMAIN" in self.env:
@@ -226,23 +230,17 @@ class LocalStack:
         return app
 
     def _start_api(self, factory: Any, config: Any, app: Any) -> str:
-        from chalice.deploy.validate import validate_routes
+        """The REST API in a process of its own, serving the same app.py."""
+        from .processes import ChildProcess
 
-        validate_routes(app.routes)  # what `chalice deploy` would refuse, refuse here too
-        server = factory.create_local_server(app, config, self.options.host,
-                                             self.options.api_port)
-        server.port = server.server.server_address[1]  # the real one when asked for 0
-        thread = threading.Thread(target=server.server.serve_forever, args=(0.1,),
-                                  name="devstack-chalice-local", daemon=True)
-        thread.start()
-
-        def stop_api() -> None:
-            server.shutdown()
-            server.server.server_close()
-            thread.join(2.0)
-
-        self._exit.callback(stop_api)
-        return f"http://{self._public_host}:{server.port}"
+        options = {"project_dir": str(self.options.project_dir), "stage": self.options.stage,
+                   "host": self.options.host, "port": self.options.api_port,
+                   "app_env": self._app_env}
+        api = ChildProcess("api", "devstack.api_process", [json.dumps(options)],
+                           dict(os.environ), self.options.project_dir)
+        port = api.start()["port"]
+        self._exit.callback(api.stop)
+        return f"http://{self._public_host}:{port}"
 
     def _lambda_options(self, config: Any) -> dict[str, Any]:
         return {"region": REGION, "memory_limit_in_mb": config.lambda_memory_size or 128,
@@ -252,6 +250,7 @@ class LocalStack:
         from .pumps import PumpFactory, start_pumps, stop_pumps
 
         pumps = PumpFactory(app, session, moto_url, self.options.stage,
+                            concurrency=self.options.concurrency,
                             **self._lambda_options(config)).build()
         start_pumps(pumps)
         self._exit.callback(stop_pumps, pumps)

@@ -358,3 +358,77 @@ def test_a_handler_on_a_missing_queue_is_a_loud_wiring_error(aws, name):
 
     with pytest.raises(WiringError, match=name):
         PumpFactory(app, aws.session, aws.endpoint_url, "test").build()
+
+
+# --- concurrency --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def pumping_concurrently(app: Chalice, aws: Any, concurrency: int) -> Iterator[list]:
+    pumps = PumpFactory(app, aws.session, aws.endpoint_url, "test", concurrency=concurrency).build()
+    start_pumps(pumps)
+    try:
+        yield pumps
+    finally:
+        stop_pumps(pumps)
+
+
+def test_sqs_messages_are_handled_concurrently_with_concurrency(aws, name):
+    """Two handlers meet at a barrier: that only happens if they run at the same time."""
+    url = create_queue(aws, name)
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+    barrier = threading.Barrier(2, timeout=DEADLINE)
+
+    @app.on_sqs_message(queue=name, batch_size=1)
+    def handle(event):
+        barrier.wait()
+        seen.add([record.body for record in event])
+
+    for body in ("one", "two"):
+        aws.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    with pumping_concurrently(app, aws, 2):
+        wait_until(lambda: len(seen) == 2)
+        wait_until(lambda: queue_counts(aws, url) == (0, 0))
+    assert sorted(body for batch in seen.items for body in batch) == ["one", "two"]
+
+
+def test_a_parallel_stream_keeps_each_keys_order_and_delivers_keys_concurrently(aws, name):
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "n", "AttributeType": "N"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                   {"AttributeName": "n", "KeyType": "RANGE"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    keys = [f"key-{index}" for index in range(8)]
+    app, seen, sub_batches = Chalice(app_name="pumptest"), Recorder(), Recorder()
+    overlap = threading.Event()
+    running = [0]
+    lock = threading.Lock()
+
+    @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=100)
+    def handle(event):
+        with lock:
+            running[0] += 1
+            if running[0] > 1:
+                overlap.set()
+        overlap.wait(DEADLINE)  # hold each sub-batch until another runs beside it
+        records = list(event)
+        sub_batches.add({record.keys["pk"]["S"] for record in records})
+        for record in records:
+            seen.add((record.keys["pk"]["S"], int(record.keys["n"]["N"])))
+        with lock:
+            running[0] -= 1
+
+    for n in range(1, 4):
+        for key in keys:
+            dynamodb.put_item(TableName=name, Item={"pk": {"S": key}, "n": {"N": str(n)}})
+    with pumping_concurrently(app, aws, 4):
+        wait_until(lambda: len(seen) == 3 * len(keys))
+    assert overlap.is_set()
+    for key in keys:
+        assert [n for k, n in seen.items if k == key] == [1, 2, 3]
+    batches = sub_batches.items
+    assert all(not (a & b) for i, a in enumerate(batches) for b in batches[i + 1:]), \
+        "a key was split across concurrent sub-batches"

@@ -1,0 +1,234 @@
+"""Load on the local stack: many applications from concurrent clients, submit to decision.
+
+    python -m bench.load [--clients 8] [--counts 200,1000] [--baseline 20]
+
+One ``python -m devstack up`` on free ports. Each client is its own Cognito
+user (signed up through the stack's Cognito) with its own WebSocket
+connection, and works like the reference client, one application at a time:
+
+    create     POST /applications
+    form       POST /applications/{id}/documents      (the presigned POST)
+    upload     the POST straight to the local S3
+    decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
+    total      create sent -> decision seen
+
+Passes, on the same stack one after the other: the baseline (one client,
+``--baseline`` applications: the unloaded latency of each step), then each
+of ``--counts`` with ``--clients`` clients. Printed per pass: the rate
+(applications decided per second of wall time), p50/p95/p99 of each step and
+how many were lost (no decision within DECISION_DEADLINE_S, checked again
+through the API at the end). Ratios: each step's p50 to the baseline's p50,
+and the rate of the last pass to the rate of the first (the tables grow
+between them). Exit status 1 if any application was lost.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench._common import call, header, percentile, start_stack, upload
+
+STEPS = ("create", "form", "upload", "decision", "total")
+FINAL = ("APPROVED", "FLAGGED", "REJECTED")
+DECISION_DEADLINE_S = 60.0
+TARGET_RATE = 5.0
+TARGET_DECISION_P50_S = 1.0
+
+
+@dataclass
+class Pass:
+    label: str
+    clients: int
+    count: int
+    wall: float = 0.0
+    timings: dict[str, list[float]] = field(default_factory=lambda: {step: [] for step in STEPS})
+    outcomes: dict[str, str] = field(default_factory=dict)  # application id -> final state
+    lost: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def decided(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def rate(self) -> float:
+        return self.decided / self.wall if self.wall else 0.0
+
+
+class Client:
+    """One applicant: a Cognito user, a WebSocket connection, one application at a time."""
+
+    def __init__(self, stack: Any, token: str) -> None:
+        from websockets.sync.client import connect
+
+        self.stack = stack
+        self.token = token
+        self.ws = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def _await(self, predicate: Any, deadline: float) -> dict | None:
+        while (remaining := deadline - time.perf_counter()) > 0:
+            try:
+                frame = json.loads(self.ws.recv(timeout=remaining))
+            except TimeoutError:
+                return None
+            if predicate(frame):
+                return frame
+        return None
+
+    def one(self, body: dict, data: bytes, record: Pass, lock: threading.Lock) -> None:
+        started = time.perf_counter()
+        created = call(self.stack.api_url, "POST", "/applications", self.token, json=body)
+        created_at = time.perf_counter()
+        if created.status_code != 201:
+            raise RuntimeError(f"create -> {created.status_code}: {created.text[:200]}")
+        app_id = created.json()["id"]
+        self.ws.send(json.dumps({"action": "subscribe", "application_id": app_id}))
+        form = call(self.stack.api_url, "POST", f"/applications/{app_id}/documents", self.token,
+                    json={"content_type": "image/jpeg"})
+        formed_at = time.perf_counter()
+        if form.status_code != 201:
+            raise RuntimeError(f"form -> {form.status_code}: {form.text[:200]}")
+        if self._await(lambda f: f.get("type") == "subscribed", started + 30) is None:
+            raise RuntimeError(f"no 'subscribed' frame for {app_id}")
+        uploaded = upload(form.json(), data, "image/jpeg")
+        uploaded_at = time.perf_counter()
+        if uploaded.status_code not in (200, 201, 204):
+            raise RuntimeError(f"upload -> {uploaded.status_code}: {uploaded.text[:200]}")
+        frame = self._await(lambda f: f.get("type") == "event"
+                            and (f.get("event") or {}).get("application_id") == app_id
+                            and (f.get("event") or {}).get("state") in FINAL,
+                            uploaded_at + DECISION_DEADLINE_S)
+        decided_at = time.perf_counter()
+        self.ws.send(json.dumps({"action": "unsubscribe", "application_id": app_id}))
+        with lock:
+            if frame is None:
+                record.lost.append(app_id)
+                return
+            record.outcomes[app_id] = frame["event"]["state"]
+            for step, seconds in (("create", created_at - started), ("form", formed_at - created_at),
+                                  ("upload", uploaded_at - formed_at),
+                                  ("decision", decided_at - uploaded_at), ("total", decided_at - started)):
+                record.timings[step].append(seconds)
+
+
+def sign_up_clients(stack: Any, count: int) -> list[str]:
+    """ID tokens of ``count`` new applicants (sign-up as the README shows, confirmed by admin)."""
+    import boto3
+
+    env = stack.info["env"]
+    idp = boto3.client("cognito-idp", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    tokens = []
+    for _ in range(count):
+        email, password = f"load-{uuid.uuid4().hex[:10]}@example.com", "Load-Password-123"
+        idp.sign_up(ClientId=env["USER_POOL_CLIENT_ID"], Username=email, Password=password,
+                    UserAttributes=[{"Name": "email", "Value": email}])
+        idp.admin_confirm_sign_up(UserPoolId=env["USER_POOL_ID"], Username=email)
+        tokens.append(idp.initiate_auth(ClientId=env["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+                                        AuthParameters={"USERNAME": email, "PASSWORD": password}
+                                        )["AuthenticationResult"]["IdToken"])
+    return tokens
+
+
+def run_pass(stack: Any, tokens: list[str], label: str, count: int, body: dict, data: bytes) -> Pass:
+    record = Pass(label, len(tokens), count)
+    lock = threading.Lock()
+    remaining = iter(range(count))
+    clients = [Client(stack, token) for token in tokens]
+
+    def work(client: Client) -> None:
+        while True:
+            with lock:
+                if next(remaining, None) is None:
+                    return
+            try:
+                client.one(body, data, record, lock)
+            except Exception as error:  # noqa: BLE001 - counted and shown, the pass goes on
+                with lock:
+                    record.errors.append(f"{type(error).__name__}: {error}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        list(pool.map(work, clients))
+    record.wall = time.perf_counter() - started
+    for client in clients:
+        client.close()
+    # "Lost" means never decided, not "frame missed": ask the API once more.
+    for app_id in list(record.lost):
+        state = call(stack.api_url, "GET", f"/applications/{app_id}", tokens[0]).json().get("state")
+        if state in FINAL:
+            record.lost.remove(app_id)
+            record.errors.append(f"{app_id} decided ({state}) but its frame was not seen in time")
+    return record
+
+
+def report(record: Pass, baseline: Pass | None) -> None:
+    print(f"\n{record.label}: {record.count} applications, {record.clients} client(s): "
+          f"{record.decided} decided in {record.wall:.1f} s = {record.rate:.2f} applications/s; "
+          f"lost {len(record.lost)}; errors {len(record.errors)}")
+    outcomes: dict[str, int] = {}
+    for state in record.outcomes.values():
+        outcomes[state] = outcomes.get(state, 0) + 1
+    print(f"  outcomes {outcomes}")
+    for step in STEPS:
+        values = record.timings[step]
+        if not values:
+            continue
+        p50, p95, p99 = (percentile(values, pct) for pct in (50, 95, 99))
+        line = f"  {step:<9} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   p99 {p99 * 1000:8.1f} ms"
+        if baseline is not None and baseline.timings[step]:
+            line += f"   p50/baseline {p50 / percentile(baseline.timings[step], 50):5.2f}x"
+        print(line)
+    for error in record.errors[:5]:
+        print(f"  error: {error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--counts", default="200,1000", help="applications per loaded pass")
+    parser.add_argument("--baseline", type=int, default=20, help="applications of the one-client pass")
+    args = parser.parse_args(argv)
+    counts = [int(count) for count in args.counts.split(",")]
+
+    from tests.support.documents import jpeg_bytes, make_declared
+
+    header(f"load: {' then '.join(map(str, counts))} applications from {args.clients} clients, "
+           "submit to decision, on one local stack")
+    body, data = make_declared(), jpeg_bytes()
+    passes: list[Pass] = []
+    with start_stack() as stack:
+        tokens = sign_up_clients(stack, args.clients)
+        run_pass(stack, tokens[:1], "warm-up", 3, body, data)  # first-call costs, not measured
+        baseline = run_pass(stack, tokens[:1], "baseline", args.baseline, body, data)
+        report(baseline, None)
+        for count in counts:
+            passes.append(run_pass(stack, tokens, f"load {count}", count, body, data))
+            report(passes[-1], baseline)
+
+    first, last = passes[0], passes[-1]
+    decision_p50 = percentile(last.timings["decision"], 50) if last.timings["decision"] else float("inf")
+    lost = sum(len(record.lost) for record in [baseline, *passes])
+    print(f"\nrate {last.label} / {first.label}: {last.rate / first.rate if first.rate else float('nan'):.2f} "
+          "(target >= 0.80)")
+    print(f"rate {last.label}: {last.rate:.2f}/s (target >= {TARGET_RATE:.0f}/s; "
+          f"{last.rate / baseline.rate if baseline.rate else float('nan'):.2f}x the one-client baseline)")
+    print(f"decision p50 {last.label}: {decision_p50 * 1000:.0f} ms (target <= {TARGET_DECISION_P50_S * 1000:.0f} ms)")
+    print(f"lost: {lost}")
+    print(f"stack stopped with exit code {stack.exit_code}")
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""``python -m devstack.api_process CONFIG_JSON``: the app's REST API (Chalice's local
+server) as a process of its own, so its HTTP handling and the handlers' SDK work
+do not share an interpreter lock with moto and the pumps.
+
+CONFIG_JSON: {"project_dir", "stage", "host", "port", "app_env"}; the rest of
+the environment (endpoint, credentials, CA bundle) comes from the parent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from typing import Any, Callable
+
+from .processes import run_as_child
+
+
+def serve(options: dict[str, Any]) -> Callable[[Callable[[dict], None]], Any]:
+    def start(announce: Callable[[dict], None]) -> Callable[[], None]:
+        # Like `chalice local`: the app's logging goes to stdout, as in Lambda.
+        logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+        logging.getLogger("pynamodb").setLevel(logging.WARNING)
+        from chalice.cli.factory import CLIFactory
+        from chalice.deploy.validate import validate_routes
+
+        factory = CLIFactory(options["project_dir"], environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name=options["stage"])
+        app = factory.load_chalice_app(options["app_env"])
+        domain = options["app_env"].get("WEBSOCKET_DOMAIN")
+        if domain:
+            app.websocket_api.configure(domain, options["stage"])
+        validate_routes(app.routes)  # what `chalice deploy` would refuse, refuse here too
+        server = factory.create_local_server(app, config, options["host"], options["port"])
+        thread = threading.Thread(target=server.server.serve_forever, args=(0.1,),
+                                  name="devstack-chalice-local", daemon=True)
+        thread.start()
+        announce({"port": server.server.server_address[1]})
+
+        def stop() -> None:
+            server.shutdown()
+            server.server.server_close()
+            thread.join(2.0)
+
+        return stop
+
+    return start
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = json.loads((argv or sys.argv[1:])[0])
+    return run_as_child(serve(options))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""``python -m devstack.moto_process --port N``: the local AWS (moto's server mode, with
+:func:`devstack.motofix.patch_moto` applied) as a process of its own."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Callable
+
+from .processes import run_as_child
+
+
+def serve(host: str, port: int, verbose: bool) -> Callable[[Callable[[dict], None]], Any]:
+    def start(announce: Callable[[dict], None]) -> Callable[[], None]:
+        logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+        if not verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
+        from moto.server import ThreadedMotoServer
+
+        from .motofix import patch_moto
+
+        patch_moto()
+        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        server.start()
+        bound_host, bound_port = server.get_host_and_port()
+        announce({"url": f"http://{bound_host}:{bound_port}"})
+        return server.stop
+
+    return start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.moto_process")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    return run_as_child(serve(args.host, args.port, args.verbose))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
