@@ -4,7 +4,7 @@
                           [--moto-port 0] [--control-port 0] [--stage local]
     python -m devstack token applicant|reviewer|operator [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
-    python -m devstack upload APPLICATION_ID FILE [--as applicant]
+    python -m devstack upload APPLICATION_ID FILE [--as applicant] [--type image/jpeg]
     python -m devstack env            # `eval "$(python -m devstack env)"` for scripts
 
 Every command also takes --project-dir (default: .) and --state-dir (default:
@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--control-port", type=int, default=0)
     up.add_argument("--stage", default="local")
     up.add_argument("--verbose", action="store_true", help="log every call moto serves")
+    up.add_argument("--keep-state", action="store_true",
+                    help="keep the local AWS (tables, objects, queues, users) across restarts: "
+                         "saved on stop to <state-dir>/aws-state.pickle, restored on start "
+                         "(default: every start is fresh)")
     up.add_argument("--concurrency", type=int, default=8,
                     help="concurrent handler invocations per SQS queue, S3 bucket and SNS topic "
                          "(like Lambda's; DynamoDB streams stay one batch at a time per shard)")
@@ -80,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("file", type=Path)
     upload.add_argument("--as", dest="user", default="applicant",
                         help="the demo user who owns the application (default: applicant)")
+    upload.add_argument("--type", dest="content_type", metavar="CONTENT_TYPE",
+                        help="declare this type instead of the file's true one (image/jpeg, "
+                             "image/png, application/pdf), to see how the app treats a mismatch")
 
     commands.add_parser("env", parents=[common],
                         help="print the app's environment as shell exports")
@@ -142,7 +149,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
         project_dir=args.project_dir, host=args.host, api_port=args.api_port,
         ws_port=args.ws_port, moto_port=args.moto_port, control_port=args.control_port,
         stage=args.stage, state_dir=args.state_dir, verbose=args.verbose,
-        concurrency=args.concurrency))
+        concurrency=args.concurrency, keep_state=args.keep_state))
     try:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
@@ -252,9 +259,9 @@ def _upload(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
     except OSError as error:
         raise SystemExit(f"devstack: {args.file}: {error.strerror}")
-    content_type = content_type_of(data)
+    content_type = args.content_type or content_type_of(data)
     if content_type is None:
-        raise SystemExit(f"devstack: {args.file} is not a JPEG, PNG or PDF")
+        raise SystemExit(f"devstack: {args.file} is not a JPEG, PNG or PDF (--type declares one)")
     status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
                               timeout=30)
     if status != 200:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from .processes import run_as_child
 
 
-def serve(host: str, port: int, verbose: bool) -> Callable[[Callable[[dict], None]], Any]:
+def serve(host: str, port: int, verbose: bool,
+          state_file: Path | None = None) -> Callable[[Callable[[dict], None]], Any]:
     def start(announce: Callable[[dict], None]) -> Callable[[], None]:
         logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
         if not verbose:
@@ -20,11 +22,26 @@ def serve(host: str, port: int, verbose: bool) -> Callable[[Callable[[dict], Non
         from .motofix import patch_moto
 
         patch_moto()
+        restored = 0
+        if state_file is not None and state_file.exists():
+            from . import moto_state
+
+            restored = moto_state.load(state_file)
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         bound_host, bound_port = server.get_host_and_port()
-        announce({"url": f"http://{bound_host}:{bound_port}"})
-        return server.stop
+        announce({"url": f"http://{bound_host}:{bound_port}", "restored": restored})
+
+        def stop() -> None:
+            server.stop()
+            if state_file is not None:  # after the server: nothing changes it any more
+                from . import moto_state
+
+                saved = moto_state.save(state_file)
+                print(f"devstack: saved the local AWS ({saved} backends) to {state_file}",
+                      flush=True)
+
+        return stop
 
     return start
 
@@ -34,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--state-file", type=Path, default=None,
+                        help="load moto's state from here if it exists; save it here on stop")
     args = parser.parse_args(argv)
-    return run_as_child(serve(args.host, args.port, args.verbose))
+    return run_as_child(serve(args.host, args.port, args.verbose, args.state_file))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class StackOptions:
     state_dir: Path | None = None  # default: <project_dir>/.devstack
     verbose: bool = False
     concurrency: int = 8  # concurrent invocations per queue/notification pump
+    keep_state: bool = False  # save the local AWS on stop, restore it on the next start
 
     def __post_init__(self) -> None:
         self.project_dir = Path(self.project_dir).resolve()
@@ -94,12 +95,19 @@ class LocalStack:
         """Start everything; returns the description written to the state file."""
         try:
             self._check_ports()
-            moto_url = self._start_moto()
+            moto_url, restored = self._start_moto()
             self._set_environ(local_aws_environ(moto_url))
             session = self._session()
             config, factory = self._chalice_config()
-            self._provision(session, moto_url, config.app_name)
-            users = self._seed_users(session, moto_url)
+            saved = self._saved_resources() if restored else None
+            if saved is not None:  # provisioned and seeded in an earlier run
+                self._set_environ(saved["env"])
+                users = saved["users"]
+                log.info("devstack: restored the local AWS from %s", self._aws_state_path)
+            else:
+                self._provision(session, moto_url, config.app_name)
+                users = self._seed_users(session, moto_url)
+                self._save_resources(users)
             ws_url = self._start_websocket_gateway()
             app = self._import_app(factory, config)
             api_url = self._start_api(factory, config, app)
@@ -140,18 +148,51 @@ class LocalStack:
                                    "--moto-port": options.moto_port,
                                    "--control-port": options.control_port})
 
-    def _start_moto(self) -> str:
-        """moto in a process of its own (see :mod:`devstack.processes`)."""
+    def _start_moto(self) -> tuple[str, int]:
+        """moto in a process of its own (see :mod:`devstack.processes`): (URL, backends restored)."""
         from .processes import ChildProcess
 
         args = ["--host", "127.0.0.1", "--port", str(self.options.moto_port)]
         if self.options.verbose:
             args.append("--verbose")
+        if self.options.keep_state:
+            args += ["--state-file", str(self._aws_state_path)]
+        else:  # a fresh start must not find a kept run's resources later
+            for stale in (self._aws_state_path, self._resources_path):
+                stale.unlink(missing_ok=True)
         moto = ChildProcess("moto", "devstack.moto_process", args, dict(os.environ),
                             self.options.project_dir)
-        url = moto.start()["url"]
+        started = moto.start()
         self._exit.callback(moto.stop)
-        return url
+        return started["url"], started.get("restored", 0)
+
+    # --keep-state: moto's objects in one file, what provisioning returned in another.
+
+    @property
+    def _aws_state_path(self) -> Path:
+        return self.options.state_dir / "aws-state.pickle"
+
+    @property
+    def _resources_path(self) -> Path:
+        return self.options.state_dir / "aws-resources.json"
+
+    def _saved_resources(self) -> dict[str, Any] | None:
+        try:
+            saved = json.loads(self._resources_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return saved if saved.get("template") == str(self.options.template) else None
+
+    def _save_resources(self, users: list[dict[str, Any]]) -> None:
+        if not self.options.keep_state:
+            return
+        from .files import write_atomically
+
+        write_atomically(self._resources_path, json.dumps({
+            "template": str(self.options.template),
+            "env": {key: value for key, value in self.env.items()
+                    if key not in local_aws_environ("")},
+            "users": users}).encode())
 
     def _set_environ(self, values: dict[str, str]) -> None:
         """The app runs in this process, so the stack's settings live in os.environ."""

@@ -121,14 +121,14 @@ def listening(url: str) -> bool:
 
 
 @contextmanager
-def devstack_up(project_dir: Path, state_dir: Path) -> Iterator[tuple[subprocess.Popen,
-                                                                       dict, list[str]]]:
+def devstack_up(project_dir: Path, state_dir: Path,
+                *extra: str) -> Iterator[tuple[subprocess.Popen, dict, list[str]]]:
     """Start the stack, yield (process, ready info, output lines); SIGINT it afterwards."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("AWS_", "MOTO"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "up", "--api-port", "0", "--ws-port", "0",
-         "--project-dir", str(project_dir), "--state-dir", str(state_dir)],
+         "--project-dir", str(project_dir), "--state-dir", str(state_dir), *extra],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**env, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
@@ -282,3 +282,38 @@ def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, comma
         assert done.returncode == 1
         assert done.stdout == ""
         assert done.stderr == "devstack: the local stack is not running (start it with ./dev up)\n"
+
+
+def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_default(
+        smoke_project: Path, tmp_path: Path):
+    state_dir = tmp_path / "state"
+    aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name="us-east-1")
+
+    def table_items(info: dict) -> list:
+        dynamodb = aws.client("dynamodb", endpoint_url=info["moto_url"])
+        return dynamodb.scan(TableName=info["env"]["APPLICATIONS_TABLE_NAME"])["Items"]
+
+    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, first, _lines):
+        aws.client("s3", endpoint_url=first["moto_url"]).put_object(
+            Bucket=first["env"]["REPORTS_BUCKET_NAME"], Key="kept", Body=b"still here")
+        aws.client("dynamodb", endpoint_url=first["moto_url"]).put_item(
+            TableName=first["env"]["APPLICATIONS_TABLE_NAME"], Item={"application_id": {"S": "kept-1"}})
+        assert_stops_cleanly(process, first, state_dir)
+
+    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, second, lines):
+        assert any("restored the local AWS" in line for line in lines)
+        assert second["env"]["APPLICATIONS_TABLE_NAME"] == first["env"]["APPLICATIONS_TABLE_NAME"]
+        body = aws.client("s3", endpoint_url=second["moto_url"]).get_object(
+            Bucket=second["env"]["REPORTS_BUCKET_NAME"], Key="kept")["Body"].read()
+        assert body == b"still here"
+        assert [item["application_id"]["S"] for item in table_items(second)] == ["kept-1"]
+        token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant",
+                                "--state-dir", str(state_dir)], cwd=ROOT, capture_output=True,
+                               text=True, timeout=30)
+        assert token.returncode == 0 and token.stdout.count(".") == 2, token.stderr
+        assert_stops_cleanly(process, second, state_dir)
+
+    with devstack_up(smoke_project, state_dir) as (process, fresh, _lines):
+        assert table_items(fresh) == []
+        assert_stops_cleanly(process, fresh, state_dir)
