@@ -70,10 +70,11 @@ class Client:
 
         self.stack = stack
         self.token = token
-        self.ws = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
+        self._connection = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
+        self.ws = self._connection.__enter__()
 
     def close(self) -> None:
-        self.ws.close()
+        self._connection.__exit__(None, None, None)
 
     def _await(self, predicate: Any, deadline: float) -> dict | None:
         while (remaining := deadline - time.perf_counter()) > 0:

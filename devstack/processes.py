@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,32 @@ READY = "DEVSTACK_CHILD_READY "
 
 class ChildFailed(RuntimeError):
     """A helper process exited or did not become ready in time."""
+
+
+def read_until_ready(process: subprocess.Popen, marker: str, deadline_s: float,
+                     on_line: Callable[[str], None], name: str = "child") -> dict[str, Any] | None:
+    """The JSON a process prints after ``marker``, or None if it exits or the deadline passes.
+
+    Its output is read by a daemon thread for the process's whole life (so it
+    never blocks on a full pipe); every line, the marker's included, goes to
+    ``on_line`` without its newline.
+    """
+    ready: queue.Queue = queue.Queue()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip("\n")
+            if line.startswith(marker):
+                ready.put(json.loads(line[len(marker):]))
+            on_line(line)
+        ready.put(None)
+
+    threading.Thread(target=drain, name=f"devstack-{name}-output", daemon=True).start()
+    try:
+        return ready.get(timeout=deadline_s)
+    except queue.Empty:
+        return None
 
 
 class ChildProcess:
@@ -60,24 +87,14 @@ class ChildProcess:
         self._process = subprocess.Popen(
             self._argv, cwd=self._cwd, env=self._env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ready: queue.Queue = queue.Queue()
         process = self._process
 
-        def forward() -> None:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith(READY):
-                    ready.put(json.loads(line[len(READY):]))
-                else:
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
-            ready.put(None)
+        def forward(line: str) -> None:
+            if not line.startswith(READY):
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
 
-        threading.Thread(target=forward, name=f"devstack-{self.name}-output", daemon=True).start()
-        try:
-            info = ready.get(timeout=deadline_s)
-        except queue.Empty:
-            info = None
+        info = read_until_ready(process, READY, deadline_s, forward, name=self.name)
         if info is None:
             self.stop()
             raise ChildFailed(f"the {self.name} process did not start (exit code "

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +25,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from devstack.processes import read_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "DEVSTACK_READY "
@@ -107,21 +107,7 @@ def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=_stack_environment())
     output: list[str] = []
-    ready: queue.Queue = queue.Queue()
-
-    def drain() -> None:
-        """Keep reading for the whole session, so the stack never blocks on a full pipe."""
-        for line in process.stdout:
-            output.append(line.rstrip("\n"))
-            if line.startswith(READY_MARKER):
-                ready.put(json.loads(line[len(READY_MARKER):]))
-        ready.put(None)
-
-    threading.Thread(target=drain, name="devstack-output", daemon=True).start()
-    try:
-        info = ready.get(timeout=START_DEADLINE_S)
-    except queue.Empty:
-        info = None
+    info = read_until_ready(process, READY_MARKER, START_DEADLINE_S, output.append, "e2e-stack")
     if info is None:
         process.kill()
         process.wait()
