@@ -1,9 +1,11 @@
-"""``python -m devstack.api_process CONFIG_JSON``: the app's REST API (Chalice's local
+"""``python -m devstack.api_process``: the app's REST API (Chalice's local
 server) as a process of its own, so its HTTP handling and the handlers' SDK work
 do not share an interpreter lock with moto and the pumps.
 
-CONFIG_JSON: {"project_dir", "stage", "host", "port", "app_env"}; the rest of
-the environment (endpoint, credentials, CA bundle) comes from the parent.
+``DEVSTACK_API_OPTIONS`` (JSON: project_dir, stage, host, port, app_env) says
+what to serve, in the environment rather than the command line so ``ps`` stays
+readable; the rest of the environment (endpoint, credentials, CA bundle) is
+the parent's.
 """
 from __future__ import annotations
 
@@ -49,9 +51,8 @@ def serve(options: dict[str, Any]) -> Callable[[Callable[[dict], None]], Any]:
     return start
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = json.loads((argv or sys.argv[1:])[0])
-    return run_as_child(serve(options))
+def main() -> int:
+    return run_as_child(serve(json.loads(os.environ.pop("DEVSTACK_API_OPTIONS"))))
 
 
 if __name__ == "__main__":

@@ -277,8 +277,9 @@ class LocalStack:
         options = {"project_dir": str(self.options.project_dir), "stage": self.options.stage,
                    "host": self.options.host, "port": self.options.api_port,
                    "app_env": self._app_env}
-        api = ChildProcess("api", "devstack.api_process", [json.dumps(options)],
-                           dict(os.environ), self.options.project_dir)
+        api = ChildProcess("api", "devstack.api_process", [],
+                           {**os.environ, "DEVSTACK_API_OPTIONS": json.dumps(options)},
+                           self.options.project_dir)
         port = api.start()["port"]
         self._exit.callback(api.stop)
         return f"http://{self._public_host}:{port}"
