@@ -2,6 +2,7 @@
 
     python -m devstack up [--host 127.0.0.1] [--api-port 8000] [--ws-port 8001]
                           [--moto-port 0] [--control-port 0] [--stage local]
+                          [--keep-state] [--concurrency 8]
     python -m devstack token applicant|reviewer|operator [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
     python -m devstack upload APPLICATION_ID FILE [--as applicant] [--type image/jpeg]
