@@ -20,10 +20,10 @@ def start_moto() -> tuple[object, str]:
 
     from moto.server import ThreadedMotoServer
 
-    from devstack.motofix import serialise_dynamodb
+    from devstack.motofix import patch_moto
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    serialise_dynamodb()
+    patch_moto()  # as the local stack: DynamoDB made safe, presigned POST policies enforced
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
