@@ -154,6 +154,11 @@ def check_address(event):
     return sqs.partial_batch_response(event, services().address_check.address_requested)
 
 
+@app.on_sqs_message(queue=os.environ["SANCTIONS_SCREENING_QUEUE_NAME"], batch_size=10)
+def screen_sanctions(event):
+    return sqs.partial_batch_response(event, services().sanctions_check.screening_requested)
+
+
 # --- transactional outbox ---------------------------------------------------
 
 
@@ -200,7 +205,7 @@ def decide_application(application_id):
     who = reviewer(request)
     body = parse_body(request, DecisionRequest)
     decided = services().review.decide(who, application_id, body.decision is Decision.APPROVE, body.reason)
-    return presenters.application(decided)
+    return presenters.application(decided, reviewer=True)
 
 
 # --- live updates over WebSocket ---------------------------------------------
@@ -251,3 +256,8 @@ def purge_documents_past_retention(event):
 def write_daily_report(event):
     request = schedules.report_request(event, services().clock)
     return schedules.run(services().daily_reports.daily_report, event, services().metrics, budgeted=False, **request)
+
+
+@app.schedule(Rate(6, unit=Rate.HOURS), description="Refresh the sanctions lists into a new index version")
+def refresh_sanctions_lists(event):
+    return schedules.run(services().sanctions_refresh.refresh, event, services().metrics, budgeted=False)

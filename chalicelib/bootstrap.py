@@ -22,8 +22,10 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    ListDownloader,
     Metrics,
     ReportStore,
+    SanctionsIndexStore,
     SettingsSource,
     TokenVerifier,
     WebSocketSender,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.outbox import OutboxRelay
     from .services.reporting import DailyReports
     from .services.review import ReviewService
+    from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
 
 #: botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx.
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 10}
@@ -114,6 +117,18 @@ class Services:
         return S3ReportStore(self.client("s3"), self.config.reports_bucket)
 
     @cached_property
+    def sanctions_index_store(self) -> SanctionsIndexStore:
+        from .adapters.s3_sanctions_index import S3SanctionsIndexStore
+
+        return S3SanctionsIndexStore(self.client("s3"), self.config.sanctions_bucket)
+
+    @cached_property
+    def list_downloader(self) -> ListDownloader:
+        from .adapters.list_downloads import UrlListDownloader
+
+        return UrlListDownloader(self.client("s3"))
+
+    @cached_property
     def publisher(self) -> EventPublisher:
         from .adapters.sns_events import SnsEventPublisher
 
@@ -177,6 +192,27 @@ class Services:
         from .services.address_check import AddressCheck
 
         return AddressCheck(self.applications, self.settings, self.check_recorder)
+
+    @cached_property
+    def sanctions_index(self) -> SanctionsIndexCache:
+        """One per container: the index is loaded once and reloaded when its version changes."""
+        from .services.sanctions import SanctionsIndexCache
+
+        return SanctionsIndexCache(self.sanctions_index_store, self.metrics)
+
+    @cached_property
+    def sanctions_check(self) -> SanctionsCheck:
+        from .services.sanctions import SanctionsCheck
+
+        return SanctionsCheck(self.applications, self.settings, self.check_recorder, self.sanctions_index, self.metrics)
+
+    @cached_property
+    def sanctions_refresh(self) -> SanctionsListRefresh:
+        from .services.sanctions import SanctionsListRefresh
+
+        return SanctionsListRefresh(
+            self.list_downloader, self.sanctions_index_store, self.settings, self.metrics, self.clock
+        )
 
     @cached_property
     def outbox(self) -> OutboxRelay:

@@ -25,6 +25,9 @@ class Config:
     events_topic_arn: str
     address_check_queue: str
     address_check_dlq: str
+    sanctions_queue: str
+    sanctions_dlq: str
+    sanctions_bucket: str
     settings_path: str
     cognito_issuer: str
     user_pool_client_id: str
@@ -48,6 +51,9 @@ class Config:
             events_topic_arn=get("EVENTS_TOPIC_ARN", ""),
             address_check_queue=get("ADDRESS_CHECK_QUEUE_NAME", ""),
             address_check_dlq=get("ADDRESS_CHECK_DLQ_NAME", ""),
+            sanctions_queue=get("SANCTIONS_SCREENING_QUEUE_NAME", ""),
+            sanctions_dlq=get("SANCTIONS_SCREENING_DLQ_NAME", ""),
+            sanctions_bucket=get("SANCTIONS_BUCKET_NAME", ""),
             settings_path=get("SETTINGS_PATH", ""),
             cognito_issuer=get("COGNITO_ISSUER", ""),
             user_pool_client_id=get("USER_POOL_CLIENT_ID", ""),

@@ -222,6 +222,9 @@ class LocalStack:
         env = provision(self.options.template, self.options.stage, session, moto_url,
                         name_prefix=app_name)
         self._set_environ(env)
+        from .sanctions import seed as seed_sanctions  # issue 13: the list snapshot and a first index
+
+        seed_sanctions(env, session, moto_url)
         log.info("devstack: provisioned %s in %.2f s", self.options.template.name,
                  time.perf_counter() - started)
 

@@ -177,6 +177,7 @@ def decided_with_documents(closed_at: dt.datetime) -> tuple[str, list[str]]:
     for key in keys:
         s3.put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=key, Body=b"%PDF-1.4 " + os.urandom(64))
     h.record(app_id, "address", "PASS", clock)
+    h.record(app_id, "sanctions", "PASS", clock)
     assert h.record(app_id, "identity", "PASS", clock.at(closed_at)).state.value == "APPROVED"
     return app_id, keys
 

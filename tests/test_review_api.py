@@ -86,10 +86,12 @@ def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None)
     return change.after
 
 
-def drive(app_id: str, identity: str = "REVIEW", address: str = "PASS", clock: Optional[Clock] = None):
-    """Document received, then both checks: REVIEW anywhere -> FLAGGED, FAIL -> REJECTED, else APPROVED."""
+def drive(app_id: str, identity: str = "REVIEW", address: str = "PASS", clock: Optional[Clock] = None,
+          sanctions: str = "PASS"):
+    """Document received, then the three checks: REVIEW anywhere -> FLAGGED, FAIL -> REJECTED, else APPROVED."""
     receive_document(app_id, clock)
     record(app_id, "address", address, clock)
+    record(app_id, "sanctions", sanctions, clock)
     return record(app_id, "identity", identity, clock)
 
 
@@ -201,9 +203,9 @@ def test_detail_has_data_checks_and_the_full_history_with_chain_intact(api, revi
     assert body["declared"]["full_name"]["surname"] == "Carter"
     assert body["checks"]["identity"]["outcome"] == "REVIEW" and body["checks"]["address"]["outcome"] == "PASS"
     assert [e["type"] for e in body["history"]] == [
-        "application.submitted", "document.received", "check.completed", "check.completed",
+        "application.submitted", "document.received", "check.completed", "check.completed", "check.completed",
         "application.flagged"]
-    assert [e["seq"] for e in body["history"]] == [1, 2, 3, 4, 5]
+    assert [e["seq"] for e in body["history"]] == [1, 2, 3, 4, 5, 6]
     assert body["chain_intact"] is True
 
 

@@ -11,8 +11,8 @@ import boto3
 import pytest
 
 from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, pdf_bytes
-from tests.support.flows import (address_message, create_application, history_types, s3_event, sqs_event,
-                                 state_of, stream_records, upload_document)
+from tests.support.flows import (address_message, create_application, history_types, s3_event, screen_sanctions,
+                                 sqs_event, state_of, stream_records, upload_document)
 
 
 def verify_document(client, key):
@@ -21,6 +21,13 @@ def verify_document(client, key):
 
 def check_address(client, *application_ids):
     return client.lambda_.invoke("check_address", sqs_event(client, *map(address_message, application_ids)))
+
+
+def submit(api, client, applicant, **overrides):
+    """A submission, screened against the sanctions lists as its own queue would have it screened."""
+    app_id = create_application(api, applicant, **overrides)
+    assert screen_sanctions(client, app_id).payload == {"batchItemFailures": []}
+    return app_id
 
 
 # --- upload -------------------------------------------------------------------
@@ -65,8 +72,8 @@ def test_documents_bucket_is_encrypted_and_private():
 
 # --- the flow -------------------------------------------------------------------
 
-def test_a_clean_application_is_approved_after_both_checks(api, client, applicant):
-    app_id = create_application(api, applicant)
+def test_a_clean_application_is_approved_after_the_three_checks(api, client, applicant):
+    app_id = submit(api, client, applicant)
     key = upload_document(api, applicant, app_id)
     verify_document(client, key)
     assert state_of(app_id) == "VERIFYING"
@@ -76,12 +83,13 @@ def test_a_clean_application_is_approved_after_both_checks(api, client, applican
     assert app["state"] == "APPROVED"
     assert app["checks"]["identity"]["outcome"] == "PASS"
     assert app["checks"]["address"]["details"]["normalised"]["postal_code"] == "SW1A 2AA"
-    assert history_types(app_id) == ["application.submitted", "document.received", "check.completed",
-                                     "check.completed", "application.approved"]
+    assert app["checks"]["sanctions"]["outcome"] == "PASS"
+    assert history_types(app_id) == ["application.submitted", "check.completed", "document.received",
+                                     "check.completed", "check.completed", "application.approved"]
 
 
 def test_address_first_then_identity_also_consolidates(api, client, applicant):
-    app_id = create_application(api, applicant)
+    app_id = submit(api, client, applicant)
     check_address(client, app_id)
     assert state_of(app_id) == "AWAITING_DOCUMENTS"
     verify_document(client, upload_document(api, applicant, app_id))
@@ -89,7 +97,7 @@ def test_address_first_then_identity_also_consolidates(api, client, applicant):
 
 
 def test_a_renamed_executable_is_rejected_whatever_its_content_type(api, client, applicant):
-    app_id = create_application(api, applicant)
+    app_id = submit(api, client, applicant)
     verify_document(client, upload_document(api, applicant, app_id, exe_bytes(), "image/jpeg"))
     check_address(client, app_id)
     app = api.get(f"/applications/{app_id}", user=applicant).body
@@ -110,7 +118,7 @@ def test_size_is_rechecked_by_the_app_not_only_by_the_post_policy(api, client, a
 
 
 def test_a_pdf_with_mrz_name_mismatch_is_flagged(api, client, applicant):
-    app_id = create_application(api, applicant, mrz_overrides={"given_names": "EMILIA"})
+    app_id = submit(api, client, applicant, mrz_overrides={"given_names": "EMILIA"})
     verify_document(client, upload_document(api, applicant, app_id, pdf_bytes(), "application/pdf"))
     check_address(client, app_id)
     app = api.get(f"/applications/{app_id}", user=applicant).body
@@ -121,7 +129,7 @@ def test_a_pdf_with_mrz_name_mismatch_is_flagged(api, client, applicant):
 def test_a_country_outside_the_served_list_is_rejected(api, client, applicant):
     address = {"country": "JP", "street_address": ["1-1 Chiyoda"], "city": "Chiyoda-ku",
                "country_area": "Tokyo", "postal_code": "100-0001"}
-    app_id = create_application(api, applicant, address=address)
+    app_id = submit(api, client, applicant, address=address)
     check_address(client, app_id)
     verify_document(client, upload_document(api, applicant, app_id))
     assert state_of(app_id) == "REJECTED"
@@ -129,7 +137,7 @@ def test_a_country_outside_the_served_list_is_rejected(api, client, applicant):
 
 def test_a_po_box_is_flagged_for_review(api, client, applicant):
     address = {"country": "GB", "street_address": ["PO Box 123"], "city": "London", "postal_code": "SW1A 2AA"}
-    app_id = create_application(api, applicant, address=address)
+    app_id = submit(api, client, applicant, address=address)
     verify_document(client, upload_document(api, applicant, app_id))
     check_address(client, app_id)
     assert state_of(app_id) == "FLAGGED"
@@ -294,9 +302,9 @@ def test_the_address_queue_only_receives_submissions(api, applicant):
 
 # --- fan-in -----------------------------------------------------------------------
 
-def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
+def test_three_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
     from chalicelib.domain import workflow
-    from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
+    from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
     from chalicelib.bootstrap import services
     from chalicelib.domain.declaration import ApplicationRequest
     from chalicelib.domain.users import Identity
@@ -305,21 +313,21 @@ def test_both_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api
     who = Identity(applicant.sub, frozenset())
     request = ApplicationRequest.model_validate(make_declared())
     failures = []
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
         for trial in range(200):
             app, _ = service.create(who, request, None)
             service.apply_with_retry(app.application_id, lambda a: workflow.receive_document(
                 a, f"k{trial}", 2048, service.clock()))
-            barrier = threading.Barrier(2)
+            barrier = threading.Barrier(3)
 
             def run(check):
                 barrier.wait()
                 return services().check_recorder.record(app.application_id, CheckResult(check))
 
-            list(pool.map(run, [IDENTITY, ADDRESS]))
+            list(pool.map(run, [IDENTITY, ADDRESS, SANCTIONS]))
             events = service.repo.history(app.application_id)
             decisions = [e for e in events if e.actor == "system:consolidation"]
             checks = [e for e in events if e.type.value == "check.completed"]
-            if len(decisions) != 1 or len(checks) != 2 or service.repo.get(app.application_id).state.value != "APPROVED":
+            if len(decisions) != 1 or len(checks) != 3 or service.repo.get(app.application_id).state.value != "APPROVED":
                 failures.append((trial, [e.type.value for e in events]))
     assert failures == []

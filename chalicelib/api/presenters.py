@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..domain.workflow import Application, HistoryEvent, chain_intact
+from ..domain.checks import for_applicant
+from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
 from ..services.review import Detail
 
 
-def application(app: Application) -> dict[str, Any]:
+def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
+    """The application; the applicant's view withholds reviewer-only check details (a sanctions match)."""
     return {
         **summary(app),
         "state_since": app.state_since,
         "declared": dict(app.declared),
-        "checks": {name: dict(result) for name, result in app.checks.items()},
+        "checks": {name: dict(result) if reviewer else for_applicant(result) for name, result in app.checks.items()},
         "decision_reasons": [dict(r) for r in app.decision_reasons],
         "document_received": app.document_key is not None,
         "escalated_at": app.escalated_at,
@@ -32,12 +34,15 @@ def summary(app: Application) -> dict[str, Any]:
     }
 
 
-def event(evt: HistoryEvent) -> dict[str, Any]:
-    return evt.to_dict()
+def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
+    shown = evt.to_dict()
+    if not reviewer and evt.type is EventType.CHECK_COMPLETED:
+        shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
+    return shown
 
 
-def history(events: Sequence[HistoryEvent]) -> dict[str, Any]:
-    return {"items": [event(e) for e in events], "chain_intact": chain_intact(events)}
+def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
+    return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:
@@ -60,11 +65,11 @@ def queue_item(app: Application) -> dict[str, Any]:
 
 
 def review_detail(found: Detail) -> dict[str, Any]:
-    """The application as the applicant sees it, plus who applied, and the full audit history."""
+    """The whole application (check details included), who applied, and the full audit history."""
     app = found.application
     return {
-        **application(app),
+        **application(app, reviewer=True),
         "applicant_id": app.applicant_id,
-        "history": [event(e) for e in found.history],
+        "history": [event(e, reviewer=True) for e in found.history],
         "chain_intact": found.chain_intact,
     }

@@ -23,6 +23,7 @@ METRIC_NAMES = {
     "expire_abandoned": "ApplicationsExpired",
     "purge_past_retention": "ApplicationsPurged",
     "daily_report": "DailyReportsWritten",
+    "refresh_sanctions_lists": "SanctionsIndexPublished",
 }
 SAFETY_MARGIN_SECONDS = 5.0  # or a tenth of the remaining time, if less
 

@@ -9,7 +9,11 @@ from typing import Any
 
 IDENTITY = "identity"
 ADDRESS = "address"
-REQUIRED_CHECKS = (IDENTITY, ADDRESS)
+SANCTIONS = "sanctions"
+REQUIRED_CHECKS = (IDENTITY, ADDRESS, SANCTIONS)
+# Checks whose details only a reviewer may see: a sanctions match names a list entry, and the
+# applicant must never learn it (their reasons are written to be shown).
+REVIEWER_ONLY_DETAILS = frozenset({SANCTIONS})
 
 
 class Outcome(str, enum.Enum):
@@ -75,3 +79,10 @@ def worst(outcomes: Iterable[Outcome]) -> Outcome:
         if outcome.severity > result.severity:
             result = outcome
     return result
+
+
+def for_applicant(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded check as the applicant may see it: reviewer-only details withheld."""
+    if result.get("check") in REVIEWER_ONLY_DETAILS:
+        return {**result, "details": {}}
+    return dict(result)

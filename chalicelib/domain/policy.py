@@ -19,6 +19,13 @@ class Policy:
     awaiting_documents_expiry_days: int = 30
     document_retention_days: int = 90
     max_body_bytes: int = 16 * 1024
+    # Sanctions screening: a candidate scoring this (of 100) or more goes to review; a list
+    # download more than this share smaller than the last good one is refused; where the lists are.
+    sanctions_review_threshold: float = 85.0
+    sanctions_max_shrink: float = 0.1
+    sanctions_ofac_sdn_url: str = "https://www.treasury.gov/ofac/downloads/sdn.csv"
+    sanctions_ofac_alt_url: str = "https://www.treasury.gov/ofac/downloads/alt.csv"
+    sanctions_un_url: str = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:
@@ -35,6 +42,10 @@ class Policy:
             raw = str(normalised[f.name]).strip()
             if f.name == "served_countries":
                 kwargs[f.name] = frozenset(c.strip().upper() for c in raw.split(",") if c.strip())
+            elif isinstance(f.default, float):
+                kwargs[f.name] = float(raw)
+            elif isinstance(f.default, str):
+                kwargs[f.name] = raw
             else:
                 kwargs[f.name] = int(raw)
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -72,7 +72,7 @@ def test_a_clean_application_is_approved_end_to_end(local_stack):
     # The address check starts at submission, so it may land before or after the document.
     assert types[0] == "application.submitted" and "document.received" in types
     assert types[-1] == "application.approved"
-    assert types.count("check.completed") == 2
+    assert types.count("check.completed") == 3  # identity, address and sanctions screening
 
 
 def test_an_executable_renamed_to_jpeg_is_rejected_end_to_end(local_stack):

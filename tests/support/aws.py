@@ -44,4 +44,7 @@ def provisioned_environment() -> dict[str, str]:
     env = provision(ROOT / "resources.yaml", STAGE, boto3.session.Session(region_name="us-east-1"), endpoint)
     os.environ.update(env)
     os.environ["MOTO_SERVER"] = endpoint
+    from devstack.sanctions import seed as seed_sanctions  # the list snapshot and a first index, as locally
+
+    seed_sanctions(env, boto3.session.Session(region_name="us-east-1"), endpoint)
     return env

@@ -19,9 +19,11 @@ from chalicelib.adapters.memory import (
     InMemoryConnectionStore,
     InMemoryDocumentStore,
     InMemoryReportStore,
+    InMemorySanctionsIndexStore,
     RecordingEventPublisher,
     RecordingMetrics,
     RecordingWebSocketSender,
+    StaticListDownloader,
     StaticSettings,
 )
 from chalicelib.bootstrap import Services
@@ -76,6 +78,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         settings=StaticSettings(policy),
         verifier=FakeTokenVerifier(),
         metrics=RecordingMetrics(),
+        sanctions_index_store=InMemorySanctionsIndexStore(),
+        list_downloader=StaticListDownloader(),
     )
     return services
 
@@ -130,3 +134,25 @@ def address_message(application_id: str) -> str:
 
 def event_types(services: Services, application_id: str) -> list[str]:
     return [e.type.value for e in services.repository.history(application_id)]
+
+
+def sanctions_lists(services: Services) -> Services:
+    """Serve the synthetic list fixtures at the policy's list URLs and publish their index."""
+    from tests.support.sanctions_lists import fixture_documents
+
+    policy = services.settings.policy()
+    files = fixture_documents()
+    services.list_downloader.documents.update(  # type: ignore[attr-defined]
+        {
+            policy.sanctions_ofac_sdn_url: files["sdn.csv"],
+            policy.sanctions_ofac_alt_url: files["alt.csv"],
+            policy.sanctions_un_url: files["un_consolidated.xml"],
+        }
+    )
+    services.sanctions_refresh.refresh()
+    return services
+
+
+def screen(services: Services, application_id: str) -> dict[str, Any]:
+    """The sanctions check for one submission, as its queue delivers it."""
+    return services.sanctions_check.screening_requested(address_message(application_id))

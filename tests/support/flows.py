@@ -46,6 +46,16 @@ def sqs_event(client: Any, *bodies: str) -> dict[str, Any]:
                                             message_bodies=list(bodies))
 
 
+def sanctions_event(client: Any, *bodies: str) -> dict[str, Any]:
+    """The same submission messages, as the sanctions-screening queue receives them."""
+    return client.events.generate_sqs_event(queue_name=os.environ["SANCTIONS_SCREENING_QUEUE_NAME"],
+                                            message_bodies=list(bodies))
+
+
+def screen_sanctions(client: Any, *application_ids: str) -> Any:
+    return client.lambda_.invoke("screen_sanctions", sanctions_event(client, *map(address_message, application_ids)))
+
+
 def history_types(application_id: str) -> list[str]:
     from chalicelib.bootstrap import services
 

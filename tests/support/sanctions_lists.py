@@ -568,3 +568,11 @@ def un_xml(people: list[SyntheticPerson], entities: int = 100, seed: int = 13) -
         )
     out.append("</ENTITIES></CONSOLIDATED_LIST>")
     return "\n".join(out).encode()
+
+
+def fixture_documents() -> dict[str, bytes]:
+    """The small synthetic fixtures of tests/data/sanctions, by file name."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "sanctions"
+    return {name: (data / name).read_bytes() for name in ("sdn.csv", "alt.csv", "un_consolidated.xml")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fakes import FakeClock, fake_services, identity
+from tests.support.fakes import FakeClock, fake_services, identity, sanctions_lists
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def svc(clock):
-    return fake_services(clock)
+    return sanctions_lists(fake_services(clock))  # the sanctions index published, as the job would
 
 
 @pytest.fixture

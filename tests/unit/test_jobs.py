@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.reporting import percentile
 from chalicelib.domain.workflow import State
 from tests.support.fakes import event_types, submit
@@ -21,6 +21,7 @@ def drive(svc, who, clock, identity="REVIEW"):
     app = submit(svc, who)
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
+    svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
     outcome = Outcome(identity)
     reasons = () if outcome is Outcome.PASS else (Reason("MRZ_NAME_MISMATCH", outcome, "x"),)
     svc.check_recorder.record(app.application_id, CheckResult(IDENTITY, reasons))
@@ -191,6 +192,7 @@ def report_day(svc, clock, applicant, reviewer):
             app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock())
         )
         svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
+        svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
         outcome = Outcome(identity_outcome)
         reasons = () if outcome is Outcome.PASS else (Reason("MRZ_NAME_MISMATCH", outcome, "x"),)
         svc.check_recorder.record(app.application_id, CheckResult(IDENTITY, reasons))

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
 from chalicelib.services.errors import NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
@@ -73,6 +73,7 @@ def flagged(svc, applicant, clock):
     app = submit(svc, applicant)
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
+    svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
     doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
     svc.check_recorder.record(app.application_id, doubt)
     app = svc.repository.get(app.application_id)
@@ -107,7 +108,7 @@ def test_detail_has_the_application_and_its_intact_history(svc, applicant, clock
     app = flagged(svc, applicant, clock)
     detail = svc.review.detail(app.application_id)
     assert detail.application == app and detail.chain_intact
-    assert [e.seq for e in detail.history] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in detail.history] == [1, 2, 3, 4, 5, 6]
     with pytest.raises(NotFound):
         svc.review.detail("7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e")
 
@@ -193,7 +194,7 @@ def test_of_two_reviewers_deciding_at_once_exactly_one_wins(svc, applicant, revi
         thread.join()
     repo.get = real_get
     assert sorted(map(str, outcomes)).count("ConcurrentChange") == 1
-    assert len(svc.repository.history(app.application_id)) == 6
+    assert len(svc.repository.history(app.application_id)) == 7  # six to FLAGGED (three checks), one decision
     assert svc.metrics.counts["ReviewDecisionConflict"] == 1
 
 

@@ -10,15 +10,16 @@ import threading
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult
+from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
 from tests.support.documents import exe_bytes, jpeg_bytes, pdf_bytes
-from tests.support.fakes import address_message, event_types, submit, upload
+from tests.support.fakes import address_message, event_types, screen, submit, upload
 
 APPROVED_FLOW = [
     "application.submitted",
     "document.received",
+    "check.completed",
     "check.completed",
     "check.completed",
     "application.approved",
@@ -73,6 +74,7 @@ def test_a_clean_document_is_received_and_passes_then_the_address_approves(svc, 
     assert result["received"]["state"] == "VERIFYING" and result["identity"]["changed"]
     stored = svc.repository.get(app.application_id)
     assert stored.document_key == key and stored.checks[IDENTITY]["outcome"] == "PASS"
+    screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
     assert svc.repository.get(app.application_id).state == State.APPROVED
     assert event_types(svc, app.application_id) == APPROVED_FLOW
@@ -193,6 +195,7 @@ def test_a_country_outside_the_served_list_is_rejected(svc, applicant):
     app = submit(svc, applicant, address=address)
     svc.address_check.address_requested(address_message(app.application_id))
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    screen(svc, app.application_id)
     assert svc.repository.get(app.application_id).state == State.REJECTED
 
 
@@ -201,22 +204,24 @@ def test_a_po_box_is_flagged_for_review(svc, applicant):
     app = submit(svc, applicant, address=address)
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
     svc.address_check.address_requested(address_message(app.application_id))
+    screen(svc, app.application_id)
     assert svc.repository.get(app.application_id).state == State.FLAGGED
 
 
 # --- fan-in: exactly one consolidation ------------------------------------------------------
 
 
-@pytest.mark.parametrize("address_first", [False, True], ids=["identity-first", "address-first"])
-def test_whichever_check_lands_last_consolidates_exactly_once(svc, applicant, address_first):
+@pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (2, 1, 0), (0, 2, 1)], ids=str)
+def test_whichever_check_lands_last_consolidates_exactly_once(svc, applicant, order):
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id)
     steps = [
         lambda: svc.identity_check.document_uploaded(key),
         lambda: svc.address_check.address_requested(address_message(app.application_id)),
+        lambda: screen(svc, app.application_id),
     ]
-    for step in reversed(steps) if address_first else steps:
-        step()
+    for position in order:
+        steps[position]()
     assert svc.repository.get(app.application_id).state == State.APPROVED
     assert len(consolidations(svc, app.application_id)) == 1
     before = svc.repository.history(app.application_id)
@@ -234,8 +239,8 @@ def test_a_late_check_after_a_withdrawal_is_dropped(svc, applicant):
     assert svc.repository.get(app.application_id).state == State.WITHDRAWN
 
 
-def test_two_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, applicant, clock):
-    """Both read the same version (a barrier after the read), so one commit loses and retries."""
+def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, applicant, clock):
+    """All read the same version (a barrier after the read), so two commits lose and retry."""
     repo = svc.repository
     real_get = repo.get
     local = threading.local()
@@ -246,7 +251,7 @@ def test_two_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, 
             app.application_id,
             lambda a, trial=trial: workflow.receive_document(a, f"k{trial}", 2048, clock()),
         )
-        barrier = threading.Barrier(2)
+        barrier = threading.Barrier(3)
 
         def get_then_meet(application_id, barrier=barrier):
             found = real_get(application_id)
@@ -261,11 +266,11 @@ def test_two_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, 
             local.met = False
             return svc.check_recorder.record(app_id, CheckResult(check))
 
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            list(pool.map(record, [IDENTITY, ADDRESS]))
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            list(pool.map(record, [IDENTITY, ADDRESS, SANCTIONS]))
         repo.get = real_get
         assert len(consolidations(svc, app.application_id)) == 1, trial
-        assert event_types(svc, app.application_id).count("check.completed") == 2
+        assert event_types(svc, app.application_id).count("check.completed") == 3
         assert repo.get(app.application_id).state == State.APPROVED
         clock.advance(seconds=1)
 

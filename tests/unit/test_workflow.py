@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chalicelib.domain import workflow as wf
-from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import (DomainError, EventType, IllegalTransition, NothingToDo, State,
                                         TRANSITIONS, verify_chain)
@@ -34,8 +34,9 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge():
                 assert event_type is EventType.DOCUMENTS_PURGED and target == source
 
 
-def test_happy_path_consolidates_exactly_once_when_the_second_check_lands():
+def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
     app = wf.receive_document(submitted(), "k", 10, T0).after
+    app = wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
     first = wf.record_check(app, result(ADDRESS, Outcome.PASS), T0)
     assert first.after.state == State.VERIFYING and len(first.events) == 1
     second = wf.record_check(first.after, result(IDENTITY, Outcome.PASS), T0)
@@ -43,16 +44,19 @@ def test_happy_path_consolidates_exactly_once_when_the_second_check_lands():
     assert second.after.state == State.APPROVED and second.after.version == first.after.version + 1
 
 
-@pytest.mark.parametrize("identity,address,expected", [
-    (Outcome.PASS, Outcome.PASS, State.APPROVED),
-    (Outcome.REVIEW, Outcome.PASS, State.FLAGGED),
-    (Outcome.PASS, Outcome.REVIEW, State.FLAGGED),
-    (Outcome.FAIL, Outcome.REVIEW, State.REJECTED),
-    (Outcome.REVIEW, Outcome.FAIL, State.REJECTED),
+@pytest.mark.parametrize("identity,address,sanctions,expected", [
+    (Outcome.PASS, Outcome.PASS, Outcome.PASS, State.APPROVED),
+    (Outcome.REVIEW, Outcome.PASS, Outcome.PASS, State.FLAGGED),
+    (Outcome.PASS, Outcome.REVIEW, Outcome.PASS, State.FLAGGED),
+    (Outcome.PASS, Outcome.PASS, Outcome.REVIEW, State.FLAGGED),
+    (Outcome.FAIL, Outcome.REVIEW, Outcome.PASS, State.REJECTED),
+    (Outcome.REVIEW, Outcome.FAIL, Outcome.PASS, State.REJECTED),
+    (Outcome.PASS, Outcome.REVIEW, Outcome.FAIL, State.REJECTED),
 ])
-def test_consolidation_rule(identity, address, expected):
+def test_consolidation_rule(identity, address, sanctions, expected):
     app = wf.receive_document(submitted(), "k", 10, T0).after
     app = wf.record_check(app, result(IDENTITY, identity), T0).after
+    app = wf.record_check(app, result(SANCTIONS, sanctions), T0).after
     app = wf.record_check(app, result(ADDRESS, address), T0).after
     assert app.state == expected
     if expected != State.APPROVED:
@@ -64,7 +68,9 @@ def test_address_result_before_the_document_waits_for_identity():
     assert app.state == State.AWAITING_DOCUMENTS and ADDRESS in app.checks
     app = wf.receive_document(app, "k", 10, T0).after
     assert app.state == State.VERIFYING
-    assert wf.record_check(app, result(IDENTITY, Outcome.PASS), T0).after.state == State.APPROVED
+    app = wf.record_check(app, result(IDENTITY, Outcome.PASS), T0).after
+    assert app.state == State.VERIFYING  # sanctions screening is still out
+    assert wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after.state == State.APPROVED
 
 
 def test_a_replayed_check_is_nothing_to_do():
@@ -138,7 +144,7 @@ class ApplicationMachine(RuleBasedStateMachine):
     def document(self):
         self.attempt(lambda a: wf.receive_document(a, "key", 100, self.now))
 
-    @rule(check=st.sampled_from([IDENTITY, ADDRESS]), outcome=outcomes)
+    @rule(check=st.sampled_from([IDENTITY, ADDRESS, SANCTIONS]), outcome=outcomes)
     def check(self, check, outcome):
         self.attempt(lambda a: wf.record_check(a, result(check, outcome), self.now))
 
@@ -179,7 +185,7 @@ class ApplicationMachine(RuleBasedStateMachine):
         automatic = [e for e in self.events if e.actor == "system:consolidation"]
         if automatic:
             checks = self.app.check_results()
-            assert set(checks) == {IDENTITY, ADDRESS}
+            assert set(checks) == {IDENTITY, ADDRESS, SANCTIONS}
 
 
 TestApplicationMachine = ApplicationMachine.TestCase

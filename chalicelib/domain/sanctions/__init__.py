@@ -4,11 +4,11 @@ No AWS here: the scheduled job fetches the lists and stores the index through
 ports; the handler loads it and calls :func:`screen`.
 """
 
+from ..checks import SANCTIONS
 from .index import FORMAT_VERSION, IndexFormatError, ListInfo, ScreeningIndex
 from .model import OFAC_SDN, UN_SC, BirthDate, DateMatch, ListEntry, ListFormatError, ParsedList
 from .ofac import parse_sdn
 from .screening import (
-    SANCTIONS,
     SANCTIONS_INDEX_UNAVAILABLE,
     SANCTIONS_MATCH,
     SANCTIONS_POSSIBLE_MATCH,

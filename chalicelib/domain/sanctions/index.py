@@ -108,10 +108,13 @@ class ScreeningIndex:
     def build(cls, parsed: Iterable[ParsedList], built_at: str, fetched_at: str | None = None) -> ScreeningIndex:
         entries: list[ListEntry] = []
         lists: dict[str, ListInfo] = {}
-        for parsed_list in parsed:
+        for parsed_list in sorted(parsed, key=lambda p: p.source):  # one order, so one version per content
             entries.extend(parsed_list.entries)
             lists[parsed_list.source] = ListInfo(
-                parsed_list.record_count, len(parsed_list.entries), parsed_list.published, fetched_at
+                parsed_list.record_count,
+                len(parsed_list.entries),
+                parsed_list.published,
+                parsed_list.fetched_at or fetched_at,
             )
         return cls(entries, lists, built_at)
 
@@ -166,7 +169,12 @@ class ScreeningIndex:
         }
 
     def _content_hash(self) -> str:
-        canonical = json.dumps(self._payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        """The version: what is screened (entries, list sizes), not when it was fetched or dated."""
+        payload = self._payload()
+        payload["lists"] = {
+            s: {"records": i["records"], "individuals": i["individuals"]} for s, i in payload["lists"].items()
+        }
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def dumps(self) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 OFAC_SDN = "OFAC-SDN"
 UN_SC = "UN-SC"
@@ -120,4 +120,4 @@ class ParsedList:
     entries: tuple[ListEntry, ...]
     record_count: int  # every record in the file (individuals, entities, vessels...)
     published: str | None = None  # the list's own date, when the file states it
-    notes: tuple[str, ...] = field(default=())
+    fetched_at: str | None = None  # when this copy was downloaded (kept lists keep their own)

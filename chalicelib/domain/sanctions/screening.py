@@ -30,13 +30,12 @@ from typing import Any
 
 import jellyfish
 
-from ..checks import CheckResult, Outcome, Reason
+from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
 from .normalise import key, skeleton, tokens
 
-SANCTIONS = "sanctions"
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
 SANCTIONS_INDEX_UNAVAILABLE = "SANCTIONS_INDEX_UNAVAILABLE"

@@ -21,7 +21,7 @@ from chalicelib.domain.sanctions import (
 )
 from chalicelib.domain.sanctions.ofac import parse_birth_dates, parse_nationalities
 
-DATA = Path(__file__).parent / "data" / "sanctions"
+DATA = Path(__file__).parents[1] / "data" / "sanctions"
 
 
 def sdn() -> ParsedList:

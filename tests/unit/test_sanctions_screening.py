@@ -30,7 +30,7 @@ from chalicelib.domain.sanctions import (
 from chalicelib.domain.sanctions.normalise import skeleton, tokens
 from tests.support.sanctions_lists import make_people, sdn_files
 
-DATA = Path(__file__).parent / "data" / "sanctions"
+DATA = Path(__file__).parents[1] / "data" / "sanctions"
 
 
 @functools.cache

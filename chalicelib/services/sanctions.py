@@ -1,0 +1,237 @@
+"""Sanctions screening: the check run for each submitted application, and the job that refreshes the lists.
+
+The check loads the screening index once per container and reloads it when the
+published version changes (it re-reads the small pointer at most once a
+minute), so screening an applicant costs a few milliseconds and no download.
+
+The job fetches each list from the URL in Parameter Store, parses and
+validates it against the last good list, and publishes a new index version
+only when the content changed. A refused list (download failed, does not
+parse, shrank too much) is logged, counted (``SanctionsListRefused``, the
+metric to alarm on) and replaced by its last good copy from the current index,
+so a bad download never empties screening.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any, Optional
+
+from ..domain.checks import SANCTIONS, CheckResult
+from ..domain.sanctions import (
+    OFAC_SDN,
+    UN_SC,
+    Applicant,
+    IndexFormatError,
+    ListFormatError,
+    ListRefused,
+    ParsedList,
+    ScreeningIndex,
+    ScreeningPolicy,
+    parse_sdn,
+    parse_un,
+    screen,
+    unavailable,
+    validate,
+)
+from ..domain.workflow import State
+from ..observability import logger
+from .address_check import application_id_from
+from .applications import ApplicationService, describe
+from .checks import CheckRecorder
+from .errors import PoisonMessage
+from .ports import Clock, DownloadFailed, ListDownloader, Metrics, SanctionsIndexStore, SettingsSource
+
+JOB = "refresh_sanctions_lists"
+
+
+class SanctionsIndexCache:
+    """This container's index: loaded on first use, reloaded when the published version changes."""
+
+    def __init__(
+        self,
+        store: SanctionsIndexStore,
+        metrics: Metrics,
+        check_seconds: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.store = store
+        self.metrics = metrics
+        self.check_seconds = check_seconds
+        self.monotonic = monotonic
+        self.index: Optional[ScreeningIndex] = None
+        self._checked_at: Optional[float] = None
+
+    def get(self) -> Optional[ScreeningIndex]:
+        """The index to screen with, or None when none was ever published."""
+        now = self.monotonic()
+        if self.index is not None and self._checked_at is not None and now - self._checked_at < self.check_seconds:
+            return self.index
+        pointer = self.store.current()
+        self._checked_at = now
+        if pointer is None or (self.index is not None and pointer["version"] == self.index.version):
+            return self.index
+        started = time.perf_counter()
+        try:
+            loaded = ScreeningIndex.loads(self.store.load(pointer["version"]))
+        except IndexFormatError:
+            # Keep screening with what we have; the operator sees the error and the metric.
+            logger.exception("sanctions index not loadable", extra={"version": pointer["version"]})
+            self.metrics.count("SanctionsIndexUnloadable")
+            return self.index
+        logger.info(
+            "sanctions index loaded",
+            extra={"version": loaded.version, "names": len(loaded.names), "seconds": time.perf_counter() - started},
+        )
+        self.metrics.count("SanctionsIndexLoaded")
+        self.index = loaded
+        return loaded
+
+
+def applicant_from(declared: dict[str, Any]) -> Applicant:
+    """What screening reads from the declaration: the full name, birth date and nationality."""
+    name = declared.get("full_name") or {}
+    full = " ".join(p for p in (name.get("given_names"), name.get("surname")) if p)
+    try:
+        born: Optional[dt.date] = dt.date.fromisoformat(str(declared.get("date_of_birth")))
+    except ValueError:
+        born = None
+    return Applicant(names=(full,) if full else (), date_of_birth=born, nationality=declared.get("nationality"))
+
+
+class SanctionsCheck:
+    """The third data check, run for each ``application.submitted`` event on its own queue."""
+
+    def __init__(
+        self,
+        applications: ApplicationService,
+        settings: SettingsSource,
+        recorder: CheckRecorder,
+        index: SanctionsIndexCache,
+        metrics: Metrics,
+    ):
+        self.applications = applications
+        self.settings = settings
+        self.recorder = recorder
+        self.index = index
+        self.metrics = metrics
+
+    def screening_requested(self, body: str) -> dict[str, Any]:
+        application_id = application_id_from(body)
+        app = self.applications.repo.get(application_id)
+        if app is None:
+            raise PoisonMessage(f"unknown application {application_id}")
+        if SANCTIONS in app.checks or app.state not in (State.AWAITING_DOCUMENTS, State.VERIFYING):
+            return {"changed": False}  # a replay, or the application moved on
+        result = self.screen(dict(app.declared))
+        return describe(self.recorder.record(application_id, result))
+
+    def screen(self, declared: dict[str, Any]) -> CheckResult:
+        index = self.index.get()
+        if index is None:
+            self.metrics.count("SanctionsIndexMissing")
+            return unavailable("no sanctions index has been published yet")
+        policy = ScreeningPolicy(review_threshold=self.settings.policy().sanctions_review_threshold)
+        started = time.perf_counter()
+        result = screen(index, applicant_from(declared), policy)
+        logger.info(
+            "applicant screened",
+            extra={
+                "outcome": result.outcome.value,
+                "candidates": len(result.details.get("candidates", ())),
+                "index_version": index.version,
+                "milliseconds": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return result
+
+
+class SanctionsListRefresh:
+    """The scheduled job: fetch, validate, and publish a new index version when the lists changed."""
+
+    def __init__(
+        self,
+        downloader: ListDownloader,
+        store: SanctionsIndexStore,
+        settings: SettingsSource,
+        metrics: Metrics,
+        clock: Clock,
+    ):
+        self.downloader = downloader
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.clock = clock
+
+    def refresh(self) -> dict[str, Any]:
+        policy = self.settings.policy()
+        pointer = self.store.current()
+        last_counts = {source: info.get("records") for source, info in ((pointer or {}).get("lists") or {}).items()}
+        fetchers: dict[str, Callable[[], ParsedList]] = {
+            OFAC_SDN: lambda: parse_sdn(
+                _text(self.downloader.fetch(policy.sanctions_ofac_sdn_url)),
+                _text(self.downloader.fetch(policy.sanctions_ofac_alt_url)),
+            ),
+            UN_SC: lambda: parse_un(self.downloader.fetch(policy.sanctions_un_url)),
+        }
+        fresh: list[ParsedList] = []
+        refused: dict[str, str] = {}
+        for source, fetch in fetchers.items():
+            try:
+                parsed = fetch()
+                validate(parsed, last_counts.get(source), policy.sanctions_max_shrink)
+            except (DownloadFailed, ListFormatError, ListRefused) as error:
+                refused[source] = str(error)
+                self.metrics.count("SanctionsListRefused")
+                logger.error(
+                    "sanctions list refused; the last good copy stays", extra={"list": source, "reason": str(error)}
+                )
+                continue
+            fresh.append(parsed)
+        lists = fresh + self._last_good(pointer, refused)
+        summary: dict[str, Any] = {"job": JOB, "changed": 0, "refused": refused, "failed": len(refused)}
+        if not lists:
+            return summary
+        now = self.clock().isoformat()
+        index = ScreeningIndex.build(lists, built_at=now, fetched_at=now)
+        summary["version"] = index.version
+        summary["lists"] = {source: info.to_dict() for source, info in index.lists.items()}
+        if pointer is not None and pointer.get("version") == index.version:
+            # Same content: no new version, but the pointer records that the lists were checked now.
+            kept = {"built_at": pointer.get("built_at"), "bytes": pointer.get("bytes")}
+            self.store.publish(index.version, None, {**kept, "checked_at": now, "lists": summary["lists"]})
+            return summary
+        blob = index.dumps()
+        manifest = {"built_at": now, "checked_at": now, "lists": summary["lists"], "bytes": len(blob)}
+        self.store.publish(index.version, blob, manifest)
+        summary["changed"] = 1
+        logger.info("sanctions index published", extra={"version": index.version, "bytes": len(blob)})
+        return summary
+
+    def _last_good(self, pointer: Optional[dict[str, Any]], refused: dict[str, str]) -> list[ParsedList]:
+        """The refused lists' entries as the current index has them (none before the first index)."""
+        if not refused or pointer is None:
+            return []
+        try:
+            previous = ScreeningIndex.loads(self.store.load(pointer["version"]))
+        except IndexFormatError:
+            logger.exception("current sanctions index not loadable; refused lists are left out")
+            return []
+        kept = []
+        for source in refused:
+            info = previous.lists.get(source)
+            if info is None:
+                continue
+            entries = tuple(e for e in previous.entries if e.source == source)
+            kept.append(ParsedList(source, entries, info.records, info.published, info.fetched_at))
+        return kept
+
+
+def _text(data: bytes) -> str:
+    """OFAC publishes ASCII in practice; accept UTF-8 and fall back to Latin-1 rather than fail."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")

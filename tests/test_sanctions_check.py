@@ -1,0 +1,131 @@
+"""The sanctions check through its real entry points: the queue handler, the schedule, S3 and Parameter Store."""
+from __future__ import annotations
+
+import json
+import os
+
+import boto3
+import pytest
+
+from tests.support.flows import (address_message, create_application, history_types, s3_event, sanctions_event,
+                                 sqs_event, state_of, upload_document)
+
+LISTED = {"full_name": {"given_names": "Karim Yusuf", "surname": "Al-Rashidi"}, "date_of_birth": "1960-01-12",
+          "nationality": "IRQ"}
+
+
+def screen(client, *application_ids):
+    return client.lambda_.invoke("screen_sanctions", sanctions_event(client, *map(address_message, application_ids)))
+
+
+def sanctions_events(app_id):
+    from chalicelib.bootstrap import services
+
+    return [e for e in services().repository.history(app_id) if e.actor == "system:sanctions-check"]
+
+
+def test_a_clean_applicant_passes_with_the_index_version_recorded(api, client, applicant):
+    app_id = create_application(api, applicant)
+    assert screen(client, app_id).payload == {"batchItemFailures": []}
+    result = api.get(f"/applications/{app_id}", user=applicant).body["checks"]["sanctions"]
+    assert result["outcome"] == "PASS" and result["reasons"] == []
+
+
+def test_a_listed_name_and_birth_date_is_rejected_and_the_applicant_never_sees_the_entry(
+        api, client, applicant, reviewer):
+    app_id = create_application(api, applicant, **LISTED)
+    screen(client, app_id)
+    client.lambda_.invoke("verify_identity_document", s3_event(client, upload_document(api, applicant, app_id)))
+    client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
+    mine = api.get(f"/applications/{app_id}", user=applicant).body
+    assert mine["state"] == "REJECTED"
+    assert mine["checks"]["sanctions"]["outcome"] == "FAIL" and mine["checks"]["sanctions"]["details"] == {}
+    history = api.get(f"/applications/{app_id}/history", user=applicant).body
+    seen_by_applicant = json.dumps([mine, history]).lower()
+    for secret in ("ofac", "sdn", "rashidi, karim", "irgc", "sdgt", "1001", "candidates", "score"):
+        assert secret not in seen_by_applicant, secret
+    detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
+    candidate = detail["checks"]["sanctions"]["details"]["candidates"][0]
+    assert candidate["list"] == "OFAC-SDN" and candidate["entry_id"] == "1001"
+    assert candidate["programmes"] == ["SDGT", "IRGC"] and candidate["score"] >= 85 and candidate["why"]
+    assert "candidates" in json.dumps(detail["history"])  # the audit record keeps what was matched
+
+
+def test_a_close_name_is_flagged_for_review_with_the_match_for_the_reviewer(api, client, applicant, reviewer):
+    app_id = create_application(api, applicant, full_name={"given_names": "Kareem Yousef", "surname": "Rashidi"},
+                                date_of_birth="1960-03-01", nationality="IRQ")
+    screen(client, app_id)
+    mine = api.get(f"/applications/{app_id}", user=applicant).body
+    assert mine["checks"]["sanctions"]["outcome"] == "REVIEW"
+    assert mine["checks"]["sanctions"]["reasons"][0]["code"] == "SANCTIONS_POSSIBLE_MATCH"
+    detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
+    assert detail["checks"]["sanctions"]["details"]["candidates"][0]["listed_name"] == "AL-RASHIDI, Karim Yusuf"
+
+
+def test_replayed_messages_screen_once(api, client, applicant):
+    app_id = create_application(api, applicant)
+    screen(client, app_id, app_id)
+    screen(client, app_id)
+    assert len(sanctions_events(app_id)) == 1
+
+
+def test_three_checks_consolidate_once_whichever_finishes_last(api, client, applicant):
+    app_id = create_application(api, applicant)
+    client.lambda_.invoke("verify_identity_document", s3_event(client, upload_document(api, applicant, app_id)))
+    client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
+    assert state_of(app_id) == "VERIFYING"  # two of three
+    screen(client, app_id)
+    assert state_of(app_id) == "APPROVED"
+    assert history_types(app_id).count("application.approved") == 1
+
+
+def test_the_sanctions_queue_receives_submissions_from_the_topic():
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["SANCTIONS_SCREENING_QUEUE_NAME"])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] == 5
+    subscriptions = boto3.client("sns").list_subscriptions_by_topic(TopicArn=os.environ["EVENTS_TOPIC_ARN"])
+    endpoints = [s["Endpoint"] for s in subscriptions["Subscriptions"]]
+    assert any(e.endswith(":" + os.environ["SANCTIONS_SCREENING_QUEUE_NAME"]) for e in endpoints)
+
+
+# --- the refresh job ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def sources():
+    """The snapshot copies the job fetches (s3:// URLs in Parameter Store); restored afterwards."""
+    s3 = boto3.client("s3")
+    bucket = os.environ["SANCTIONS_BUCKET_NAME"]
+    saved = {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+             for key in ("sources/sdn.csv", "sources/alt.csv", "sources/un_consolidated.xml")}
+    yield lambda key, body: s3.put_object(Bucket=bucket, Key=key, Body=body)
+    for key, body in saved.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def pointer():
+    body = boto3.client("s3").get_object(Bucket=os.environ["SANCTIONS_BUCKET_NAME"], Key="index/current.json")
+    return json.loads(body["Body"].read())
+
+
+def test_the_scheduled_refresh_keeps_the_index_when_nothing_changed(client):
+    before = pointer()["version"]
+    result = client.lambda_.invoke("refresh_sanctions_lists", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"))
+    assert result.payload["changed"] == 0 and result.payload["version"] == before
+
+
+def test_a_truncated_download_is_refused_and_screening_keeps_the_last_good_list(api, client, applicant, sources):
+    before = pointer()
+    from chalicelib.api.schedules import JobFailed
+
+    sources("sources/sdn.csv", b'1001,"X, Y","individual","SDGT","-0-","-0-","-0-","-0-","-0-","-0-","-0-","-0-"')
+    with pytest.raises(JobFailed) as failed:  # the invocation fails: Lambda's error alarm, and the metric
+        client.lambda_.invoke("refresh_sanctions_lists", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"))
+    assert list(failed.value.summary["refused"]) == ["OFAC-SDN"] and "86% smaller" in str(failed.value.summary)
+    assert pointer()["version"] == before["version"]
+    app_id = create_application(api, applicant, **LISTED)
+    screen(client, app_id)
+    assert api.get(f"/applications/{app_id}", user=applicant).body["checks"]["sanctions"]["outcome"] == "FAIL"
