@@ -1,0 +1,119 @@
+"""Let ``chalice deploy`` run against moto, for the deploy rehearsal only (dev tooling).
+
+Two moto gaps stop Chalice's deploy where AWS would accept it:
+
+- ``PutBucketNotificationConfiguration``: moto asserts filter-rule names are
+  lower case; Chalice sends ``Prefix``/``Suffix``, which S3 accepts (names are
+  case-insensitive there). We lower-case them before moto parses the body.
+- ``ImportRestApi`` / ``PutRestApi``: moto imports OpenAPI 3 only and needs
+  ``info.description``; Chalice sends Swagger 2.0. The parts moto reads (paths,
+  methods, ``x-amazon-apigateway-*``) have the same shape in both, so we hand
+  moto the document as OpenAPI 3 with its definitions moved under components.
+- apigatewayv2 ``CreateDeployment`` and ``UpdateStage``: moto has neither (404).
+  A WebSocket API deploys; a stage takes access-log and default route settings.
+
+This patches the emulator in the process that runs it (``apply()`` is
+idempotent), never the app nor the request Chalice sends.
+"""
+from __future__ import annotations
+
+import copy
+import datetime
+import functools
+import json
+import re
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+_PATCHED = False
+_FILTER_NAME = re.compile(rb"<Name>\s*(Prefix|Suffix)\s*</Name>")
+
+
+def apply() -> None:
+    """Install both patches into moto (idempotent)."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    _case_insensitive_notification_filters()
+    _swagger2_rest_api_import()
+    _websocket_deployments_and_stage_updates()
+    _PATCHED = True
+
+
+def _case_insensitive_notification_filters() -> None:
+    from moto.s3.responses import S3Response
+
+    original = S3Response._notification_config_from_body
+
+    @functools.wraps(original)
+    def parse(self: Any) -> Any:
+        body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+        self.body = _FILTER_NAME.sub(lambda match: b"<Name>" + match.group(1).lower() + b"</Name>", body)
+        return original(self)
+
+    S3Response._notification_config_from_body = parse  # type: ignore[method-assign]
+
+
+def as_openapi3(document: dict[str, Any]) -> dict[str, Any]:
+    """The Swagger 2.0 document as the OpenAPI 3 subset moto reads; anything else unchanged."""
+    if "swagger" not in document:
+        return document
+    converted = copy.deepcopy(document)
+    converted.pop("swagger")
+    converted["openapi"] = "3.0.1"
+    converted.setdefault("info", {}).setdefault("description", converted["info"].get("title", ""))
+    components = converted.setdefault("components", {})
+    if "definitions" in converted:
+        components["schemas"] = converted.pop("definitions")
+    if "securityDefinitions" in converted:
+        components["securitySchemes"] = converted.pop("securityDefinitions")
+    for key in ("schemes", "consumes", "produces", "basePath", "host"):
+        converted.pop(key, None)
+    return converted
+
+
+def _swagger2_rest_api_import() -> None:
+    from moto.apigateway.models import APIGatewayBackend
+
+    original_import = APIGatewayBackend.import_rest_api
+    original_put = APIGatewayBackend.put_rest_api
+
+    @functools.wraps(original_import)
+    def import_rest_api(self: Any, api_doc: dict[str, Any], fail_on_warnings: bool) -> Any:
+        return original_import(self, as_openapi3(api_doc), fail_on_warnings)
+
+    @functools.wraps(original_put)
+    def put_rest_api(self: Any, function_id: str, api_doc: dict[str, Any], fail_on_warnings: bool,
+                     mode: str = "merge") -> Any:
+        return original_put(self, function_id, as_openapi3(api_doc), fail_on_warnings, mode)
+
+    APIGatewayBackend.import_rest_api = import_rest_api  # type: ignore[method-assign]
+    APIGatewayBackend.put_rest_api = put_rest_api  # type: ignore[method-assign]
+
+
+def _websocket_deployments_and_stage_updates() -> None:
+    from moto.apigatewayv2 import urls
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    urls.url_paths.setdefault("{0}/v2/apis/(?P<api_id>[^/]+)/deployments$", ApiGatewayV2Response.dispatch)
+
+    def create_deployment(self: Any) -> Any:
+        self.apigatewayv2_backend.get_api(self.path.split("/")[-2])  # 404s for an unknown API
+        created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 201, {}, json.dumps({"deploymentId": uuid.uuid4().hex[:10], "deploymentStatus": "DEPLOYED",
+                                    "createdDate": created})
+
+    def update_stage(self: Any) -> Any:
+        stage = self.apigatewayv2_backend.get_stage(self.path.split("/")[-3], unquote(self.path.split("/")[-1]))
+        body = json.loads(self.body or "{}")
+        if "accessLogSettings" in body:
+            stage.access_log_settings = body["accessLogSettings"]
+        if "defaultRouteSettings" in body:
+            stage.default_route_settings = {**(stage.default_route_settings or {}), **body["defaultRouteSettings"]}
+        if "routeSettings" in body:
+            stage.route_settings = body["routeSettings"]
+        return 200, {}, json.dumps(stage.to_json())
+
+    ApiGatewayV2Response.create_deployment = create_deployment  # type: ignore[attr-defined]
+    ApiGatewayV2Response.update_stage = update_stage  # type: ignore[attr-defined]

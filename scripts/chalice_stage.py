@@ -1,0 +1,80 @@
+"""Chalice's own CLI, with each stage's recorded values merged into its config.
+
+``.chalice/config.json`` (tracked) holds what every clone shares. What a deploy
+learns about one account -- the resources stack's outputs, the WebSocket
+endpoint, the policy files written from real ARNs -- is recorded in
+``.chalice/stages/<stage>.json`` (git-ignored) and merged into that stage here,
+so ``chalice deploy|package|delete`` see one config and nothing
+account-specific is ever committed. Chalice reads its config only through
+``CLIFactory.load_project_config``; this is that hook, nothing else changes.
+
+    python -m scripts.chalice_stage deploy --stage dev
+    python -m scripts.chalice_stage package --stage dev --pkg-format terraform out/
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+STAGES_DIR = Path(".chalice") / "stages"
+
+
+def overlay_path(project_dir: str | Path, stage: str) -> Path:
+    return Path(project_dir) / STAGES_DIR / f"{stage}.json"
+
+
+def load_overlay(project_dir: str | Path, stage: str) -> dict[str, Any]:
+    path = overlay_path(project_dir, stage)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_overlay(project_dir: str | Path, stage: str, overlay: dict[str, Any]) -> Path:
+    path = overlay_path(project_dir, stage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(overlay, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def merge_stage(config: dict[str, Any], stage: str, overlay: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``overlay`` merged into ``stages[stage]``: mappings merge, everything else replaces."""
+    merged = json.loads(json.dumps(config))
+    target = merged.setdefault("stages", {}).setdefault(stage, {})
+    _merge(target, overlay)
+    return merged
+
+
+def _merge(target: dict[str, Any], overlay: dict[str, Any]) -> None:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _stage_factory() -> type:
+    from chalice.cli.factory import CLIFactory
+
+    class StageFactory(CLIFactory):  # type: ignore[misc]
+        """Chalice's factory, with every recorded stage merged into the loaded config."""
+
+        def load_project_config(self) -> dict[str, Any]:
+            config = super().load_project_config()
+            for path in sorted((Path(self.project_dir) / STAGES_DIR).glob("*.json")):
+                config = merge_stage(config, path.stem, json.loads(path.read_text()))
+            return config
+
+    return StageFactory
+
+
+def main(argv: list[str] | None = None) -> int:
+    import chalice.cli
+
+    chalice.cli.CLIFactory = _stage_factory()  # the name cli() instantiates
+    sys.argv = ["chalice", *(sys.argv[1:] if argv is None else argv)]
+    return chalice.cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

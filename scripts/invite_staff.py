@@ -1,0 +1,53 @@
+"""Invite a reviewer or operator into the stage's staff pool (invite-only, MFA on first sign-in).
+
+    python -m scripts.invite_staff --stage dev --email ana@bank.example --group reviewers
+
+Cognito e-mails a temporary password; the first sign-in sets a password and
+enrols an authenticator app. The address is also subscribed to the topic that
+group is alerted on (reviewers: review-SLA escalations; operators: alarms);
+SNS asks the person to confirm. Names come from the stage's recorded outputs
+(.chalice/stages/<stage>.json, written by scripts/deploy.py).
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from scripts.chalice_stage import load_overlay
+from scripts.deploy import ROOT
+
+TOPIC_OF_GROUP = {"reviewers": "ESCALATIONS_TOPIC_ARN", "operators": "ALARMS_TOPIC_ARN"}
+
+
+def invite(env: dict[str, str], email: str, group: str, cognito: Any, sns: Any) -> dict[str, str]:
+    """Create the staff user (Cognito sends the invitation), add it to ``group``, subscribe its e-mail."""
+    if group not in TOPIC_OF_GROUP:
+        raise ValueError(f"group must be one of {sorted(TOPIC_OF_GROUP)}")
+    pool = env["STAFF_USER_POOL_ID"]
+    user = cognito.admin_create_user(UserPoolId=pool, Username=email, DesiredDeliveryMediums=["EMAIL"],
+                                     UserAttributes=[{"Name": "email", "Value": email},
+                                                     {"Name": "email_verified", "Value": "true"}])["User"]
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=user["Username"], GroupName=group)
+    subscription = sns.subscribe(TopicArn=env[TOPIC_OF_GROUP[group]], Protocol="email", Endpoint=email,
+                                 ReturnSubscriptionArn=True)["SubscriptionArn"]
+    return {"username": user["Username"], "subscription": subscription}
+
+
+def main(argv: list[str] | None = None) -> None:
+    import boto3
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--group", required=True, choices=sorted(TOPIC_OF_GROUP))
+    args = parser.parse_args(argv)
+    env = load_overlay(ROOT, args.stage).get("environment_variables")
+    if not env:
+        raise SystemExit(f"stage {args.stage} has no recorded outputs: run scripts/deploy.py --stage {args.stage}")
+    session = boto3.session.Session()
+    invited = invite(env, args.email, args.group, session.client("cognito-idp"), session.client("sns"))
+    print(f"invited {args.email} to {args.group} ({invited['username']}); e-mail alerts pending confirmation")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The deploy, rehearsed: scripts/deploy.py against a local AWS (moto), then every piece checked.
+
+One deploy per module into its own moto server (patched by devstack.motodeploy
+for the two gaps Chalice hits), from a copy of the project so the worktree's
+.chalice/ is untouched. Checked with describe calls, as an operator would.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, handlers, stack_name
+from tests.support.aws import ROOT
+
+STAGE = "rehearsal"
+COPIED = ["app.py", "chalicelib", "requirements.txt", "resources.yaml", ".chalice/config.json",
+          ".chalice/gateway.json"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    project = tmp_path_factory.mktemp("project")
+    for name in COPIED:
+        source, target = ROOT / name, project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+    cache = ROOT / ".chalice" / "deployments"  # Chalice's dependency build, keyed by content: reuse it
+    if cache.is_dir():
+        shutil.copytree(cache, project / ".chalice" / "deployments")
+    return project
+
+
+@pytest.fixture(scope="module")
+def rehearsal(project):
+    from devstack import motodeploy
+    from devstack.testing import running_moto
+
+    motodeploy.apply()
+    with running_moto() as aws:
+        printed: list[str] = []
+        deployer = Deployer(STAGE, aws.session, project_dir=project, rehearse=True, endpoint_url=aws.endpoint_url,
+                            out=printed.append)
+        urls = deployer.deploy()
+        env = json.loads((project / ".chalice" / "stages" / f"{STAGE}.json").read_text())["environment_variables"]
+        yield {"aws": aws, "deployer": deployer, "urls": urls, "printed": printed, "env": env}
+
+
+def functions(aws) -> dict[str, dict]:
+    return {f["FunctionName"]: f for f in aws.client("lambda").list_functions()["Functions"]}
+
+
+def mappings(aws, handler: str) -> list[dict]:
+    arn = functions(aws)[function_name(STAGE, handler)]["FunctionArn"]
+    return [m for m in aws.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+            if m["FunctionArn"] == arn]
+
+
+def test_every_lambda_function_exists(rehearsal, project):
+    handlers = handler_names((project / "app.py").read_text())
+    expected = {function_name(STAGE)} | {function_name(STAGE, handler) for handler in handlers}
+    assert set(functions(rehearsal["aws"])) == expected
+    assert {"websocket_connect", "check_address", "publish_history", "verify_identity_document"} <= set(handlers)
+
+
+def test_the_rest_api_stage_has_access_logs_and_throttling(rehearsal):
+    apigateway = rehearsal["aws"].client("apigateway")
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == APP_NAME]
+    stage = apigateway.get_stage(restApiId=api["id"], stageName="api")
+    settings = json.loads((ROOT / ".chalice" / "gateway.json").read_text())["rest"]
+    log_group = rehearsal["env"]["REST_ACCESS_LOG_GROUP_ARN"].removesuffix(":*")
+    assert stage["accessLogSettings"]["destinationArn"] == log_group
+    assert json.loads(stage["accessLogSettings"]["format"])["requestId"] == "$context.requestId"
+    assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == settings["rate_limit"]
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == settings["burst_limit"]
+    assert rehearsal["urls"]["REST API"].startswith(f"https://{api['id']}.execute-api.")
+
+
+def test_the_websocket_api_has_its_three_routes_a_logged_stage_and_is_recorded_for_the_notifier(rehearsal):
+    apigatewayv2 = rehearsal["aws"].client("apigatewayv2")
+    (api,) = [a for a in apigatewayv2.get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"]
+    routes = {route["RouteKey"] for route in apigatewayv2.get_routes(ApiId=api["ApiId"])["Items"]}
+    assert routes == {"$connect", "$default", "$disconnect"}
+    stage = apigatewayv2.get_stage(ApiId=api["ApiId"], StageName="api")
+    log_group = rehearsal["env"]["WEBSOCKET_ACCESS_LOG_GROUP_ARN"].removesuffix(":*")
+    assert stage["AccessLogSettings"]["DestinationArn"] == log_group
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 50
+    assert rehearsal["env"]["WEBSOCKET_DOMAIN"] == f"{api['ApiId']}.execute-api.us-east-1.amazonaws.com"
+    variables = functions(rehearsal["aws"])[function_name(STAGE, "notify_subscribers")]["Environment"]["Variables"]
+    assert variables["WEBSOCKET_DOMAIN"] == rehearsal["env"]["WEBSOCKET_DOMAIN"]  # the second deploy carried it
+
+
+def test_the_documents_bucket_notifies_the_verifier_which_has_an_on_failure_queue(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    verifier = functions(aws)[function_name(STAGE, "verify_identity_document")]["FunctionArn"]
+    notification = aws.client("s3").get_bucket_notification_configuration(Bucket=env["DOCUMENTS_BUCKET_NAME"])
+    (config,) = notification["LambdaFunctionConfigurations"]
+    assert config["LambdaFunctionArn"] == verifier
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert {"Name": "prefix", "Value": "applications/"} in [
+        {"Name": r["Name"].lower(), "Value": r["Value"]} for r in config["Filter"]["Key"]["FilterRules"]]
+    invoke = aws.client("lambda").get_function_event_invoke_config(FunctionName=verifier)
+    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == env["DOCUMENT_EVENTS_DLQ_ARN"]
+    assert invoke["MaximumRetryAttempts"] == 2
+
+
+def test_the_sqs_mapping_reports_batch_item_failures(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    (mapping,) = mappings(aws, "check_address")
+    assert mapping["EventSourceArn"].endswith(":" + env["ADDRESS_CHECK_QUEUE_NAME"])
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_stream_mapping_bisects_retries_a_bounded_number_of_times_then_parks_the_record(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    (mapping,) = mappings(aws, "publish_history")
+    assert mapping["EventSourceArn"] == env["HISTORY_STREAM_ARN"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == 10
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == env["HISTORY_STREAM_DLQ_ARN"]
+
+
+def test_the_events_topic_invokes_the_notifier(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    notifier = functions(aws)[function_name(STAGE, "notify_subscribers")]["FunctionArn"]
+    subscriptions = aws.client("sns").list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
+    assert {"Protocol": "lambda", "Endpoint": notifier} in [
+        {"Protocol": s["Protocol"], "Endpoint": s["Endpoint"]} for s in subscriptions]
+
+
+def test_every_schedule_has_a_rule_targeting_its_function(rehearsal, project):
+    aws = rehearsal["aws"]
+    events = aws.client("events")
+    scheduled = [name for name, kind in handlers((project / "app.py").read_text()).items() if kind == "schedule"]
+    assert len(scheduled) >= 4
+    for handler in scheduled:
+        arn = functions(aws)[function_name(STAGE, handler)]["FunctionArn"]
+        rules = events.list_rule_names_by_target(TargetArn=arn)["RuleNames"]
+        assert len(rules) == 1, handler
+        assert events.describe_rule(Name=rules[0])["ScheduleExpression"].startswith(("rate(", "cron("))
+
+
+def test_the_stack_request_that_the_emulator_could_not_take_is_valid_and_says_so(rehearsal, project):
+    request = rehearsal["deployer"].requests["CreateStack"]
+    assert request["StackName"] == stack_name(STAGE)
+    assert request["TemplateBody"] == (project / "resources.yaml").read_text()
+    assert "CAPABILITY_AUTO_EXPAND" in request["Capabilities"]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in request["Parameters"]}
+    assert parameters["Handlers"].split(",") == handler_names((project / "app.py").read_text())
+    assert any(line.startswith("emulated: resources stack") for line in rehearsal["printed"])
+    assert [line.split(":")[0] for line in rehearsal["printed"][:3]] == ["REST API", "WebSocket", "console"]
+
+
+def test_recorded_outputs_stay_out_of_git_and_the_tracked_config():
+    ignored = subprocess.run(["git", "check-ignore", ".chalice/stages/dev.json", ".chalice/stages/dev-policy.json"],
+                             cwd=ROOT, check=False, capture_output=True, text=True)
+    assert ignored.returncode == 0 and len(ignored.stdout.split()) == 2
+    tracked = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in tracked["stages"].values():
+        assert "DOCUMENTS_BUCKET_NAME" not in stage.get("environment_variables", {})
+
+
+def test_the_stage_policy_names_exact_resources(rehearsal, project):
+    policy = json.loads((project / ".chalice" / "stages" / f"{STAGE}-policy.json").read_text())
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions)
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources
+    connections = next(s for s in policy["Statement"] if s["Action"] == ["execute-api:ManageConnections"])
+    api_id = rehearsal["env"]["WEBSOCKET_DOMAIN"].split(".")[0]
+    assert connections["Resource"].endswith(f":{api_id}/api/POST/@connections/*")
+
+
+def test_staff_are_invited_into_the_staff_pool_and_subscribed_to_their_alerts(rehearsal):
+    from scripts.invite_staff import invite
+
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    cognito = aws.client("cognito-idp")
+    invited = invite(env, "ana@bank.example", "reviewers", cognito, aws.client("sns"))
+    groups = cognito.admin_list_groups_for_user(UserPoolId=env["STAFF_USER_POOL_ID"], Username=invited["username"])
+    assert [g["GroupName"] for g in groups["Groups"]] == ["reviewers"]
+    subscriptions = aws.client("sns").list_subscriptions_by_topic(TopicArn=env["ESCALATIONS_TOPIC_ARN"])
+    assert ("email", "ana@bank.example") in [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]]
+    with pytest.raises(ValueError):
+        invite(env, "eve@bank.example", "admins", cognito, aws.client("sns"))
+
+
+def test_teardown_removes_the_app_and_says_what_is_retained(rehearsal, project):
+    deployer = rehearsal["deployer"]
+    deployer.teardown()  # last: the other tests read the deployed stage
+    assert functions(rehearsal["aws"]) == {}
+    assert not (project / ".chalice" / "stages" / f"{STAGE}.json").exists()
+    assert "retained" in rehearsal["printed"][-1]
