@@ -16,10 +16,16 @@ import pytest
 
 from tests.support.aws import ROOT
 
+# The probe is about what runs, not about finding new examples: hypothesis runs
+# derandomized, few examples, no example database (the suite itself explores).
 PROBE = """
 import json, sys
 import pytest
-code = pytest.main(["tests/unit", "tests/contracts", "-k", "not real", "-q", "-x", "-p", "no:cacheprovider"])
+from hypothesis import HealthCheck, settings
+settings.register_profile("probe", max_examples=10, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+code = pytest.main(["tests/unit", "tests/contracts", "-k", "not real", "-q", "-x", "-p", "no:cacheprovider",
+                    "--hypothesis-profile=probe"])
 loaded = sorted({name.split(".")[0] for name in sys.modules} & {"moto", "boto3", "pynamodb", "app", "devstack"})
 print("PROBE " + json.dumps({"exit": int(code), "loaded": loaded}))
 """
