@@ -2,8 +2,8 @@
 resources.yaml (stage ``test``); tests that do not never start it.
 
 ``tests/unit`` (use cases on the in-memory fakes, and the pure domain) needs no
-stack, and neither do the ``fake`` halves of ``tests/contracts``. Every other
-test, and every test marked ``stack``, does: the session fixture ``aws_stack``
+stack, and neither do the ``fake`` halves of ``tests/contracts`` nor tests marked
+``no_stack``. Every other test, and every test marked ``stack``, does: the session fixture ``aws_stack``
 starts moto and provisions it once, before any other fixture, as soon as the
 session holds one such test -- so ``pytest tests/unit`` never starts it. The
 environment is exported before ``app`` is imported (``chalice_app``), exactly as
@@ -48,11 +48,14 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "stack: needs the provisioned moto server (aws_stack), wherever it lives")
+    config.addinivalue_line("markers", "no_stack: needs no moto server, wherever it lives")
 
 
 def needs_stack(item: pytest.Item) -> bool:
     if item.get_closest_marker("stack") is not None:
         return True
+    if item.get_closest_marker("no_stack") is not None:
+        return False
     path = Path(str(item.fspath)).resolve()
     return not any(path.is_relative_to(folder) for folder in NO_STACK_DIRS)
 

@@ -1,0 +1,46 @@
+"""The tests that need no stack run without one: no moto, no app.py, no AWS environment.
+
+``tests/unit`` and the fake half of ``tests/contracts`` are run in a fresh
+interpreter whose environment holds none of the stack's variables; they must
+pass, and must not have imported moto, boto3, pynamodb or the app (botocore comes with
+Powertools' metrics, and is only a library).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.aws import ROOT
+
+# The probe is about what runs, not about finding new examples: hypothesis runs
+# derandomized, few examples, no example database (the suite itself explores).
+PROBE = """
+import json, sys
+import pytest
+from hypothesis import HealthCheck, settings
+settings.register_profile("probe", max_examples=10, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=list(HealthCheck))
+code = pytest.main(["tests/unit", "tests/contracts", "-k", "not real", "-q", "-x", "-p", "no:cacheprovider",
+                    "--hypothesis-profile=probe"])
+loaded = sorted({name.split(".")[0] for name in sys.modules} & {"moto", "boto3", "pynamodb", "app", "devstack"})
+print("PROBE " + json.dumps({"exit": int(code), "loaded": loaded}))
+"""
+
+STACK_VARIABLES = ("MOTO_SERVER", "AWS_ENDPOINT_URL", "APPLICATIONS_TABLE_NAME", "HISTORY_TABLE_NAME",
+                   "DOCUMENTS_BUCKET_NAME", "EVENTS_TOPIC_ARN", "USER_POOL_ID", "COGNITO_ISSUER")
+
+
+@pytest.mark.no_stack
+def test_unit_tests_and_fake_contracts_run_without_the_stack():
+    env = {name: value for name, value in os.environ.items()
+           if name not in STACK_VARIABLES and not name.endswith(("_TABLE_NAME", "_BUCKET_NAME", "_QUEUE_NAME"))}
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("PROBE ")]
+    assert lines, result.stdout[-3000:] + result.stderr[-2000:]
+    probe = json.loads(lines[-1][len("PROBE "):])
+    assert probe == {"exit": 0, "loaded": []}, result.stdout[-3000:]
