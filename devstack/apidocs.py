@@ -42,9 +42,14 @@ INDEX = """<!doctype html>
   <title>Account Opening API</title>
   <link rel="stylesheet" href="/docs/swagger-ui.css">
   <link rel="stylesheet" href="/docs/index.css">
+  <link rel="stylesheet" href="/docs/page.css">
   <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 </head>
 <body>
+  <nav class="documents">
+    <a href="/docs/openapi.json">openapi.json</a>
+    <a href="/docs/asyncapi.json">asyncapi.json (the WebSocket protocol)</a>
+  </nav>
   <div id="swagger-ui"></div>
   <script src="/docs/swagger-ui-bundle.js"></script>
   <script src="/docs/init.js"></script>
@@ -60,6 +65,9 @@ INIT_JS = """window.addEventListener("load", function () {
     layout: "BaseLayout",
   });
 });
+"""
+PAGE_CSS = """nav.documents { font-family: sans-serif; padding: 8px 20px; background: #f0f0f0; }
+nav.documents a { margin-right: 1.5em; }
 """
 #: Request headers passed on to the app by the /api proxy.
 FORWARDED = ("authorization", "content-type", "idempotency-key", "accept", "if-none-match")
@@ -109,6 +117,8 @@ def _handler_class(api_url: str, static: Path) -> type:
                     self._send(302, b"", "text/plain", {"Location": "/docs"})
                 else:
                     self._send(200, INDEX.encode(), "text/html; charset=utf-8")
+            elif path == "/docs/page.css":
+                self._send(200, PAGE_CSS.encode(), "text/css; charset=utf-8")
             elif path == "/docs/init.js":
                 self._send(200, INIT_JS.encode(), "text/javascript; charset=utf-8")
             elif path == "/docs/openapi.json":

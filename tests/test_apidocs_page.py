@@ -16,7 +16,7 @@ import pytest
 class FakeApi:
     """Stands in for chalice local: serves a document and echoes what reaches it."""
 
-    def __init__(self, document: dict[str, Any]):
+    def __init__(self, document: dict[str, Any], protocol: dict[str, Any]):
         seen: list[dict[str, Any]] = []
         self.seen = seen
 
@@ -24,6 +24,8 @@ class FakeApi:
             def do_GET(self) -> None:  # noqa: N802
                 if self.path == "/openapi.json":
                     self._reply(200, document)
+                elif self.path == "/asyncapi.json":
+                    self._reply(200, protocol)
                 else:
                     self._echo()
 
@@ -59,10 +61,10 @@ class FakeApi:
 
 @pytest.fixture(scope="module")
 def docs(chalice_app) -> Iterator[tuple[str, FakeApi]]:
-    from chalicelib.api import openapi
+    from chalicelib.api import asyncapi, openapi
     from devstack.apidocs import DocsServer
 
-    upstream = FakeApi(openapi.document(chalice_app.routes))
+    upstream = FakeApi(openapi.document(chalice_app.routes), asyncapi.document())
     server = DocsServer(upstream.url)
     server.start()
     yield server.url, upstream
@@ -89,7 +91,7 @@ def test_the_page_loads_swagger_ui_from_this_server_only_under_a_strict_csp(docs
     assert "frame-ancestors 'none'" in csp
     page = body.decode()
     assert "<script>" not in page and "http" not in page.replace("<!doctype html>", "")  # nothing inline, no CDN
-    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js"):
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js", "page.css"):
         status, headers, body = fetch(f"{url}/{asset}")
         assert status == 200 and len(body) > 100, asset
         assert headers["X-Content-Type-Options"] == "nosniff"
@@ -110,6 +112,15 @@ def test_the_document_is_the_apps_with_servers_pointing_at_the_proxy(docs, chali
     assert status == 200
     assert document["servers"] == [{"url": "/api", "description": document["servers"][0]["description"]}]
     assert document["paths"] == openapi.document(chalice_app.routes)["paths"]
+
+
+def test_the_websocket_protocols_document_is_served_beside_it(docs):
+    from chalicelib.api import asyncapi
+
+    url, _ = docs
+    status, _, body = fetch(f"{url}/asyncapi.json")
+    assert status == 200 and json.loads(body) == json.loads(json.dumps(asyncapi.document()))
+    assert 'href="/docs/asyncapi.json"' in fetch(url)[2].decode()
 
 
 def test_try_it_out_reaches_the_api_through_the_proxy(docs):

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from chalicelib.api import asyncapi, websocket_protocol
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import CheckResult, Outcome, Reason
+from chalicelib.domain.checks import IDENTITY, REQUIRED_CHECKS, CheckResult, Outcome, Reason
 from chalicelib.services.live_updates import REVIEW_QUEUE
 from chalicelib.services.ports import MAX_SUBSCRIPTIONS
 from tests.support.fakes import identity, submit
@@ -101,9 +101,11 @@ def test_every_frame_the_app_sends_validates_against_the_document(svc, monkeypat
     key = svc.documents.key_for_new_upload(app_id)
     apply = svc.applications.apply_with_retry
     apply(app_id, lambda app: workflow.receive_document(app, key, 4096, svc.clock()))
-    apply(app_id, lambda app: workflow.record_check(app, CheckResult("address"), svc.clock()))
     doubt = Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "needs a look")
-    apply(app_id, lambda app: workflow.record_check(app, CheckResult("identity", (doubt,)), svc.clock()))
+    for check in REQUIRED_CHECKS:  # identity needs a look, the others pass: FLAGGED
+        result = CheckResult(check, (doubt,) if check == IDENTITY else ())
+        apply(app_id, lambda app, result=result: workflow.record_check(app, result, svc.clock()))
+    assert svc.repository.get(app_id).state.value == "FLAGGED"
     svc.review.decide(reviewer, app_id, True, "documents look right")
     svc.outbox.relay(svc.repository.history(app_id))
     for message in svc.publisher.messages:
