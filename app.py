@@ -5,7 +5,7 @@ import os
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api import asyncapi, openapi, presenters, schedules, sqs, websocket_protocol
 from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, reviewer
 from chalicelib.api.models import (
     ApplicationOut,
@@ -56,6 +56,16 @@ def health():
 )
 def openapi_document():
     return openapi.document(app.routes)
+
+
+@app.route("/asyncapi.json")
+@documented(
+    "The WebSocket protocol (AsyncAPI 2.6)",
+    responses={200: openapi.Reply(description="AsyncAPI 2.6", schema={"type": "object"})},
+    public=True,
+)
+def asyncapi_document():
+    return asyncapi.document()
 
 
 # --- applicant --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """``python -m devstack``: run the local stack and talk to the running one.
 
     python -m devstack up [--host 127.0.0.1] [--api-port 8000] [--ws-port 8001]
-                          [--moto-port 0] [--control-port 0] [--stage local]
+                          [--moto-port 0] [--control-port 0] [--docs-port 0] [--stage local]
                           [--keep-state] [--concurrency 8]
     python -m devstack token applicant|reviewer|operator [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--ws-port", type=int, default=8001)
     up.add_argument("--moto-port", type=int, default=0)
     up.add_argument("--control-port", type=int, default=0)
+    up.add_argument("--docs-port", type=int, default=0, help="the API docs page (Swagger UI)")
     up.add_argument("--stage", default="local")
     up.add_argument("--verbose", action="store_true", help="log every call moto serves")
     up.add_argument("--keep-state", action="store_true",
@@ -108,6 +109,8 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         f"  WebSocket       {info['ws_url'] or '(no gateway)'}",
         f"  local AWS       {info['moto_url']}   (moto)",
         f"  control         {info['control_url']}",
+        f"  API docs        {info['docs_url']}   (Swagger UI; the documents: /docs/openapi.json,"
+        " /docs/asyncapi.json)",
         "",
         "  Demo users (Cognito, USER_PASSWORD_AUTH):",
     ]
@@ -149,13 +152,13 @@ def _up(args: argparse.Namespace, started: float) -> int:
     stack = LocalStack(StackOptions(
         project_dir=args.project_dir, host=args.host, api_port=args.api_port,
         ws_port=args.ws_port, moto_port=args.moto_port, control_port=args.control_port,
-        stage=args.stage, state_dir=args.state_dir, verbose=args.verbose,
+        docs_port=args.docs_port, stage=args.stage, state_dir=args.state_dir, verbose=args.verbose,
         concurrency=args.concurrency, keep_state=args.keep_state))
     try:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
         ready = {key: info[key] for key in
-                 ("api_url", "ws_url", "moto_url", "control_url", "users", "env")}
+                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env")}
         print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
         while True:
             time.sleep(3600)

@@ -38,6 +38,7 @@ class StackOptions:
     ws_port: int = 8001
     moto_port: int = 0
     control_port: int = 0
+    docs_port: int = 0
     stage: str = "local"
     state_dir: Path | None = None  # default: <project_dir>/.devstack
     verbose: bool = False
@@ -114,6 +115,7 @@ class LocalStack:
             pumps = self._start_pumps(app, session, moto_url, config)
             scheduler = self._start_scheduler(app, config)
             control_url = self._start_control(scheduler, session, moto_url, users)
+            docs_url = self._start_docs(api_url)
         except BaseException:
             self.stop()
             raise
@@ -121,7 +123,7 @@ class LocalStack:
             "pid": os.getpid(), "stage": self.options.stage,
             "project_dir": str(self.options.project_dir),
             "api_url": api_url, "ws_url": ws_url, "moto_url": moto_url,
-            "control_url": control_url, "users": users, "env": dict(self.env),
+            "control_url": control_url, "docs_url": docs_url, "users": users, "env": dict(self.env),
             "schedules": scheduler.describe(), "pumps": [pump.describe() for pump in pumps],
         }
         self._write_state()
@@ -326,6 +328,14 @@ class LocalStack:
         control.start()
         self._exit.callback(control.stop)
         return control.url
+
+    def _start_docs(self, api_url: str) -> str:
+        from .apidocs import DocsServer
+
+        docs = DocsServer(api_url, self.options.host, self.options.docs_port)
+        docs.start()
+        self._exit.callback(docs.stop)
+        return docs.url
 
     # --- the state file other commands find the stack through --------------------
 

@@ -234,6 +234,8 @@ def test_public_routes_and_failures_answer_as_documented(checked, applicant, mon
 
     assert checked.get("/health").status == 200
     assert checked.get("/openapi.json").status == 200
+    served = checked.get("/asyncapi.json")
+    assert served.status == 200 and served.body["asyncapi"].startswith("2.6")
 
     def broken() -> None:
         raise ConnectionError("down")

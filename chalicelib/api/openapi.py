@@ -22,6 +22,7 @@ There is no second list of routes: each view in app.py carries its own descripti
   ``IDEMPOTENCY_KEY`` (see ``_implied_errors``).
 - ``params``: query or header parameters (``PAGING``, ``IDEMPOTENCY_KEY`` or your own ``Param``); path
   parameters come from the route itself (a string each, unless ``path_params`` says otherwise).
+- ``tags``: groups on the docs page; by default the path's first segment (``applications``, ``review``).
 - ``public=True``: no bearer token needed (the middleware's ``PUBLIC_ROUTES`` must agree: a test checks).
 - ``@hidden("why")`` instead marks a route that is deliberately left out (e.g. a catch-all).
 
@@ -233,8 +234,7 @@ def _operation(op: Operation, method: str, path: str, entry: Any, schemas: dict[
     out: dict[str, Any] = {"operationId": entry.view_name, "summary": op.summary}
     if op.description:
         out["description"] = op.description
-    if op.tags:
-        out["tags"] = list(op.tags)
+    out["tags"] = list(op.tags) or [_default_tag(path)]
     params = [
         {"name": name, "in": "path", "required": True, "schema": dict(op.path_params.get(name, {"type": "string"}))}
         for name in entry.view_args
@@ -255,6 +255,12 @@ def _operation(op: Operation, method: str, path: str, entry: Any, schemas: dict[
     out["responses"] = responses
     out["security"] = [] if op.public else [{"cognito": []}]
     return out
+
+
+def _default_tag(path: str) -> str:
+    """Group by the first path segment (applications, review, ...); the service's own routes together."""
+    first = path.strip("/").split("/")[0]
+    return "service" if not first or "." in first or first == "health" else first
 
 
 def _implied_errors(op: Operation, method: str) -> set[int]:

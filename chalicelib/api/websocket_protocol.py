@@ -19,14 +19,11 @@ Frames to clients::
 ``seq`` in the subscribe ack is the application's latest history sequence
 number: a client compares it with the events' ``seq`` to know what it already
 has and to notice a gap (then it reads the history over REST). Notifications
-are a hint; the REST API stays the source of truth. The same protocol is
-described machine-readably in the AsyncAPI document (``/asyncapi.json``).
+are a hint; the REST API stays the source of truth.
 
-Error codes: ``payload_too_large``, ``malformed_json``, ``validation_failed``,
-``unknown_action``, ``not_found`` (someone else's application is
-indistinguishable from a missing one, as over REST), ``forbidden``,
-``too_many_subscriptions``, ``unauthorized`` (the connection is no longer
-registered: reconnect), ``internal_error``.
+Error codes: ``ERROR_CODES`` below. The same protocol is described
+machine-readably, from these definitions, in the AsyncAPI document
+(``chalicelib/api/asyncapi.py``, served at ``/asyncapi.json``).
 """
 
 from __future__ import annotations
@@ -42,6 +39,18 @@ from ..services.live_updates import REVIEW_QUEUE, FrameError, LiveUpdates, appli
 #: Client frames are small commands; API Gateway alone would allow 128 KB.
 MAX_FRAME_BYTES = 4096
 ACTIONS = ("subscribe", "unsubscribe", "ping")
+#: Every ``code`` an error frame can carry, and what it means to the client.
+ERROR_CODES: dict[str, str] = {
+    "payload_too_large": f"the frame is over {MAX_FRAME_BYTES} bytes",
+    "malformed_json": "the frame is not valid JSON",
+    "validation_failed": "not a JSON object, no action, or not exactly one of application_id and topic",
+    "unknown_action": "the action is not one of " + ", ".join(ACTIONS),
+    "not_found": "no such application (someone else's is indistinguishable from a missing one, as over REST)",
+    "forbidden": "not allowed for this user (the review queue is for reviewers)",
+    "too_many_subscriptions": "this connection watches as many things as it may: unsubscribe first",
+    "unauthorized": "the connection is no longer registered (expired or gone): reconnect",
+    "internal_error": "an unexpected error; try again",
+}
 
 
 def handle_frame(live: LiveUpdates, connection_id: str, body: Optional[str]) -> dict[str, Any]:
