@@ -1,8 +1,9 @@
 """Fixes to moto, the local AWS, where it differs from AWS (dev tooling only).
 
 :func:`patch_moto` applies them all: DynamoDB made safe under concurrent
-requests (below) and S3 presigned POST policies enforced
-(:func:`enforce_presigned_post_policies`).
+requests (below), S3 presigned POST policies enforced
+(:func:`enforce_presigned_post_policies`) and a per-request directory scan
+done once (:func:`list_moto_modules_once`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
 and writes item by item with no lock, and on a cancelled transaction it
@@ -141,7 +142,30 @@ def enforce_presigned_post_policies() -> None:
     _S3_POST_PATCHED = True
 
 
+def list_moto_modules_once() -> None:
+    """Idempotent: moto's server lists its own package directory once, not on every request.
+
+    ``DomainDispatcherApplication.get_application`` calls
+    ``backends.list_of_moto_modules()`` (an ``os.listdir`` plus an ``isdir``
+    per entry, about 200 system calls) for each request, under one global
+    lock: under load that was the busiest code in the moto process and
+    serialised every request behind file-system calls.
+    """
+    import moto.backends as backends
+
+    if getattr(backends.list_of_moto_modules, "devstack_cached", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> Any:
+        return iter(modules)
+
+    list_of_moto_modules.devstack_cached = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
+
+
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
     enforce_presigned_post_policies()
+    list_moto_modules_once()

@@ -31,3 +31,22 @@ def test_a_stream_reader_keeps_seeing_records_after_a_cancelled_transaction():
     stored = dynamodb.query(TableName=table, KeyConditionExpression="application_id = :a",
                             ExpressionAttributeValues={":a": {"S": "motofix"}})["Items"]
     assert sorted(i["seq"]["N"] for i in stored) == ["1", "3"]
+
+
+def test_moto_lists_its_modules_once_not_on_every_request(monkeypatch):
+    import moto.backends
+
+    from devstack.motofix import patch_moto
+
+    patch_moto()
+    before = list(moto.backends.list_of_moto_modules())
+    assert {"dynamodb", "s3", "sqs", "sns", "cognitoidp"} <= set(before)
+    sqs = boto3.client("sqs")
+    sqs.list_queues()  # the client has loaded what it reads from disk
+
+    def no_listing(path):
+        raise AssertionError(f"moto listed {path} again")
+
+    monkeypatch.setattr("os.listdir", no_listing)
+    assert list(moto.backends.list_of_moto_modules()) == before
+    assert sqs.list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # the server's dispatch
