@@ -31,6 +31,7 @@ There is no second list of routes: each view in app.py carries its own descripti
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, TypeVar, Union
@@ -201,13 +202,15 @@ def document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The whole document, from ``app.routes`` (path -> method -> RouteEntry)."""
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
+    views = Counter(entry.view_name for methods in routes.values() for entry in methods.values())
     for path in sorted(routes):
         for method in sorted(routes[path]):
             entry = routes[path][method]
             op = operation_of(entry.view_function)
             if op is None:
                 continue
-            paths.setdefault(path, {})[method.lower()] = _operation(op, method, path, entry, schemas)
+            operation_id = entry.view_name if views[entry.view_name] == 1 else f"{entry.view_name}_{method.lower()}"
+            paths.setdefault(path, {})[method.lower()] = _operation(op, method, path, entry, operation_id, schemas)
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -230,8 +233,10 @@ def document(routes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _operation(op: Operation, method: str, path: str, entry: Any, schemas: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"operationId": entry.view_name, "summary": op.summary}
+def _operation(
+    op: Operation, method: str, path: str, entry: Any, operation_id: str, schemas: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"operationId": operation_id, "summary": op.summary}
     if op.description:
         out["description"] = op.description
     out["tags"] = list(op.tags) or [_default_tag(path)]
