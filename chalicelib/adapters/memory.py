@@ -321,7 +321,7 @@ class InMemoryDocumentStore(DocumentStore):
     def presigned_upload(self, key: str, content_type: str, min_bytes: int, max_bytes: int, ttl_seconds: int) -> Upload:
         with self._lock:
             self.grants[key] = UploadGrant(content_type, min_bytes, max_bytes, ttl_seconds)
-        fields = {"key": key, "Content-Type": content_type, "x-amz-server-side-encryption": "AES256"}
+        fields = {"key": key, "Content-Type": content_type, "x-amz-server-side-encryption": "aws:kms"}
         return Upload(key=key, url=f"memory://{self.bucket}/", fields=fields)
 
     def upload(self, key: str, body: bytes, content_type: Optional[str] = None) -> None:

@@ -36,10 +36,11 @@ class S3DocumentStore(DocumentStore):
         post = self.s3.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type, "x-amz-server-side-encryption": "AES256"},
+            # The bucket's policy refuses any encryption but its KMS key (the bucket default).
+            Fields={"Content-Type": content_type, "x-amz-server-side-encryption": "aws:kms"},
             Conditions=[
                 {"Content-Type": content_type},
-                {"x-amz-server-side-encryption": "AES256"},
+                {"x-amz-server-side-encryption": "aws:kms"},
                 ["content-length-range", min_bytes, max_bytes],
             ],
             ExpiresIn=ttl_seconds,

@@ -29,5 +29,5 @@ class S3ReportStore(ReportStore):
             Key=key,
             Body=body.encode("utf-8"),
             ContentType=content_type,
-            ServerSideEncryption="AES256",
+            ServerSideEncryption="aws:kms",  # the bucket's key; its policy refuses any other
         )
