@@ -23,6 +23,9 @@ Dev only: never imported by chalicelib.
 from __future__ import annotations
 
 import base64
+import collections
+import copy
+import hashlib
 import io
 import json
 import logging
@@ -436,11 +439,25 @@ def to_blocks(reading: PageReading) -> list[dict[str, Any]]:
     return blocks
 
 
+_CACHE: "collections.OrderedDict[str, dict[str, Any]]" = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
 def detect_document_text(data: bytes) -> dict[str, Any]:
-    """What Textract answers for these bytes."""
+    """What Textract answers for these bytes; the engine is deterministic, so the same bytes are read once."""
+    digest = hashlib.sha256(data).hexdigest()
+    with _CACHE_LOCK:
+        if digest in _CACHE:
+            _CACHE.move_to_end(digest)
+            return copy.deepcopy(_CACHE[digest])
     reading = read_mrz_band(load_page(data))
-    return {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading),
-            "DetectDocumentTextModelVersion": "1.0"}
+    response = {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading),
+                "DetectDocumentTextModelVersion": "1.0"}
+    with _CACHE_LOCK:
+        _CACHE[digest] = copy.deepcopy(response)
+        while len(_CACHE) > 64:
+            _CACHE.popitem(last=False)
+    return response
 
 
 # --- the HTTP endpoint ------------------------------------------------------------

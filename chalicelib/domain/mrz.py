@@ -856,13 +856,16 @@ def _field_candidates(
     Characters outside their alphabet must change; then up to two more
     changes, the cheapest (known confusions, low-confidence characters) first.
     """
+    as_read_valid = _valid_field(text, kinds, check, layout)
     per_position: list[list[tuple[str, float]]] = []
     for index, (char, kind, weight) in enumerate(zip(text, kinds, conf, strict=False)):
         options = _alternatives(char, kind, weight)
         if kind == ALNUM:
             options = sorted(_in_context(options, text, kinds, index), key=lambda item: item[1])
         if char in _ALLOWED[kind]:
-            options = [(char, _keep_cost(text, kinds, index))] + [o for o in options if o[0] != char]
+            # A field that is valid as read stays as read: 6/G and 1/L weigh the same in the check digit.
+            staying = 0.0 if as_read_valid else _keep_cost(text, kinds, index)
+            options = [(char, staying)] + [o for o in options if o[0] != char]
         per_position.append(options)
     base = [options[0] for options in per_position]
     results: dict[str, _Candidate] = {}
@@ -1011,38 +1014,31 @@ def _fix_optional_fillers(text: str) -> str:
 
 
 def _fix_name_fillers(name: str) -> str:
-    """'<' read as K/S/C/E in the padding: the padding runs to the end of the field, and
-    within it a lookalike letter, or one repeated ('KKK'), between fillers is a filler.
+    """'<' read as K/S/C/E in the padding, word by word from the end of the field.
 
-    A run of different letters ('KEES') is a name and ends the padding.
+    A trailing word made of one repeated lookalike is padding when it runs to
+    the end ('KKKK'), is three or more long, or stands after two fillers
+    ('JANE<<<K<<') -- names separate words with one '<', and '<<' only once,
+    before the given names. A run of three or more at the end of a word
+    ('MARIAKKKK') is padding too. Never the first word, nor a lone letter right
+    after the separator ('A<<C' is a one-letter given name).
     """
     chars = list(name)
     n = len(chars)
-    tail_start = n
-    i = n
-    fillers = lookalikes = 0
-    while i > 0:
-        if chars[i - 1] == FILLER:
-            i -= 1
-            fillers += 1
-            if fillers >= lookalikes:
-                tail_start = i
+    separator = name.find(FILLER * 2)
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^<]+", name)]
+    for index in range(len(words) - 1, 0, -1):
+        start, end = words[index]
+        word = name[start:end]
+        one_lookalike = len(set(word)) == 1 and word[0] in _FILLER_LOOKALIKES
+        after_two = name[max(0, start - 2) : start] == FILLER * 2 and start != separator + 2
+        if one_lookalike and ((end == n and len(word) >= 2) or len(word) >= 3 or after_two):
+            chars[start:end] = FILLER * len(word)
             continue
-        run_end = i
-        while i > 0 and chars[i - 1] in _FILLER_LOOKALIKES and chars[i - 1] == chars[run_end - 1]:
-            i -= 1
-        if i == run_end:
-            break  # a real letter: the name ends here
-        if run_end == n and run_end - i >= 2:
-            tail_start = i  # 'MARIAKKKK', '<<<KKKK': a repeated lookalike running to the end is the padding
-            if i > 0 and chars[i - 1] != FILLER:
-                break
-            continue
-        if i > 0 and chars[i - 1] != FILLER:
-            break
-        lookalikes += run_end - i
-    for j in range(tail_start, n):
-        chars[j] = FILLER
+        run = re.search(r"([KSCEXLZ])\1{2,}$", word)
+        if run:
+            chars[start + run.start() : end] = FILLER * (end - start - run.start())
+        break
     return "".join(chars)
 
 
