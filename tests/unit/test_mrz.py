@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chalicelib.domain import mrz
-from tests.support.passports import Holder, Look, make_document, mrz_lines
+from tests.support.passports import Holder, mrz_lines
 
 # ICAO 9303 part 4 (TD3), part 5 (TD1) and part 6 (TD2) specimens.
 TD3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
@@ -233,27 +233,3 @@ def test_round_trip_generate_parse(holder):
     assert zone.expiry_date == holder.expiry_date.strftime("%y%m%d")
     assert zone.document_number == holder.document_number
     assert zone.surname == mrz.encode_name(holder.surname).replace("<", " ")
-
-
-# --- generate -> render -> OCR -> repair (the local engine; a handful of pages) ---------
-
-
-@pytest.mark.parametrize(
-    ("holder", "look"),
-    [
-        (Holder(), Look(rotation=2.5, blur=0.6, quality=60, fmt="jpeg")),
-        (Holder(kind="id_card", surname="Eriksson", given_names="Anna Maria", nationality="SWE",
-                issuing_state="SWE", document_number="D23145890"), Look(rotation=-1.8, fmt="png", px_per_mm=12)),
-        (Holder(surname="Müller", given_names="Jürgen", nationality="D", issuing_state="D",
-                document_number="C01X00T47", sex="M"), Look(rotation=-3.0, blur=1.0, quality=75, fmt="pdf")),
-    ],
-    ids=["td3-jpeg-q60", "td1-png", "td3-pdf-blur"],
-)
-def test_round_trip_render_ocr_repair(holder, look):
-    from devstack.textract import load_page, read_mrz_band
-
-    reading = read_mrz_band(load_page(make_document(holder, look)))
-    found = mrz.find([line.text for line in reading.lines], [[line.confidence / 100] for line in reading.lines])
-    assert found is not None
-    assert found.mrz.lines == tuple(mrz_lines(holder))
-    assert found.mrz.valid
