@@ -350,7 +350,12 @@ def _agreement_reasons(declared: ApplicationRequest, zone: mrz.Mrz, today: dt.da
     if zone.layout not in _LAYOUTS_OF[document.type]:
         reasons.append(_mismatch(MRZ_MISMATCH_DOCUMENT_TYPE, "document type"))
     if zone.document_number != document.number:
-        reasons.append(_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number"))
+        if _lookalikes_only(zone.document_number, document.number):
+            # 6/G, 1/L, 0/O... OCR confuses them and some weigh the same in the check digit: a person decides.
+            message = "The document number read differs from the declared one only by look-alike characters"
+            reasons.append(Reason(MRZ_MISMATCH_DOCUMENT_NUMBER, Outcome.REVIEW, message))
+        else:
+            reasons.append(_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number"))
     reasons += _birth_date_reasons(declared.date_of_birth, zone, today)
     if zone.expiry_date != _yymmdd(document.expiry_date):
         reasons.append(_mismatch(MRZ_MISMATCH_EXPIRY_DATE, "expiry date"))
@@ -360,6 +365,15 @@ def _agreement_reasons(declared: ApplicationRequest, zone: mrz.Mrz, today: dt.da
         reasons.append(_mismatch(MRZ_MISMATCH_ISSUING_COUNTRY, "issuing country"))
     reasons += _name_reasons(declared, zone)
     return reasons
+
+
+_LOOKALIKE_PAIRS = frozenset(frozenset(pair) for pair in ("0O", "0D", "0Q", "1I", "1L", "2Z", "5S", "6G", "8B"))
+
+
+def _lookalikes_only(read: str, declared: str) -> bool:
+    return len(read) == len(declared) and all(
+        a == b or frozenset((a, b)) in _LOOKALIKE_PAIRS for a, b in zip(read, declared, strict=True)
+    )
 
 
 def _mismatch(code: str, what: str) -> Reason:
