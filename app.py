@@ -155,7 +155,8 @@ def request_document_upload(application_id):
 
 @app.on_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], events=["s3:ObjectCreated:*"], prefix="applications/")
 def verify_identity_document(event):
-    outcome = services().identity_check.document_uploaded(event.key)
+    record = event.to_dict()["Records"][0]["s3"]["object"]
+    outcome = services().identity_check.document_uploaded(event.key, record.get("versionId"))
     logger.info("identity document handled", extra={"key": event.key, "outcome": outcome})
 
 

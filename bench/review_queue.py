@@ -107,8 +107,7 @@ def synthetic_application(rng: random.Random, flagged_share: float, start: dt.da
         "address": {"country": "GB", "street_address": ["10 Downing Street"], "city": "London",
                     "postal_code": "SW1A 2AA"},
         "identity_document": {"type": "passport", "number": "533401372", "issuing_country": "GBR",
-                              "expiry_date": "2030-01-01",
-                              "mrz": ["P<GBRCARTER<<EMILY<JANE" + "<" * 21, "5334013720GBR9005170F3001017" + "<" * 16]},
+                              "expiry_date": "2030-01-01"},
     }
     return Application(
         application_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), applicant_id=str(uuid.uuid4()),

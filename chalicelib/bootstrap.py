@@ -24,6 +24,7 @@ from .services.ports import (
     EventPublisher,
     ListDownloader,
     Metrics,
+    Ocr,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
@@ -70,7 +71,8 @@ class Services:
     def client(self, service: str) -> Any:
         from botocore.config import Config as BotoConfig
 
-        return self.session.client(service, config=BotoConfig(**RETRIES))
+        signing = {"signature_version": "s3v4"} if service == "s3" else {}  # SigV4 presigned POSTs and URLs
+        return self.session.client(service, config=BotoConfig(**RETRIES, **signing))
 
     # --- adapters (ports) ------------------------------------------------------------
 
@@ -109,6 +111,12 @@ class Services:
         from .adapters.s3_documents import S3DocumentStore
 
         return S3DocumentStore(self.client("s3"), self.config.documents_bucket)
+
+    @cached_property
+    def ocr(self) -> Ocr:
+        from .adapters.textract_ocr import TextractOcr
+
+        return TextractOcr(self.client("textract"), self.config.documents_bucket)
 
     @cached_property
     def reports(self) -> ReportStore:
@@ -185,7 +193,9 @@ class Services:
     def identity_check(self) -> IdentityCheck:
         from .services.identity_check import IdentityCheck
 
-        return IdentityCheck(self.applications, self.documents, self.settings, self.check_recorder, self.metrics)
+        return IdentityCheck(
+            self.applications, self.documents, self.settings, self.check_recorder, self.metrics, self.ocr, self.claims
+        )
 
     @cached_property
     def address_check(self) -> AddressCheck:

@@ -98,6 +98,7 @@ class LocalStack:
             self._check_ports()
             moto_url, restored = self._start_moto()
             self._set_environ(local_aws_environ(moto_url))
+            self._set_environ({"AWS_ENDPOINT_URL_TEXTRACT": self._start_textract(moto_url)})
             session = self._session()
             config, factory = self._chalice_config()
             saved = self._saved_resources() if restored else None
@@ -195,6 +196,14 @@ class LocalStack:
             "env": {key: value for key, value in self.env.items()
                     if key not in local_aws_environ("")},
             "users": users}).encode())
+
+    def _start_textract(self, moto_url: str) -> str:
+        """moto's Textract returns no text: the local one (devstack/textract.py) reads with real OCR."""
+        from .textract import start_textract
+
+        server = start_textract(moto_url, host="127.0.0.1")
+        self._exit.callback(server.stop)
+        return server.url
 
     def _set_environ(self, values: dict[str, str]) -> None:
         """The app runs in this process, so the stack's settings live in os.environ."""

@@ -103,8 +103,12 @@ def policy(env: dict[str, str], region: str, account: str, stage: str, websocket
         {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
                                        "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
          "Resource": env["HISTORY_STREAM_ARN"]},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+                                       "s3:GetObjectVersion"],
          "Resource": buckets + [f"{bucket}/*" for bucket in buckets]},
+        # Issue 9: OCR of the identity document where it lies (Textract reads the object version with the
+        # caller's rights, hence s3:GetObjectVersion and kms:Decrypt); the action has no resource ARN.
+        {"Effect": "Allow", "Action": ["textract:DetectDocumentText"], "Resource": "*"},
         {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                                        "sqs:SendMessage", "sqs:ChangeMessageVisibility"],
          "Resource": queues + [env["DOCUMENT_EVENTS_DLQ_ARN"], env["HISTORY_STREAM_DLQ_ARN"]]},

@@ -10,7 +10,7 @@ import threading
 import boto3
 import pytest
 
-from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, pdf_bytes
+from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, passport_bytes
 from tests.support.flows import (address_message, create_application, history_types, s3_event, screen_sanctions,
                                  sqs_event, state_of, stream_records, upload_document)
 
@@ -117,13 +117,64 @@ def test_size_is_rechecked_by_the_app_not_only_by_the_post_policy(api, client, a
     assert "FILE_TOO_SMALL" in {r["code"] for r in app["checks"]["identity"]["reasons"]}
 
 
-def test_a_pdf_with_mrz_name_mismatch_is_flagged(api, client, applicant):
-    app_id = submit(api, client, applicant, mrz_overrides={"given_names": "EMILIA"})
-    verify_document(client, upload_document(api, applicant, app_id, pdf_bytes(), "application/pdf"))
+def test_a_pdf_whose_name_is_a_letter_or_two_off_is_flagged(api, client, applicant):
+    app_id = submit(api, client, applicant)
+    page = passport_bytes(make_declared(full_name={"given_names": "Emilia Jane", "surname": "Carter"}), fmt="pdf")
+    verify_document(client, upload_document(api, applicant, app_id, page, "application/pdf"))
     check_address(client, app_id)
     app = api.get(f"/applications/{app_id}", user=applicant).body
     assert app["state"] == "FLAGGED"
-    assert {"check": "identity", "code": "MRZ_NAME_MISMATCH"}.items() <= app["decision_reasons"][0].items()
+    assert {"check": "identity", "code": "MRZ_MISMATCH_NAME"}.items() <= app["decision_reasons"][0].items()
+    assert app["checks"]["identity"]["details"]["mrz"]["given_names"] == "EMILIA JANE"
+
+
+def test_another_persons_passport_is_never_approved(api, client, applicant):
+    app_id = submit(api, client, applicant)
+    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"}, date_of_birth="1985-02-03",
+                          doc_overrides={"number": "X12345678"})
+    verify_document(client, upload_document(api, applicant, app_id, passport_bytes(other)))
+    check_address(client, app_id)
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert app["state"] == "REJECTED"
+    codes = {r["code"] for r in app["checks"]["identity"]["reasons"]}
+    assert {"MRZ_MISMATCH_NAME", "MRZ_MISMATCH_BIRTH_DATE", "MRZ_MISMATCH_DOCUMENT_NUMBER"} <= codes
+
+
+def test_a_page_without_an_mrz_is_flagged_with_what_was_read(api, client, applicant):
+    app_id = submit(api, client, applicant)
+    verify_document(client, upload_document(api, applicant, app_id, passport_bytes(with_mrz=False)))
+    check_address(client, app_id)
+    app = api.get(f"/applications/{app_id}", user=applicant).body
+    assert app["state"] == "FLAGGED"
+    assert "DOCUMENT_UNREADABLE" in {r["code"] for r in app["decision_reasons"]}
+    assert "ocr" in app["checks"]["identity"]["details"]
+
+
+def test_presigned_posts_are_signed_with_sigv4(api, applicant):
+    app_id = create_application(api, applicant)
+    fields = api.post(f"/applications/{app_id}/documents", {"content_type": "image/jpeg"}, user=applicant).body["fields"]
+    assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "x-amz-signature" in fields
+    assert "AWSAccessKeyId" not in fields
+
+
+def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, client, applicant):
+    """The presigned POST of an application replayed after approval: a new version of the same key."""
+    app_id = submit(api, client, applicant)
+    key = upload_document(api, applicant, app_id)
+    verify_document(client, key)
+    check_address(client, app_id)
+    assert state_of(app_id) == "APPROVED"
+    s3 = boto3.client("s3")
+    bucket = os.environ["DOCUMENTS_BUCKET_NAME"]
+    checked = api.get(f"/applications/{app_id}", user=applicant).body["checks"]["identity"]["details"]
+    replaced = s3.put_object(Bucket=bucket, Key=key, Body=exe_bytes(), ContentType="image/jpeg")
+    event = s3_event(client, key)
+    event["Records"][0]["s3"]["object"]["versionId"] = replaced["VersionId"]
+    client.lambda_.invoke("verify_identity_document", event)
+    client.lambda_.invoke("verify_identity_document", event)  # delivered twice
+    assert state_of(app_id) == "APPROVED"
+    assert history_types(app_id).count("document.unexpected") == 1
+    assert checked["document_version"] and checked["document_version"] != replaced["VersionId"]
 
 
 def test_a_country_outside_the_served_list_is_rejected(api, client, applicant):
@@ -198,9 +249,11 @@ def test_a_second_upload_after_verification_started_is_ignored(api, client, appl
 
     stray = services().documents.key_for_new_upload(app_id)
     boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=stray, Body=jpeg_bytes())
-    before = history_types(app_id)
+    before, state = history_types(app_id), state_of(app_id)
     verify_document(client, stray)
-    assert history_types(app_id) == before
+    verify_document(client, stray)  # delivered twice: recorded once
+    assert history_types(app_id) == before + ["document.unexpected"]
+    assert state_of(app_id) == state
 
 
 def test_objects_outside_the_layout_are_ignored(client):

@@ -65,6 +65,7 @@ class ApplicationModel(Model):
     last_seq = NumberAttribute()
     last_hash = UnicodeAttribute()
     document_key = UnicodeAttribute(null=True)
+    document_version = UnicodeAttribute(null=True)
     decision_reasons = JSONAttribute(default=list)
     escalated_at = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Optional
 
-from ..domain.identity import HEAD_BYTES, DocumentSample
+from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample, PageText
 from ..domain.policy import Policy
 from ..domain.users import Identity
 from ..domain.workflow import Application, Change, HistoryEvent, State
@@ -56,6 +56,8 @@ from ..services.ports import (
     InvalidToken,
     ListDownloader,
     Metrics,
+    Ocr,
+    OcrRefused,
     Page,
     ReportStore,
     SanctionsIndexStore,
@@ -341,14 +343,19 @@ class InMemoryDocumentStore(DocumentStore):
         with self._lock:
             self.objects[key] = StoredObject(bytes(body), content_type)
 
-    def sample(self, key: str) -> DocumentSample:
+    def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
         with self._lock:
             stored = self.objects.get(key)
             if stored is None:
                 raise KeyError(key)  # the real store raises botocore's 404 ClientError
             self.samples.append(key)
         return DocumentSample(
-            key=key, size=len(stored.body), head=stored.body[:HEAD_BYTES], content_type=stored.content_type
+            key=key,
+            size=len(stored.body),
+            head=stored.body[:HEAD_BYTES],
+            content_type=stored.content_type,
+            tail=stored.body[-TAIL_BYTES:] if len(stored.body) > HEAD_BYTES else b"",
+            version=version,
         )
 
     def delete_all_for(self, application_id: str) -> int:
@@ -363,6 +370,40 @@ class InMemoryDocumentStore(DocumentStore):
         prefix = f"applications/{application_id}/"
         with self._lock:
             return sorted(k for k in self.objects if k.startswith(prefix))
+
+
+PAGE_TEXT_MARKER = b"PAGE-TEXT:"  # tests print text on a fake page after this marker (see tests/support/documents.py)
+_DOCUMENT_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"%PDF-", b"II*\x00", b"MM\x00*")
+
+
+class InMemoryOcr(Ocr):
+    """Textract over the in-memory bucket: a page says what a test printed on it.
+
+    A test prints lines on a document by embedding ``PAGE-TEXT:`` and the
+    lines (one per line, ended by ``:END``) in the file, e.g. in a JPEG
+    comment; anything else of an accepted type reads as a page with no text.
+    Like Textract it refuses an object it cannot find or a type it cannot read.
+    """
+
+    def __init__(self, documents: InMemoryDocumentStore, confidence: float = 99.0) -> None:
+        self.documents = documents
+        self.confidence = confidence
+        self.reads: list[tuple[str, Optional[str]]] = []  # (key, version) of every call, in order
+
+    def read(self, key: str, version: Optional[str] = None) -> PageText:
+        self.reads.append((key, version))
+        stored = self.documents.objects.get(key)
+        if stored is None:
+            raise OcrRefused("InvalidS3ObjectException", f"Unable to get object metadata from S3: {key}")
+        if not stored.body.startswith(_DOCUMENT_MAGIC):
+            raise OcrRefused("UnsupportedDocumentException", "Request has unsupported document format")
+        start = stored.body.find(PAGE_TEXT_MARKER)
+        if start < 0:
+            return PageText()
+        end = stored.body.find(b":END", start)
+        text = stored.body[start + len(PAGE_TEXT_MARKER) : end if end >= 0 else None].decode("ascii", "replace")
+        lines = tuple(line for line in text.splitlines() if line.strip())
+        return PageText(lines=lines, confidences=tuple(self.confidence for _ in lines))
 
 
 class InMemoryReportStore(ReportStore):

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any, Optional
 
-from ..domain.identity import HEAD_BYTES, DocumentSample
+from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample
 from ..services.ports import DocumentStore, Upload
 
 KEY_PATTERN = re.compile(
@@ -47,17 +47,30 @@ class S3DocumentStore(DocumentStore):
         )
         return Upload(key=key, url=post["url"], fields=dict(post["fields"]))
 
-    def sample(self, key: str) -> DocumentSample:
-        """Size and content type from HEAD, then only the first bytes: never the whole file."""
-        head = self.s3.head_object(Bucket=self.bucket, Key=key)
+    def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
+        """HEAD, then only the first and last bytes of that very version: never the whole file."""
+        where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version:
+            where["VersionId"] = version
+        head = self.s3.head_object(**where)
         size = int(head["ContentLength"])
-        first = b""
+        found = head.get("VersionId")
+        pinned = found if found and found != "null" else None  # "null": an unversioned object
+        if pinned:
+            where["VersionId"] = pinned
+        first = last = b""
         if size:
-            obj = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{min(size, HEAD_BYTES) - 1}")
+            obj = self.s3.get_object(**where, Range=f"bytes=0-{min(size, HEAD_BYTES) - 1}")
             first = obj["Body"].read(HEAD_BYTES)
-        return DocumentSample(key=key, size=size, head=first, content_type=head.get("ContentType"))
+        if size > HEAD_BYTES:
+            last = self.s3.get_object(**where, Range=f"bytes=-{TAIL_BYTES}")["Body"].read(TAIL_BYTES)
+        return DocumentSample(
+            key=key, size=size, head=first, content_type=head.get("ContentType"), tail=last, version=pinned
+        )
 
     def delete_all_for(self, application_id: str) -> int:
+        """Delete (a delete marker on the versioned bucket); older versions go by the bucket's lifecycle
+        once their Object Lock retention has passed (resources.yaml)."""
         deleted = 0
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=f"applications/{application_id}/"):

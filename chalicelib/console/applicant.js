@@ -56,9 +56,7 @@ function applicationForm(ctx) {
           h("option", { value: "passport" }, "Passport"), h("option", { value: "id_card" }, "Identity card"))),
       field("document-number", "Document number", { name: "document_number", required: true, pattern: "[A-Z0-9]{1,9}" }),
       field("issuing-country", "Issuing country (3 letters)", { name: "issuing_country", required: true, maxlength: 3 }),
-      field("expiry-date", "Expiry date", { name: "expiry_date", type: "date", required: true }),
-      h("p", { class: "field wide" }, h("label", { for: "mrz" }, "Machine-readable zone (the lines at the bottom, one per line)"),
-        h("textarea", { id: "mrz", name: "mrz", rows: 3, required: true, spellcheck: "false", wrap: "off", class: "mono" }))),
+      field("expiry-date", "Expiry date", { name: "expiry_date", type: "date", required: true })),
     h("p", { class: "actions" }, h("button", { type: "submit", id: "create-application" }, "Submit application")),
     error);
   form.addEventListener("submit", async (event) => {
@@ -78,7 +76,6 @@ function applicationForm(ctx) {
       identity_document: {
         type: d.document_type, number: d.document_number.toUpperCase(),
         issuing_country: d.issuing_country.toUpperCase(), expiry_date: d.expiry_date,
-        mrz: d.mrz.split(/\s+/).filter(Boolean),
       },
     };
     try {

@@ -106,7 +106,7 @@ function declaredExtra(app) {
     ["E-mail", d.email], ["Phone", d.phone],
     ["Address", [...(address.street_address || []), address.city, address.postal_code, address.country].filter(Boolean).join(", ")],
     ["Document type", d.identity_document && d.identity_document.type],
-    ["MRZ as declared", d.identity_document && (d.identity_document.mrz || []).join("\n")],
+    ["MRZ as read", ((((app.checks.identity || {}).details || {}).mrz || {}).lines || []).join("\n")],
   ];
   return h("dl", { class: "pairs" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { class: k.startsWith("MRZ") ? "mono pre" : null }, v || "—")]));
 }

@@ -18,7 +18,6 @@ Alpha2 = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 IcaoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}<{0,2}$", max_length=3)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-MrzLine = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9<]{30,44}$")]
 
 
 class _Strict(BaseModel):
@@ -52,15 +51,6 @@ class IdentityDocument(_Strict):
     number: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,9}$")]
     issuing_country: IcaoCode
     expiry_date: dt.date
-    mrz: list[MrzLine] = Field(min_length=2, max_length=3, description="The MRZ lines exactly as printed")
-
-    @field_validator("mrz")
-    @classmethod
-    def _mrz_shape(cls, lines: list[str]) -> list[str]:
-        lengths = {len(line) for line in lines}
-        if not ((len(lines) == 2 and lengths == {44}) or (len(lines) == 3 and lengths == {30})):
-            raise ValueError("MRZ must be 2 lines of 44 (TD3) or 3 lines of 30 (TD1)")
-        return lines
 
 
 class ApplicationRequest(_Strict):

@@ -26,6 +26,8 @@ class Policy:
     sanctions_ofac_sdn_url: str = "https://www.treasury.gov/ofac/downloads/sdn.csv"
     sanctions_ofac_alt_url: str = "https://www.treasury.gov/ofac/downloads/alt.csv"
     sanctions_un_url: str = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+    ocr_min_confidence: int = 50  # percent: an MRZ field read less surely than this goes to a person
+    document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:

@@ -54,6 +54,7 @@ class EventType(str, enum.Enum):
     EXPIRED = "application.expired"
     ESCALATED = "review.escalated"
     DOCUMENTS_PURGED = "documents.purged"
+    DOCUMENT_UNEXPECTED = "document.unexpected"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -73,6 +74,8 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
     EventType.ESCALATED: {State.FLAGGED: State.FLAGGED},
     EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
+    # A further object after the document being checked or decided: recorded, it changes nothing.
+    EventType.DOCUMENT_UNEXPECTED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
 }
 
 
@@ -193,6 +196,7 @@ class Application:
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
     document_key: Optional[str] = None
+    document_version: Optional[str] = None  # the object version checked (S3 VersionId)
     decision_reasons: tuple[Mapping[str, Any], ...] = ()
     escalated_at: Optional[str] = None
     purged_at: Optional[str] = None
@@ -298,9 +302,10 @@ def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], 
     )
 
 
-def receive_document(app: Application, key: str, size: int, now: dt.datetime) -> Change:
+def receive_document(app: Application, key: str, size: int, now: dt.datetime, version: Optional[str] = None) -> Change:
+    """The one document of the application: its key and version are what the identity check reads."""
     if app.state != State.AWAITING_DOCUMENTS:
-        if app.document_key == key:
+        if app.document_key == key and (version is None or version == app.document_version):
             raise NothingToDo("document already received")
         raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
     return (
@@ -309,8 +314,24 @@ def receive_document(app: Application, key: str, size: int, now: dt.datetime) ->
             EventType.DOCUMENT_RECEIVED,
             Actor("system", "documents"),
             "identity document uploaded",
-            {"key": key, "size": size},
+            {"key": key, "size": size, "version": version},
             document_key=key,
+            document_version=version,
+        )
+        .build()
+    )
+
+
+def record_unexpected_document(app: Application, key: str, version: Optional[str], now: dt.datetime) -> Change:
+    """Another object under the application once its document is being checked or decided: kept in the
+    history for the reviewer and the audit, never checked, never changing the state."""
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(
+            EventType.DOCUMENT_UNEXPECTED,
+            Actor("system", "documents"),
+            "a further document was uploaded after the one checked; it was not used",
+            {"key": key, "version": version, "checked_key": app.document_key, "checked_version": app.document_version},
         )
         .build()
     )
@@ -405,6 +426,13 @@ def escalate(app: Application, policy: Policy, now: dt.datetime) -> Change:
 
 
 MINIMISED_FIELDS = ("email", "phone", "address", "identity_document")
+# What the identity check read from the document: personal data that goes with it.
+READ_FROM_DOCUMENT = ("ocr", "mrz")
+
+
+def _without_reading(result: Mapping[str, Any]) -> dict[str, Any]:
+    details = {k: v for k, v in (result.get("details") or {}).items() if k not in READ_FROM_DOCUMENT}
+    return {**result, "details": details}
 
 
 def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
@@ -417,6 +445,7 @@ def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
     if now - parse_iso(app.state_since) < dt.timedelta(days=policy.document_retention_days):
         raise NothingToDo("still within retention")
     declared = {k: v for k, v in app.declared.items() if k not in MINIMISED_FIELDS}
+    checks = {name: _without_reading(result) for name, result in app.checks.items()}
     return (
         _ChangeBuilder(app, app, now)
         .apply(
@@ -425,8 +454,10 @@ def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
             f"retention of {policy.document_retention_days} days passed",
             {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS)},
             declared=declared,
+            checks=checks,
             purged_at=iso(now),
             document_key=None,
+            document_version=None,
         )
         .build()
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..domain.checks import CheckResult
-from ..domain.identity import DocumentSample
+from ..domain.identity import DocumentSample, PageText
 from ..domain.policy import Policy
 from ..domain.users import Identity
 from ..domain.workflow import Application, Change, HistoryEvent, State
@@ -167,12 +167,31 @@ class DocumentStore(abc.ABC):
     ) -> Upload: ...
 
     @abc.abstractmethod
-    def sample(self, key: str) -> DocumentSample:
-        """Size, declared content type and the first bytes: never the whole file."""
+    def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
+        """Size, declared content type, version, the first and last bytes: never the whole file.
+
+        ``version``: that object version (the latest when None); the sample names the version it read."""
 
     @abc.abstractmethod
     def delete_all_for(self, application_id: str) -> int:
         """Delete every object of the application (re-uploads included); returns how many."""
+
+
+class OcrRefused(Exception):
+    """The OCR service would not read the document (unsupported, bad, too large, no such object)."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+class Ocr(abc.ABC):
+    """The text of a stored document, read where it lies (Textract ``DetectDocumentText`` on the object)."""
+
+    @abc.abstractmethod
+    def read(self, key: str, version: Optional[str] = None) -> PageText:
+        """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised."""
 
 
 class ReportStore(abc.ABC):
@@ -317,6 +336,8 @@ __all__ = [
     "InvalidToken",
     "ListDownloader",
     "Metrics",
+    "Ocr",
+    "OcrRefused",
     "Page",
     "ReportStore",
     "SanctionsIndexStore",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.http import call, poll, upload
-from tests.support.documents import exe_bytes, jpeg_bytes, make_declared
+from tests.support.documents import exe_bytes, passport_bytes, make_declared
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ def final_state(stack, token, app_id):
 
 def test_a_clean_application_is_approved_end_to_end(local_stack):
     token = local_stack.token("applicant")
-    app_id = submit_with_document(local_stack, token, make_declared(), jpeg_bytes(), "image/jpeg")
+    app_id = submit_with_document(local_stack, token, make_declared(), passport_bytes(), "image/jpeg")
     app = final_state(local_stack, token, app_id)
     assert app["state"] == "APPROVED"
     assert app["checks"]["identity"]["outcome"] == app["checks"]["address"]["outcome"] == "PASS"
@@ -87,7 +87,38 @@ def test_a_po_box_is_flagged_for_review_end_to_end(local_stack):
     token = local_stack.token("applicant")
     body = make_declared(address={"country": "GB", "street_address": ["PO Box 42"], "city": "London",
                                   "postal_code": "SW1A 2AA"})
-    app_id = submit_with_document(local_stack, token, body, jpeg_bytes(), "image/jpeg")
+    app_id = submit_with_document(local_stack, token, body, passport_bytes(), "image/jpeg")
     app = final_state(local_stack, token, app_id)
     assert app["state"] == "FLAGGED"
     assert "PO_BOX" in {r["code"] for r in app["decision_reasons"]}
+
+
+def test_another_persons_passport_under_my_declaration_is_never_approved_end_to_end(local_stack):
+    """Read by the local Textract (real OCR) from the uploaded image, not taken from the request."""
+    token = local_stack.token("applicant")
+    someone_else = make_declared(full_name={"given_names": "Oliver James", "surname": "Nguyen"},
+                                 date_of_birth="1985-02-03", doc_overrides={"number": "X12345678"})
+    page = passport_bytes(someone_else, rotation=1.5, blur=0.6, quality=70)
+    app_id = submit_with_document(local_stack, token, make_declared(), page, "image/jpeg")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "REJECTED"
+    codes = {r["code"] for r in app["checks"]["identity"]["reasons"]}
+    assert {"MRZ_MISMATCH_NAME", "MRZ_MISMATCH_BIRTH_DATE", "MRZ_MISMATCH_DOCUMENT_NUMBER"} <= codes
+
+
+def test_a_page_with_no_mrz_is_flagged_end_to_end(local_stack):
+    token = local_stack.token("applicant")
+    app_id = submit_with_document(local_stack, token, make_declared(), passport_bytes(fmt="png", with_mrz=False),
+                                  "image/png")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "FLAGGED"
+    assert "DOCUMENT_UNREADABLE" in {r["code"] for r in app["decision_reasons"]}
+
+
+def test_a_pdf_passport_is_read_and_approved_end_to_end(local_stack):
+    token = local_stack.token("applicant")
+    app_id = submit_with_document(local_stack, token, make_declared(), passport_bytes(fmt="pdf", rotation=-2.0),
+                                  "application/pdf")
+    app = final_state(local_stack, token, app_id)
+    assert app["state"] == "APPROVED", app["checks"]["identity"]
+    assert app["checks"]["identity"]["details"]["mrz"]["surname"] == "CARTER"

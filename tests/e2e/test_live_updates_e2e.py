@@ -10,7 +10,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.http import call, upload
-from tests.support.documents import jpeg_bytes, make_declared
+from tests.support.documents import passport_bytes, make_declared
 
 pytestmark = pytest.mark.e2e
 PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
@@ -50,7 +50,7 @@ def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_
     with socket(local_stack, token) as ws:
         ack = ask(ws, {"action": "subscribe", "application_id": app_id})
         assert ack["type"] == "subscribed"
-        assert upload(presigned, jpeg_bytes(), "image/jpeg").status_code in (200, 201, 204)
+        assert upload(presigned, passport_bytes(), "image/jpeg").status_code in (200, 201, 204)
         events = events_until(ws, lambda e: e["state"] == "APPROVED")
     states = [e["state"] for e in events if e["application_id"] == app_id]
     assert "VERIFYING" in states and states[-1] == "APPROVED"
@@ -63,7 +63,7 @@ def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local
     with socket(local_stack, reviewer) as ws:
         assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["type"] == "subscribed"
         app_id, presigned = create_and_upload(local_stack, applicant, make_declared(address=PO_BOX))
-        upload(presigned, jpeg_bytes(), "image/jpeg")
+        upload(presigned, passport_bytes(), "image/jpeg")
         arrived = events_until(ws, lambda e: e["application_id"] == app_id and e["state"] == "FLAGGED")
         assert arrived[-1]["type"] == "application.flagged"
         queue = call(local_stack, "GET", "/review/queue?limit=100", reviewer).json()["items"]

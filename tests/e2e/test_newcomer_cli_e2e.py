@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.e2e.http import call, poll
-from tests.support.documents import jpeg_bytes, make_declared
+from tests.support.documents import passport_bytes, make_declared
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def test_dev_upload_does_the_presigned_post_and_the_application_is_decided(local
     token = local_stack.token("applicant")
     app_id = create(local_stack, token)
     document = tmp_path / "passport.jpg"
-    document.write_bytes(jpeg_bytes())
+    document.write_bytes(passport_bytes())
 
     done = local_stack.cli("upload", app_id, str(document))
     assert done.returncode == 0, done.stderr

@@ -47,4 +47,8 @@ def provisioned_environment() -> dict[str, str]:
     from devstack.sanctions import seed as seed_sanctions  # the list snapshot and a first index, as locally
 
     seed_sanctions(env, boto3.session.Session(region_name="us-east-1"), endpoint)
+    # moto's Textract returns no text; the local stack's own answers DetectDocumentText with real OCR.
+    from devstack.textract import start_textract
+
+    env["AWS_ENDPOINT_URL_TEXTRACT"] = os.environ["AWS_ENDPOINT_URL_TEXTRACT"] = start_textract(endpoint).url
     return env

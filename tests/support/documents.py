@@ -1,10 +1,13 @@
 """Test factories for applications and identity documents.
 
-``make_declared()`` returns a valid ``POST /applications`` body whose MRZ is
-produced by the ``mrz`` library's generators from the declaration itself, so
-the two agree unless a test says otherwise. The ``*_bytes`` helpers return
-real files (Pillow is a test-only dependency) so that type sniffing is tested
-against what clients really upload.
+``make_declared()`` returns a valid ``POST /applications`` body (the
+applicant declares; the MRZ is never typed). ``mrz_lines()`` gives the zone a
+document matching a declaration would carry, with ``overrides`` to make it say
+something else; ``page_bytes()`` prints lines on a small real JPEG for the
+in-memory OCR (``InMemoryOcr`` reads them back), and ``passport_bytes()`` renders
+a realistic data page (tests/support/passports.py) for the real OCR of the
+local stack. The ``*_bytes`` helpers return real files (Pillow is a test-only
+dependency) so that type sniffing is tested against what clients really upload.
 """
 from __future__ import annotations
 
@@ -14,10 +17,7 @@ import functools
 import random
 from typing import Any, Mapping, Optional
 
-from mrz.generator.td1 import TD1CodeGenerator
-from mrz.generator.td3 import TD3CodeGenerator
-
-from chalicelib.domain.declaration import mrz_name
+from chalicelib.domain.mrz import FILLER, check_digit, encode_name
 
 DEFAULT_BIRTH_DATE = dt.date(1990, 5, 17)
 _NAME_WIDTH = {"passport": 39, "id_card": 30}
@@ -28,27 +28,13 @@ def default_expiry(today: Optional[dt.date] = None) -> dt.date:
     return (today or dt.date.today()) + dt.timedelta(days=4 * 365)
 
 
-def make_declared(
-    *,
-    doc_overrides: Optional[Mapping[str, Any]] = None,
-    mrz_overrides: Optional[Mapping[str, Any]] = None,
-    **overrides: Any,
-) -> dict[str, Any]:
+def make_declared(*, doc_overrides: Optional[Mapping[str, Any]] = None, **overrides: Any) -> dict[str, Any]:
     """A valid application body, JSON-ready (dates as ISO strings).
 
     - ``**overrides`` replace top-level keys (``date_of_birth=...``,
       ``full_name={...}``, ``address={...}``); dates may be ``date`` objects.
     - ``doc_overrides`` replace keys of ``identity_document``:
-      ``{"type": "id_card"}`` gives a TD1 identity card instead of a TD3
-      passport, ``{"mrz": [...]}`` sets the lines verbatim.
-    - ``mrz_overrides`` change what the MRZ says without changing the
-      declaration, using the generator's argument names: ``document_type``,
-      ``country_code``, ``surname``, ``given_names``, ``document_number``,
-      ``nationality``, ``birth_date``, ``expiry_date`` (dates or YYMMDD),
-      ``sex``, ``optional_data`` (TD3) / ``optional_data1``/``optional_data2`` (TD1).
-
-    Unless ``mrz`` is given, the MRZ is generated after all overrides, so it
-    agrees with the final declaration except where ``mrz_overrides`` say.
+      ``{"type": "id_card"}`` declares a TD1 identity card instead of a TD3 passport.
     """
     body: dict[str, Any] = {
         "full_name": {"given_names": "Emily Jane", "surname": "Carter"},
@@ -71,19 +57,16 @@ def make_declared(
     }
     body.update(copy.deepcopy(overrides))
     body["identity_document"] = {**body["identity_document"], **dict(doc_overrides or {})}
-    body = _jsonable(body)
-    if "mrz" not in body["identity_document"]:
-        body["identity_document"]["mrz"] = mrz_lines(body, **dict(mrz_overrides or {}))
-    return body
+    return _jsonable(body)
 
 
 def mrz_lines(declaration: Mapping[str, Any], **overrides: Any) -> list[str]:
-    """The MRZ lines a document matching ``declaration`` would carry.
+    """The MRZ lines a document matching ``declaration`` carries; ``overrides`` make it say otherwise.
 
-    Names go through ``declared.mrz_name`` (as the check does) and are cut to
-    the field width when long, as ICAO 9303 truncates them. The generators run
-    with ``force=True`` so any ICAO code works (``D``, ``UTO``, ``XXC``), not
-    only those in the library's country list.
+    Override names: ``document_type``, ``country_code``, ``surname``,
+    ``given_names`` (MRZ form, e.g. ``"EMMA<JANE"``), ``document_number``,
+    ``nationality``, ``birth_date``, ``expiry_date`` (dates or YYMMDD),
+    ``sex``, ``optional_data``. Check digits are always right for what it says.
     """
     document = declaration["identity_document"]
     kind = document["type"]
@@ -98,24 +81,32 @@ def mrz_lines(declaration: Mapping[str, Any], **overrides: Any) -> list[str]:
         "birth_date": declaration["date_of_birth"],
         "sex": "F",
         "expiry_date": document["expiry_date"],
+        "optional_data": "",
     }
     values.update(overrides)
     width = _NAME_WIDTH[kind]
-    name_field = fit_name(values.pop("surname"), values.pop("given_names"), width)
-    for key in ("birth_date", "expiry_date"):
-        values[key] = _yymmdd(values[key])
-    for key in ("country_code", "nationality"):
-        values[key] = values[key].rstrip("<")  # the generator pads "D" itself and refuses "D<<"
-    surname, _, given_names = name_field.rstrip("<").partition("<<")
-    generator = TD3CodeGenerator if kind == "passport" else TD1CodeGenerator
-    lines = str(
-        generator(**values, surname=surname[: width - 2], given_names=given_names, force=True)
-    ).splitlines()
-    # The generator always writes SURNAME<< so it cannot print a surname that
-    # fills the whole field; the name is outside every check digit, so set it.
+    name_field = fit_name(values["surname"], values["given_names"], width)
+    code = _pad(values["document_type"], 2)
+    state, nationality = _pad(values["country_code"].rstrip(FILLER), 3), _pad(values["nationality"].rstrip(FILLER), 3)
+    number = _pad(values["document_number"], 9)
+    birth, expiry, sex = _yymmdd(values["birth_date"]), _yymmdd(values["expiry_date"]), values["sex"]
     if kind == "passport":
-        return [lines[0][:5] + name_field, lines[1]]
-    return [lines[0], lines[1], name_field]
+        optional = _pad(values["optional_data"], 14)
+        body = number + check_digit(number) + nationality + birth + check_digit(birth) + sex
+        body += expiry + check_digit(expiry) + optional + (check_digit(optional) if values["optional_data"] else FILLER)
+        return [code + state + name_field, body + check_digit(body[0:10] + body[13:20] + body[21:43])]
+    line1 = code + state + number + check_digit(number) + _pad(values["optional_data"], 15)
+    head = birth + check_digit(birth) + sex + expiry + check_digit(expiry) + nationality + FILLER * 11
+    return [line1, head + check_digit(line1[5:30] + head[0:7] + head[8:15] + head[18:29]), name_field]
+
+
+def mrz_name(text: str) -> str:
+    """A declared name as an MRZ prints it (ICAO 9303 part 3, the usual transliteration)."""
+    return encode_name(text)
+
+
+def _pad(text: str, width: int) -> str:
+    return (text + FILLER * width)[:width]
 
 
 def fit_name(surname: str, given_names: str, width: int) -> str:
@@ -127,6 +118,48 @@ def fit_name(surname: str, given_names: str, width: int) -> str:
     """
     full = f"{surname}<<{given_names}" if given_names else surname
     return full[:width].rstrip("<").ljust(width, "<")
+
+
+# --- what a page says -------------------------------------------------------------
+
+
+def page_bytes(lines: list[str], min_size: int = 2048) -> bytes:
+    """A real JPEG with ``lines`` printed on it for the in-memory OCR (a comment segment it reads back)."""
+    from chalicelib.adapters.memory import PAGE_TEXT_MARKER
+
+    image = jpeg_bytes(min_size)
+    text = PAGE_TEXT_MARKER + "\n".join(lines).encode("ascii") + b"\n:END"
+    segment = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
+    return image[:2] + segment + image[2:]
+
+
+def document_bytes(declaration: Optional[Mapping[str, Any]] = None, **mrz_overrides: Any) -> bytes:
+    """A JPEG whose page carries the zone of ``declaration`` (default: ``make_declared()``), for the fakes."""
+    return page_bytes(mrz_lines(declaration or make_declared(), **mrz_overrides))
+
+
+def passport_bytes(declaration: Optional[Mapping[str, Any]] = None, fmt: str = "jpeg", **look: Any) -> bytes:
+    """A realistic data page for ``declaration`` (default: ``make_declared()``), read by the real local OCR."""
+    import json
+
+    return _rendered(json.dumps(declaration or make_declared(), sort_keys=True), fmt, tuple(sorted(look.items())))
+
+
+@functools.lru_cache(maxsize=16)
+def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...]) -> bytes:
+    import json
+
+    from tests.support.passports import Holder, Look, make_document
+
+    body = json.loads(declaration_json)
+    document = body["identity_document"]
+    holder = Holder(
+        surname=body["full_name"]["surname"], given_names=body["full_name"]["given_names"],
+        nationality=body["nationality"], issuing_state=document["issuing_country"], document_number=document["number"],
+        birth_date=dt.date.fromisoformat(body["date_of_birth"]), sex="F",
+        expiry_date=dt.date.fromisoformat(document["expiry_date"]), kind=document["type"],
+    )
+    return make_document(holder, Look(fmt=fmt, **dict(look)))
 
 
 def _yymmdd(value: Any) -> str:

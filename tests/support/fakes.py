@@ -18,6 +18,7 @@ from chalicelib.adapters.memory import (
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
+    InMemoryOcr,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
     RecordingEventPublisher,
@@ -81,6 +82,7 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
     )
+    services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed
     return services
 
 
@@ -109,10 +111,10 @@ def upload(
     services: Services, who: Any, application_id: str, body: Optional[bytes] = None, content_type: str = "image/jpeg"
 ) -> str:
     """Ask for an upload and post the bytes into the fake bucket, as a client would; returns the key."""
-    from tests.support.documents import jpeg_bytes
+    from tests.support.documents import document_bytes
 
     grant = services.uploads.request_upload(who, application_id, content_type)
-    services.documents.put(grant["key"], body if body is not None else jpeg_bytes(), content_type)
+    services.documents.put(grant["key"], body if body is not None else document_bytes(), content_type)
     return grant["key"]
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import boto3
 import requests
 
-from tests.support.documents import jpeg_bytes, make_declared
+from tests.support.documents import make_declared, passport_bytes
 
 
 def create_application(api: Any, user: Any, **overrides: Any) -> str:
@@ -25,7 +25,7 @@ def upload_document(api: Any, user: Any, application_id: str, data: bytes | None
     assert reply.status == 201, reply.body
     upload = reply.body
     response = requests.post(upload["url"], data=upload["fields"],
-                             files={"file": ("passport.jpg", data if data is not None else jpeg_bytes(),
+                             files={"file": ("passport.jpg", data if data is not None else passport_bytes(),
                                              content_type)}, timeout=10)
     assert response.status_code in (200, 201, 204), response.text
     return upload["key"]

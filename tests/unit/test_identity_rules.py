@@ -1,35 +1,44 @@
-"""The identity check: file type and size, expiry, age, and the MRZ (ICAO 9303)."""
+"""The identity check: the file, what OCR read on the page (ICAO 9303 MRZ), expiry and age."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import struct
+import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from mrz.base.functions import hash_string
 
 from chalicelib.domain.checks import CheckResult, Outcome
-from chalicelib.domain.declaration import ApplicationRequest, mrz_name
+from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.identity import (
     APPLICANT_UNDERAGE,
     CONTENT_TYPE_MISMATCH,
     DOCUMENT_EXPIRED,
+    DOCUMENT_REJECTED_BY_OCR,
+    DOCUMENT_UNREADABLE,
+    FILE_CORRUPT,
     FILE_TOO_LARGE,
     FILE_TOO_SMALL,
     FILE_TYPE_NOT_ALLOWED,
     HEAD_BYTES,
+    IMAGE_TOO_LARGE,
     MRZ_BIRTH_CENTURY_AMBIGUOUS,
-    MRZ_CHECK_DIGIT,
-    MRZ_FORMAT,
     MRZ_MISMATCH_BIRTH_DATE,
     MRZ_MISMATCH_DOCUMENT_NUMBER,
+    MRZ_MISMATCH_DOCUMENT_TYPE,
     MRZ_MISMATCH_EXPIRY_DATE,
     MRZ_MISMATCH_ISSUING_COUNTRY,
+    MRZ_MISMATCH_NAME,
     MRZ_MISMATCH_NATIONALITY,
-    MRZ_NAME_MISMATCH,
+    TAIL_BYTES,
     DocumentSample,
+    OcrRefusal,
+    PageText,
     age_on,
     check_identity,
     mrz_birth_date,
@@ -41,6 +50,8 @@ from tests.support.documents import (
     fit_name,
     jpeg_bytes,
     make_declared,
+    mrz_lines,
+    mrz_name,
     pdf_bytes,
     png_bytes,
 )
@@ -58,13 +69,21 @@ TD1_SPECIMEN = [
     "7408122F1204159UTO<<<<<<<<<<<6",
     "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
 ]
-# (line, column) of every check digit.
-TD3_CHECK_DIGITS = [(1, 9), (1, 19), (1, 27), (1, 42), (1, 43)]
-TD1_CHECK_DIGITS = [(0, 14), (1, 6), (1, 14), (1, 29)]
 
 
-def declared(body: dict[str, Any] | None = None, **kwargs: Any) -> ApplicationRequest:
-    return ApplicationRequest.model_validate(body if body is not None else make_declared(**kwargs))
+@dataclass
+class Case:
+    """A declaration, and the lines OCR reads on the uploaded page."""
+
+    request: ApplicationRequest
+    lines: list[str]
+
+
+def declared(body: dict[str, Any] | None = None, *, mrz: list[str] | None = None, mrz_overrides=None, **kwargs) -> Case:
+    """By default the page carries the zone of the declared document itself."""
+    body = body if body is not None else make_declared(**kwargs)
+    lines = mrz if mrz is not None else mrz_lines(body, **dict(mrz_overrides or {}))
+    return Case(ApplicationRequest.model_validate(body), lines)
 
 
 def sample(
@@ -76,16 +95,21 @@ def sample(
         size=len(data) if size is None else size,
         head=data[:HEAD_BYTES],
         content_type=content_type,
+        tail=data[-TAIL_BYTES:],
     )
 
 
 def run(
-    request: ApplicationRequest | None = None,
+    case: Case | None = None,
     document: DocumentSample | None = None,
     today: dt.date = TODAY,
     policy: Policy = POLICY,
+    page: Any = "read",
 ) -> CheckResult:
-    return check_identity(request or declared(), document or sample(), policy, today)
+    case = case or declared()
+    if page == "read":
+        page = PageText(tuple(case.lines), tuple(99.0 for _ in case.lines))
+    return check_identity(case.request, document or sample(), policy, today, page)
 
 
 def codes(result) -> set[str]:
@@ -98,9 +122,9 @@ def with_char(lines: list[str], line: int, column: int, char: str) -> list[str]:
     return changed
 
 
-def specimen_declaration(kind: str) -> dict[str, Any]:
-    """The ICAO 9303 specimen holder, Anna Maria Eriksson of Utopia."""
-    return make_declared(
+def specimen(kind: str) -> Case:
+    """The ICAO 9303 specimen holder, Anna Maria Eriksson of Utopia, and her document's zone."""
+    body = make_declared(
         full_name={"given_names": "Anna Maria", "surname": "Eriksson"},
         date_of_birth="1974-08-12",
         nationality="UTO",
@@ -109,9 +133,9 @@ def specimen_declaration(kind: str) -> dict[str, Any]:
             "number": "L898902C3" if kind == "passport" else "D23145890",
             "issuing_country": "UTO",
             "expiry_date": "2012-04-15",
-            "mrz": TD3_SPECIMEN if kind == "passport" else TD1_SPECIMEN,
         },
     )
+    return declared(body, mrz=TD3_SPECIMEN if kind == "passport" else TD1_SPECIMEN)
 
 
 # --- the happy path -----------------------------------------------------------
@@ -123,7 +147,7 @@ def specimen_declaration(kind: str) -> dict[str, Any]:
     [(jpeg_bytes(), "image/jpeg"), (png_bytes(), "image/png"), (pdf_bytes(), "application/pdf")],
     ids=["jpeg", "png", "pdf"],
 )
-def test_a_matching_document_passes(kind, data, content_type):
+def test_a_document_whose_zone_agrees_passes(kind, data, content_type):
     result = run(declared(doc_overrides={"type": kind}), sample(data, content_type))
 
     assert result.reasons == ()
@@ -131,23 +155,31 @@ def test_a_matching_document_passes(kind, data, content_type):
     assert result.check == "identity"
 
 
-def test_details_carry_the_parsed_mrz_and_are_json_serialisable():
-    result = run()
+def test_details_keep_what_was_read_and_are_json_serialisable():
+    case = declared()
+    result = run(case)
 
     details = json.loads(json.dumps(result.to_dict()))["details"]
     assert details["mime_type"] == "image/jpeg"
-    assert details["mrz"] == {
-        "format": "TD3",
-        "document_type": "P",
-        "issuing_country": "GBR",
-        "document_number": "533401372",
-        "surname": "CARTER",
-        "given_names": "EMILY JANE",
-        "nationality": "GBR",
-        "birth_date": "1990-05-17",
-        "expiry_date": make_declared()["identity_document"]["expiry_date"],
-        "sex": "F",
-    }
+    assert details["ocr"]["lines"] == case.lines
+    mrz = details["mrz"]
+    assert (mrz["layout"], mrz["document_code"], mrz["issuing_state"]) == ("TD3", "P", "GBR")
+    assert (mrz["document_number"], mrz["surname"], mrz["given_names"]) == ("533401372", "CARTER", "EMILY JANE")
+    assert (mrz["birth_date"], mrz["birth_date_yymmdd"]) == ("1990-05-17", "900517")
+    assert mrz["expiry_date"] == make_declared()["identity_document"]["expiry_date"]
+    assert mrz["valid"] is True and mrz["repairs"] == []
+    assert mrz["field_confidence"]["document_number"] == pytest.approx(0.99)
+
+
+def test_the_zone_is_found_among_everything_else_on_the_page_and_repaired():
+    case = declared()
+    noisy = ["PASSPORT", "UNITED KINGDOM", case.lines[0].replace("<<<<", "KKKK"), case.lines[1].replace("0", "O"),
+             "SPECIMEN"]
+
+    result = run(Case(case.request, noisy))
+
+    assert result.reasons == ()
+    assert result.details["mrz"]["repairs"]  # what was repaired is kept for the reviewer
 
 
 # --- the ICAO 9303 specimens --------------------------------------------------
@@ -155,7 +187,7 @@ def test_details_carry_the_parsed_mrz_and_are_json_serialisable():
 
 @pytest.mark.parametrize("kind", ["passport", "id_card"])
 def test_icao_specimen_passes_before_its_expiry(kind):
-    result = run(declared(specimen_declaration(kind)), today=dt.date(2010, 1, 1))
+    result = run(specimen(kind), today=dt.date(2010, 1, 1))
 
     assert result.reasons == ()
     mrz = result.details["mrz"]
@@ -166,25 +198,25 @@ def test_icao_specimen_passes_before_its_expiry(kind):
 
 @pytest.mark.parametrize("kind", ["passport", "id_card"])
 def test_icao_specimen_is_expired_today(kind):
-    result = run(declared(specimen_declaration(kind)))
+    result = run(specimen(kind))
 
     assert codes(result) == {DOCUMENT_EXPIRED}
     assert result.outcome is Outcome.FAIL
 
 
 def test_icao_specimen_valid_on_its_expiry_day_and_not_the_day_after():
-    request = declared(specimen_declaration("passport"))
+    case = specimen("passport")
 
-    assert run(request, today=dt.date(2012, 4, 15)).reasons == ()
-    assert codes(run(request, today=dt.date(2012, 4, 16))) == {DOCUMENT_EXPIRED}
+    assert run(case, today=dt.date(2012, 4, 15)).reasons == ()
+    assert codes(run(case, today=dt.date(2012, 4, 16))) == {DOCUMENT_EXPIRED}
 
 
-# --- file type and size -------------------------------------------------------
+# --- file type, size and structure ------------------------------------------------
 
 
 @pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/pdf", None])
 def test_an_executable_is_refused_whatever_it_claims_to_be(content_type):
-    result = run(document=DocumentSample("documents/app-1/passport.jpg", 4096, exe_bytes(), content_type))
+    result = run(document=DocumentSample("documents/app-1/passport.jpg", 4096, exe_bytes(), content_type), page=None)
 
     assert codes(result) == {FILE_TYPE_NOT_ALLOWED}
     assert result.outcome is Outcome.FAIL
@@ -197,7 +229,7 @@ def test_an_executable_is_refused_whatever_it_claims_to_be(content_type):
     ids=["empty", "gif", "zip", "text"],
 )
 def test_other_file_types_are_refused(data):
-    result = run(document=sample(data, content_type="image/jpeg", size=4096))
+    result = run(document=sample(data, content_type="image/jpeg", size=4096), page=None)
 
     assert FILE_TYPE_NOT_ALLOWED in codes(result)
     assert result.outcome is Outcome.FAIL
@@ -212,15 +244,7 @@ def test_an_allowed_file_with_the_wrong_label_goes_to_review():
 
 @pytest.mark.parametrize(
     "content_type",
-    [
-        None,
-        "",
-        "binary/octet-stream",
-        "application/octet-stream",
-        "image/jpg",
-        "IMAGE/JPEG",
-        "image/jpeg; q=1",
-    ],
+    [None, "", "binary/octet-stream", "application/octet-stream", "image/jpg", "IMAGE/JPEG", "image/jpeg; q=1"],
 )
 def test_absent_generic_or_aliased_content_types_are_not_a_mismatch(content_type):
     assert run(document=sample(content_type=content_type)).reasons == ()
@@ -244,6 +268,105 @@ def test_size_bounds_come_from_the_policy():
 
     assert codes(run(document=sample(size=101), policy=policy)) == {FILE_TOO_LARGE}
     assert codes(run(document=sample(size=9), policy=policy)) == {FILE_TOO_SMALL}
+
+
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_alone():
+    """65535 x 65535 pixels declared in 33 bytes, the stream truncated: nothing is decoded."""
+    data = _png_header(65535, 65535) + bytes(4000)
+
+    result = run(document=sample(data, "image/png"), page=None)
+
+    assert IMAGE_TOO_LARGE in codes(result)
+    assert result.outcome is Outcome.FAIL
+
+
+def test_the_pixel_limit_comes_from_the_policy():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 200, 200)).save(buffer, "PNG")
+
+    assert IMAGE_TOO_LARGE in codes(run(document=sample(buffer.getvalue(), "image/png", size=2048),
+                                        policy=Policy(document_max_pixels=100_000)))
+    assert IMAGE_TOO_LARGE not in codes(run(document=sample(buffer.getvalue(), "image/png", size=2048),
+                                            policy=Policy(document_max_pixels=120_000)))
+
+
+@pytest.mark.parametrize(
+    "data, content_type",
+    [
+        (jpeg_bytes(8000)[:-500], "image/jpeg"),
+        (png_bytes(8000)[:-500], "image/png"),
+        (pdf_bytes(8000)[:-200], "application/pdf"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"then just text, no image at all " * 100, "image/jpeg"),
+    ],
+    ids=["jpeg", "png", "pdf", "jpeg-magic-then-text"],
+)
+def test_a_truncated_or_fake_stream_is_refused_before_ocr(data, content_type):
+    result = run(document=sample(data, content_type), page=None)
+
+    assert FILE_CORRUPT in codes(result)
+    assert result.outcome is Outcome.FAIL
+
+
+# --- what OCR read ----------------------------------------------------------------------
+
+
+def test_a_page_without_a_zone_goes_to_a_person_with_what_was_read():
+    result = run(Case(declared().request, ["PASSPORT", "SPECIMEN", "no machine readable zone here"]))
+
+    assert codes(result) == {DOCUMENT_UNREADABLE}
+    assert result.outcome is Outcome.REVIEW
+    assert result.details["ocr"]["lines"][0] == "PASSPORT" and result.details["mrz"] is None
+
+
+def test_a_zone_whose_check_digits_cannot_be_satisfied_is_unreadable_not_trusted():
+    case = declared()
+    broken = [case.lines[0], case.lines[1][:13] + "99X9Z99" + case.lines[1][20:]]
+
+    result = run(Case(case.request, broken))
+
+    assert DOCUMENT_UNREADABLE in codes(result) or MRZ_MISMATCH_BIRTH_DATE in codes(result)
+    assert result.outcome is not Outcome.PASS
+
+
+def test_a_zone_read_with_low_confidence_goes_to_a_person():
+    case = declared()
+    page = PageText(tuple(case.lines), (99.0, 30.0))
+
+    result = run(case, page=page)
+
+    assert codes(result) == {DOCUMENT_UNREADABLE}
+    assert result.outcome is Outcome.REVIEW
+
+
+def test_the_confidence_threshold_comes_from_the_policy():
+    case = declared()
+    page = PageText(tuple(case.lines), (80.0, 80.0))
+
+    assert codes(run(case, page=page, policy=Policy(ocr_min_confidence=90))) == {DOCUMENT_UNREADABLE}
+    assert run(case, page=page, policy=Policy(ocr_min_confidence=70)).reasons == ()
+
+
+@pytest.mark.parametrize("code", ["UnsupportedDocumentException", "BadDocumentException", "DocumentTooLargeException"])
+def test_a_page_the_ocr_service_refuses_goes_to_a_person_with_the_reason(code):
+    result = run(page=OcrRefusal(code, "refused"))
+
+    assert codes(result) == {DOCUMENT_REJECTED_BY_OCR}
+    assert result.outcome is Outcome.REVIEW
+    assert code in result.reasons[0].message and result.details["ocr"]["error"] == code
+
+
+def test_not_read_at_all_is_not_a_pass():
+    """The service only skips OCR for a file that already failed; a check without a reading never passes."""
+    result = run(document=sample(exe_bytes()), page=None)
+
+    assert result.outcome is Outcome.FAIL
 
 
 # --- expiry and age -------------------------------------------------------------
@@ -276,9 +399,9 @@ def test_a_document_expiring_today_is_still_valid():
 def test_minimum_age(born, today, underage):
     today_date = dt.date.fromisoformat(today)
     expiry = today_date + dt.timedelta(days=1000)
-    request = declared(date_of_birth=born, doc_overrides={"expiry_date": expiry})
+    case = declared(date_of_birth=born, doc_overrides={"expiry_date": expiry})
 
-    assert (APPLICANT_UNDERAGE in codes(run(request, today=today_date))) is underage
+    assert (APPLICANT_UNDERAGE in codes(run(case, today=today_date))) is underage
 
 
 def test_leap_day_birthday_in_a_leap_year():
@@ -287,81 +410,24 @@ def test_leap_day_birthday_in_a_leap_year():
 
 
 def test_minimum_age_comes_from_the_policy():
-    request = declared(date_of_birth="2000-01-01")
+    case = declared(date_of_birth="2000-01-01")
 
     policy = Policy(minimum_age=21)
 
-    assert APPLICANT_UNDERAGE in codes(run(request, today=dt.date(2020, 6, 1), policy=policy))
-    assert APPLICANT_UNDERAGE not in codes(run(request, today=dt.date(2021, 1, 1), policy=policy))
+    assert APPLICANT_UNDERAGE in codes(run(case, today=dt.date(2020, 6, 1), policy=policy))
+    assert APPLICANT_UNDERAGE not in codes(run(case, today=dt.date(2021, 1, 1), policy=policy))
 
 
-# --- MRZ format and check digits -------------------------------------------------
+# --- agreement between what was read and what was declared ---------------------------
 
 
-def test_a_passport_needs_a_td3_mrz():
-    td1 = make_declared(doc_overrides={"type": "id_card"})["identity_document"]["mrz"]
+def test_a_passport_declared_but_an_identity_card_read_fails():
+    card = mrz_lines(make_declared(doc_overrides={"type": "id_card"}))
 
-    result = run(declared(doc_overrides={"mrz": td1}))
+    result = run(declared(mrz=card))
 
-    assert codes(result) == {MRZ_FORMAT}
-    assert result.details["mrz"] is None
-
-
-def test_an_id_card_needs_a_td1_mrz():
-    result = run(declared(doc_overrides={"type": "id_card", "mrz": TD3_SPECIMEN}))
-
-    assert codes(result) == {MRZ_FORMAT}
-
-
-def test_an_mrz_the_library_cannot_read_is_a_format_error():
-    result = run(declared(doc_overrides={"mrz": ["<" * 44, "0" * 44]}))
-
-    assert codes(result) == {MRZ_FORMAT}
-    assert result.details["mrz"] is None
-
-
-def test_a_passport_mrz_must_say_passport():
-    result = run(declared(mrz_overrides={"document_type": "V"}))
-
-    assert MRZ_FORMAT in codes(result)
-
-
-def test_an_impossible_mrz_date_is_a_format_error_even_with_valid_check_digits():
-    lines = make_declared()["identity_document"]["mrz"]
-    line = lines[1][:13] + "901317" + hash_string("901317") + lines[1][20:43]
-    lines = [lines[0], line + hash_string(line[0:10] + line[13:20] + line[21:43])]
-
-    result = run(declared(doc_overrides={"mrz": lines}))
-
-    assert MRZ_FORMAT in codes(result)
-    assert MRZ_CHECK_DIGIT not in codes(result)
-
-
-@pytest.mark.parametrize("kind, positions", [("passport", TD3_CHECK_DIGITS), ("id_card", TD1_CHECK_DIGITS)])
-def test_every_check_digit_of_the_specimens_is_verified(kind, positions):
-    body = specimen_declaration(kind)
-    for line, column in positions:
-        lines = body["identity_document"]["mrz"]
-        wrong = str((int(lines[line][column]) + 1) % 10)
-        document = {**body["identity_document"], "mrz": with_char(lines, line, column, wrong)}
-        bad = {**body, "identity_document": document}
-
-        result = run(declared(bad), today=dt.date(2010, 1, 1))
-
-        assert MRZ_CHECK_DIGIT in codes(result), (line, column)
-        assert result.outcome is Outcome.FAIL
-
-
-def test_empty_optional_data_may_have_a_filler_check_digit():
-    """ICAO 9303 allows '<' as the check digit of an empty optional-data field."""
-    lines = make_declared()["identity_document"]["mrz"]
-    assert lines[1][28:43] == "<" * 14 + "0"
-    lines = with_char(lines, 1, 42, "<")
-
-    assert run(declared(doc_overrides={"mrz": lines})).reasons == ()
-
-
-# --- agreement between MRZ and declaration ---------------------------------------
+    assert codes(result) == {MRZ_MISMATCH_DOCUMENT_TYPE}
+    assert result.outcome is Outcome.FAIL
 
 
 @pytest.mark.parametrize(
@@ -372,78 +438,99 @@ def test_empty_optional_data_may_have_a_filler_check_digit():
         ({"expiry_date": TODAY + dt.timedelta(days=400)}, MRZ_MISMATCH_EXPIRY_DATE),
         ({"nationality": "IRL"}, MRZ_MISMATCH_NATIONALITY),
         ({"country_code": "IRL"}, MRZ_MISMATCH_ISSUING_COUNTRY),
+        ({"surname": "JOHNSON", "given_names": "PETER"}, MRZ_MISMATCH_NAME),
     ],
 )
 @pytest.mark.parametrize("kind", ["passport", "id_card"])
-def test_each_mrz_field_must_agree_with_the_declaration(kind, mrz_overrides, code):
+def test_each_field_read_must_agree_with_the_declaration(kind, mrz_overrides, code):
     result = run(declared(doc_overrides={"type": kind}, mrz_overrides=mrz_overrides))
 
     assert codes(result) == {code}
     assert result.outcome is Outcome.FAIL
 
 
-def test_a_different_name_goes_to_review():
-    result = run(declared(mrz_overrides={"given_names": "EMMA<JANE"}))
+def test_a_number_read_with_look_alike_characters_goes_to_a_person_not_a_rejection():
+    """6/G and 1/L weigh the same in the check digit, so a valid zone can still hold a misread number."""
+    case = declared(doc_overrides={"number": "G90587241"}, mrz_overrides={"document_number": "690587241"})
 
-    assert codes(result) == {MRZ_NAME_MISMATCH}
+    result = run(case)
+
+    assert codes(result) == {MRZ_MISMATCH_DOCUMENT_NUMBER}
+    assert result.outcome is Outcome.REVIEW
+
+
+def test_another_persons_document_fails_naming_every_field_that_differs():
+    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"}, date_of_birth="1985-02-03",
+                          nationality="FRA", doc_overrides={"number": "X12345678", "issuing_country": "FRA"})
+
+    result = run(declared(mrz=mrz_lines(other)))
+
+    assert {MRZ_MISMATCH_NAME, MRZ_MISMATCH_BIRTH_DATE, MRZ_MISMATCH_DOCUMENT_NUMBER, MRZ_MISMATCH_NATIONALITY,
+            MRZ_MISMATCH_ISSUING_COUNTRY} <= codes(result)
+    assert result.outcome is Outcome.FAIL
+
+
+def test_a_name_a_letter_off_goes_to_a_person():
+    """Names carry no check digit: one letter off may be a misread, so a person decides."""
+    result = run(declared(mrz_overrides={"given_names": "EMILY<JANF"}))
+
+    assert codes(result) == {MRZ_MISMATCH_NAME}
     assert result.outcome is Outcome.REVIEW
 
 
 def test_a_dropped_middle_name_is_a_difference_not_a_truncation():
     result = run(declared(mrz_overrides={"given_names": "EMILY"}))
 
-    assert codes(result) == {MRZ_NAME_MISMATCH}
+    assert codes(result) == {MRZ_MISMATCH_NAME}
+    assert result.outcome is not Outcome.PASS
+
+
+@pytest.mark.parametrize("surname, given", [("MUELLER", "JUERGEN"), ("MULLER", "JURGEN")])
+def test_every_icao_transliteration_of_the_declared_name_passes(surname, given):
+    body = make_declared(full_name={"given_names": "Jürgen", "surname": "Müller"})
+
+    assert run(declared(body, mrz_overrides={"surname": surname, "given_names": given})).reasons == ()
 
 
 def test_accents_and_punctuation_are_normalised_as_an_mrz_prints_them():
-    body = make_declared(
-        full_name={"given_names": "Zoë Anne-Marie", "surname": "O'Brien Müller"},
-        mrz_overrides={"given_names": "ZOE<ANNE<MARIE", "surname": "O<BRIEN<MULLER"},
-    )
+    body = make_declared(full_name={"given_names": "Zoë Anne-Marie", "surname": "O'Brien Müller"})
 
-    assert run(declared(body)).reasons == ()
+    assert run(declared(body, mrz_overrides={"given_names": "ZOE<ANNE<MARIE", "surname": "OBRIEN<MUELLER"})).reasons == ()
 
 
 @pytest.mark.parametrize("kind", ["passport", "id_card"])
 def test_a_long_name_truncated_to_fill_the_mrz_field_passes(kind):
-    body = make_declared(
+    case = declared(
         full_name={"given_names": "Bartholomew Maximilian", "surname": "Featherstonehaugh"},
         doc_overrides={"type": kind},
     )
-    name_line = body["identity_document"]["mrz"][0 if kind == "passport" else 2]
+    name_line = case.lines[0 if kind == "passport" else 2]
     assert not name_line.endswith("<")  # really truncated
 
-    assert run(declared(body)).reasons == ()
+    assert run(case).reasons == ()
 
 
-def test_countries_missing_from_the_mrz_library_list_are_accepted():
-    """The library's list lacks e.g. XXC (refugee, other); ICAO codes must not be refused."""
-    body = make_declared(nationality="XXC")
-
-    assert run(declared(body)).reasons == ()
+def test_icao_codes_outside_iso_are_accepted():
+    """XXC (refugee, other) is ICAO's, not ISO's: it must not be refused."""
+    assert run(declared(nationality="XXC")).reasons == ()
 
 
 @pytest.mark.parametrize("declared_code", ["D", "D<<"])
 def test_germany_is_d_with_or_without_filler(declared_code):
-    body = make_declared(nationality=declared_code, doc_overrides={"issuing_country": declared_code})
-    assert body["identity_document"]["mrz"][0].startswith("P<D<<")
+    case = declared(nationality=declared_code, doc_overrides={"issuing_country": declared_code})
+    assert case.lines[0].startswith("P<D<<")
 
-    assert run(declared(body)).reasons == ()
+    assert run(case).reasons == ()
 
 
 @pytest.mark.parametrize("sex", ["M", "F", "X", "<"])
 def test_every_icao_sex_marker_is_accepted(sex):
-    """The sex is outside every check digit; the library wrongly refuses 'X'."""
-    lines = with_char(make_declared()["identity_document"]["mrz"], 1, 20, sex)
-
-    assert run(declared(doc_overrides={"mrz": lines})).reasons == ()
+    assert run(declared(mrz_overrides={"sex": sex})).reasons == ()
 
 
 def test_a_centenarian_birth_date_goes_to_review():
     """The MRZ holds YYMMDD only: 1920 and 2020 read the same."""
-    request = declared(date_of_birth=dt.date(TODAY.year - 105, 1, 1))
-
-    result = run(request)
+    result = run(declared(date_of_birth=dt.date(TODAY.year - 105, 1, 1)))
 
     assert codes(result) == {MRZ_BIRTH_CENTURY_AMBIGUOUS}
     assert result.outcome is Outcome.REVIEW
@@ -518,24 +605,24 @@ def valid_declarations(draw) -> dict[str, Any]:
 
 @PROPERTY
 @given(body=valid_declarations())
-def test_property_a_generated_mrz_that_agrees_passes(body):
+def test_property_a_document_that_agrees_passes(body):
     assert run(declared(body)).reasons == ()
 
 
 @PROPERTY
-@given(body=valid_declarations(), data=st.data())
-def test_property_flipping_any_check_digit_fails(body, data):
-    lines = body["identity_document"]["mrz"]
-    positions = TD3_CHECK_DIGITS if len(lines) == 2 else TD1_CHECK_DIGITS
-    line, column = data.draw(st.sampled_from(positions))
-    original = lines[line][column]
-    wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != original]))
-    body["identity_document"]["mrz"] = with_char(lines, line, column, wrong)
+@given(body=valid_declarations(), other=valid_declarations())
+def test_property_another_declarations_document_never_passes(body, other):
+    """Whatever two people declare, one's document under the other's declaration passes only if they agree."""
+    differs = (
+        other["identity_document"]["number"] != body["identity_document"]["number"]
+        or other["date_of_birth"] != body["date_of_birth"]
+        or other["full_name"] != body["full_name"]
+    )
+    assume(differs)
 
-    result = run(declared(body))
+    result = run(declared(body, mrz=mrz_lines(other)))
 
-    assert MRZ_CHECK_DIGIT in codes(result)
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is not Outcome.PASS
 
 
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"%PDF", b"\xef\xbb\xbf%PDF")
@@ -549,7 +636,7 @@ _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"%PDF", b"\xef\xbb\xbf%PDF")
 def test_property_bytes_that_are_not_jpeg_png_or_pdf_always_fail(data, content_type):
     assume(not data.startswith(_SIGNATURES))
 
-    result = run(document=sample(data, content_type, size=4096))
+    result = run(document=sample(data, content_type, size=4096), page=None)
 
     assert FILE_TYPE_NOT_ALLOWED in codes(result)
     assert result.outcome is Outcome.FAIL
@@ -574,9 +661,9 @@ def _reference_birthday(born: dt.date, age: int) -> dt.date:
 )
 def test_property_age_rule_matches_a_reference(born, offset_days, minimum_age):
     today = _reference_birthday(born, minimum_age) + dt.timedelta(days=offset_days)
-    request = declared(date_of_birth=born, doc_overrides={"expiry_date": today + dt.timedelta(days=365)})
+    case = declared(date_of_birth=born, doc_overrides={"expiry_date": today + dt.timedelta(days=365)})
 
-    result = run(request, today=today, policy=Policy(minimum_age=minimum_age))
+    result = run(case, today=today, policy=Policy(minimum_age=minimum_age))
 
     underage = today < _reference_birthday(born, minimum_age)
     assert (APPLICANT_UNDERAGE in codes(result)) is underage

@@ -11,9 +11,10 @@ import pytest
 
 from chalicelib.domain import workflow
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
+from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
-from tests.support.documents import exe_bytes, jpeg_bytes, pdf_bytes
+from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
 from tests.support.fakes import address_message, event_types, screen, submit, upload
 
 APPROVED_FLOW = [
@@ -99,7 +100,7 @@ def test_only_the_head_of_the_document_is_read(svc, applicant):
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id, pdf_bytes(200_000), "application/pdf")
     sample = svc.documents.sample(key)
-    assert sample.size >= 200_000 and len(sample.head) == 4096
+    assert sample.size >= 200_000 and len(sample.head) == HEAD_BYTES and len(sample.tail) == TAIL_BYTES
 
 
 def test_the_settings_are_used(svc, applicant):
@@ -129,8 +130,11 @@ def test_a_second_upload_after_verification_started_is_ignored(svc, applicant):
     svc.identity_check.document_uploaded(first)
     second = first[:-1] + ("0" if first[-1] != "0" else "1")
     svc.documents.put(second, jpeg_bytes(), "image/jpeg")
-    assert svc.identity_check.document_uploaded(second) == {"ignored": "state VERIFYING"}
+    outcome = svc.identity_check.document_uploaded(second)
+    assert outcome["ignored"] == "state VERIFYING" and outcome["recorded"]["events"] == ["document.unexpected"]
+    assert svc.identity_check.document_uploaded(second)["recorded"] == {"changed": False}  # a replay
     assert svc.repository.get(app.application_id).document_key == first
+    assert event_types(svc, app.application_id).count("document.unexpected") == 1
     assert svc.metrics.counts["DocumentIgnored"] == 1
 
 
@@ -139,6 +143,99 @@ def test_objects_outside_the_layout_or_for_unknown_applications_are_ignored(svc)
     key = "applications/7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e/identity/" + "a" * 32
     svc.documents.put(key, jpeg_bytes(), "image/jpeg")
     assert svc.identity_check.document_uploaded(key) == {"ignored": "unknown application"}
+
+
+def test_the_document_is_read_and_another_persons_zone_is_rejected(svc, applicant):
+    app = submit(svc, applicant)
+    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"}, date_of_birth="1985-02-03")
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, document_bytes(other)))
+    identity = svc.repository.get(app.application_id).checks[IDENTITY]
+    assert identity["outcome"] == "FAIL"
+    assert {"MRZ_MISMATCH_NAME", "MRZ_MISMATCH_BIRTH_DATE"} <= {r["code"] for r in identity["reasons"]}
+    assert identity["details"]["mrz"]["surname"] == "NGUYEN"
+
+
+def test_a_photo_without_a_zone_is_flagged_for_a_person(svc, applicant):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, jpeg_bytes()))
+    screen(svc, app.application_id)
+    svc.address_check.address_requested(address_message(app.application_id))
+    stored = svc.repository.get(app.application_id)
+    assert stored.state == State.FLAGGED
+    assert {r["code"] for r in stored.checks[IDENTITY]["reasons"]} == {"DOCUMENT_UNREADABLE"}
+    assert svc.metrics.counts["DocumentUnreadable"] == svc.metrics.counts["DocumentChecked"] == 1
+
+
+def test_a_document_the_ocr_service_refuses_is_flagged_with_its_reason(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    svc.ocr.read = _refuse  # type: ignore[method-assign]
+    svc.identity_check.document_uploaded(key)
+    reasons = svc.repository.get(app.application_id).checks[IDENTITY]["reasons"]
+    assert reasons[0]["code"] == "DOCUMENT_REJECTED_BY_OCR" and "BadDocumentException" in reasons[0]["message"]
+    assert svc.metrics.counts["DocumentRefusedByOcr"] == 1
+
+
+def _refuse(key, version=None):
+    from chalicelib.services.ports import OcrRefused
+
+    raise OcrRefused("BadDocumentException", "Request has invalid document")
+
+
+def test_an_ocr_outage_writes_nothing_and_the_redelivered_event_completes(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    working = svc.ocr.read
+
+    def outage(key, version=None):
+        raise ConnectionError("Textract: 503 after the client's retries")
+
+    svc.ocr.read = outage  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        svc.identity_check.document_uploaded(key)
+    assert IDENTITY not in svc.repository.get(app.application_id).checks
+    svc.ocr.read = working  # type: ignore[method-assign]
+    svc.identity_check.document_uploaded(key)
+    assert svc.repository.get(app.application_id).checks[IDENTITY]["outcome"] == "PASS"
+
+
+def test_a_file_that_fails_on_its_bytes_is_never_sent_to_ocr(svc, applicant):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, exe_bytes()))
+    assert svc.ocr.reads == []
+
+
+def test_ocr_reads_the_version_that_was_checked(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    svc.identity_check.document_uploaded(key, version="v1")
+    assert svc.ocr.reads == [(key, "v1")]
+    assert svc.repository.get(app.application_id).document_version == "v1"
+
+
+def test_a_new_version_of_the_checked_key_is_recorded_and_changes_nothing(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    svc.identity_check.document_uploaded(key, version="v1")
+    screen(svc, app.application_id)
+    svc.address_check.address_requested(address_message(app.application_id))
+    assert svc.repository.get(app.application_id).state == State.APPROVED
+    svc.documents.put(key, exe_bytes(), "image/jpeg")
+    outcome = svc.identity_check.document_uploaded(key, version="v2")
+    assert outcome["ignored"] == "state APPROVED" and outcome["recorded"]["events"] == ["document.unexpected"]
+    assert svc.repository.get(app.application_id).state == State.APPROVED
+
+
+def test_purging_removes_what_was_read_with_the_document(svc, applicant):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    screen(svc, app.application_id)
+    svc.address_check.address_requested(address_message(app.application_id))
+    stored = svc.repository.get(app.application_id)
+    assert "mrz" in stored.checks[IDENTITY]["details"]
+    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=365))
+    details = change.after.checks[IDENTITY]["details"]
+    assert "mrz" not in details and "ocr" not in details and change.after.document_version is None
 
 
 # --- the address check ------------------------------------------------------------------

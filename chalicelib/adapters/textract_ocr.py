@@ -1,0 +1,53 @@
+"""Amazon Textract: the text of a stored identity document, read where it lies.
+
+``DetectDocumentText`` on the S3 object (bucket, key and the exact version
+that was checked): no document bytes pass through Lambda. Throttling and 5xx
+answers are retried with exponential backoff and jitter by the client's
+standard retry mode (configured in the composition root); what is left after
+the retries is raised, so the S3 event is delivered again. A document the
+service refuses (unsupported, bad, too large, unreadable object) is not an
+outage: it becomes ``OcrRefused`` and the check flags it for a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+
+from ..domain.identity import PageText
+from ..services.ports import Ocr, OcrRefused
+
+# Textract's answers about the document itself (the request was fine, the page is not).
+REFUSALS = frozenset(
+    {
+        "UnsupportedDocumentException",
+        "BadDocumentException",
+        "DocumentTooLargeException",
+        "InvalidS3ObjectException",
+        "InvalidParameterException",
+    }
+)
+
+
+class TextractOcr(Ocr):
+    def __init__(self, textract: Any, bucket: str):
+        self.textract = textract
+        self.bucket = bucket
+
+    def read(self, key: str, version: Optional[str] = None) -> PageText:
+        location = {"Bucket": self.bucket, "Name": key}
+        if version:
+            location["Version"] = version
+        try:
+            response = self.textract.detect_document_text(Document={"S3Object": location})
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in REFUSALS:
+                raise OcrRefused(code, error.response.get("Error", {}).get("Message", "")) from None
+            raise
+        lines = [block for block in response.get("Blocks", []) if block.get("BlockType") == "LINE"]
+        return PageText(
+            lines=tuple(str(block.get("Text", "")) for block in lines),
+            confidences=tuple(float(block.get("Confidence", 0.0)) for block in lines),
+        )

@@ -1,0 +1,239 @@
+"""Fixed-pitch reading of an MRZ line in OCR-B: cells and glyph templates.
+
+ICAO 9303 prints the MRZ in OCR-B at a fixed pitch, so a line is a row of
+equal cells. Tesseract's English model was never trained on the filler
+``<`` (it reads it as K, S, C or E, and loses count in long runs); matching
+each cell against OCR-B's own glyphs recognises it reliably and tells how
+many characters the line has. The local Textract fuses this with
+Tesseract's reading (see ``devstack.textract``). Dev only.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+GLYPHS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+WIDTHS = (44, 36, 30)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One character position: its centre column in the line image, best glyph and score (NCC -1..1)."""
+
+    centre: float
+    best: str
+    score: float
+    runner_up: str
+    runner_up_score: float
+    blank: bool
+
+
+@dataclass(frozen=True)
+class Grid:
+    first_centre: float
+    pitch: float
+    count: int
+
+
+def _segments(binary: Any) -> list[tuple[int, int]]:
+    """Runs of columns with ink: characters, sometimes two touching ones."""
+    columns = binary.sum(axis=0) > 0
+    runs, start = [], None
+    for x, on in enumerate(list(columns) + [False]):
+        if on and start is None:
+            start = x
+        elif not on and start is not None:
+            runs.append((start, x))
+            start = None
+    return runs
+
+
+def fit_grid(binary: Any, height: int) -> Optional[Grid]:
+    """The fixed pitch and first cell, from the characters' centres.
+
+    Gaps between neighbours are whole multiples of the pitch; walking the
+    line neighbour to neighbour (never rounding a long distance) gives each
+    character its index, and a least-squares line through (index, centre)
+    the pitch and the first cell.
+    """
+    runs = [r for r in _segments(binary) if r[1] - r[0] >= max(2, height * 0.12)]
+    if len(runs) < 10:
+        return None
+    widths = sorted(r[1] - r[0] for r in runs)
+    typical = widths[len(widths) // 2]
+    singles = [r for r in runs if r[1] - r[0] <= typical * 1.4]
+    centres = [(a + b) / 2 for a, b in singles]
+    diffs = np.diff(centres)
+    plausible = diffs[(diffs > height * 0.45) & (diffs < height * 1.4)]
+    if len(plausible) < 5:
+        return None
+    pitch = float(np.median(plausible))
+    indexes = [0]
+    for k in range(1, len(centres)):
+        step = max(1, int(round((centres[k] - centres[k - 1]) / pitch)))
+        indexes.append(indexes[-1] + step)
+        if k >= 4:
+            pitch = float(np.polyfit(indexes, centres[:k + 1], 1)[0])
+    slope, intercept = np.polyfit(indexes, centres, 1)
+    pitch, first = float(slope), float(intercept)
+    ink_left, ink_right = runs[0][0], runs[-1][1]
+    first -= round((first - (ink_left + typical / 2)) / pitch) * pitch
+    count = int(round((ink_right - typical / 2 - first) / pitch)) + 1
+    for width in WIDTHS:
+        if abs(count - width) <= 1:
+            count = width
+            break
+    return Grid(first, pitch, count)
+
+
+@functools.lru_cache(maxsize=64)
+def _templates(cell_width: int, height: int, font_path: str) -> tuple[Any, Any]:
+    """Each glyph rendered in a cell the size of the page's cells, its tallest glyphs ``height`` high."""
+    probe = ImageFont.truetype(font_path, 100)
+    left, top, right, bottom = probe.getbbox("0")
+    size = max(6, int(round(100 * height / max(1, bottom - top))))
+    font = ImageFont.truetype(font_path, size)
+    _, top, _, _ = font.getbbox("0")
+    advance = font.getlength("0")
+    canvas_w = cell_width
+    images, masks = [], []
+    for glyph in GLYPHS:
+        image = Image.new("L", (canvas_w, height + 4), 0)
+        ImageDraw.Draw(image).text(((canvas_w - advance) / 2, 2 - top), glyph, fill=255, font=font)
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        images.append(array)
+        masks.append(array > 0.5)
+    return np.stack(images), np.stack(masks)
+
+
+def text_rows(ink: Any) -> tuple[int, int]:
+    """The line's own rows: the longest run of inked rows (bits of the neighbouring lines are shorter runs)."""
+    profile = ink.sum(axis=1)
+    on = profile > max(1, profile.max() * 0.08)
+    best, start = (0, ink.shape[0]), None
+    longest = 0
+    for y, value in enumerate(list(on) + [False]):
+        if value and start is None:
+            start = y
+        elif not value and start is not None:
+            if y - start > longest:
+                longest, best = y - start, (start, y)
+            start = None
+    return best
+
+
+def _normalised(rows: Any) -> Any:
+    rows = rows - rows.mean(axis=1, keepdims=True)
+    return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-6)
+
+
+def classify(ink: Any, grid: Grid, height: int, font_path: str) -> list[Cell]:
+    """Each cell against every glyph (normalised correlation), over small shifts for residual misalignment."""
+    cell_w = int(round(grid.pitch))
+    templates, _ = _templates(cell_w, height, font_path)
+    count_t, th, tw = templates.shape
+    flat_templates = _normalised(templates.reshape(count_t, -1))
+    top, bottom = text_rows(ink)
+    pad = max(2, int(grid.pitch * 0.12))
+    band = ink[max(0, top - 4):bottom + 4].astype(np.float32)
+    band = np.pad(band, ((th, th), (tw + pad, tw + pad)))
+    offset_y = th + min(top, 4) - 2  # where a template's glyph top (row 2) meets the text's top
+    cells = []
+    # Track the line: each confident match corrects where the next cell is, so a pitch a
+    # little off (long filler runs give few clean characters to fit it on) does not drift.
+    pitch = grid.pitch
+    predicted = grid.first_centre
+    last_match: Optional[tuple[int, float]] = None
+    for i in range(grid.count):
+        centre = predicted
+        x0 = int(round(centre - tw / 2)) + tw + pad
+        windows, shifts = [], []
+        for dy in range(offset_y - 3, offset_y + 4):
+            for dx in range(-pad, pad + 1):
+                window = band[dy:dy + th, x0 + dx:x0 + dx + tw]
+                if window.shape == (th, tw):
+                    windows.append(window.ravel())
+                    shifts.append(dx)
+        blank = not band[:, x0:x0 + tw].any()
+        matrix = _normalised(np.stack(windows)) @ flat_templates.T
+        scores = matrix.max(axis=0)
+        order = np.argsort(-scores)
+        matched = centre + shifts[int(np.argmax(matrix[:, order[0]]))]
+        cells.append(Cell(matched, GLYPHS[order[0]], float(scores[order[0]]), GLYPHS[order[1]],
+                          float(scores[order[1]]), blank))
+        if scores[order[0]] > 0.6 and not blank:
+            if last_match is not None:
+                measured = (matched - last_match[1]) / (i - last_match[0])
+                if abs(measured - pitch) < pitch * 0.1:
+                    pitch = 0.8 * pitch + 0.2 * measured
+            last_match = (i, matched)
+            predicted = matched + pitch
+        else:
+            predicted = centre + pitch
+    return cells
+
+
+_CONFUSABLE = {frozenset(pair) for pair in ("0O", "0D", "0Q", "1I", "2Z", "5S", "8B", "6G", "4A", "7T", "MN", "MH")}
+_FILLER_LOOKALIKES = set("KSCEXLZ<")
+
+
+def _substitution_cost(cell: str, read: str) -> float:
+    if cell == read:
+        return 0.0
+    if cell == "<" and read in _FILLER_LOOKALIKES:
+        return 0.2
+    if frozenset((cell, read)) in _CONFUSABLE:
+        return 0.3
+    return 1.0
+
+
+def fuse(cells: list[Cell], read: str) -> tuple[str, list[float]]:
+    """One character per cell: Tesseract's letters and digits, the template's fillers and count.
+
+    Tesseract's reading is aligned to the cells (edit distance, cheap for
+    known confusions); a cell keeps Tesseract's character unless that is a
+    filler lookalike where the template sees a filler, or Tesseract has
+    nothing there. Returns the text and a confidence (0..1) per character.
+    """
+    template = [cell.best for cell in cells]
+    n, m = len(template), len(read)
+    cost = np.zeros((n + 1, m + 1))
+    cost[:, 0] = np.arange(n + 1)
+    cost[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j - 1] + _substitution_cost(template[i - 1], read[j - 1]),
+                             cost[i - 1, j] + 1.0, cost[i, j - 1] + 1.0)
+    aligned: list[Optional[str]] = [None] * n
+    i, j = n, m
+    while i > 0 and j > 0:
+        if np.isclose(cost[i, j], cost[i - 1, j - 1] + _substitution_cost(template[i - 1], read[j - 1])):
+            aligned[i - 1] = read[j - 1]
+            i, j = i - 1, j - 1
+        elif np.isclose(cost[i, j], cost[i - 1, j] + 1.0):
+            i -= 1
+        else:
+            j -= 1
+    out, confidence = [], []
+    for cell, tess in zip(cells, aligned):
+        if cell.best == "<" and (tess is None or tess in _FILLER_LOOKALIKES or cell.score > 0.5):
+            out.append("<")
+            confidence.append(max(0.0, cell.score))
+        elif cell.score - cell.runner_up_score >= 0.15 and not cell.blank:
+            out.append(cell.best)  # measured: at this margin the template is right where they disagree
+            confidence.append(max(0.0, cell.score))
+        elif tess is not None and tess != "<":
+            out.append(tess)
+            confidence.append(1.0 if tess == cell.best else 0.6)
+        elif tess == "<" and cell.best != "<" and cell.score - cell.runner_up_score < 0.05:
+            out.append("<")
+            confidence.append(0.5)
+        else:
+            out.append(cell.best)
+            confidence.append(max(0.0, cell.score) * (0.8 if tess is None else 0.6))
+    return "".join(out), confidence

@@ -1,0 +1,79 @@
+"""`./dev passport`: make a sample identity document to upload to the local stack.
+
+    ./dev passport --out passport.jpg                         # Emily Jane Carter, the README's example
+    ./dev passport --from docs/example-application.json --out me.pdf
+    ./dev passport --surname Müller --given-names Jürgen --nationality D --number C01X00T47 \\
+                   --birth-date 1984-08-12 --sex M --expiry 2031-10-31 --rotation 2 --blur 0.8 --out juergen.jpg
+    ./dev passport --kind id_card --no-mrz --out unreadable.png
+
+The format follows the file's extension (.jpg/.jpeg, .png, .pdf). Dev only:
+the generator lives in tests/support/passports.py and never ships.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from tests.support.passports import Holder, Look, make_document, mrz_lines
+
+_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".pdf": "pdf"}
+
+
+def holder_from_application(path: Path) -> Holder:
+    """The document an applicant with this ``POST /applications`` body would hold."""
+    body = json.loads(path.read_text())
+    document = body.get("identity_document", {})
+    return Holder(
+        surname=body["full_name"]["surname"], given_names=body["full_name"].get("given_names", ""),
+        nationality=body["nationality"], issuing_state=document.get("issuing_country", body["nationality"]),
+        document_number=document["number"], birth_date=dt.date.fromisoformat(body["date_of_birth"]),
+        sex=document.get("sex", "F" if body["full_name"].get("given_names", "").startswith("Emily") else "M"),
+        expiry_date=dt.date.fromisoformat(document["expiry_date"]), kind=document.get("type", "passport"),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev passport", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, type=Path, help="file to write: .jpg, .png or .pdf")
+    parser.add_argument("--from", dest="application", type=Path, help="a POST /applications body (JSON)")
+    parser.add_argument("--kind", choices=("passport", "id_card", "td2"))
+    parser.add_argument("--surname")
+    parser.add_argument("--given-names")
+    parser.add_argument("--nationality", help="ICAO code, e.g. GBR, D, FRA")
+    parser.add_argument("--issuing-state", help="ICAO code (default: the nationality)")
+    parser.add_argument("--number", help="document number, up to 9 characters")
+    parser.add_argument("--birth-date", type=dt.date.fromisoformat)
+    parser.add_argument("--sex", choices=("M", "F", "<"))
+    parser.add_argument("--expiry", type=dt.date.fromisoformat)
+    parser.add_argument("--rotation", type=float, default=0.0, help="degrees (the read rate is measured to +-3)")
+    parser.add_argument("--blur", type=float, default=0.0, help="Gaussian radius in pixels, e.g. 0.6-1.4")
+    parser.add_argument("--quality", type=int, default=90, help="JPEG quality, 60-95")
+    parser.add_argument("--no-mrz", action="store_true", help="a page without a machine-readable zone")
+    args = parser.parse_args(argv)
+
+    fmt = _FORMATS.get(args.out.suffix.lower())
+    if fmt is None:
+        parser.error("--out must end in .jpg, .jpeg, .png or .pdf")
+    holder = holder_from_application(args.application) if args.application else Holder()
+    changes = {
+        "kind": args.kind, "surname": args.surname, "given_names": args.given_names,
+        "nationality": args.nationality, "issuing_state": args.issuing_state or args.nationality,
+        "document_number": args.number, "birth_date": args.birth_date, "sex": args.sex, "expiry_date": args.expiry,
+    }
+    holder = replace(holder, **{name: value for name, value in changes.items() if value is not None})
+    look = Look(rotation=args.rotation, blur=args.blur, quality=args.quality, fmt=fmt, with_mrz=not args.no_mrz)
+    args.out.write_bytes(make_document(holder, look))
+    print(f"wrote {args.out} ({fmt}, {args.out.stat().st_size} bytes)")
+    if look.with_mrz:
+        for line in mrz_lines(holder):
+            print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
