@@ -52,6 +52,7 @@ async function renderQueue(ctx) {
       h("button", { type: "button", class: "secondary", id: "queue-next", disabled: !cursors[page + 1], onclick: () => { page += 1; load(); } }, "Next →"));
   };
   const off = ctx.live.onEvent((event) => {
+    if (event.type === "subscribed" && event.topic !== "review-queue") return;
     if (event.state === "FLAGGED" && event.from_state !== "FLAGGED") announce("A newly flagged application arrived in the queue.");
     if (event.from_state === "FLAGGED" && event.state !== "FLAGGED") announce("An application left the queue.");
     load().catch((e) => announce(e.message, "error"));
@@ -186,7 +187,10 @@ async function renderApplication(ctx, id) {
     return detail;
   };
 
+  let renderedState = null;
   const renderDecision = (detail) => {
+    if (detail.state === renderedState) return; // keep what the reviewer is typing
+    renderedState = detail.state;
     if (detail.state !== "FLAGGED") {
       const last = lastDecision(detail);
       replace(decision, h("p", { id: "decided" }, last
@@ -228,9 +232,7 @@ async function renderApplication(ctx, id) {
   };
 
   const off = ctx.live.onEvent((event) => {
-    if (event.application_id !== id) return;
-    if (event.type === "document.viewed") return; // our own views: nothing to redraw
-    refresh().catch(() => {});
+    if (event.application_id === id) refresh().catch(() => {});
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();
