@@ -29,8 +29,8 @@ async function renderList(ctx) {
       h("th", { scope: "col" }, "Created"))),
     h("tbody", {}, page.items.map((item) => h("tr", {},
       h("td", {}, h("a", { href: `#/applicant/${item.id}` }, item.id.slice(0, 8))),
-      h("td", {}, stateBadge(item.state)),
-      h("td", {}, time(item.created_at)))))));
+      h("td", { "data-label": "State" }, stateBadge(item.state)),
+      h("td", { "data-label": "Created" }, time(item.created_at)))))));
 }
 
 function applicationForm(ctx) {

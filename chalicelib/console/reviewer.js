@@ -41,11 +41,11 @@ async function renderQueue(ctx) {
       h("thead", {}, h("tr", {}, ["Applicant", "Why flagged", "Flagged", "Age", "SLA"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, data.items.map((item) => h("tr", { dataset: { id: item.id }, class: "queue-row" },
         h("td", {}, h("a", { href: `#/review/${item.id}`, class: "applicant-name" }, item.applicant_name || "(no name)")),
-        h("td", {}, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
+        h("td", { "data-label": "Why flagged" }, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
           .map((r) => h("li", {}, `${r.check}: ${r.code}`)))),
-        h("td", {}, time(item.flagged_at)),
-        h("td", { class: "age" }, formatAge(ageMs(item.flagged_at))),
-        h("td", {}, slaBadge(item, slaHours)))))));
+        h("td", { "data-label": "Flagged" }, time(item.flagged_at)),
+        h("td", { class: "age", "data-label": "Age" }, formatAge(ageMs(item.flagged_at))),
+        h("td", { "data-label": "SLA" }, slaBadge(item, slaHours)))))));
     replace(pager,
       h("button", { type: "button", class: "secondary", id: "queue-prev", disabled: page === 0, onclick: () => { page -= 1; load(); } }, "← Previous"),
       h("span", {}, ` Page ${page + 1} `),
