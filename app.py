@@ -6,6 +6,7 @@ from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
 from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api.errors import ApiError
 from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, operator, reviewer
 from chalicelib.api.models import (
     ApplicationOut,
@@ -96,12 +97,15 @@ def console_page():
     responses={
         200: openapi.Reply(description="The file", media_type="text/javascript", schema={"type": "string"}),
         304: openapi.Reply(description="Not modified (If-None-Match)", media_type="text/plain", schema={}),
-        404: openapi.Reply(description="Not one of the console's files", media_type="text/plain", schema={}),
     },
+    errors=(404,),
     public=True,
 )
+@handles_errors
 def console_asset(asset):
     served = console.serve(asset, console_settings(), current_request().headers.get("if-none-match"))
+    if served.status == 404:
+        raise ApiError(404, "not_found", "not one of the console's files", {"asset": asset})
     return console.response(served)
 
 
