@@ -111,7 +111,7 @@ async function renderOne(ctx, id) {
   let current = null;
   const refresh = async () => {
     const [app, events] = await Promise.all([ctx.api.get(`applications/${id}`), ctx.api.get(`applications/${id}/history`)]);
-    const changed = !current || current.version !== app.version;
+    const changed = !current || current.state !== app.state; // keep what the applicant is typing
     current = app;
     replace(state, "State: ", stateBadge(app.state), " since ", time(app.state_since));
     state.dataset.state = app.state;
