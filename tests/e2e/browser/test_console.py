@@ -23,7 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.http import call, poll, upload
-from tests.support.documents import jpeg_bytes, make_declared
+from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
 
 pytestmark = pytest.mark.e2e
 PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
@@ -87,14 +87,15 @@ def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
 
 
-def flagged_application(stack: Any, token: str, **overrides: Any) -> str:
+def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: Any) -> str:
     """An application that lands in the review queue (a PO box needs a human)."""
     body = make_declared(address=PO_BOX, **overrides)
     created = call(stack, "POST", "/applications", token, json=body)
     assert created.status_code == 201, created.text
     app_id = created.json()["id"]
-    presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": "image/jpeg"})
-    assert upload(presigned.json(), jpeg_bytes(), "image/jpeg").status_code in (200, 201, 204)
+    kind, data = ("application/pdf", pdf_bytes()) if pdf else ("image/jpeg", jpeg_bytes())
+    presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
+    assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
     poll(lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"], lambda state: state == "FLAGGED")
     return app_id
 
@@ -205,6 +206,14 @@ def test_reviewer_works_the_live_queue_sees_the_document_and_approves(local_stac
     click(browser, 'a[href="#/review"]')
     wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#queue table, #queue-empty"))
     assert app_id not in queue_ids(browser)
+
+
+def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
+    app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
+    sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
+    frame = visible(browser, "iframe#document-view")
+    assert frame.get_attribute("src").startswith(local_stack.moto_url)
+    assert "application/pdf" in text(browser, "#document")
 
 
 def test_a_decision_made_elsewhere_is_announced_with_who_made_it(local_stack, browser, page_errors):
