@@ -5,21 +5,27 @@ import os
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import asyncapi, openapi, presenters, schedules, sqs, websocket_protocol
-from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, reviewer
+from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api.errors import ApiError
+from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, operator, reviewer
 from chalicelib.api.models import (
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
     Decision,
     DecisionRequest,
+    DocumentLink,
     DocumentUploadRequest,
     Health,
     History,
+    JobsOut,
     QueuePage,
+    QueuesOut,
+    Redriven,
     ReviewDetail,
     UploadForm,
     WithdrawRequest,
+    WorkflowOut,
 )
 from chalicelib.api.openapi import IDEMPOTENCY_KEY, PAGING, documented
 from chalicelib.api.requests import idempotency_key, page_params, parse_body
@@ -66,6 +72,41 @@ def openapi_document():
 )
 def asyncapi_document():
     return asyncapi.document()
+
+
+# --- the console (static pages for applicants, reviewers, operators) ---------------
+
+
+def console_settings() -> console.ConsoleSettings:
+    return console.ConsoleSettings.from_config(services().config, services().settings.policy().review_sla_hours)
+
+
+@app.route("/console")
+@documented(
+    "The console: one page for applicants, reviewers and operators",
+    responses={200: openapi.Reply(description="The page", media_type="text/html", schema={"type": "string"})},
+    public=True,
+)
+def console_page():
+    return console.response(console.page(console_settings()))
+
+
+@app.route("/console/{asset}")
+@documented(
+    "The console's modules, stylesheet and config.json (an allow-list of files)",
+    responses={
+        200: openapi.Reply(description="The file", media_type="text/javascript", schema={"type": "string"}),
+        304: openapi.Reply(description="Not modified (If-None-Match)", media_type="text/plain", schema={}),
+    },
+    errors=(404,),
+    public=True,
+)
+@handles_errors
+def console_asset(asset):
+    served = console.serve(asset, console_settings(), current_request().headers.get("if-none-match"))
+    if served.status == 404:
+        raise ApiError(404, "not_found", "not one of the console's files", {"asset": asset})
+    return console.response(served)
 
 
 # --- applicant --------------------------------------------------------------
@@ -219,6 +260,60 @@ def decide_application(application_id):
     return presenters.application(decided, reviewer=True)
 
 
+@app.route("/review/applications/{application_id}/document", methods=["GET"])
+@documented(
+    "A presigned GET of the identity document, valid 5 minutes, typed by its bytes, shown inline; "
+    "each call appends document.viewed to the history (reviewers)",
+    responses={200: DocumentLink},
+    errors=(403, 404, 410, 422),
+    description="404 not_found (unknown id) or no_document (nothing uploaded); 410 document_purged; "
+    "422 document_not_displayable (not a JPEG, PNG or PDF by its bytes).",
+)
+@handles_errors
+def review_document(application_id):
+    link = services().review.view_document(reviewer(current_request()), application_id)
+    return Response(body=presenters.document_link(link), headers={"Cache-Control": "no-store"})
+
+
+# --- operations -------------------------------------------------------------
+
+
+@app.route("/operations/workflow", methods=["GET"])
+@documented(
+    "States and transitions from the domain's table, with live counts and oldest ages (operators)",
+    responses={200: WorkflowOut},
+    errors=(403,),
+)
+@handles_errors
+def operations_workflow():
+    operator(current_request())
+    return presenters.workflow(services().operations.workflow())
+
+
+@app.route("/operations/queues", methods=["GET"])
+@documented("Work queues with their depth and dead letters (operators)", responses={200: QueuesOut}, errors=(403,))
+@handles_errors
+def operations_queues():
+    operator(current_request())
+    return presenters.queues(services().operations.queues())
+
+
+@app.route("/operations/queues/{name}/redrive", methods=["POST"])
+@documented("Move a queue's dead letters back to it (operators)", responses={200: Redriven}, errors=(403, 404))
+@handles_errors
+def operations_redrive(name):
+    operator(current_request())
+    return {"queue": name, "moved": services().operations.redrive(name)}
+
+
+@app.route("/operations/jobs", methods=["GET"])
+@documented("Each scheduled job with its last run and summary (operators)", responses={200: JobsOut}, errors=(403,))
+@handles_errors
+def operations_jobs():
+    operator(current_request())
+    return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
+
+
 # --- live updates over WebSocket ---------------------------------------------
 
 
@@ -248,27 +343,32 @@ def notify_subscribers(event):
 # Each job is idempotent: a second run finds nothing to do.
 
 
+def run_job(name, job, event, **kwargs):
+    """Run a job; its summary is kept as the handler's last run, for the operators' view."""
+    return schedules.run(job, event, services().metrics, recorder=services().operations.recorder(name), **kwargs)
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Escalate FLAGGED applications past the review SLA")
 def escalate_overdue_reviews(event):
-    return schedules.run(services().maintenance.escalate_overdue, event, services().metrics)
+    return run_job("escalate_overdue_reviews", services().maintenance.escalate_overdue, event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")
 def expire_abandoned_applications(event):
-    return schedules.run(services().maintenance.expire_abandoned, event, services().metrics)
+    return run_job("expire_abandoned_applications", services().maintenance.expire_abandoned, event)
 
 
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"), description="Purge documents and personal data past retention")
 def purge_documents_past_retention(event):
-    return schedules.run(services().maintenance.purge_past_retention, event, services().metrics)
+    return run_job("purge_documents_past_retention", services().maintenance.purge_past_retention, event)
 
 
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), description="Write the previous UTC day's report to S3")
 def write_daily_report(event):
     request = schedules.report_request(event, services().clock)
-    return schedules.run(services().daily_reports.daily_report, event, services().metrics, budgeted=False, **request)
+    return run_job("write_daily_report", services().daily_reports.daily_report, event, budgeted=False, **request)
 
 
 @app.schedule(Rate(6, unit=Rate.HOURS), description="Refresh the sanctions lists into a new index version")
 def refresh_sanctions_lists(event):
-    return schedules.run(services().sanctions_refresh.refresh, event, services().metrics, budgeted=False)
+    return run_job("refresh_sanctions_lists", services().sanctions_refresh.refresh, event, budgeted=False)

@@ -22,9 +22,11 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    JobRunLog,
     ListDownloader,
     Metrics,
     Ocr,
+    QueueAdmin,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.identity_check import IdentityCheck
     from .services.live_updates import LiveUpdates
     from .services.maintenance import Maintenance
+    from .services.operations import Operations
     from .services.outbox import OutboxRelay
     from .services.reporting import DailyReports
     from .services.review import ReviewService
@@ -135,6 +138,22 @@ class Services:
         from .adapters.list_downloads import UrlListDownloader
 
         return UrlListDownloader(self.client("s3"))
+
+    @cached_property
+    def queue_admin(self) -> QueueAdmin:
+        from .adapters.sqs_queues import SqsQueueAdmin
+
+        queues = {
+            "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
+            "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
+        }
+        return SqsQueueAdmin(self.client("sqs"), queues)
+
+    @cached_property
+    def job_runs(self) -> JobRunLog:
+        from .adapters.s3_job_runs import S3JobRunLog
+
+        return S3JobRunLog(self.client("s3"), self.config.reports_bucket)
 
     @cached_property
     def publisher(self) -> EventPublisher:
@@ -234,7 +253,7 @@ class Services:
     def review(self) -> ReviewService:
         from .services.review import ReviewService
 
-        return ReviewService(self.applications, self.metrics)
+        return ReviewService(self.applications, self.metrics, self.documents)
 
     @cached_property
     def live_updates(self) -> LiveUpdates:
@@ -247,6 +266,12 @@ class Services:
         from .services.maintenance import Maintenance
 
         return Maintenance(self.applications, self.documents, self.settings)
+
+    @cached_property
+    def operations(self) -> Operations:
+        from .services.operations import Operations
+
+        return Operations(self.repository, self.queue_admin, self.job_runs, self.clock)
 
     @cached_property
     def daily_reports(self) -> DailyReports:

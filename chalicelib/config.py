@@ -35,6 +35,9 @@ class Config:
     websocket_domain: Optional[str]
     websocket_stage: str
     settings_cache_seconds: int
+    websocket_url: Optional[str] = None  # what browsers connect to, when not wss://<domain>/<stage>
+    cognito_endpoint: Optional[str] = None  # Cognito's API for browsers, when not the region's
+    s3_endpoint: Optional[str] = None  # where presigned document URLs point, when not AWS's
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -61,4 +64,8 @@ class Config:
             websocket_domain=get("WEBSOCKET_DOMAIN") or None,
             websocket_stage=get("WEBSOCKET_STAGE", "api"),
             settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
+            websocket_url=get("WEBSOCKET_URL") or None,
+            # the variables boto3 itself reads, so browsers talk to what the app talks to
+            cognito_endpoint=get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or get("AWS_ENDPOINT_URL") or None,
+            s3_endpoint=get("AWS_ENDPOINT_URL_S3") or get("AWS_ENDPOINT_URL") or None,
         )

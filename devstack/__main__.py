@@ -106,6 +106,7 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "",
         "  account-opening local stack",
         f"  REST API        {info['api_url']}",
+        f"  console         {info['api_url']}/console   (sign in as any demo user below)",
         f"  WebSocket       {info['ws_url'] or '(no gateway)'}",
         f"  local AWS       {info['moto_url']}   (moto)",
         f"  control         {info['control_url']}",

@@ -3,6 +3,7 @@
 The browser tests (tests/e2e/browser) drive the pages; these check what a
 strict CSP and a careful reviewer require of the files themselves.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,25 @@ import pytest
 from chalicelib.api import console
 from chalicelib.api.console import ASSETS, STATIC_DIR, ConsoleSettings, serve
 
-LOCAL = ConsoleSettings.from_env({
-    "AWS_ENDPOINT_URL": "http://127.0.0.1:5123", "AWS_REGION": "us-east-1", "USER_POOL_CLIENT_ID": "client-1",
-    "DOCUMENTS_BUCKET_NAME": "docs", "WEBSOCKET_URL": "ws://127.0.0.1:8001"}, review_sla_hours=48)
-AWS = ConsoleSettings.from_env({
-    "AWS_REGION": "eu-west-2", "USER_POOL_CLIENT_ID": "client-2", "DOCUMENTS_BUCKET_NAME": "docs-bucket",
-    "WEBSOCKET_DOMAIN": "abc123.execute-api.eu-west-2.amazonaws.com", "WEBSOCKET_STAGE": "api"})
+LOCAL = ConsoleSettings.from_env(
+    {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5123",
+        "AWS_REGION": "us-east-1",
+        "USER_POOL_CLIENT_ID": "client-1",
+        "DOCUMENTS_BUCKET_NAME": "docs",
+        "WEBSOCKET_URL": "ws://127.0.0.1:8001",
+    },
+    review_sla_hours=48,
+)
+AWS = ConsoleSettings.from_env(
+    {
+        "AWS_REGION": "eu-west-2",
+        "USER_POOL_CLIENT_ID": "client-2",
+        "DOCUMENTS_BUCKET_NAME": "docs-bucket",
+        "WEBSOCKET_DOMAIN": "abc123.execute-api.eu-west-2.amazonaws.com",
+        "WEBSOCKET_STAGE": "api",
+    }
+)
 
 
 def directives(settings: ConsoleSettings) -> dict[str, list[str]]:
@@ -33,8 +47,15 @@ def test_every_file_of_the_console_is_allow_listed_and_nothing_else_is_served():
         assert serve(name, LOCAL).status == 404, name
 
 
-@pytest.mark.parametrize("name, content_type", [("index.html", "text/html"), ("main.js", "text/javascript"),
-                                                ("console.css", "text/css"), ("config.json", "application/json")])
+@pytest.mark.parametrize(
+    "name, content_type",
+    [
+        ("index.html", "text/html"),
+        ("main.js", "text/javascript"),
+        ("console.css", "text/css"),
+        ("config.json", "application/json"),
+    ],
+)
 def test_assets_have_their_content_type_nosniff_and_the_policy(name, content_type):
     served = serve(name, LOCAL)
     assert served.status == 200
@@ -62,19 +83,28 @@ def test_the_policy_allows_only_the_app_cognito_the_websocket_and_the_documents_
     assert local["frame-src"] == ["http://127.0.0.1:5123"]
     assert local["base-uri"] == ["'none'"] and local["frame-ancestors"] == ["'none'"]
     aws = directives(AWS)
-    assert aws["connect-src"] == ["'self'", "https://cognito-idp.eu-west-2.amazonaws.com",
-                                  "https://docs-bucket.s3.amazonaws.com", "https://docs-bucket.s3.eu-west-2.amazonaws.com",
-                                  "wss://abc123.execute-api.eu-west-2.amazonaws.com"]
+    assert aws["connect-src"] == [
+        "'self'",
+        "https://cognito-idp.eu-west-2.amazonaws.com",
+        "https://docs-bucket.s3.amazonaws.com",
+        "https://docs-bucket.s3.eu-west-2.amazonaws.com",
+        "wss://abc123.execute-api.eu-west-2.amazonaws.com",
+    ]
     assert "'unsafe-inline'" not in AWS.content_security_policy()
     assert "'unsafe-eval'" not in AWS.content_security_policy()
 
 
 def test_config_tells_the_browser_where_cognito_and_the_websocket_are_and_holds_no_secret():
     config = json.loads(serve("config.json", AWS).body)
-    assert config == {"cognito": {"region": "eu-west-2", "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
-                                  "client_id": "client-2"},
-                      "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
-                      "review_sla_hours": None}
+    assert config == {
+        "cognito": {
+            "region": "eu-west-2",
+            "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
+            "client_id": "client-2",
+        },
+        "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
+        "review_sla_hours": None,
+    }
     assert json.loads(serve("config.json", LOCAL).body)["cognito"]["endpoint"] == "http://127.0.0.1:5123"
 
 
@@ -90,8 +120,16 @@ def test_the_page_has_no_inline_script_or_style_and_loads_only_its_own_files():
 @pytest.mark.parametrize("name", [n for n in ASSETS if n.endswith(".js")])
 def test_scripts_never_parse_data_as_html_or_code(name):
     source = (STATIC_DIR / name).read_text()
-    for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function",
-                  "setAttribute(\"style", ".cssText"):
+    for risky in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        'setAttribute("style',
+        ".cssText",
+    ):
         assert risky not in source, f"{name} uses {risky}"
     for imported in re.findall(r'from "\./([^"]+)"', source):
         assert imported in ASSETS, f"{name} imports {imported}, which is not served"

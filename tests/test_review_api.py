@@ -231,7 +231,7 @@ def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
     assert last["type"] == event and last["from_state"] == "FLAGGED" and last["to_state"] == state
     assert last["actor"] == f"reviewer:{reviewer.sub}"
     assert last["reason"] == "name on the MRZ matches after transliteration"
-    assert last["details"] == {"decision": decision}
+    assert last["details"] == {"decision": decision, "reviewer_email": reviewer.email}
     own = api.get(f"/applications/{app_id}/history", user=applicant).body  # the applicant sees it too
     assert own["items"][-1]["hash"] == last["hash"] and own["chain_intact"] is True
 

@@ -54,11 +54,15 @@ from ..services.ports import (
     IdempotentReplay,
     InvalidCursor,
     InvalidToken,
+    JobRun,
+    JobRunLog,
     ListDownloader,
     Metrics,
     Ocr,
     OcrRefused,
     Page,
+    QueueAdmin,
+    QueueStatus,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
@@ -312,6 +316,7 @@ class InMemoryDocumentStore(DocumentStore):
         self.objects: dict[str, StoredObject] = {}
         self.grants: dict[str, UploadGrant] = {}
         self.samples: list[str] = []  # the keys sampled, in order (a replay must not read again)
+        self.views: list[tuple[str, str, int]] = []  # (key, content type, ttl) of each link handed out
 
     def key_for_new_upload(self, application_id: str) -> str:
         return f"applications/{application_id}/identity/{uuid.uuid4().hex}"
@@ -370,6 +375,13 @@ class InMemoryDocumentStore(DocumentStore):
         prefix = f"applications/{application_id}/"
         with self._lock:
             return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
+        with self._lock:
+            if key not in self.objects:
+                raise KeyError(key)
+            self.views.append((key, content_type, ttl_seconds))
+        return f"memory://{self.bucket}/{key}?type={content_type}&ttl={ttl_seconds}"
 
 
 PAGE_TEXT_MARKER = b"PAGE-TEXT:"  # tests print text on a fake page after this marker (see tests/support/documents.py)
@@ -672,3 +684,37 @@ class StaticListDownloader(ListDownloader):
         if url not in self.documents:
             raise DownloadFailed(f"{url}: not found")
         return self.documents[url]
+
+
+# --- operations ------------------------------------------------------------------------
+
+
+class InMemoryQueueAdmin(QueueAdmin):
+    """Queues as lists of message bodies; ``dead`` plays messages that failed too often."""
+
+    def __init__(self, names: Iterable[str] = ("address-check",)) -> None:
+        self._lock = threading.Lock()
+        self.queued: dict[str, list[str]] = {name: [] for name in names}
+        self.dead: dict[str, list[str]] = {name: [] for name in names}
+
+    def status(self) -> list[QueueStatus]:
+        with self._lock:
+            return [QueueStatus(name, len(self.queued[name]), 0, len(self.dead[name])) for name in self.queued]
+
+    def redrive(self, name: str, max_messages: int = 1000) -> int:
+        with self._lock:
+            moving = self.dead[name][:max_messages]  # KeyError for an unknown queue, like the real one
+            del self.dead[name][: len(moving)]
+            self.queued[name].extend(moving)
+            return len(moving)
+
+
+class InMemoryJobRunLog(JobRunLog):
+    def __init__(self) -> None:
+        self.runs: dict[str, JobRun] = {}
+
+    def record(self, run: JobRun) -> None:
+        self.runs[run.job] = run
+
+    def last_runs(self) -> dict[str, JobRun]:
+        return dict(self.runs)

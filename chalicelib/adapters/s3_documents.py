@@ -79,3 +79,19 @@ class S3DocumentStore(DocumentStore):
                 self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
                 deleted += len(keys)
         return deleted
+
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
+        """S3 answers with the type we name (the sniffed one, not the uploader's claim), inline."""
+        return str(
+            self.s3.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentType": content_type,
+                    "ResponseContentDisposition": "inline",
+                    "ResponseCacheControl": "private, no-store",
+                },
+                ExpiresIn=ttl_seconds,
+            )
+        )

@@ -19,8 +19,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
+
+from ..config import Config
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "console"
 
@@ -55,33 +57,29 @@ class ConsoleSettings:
     review_sla_hours: Optional[float] = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], review_sla_hours: Optional[float] = None) -> ConsoleSettings:
-        """The same endpoint variables boto3 reads (``AWS_ENDPOINT_URL`` and the
-        per-service ones), so the browser talks to what the app talks to."""
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        common = env.get("AWS_ENDPOINT_URL")
-        cognito = (
-            env.get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
-            or common
-            or f"https://cognito-idp.{region}.amazonaws.com/"
-        )
-        s3 = env.get("AWS_ENDPOINT_URL_S3") or common
-        bucket = env.get("DOCUMENTS_BUCKET_NAME", "")
-        if s3:
-            documents: tuple[str, ...] = (origin(s3),)
+    def from_config(cls, config: Config, review_sla_hours: Optional[float] = None) -> ConsoleSettings:
+        region = config.region
+        cognito = config.cognito_endpoint or f"https://cognito-idp.{region}.amazonaws.com/"
+        bucket = config.documents_bucket
+        if config.s3_endpoint:
+            documents: tuple[str, ...] = (origin(config.s3_endpoint),)
         else:  # the two host names boto3 presigns with (global and regional virtual-host style)
             documents = (f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com")
-        websocket = env.get("WEBSOCKET_URL")
-        if not websocket and env.get("WEBSOCKET_DOMAIN"):
-            websocket = f"wss://{env['WEBSOCKET_DOMAIN']}/{env.get('WEBSOCKET_STAGE', 'api')}"
+        websocket = config.websocket_url
+        if not websocket and config.websocket_domain:
+            websocket = f"wss://{config.websocket_domain}/{config.websocket_stage}"
         return cls(
             region=region,
-            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", ""),
+            user_pool_client_id=config.user_pool_client_id,
             cognito_endpoint=cognito,
             websocket_url=websocket,
             document_origins=documents,
             review_sla_hours=review_sla_hours,
         )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], review_sla_hours: Optional[float] = None) -> ConsoleSettings:
+        return cls.from_config(Config.from_environment(env), review_sla_hours)
 
     def browser_config(self) -> dict[str, object]:
         return {
@@ -174,3 +172,11 @@ def serve(name: str, settings: ConsoleSettings, if_none_match: Optional[str] = N
 def page(settings: ConsoleSettings) -> Served:
     """The console's one HTML page (``GET /console``)."""
     return serve("index.html", settings)
+
+
+def response(served: Served) -> Any:
+    """The Chalice response for a console answer."""
+    from chalice.app import Response
+
+    headers: dict[str, str | list[str]] = dict(served.headers)
+    return Response(body=served.body, status_code=served.status, headers=headers)

@@ -12,9 +12,9 @@ from typing import Any, Optional
 from chalice import Response
 from chalice.app import Request
 
-from ..domain.workflow import DomainError, IllegalTransition, NotAllowed
+from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
 from ..observability import logger
-from ..services.errors import IdempotencyKeyReused, NotFound
+from ..services.errors import DocumentNotDisplayable, IdempotencyKeyReused, NotFound, UnknownQueue
 from ..services.ports import ConcurrentChange, InvalidCursor
 
 
@@ -69,6 +69,16 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
     if isinstance(exc, IllegalTransition):
         details = {"state": exc.state.value if exc.state else None, "event": exc.event_type.value}
         return error_response(409, "illegal_transition", str(exc), details, request)
+    if isinstance(exc, UnknownQueue):
+        return error_response(404, "not_found", "no such queue", {"queue": exc.args[0]}, request)
+    if isinstance(exc, NoDocument):
+        if exc.purged:
+            return error_response(410, "document_purged", "the document was purged after retention", None, request)
+        return error_response(404, "no_document", "no identity document was uploaded", None, request)
+    if isinstance(exc, DocumentNotDisplayable):
+        return error_response(
+            422, "document_not_displayable", "the stored file is not a JPEG, PNG or PDF", {"type": str(exc)}, request
+        )
     if isinstance(exc, NotAllowed):
         return error_response(403, "forbidden", str(exc), None, request)
     if isinstance(exc, DomainError):

@@ -17,7 +17,7 @@ from ..services.ports import InvalidToken, TokenVerifier
 from .errors import ApiError, request_id, reshape_chalice_error, response_for
 from .requests import enforce_body_limit
 
-PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/asyncapi.json"})
+PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/asyncapi.json", "/console", "/console/{asset}"})
 
 
 class _Escaped(ChaliceUnhandledError):
@@ -100,4 +100,11 @@ def reviewer(request: Request) -> Identity:
     identity = caller(request)
     if not identity.is_reviewer:
         raise ApiError(403, "forbidden", "only reviewers may do this")
+    return identity
+
+
+def operator(request: Request) -> Identity:
+    identity = caller(request)
+    if not identity.is_operator:
+        raise ApiError(403, "forbidden", "only operators may do this")
     return identity

@@ -187,3 +187,71 @@ class Probe(_Strict):
 class Health(_Strict):
     status: Literal["ok", "degraded"]
     checks: dict[str, Probe]
+
+
+# --- the console's routes ----------------------------------------------------------------
+
+
+class DocumentLink(_Strict):
+    """A presigned GET of the identity document: valid 5 minutes, typed by its bytes, shown inline."""
+
+    url: str
+    content_type: Literal["image/jpeg", "image/png", "application/pdf"]
+    expires_at: str
+
+
+class StateCount(_Strict):
+    state: State
+    final: bool
+    count: int = Field(ge=0)
+    oldest_since: Optional[str] = Field(description="When the oldest application entered the state; null if none")
+
+
+class TransitionOut(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    event: EventType
+    from_state: Optional[State] = Field(alias="from", description="null: the event creates the application")
+    to: State
+
+
+class WorkflowOut(_Strict):
+    """The state machine as data: generated from the domain's transition table, with live counts."""
+
+    states: list[StateCount]
+    transitions: list[TransitionOut]
+    as_of: str
+
+
+class QueueStatusOut(_Strict):
+    name: str
+    depth: int
+    in_flight: int
+    dlq_depth: int
+
+
+class QueuesOut(_Strict):
+    queues: list[QueueStatusOut]
+
+
+class Redriven(_Strict):
+    queue: str
+    moved: int
+
+
+class JobRunOut(_Strict):
+    started_at: str
+    finished_at: str
+    ok: bool
+    summary: dict[str, Any]
+
+
+class JobOut(_Strict):
+    name: str
+    schedule: str
+    description: str
+    last_run: Optional[JobRunOut]
+
+
+class JobsOut(_Strict):
+    jobs: list[JobOut]

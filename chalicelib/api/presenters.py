@@ -7,7 +7,9 @@ from typing import Any
 
 from ..domain.checks import for_applicant
 from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
-from ..services.review import Detail
+from ..services.operations import Job, Workflow
+from ..services.ports import QueueStatus
+from ..services.review import Detail, DocumentLink
 
 
 def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
@@ -72,4 +74,52 @@ def review_detail(found: Detail) -> dict[str, Any]:
         "applicant_id": app.applicant_id,
         "history": [event(e, reviewer=True) for e in found.history],
         "chain_intact": found.chain_intact,
+    }
+
+
+def document_link(link: DocumentLink) -> dict[str, Any]:
+    return {"url": link.url, "content_type": link.content_type, "expires_at": link.expires_at}
+
+
+def workflow(found: Workflow) -> dict[str, Any]:
+    """The state machine as data: states with live counts, and every transition of the table."""
+    return {
+        "states": [
+            {"state": s.state.value, "final": s.final, "count": s.count, "oldest_since": s.oldest_since}
+            for s in found.states
+        ],
+        "transitions": [
+            {"event": m.event, "from": m.source.value if m.source else None, "to": m.target.value}
+            for m in found.transitions
+        ],
+        "as_of": found.as_of,
+    }
+
+
+def queues(found: Sequence[QueueStatus]) -> dict[str, Any]:
+    return {
+        "queues": [
+            {"name": q.name, "depth": q.depth, "in_flight": q.in_flight, "dlq_depth": q.dlq_depth} for q in found
+        ]
+    }
+
+
+def jobs(found: Sequence[Job]) -> dict[str, Any]:
+    return {
+        "jobs": [
+            {
+                "name": j.name,
+                "schedule": j.schedule,
+                "description": j.description,
+                "last_run": None
+                if j.last_run is None
+                else {
+                    "started_at": j.last_run.started_at,
+                    "finished_at": j.last_run.finished_at,
+                    "ok": j.last_run.ok,
+                    "summary": dict(j.last_run.summary),
+                },
+            }
+            for j in found
+        ]
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from ..domain import workflow
 from ..domain.reporting import UTC
@@ -36,13 +36,22 @@ class JobFailed(Exception):
         super().__init__(f"{summary.get('job')}: {summary.get('failed')} application(s) failed")
 
 
+Recorder = Callable[[dict[str, Any], bool], None]
+
+
 def run(
-    job: Callable[..., dict[str, Any]], event: Any, metrics: Metrics, budgeted: bool = True, **kwargs: Any
+    job: Callable[..., dict[str, Any]],
+    event: Any,
+    metrics: Metrics,
+    budgeted: bool = True,
+    recorder: Optional[Recorder] = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Run a job for a schedule handler.
 
     Raises JobFailed after logging when some applications failed, so the
     invocation counts as an error (and EventBridge's retry reruns it, safely).
+    ``recorder`` keeps the run's summary for the operators' view, failed or not.
     """
     if "now" not in kwargs and "now" in inspect.signature(job).parameters:
         kwargs["now"] = scheduled_time(event)
@@ -50,7 +59,12 @@ def run(
     if budgeted and context is not None and hasattr(context, "get_remaining_time_in_millis"):
         remaining = context.get_remaining_time_in_millis() / 1000
         kwargs.setdefault("budget_seconds", remaining - min(SAFETY_MARGIN_SECONDS, remaining / 10))
-    summary = job(**kwargs)
+    try:
+        summary = job(**kwargs)
+    except Exception as error:
+        _record(recorder, {"error": type(error).__name__, "message": str(error)[:300]}, False)
+        raise
+    _record(recorder, summary, not summary.get("failed"))
     name = summary["job"]
     changed = summary.get("changed", 1 if summary.get("written") else 0)
     metrics.count(METRIC_NAMES.get(name, f"{name}Changed"), changed)
@@ -64,6 +78,16 @@ def run(
     if summary.get("failed"):
         raise JobFailed(summary)
     return summary
+
+
+def _record(recorder: Optional[Recorder], summary: dict[str, Any], ok: bool) -> None:
+    """Best effort: the job's own outcome never depends on the operators' view."""
+    if recorder is None:
+        return
+    try:
+        recorder(summary, ok)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not record the job run", exc_info=True)
 
 
 def scheduled_time(event: Any) -> dt.datetime | None:
@@ -92,3 +116,15 @@ def report_request(event: Any, now: Callable[[], dt.datetime]) -> dict[str, Any]
     except ValueError:
         moment = now()
     return {"day": moment.astimezone(UTC).date() - dt.timedelta(days=1)}
+
+
+def registered(event_sources: Any) -> list[tuple[str, str, str]]:
+    """(handler name, schedule expression, description) of every ``@app.schedule``, from the app itself."""
+    found = []
+    for source in event_sources:
+        expression = getattr(source, "schedule_expression", None)
+        if expression is None:
+            continue
+        text = expression if isinstance(expression, str) else expression.to_string()
+        found.append((source.name, text, getattr(source, "description", None) or ""))
+    return found

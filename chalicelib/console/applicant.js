@@ -29,8 +29,8 @@ async function renderList(ctx) {
       h("th", { scope: "col" }, "Created"))),
     h("tbody", {}, page.items.map((item) => h("tr", {},
       h("td", {}, h("a", { href: `#/applicant/${item.id}` }, item.id.slice(0, 8))),
-      h("td", {}, stateBadge(item.state)),
-      h("td", {}, time(item.created_at)))))));
+      h("td", { "data-label": "State" }, stateBadge(item.state)),
+      h("td", { "data-label": "Created" }, time(item.created_at)))))));
 }
 
 function applicationForm(ctx) {
@@ -111,7 +111,7 @@ async function renderOne(ctx, id) {
   let current = null;
   const refresh = async () => {
     const [app, events] = await Promise.all([ctx.api.get(`applications/${id}`), ctx.api.get(`applications/${id}/history`)]);
-    const changed = !current || current.version !== app.version;
+    const changed = !current || current.state !== app.state; // keep what the applicant is typing
     current = app;
     replace(state, "State: ", stateBadge(app.state), " since ", time(app.state_since));
     state.dataset.state = app.state;

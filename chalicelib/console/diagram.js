@@ -5,8 +5,8 @@
 // keeps the state (an audit event) is listed inside its state's box.
 import { formatAge, h, s } from "./dom.js";
 
-const BOX_W = 184;
-const BOX_H = 78;
+const BOX_W = 200;
+const LINE = 14;
 const COL_GAP = 150;
 const ROW_GAP = 34;
 const PAD = 24;
@@ -28,6 +28,8 @@ export function stateDiagram(workflow, now = Date.now()) {
   const loops = workflow.transitions.filter((t) => t.from && t.from === t.to);
   const starts = workflow.transitions.filter((t) => !t.from);
   const layer = layers(states, moves);
+  const loopsOf = (state) => loops.filter((l) => l.from === state).map((l) => short(l.event));
+  const BOX_H = 48 + LINE * Math.max(0, ...states.map((st) => loopsOf(st.state).length));
   const columns = [];
   for (const st of states) (columns[layer.get(st.state)] ||= []).push(st);
   const tallest = Math.max(...columns.map((c) => c.length));
@@ -68,14 +70,18 @@ export function stateDiagram(workflow, now = Date.now()) {
       const lane = boxesBottom + LANE_GAP * (skips.indexOf(m) + 1);
       const k = entries.get(m.to) || 0;
       entries.set(m.to, k + 1);
-      const x1 = a.x + BOX_W / 2 + (skips.indexOf(m) % 3) * 12 - 12;
-      const y1 = a.y + BOX_H;
+      // leave by the right into the gap after the source's column, down to a lane of its own,
+      // along it, and up the gap before the target's column: never through another box
+      const i = skips.indexOf(m);
+      const y1 = a.y + BOX_H / 2 + 8 + i * 4;
+      const sx = a.x + BOX_W + 14 + i * 8;
       const gx = b.x - 18 - k * 10;
       const y2 = b.y + BOX_H / 2 + 8 + k * 6;
       edges.append(s("path", {
-        d: `M${x1},${y1} L${x1},${lane - 6} Q${x1},${lane} ${x1 + 6},${lane} L${gx - 6},${lane} Q${gx},${lane} ${gx},${lane - 6} L${gx},${y2 + 6} Q${gx},${y2} ${gx + 6},${y2} L${b.x - 2},${y2}`,
+        d: `M${a.x + BOX_W},${y1} L${sx - 6},${y1} Q${sx},${y1} ${sx},${y1 + 6} L${sx},${lane - 6} Q${sx},${lane} ${sx + 6},${lane} L${gx - 6},${lane} Q${gx},${lane} ${gx},${lane - 6} L${gx},${y2 + 6} Q${gx},${y2} ${gx + 6},${y2} L${b.x - 2},${y2}`,
         class: "edge edge-lane", "marker-end": "url(#arrow)",
       }, title));
+      const x1 = sx;
       label((x1 + gx) / 2, lane, `${short(m.event)} (from ${m.from})`);
     }
   }
@@ -88,15 +94,15 @@ export function stateDiagram(workflow, now = Date.now()) {
   const boxes = s("g", { class: "states" });
   for (const st of states) {
     const p = pos.get(st.state);
-    const own = loops.filter((l) => l.from === st.state).map((l) => short(l.event));
-    const age = st.oldest_since ? `oldest ${formatAge(Math.max(0, now - Date.parse(st.oldest_since)))}` : "—";
+    const own = loopsOf(st.state);
+    const age = st.oldest_since ? `oldest ${formatAge(Math.max(0, now - Date.parse(st.oldest_since)))}` : "none";
     boxes.append(s("g", { class: `state ${st.final ? "state-final" : "state-open"} state-${st.state.toLowerCase()}`, id: `diagram-${st.state}` },
       s("title", {}, `${st.state}: ${st.count} application(s)${own.length ? `; also records ${own.join(", ")}` : ""}`),
       s("rect", { x: p.x, y: p.y, width: BOX_W, height: BOX_H, rx: 8 }),
-      s("text", { x: p.x + 10, y: p.y + 20, class: "state-name" }, st.state),
-      s("text", { x: p.x + BOX_W - 10, y: p.y + 20, class: "state-count", "text-anchor": "end" }, String(st.count)),
-      s("text", { x: p.x + 10, y: p.y + 40, class: "state-age" }, age),
-      own.length ? s("text", { x: p.x + 10, y: p.y + 60, class: "state-loops" }, `↻ ${own.join(", ")}`) : null));
+      s("text", { x: p.x + 10, y: p.y + 19, class: "state-name" }, st.state),
+      s("text", { x: p.x + 10, y: p.y + 40, class: "state-count" }, String(st.count)),
+      s("text", { x: p.x + BOX_W - 10, y: p.y + 39, class: "state-age", "text-anchor": "end" }, age),
+      own.map((loop, i) => s("text", { x: p.x + 10, y: p.y + 58 + i * LINE, class: "state-loops" }, `↻ ${loop}`))));
   }
 
   return h("figure", { class: "diagram" },

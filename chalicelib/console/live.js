@@ -1,7 +1,9 @@
 // Live updates over the WebSocket API. The token goes in ?token= (the one
 // documented place a token is put in a URL: $connect cannot read headers).
 // Subscriptions are remembered and renewed after a reconnect; events are
-// deduplicated by event_id. Notifications are hints: pages re-read over REST.
+// deduplicated by event_id. Notifications are hints: pages re-read over REST,
+// and once more when a subscription is acknowledged, so an event that happened
+// between the page's first read and the subscription is never missed.
 
 const PING_MS = 5 * 60_000; // API Gateway closes idle connections after 10 minutes
 const MAX_BACKOFF_MS = 30_000;
@@ -107,6 +109,10 @@ export class Live {
     }
     if (frame.type === "error" && frame.code === "unauthorized" && this.socket) {
       this.socket.close(4001, "re-authenticate"); // reconnects with a fresh token
+      return;
+    }
+    if (frame.type === "subscribed") {
+      for (const handler of this.handlers) handler({ type: "subscribed", ...frame });
       return;
     }
     if (frame.type !== "event" || !frame.event) return;

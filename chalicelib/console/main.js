@@ -45,6 +45,8 @@ class Console {
   }
 
   onAuthChange() {
+    if (this.auth.signedIn === this.wasSignedIn) return; // a token refresh: nothing to redraw
+    this.wasSignedIn = this.auth.signedIn;
     this.renderChrome();
     if (this.auth.signedIn) {
       this.live.start();
@@ -55,6 +57,7 @@ class Console {
   }
 
   start() {
+    this.wasSignedIn = this.auth.signedIn;
     this.renderChrome();
     if (this.auth.signedIn) this.live.start();
     this.route();
@@ -72,8 +75,8 @@ class Console {
   }
 
   signOut() {
-    this.auth.signOut();
-    location.hash = "#/signin";
+    history.replaceState(null, "", "#/");
+    this.auth.signOut(); // routes to the sign-in form
     announce("Signed out.");
   }
 
@@ -92,12 +95,8 @@ class Console {
     this.renderChrome();
     const ctx = { api: this.api, auth: this.auth, live: this.live, config: this.config, view: this.view };
     if (!this.auth.signedIn) {
-      if (page !== "signin") {
-        history.replaceState(null, "", `#/signin${page ? `?next=${encodeURIComponent(page)}` : ""}`);
-      }
-      this.cleanup = signin.render(ctx, () => {
-        location.hash = `#/${this.defaultPage()}`;
-      }) || null;
+      // The address stays what was asked for: after signing in, that page opens.
+      this.cleanup = signin.render(ctx, () => {}) || null;
       return;
     }
     const target = PAGES.find((p) => p.id === page);

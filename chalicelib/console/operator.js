@@ -15,7 +15,7 @@ export async function render(ctx) {
   replace(ctx.view,
     h("section", { class: "panel", "aria-labelledby": "ops-title" },
       h("h1", { id: "ops-title" }, "Operations"), stamp, diagram,
-      h("details", { class: "counts" }, h("summary", {}, "States as a table"), counts)),
+      h("h2", { class: "small-heading" }, "States as a table"), counts),
     h("div", { class: "columns" },
       h("section", { class: "panel", "aria-labelledby": "queues-title" }, h("h2", { id: "queues-title" }, "Queues and dead letters"), queues),
       h("section", { class: "panel", "aria-labelledby": "jobs-title" }, h("h2", { id: "jobs-title" }, "Scheduled jobs"), jobs)));
@@ -45,16 +45,17 @@ function countsTable(workflow) {
   return h("table", { class: "table", id: "state-table" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Applications"), h("th", { scope: "col" }, "Oldest"))),
     h("tbody", {}, workflow.states.map((st) => h("tr", { dataset: { state: st.state } },
-      h("th", { scope: "row" }, st.state), h("td", { class: "count" }, String(st.count)),
-      h("td", {}, st.oldest_since ? formatAge(ageMs(st.oldest_since)) : "—")))));
+      h("th", { scope: "row" }, st.state), h("td", { class: "count", "data-label": "Applications" }, String(st.count)),
+      h("td", { "data-label": "Oldest" }, st.oldest_since ? formatAge(ageMs(st.oldest_since)) : "—")))));
 }
 
 function queuesView(ctx, data, reload) {
   return h("table", { class: "table", id: "queue-table" },
     h("thead", {}, h("tr", {}, ["Queue", "Waiting", "In flight", "Dead letters", ""].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, data.queues.map((q) => h("tr", { dataset: { queue: q.name } },
-      h("th", { scope: "row" }, q.name), h("td", {}, String(q.depth)), h("td", {}, String(q.in_flight)),
-      h("td", { class: q.dlq_depth > 0 ? "bad dlq-depth" : "dlq-depth" }, String(q.dlq_depth)),
+      h("th", { scope: "row" }, q.name), h("td", { "data-label": "Waiting" }, String(q.depth)),
+      h("td", { "data-label": "In flight" }, String(q.in_flight)),
+      h("td", { class: q.dlq_depth > 0 ? "bad dlq-depth" : "dlq-depth", "data-label": "Dead letters" }, String(q.dlq_depth)),
       h("td", {}, h("button", {
         type: "button", class: "secondary", disabled: q.dlq_depth === 0, id: `redrive-${q.name}`,
         onclick: async (event) => {
@@ -78,9 +79,9 @@ function jobsView(data) {
       const failed = run && run.summary && run.summary.failed > 0;
       return h("tr", { dataset: { job: job.name }, class: failed ? "failed" : null },
         h("th", { scope: "row" }, job.name, h("div", { class: "muted" }, job.description || "")),
-        h("td", { class: "mono" }, job.schedule || ""),
-        h("td", {}, run ? [time(run.finished_at), h("div", { class: "muted" }, `${formatAge(ageMs(run.finished_at))} ago`)] : "never"),
-        h("td", {}, run ? summaryList(run.summary) : "—"));
+        h("td", { class: "mono", "data-label": "Schedule" }, job.schedule || ""),
+        h("td", { "data-label": "Last run" }, run ? [time(run.finished_at), h("div", { class: "muted" }, `${formatAge(ageMs(run.finished_at))} ago`)] : "never"),
+        h("td", { "data-label": "Summary" }, run ? summaryList(run.summary) : "—"));
     })));
 }
 

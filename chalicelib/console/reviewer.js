@@ -41,17 +41,18 @@ async function renderQueue(ctx) {
       h("thead", {}, h("tr", {}, ["Applicant", "Why flagged", "Flagged", "Age", "SLA"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, data.items.map((item) => h("tr", { dataset: { id: item.id }, class: "queue-row" },
         h("td", {}, h("a", { href: `#/review/${item.id}`, class: "applicant-name" }, item.applicant_name || "(no name)")),
-        h("td", {}, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
+        h("td", { "data-label": "Why flagged" }, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
           .map((r) => h("li", {}, `${r.check}: ${r.code}`)))),
-        h("td", {}, time(item.flagged_at)),
-        h("td", { class: "age" }, formatAge(ageMs(item.flagged_at))),
-        h("td", {}, slaBadge(item, slaHours)))))));
+        h("td", { "data-label": "Flagged" }, time(item.flagged_at)),
+        h("td", { class: "age", "data-label": "Age" }, formatAge(ageMs(item.flagged_at))),
+        h("td", { "data-label": "SLA" }, slaBadge(item, slaHours)))))));
     replace(pager,
       h("button", { type: "button", class: "secondary", id: "queue-prev", disabled: page === 0, onclick: () => { page -= 1; load(); } }, "← Previous"),
       h("span", {}, ` Page ${page + 1} `),
       h("button", { type: "button", class: "secondary", id: "queue-next", disabled: !cursors[page + 1], onclick: () => { page += 1; load(); } }, "Next →"));
   };
   const off = ctx.live.onEvent((event) => {
+    if (event.type === "subscribed" && event.topic !== "review-queue") return;
     if (event.state === "FLAGGED" && event.from_state !== "FLAGGED") announce("A newly flagged application arrived in the queue.");
     if (event.from_state === "FLAGGED" && event.state !== "FLAGGED") announce("An application left the queue.");
     load().catch((e) => announce(e.message, "error"));
@@ -186,7 +187,10 @@ async function renderApplication(ctx, id) {
     return detail;
   };
 
+  let renderedState = null;
   const renderDecision = (detail) => {
+    if (detail.state === renderedState) return; // keep what the reviewer is typing
+    renderedState = detail.state;
     if (detail.state !== "FLAGGED") {
       const last = lastDecision(detail);
       replace(decision, h("p", { id: "decided" }, last
@@ -228,9 +232,7 @@ async function renderApplication(ctx, id) {
   };
 
   const off = ctx.live.onEvent((event) => {
-    if (event.application_id !== id) return;
-    if (event.type === "document.viewed") return; // our own views: nothing to redraw
-    refresh().catch(() => {});
+    if (event.application_id === id) refresh().catch(() => {});
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 REVIEWERS_GROUP = "reviewers"
+OPERATORS_GROUP = "operators"
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class Identity:
     @property
     def is_reviewer(self) -> bool:
         return REVIEWERS_GROUP in self.groups
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATORS_GROUP in self.groups
 
     def to_context(self) -> dict[str, str]:
         """Flat strings, the shape an API Gateway authorizer context has."""

@@ -55,6 +55,7 @@ class EventType(str, enum.Enum):
     ESCALATED = "review.escalated"
     DOCUMENTS_PURGED = "documents.purged"
     DOCUMENT_UNEXPECTED = "document.unexpected"
+    DOCUMENT_VIEWED = "document.viewed"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -76,6 +77,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
     # A further object after the document being checked or decided: recorded, it changes nothing.
     EventType.DOCUMENT_UNEXPECTED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
+    # Audit only: a reviewer looked at the identity document. It changes no state,
+    # but the bank must be able to say who saw whose document, and when.
+    EventType.DOCUMENT_VIEWED: _same(State),
 }
 
 
@@ -98,6 +102,16 @@ class NothingToDo(DomainError):
     """The change was already made (a replayed event): callers treat it as success."""
 
     code = "nothing_to_do"
+
+
+class NoDocument(DomainError):
+    """There is no identity document to show: never uploaded, or purged after retention."""
+
+    code = "no_document"
+
+    @property
+    def purged(self) -> bool:
+        return str(self) == "purged"
 
 
 class NotAllowed(DomainError):
@@ -373,7 +387,14 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
-def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: dt.datetime) -> Change:
+def decide(
+    app: Application,
+    approve: bool,
+    reviewer_id: str,
+    reason: str,
+    now: dt.datetime,
+    reviewer_email: Optional[str] = None,
+) -> Change:
     if reviewer_id == app.applicant_id:
         raise NotAllowed("a reviewer cannot decide their own application")
     event_type = EventType.APPROVED if approve else EventType.REJECTED
@@ -381,7 +402,24 @@ def decide(app: Application, approve: bool, reviewer_id: str, reason: str, now: 
         raise IllegalTransition(event_type, app.state)
     return (
         _ChangeBuilder(app, app, now)
-        .apply(event_type, Actor("reviewer", reviewer_id), reason, {"decision": "approve" if approve else "reject"})
+        .apply(
+            event_type,
+            Actor("reviewer", reviewer_id),
+            reason,
+            {"decision": "approve" if approve else "reject", "reviewer_email": reviewer_email},
+        )
+        .build()
+    )
+
+
+def view_document(app: Application, reviewer_id: str, reviewer_email: Optional[str], now: dt.datetime) -> Change:
+    """Record that a reviewer is shown the identity document (before the link is handed out)."""
+    if app.document_key is None:
+        raise NoDocument("purged" if app.purged_at else "not uploaded")
+    details = {"document_key": app.document_key, "reviewer_email": reviewer_email}
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.DOCUMENT_VIEWED, Actor("reviewer", reviewer_id), "identity document viewed", details)
         .build()
     )
 

@@ -13,3 +13,11 @@ class IdempotencyKeyReused(Exception):
 
 class PoisonMessage(ValueError):
     """A message that can never be processed: it goes to the DLQ for a human."""
+
+
+class DocumentNotDisplayable(Exception):
+    """The stored object is not a JPEG, PNG or PDF by its bytes: it is not shown in a browser."""
+
+
+class UnknownQueue(KeyError):
+    """An operator named a queue that is not one of ours."""

@@ -176,6 +176,10 @@ class DocumentStore(abc.ABC):
     def delete_all_for(self, application_id: str) -> int:
         """Delete every object of the application (re-uploads included); returns how many."""
 
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
+        """A short-lived GET of one object, answered with ``content_type`` and shown inline."""
+        raise NotImplementedError(f"{type(self).__name__} cannot show documents")
+
 
 class OcrRefused(Exception):
     """The OCR service would not read the document (unsupported, bad, too large, no such object)."""
@@ -282,6 +286,47 @@ class TokenVerifier(abc.ABC):
         return self.verify(token.strip())
 
 
+# --- operations ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    name: str
+    depth: int  # messages waiting
+    in_flight: int  # received, not yet deleted
+    dlq_depth: int  # messages that failed too often
+
+
+class QueueAdmin(abc.ABC):
+    """The work queues and their dead-letter queues, as an operator sees them."""
+
+    @abc.abstractmethod
+    def status(self) -> list[QueueStatus]: ...
+
+    @abc.abstractmethod
+    def redrive(self, name: str, max_messages: int = 1000) -> int:
+        """Move dead letters back to the queue; returns how many. KeyError for an unknown queue."""
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job: str
+    started_at: str
+    finished_at: str
+    ok: bool
+    summary: Mapping[str, Any]
+
+
+class JobRunLog(abc.ABC):
+    """The last run of each scheduled job, for the operators' view."""
+
+    @abc.abstractmethod
+    def record(self, run: JobRun) -> None: ...
+
+    @abc.abstractmethod
+    def last_runs(self) -> dict[str, JobRun]: ...
+
+
 class Metrics(abc.ABC):
     @abc.abstractmethod
     def count(self, name: str, value: int = 1) -> None: ...
@@ -335,10 +380,14 @@ __all__ = [
     "InvalidCursor",
     "InvalidToken",
     "ListDownloader",
+    "JobRun",
+    "JobRunLog",
     "Metrics",
     "Ocr",
     "OcrRefused",
     "Page",
+    "QueueAdmin",
+    "QueueStatus",
     "ReportStore",
     "SanctionsIndexStore",
     "SettingsSource",

@@ -9,15 +9,22 @@ commits, the other gets a 409 carrying the state that won.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
 
 from ..domain import workflow
+from ..domain.identity import sniff_mime_type
 from ..domain.users import Identity
-from ..domain.workflow import Application, HistoryEvent, State, chain_intact
+from ..domain.workflow import Application, HistoryEvent, State, chain_intact, iso
 from ..observability import logger
 from .applications import ApplicationService
-from .ports import ConcurrentChange, Metrics, Page
+from .errors import DocumentNotDisplayable
+from .ports import ConcurrentChange, DocumentStore, Metrics, Page
+
+#: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
+DOCUMENT_LINK_SECONDS = 300
+DISPLAYABLE = frozenset({"image/jpeg", "image/png", "application/pdf"})
 
 # A decision that loses only to a system step (an escalation bumping the
 # version of a still-FLAGGED application) is retried this many times.
@@ -34,11 +41,47 @@ class Detail:
         return chain_intact(self.history)
 
 
+@dataclass(frozen=True)
+class DocumentLink:
+    url: str
+    content_type: str
+    expires_at: str
+
+
 class ReviewService:
-    def __init__(self, applications: ApplicationService, metrics: Metrics):
+    def __init__(self, applications: ApplicationService, metrics: Metrics, documents: Optional[DocumentStore] = None):
         self.applications = applications
         self.repo = applications.repo
         self.metrics = metrics
+        self.documents = documents
+
+    def view_document(self, reviewer: Identity, application_id: str) -> DocumentLink:
+        """A short-lived link to the identity document, with the view recorded first.
+
+        The audit event is committed before the link exists, so nobody sees a
+        document without the history saying who and when. The content type is
+        the one sniffed from the bytes, never the uploader's claim. Raises
+        NotFound, NoDocument (never uploaded, or purged) or DocumentNotDisplayable.
+        """
+        assert self.documents is not None, "ReviewService needs a DocumentStore to show documents"
+        app = self.applications.get(application_id)
+        if app.document_key is None:
+            raise workflow.NoDocument("purged" if app.purged_at else "not uploaded")
+        identity = app.checks.get("identity") or {}
+        mime = (identity.get("details") or {}).get("mime_type") or sniff_mime_type(
+            self.documents.sample(app.document_key).head
+        )
+        if mime not in DISPLAYABLE:
+            raise DocumentNotDisplayable(str(mime))
+        clock = self.applications.clock
+        change = self.applications.apply_with_retry(
+            application_id, lambda current: workflow.view_document(current, reviewer.sub, reviewer.email, clock())
+        )
+        key = change.after.document_key if change else app.document_key
+        assert key is not None
+        self.metrics.count("DocumentViewed")
+        expires = clock() + dt.timedelta(seconds=DOCUMENT_LINK_SECONDS)
+        return DocumentLink(self.documents.presigned_view(key, mime, DOCUMENT_LINK_SECONDS), mime, iso(expires))
 
     def queue(self, limit: int, cursor: Optional[str]) -> Page:
         return self.repo.review_queue(limit, cursor)
@@ -55,7 +98,7 @@ class ReviewService:
         """
         for attempt in range(1, DECISION_ATTEMPTS + 1):
             app = self.applications.get(application_id)
-            change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock())
+            change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock(), reviewer.email)
             try:
                 self.repo.commit(change)
             except ConcurrentChange as conflict:

@@ -18,6 +18,8 @@ from chalicelib.adapters.memory import (
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
+    InMemoryJobRunLog,
+    InMemoryQueueAdmin,
     InMemoryOcr,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
@@ -81,6 +83,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         metrics=RecordingMetrics(),
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
+        queue_admin=InMemoryQueueAdmin(),
+        job_runs=InMemoryJobRunLog(),
     )
     services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed
     return services

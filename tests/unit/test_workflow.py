@@ -1,4 +1,5 @@
 """The state machine and its audit chain, as plain Python (no AWS)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,8 +12,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from chalicelib.domain import workflow as wf
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.workflow import (DomainError, EventType, IllegalTransition, NothingToDo, State,
-                                        TRANSITIONS, verify_chain)
+from chalicelib.domain.workflow import (
+    DomainError,
+    EventType,
+    IllegalTransition,
+    NothingToDo,
+    State,
+    TRANSITIONS,
+    verify_chain,
+)
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 POLICY = Policy()
@@ -27,12 +35,20 @@ def submitted() -> wf.Application:
     return wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).after
 
 
-def test_the_table_never_leaves_a_final_state_except_to_record_a_purge():
+def test_the_table_never_leaves_a_final_state_only_records_purges_and_document_views():
     for event_type, moves in TRANSITIONS.items():
         for source, target in moves.items():
             if source is not None and source.is_final:
-                # Recording a purge, or a further document that changes nothing (issue 9).
-                assert event_type in (EventType.DOCUMENTS_PURGED, EventType.DOCUMENT_UNEXPECTED) and target == source
+                # Recording a purge, a further document (issue 9) or a reviewer's look at the document: nothing changes.
+                assert (
+                    event_type
+                    in (
+                        EventType.DOCUMENTS_PURGED,
+                        EventType.DOCUMENT_UNEXPECTED,
+                        EventType.DOCUMENT_VIEWED,
+                    )
+                    and target == source
+                )
 
 
 def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
@@ -45,15 +61,18 @@ def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
     assert second.after.state == State.APPROVED and second.after.version == first.after.version + 1
 
 
-@pytest.mark.parametrize("identity,address,sanctions,expected", [
-    (Outcome.PASS, Outcome.PASS, Outcome.PASS, State.APPROVED),
-    (Outcome.REVIEW, Outcome.PASS, Outcome.PASS, State.FLAGGED),
-    (Outcome.PASS, Outcome.REVIEW, Outcome.PASS, State.FLAGGED),
-    (Outcome.PASS, Outcome.PASS, Outcome.REVIEW, State.FLAGGED),
-    (Outcome.FAIL, Outcome.REVIEW, Outcome.PASS, State.REJECTED),
-    (Outcome.REVIEW, Outcome.FAIL, Outcome.PASS, State.REJECTED),
-    (Outcome.PASS, Outcome.REVIEW, Outcome.FAIL, State.REJECTED),
-])
+@pytest.mark.parametrize(
+    "identity,address,sanctions,expected",
+    [
+        (Outcome.PASS, Outcome.PASS, Outcome.PASS, State.APPROVED),
+        (Outcome.REVIEW, Outcome.PASS, Outcome.PASS, State.FLAGGED),
+        (Outcome.PASS, Outcome.REVIEW, Outcome.PASS, State.FLAGGED),
+        (Outcome.PASS, Outcome.PASS, Outcome.REVIEW, State.FLAGGED),
+        (Outcome.FAIL, Outcome.REVIEW, Outcome.PASS, State.REJECTED),
+        (Outcome.REVIEW, Outcome.FAIL, Outcome.PASS, State.REJECTED),
+        (Outcome.PASS, Outcome.REVIEW, Outcome.FAIL, State.REJECTED),
+    ],
+)
 def test_consolidation_rule(identity, address, sanctions, expected):
     app = wf.receive_document(submitted(), "k", 10, T0).after
     app = wf.record_check(app, result(IDENTITY, identity), T0).after
@@ -89,8 +108,10 @@ def test_reviewer_cannot_decide_own_application():
 def test_tampering_with_any_event_is_detected():
     app = submitted()
     changes = [wf.receive_document(app, "k", 1, T0)]
-    events = [*wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).events,
-              *changes[0].events]
+    events = [
+        *wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).events,
+        *changes[0].events,
+    ]
     assert verify_chain(events) is None
     forged = dataclasses.replace(events[0], reason="edited later")
     assert verify_chain([forged, events[1]]) == 1
@@ -98,8 +119,9 @@ def test_tampering_with_any_event_is_detected():
 
 
 def test_policy_reads_parameter_store_names():
-    policy = Policy.from_parameters({"/p/minimum_age": "21", "/p/served_countries": "gb, ie",
-                                     "/p/unknown_future_setting": "x"})
+    policy = Policy.from_parameters(
+        {"/p/minimum_age": "21", "/p/served_countries": "gb, ie", "/p/unknown_future_setting": "x"}
+    )
     assert policy.minimum_age == 21 and policy.served_countries == frozenset({"GB", "IE"})
     with pytest.raises(ValueError):
         Policy.from_parameters({"minimum_age": "eighteen"})

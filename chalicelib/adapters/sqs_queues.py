@@ -1,0 +1,64 @@
+"""The work queues and their dead-letter queues (SQS), for the operators' view and redrive."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..services.ports import QueueAdmin, QueueStatus
+
+BATCH = 10  # SQS's most per receive
+
+
+class SqsQueueAdmin(QueueAdmin):
+    def __init__(self, sqs: Any, queues: Mapping[str, tuple[str, str]]):
+        """``queues``: the name an operator sees -> (queue name, its DLQ's name)."""
+        self.sqs = sqs
+        self.queues = dict(queues)
+        self._urls: dict[str, str] = {}
+
+    def _url(self, queue_name: str) -> str:
+        if queue_name not in self._urls:
+            self._urls[queue_name] = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        return self._urls[queue_name]
+
+    def _counts(self, queue_name: str) -> tuple[int, int]:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self._url(queue_name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def status(self) -> list[QueueStatus]:
+        found = []
+        for name, (queue, dlq) in self.queues.items():
+            depth, in_flight = self._counts(queue)
+            dlq_depth, dlq_in_flight = self._counts(dlq)
+            found.append(QueueStatus(name, depth, in_flight, dlq_depth + dlq_in_flight))
+        return found
+
+    def redrive(self, name: str, max_messages: int = 1000) -> int:
+        """Receive from the DLQ, send to the queue with the same body and attributes, then delete.
+
+        A crash between send and delete sends a message twice: the handlers are
+        idempotent, so that is safe, while losing one is not.
+        """
+        queue, dlq = self.queues[name]
+        source, target = self._url(dlq), self._url(queue)
+        moved = 0
+        while moved < max_messages:
+            received = self.sqs.receive_message(
+                QueueUrl=source,
+                MaxNumberOfMessages=min(BATCH, max_messages - moved),
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=60,
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not received:
+                break
+            for message in received:
+                extra = {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
+                self.sqs.send_message(QueueUrl=target, MessageBody=message["Body"], **extra)
+                self.sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+        return moved

@@ -1,0 +1,393 @@
+"""The console in headless Chromium against the running local stack.
+
+Journeys as the people in the workflow live them: a reviewer works the live
+queue and decides after seeing the document; an operator watches the counts
+of the generated state diagram follow an application; an applicant signs up,
+applies, uploads, watches and withdraws. Plus the refusals, the XSS name and
+the browser's own error log (checked after every test by ``page_errors``).
+Waits are WebDriverWait deadlines, never sleeps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from chalicelib.domain.workflow import TRANSITIONS, State
+from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
+from tests.e2e.http import call, poll, upload
+from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
+
+pytestmark = pytest.mark.e2e
+PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
+XSS = "<img src=x onerror=alert(1)>"
+
+
+# --- helpers --------------------------------------------------------------------
+
+
+def wait(driver: Any, timeout: float = WAIT_S) -> WebDriverWait:
+    """Live pages redraw under the test's feet: a stale element just means look again."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def css(driver: Any, selector: str):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def visible(driver: Any, selector: str, timeout: float = WAIT_S):
+    return wait(driver, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def text(driver: Any, selector: str) -> str:
+    """An element's visible text, read in one go (a live page may redraw it at any moment)."""
+    found = driver.execute_script(
+        "const el = document.querySelector(arguments[0]); return el && el.innerText", selector
+    )
+    assert found is not None, f"nothing matches {selector}"
+    return found
+
+
+def click(driver: Any, selector: str) -> None:
+    """Click, finding the element again if a redraw replaced it."""
+
+    def attempt(d: Any) -> bool:
+        d.find_element(By.CSS_SELECTOR, selector).click()
+        return True
+
+    wait(driver).until(attempt)
+
+
+def open_console(driver: Any, stack: Any, route: str = "") -> None:
+    """A freshly loaded page with no session: every test signs in itself."""
+    if driver.current_url.startswith(stack.api_url):
+        driver.execute_script("sessionStorage.clear()")
+    driver.get("about:blank")
+    driver.get(f"{stack.api_url}/console#/{route}")
+
+
+def sign_in(driver: Any, stack: Any, email: str, password: str) -> None:
+    visible(driver, "#signin-email").send_keys(email)
+    css(driver, "#signin-password").send_keys(password)
+    css(driver, "#signin-submit").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+
+
+def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
+    open_console(driver, stack, route)
+    user = stack.user(role)
+    sign_in(driver, stack, user["email"], user["password"])
+    wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
+
+
+def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: Any) -> str:
+    """An application that lands in the review queue (a PO box needs a human)."""
+    body = make_declared(address=PO_BOX, **overrides)
+    created = call(stack, "POST", "/applications", token, json=body)
+    assert created.status_code == 201, created.text
+    app_id = created.json()["id"]
+    kind, data = ("application/pdf", pdf_bytes()) if pdf else ("image/jpeg", jpeg_bytes())
+    presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
+    assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
+    state = lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"]  # noqa: E731
+    poll(state, lambda now: now == "FLAGGED", timeout=90)  # OCR takes seconds on a loaded machine
+    return app_id
+
+
+def queue_ids(driver: Any) -> list[str]:
+    """The queue's rows, read in one go (the table may be redrawn at any moment)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#queue tr.queue-row'), (row) => row.dataset.id)"
+    )
+
+
+def state_count(driver: Any, state: str) -> int:
+    found = driver.execute_script(
+        "const cell = document.querySelector(`#state-table tr[data-state='${arguments[0]}'] td.count`);"
+        "return cell ? cell.textContent : null",
+        state,
+    )
+    return int(found) if found is not None else -1
+
+
+def application_state(driver: Any) -> str | None:
+    return driver.execute_script(
+        "const el = document.getElementById('application-state'); return el && el.dataset.state"
+    )
+
+
+def no_alert(driver: Any) -> bool:
+    try:
+        _ = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def at_phone_width(driver: Any, name: str) -> Path:
+    driver.set_window_size(*PHONE)
+    try:
+        width = driver.execute_script("return document.documentElement.scrollWidth")
+        assert width <= PHONE[0] + 1, f"{name}: the page scrolls sideways at phone width ({width}px)"
+        return screenshot(driver, f"{name}-phone")
+    finally:
+        driver.set_window_size(*DESKTOP)
+
+
+# --- reviewer -------------------------------------------------------------------
+
+
+def test_reviewer_works_the_live_queue_sees_the_document_and_approves(local_stack, browser, page_errors):
+    applicant = local_stack.token("applicant")
+    reviewer = local_stack.token("reviewer")
+    sign_in_as(browser, local_stack, "reviewer", "review")
+    visible(browser, "#queue-title")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#queue table, #queue-empty"))
+    browser.execute_script("window.__sameDocument = true")  # any reload would drop it
+
+    app_id = flagged_application(local_stack, applicant, full_name={"given_names": "Grace", "surname": "Hopper"})
+    wait(browser).until(lambda d: app_id in queue_ids(d))  # arrived live
+    other_id = flagged_application(local_stack, applicant)
+    wait(browser).until(lambda d: other_id in queue_ids(d))
+    ids = queue_ids(browser)
+    assert ids.index(app_id) < ids.index(other_id), "the queue is oldest first"
+    row = text(browser, f'#queue tr[data-id="{app_id}"]')
+    assert "Grace Hopper" in row and "address" in row and "within SLA" in row
+    screenshot(browser, "reviewer-queue")
+    at_phone_width(browser, "reviewer-queue")
+
+    decided = call(
+        local_stack,
+        "POST",
+        f"/review/applications/{other_id}/decision",
+        reviewer,
+        json={"decision": "reject", "reason": "decided elsewhere"},
+    )
+    assert decided.status_code == 200, decided.text
+    wait(browser).until(lambda d: other_id not in queue_ids(d))  # left live
+    assert browser.execute_script("return window.__sameDocument === true"), "the queue page reloaded"
+
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    visible(browser, "#review-title")
+    assert text(browser, "#review-title") == "Grace Hopper"
+    image = visible(browser, "#document-view")
+    wait(browser).until(
+        lambda d: d.execute_script(
+            "const i = document.getElementById('document-view'); return i.complete && i.naturalWidth > 0"
+        )
+    )
+    assert image.tag_name == "img"
+    assert "Hash chain intact" in text(browser, "#chain-status")
+    assert "address" in text(browser, "#checks")
+    compare = text(browser, "#compare")
+    assert "Surname" in compare and "HOPPER" in compare.upper()
+    screenshot(browser, "reviewer-application")
+    at_phone_width(browser, "reviewer-application")
+
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("PO box accepted: separate proof of residence on file")
+    click(browser, "#decision-submit")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#decided"), "APPROVED"))
+    assert "you" in text(browser, "#decided")
+
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()
+    assert history["chain_intact"]
+    assert history["items"][-1]["to_state"] == "APPROVED"
+    assert history["items"][-1]["actor"].startswith("reviewer:")
+    viewed = [e for e in history["items"] if e["type"] == "document.viewed"]
+    assert viewed and viewed[0]["actor"].startswith("reviewer:"), "viewing the document left no audit event"
+
+    click(browser, 'a[href="#/review"]')
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#queue table, #queue-empty"))
+    assert app_id not in queue_ids(browser)
+
+
+def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
+    app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
+    sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
+    frame = visible(browser, "iframe#document-view")
+    assert frame.get_attribute("src").startswith(local_stack.moto_url)
+    assert "application/pdf" in text(browser, "#document")
+
+
+def test_a_decision_made_elsewhere_is_announced_with_who_made_it(local_stack, browser, page_errors):
+    applicant = local_stack.token("applicant")
+    app_id = flagged_application(local_stack, applicant)
+    sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
+    visible(browser, "#decision-form")
+    css(browser, "#decision-reason").send_keys("about to approve")
+    other = second_reviewer(local_stack)
+    decided = call(
+        local_stack,
+        "POST",
+        f"/review/applications/{app_id}/decision",
+        other["token"],
+        json={"decision": "reject", "reason": "rejected by the other reviewer"},
+    )
+    assert decided.status_code == 200, decided.text
+    visible(browser, "#conflict")
+    notice = text(browser, "#conflict")
+    assert "REJECTED" in notice and other["email"] in notice
+    assert not browser.find_elements(By.CSS_SELECTOR, "#decision-form")
+
+
+def second_reviewer(stack: Any) -> dict[str, str]:
+    email = f"reviewer-{uuid.uuid4().hex[:8]}@example.com"
+    password = "Second-Reviewer-2024"
+    idp = stack.client("cognito-idp")
+    pool = stack.env["USER_POOL_ID"]
+    idp.admin_create_user(
+        UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}]
+    )
+    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
+    token = idp.initiate_auth(
+        ClientId=stack.env["USER_POOL_CLIENT_ID"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )
+    return {"email": email, "token": token["AuthenticationResult"]["IdToken"]}
+
+
+def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_errors):
+    page_errors.allow("403")
+    sign_in_as(browser, local_stack, "applicant", "applicant")
+    visible(browser, "#mine-title")
+    assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/review"]'), "non-reviewers get no queue link"
+    browser.execute_script("location.hash = '#/review'")
+    visible(browser, ".refused")
+    assert "only reviewers" in text(browser, ".refused")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
+
+
+def test_a_name_with_markup_is_shown_as_text_and_never_run(local_stack, browser, page_errors):
+    applicant = local_stack.token("applicant")
+    app_id = flagged_application(local_stack, applicant, full_name={"given_names": XSS, "surname": "Tables"})
+    sign_in_as(browser, local_stack, "reviewer", "review")
+    wait(browser).until(lambda d: app_id in queue_ids(d))
+    link = f'#queue tr[data-id="{app_id}"] a.applicant-name'
+    assert text(browser, link) == f"{XSS} Tables"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#queue img, main img[src='x']")
+    click(browser, link)
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#review-title"), XSS))
+    assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x']")
+    assert no_alert(browser)
+
+
+# --- operator -------------------------------------------------------------------
+
+
+def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(local_stack, browser, page_errors):
+    sign_in_as(browser, local_stack, "operator", "operator")
+    visible(browser, ".diagram-svg")
+    for state in State:
+        assert browser.find_elements(By.ID, f"diagram-{state.value}"), f"{state.value} missing from the diagram"
+    moves = sum(1 for table in TRANSITIONS.values() for src, dst in table.items() if src is not None and src != dst)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".diagram-svg path.edge")) >= moves
+
+    applicant = local_stack.token("applicant")
+    awaiting = state_count(browser, "AWAITING_DOCUMENTS")
+    created = call(local_stack, "POST", "/applications", applicant, json=make_declared()).json()
+    wait(browser).until(lambda d: state_count(d, "AWAITING_DOCUMENTS") == awaiting + 1)
+    withdrawn = state_count(browser, "WITHDRAWN")
+    assert (
+        call(
+            local_stack,
+            "POST",
+            f"/applications/{created['id']}/withdraw",
+            applicant,
+            json={"reason": "changed my mind"},
+        ).status_code
+        == 200
+    )
+    wait(browser).until(
+        lambda d: state_count(d, "WITHDRAWN") == withdrawn + 1 and state_count(d, "AWAITING_DOCUMENTS") == awaiting
+    )
+    assert text(browser, "#queue-table") and text(browser, "#job-table")
+    screenshot(browser, "operator")
+    at_phone_width(browser, "operator")
+
+
+# --- applicant ------------------------------------------------------------------
+
+
+def fill(driver: Any, values: dict[str, str]) -> None:
+    for element_id, value in values.items():
+        field = css(driver, f"#{element_id}")
+        if field.get_attribute("type") == "date":
+            driver.execute_script("arguments[0].value = arguments[1]", field, value)
+        else:
+            field.clear()
+            field.send_keys(value)
+
+
+def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_stack, browser, page_errors, tmp_path):
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    password = "Applicant-New-2024"
+    open_console(browser, local_stack)
+    visible(browser, "#signup-email").send_keys(email)
+    css(browser, "#signup-password").send_keys(password)
+    css(browser, "#signup-submit").click()
+    visible(browser, "#confirm-code").send_keys("123456")  # the local Cognito takes any code
+    css(browser, "#confirm-submit").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    visible(browser, "#application-form")
+
+    body = make_declared()
+    document = body["identity_document"]
+    fill(
+        browser,
+        {
+            "given-names": body["full_name"]["given_names"],
+            "surname": body["full_name"]["surname"],
+            "date-of-birth": body["date_of_birth"],
+            "nationality": body["nationality"],
+            "email": body["email"],
+            "phone": body["phone"],
+            "country": body["address"]["country"],
+            "street": body["address"]["street_address"][0],
+            "city": body["address"]["city"],
+            "postal-code": body["address"]["postal_code"],
+            "document-number": document["number"],
+            "issuing-country": document["issuing_country"],
+            "expiry-date": document["expiry_date"],
+        },
+    )
+    screenshot(browser, "applicant-form")
+    css(browser, "#create-application").click()
+    wait(browser).until(lambda d: application_state(d) == "AWAITING_DOCUMENTS")
+    app_id = browser.execute_script("return location.hash").rsplit("/", 1)[-1]
+
+    picture = tmp_path / "passport.jpg"
+    picture.write_bytes(jpeg_bytes())
+    css(browser, "#document-file").send_keys(str(picture))
+    css(browser, "#upload-submit").click()
+    final = ("APPROVED", "REJECTED", "FLAGGED")
+    wait(browser, 90).until(lambda d: application_state(d) in final)
+    assert "VERIFYING" in text(browser, "#application-history"), "the history shows the document arriving"
+    screenshot(browser, "applicant-application")
+    at_phone_width(browser, "applicant-application")
+
+    token = local_stack.client("cognito-idp").initiate_auth(
+        ClientId=local_stack.env["USER_POOL_CLIENT_ID"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )["AuthenticationResult"]["IdToken"]
+    assert call(local_stack, "GET", f"/applications/{app_id}", token).json()["state"] in final
+    second = call(local_stack, "POST", "/applications", token, json=make_declared()).json()["id"]
+    browser.execute_script("location.hash = arguments[0]", f"#/applicant/{second}")
+    visible(browser, "#withdraw-reason").send_keys("found another bank")
+    click(browser, "#withdraw-submit")
+    wait(browser).until(lambda d: application_state(d) == "WITHDRAWN")
+    assert "found another bank" in text(browser, "#application-history")
+
+    click(browser, "#sign-out")
+    visible(browser, "#signin-email")
+    assert browser.execute_script("return sessionStorage.length") == 0, "signing out must forget the tokens"
