@@ -234,6 +234,7 @@ def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
     assert last["details"] == {"decision": decision, "reviewer_email": reviewer.email}
     own = api.get(f"/applications/{app_id}/history", user=applicant).body  # the applicant sees it too
     assert own["items"][-1]["hash"] == last["hash"] and own["chain_intact"] is True
+    assert "reviewer_email" not in own["items"][-1]["details"]  # but not who the reviewer is
 
 
 def test_a_reviewer_cannot_decide_an_application_they_submitted(api, reviewer):

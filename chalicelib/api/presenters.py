@@ -40,6 +40,8 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     shown = evt.to_dict()
     if not reviewer and evt.type is EventType.CHECK_COMPLETED:
         shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
+    if not reviewer and "reviewer_email" in shown["details"]:
+        shown["details"] = {k: v for k, v in shown["details"].items() if k != "reviewer_email"}  # staff stay private
     return shown
 
 
