@@ -320,6 +320,8 @@ def operations_redrive(name):
 def operations_jobs():
     operator(current_request())
     return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
+
+
 # --- anything else -------------------------------------------------------------
 # Without this, API Gateway answers an unknown path itself: 403 "Missing
 # Authentication Token" (and, given a bearer token, a message quoting it). A
