@@ -7,7 +7,15 @@ from chalice import Chalice, Cron, Rate, Response
 from chalicelib import bootstrap, observability
 from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
 from chalicelib.api.errors import ApiError
-from chalicelib.api.middleware import caller, current_request, handles_errors, http_middleware, operator, reviewer
+from chalicelib.api.middleware import (
+    caller,
+    current_request,
+    handles_errors,
+    http_middleware,
+    not_found_route,
+    operator,
+    reviewer,
+)
 from chalicelib.api.models import (
     ApplicationOut,
     ApplicationPage,
@@ -27,7 +35,7 @@ from chalicelib.api.models import (
     WithdrawRequest,
     WorkflowOut,
 )
-from chalicelib.api.openapi import IDEMPOTENCY_KEY, PAGING, documented
+from chalicelib.api.openapi import IDEMPOTENCY_KEY, PAGING, documented, hidden
 from chalicelib.api.requests import idempotency_key, page_params, parse_body
 from chalicelib.observability import logger
 
@@ -312,6 +320,23 @@ def operations_redrive(name):
 def operations_jobs():
     operator(current_request())
     return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
+
+
+# --- anything else -------------------------------------------------------------
+# Without this, API Gateway answers an unknown path itself: 403 "Missing
+# Authentication Token" (and, given a bearer token, a message quoting it). A
+# greedy route brings every unknown path to the middleware: 401 without a
+# valid token, else 404, both in the one error shape.
+
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@app.route("/", methods=ANY_METHOD)
+@app.route("/{proxy+}", methods=ANY_METHOD)
+@hidden("any path no other route matches: 401 without a valid token, else 404")
+@handles_errors
+def unknown_route():
+    raise not_found_route()
 
 
 # --- live updates over WebSocket ---------------------------------------------

@@ -240,7 +240,8 @@ def test_openapi_documents_every_route_and_uses_the_validation_schemas(api, chal
 
     doc = api.get("/openapi.json").body
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    registered = {(m, p) for p, methods in chalice_app.routes.items() for m in methods}
+    catch_all = {"/", "/{proxy+}"}  # unknown paths: answered 401/404, deliberately undocumented
+    registered = {(m, p) for p, methods in chalice_app.routes.items() for m in methods if p not in catch_all}
     assert documented == registered
     schema = doc["components"]["schemas"]["ApplicationRequest"]
     assert set(schema["required"]) == set(ApplicationRequest.model_json_schema()["required"])

@@ -14,17 +14,75 @@ from chalice.app import Request
 
 from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
 from ..observability import logger
-from ..services.errors import DocumentNotDisplayable, IdempotencyKeyReused, NotFound, UnknownQueue
+from ..services.errors import DocumentNotDisplayable, IdempotencyKeyReused, NotFound, QuotaExceeded, UnknownQueue
 from ..services.ports import ConcurrentChange, InvalidCursor
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None):
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: Optional[dict[str, str]] = None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers
+
+
+#: Error codes AWS answers when the caller should simply try again later (after the SDK's own retries).
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "InternalServerError",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "TransactionInProgressException",
+    }
+)
+#: Client-side failures to reach AWS at all (botocore's class names; no botocore import at the edge).
+TRANSIENT_CONNECTION_ERRORS = frozenset(
+    {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"}
+)
+RETRY_AFTER_SECONDS = 2
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A throttling or 5xx answer from AWS, or no answer, anywhere in the exception's chain.
+
+    pynamodb wraps botocore's errors (``cause_response_code``), Powertools wraps
+    Parameter Store's; the chain is walked so every wrapper is seen through.
+    """
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ in TRANSIENT_CONNECTION_ERRORS:
+            return True
+        code = getattr(current, "cause_response_code", None)
+        response = getattr(current, "response", None)
+        if code is None and isinstance(response, dict):
+            code = (response.get("Error") or {}).get("Code")
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if isinstance(status, int) and status >= 500:
+                return True
+        if code in TRANSIENT_AWS_CODES:
+            return True
+        reasons = getattr(current, "cancellation_reasons", None) or []
+        if any(getattr(r, "code", None) in ("ThrottlingError", "ProvisionedThroughputExceeded") for r in reasons if r):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def request_id(request: Optional[Request]) -> str:
@@ -55,9 +113,18 @@ def error_response(
 def response_for(exc: BaseException, request: Optional[Request]) -> Response:
     """Map any exception to the one error shape; unknown ones are 500s, logged once."""
     if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details, request)
-    if isinstance(exc, NotFound):
-        return error_response(404, "not_found", "application not found", {"id": str(exc)}, request)
+        return error_response(exc.status, exc.code, exc.message, exc.details, request, exc.headers)
+    if isinstance(exc, NotFound):  # never echoes the id: it may be 5,000 characters of anything
+        return error_response(404, "not_found", "application not found", None, request)
+    if isinstance(exc, QuotaExceeded):
+        return error_response(
+            429,
+            "too_many_requests",
+            str(exc),
+            {"retry_after_seconds": exc.retry_after_seconds},
+            request,
+            {"Retry-After": str(exc.retry_after_seconds)},
+        )
     if isinstance(exc, IdempotencyKeyReused):
         return error_response(
             422, "idempotency_key_reused", "this Idempotency-Key was used with a different body", None, request
@@ -85,6 +152,16 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         return error_response(409, exc.code, str(exc), None, request)
     if isinstance(exc, InvalidCursor):
         return error_response(400, "invalid_cursor", str(exc), None, request)
+    if is_transient(exc):
+        logger.warning("dependency unavailable", exc_info=True, extra={"request_id": request_id(request)})
+        return error_response(
+            503,
+            "service_unavailable",
+            "a dependency is briefly unavailable; retry after the delay in Retry-After",
+            None,
+            request,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     logger.exception(
         "unhandled error", extra={"request_id": request_id(request), "path": getattr(request, "path", None)}
     )

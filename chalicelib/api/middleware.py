@@ -19,6 +19,18 @@ from .requests import enforce_body_limit
 
 PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/asyncapi.json", "/console", "/console/{asset}"})
 
+#: On every response. Personal data must never sit in a browser's or a proxy's
+#: cache (a route that serves static files may set its own Cache-Control); the
+#: API is only reached over TLS; a JSON body is never sniffed into something else.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 class _Escaped(ChaliceUnhandledError):
     """Carries an exception out of a view so Chalice passes it to our middleware."""
@@ -60,6 +72,9 @@ def http_middleware(
             _serving.request = None
         response = reshape_chalice_error(response, request)
         response.headers.setdefault("X-Request-Id", request_id(request))
+        for name, value in SECURITY_HEADERS.items():
+            if not any(existing.lower() == name.lower() for existing in response.headers):
+                response.headers[name] = value
         return response
 
     return middleware
@@ -108,3 +123,8 @@ def operator(request: Request) -> Identity:
     if not identity.is_operator:
         raise ApiError(403, "forbidden", "only operators may do this")
     return identity
+
+
+def not_found_route() -> ApiError:
+    """What an unknown path or method answers (after authentication): the path is not echoed."""
+    return ApiError(404, "not_found", "no such route")

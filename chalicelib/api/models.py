@@ -11,8 +11,9 @@ import datetime as dt
 import enum
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from ..domain import text
 from ..domain.checks import Outcome
 from ..domain.declaration import Address, ApplicationRequest, FullName, IcaoCode, IdentityDocument, Phone
 from ..domain.workflow import EventType, State
@@ -20,7 +21,12 @@ from ..domain.workflow import EventType, State
 __all__ = ["ApplicationRequest", "Decision", "DecisionRequest", "DocumentUploadRequest", "WithdrawRequest"]
 
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+    AfterValidator(text.check_printable),
+    Field(json_schema_extra={"pattern": text.printable_pattern()}),
+]
 
 
 class _Strict(BaseModel):

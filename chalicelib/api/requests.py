@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Optional, TypeVar
@@ -10,6 +9,7 @@ from typing import Any, Optional, TypeVar
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from . import strict_json
 from .errors import ApiError
 
 JSON_TYPES = ("application/json",)
@@ -36,9 +36,9 @@ def parse_body(request: Request, model: type[ModelT], allow_empty: bool = False)
         )
     raw = request.raw_body or b""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ApiError(400, "malformed_json", "the body is not valid JSON", {"error": str(error)}) from error
+        data = strict_json.loads(raw)
+    except strict_json.MalformedJson as error:  # its message quotes nothing of the body
+        raise ApiError(400, "malformed_json", str(error)) from None
     try:
         return model.model_validate(data)
     except ValidationError as error:

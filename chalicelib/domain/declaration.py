@@ -11,12 +11,68 @@ import enum
 import re
 from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
-Alpha2 = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+from . import codes, text
+
+
+def _iso_country(value: str) -> str:
+    if not codes.is_iso_country(value):
+        raise ValueError("not an assigned ISO 3166-1 alpha-2 country code")
+    return value
+
+
+def _icao_code(value: str) -> str:
+    if not codes.is_icao_nationality(value):
+        raise ValueError("not an ICAO 9303 nationality or issuing-state code")
+    return value
+
+
+def _plausible_date(value: dt.date) -> dt.date:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"the year must be from {MIN_YEAR} to {MAX_YEAR}")
+    return value
+
+
+#: Dates on identity documents and of birth: anything outside is a typing error or a probe.
+MIN_YEAR, MAX_YEAR = 1900, 2099
+PLAUSIBLE_DATE = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+ICAO_CODES = sorted(codes.ISO_ALPHA3 | codes.ICAO_EXTRA | {"D<<"})
+
+Alpha2 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+    AfterValidator(_iso_country),
+    Field(json_schema_extra={"enum": sorted(codes.ISO_ALPHA2)}),
+]
 # ICAO 9303 nationality / issuing-state codes: three letters, or "D" padded as "D<<".
-IcaoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}<{0,2}$", max_length=3)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+IcaoCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{1,3}<{0,2}$", max_length=3),
+    AfterValidator(_icao_code),
+    Field(json_schema_extra={"enum": ICAO_CODES}),
+]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(text.check_printable),
+    Field(json_schema_extra={"pattern": text.printable_pattern()}),
+]
+AddressText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(text.check_address_line),
+    Field(json_schema_extra={"pattern": text.printable_pattern(text.ADDRESS_WHITESPACE)}),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20),
+    AfterValidator(text.check_address_line),
+    Field(json_schema_extra={"pattern": text.printable_pattern(text.ADDRESS_WHITESPACE)}),
+]
+PlausibleDate = Annotated[
+    dt.date, AfterValidator(_plausible_date), Field(json_schema_extra={"pattern": PLAUSIBLE_DATE})
+]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 
@@ -33,12 +89,12 @@ class Address(_Strict):
     """Residential address; field names follow Google's address data."""
 
     country: Alpha2 = Field(description="ISO 3166-1 alpha-2 code, e.g. GB")
-    street_address: list[Text] = Field(min_length=1, max_length=3)
-    city: Optional[Text] = None
-    city_area: Optional[Text] = None
-    country_area: Optional[Text] = Field(None, description="State, province or county")
-    postal_code: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]] = None
-    sorting_code: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]] = None
+    street_address: list[AddressText] = Field(min_length=1, max_length=3)
+    city: Optional[AddressText] = None
+    city_area: Optional[AddressText] = None
+    country_area: Optional[AddressText] = Field(None, description="State, province or county")
+    postal_code: Optional[ShortText] = None
+    sorting_code: Optional[ShortText] = None
 
 
 class DocumentType(str, enum.Enum):
@@ -50,14 +106,14 @@ class IdentityDocument(_Strict):
     type: DocumentType
     number: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,9}$")]
     issuing_country: IcaoCode
-    expiry_date: dt.date
+    expiry_date: PlausibleDate
 
 
 class ApplicationRequest(_Strict):
     """Body of ``POST /applications``."""
 
     full_name: FullName
-    date_of_birth: dt.date
+    date_of_birth: PlausibleDate
     nationality: IcaoCode
     email: EmailStr
     phone: Phone

@@ -21,8 +21,13 @@ def socket(stack, token):
 
 
 def ask(ws, frame):
+    """Send a command and return its reply; an event frame may come first (the subscription is live
+    before its ack is sent, and the application's earlier events are still being relayed)."""
     ws.send(json.dumps(frame))
-    return json.loads(ws.recv(timeout=10))
+    while True:
+        reply = json.loads(ws.recv(timeout=10))
+        if reply.get("type") != "event":
+            return reply
 
 
 def events_until(ws, done, timeout=30.0):

@@ -1,0 +1,70 @@
+"""What free text a person may declare: printable characters only.
+
+Names and address lines reach reviewers' screens, reports and the MRZ
+comparison. Control characters (NUL, ESC, newlines), bidirectional overrides
+and isolates (U+202A-U+202E, U+2066-U+2069: they reorder what a reviewer
+reads), zero-width and other invisible format characters (U+200B-U+200D,
+U+FEFF, the soft hyphen), line and paragraph separators, surrogates and
+private-use code points are refused rather than silently stripped: what was
+stored is what was typed. ``printable_pattern()`` says the same as a regular
+expression for the OpenAPI document, so generated clients and fuzzers agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import unicodedata
+
+#: Unicode general categories refused: control, format, line/paragraph separators, surrogates, private use.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+
+
+#: Whitespace controls an address line may carry from a copy-paste: normalisation collapses them.
+ADDRESS_WHITESPACE = "\t"
+
+
+def refused_characters(text: str, allowed: str = "") -> list[str]:
+    """The code points of ``text`` that may not be declared, as ``U+XXXX`` (at most five)."""
+    found: list[str] = []
+    for char in text:
+        name = f"U+{ord(char):04X}"
+        if char not in allowed and unicodedata.category(char) in REFUSED_CATEGORIES and name not in found:
+            found.append(name)
+            if len(found) == 5:
+                break
+    return found
+
+
+def check_printable(text: str, allowed: str = "") -> str:
+    """Return ``text`` or raise ValueError naming the refused code points (never the text)."""
+    refused = refused_characters(text, allowed)
+    if refused:
+        raise ValueError(f"contains characters that are not allowed: {', '.join(refused)}")
+    return text
+
+
+def check_address_line(text: str) -> str:
+    return check_printable(text, ADDRESS_WHITESPACE)
+
+
+@functools.cache
+def printable_pattern(allowed: str = "") -> str:
+    """A regular expression matching exactly the strings ``check_printable(text, allowed)`` accepts."""
+    ranges: list[tuple[int, int]] = []
+    start = None
+    for cp in range(sys.maxunicode + 2):
+        refused = (
+            cp <= sys.maxunicode and chr(cp) not in allowed and unicodedata.category(chr(cp)) in REFUSED_CATEGORIES
+        )
+        if refused and start is None:
+            start = cp
+        elif not refused and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    parts = "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
+    return f"^[^{parts}]*$"
+
+
+def _escape(cp: int) -> str:
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
