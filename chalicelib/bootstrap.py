@@ -194,7 +194,7 @@ class Services:
     def applications(self) -> ApplicationService:
         from .services.applications import ApplicationService
 
-        return ApplicationService(self.repository, self.clock)
+        return ApplicationService(self.repository, self.clock, settings=self.settings)
 
     @cached_property
     def uploads(self) -> DocumentUploads:

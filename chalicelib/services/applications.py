@@ -14,26 +14,51 @@ from typing import Any, Optional
 
 from ..domain import workflow
 from ..domain.declaration import ApplicationRequest
+from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
 from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is_application_id
-from .errors import IdempotencyKeyReused, NotFound
-from .ports import ApplicationRepository, Clock, ConcurrentChange, IdempotentReplay, IdGenerator, new_uuid, utc_now
+from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound
+from .ports import (
+    ApplicationRepository,
+    Clock,
+    ConcurrentChange,
+    IdempotentReplay,
+    IdGenerator,
+    SettingsSource,
+    new_uuid,
+    utc_now,
+)
 
 SYSTEM_RETRIES = 8
 
 
 class ApplicationService:
-    def __init__(self, repository: ApplicationRepository, clock: Clock = utc_now, new_id: IdGenerator = new_uuid):
+    def __init__(
+        self,
+        repository: ApplicationRepository,
+        clock: Clock = utc_now,
+        new_id: IdGenerator = new_uuid,
+        settings: Optional[SettingsSource] = None,
+    ):
         self.repo = repository
         self.clock = clock
         self.new_id = new_id
+        self.settings = settings  # None: the defaults of resources.yaml (Policy())
+
+    def policy(self) -> Policy:
+        return self.settings.policy() if self.settings is not None else Policy()
 
     # --- applicant ---------------------------------------------------------
 
     def create(
         self, who: Identity, request: ApplicationRequest, idempotency_key: Optional[str]
     ) -> tuple[Application, bool]:
-        """Returns the application and whether this call created it."""
+        """Returns the application and whether this call created it.
+
+        A retry with the same Idempotency-Key returns what the first call created, even if a rule
+        changed since; a new application that breaks a rule the declaration settles (age, expiry,
+        served nationality and country) is refused with every rule it breaks, and nothing is stored.
+        """
         declared = request.model_dump(mode="json")
         fingerprint = hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
         claim_key = f"create#{who.sub}#{idempotency_key}" if idempotency_key else None
@@ -41,7 +66,11 @@ class ApplicationService:
             record = self.repo.find_idempotency_record(claim_key)
             if record is not None:
                 return self._replayed(who, record.result, record.fingerprint, fingerprint), False
-        change = workflow.submit(self.new_id(), who.sub, declared, self.clock())
+        now = self.clock()
+        broken = settled_by_declaration(request, self.policy(), now.date())
+        if broken:
+            raise DeclarationRefused(broken)
+        change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
             self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
         except IdempotentReplay as replay:
