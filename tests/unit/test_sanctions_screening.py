@@ -356,3 +356,11 @@ def test_non_listed_applicants_from_other_name_pools_are_rarely_flagged():
             screen(index, Applicant((person.name,), person.birth, person.nationality)).outcome is not Outcome.PASS
         )
     assert flagged <= 2  # 0.5 %
+
+
+def test_a_listed_name_that_is_one_name_and_a_particle_is_found_through_its_one_name():
+    index = names_index()
+    ids = {index.names[n].name for n in index.candidates(("chen", "jian"), rare_limit=0)}  # as if both were common
+    assert "CHEN, Bin" in ids  # one name besides a particle: one shared part is enough
+    assert "WANG, Jian" not in ids  # two names: one shared part of a common name is not
+    assert best_match("Been Chen")[:2] == (Outcome.REVIEW, "4")

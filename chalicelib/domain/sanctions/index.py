@@ -124,6 +124,7 @@ class ScreeningIndex:
                 if born.is_exact:
                     day = dt.date(born.year_from, born.month or 1, born.day or 1)
                     self.postings.setdefault(f"b:{day.isoformat()}", []).append(name_id)
+        self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
         # shared "Muhammad" much less. Weights span [0.4, 1.5].
@@ -189,7 +190,8 @@ class ScreeningIndex:
             if len(found) <= rare_limit:
                 result |= found
             hits.update(found)
-        result.update(name_id for name_id, count in hits.items() if count >= 2)
+        # Two shared parts, or one for a listed name that has only one besides particles ("CHEN, Bin")
+        result.update(name_id for name_id, count in hits.items() if count >= 2 or self._single[name_id])
         return result
 
     # -- serialised form ---------------------------------------------------------------------
