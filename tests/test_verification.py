@@ -368,7 +368,8 @@ def test_three_checks_at_the_same_instant_consolidate_exactly_once_200_trials(ap
     failures = []
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         for trial in range(200):
-            app, _ = service.create(who, request, None)
+            # A new applicant per trial: one person may create only so many applications a day.
+            app, _ = service.create(Identity(f"{who.sub}-{trial}", frozenset()), request, None)
             service.apply_with_retry(app.application_id, lambda a: workflow.receive_document(
                 a, f"k{trial}", 2048, service.clock()))
             barrier = threading.Barrier(3)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.checks import for_applicant
+from ..domain.checks import for_applicant as check_details_for_applicant
 from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
@@ -38,12 +39,15 @@ def summary(app: Application) -> dict[str, Any]:
 
 def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     shown = evt.to_dict()
-    if not reviewer and evt.type is EventType.CHECK_COMPLETED:
-        shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
-    return shown
+    if reviewer:
+        return shown
+    if evt.type is EventType.CHECK_COMPLETED:
+        shown["details"] = check_details_for_applicant(shown["details"])  # the hash still covers what was recorded
+    return for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
 def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
+    """The history; the applicant's view shows staff as their role, without internal reasons."""
     return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
 
 

@@ -15,7 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ..domain.users import Identity
+from ..domain.limits import MAX_CONNECTIONS_PER_USER
+from ..domain.users import REVIEWERS_GROUP, Identity
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -27,9 +28,12 @@ from .ports import (
     InvalidToken,
     Metrics,
     TokenVerifier,
+    TooManyConnections,
     TooManySubscriptions,
     WebSocketSender,
 )
+from .review import ReviewService
+from .staff import StaffAccess
 
 MAX_TOKEN_CHARS = 8192
 REVIEW_QUEUE = "review-queue"
@@ -64,6 +68,8 @@ class LiveUpdates:
         applications: ApplicationService,
         claims: Claims,
         metrics: Metrics,
+        staff: StaffAccess,
+        review: ReviewService,
     ):
         self.verifier = verifier
         self.connections = connections
@@ -71,26 +77,36 @@ class LiveUpdates:
         self.applications = applications
         self.claims = claims
         self.metrics = metrics
+        self.staff = staff
+        self.review = review
 
     # --- $connect / $disconnect ---------------------------------------------------
 
-    def connect(self, connection_id: str, query: Optional[Mapping[str, Any]]) -> bool:
+    def connect(self, connection_id: str, query: Optional[Mapping[str, Any]]) -> int:
         """Verify ``?token=`` like the REST API does and register the connection.
 
-        False means refuse it (401). The token is never logged.
+        Returns the status API Gateway answers the handshake with: 200, 401 (no
+        valid token; the token is never logged) or 429 (the user already holds
+        ``MAX_CONNECTIONS_PER_USER`` connections). The connection lives no
+        longer than the token: every later frame finds it gone once the token expired.
         """
         token = (query or {}).get("token")
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             logger.info("websocket connect refused", extra={"reason": "missing token"})
-            return False
+            return 401
         try:
             identity = self.verifier.verify(token)
         except InvalidToken as error:
             logger.info("websocket connect refused", extra={"reason": str(error)})
-            return False
-        self.connections.register(connection_id, identity)
+            return 401
+        try:
+            self.connections.register(connection_id, identity, MAX_CONNECTIONS_PER_USER)
+        except TooManyConnections:
+            logger.info("websocket connect refused", extra={"reason": "too many connections", "user": identity.sub})
+            self.metrics.count("WebSocketConnectionsRefused")
+            return 429
         logger.info("websocket connected", extra={"connection_id": connection_id, "user": identity.sub})
-        return True
+        return 200
 
     def disconnect(self, connection_id: str) -> None:
         self.connections.forget(connection_id)
@@ -127,18 +143,21 @@ class LiveUpdates:
     def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> dict[str, Any]:
         """Refuse what the user may not watch; returns extra fields for the ack."""
         identity: Identity = connection.identity
+        staff = identity.is_reviewer and self.staff.is_member(identity, REVIEWERS_GROUP)  # re-checked every frame
         if "topic" in target:
-            if not identity.is_reviewer:
+            if not staff:
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
             return {}
         application_id = target["application_id"]
         try:
-            if identity.is_reviewer:
-                application = self.applications.get(application_id)
-            else:
-                application = self.applications.get_own(identity, application_id)
+            application = self.applications.get_own(identity, application_id)
         except NotFound:
-            raise FrameError("not_found", "application not found", **target) from None
+            if not staff:
+                raise FrameError("not_found", "application not found", **target) from None
+            try:  # reviewers watch what they may read: in review, or decided by them
+                application = self.review.may_watch(identity, application_id)
+            except NotFound:
+                raise FrameError("not_found", "application not found", **target) from None
         return {"state": application.state.value, "seq": application.last_seq}
 
     # --- SNS: the fan-out ----------------------------------------------------------
@@ -146,12 +165,17 @@ class LiveUpdates:
     def fan_out(self, raw_message: str) -> int:
         """Push one application event to its subscribers; returns the frames sent.
 
-        At-least-once SNS delivery is made at-most-one-frame per event: the
-        subscribers are read first, then the event id is claimed, then frames go
-        out. A replay finds the claim and sends nothing. If not a single frame
-        could be sent (the management API unreachable or not configured), the
-        claim is released and the error raised, so Lambda's retry delivers it.
+        At-least-once SNS delivery is made at-most-one-frame per event and
+        recipient: the subscribers are read first, then the event id is
+        claimed, then frames go out. A replay finds the claim and sends nothing.
         A gone connection is deleted with its subscriptions, never retried.
+
+        When some sends fail, the event is not lost for them: the recipients
+        that got it are claimed one by one (``...#to#<connection>``), a
+        ``...#pending`` claim marks the event unfinished, and the error is
+        raised so Lambda retries; the retry sends only to those not yet
+        claimed. If not a single frame could be sent, the claim is released
+        instead. The happy path costs one claim, as before.
         """
         event = self._event(raw_message)
         if event is None:
@@ -163,36 +187,53 @@ class LiveUpdates:
         if not recipients:
             return 0
         claim = f"{DEDUPE_PREFIX}{event['event_id']}"
-        if not self.claims.claim(claim):
+        pending = f"{claim}#pending"
+        retry = not self.claims.claim(claim)
+        if retry and not self.claims.is_claimed(pending):
             logger.info("event already notified", extra={"event_id": event["event_id"]})
             return 0
         frame = json.dumps({"type": "event", "event": event})
-        sent = gone = failed = 0
+        sent, failed, error = self._send_all(recipients, frame, event["event_id"], claim if retry else None)
+        if error is None:
+            if retry:
+                self.claims.release(pending)
+            return len(sent)
+        self.metrics.count("NotificationSendFailed", failed)
+        if not retry and not sent:
+            self.claims.release(claim)
+        elif not retry:
+            self.claims.claim(pending)  # first: a crash after it resends (duplicates), never loses
+            for connection_id in sent:
+                self.claims.claim(f"{claim}#to#{connection_id}")
+        raise error
+
+    def _send_all(
+        self, recipients: Mapping[str, set[str]], frame: str, event_id: str, claim: Optional[str]
+    ) -> tuple[list[str], int, Optional[BaseException]]:
+        """Send to each recipient (on a retry: only to those whose per-recipient claim is won)."""
+        sent: list[str] = []
+        failed = gone = 0
         error: Optional[BaseException] = None
         for connection_id, topics in recipients.items():
+            mine = f"{claim}#to#{connection_id}" if claim else None
+            if mine is not None and not self.claims.claim(mine):
+                continue  # got it before the failure
             try:
                 self.sender.send(connection_id, frame)
-                sent += 1
+                sent.append(connection_id)
             except ConnectionGone:
                 gone += 1
                 self.connections.forget(connection_id, also_topics=topics)
-            except Exception as exc:  # noqa: BLE001 - this recipient missed it; it can resync over REST
+            except Exception as exc:  # noqa: BLE001 - retried by Lambda for this recipient only
                 failed += 1
                 error = exc
+                if mine is not None:
+                    self.claims.release(mine)
                 logger.warning(
-                    "websocket send failed",
-                    exc_info=True,
-                    extra={"connection_id": connection_id, "event_id": event["event_id"]},
+                    "websocket send failed", exc_info=True, extra={"connection_id": connection_id, "event_id": event_id}
                 )
-        logger.info(
-            "event notified", extra={"event_id": event["event_id"], "sent": sent, "gone": gone, "failed": failed}
-        )
-        if failed:
-            self.metrics.count("NotificationSendFailed", failed)
-        if error is not None and sent == 0:
-            self.claims.release(claim)
-            raise error
-        return sent
+        logger.info("event notified", extra={"event_id": event_id, "sent": len(sent), "gone": gone, "failed": failed})
+        return sent, failed, error
 
     def _event(self, raw_message: str) -> Optional[dict[str, Any]]:
         """The SNS message as a dict, or None (logged, not retried) when it is not one of ours."""
@@ -215,6 +256,7 @@ def topics_for(event: Mapping[str, Any]) -> list[str]:
     """Where an application event goes: its application's watchers and, when it
     enters or leaves the review queue or escalates, the reviewers' queue."""
     topics = [application_topic(str(event["application_id"]))]
-    if event.get("state") == FLAGGED or event.get("from_state") == FLAGGED or event.get("type") == ESCALATED:
+    moved = event.get("state") != event.get("from_state")
+    if (moved and FLAGGED in (event.get("state"), event.get("from_state"))) or event.get("type") == ESCALATED:
         topics.append(REVIEW_QUEUE)
     return topics
