@@ -67,8 +67,12 @@ def test_idempotent_retries_do_not_count(api, applicant, daily_limit):
 
 def test_the_default_limit_is_in_the_template():
     template = yaml.load((ROOT / "resources.yaml").read_text(), Loader=_CfnLoader)
-    values = {r["Properties"]["Name"]["Fn::Sub"].rsplit("/", 1)[-1]: r["Properties"]["Value"]
-              for r in template["Resources"].values() if r["Type"] == "AWS::SSM::Parameter"}
+    def name(resource):
+        sub = resource["Properties"]["Name"]["Fn::Sub"]
+        return (sub[0] if isinstance(sub, list) else sub).rsplit("/", 1)[-1]
+
+    values = {name(r): r["Properties"]["Value"]
+              for r in template["Resources"].values() if isinstance(r, dict) and r.get("Type") == "AWS::SSM::Parameter"}
     from chalicelib.domain.policy import Policy
 
     assert int(values["max_applications_per_day"]) == Policy().max_applications_per_day
