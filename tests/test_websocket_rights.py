@@ -153,3 +153,17 @@ def test_a_send_failing_part_way_loses_the_event_for_no_recipient(client, chalic
     notify(client, message)  # the retry
     notify(client, message)  # a late duplicate delivery
     assert sorted(sent) == sorted(watchers)
+
+
+# --- the authorisation matrix, WebSocket side -----------------------------------------------------
+
+@pytest.mark.parametrize("kind", [k for k in __import__("tests.test_authorization_matrix", fromlist=["x"]).BAD_TOKENS
+                                  if k != "anonymous"])
+def test_every_kind_of_bad_token_is_refused_at_connect(gateway, applicant, kind):
+    from urllib.parse import quote
+
+    from tests.test_authorization_matrix import BAD_TOKENS
+
+    token = BAD_TOKENS[kind](applicant)
+    assert refused_status(gateway, f"?token={quote(token, safe='')}") == 401
+
