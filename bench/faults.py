@@ -150,6 +150,15 @@ class Run:
         self.env = os.environ
         self.address_queue = self.sqs.get_queue_url(QueueName=self.env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
         self.address_dlq = self.sqs.get_queue_url(QueueName=self.env["ADDRESS_CHECK_DLQ_NAME"])["QueueUrl"]
+        # The queues the topic feeds, each with its handler and its DLQ.
+        self.queues = [
+            (self.address_queue, self.address_dlq, "check_address", self.env["ADDRESS_CHECK_QUEUE_NAME"]),
+        ]
+        if "screen_sanctions" in app.handler_map:
+            name = self.env["SANCTIONS_SCREENING_QUEUE_NAME"]
+            self.queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"],
+                                self.sqs.get_queue_url(QueueName=self.env["SANCTIONS_SCREENING_DLQ_NAME"])["QueueUrl"],
+                                "screen_sanctions", name))
         name = f"faults-tap-{uuid.uuid4().hex[:8]}"
         self.tap = self.sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -227,26 +236,27 @@ class Run:
                 self.invoke_async("notify_subscribers",
                                   self.client.events.generate_sns_event(message=body, message_attributes=attributes),
                                   "notify_given_up")
-            for message in self._receive(self.address_queue, delete=False):
-                moved = True
-                mid = message["MessageId"]
-                event = self.client.events.generate_sqs_event(queue_name=self.env["ADDRESS_CHECK_QUEUE_NAME"],
-                                                              message_bodies=[message["Body"]])
-                try:
-                    answer = self.invoke("check_address", event) or {}
-                    ok = not answer.get("batchItemFailures")
-                except Exception:  # noqa: BLE001
-                    ok = False
-                self.receives[mid] = self.receives.get(mid, 0) + 1
-                if ok:
-                    self.sqs.delete_message(QueueUrl=self.address_queue, ReceiptHandle=message["ReceiptHandle"])
-                elif self.receives[mid] >= MAX_RECEIVES:
-                    self.sqs.send_message(QueueUrl=self.address_dlq, MessageBody=message["Body"])
-                    self.sqs.delete_message(QueueUrl=self.address_queue, ReceiptHandle=message["ReceiptHandle"])
-                    self.stats["address_dlq"] += 1
-                else:
-                    self.sqs.change_message_visibility(QueueUrl=self.address_queue,
-                                                       ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            for queue, dlq, handler, queue_name in self.queues:
+                for message in self._receive(queue, delete=False):
+                    moved = True
+                    mid = message["MessageId"]
+                    event = self.client.events.generate_sqs_event(queue_name=queue_name,
+                                                                  message_bodies=[message["Body"]])
+                    try:
+                        answer = self.invoke(handler, event) or {}
+                        ok = not answer.get("batchItemFailures")
+                    except Exception:  # noqa: BLE001
+                        ok = False
+                    self.receives[mid] = self.receives.get(mid, 0) + 1
+                    if ok:
+                        self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+                    elif self.receives[mid] >= MAX_RECEIVES:
+                        self.sqs.send_message(QueueUrl=dlq, MessageBody=message["Body"])
+                        self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+                        self.stats["address_dlq"] += 1
+                    else:
+                        self.sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"],
+                                                           VisibilityTimeout=0)
             if not moved:
                 return
 
@@ -259,10 +269,11 @@ class Run:
         return got
 
     def redrive_dlq(self) -> None:
-        """What an operator does (``./dev redrive``): DLQ messages back to the queue."""
-        for message in self._receive(self.address_dlq):
-            self.sqs.send_message(QueueUrl=self.address_queue, MessageBody=message["Body"])
-            self.stats["redriven_from_dlq"] += 1
+        """What an operator does (``./dev redrive``): DLQ messages back to their queue."""
+        for queue, dlq, _, _ in self.queues:
+            for message in self._receive(dlq):
+                self.sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])
+                self.stats["redriven_from_dlq"] += 1
 
     # --- the applications --------------------------------------------------------------
 
@@ -296,6 +307,7 @@ class Run:
 
     def verdict(self, ids: list[str]) -> dict[str, Any]:
         from chalicelib.bootstrap import services
+        from chalicelib.domain.checks import REQUIRED_CHECKS
         from chalicelib.domain.workflow import chain_intact
 
         repo = services().repository
@@ -312,7 +324,7 @@ class Run:
             decisions = [e for e in history if e.type.value in ("application.approved", "application.rejected")]
             if len(decisions) != 1:
                 problems.append(f"{app_id}: {len(decisions)} decisions")
-            if len([e for e in history if e.type.value == "check.completed"]) != 2:
+            if len([e for e in history if e.type.value == "check.completed"]) != len(REQUIRED_CHECKS):
                 problems.append(f"{app_id}: check results recorded {len(history)} times")
             missing = [e.seq for e in history if f"{app_id}#{e.seq}" not in self.published]
             if missing:
@@ -383,7 +395,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"    {problem}")
         print(f"  app AWS calls {result['app_calls']}, failed by injection {result['injected']}; "
               f"client REST retries {result['rest_retries']}, stream retries {result['stream_retries']}, "
-              f"S3 events given up {result['s3_given_up']}, address messages to the DLQ {result['address_dlq']} "
+              f"S3 events given up {result['s3_given_up']}, queue messages to a DLQ {result['address_dlq']} "
               f"(redriven {result['redriven_from_dlq']}), duplicate publishes {result['duplicate_publishes']}")
     ratio = (faulty["seconds"] / faulty["applications"]) / (baseline["seconds"] / baseline["applications"])
     print(f"\ntime per application with faults / without: {ratio:.2f}")

@@ -23,8 +23,8 @@ from .services.ports import (
     DocumentStore,
     EventPublisher,
     JobRunLog,
-    ListDownloader,
     GroupDirectory,
+    ListDownloader,
     Metrics,
     Ocr,
     QueueAdmin,
@@ -308,7 +308,7 @@ class Services:
     def sweeper(self) -> Sweeper:
         from .services.sweeper import Sweeper
 
-        return Sweeper(self.applications, self.documents, self.identity_check, self.address_check)
+        return Sweeper(self.applications, self.documents, self.identity_check, self.address_check, self.sanctions_check)
 
     @cached_property
     def daily_reports(self) -> DailyReports:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.checks import for_applicant
-from ..domain.checks import for_applicant as check_details_for_applicant
+from ..domain.checks import for_applicant
 from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
+from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
 from ..services.review import Detail, DocumentLink
@@ -42,8 +43,8 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     if reviewer:
         return shown
     if evt.type is EventType.CHECK_COMPLETED:
-        shown["details"] = check_details_for_applicant(shown["details"])  # the hash still covers what was recorded
-    return for_applicant(shown)  # staff as their role, no sub, no internal reason
+        shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
+    return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
 def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:

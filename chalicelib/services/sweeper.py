@@ -9,7 +9,7 @@ those states longer than ``STUCK_AFTER`` and runs the missing step again:
 
 * AWAITING_DOCUMENTS with a document in the bucket: the identity check on it;
 * VERIFYING without an identity result: the identity check on its document;
-* either state without an address result: the address check.
+* either state without an address or a sanctions result: that check.
 
 Every step is idempotent (a replay changes nothing), so a sweep racing the
 original event, or running twice, is safe.
@@ -22,13 +22,14 @@ import json
 import time
 from typing import Any, Optional
 
-from ..domain.checks import ADDRESS, IDENTITY
+from ..domain.checks import ADDRESS, IDENTITY, SANCTIONS
 from ..domain.workflow import Application, State, iso
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService
 from .identity_check import IdentityCheck
 from .ports import DocumentStore
+from .sanctions import SanctionsCheck
 
 #: Longer than any step takes, shorter than anyone should wait.
 STUCK_AFTER = dt.timedelta(minutes=10)
@@ -44,11 +45,13 @@ class Sweeper:
         documents: DocumentStore,
         identity_check: IdentityCheck,
         address_check: AddressCheck,
+        sanctions_check: SanctionsCheck,
     ):
         self.applications = applications
         self.documents = documents
         self.identity_check = identity_check
         self.address_check = address_check
+        self.sanctions_check = sanctions_check
 
     def redrive_stuck(
         self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
@@ -63,7 +66,8 @@ class Sweeper:
                 if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                     summary["stopped"] = "time budget"
                     return summary
-                if state is State.AWAITING_DOCUMENTS and app.state_since < oldest_upload and ADDRESS in app.checks:
+                awaited = ADDRESS in app.checks and SANCTIONS in app.checks
+                if state is State.AWAITING_DOCUMENTS and app.state_since < oldest_upload and awaited:
                     continue
                 summary["examined"] += 1
                 try:
@@ -75,9 +79,11 @@ class Sweeper:
 
     def _redrive(self, app: Application) -> int:
         changed = 0
+        submitted = json.dumps({"application_id": app.application_id})
         if ADDRESS not in app.checks:
-            outcome = self.address_check.address_requested(json.dumps({"application_id": app.application_id}))
-            changed += 1 if outcome.get("changed") else 0
+            changed += 1 if self.address_check.address_requested(submitted).get("changed") else 0
+        if SANCTIONS not in app.checks:
+            changed += 1 if self.sanctions_check.screening_requested(submitted).get("changed") else 0
         if IDENTITY not in app.checks:
             key = app.document_key or next(iter(reversed(self.documents.keys_of(app.application_id))), None)
             if key is not None:

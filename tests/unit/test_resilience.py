@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.fakes import address_message, event_types, identity, submit, upload
+from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
 
 
 class FailingPublisher:
@@ -103,6 +103,7 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
 def test_an_abandoned_application_is_left_to_the_expiry_job(svc, applicant, clock):
     app = submit(svc, applicant)
     svc.address_check.address_requested(address_message(app.application_id))
+    screen(svc, app.application_id)
     clock.advance(days=3)
     assert svc.sweeper.redrive_stuck()["examined"] == 0
     assert svc.documents.keys_of(app.application_id) == []
