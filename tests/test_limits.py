@@ -108,8 +108,8 @@ def test_every_deployed_stage_reserves_concurrency_for_every_function():
     import app as app_module
 
     assert deployed_stages(), "no deployable stage in .chalice/config.json"
-    handlers = {"api_handler", *(h.name for h in app_module.app.event_sources)} | {
-        h.name for h in app_module.app.websocket_handlers.values()
+    handlers = {"api_handler", "websocket_connect", "websocket_message", "websocket_disconnect"} | {
+        h.name for h in app_module.app.event_sources
     }
     for name, stage in deployed_stages().items():
         default = stage.get("reserved_concurrency")
@@ -118,26 +118,21 @@ def test_every_deployed_stage_reserves_concurrency_for_every_function():
             assert isinstance(reserved, int) and 1 <= reserved <= 200, (name, handler, reserved)
 
 
-def test_every_deployed_stage_throttles_its_rest_and_websocket_apis():
-    """Stage throttling is applied by the deploy script from .chalice/throttling.json."""
-    throttling = json.loads((ROOT / ".chalice" / "throttling.json").read_text())
-    for name in deployed_stages():
-        for api in ("rest", "websocket"):
-            limits = throttling[name][api]
-            assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
-    deploy = (ROOT / "scripts" / "deploy.sh").read_text()
-    assert "throttling.json" in deploy
+def test_the_rest_and_websocket_stages_are_throttled():
+    """Stage throttling is applied by the deploy from .chalice/gateway.json."""
+    gateway = json.loads((ROOT / ".chalice" / "gateway.json").read_text())
+    for api in ("rest", "websocket"):
+        limits = gateway[api]
+        assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
+    deploy = (ROOT / "scripts" / "deploy.py").read_text()
     assert "throttling/rateLimit" in deploy and "ThrottlingRateLimit" in deploy
 
 
-def test_the_deployment_reports_stream_failures_and_gives_the_s3_handler_an_on_failure_path():
-    deploy = (ROOT / "scripts" / "deploy.sh").read_text()
-    template = yaml.load((ROOT / "resources.yaml").read_text(), Loader=_CfnLoader)
-    assert template["Resources"]["FailedEventsQueue"]["Type"] == "AWS::SQS::Queue"
-    assert "FailedEventsQueueArn" in template["Outputs"]
-    stream = deploy[deploy.index("publish_history") :]
-    for setting in ("ReportBatchItemFailures", "--bisect-batch-on-function-error", "--maximum-retry-attempts",
-                    "OnFailure={Destination="):
-        assert setting in stream, setting
-    s3 = deploy[deploy.index("put-function-event-invoke-config") :]
-    assert "verify_identity_document" in s3.splitlines()[0] and "OnFailure" in s3
+def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_retries_and_a_destination():
+    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+
+    assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
+    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    assert "HISTORY_STREAM_DLQ_ARN" in deploy and "DOCUMENT_EVENTS_DLQ_ARN" in deploy  # the on-failure queues
+    assert 0 < ASYNC_RETRIES <= 2
