@@ -317,12 +317,14 @@ class Run:
             app = repo.get(app_id)
             history = repo.history(app_id)
             states[app.state.value] = states.get(app.state.value, 0) + 1
-            if app.state.value != "APPROVED":
+            # The test documents are noise images: with OCR reading them (issue 9) they are unreadable and go
+            # to a person (FLAGGED); either way every check has run and the application has left VERIFYING.
+            if app.state.value not in ("APPROVED", "FLAGGED"):
                 problems.append(f"{app_id}: {app.state.value}")
             if not chain_intact(history) or [e.seq for e in history] != list(range(1, len(history) + 1)):
                 problems.append(f"{app_id}: chain broken")
             decisions = [e for e in history if e.type.value in ("application.approved", "application.rejected")]
-            if len(decisions) != 1:
+            if len(decisions) != (1 if app.state.value == "APPROVED" else 0):
                 problems.append(f"{app_id}: {len(decisions)} decisions")
             if len([e for e in history if e.type.value == "check.completed"]) != len(REQUIRED_CHECKS):
                 problems.append(f"{app_id}: check results recorded {len(history)} times")
