@@ -288,7 +288,7 @@ def decide_application(application_id):
 )
 @handles_errors
 def review_document(application_id):
-    link = services().review.view_document(reviewer(current_request()), application_id)
+    link = services().review.view_document(reviewer(current_request(), services().staff), application_id)
     return Response(body=presenters.document_link(link), headers={"Cache-Control": "no-store"})
 
 
@@ -329,6 +329,8 @@ def operations_redrive(name):
 def operations_jobs():
     operator(current_request())
     return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
+
+
 # --- anything else -------------------------------------------------------------
 # Without this, API Gateway answers an unknown path itself: 403 "Missing
 # Authentication Token" (and, given a bearer token, a message quoting it). A

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.checks import for_applicant
-from ..domain.checks import for_applicant
 from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.operations import Job, Workflow
