@@ -170,8 +170,9 @@ def test_public_operations_answer_everyone(api):
     assert ("GET", "/health") in public and ("GET", "/openapi.json") in public
     for method, path in public:
         for token in (None, "garbage", BAD_TOKENS["expired"](type("U", (), {"sub": "x"}))):
-            reply = call(api, method, path, token)
-            assert reply.status in (200, 503), (method, path, reply.status)
+            reply = call(api, method, path, token)  # a templated public path ({asset}) may answer 404
+            assert reply.status in ((200, 503) if "{" not in path else (200, 404, 503)), (method, path, reply.status)
+            assert reply.status != 401
 
 
 def test_applicant_a_on_bs_resources_gets_what_an_unknown_id_gets(api, applicant, victims):
