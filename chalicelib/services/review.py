@@ -18,7 +18,7 @@ from ..domain.identity import sniff_mime_type
 from ..domain.users import Identity
 from ..domain.workflow import Application, HistoryEvent, State, chain_intact, iso
 from ..observability import logger
-from .applications import ApplicationService
+from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
 from .ports import ConcurrentChange, DocumentStore, Metrics, Page
 
@@ -29,6 +29,8 @@ DISPLAYABLE = frozenset({"image/jpeg", "image/png", "application/pdf"})
 # A decision that loses only to a system step (an escalation bumping the
 # version of a still-FLAGGED application) is retried this many times.
 DECISION_ATTEMPTS = 3
+#: A read records its audit event; concurrent reads (a console's parallel requests) retry with jitter.
+READ_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class ReviewService:
         else is NotFound (as an unknown id). Each read is recorded as a
         ``review.viewed`` history event in the same chain: the audit trace.
         """
-        for attempt in range(1, DECISION_ATTEMPTS + 1):
+        for attempt in range(1, READ_ATTEMPTS + 1):
             app = self.applications.get(application_id)
             history = self.repo.history(application_id)
             if not workflow.may_review(app, history, reviewer.sub):
@@ -102,7 +104,8 @@ class ReviewService:
             try:
                 self.repo.commit(change)
             except ConcurrentChange:
-                if attempt < DECISION_ATTEMPTS:
+                if attempt < READ_ATTEMPTS:
+                    backoff(attempt)  # another read or a step committed first: read again
                     continue
                 raise
             self.metrics.count("ReviewerRead")
