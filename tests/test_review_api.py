@@ -237,6 +237,7 @@ def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
     mine = own["items"][-2]
     assert mine["hash"] == last["hash"] and own["chain_intact"] is True
     assert mine["actor"] == "reviewer" and mine["reason"] == "decided by a reviewer"  # not the internal text
+    assert "reviewer_email" not in mine["details"]  # nor who the reviewer is
 
 
 def test_a_reviewer_cannot_decide_an_application_they_submitted(api, reviewer):
