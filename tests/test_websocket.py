@@ -371,11 +371,11 @@ def test_disconnect_removes_the_connection_and_its_subscriptions(gateway, socket
     ws = open_ws(gateway, sockets, reviewer.token)
     ask(ws, {"action": "subscribe", "application_id": application_id})
     ask(ws, {"action": "subscribe", "topic": "review-queue"})
-    connection_id = only_connection(store, app_topic(application_id))
+    connection_id = only_connection(store, app_topic(application_id) + "#staff")  # a reviewer watches as staff
     assert store.get(connection_id) is not None
     ws.close()
     wait_until(lambda: store.get(connection_id) is None)
-    assert connection_id not in set(store.subscribers(app_topic(application_id)))
+    assert connection_id not in set(store.subscribers(app_topic(application_id) + "#staff"))
     assert connection_id not in set(store.subscribers("review-queue"))
 
 

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from ..domain.limits import MAX_CONNECTIONS_PER_USER
 from ..domain.users import REVIEWERS_GROUP, Identity
+from ..domain.workflow import for_applicant
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -44,6 +45,14 @@ DEDUPE_PREFIX = "notified#"
 
 def application_topic(application_id: str) -> str:
     return f"application#{application_id}"
+
+
+def staff_topic(application_id: str) -> str:
+    """Where staff watching someone else's application subscribe: they get the staff view of its events."""
+    return f"{application_topic(application_id)}#staff"
+
+
+STAFF_TOPIC_SUFFIX = "#staff"
 
 
 class FrameError(Exception):
@@ -121,10 +130,14 @@ class LiveUpdates:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target)
         try:
             if action == "subscribe":
-                ack = self._authorize(connection, target)
+                ack, as_staff = self._authorize(connection, target)
+                if as_staff and "application_id" in target:
+                    topic = staff_topic(target["application_id"])  # they get the staff view of its events
                 self.connections.subscribe(connection_id, topic)
                 return {"type": "subscribed", **target, **ack}
             self.connections.unsubscribe(connection_id, topic)
+            if "application_id" in target:
+                self.connections.unsubscribe(connection_id, staff_topic(target["application_id"]))
             return {"type": "unsubscribed", **target}
         except ConnectionGone:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target) from None
@@ -140,25 +153,27 @@ class LiveUpdates:
             self.connections.forget(connection_id)
             return False
 
-    def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> dict[str, Any]:
-        """Refuse what the user may not watch; returns extra fields for the ack."""
+    def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
+        """Refuse what the user may not watch; returns extra fields for the ack and whether staff watch it."""
         identity: Identity = connection.identity
         staff = identity.is_reviewer and self.staff.is_member(identity, REVIEWERS_GROUP)  # re-checked every frame
         if "topic" in target:
             if not staff:
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
-            return {}
+            return {}, True
         application_id = target["application_id"]
+        as_staff = False
         try:
             application = self.applications.get_own(identity, application_id)
         except NotFound:
+            as_staff = True
             if not staff:
                 raise FrameError("not_found", "application not found", **target) from None
             try:  # reviewers watch what they may read: in review, or decided by them
                 application = self.review.may_watch(identity, application_id)
             except NotFound:
                 raise FrameError("not_found", "application not found", **target) from None
-        return {"state": application.state.value, "seq": application.last_seq}
+        return {"state": application.state.value, "seq": application.last_seq}, as_staff
 
     # --- SNS: the fan-out ----------------------------------------------------------
 
@@ -192,8 +207,11 @@ class LiveUpdates:
         if retry and not self.claims.is_claimed(pending):
             logger.info("event already notified", extra={"event_id": event["event_id"]})
             return 0
-        frame = json.dumps({"type": "event", "event": event})
-        sent, failed, error = self._send_all(recipients, frame, event["event_id"], claim if retry else None)
+        frames = {
+            True: json.dumps({"type": "event", "event": event}),  # staff: who acted and why
+            False: json.dumps({"type": "event", "event": for_applicant(event)}),  # staff as their role
+        }
+        sent, failed, error = self._send_all(recipients, frames, event["event_id"], claim if retry else None)
         if error is None:
             if retry:
                 self.claims.release(pending)
@@ -208,7 +226,7 @@ class LiveUpdates:
         raise error
 
     def _send_all(
-        self, recipients: Mapping[str, set[str]], frame: str, event_id: str, claim: Optional[str]
+        self, recipients: Mapping[str, set[str]], frames: Mapping[bool, str], event_id: str, claim: Optional[str]
     ) -> tuple[list[str], int, Optional[BaseException]]:
         """Send to each recipient (on a retry: only to those whose per-recipient claim is won)."""
         sent: list[str] = []
@@ -219,7 +237,7 @@ class LiveUpdates:
             if mine is not None and not self.claims.claim(mine):
                 continue  # got it before the failure
             try:
-                self.sender.send(connection_id, frame)
+                self.sender.send(connection_id, frames[any(map(is_staff_topic, topics))])
                 sent.append(connection_id)
             except ConnectionGone:
                 gone += 1
@@ -252,10 +270,21 @@ class LiveUpdates:
         return event
 
 
+def is_staff_topic(topic: str) -> bool:
+    return topic == REVIEW_QUEUE or topic.endswith(STAFF_TOPIC_SUFFIX)
+
+
 def topics_for(event: Mapping[str, Any]) -> list[str]:
-    """Where an application event goes: its application's watchers and, when it
-    enters or leaves the review queue or escalates, the reviewers' queue."""
-    topics = [application_topic(str(event["application_id"]))]
+    """Where an application event goes: its applicant's watchers, its staff watchers while it is
+    in (or leaves) review, and, when it enters or leaves the review queue or escalates, the reviewers' queue.
+
+    Only events of an application in review look up staff watchers: an application
+    decided automatically costs no more queries than before.
+    """
+    application_id = str(event["application_id"])
+    topics = [application_topic(application_id)]
+    if FLAGGED in (event.get("state"), event.get("from_state")) or str(event.get("type", "")).startswith("review."):
+        topics.append(staff_topic(application_id))  # staff watch an application while it is in review
     moved = event.get("state") != event.get("from_state")
     if (moved and FLAGGED in (event.get("state"), event.get("from_state"))) or event.get("type") == ESCALATED:
         topics.append(REVIEW_QUEUE)

@@ -9,32 +9,38 @@ stream retries from there and no failure blocks the records before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
-from ..domain.workflow import HistoryEvent, for_applicant
+from ..domain.workflow import HistoryEvent
 from .ports import Claims, EventPublisher
+
+STAFF_DETAILS = ("decision", "reviewer_email")
 
 
 def message_for(event: HistoryEvent) -> dict[str, Any]:
-    """What subscribers see: the change, never personal data, never a reviewer's sub or internal reason.
+    """What the (internal, encrypted) topic carries: the change, never the applicant's personal data.
 
-    Applicants subscribe to their own applications, so the message is what an
-    applicant may read (``workflow.for_applicant``); staff read the rest over REST.
+    It is the staff view: who acted and why, and for a decision the reviewer's
+    e-mail, so a reviewer's console can say who decided first. The notifier
+    sends applicants ``workflow.for_applicant`` of it (staff as their role).
     """
-    return for_applicant(
-        {
-            "event_id": f"{event.application_id}#{event.seq}",
-            "application_id": event.application_id,
-            "seq": event.seq,
-            "type": event.type.value,
-            "from_state": event.from_state.value if event.from_state else None,
-            "state": event.to_state.value,
-            "at": event.at,
-            "actor": event.actor,
-            "reason": event.reason,
-        }
-    )
+    details = event.details if isinstance(event.details, Mapping) else {}
+    message: dict[str, Any] = {
+        "event_id": f"{event.application_id}#{event.seq}",
+        "application_id": event.application_id,
+        "seq": event.seq,
+        "type": event.type.value,
+        "from_state": event.from_state.value if event.from_state else None,
+        "state": event.to_state.value,
+        "at": event.at,
+        "actor": event.actor,
+        "reason": event.reason,
+    }
+    staff_details = {key: str(details[key]) for key in STAFF_DETAILS if details.get(key) is not None}
+    if staff_details:
+        message["details"] = staff_details
+    return message
 
 
 class OutboxRelay:

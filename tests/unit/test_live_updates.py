@@ -271,3 +271,32 @@ def test_a_partial_failure_is_retried_for_the_failed_recipient_only(svc, live, a
 def test_a_message_that_is_not_an_application_event_is_dropped(svc, live, raw):
     assert live.fan_out(raw) == 0
     assert svc.metrics.counts["NotificationMessageDropped"] == 1
+
+
+def test_staff_watching_an_application_see_who_decided_and_why_its_applicant_only_the_role(
+    svc, live, applicant, reviewer, clock
+):
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)
+    own, staff, queue = connected(svc, applicant), connected(svc, reviewer), connected(svc, reviewer)
+    subscribe(svc, own, app.application_id)
+    subscribe(svc, staff, app.application_id)
+    subscribe(svc, queue)
+    decision = json.dumps(
+        {
+            **json.loads(event(app.application_id, 9, "application.rejected", "REJECTED", "FLAGGED")),
+            "actor": "reviewer:sub-of-the-reviewer",
+            "reason": "internal: the photo does not match",
+            "details": {"decision": "reject", "reviewer_email": "r@bank.example"},
+        }
+    )
+    assert live.fan_out(decision) == 3
+    [seen_by_staff] = svc.sender.frames(staff)
+    assert seen_by_staff["event"]["actor"] == "reviewer:sub-of-the-reviewer"
+    assert seen_by_staff["event"]["details"]["reviewer_email"] == "r@bank.example"
+    assert svc.sender.frames(queue) == [seen_by_staff]
+    [seen_by_applicant] = svc.sender.frames(own)
+    shown = seen_by_applicant["event"]
+    assert shown["actor"] == "reviewer" and "internal" not in shown["reason"]
+    assert "sub-of-the-reviewer" not in json.dumps(shown) and "r@bank.example" not in json.dumps(shown)

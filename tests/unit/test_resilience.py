@@ -157,17 +157,29 @@ def test_connections_per_user_are_bounded(svc, applicant):
     svc.connections.register("one-more", applicant, MAX_CONNECTIONS_PER_USER)
 
 
-def test_published_messages_never_carry_a_reviewers_sub_or_reason(svc, applicant, reviewer):
+def test_published_messages_carry_no_personal_data_and_applicants_get_them_without_the_reviewer(
+    svc, applicant, reviewer
+):
     import dataclasses
 
-    from chalicelib.domain.workflow import EventType
+    from chalicelib.domain.workflow import EventType, for_applicant
     from chalicelib.services.outbox import message_for
 
     app = submit(svc, applicant)
     submitted = svc.repository.history(app.application_id)[0]
     rejected = dataclasses.replace(
-        submitted, type=EventType.REJECTED, actor=f"reviewer:{reviewer.sub}", reason="internal: CASE-4411"
+        submitted,
+        type=EventType.REJECTED,
+        actor=f"reviewer:{reviewer.sub}",
+        reason="internal: CASE-4411",
+        details={"decision": "reject", "reviewer_email": "r@bank.example", "address": "1 Secret Street"},
     )
-    message = message_for(rejected)
-    assert message["actor"] == "reviewer" and reviewer.sub not in json.dumps(message)
-    assert message["reason"] == "decided by a reviewer" and "CASE-4411" not in json.dumps(message)
+    message = message_for(rejected)  # the internal topic's view: staff may see who and why
+    assert set(message) <= {"event_id", "application_id", "seq", "type", "from_state", "state", "at", "actor",
+                            "reason", "details"}
+    assert message["details"] == {"decision": "reject", "reviewer_email": "r@bank.example"}  # nothing else
+    assert "Secret" not in json.dumps(message)
+    shown = for_applicant(message)  # what an applicant's connection is sent
+    assert shown["actor"] == "reviewer" and reviewer.sub not in json.dumps(shown)
+    assert shown["reason"] == "decided by a reviewer" and "CASE-4411" not in json.dumps(shown)
+    assert "r@bank.example" not in json.dumps(shown)
