@@ -96,6 +96,11 @@ for attribute, value in vars(type(services)).items():
             getattr(services, attribute)
         except Exception:
             pass
+# The Tracer, as it is built in Lambda with tracing on: the X-Ray SDK and its botocore patch.
+os.environ.update(POWERTOOLS_TRACE_DISABLED="false", LAMBDA_TASK_ROOT=os.getcwd())
+from chalicelib import observability
+observability.tracer.cache_clear()
+observability.tracer()
 files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
 print(json.dumps({"modules": files, "failed": failed}))
 """
