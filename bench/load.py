@@ -12,6 +12,12 @@ connection, and works like the reference client, one application at a time:
     decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
     total      create sent -> decision seen
 
+Every client uploads the same rendered passport, which matches its declaration,
+so each application is read and APPROVED; the local Textract answers identical
+bytes from its cache, so this measures the app and the local stack, not OCR
+(in AWS, OCR is Textract's managed service; the local engine's own speed and
+read rate are ``bench/ocr_read_rate.py``'s).
+
 Passes, on the same stack one after the other: the baseline (one client,
 ``--baseline`` applications: the unloaded latency of each step), then each
 of ``--counts`` with ``--clients`` clients. Printed per pass: the rate
