@@ -13,6 +13,7 @@ import zipfile
 
 import pytest
 
+from scripts import iam
 from scripts.build_package import DROPPED, NEVER_IMPORTED, build, top_level
 from tests.support.aws import ROOT
 
@@ -70,7 +71,7 @@ def test_the_app_imports_from_the_package_with_only_the_runtime_sdk(lean, tmp_pa
 
 @pytest.fixture(scope="session")
 def packaging_project(tmp_path_factory, lean):
-    """A copy of the project with a recorded overlay for each stage (placeholder values)."""
+    """A copy of the project with a recorded overlay for each stage (placeholder values) and its policies."""
     from bench.package import app_environment
     from scripts.chalice_stage import write_overlay
 
@@ -81,13 +82,12 @@ def packaging_project(tmp_path_factory, lean):
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, target)
     env = {k: v for k, v in app_environment().items() if not k.startswith("AWS_") and k != "PATH"}
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:us-east-1:1:log-group:x"}]}
-    (project / ".chalice" / "stages").mkdir()
+    shutil.copytree(ROOT / iam.TEMPLATES, project / iam.TEMPLATES)
     for stage in json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]:
-        (project / ".chalice" / "stages" / f"{stage}-policy.json").write_text(json.dumps(policy))
+        # each function's own policy, rendered as the deploy does (scripts/iam.py)
+        functions = iam.write_stage_policies(project, stage, env, "us-east-1", "123456789012")
         write_overlay(project, stage, {"environment_variables": env, "autogen_policy": False,
-                                       "iam_policy_file": f"stages/{stage}-policy.json"})
+                                       "lambda_functions": functions})
     return project
 
 
