@@ -104,6 +104,10 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     assert {"verify_identity_document", "check_address", "publish_history", "api_handler"} <= set(functions)
     assert (out / "deployment.zip").read_bytes() == lean["zip"].read_bytes()
     assert "aws_s3_bucket_notification" in template["resource"]
+    # one role per function, each with its own policy (scripts/iam.py), none shared
+    policies = template["resource"]["aws_iam_role_policy"]
+    assert set(template["resource"]["aws_iam_role"]) == {f"{name}_role" for name in functions}
+    assert len({json.dumps(p["policy"], sort_keys=True) for p in policies.values()}) == len(functions)
 
 
 def test_cloudformation_packaging_stops_only_at_the_s3_trigger(packaging_project, tmp_path):
