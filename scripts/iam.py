@@ -210,8 +210,8 @@ def permissions(
     if service == "s3":
         bucket, key = params.get("Bucket", ""), params.get("Key", "")
         versioned = "Version" if params.get("VersionId") else ""
-        if presigned and operation == "CreateBucket":  # how botocore names a presigned POST: an upload
-            return [("s3:PutObject", _object(bucket, key or "applications/"))]
+        if operation == "PresignedPost":  # the holder uploads with the signer's rights
+            return [("s3:PutObject", _object(bucket, key))]
         if operation in ("GetObject", "HeadObject"):
             return [(f"s3:GetObject{versioned}", _object(bucket, key))]
         if operation in ("ListObjectsV2", "ListObjects", "ListObjectVersions"):
