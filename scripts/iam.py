@@ -271,19 +271,30 @@ def kms(grants: Iterable[Grant]) -> set[Grant]:
     return needed
 
 
-def platform(kind: str, source: Mapping[str, str]) -> set[Grant]:
-    """What Lambda does with the function's role: its log group, reading its event source, its failure queue.
+def traced(config: Mapping[str, Any], function: str) -> bool:
+    """Whether any stage turns on X-Ray active tracing for ``function`` (Chalice's ``xray``, looked up as
+    Chalice does: the stage's function, the stage, the top-level function, the top level)."""
+    top = config.get("lambda_functions", {}).get(function, {})
+    for stage in config.get("stages", {}).values():
+        for where in (stage.get("lambda_functions", {}).get(function, {}), stage, top, config):
+            if where.get("xray") is not None:
+                if where["xray"]:
+                    return True
+                break
+    return False
+
+
+LOG_STREAMS = "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${FunctionName}:*"
+
+
+def platform(kind: str, source: Mapping[str, str], tracing: bool = False) -> set[Grant]:
+    """What Lambda does with the function's role: its own log group, reading its event source, its failure
+    queue, and with active tracing the trace segments (X-Ray has no resource type: ``*``).
 
     ``kind``: the Chalice decorator (``route``, ``on_sqs_message`` ...); ``source``: for an SQS function
     its queue's placeholder, for the stream its ARN's.
     """
-    grants = {
-        (
-            "logs:CreateLogStream",
-            "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${FunctionName}:*",
-        ),
-        ("logs:PutLogEvents", "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${FunctionName}:*"),
-    }
+    grants = {("logs:CreateLogStream", LOG_STREAMS), ("logs:PutLogEvents", LOG_STREAMS)}
     if kind == "on_sqs_message":
         grants |= {
             (f"sqs:{action}", source["queue"]) for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
@@ -296,6 +307,8 @@ def platform(kind: str, source: Mapping[str, str]) -> set[Grant]:
         grants.add(("sqs:SendMessage", "${HistoryStreamDlqArn}"))  # the mapping's on-failure destination
     elif kind == "on_s3_event":
         grants.add(("sqs:SendMessage", "${DocumentEventsDlqArn}"))  # the async invoke's on-failure destination
+    if tracing:
+        grants |= {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
     return grants | kms(grants)
 
 

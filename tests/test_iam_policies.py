@@ -442,7 +442,11 @@ def expected(recording, values, chalice_app) -> dict[str, set[iam.Grant]]:
     """What each function's policy must grant: its recorded calls and what Lambda does with its role."""
     kinds = event_source_kinds(chalice_app, values)
     recorded = recording.grants(values)
-    wanted = {function: recorded.get(function, set()) | iam.platform(*kinds[function]) for function in FUNCTIONS}
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    wanted = {
+        function: recorded.get(function, set()) | iam.platform(*kinds[function], tracing=iam.traced(config, function))
+        for function in FUNCTIONS
+    }
     if os.environ.get("IAM_WRITE_POLICIES"):
         for function, grants in wanted.items():
             path = iam.template_path(ROOT, function)
@@ -551,6 +555,14 @@ def test_rendering_fills_every_placeholder_with_the_stages_arns(tmp_path, values
         assert f"log-group:/aws/lambda/{iam.function_name('test', function)}:*" in text
     with pytest.raises(KeyError):
         iam.render({"Resource": "${NoSuchOutput}"}, values)
+
+
+def test_tracing_is_granted_where_a_stage_turns_it_on():
+    assert iam.traced({"stages": {"dev": {"xray": True}, "local": {}}}, "api_handler")
+    assert not iam.traced({"stages": {"dev": {"xray": True, "lambda_functions": {"f": {"xray": False}}}}}, "f")
+    assert iam.traced({"xray": True, "stages": {"dev": {}}}, "f")
+    assert not iam.traced({"stages": {"dev": {}}}, "f")
+    assert ("xray:PutTraceSegments", "*") in iam.platform("schedule", {}, tracing=True)
 
 
 def test_a_transaction_needs_one_action_per_table_and_encrypted_writes_need_the_key():
