@@ -257,18 +257,42 @@ def permissions(
     return [(f"{service}:{operation}", "*")]
 
 
+def _encrypted(action: str, resource: str) -> bool:
+    return resource.startswith(ENCRYPTED) or (action.startswith("sqs:") and resource.startswith("${"))
+
+
 def kms(grants: Iterable[Grant]) -> set[Grant]:
     """What the stage's key must allow for these grants (templated resources): S3, SQS and SNS encryption."""
     needed: set[Grant] = set()
     for action, resource in grants:
-        encrypted = resource.startswith(ENCRYPTED) or (action.startswith("sqs:") and resource.startswith("${"))
-        if not encrypted:
+        if not _encrypted(action, resource):
             continue
         if action in ("s3:PutObject", "sqs:SendMessage", "sns:Publish"):
             needed.add(("kms:GenerateDataKey", "${DataKeyArn}"))
         if action in ("s3:GetObject", "s3:GetObjectVersion", "sqs:ReceiveMessage", "sqs:SendMessage", "sns:Publish"):
             needed.add(("kms:Decrypt", "${DataKeyArn}"))
     return needed
+
+
+def kms_via(grants: Iterable[Grant]) -> list[str]:
+    """The services the key is used through (``kms:ViaService``): only those whose encrypted resources are used."""
+    return sorted(
+        {
+            f"{action.split(':')[0]}.${{AWS::Region}}.amazonaws.com"
+            for action, resource in grants
+            if _encrypted(action, resource) and kms([(action, resource)])
+        }
+    )
+
+
+def kms_condition(policy: Mapping[str, Any]) -> list[str] | None:
+    """The ``kms:ViaService`` list of a policy's KMS statement (None without one)."""
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if any(action.startswith("kms:") for action in actions):
+            via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+            return sorted(via if isinstance(via, list) else [via]) if via else []
+    return None
 
 
 def traced(config: Mapping[str, Any], function: str) -> bool:
@@ -325,21 +349,23 @@ def flatten(policy: Mapping[str, Any]) -> set[Grant]:
 
 def policy_from(grants: Iterable[Grant]) -> dict[str, Any]:
     """A readable policy granting exactly ``grants``: one statement per service and set of resources."""
+    grants = set(grants)
     by_action: dict[str, set[str]] = {}
     for action, resource in grants:
         by_action.setdefault(action, set()).add(resource)
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for action, resources in by_action.items():
         groups.setdefault((action.split(":")[0], tuple(sorted(resources))), []).append(action)
-    statements = []
+    statements: list[dict[str, Any]] = []
     for (service, resources), actions in sorted(groups.items()):
         sid = re.sub(r"[^A-Za-z0-9]", "", service.title()) + str(len(statements) + 1)
-        statements.append(
-            {
-                "Sid": sid,
-                "Effect": "Allow",
-                "Action": sorted(actions),
-                "Resource": resources[0] if len(resources) == 1 else list(resources),
-            }
-        )
+        statement: dict[str, Any] = {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": resources[0] if len(resources) == 1 else list(resources),
+        }
+        if service == "kms":  # the key only through the services whose encrypted resources the function uses
+            statement["Condition"] = {"StringEquals": {"kms:ViaService": kms_via(grants)}}
+        statements.append(statement)
     return {"Version": POLICY_VERSION, "Statement": statements}

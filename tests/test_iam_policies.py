@@ -481,6 +481,8 @@ def test_the_policy_grants_exactly_what_the_function_does(function, expected):
     hint = f"update .chalice/policies/{function}.json (or IAM_WRITE_POLICIES=1, then read the diff)"
     assert not missing, f"{function} performs calls its policy does not grant: {sorted(missing)}; {hint}"
     assert not unused, f"{function}'s policy grants what it never does: {sorted(unused)}; {hint}"
+    via = iam.kms_condition(iam.templates(ROOT)[function])
+    assert via == (iam.kms_via(expected[function]) if via is not None else None), f"kms:ViaService; {hint}"
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
