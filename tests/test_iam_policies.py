@@ -165,12 +165,37 @@ class Recorder:
 
 
 class Driver:
+    """Invokes handlers as Lambda would: each function in a container of its own.
+
+    A container keeps its composition root (``bootstrap.services()``) with its caches -- settings,
+    the sanctions index, queue URLs -- so a function's first call to Parameter Store is made by that
+    function, as in Lambda, not hidden by another handler that warmed a shared cache. The harness's
+    own set-up uses yet another one.
+    """
+
     def __init__(self, recorder: Recorder, app: Any, client: Any, api: Any) -> None:
+        from chalicelib import bootstrap
+
         self.recorder, self.app, self.client, self.api = recorder, app, client, api
         self.function_of = handler_functions(app)
+        self.containers: dict[str, Any] = {}
+        bootstrap.replace(None)
+        self.harness = bootstrap.services(app.websocket_api)
+
+    def run(self, function: str, call: Callable[[], Any]) -> Any:
+        from chalicelib import bootstrap
+
+        if function not in self.containers:
+            bootstrap.replace(None)
+            self.containers[function] = bootstrap.services(self.app.websocket_api)
+        bootstrap.replace(self.containers[function])
+        try:
+            return self.recorder.run(function, call)
+        finally:
+            bootstrap.replace(self.harness)
 
     def http(self, method: str, path: str, body: Any = None, user: Any = None, **kw: Any) -> Any:
-        return self.recorder.run(iam.REST_FUNCTION, lambda: self.api.call(method, path, body=body, user=user, **kw))
+        return self.run(iam.REST_FUNCTION, lambda: self.api.call(method, path, body=body, user=user, **kw))
 
     def invoke(self, handler: str, event: dict[str, Any], may_fail: bool = False) -> Any:
         """The handler's reply; with ``may_fail`` an exception (Lambda's retry, then the DLQ) is an answer too."""
@@ -183,7 +208,7 @@ class Driver:
                     raise
                 return error
 
-        return self.recorder.run(self.function_of[handler], call)
+        return self.run(self.function_of[handler], call)
 
     def ws(
         self, handler: str, connection_id: str, route: str, body: Any = None, query: dict[str, str] | None = None
