@@ -41,8 +41,10 @@ from scripts.chalice_stage import load_overlay, overlay_path, write_overlay
 ROOT = Path(__file__).resolve().parents[1]
 APP_NAME = "account-opening"
 GATEWAY_SETTINGS = Path(".chalice") / "gateway.json"
+# ReportBatchItemFailures: the outbox handler names the first record it could not publish
+# (issue 12); without it Lambda would take that answer for success and drop the rest.
 STREAM_MAPPING = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 10,
-                  "MaximumRecordAgeInSeconds": 6 * 3600}
+                  "MaximumRecordAgeInSeconds": 6 * 3600, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
 ASYNC_RETRIES = 2
 WEBSOCKET_HANDLERS = {"on_ws_connect": "websocket_connect", "on_ws_message": "websocket_message",
                       "on_ws_disconnect": "websocket_disconnect"}

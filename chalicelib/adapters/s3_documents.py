@@ -68,6 +68,13 @@ class S3DocumentStore(DocumentStore):
             key=key, size=size, head=first, content_type=head.get("ContentType"), tail=last, version=pinned
         )
 
+    def keys_of(self, application_id: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"applications/{application_id}/"):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        return sorted(keys)
+
     def delete_all_for(self, application_id: str) -> int:
         """Delete (a delete marker on the versioned bucket); older versions go by the bucket's lifecycle
         once their Object Lock retention has passed (resources.yaml)."""

@@ -23,11 +23,16 @@ class CheckRecorder:
         self.applications = applications
         self.metrics = metrics
 
-    def record(self, application_id: str, result: CheckResult) -> Optional[workflow.Change]:
-        """The committed change, or None when the result was already recorded or came too late."""
+    def record(
+        self, application_id: str, result: CheckResult, current: Optional[workflow.Application] = None
+    ) -> Optional[workflow.Change]:
+        """The committed change, or None when the result was already recorded or came too late.
+
+        ``current``: the application as the caller read it (saves a read).
+        """
         try:
             change = self.applications.apply_with_retry(
-                application_id, lambda app: workflow.record_check(app, result, self.applications.clock())
+                application_id, lambda app: workflow.record_check(app, result, self.applications.clock()), current
             )
         except IllegalTransition as error:
             logger.info(
