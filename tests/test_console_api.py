@@ -179,6 +179,8 @@ def test_the_console_is_served_publicly_with_its_headers(api):
     assert page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     config = api.get("/console/config.json").body
-    assert config["cognito"]["client_id"] == os.environ["USER_POOL_CLIENT_ID"]
+    assert config["cognito"]["client_id"] == os.environ["USER_POOL_CLIENT_ID"]  # applicants
+    assert config["cognito"]["staff_client_id"] == os.environ["STAFF_USER_POOL_CLIENT_ID"]  # reviewers, operators
+    assert config["cognito"]["staff_client_id"] != config["cognito"]["client_id"]
     assert config["review_sla_hours"] == 48
     assert api.get("/console/app.py").status == 404

@@ -244,14 +244,14 @@ def second_reviewer(stack: Any) -> dict[str, str]:
     email = f"reviewer-{uuid.uuid4().hex[:8]}@example.com"
     password = "Second-Reviewer-2024"
     idp = stack.client("cognito-idp")
-    pool = stack.env["USER_POOL_ID"]
+    pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
     idp.admin_create_user(
         UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}]
     )
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
     token = idp.initiate_auth(
-        ClientId=stack.env["USER_POOL_CLIENT_ID"],
+        ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password},
     )
