@@ -142,7 +142,7 @@ def staff_member(request: Request) -> Identity:
 
 
 def reviewer(request: Request, staff: StaffAccess) -> Identity:
-    """The caller, if a staff-pool token says reviewer and the staff pool still agrees (removal takes effect at once)."""
+    """The caller, if a staff-pool token says reviewer and the staff pool still agrees (removal counts at once)."""
     identity = staff_member(request)
     if not identity.is_reviewer or not staff.is_member(identity, REVIEWERS_GROUP):
         raise ApiError(403, "forbidden", "only reviewers may do this")

@@ -158,7 +158,9 @@ class LiveUpdates:
         identity: Identity = connection.identity
         if "topic" in target:
             if not identity.is_staff:  # a customer-pool token, whatever groups it claims
-                raise FrameError("wrong_user_pool", "the review queue is for staff: sign in to the staff pool", **target)
+                raise FrameError(
+                    "wrong_user_pool", "the review queue is for staff: sign in to the staff pool", **target
+                )
             if not self.staff.is_member(identity, REVIEWERS_GROUP):  # re-checked every frame
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
             return {}, True
