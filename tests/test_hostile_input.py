@@ -180,12 +180,15 @@ def test_absurd_birth_dates_are_refused(api, applicant, birth):
     assert_error_shape(api.post("/applications", body, user=applicant), 422, "validation_failed")
 
 
-def test_an_expired_document_is_still_accepted_at_the_edge_and_judged_by_the_check(api, applicant):
-    """Expired-but-plausible is a check result (REJECTED with a reason), not a malformed request."""
+def test_an_expired_document_is_a_rule_not_a_malformed_field(api, applicant):
+    """Expired-but-plausible is well formed; the declaration alone settles it (issue 9), so the create
+    answers 422 ``application_refused`` naming the rule, not ``validation_failed``."""
     import datetime as dt
 
     body = make_declared(doc_overrides={"expiry_date": dt.date.today() - dt.timedelta(days=30)})
-    assert api.post("/applications", body, user=applicant).status == 201
+    reply = api.post("/applications", body, user=applicant)
+    assert_error_shape(reply, 422, "application_refused")
+    assert reply.body["error"]["details"]["fields"][0]["type"] == "DOCUMENT_EXPIRED"
 
 
 # --- headers --------------------------------------------------------------------------

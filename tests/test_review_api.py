@@ -57,7 +57,10 @@ def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
     from chalicelib.domain.declaration import ApplicationRequest
 
     who = Identity(sub=applicant_id or str(uuid.uuid4()), groups=frozenset())
-    app, created = service(clock).create(who, ApplicationRequest.model_validate(make_declared()), None)
+    day = clock().date()  # declared as of that day: of age and with a valid document then (issue 9's rules)
+    declared = make_declared(date_of_birth=day.replace(year=day.year - 35, day=min(day.day, 28)),
+                             doc_overrides={"expiry_date": day.replace(year=day.year + 5, day=min(day.day, 28))})
+    app, created = service(clock).create(who, ApplicationRequest.model_validate(declared), None)
     assert created
     return app.application_id
 

@@ -100,15 +100,24 @@ def test_applicants_never_see_reviewer_subs_or_internal_reasons_in_their_history
     assert any(SECRET_REASON == e["reason"] for e in detail["history"])
 
 
-def test_published_events_carry_no_reviewer_sub_or_internal_reason(api, applicant, reviewer, rejected_by_reviewer):
-    """The outbox message is what WebSocket frames carry to every subscriber, applicants included."""
+def test_published_events_carry_no_personal_data_and_applicants_frames_no_reviewer(
+    api, applicant, reviewer, rejected_by_reviewer
+):
+    """The outbox message is the staff view (who decided, why); applicants' frames are its redaction."""
+    from chalicelib.domain.workflow import for_applicant
     from tests.support.flows import stream_records
 
     app_id = rejected_by_reviewer
     published = _published_messages(app_id, stream_records(app_id))
     assert {m["type"] for m in published} >= {"application.rejected", "review.viewed"}
+    declared = api.get(f"/applications/{app_id}", user=applicant).body["declared"]
     text = json.dumps(published)
-    assert reviewer.sub not in text and "CASE-4411" not in text
+    for value in (declared["full_name"]["surname"], declared["email"], declared["date_of_birth"]):
+        assert value not in text  # never the applicant's personal data
+    decision = next(m for m in published if m["type"] == "application.rejected")
+    assert decision["actor"] == f"reviewer:{reviewer.sub}" and decision["details"]["reviewer_email"] == reviewer.email
+    shown = json.dumps([for_applicant(m) for m in published])  # what the applicant's connections are sent
+    assert reviewer.sub not in shown and "CASE-4411" not in shown and reviewer.email not in shown
 
 
 def _published_messages(app_id: str, records: list[dict]) -> list[dict]:

@@ -177,13 +177,32 @@ def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, 
     assert checked["document_version"] and checked["document_version"] != replaced["VersionId"]
 
 
-def test_a_country_outside_the_served_list_is_rejected(api, client, applicant):
+def test_a_country_dropped_from_the_served_list_after_the_create_is_rejected_at_once(api, client, applicant):
+    """The create refuses an unserved country (422); one dropped from Parameter Store after the create fails
+    the address check, which decides at once: no document is awaited, a late one changes nothing."""
+    from chalicelib.bootstrap import services
+
     address = {"country": "JP", "street_address": ["1-1 Chiyoda"], "city": "Chiyoda-ku",
                "country_area": "Tokyo", "postal_code": "100-0001"}
-    app_id = submit(api, client, applicant, address=address)
-    check_address(client, app_id)
-    verify_document(client, upload_document(api, applicant, app_id))
-    assert state_of(app_id) == "REJECTED"
+    settings = services().settings
+    ssm = boto3.client("ssm")
+    name = os.environ["SETTINGS_PATH"] + "served_countries"
+    served = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    ssm.put_parameter(Name=name, Value=served + ",JP", Type="StringList", Overwrite=True)
+    settings.clear_cache()
+    try:
+        app_id = submit(api, client, applicant, address=address)
+        key = upload_document(api, applicant, app_id)  # uploaded, its event not yet delivered
+        ssm.put_parameter(Name=name, Value=served, Type="StringList", Overwrite=True)
+        settings.clear_cache()
+        check_address(client, app_id)
+        assert state_of(app_id) == "REJECTED"
+        verify_document(client, key)
+        assert state_of(app_id) == "REJECTED"
+        assert history_types(app_id)[-1] == "document.unexpected"
+    finally:
+        ssm.put_parameter(Name=name, Value=served, Type="StringList", Overwrite=True)
+        settings.clear_cache()
 
 
 def test_a_po_box_is_flagged_for_review(api, client, applicant):
@@ -200,11 +219,13 @@ def test_parameter_store_settings_are_used(api, client, applicant):
     settings = services().settings
     ssm = boto3.client("ssm")
     name = os.environ["SETTINGS_PATH"] + "minimum_age"
-    ssm.put_parameter(Name=name, Value="60", Type="String", Overwrite=True)
+    app_id = create_application(api, applicant)
+    key = upload_document(api, applicant, app_id)
+    ssm.put_parameter(Name=name, Value="60", Type="String", Overwrite=True)  # changed after the create
     settings.clear_cache()
     try:
-        app_id = create_application(api, applicant)
-        verify_document(client, upload_document(api, applicant, app_id))
+        assert api.post("/applications", make_declared(), user=applicant).error_code == "application_refused"
+        verify_document(client, key)
         reasons = api.get(f"/applications/{app_id}", user=applicant).body["checks"]["identity"]["reasons"]
         assert "APPLICANT_UNDERAGE" in {r["code"] for r in reasons}
     finally:

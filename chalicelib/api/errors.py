@@ -14,7 +14,14 @@ from chalice.app import Request
 
 from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
 from ..observability import logger
-from ..services.errors import DocumentNotDisplayable, IdempotencyKeyReused, NotFound, QuotaExceeded, UnknownQueue
+from ..services.errors import (
+    DeclarationRefused,
+    DocumentNotDisplayable,
+    IdempotencyKeyReused,
+    NotFound,
+    QuotaExceeded,
+    UnknownQueue,
+)
 from ..services.ports import ConcurrentChange, InvalidCursor
 
 
@@ -124,6 +131,14 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
             {"retry_after_seconds": exc.retry_after_seconds},
             request,
             {"Retry-After": str(exc.retry_after_seconds)},
+        )
+    if isinstance(exc, DeclarationRefused):  # the shape of validation_failed, each entry typed by its rule
+        return error_response(
+            422,
+            "application_refused",
+            "the declaration breaks rules that no document can mend",
+            {"fields": [broken.to_dict() for broken in exc.broken]},
+            request,
         )
     if isinstance(exc, IdempotencyKeyReused):
         return error_response(

@@ -58,7 +58,7 @@ def http_middleware(
     def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
         _serving.request = request
         request.context.setdefault("requestId", str(uuid.uuid4()))  # chalice local/test client omit it
-        logger.append_keys(request_id=request.context["requestId"])
+        # (its log key, per invocation and thread: observability.middleware, which runs first)
         try:
             if request.context.get("resourcePath") not in PUBLIC_ROUTES:
                 authenticate(request, verifier())

@@ -62,6 +62,14 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     503: "A dependency is unavailable",
 }
 
+#: POST /applications: beside malformed fields, the rules the declaration alone settles (issue 9).
+CREATE_REFUSED = (
+    "validation_failed: a field is malformed (details.fields names each); application_refused: the declaration "
+    "breaks rules no document can mend, each named in details.fields as {field, message, type} with type one of "
+    "APPLICANT_UNDERAGE, DOCUMENT_EXPIRED, DOCUMENT_EXPIRY_IMPLAUSIBLE, NATIONALITY_NOT_SERVED, COUNTRY_NOT_SERVED; "
+    "idempotency_key_reused"
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -11,21 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..observability import logger
+from ..observability import logger, message_context
 
 
 def partial_batch_response(event: Any, handle_body: Callable[[str], Any]) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     def record_handler(record: Any) -> Any:
-        try:
-            return handle_body(record.body)
-        except Exception:
-            logger.exception(
-                "message failed",
-                extra={"message_id": record.message_id, "receive_count": record.attributes.approximate_receive_count},
-            )
-            raise
+        with message_context(record.message_id, record.body):  # its id and application on every line
+            try:
+                return handle_body(record.body)
+            except Exception:
+                logger.exception(
+                    "message failed",
+                    extra={
+                        "message_id": record.message_id,
+                        "receive_count": record.attributes.approximate_receive_count,
+                    },
+                )
+                raise
 
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, which is a dict
         event=event.to_dict(), record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS)

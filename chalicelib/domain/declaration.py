@@ -56,19 +56,19 @@ Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(text.check_printable),
-    Field(json_schema_extra={"pattern": text.printable_pattern()}),
+    Field(json_schema_extra=text.printable_schema()),
 ]
 AddressText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(text.check_address_line),
-    Field(json_schema_extra={"pattern": text.printable_pattern(text.ADDRESS_WHITESPACE)}),
+    Field(json_schema_extra=text.printable_schema(text.ADDRESS_WHITESPACE)),
 ]
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=20),
     AfterValidator(text.check_address_line),
-    Field(json_schema_extra={"pattern": text.printable_pattern(text.ADDRESS_WHITESPACE)}),
+    Field(json_schema_extra=text.printable_schema(text.ADDRESS_WHITESPACE)),
 ]
 PlausibleDate = Annotated[
     dt.date, AfterValidator(_plausible_date), Field(json_schema_extra={"pattern": PLAUSIBLE_DATE})

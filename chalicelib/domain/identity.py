@@ -39,7 +39,27 @@ import filetype
 from . import mrz
 from .checks import IDENTITY, CheckResult, Outcome, Reason
 from .declaration import ApplicationRequest, DocumentType
-from .policy import Policy
+from .policy import (
+    APPLICANT_UNDERAGE,
+    DOCUMENT_EXPIRED,
+    DOCUMENT_EXPIRY_IMPLAUSIBLE,
+    NATIONALITY_NOT_SERVED,
+    Broken,
+    Policy,
+    age_on,
+    age_rule,
+    expiry_rule,
+    nationality_rule,
+)
+
+__all__ = [
+    "APPLICANT_UNDERAGE",
+    "DOCUMENT_EXPIRED",
+    "DOCUMENT_EXPIRY_IMPLAUSIBLE",
+    "NATIONALITY_NOT_SERVED",
+    "age_on",
+    "check_identity",
+]
 
 HEAD_BYTES = 65536  # the leading bytes the handler reads: a JPEG's frame header can sit after a large EXIF block
 TAIL_BYTES = 1024  # the trailing bytes it reads: where a whole file ends (IEND, EOI, %%EOF)
@@ -50,8 +70,6 @@ FILE_TOO_SMALL = "FILE_TOO_SMALL"
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
 FILE_CORRUPT = "FILE_CORRUPT"
 IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
-DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
-APPLICANT_UNDERAGE = "APPLICANT_UNDERAGE"
 DOCUMENT_UNREADABLE = "DOCUMENT_UNREADABLE"
 DOCUMENT_REJECTED_BY_OCR = "DOCUMENT_REJECTED_BY_OCR"
 MRZ_MISMATCH_DOCUMENT_TYPE = "MRZ_MISMATCH_DOCUMENT_TYPE"
@@ -124,10 +142,8 @@ def check_identity(
     declared: ApplicationRequest, sample: DocumentSample, policy: Policy, today: dt.date, page: Reading = None
 ) -> CheckResult:
     """Run every identity rule; all findings are reported, not just the first."""
-    document = declared.identity_document
     mime, reasons = check_file(sample, policy)
-    reasons += _expiry_reasons(document.expiry_date, today)
-    reasons += _age_reasons(declared.date_of_birth, policy.minimum_age, today)
+    reasons += _declaration_reasons(declared, policy, today)
     details: dict[str, Any] = {
         "mime_type": mime,
         "declared_content_type": sample.content_type,
@@ -142,7 +158,7 @@ def check_identity(
         details["ocr"] = {"lines": list(page.lines), "confidences": [round(c, 1) for c in page.confidences]}
         reading = mrz.find(page.lines, [[c / 100] for c in page.confidences])
         details["mrz"] = _mrz_details(reading, today) if reading else None
-        reasons += _reading_reasons(declared, reading, policy, today)
+        reasons += _reading_reasons(declared, reading, policy, today, reasons)
     return CheckResult(check=IDENTITY, reasons=tuple(reasons), details=details)
 
 
@@ -190,27 +206,28 @@ def _size_reasons(size: int, policy: Policy) -> list[Reason]:
 # --- the declaration ----------------------------------------------------------
 
 
-def _expiry_reasons(expiry: dt.date, today: dt.date) -> list[Reason]:
-    """A document is valid up to and including its expiry date."""
-    if expiry < today:
-        return [Reason(DOCUMENT_EXPIRED, Outcome.FAIL, f"The document expired on {expiry.isoformat()}")]
-    return []
+def _rule_reasons(broken: list[Optional[Broken]], already: list[Reason]) -> list[Reason]:
+    """The domain's rules (policy.py) as FAIL reasons, each code once."""
+    seen = {reason.code for reason in already}
+    reasons = []
+    for rule in broken:
+        if rule is not None and rule.code not in seen:
+            seen.add(rule.code)
+            reasons.append(Reason(rule.code, Outcome.FAIL, rule.message))
+    return reasons
 
 
-def age_on(birth: dt.date, today: dt.date) -> int:
-    """Completed years of age on ``today``.
-
-    Someone born on 29 February completes a year on 1 March in common years
-    (the rule in English law), which the tuple comparison gives for free:
-    (2, 28) < (2, 29).
-    """
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _age_reasons(birth: dt.date, minimum_age: int, today: dt.date) -> list[Reason]:
-    if age_on(birth, today) < minimum_age:
-        return [Reason(APPLICANT_UNDERAGE, Outcome.FAIL, f"The applicant is younger than {minimum_age}")]
-    return []
+def _declaration_reasons(declared: ApplicationRequest, policy: Policy, today: dt.date) -> list[Reason]:
+    """The rules the declaration settles, applied again: Parameter Store may have changed since the create."""
+    document = declared.identity_document
+    return _rule_reasons(
+        [
+            expiry_rule(document.expiry_date, today),
+            age_rule(declared.date_of_birth, policy, today),
+            nationality_rule(declared.nationality, policy),
+        ],
+        [],
+    )
 
 
 def _structure_reasons(mime: str, sample: DocumentSample, policy: Policy) -> list[Reason]:
@@ -271,7 +288,11 @@ _JPEG_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 
 
 
 def _reading_reasons(
-    declared: ApplicationRequest, reading: Optional[mrz.Reading], policy: Policy, today: dt.date
+    declared: ApplicationRequest,
+    reading: Optional[mrz.Reading],
+    policy: Policy,
+    today: dt.date,
+    already: list[Reason],
 ) -> list[Reason]:
     if reading is None or not reading.mrz.valid:
         found = "no machine-readable zone" if reading is None else "a zone whose check digits disagree"
@@ -281,7 +302,30 @@ def _reading_reasons(
     if confidence < policy.ocr_min_confidence:
         message = f"The zone was read with confidence {confidence:.0f} (< {policy.ocr_min_confidence}): a person checks"
         return [Reason(DOCUMENT_UNREADABLE, Outcome.REVIEW, message)]
-    return _agreement_reasons(declared, reading.mrz, today)
+    agreement = _agreement_reasons(declared, reading.mrz, today)
+    return agreement + _read_rule_reasons(declared, reading.mrz, policy, today, already + agreement)
+
+
+def _read_rule_reasons(
+    declared: ApplicationRequest, zone: mrz.Mrz, policy: Policy, today: dt.date, already: list[Reason]
+) -> list[Reason]:
+    """The same rules on what the document says: its own nationality, and its expiry and birth date where
+    they differ from the declared ones (where they agree the declaration's were judged, with their century).
+
+    A document that differs from the declaration already FAILs; this names what else is wrong with it,
+    and catches a value that agrees with the declaration but whose rule changed since the create.
+    """
+    document = declared.identity_document
+    expiry = mrz_expiry_date(zone.expiry_date, today) if zone.expiry_date != _yymmdd(document.expiry_date) else None
+    birth = mrz_birth_date(zone.birth_date, today) if zone.birth_date != _yymmdd(declared.date_of_birth) else None
+    return _rule_reasons(
+        [
+            expiry_rule(expiry, today, "mrz.expiry_date") if expiry else None,
+            age_rule(birth, policy, today, "mrz.birth_date") if birth else None,
+            nationality_rule(zone.nationality, policy, "mrz.nationality"),
+        ],
+        already,
+    )
 
 
 def _mrz_details(reading: mrz.Reading, today: dt.date) -> dict[str, Any]:

@@ -1,9 +1,25 @@
-"""Business thresholds and lists, read from Parameter Store by the settings adapter."""
+"""Business thresholds and lists, read from Parameter Store by the settings adapter, and the rules
+that the declaration alone settles.
+
+Some rules need no document: an applicant too young, a document already expired, a nationality or a
+country of residence the bank does not serve, a date no document can carry. ``settled_by_declaration``
+applies them when the application is created (the API answers 422 naming each one), and the identity
+check applies the very same functions again to what was read from the document, because Parameter
+Store may have changed in between and because the document, not the form, is the evidence.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .declaration import ApplicationRequest
+
+#: Every nationality (``served_nationalities``): the list is then only the refused one.
+ANY = "*"
 
 
 @dataclass(frozen=True)
@@ -12,6 +28,10 @@ class Policy:
 
     minimum_age: int = 18
     served_countries: frozenset[str] = frozenset({"GB", "IE", "DE", "FR", "NL", "ES", "IT", "US"})
+    # Nationalities (ICAO 9303 codes, e.g. GBR, D): those served ("*": any), and those refused whatever
+    # the served list says (default: the FATF's "call for action" jurisdictions). "-" is an empty list.
+    served_nationalities: frozenset[str] = frozenset({ANY})
+    refused_nationalities: frozenset[str] = frozenset({"PRK", "IRN", "MMR"})
     document_min_bytes: int = 1024
     document_max_bytes: int = 5 * 1024 * 1024
     upload_url_ttl_seconds: int = 600
@@ -44,8 +64,9 @@ class Policy:
             if f.name not in normalised:
                 continue
             raw = str(normalised[f.name]).strip()
-            if f.name == "served_countries":
-                kwargs[f.name] = frozenset(c.strip().upper() for c in raw.split(",") if c.strip())
+            if isinstance(f.default, frozenset):  # a StringList: "GB,IE"; "-" (or nothing) for none
+                codes = (c.strip().upper() for c in raw.split(","))
+                kwargs[f.name] = frozenset(_unpad(c) for c in codes if c and c != "-")
             elif isinstance(f.default, float):
                 kwargs[f.name] = float(raw)
             elif isinstance(f.default, str):
@@ -53,3 +74,99 @@ class Policy:
             else:
                 kwargs[f.name] = int(raw)
         return cls(**kwargs)  # type: ignore[arg-type]
+
+    def serves_nationality(self, code: str) -> bool:
+        """ICAO codes compare unpadded: "D<<" is Germany's "D"."""
+        bare = _unpad(code)
+        if bare in self.refused_nationalities:
+            return False
+        return ANY in self.served_nationalities or bare in self.served_nationalities
+
+    def serves_country(self, alpha2: str) -> bool:
+        return alpha2 in self.served_countries
+
+
+def _unpad(code: str) -> str:
+    return code.strip().rstrip("<")
+
+
+# --- the rules the declaration alone settles -----------------------------------------------------
+
+APPLICANT_UNDERAGE = "APPLICANT_UNDERAGE"
+DOCUMENT_EXPIRED = "DOCUMENT_EXPIRED"
+DOCUMENT_EXPIRY_IMPLAUSIBLE = "DOCUMENT_EXPIRY_IMPLAUSIBLE"
+NATIONALITY_NOT_SERVED = "NATIONALITY_NOT_SERVED"
+COUNTRY_NOT_SERVED = "COUNTRY_NOT_SERVED"
+
+#: No state issues a travel document valid longer than this (ten years is the usual maximum); a later
+#: expiry is a typing error. It must stay under 50: the MRZ holds the expiry year in two digits.
+MAX_DOCUMENT_VALIDITY_YEARS = 20
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One rule a value breaks: its code (the same as the identity check's reason), the field, why."""
+
+    code: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The entry of a 422's ``details.fields``: the shape of a validation error, typed by the rule."""
+        return {"field": self.field, "message": self.message, "type": self.code}
+
+
+def age_on(birth: dt.date, today: dt.date) -> int:
+    """Completed years of age on ``today``.
+
+    Someone born on 29 February completes a year on 1 March in common years
+    (the rule in English law), which the tuple comparison gives for free:
+    (2, 28) < (2, 29).
+    """
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def age_rule(birth: dt.date, policy: Policy, today: dt.date, field: str = "date_of_birth") -> Optional[Broken]:
+    if age_on(birth, today) < policy.minimum_age:
+        return Broken(APPLICANT_UNDERAGE, field, f"The applicant is younger than {policy.minimum_age}")
+    return None
+
+
+def expiry_rule(expiry: dt.date, today: dt.date, field: str = "identity_document.expiry_date") -> Optional[Broken]:
+    """A document is valid up to and including its expiry date, and for no more than a state issues one."""
+    if expiry < today:
+        return Broken(DOCUMENT_EXPIRED, field, f"The document expired on {expiry.isoformat()}")
+    if expiry > _years_after(today, MAX_DOCUMENT_VALIDITY_YEARS):
+        message = f"No identity document is valid for more than {MAX_DOCUMENT_VALIDITY_YEARS} years"
+        return Broken(DOCUMENT_EXPIRY_IMPLAUSIBLE, field, message)
+    return None
+
+
+def nationality_rule(code: str, policy: Policy, field: str = "nationality") -> Optional[Broken]:
+    if not policy.serves_nationality(code):
+        return Broken(NATIONALITY_NOT_SERVED, field, f"Nationality {_unpad(code)} is not served")
+    return None
+
+
+def residence_rule(alpha2: str, policy: Policy, field: str = "address.country") -> Optional[Broken]:
+    if not policy.serves_country(alpha2):
+        return Broken(COUNTRY_NOT_SERVED, field, f"Country {alpha2} is not served")
+    return None
+
+
+def settled_by_declaration(declared: ApplicationRequest, policy: Policy, today: dt.date) -> list[Broken]:
+    """Every rule the declared data alone breaks (all of them, not the first): nothing a document could mend."""
+    found = [
+        age_rule(declared.date_of_birth, policy, today),
+        expiry_rule(declared.identity_document.expiry_date, today),
+        nationality_rule(declared.nationality, policy),
+        residence_rule(declared.address.country, policy),
+    ]
+    return [broken for broken in found if broken is not None]
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)

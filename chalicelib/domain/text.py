@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import sys
 import unicodedata
+from collections.abc import Callable
+from typing import Any
 
 #: Unicode general categories refused: control, format, line/paragraph separators, surrogates, private use.
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
@@ -46,6 +48,19 @@ def check_printable(text: str, allowed: str = "") -> str:
 
 def check_address_line(text: str) -> str:
     return check_printable(text, ADDRESS_WHITESPACE)
+
+
+def printable_schema(allowed: str = "") -> Callable[[dict[str, Any]], None]:
+    """A pydantic ``json_schema_extra`` adding ``printable_pattern(allowed)`` when a JSON schema is built.
+
+    Lazily: the pattern scans every code point (a third of a second), which only
+    the OpenAPI document needs, never a handler's cold start.
+    """
+
+    def add_pattern(schema: dict[str, Any]) -> None:
+        schema["pattern"] = printable_pattern(allowed)
+
+    return add_pattern
 
 
 @functools.cache

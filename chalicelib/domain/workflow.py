@@ -72,7 +72,12 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.DOCUMENT_RECEIVED: {State.AWAITING_DOCUMENTS: State.VERIFYING},
     EventType.CHECK_COMPLETED: _same([State.AWAITING_DOCUMENTS, State.VERIFYING]),
     EventType.APPROVED: {State.VERIFYING: State.APPROVED, State.FLAGGED: State.APPROVED},
-    EventType.REJECTED: {State.VERIFYING: State.REJECTED, State.FLAGGED: State.REJECTED},
+    # From AWAITING_DOCUMENTS: a check failed before any document came (CONSOLIDATE_EARLY).
+    EventType.REJECTED: {
+        State.AWAITING_DOCUMENTS: State.REJECTED,
+        State.VERIFYING: State.REJECTED,
+        State.FLAGGED: State.REJECTED,
+    },
     EventType.FLAGGED: {State.VERIFYING: State.FLAGGED},
     EventType.WITHDRAWN: {s: State.WITHDRAWN for s in OPEN_STATES},
     EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
@@ -86,6 +91,14 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
 }
+
+
+#: When the checks recorded so far decide the application without waiting for the rest, by state: the
+#: worst outcome that does. Consolidation rejects on any FAIL, so once a check has failed nothing still to
+#: come can change the decision; while no document has arrived, the applicant is not left to upload one
+#: that cannot save the application (a later upload is recorded, never checked). In VERIFYING the
+#: document is being read: the decision waits for every check, so the reviewer and the audit see all.
+CONSOLIDATE_EARLY: Mapping[State, frozenset[Outcome]] = {State.AWAITING_DOCUMENTS: frozenset({Outcome.FAIL})}
 
 
 class DomainError(Exception):
@@ -357,7 +370,9 @@ def record_unexpected_document(app: Application, key: str, version: Optional[str
 
 
 def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Change:
-    """Record one check; the check that completes the set consolidates, in the same Change."""
+    """Record one check; the check that completes the set consolidates, in the same Change, and so does one
+    that decides early (``CONSOLIDATE_EARLY``). Exactly once: the Change is committed only from the version
+    it read, and a check arriving after the decision finds CHECK_COMPLETED illegal from a final state."""
     if result.check in app.checks:
         raise NothingToDo(f"{result.check} check already recorded")
     checks = {**app.checks, result.check: result.to_dict()}
@@ -368,7 +383,10 @@ def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Cha
         result.to_dict(),
         checks=checks,
     )
-    if builder.app.state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
+    state = builder.app.state
+    if state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
+        _consolidate(builder)
+    elif worst(r.outcome for r in builder.app.check_results().values()) in CONSOLIDATE_EARLY.get(state, ()):
         _consolidate(builder)
     return builder.build()
 

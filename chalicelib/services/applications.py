@@ -17,9 +17,10 @@ from typing import Any, Optional
 from ..domain import workflow
 from ..domain.declaration import ApplicationRequest
 from ..domain.limits import day_window
+from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
 from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is_application_id
-from .errors import IdempotencyKeyReused, NotFound, QuotaExceeded
+from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
     Clock,
@@ -48,14 +49,22 @@ class ApplicationService:
         self.clock = clock
         self.new_id = new_id
         self.quotas = quotas
-        self.settings = settings
+        self.settings = settings  # None: the defaults of resources.yaml (Policy())
+
+    def policy(self) -> Policy:
+        return self.settings.policy() if self.settings is not None else Policy()
 
     # --- applicant ---------------------------------------------------------
 
     def create(
         self, who: Identity, request: ApplicationRequest, idempotency_key: Optional[str]
     ) -> tuple[Application, bool]:
-        """Returns the application and whether this call created it."""
+        """Returns the application and whether this call created it.
+
+        A retry with the same Idempotency-Key returns what the first call created, even if a rule
+        changed since; a new application that breaks a rule the declaration settles (age, expiry,
+        served nationality and country) is refused with every rule it breaks, and nothing is stored.
+        """
         declared = request.model_dump(mode="json")
         fingerprint = hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
         claim_key = f"create#{who.sub}#{idempotency_key}" if idempotency_key else None
@@ -63,8 +72,12 @@ class ApplicationService:
             record = self.repo.find_idempotency_record(claim_key)
             if record is not None:
                 return self._replayed(who, record.result, record.fingerprint, fingerprint), False
+        now = self.clock()
+        broken = settled_by_declaration(request, self.policy(), now.date())
+        if broken:
+            raise DeclarationRefused(broken)  # before the quota: a refused declaration costs none of it
         quota = self._take_daily_quota(who)
-        change = workflow.submit(self.new_id(), who.sub, declared, self.clock())
+        change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
             self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
         except IdempotentReplay as replay:

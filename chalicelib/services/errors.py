@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..domain.policy import Broken
+
 
 class NotFound(Exception):
     """Unknown, malformed or somebody else's: the caller cannot tell which."""
+
+
+class DeclarationRefused(Exception):
+    """The declaration breaks rules no document could mend (too young, expired, not served): nothing is stored."""
+
+    def __init__(self, broken: Sequence[Broken]):
+        super().__init__("; ".join(b.code for b in broken))
+        self.broken = tuple(broken)
 
 
 class IdempotencyKeyReused(Exception):

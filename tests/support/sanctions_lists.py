@@ -576,3 +576,99 @@ def fixture_documents() -> dict[str, bytes]:
 
     data = Path(__file__).resolve().parents[1] / "data" / "sanctions"
     return {name: (data / name).read_bytes() for name in ("sdn.csv", "alt.csv", "un_consolidated.xml")}
+
+
+# -- applicants who are not on the list ------------------------------------------------------------
+
+# The locales make_people() draws listed names from. Applicants never come from these pools:
+# drawing both sides from one small pool would measure how often the pool repeats itself,
+# not how well the matcher tells people apart.
+LIST_LOCALES = frozenset(["ru_RU", "uk_UA", "zh_CN", "ko_KR", "es_MX", "tr_TR", "fr_FR"])
+
+# A European bank's applicants (locale, share, ICAO nationality). About two thirds
+# European; a third from the regions the lists are mostly made of (North Africa and the
+# Middle East, South and Central Asia, the former Soviet Union, China, Latin America),
+# each from a Faker locale with its own name pool, written in Latin as on a passport's MRZ.
+# Common names are shared across locales as in life (Mohamed, Ali, Maria, Chen, Garcia),
+# which is what screening must cope with.
+APPLICANT_POPULATION: tuple[tuple[str, float, str], ...] = (
+    ("en_GB", 0.12, "GBR"),
+    ("en_IE", 0.03, "IRL"),
+    ("de_DE", 0.09, "D"),
+    ("de_AT", 0.02, "AUT"),
+    ("fr_BE", 0.03, "BEL"),
+    ("fr_CH", 0.02, "CHE"),
+    ("nl_NL", 0.04, "NLD"),
+    ("it_IT", 0.05, "ITA"),
+    ("es_ES", 0.05, "ESP"),
+    ("pt_PT", 0.03, "PRT"),
+    ("pl_PL", 0.05, "POL"),
+    ("cs_CZ", 0.02, "CZE"),
+    ("ro_RO", 0.03, "ROU"),
+    ("hu_HU", 0.02, "HUN"),
+    ("el_GR", 0.02, "GRC"),
+    ("sv_SE", 0.02, "SWE"),
+    ("da_DK", 0.01, "DNK"),
+    ("fi_FI", 0.01, "FIN"),
+    ("hr_HR", 0.01, "HRV"),
+    ("lt_LT", 0.01, "LTU"),
+    # the regions the lists are mostly made of (LIST_REGION_LOCALES), none from LIST_LOCALES
+    ("fr_DZ", 0.06, "DZA"),  # Maghreb names in French transliteration
+    ("en_PK", 0.04, "PAK"),  # Arabic-derived given names in English transliteration
+    ("az_AZ", 0.02, "AZE"),
+    ("uz_UZ", 0.02, "UZB"),
+    ("ha_NG", 0.01, "NGA"),
+    ("id_ID", 0.01, "IDN"),
+    ("bg_BG", 0.02, "BGR"),  # Cyrillic, transliterated
+    ("mk_MK", 0.01, "MKD"),
+    ("hy_AM", 0.01, "ARM"),
+    ("ka_GE", 0.01, "GEO"),
+    ("zh_TW", 0.02, "CHN"),
+    ("en_IN", 0.02, "IND"),
+    ("es_CO", 0.02, "COL"),
+    ("es_AR", 0.01, "ARG"),
+    ("pt_BR", 0.02, "BRA"),
+)
+assert not LIST_LOCALES & {locale for locale, _, _ in APPLICANT_POPULATION}
+LIST_REGION_LOCALES = frozenset(
+    ["fr_DZ", "en_PK", "az_AZ", "uz_UZ", "ha_NG", "id_ID", "bg_BG", "mk_MK", "hy_AM", "ka_GE", "zh_TW", "en_IN"]
+    + ["es_CO", "es_AR", "pt_BR"]
+)
+
+
+@dataclass(frozen=True)
+class NonListedApplicant:
+    name: str
+    birth: dt.date
+    nationality: str | None  # ICAO code, as the application carries it
+    locale: str
+
+
+class ApplicantNames:
+    """Invented applicants, independent of the listed names' pools (see APPLICANT_POPULATION)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.fakers = {}
+        for number, (locale, _, _) in enumerate(APPLICANT_POPULATION):
+            fake = Faker(locale)
+            fake.seed_instance(rng.randrange(1 << 30) + number)
+            self.fakers[locale] = fake
+        self.weights = [share for _, share, _ in APPLICANT_POPULATION]
+
+    def applicant(self) -> NonListedApplicant:
+        rng = self.rng
+        locale, _, nationality = rng.choices(APPLICANT_POPULATION, weights=self.weights)[0]
+        fake = self.fakers[locale]
+        female = rng.random() < 0.5
+        first = fake.first_name_female if female and hasattr(fake, "first_name_female") else fake.first_name
+        parts = [first()]
+        shape = rng.random()
+        if shape < 0.3:  # a second given name
+            parts.append(first())
+        parts.append(fake.last_name())
+        if shape > 0.85:  # two surnames (Iberian, Latin American) or a double-barrelled one
+            parts.append(fake.last_name())
+        name = anyascii(" ".join(parts))
+        birth = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(365 * 60))
+        return NonListedApplicant(name, birth, nationality if rng.random() < 0.9 else None, locale)

@@ -104,8 +104,9 @@ def test_only_the_head_of_the_document_is_read(svc, applicant):
 
 
 def test_the_settings_are_used(svc, applicant):
-    svc.settings.update(minimum_age=60)
+    """A rule changed in Parameter Store after the create is applied by the check (the create refuses it now)."""
     app = submit(svc, applicant)
+    svc.settings.update(minimum_age=60)
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
     reasons = svc.repository.get(app.application_id).checks[IDENTITY]["reasons"]
     assert "APPLICANT_UNDERAGE" in {r["code"] for r in reasons}
@@ -281,7 +282,9 @@ def test_an_address_for_a_closed_application_changes_nothing(svc, applicant):
     assert svc.address_check.address_requested(address_message(app.application_id)) == {"changed": False}
 
 
-def test_a_country_outside_the_served_list_is_rejected(svc, applicant):
+def test_a_country_no_longer_served_is_rejected_at_once_and_a_later_upload_changes_nothing(svc, applicant):
+    """Served at the create, dropped from the list before the address check: the check fails, and the
+    application is decided there and then, without waiting for a document that cannot save it."""
     address = {
         "country": "JP",
         "street_address": ["1-1 Chiyoda"],
@@ -289,11 +292,19 @@ def test_a_country_outside_the_served_list_is_rejected(svc, applicant):
         "country_area": "Tokyo",
         "postal_code": "100-0001",
     }
+    svc.settings.update(served_countries=frozenset({"GB", "JP"}))
     app = submit(svc, applicant, address=address)
+    key = upload(svc, applicant, app.application_id)  # the form was handed out while the application was open
+    svc.settings.update(served_countries=frozenset({"GB"}))
     svc.address_check.address_requested(address_message(app.application_id))
-    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    decided = svc.repository.get(app.application_id)
+    assert decided.state == State.REJECTED
+    assert [r["code"] for r in decided.decision_reasons] == ["COUNTRY_NOT_SERVED"]
+    svc.identity_check.document_uploaded(key)
     screen(svc, app.application_id)
-    assert svc.repository.get(app.application_id).state == State.REJECTED
+    after = svc.repository.get(app.application_id)
+    assert after.state == State.REJECTED and after.document_key is None and IDENTITY not in after.checks
+    assert event_types(svc, app.application_id)[-1] == "document.unexpected"
 
 
 def test_a_po_box_is_flagged_for_review(svc, applicant):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chalicelib.domain import workflow as wf
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason, worst
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import (
     TRANSITIONS,
@@ -204,10 +204,26 @@ class ApplicationMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_decision_matches_the_checks(self):
+        """Every check in, or (before any document) a failure, which no document could mend."""
         automatic = [e for e in self.events if e.actor == "system:consolidation"]
         if automatic:
+            [decision] = automatic
             checks = self.app.check_results()
-            assert set(checks) == {IDENTITY, ADDRESS, SANCTIONS}
+            outcome = worst(r.outcome for r in checks.values())
+            expected = {Outcome.FAIL: State.REJECTED, Outcome.REVIEW: State.FLAGGED, Outcome.PASS: State.APPROVED}
+            assert decision.to_state == expected[outcome]
+            if decision.from_state == State.AWAITING_DOCUMENTS:
+                assert outcome == Outcome.FAIL and self.app.document_key is None
+            else:
+                assert decision.from_state == State.VERIFYING
+                assert set(checks) == {IDENTITY, ADDRESS, SANCTIONS}
+
+    @invariant()
+    def a_decided_application_stays_decided(self):
+        """After the decision only same-state records follow (purge, a document viewed or unexpected)."""
+        decided = [i for i, e in enumerate(self.events) if e.to_state.is_final and e.from_state != e.to_state]
+        if decided:
+            assert all(e.from_state == e.to_state for e in self.events[decided[0] + 1 :])
 
 
 TestApplicationMachine = ApplicationMachine.TestCase

@@ -16,6 +16,7 @@ and a handler reloads exactly when it changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import BirthDate, ListEntry, ParsedList
-from .normalise import phonetic_keys, tokens, typo_keys
+from .normalise import core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
 
 FORMAT = "account-opening/sanctions-index"
 FORMAT_VERSION = 1
@@ -60,17 +61,41 @@ class IndexedName:
     name: str  # as listed
     tokens: tuple[str, ...]
     alias: bool
+    essential: frozenset[str] = frozenset()  # surname and first given name, when the list says which
+
+
+def token_keys(token: str) -> set[str]:
+    """Close keys of one token: itself, its sound, its spelling skeleton, one deletion, without a glued particle."""
+    keys: set[str] = set()
+    if len(token) >= 2:
+        keys.add("t:" + token)
+        keys.update(phonetic_keys(token))
+        keys.update(typo_keys(token))
+        glued = unglued(token)
+        if glued:
+            keys.update(token_keys(glued))
+    return keys
+
+
+def loose_keys(token: str) -> set[str]:
+    """Its ends: two typos in a long name part still leave one end intact (a weaker lead)."""
+    if len(token) < 6:
+        return set()
+    return {"<:" + token[:4], ">:" + token[-4:]}
 
 
 def blocking_keys(name_tokens: Iterable[str]) -> set[str]:
-    """Keys a name is filed under; initials (one letter) are too common to block on."""
+    """Keys a name is filed under; initials (one letter) are too common to block on alone."""
     keys: set[str] = set()
-    for token in name_tokens:
-        if len(token) >= 2:
-            keys.add("t:" + token)
-            keys.update(phonetic_keys(token))
-            keys.update(typo_keys(token))
+    for token in core(tuple(name_tokens)):  # "al", "bin", "van" would lead to half the list
+        keys.update(token_keys(token))
+        keys.update(loose_keys(token))
     return keys
+
+
+def initials_key(name_tokens: Iterable[str]) -> str:
+    """The name's initials, particles left out: what is left to match of "J. I" or "K. Y. R."."""
+    return "i:" + "".join(sorted(t[0] for t in core(tuple(name_tokens))))
 
 
 class ScreeningIndex:
@@ -89,12 +114,17 @@ class ScreeningIndex:
                 if not name_tokens or (position, name_tokens) in seen:
                     continue  # an alias that normalises to a name already filed adds nothing
                 seen.add((position, name_tokens))
-                self.names.append(IndexedName(position, name, name_tokens, alias=number > 0))
+                self.names.append(IndexedName(position, name, name_tokens, number > 0, essential_tokens(name)))
         document_frequency: Counter[str] = Counter()
         for name_id, indexed in enumerate(self.names):
             document_frequency.update(set(indexed.tokens))
-            for key in blocking_keys(indexed.tokens):
+            for key in blocking_keys(indexed.tokens) | {initials_key(indexed.tokens)}:
                 self.postings.setdefault(key, []).append(name_id)
+            for born in self.entries[indexed.entry].birth_dates:
+                if born.is_exact:
+                    day = dt.date(born.year_from, born.month or 1, born.day or 1)
+                    self.postings.setdefault(f"b:{day.isoformat()}", []).append(name_id)
+        self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
         # shared "Muhammad" much less. Weights span [0.4, 1.5].
@@ -124,29 +154,44 @@ class ScreeningIndex:
             return 0.4
         return self._weights.get(token, 1.5)
 
-    def candidates(self, query_tokens: Iterable[str], rare_limit: int = 150) -> set[int]:
+    def candidates(self, query_tokens: Iterable[str], born: dt.date | None = None, rare_limit: int = 150) -> set[int]:
         """Ids of the listed names worth scoring against the query.
 
-        A name qualifies when it shares blocking keys with two of the query's tokens,
-        or with one token that few names have. One shared common token ("Muhammad")
-        alone is no lead, and scoring every such name would cost tens of milliseconds.
+        A name qualifies when it shares blocking keys with two of the query's tokens (or
+        with one and the applicant's exact birth date), or close keys with one token that
+        few names have. One shared common token ("Muhammad") alone is no lead, and scoring
+        every such name would cost tens of milliseconds.
         """
-        per_token: list[set[int]] = []
-        for token in set(query_tokens):
-            found: set[int] = set()
-            for key in blocking_keys((token,)):
+        query = set(core(tuple(query_tokens)))
+        leads: list[set[int]] = []  # per token: the names sharing any key with it
+        for token in query:
+            close: set[int] = set()
+            for key in token_keys(token):
+                close.update(self.postings.get(key, ()))
+            if close and len(close) <= rare_limit:
+                leads.append(close)
+                continue
+            found = set(close)
+            for key in loose_keys(token):
                 found.update(self.postings.get(key, ()))
             if found:
-                per_token.append(found)
-        if len(per_token) == 1:
-            return per_token[0]
+                leads.append(found)
+        if all(len(token) < 3 for token in query):
+            # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
+            leads.append(set(self.postings.get(initials_key(query), ())))
+        leads = [found for found in leads if found]
+        same_day = set(self.postings.get(f"b:{born.isoformat()}", ())) if born else set()
+        if len(leads) <= 1:  # one name part to go by: every name it leads to
+            return same_day.union(*leads)
+        leads.append(same_day)  # the same birth day counts as a shared name part
         hits: Counter[int] = Counter()
         result: set[int] = set()
-        for found in per_token:
+        for found in leads:
             if len(found) <= rare_limit:
                 result |= found
             hits.update(found)
-        result.update(name_id for name_id, count in hits.items() if count >= 2)
+        # Two shared parts, or one for a listed name that has only one besides particles ("CHEN, Bin")
+        result.update(name_id for name_id, count in hits.items() if count >= 2 or self._single[name_id])
         return result
 
     # -- serialised form ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import key, skeleton, tokens
+from .normalise import core, is_particle, key, skeleton, tokens, unglued
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
@@ -65,8 +65,9 @@ class ScreeningPolicy:
     )
     nationality_match_points: float = 3.0
     nationality_mismatch_points: float = -3.0
-    token_floor: float = 0.6  # token pairs less similar than this are not a match
-    missing_listed_token_cost: float = 0.15  # a listed token the applicant lacks
+    token_floor: float = 0.5  # token pairs less similar than this are not a match (two typos in a 4-letter name)
+    missing_listed_token_cost: float = 0.15  # a listed middle name the applicant lacks
+    missing_essential_token_cost: float = 0.5  # a listed surname or first given name the applicant lacks
     extra_applicant_token_cost: float = 0.6  # an applicant token the listed name lacks
     max_candidates: int = 5
 
@@ -113,17 +114,29 @@ def token_similarity(a: str, b: str) -> float:
     Edit distance, not Jaro-Winkler, carries typos: JW rates any two short names with a
     shared start highly ("Jieun"/"Junho"), which floods the reviewer. Spellings of one
     sound ("Mohammed"/"Muhammad", "Hussein"/"Husayn") are far apart in edits, so an equal
-    Metaphone key with a fair JW raises them to 0.9.
+    Metaphone key with a fair JW raises them to 0.9. A particle written glued to the name
+    ("OuldeAbdallah", "Almasri") is compared without it too.
     """
+    similarity = _spelling_similarity(a, b)
+    if similarity < 0.9:
+        glued_a, glued_b = unglued(a), unglued(b)
+        if glued_a:
+            similarity = max(similarity, _spelling_similarity(glued_a, b) - 0.05)
+        if glued_b:
+            similarity = max(similarity, _spelling_similarity(a, glued_b) - 0.05)
+    return similarity
+
+
+def _spelling_similarity(a: str, b: str) -> float:
     if a == b:
         return 1.0
+    folded_a, folded_b = skeleton(a), skeleton(b)
+    if folded_a == folded_b:
+        return 0.95  # "Ee" and "I", "Djun" and "Jun": one name in two transliterations
     if len(a) == 1 or len(b) == 1:
         return 0.9 if a[0] == b[0] else 0.0
     similarity = 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / max(len(a), len(b))
     if similarity < 0.9:
-        folded_a, folded_b = skeleton(a), skeleton(b)
-        if folded_a == folded_b:
-            return 0.95
         folded = 1.0 - jellyfish.damerau_levenshtein_distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
         similarity = max(similarity, folded - 0.05)
     if similarity < 0.9:
@@ -134,7 +147,11 @@ def token_similarity(a: str, b: str) -> float:
 
 
 def name_score(
-    query: tuple[str, ...], listed: tuple[str, ...], index: ScreeningIndex, policy: ScreeningPolicy
+    query: tuple[str, ...],
+    listed: tuple[str, ...],
+    index: ScreeningIndex,
+    policy: ScreeningPolicy,
+    essential: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """Score 0-100 of how well two token tuples name the same person, and how many tokens paired."""
     pairs = sorted(
@@ -152,15 +169,30 @@ def name_score(
             continue
         used_q.add(i)
         used_c.add(j)
-        weight = index.weight(listed[j])
+        weight = _weight(listed[j], index)
         matched += similarity * weight
         matched_weight += weight
     if not used_q:
         return 0.0, 0
-    missing = sum(index.weight(c) for j, c in enumerate(listed) if j not in used_c)
-    extra = sum(index.weight(q) for i, q in enumerate(query) if i not in used_q)
-    total = matched_weight + policy.missing_listed_token_cost * missing + policy.extra_applicant_token_cost * extra
-    return 100.0 * matched / total, len(used_q)
+    paired_listed = {listed[j] for j in used_c}  # "Qasim Qasim": one of them paired, the other is a middle name
+    missing = sum(
+        _weight(c, index)
+        * (
+            policy.missing_essential_token_cost
+            if c in essential and c not in paired_listed
+            else policy.missing_listed_token_cost
+        )
+        for j, c in enumerate(listed)
+        if j not in used_c
+    )
+    extra = sum(_weight(q, index) for i, q in enumerate(query) if i not in used_q)
+    total = matched_weight + missing + policy.extra_applicant_token_cost * extra
+    return 100.0 * matched / total, sum(not is_particle(query[i]) for i in used_q)
+
+
+def _weight(token: str, index: ScreeningIndex) -> float:
+    """A particle ("al", "bin", "van") says little, and one side lacking it costs almost nothing."""
+    return 0.1 * index.weight(token) if is_particle(token) else index.weight(token)
 
 
 def _candidate(
@@ -172,9 +204,9 @@ def _candidate(
     floor: float,
 ) -> Candidate | None:
     indexed = index.names[name_id]
-    score, paired = name_score(query, indexed.tokens, index, policy)
+    score, paired = name_score(query, indexed.tokens, index, policy, indexed.essential)
     # One shared token is not a person unless one of the names has only that token.
-    if paired < min(2, len(query), len(indexed.tokens)):
+    if paired < min(2, len(core(query)), len(core(indexed.tokens))):
         return None
     if score + _max_bonus(policy) < floor:
         return None  # cannot reach the floor whatever the birth date and nationality say
@@ -224,7 +256,7 @@ def find_candidates(
         query = tokens(name)
         if not query:
             continue
-        ids = index.candidates(query) if name_ids is None else name_ids
+        ids = index.candidates(query, applicant.date_of_birth) if name_ids is None else name_ids
         for name_id in ids:
             candidate = _candidate(applicant, query, name_id, index, policy, floor)
             if candidate is None:
