@@ -122,6 +122,47 @@ function checksList(app) {
       : h("p", { class: "muted" }, "No findings."))));
 }
 
+// The sanctions check's matches, for reviewers only (the applicant's view never
+// carries them): who on which list, how close, and why, beside the lists'
+// freshness. Like the comparison: one table, one row per listed person.
+function sanctionsMatches(app) {
+  const check = app.checks.sanctions;
+  if (!check) return h("p", { id: "sanctions", class: "muted" }, "Not screened yet.");
+  const details = check.details || {};
+  const lists = Object.entries(details.lists || {}).map(([name, info], n) => [n ? "; " : "", h("strong", {}, name),
+    `: ${info.individuals} individuals`, info.published ? [", published ", time(info.published)] : "",
+    info.fetched_at ? [", fetched ", time(info.fetched_at)] : ""]);
+  const about = h("p", { class: "hint", id: "sanctions-lists" },
+    lists.length ? ["Screened against ", lists] : "", details.index_version ? ` (index ${details.index_version}).` : "");
+  if (details.error) {
+    return h("div", { id: "sanctions" }, h("p", { class: "error" }, `Not screened: ${details.error}. A person must screen this applicant.`));
+  }
+  const candidates = details.candidates || [];
+  if (candidates.length === 0) {
+    return h("div", { id: "sanctions" },
+      h("p", {}, `No listed person scored at or above the review threshold (${details.review_threshold ?? "?"}).`), about);
+  }
+  const listed = (c) => c.matched_name && c.matched_name !== c.listed_name
+    ? [h("strong", {}, c.listed_name), h("br"), h("span", { class: "muted" }, `matched alias: ${c.matched_name}`)]
+    : h("strong", {}, c.listed_name);
+  const facts = (c) => [
+    c.birth_dates && c.birth_dates.length ? `born ${c.birth_dates.join(", ")}` : "no birth date listed",
+    c.nationalities && c.nationalities.length ? `nationality ${c.nationalities.join(", ")}` : null,
+  ].filter(Boolean).join("; ");
+  return h("div", { id: "sanctions" },
+    h("table", { class: "table sanctions" },
+      h("caption", {}, `Listed people scoring at or above the review threshold (${details.review_threshold ?? "?"}), best first`),
+      h("thead", {}, h("tr", {}, ["Listed name", "List and entry", "Programmes", "Listed facts", "Score", "Why"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, candidates.map((c) => h("tr", { class: "sanctions-match", dataset: { list: c.list, entry: c.entry_id } },
+        h("td", { "data-label": "Listed name" }, listed(c)),
+        h("td", { "data-label": "List and entry" }, `${c.list} `, h("span", { class: "mono" }, `#${c.entry_id}`)),
+        h("td", { "data-label": "Programmes" }, (c.programmes || []).join(", ") || "—"),
+        h("td", { "data-label": "Listed facts" }, facts(c)),
+        h("td", { "data-label": "Score", class: "score" }, `${c.score}`, h("span", { class: "muted" }, ` (name ${c.name_score})`)),
+        h("td", { "data-label": "Why" }, h("ul", { class: "reasons" }, (c.why || []).map((w) => h("li", {}, w)))))))),
+    about);
+}
+
 async function showDocument(ctx, id, holder) {
   replace(holder, h("p", {}, "Loading the document…"));
   let doc;
@@ -148,6 +189,7 @@ async function renderApplication(ctx, id) {
   const header = h("div", { id: "review-header" });
   const left = h("div", { class: "col" });
   const documentHolder = h("div", { id: "document", class: "document-holder" });
+  const sanctions = h("div", { id: "sanctions-holder" });
   const decision = h("div", { id: "decision" });
   const history = h("div", { id: "review-history" });
   replace(ctx.view,
@@ -156,6 +198,7 @@ async function renderApplication(ctx, id) {
     h("div", { class: "columns" },
       h("section", { class: "panel", "aria-labelledby": "declared-title" }, h("h2", { id: "declared-title" }, "Declared and read"), left),
       h("section", { class: "panel", "aria-labelledby": "document-title" }, h("h2", { id: "document-title" }, "Document"), documentHolder)),
+    h("section", { class: "panel", "aria-labelledby": "sanctions-title" }, h("h2", { id: "sanctions-title" }, "Sanctions screening"), sanctions),
     h("section", { class: "panel", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, "Decision"), decision),
     h("section", { class: "panel", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), history));
 
@@ -182,6 +225,7 @@ async function renderApplication(ctx, id) {
     notice);
     header.dataset.state = detail.state;
     replace(left, comparison(detail), h("h3", {}, "Checks"), checksList(detail), h("h3", {}, "Also declared"), declaredExtra(detail));
+    replace(sanctions, sanctionsMatches(detail));
     replace(history, timeline(detail.history, detail.chain_intact));
     renderDecision(detail);
     return detail;

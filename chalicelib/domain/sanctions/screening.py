@@ -214,7 +214,7 @@ def _candidate(
     why = [
         (
             f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(indexed.tokens)!r} "
-            f"({paired} of {len(indexed.tokens)} listed names paired{', alias' if indexed.alias else ''})"
+            f"({paired} of {len(core(indexed.tokens))} listed names paired{', alias' if indexed.alias else ''})"
         )
     ]
     total = score

@@ -217,6 +217,32 @@ def test_reviewer_works_the_live_queue_sees_the_document_and_approves(local_stac
     assert app_id not in queue_ids(browser)
 
 
+def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_stack, browser, page_errors):
+    applicant = local_stack.token("applicant")
+    # near "AL-RASHIDI, Karim Yusuf" (OFAC-SDN 1001, SDGT/IRGC, DOB 12 Jan 1960) of tests/data/sanctions
+    name = {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}
+    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1960-01-12", nationality="IRQ")
+    sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
+    row = '#sanctions tr.sanctions-match[data-entry="1001"]'
+    visible(browser, row)
+    match = text(browser, row)
+    assert "AL-RASHIDI, Karim Yusuf" in match and "OFAC-SDN" in match and "#1001" in match
+    assert "SDGT" in match and "IRGC" in match and "1960-01-12" in match
+    assert "birth date exact" in match and "nationality IRQ is IRQ" in match
+    assert float(text(browser, f"{row} td.score").split()[0]) >= 85
+    assert "SANCTIONS_POSSIBLE_MATCH" in text(browser, "#checks")
+    assert "OFAC-SDN" in text(browser, "#sanctions-lists")  # which lists, how fresh
+    screenshot(browser, "reviewer-sanctions")
+    at_phone_width(browser, "reviewer-sanctions")
+
+    sign_in_as(browser, local_stack, "applicant", f"applicant/{app_id}")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#application-checks"), "sanctions"))
+    page = text(browser, "main")
+    for secret in ("OFAC", "SDN", "SDGT", "IRGC", "1001", "Karim Yusuf", "AL-RASHIDI", "score"):
+        assert secret not in page, f"the applicant's page shows {secret!r}"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
+
+
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
     app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
