@@ -126,6 +126,7 @@ def console_asset(asset):
     "Submit a new application (send Idempotency-Key to make retries safe)",
     request=ApplicationRequest,
     params=IDEMPOTENCY_KEY,
+    errors=(429,),  # the applicant's daily limit (max_applications_per_day), with Retry-After
     responses={
         201: openapi.Reply(ApplicationOut, "Created", headers={"Location": "The application's URL"}),
         200: openapi.Reply(
@@ -226,10 +227,12 @@ def screen_sanctions(event):
 
 @app.on_dynamodb_record(stream_arn=os.environ["HISTORY_STREAM_ARN"], batch_size=100, starting_position="TRIM_HORIZON")
 def publish_history(event):
-    from chalicelib.adapters.dynamodb_applications import events_from_stream
+    """Report the first record that could not be published (ReportBatchItemFailures), never the whole batch."""
+    from chalicelib.adapters.dynamodb_applications import sequenced_events_from_stream
 
-    published = services().outbox.relay(events_from_stream(event))
-    logger.info("history events relayed", extra={"published": published})
+    published, failed_at = services().outbox.relay_batch(list(sequenced_events_from_stream(event)))
+    logger.info("history events relayed", extra={"published": published, "failed_at": failed_at})
+    return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}
 
 
 # --- human review -----------------------------------------------------------
@@ -240,18 +243,24 @@ def publish_history(event):
 @handles_errors
 def review_queue():
     request = current_request()
-    reviewer(request)
+    reviewer(request, services().staff)
     limit, cursor = page_params(request)
     items, next_cursor = services().review.queue(limit, cursor)
     return presenters.page([presenters.queue_item(a) for a in items], next_cursor)
 
 
 @app.route("/review/applications/{application_id}", methods=["GET"])
-@documented("An application with checks and history (reviewers)", responses={200: ReviewDetail}, errors=(403, 404))
+@documented(
+    "An application with checks and history (reviewers)",
+    description="Only while it is in review (FLAGGED) or when you decided it; anything else is 404. "
+    "Each read is recorded in the application's history as a review.viewed event.",
+    responses={200: ReviewDetail},
+    errors=(403, 404),
+)
 @handles_errors
 def review_application(application_id):
-    reviewer(current_request())
-    return presenters.review_detail(services().review.detail(application_id))
+    who = reviewer(current_request(), services().staff)
+    return presenters.review_detail(services().review.detail(who, application_id))
 
 
 @app.route("/review/applications/{application_id}/decision", methods=["POST"])
@@ -264,7 +273,7 @@ def review_application(application_id):
 @handles_errors
 def decide_application(application_id):
     request = current_request()
-    who = reviewer(request)
+    who = reviewer(request, services().staff)
     body = parse_body(request, DecisionRequest)
     decided = services().review.decide(who, application_id, body.decision is Decision.APPROVE, body.reason)
     return presenters.application(decided, reviewer=True)
@@ -281,7 +290,7 @@ def decide_application(application_id):
 )
 @handles_errors
 def review_document(application_id):
-    link = services().review.view_document(reviewer(current_request()), application_id)
+    link = services().review.view_document(reviewer(current_request(), services().staff), application_id)
     return Response(body=presenters.document_link(link), headers={"Cache-Control": "no-store"})
 
 
@@ -346,9 +355,8 @@ def unknown_route():
 
 @app.on_ws_connect()
 def ws_connect(event):
-    if services().live_updates.connect(event.connection_id, event.to_dict().get("queryStringParameters")):
-        return Response(body="", status_code=200)
-    return Response(body={"error": {"code": "unauthorized", "message": "a valid ?token= is required"}}, status_code=401)
+    status = services().live_updates.connect(event.connection_id, event.to_dict().get("queryStringParameters"))
+    return websocket_protocol.connect_response(status)
 
 
 @app.on_ws_message()
@@ -378,6 +386,11 @@ def run_job(name, job, event, **kwargs):
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Escalate FLAGGED applications past the review SLA")
 def escalate_overdue_reviews(event):
     return run_job("escalate_overdue_reviews", services().maintenance.escalate_overdue, event)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), description="Re-drive applications an asynchronous step lost")
+def redrive_stuck_applications(event):
+    return schedules.run(services().sweeper.redrive_stuck, event, services().metrics)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")

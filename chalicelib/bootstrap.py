@@ -22,11 +22,13 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    GroupDirectory,
     JobRunLog,
     ListDownloader,
     Metrics,
     Ocr,
     QueueAdmin,
+    Quotas,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
@@ -49,6 +51,8 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.reporting import DailyReports
     from .services.review import ReviewService
     from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
+    from .services.staff import StaffAccess
+    from .services.sweeper import Sweeper
 
 #: botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx.
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 10}
@@ -102,6 +106,12 @@ class Services:
 
         _ = self.dynamodb_connection  # binds the models to the tables
         return DynamoClaims()
+
+    @cached_property
+    def quotas(self) -> Quotas:
+        from .adapters.dynamodb_claims import DynamoQuotas
+
+        return DynamoQuotas()
 
     @cached_property
     def connections(self) -> ConnectionStore:
@@ -183,6 +193,18 @@ class Services:
         )
 
     @cached_property
+    def directory(self) -> GroupDirectory:
+        from .adapters.cognito_directory import CognitoGroupDirectory
+
+        return CognitoGroupDirectory(self.client("cognito-idp"), self.config.user_pool_id)
+
+    @cached_property
+    def staff(self) -> StaffAccess:
+        from .services.staff import StaffAccess
+
+        return StaffAccess(self.directory)
+
+    @cached_property
     def metrics(self) -> Metrics:
         from .observability import EmfMetrics
 
@@ -194,7 +216,7 @@ class Services:
     def applications(self) -> ApplicationService:
         from .services.applications import ApplicationService
 
-        return ApplicationService(self.repository, self.clock, settings=self.settings)
+        return ApplicationService(self.repository, self.clock, quotas=self.quotas, settings=self.settings)
 
     @cached_property
     def uploads(self) -> DocumentUploads:
@@ -259,7 +281,16 @@ class Services:
     def live_updates(self) -> LiveUpdates:
         from .services.live_updates import LiveUpdates
 
-        return LiveUpdates(self.verifier, self.connections, self.sender, self.applications, self.claims, self.metrics)
+        return LiveUpdates(
+            self.verifier,
+            self.connections,
+            self.sender,
+            self.applications,
+            self.claims,
+            self.metrics,
+            self.staff,
+            self.review,
+        )
 
     @cached_property
     def maintenance(self) -> Maintenance:
@@ -272,6 +303,12 @@ class Services:
         from .services.operations import Operations
 
         return Operations(self.repository, self.queue_admin, self.job_runs, self.clock)
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        from .services.sweeper import Sweeper
+
+        return Sweeper(self.applications, self.documents, self.identity_check, self.address_check, self.sanctions_check)
 
     @cached_property
     def daily_reports(self) -> DailyReports:

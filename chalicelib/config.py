@@ -35,6 +35,7 @@ class Config:
     websocket_domain: Optional[str]
     websocket_stage: str
     settings_cache_seconds: int
+    user_pool_id: str = ""
     websocket_url: Optional[str] = None  # what browsers connect to, when not wss://<domain>/<stage>
     cognito_endpoint: Optional[str] = None  # Cognito's API for browsers, when not the region's
     s3_endpoint: Optional[str] = None  # where presigned document URLs point, when not AWS's
@@ -64,6 +65,7 @@ class Config:
             websocket_domain=get("WEBSOCKET_DOMAIN") or None,
             websocket_stage=get("WEBSOCKET_STAGE", "api"),
             settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
+            user_pool_id=get("USER_POOL_ID", ""),
             websocket_url=get("WEBSOCKET_URL") or None,
             # the variables boto3 itself reads, so browsers talk to what the app talks to
             cognito_endpoint=get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or get("AWS_ENDPOINT_URL") or None,

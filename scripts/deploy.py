@@ -7,8 +7,11 @@
 1. ``resources.yaml`` as the CloudFormation stack ``account-opening-<stage>-resources``
    (create or update, then wait), with the app's own handler list for the alarms.
 2. Its outputs become the stage's environment in ``.chalice/stages/<stage>.json``
-   (git-ignored, merged by scripts/chalice_stage.py), with the IAM policy written
-   from the real ARNs beside it. Nothing account-specific goes into the tracked config.
+   (git-ignored, merged by scripts/chalice_stage.py), with each Lambda function's
+   own IAM policy (``.chalice/policies/<function>.json``, scripts/iam.py) rendered
+   from the real ARNs into ``.chalice/stages/<stage>/policies/`` and named as that
+   function's ``iam_policy_file``: one role per function. Nothing account-specific
+   goes into the tracked config.
 3. ``chalice deploy`` (Chalice's own CLI through that overlay).
 4. What Chalice cannot express: the WebSocket endpoint the notifier sends
    through (recorded, then deployed once more if it changed);
@@ -30,19 +33,23 @@ import argparse
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from scripts import iam
 from scripts.chalice_stage import load_overlay, overlay_path, write_overlay
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_NAME = "account-opening"
 GATEWAY_SETTINGS = Path(".chalice") / "gateway.json"
+# ReportBatchItemFailures: the outbox handler names the first record it could not publish
+# (issue 12); without it Lambda would take that answer for success and drop the rest.
 STREAM_MAPPING = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 10,
-                  "MaximumRecordAgeInSeconds": 6 * 3600}
+                  "MaximumRecordAgeInSeconds": 6 * 3600, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
 ASYNC_RETRIES = 2
 WEBSOCKET_HANDLERS = {"on_ws_connect": "websocket_connect", "on_ws_message": "websocket_message",
                       "on_ws_disconnect": "websocket_disconnect"}
@@ -84,42 +91,6 @@ def handlers(app_source: str) -> dict[str, str]:
                 name = explicit[0].value if explicit and isinstance(explicit[0], ast.Constant) else node.name
                 names[str(name)] = call.attr
     return names
-
-
-def policy(env: dict[str, str], region: str, account: str, stage: str, websocket_api_id: str | None) -> dict[str, Any]:
-    """The stage's Lambda policy from the real ARNs (Chalice cannot see pynamodb's calls)."""
-    arn = f"arn:aws:%s:{region}:{account}:%s"
-    tables = [arn % ("dynamodb", f"table/{env[k]}") for k in env if k.endswith("_TABLE_NAME")]
-    queues = [arn % ("sqs", env[k]) for k in env if k.endswith(("_QUEUE_NAME", "_DLQ_NAME"))]
-    buckets = [f"arn:aws:s3:::{env[k]}" for k in env if k.endswith("_BUCKET_NAME")]
-    api = websocket_api_id or "*"  # exact once the WebSocket API exists (the rewiring deploy)
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": arn % ("logs", f"log-group:/aws/lambda/{function_name(stage)}*")},
-        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                                       "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchWriteItem",
-                                       "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
-         "Resource": tables + [f"{table}/index/*" for table in tables]},
-        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                       "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-         "Resource": env["HISTORY_STREAM_ARN"]},
-        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
-                                       "s3:GetObjectVersion"],
-         "Resource": buckets + [f"{bucket}/*" for bucket in buckets]},
-        # Issue 9: OCR of the identity document where it lies (Textract reads the object version with the
-        # caller's rights, hence s3:GetObjectVersion and kms:Decrypt); the action has no resource ARN.
-        {"Effect": "Allow", "Action": ["textract:DetectDocumentText"], "Resource": "*"},
-        {"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                       "sqs:SendMessage", "sqs:ChangeMessageVisibility"],
-         "Resource": queues + [env["DOCUMENT_EVENTS_DLQ_ARN"], env["HISTORY_STREAM_DLQ_ARN"]]},
-        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": env["DATA_KEY_ARN"]},
-        {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": env["EVENTS_TOPIC_ARN"]},
-        {"Effect": "Allow", "Action": ["ssm:GetParametersByPath", "ssm:GetParameter"],
-         "Resource": [arn % ("ssm", f"parameter{env['SETTINGS_PATH'].rstrip('/')}"),
-                      arn % ("ssm", f"parameter{env['SETTINGS_PATH']}*")]},
-        {"Effect": "Allow", "Action": ["execute-api:ManageConnections"],
-         "Resource": arn % ("execute-api", f"{api}/api/POST/@connections/*")},
-    ]}
 
 
 class Deployer:
@@ -224,13 +195,20 @@ class Deployer:
             variables["WEBSOCKET_STAGE"] = overlay["environment_variables"]["WEBSOCKET_STAGE"]
             websocket_api_id = variables["WEBSOCKET_DOMAIN"].split(".")[0]
         account = self.client("sts").get_caller_identity()["Account"]
-        policy_file = f"stages/{self.stage}-policy.json"
-        (self.project_dir / ".chalice" / "stages").mkdir(parents=True, exist_ok=True)
-        (self.project_dir / ".chalice" / policy_file).write_text(
-            json.dumps(policy(variables, region, account, self.stage, websocket_api_id), indent=2) + "\n")
-        overlay.update({"environment_variables": variables, "autogen_policy": False,
-                        "iam_policy_file": policy_file})
+        policies = self.project_dir / ".chalice" / "stages" / self.stage / "policies"
+        rendered_before = {p.name: p.read_text() for p in policies.glob("*.json")} if policies.is_dir() else {}
+        # Each function's own policy (.chalice/policies/<function>.json) with this stage's ARNs: its own role.
+        functions = iam.write_stage_policies(self.project_dir, self.stage, variables, region, account,
+                                             websocket_api_id)
+        rendered = {p.name: p.read_text() for p in policies.glob("*.json")}
+        overlay.pop("iam_policy_file", None)  # a shared stage policy, as earlier deploys wrote it
+        lambda_functions = overlay.setdefault("lambda_functions", {})
+        for function, settings in functions.items():
+            lambda_functions.setdefault(function, {}).update(settings)
+        overlay.update({"environment_variables": variables, "autogen_policy": False})
         write_overlay(self.project_dir, self.stage, overlay)
+        if rendered != rendered_before:
+            return True
         return json.dumps(overlay, sort_keys=True) != before
 
     def chalice(self, *command: str) -> None:
@@ -310,6 +288,7 @@ class Deployer:
             cloudformation.delete_stack(StackName=stack_name(self.stage))
             cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name(self.stage))
         overlay_path(self.project_dir, self.stage).unlink(missing_ok=True)
+        shutil.rmtree(self.project_dir / ".chalice" / "stages" / self.stage, ignore_errors=True)
         self.out(f"stage {self.stage} removed; retained (delete by hand once exported): tables, buckets, "
                  "user pools and the KMS key")
 

@@ -19,7 +19,7 @@ from tests.support.aws import ROOT
 
 STAGE = "rehearsal"
 COPIED = ["app.py", "chalicelib", "requirements.txt", "resources.yaml", ".chalice/config.json",
-          ".chalice/gateway.json"]
+          ".chalice/gateway.json", ".chalice/policies"]
 
 
 @pytest.fixture(scope="module")
@@ -165,25 +165,47 @@ def test_the_stack_request_that_the_emulator_could_not_take_is_valid_and_says_so
 
 
 def test_recorded_outputs_stay_out_of_git_and_the_tracked_config():
-    ignored = subprocess.run(["git", "check-ignore", ".chalice/stages/dev.json", ".chalice/stages/dev-policy.json"],
-                             cwd=ROOT, check=False, capture_output=True, text=True)
+    recorded = [".chalice/stages/dev.json", ".chalice/stages/dev/policies/api_handler.json"]
+    ignored = subprocess.run(["git", "check-ignore", *recorded], cwd=ROOT, check=False, capture_output=True, text=True)
     assert ignored.returncode == 0 and len(ignored.stdout.split()) == 2
     tracked = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for stage in tracked["stages"].values():
         assert "DOCUMENTS_BUCKET_NAME" not in stage.get("environment_variables", {})
 
 
-def test_the_stage_policy_names_exact_resources(rehearsal, project):
-    policy = json.loads((project / ".chalice" / "stages" / f"{STAGE}-policy.json").read_text())
-    for statement in policy["Statement"]:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert all("*" not in action for action in actions)
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        # Textract's DetectDocumentText has no resource type in IAM: "*" is the only way to grant it (issue 9).
-        assert "*" not in resources or actions == ["textract:DetectDocumentText"]
-    connections = next(s for s in policy["Statement"] if s["Action"] == ["execute-api:ManageConnections"])
+def test_each_function_has_a_role_of_its_own_with_exactly_its_policy(rehearsal, project):
+    """One role per function, its inline policy the function's template with this stage's real ARNs."""
+    from scripts.iam import function_name as lambda_name, templates
+
+    iam = rehearsal["aws"].client("iam")
+    deployed = functions(rehearsal["aws"])
+    roles = {}
+    for function in templates(project):
+        role = deployed[lambda_name(STAGE, function)]["Role"].rsplit("/", 1)[-1]
+        roles[function] = role
+        (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        rendered = json.loads((project / ".chalice" / "stages" / STAGE / "policies" / f"{function}.json").read_text())
+        assert document == rendered, function
+        assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [], function
+        text = json.dumps(document)
+        assert "${" not in text and f"log-group:/aws/lambda/{lambda_name(STAGE, function)}:*" in text
+    assert len(set(roles.values())) == len(roles) == len(deployed)  # no role shared, every function covered
+
+
+def test_the_websocket_sender_may_manage_connections_on_this_stages_api_only(rehearsal, project):
     api_id = rehearsal["env"]["WEBSOCKET_DOMAIN"].split(".")[0]
-    assert connections["Resource"].endswith(f":{api_id}/api/POST/@connections/*")
+    granted = 0
+    for path in (project / ".chalice" / "stages" / STAGE / "policies").glob("*.json"):
+        for statement in json.loads(path.read_text())["Statement"]:
+            if "execute-api:ManageConnections" in statement["Action"]:
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                    statement["Resource"]]
+                assert all(r.startswith(f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/api/POST/")
+                           for r in resources), (path.name, resources)
+                granted += 1
+    assert granted >= 1  # the notifier
 
 
 def test_staff_are_invited_into_the_staff_pool_and_subscribed_to_their_alerts(rehearsal):

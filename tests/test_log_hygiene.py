@@ -85,6 +85,25 @@ def fire(client, handler):
     client.lambda_.invoke(handler, event)
 
 
+def websocket(chalice_app, route, token=None):
+    """A WebSocket event through the app's real handler (the shared WebsocketAPI's endpoint put back)."""
+    import uuid
+
+    import app as app_module
+
+    api = chalice_app.websocket_api
+    saved = (api.session, api._endpoint, api._client)
+    event = {"requestContext": {"routeKey": route, "eventType": route.strip("$").upper(), "stage": "ws",
+                                "connectionId": uuid.uuid4().hex[:14] + "=", "requestId": str(uuid.uuid4()),
+                                "domainName": "hygiene.local", "apiId": "hygiene"},
+             "queryStringParameters": {"token": token} if token else None, "isBase64Encoded": False}
+    handler = {"$connect": app_module.ws_connect, "$disconnect": app_module.ws_disconnect}[route]
+    try:
+        return handler(event, None)
+    finally:
+        api.session, api._endpoint, api._client = saved
+
+
 def wait_state(app_id, states, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,8 +113,8 @@ def wait_state(app_id, states, timeout=30.0):
     return state_of(app_id)
 
 
-def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, client, applicant, reviewer,
-                                                                          other_applicant, captured):
+def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, client, chalice_app, applicant,
+                                                                          reviewer, other_applicant, captured):
     # the happy path: submit, upload the matching passport, every check, the outbox, live updates
     reply = api.post("/applications", declared(), user=applicant, headers={"Idempotency-Key": "hygiene-1"})
     assert reply.status == 201, reply.body
@@ -150,6 +169,12 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
     client.lambda_.invoke("verify_identity_document", s3_event(client, "applications/unknown-id/identity/x"))
     client.lambda_.invoke("verify_identity_document", s3_event(client, "elsewhere/file"))
 
+    # WebSocket: the token travels in the query string
+    assert websocket(chalice_app, "$connect", applicant.token)["statusCode"] == 200
+    for token in (forge(key=random_rsa_key()), applicant.token[:-4] + "AAAA", None):
+        assert websocket(chalice_app, "$connect", token)["statusCode"] == 401
+    websocket(chalice_app, "$disconnect")
+
     # the schedules
     for job in ("escalate_overdue_reviews", "expire_abandoned_applications", "purge_documents_past_retention",
                 "write_daily_report"):
@@ -159,7 +184,7 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
     records = [json.loads(line) for line in app_lines.splitlines() if line.startswith("{")]
     handlers = {record.get("handler") for record in records}
     assert {"verify_identity_document", "check_address", "screen_sanctions", "publish_history",
-            "GET /applications", "escalate_overdue_reviews"} <= handlers, handlers  # the lines were captured
+            "GET /applications", "escalate_overdue_reviews", "ws_connect", "ws_disconnect"} <= handlers, handlers  # the lines were captured
     tokens = [applicant.token, applicant.access_token, reviewer.token, other_applicant.token]
     text = app_lines + other_lines
     leaks = {value for value in forbidden(tokens) if value.lower() in text.lower()}

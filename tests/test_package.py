@@ -13,6 +13,7 @@ import zipfile
 
 import pytest
 
+from scripts import iam
 from scripts.build_package import DROPPED, NEVER_IMPORTED, build, top_level
 from tests.support.aws import ROOT
 
@@ -120,7 +121,7 @@ def test_the_app_imports_from_the_package_with_only_the_runtime_sdk(lean, tmp_pa
 
 @pytest.fixture(scope="session")
 def packaging_project(tmp_path_factory, lean):
-    """A copy of the project with a recorded overlay for each stage (placeholder values)."""
+    """A copy of the project with a recorded overlay for each stage (placeholder values) and its policies."""
     from bench.package import app_environment
     from scripts.chalice_stage import write_overlay
 
@@ -131,13 +132,12 @@ def packaging_project(tmp_path_factory, lean):
         copy = shutil.copytree if source.is_dir() else shutil.copy2
         copy(source, target)
     env = {k: v for k, v in app_environment().items() if not k.startswith("AWS_") and k != "PATH"}
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "arn:aws:logs:us-east-1:1:log-group:x"}]}
-    (project / ".chalice" / "stages").mkdir()
+    shutil.copytree(ROOT / iam.TEMPLATES, project / iam.TEMPLATES)
     for stage in json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]:
-        (project / ".chalice" / "stages" / f"{stage}-policy.json").write_text(json.dumps(policy))
+        # each function's own policy, rendered as the deploy does (scripts/iam.py)
+        functions = iam.write_stage_policies(project, stage, env, "us-east-1", "123456789012")
         write_overlay(project, stage, {"environment_variables": env, "autogen_policy": False,
-                                       "iam_policy_file": f"stages/{stage}-policy.json"})
+                                       "lambda_functions": functions})
     return project
 
 
@@ -154,6 +154,10 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     assert {"verify_identity_document", "check_address", "publish_history", "api_handler"} <= set(functions)
     assert (out / "deployment.zip").read_bytes() == lean["zip"].read_bytes()
     assert "aws_s3_bucket_notification" in template["resource"]
+    # one role per function, each with its own policy (scripts/iam.py), none shared
+    policies = template["resource"]["aws_iam_role_policy"]
+    assert set(template["resource"]["aws_iam_role"]) == {f"{name}_role" for name in functions}
+    assert len({json.dumps(p["policy"], sort_keys=True) for p in policies.values()}) == len(functions)
 
 
 def test_cloudformation_packaging_stops_only_at_the_s3_trigger(packaging_project, tmp_path):

@@ -137,6 +137,8 @@ class CognitoTokenVerifier(TokenVerifier):
             groups=frozenset(claims.get("cognito:groups") or ()),
             email=claims.get("email"),
             token_use=claims["token_use"],
+            username=claims.get("cognito:username") or claims.get("username"),
+            expires_at=int(claims["exp"]),
         )
 
     def _check_audience(self, claims: dict[str, Any]) -> None:

@@ -224,6 +224,13 @@ def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
             yield event_from_stream_image(record.new_image)
 
 
+def sequenced_events_from_stream(records: Iterable[Any]) -> Iterator[tuple[str, HistoryEvent]]:
+    """(sequence number, event) of each inserted history event: what ReportBatchItemFailures names."""
+    for record in records:
+        if record.event_name == "INSERT" and record.new_image:
+            yield str(record.sequence_number), event_from_stream_image(record.new_image)
+
+
 # --- cursors ---------------------------------------------------------------
 
 

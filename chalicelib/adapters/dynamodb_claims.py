@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
-from ..services.ports import Claims
+from ..services.ports import Claims, Quotas
 from .dynamodb_models import IdempotencyModel
 
 
@@ -35,3 +35,28 @@ class DynamoClaims(Claims):
             return True
         except DoesNotExist:
             return False
+
+
+class DynamoQuotas(Quotas):
+    """Per-key counters in the idempotency table: one conditional UpdateItem per use."""
+
+    def take(self, key: str, limit: int, ttl_seconds: int) -> bool:
+        try:
+            IdempotencyModel(key).update(
+                actions=[
+                    IdempotencyModel.uses.add(1),
+                    IdempotencyModel.expires_at.set(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl_seconds)),
+                ],
+                condition=IdempotencyModel.uses.does_not_exist() | (IdempotencyModel.uses < limit),
+            )
+            return True
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def give_back(self, key: str) -> None:
+        try:
+            IdempotencyModel(key).update(actions=[IdempotencyModel.uses.add(-1)], condition=IdempotencyModel.uses > 0)
+        except UpdateError:  # already at zero or expired: nothing to give back
+            pass

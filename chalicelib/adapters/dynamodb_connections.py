@@ -5,7 +5,12 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
 * ``pk=CONN#<connection id>  sk=META`` -- who is connected (user id, groups)
   and the topics the connection subscribed to;
 * ``pk=TOPIC#<topic>  sk=CONN#<connection id>`` -- one per subscription, so
-  the fan-out for a topic is a single Query on its partition.
+  the fan-out for a topic is a single Query on its partition;
+* ``pk=USER#<user id>  sk=CONN#<connection id>`` -- one per connection, so the
+  connections a user holds are counted with one Query (the per-user limit).
+
+A connection expires at the earlier of API Gateway's two-hour limit and its
+token's expiry: a connection never outlives the token that opened it.
 
 Topics are ``application#<application id>`` and ``review-queue``.
 
@@ -37,6 +42,7 @@ from ..services.ports import (
     ConnectionGone,
     ConnectionInfo,
     ConnectionStore,
+    TooManyConnections,
     TooManySubscriptions,
     utc_now,
 )
@@ -58,6 +64,10 @@ def _conn_pk(connection_id: str) -> str:
 
 def _topic_pk(topic: str) -> str:
     return f"TOPIC#{topic}"
+
+
+def _user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
 
 
 def _backoff(attempt: int) -> None:
@@ -82,26 +92,41 @@ class DynamoConnectionStore(ConnectionStore):
 
     # --- connections --------------------------------------------------------
 
-    def register(self, connection_id: str, identity: Identity) -> ConnectionInfo:
-        expires_at = self._clock() + self._ttl
-        ConnectionModel(
+    def register(self, connection_id: str, identity: Identity, max_per_user: Optional[int] = None) -> ConnectionInfo:
+        now = self._clock()
+        expires_at = now + self._ttl
+        if identity.expires_at is not None:
+            expires_at = min(expires_at, dt.datetime.fromtimestamp(identity.expires_at, dt.UTC))
+        if max_per_user is not None and self.count_for_user(identity.sub) >= max_per_user:
+            raise TooManyConnections(identity.sub)
+        meta = ConnectionModel(
             _conn_pk(connection_id),
             _META,
             user_id=identity.sub,
+            username=identity.username,
             groups=",".join(sorted(identity.groups)),
             topics=[],
             expires_at=expires_at,
-        ).save()
+        )
+        marker = ConnectionModel(_user_pk(identity.sub), _conn_pk(connection_id), expires_at=expires_at)
+        with TransactWrite(connection=self.connection) as tx:
+            tx.save(meta)
+            tx.save(marker)
         return ConnectionInfo(connection_id, identity, (), expires_at)
+
+    def count_for_user(self, user_id: str) -> int:
+        """Live connections of the user (expired ones, not yet deleted by the TTL, are not counted)."""
+        return ConnectionModel.count(
+            _user_pk(user_id), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
+        )
 
     def get(self, connection_id: str) -> Optional[ConnectionInfo]:
         meta = self._meta(connection_id)
         if meta is None:
             return None
         groups = frozenset(g for g in (meta.groups or "").split(",") if g)
-        return ConnectionInfo(
-            connection_id, Identity(sub=meta.user_id or "", groups=groups), tuple(meta.topics or ()), meta.expires_at
-        )
+        identity = Identity(sub=meta.user_id or "", groups=groups, username=meta.username)
+        return ConnectionInfo(connection_id, identity, tuple(meta.topics or ()), meta.expires_at)
 
     def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:
         """Delete the connection and every subscription it has; a no-op when already gone.
@@ -120,6 +145,8 @@ class DynamoConnectionStore(ConnectionStore):
             try:
                 # Only if no subscribe slipped in since the read; else go again.
                 meta.delete(condition=ConnectionModel.topics == (meta.topics or []))
+                if meta.user_id:
+                    ConnectionModel(_user_pk(meta.user_id), _conn_pk(connection_id)).delete()
                 return
             except DeleteError as error:
                 if error.cause_response_code != "ConditionalCheckFailedException":

@@ -105,6 +105,7 @@ class IdempotencyModel(Model):
     key = UnicodeAttribute(hash_key=True)
     result = UnicodeAttribute(null=True)
     fingerprint = UnicodeAttribute(null=True)
+    uses = NumberAttribute(null=True)  # quota counters (per-user limits)
     expires_at = TTLAttribute()
 
 
@@ -117,6 +118,7 @@ class ConnectionModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute(null=True)
+    username = UnicodeAttribute(null=True)
     groups = UnicodeAttribute(null=True)
     topics = JSONAttribute(default=list)
     expires_at = TTLAttribute()

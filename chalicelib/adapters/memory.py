@@ -36,7 +36,7 @@ from typing import Any, Optional
 
 from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample, PageText
 from ..domain.policy import Policy
-from ..domain.users import Identity
+from ..domain.users import STAFF_GROUPS, Identity
 from ..domain.workflow import Application, Change, HistoryEvent, State
 from ..services.ports import (
     MAX_SUBSCRIPTIONS,
@@ -50,6 +50,7 @@ from ..services.ports import (
     DocumentStore,
     DownloadFailed,
     EventPublisher,
+    GroupDirectory,
     IdempotencyRecord,
     IdempotentReplay,
     InvalidCursor,
@@ -63,10 +64,12 @@ from ..services.ports import (
     Page,
     QueueAdmin,
     QueueStatus,
+    Quotas,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
     TokenVerifier,
+    TooManyConnections,
     TooManySubscriptions,
     Upload,
     WebSocketSender,
@@ -79,6 +82,8 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
+    "InMemoryGroupDirectory",
+    "InMemoryQuotas",
     "InMemoryReportStore",
     "RecordingEventPublisher",
     "RecordingMetrics",
@@ -488,11 +493,19 @@ class InMemoryConnectionStore(ConnectionStore):
         self._connections: dict[str, _Connection] = {}
         self._subscriptions: dict[str, dict[str, dt.datetime]] = {}  # topic -> connection id -> expiry
 
-    def register(self, connection_id: str, identity: Identity) -> ConnectionInfo:
+    def register(self, connection_id: str, identity: Identity, max_per_user: Optional[int] = None) -> ConnectionInfo:
         expires_at = self._clock() + self._ttl
+        if identity.expires_at is not None:
+            expires_at = min(expires_at, dt.datetime.fromtimestamp(identity.expires_at, dt.UTC))
         with self._lock:
+            if max_per_user is not None and self.count_for_user(identity.sub) >= max_per_user:
+                raise TooManyConnections(identity.sub)
             self._connections[connection_id] = _Connection(identity, [], expires_at)
         return ConnectionInfo(connection_id, identity, (), expires_at)
+
+    def count_for_user(self, user_id: str) -> int:
+        with self._lock:
+            return sum(1 for cid, conn in self._connections.items() if conn.identity.sub == user_id and self._live(cid))
 
     def get(self, connection_id: str) -> Optional[ConnectionInfo]:
         with self._lock:
@@ -547,6 +560,42 @@ class InMemoryConnectionStore(ConnectionStore):
         if conn is None or conn.expires_at <= self._clock():
             return None
         return conn
+
+
+class InMemoryQuotas(Quotas):
+    """Counters per key; the window's end (``ttl_seconds``) is the caller's business, as with the table's TTL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.uses: Counter[str] = Counter()
+
+    def take(self, key: str, limit: int, ttl_seconds: int) -> bool:
+        with self._lock:
+            if self.uses[key] >= limit:
+                return False
+            self.uses[key] += 1
+            return True
+
+    def give_back(self, key: str) -> None:
+        with self._lock:
+            if self.uses[key] > 0:
+                self.uses[key] -= 1
+
+
+class InMemoryGroupDirectory(GroupDirectory):
+    """A user pool in which every user is in the staff groups their token names, until ``remove``d."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.removed: dict[str, set[str]] = {}
+
+    def groups_of(self, username: str) -> frozenset[str]:
+        with self._lock:
+            return frozenset(STAFF_GROUPS - self.removed.get(username, set()))
+
+    def remove(self, username: str, group: str) -> None:
+        with self._lock:
+            self.removed.setdefault(username, set()).add(group)
 
 
 class RecordingWebSocketSender(WebSocketSender):

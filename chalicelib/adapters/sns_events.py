@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..services.ports import EventPublisher
@@ -23,3 +23,32 @@ class SnsEventPublisher(EventPublisher):
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
             },
         )
+
+    #: SNS PublishBatch takes at most ten entries.
+    BATCH = 10
+
+    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]) -> list[int]:
+        """One PublishBatch call per ten messages instead of one Publish each; failed entries by index.
+
+        A whole call that fails (throttling after the SDK's retries) fails all its entries.
+        """
+        failed: list[int] = []
+        for start in range(0, len(entries), self.BATCH):
+            chunk = entries[start : start + self.BATCH]
+            request = [
+                {
+                    "Id": str(start + i),
+                    "Message": json.dumps(message),
+                    "MessageAttributes": {
+                        name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+                    },
+                }
+                for i, (message, attributes) in enumerate(chunk)
+            ]
+            try:
+                answer = self.sns.publish_batch(TopicArn=self.topic_arn, PublishBatchRequestEntries=request)
+            except Exception:  # noqa: BLE001 - the caller retries exactly these entries
+                failed.extend(range(start, start + len(chunk)))
+                continue
+            failed.extend(int(f["Id"]) for f in answer.get("Failed", []))
+        return sorted(failed)

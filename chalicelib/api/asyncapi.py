@@ -120,8 +120,11 @@ class ApplicationEvent(_Frame):
     from_state: Optional[State]
     state: State
     at: str
-    actor: str
-    reason: str
+    actor: str = Field(description="Staff see `reviewer:<sub>`; applicants the role only (`reviewer`)")
+    reason: str = Field(description="Staff see the reviewer's reason; applicants a fixed public text")
+    details: Optional[dict[str, str]] = Field(
+        default=None, description="Staff only, on decisions: `decision` and `reviewer_email`"
+    )
 
 
 class EventFrame(_Frame):

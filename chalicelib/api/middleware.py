@@ -11,9 +11,10 @@ from typing import Any
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request
 
-from ..domain.users import Identity
+from ..domain.users import REVIEWERS_GROUP, Identity
 from ..observability import logger
 from ..services.ports import InvalidToken, TokenVerifier
+from ..services.staff import StaffAccess
 from .errors import ApiError, request_id, reshape_chalice_error, response_for
 from .requests import enforce_body_limit
 
@@ -72,6 +73,8 @@ def http_middleware(
             _serving.request = None
         response = reshape_chalice_error(response, request)
         response.headers.setdefault("X-Request-Id", request_id(request))
+        if isinstance(response.body, (dict, list)) and not any(h.lower() == "content-type" for h in response.headers):
+            response.headers["Content-Type"] = "application/json"  # Chalice sends none; say what it is
         for name, value in SECURITY_HEADERS.items():
             if not any(existing.lower() == name.lower() for existing in response.headers):
                 response.headers[name] = value
@@ -111,9 +114,10 @@ def caller(request: Request) -> Identity:
     return Identity.from_context(request.context["authorizer"])
 
 
-def reviewer(request: Request) -> Identity:
+def reviewer(request: Request, staff: StaffAccess) -> Identity:
+    """The caller, if the token says reviewer and the user pool still agrees (removal takes effect at once)."""
     identity = caller(request)
-    if not identity.is_reviewer:
+    if not identity.is_reviewer or not staff.is_member(identity, REVIEWERS_GROUP):
         raise ApiError(403, "forbidden", "only reviewers may do this")
     return identity
 

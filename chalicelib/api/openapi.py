@@ -277,8 +277,11 @@ def _default_tag(path: str) -> str:
 
 
 def _implied_errors(op: Operation, method: str) -> set[int]:
-    """The error statuses the edge (middleware, body and parameter parsing) can answer for this route."""
-    statuses = {500}
+    """The error statuses the edge (middleware, body and parameter parsing) can answer for this route.
+
+    503 (with Retry-After) everywhere: any route that reaches AWS answers it when AWS throttles or fails.
+    """
+    statuses = {500, 503}
     if not op.public:
         statuses.add(401)
     if method in ("POST", "PUT", "PATCH"):

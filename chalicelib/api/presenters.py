@@ -7,6 +7,7 @@ from typing import Any
 
 from ..domain.checks import for_applicant
 from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
+from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
 from ..services.review import Detail, DocumentLink
@@ -38,14 +39,15 @@ def summary(app: Application) -> dict[str, Any]:
 
 def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     shown = evt.to_dict()
-    if not reviewer and evt.type is EventType.CHECK_COMPLETED:
+    if reviewer:
+        return shown
+    if evt.type is EventType.CHECK_COMPLETED:
         shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
-    if not reviewer and "reviewer_email" in shown["details"]:
-        shown["details"] = {k: v for k, v in shown["details"].items() if k != "reviewer_email"}  # staff stay private
-    return shown
+    return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
 def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
+    """The history; the applicant's view shows staff as their role, without internal reasons."""
     return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
 
 

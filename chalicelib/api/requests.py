@@ -14,6 +14,7 @@ from .errors import ApiError
 
 JSON_TYPES = ("application/json",)
 MAX_PAGE = 100
+PAGE_PARAMS = frozenset({"limit", "cursor"})
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -70,6 +71,19 @@ def idempotency_key(request: Request) -> Optional[str]:
 
 def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]]:
     query: Mapping[str, str] = request.query_params or {}
+    unknown = sorted(set(query) - PAGE_PARAMS)
+    if unknown:  # a typo ("limt") silently ignored would return the wrong page size
+        raise ApiError(
+            422,
+            "validation_failed",
+            "unknown query parameter",
+            {
+                "fields": [
+                    {"field": name[:64], "message": "not a parameter of this route", "type": "query"}
+                    for name in unknown[:5]
+                ]
+            },
+        )
     raw = query.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         raise ApiError(

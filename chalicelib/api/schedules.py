@@ -24,6 +24,7 @@ METRIC_NAMES = {
     "purge_past_retention": "ApplicationsPurged",
     "daily_report": "DailyReportsWritten",
     "refresh_sanctions_lists": "SanctionsIndexPublished",
+    "redrive_stuck": "StuckApplicationsRedriven",
 }
 SAFETY_MARGIN_SECONDS = 5.0  # or a tenth of the remaining time, if less
 

@@ -28,13 +28,15 @@ machine-readably, from these definitions, in the AsyncAPI document
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from chalice import Response
+
 from ..observability import logger
 from ..services.live_updates import REVIEW_QUEUE, FrameError, LiveUpdates, application_topic
+from . import strict_json
 
 #: Client frames are small commands; API Gateway alone would allow 128 KB.
 MAX_FRAME_BYTES = 4096
@@ -51,6 +53,23 @@ ERROR_CODES: dict[str, str] = {
     "unauthorized": "the connection is no longer registered (expired or gone): reconnect",
     "internal_error": "an unexpected error; try again",
 }
+
+
+CONNECT_REFUSALS = {
+    401: ("unauthorized", "a valid ?token= is required"),
+    429: ("too_many_connections", "too many open connections for this user; close one first"),
+}
+#: How long a refused client waits before connecting again.
+RETRY_AFTER_SECONDS = 30
+
+
+def connect_response(status: int) -> Response:
+    """The $connect answer: 200, or the refusal in the one error shape."""
+    if status == 200:
+        return Response(body="", status_code=200)
+    code, text = CONNECT_REFUSALS.get(status, ("unauthorized", "refused"))
+    headers: dict[str, str | list[str]] = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else {}
+    return Response(body={"error": {"code": code, "message": text}}, status_code=status, headers=headers)
 
 
 def handle_frame(live: LiveUpdates, connection_id: str, body: Optional[str]) -> dict[str, Any]:
@@ -83,9 +102,9 @@ def _parse(body: Optional[str]) -> dict[str, Any]:
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError("payload_too_large", f"a frame may be at most {MAX_FRAME_BYTES} bytes")
     try:
-        request = json.loads(raw)
-    except ValueError:
-        raise FrameError("malformed_json", "the frame is not valid JSON") from None
+        request = strict_json.loads(raw)
+    except strict_json.MalformedJson as error:  # nesting, duplicate keys, bad JSON: never a 1011
+        raise FrameError("malformed_json", str(error).replace("the body", "the frame")) from None
     if not isinstance(request, dict):
         raise FrameError("validation_failed", "the frame must be a JSON object")
     return request

@@ -265,7 +265,7 @@ async function renderApplication(ctx, id) {
       } catch (e) {
         submit.disabled = false;
         if (e instanceof ApiError && e.status === 409) {
-          await refresh(); // shows who decided first
+          await refresh().catch(() => {}); // shows who decided first, when still readable (else the live event does)
           announce("Someone else decided this application first.", "error");
         } else {
           error.textContent = e.message;
@@ -275,8 +275,20 @@ async function renderApplication(ctx, id) {
     replace(decision, form);
   };
 
+  // Once someone else decided, this reviewer may no longer read the application
+  // (reads are limited to what is in review): the live event itself says who decided.
+  const decidedElsewhere = (event) => {
+    if (decidedHere || !sawFlagged || event.from_state !== "FLAGGED" || event.state === "FLAGGED") return;
+    header.querySelector("#conflict")?.remove();
+    header.append(h("p", { class: "notice", role: "alert", id: "conflict" },
+      "Someone decided first: ", h("strong", {}, event.state), " by ", who(ctx, event), " at ", time(event.at), "."));
+    header.dataset.state = event.state;
+    renderedState = event.state;
+    replace(decision, h("p", { id: "decided" }, `Decided: ${event.state} by `, h("span", { class: "actor" }, who(ctx, event)),
+      " at ", time(event.at), event.reason ? ` — “${event.reason}”` : ""));
+  };
   const off = ctx.live.onEvent((event) => {
-    if (event.application_id === id) refresh().catch(() => {});
+    if (event.application_id === id) refresh().catch(() => decidedElsewhere(event));
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();

@@ -48,6 +48,8 @@ class Policy:
     sanctions_un_url: str = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
     ocr_min_confidence: int = 50  # percent: an MRZ field read less surely than this goes to a person
     document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
+    #: Applications one applicant may create per UTC day (429 with Retry-After beyond).
+    max_applications_per_day: int = 10
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:

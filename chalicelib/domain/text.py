@@ -69,8 +69,11 @@ def printable_pattern(allowed: str = "") -> str:
     ranges: list[tuple[int, int]] = []
     start = None
     for cp in range(sys.maxunicode + 2):
+        # Surrogates are left out: UTF-8 JSON cannot carry them, and regex dialects disagree on them.
         refused = (
-            cp <= sys.maxunicode and chr(cp) not in allowed and unicodedata.category(chr(cp)) in REFUSED_CATEGORIES
+            cp <= sys.maxunicode
+            and chr(cp) not in allowed
+            and unicodedata.category(chr(cp)) in REFUSED_CATEGORIES - {"Cs"}
         )
         if refused and start is None:
             start = cp
@@ -82,4 +85,5 @@ def printable_pattern(allowed: str = "") -> str:
 
 
 def _escape(cp: int) -> str:
-    return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+    """BMP code points as ``\\uXXXX`` (read alike by Python, ECMA-262 and Rust regex); others as themselves."""
+    return f"\\u{cp:04x}" if cp <= 0xFFFF else chr(cp)

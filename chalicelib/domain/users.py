@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 REVIEWERS_GROUP = "reviewers"
 OPERATORS_GROUP = "operators"
+STAFF_GROUPS = frozenset({REVIEWERS_GROUP, OPERATORS_GROUP})
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,10 @@ class Identity:
     groups: frozenset[str]
     email: Optional[str] = None
     token_use: str = "id"
+    #: The pool's user name (``cognito:username`` / ``username``): what the directory knows the user by.
+    username: Optional[str] = None
+    #: When the token stops being valid (epoch seconds): a WebSocket connection lives no longer.
+    expires_at: Optional[int] = None
 
     @property
     def is_reviewer(self) -> bool:
@@ -31,6 +36,7 @@ class Identity:
             "groups": ",".join(sorted(self.groups)),
             "email": self.email or "",
             "token_use": self.token_use,
+            "username": self.username or "",
         }
 
     @classmethod
@@ -41,4 +47,5 @@ class Identity:
             groups=groups,
             email=context.get("email") or None,
             token_use=context.get("token_use", "id"),
+            username=context.get("username") or None,
         )

@@ -40,6 +40,8 @@ class State(str, enum.Enum):
 
 
 FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN, State.EXPIRED})
+#: Where a reviewer may read an application: in review, or decided (by them, see ``may_review``).
+REVIEWABLE_STATES = frozenset({State.FLAGGED, State.APPROVED, State.REJECTED})
 OPEN_STATES = frozenset(State) - FINAL_STATES
 
 
@@ -53,6 +55,7 @@ class EventType(str, enum.Enum):
     WITHDRAWN = "application.withdrawn"
     EXPIRED = "application.expired"
     ESCALATED = "review.escalated"
+    VIEWED = "review.viewed"
     DOCUMENTS_PURGED = "documents.purged"
     DOCUMENT_UNEXPECTED = "document.unexpected"
     DOCUMENT_VIEWED = "document.viewed"
@@ -79,6 +82,8 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.WITHDRAWN: {s: State.WITHDRAWN for s in OPEN_STATES},
     EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
     EventType.ESCALATED: {State.FLAGGED: State.FLAGGED},
+    # A reviewer read the personal data: the audit trace, no change of state.
+    EventType.VIEWED: _same(REVIEWABLE_STATES),
     EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
     # A further object after the document being checked or decided: recorded, it changes nothing.
     EventType.DOCUMENT_UNEXPECTED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
@@ -239,6 +244,14 @@ class Change:
     before: Optional[Application]
     after: Application
     events: tuple[HistoryEvent, ...]
+
+
+def then(first: Change, second: Change) -> Change:
+    """Two steps in one transaction: ``second`` was made from ``first.after``; committed from ``first.before``."""
+    if second.before != first.after:
+        raise ValueError("the second step must start where the first ends")
+    version = first.before.version + 1 if first.before else 1
+    return Change(first.before, dataclasses.replace(second.after, version=version), first.events + second.events)
 
 
 def iso(now: dt.datetime) -> str:
@@ -517,3 +530,52 @@ def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
         )
         .build()
     )
+
+
+# --- staff access ----------------------------------------------------------------
+
+STAFF_ACTORS = frozenset({"reviewer", "operator"})
+#: What an applicant reads instead of a staff member's internal free text.
+PUBLIC_STAFF_REASONS = {
+    EventType.APPROVED: "decided by a reviewer",
+    EventType.REJECTED: "decided by a reviewer",
+    EventType.VIEWED: "viewed by a reviewer",
+}
+
+
+def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: str) -> bool:
+    """A reviewer reads personal data only while it is in review, or if they decided it."""
+    if app.state == State.FLAGGED:
+        return True
+    if app.state not in REVIEWABLE_STATES:
+        return False
+    decider = str(Actor("reviewer", reviewer_id))
+    return any(e.type in (EventType.APPROVED, EventType.REJECTED) and e.actor == decider for e in history)
+
+
+def record_view(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
+    """The audit event of one read of the application's personal data by a reviewer."""
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review")
+        .build()
+    )
+
+
+def for_applicant(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event as the applicant (and anything they can subscribe to) sees it.
+
+    Staff act as their role: no Cognito sub, no internal free-text reason.
+    """
+    shown = dict(event)
+    actor = Actor.parse(str(event.get("actor") or ""))
+    if actor.kind in STAFF_ACTORS:
+        shown["actor"] = actor.kind
+        try:
+            event_type = EventType(event.get("type"))
+        except ValueError:
+            event_type = None
+        shown["reason"] = PUBLIC_STAFF_REASONS.get(event_type, "") if event_type else ""
+        if isinstance(event.get("details"), Mapping):
+            shown["details"] = {k: v for k, v in event["details"].items() if k == "decision"}
+    return shown

@@ -29,7 +29,7 @@ class AddressCheck:
         if ADDRESS in app.checks or app.state not in (State.AWAITING_DOCUMENTS, State.VERIFYING):
             return {"changed": False}
         result = check_address(Address.model_validate(app.declared["address"]), self.settings.policy())
-        return describe(self.recorder.record(application_id, result))
+        return describe(self.recorder.record(application_id, result, app))
 
 
 def application_id_from(body: str) -> str:

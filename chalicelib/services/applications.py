@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from typing import Any, Optional
 
 from ..domain import workflow
 from ..domain.declaration import ApplicationRequest
+from ..domain.limits import day_window
 from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
 from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is_application_id
-from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound
+from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
     Clock,
     ConcurrentChange,
     IdempotentReplay,
     IdGenerator,
+    Quotas,
     SettingsSource,
     new_uuid,
     utc_now,
@@ -38,11 +42,13 @@ class ApplicationService:
         repository: ApplicationRepository,
         clock: Clock = utc_now,
         new_id: IdGenerator = new_uuid,
+        quotas: Optional[Quotas] = None,
         settings: Optional[SettingsSource] = None,
     ):
         self.repo = repository
         self.clock = clock
         self.new_id = new_id
+        self.quotas = quotas
         self.settings = settings  # None: the defaults of resources.yaml (Policy())
 
     def policy(self) -> Policy:
@@ -69,13 +75,35 @@ class ApplicationService:
         now = self.clock()
         broken = settled_by_declaration(request, self.policy(), now.date())
         if broken:
-            raise DeclarationRefused(broken)
+            raise DeclarationRefused(broken)  # before the quota: a refused declaration costs none of it
+        quota = self._take_daily_quota(who)
         change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
             self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
         except IdempotentReplay as replay:
+            self._give_back(quota)
             return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
+        except Exception:
+            self._give_back(quota)  # nothing was created: the attempt must not cost the applicant
+            raise
         return change.after, True
+
+    def _take_daily_quota(self, who: Identity) -> Optional[str]:
+        """One of the applicant's applications for today, or QuotaExceeded (idempotent replays are free)."""
+        if self.quotas is None or self.settings is None:
+            return None
+        day, retry_after = day_window(self.clock())
+        key = f"quota#applications#{who.sub}#{day}"
+        if not self.quotas.take(key, self.settings.policy().max_applications_per_day, retry_after + 3600):
+            raise QuotaExceeded("the daily limit of new applications is reached", retry_after)
+        return key
+
+    def _give_back(self, quota: Optional[str]) -> None:
+        if quota is not None and self.quotas is not None:
+            try:
+                self.quotas.give_back(quota)
+            except Exception:  # noqa: BLE001 - best effort: at worst one use too many is counted
+                pass
 
     def _replayed(self, who: Identity, application_id: str, stored: Optional[str], offered: str) -> Application:
         if stored != offered:
@@ -111,15 +139,25 @@ class ApplicationService:
 
     # --- system steps -----------------------------------------------------
 
-    def apply_with_retry(self, application_id: str, decide: Callable[[Application], Change]) -> Optional[Change]:
+    def apply_with_retry(
+        self,
+        application_id: str,
+        decide: Callable[[Application], Change],
+        current: Optional[Application] = None,
+    ) -> Optional[Change]:
         """Apply a system step, re-reading on conflict; a replay (NothingToDo) is a success.
 
+        ``current``: the application as the caller just read it, so the first
+        attempt costs no read (one read per handler). A conflict carries what
+        won; attempts back off with jitter so racing steps do not collide again.
         Returns the committed Change, or None when there was nothing to do.
         """
-        for _ in range(SYSTEM_RETRIES):
-            app = self.repo.get(application_id)
-            if app is None:
-                raise NotFound(application_id)
+        app = current
+        for attempt in range(SYSTEM_RETRIES):
+            if app is None or app.application_id != application_id:
+                app = self.repo.get(application_id)
+                if app is None:
+                    raise NotFound(application_id)
             try:
                 change = decide(app)
             except NothingToDo:
@@ -127,9 +165,15 @@ class ApplicationService:
             try:
                 self.repo.commit(change)
                 return change
-            except ConcurrentChange:
-                continue
+            except ConcurrentChange as conflict:
+                app = conflict.current
+                backoff(attempt)
         raise ConcurrentChange(self.repo.get(application_id))
+
+
+def backoff(attempt: int, base_seconds: float = 0.01, cap_seconds: float = 1.0) -> None:
+    """Full jitter: a random wait up to base x 2^attempt (capped), so retries spread out instead of colliding."""
+    time.sleep(random.uniform(0, min(cap_seconds, base_seconds * 2**attempt)))
 
 
 def describe(change: Optional[Change]) -> dict[str, Any]:

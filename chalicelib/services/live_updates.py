@@ -15,7 +15,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ..domain.users import Identity
+from ..domain.limits import MAX_CONNECTIONS_PER_USER
+from ..domain.users import REVIEWERS_GROUP, Identity
+from ..domain.workflow import for_applicant
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -27,9 +29,12 @@ from .ports import (
     InvalidToken,
     Metrics,
     TokenVerifier,
+    TooManyConnections,
     TooManySubscriptions,
     WebSocketSender,
 )
+from .review import ReviewService
+from .staff import StaffAccess
 
 MAX_TOKEN_CHARS = 8192
 REVIEW_QUEUE = "review-queue"
@@ -40,6 +45,14 @@ DEDUPE_PREFIX = "notified#"
 
 def application_topic(application_id: str) -> str:
     return f"application#{application_id}"
+
+
+def staff_topic(application_id: str) -> str:
+    """Where staff watching someone else's application subscribe: they get the staff view of its events."""
+    return f"{application_topic(application_id)}#staff"
+
+
+STAFF_TOPIC_SUFFIX = "#staff"
 
 
 class FrameError(Exception):
@@ -64,6 +77,8 @@ class LiveUpdates:
         applications: ApplicationService,
         claims: Claims,
         metrics: Metrics,
+        staff: StaffAccess,
+        review: ReviewService,
     ):
         self.verifier = verifier
         self.connections = connections
@@ -71,26 +86,36 @@ class LiveUpdates:
         self.applications = applications
         self.claims = claims
         self.metrics = metrics
+        self.staff = staff
+        self.review = review
 
     # --- $connect / $disconnect ---------------------------------------------------
 
-    def connect(self, connection_id: str, query: Optional[Mapping[str, Any]]) -> bool:
+    def connect(self, connection_id: str, query: Optional[Mapping[str, Any]]) -> int:
         """Verify ``?token=`` like the REST API does and register the connection.
 
-        False means refuse it (401). The token is never logged.
+        Returns the status API Gateway answers the handshake with: 200, 401 (no
+        valid token; the token is never logged) or 429 (the user already holds
+        ``MAX_CONNECTIONS_PER_USER`` connections). The connection lives no
+        longer than the token: every later frame finds it gone once the token expired.
         """
         token = (query or {}).get("token")
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             logger.info("websocket connect refused", extra={"reason": "missing token"})
-            return False
+            return 401
         try:
             identity = self.verifier.verify(token)
         except InvalidToken as error:
             logger.info("websocket connect refused", extra={"reason": str(error)})
-            return False
-        self.connections.register(connection_id, identity)
+            return 401
+        try:
+            self.connections.register(connection_id, identity, MAX_CONNECTIONS_PER_USER)
+        except TooManyConnections:
+            logger.info("websocket connect refused", extra={"reason": "too many connections", "user": identity.sub})
+            self.metrics.count("WebSocketConnectionsRefused")
+            return 429
         logger.info("websocket connected", extra={"connection_id": connection_id, "user": identity.sub})
-        return True
+        return 200
 
     def disconnect(self, connection_id: str) -> None:
         self.connections.forget(connection_id)
@@ -105,10 +130,14 @@ class LiveUpdates:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target)
         try:
             if action == "subscribe":
-                ack = self._authorize(connection, target)
+                ack, as_staff = self._authorize(connection, target)
+                if as_staff and "application_id" in target:
+                    topic = staff_topic(target["application_id"])  # they get the staff view of its events
                 self.connections.subscribe(connection_id, topic)
                 return {"type": "subscribed", **target, **ack}
             self.connections.unsubscribe(connection_id, topic)
+            if "application_id" in target:
+                self.connections.unsubscribe(connection_id, staff_topic(target["application_id"]))
             return {"type": "unsubscribed", **target}
         except ConnectionGone:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target) from None
@@ -124,34 +153,44 @@ class LiveUpdates:
             self.connections.forget(connection_id)
             return False
 
-    def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> dict[str, Any]:
-        """Refuse what the user may not watch; returns extra fields for the ack."""
+    def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
+        """Refuse what the user may not watch; returns extra fields for the ack and whether staff watch it."""
         identity: Identity = connection.identity
+        staff = identity.is_reviewer and self.staff.is_member(identity, REVIEWERS_GROUP)  # re-checked every frame
         if "topic" in target:
-            if not identity.is_reviewer:
+            if not staff:
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
-            return {}
+            return {}, True
         application_id = target["application_id"]
+        as_staff = False
         try:
-            if identity.is_reviewer:
-                application = self.applications.get(application_id)
-            else:
-                application = self.applications.get_own(identity, application_id)
+            application = self.applications.get_own(identity, application_id)
         except NotFound:
-            raise FrameError("not_found", "application not found", **target) from None
-        return {"state": application.state.value, "seq": application.last_seq}
+            as_staff = True
+            if not staff:
+                raise FrameError("not_found", "application not found", **target) from None
+            try:  # reviewers watch what they may read: in review, or decided by them
+                application = self.review.may_watch(identity, application_id)
+            except NotFound:
+                raise FrameError("not_found", "application not found", **target) from None
+        return {"state": application.state.value, "seq": application.last_seq}, as_staff
 
     # --- SNS: the fan-out ----------------------------------------------------------
 
     def fan_out(self, raw_message: str) -> int:
         """Push one application event to its subscribers; returns the frames sent.
 
-        At-least-once SNS delivery is made at-most-one-frame per event: the
-        subscribers are read first, then the event id is claimed, then frames go
-        out. A replay finds the claim and sends nothing. If not a single frame
-        could be sent (the management API unreachable or not configured), the
-        claim is released and the error raised, so Lambda's retry delivers it.
+        At-least-once SNS delivery is made at-most-one-frame per event and
+        recipient: the subscribers are read first, then the event id is
+        claimed, then frames go out. A replay finds the claim and sends nothing.
         A gone connection is deleted with its subscriptions, never retried.
+
+        When some sends fail, the event is not lost for them: the recipients
+        that got it are claimed one by one (``...#to#<connection>``), a
+        ``...#pending`` claim marks the event unfinished, and the error is
+        raised so Lambda retries; the retry sends only to those not yet
+        claimed. If not a single frame could be sent, the claim is released
+        instead. The happy path costs one claim, as before.
         """
         event = self._event(raw_message)
         if event is None:
@@ -163,36 +202,56 @@ class LiveUpdates:
         if not recipients:
             return 0
         claim = f"{DEDUPE_PREFIX}{event['event_id']}"
-        if not self.claims.claim(claim):
+        pending = f"{claim}#pending"
+        retry = not self.claims.claim(claim)
+        if retry and not self.claims.is_claimed(pending):
             logger.info("event already notified", extra={"event_id": event["event_id"]})
             return 0
-        frame = json.dumps({"type": "event", "event": event})
-        sent = gone = failed = 0
+        frames = {
+            True: json.dumps({"type": "event", "event": event}),  # staff: who acted and why
+            False: json.dumps({"type": "event", "event": for_applicant(event)}),  # staff as their role
+        }
+        sent, failed, error = self._send_all(recipients, frames, event["event_id"], claim if retry else None)
+        if error is None:
+            if retry:
+                self.claims.release(pending)
+            return len(sent)
+        self.metrics.count("NotificationSendFailed", failed)
+        if not retry and not sent:
+            self.claims.release(claim)
+        elif not retry:
+            self.claims.claim(pending)  # first: a crash after it resends (duplicates), never loses
+            for connection_id in sent:
+                self.claims.claim(f"{claim}#to#{connection_id}")
+        raise error
+
+    def _send_all(
+        self, recipients: Mapping[str, set[str]], frames: Mapping[bool, str], event_id: str, claim: Optional[str]
+    ) -> tuple[list[str], int, Optional[BaseException]]:
+        """Send to each recipient (on a retry: only to those whose per-recipient claim is won)."""
+        sent: list[str] = []
+        failed = gone = 0
         error: Optional[BaseException] = None
         for connection_id, topics in recipients.items():
+            mine = f"{claim}#to#{connection_id}" if claim else None
+            if mine is not None and not self.claims.claim(mine):
+                continue  # got it before the failure
             try:
-                self.sender.send(connection_id, frame)
-                sent += 1
+                self.sender.send(connection_id, frames[any(map(is_staff_topic, topics))])
+                sent.append(connection_id)
             except ConnectionGone:
                 gone += 1
                 self.connections.forget(connection_id, also_topics=topics)
-            except Exception as exc:  # noqa: BLE001 - this recipient missed it; it can resync over REST
+            except Exception as exc:  # noqa: BLE001 - retried by Lambda for this recipient only
                 failed += 1
                 error = exc
+                if mine is not None:
+                    self.claims.release(mine)
                 logger.warning(
-                    "websocket send failed",
-                    exc_info=True,
-                    extra={"connection_id": connection_id, "event_id": event["event_id"]},
+                    "websocket send failed", exc_info=True, extra={"connection_id": connection_id, "event_id": event_id}
                 )
-        logger.info(
-            "event notified", extra={"event_id": event["event_id"], "sent": sent, "gone": gone, "failed": failed}
-        )
-        if failed:
-            self.metrics.count("NotificationSendFailed", failed)
-        if error is not None and sent == 0:
-            self.claims.release(claim)
-            raise error
-        return sent
+        logger.info("event notified", extra={"event_id": event_id, "sent": len(sent), "gone": gone, "failed": failed})
+        return sent, failed, error
 
     def _event(self, raw_message: str) -> Optional[dict[str, Any]]:
         """The SNS message as a dict, or None (logged, not retried) when it is not one of ours."""
@@ -211,10 +270,22 @@ class LiveUpdates:
         return event
 
 
+def is_staff_topic(topic: str) -> bool:
+    return topic == REVIEW_QUEUE or topic.endswith(STAFF_TOPIC_SUFFIX)
+
+
 def topics_for(event: Mapping[str, Any]) -> list[str]:
-    """Where an application event goes: its application's watchers and, when it
-    enters or leaves the review queue or escalates, the reviewers' queue."""
-    topics = [application_topic(str(event["application_id"]))]
-    if event.get("state") == FLAGGED or event.get("from_state") == FLAGGED or event.get("type") == ESCALATED:
+    """Where an application event goes: its applicant's watchers, its staff watchers while it is
+    in (or leaves) review, and, when it enters or leaves the review queue or escalates, the reviewers' queue.
+
+    Only events of an application in review look up staff watchers: an application
+    decided automatically costs no more queries than before.
+    """
+    application_id = str(event["application_id"])
+    topics = [application_topic(application_id)]
+    if FLAGGED in (event.get("state"), event.get("from_state")) or str(event.get("type", "")).startswith("review."):
+        topics.append(staff_topic(application_id))  # staff watch an application while it is in review
+    moved = event.get("state") != event.get("from_state")
+    if (moved and FLAGGED in (event.get("state"), event.get("from_state"))) or event.get("type") == ESCALATED:
         topics.append(REVIEW_QUEUE)
     return topics

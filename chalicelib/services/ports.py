@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -70,6 +70,10 @@ class ConnectionGone(Exception):
 
 class TooManySubscriptions(Exception):
     pass
+
+
+class TooManyConnections(Exception):
+    """The user already holds as many WebSocket connections as allowed."""
 
 
 # --- applications and their history --------------------------------------------
@@ -141,6 +145,18 @@ class Claims(abc.ABC):
     def is_claimed(self, key: str) -> bool: ...
 
 
+class Quotas(abc.ABC):
+    """Counters that refuse past a limit, expiring with their window."""
+
+    @abc.abstractmethod
+    def take(self, key: str, limit: int, ttl_seconds: int) -> bool:
+        """Count one use of ``key``; False (and nothing counted) when ``limit`` uses are already counted."""
+
+    @abc.abstractmethod
+    def give_back(self, key: str) -> None:
+        """Uncount one use (the work it paid for did not happen)."""
+
+
 # --- documents and reports ---------------------------------------------------------
 
 
@@ -171,6 +187,10 @@ class DocumentStore(abc.ABC):
         """Size, declared content type, version, the first and last bytes: never the whole file.
 
         ``version``: that object version (the latest when None); the sample names the version it read."""
+
+    @abc.abstractmethod
+    def keys_of(self, application_id: str) -> list[str]:
+        """Every object key stored for the application (what an upload left, whether or not it was seen)."""
 
     @abc.abstractmethod
     def delete_all_for(self, application_id: str) -> int:
@@ -215,6 +235,16 @@ class EventPublisher(abc.ABC):
     @abc.abstractmethod
     def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
 
+    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]) -> list[int]:
+        """Publish several messages (in fewer calls where the service allows); the indexes that failed."""
+        failed = []
+        for index, (message, attributes) in enumerate(entries):
+            try:
+                self.publish(message, attributes)
+            except Exception:  # noqa: BLE001 - reported per entry, like SNS PublishBatch
+                failed.append(index)
+        return failed
+
 
 #: Subscriptions one connection may hold: an applicant watches a few
 #: applications, a reviewer the queue and the cases open on screen.
@@ -233,7 +263,11 @@ class ConnectionStore(abc.ABC):
     """WebSocket connections and what each subscribed to."""
 
     @abc.abstractmethod
-    def register(self, connection_id: str, identity: Identity) -> ConnectionInfo: ...
+    def register(self, connection_id: str, identity: Identity, max_per_user: Optional[int] = None) -> ConnectionInfo:
+        """Record who is connected, until the earlier of the connection's and the token's end.
+
+        Raises TooManyConnections when the user already holds ``max_per_user`` live connections.
+        """
 
     @abc.abstractmethod
     def get(self, connection_id: str) -> Optional[ConnectionInfo]: ...
@@ -284,6 +318,14 @@ class TokenVerifier(abc.ABC):
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected 'Authorization: Bearer <token>'")
         return self.verify(token.strip())
+
+
+class GroupDirectory(abc.ABC):
+    """The user pool as it is now: a token's groups are only as of when it was issued."""
+
+    @abc.abstractmethod
+    def groups_of(self, username: str) -> frozenset[str]:
+        """The user's current groups; none for an unknown user."""
 
 
 # --- operations ----------------------------------------------------------------------
@@ -374,6 +416,7 @@ __all__ = [
     "DocumentStore",
     "DownloadFailed",
     "EventPublisher",
+    "GroupDirectory",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -386,12 +429,14 @@ __all__ = [
     "Ocr",
     "OcrRefused",
     "Page",
+    "Quotas",
     "QueueAdmin",
     "QueueStatus",
     "ReportStore",
     "SanctionsIndexStore",
     "SettingsSource",
     "TokenVerifier",
+    "TooManyConnections",
     "TooManySubscriptions",
     "Upload",
     "WebSocketSender",

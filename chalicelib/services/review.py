@@ -18,8 +18,8 @@ from ..domain.identity import sniff_mime_type
 from ..domain.users import Identity
 from ..domain.workflow import Application, HistoryEvent, State, chain_intact, iso
 from ..observability import logger
-from .applications import ApplicationService
-from .errors import DocumentNotDisplayable
+from .applications import ApplicationService, backoff
+from .errors import DocumentNotDisplayable, NotFound
 from .ports import ConcurrentChange, DocumentStore, Metrics, Page
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
@@ -29,6 +29,8 @@ DISPLAYABLE = frozenset({"image/jpeg", "image/png", "application/pdf"})
 # A decision that loses only to a system step (an escalation bumping the
 # version of a still-FLAGGED application) is retried this many times.
 DECISION_ATTEMPTS = 3
+#: A read records its audit event; concurrent reads (a console's parallel requests) retry with jitter.
+READ_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,36 @@ class ReviewService:
     def queue(self, limit: int, cursor: Optional[str]) -> Page:
         return self.repo.review_queue(limit, cursor)
 
-    def detail(self, application_id: str) -> Detail:
+    def detail(self, reviewer: Identity, application_id: str) -> Detail:
+        """The application's personal data, checks and history, for a reviewer who may see them.
+
+        Only while it is in review, or when this reviewer decided it; anything
+        else is NotFound (as an unknown id). Each read is recorded as a
+        ``review.viewed`` history event in the same chain: the audit trace.
+        """
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            app = self.applications.get(application_id)
+            history = self.repo.history(application_id)
+            if not workflow.may_review(app, history, reviewer.sub):
+                raise NotFound(application_id)
+            change = workflow.record_view(app, reviewer.sub, self.applications.clock())
+            try:
+                self.repo.commit(change)
+            except ConcurrentChange:
+                if attempt < READ_ATTEMPTS:
+                    backoff(attempt)  # another read or a step committed first: read again
+                    continue
+                raise
+            self.metrics.count("ReviewerRead")
+            return Detail(change.after, [*history, *change.events])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def may_watch(self, reviewer: Identity, application_id: str) -> Application:
+        """A reviewer may watch what they may read (no personal data goes out, so no trace)."""
         app = self.applications.get(application_id)
-        return Detail(app, self.repo.history(application_id))
+        if app.state != State.FLAGGED and not workflow.may_review(app, self.repo.history(application_id), reviewer.sub):
+            raise NotFound(application_id)
+        return app
 
     def decide(self, reviewer: Identity, application_id: str, approve: bool, reason: str) -> Application:
         """Approve or reject a FLAGGED application.

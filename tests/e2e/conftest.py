@@ -126,6 +126,10 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
                        env=info["env"], users=info["users"], process=process,
                        state_dir=state_dir, output=output)
     print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
+    # The session's tests share a few users and open far more applications each than
+    # an applicant's daily limit allows (tests/test_limits.py proves the limit itself).
+    stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
+                                      Value="100000", Type="String", Overwrite=True)
     yield stack
     process.send_signal(signal.SIGINT)
     try:

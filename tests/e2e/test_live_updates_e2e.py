@@ -81,8 +81,11 @@ def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local
     queue = call(local_stack, "GET", "/review/queue?limit=100", reviewer).json()["items"]
     assert app_id not in [item["id"] for item in queue]
     history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()["items"]
-    assert history[-1]["reason"] == "PO box not accepted for residence"
-    assert history[-1]["actor"].startswith("reviewer:")
+    decision = [e for e in history if e["type"] == "application.rejected"][-1]
+    # The applicant sees that a reviewer decided, never the reviewer's sub or internal reason (issue 12).
+    assert decision["reason"] == "decided by a reviewer" and decision["actor"] == "reviewer"
+    detail = call(local_stack, "GET", f"/review/applications/{app_id}", reviewer).json()
+    assert any(e["reason"] == "PO box not accepted for residence" for e in detail["history"])
 
 
 def test_an_applicant_cannot_watch_the_review_queue_or_another_application(local_stack):

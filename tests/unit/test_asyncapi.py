@@ -63,10 +63,11 @@ def test_client_frames_the_protocol_accepts_match_exactly_one_client_message():
 def test_every_frame_the_app_sends_validates_against_the_document(svc, monkeypatch):
     live = svc.live_updates
     applicant, other, reviewer = identity(), identity(), identity(None, "reviewers")
+    svc.settings.update(max_applications_per_day=100)  # one applicant fills a connection's subscriptions
 
     def connect(who: Any) -> str:
         cid = f"conn-{who.sub}"
-        assert live.connect(cid, {"token": svc.verifier.issue(who)})
+        assert live.connect(cid, {"token": svc.verifier.issue(who)}) == 200
         return cid
 
     def send(cid: str, frame: Any) -> None:
@@ -90,9 +91,10 @@ def test_every_frame_the_app_sends_validates_against_the_document(svc, monkeypat
     send(a, {"action": "subscribe", "application_id": "not-a-uuid"})  # not_found, never stored
     send(a, {"action": "subscribe", "topic": REVIEW_QUEUE})  # forbidden
     send("conn-never-registered", {"action": "subscribe", "topic": REVIEW_QUEUE})  # unauthorized
-    many = connect(identity(None, "reviewers"))
-    for _ in range(MAX_SUBSCRIPTIONS + 1):  # the last one: too_many_subscriptions
-        send(many, {"action": "subscribe", "application_id": submit(svc, other).application_id})
+    watcher = identity()
+    many = connect(watcher)
+    for _ in range(MAX_SUBSCRIPTIONS + 1):  # the last one: too_many_subscriptions (own applications)
+        send(many, {"action": "subscribe", "application_id": submit(svc, watcher).application_id})
     with monkeypatch.context() as patch:
         patch.setattr(live, "command", lambda *args: 1 / 0)
         send(a, {"action": "subscribe", "application_id": app_id})  # internal_error

@@ -307,6 +307,7 @@ def test_two_checks_failing_at_the_same_instant_before_the_document_decide_exact
     failing = {
         check: CheckResult(check, (Reason(f"{check.upper()}_BAD", Outcome.FAIL, "no"),)) for check in (ADDRESS, SANCTIONS)
     }
+    svc.settings.update(max_applications_per_day=100)  # twenty applications by one applicant
     for trial in range(20):
         app = submit(svc, applicant)
         barrier = threading.Barrier(2)

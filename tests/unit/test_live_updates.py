@@ -20,7 +20,7 @@ def live(svc):
 
 def connected(svc, who) -> str:
     cid = f"conn-{uuid.uuid4().hex}"
-    assert svc.live_updates.connect(cid, {"token": svc.verifier.issue(who)})
+    assert svc.live_updates.connect(cid, {"token": svc.verifier.issue(who)}) == 200
     return cid
 
 
@@ -56,17 +56,17 @@ def test_a_valid_token_registers_the_connection_for_two_hours(svc, live, applica
     "query", [None, {}, {"token": ""}, {"token": "forged"}, {"token": "x" * (MAX_TOKEN_CHARS + 1)}]
 )
 def test_a_connect_without_a_usable_token_is_refused(live, query):
-    assert live.connect("conn-1", query) is False
+    assert live.connect("conn-1", query) == 401
 
 
 def test_a_revoked_token_is_refused(svc, live, applicant):
     token = svc.verifier.issue(applicant)
     svc.verifier.revoke(token)
-    assert live.connect("conn-1", {"token": token}) is False
+    assert live.connect("conn-1", {"token": token}) == 401
 
 
 def test_disconnect_removes_the_connection_and_its_subscriptions(svc, live, applicant, reviewer):
-    app = submit(svc, applicant)
+    app = submit(svc, reviewer)  # a reviewer watching their own application
     cid = connected(svc, reviewer)
     subscribe(svc, cid, app.application_id)
     subscribe(svc, cid)
@@ -112,14 +112,20 @@ def test_someone_elses_or_an_unknown_application_is_not_found(svc, applicant, ot
     assert svc.connections.get(cid).topics == ()
 
 
-def test_only_reviewers_watch_the_review_queue_and_they_may_watch_any_application(svc, applicant, reviewer):
+def test_only_reviewers_watch_the_review_queue_and_only_applications_in_review(svc, applicant, reviewer):
     app = submit(svc, applicant)
     with pytest.raises(FrameError) as refused:
         subscribe(svc, connected(svc, applicant))
     assert refused.value.code == "forbidden"
     cid = connected(svc, reviewer)
     assert subscribe(svc, cid) == {"type": "subscribed", "topic": REVIEW_QUEUE}
-    assert subscribe(svc, cid, app.application_id)["state"] == "AWAITING_DOCUMENTS"
+    with pytest.raises(FrameError) as refused:  # AWAITING_DOCUMENTS: not theirs to watch
+        subscribe(svc, cid, app.application_id)
+    assert refused.value.code == "not_found"
+    svc.directory.remove(reviewer.sub, "reviewers")  # removed from the group: the next frame knows
+    with pytest.raises(FrameError) as refused:
+        subscribe(svc, cid)
+    assert refused.value.code == "forbidden"
 
 
 def test_unsubscribe_is_idempotent(svc, applicant):
@@ -134,6 +140,7 @@ def test_unsubscribe_is_idempotent(svc, applicant):
 
 
 def test_subscriptions_per_connection_are_bounded(svc, applicant):
+    svc.settings.update(max_applications_per_day=MAX_SUBSCRIPTIONS + 1)
     cid = connected(svc, applicant)
     for _ in range(MAX_SUBSCRIPTIONS):
         subscribe(svc, cid, submit(svc, applicant).application_id)
@@ -199,7 +206,7 @@ def test_an_ordinary_event_does_not_reach_the_review_queue(svc, live, applicant,
 
 
 def test_a_reviewer_watching_both_topics_gets_one_frame(svc, live, applicant, reviewer):
-    app = submit(svc, applicant)
+    app = submit(svc, reviewer)  # their own application (others': only in review)
     cid = connected(svc, reviewer)
     subscribe(svc, cid)
     subscribe(svc, cid, app.application_id)
@@ -221,7 +228,7 @@ def test_a_gone_connection_is_forgotten_with_its_subscriptions_and_the_others_st
     svc, live, applicant, reviewer
 ):
     app = submit(svc, applicant)
-    gone, alive = connected(svc, applicant), connected(svc, reviewer)
+    gone, alive = connected(svc, applicant), connected(svc, applicant)
     for cid in (gone, alive):
         subscribe(svc, cid, app.application_id)
     svc.sender.mark_gone(gone)
@@ -245,18 +252,51 @@ def test_when_no_frame_could_be_sent_the_claim_is_released_for_the_retry(svc, li
     assert svc.metrics.counts["NotificationSendFailed"] == 1
 
 
-def test_a_partial_failure_is_counted_not_retried(svc, live, applicant, reviewer):
+def test_a_partial_failure_is_retried_for_the_failed_recipient_only(svc, live, applicant):
     app = submit(svc, applicant)
-    failing, fine = connected(svc, applicant), connected(svc, reviewer)
+    failing, fine = connected(svc, applicant), connected(svc, applicant)
     for cid in (failing, fine):
         subscribe(svc, cid, app.application_id)
     svc.sender.fail(ConnectionError("one endpoint down"), failing)
-    assert live.fan_out(event(app.application_id)) == 1
+    with pytest.raises(ConnectionError):
+        live.fan_out(event(app.application_id))  # Lambda retries the event
     assert svc.metrics.counts["NotificationSendFailed"] == 1
-    assert svc.claims.keys() == [f"notified#{app.application_id}#2"]
+    svc.sender.heal()
+    assert live.fan_out(event(app.application_id)) == 1  # the retry: only the one that missed it
+    assert live.fan_out(event(app.application_id)) == 0  # a late duplicate: nobody
+    assert len(svc.sender.frames(failing)) == len(svc.sender.frames(fine)) == 1
 
 
 @pytest.mark.parametrize("raw", ["not json", "[]", json.dumps({"event_id": 1}), json.dumps({"event_id": "x"})])
 def test_a_message_that_is_not_an_application_event_is_dropped(svc, live, raw):
     assert live.fan_out(raw) == 0
     assert svc.metrics.counts["NotificationMessageDropped"] == 1
+
+
+def test_staff_watching_an_application_see_who_decided_and_why_its_applicant_only_the_role(
+    svc, live, applicant, reviewer, clock
+):
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)
+    own, staff, queue = connected(svc, applicant), connected(svc, reviewer), connected(svc, reviewer)
+    subscribe(svc, own, app.application_id)
+    subscribe(svc, staff, app.application_id)
+    subscribe(svc, queue)
+    decision = json.dumps(
+        {
+            **json.loads(event(app.application_id, 9, "application.rejected", "REJECTED", "FLAGGED")),
+            "actor": "reviewer:sub-of-the-reviewer",
+            "reason": "internal: the photo does not match",
+            "details": {"decision": "reject", "reviewer_email": "r@bank.example"},
+        }
+    )
+    assert live.fan_out(decision) == 3
+    [seen_by_staff] = svc.sender.frames(staff)
+    assert seen_by_staff["event"]["actor"] == "reviewer:sub-of-the-reviewer"
+    assert seen_by_staff["event"]["details"]["reviewer_email"] == "r@bank.example"
+    assert svc.sender.frames(queue) == [seen_by_staff]
+    [seen_by_applicant] = svc.sender.frames(own)
+    shown = seen_by_applicant["event"]
+    assert shown["actor"] == "reviewer" and "internal" not in shown["reason"]
+    assert "sub-of-the-reviewer" not in json.dumps(shown) and "r@bank.example" not in json.dumps(shown)

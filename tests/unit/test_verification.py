@@ -15,7 +15,7 @@ from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
-from tests.support.fakes import address_message, event_types, screen, submit, upload
+from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
 
 APPROVED_FLOW = [
     "application.submitted",
@@ -354,7 +354,7 @@ def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc
     local = threading.local()
 
     for trial in range(20):
-        app = submit(svc, applicant)
+        app = submit(svc, identity())  # a new applicant each time: one may create only so many a day
         svc.applications.apply_with_retry(
             app.application_id,
             lambda a, trial=trial: workflow.receive_document(a, f"k{trial}", 2048, clock()),

@@ -1,11 +1,15 @@
 """The screening index: every listed name, normalised, behind blocking keys.
 
 Screening must not compare an applicant with every listed name (tens of
-thousands with aliases). Each name token is filed under blocking keys: the
-token itself and its phonetic keys (Metaphone, NYSIIS). An applicant is only
-scored against names sharing at least one key with one of their tokens, so
-"Mohamed" still meets "Muhammad", and a typo in one token is carried by the
-others.
+thousands with aliases). Each name token (particles aside) is filed under
+blocking keys: the token itself, its phonetic keys (Metaphone, NYSIIS), its
+transliteration skeleton, its one-letter deletions, the same without a glued
+particle, and for long tokens its first and last four letters; each name also
+under its initials, and under its exact day of birth when the list gives one.
+An applicant is only scored against names sharing keys with two of their
+tokens, or with one token few names have, or listed with their birth day, so
+"Mohamed" still meets "Muhammad", a typo in one token is carried by the
+others, and "J. I" born on the listed day still meets "I, JiHun".
 
 The serialised form is gzip-compressed JSON with a format version: the
 entries only, not the keys, which are rebuilt on load, so an index written by
@@ -17,6 +21,7 @@ and a handler reloads exactly when it changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import json
@@ -64,7 +69,8 @@ class IndexedName:
     essential: frozenset[str] = frozenset()  # surname and first given name, when the list says which
 
 
-def token_keys(token: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def token_keys(token: str) -> frozenset[str]:
     """Close keys of one token: itself, its sound, its spelling skeleton, one deletion, without a glued particle."""
     keys: set[str] = set()
     if len(token) >= 2:
@@ -74,14 +80,14 @@ def token_keys(token: str) -> set[str]:
         glued = unglued(token)
         if glued:
             keys.update(token_keys(glued))
-    return keys
+    return frozenset(keys)
 
 
-def loose_keys(token: str) -> set[str]:
+def loose_keys(token: str) -> frozenset[str]:
     """Its ends: two typos in a long name part still leave one end intact (a weaker lead)."""
     if len(token) < 6:
-        return set()
-    return {"<:" + token[:4], ">:" + token[-4:]}
+        return frozenset()
+    return frozenset(("<:" + token[:4], ">:" + token[-4:]))
 
 
 def blocking_keys(name_tokens: Iterable[str]) -> set[str]:
@@ -154,42 +160,45 @@ class ScreeningIndex:
             return 0.4
         return self._weights.get(token, 1.5)
 
-    def candidates(self, query_tokens: Iterable[str], born: dt.date | None = None, rare_limit: int = 150) -> set[int]:
+    def candidates(self, query_tokens: Iterable[str], born: dt.date | None = None, rare_limit: int = 250) -> set[int]:
         """Ids of the listed names worth scoring against the query.
 
-        A name qualifies when it shares blocking keys with two of the query's tokens (or
-        with one and the applicant's exact birth date), or close keys with one token that
-        few names have. One shared common token ("Muhammad") alone is no lead, and scoring
-        every such name would cost tens of milliseconds.
+        A name qualifies when it shares blocking keys with two of the query's tokens,
+        or close keys with one token that few names (``rare_limit``) have, or is listed
+        with the applicant's day of birth; a listed name of one token besides particles
+        needs one shared token. One shared common token ("Muhammad") alone is no lead:
+        scoring every such name would cost tens of milliseconds.
         """
         query = set(core(tuple(query_tokens)))
         leads: list[set[int]] = []  # per token: the names sharing any key with it
+        alone: list[set[int]] = []  # leads few enough names share to be scored whole
         for token in query:
             close: set[int] = set()
             for key in token_keys(token):
                 close.update(self.postings.get(key, ()))
-            if close and len(close) <= rare_limit:
-                leads.append(close)
-                continue
-            found = set(close)
+            near = set(close)
             for key in loose_keys(token):
-                found.update(self.postings.get(key, ()))
-            if found:
-                leads.append(found)
+                near.update(self.postings.get(key, ()))
+            if 0 < len(close) <= rare_limit:
+                alone.append(close)
+            elif not close and 0 < len(near) <= rare_limit:
+                alone.append(near)
+            if near:
+                leads.append(near)
         if all(len(token) < 3 for token in query):
             # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
-            leads.append(set(self.postings.get(initials_key(query), ())))
+            initials = set(self.postings.get(initials_key(query), ()))
+            leads.append(initials)
+            alone.append(initials if len(initials) <= rare_limit else set())
         leads = [found for found in leads if found]
         same_day = set(self.postings.get(f"b:{born.isoformat()}", ())) if born else set()
         if len(leads) <= 1:  # one name part to go by: every name it leads to
             return same_day.union(*leads)
         leads.append(same_day)  # the same birth day counts as a shared name part
         hits: Counter[int] = Counter()
-        result: set[int] = set()
         for found in leads:
-            if len(found) <= rare_limit:
-                result |= found
             hits.update(found)
+        result = same_day.union(*alone)
         # Two shared parts, or one for a listed name that has only one besides particles ("CHEN, Bin")
         result.update(name_id for name_id, count in hits.items() if count >= 2 or self._single[name_id])
         return result

@@ -2,18 +2,20 @@
 
 Scoring, per listed name that shares a blocking key with the applicant:
 
-* tokens are paired greedily by similarity (equal 1.0; one minus the share of
-  edits, raised to 0.9 when they sound alike; an initial matches a token it
-  begins); pairs below the token floor do not count;
+* tokens are paired greedily by similarity (equal 1.0; one transliteration
+  0.95; one minus the share of edits, raised to 0.9 when they sound alike; an
+  initial matches a token it begins; a glued particle is also compared
+  without it); pairs below the token floor do not count;
 * the name score is the weighted share of paired tokens, rare tokens weighing
-  more than common ones; a listed token the applicant lacks (a middle name,
-  a patronymic) costs little, an applicant token the listed name lacks more;
+  more than common ones and particles hardly at all; a listed middle name the
+  applicant lacks costs little, a listed surname or first given name more,
+  an applicant token the listed name lacks more still;
 * a birth date the list knows raises the score when it fits and lowers it
   when it clearly does not; nationality does the same, more weakly.
 
 Outcomes: no candidate at the review threshold -> PASS; one at or above it ->
 REVIEW with the candidates for the reviewer; the exact name (in any order,
-case or script) and the exact birth date -> FAIL.
+case, script or particles) and the exact birth date -> FAIL.
 
 The reasons are what the applicant may see: they never name a list, an entry
 or a score. The candidates, lists, programmes, scores and the why are in

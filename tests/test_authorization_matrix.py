@@ -1,0 +1,232 @@
+"""The authorisation matrix: every documented route x every kind of caller, each cell its documented status.
+
+Generated from the served OpenAPI document (so a new route joins the matrix
+without anyone remembering to add it): an operation without ``security`` is
+public; one under ``/review/`` is for reviewers, under ``/operations/`` for
+operators; the rest belong to the applicant whose application the path
+names. Every refused cell answers in the one error shape, and the bodies of
+"not yours" and "does not exist" are byte-identical apart from the request id:
+no existence oracle.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from typing import Any, Callable
+
+import boto3
+import pytest
+
+from tests.support.documents import make_declared
+from tests.support.identities import PASSWORD, forge, moto_signing_key, random_rsa_key
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+STAFF_PREFIXES = {"/review/": "reviewers", "/operations/": "operators"}
+
+
+# --- the token kinds ---------------------------------------------------------------
+
+def _pool_kid() -> str:
+    url = os.environ["COGNITO_JWKS_URL"]
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.loads(r.read())["keys"][0]["kid"]
+
+
+def _other_pool_token() -> str:
+    """A real token of a real user of another pool of the same Cognito (same signing key in moto)."""
+    idp = boto3.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName=f"other-{uuid.uuid4().hex[:6]}")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="other",
+                                            ExplicitAuthFlows=["USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="someone@example.com", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool, Username="someone@example.com", Password=PASSWORD, Permanent=True)
+    return idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": "someone@example.com", "PASSWORD": PASSWORD}
+                             )["AuthenticationResult"]["IdToken"]
+
+
+def _hs256_with_public_key() -> str:
+    public_pem = moto_signing_key().public_key().public_bytes(
+        encoding=__import__("cryptography.hazmat.primitives.serialization", fromlist=["x"]).Encoding.PEM,
+        format=__import__("cryptography.hazmat.primitives.serialization", fromlist=["x"]).PublicFormat.SubjectPublicKeyInfo)
+    now = int(time.time())
+    payload = {"iss": os.environ["COGNITO_ISSUER"], "sub": str(uuid.uuid4()), "aud": os.environ["USER_POOL_CLIENT_ID"],
+               "token_use": "id", "iat": now, "exp": now + 600}
+    import hashlib
+    import hmac
+    import base64
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": _pool_kid()}).encode())
+    body = b64(json.dumps(payload).encode())
+    signature = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{b64(signature)}"
+
+
+def _refresh_token(user) -> str:
+    return boto3.client("cognito-idp").initiate_auth(
+        ClientId=os.environ["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user.email, "PASSWORD": PASSWORD})["AuthenticationResult"]["RefreshToken"]
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+BAD_TOKENS: dict[str, Callable[[Any], str | None]] = {
+    "anonymous": lambda user: None,
+    "malformed": lambda user: "not.a.jwt",
+    "expired": lambda user: forge({"sub": user.sub, "iat": _now() - 7200, "exp": _now() - 3600}, kid=_pool_kid()),
+    "not-yet-valid-nbf": lambda user: forge({"sub": user.sub, "nbf": _now() + 3600}, kid=_pool_kid()),
+    "not-yet-valid-iat": lambda user: forge({"sub": user.sub, "iat": _now() + 3600, "exp": _now() + 7200},
+                                            kid=_pool_kid()),
+    "forged-key-pool-kid": lambda user: forge({"sub": user.sub}, key=random_rsa_key(), kid=_pool_kid()),
+    "alg-none": lambda user: forge({"sub": user.sub}, algorithm="none", kid=_pool_kid()),
+    "hs256-public-key": lambda user: _hs256_with_public_key(),
+    "wrong-audience": lambda user: forge({"sub": user.sub, "aud": "another-client"}, kid=_pool_kid()),
+    "wrong-issuer": lambda user: forge({"sub": user.sub, "iss": "https://cognito-idp.us-east-1.amazonaws.com/"
+                                                               "us-east-1_other"}, kid=_pool_kid()),
+    "no-token-use": lambda user: forge({"sub": user.sub, "token_use": None}, kid=_pool_kid()),
+    "refresh-token-use": lambda user: forge({"sub": user.sub, "token_use": "refresh"}, kid=_pool_kid()),
+    "refresh-token": _refresh_token,
+    "other-pool": lambda user: _other_pool_token(),
+}
+
+
+# --- the routes, from the served document -------------------------------------------------
+
+def documented_operations(api) -> list[tuple[str, str, bool]]:
+    document = api.get("/openapi.json").body
+    operations = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method.upper() in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                operations.append((method.upper(), path, bool(operation.get("security"))))
+    return sorted(operations)
+
+
+def audience(path: str) -> str:
+    for prefix, group in STAFF_PREFIXES.items():
+        if path.startswith(prefix):
+            return group
+    return "applicant"
+
+
+def concrete(path: str, application_id: str) -> str:
+    return path.replace("{application_id}", application_id)
+
+
+#: Valid bodies, so a refusal is about who asks, not what they sent.
+BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"}}
+
+
+def call(api, method: str, path: str, token: str | None):
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    body = next((b for suffix, b in BODIES.items() if path.endswith(suffix)), {})
+    return api.call(method, path, headers=headers, raw=json.dumps(body).encode() if method == "POST" else b"")
+
+
+def without_request_id(body: Any) -> Any:
+    return {k: v for k, v in body.items() if k != "request_id"} if isinstance(body, dict) else body
+
+
+@pytest.fixture
+def victims(api):
+    """Applicant B with an application, for the cells where someone else reaches for it."""
+    from tests.support.identities import make_user
+
+    owner = make_user()
+    reply = api.post("/applications", make_declared(), user=owner)
+    assert reply.status == 201, reply.body
+    return owner, reply.body["id"]
+
+
+@pytest.mark.parametrize("kind", BAD_TOKENS)
+def test_every_protected_operation_refuses_every_bad_token_with_the_same_401(api, applicant, victims, kind):
+    _, application_id = victims
+    token = BAD_TOKENS[kind](applicant)
+    bodies = set()
+    protected = [(m, p) for m, p, secured in documented_operations(api) if secured]
+    assert protected
+    for method, path in protected:
+        for target in (application_id, UNKNOWN):
+            reply = call(api, method, concrete(path, target), token)
+            assert reply.status == 401, (kind, method, path, reply.status, reply.body)
+            assert reply.body["error"]["code"] == "unauthorized"
+            if token:
+                assert token not in json.dumps(reply.body)
+            bodies.add(json.dumps(without_request_id(reply.body), sort_keys=True))
+    assert len(bodies) == 1, bodies
+
+
+def test_public_operations_answer_everyone(api):
+    public = [(m, p) for m, p, secured in documented_operations(api) if not secured]
+    assert ("GET", "/health") in public and ("GET", "/openapi.json") in public
+    for method, path in public:
+        for token in (None, "garbage", BAD_TOKENS["expired"](type("U", (), {"sub": "x"}))):
+            reply = call(api, method, path, token)  # a templated public path ({asset}) may answer 404
+            assert reply.status in ((200, 503) if "{" not in path else (200, 404, 503)), (method, path, reply.status)
+            assert reply.status != 401
+
+
+def test_applicant_a_on_bs_resources_gets_what_an_unknown_id_gets(api, applicant, victims):
+    _, application_id = victims
+    for method, path, secured in documented_operations(api):
+        if not secured or "{application_id}" not in path or audience(path) != "applicant":
+            continue
+        theirs = call(api, method, concrete(path, application_id), applicant.token)
+        unknown = call(api, method, concrete(path, UNKNOWN), applicant.token)
+        assert theirs.status == unknown.status == 404, (method, path, theirs.status, theirs.body)
+        assert without_request_id(theirs.body) != {} and json.dumps(without_request_id(theirs.body)).replace(
+            application_id, "ID") == json.dumps(without_request_id(unknown.body)).replace(UNKNOWN, "ID")
+
+
+def test_applicants_get_403_on_every_staff_operation(api, applicant, victims):
+    _, application_id = victims
+    for method, path, secured in documented_operations(api):
+        if secured and audience(path) != "applicant":
+            for target in (application_id, UNKNOWN):
+                reply = call(api, method, concrete(path, target), applicant.token)
+                assert reply.status == 403 and reply.body["error"]["code"] == "forbidden", (method, path, reply)
+
+
+def test_reviewers_get_403_on_operator_operations(api, reviewer, victims):
+    _, application_id = victims
+    for method, path, secured in documented_operations(api):
+        if secured and audience(path) == "operators":
+            reply = call(api, method, concrete(path, application_id), reviewer.token)
+            assert reply.status == 403, (method, path, reply.status)
+
+
+def test_operators_cannot_decide_applications(api, victims):
+    from tests.support.identities import make_user
+
+    idp = boto3.client("cognito-idp")
+    groups = {g["GroupName"] for g in idp.list_groups(UserPoolId=os.environ["USER_POOL_ID"])["Groups"]}
+    if "operators" not in groups:
+        idp.create_group(GroupName="operators", UserPoolId=os.environ["USER_POOL_ID"])
+    operator = make_user(("operators",))
+    _, application_id = victims
+    reply = api.post(f"/review/applications/{application_id}/decision", {"decision": "approve", "reason": "x"},
+                     user=operator)
+    assert reply.status == 403 and reply.body["error"]["code"] == "forbidden"
+
+
+def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_token(api, victims):
+    from tests.support.identities import make_user
+
+    reviewer = make_user(("reviewers",))
+    assert api.get("/review/queue", user=reviewer).status == 200
+    boto3.client("cognito-idp").admin_remove_user_from_group(
+        UserPoolId=os.environ["USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
+    _, application_id = victims
+    for method, path, secured in documented_operations(api):
+        if secured and audience(path) == "reviewers":
+            reply = call(api, method, concrete(path, application_id), reviewer.token)
+            assert reply.status == 403, (method, path, reply.status, reply.body)

@@ -1,0 +1,40 @@
+"""Faults: with AWS failing under the app, every application still reaches its decision, once, fully audited.
+
+The harness is bench/faults.py (``python -m bench.faults`` runs 200 applications
+and prints the figures); the suite runs a smaller batch, and a crash of a
+handler before each AWS call of one application's life in turn.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.faults import measure
+
+
+@pytest.fixture
+def applicants():
+    from tests.support.identities import make_user
+
+    return [make_user() for _ in range(8)]
+
+
+def assert_sound(result):
+    assert result["problems"] == [], result["problems"][:10]
+    assert sum(result["states"].values()) == result["applications"]
+    assert set(result["states"]) <= {"APPROVED", "FLAGGED"}  # noise documents: unreadable, for a person
+
+
+def test_thirty_applications_with_ten_percent_of_aws_calls_failing(chalice_app, client, applicants):
+    result = measure(chalice_app, client, 30, 0.10, seed=7, users=applicants)
+    assert result["injected"] >= 20  # the faults really happened
+    assert_sound(result)
+
+
+@pytest.mark.parametrize("crash_at", range(1, 25))
+def test_a_crash_before_any_aws_call_of_an_applications_life_loses_nothing(chalice_app, client, applicants, crash_at):
+    """One application; the n-th AWS call its handlers make never happens (the invocation dies there),
+    for every n up to past the last one (about 17 calls an application today)."""
+    result = measure(chalice_app, client, 1, 0.0, seed=0, users=applicants[:1], crash_at=crash_at)
+    assert result["injected"] == 1 or crash_at > result["app_calls"]
+    assert_sound(result)

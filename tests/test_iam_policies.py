@@ -1,0 +1,620 @@
+"""Least privilege, proven per Lambda function: each policy grants exactly what its function's code does.
+
+Every handler is driven in-process (Chalice's test client, the tests' moto) through
+its happy path and its main error paths, the way AWS would invoke it. A botocore
+``before-call`` hook on every client -- boto3's, Chalice's WebSocket client and
+pynamodb's alike -- records each API call with its parameters and the Lambda
+function whose handler made it (REST routes all run in ``api_handler``; each
+WebSocket route in Chalice's ``websocket_*`` function; every other handler in
+its own). Presigned URLs and POSTs are recorded too: the holder acts with the
+signer's rights. ``scripts.iam.permissions`` turns each call into the IAM
+actions and resources it needs (a transaction into one action per table, a
+Textract read of an S3 object into that object's read, KMS for what the
+stage's key encrypts); ``scripts.iam.platform`` adds what Lambda does with the
+role (the log group, reading the event source, the on-failure queue). Each
+``.chalice/policies/<function>.json`` must grant that set exactly: nothing
+missing, nothing never used.
+
+``IAM_WRITE_POLICIES=1`` rewrites the templates from the recording (read the diff).
+Setup between invocations (creating applications at a chosen time, uploads, stream
+reads) is the harness's and is not recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import os
+import threading
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from scripts import iam
+from scripts.deploy import handlers as decorated_handlers
+from tests.support.aws import ROOT
+
+pytestmark = pytest.mark.stack
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+APP_SOURCE = (ROOT / "app.py").read_text()
+FUNCTIONS = sorted({iam.REST_FUNCTION, *decorated_handlers(APP_SOURCE)})
+
+
+# --- the recorder ----------------------------------------------------------------------------
+
+
+class Recorder:
+    """Every API call (and presign) made while a handler runs on this thread, by Lambda function."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self.calls: dict[str, list[tuple[str, str, dict[str, Any], bool]]] = defaultdict(list)
+        self.invocations: dict[str, int] = defaultdict(int)
+        self.gone: set[str] = set()  # connection ids the fake management API answers 410 for
+        self._undo: list[Callable[[], None]] = []
+
+    # botocore hooks: they must return None, except the management API's stand-in
+    def on_params(self, params: Any = None, model: Any = None, context: Any = None, **_: Any) -> None:
+        if context is None:
+            return
+        context["iam_params"] = dict(params or {})
+        if context.get("is_presign_request") and model.name != "CreateBucket":  # a presigned URL: no call follows
+            self._record(model, context["iam_params"], presigned=True)
+
+    def on_presigned_post(self, bucket: str, key: str) -> None:
+        """botocore's presigned POST emits CreateBucket's parameter event without the key: recorded here."""
+        function = getattr(self._local, "function", None)
+        if function is not None:
+            self.calls[function].append(("s3", "PresignedPost", {"Bucket": bucket, "Key": key}, True))
+
+    def on_call(self, model: Any = None, context: Any = None, **_: Any) -> Any:
+        self._record(model, (context or {}).get("iam_params", {}), presigned=False)
+        if model.service_model.service_name == "apigatewaymanagementapi":
+            return self._management_api((context or {}).get("iam_params", {}))
+        return None
+
+    def _record(self, model: Any, params: dict[str, Any], presigned: bool) -> None:
+        function = getattr(self._local, "function", None)
+        if function is not None:
+            self.calls[function].append((model.service_model.service_name, model.name, params, presigned))
+
+    def _management_api(self, params: dict[str, Any]) -> Any:
+        """API Gateway's @connections endpoint, answered here: 200, or 410 for a connection that is gone."""
+        from botocore.awsrequest import AWSResponse
+
+        if params.get("ConnectionId") in self.gone:
+            return AWSResponse("https://fake", 410, {}, None), {
+                "Error": {"Code": "GoneException", "Message": "gone"},
+                "ResponseMetadata": {"HTTPStatusCode": 410},
+            }
+        return AWSResponse("https://fake", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def hook(self, client: Any) -> None:
+        if getattr(client, "_iam_recorder", None) is self:
+            return
+        client._iam_recorder = self
+        client.meta.events.register("before-parameter-build", self.on_params, unique_id=f"iam-params-{id(self)}")
+        client.meta.events.register("before-call", self.on_call, unique_id=f"iam-call-{id(self)}")
+
+    def install(self) -> None:
+        """Hook every client made from now on, and any made before (pynamodb's) at its next call."""
+        import botocore.client
+        import botocore.session
+
+        create_client, make_api_call = botocore.session.Session.create_client, botocore.client.BaseClient._make_api_call
+        recorder = self
+
+        def hooked_create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = create_client(session, *args, **kwargs)
+            recorder.hook(client)
+            return client
+
+        def hooked_make_api_call(client: Any, *args: Any, **kwargs: Any) -> Any:
+            recorder.hook(client)
+            return make_api_call(client, *args, **kwargs)
+
+        import botocore.signers
+
+        presigned_post = botocore.signers.generate_presigned_post  # bound into each S3 client class made later
+
+        def recorded_presigned_post(client: Any, Bucket: str, Key: str, *args: Any, **kwargs: Any) -> Any:  # noqa: N803
+            recorder.on_presigned_post(Bucket, Key)
+            return presigned_post(client, Bucket, Key, *args, **kwargs)
+
+        botocore.signers.generate_presigned_post = recorded_presigned_post
+        self._undo.append(lambda: setattr(botocore.signers, "generate_presigned_post", presigned_post))
+        botocore.session.Session.create_client = hooked_create_client
+        botocore.client.BaseClient._make_api_call = hooked_make_api_call
+        self._undo += [
+            lambda: setattr(botocore.session.Session, "create_client", create_client),
+            lambda: setattr(botocore.client.BaseClient, "_make_api_call", make_api_call),
+        ]
+
+    def uninstall(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+
+    def run(self, function: str, call: Callable[[], Any]) -> Any:
+        assert function in FUNCTIONS, function
+        self._local.function = function
+        self.invocations[function] += 1
+        try:
+            return call()
+        finally:
+            self._local.function = None
+
+    def grants(self, values: dict[str, str]) -> dict[str, set[iam.Grant]]:
+        """Each function's recorded calls as templated (action, resource) pairs, KMS included."""
+        found: dict[str, set[iam.Grant]] = {}
+        for function, calls in self.calls.items():
+            grants = {
+                (action, iam.templatize(resource, values))
+                for service, operation, params, presigned in calls
+                for action, resource in iam.permissions(service, operation, params, REGION, ACCOUNT, presigned)
+            }
+            found[function] = grants | iam.kms(grants)
+        return found
+
+
+# --- the handlers, as AWS invokes them ----------------------------------------------------------
+
+
+class Driver:
+    """Invokes handlers as Lambda would: each function in a container of its own.
+
+    A container keeps its composition root (``bootstrap.services()``) with its caches -- settings,
+    the sanctions index, queue URLs -- so a function's first call to Parameter Store is made by that
+    function, as in Lambda, not hidden by another handler that warmed a shared cache. The harness's
+    own set-up uses yet another one.
+    """
+
+    def __init__(self, recorder: Recorder, app: Any, client: Any, api: Any) -> None:
+        from chalicelib import bootstrap
+
+        self.recorder, self.app, self.client, self.api = recorder, app, client, api
+        self.function_of = handler_functions(app)
+        self.containers: dict[str, Any] = {}
+        bootstrap.replace(None)
+        self.harness = bootstrap.services(app.websocket_api)
+
+    def run(self, function: str, call: Callable[[], Any]) -> Any:
+        from chalicelib import bootstrap
+
+        if function not in self.containers:
+            bootstrap.replace(None)
+            self.containers[function] = bootstrap.services(self.app.websocket_api)
+        bootstrap.replace(self.containers[function])
+        try:
+            return self.recorder.run(function, call)
+        finally:
+            bootstrap.replace(self.harness)
+
+    def http(self, method: str, path: str, body: Any = None, user: Any = None, **kw: Any) -> Any:
+        return self.run(iam.REST_FUNCTION, lambda: self.api.call(method, path, body=body, user=user, **kw))
+
+    def invoke(self, handler: str, event: dict[str, Any], may_fail: bool = False) -> Any:
+        """The handler's reply; with ``may_fail`` an exception (Lambda's retry, then the DLQ) is an answer too."""
+
+        def call() -> Any:
+            try:
+                return self.client.lambda_.invoke(handler, event).payload
+            except Exception as error:
+                if not may_fail:
+                    raise
+                return error
+
+        return self.run(self.function_of[handler], call)
+
+    def ws(
+        self, handler: str, connection_id: str, route: str, body: Any = None, query: dict[str, str] | None = None
+    ) -> Any:
+        event = {
+            "requestContext": {
+                "apiId": "wsapi123",
+                "stage": "api",
+                "connectionId": connection_id,
+                "domainName": "wsapi123.execute-api.us-east-1.amazonaws.com",
+                "routeKey": route,
+                "eventType": route.strip("$").upper(),
+                "requestId": uuid.uuid4().hex,
+            },
+            "isBase64Encoded": False,
+        }
+        if query is not None:
+            event["queryStringParameters"] = query
+        if body is not None:
+            event["body"] = body if isinstance(body, str) else json.dumps(body)
+        return self.invoke(handler, event)
+
+    def fire(self, handler: str, at: dt.datetime | None = None) -> Any:
+        """A schedule's run; a job that failed for some application (another test's, say) raises after the rest."""
+        from tests.test_jobs import schedule_event
+
+        return self.invoke(handler, schedule_event(self.client, handler, at), may_fail=True)
+
+        return self.invoke(handler, schedule_event(self.client, handler, at))
+
+
+def handler_functions(app: Any) -> dict[str, str]:
+    """Chalice handler name -> the Lambda function it runs in (chalice/deploy/appgraph.py's naming)."""
+    found = {}
+    for route, config in app.websocket_handlers.items():
+        found[config.handler_string.rsplit(".", 1)[-1]] = iam.WEBSOCKET_FUNCTIONS[route]
+    for source in app.event_sources:
+        found[source.handler_string.rsplit(".", 1)[-1]] = source.name
+    return found
+
+
+def event_source_kinds(app: Any, values: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each function's trigger kind (the decorator) and, for pollers, its source as a placeholder."""
+    from chalice.app import DynamoDBEventConfig, S3EventConfig, ScheduledEventConfig, SNSEventConfig, SQSEventConfig
+
+    kinds: dict[str, tuple[str, dict[str, str]]] = {iam.REST_FUNCTION: ("route", {})}
+    kinds.update({function: ("websocket", {}) for function in iam.WEBSOCKET_FUNCTIONS.values()})
+    for source in app.event_sources:
+        if isinstance(source, SQSEventConfig):
+            queue = iam.templatize(f"arn:aws:sqs:{REGION}:{ACCOUNT}:{source.queue}", values)
+            kinds[source.name] = ("on_sqs_message", {"queue": queue})
+        elif isinstance(source, DynamoDBEventConfig):
+            kinds[source.name] = ("on_dynamodb_record", {"stream": iam.templatize(source.stream_arn, values)})
+        elif isinstance(source, S3EventConfig):
+            kinds[source.name] = ("on_s3_event", {})
+        elif isinstance(source, SNSEventConfig):
+            kinds[source.name] = ("on_sns_message", {})
+        elif isinstance(source, ScheduledEventConfig):
+            kinds[source.name] = ("schedule", {})
+        else:
+            raise AssertionError(f"an event source this test does not know: {source!r}")
+    return kinds
+
+
+def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after another, in order
+    from chalicelib.bootstrap import services
+    from tests import test_jobs as jobs, test_review_api as review
+    from tests.support import flows
+    from tests.support.documents import make_declared, passport_bytes
+    from tests.support.identities import make_user
+
+    applicant, other, reviewer, operator = (
+        make_user(),
+        make_user(),
+        make_user(("reviewers",)),
+        make_user(("operators",)),
+    )
+
+    # --- REST: public pages, refusals ---------------------------------------------------------
+    for path in (
+        "/health",
+        "/openapi.json",
+        "/asyncapi.json",
+        "/console",
+        "/console/config.json",
+        "/console/app.js",
+        "/console/nope.txt",
+    ):
+        assert d.http("GET", path).status in (200, 304, 404)
+    assert d.http("GET", "/applications").status == 401
+    assert d.http("GET", "/no/such/route", user=applicant).status in (403, 404)
+    assert d.http("POST", "/applications", raw=b"{not json", user=applicant).status == 400
+
+    # --- REST: an applicant's application, retried with its key ---------------------------------
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    created = d.http("POST", "/applications", make_declared(), user=applicant, headers=key)
+    assert created.status == 201, created.body
+    app_id = created.body["id"]
+    assert d.http("POST", "/applications", make_declared(), user=applicant, headers=key).status == 200
+    assert d.http("GET", "/applications", user=applicant).status == 200
+    assert d.http("GET", f"/applications/{app_id}", user=applicant).status == 200
+    assert d.http("GET", f"/applications/{app_id}", user=other).status == 404
+    assert d.http("GET", f"/applications/{app_id}/history", user=applicant).status == 200
+    upload = d.http("POST", f"/applications/{app_id}/documents", {"content_type": "image/jpeg"}, user=applicant)
+    assert upload.status == 201, upload.body
+
+    # --- the outbox, the notifier and the WebSocket routes ----------------------------------------
+    records = flows.stream_records(app_id)
+    assert d.invoke("publish_history", {"Records": records}) == {"batchItemFailures": []}
+    assert d.invoke("publish_history", {"Records": records}) == {"batchItemFailures": []}  # redelivered
+    live, gone, staff_socket = "conn-live-" + uuid.uuid4().hex, "conn-gone-" + uuid.uuid4().hex, "conn-staff"
+    for connection, user in ((live, applicant), (gone, applicant), (staff_socket, reviewer)):
+        assert d.ws("ws_connect", connection, "$connect", query={"token": user.token})["statusCode"] == 200
+    assert d.ws("ws_connect", "conn-anonymous", "$connect", query={})["statusCode"] in (401, 403)
+    assert d.ws("ws_connect", "conn-forged", "$connect", query={"token": "not.a.jwt"})["statusCode"] in (401, 403)
+    for connection in (live, gone):
+        d.ws("ws_message", connection, "$default", {"action": "subscribe", "application_id": app_id})
+    d.ws("ws_message", staff_socket, "$default", {"action": "subscribe", "topic": "review-queue"})
+    d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "review-queue"})  # refused
+    d.ws("ws_message", live, "$default", {"action": "ping"})
+    d.ws("ws_message", live, "$default", "{not json")
+    d.ws("ws_message", "conn-never-connected", "$default", {"action": "ping"})
+    d.recorder.gone.add(gone)
+    message = json.dumps(
+        {
+            "event_id": f"{app_id}#2",
+            "application_id": app_id,
+            "seq": 2,
+            "type": "document.received",
+            "from_state": "AWAITING_DOCUMENTS",
+            "state": "VERIFYING",
+            "at": "2026-01-01T00:00:00Z",
+            "actor": "system:test",
+            "reason": "test",
+        }
+    )
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
+    d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
+    for connection in (live, staff_socket, "conn-never-connected"):
+        d.ws("ws_disconnect", connection, "$disconnect")
+
+    # --- the checks: S3 verifier, address and sanctions queues --------------------------------------
+    document_key = flows.upload_document(d.api, applicant, app_id, passport_bytes(make_declared()))
+    event = flows.s3_event(d.client, document_key)
+    d.invoke("verify_identity_document", event)
+    d.invoke("verify_identity_document", event)  # redelivered
+    d.invoke(
+        "verify_identity_document",
+        flows.s3_event(d.client, f"applications/{uuid.uuid4()}/identity/" + uuid.uuid4().hex),
+        may_fail=True,
+    )  # no such object
+    d.invoke("verify_identity_document", flows.s3_event(d.client, "applications/not-a-key"), may_fail=True)
+    for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
+        good = flows.address_message(app_id)
+        d.invoke(handler, event_for(d.client, good))
+        d.invoke(handler, event_for(d.client, good))  # redelivered
+        d.invoke(handler, event_for(d.client, "not json", flows.address_message(str(uuid.uuid4()))), may_fail=True)
+    records = flows.stream_records(app_id)
+    d.invoke("publish_history", {"Records": records})
+
+    # --- review: a FLAGGED application, read, its document viewed, decided -----------------------
+    flagged = review.flagged_via_api(d.api, other)
+    assert d.http("GET", "/review/queue", user=reviewer).status == 200
+    assert d.http("GET", "/review/queue", user=applicant).status == 403
+    assert d.http("GET", f"/review/applications/{flagged}", user=reviewer).status == 200
+    assert d.http("GET", f"/review/applications/{uuid.uuid4()}", user=reviewer).status == 404
+    # the recorded key names no object here (the harness never uploaded it): whatever the answer, the calls count
+    d.http("GET", f"/review/applications/{flagged}/document", user=reviewer)
+    flagged_with_document = review.flagged_via_api(d.api, other)
+    import boto3
+
+    document = services().repository.get(flagged_with_document).document_key
+    boto3.client("s3").put_object(
+        Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
+        Key=document,
+        Body=passport_bytes(make_declared()),
+        ContentType="image/jpeg",
+    )
+    assert d.http("GET", f"/review/applications/{flagged_with_document}/document", user=reviewer).status == 200
+    decision = {"decision": "approve", "reason": "documents look right"}
+    assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 200
+    assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 409
+    withdrawn = flows.create_application(d.api, applicant)
+    assert (
+        d.http("POST", f"/applications/{withdrawn}/withdraw", {"reason": "changed my mind"}, user=applicant).status
+        == 200
+    )
+    assert d.http("POST", f"/applications/{withdrawn}/withdraw", {}, user=applicant).status == 409
+
+    # --- every schedule, with work to do ----------------------------------------------------------
+    now = dt.datetime.now(dt.timezone.utc)
+    jobs.flagged_at(now - dt.timedelta(hours=49))  # past the review SLA
+    review.create_at(review.Clock(now - dt.timedelta(days=40)))  # abandoned
+    jobs.decided_with_documents(now - dt.timedelta(days=3650))  # past retention
+    s3 = boto3.client("s3")
+    clock = review.Clock(now - dt.timedelta(minutes=30))  # stuck: VERIFYING with no check, and an unseen upload
+    stuck = review.create_at(clock)
+    s3.put_object(
+        Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
+        Key=review.receive_document(stuck, clock),
+        Body=passport_bytes(make_declared()),
+        ContentType="image/jpeg",
+    )
+    unseen = review.create_at(clock)
+    s3.put_object(
+        Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
+        Key=services().documents.key_for_new_upload(unseen),
+        Body=passport_bytes(make_declared()),
+        ContentType="image/jpeg",
+    )
+    for handler in sorted(name for name, kind in decorated_handlers(APP_SOURCE).items() if kind == "schedule"):
+        d.fire(handler)
+        d.fire(handler)  # a second run finds nothing left to do
+    d.fire("write_daily_report", now - dt.timedelta(days=1))
+
+    # --- operations ---------------------------------------------------------------------------
+    sqs = boto3.client("sqs")
+    for dlq_name in ("ADDRESS_CHECK_DLQ_NAME", "SANCTIONS_SCREENING_DLQ_NAME"):
+        dlq = sqs.get_queue_url(QueueName=os.environ[dlq_name])["QueueUrl"]
+        sqs.send_message(QueueUrl=dlq, MessageBody=flows.address_message(withdrawn))
+    for path in ("/operations/workflow", "/operations/queues", "/operations/jobs"):
+        assert d.http("GET", path, user=operator).status == 200, path
+    for queue in ("address-check", "sanctions-screening"):  # every queue an operator may redrive
+        reply = d.http("POST", f"/operations/queues/{queue}/redrive", user=operator)
+        assert reply.status == 200 and reply.body["moved"] >= 1, reply.body
+    assert d.http("POST", "/operations/queues/nope/redrive", user=operator).status == 404
+    assert d.http("GET", "/operations/workflow", user=reviewer).status == 403
+
+
+@pytest.fixture(scope="module")
+def recording(chalice_app, client):
+    """Drive every handler through its paths with the recorder on; restore the shared app after."""
+    from chalicelib import bootstrap
+    from tests.conftest import Api
+
+    recorder = Recorder()
+    websocket = chalice_app.websocket_api
+    saved_services, saved_websocket = bootstrap._services, (websocket.session, websocket._endpoint, websocket._client)
+    recorder.install()
+    bootstrap.replace(None)  # new clients, made after the hooks
+    websocket.session = websocket._endpoint = websocket._client = None
+    try:
+        drive_everything(Driver(recorder, chalice_app, client, Api(client)))
+    finally:
+        recorder.uninstall()
+        bootstrap.replace(saved_services)
+        websocket.session, websocket._endpoint, websocket._client = saved_websocket
+    return recorder
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, str]:
+    return iam.substitutions(dict(os.environ), REGION, ACCOUNT, "test", "wsapi123")
+
+
+@pytest.fixture(scope="module")
+def expected(recording, values, chalice_app) -> dict[str, set[iam.Grant]]:
+    """What each function's policy must grant: its recorded calls and what Lambda does with its role."""
+    kinds = event_source_kinds(chalice_app, values)
+    recorded = recording.grants(values)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    wanted = {
+        function: recorded.get(function, set()) | iam.platform(*kinds[function], tracing=iam.traced(config, function))
+        for function in FUNCTIONS
+    }
+    if os.environ.get("IAM_WRITE_POLICIES"):
+        for function, grants in wanted.items():
+            path = iam.template_path(ROOT, function)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(iam.policy_from(grants), indent=2) + "\n")
+    return wanted
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+def test_every_handler_ran_and_every_lambda_function_has_a_policy(recording, chalice_app):
+    assert set(handler_functions(chalice_app).values()) | {iam.REST_FUNCTION} == set(FUNCTIONS)
+    assert set(recording.invocations) == set(FUNCTIONS), set(FUNCTIONS) - set(recording.invocations)
+    assert set(iam.templates(ROOT)) == set(FUNCTIONS)
+    for f in FUNCTIONS:  # the numbers the README quotes: pytest -s tests/test_iam_policies.py -k every_handler
+        operations = {f"{service}:{operation}" for service, operation, _, _ in recording.calls[f]}
+        statements = len(iam.templates(ROOT)[f]["Statement"])
+        print(
+            f"\n{f}: {recording.invocations[f]} invocations, {len(recording.calls[f])} AWS calls, "
+            f"{len(operations)} operations ({', '.join(sorted(operations))}), {statements} policy statements"
+        )
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_policy_grants_exactly_what_the_function_does(function, expected):
+    granted = iam.flatten(iam.templates(ROOT)[function])
+    missing, unused = expected[function] - granted, granted - expected[function]
+    hint = f"update .chalice/policies/{function}.json (or IAM_WRITE_POLICIES=1, then read the diff)"
+    assert not missing, f"{function} performs calls its policy does not grant: {sorted(missing)}; {hint}"
+    assert not unused, f"{function}'s policy grants what it never does: {sorted(unused)}; {hint}"
+    via = iam.kms_condition(iam.templates(ROOT)[function])
+    assert via == (iam.kms_via(expected[function]) if via is not None else None), f"kms:ViaService; {hint}"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_policy_has_no_wildcard_beyond_what_aws_requires(function):
+    policy = iam.templates(ROOT)[function]
+    for action, resource in iam.flatten(policy):
+        assert "*" not in action and action.count(":") == 1, action
+        if resource == "*":
+            assert action in iam.STAR_ONLY, (action, resource)
+            continue
+        assert resource.startswith(("arn:aws:", "${")), resource
+        if action.startswith("logs:"):
+            assert resource == (
+                "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${FunctionName}:*"
+            ), resource
+        if action == "execute-api:ManageConnections":
+            assert resource.startswith(
+                "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/${WebSocketStage}/"
+            ), resource
+        if action.startswith("kms:"):
+            assert resource == "${DataKeyArn}", resource
+        if action.startswith("ssm:"):
+            assert resource.split(":")[-1] in ("parameter${SettingsPath}", "parameter${SettingsPath}/*"), resource
+        # every resource is one of the stage's own, named by a placeholder, never a wildcard in its place
+        assert "${" in resource and "*" not in resource.split("}")[0], resource
+    dev = iam.substitutions(dict(os.environ), REGION, ACCOUNT, "dev", "abc123")
+    rendered = iam.render(policy, {**dev, "SettingsPath": "/account-opening/dev", "FunctionName": "fn"})
+    for action, resource in iam.flatten(rendered):
+        if action.startswith("ssm:"):
+            for other in ("parameter/account-opening/dev2", "parameter/account-opening/dev2/x"):
+                assert not fnmatch.fnmatchcase(f"arn:aws:ssm:{REGION}:{ACCOUNT}:{other}", resource), resource
+
+
+HISTORY_REWRITES = {
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+}
+
+
+def test_the_history_table_is_append_only_for_every_function(recording, values):
+    for function, grants in recording.grants(values).items():
+        assert not {g for g in grants if g[1].startswith("${HistoryTableArn}") and g[0] in HISTORY_REWRITES}, function
+    for function, policy in iam.templates(ROOT).items():
+        assert not {
+            (action, resource)
+            for action, resource in iam.flatten(policy)
+            if resource.startswith("${HistoryTableArn}") and action in HISTORY_REWRITES
+        }, function
+
+
+def test_the_stage_config_gives_every_function_its_own_policy_file():
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for name, stage in config["stages"].items():
+        assert stage.get("autogen_policy") is False, name
+        assert "iam_policy_file" not in stage, name  # no shared fallback
+        files = {function: stage["lambda_functions"][function]["iam_policy_file"] for function in FUNCTIONS}
+        assert files == {function: iam.stage_policy_file(name, function) for function in FUNCTIONS}, name
+
+
+def test_rendering_fills_every_placeholder_with_the_stages_arns(tmp_path, values):
+    import shutil
+
+    (tmp_path / ".chalice").mkdir()
+    shutil.copytree(ROOT / iam.TEMPLATES, tmp_path / iam.TEMPLATES)
+    config = iam.write_stage_policies(tmp_path, "test", dict(os.environ), REGION, ACCOUNT, "wsapi123")
+    assert set(config) == set(FUNCTIONS)
+    for function, entry in config.items():
+        text = (tmp_path / ".chalice" / entry["iam_policy_file"]).read_text()
+        assert "${" not in text, function
+        assert f"log-group:/aws/lambda/{iam.function_name('test', function)}:*" in text
+    with pytest.raises(KeyError):
+        iam.render({"Resource": "${NoSuchOutput}"}, values)
+
+
+def test_tracing_is_granted_where_a_stage_turns_it_on():
+    assert iam.traced({"stages": {"dev": {"xray": True}, "local": {}}}, "api_handler")
+    assert not iam.traced({"stages": {"dev": {"xray": True, "lambda_functions": {"f": {"xray": False}}}}}, "f")
+    assert iam.traced({"xray": True, "stages": {"dev": {}}}, "f")
+    assert not iam.traced({"stages": {"dev": {}}}, "f")
+    assert ("xray:PutTraceSegments", "*") in iam.platform("schedule", {}, tracing=True)
+
+
+def test_a_transaction_needs_one_action_per_table_and_encrypted_writes_need_the_key():
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+    assert iam.permissions(
+        "dynamodb",
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {"Put": {"TableName": "h"}},
+                {"Update": {"TableName": "a"}},
+                {"ConditionCheck": {"TableName": "i"}},
+            ]
+        },
+        REGION,
+        ACCOUNT,
+    ) == [
+        ("dynamodb:PutItem", table + "h"),
+        ("dynamodb:UpdateItem", table + "a"),
+        ("dynamodb:ConditionCheckItem", table + "i"),
+    ]
+    assert iam.kms([("s3:PutObject", "${DocumentsBucketArn}/applications/*")]) == {
+        ("kms:GenerateDataKey", "${DataKeyArn}")
+    }
+    assert Path(iam.stage_policy_file("dev", "api_handler")).parts[:2] == ("stages", "dev")

@@ -1,0 +1,138 @@
+"""Per-user limits: one user cannot flood the bank with applications; the deployment is throttled.
+
+Each application stores personal data and starts checks that cost money, so
+creating them is limited per applicant per UTC day (``max_applications_per_day``
+in Parameter Store); beyond it the API answers 429 with Retry-After.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from tests.support.documents import make_declared
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def daily_limit():
+    """Lower the limit for the test through Parameter Store, as an operator would."""
+    from chalicelib.bootstrap import services
+
+    settings = services().settings
+
+    ssm = boto3.client("ssm")
+    name = os.environ["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day"
+    ssm.put_parameter(Name=name, Value="3", Type="String", Overwrite=True)
+    settings.clear_cache()
+    yield 3
+    from chalicelib.domain.policy import Policy
+
+    ssm.put_parameter(Name=name, Value=str(Policy().max_applications_per_day), Type="String", Overwrite=True)
+    settings.clear_cache()
+
+
+def header(reply, name: str):
+    return {k.lower(): v for k, v in reply.headers.items()}.get(name.lower())
+
+
+def test_applications_per_day_are_limited_with_429_and_retry_after(api, applicant, other_applicant, daily_limit):
+    for _ in range(daily_limit):
+        assert api.post("/applications", make_declared(), user=applicant).status == 201
+    reply = api.post("/applications", make_declared(), user=applicant)
+    assert reply.status == 429 and reply.body["error"]["code"] == "too_many_requests", reply.body
+    retry_after = int(header(reply, "Retry-After"))
+    now = dt.datetime.now(dt.timezone.utc)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    assert 0 < retry_after <= (midnight - now).total_seconds() + 1
+    assert len(api.get("/applications", user=applicant).body["items"]) == daily_limit
+    # Someone else is not affected.
+    assert api.post("/applications", make_declared(), user=other_applicant).status == 201
+
+
+def test_idempotent_retries_do_not_count(api, applicant, daily_limit):
+    for _ in range(daily_limit + 2):
+        reply = api.post("/applications", make_declared(), user=applicant, headers={"Idempotency-Key": "same"})
+        assert reply.status in (200, 201)
+    for _ in range(daily_limit - 1):
+        assert api.post("/applications", make_declared(), user=applicant).status == 201
+    assert api.post("/applications", make_declared(), user=applicant).status == 429
+
+
+def test_the_default_limit_is_in_the_template():
+    template = yaml.load((ROOT / "resources.yaml").read_text(), Loader=_CfnLoader)
+    def name(resource):
+        sub = resource["Properties"]["Name"]["Fn::Sub"]
+        return (sub[0] if isinstance(sub, list) else sub).rsplit("/", 1)[-1]
+
+    values = {name(r): r["Properties"]["Value"]
+              for r in template["Resources"].values() if isinstance(r, dict) and r.get("Type") == "AWS::SSM::Parameter"}
+    from chalicelib.domain.policy import Policy
+
+    assert int(values["max_applications_per_day"]) == Policy().max_applications_per_day
+
+
+# --- the deployment --------------------------------------------------------------------------------
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Sub, !Ref, !GetAtt) as their long forms."""
+
+
+for _tag, _name in (("!Sub", "Fn::Sub"), ("!Ref", "Ref"), ("!GetAtt", "Fn::GetAtt"), ("!Join", "Fn::Join"),
+                    ("!Select", "Fn::Select"), ("!If", "Fn::If"), ("!Equals", "Fn::Equals"),
+                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split")):
+    def _construct(loader, node, name=_name):  # type: ignore[no-untyped-def]
+        if isinstance(node, yaml.ScalarNode):
+            return {name: loader.construct_scalar(node)}
+        return {name: loader.construct_sequence(node, deep=True)}
+
+    _CfnLoader.add_constructor(_tag, _construct)
+
+
+def stages() -> dict:
+    return json.loads((ROOT / ".chalice" / "config.json").read_text()).get("stages", {})
+
+
+def deployed_stages() -> dict:
+    return {name: stage for name, stage in stages().items() if name not in ("local", "test")}
+
+
+def test_every_deployed_stage_reserves_concurrency_for_every_function():
+    """A cap per function: one flood (or one bug) cannot take the account's whole concurrency."""
+    import app as app_module
+
+    assert deployed_stages(), "no deployable stage in .chalice/config.json"
+    handlers = {"api_handler", "websocket_connect", "websocket_message", "websocket_disconnect"} | {
+        h.name for h in app_module.app.event_sources
+    }
+    for name, stage in deployed_stages().items():
+        default = stage.get("reserved_concurrency")
+        for handler in handlers:
+            reserved = stage.get("lambda_functions", {}).get(handler, {}).get("reserved_concurrency", default)
+            assert isinstance(reserved, int) and 1 <= reserved <= 200, (name, handler, reserved)
+
+
+def test_the_rest_and_websocket_stages_are_throttled():
+    """Stage throttling is applied by the deploy from .chalice/gateway.json."""
+    gateway = json.loads((ROOT / ".chalice" / "gateway.json").read_text())
+    for api in ("rest", "websocket"):
+        limits = gateway[api]
+        assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
+    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    assert "throttling/rateLimit" in deploy and "ThrottlingRateLimit" in deploy
+
+
+def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_retries_and_a_destination():
+    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+
+    assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
+    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    assert "HISTORY_STREAM_DLQ_ARN" in deploy and "DOCUMENT_EVENTS_DLQ_ARN" in deploy  # the on-failure queues
+    assert 0 < ASYNC_RETRIES <= 2

@@ -1,0 +1,185 @@
+"""Nothing is lost when a step fails part-way: the outbox, the sweeper, retries (on the fakes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
+
+
+class FailingPublisher:
+    """Wraps the recording publisher; the entries whose event ids are listed fail (once each)."""
+
+    def __init__(self, inner, failing: set[str]):
+        self.inner = inner
+        self.failing = set(failing)
+        self.batches: list[int] = []
+
+    def publish(self, message, attributes):
+        if message["event_id"] in self.failing:
+            self.failing.discard(message["event_id"])
+            raise ConnectionError("SNS hiccup")
+        self.inner.publish(message, attributes)
+
+    def publish_batch(self, entries):
+        from chalicelib.services.ports import EventPublisher
+
+        self.batches.append(len(entries))
+        return EventPublisher.publish_batch(self, entries)
+
+
+def stream_batch(svc, *application_ids):
+    events = [e for app_id in application_ids for e in svc.repository.history(app_id)]
+    return [(f"seq-{i:04d}", e) for i, e in enumerate(events)]
+
+
+def test_the_outbox_reports_the_first_failed_record_and_publishes_those_before_it(svc, applicant):
+    from chalicelib.services.outbox import OutboxRelay
+
+    first, second = submit(svc, applicant), submit(svc, applicant)
+    upload(svc, applicant, first.application_id)
+    svc.identity_check.document_uploaded(svc.documents.keys_of(first.application_id)[0])
+    records = stream_batch(svc, first.application_id, second.application_id)
+    assert len(records) >= 4
+    bad = records[2][1]
+    publisher = FailingPublisher(svc.publisher, {f"{bad.application_id}#{bad.seq}"})
+    relay = OutboxRelay(publisher, svc.claims)
+
+    published, failed_at = relay.relay_batch(records)
+    assert failed_at == "seq-0002"
+    assert published == len(records) - 1
+    # Lambda retries from the reported record: everything arrives, the rest at most twice.
+    published, failed_at = relay.relay_batch(records[2:])
+    assert failed_at is None
+    ids = [m["event_id"] for m in svc.publisher.messages]
+    assert set(ids) == {f"{e.application_id}#{e.seq}" for _, e in records}
+
+
+def test_the_outbox_makes_one_batch_call_per_ten_events(svc, applicant):
+    from chalicelib.services.outbox import OutboxRelay
+
+    apps = [submit(svc, identity()) for _ in range(12)]
+    publisher = FailingPublisher(svc.publisher, set())
+    published, failed_at = OutboxRelay(publisher, svc.claims).relay_batch(stream_batch(svc, *[a.application_id for a in apps]))
+    assert (published, failed_at) == (12, None)
+    assert publisher.batches == [12]  # the port gets the whole batch; the SNS adapter sends it ten at a time
+    assert svc.claims.keys() == []  # no marker per event: subscribers dedupe by event_id
+
+
+def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applicant, clock):
+    app = submit(svc, applicant)
+    svc.address_check.address_requested(address_message(app.application_id))
+    upload(svc, applicant, app.application_id)  # in the bucket, but the S3 event never reached us
+    assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
+    assert svc.sweeper.redrive_stuck()["changed"] == 0  # not stuck yet: too recent
+    clock.advance(minutes=11)
+    summary = svc.sweeper.redrive_stuck()
+    assert summary["changed"] >= 1 and summary["failed"] == 0
+    assert svc.repository.get(app.application_id).state.value == "APPROVED"
+    before = event_types(svc, app.application_id)
+    clock.advance(minutes=15)
+    svc.sweeper.redrive_stuck()
+    assert event_types(svc, app.application_id) == before  # a second sweep changes nothing
+
+
+def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, applicant, clock):
+    from chalicelib.domain import workflow
+
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    # The document was received, then the handler died before the identity check was recorded;
+    # and the address message went to the DLQ.
+    svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, key, 4096, clock()))
+    assert svc.repository.get(app.application_id).state.value == "VERIFYING"
+    clock.advance(minutes=11)
+    svc.sweeper.redrive_stuck()
+    final = svc.repository.get(app.application_id)
+    assert final.state.value == "APPROVED"
+    assert event_types(svc, app.application_id).count("application.approved") == 1
+
+
+def test_an_abandoned_application_is_left_to_the_expiry_job(svc, applicant, clock):
+    app = submit(svc, applicant)
+    svc.address_check.address_requested(address_message(app.application_id))
+    screen(svc, app.application_id)
+    clock.advance(days=3)
+    assert svc.sweeper.redrive_stuck()["examined"] == 0
+    assert svc.documents.keys_of(app.application_id) == []
+
+
+def test_system_retries_back_off_with_jitter(monkeypatch):
+    from chalicelib.services import applications
+
+    waits = []
+    monkeypatch.setattr(applications.time, "sleep", waits.append)
+    for attempt in range(6):
+        applications.backoff(attempt)
+    assert all(0 <= w <= min(1.0, 0.01 * 2**i) for i, w in enumerate(waits))
+    assert len(set(waits)) == len(waits)  # random, not a fixed schedule
+
+
+# --- per-user limits and staff rights, on the fakes -------------------------------------------------
+
+
+def test_the_daily_application_limit_counts_per_applicant_and_gives_back_failed_attempts(svc, applicant):
+    from chalicelib.services.errors import QuotaExceeded
+
+    limit = svc.settings.policy().max_applications_per_day
+    for _ in range(limit):
+        submit(svc, applicant)
+    with pytest.raises(QuotaExceeded) as refused:
+        submit(svc, applicant)
+    assert 0 < refused.value.retry_after_seconds <= 24 * 3600 + 1
+    submit(svc, identity())  # another applicant is not affected
+    assert sum(svc.quotas.uses.values()) == limit + 1
+
+
+def test_a_reviewer_removed_from_the_group_loses_the_review_queue(svc, reviewer):
+    from chalicelib.domain.workflow import NotAllowed
+
+    assert svc.staff.require(reviewer, "reviewers") is reviewer
+    svc.directory.remove(reviewer.sub, "reviewers")
+    with pytest.raises(NotAllowed):
+        svc.staff.require(reviewer, "reviewers")
+
+
+def test_connections_per_user_are_bounded(svc, applicant):
+    from chalicelib.domain.limits import MAX_CONNECTIONS_PER_USER
+    from chalicelib.services.ports import TooManyConnections
+
+    for i in range(MAX_CONNECTIONS_PER_USER):
+        svc.connections.register(f"c{i}", applicant, MAX_CONNECTIONS_PER_USER)
+    with pytest.raises(TooManyConnections):
+        svc.connections.register("one-more", applicant, MAX_CONNECTIONS_PER_USER)
+    svc.connections.forget("c0")
+    svc.connections.register("one-more", applicant, MAX_CONNECTIONS_PER_USER)
+
+
+def test_published_messages_carry_no_personal_data_and_applicants_get_them_without_the_reviewer(
+    svc, applicant, reviewer
+):
+    import dataclasses
+
+    from chalicelib.domain.workflow import EventType, for_applicant
+    from chalicelib.services.outbox import message_for
+
+    app = submit(svc, applicant)
+    submitted = svc.repository.history(app.application_id)[0]
+    rejected = dataclasses.replace(
+        submitted,
+        type=EventType.REJECTED,
+        actor=f"reviewer:{reviewer.sub}",
+        reason="internal: CASE-4411",
+        details={"decision": "reject", "reviewer_email": "r@bank.example", "address": "1 Secret Street"},
+    )
+    message = message_for(rejected)  # the internal topic's view: staff may see who and why
+    assert set(message) <= {"event_id", "application_id", "seq", "type", "from_state", "state", "at", "actor",
+                            "reason", "details"}
+    assert message["details"] == {"decision": "reject", "reviewer_email": "r@bank.example"}  # nothing else
+    assert "Secret" not in json.dumps(message)
+    shown = for_applicant(message)  # what an applicant's connection is sent
+    assert shown["actor"] == "reviewer" and reviewer.sub not in json.dumps(shown)
+    assert shown["reason"] == "decided by a reviewer" and "CASE-4411" not in json.dumps(shown)
+    assert "r@bank.example" not in json.dumps(shown)
