@@ -231,7 +231,7 @@ def _by_height(char: str, cell: Cell, model: Optional[tuple[float, float, float]
     twins = [o for o in offered if o != char and frozenset((char, o)) in _TWINS]
     if not twins:
         return char
-    other = twins[0]
+    other = max(sorted(twins), key=cell.score_of)  # 0 offered as O and Q: the one the template scores higher
     intercept, slope, tilt = model
     base = intercept + tilt * cell.centre
     mine, theirs = base + slope * GLYPH_TOPS[char], base + slope * GLYPH_TOPS[other]

@@ -331,7 +331,8 @@ TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
 
 
 def read_mrz_band(gray: Any) -> PageReading:
-    """Straighten, find the MRZ band, read each line; no band means no lines.
+    """Straighten, find the MRZ band, read each line, then the page's other text above it (no band: the page's
+    text alone).
 
     Each line is read twice: by Tesseract (MRZ alphabet whitelisted) and
     cell by cell against OCR-B's glyphs at the fixed pitch; ``ocrb.fuse``
@@ -350,7 +351,7 @@ def read_mrz_band(gray: Any) -> PageReading:
     straight = gray.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=border) if angle else gray
     bands = mrz_bands(text_bands(_ink(straight)), straight.width)
     if not bands:
-        return PageReading(gray.width, gray.height, angle, ())
+        return PageReading(straight.width, straight.height, angle, read_page_text(straight, straight.height))
     # The coarse angle leaves up to a few tenths of a degree: over a 44-character line that is
     # half a line height. The MRZ's own rows give the exact residual.
     residual = _residual_skew(_ink(straight), bands)
@@ -379,7 +380,38 @@ def read_mrz_band(gray: Any) -> PageReading:
         height = band.bottom - band.top
         box = (float(band.left), float(band.top - height * 0.1), float(band.right), float(band.bottom + height * 0.1))
         lines.append(Line((Word(text, 100 * sum(confidence) / max(1, len(confidence)), box),)))
-    return PageReading(straight.width, straight.height, angle, tuple(lines))
+    above = read_page_text(straight, bands[0].top - (bands[0].bottom - bands[0].top))
+    return PageReading(straight.width, straight.height, angle, above + tuple(lines))
+
+
+PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
+PAGE_TEXT_MAX_WIDTH = 1600  # the printed fields are large: more pixels only cost time
+
+
+def read_page_text(straight: Any, bottom: int) -> tuple[Line, ...]:
+    """The page's printed text above ``bottom`` (the MRZ band's top): Textract returns every line, so does this.
+
+    Tesseract's own page segmentation, no whitelist, one LINE per Tesseract line with its WORDs and each
+    word's confidence; boxes in the straightened page, like the MRZ's. Words Tesseract is barely sure of
+    (the background's guilloche, the photo) are left out, as are lines with no letter or digit.
+    """
+    from PIL import Image
+
+    region = straight.crop((0, 0, straight.width, max(0, bottom)))
+    if region.height < 24 or region.width < 24:
+        return ()
+    scale = min(1.0, PAGE_TEXT_MAX_WIDTH / region.width)
+    if scale < 1.0:
+        region = region.resize((int(region.width * scale), max(1, int(region.height * scale))), Image.LANCZOS)
+    grouped: dict[tuple[int, int, int], list[Word]] = {}
+    for word in run_tesseract(region, psm=3, whitelist=None):
+        if word["conf"] < PAGE_TEXT_MIN_CONFIDENCE or not any(c.isalnum() for c in word["text"]):
+            continue
+        left, top, right, bottom_ = (v / scale for v in word["box"])
+        grouped.setdefault((word["block"], word["par"], word["line"]), []).append(
+            Word(word["text"], word["conf"], (left, top, right, bottom_)))
+    lines = [Line(tuple(sorted(words, key=lambda w: w.box[0]))) for words in grouped.values()]
+    return tuple(sorted(lines, key=lambda line: (min(w.box[1] for w in line.words), line.words[0].box[0])))
 
 
 def _ocr_b_font() -> Optional[str]:

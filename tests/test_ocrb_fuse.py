@@ -79,3 +79,11 @@ def test_a_character_tesseract_took_for_another_class_is_the_templates_when_clea
     """A check digit 0 that Tesseract read as S (not a look-alike of 0): the template's 0 wins."""
     cells = [*context(), cell("0", 0.83, "O", 0.80, S=0.62)]
     assert fuse(cells, "UTA34797S")[0][-1] == "0"
+
+
+def test_a_zero_short_as_a_letter_becomes_the_letter_the_template_scores_higher():
+    """Offered as both O and Q, a 0 the height says is a letter is the template's O: never a coin toss
+    (the offers are a set, whose order changes from one process to the next)."""
+    cells = [*context(), cell("O", 0.87, "Q", 0.85, top=LETTER_TOP)]
+    for _ in range(5):
+        assert fuse(cells, "UTA347970")[0][-1] == "O"

@@ -15,6 +15,7 @@ Pure domain code: no I/O, no third-party imports.
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import re
 import unicodedata
@@ -506,6 +507,33 @@ def normalise_line(text: str, spaces_as_fillers: bool = True) -> str:
     return "".join(c for c in text if c in ALPHABET)
 
 
+def _prose(raw: str) -> bool:
+    """Printed text, not a zone: a zone is all capitals, so a line with many small letters is a label
+    ("Date of birth / Date de naissance"), however long it is once normalised."""
+    letters = [c for c in raw if c.isalpha()]
+    return len(letters) >= 8 and sum(c.islower() for c in letters) * 4 > len(letters)
+
+
+#: Where a layout has its dates and check digits, at least this share of what was read must be digits or
+#: the letters OCR takes OCR-B digits for (O, Q, D for 0; I, L for 1; Z, S, B, G). A zone read however
+#: badly has nearly all of them; printed labels of a zone's length ("DATE OF EXPIRY / DATE D'EXPIRATION")
+#: have half at most, and repairing them letter by letter into a "valid" zone would both take minutes and
+#: compare a label with the declaration.
+MIN_DIGIT_SHARE = 0.7
+_READ_AS_DIGITS = frozenset(DIGITS + "OQDILZSBG")
+
+
+def _digits_where_digits_go(group: Sequence[str], layout: Layout) -> bool:
+    read = [
+        group[span.line][column]
+        for span in layout.spans
+        if span.kind in (NUM, CHECK)
+        for column in range(span.start, min(span.end, len(group[span.line])))
+        if group[span.line][column] != FILLER
+    ]
+    return bool(read) and sum(c in _READ_AS_DIGITS for c in read) >= MIN_DIGIT_SHARE * len(read)
+
+
 def _mrz_like(line: str) -> bool:
     return len(line) >= 26 and (FILLER in line or sum(c.isdigit() for c in line) >= 6 or line[0] in "PIACV")
 
@@ -527,7 +555,11 @@ def find(lines: Sequence[str], confidences: Optional[Sequence[Sequence[float]]] 
         conf = [_per_char(confidences[i] if confidences else None, len(t)) for i, t in enumerate(normalised)]
         for first in range(len(normalised) - layout.lines + 1):
             group = normalised[first : first + layout.lines]
-            if not all(_mrz_like(line) for line in group):
+            if not all(_mrz_like(line) for line in group) or any(
+                _prose(line) for line in lines[first : first + layout.lines]
+            ):
+                continue
+            if not _digits_where_digits_go(group, layout):
                 continue
             if not all(abs(len(line) - layout.width) <= 2 for line in group):
                 continue
@@ -567,13 +599,13 @@ def repair(
     if any(not options for options in per_line):
         return None
     best: Optional[Reading] = None
-    for combination in itertools.product(*per_line):
+    for combination in _cheapest_combinations(per_line, MAX_ALIGNMENTS):
         aligned = [option[0] for option in combination]
         aligned_conf = [option[1] for option in combination]
         indel_cost = sum(option[2] for option in combination)
         indel_repairs = [r for option in combination for r in option[3]]
         if best is not None and indel_cost >= best.cost and best.mrz.valid:
-            continue
+            break  # cheapest first: nothing after this can beat a valid reading
         reading = _repair_aligned(aligned, aligned_conf, layout, indel_cost, indel_repairs)
         if reading is not None and (best is None or _rank(reading) < _rank(best)):
             best = reading
@@ -581,6 +613,32 @@ def repair(
 
 
 _Alignment = tuple[str, list[float], float, list[Repair]]
+
+#: How many ways of fitting the lines to a layout are tried, cheapest first. Three lines each two characters
+#: off have over a million; text that only looks like a zone (labels of the length of a TD1 line) would
+#: take minutes to rule out, a page's worth of them longer (found when the local engine began returning
+#: the page's printed text, as Textract does).
+MAX_ALIGNMENTS = 2000
+
+
+def _cheapest_combinations(per_line: list[list[_Alignment]], limit: int) -> Iterable[tuple[_Alignment, ...]]:
+    """One alignment per line, in increasing total cost (each line's options sorted by cost), at most ``limit``."""
+    ordered = [sorted(options, key=lambda option: option[2]) for options in per_line]
+    start = (0,) * len(ordered)
+    heap = [(sum(options[0][2] for options in ordered), start)]
+    seen = {start}
+    for _ in range(limit):
+        if not heap:
+            return
+        _, indexes = heapq.heappop(heap)
+        yield tuple(options[i] for options, i in zip(ordered, indexes, strict=True))
+        for line, index in enumerate(indexes):
+            if index + 1 < len(ordered[line]):
+                following = indexes[:line] + (index + 1,) + indexes[line + 1 :]
+                if following not in seen:
+                    seen.add(following)
+                    cost = sum(options[i][2] for options, i in zip(ordered, following, strict=True))
+                    heapq.heappush(heap, (cost, following))
 
 
 def _alignments(line: str, conf: list[float], layout: Layout, index: int) -> list[_Alignment]:

@@ -233,3 +233,50 @@ def test_round_trip_generate_parse(holder):
     assert zone.expiry_date == holder.expiry_date.strftime("%y%m%d")
     assert zone.document_number == holder.document_number
     assert zone.surname == mrz.encode_name(holder.surname).replace("<", " ")
+
+
+# --- a whole page of text around the zone (Textract returns every line) -------------------------
+
+PAGE_LABELS = [
+    "PASSPORT PASSEPORT",
+    "Date of birth / Date de naissance",
+    "DATE OF BIRTH DATE DE NAISSANCE",
+    "DATE OF EXPIRY DATE D EXPIRATION",
+    "PLACE OF BIRTH LIEU DE NAISSANCE",
+    "GIVEN NAMES / PRENOMS ANNA MARIA",
+    "PASSPORT NO / NO DU PASSEPORT L898902C3",
+]
+
+
+def test_labels_of_a_zones_length_are_not_a_zone_and_cost_no_time():
+    """Three label lines a TD1 line long were once repaired, letter by letter, into a 'valid' zone: in 40 s."""
+    import time
+
+    started = time.perf_counter()
+    assert mrz.find(PAGE_LABELS) is None
+    assert mrz.find([line.upper() for line in PAGE_LABELS]) is None
+    assert time.perf_counter() - started < 2.0
+
+
+def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
+    import time
+
+    zone = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
+    started = time.perf_counter()
+    reading = mrz.find([*PAGE_LABELS, *[line.upper() for line in PAGE_LABELS], *zone])
+    assert reading is not None and reading.mrz.valid and reading.mrz.lines == tuple(zone)
+    assert time.perf_counter() - started < 2.0
+
+
+@given(st.lists(st.lists(st.floats(0, 5, allow_nan=False), min_size=1, max_size=6), min_size=1, max_size=3),
+       st.integers(1, 300))
+def test_alignments_are_tried_cheapest_first_and_at_most_the_limit(costs, limit):
+    per_line = [[(str(i), [], cost, []) for i, cost in enumerate(line)] for line in costs]
+    tried = list(mrz._cheapest_combinations(per_line, limit))
+    totals = [sum(option[2] for option in combination) for combination in tried]
+    assert totals == sorted(totals)
+    everything = 1
+    for line in costs:
+        everything *= len(line)
+    assert len(tried) == min(limit, everything)
+    assert len({tuple(option[0] for option in combination) for combination in tried}) == len(tried)
