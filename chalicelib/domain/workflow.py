@@ -418,6 +418,13 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
+def _same_email(first: Optional[str], second: Any) -> bool:
+    """Case-insensitive, surrounding blanks ignored; no address never matches."""
+    a = (first or "").strip().casefold()
+    b = second.strip().casefold() if isinstance(second, str) else ""
+    return bool(a) and a == b
+
+
 def decide(
     app: Application,
     approve: bool,
@@ -426,7 +433,9 @@ def decide(
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
 ) -> Change:
-    if reviewer_id == app.applicant_id:
+    if reviewer_id == app.applicant_id or _same_email(reviewer_email, app.declared.get("email")):
+        # staff sign in to a pool of their own: as an applicant the same person has another id,
+        # so their application is also recognised by the e-mail it declares
         raise NotAllowed("a reviewer cannot decide their own application")
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING

@@ -220,3 +220,20 @@ def test_health_names_the_probe_that_failed(svc):
         "ms": pytest.approx(0, abs=50),
     }
     assert report["checks"]["dynamodb"]["status"] == "ok"
+
+
+def test_a_reviewer_cannot_decide_the_application_they_made_as_a_customer(svc, applicant, clock):
+    """Staff sign in to their own pool, so as an applicant the same person has another sub: the
+    application is still theirs when it declares their e-mail (any case, surrounding blanks)."""
+    import dataclasses
+
+    from tests.support.fakes import identity
+
+    app = flagged(svc, applicant, clock)
+    declared = svc.repository.get(app.application_id).declared["email"]
+    same_person = dataclasses.replace(identity(None, "reviewers"), email=f"  {declared.upper()} ")
+    with pytest.raises(NotAllowed):
+        svc.review.decide(same_person, app.application_id, True, "mine, from my staff account")
+    assert svc.repository.get(app.application_id).state == State.FLAGGED
+    colleague = dataclasses.replace(identity(None, "reviewers"), email="colleague@bank.example")
+    assert svc.review.decide(colleague, app.application_id, True, "looked at it").state == State.APPROVED
