@@ -46,7 +46,7 @@ from typing import Any, Callable, Optional
 from bench._common import ROOT, header
 
 HANDLERS = ("create_application", "request_document_upload", "verify_identity_document",
-            "check_address", "publish_history", "notify_subscribers")
+            "check_address", "screen_sanctions", "publish_history", "notify_subscribers")
 
 
 class CallCounter:
@@ -187,6 +187,11 @@ class Harness:
         self.sqs = boto3.client("sqs")
         self.sns = boto3.client("sns")
         self.address_queue = self.sqs.get_queue_url(QueueName=self.env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
+        # The check queues the topic feeds (submissions), each with its handler.
+        self.check_queues = [(self.address_queue, "check_address", self.env["ADDRESS_CHECK_QUEUE_NAME"])]
+        if "screen_sanctions" in app.handler_map:
+            name = self.env["SANCTIONS_SCREENING_QUEUE_NAME"]
+            self.check_queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"], "screen_sanctions", name))
         # What the topic delivers to its Lambda subscriber (notify_subscribers), tapped via a queue.
         self.tap = self.sqs.create_queue(QueueName="bench-aws-calls-topic-tap")["QueueUrl"]
         tap_arn = self.sqs.get_queue_attributes(QueueUrl=self.tap, AttributeNames=["QueueArn"])[
@@ -238,22 +243,24 @@ class Harness:
                     self.invoke(scenario, "notify_subscribers", event)
                 progressed = True
             if address:
-                for message in self._receive(self.address_queue):
-                    event = self.client.events.generate_sqs_event(
-                        queue_name=self.env["ADDRESS_CHECK_QUEUE_NAME"], message_bodies=[message["Body"]])
-                    result = self.invoke(scenario, "check_address", event)
-                    if result and result.get("batchItemFailures"):
-                        raise RuntimeError(f"check_address failed a message: {result}")
-                    progressed = True
+                for url, handler, queue_name in self.check_queues:
+                    for message in self._receive(url):
+                        event = self.client.events.generate_sqs_event(
+                            queue_name=queue_name, message_bodies=[message["Body"]])
+                        result = self.invoke(scenario, handler, event)
+                        if result and result.get("batchItemFailures"):
+                            raise RuntimeError(f"{handler} failed a message: {result}")
+                        progressed = True
             if not progressed:
                 return
         raise RuntimeError("events kept coming after 50 rounds")
 
     def run(self, scenario: str, user: Any, address_first: bool = True) -> dict[str, Any]:
-        from tests.support.documents import jpeg_bytes, make_declared
+        from tests.support.documents import make_declared, passport_bytes
         from bench._common import upload  # the client's own upload (plain requests, not botocore)
 
-        created = self.http(scenario, "create_application", "POST", "/applications", make_declared(), user)
+        declared = make_declared()
+        created = self.http(scenario, "create_application", "POST", "/applications", declared, user)
         if created.status != 201:
             raise RuntimeError(f"create -> {created.status}: {created.body}")
         app_id = created.body["id"]
@@ -262,7 +269,7 @@ class Harness:
                               {"content_type": "image/jpeg"}, user)
         if presigned.status != 201:
             raise RuntimeError(f"presign -> {presigned.status}: {presigned.body}")
-        uploaded = upload(presigned.body, jpeg_bytes(), "image/jpeg")
+        uploaded = upload(presigned.body, passport_bytes(declared), "image/jpeg")  # read by the local Textract
         if uploaded.status_code not in (200, 201, 204):
             raise RuntimeError(f"upload -> {uploaded.status_code}")
         event = self.client.events.generate_s3_event(bucket=self.env["DOCUMENTS_BUCKET_NAME"],

@@ -48,24 +48,35 @@ class S3DocumentStore(DocumentStore):
         return Upload(key=key, url=post["url"], fields=dict(post["fields"]))
 
     def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
-        """HEAD, then only the first and last bytes of that very version: never the whole file."""
+        """Only the first and last bytes of that very version, never the whole file: two ranged GETs.
+
+        The first GET's ``Content-Range`` (``bytes 0-N/size``) gives the size, its headers the
+        version and type, so no HEAD is needed; an empty object (no range to satisfy) is HEAD'ed.
+        """
         where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if version:
             where["VersionId"] = version
-        head = self.s3.head_object(**where)
-        size = int(head["ContentLength"])
-        found = head.get("VersionId")
+        try:
+            obj = self.s3.get_object(**where, Range=f"bytes=0-{HEAD_BYTES - 1}")
+        except self.s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "InvalidRange":
+                raise
+            obj = None
+        if obj is None:
+            head = self.s3.head_object(**where)
+            size, first, meta = int(head["ContentLength"]), b"", head
+        else:
+            first = obj["Body"].read(HEAD_BYTES)
+            size, meta = _total_size(obj.get("ContentRange"), len(first)), obj
+        found = meta.get("VersionId")
         pinned = found if found and found != "null" else None  # "null": an unversioned object
         if pinned:
             where["VersionId"] = pinned
-        first = last = b""
-        if size:
-            obj = self.s3.get_object(**where, Range=f"bytes=0-{min(size, HEAD_BYTES) - 1}")
-            first = obj["Body"].read(HEAD_BYTES)
+        last = b""
         if size > HEAD_BYTES:
             last = self.s3.get_object(**where, Range=f"bytes=-{TAIL_BYTES}")["Body"].read(TAIL_BYTES)
         return DocumentSample(
-            key=key, size=size, head=first, content_type=head.get("ContentType"), tail=last, version=pinned
+            key=key, size=size, head=first, content_type=meta.get("ContentType"), tail=last, version=pinned
         )
 
     def keys_of(self, application_id: str) -> list[str]:
@@ -102,3 +113,12 @@ class S3DocumentStore(DocumentStore):
                 ExpiresIn=ttl_seconds,
             )
         )
+
+
+def _total_size(content_range: Optional[str], received: int) -> int:
+    """The object's size from ``bytes 0-N/size``; without a range answer the body was the whole object."""
+    if content_range and "/" in content_range:
+        total = content_range.rsplit("/", 1)[1]
+        if total.isdigit():
+            return int(total)
+    return received

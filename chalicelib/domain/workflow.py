@@ -246,6 +246,14 @@ class Change:
     events: tuple[HistoryEvent, ...]
 
 
+def then(first: Change, second: Change) -> Change:
+    """Two steps in one transaction: ``second`` was made from ``first.after``; committed from ``first.before``."""
+    if second.before != first.after:
+        raise ValueError("the second step must start where the first ends")
+    version = first.before.version + 1 if first.before else 1
+    return Change(first.before, dataclasses.replace(second.after, version=version), first.events + second.events)
+
+
 def iso(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

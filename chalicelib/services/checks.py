@@ -40,9 +40,17 @@ class CheckRecorder:
                 extra={"application_id": application_id, "state": str(error.state)},
             )
             return None
+        self.count(result, change)
+        return change
+
+    def count(self, result: CheckResult, change: Optional[workflow.Change]) -> None:
+        """The metrics of a recorded check (and of the decision it made, if any)."""
         if change is not None:
             self.metrics.count(f"{result.check.capitalize()}Check{result.outcome.value.capitalize()}")
-            decided = [e for e in change.events if e.to_state != e.from_state]
+            decided = [
+                e
+                for e in change.events
+                if e.to_state != e.from_state and e.type != workflow.EventType.DOCUMENT_RECEIVED
+            ]
             if decided:
                 self.metrics.count(f"Application{decided[-1].to_state.value.capitalize()}")
-        return change

@@ -51,27 +51,46 @@ class IdentityCheck:
             if version is not None and version != known.document_version:
                 return self._later_object(application_id, key, version, known.state)
             return {"received": {"changed": False}, "identity": {"changed": False}}  # a replay: no S3 reads
+        if known is None:
+            logger.warning("document for unknown application", extra={"key": key})
+            return {"ignored": "unknown application"}
         sample = self.documents.sample(key, version)
+        clock = self.applications.clock
         try:
-            received = self.applications.apply_with_retry(
-                application_id,
-                lambda app: workflow.receive_document(
-                    app, key, sample.size, self.applications.clock(), version=sample.version
-                ),
-            )
+            workflow.receive_document(known, key, sample.size, clock(), version=sample.version)
+        except IllegalTransition as error:
+            return self._later_object(application_id, key, sample.version, error.state)
+        except workflow.NothingToDo:
+            pass  # received before (by an earlier run of this handler): the check is what is missing
+        if known.document_key not in (None, key):
+            return {"received": {"changed": False}, "identity": {"changed": False}}
+        result = self._check(known, key, sample)
+
+        def receive_and_record(app: workflow.Application) -> workflow.Change:
+            """One transaction: the document received and its check recorded (and any decision)."""
+            try:
+                received = workflow.receive_document(app, key, sample.size, clock(), version=sample.version)
+            except workflow.NothingToDo:
+                return workflow.record_check(app, result, clock())
+            return workflow.then(received, workflow.record_check(received.after, result, clock()))
+
+        try:
+            change = self.applications.apply_with_retry(application_id, receive_and_record, known)
         except NotFound:
             logger.warning("document for unknown application", extra={"key": key})
             return {"ignored": "unknown application"}
-        except IllegalTransition as error:
+        except IllegalTransition as error:  # decided or expired while the document was read
             return self._later_object(application_id, key, sample.version, error.state)
-        app = received.after if received else self.applications.repo.get(application_id)
-        if app is None or app.document_key != key or IDENTITY in app.checks:
-            return {"received": describe(received), "identity": {"changed": False}}
+        self.recorder.count(result, change)
+        return {"received": describe(change), "identity": describe(change)}
+
+    def _check(self, app: workflow.Application, key: str, sample: Any) -> Any:
+        """Read the pinned version (when the file is worth reading) and compare it with the declaration."""
         policy = self.settings.policy()
         page: Reading = None
         if worth_reading(check_file(sample, policy)[1]):
             try:
-                page = self.ocr.read(key, app.document_version)
+                page = self.ocr.read(key, sample.version)
             except OcrRefused as refused:
                 self.metrics.count("DocumentRefusedByOcr")
                 page = OcrRefusal(refused.code, refused.message)
@@ -81,7 +100,7 @@ class IdentityCheck:
         self.metrics.count("DocumentChecked")  # with DocumentUnreadable: the unreadable-document rate alarm
         if any(reason.code == DOCUMENT_UNREADABLE for reason in result.reasons):
             self.metrics.count("DocumentUnreadable")
-        return {"received": describe(received), "identity": describe(self.recorder.record(application_id, result))}
+        return result
 
     def _later_object(
         self, application_id: str, key: str, version: Optional[str], state: Optional[workflow.State]

@@ -126,7 +126,7 @@ class SanctionsCheck:
         if SANCTIONS in app.checks or app.state not in (State.AWAITING_DOCUMENTS, State.VERIFYING):
             return {"changed": False}  # a replay, or the application moved on
         result = self.screen(dict(app.declared))
-        return describe(self.recorder.record(application_id, result))
+        return describe(self.recorder.record(application_id, result, app))  # no second read
 
     def screen(self, declared: dict[str, Any]) -> CheckResult:
         index = self.index.get()
