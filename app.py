@@ -8,7 +8,7 @@ from chalicelib import bootstrap, observability
 from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
 from chalicelib.api.errors import ApiError
 from chalicelib.api.middleware import (
-    caller,
+    applicant,
     current_request,
     handles_errors,
     http_middleware,
@@ -126,7 +126,7 @@ def console_asset(asset):
     "Submit a new application (send Idempotency-Key to make retries safe)",
     request=ApplicationRequest,
     params=IDEMPOTENCY_KEY,
-    errors=(429,),  # the applicant's daily limit (max_applications_per_day), with Retry-After
+    errors=(403, 429),  # 403: a staff token; 429: the applicant's daily limit (max_applications_per_day)
     responses={
         201: openapi.Reply(ApplicationOut, "Created", headers={"Location": "The application's URL"}),
         200: openapi.Reply(
@@ -138,8 +138,9 @@ def console_asset(asset):
 @handles_errors
 def create_application():
     request = current_request()
+    who = applicant(request)
     body = parse_body(request, ApplicationRequest)
-    application, created = services().applications.create(caller(request), body, idempotency_key(request))
+    application, created = services().applications.create(who, body, idempotency_key(request))
     return Response(
         body=presenters.application(application),
         status_code=201 if created else 200,
@@ -148,27 +149,28 @@ def create_application():
 
 
 @app.route("/applications", methods=["GET"])
-@documented("List your own applications, newest first", params=PAGING, responses={200: ApplicationPage})
+@documented("List your own applications, newest first", params=PAGING, responses={200: ApplicationPage}, errors=(403,))
 @handles_errors
 def list_applications():
     request = current_request()
+    who = applicant(request)
     limit, cursor = page_params(request)
-    items, next_cursor = services().applications.list_own(caller(request), limit, cursor)
+    items, next_cursor = services().applications.list_own(who, limit, cursor)
     return presenters.page([presenters.summary(a) for a in items], next_cursor)
 
 
 @app.route("/applications/{application_id}", methods=["GET"])
-@documented("Read one of your applications", responses={200: ApplicationOut}, errors=(404,))
+@documented("Read one of your applications", responses={200: ApplicationOut}, errors=(403, 404))
 @handles_errors
 def get_application(application_id):
-    return presenters.application(services().applications.get_own(caller(current_request()), application_id))
+    return presenters.application(services().applications.get_own(applicant(current_request()), application_id))
 
 
 @app.route("/applications/{application_id}/history", methods=["GET"])
-@documented("The audit history of one of your applications", responses={200: History}, errors=(404,))
+@documented("The audit history of one of your applications", responses={200: History}, errors=(403, 404))
 @handles_errors
 def application_history(application_id):
-    return presenters.history(services().applications.history(caller(current_request()), application_id))
+    return presenters.history(services().applications.history(applicant(current_request()), application_id))
 
 
 @app.route("/applications/{application_id}/withdraw", methods=["POST"])
@@ -177,13 +179,14 @@ def application_history(application_id):
     request=WithdrawRequest,
     request_required=False,
     responses={200: ApplicationOut},
-    errors=(404, 409),
+    errors=(403, 404, 409),
 )
 @handles_errors
 def withdraw_application(application_id):
     request = current_request()
+    who = applicant(request)
     body = parse_body(request, WithdrawRequest, allow_empty=True)
-    application = services().applications.withdraw(caller(request), application_id, body.reason or "")
+    application = services().applications.withdraw(who, application_id, body.reason or "")
     return presenters.application(application)
 
 
@@ -192,13 +195,14 @@ def withdraw_application(application_id):
     "Get a presigned S3 POST to upload the identity document",
     request=DocumentUploadRequest,
     responses={201: UploadForm},
-    errors=(404, 409),
+    errors=(403, 404, 409),
 )
 @handles_errors
 def request_document_upload(application_id):
     request = current_request()
+    who = applicant(request)
     body = parse_body(request, DocumentUploadRequest)
-    upload = services().uploads.request_upload(caller(request), application_id, body.content_type)
+    upload = services().uploads.request_upload(who, application_id, body.content_type)
     return Response(body=upload, status_code=201)
 
 

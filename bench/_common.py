@@ -113,11 +113,13 @@ class Stack:
         if role not in self._tokens:
             import boto3
 
+            from devstack.users import client_id_for
+
             user = self.user(role)
             cognito = boto3.client("cognito-idp", endpoint_url=self.info["moto_url"], region_name="us-east-1",
                                    aws_access_key_id="testing", aws_secret_access_key="testing")
             result = cognito.initiate_auth(
-                ClientId=self.info["env"]["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+                ClientId=client_id_for(self.info["env"], user), AuthFlow="USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": user["email"], "PASSWORD": user["password"]})
             self._tokens[role] = result["AuthenticationResult"]["IdToken"]
         return self._tokens[role]

@@ -76,8 +76,8 @@ def reviewer_token() -> str:
     user = DemoUser("reviewer", f"bench-reviewer-{uuid.uuid4().hex[:8]}@example.com", "Bench-Reviewer-2024",
                     ("reviewers",))
     cognito = boto3.client("cognito-idp")
-    seed_demo_users(cognito, os.environ["USER_POOL_ID"], (user,))
-    return sign_in(cognito, os.environ["USER_POOL_CLIENT_ID"], user.email, user.password)["IdToken"]
+    seed_demo_users(cognito, os.environ["USER_POOL_ID"], (user,), staff_user_pool_id=os.environ["STAFF_USER_POOL_ID"])
+    return sign_in(cognito, os.environ["STAFF_USER_POOL_CLIENT_ID"], user.email, user.password)["IdToken"]
 
 
 def synthetic_application(rng: random.Random, flagged_share: float, start: dt.datetime) -> Any:

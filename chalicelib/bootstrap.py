@@ -186,17 +186,32 @@ class Services:
 
     @cached_property
     def verifier(self) -> TokenVerifier:
-        from .adapters.cognito_tokens import CognitoTokenVerifier, jwks_client
+        from .adapters.cognito_tokens import CognitoTokenVerifier, UserPoolsTokenVerifier, jwks_client
+        from .domain.users import CUSTOMER_POOL, STAFF_POOL
 
-        return CognitoTokenVerifier(
-            self.config.cognito_issuer, self.config.user_pool_client_id, jwks_client(self.config.cognito_jwks_url)
+        config = self.config
+        return UserPoolsTokenVerifier(
+            [
+                CognitoTokenVerifier(
+                    config.cognito_issuer,
+                    config.user_pool_client_id,
+                    jwks_client(config.cognito_jwks_url),
+                    pool=CUSTOMER_POOL,
+                ),
+                CognitoTokenVerifier(
+                    config.staff_cognito_issuer,
+                    config.staff_user_pool_client_id,
+                    jwks_client(config.staff_cognito_jwks_url),
+                    pool=STAFF_POOL,
+                ),
+            ]
         )
 
     @cached_property
     def directory(self) -> GroupDirectory:
         from .adapters.cognito_directory import CognitoGroupDirectory
 
-        return CognitoGroupDirectory(self.client("cognito-idp"), self.config.user_pool_id)
+        return CognitoGroupDirectory(self.client("cognito-idp"), self.config.staff_user_pool_id)  # staff live here
 
     @cached_property
     def staff(self) -> StaffAccess:

@@ -39,6 +39,12 @@ class Config:
     websocket_url: Optional[str] = None  # what browsers connect to, when not wss://<domain>/<stage>
     cognito_endpoint: Optional[str] = None  # Cognito's API for browsers, when not the region's
     s3_endpoint: Optional[str] = None  # where presigned document URLs point, when not AWS's
+    # Staff (reviewers, operators) sign in to a user pool of their own: its tokens are the only
+    # ones staff routes accept, and the customer pool's the only ones applicant routes accept.
+    staff_user_pool_id: str = ""
+    staff_user_pool_client_id: str = ""
+    staff_cognito_issuer: str = ""
+    staff_cognito_jwks_url: str = ""
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -70,4 +76,8 @@ class Config:
             # the variables boto3 itself reads, so browsers talk to what the app talks to
             cognito_endpoint=get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or get("AWS_ENDPOINT_URL") or None,
             s3_endpoint=get("AWS_ENDPOINT_URL_S3") or get("AWS_ENDPOINT_URL") or None,
+            staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
+            staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
+            staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
+            staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
         )

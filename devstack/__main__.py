@@ -116,8 +116,9 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "  Demo users (Cognito, USER_PASSWORD_AUTH):",
     ]
     for user in info["users"]:
-        groups = f"  groups: {', '.join(user['groups'])}" if user["groups"] else ""
-        lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']}{groups}")
+        groups = f"groups: {', '.join(user['groups'])}" if user["groups"] else ""
+        pool = f"({user.get('pool', 'customer')} pool)"
+        lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']:<19} {groups:<18} {pool}")
     lines += [
         "",
         "  Get a token:     ./dev token applicant   (or reviewer, operator)",

@@ -240,13 +240,18 @@ class LocalStack:
                  time.perf_counter() - started)
 
     def _seed_users(self, session: Any, moto_url: str) -> list[dict[str, Any]]:
-        from .users import seed_demo_users
+        from .users import DEMO_USERS, seed_demo_users
 
         if "USER_POOL_ID" not in self.env:
             log.warning("devstack: the template has no UserPoolId output; no demo users")
             return []
+        users = DEMO_USERS
+        if "STAFF_USER_POOL_ID" not in self.env:
+            log.warning("devstack: the template has no StaffUserPoolId output; no demo staff")
+            users = tuple(user for user in DEMO_USERS if user.pool != "staff")
         cognito = session.client("cognito-idp", endpoint_url=moto_url)
-        return [user.as_dict() for user in seed_demo_users(cognito, self.env["USER_POOL_ID"])]
+        return [user.as_dict() for user in seed_demo_users(
+            cognito, self.env["USER_POOL_ID"], users, staff_user_pool_id=self.env.get("STAFF_USER_POOL_ID"))]
 
     def _start_websocket_gateway(self) -> str | None:
         try:
@@ -323,13 +328,13 @@ class LocalStack:
     def _start_control(self, scheduler: Any, session: Any, moto_url: str,
                        users: list[dict[str, Any]]) -> str:
         from .control import ControlServer
-        from .users import find_user, sign_in
+        from .users import client_id_for, find_user, sign_in
 
         cognito = session.client("cognito-idp", endpoint_url=moto_url)
 
         def sign_in_demo_user(role_or_email: str) -> dict[str, Any]:
             user = find_user(users, role_or_email)
-            return sign_in(cognito, self.env["USER_POOL_CLIENT_ID"], user["email"],
+            return sign_in(cognito, client_id_for(self.env, user), user["email"],
                            user["password"])
 
         control = ControlServer(scheduler, lambda: self.info, self.options.host,

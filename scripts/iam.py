@@ -55,6 +55,8 @@ ENCRYPTED = (
     "${EscalationsTopicArn}",
     "${AlarmsTopicArn}",
 )
+#: A grant's resource, narrowed by an ``s3:prefix`` condition, as one string: ``<bucket ARN>?s3:prefix=<pattern>``.
+PREFIX_MARK = "?s3:prefix="
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9:]+)\}")
 POLICY_VERSION = "2012-10-17"
 
@@ -216,7 +218,10 @@ def permissions(
             return [(f"s3:GetObject{versioned}", _object(bucket, key))]
         if operation in ("ListObjectsV2", "ListObjects", "ListObjectVersions"):
             action = "s3:ListBucketVersions" if operation == "ListObjectVersions" else "s3:ListBucket"
-            return [(action, f"arn:aws:s3:::{bucket}")]
+            prefix = str(params.get("Prefix") or "")
+            folder = (prefix.split("/", 1)[0] + "/*" if "/" in prefix else prefix + "*") if prefix else ""
+            # the listing only under the folder the code lists (an s3:prefix condition, see ``flatten``)
+            return [(action, f"arn:aws:s3:::{bucket}" + (PREFIX_MARK + folder if folder else ""))]
         if operation == "DeleteObjects":
             return [("s3:DeleteObject", _object(bucket, o["Key"])) for o in params["Delete"]["Objects"]]
         if operation == "DeleteObject":
@@ -343,6 +348,10 @@ def flatten(policy: Mapping[str, Any]) -> set[Grant]:
         assert statement["Effect"] == "Allow", statement
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        prefixes = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        if prefixes is not None:  # the only condition a listing carries here
+            prefixes = prefixes if isinstance(prefixes, list) else [prefixes]
+            resources = [resource + PREFIX_MARK + prefix for resource in resources for prefix in prefixes]
         grants |= {(action, resource) for action in actions for resource in resources}
     return grants
 
@@ -351,8 +360,13 @@ def policy_from(grants: Iterable[Grant]) -> dict[str, Any]:
     """A readable policy granting exactly ``grants``: one statement per service and set of resources."""
     grants = set(grants)
     by_action: dict[str, set[str]] = {}
+    listings: dict[tuple[str, str], list[str]] = {}
     for action, resource in grants:
-        by_action.setdefault(action, set()).add(resource)
+        if PREFIX_MARK in resource:
+            bucket, prefix = resource.split(PREFIX_MARK)
+            listings.setdefault((action, bucket), []).append(prefix)
+        else:
+            by_action.setdefault(action, set()).add(resource)
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     for action, resources in by_action.items():
         groups.setdefault((action.split(":")[0], tuple(sorted(resources))), []).append(action)
@@ -368,4 +382,14 @@ def policy_from(grants: Iterable[Grant]) -> dict[str, Any]:
         if service == "kms":  # the key only through the services whose encrypted resources the function uses
             statement["Condition"] = {"StringEquals": {"kms:ViaService": kms_via(grants)}}
         statements.append(statement)
+    for (action, bucket), prefixes in sorted(listings.items()):
+        statements.append(
+            {
+                "Sid": f"S3List{len(statements) + 1}",
+                "Effect": "Allow",
+                "Action": [action],
+                "Resource": bucket,
+                "Condition": {"StringLike": {"s3:prefix": sorted(prefixes)}},
+            }
+        )
     return {"Version": POLICY_VERSION, "Statement": statements}

@@ -104,7 +104,7 @@ def test_jwks_is_fetched_once_and_cached(api, applicant):
     from chalicelib.adapters.cognito_tokens import jwks_client
     from chalicelib.bootstrap import services
 
-    verifier = services().verifier
+    verifier = services().verifier.by_issuer[os.environ["COGNITO_ISSUER"]]  # the customer pool's
     fetches = []
     fresh = jwks_client(os.environ["COGNITO_JWKS_URL"])
     original = fresh.fetch_data

@@ -4,7 +4,9 @@ Generated from the served OpenAPI document (so a new route joins the matrix
 without anyone remembering to add it): an operation without ``security`` is
 public; one under ``/review/`` is for reviewers, under ``/operations/`` for
 operators; the rest belong to the applicant whose application the path
-names. Every refused cell answers in the one error shape, and the bodies of
+names. Staff sign in to a user pool of their own: a token of one pool is
+refused on the other pool's routes (403 ``wrong_user_pool``), whatever groups
+it claims. Every refused cell answers in the one error shape, and the bodies of
 "not yours" and "does not exist" are byte-identical apart from the request id:
 no existence oracle.
 """
@@ -96,6 +98,12 @@ BAD_TOKENS: dict[str, Callable[[Any], str | None]] = {
     "refresh-token-use": lambda user: forge({"sub": user.sub, "token_use": "refresh"}, kid=_pool_kid()),
     "refresh-token": _refresh_token,
     "other-pool": lambda user: _other_pool_token(),
+    # the two pools' issuers and app clients crossed: each pool's tokens name its own client
+    "staff-issuer-customer-client": lambda user: forge({"sub": user.sub, "aud": os.environ["USER_POOL_CLIENT_ID"]},
+                                                       kid=_pool_kid(), pool="staff"),
+    "customer-issuer-staff-client": lambda user: forge({"sub": user.sub,
+                                                        "aud": os.environ["STAFF_USER_POOL_CLIENT_ID"]},
+                                                       kid=_pool_kid()),
 }
 
 
@@ -193,7 +201,52 @@ def test_applicants_get_403_on_every_staff_operation(api, applicant, victims):
         if secured and audience(path) != "applicant":
             for target in (application_id, UNKNOWN):
                 reply = call(api, method, concrete(path, target), applicant.token)
+                assert reply.status == 403 and reply.body["error"]["code"] == "wrong_user_pool", (method, path, reply)
+                assert reply.body["error"]["details"] == {"token_pool": "customer", "required_pool": "staff"}
+
+
+# --- tokens across the two pools ------------------------------------------------------------------
+
+
+def _token_of(groups: tuple[str, ...], pool: str) -> str:
+    """A real user of ``pool`` in ``groups`` (a customer-pool ``reviewers`` group made for the test)."""
+    from tests.support.identities import make_user
+
+    return make_user(groups, pool=pool).token
+
+
+CROSS_POOL_CALLERS: dict[str, tuple[str, Callable[[], str]]] = {
+    # kind: (the pool of its token, how to get one)
+    "customer-in-a-reviewers-group": ("customer", lambda: _token_of(("reviewers",), "customer")),
+    "customer-forged-staff-claims": ("customer", lambda: forge({"cognito:groups": ["operators", "reviewers"],
+                                                                "cognito:username": "nobody"}, kid=_pool_kid())),
+    "staff-reviewer": ("staff", lambda: _token_of(("reviewers",), "staff")),
+    "staff-operator": ("staff", lambda: _token_of(("operators",), "staff")),
+    "staff-without-group": ("staff", lambda: _token_of((), "staff")),
+}
+
+
+@pytest.mark.parametrize("kind", CROSS_POOL_CALLERS)
+def test_each_pools_tokens_only_on_its_own_routes(api, victims, kind):
+    """Every secured operation: the other pool's token gets 403 wrong_user_pool, for any id, before anything is read."""
+    pool, token_for = CROSS_POOL_CALLERS[kind]
+    token = token_for()
+    _, application_id = victims
+    crossed = 0
+    for method, path, secured in documented_operations(api):
+        if not secured:
+            continue
+        required = "customer" if audience(path) == "applicant" else "staff"
+        for target in (application_id, UNKNOWN):
+            reply = call(api, method, concrete(path, target), token)
+            if required != pool:
+                crossed += 1
+                assert reply.status == 403, (kind, method, path, reply.status, reply.body)
+                assert reply.body["error"]["code"] == "wrong_user_pool", (kind, method, path, reply.body)
+                assert reply.body["error"]["details"] == {"token_pool": pool, "required_pool": required}
+            elif kind == "staff-without-group":
                 assert reply.status == 403 and reply.body["error"]["code"] == "forbidden", (method, path, reply)
+    assert crossed > 0
 
 
 def test_reviewers_get_403_on_operator_operations(api, reviewer, victims):
@@ -207,10 +260,6 @@ def test_reviewers_get_403_on_operator_operations(api, reviewer, victims):
 def test_operators_cannot_decide_applications(api, victims):
     from tests.support.identities import make_user
 
-    idp = boto3.client("cognito-idp")
-    groups = {g["GroupName"] for g in idp.list_groups(UserPoolId=os.environ["USER_POOL_ID"])["Groups"]}
-    if "operators" not in groups:
-        idp.create_group(GroupName="operators", UserPoolId=os.environ["USER_POOL_ID"])
     operator = make_user(("operators",))
     _, application_id = victims
     reply = api.post(f"/review/applications/{application_id}/decision", {"decision": "approve", "reason": "x"},
@@ -224,7 +273,7 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
     reviewer = make_user(("reviewers",))
     assert api.get("/review/queue", user=reviewer).status == 200
     boto3.client("cognito-idp").admin_remove_user_from_group(
-        UserPoolId=os.environ["USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
+        UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
     _, application_id = victims
     for method, path, secured in documented_operations(api):
         if secured and audience(path) == "reviewers":

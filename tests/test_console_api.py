@@ -71,9 +71,10 @@ def test_applicants_and_operators_are_refused_the_document_and_leave_no_trace(ap
 
     app_id = flagged_with_document(api, applicant, jpeg_bytes())
     before = len(h.history(app_id))
-    for user in (applicant, other_applicant, make_user(("operators",))):
+    for user, code in ((applicant, "wrong_user_pool"), (other_applicant, "wrong_user_pool"),
+                       (make_user(("operators",)), "forbidden")):
         reply = api.get(f"/review/applications/{app_id}/document", user=user)
-        assert (reply.status, reply.error_code) == (403, "forbidden")
+        assert (reply.status, reply.error_code) == (403, code)
     assert api.get(f"/review/applications/{app_id}/document").status == 401
     assert len(h.history(app_id)) == before
 
@@ -178,6 +179,8 @@ def test_the_console_is_served_publicly_with_its_headers(api):
     assert page.headers["Content-Type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     config = api.get("/console/config.json").body
-    assert config["cognito"]["client_id"] == os.environ["USER_POOL_CLIENT_ID"]
+    assert config["cognito"]["client_id"] == os.environ["USER_POOL_CLIENT_ID"]  # applicants
+    assert config["cognito"]["staff_client_id"] == os.environ["STAFF_USER_POOL_CLIENT_ID"]  # reviewers, operators
+    assert config["cognito"]["staff_client_id"] != config["cognito"]["client_id"]
     assert config["review_sla_hours"] == 48
     assert api.get("/console/app.py").status == 404

@@ -28,6 +28,7 @@ AWS = ConsoleSettings.from_env(
     {
         "AWS_REGION": "eu-west-2",
         "USER_POOL_CLIENT_ID": "client-2",
+        "STAFF_USER_POOL_CLIENT_ID": "staff-client-2",
         "DOCUMENTS_BUCKET_NAME": "docs-bucket",
         "WEBSOCKET_DOMAIN": "abc123.execute-api.eu-west-2.amazonaws.com",
         "WEBSOCKET_STAGE": "api",
@@ -100,7 +101,8 @@ def test_config_tells_the_browser_where_cognito_and_the_websocket_are_and_holds_
         "cognito": {
             "region": "eu-west-2",
             "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
-            "client_id": "client-2",
+            "client_id": "client-2",  # applicants sign in to the customer pool
+            "staff_client_id": "staff-client-2",  # reviewers and operators to the staff pool
         },
         "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
         "review_sla_hours": None,

@@ -149,7 +149,7 @@ def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     assert [message["Body"] for message in messages] == ["raw body"]
 
 
-def test_user_pool_client_and_reviewers_group(aws, env):
+def test_user_pools_client_and_staff_groups(aws, env):
     cognito = aws.client("cognito-idp")
     pool = cognito.describe_user_pool(UserPoolId=env["USER_POOL_ID"])["UserPool"]
     assert pool["Name"] == f"account-opening-{STAGE}"
@@ -159,8 +159,13 @@ def test_user_pool_client_and_reviewers_group(aws, env):
         UserPoolId=env["USER_POOL_ID"], ClientId=env["USER_POOL_CLIENT_ID"])["UserPoolClient"]
     assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
     assert "ClientSecret" not in client
-    group = cognito.get_group(GroupName="reviewers", UserPoolId=env["USER_POOL_ID"])["Group"]
+    assert cognito.list_groups(UserPoolId=env["USER_POOL_ID"])["Groups"] == []  # staff are not customers
+    group = cognito.get_group(GroupName="reviewers", UserPoolId=env["STAFF_USER_POOL_ID"])["Group"]
     assert group["Description"] == "Humans who decide FLAGGED applications"
+    staff_client = cognito.describe_user_pool_client(
+        UserPoolId=env["STAFF_USER_POOL_ID"], ClientId=env["STAFF_USER_POOL_CLIENT_ID"])["UserPoolClient"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in staff_client["ExplicitAuthFlows"]
+    assert env["STAFF_COGNITO_JWKS_URL"].endswith(f"/{env['STAFF_USER_POOL_ID']}/.well-known/jwks.json")
 
 
 def test_parameters_exist_under_the_settings_path(aws, env):
@@ -175,20 +180,26 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_nationalities"]["Value"] == "*"
 
 
-def test_demo_users_can_sign_in_with_groups_in_the_token(aws, env):
+def test_demo_users_sign_in_to_their_own_pool_with_groups_in_the_token(aws, env):
     import base64
 
-    from devstack.users import DEMO_USERS, seed_demo_users, sign_in
+    from devstack.users import DEMO_USERS, client_id_for, seed_demo_users, sign_in
 
     cognito = aws.client("cognito-idp")
-    seed_demo_users(cognito, env["USER_POOL_ID"])
-    reviewer = next(user for user in DEMO_USERS if user.role == "reviewer")
-    token = sign_in(cognito, env["USER_POOL_CLIENT_ID"], reviewer.email,
-                    reviewer.password)["IdToken"]
+    seed_demo_users(cognito, env["USER_POOL_ID"], staff_user_pool_id=env["STAFF_USER_POOL_ID"])
+    by_role = {user.role: user for user in DEMO_USERS}
+    reviewer, applicant = by_role["reviewer"], by_role["applicant"]
+    token = sign_in(cognito, client_id_for(env, reviewer), reviewer.email, reviewer.password)["IdToken"]
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["email"] == reviewer.email
     assert claims["cognito:groups"] == ["reviewers"]
-    assert claims["iss"] == env["COGNITO_ISSUER"]
+    assert claims["iss"] == env["STAFF_COGNITO_ISSUER"]
+    assert claims["aud"] == env["STAFF_USER_POOL_CLIENT_ID"]
+    token = sign_in(cognito, client_id_for(env, applicant), applicant.email, applicant.password)["IdToken"]
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["iss"] == env["COGNITO_ISSUER"] and "cognito:groups" not in claims
+    with pytest.raises(cognito.exceptions.ClientError):  # staff are not in the customer pool at all
+        sign_in(cognito, env["USER_POOL_CLIENT_ID"], reviewer.email, reviewer.password)
 
 
 # --- refusals -----------------------------------------------------------------------------

@@ -531,6 +531,8 @@ def test_the_policy_has_no_wildcard_beyond_what_aws_requires(function):
             assert resource == "${DataKeyArn}", resource
         if action.startswith("ssm:"):
             assert resource.split(":")[-1] in ("parameter${SettingsPath}", "parameter${SettingsPath}/*"), resource
+        if action == "s3:ListBucket":  # a listing only under the folders the code lists
+            assert iam.PREFIX_MARK in resource and not resource.endswith("=*"), resource
         # every resource is one of the stage's own, named by a placeholder, never a wildcard in its place
         assert "${" in resource and "*" not in resource.split("}")[0], resource
     dev = iam.substitutions(dict(os.environ), REGION, ACCOUNT, "dev", "abc123")

@@ -285,7 +285,7 @@ def report_day():
     jobs = services().maintenance
 
     clock = h.Clock()
-    reviewer = Identity(sub=str(uuid.uuid4()), groups=frozenset({"reviewers"}))
+    reviewer = Identity(sub=str(uuid.uuid4()), groups=frozenset({"reviewers"}), pool="staff")
 
     def made(created, **drive):
         app_id = h.create_at(clock.at(created))

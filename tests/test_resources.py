@@ -185,6 +185,15 @@ def test_staff_have_their_own_invite_only_pool_with_mfa(aws, env):
     assert env["STAFF_USER_POOL_ID"] != env["USER_POOL_ID"]
 
 
+def test_the_applicants_pool_has_no_staff_groups_and_lets_applicants_sign_up(template):
+    """Staff rights exist only in StaffUserPool: no group of any kind is declared in the customer pool."""
+    groups = of_type(template, "AWS::Cognito::UserPoolGroup")
+    assert {g["Properties"]["UserPoolId"]["Ref"] for g in groups.values()} == {"StaffUserPool"}
+    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"reviewers", "operators"}
+    customers = template["Resources"]["UserPool"]["Properties"]
+    assert not customers.get("AdminCreateUserConfig", {}).get("AllowAdminCreateUserOnly", False)
+
+
 def test_both_pools_hide_whether_a_user_exists(aws, env):
     cognito = aws("cognito-idp")
     for pool, client in ((env["USER_POOL_ID"], env["USER_POOL_CLIENT_ID"]),

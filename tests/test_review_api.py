@@ -137,7 +137,7 @@ def test_an_applicant_gets_403_on_every_reviewer_route_and_changes_nothing(api, 
                   decide(api, applicant, app_id),
                   decide(api, other_applicant, app_id)):  # not even for one's own application
         assert reply.status == 403, reply.body
-        assert reply.error_code == "forbidden"
+        assert reply.error_code == "wrong_user_pool"  # an applicant's token is of the customer pool
     assert len(history(app_id)) == before
 
 
@@ -243,8 +243,11 @@ def test_a_decision_moves_the_application_and_records_reviewer_and_reason(
     assert "reviewer_email" not in mine["details"]  # nor who the reviewer is
 
 
-def test_a_reviewer_cannot_decide_an_application_they_submitted(api, reviewer):
-    app_id = flagged_via_api(api, reviewer)
+def test_a_reviewer_cannot_apply_with_a_staff_token_nor_decide_an_application_of_their_own(api, reviewer):
+    reply = api.post("/applications", make_declared(), user=reviewer)  # staff tokens are not applicants' tokens
+    assert reply.status == 403 and reply.error_code == "wrong_user_pool"
+    app_id = create_at(Clock(), reviewer.sub)  # the domain's rule, should a subject ever be both
+    assert drive(app_id).state.value == "FLAGGED"
     reply = decide(api, reviewer, app_id)
     assert reply.status == 403 and reply.error_code == "forbidden"
     assert api.get(f"/review/applications/{app_id}", user=reviewer).body["state"] == "FLAGGED"

@@ -226,7 +226,7 @@ def test_unknown_application_is_not_found(gateway, sockets, applicant, reviewer,
 def test_applicant_cannot_watch_the_review_queue(gateway, sockets, applicant, store):
     ws = open_ws(gateway, sockets, applicant.token)
     reply = ask(ws, {"action": "subscribe", "topic": "review-queue"})
-    assert (reply["type"], reply["code"], reply["topic"]) == ("error", "forbidden", "review-queue")
+    assert (reply["type"], reply["code"], reply["topic"]) == ("error", "wrong_user_pool", "review-queue")
 
 
 def test_reviewer_watches_the_review_queue_and_applications_in_review(gateway, sockets, api, reviewer, applicant):

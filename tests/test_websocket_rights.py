@@ -78,7 +78,7 @@ def test_a_reviewer_removed_from_the_group_loses_the_review_queue_on_the_next_fr
     ws = open_ws(gateway, sockets, reviewer.token)
     assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["type"] == "subscribed"
     boto3.client("cognito-idp").admin_remove_user_from_group(
-        UserPoolId=os.environ["USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
+        UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
     ask(ws, {"action": "unsubscribe", "topic": "review-queue"})
     reply = ask(ws, {"action": "subscribe", "topic": "review-queue"})
     assert (reply["type"], reply["code"]) == ("error", "forbidden"), reply
@@ -90,6 +90,44 @@ def test_reviewers_may_only_watch_applications_in_review(gateway, sockets, api, 
     ws = open_ws(gateway, sockets, reviewer.token)
     assert ask(ws, {"action": "subscribe", "application_id": awaiting})["code"] == "not_found"
     assert ask(ws, {"action": "subscribe", "application_id": flagged})["type"] == "subscribed"
+
+
+# --- each pool's tokens for its own subscriptions ----------------------------------------------------
+
+def test_a_customer_pool_token_claiming_reviewers_may_not_watch_the_review_queue(gateway, sockets):
+    """A real, correctly signed customer-pool token in a customer-pool group named ``reviewers``."""
+    from tests.support.identities import make_user
+
+    impostor = make_user(("reviewers",), pool="customer")
+    ws = open_ws(gateway, sockets, impostor.token)
+    reply = ask(ws, {"action": "subscribe", "topic": "review-queue"})
+    assert (reply["type"], reply["code"]) == ("error", "wrong_user_pool"), reply
+
+
+def test_a_forged_group_claim_on_a_customer_token_does_not_reach_an_application_in_review(gateway, sockets, api,
+                                                                                         applicant):
+    flagged = flagged_via_api(api, applicant)
+    token = forge({"cognito:groups": ["reviewers"], "cognito:username": "nobody"}, kid=pool_kid())
+    ws = open_ws(gateway, sockets, token)
+    assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["code"] == "wrong_user_pool"
+    assert ask(ws, {"action": "subscribe", "application_id": flagged})["code"] == "not_found"
+
+
+def test_a_staff_token_does_not_watch_as_the_applicant(gateway, sockets, api, applicant):
+    """A staff user whose sub happened to own nothing is still never an applicant: no get_own for staff."""
+    from tests.support.identities import make_user
+
+    operator = make_user(("operators",))
+    awaiting = new_application(api, applicant)
+    ws = open_ws(gateway, sockets, operator.token)
+    assert ask(ws, {"action": "subscribe", "application_id": awaiting})["code"] == "not_found"
+    assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["code"] == "forbidden"
+
+
+def test_a_token_of_the_staff_pool_issuer_for_the_customer_client_is_refused_at_connect(gateway):
+    token = forge({"aud": os.environ["USER_POOL_CLIENT_ID"], "cognito:groups": ["reviewers"]}, kid=pool_kid(),
+                  pool="staff")
+    assert refused_status(gateway, f"?token={token}") == 401
 
 
 # --- floods -----------------------------------------------------------------------------------------

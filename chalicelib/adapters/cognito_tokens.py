@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import jwt
 
-from ..domain.users import Identity
+from ..domain.users import CUSTOMER_POOL, Identity
 from ..services.ports import InvalidToken, TokenVerifier
 from .rs256 import RS256, RsaPublicKey
 
@@ -103,11 +104,16 @@ _decoder = _RS256Only()
 
 
 class CognitoTokenVerifier(TokenVerifier):
-    def __init__(self, issuer: str, client_id: str, jwks: JwksClient, leeway_seconds: int = 5):
+    """One user pool's tokens; the identity says which pool (``customer`` or ``staff``) signed in."""
+
+    def __init__(
+        self, issuer: str, client_id: str, jwks: JwksClient, leeway_seconds: int = 5, pool: str = CUSTOMER_POOL
+    ):
         self.issuer = issuer
         self.client_id = client_id
         self.jwks = jwks
         self.leeway = leeway_seconds
+        self.pool = pool
 
     def verify(self, token: str) -> Identity:
         try:
@@ -139,6 +145,7 @@ class CognitoTokenVerifier(TokenVerifier):
             token_use=claims["token_use"],
             username=claims.get("cognito:username") or claims.get("username"),
             expires_at=int(claims["exp"]),
+            pool=self.pool,
         )
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
@@ -152,3 +159,31 @@ class CognitoTokenVerifier(TokenVerifier):
             raise InvalidToken(f"token_use {token_use!r} not allowed")
         if audience != self.client_id:
             raise InvalidToken("token was issued to another client")
+
+
+class UserPoolsTokenVerifier(TokenVerifier):
+    """Tokens of several user pools (applicants', staff's), each checked only against its own pool.
+
+    The token's unverified ``iss`` only picks which pool's verifier looks at it; that verifier
+    then checks the signature with that pool's JWKS, the issuer again, and that the audience is
+    that pool's app client. A token of an unknown issuer is refused before any key is fetched.
+    """
+
+    def __init__(self, verifiers: Iterable[CognitoTokenVerifier]):
+        self.by_issuer: dict[str, CognitoTokenVerifier] = {}
+        for verifier in verifiers:
+            if not verifier.issuer:
+                continue  # a pool not configured: none of its tokens is accepted
+            if verifier.issuer in self.by_issuer:
+                raise ValueError(f"two user pools share the issuer {verifier.issuer!r}")
+            self.by_issuer[verifier.issuer] = verifier
+
+    def verify(self, token: str) -> Identity:
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"malformed token: {error}") from error
+        verifier = self.by_issuer.get(issuer) if isinstance(issuer, str) else None
+        if verifier is None:
+            raise InvalidToken("token of an unknown issuer")
+        return verifier.verify(token)

@@ -2,7 +2,7 @@
 
 One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
 
-* ``pk=CONN#<connection id>  sk=META`` -- who is connected (user id, groups)
+* ``pk=CONN#<connection id>  sk=META`` -- who is connected (user id, groups, user pool)
   and the topics the connection subscribed to;
 * ``pk=TOPIC#<topic>  sk=CONN#<connection id>`` -- one per subscription, so
   the fan-out for a topic is a single Query on its partition;
@@ -36,7 +36,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.users import Identity
+from ..domain.users import CUSTOMER_POOL, Identity
 from ..services.ports import (
     MAX_SUBSCRIPTIONS,
     ConnectionGone,
@@ -105,6 +105,7 @@ class DynamoConnectionStore(ConnectionStore):
             user_id=identity.sub,
             username=identity.username,
             groups=",".join(sorted(identity.groups)),
+            pool=identity.pool,
             topics=[],
             expires_at=expires_at,
         )
@@ -125,7 +126,9 @@ class DynamoConnectionStore(ConnectionStore):
         if meta is None:
             return None
         groups = frozenset(g for g in (meta.groups or "").split(",") if g)
-        identity = Identity(sub=meta.user_id or "", groups=groups, username=meta.username)
+        identity = Identity(
+            sub=meta.user_id or "", groups=groups, username=meta.username, pool=meta.pool or CUSTOMER_POOL
+        )
         return ConnectionInfo(connection_id, identity, tuple(meta.topics or ()), meta.expires_at)
 
     def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:

@@ -120,6 +120,7 @@ class ConnectionModel(Model):
     user_id = UnicodeAttribute(null=True)
     username = UnicodeAttribute(null=True)
     groups = UnicodeAttribute(null=True)
+    pool = UnicodeAttribute(null=True)  # the user pool that signed the token (none: customer)
     topics = JSONAttribute(default=list)
     expires_at = TTLAttribute()
 

@@ -36,7 +36,7 @@ from typing import Any, Optional
 
 from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample, PageText
 from ..domain.policy import Policy
-from ..domain.users import STAFF_GROUPS, Identity
+from ..domain.users import CUSTOMER_POOL, STAFF_GROUPS, STAFF_POOL, Identity
 from ..domain.workflow import Application, Change, HistoryEvent, State
 from ..services.ports import (
     MAX_SUBSCRIPTIONS,
@@ -668,8 +668,13 @@ class FakeTokenVerifier(TokenVerifier):
             self._tokens[token] = identity
         return token
 
-    def issue_for(self, sub: Optional[str] = None, groups: Iterable[str] = (), email: Optional[str] = None) -> str:
-        return self.issue(Identity(sub=sub or str(uuid.uuid4()), groups=frozenset(groups), email=email))
+    def issue_for(
+        self, sub: Optional[str] = None, groups: Iterable[str] = (), email: Optional[str] = None, pool: str = ""
+    ) -> str:
+        """A token of ``pool``: by default the staff pool's for anyone in a group, else the customer pool's."""
+        groups = frozenset(groups)
+        pool = pool or (STAFF_POOL if groups else CUSTOMER_POOL)
+        return self.issue(Identity(sub=sub or str(uuid.uuid4()), groups=groups, email=email, pool=pool))
 
     def revoke(self, token: str) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ from the app itself only (no inline code, no eval), network calls only to
 the API, the WebSocket API, Cognito and the documents bucket, and the
 identity document displayed only from the documents bucket. ``config.json``
 tells the browser where those are; it holds no secret (the Cognito app
-client is public by design).
+clients, the customer pool's and the staff pool's, are public by design).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class ConsoleSettings:
     websocket_url: Optional[str]
     document_origins: tuple[str, ...]
     review_sla_hours: Optional[float] = None
+    staff_user_pool_client_id: str = ""  # staff sign in to their own pool's client
 
     @classmethod
     def from_config(cls, config: Config, review_sla_hours: Optional[float] = None) -> ConsoleSettings:
@@ -75,6 +76,7 @@ class ConsoleSettings:
             websocket_url=websocket,
             document_origins=documents,
             review_sla_hours=review_sla_hours,
+            staff_user_pool_client_id=config.staff_user_pool_client_id,
         )
 
     @classmethod
@@ -86,7 +88,8 @@ class ConsoleSettings:
             "cognito": {
                 "region": self.region,
                 "endpoint": self.cognito_endpoint,
-                "client_id": self.user_pool_client_id,
+                "client_id": self.user_pool_client_id,  # applicants: the customer pool
+                "staff_client_id": self.staff_user_pool_client_id,  # reviewers, operators: the staff pool
             },
             "websocket_url": self.websocket_url,
             "review_sla_hours": self.review_sla_hours,

@@ -11,7 +11,7 @@ from typing import Any
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request
 
-from ..domain.users import REVIEWERS_GROUP, Identity
+from ..domain.users import CUSTOMER_POOL, REVIEWERS_GROUP, STAFF_POOL, Identity
 from ..observability import logger
 from ..services.ports import InvalidToken, TokenVerifier
 from ..services.staff import StaffAccess
@@ -114,16 +114,43 @@ def caller(request: Request) -> Identity:
     return Identity.from_context(request.context["authorizer"])
 
 
-def reviewer(request: Request, staff: StaffAccess) -> Identity:
-    """The caller, if the token says reviewer and the user pool still agrees (removal takes effect at once)."""
+def wrong_pool(identity: Identity, required: str) -> ApiError:
+    """403 for a valid token of the other user pool: staff routes take staff-pool tokens only,
+    applicant routes customer-pool tokens only (a group claim never crosses pools)."""
+    who = "staff (reviewers, operators)" if required == STAFF_POOL else "applicants"
+    return ApiError(
+        403,
+        "wrong_user_pool",
+        f"this route is for {who}: it accepts only tokens of the {required} user pool",
+        {"token_pool": identity.pool, "required_pool": required},
+    )
+
+
+def applicant(request: Request) -> Identity:
+    """The caller, if signed in to the customer pool (a staff token is refused, not treated as an applicant)."""
     identity = caller(request)
+    if not identity.is_customer:
+        raise wrong_pool(identity, CUSTOMER_POOL)
+    return identity
+
+
+def staff_member(request: Request) -> Identity:
+    identity = caller(request)
+    if not identity.is_staff:
+        raise wrong_pool(identity, STAFF_POOL)
+    return identity
+
+
+def reviewer(request: Request, staff: StaffAccess) -> Identity:
+    """The caller, if a staff-pool token says reviewer and the staff pool still agrees (removal counts at once)."""
+    identity = staff_member(request)
     if not identity.is_reviewer or not staff.is_member(identity, REVIEWERS_GROUP):
         raise ApiError(403, "forbidden", "only reviewers may do this")
     return identity
 
 
 def operator(request: Request) -> Identity:
-    identity = caller(request)
+    identity = staff_member(request)
     if not identity.is_operator:
         raise ApiError(403, "forbidden", "only operators may do this")
     return identity

@@ -49,6 +49,7 @@ ERROR_CODES: dict[str, str] = {
     "unknown_action": "the action is not one of " + ", ".join(ACTIONS),
     "not_found": "no such application (someone else's is indistinguishable from a missing one, as over REST)",
     "forbidden": "not allowed for this user (the review queue is for reviewers)",
+    "wrong_user_pool": "the token is of the other user pool (the review queue is for staff-pool tokens only)",
     "too_many_subscriptions": "this connection watches as many things as it may: unsubscribe first",
     "unauthorized": "the connection is no longer registered (expired or gone): reconnect",
     "internal_error": "an unexpected error; try again",

@@ -1,6 +1,6 @@
 // The console's entry point: configuration, sign-in, navigation by #hash.
 import { Api } from "./api.js";
-import { Auth } from "./auth.js";
+import { Auth, STAFF } from "./auth.js";
 import { announce, h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import * as applicant from "./applicant.js";
@@ -9,7 +9,8 @@ import * as reviewer from "./reviewer.js";
 import * as signin from "./signin.js";
 
 const PAGES = [
-  { id: "applicant", label: "My applications", module: applicant, allowed: () => true },
+  // Staff sign in to a pool of their own: they have no applications (the API refuses their token there).
+  { id: "applicant", label: "My applications", module: applicant, allowed: (auth) => auth.user.pool !== STAFF },
   { id: "review", label: "Review queue", module: reviewer, allowed: (auth) => auth.hasGroup("reviewers") },
   { id: "operator", label: "Operations", module: operator, allowed: (auth) => auth.hasGroup("operators") },
 ];
@@ -83,7 +84,7 @@ class Console {
   defaultPage() {
     if (this.auth.hasGroup("reviewers")) return "review";
     if (this.auth.hasGroup("operators")) return "operator";
-    return "applicant";
+    return this.auth.user.pool === STAFF ? "review" : "applicant"; // staff in no group: the API says no
   }
 
   async route() {

@@ -1,5 +1,12 @@
-// Sign in, or sign up and confirm the e-mail code, against Cognito.
+// Sign in against Cognito: applicants to the customer pool (and sign up, confirm
+// the e-mail code there); staff (reviewers, operators) to the staff pool, which
+// invites them (no sign-up) and requires an authenticator app: the steps Cognito
+// asks for (a new password at first sign-in, enrolling the app, its 6-digit code)
+// are answered here, one form at a time.
+import { CUSTOMER, STAFF } from "./auth.js";
 import { announce, h, replace } from "./dom.js";
+
+const STAFF_PAGES = /^#\/?(review|operator)\b/;
 
 export function render(ctx, done) {
   document.title = "Sign in · Account opening";
@@ -7,24 +14,80 @@ export function render(ctx, done) {
   const fail = (e) => {
     error.textContent = e.message || String(e);
   };
+  let pool = STAFF_PAGES.test(location.hash) ? STAFF : CUSTOMER; // a staff page asked for: staff sign-in
+
+  const asCustomer = h("input", { type: "radio", name: "pool", id: "signin-as-customer", value: CUSTOMER });
+  const asStaff = h("input", { type: "radio", name: "pool", id: "signin-as-staff", value: STAFF });
+  const poolChoice = h("fieldset", { id: "signin-pool" },
+    h("legend", {}, "I am"),
+    h("label", { class: "radio", for: "signin-as-customer" }, asCustomer, "an applicant"),
+    h("label", { class: "radio", for: "signin-as-staff" }, asStaff, "staff (reviewer or operator)"));
+  const staffHint = h("p", { id: "staff-hint", class: "hint" },
+    "Staff are invited by e-mail and sign in with an authenticator app (MFA); there is no staff sign-up.");
 
   const signInForm = h("form", { id: "signin-form", class: "stack", "aria-labelledby": "signin-title" },
     h("h1", { id: "signin-title" }, "Sign in"),
+    poolChoice,
     field("signin-email", "E-mail", { type: "email", name: "email", autocomplete: "username", required: true }),
     field("signin-password", "Password", {
       type: "password", name: "password", autocomplete: "current-password", required: true,
     }),
+    staffHint,
     h("button", { type: "submit", id: "signin-submit" }, "Sign in"));
+
+  // One step Cognito asks for after the password (staff pool): rebuilt per challenge.
+  const challengeForm = h("form", { id: "challenge-form", class: "stack", hidden: true,
+    "aria-labelledby": "challenge-title" });
+  let challenge = null;
+
+  const signUpSection = h("section", { class: "panel narrow", id: "signup-section" });
+  const setPool = (chosen) => {
+    pool = chosen;
+    asCustomer.checked = pool === CUSTOMER;
+    asStaff.checked = pool === STAFF;
+    staffHint.hidden = pool !== STAFF;
+    signUpSection.hidden = pool === STAFF;
+  };
+  asCustomer.addEventListener("change", () => setPool(CUSTOMER));
+  asStaff.addEventListener("change", () => setPool(STAFF));
+
+  const signedIn = () => {
+    announce(`Signed in as ${ctx.auth.user.email}.`);
+    done();
+  };
+
+  const proceed = async (next) => {
+    challenge = next;
+    if (!challenge) {
+      signedIn();
+      return;
+    }
+    signInForm.hidden = true;
+    await showChallenge(ctx, challengeForm, challenge);
+  };
+
   signInForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
     const data = new FormData(signInForm);
     try {
-      await ctx.auth.signIn(String(data.get("email")).trim(), String(data.get("password")));
-      announce(`Signed in as ${ctx.auth.user.email}.`);
-      done();
+      await proceed(await ctx.auth.signIn(String(data.get("email")).trim(), String(data.get("password")), pool));
     } catch (e) {
       fail(e);
+    }
+  });
+  challengeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const answer = String(new FormData(challengeForm).get("answer") || "").trim();
+    try {
+      await proceed(await ctx.auth.respond(challenge, answer));
+    } catch (e) {
+      fail(e);
+      if (e.code === "NotAuthorizedException" || e.code === "ExpiredCodeException") {
+        challengeForm.hidden = true; // the session is spent: start again from the password
+        signInForm.hidden = false;
+      }
     }
   });
 
@@ -51,8 +114,7 @@ export function render(ctx, done) {
     try {
       const result = await ctx.auth.signUp(pending.email, pending.password);
       if (result.UserConfirmed) {
-        await ctx.auth.signIn(pending.email, pending.password);
-        done();
+        await proceed(await ctx.auth.signIn(pending.email, pending.password, CUSTOMER));
         return;
       }
       confirmForm.hidden = false;
@@ -67,17 +129,59 @@ export function render(ctx, done) {
     error.textContent = "";
     try {
       await ctx.auth.confirmSignUp(pending.email, String(new FormData(confirmForm).get("code")).trim());
-      await ctx.auth.signIn(pending.email, pending.password);
-      announce(`Signed in as ${ctx.auth.user.email}.`);
-      done();
+      await proceed(await ctx.auth.signIn(pending.email, pending.password, CUSTOMER));
     } catch (e) {
       fail(e);
     }
   });
 
-  replace(ctx.view, h("section", { class: "panel narrow" }, signInForm, error),
-    h("section", { class: "panel narrow" }, signUpForm, confirmForm));
-  signInForm.querySelector("input").focus();
+  replace(signUpSection, signUpForm, confirmForm);
+  replace(ctx.view, h("section", { class: "panel narrow" }, signInForm, challengeForm, error), signUpSection);
+  setPool(pool);
+  signInForm.querySelector("#signin-email").focus();
+}
+
+const CHALLENGES = {
+  NEW_PASSWORD_REQUIRED: {
+    title: "Choose your password",
+    help: "This is your first sign-in with the password you were sent: choose your own. "
+      + "14 or more characters, upper and lower case, a digit and a symbol.",
+    input: { type: "password", autocomplete: "new-password", minlength: 14 },
+    label: "New password",
+  },
+  MFA_SETUP: {
+    title: "Set up your authenticator app",
+    help: "Staff sign in with a one-time code. Add this key to an authenticator app "
+      + "(time-based, 6 digits), then enter the code it shows.",
+    input: { inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 },
+    label: "Code from the app",
+  },
+  SOFTWARE_TOKEN_MFA: {
+    title: "Enter your code",
+    help: "Enter the 6-digit code your authenticator app shows for Account opening.",
+    input: { inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 },
+    label: "Code from the app",
+  },
+};
+
+async function showChallenge(ctx, form, challenge) {
+  const step = CHALLENGES[challenge.name];
+  if (!step) throw new Error(`Cognito asks for ${challenge.name}; the console cannot answer it`);
+  const parts = [h("h2", { id: "challenge-title" }, step.title), h("p", { id: "challenge-help" }, step.help)];
+  if (challenge.name === "MFA_SETUP") {
+    const secret = await ctx.auth.enrol(challenge);
+    const uri = `otpauth://totp/Account%20opening:${encodeURIComponent(challenge.username)}`
+      + `?secret=${encodeURIComponent(secret)}&issuer=Account%20opening`;
+    parts.push(h("p", {}, "Key: ", h("code", { id: "mfa-secret" }, secret)),
+      h("p", { class: "hint" }, "Or as a link for apps that read one: ", h("code", { id: "mfa-uri" }, uri)));
+  }
+  parts.push(field("challenge-answer", step.label, { name: "answer", required: true, ...step.input }),
+    h("button", { type: "submit", id: "challenge-submit" }, "Continue"));
+  replace(form, ...parts);
+  form.dataset.challenge = challenge.name;
+  form.hidden = false;
+  form.querySelector("#challenge-answer").focus();
+  announce(step.title);
 }
 
 export function field(id, label, attrs) {

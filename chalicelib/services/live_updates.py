@@ -156,23 +156,26 @@ class LiveUpdates:
     def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
         """Refuse what the user may not watch; returns extra fields for the ack and whether staff watch it."""
         identity: Identity = connection.identity
-        staff = identity.is_reviewer and self.staff.is_member(identity, REVIEWERS_GROUP)  # re-checked every frame
         if "topic" in target:
-            if not staff:
+            if not identity.is_staff:  # a customer-pool token, whatever groups it claims
+                raise FrameError(
+                    "wrong_user_pool", "the review queue is for staff: sign in to the staff pool", **target
+                )
+            if not self.staff.is_member(identity, REVIEWERS_GROUP):  # re-checked every frame
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
             return {}, True
         application_id = target["application_id"]
-        as_staff = False
+        as_staff = identity.is_staff
         try:
-            application = self.applications.get_own(identity, application_id)
-        except NotFound:
-            as_staff = True
-            if not staff:
-                raise FrameError("not_found", "application not found", **target) from None
-            try:  # reviewers watch what they may read: in review, or decided by them
+            if not as_staff:  # applicants (customer pool) watch their own
+                application = self.applications.get_own(identity, application_id)
+            elif self.staff.is_member(identity, REVIEWERS_GROUP):  # re-checked every frame
+                # reviewers watch what they may read: in review, or decided by them
                 application = self.review.may_watch(identity, application_id)
-            except NotFound:
-                raise FrameError("not_found", "application not found", **target) from None
+            else:
+                raise NotFound(application_id)
+        except NotFound:
+            raise FrameError("not_found", "application not found", **target) from None
         return {"state": application.state.value, "seq": application.last_seq}, as_staff
 
     # --- SNS: the fan-out ----------------------------------------------------------

@@ -9,11 +9,12 @@ from .ports import GroupDirectory
 
 class StaffAccess:
     def __init__(self, directory: GroupDirectory):
-        self.directory = directory
+        self.directory = directory  # the staff user pool's: staff are never looked up among customers
 
     def is_member(self, identity: Identity, group: str) -> bool:
-        """In ``group`` by the token and still in it in the pool (one directory call, staff only)."""
-        if group not in identity.groups:
+        """A staff-pool token in ``group`` whose user is still in it in the staff pool (one
+        directory call, staff only). A customer-pool token is never a member, whatever it claims."""
+        if not identity.is_staff or group not in identity.groups:
             return False
         return group in self.directory.groups_of(identity.username or identity.sub)
 

@@ -164,7 +164,8 @@ def tokens(kind: str) -> tuple[Any, Callable[[tuple[str, ...]], tuple[str, Ident
         verifier = memory.FakeTokenVerifier()
 
         def issue_fake(groups: tuple[str, ...]) -> tuple[str, Identity]:
-            who = Identity(sub=str(uuid.uuid4()), groups=frozenset(groups), email="someone@example.com")
+            who = Identity(sub=str(uuid.uuid4()), groups=frozenset(groups), email="someone@example.com",
+                           pool="staff" if groups else "customer")
             return verifier.issue(who), who
 
         return verifier, issue_fake
@@ -172,7 +173,7 @@ def tokens(kind: str) -> tuple[Any, Callable[[tuple[str, ...]], tuple[str, Ident
 
     def issue_real(groups: tuple[str, ...]) -> tuple[str, Identity]:
         user = make_user(groups)
-        return user.token, Identity(sub=user.sub, groups=frozenset(groups), email=user.email)
+        return user.token, Identity(sub=user.sub, groups=frozenset(groups), email=user.email, pool=user.pool)
 
     return real_services().verifier, issue_real
 

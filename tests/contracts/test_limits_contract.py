@@ -40,7 +40,7 @@ def directory(kind: str) -> Any:
         import boto3
 
         boto3.client("cognito-idp").admin_remove_user_from_group(
-            UserPoolId=os.environ["USER_POOL_ID"], Username=user.email, GroupName="reviewers")
+            UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=user.email, GroupName="reviewers")
 
     return real_services().directory, user.email, remove
 

@@ -18,7 +18,7 @@ from chalicelib.services.ports import (
     TooManySubscriptions,
 )
 
-SOMEONE = Identity(sub="someone", groups=frozenset({"reviewers"}))
+SOMEONE = Identity(sub="someone", groups=frozenset({"reviewers"}), pool="staff")
 
 
 def new_id() -> str:
@@ -39,10 +39,11 @@ def test_a_registered_connection_reads_back_with_its_identity_and_expiry(connect
     assert isinstance(info, ConnectionInfo) and info.topics == ()
     assert dt.timedelta(hours=1, minutes=59) < info.expires_at - dt.datetime.now(dt.UTC) <= dt.timedelta(hours=2)
     read = store.get(cid)
-    assert (read.connection_id, read.identity.sub, read.identity.groups, read.topics) == (
+    assert (read.connection_id, read.identity.sub, read.identity.groups, read.identity.pool, read.topics) == (
         cid,
         "someone",
         frozenset({"reviewers"}),
+        "staff",  # which user pool signed the token: the frames' rights depend on it
         (),
     )
     assert abs(read.expires_at - info.expires_at) < dt.timedelta(seconds=1)
@@ -183,9 +184,10 @@ def test_a_good_token_gives_back_who_it_was_issued_to(tokens):
     verifier, issue = tokens
     token, who = issue(("reviewers",))
     got = verifier.verify(token)
-    assert (got.sub, got.groups, got.email) == (who.sub, who.groups, who.email)
+    assert (got.sub, got.groups, got.email, got.pool) == (who.sub, who.groups, who.email, "staff")
     assert verifier.verify_bearer(f"Bearer {token}").sub == who.sub
-    assert verifier.verify(issue(())[0]).groups == frozenset()
+    applicant = verifier.verify(issue(())[0])
+    assert (applicant.groups, applicant.pool) == (frozenset(), "customer")
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "Bearer x"])

@@ -67,10 +67,12 @@ class LocalStack:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def token(self, role: str = "applicant", kind: str = "IdToken") -> str:
-        """Sign a demo user in (USER_PASSWORD_AUTH) and return a Cognito token."""
+        """Sign a demo user in (USER_PASSWORD_AUTH) to their pool (staff: the staff pool); a Cognito token."""
+        from devstack.users import client_id_for
+
         user = self.user(role)
         result = self.client("cognito-idp").initiate_auth(
-            ClientId=self.env["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+            ClientId=client_id_for(self.env, user), AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user["email"], "PASSWORD": user["password"]})
         return result["AuthenticationResult"][kind]
 

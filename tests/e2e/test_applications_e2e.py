@@ -34,8 +34,9 @@ def test_sign_in_create_read_list_history_withdraw(local_stack):
     assert call(local_stack, "GET", f"/applications/{app['id']}", token).json()["state"] == "AWAITING_DOCUMENTS"
     listed = call(local_stack, "GET", "/applications?limit=100", token).json()["items"]
     assert app["id"] in [i["id"] for i in listed]
-    reviewer = local_stack.token("reviewer")
-    assert call(local_stack, "GET", f"/applications/{app['id']}", reviewer).status_code == 404
+    reviewer = local_stack.token("reviewer")  # a staff-pool token: refused on applicant routes
+    refused = call(local_stack, "GET", f"/applications/{app['id']}", reviewer)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "wrong_user_pool")
     # The address check runs meanwhile and may commit first: a 409 conflict is the documented answer to
     # a concurrent change, and the client retries.
     withdrawn = poll(lambda: call(local_stack, "POST", f"/applications/{app['id']}/withdraw", token,

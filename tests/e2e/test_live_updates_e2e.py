@@ -91,7 +91,7 @@ def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local
 def test_an_applicant_cannot_watch_the_review_queue_or_another_application(local_stack):
     applicant, reviewer = local_stack.token("applicant"), local_stack.token("reviewer")
     with socket(local_stack, applicant) as ws:
-        assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["code"] == "forbidden"
+        assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["code"] == "wrong_user_pool"
         assert ask(ws, {"action": "subscribe", "application_id": "00000000-0000-4000-8000-000000000000"})[
             "code"] == "not_found"
     with pytest.raises(Exception):

@@ -98,11 +98,13 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
 
 
 def identity(sub: Optional[str] = None, *groups: str) -> Any:
+    """A customer-pool identity, or a staff-pool one when in any group (as tokens of the two pools are)."""
     import uuid
 
-    from chalicelib.domain.users import Identity
+    from chalicelib.domain.users import CUSTOMER_POOL, STAFF_POOL, Identity
 
-    return Identity(sub=sub or str(uuid.uuid4()), groups=frozenset(groups))
+    pool = STAFF_POOL if groups else CUSTOMER_POOL
+    return Identity(sub=sub or str(uuid.uuid4()), groups=frozenset(groups), pool=pool)
 
 
 def submit(services: Services, who: Any, key: Optional[str] = None, **overrides: Any) -> Any:

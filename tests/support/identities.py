@@ -1,4 +1,9 @@
-"""Real Cognito users in the test moto server, and forged tokens for the negative cases."""
+"""Real Cognito users in the test moto server, and forged tokens for the negative cases.
+
+Applicants are users of the customer pool (``USER_POOL_ID``); reviewers and operators of the
+staff pool (``STAFF_USER_POOL_ID``), as in production. ``make_user(groups, pool=...)`` makes the
+odd ones the cross-pool tests need (a customer-pool user in ``reviewers``, a staff user with no group).
+"""
 from __future__ import annotations
 
 import gzip
@@ -24,6 +29,7 @@ class User:
     token: str
     access_token: str
     groups: tuple[str, ...]
+    pool: str = "customer"
 
     @property
     def auth(self) -> dict[str, str]:
@@ -34,20 +40,41 @@ def cognito() -> Any:
     return boto3.client("cognito-idp")
 
 
-def make_user(groups: tuple[str, ...] = ()) -> User:
-    """Sign up through the admin API and sign in with USER_PASSWORD_AUTH: real moto tokens."""
+def pool_ids(pool: str) -> tuple[str, str]:
+    """(user pool id, app client id) of ``customer`` or ``staff``."""
+    prefix = "STAFF_" if pool == "staff" else ""
+    return os.environ[f"{prefix}USER_POOL_ID"], os.environ[f"{prefix}USER_POOL_CLIENT_ID"]
+
+
+def ensure_group(pool_id: str, group: str) -> None:
+    """The customer pool has no staff groups (by design); a cross-pool test creates one to forge membership."""
     idp = cognito()
-    pool = os.environ["USER_POOL_ID"]
+    try:
+        idp.create_group(UserPoolId=pool_id, GroupName=group)
+    except idp.exceptions.GroupExistsException:
+        pass
+
+
+def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
+    """Create through the admin API and sign in with USER_PASSWORD_AUTH: real moto tokens.
+
+    ``pool`` defaults to ``staff`` when the user is in any group (reviewers, operators), else ``customer``.
+    """
+    idp = cognito()
+    pool = pool or ("staff" if groups else "customer")
+    pool_id, client_id = pool_ids(pool)
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+    idp.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
                           UserAttributes=[{"Name": "email", "Value": email}])
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
+    idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
     for group in groups:
-        idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
-    result = idp.initiate_auth(ClientId=os.environ["USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+        if pool == "customer":
+            ensure_group(pool_id, group)
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
+    result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
                                AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
     sub = jwt.decode(result["IdToken"], options={"verify_signature": False})["sub"]
-    return User(email, sub, result["IdToken"], result["AccessToken"], groups)
+    return User(email, sub, result["IdToken"], result["AccessToken"], groups, pool)
 
 
 def moto_signing_key() -> Any:
@@ -57,10 +84,12 @@ def moto_signing_key() -> Any:
 
 
 def forge(claims: Optional[dict[str, Any]] = None, key: Any = None, kid: str = "dummy",
-          algorithm: str = "RS256") -> str:
+          algorithm: str = "RS256", pool: str = "customer") -> str:
     now = int(time.time())
+    prefix = "STAFF_" if pool == "staff" else ""
     payload = {
-        "iss": os.environ["COGNITO_ISSUER"], "sub": str(uuid.uuid4()), "aud": os.environ["USER_POOL_CLIENT_ID"],
+        "iss": os.environ[f"{prefix}COGNITO_ISSUER"], "sub": str(uuid.uuid4()),
+        "aud": os.environ[f"{prefix}USER_POOL_CLIENT_ID"],
         "token_use": "id", "iat": now, "exp": now + 600, "email": "forged@example.com",
     }
     payload.update(claims or {})

@@ -89,7 +89,8 @@ def test_every_frame_the_app_sends_validates_against_the_document(svc, monkeypat
     send(a, {"action": "dance"})  # unknown_action
     send(a, {"action": "subscribe", "application_id": theirs})  # not_found
     send(a, {"action": "subscribe", "application_id": "not-a-uuid"})  # not_found, never stored
-    send(a, {"action": "subscribe", "topic": REVIEW_QUEUE})  # forbidden
+    send(a, {"action": "subscribe", "topic": REVIEW_QUEUE})  # wrong_user_pool (a customer-pool token)
+    send(connect(identity(None, "operators")), {"action": "subscribe", "topic": REVIEW_QUEUE})  # forbidden
     send("conn-never-registered", {"action": "subscribe", "topic": REVIEW_QUEUE})  # unauthorized
     watcher = identity()
     many = connect(watcher)

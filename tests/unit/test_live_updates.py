@@ -66,15 +66,18 @@ def test_a_revoked_token_is_refused(svc, live, applicant):
 
 
 def test_disconnect_removes_the_connection_and_its_subscriptions(svc, live, applicant, reviewer):
-    app = submit(svc, reviewer)  # a reviewer watching their own application
-    cid = connected(svc, reviewer)
+    app, other = submit(svc, applicant), submit(svc, applicant)  # an applicant watching two of their own
+    cid = connected(svc, applicant)
     subscribe(svc, cid, app.application_id)
-    subscribe(svc, cid)
-    live.disconnect(cid)
-    live.disconnect(cid)  # $disconnect delivered twice
-    assert svc.connections.get(cid) is None
+    subscribe(svc, cid, other.application_id)
+    rid = connected(svc, reviewer)  # staff are never applicants: the review queue on a staff token
+    subscribe(svc, rid)
+    for gone in (cid, cid, rid):  # $disconnect delivered twice
+        live.disconnect(gone)
+    assert svc.connections.get(cid) is None and svc.connections.get(rid) is None
     assert list(svc.connections.subscribers(REVIEW_QUEUE)) == []
-    assert list(svc.connections.subscribers(application_topic(app.application_id))) == []
+    for watched in (app, other):
+        assert list(svc.connections.subscribers(application_topic(watched.application_id))) == []
 
 
 def test_an_expired_connection_is_unauthorized(svc, live, applicant, clock):
@@ -116,7 +119,7 @@ def test_only_reviewers_watch_the_review_queue_and_only_applications_in_review(s
     app = submit(svc, applicant)
     with pytest.raises(FrameError) as refused:
         subscribe(svc, connected(svc, applicant))
-    assert refused.value.code == "forbidden"
+    assert refused.value.code == "wrong_user_pool"  # a customer-pool token
     cid = connected(svc, reviewer)
     assert subscribe(svc, cid) == {"type": "subscribed", "topic": REVIEW_QUEUE}
     with pytest.raises(FrameError) as refused:  # AWAITING_DOCUMENTS: not theirs to watch
@@ -205,8 +208,10 @@ def test_an_ordinary_event_does_not_reach_the_review_queue(svc, live, applicant,
     assert svc.claims.keys() == []  # nobody to tell: nothing claimed
 
 
-def test_a_reviewer_watching_both_topics_gets_one_frame(svc, live, applicant, reviewer):
-    app = submit(svc, reviewer)  # their own application (others': only in review)
+def test_a_reviewer_watching_both_topics_gets_one_frame(svc, live, applicant, reviewer, clock):
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)  # in review: a reviewer may watch it
     cid = connected(svc, reviewer)
     subscribe(svc, cid)
     subscribe(svc, cid, app.application_id)

@@ -112,7 +112,10 @@ class ScreeningIndex:
         self.lists = dict(lists)
         self.built_at = built_at
         self.names: list[IndexedName] = []
-        self.postings: dict[str, list[int]] = {}
+        # Two levels, so that each distinct token's keys are filed once, not once per name:
+        self.postings: dict[str, list[str]] = {}  # blocking key -> the listed tokens filed under it
+        self.token_names: dict[str, list[int]] = {}  # listed token (particles aside) -> the names having it
+        self.name_keys: dict[str, list[int]] = {}  # initials and day of birth -> names
         seen: set[tuple[int, tuple[str, ...]]] = set()
         for position, entry in enumerate(self.entries):
             for number, name in enumerate(entry.names):
@@ -124,12 +127,16 @@ class ScreeningIndex:
         document_frequency: Counter[str] = Counter()
         for name_id, indexed in enumerate(self.names):
             document_frequency.update(set(indexed.tokens))
-            for key in blocking_keys(indexed.tokens) | {initials_key(indexed.tokens)}:
-                self.postings.setdefault(key, []).append(name_id)
+            for token in set(core(indexed.tokens)):  # "al", "bin", "van" would lead to half the list
+                self.token_names.setdefault(token, []).append(name_id)
+            self.name_keys.setdefault(initials_key(indexed.tokens), []).append(name_id)
             for born in self.entries[indexed.entry].birth_dates:
                 if born.is_exact:
                     day = dt.date(born.year_from, born.month or 1, born.day or 1)
-                    self.postings.setdefault(f"b:{day.isoformat()}", []).append(name_id)
+                    self.name_keys.setdefault(f"b:{day.isoformat()}", []).append(name_id)
+        for token in self.token_names:
+            for key in token_keys(token) | loose_keys(token):
+                self.postings.setdefault(key, []).append(token)
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
@@ -173,12 +180,8 @@ class ScreeningIndex:
         leads: list[set[int]] = []  # per token: the names sharing any key with it
         alone: list[set[int]] = []  # leads few enough names share to be scored whole
         for token in query:
-            close: set[int] = set()
-            for key in token_keys(token):
-                close.update(self.postings.get(key, ()))
-            near = set(close)
-            for key in loose_keys(token):
-                near.update(self.postings.get(key, ()))
+            close = self._filed_under(token_keys(token))
+            near = close | self._filed_under(loose_keys(token))
             if 0 < len(close) <= rare_limit:
                 alone.append(close)
             elif not close and 0 < len(near) <= rare_limit:
@@ -187,11 +190,11 @@ class ScreeningIndex:
                 leads.append(near)
         if all(len(token) < 3 for token in query):
             # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
-            initials = set(self.postings.get(initials_key(query), ()))
+            initials = set(self.name_keys.get(initials_key(query), ()))
             leads.append(initials)
             alone.append(initials if len(initials) <= rare_limit else set())
         leads = [found for found in leads if found]
-        same_day = set(self.postings.get(f"b:{born.isoformat()}", ())) if born else set()
+        same_day = set(self.name_keys.get(f"b:{born.isoformat()}", ())) if born else set()
         if len(leads) <= 1:  # one name part to go by: every name it leads to
             return same_day.union(*leads)
         leads.append(same_day)  # the same birth day counts as a shared name part
@@ -202,6 +205,16 @@ class ScreeningIndex:
         # Two shared parts, or one for a listed name that has only one besides particles ("CHEN, Bin")
         result.update(name_id for name_id, count in hits.items() if count >= 2 or self._single[name_id])
         return result
+
+    def _filed_under(self, keys: Iterable[str]) -> set[int]:
+        """The names having a token filed under any of these keys."""
+        found: set[str] = set()
+        for key in keys:
+            found.update(self.postings.get(key, ()))
+        names: set[int] = set()
+        for token in found:
+            names.update(self.token_names[token])
+        return names
 
     # -- serialised form ---------------------------------------------------------------------
 

@@ -238,6 +238,11 @@ def _candidate(
     return Candidate(entry, indexed.name, score, min(total, 100.0), exact_name, date_match, tuple(why))
 
 
+def _rank(candidate: Candidate) -> tuple[float, bool, float]:
+    """Which of one entry's names matched best: the score (capped at 100), then the name alone."""
+    return (candidate.score, candidate.exact_name, candidate.name_score)
+
+
 def _max_bonus(policy: ScreeningPolicy) -> float:
     return max(policy.birth_date_points.values()) + max(policy.nationality_match_points, 0.0)
 
@@ -265,7 +270,7 @@ def find_candidates(
                 continue
             entry_pos = index.names[name_id].entry
             current = best.get(entry_pos)
-            if current is None or (candidate.score, candidate.exact_name) > (current.score, current.exact_name):
+            if current is None or _rank(candidate) > _rank(current):
                 best[entry_pos] = candidate
     return sorted(best.values(), key=lambda c: (-c.score, c.entry.source, c.entry.entry_id))
 

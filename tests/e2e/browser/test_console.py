@@ -73,17 +73,24 @@ def open_console(driver: Any, stack: Any, route: str = "") -> None:
     driver.get(f"{stack.api_url}/console#/{route}")
 
 
-def sign_in(driver: Any, stack: Any, email: str, password: str) -> None:
-    visible(driver, "#signin-email").send_keys(email)
+def fill_sign_in(driver: Any, email: str, password: str, staff: bool = False) -> None:
+    """The sign-in form, as whom: applicants sign in to the customer pool, staff to the staff pool."""
+    visible(driver, "#signin-email")
+    click(driver, "#signin-as-staff" if staff else "#signin-as-customer")
+    css(driver, "#signin-email").send_keys(email)
     css(driver, "#signin-password").send_keys(password)
     css(driver, "#signin-submit").click()
+
+
+def sign_in(driver: Any, stack: Any, email: str, password: str, staff: bool = False) -> None:
+    fill_sign_in(driver, email, password, staff)
     wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
 
 
 def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     open_console(driver, stack, route)
     user = stack.user(role)
-    sign_in(driver, stack, user["email"], user["password"])
+    sign_in(driver, stack, user["email"], user["password"], staff=user.get("pool") == "staff")
     wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
 
 
@@ -270,14 +277,14 @@ def second_reviewer(stack: Any) -> dict[str, str]:
     email = f"reviewer-{uuid.uuid4().hex[:8]}@example.com"
     password = "Second-Reviewer-2024"
     idp = stack.client("cognito-idp")
-    pool = stack.env["USER_POOL_ID"]
+    pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
     idp.admin_create_user(
         UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}]
     )
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
     token = idp.initiate_auth(
-        ClientId=stack.env["USER_POOL_CLIENT_ID"],
+        ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password},
     )
@@ -291,8 +298,69 @@ def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_err
     assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/review"]'), "non-reviewers get no queue link"
     browser.execute_script("location.hash = '#/review'")
     visible(browser, ".refused")
-    assert "only reviewers" in text(browser, ".refused")
+    assert "staff user pool" in text(browser, ".refused")  # an applicant's token is of the customer pool
     assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
+
+
+def totp(secret: str, at: float | None = None) -> str:
+    """RFC 6238 (SHA-1, 30 s, 6 digits): what an authenticator app shows for ``secret``."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    import time
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    counter = struct.pack(">Q", int((time.time() if at is None else at) // 30))
+    digest = hmac.new(key, counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def staff_with_authenticator(stack: Any) -> dict[str, str]:
+    """A reviewer of the staff pool who has enrolled an authenticator app (MFA required there)."""
+    email = f"mfa-reviewer-{uuid.uuid4().hex[:8]}@example.com"
+    password = "Mfa-Reviewer-2024!"
+    idp = stack.client("cognito-idp")
+    pool = stack.env["STAFF_USER_POOL_ID"]
+    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": email}])
+    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
+    first = idp.initiate_auth(ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
+                              AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+    secret = idp.associate_software_token(AccessToken=first["AccessToken"])["SecretCode"]
+    idp.verify_software_token(AccessToken=first["AccessToken"], UserCode=totp(secret), FriendlyDeviceName="phone")
+    idp.admin_set_user_mfa_preference(UserPoolId=pool, Username=email,
+                                      SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    return {"email": email, "password": password, "secret": secret}
+
+
+def test_staff_sign_in_to_the_staff_pool_with_their_authenticator_code(local_stack, browser, page_errors):
+    """The staff pool requires MFA: Cognito asks for SOFTWARE_TOKEN_MFA and the console answers it."""
+    staff = staff_with_authenticator(local_stack)
+    open_console(browser, local_stack, "review")
+    assert css(browser, "#signin-as-staff").is_selected(), "a staff page preselects the staff sign-in"
+    assert not css(browser, "#signup-section").is_displayed(), "staff are invited: no sign-up"
+    fill_sign_in(browser, staff["email"], staff["password"], staff=True)
+    visible(browser, "#challenge-answer")
+    assert css(browser, "#challenge-form").get_attribute("data-challenge") == "SOFTWARE_TOKEN_MFA"
+    css(browser, "#challenge-answer").send_keys(totp(staff["secret"]))
+    css(browser, "#challenge-submit").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), staff["email"]))
+    visible(browser, "#queue")
+    assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/applicant"]'), "staff have no applications"
+
+
+def test_an_applicant_cannot_sign_in_as_staff(local_stack, browser, page_errors):
+    """Applicants are not users of the staff pool: the same answer as a wrong password (no user oracle)."""
+    page_errors.allow("400")  # Cognito's refusal, logged by the browser as a failed request
+    applicant = local_stack.user("applicant")
+    open_console(browser, local_stack, "applicant")
+    fill_sign_in(browser, applicant["email"], applicant["password"], staff=True)
+    wait(browser).until(lambda d: text(d, "#signin-error") != "")
+    assert text(browser, "#signin-error") == "Wrong e-mail or password."
+    assert browser.execute_script("return sessionStorage.length") == 0
 
 
 def test_a_name_with_markup_is_shown_as_text_and_never_run(local_stack, browser, page_errors):
