@@ -12,6 +12,12 @@ connection, and works like the reference client, one application at a time:
     decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
     total      create sent -> decision seen
 
+Every client uploads the same rendered passport, which matches its declaration,
+so each application is read and APPROVED; the local Textract answers identical
+bytes from its cache, so this measures the app and the local stack, not OCR
+(in AWS, OCR is Textract's managed service; the local engine's own speed and
+read rate are ``bench/ocr_read_rate.py``'s).
+
 Passes, on the same stack one after the other: the baseline (one client,
 ``--baseline`` applications: the unloaded latency of each step), then each
 of ``--counts`` with ``--clients`` clients. Printed per pass: the rate
@@ -25,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -33,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import call, header, percentile, start_stack, upload
+from bench._common import ROOT, call, header, percentile, start_stack, upload
 
 STEPS = ("create", "form", "upload", "decision", "total")
 FINAL = ("APPROVED", "FLAGGED", "REJECTED")
@@ -194,6 +202,32 @@ def report(record: Pass, baseline: Pass | None) -> None:
         print(f"  error: {error}")
 
 
+TARGET_EFFICIENCY = 0.6
+
+
+def calls_per_application() -> int:
+    """AWS calls of one warm auto-approved application, as ``bench/aws_calls.py`` counts them (its own process)."""
+    out = subprocess.run([sys.executable, "-m", "bench.aws_calls"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, check=True).stdout
+    total = next(line for line in out.splitlines() if line.startswith("TOTAL calls"))
+    return int(total.split()[3])  # the "warm" column
+
+
+def call_latency(stack: Any, samples: int = 100) -> float:
+    """Median seconds of one DynamoDB GetItem against the stack's local AWS (a warm client, nothing else running)."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    table = stack.info["env"]["APPLICATIONS_TABLE_NAME"]
+    timings = []
+    for _ in range(samples + 5):
+        started = time.perf_counter()
+        dynamodb.get_item(TableName=table, Key={"application_id": {"S": str(uuid.uuid4())}})
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings[5:])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -218,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                      aws_access_key_id="testing", aws_secret_access_key="testing").put_parameter(
             Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
             Value="1000000", Type="String", Overwrite=True)
+        latency = call_latency(stack)
         tokens = sign_up_clients(stack, args.clients)
         run_pass(stack, tokens[:1], "warm-up", 3, body, data)  # first-call costs, not measured
         baseline = run_pass(stack, tokens[:1], "baseline", args.baseline, body, data)
@@ -234,6 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rate {last.label}: {last.rate:.2f}/s (target >= {TARGET_RATE:.0f}/s; "
           f"{last.rate / baseline.rate if baseline.rate else float('nan'):.2f}x the one-client baseline)")
     print(f"decision p50 {last.label}: {decision_p50 * 1000:.0f} ms (target <= {TARGET_DECISION_P50_S * 1000:.0f} ms)")
+    calls = calls_per_application()
+    for record in (baseline, last):
+        total_p50 = percentile(record.timings["total"], 50) if record.timings["total"] else float("inf")
+        print(f"efficiency {record.label}: {calls} calls x {latency * 1000:.1f} ms / {total_p50 * 1000:.0f} ms "
+              f"per application (total p50) = {calls * latency / total_p50:.2f} (target >= {TARGET_EFFICIENCY})")
     print(f"lost: {lost}")
     print(f"stack stopped with exit code {stack.exit_code}")
     return 1 if lost else 0

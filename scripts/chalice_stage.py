@@ -68,12 +68,57 @@ def _stage_factory() -> type:
     return StageFactory
 
 
+def complete_terraform(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """What Chalice's Terraform package lacks, made part of the package (the deploy sets the same, by API):
+    ReportBatchItemFailures on every SQS mapping; bisect, a retry limit, a record age and an on-failure
+    queue on the history stream's; an on-failure queue and a retry limit for the asynchronous S3 handler."""
+    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+
+    resources = template.setdefault("resource", {})
+    for name, mapping in resources.get("aws_lambda_event_source_mapping", {}).items():
+        if name.endswith("-sqs-event-source"):
+            mapping["function_response_types"] = ["ReportBatchItemFailures"]
+        elif name.endswith("-dynamodb-event-source"):
+            mapping.update(
+                bisect_batch_on_function_error=STREAM_MAPPING["BisectBatchOnFunctionError"],
+                maximum_retry_attempts=STREAM_MAPPING["MaximumRetryAttempts"],
+                maximum_record_age_in_seconds=STREAM_MAPPING["MaximumRecordAgeInSeconds"],
+                function_response_types=STREAM_MAPPING["FunctionResponseTypes"],
+            )
+            if env.get("HISTORY_STREAM_DLQ_ARN"):
+                mapping["destination_config"] = {"on_failure": {"destination_arn": env["HISTORY_STREAM_DLQ_ARN"]}}
+    functions = resources.get("aws_lambda_function", {})
+    if "verify_identity_document" in functions:
+        invoke: dict[str, Any] = {
+            "function_name": "${aws_lambda_function.verify_identity_document.function_name}",
+            "maximum_retry_attempts": ASYNC_RETRIES,
+        }
+        if env.get("DOCUMENT_EVENTS_DLQ_ARN"):
+            invoke["destination_config"] = {"on_failure": {"destination": env["DOCUMENT_EVENTS_DLQ_ARN"]}}
+        resources.setdefault("aws_lambda_function_event_invoke_config", {})["verify_identity_document"] = invoke
+    return template
+
+
+def _option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     import chalice.cli
 
+    args = list(sys.argv[1:] if argv is None else argv)
     chalice.cli.CLIFactory = _stage_factory()  # the name cli() instantiates
-    sys.argv = ["chalice", *(sys.argv[1:] if argv is None else argv)]
-    return chalice.cli.main()
+    sys.argv = ["chalice", *args]
+    try:
+        code = chalice.cli.main()
+    except SystemExit as exit_:  # click's standalone mode
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    if code == 0 and args[:1] == ["package"] and _option(args, "--pkg-format") == "terraform":
+        out = Path(args[-1]) / "chalice.tf.json"
+        stage = _option(args, "--stage") or "dev"
+        env = load_overlay(Path.cwd(), stage).get("environment_variables", {})
+        out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env), indent=2))
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -158,6 +158,16 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     policies = template["resource"]["aws_iam_role_policy"]
     assert set(template["resource"]["aws_iam_role"]) == {f"{name}_role" for name in functions}
     assert len({json.dumps(p["policy"], sort_keys=True) for p in policies.values()}) == len(functions)
+    # event sources that cannot stall, in the package itself (issue 11), as the deploy sets them
+    mappings = template["resource"]["aws_lambda_event_source_mapping"]
+    sqs = [m for name, m in mappings.items() if name.endswith("-sqs-event-source")]
+    assert sqs and all(m["function_response_types"] == ["ReportBatchItemFailures"] for m in sqs)
+    [stream] = [m for name, m in mappings.items() if name.endswith("-dynamodb-event-source")]
+    assert stream["bisect_batch_on_function_error"] is True and stream["maximum_retry_attempts"] == 10
+    assert stream["function_response_types"] == ["ReportBatchItemFailures"]
+    assert stream["destination_config"]["on_failure"]["destination_arn"].endswith("history_stream_dlq_arn")
+    s3_handler = template["resource"]["aws_lambda_function_event_invoke_config"]["verify_identity_document"]
+    assert s3_handler["destination_config"]["on_failure"]["destination"].endswith("document_events_dlq_arn")
 
 
 def test_cloudformation_packaging_stops_only_at_the_s3_trigger(packaging_project, tmp_path):

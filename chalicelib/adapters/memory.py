@@ -47,6 +47,7 @@ from ..services.ports import (
     ConnectionGone,
     ConnectionInfo,
     ConnectionStore,
+    DocumentMissing,
     DocumentStore,
     DownloadFailed,
     EventPublisher,
@@ -357,7 +358,7 @@ class InMemoryDocumentStore(DocumentStore):
         with self._lock:
             stored = self.objects.get(key)
             if stored is None:
-                raise KeyError(key)  # the real store raises botocore's 404 ClientError
+                raise DocumentMissing(key)
             self.samples.append(key)
         return DocumentSample(
             key=key,

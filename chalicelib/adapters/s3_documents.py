@@ -7,7 +7,9 @@ import uuid
 from typing import Any, Optional
 
 from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample
-from ..services.ports import DocumentStore, Upload
+from ..services.ports import DocumentMissing, DocumentStore, Upload
+
+MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 
 KEY_PATTERN = re.compile(
     r"^applications/(?P<application_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
@@ -59,7 +61,10 @@ class S3DocumentStore(DocumentStore):
         try:
             obj = self.s3.get_object(**where, Range=f"bytes=0-{HEAD_BYTES - 1}")
         except self.s3.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "InvalidRange":
+            code = error.response.get("Error", {}).get("Code")
+            if code in MISSING:
+                raise DocumentMissing(key) from error
+            if code != "InvalidRange":
                 raise
             obj = None
         if obj is None:

@@ -18,7 +18,7 @@ from ..observability import logger
 from .applications import ApplicationService, describe
 from .checks import CheckRecorder
 from .errors import NotFound
-from .ports import Claims, DocumentStore, Metrics, Ocr, OcrRefused, SettingsSource
+from .ports import Claims, DocumentMissing, DocumentStore, Metrics, Ocr, OcrRefused, SettingsSource
 
 
 class IdentityCheck:
@@ -54,7 +54,11 @@ class IdentityCheck:
         if known is None:
             logger.warning("document for unknown application", extra={"key": key})
             return {"ignored": "unknown application"}
-        sample = self.documents.sample(key, version)
+        try:
+            sample = self.documents.sample(key, version)
+        except DocumentMissing:  # deleted (or that version gone) before the event was handled
+            logger.warning("uploaded object no longer in the store", extra={"key": key, "version": version})
+            return {"ignored": "object gone"}
         clock = self.applications.clock
         try:
             workflow.receive_document(known, key, sample.size, clock(), version=sample.version)

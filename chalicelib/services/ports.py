@@ -201,6 +201,10 @@ class DocumentStore(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot show documents")
 
 
+class DocumentMissing(Exception):
+    """The object is not in the store (never written, deleted, or that version is gone)."""
+
+
 class OcrRefused(Exception):
     """The OCR service would not read the document (unsupported, bad, too large, no such object)."""
 

@@ -20,7 +20,7 @@ from ..domain.workflow import Application, HistoryEvent, State, chain_intact, is
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
-from .ports import ConcurrentChange, DocumentStore, Metrics, Page
+from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
 DOCUMENT_LINK_SECONDS = 300
@@ -70,9 +70,12 @@ class ReviewService:
         if app.document_key is None:
             raise workflow.NoDocument("purged" if app.purged_at else "not uploaded")
         identity = app.checks.get("identity") or {}
-        mime = (identity.get("details") or {}).get("mime_type") or sniff_mime_type(
-            self.documents.sample(app.document_key).head
-        )
+        mime = (identity.get("details") or {}).get("mime_type")
+        if mime is None:
+            try:
+                mime = sniff_mime_type(self.documents.sample(app.document_key).head)
+            except DocumentMissing:
+                raise workflow.NoDocument("the recorded document is not in the store") from None
         if mime not in DISPLAYABLE:
             raise DocumentNotDisplayable(str(mime))
         clock = self.applications.clock

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.domain.identity import HEAD_BYTES
 from chalicelib.domain.policy import Policy
-from chalicelib.services.ports import Upload
+from chalicelib.services.ports import DocumentMissing, Upload
 
 # --- claims -------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def test_a_sample_has_the_size_the_type_and_only_the_head(documents):
 
 def test_a_sample_of_a_missing_object_raises(documents):
     store, _ = documents
-    with pytest.raises(Exception):  # noqa: B017 - the port names no error for it (see the report)
+    with pytest.raises(DocumentMissing):
         store.sample(store.key_for_new_upload(str(uuid.uuid4())))
 
 
@@ -79,7 +79,7 @@ def test_deleting_an_applications_documents_takes_every_upload_and_nothing_else(
         put(key, b"x" * 10, "image/jpeg")
     assert store.delete_all_for(app_id) == 3
     assert store.delete_all_for(app_id) == 0
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(DocumentMissing):
         store.sample(keys[0])
     assert store.delete_all_for(other) == 1
 

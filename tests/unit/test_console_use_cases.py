@@ -100,3 +100,19 @@ def test_a_job_run_is_kept_with_its_summary_and_times(svc, clock):
     assert run is not None and run.ok and run.summary["changed"] == 2
     assert run.finished_at > run.started_at
     assert jobs[1].last_run is None
+
+
+def test_a_recorded_document_no_longer_in_the_store_is_no_document_not_an_error(svc, applicant, reviewer):
+    app_id, key = flagged(svc, applicant)  # its identity check recorded no type: the store is sampled
+    svc.documents.objects.pop(key)
+    with pytest.raises(NoDocument):
+        svc.review.view_document(reviewer, app_id)
+    assert "document.viewed" not in event_types(svc, app_id)  # nothing shown, nothing recorded
+
+
+def test_an_uploaded_object_gone_before_its_event_is_ignored(svc, applicant):
+    app = submit(svc, applicant)
+    key = upload(svc, applicant, app.application_id)
+    svc.documents.objects.pop(key)
+    assert svc.identity_check.document_uploaded(key) == {"ignored": "object gone"}
+    assert svc.repository.get(app.application_id).state is State.AWAITING_DOCUMENTS
