@@ -352,6 +352,43 @@ def test_staff_sign_in_to_the_staff_pool_with_their_authenticator_code(local_sta
     assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/applicant"]'), "staff have no applications"
 
 
+def answer_challenge(driver: Any, name: str, answer: str) -> None:
+    visible(driver, "#challenge-answer")
+    wait(driver).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == name)
+    css(driver, "#challenge-answer").send_keys(answer)
+    css(driver, "#challenge-submit").click()
+
+
+def test_an_invited_reviewer_sets_a_password_enrols_an_authenticator_and_signs_in_with_it(
+    local_stack, browser, page_errors
+):
+    """The whole first sign-in of someone scripts/invite_staff.py invited, then an ordinary sign-in."""
+    from scripts.invite_staff import invite
+
+    email = f"invited-{uuid.uuid4().hex[:8]}@example.com"
+    invited = invite(local_stack.env, email, "reviewers", local_stack.client("cognito-idp"),
+                     local_stack.client("sns"))
+    temporary, chosen = "Temporary-Pass-2024!", "My-Own-Passphrase-2024!"
+    local_stack.client("cognito-idp").admin_set_user_password(  # what the invitation e-mail would carry
+        UserPoolId=local_stack.env["STAFF_USER_POOL_ID"], Username=invited["username"], Password=temporary,
+        Permanent=False)
+    open_console(browser, local_stack, "review")
+    fill_sign_in(browser, email, temporary, staff=True)
+    answer_challenge(browser, "NEW_PASSWORD_REQUIRED", chosen)
+    visible(browser, "#mfa-secret")
+    wait(browser).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == "MFA_SETUP")
+    secret = text(browser, "#mfa-secret")
+    assert f"secret={secret}" in text(browser, "#mfa-uri") and text(browser, "#mfa-uri").startswith("otpauth://totp/")
+    answer_challenge(browser, "MFA_SETUP", totp(secret))
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    visible(browser, "#queue")
+
+    click(browser, "#sign-out")
+    fill_sign_in(browser, email, chosen, staff=True)
+    answer_challenge(browser, "SOFTWARE_TOKEN_MFA", totp(secret))  # from now on, every sign-in
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+
+
 def test_an_applicant_cannot_sign_in_as_staff(local_stack, browser, page_errors):
     """Applicants are not users of the staff pool: the same answer as a wrong password (no user oracle)."""
     page_errors.allow("400")  # Cognito's refusal, logged by the browser as a failed request
