@@ -28,6 +28,10 @@ def serve(options: dict[str, Any]) -> Callable[[Callable[[dict], None]], Any]:
         from chalice.cli.factory import CLIFactory
         from chalice.deploy.validate import validate_routes
 
+        from .greedy_paths import install
+
+        install()  # /{proxy+} at any depth, as API Gateway routes it
+
         factory = CLIFactory(options["project_dir"], environ=os.environ)
         config = factory.create_config_obj(chalice_stage_name=options["stage"])
         app = factory.load_chalice_app(options["app_env"])

@@ -123,3 +123,13 @@ def test_a_pdf_passport_is_read_and_approved_end_to_end(local_stack):
     app = final_state(local_stack, token, app_id)
     assert app["state"] == "APPROVED", app["checks"]["identity"]
     assert app["checks"]["identity"]["details"]["mrz"]["surname"] == "CARTER"
+
+
+@pytest.mark.parametrize("path", ["/nothing", "/review/nothing-here", "/applications/x/y/z"])
+def test_an_unknown_path_of_any_depth_answers_the_documented_404_and_never_echoes_the_token(local_stack, path):
+    """As API Gateway routes it: to the app's greedy catch-all, whatever the depth (issue 12)."""
+    token = local_stack.token("applicant")
+    reply = call(local_stack, "GET", path, token)
+    assert reply.status_code == 404, reply.text
+    assert reply.json()["error"]["code"] == "not_found"
+    assert token.split(".")[1] not in reply.text
