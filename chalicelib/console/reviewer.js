@@ -288,7 +288,9 @@ async function renderApplication(ctx, id) {
       " at ", time(event.at), event.reason ? ` — “${event.reason}”` : ""));
   };
   const off = ctx.live.onEvent((event) => {
-    if (event.application_id === id) refresh().catch(() => decidedElsewhere(event));
+    // A read is audited as an event: refreshing on one would read, and record, again.
+    if (event.application_id !== id || event.type === "review.viewed" || event.type === "document.viewed") return;
+    refresh().catch(() => decidedElsewhere(event));
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();

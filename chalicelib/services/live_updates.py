@@ -40,6 +40,7 @@ MAX_TOKEN_CHARS = 8192
 REVIEW_QUEUE = "review-queue"
 FLAGGED = "FLAGGED"
 ESCALATED = "review.escalated"
+STAFF_READS = ("review.viewed", "document.viewed")  # audit events of a reviewer's own reads
 DEDUPE_PREFIX = "notified#"
 
 
@@ -286,7 +287,8 @@ def topics_for(event: Mapping[str, Any]) -> list[str]:
     """
     application_id = str(event["application_id"])
     topics = [application_topic(application_id)]
-    if FLAGGED in (event.get("state"), event.get("from_state")) or str(event.get("type", "")).startswith("review."):
+    staff_reads = event.get("type") in STAFF_READS  # a refresh on them would read, and so record, again
+    if not staff_reads and (FLAGGED in (event.get("state"), event.get("from_state")) or event.get("type") == ESCALATED):
         topics.append(staff_topic(application_id))  # staff watch an application while it is in review
     moved = event.get("state") != event.get("from_state")
     if (moved and FLAGGED in (event.get("state"), event.get("from_state"))) or event.get("type") == ESCALATED:

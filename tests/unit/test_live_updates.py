@@ -305,3 +305,17 @@ def test_staff_watching_an_application_see_who_decided_and_why_its_applicant_onl
     shown = seen_by_applicant["event"]
     assert shown["actor"] == "reviewer" and "internal" not in shown["reason"]
     assert "sub-of-the-reviewer" not in json.dumps(shown) and "r@bank.example" not in json.dumps(shown)
+
+
+@pytest.mark.parametrize("read", ["review.viewed", "document.viewed"])
+def test_a_reviewers_read_is_not_sent_to_staff_watchers_whose_refresh_would_read_again(
+    svc, live, applicant, reviewer, clock, read
+):
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)
+    own, staff = connected(svc, applicant), connected(svc, reviewer)
+    subscribe(svc, own, app.application_id)
+    subscribe(svc, staff, app.application_id)
+    assert live.fan_out(event(app.application_id, 9, read, "FLAGGED", "FLAGGED")) == 1
+    assert svc.sender.frames(staff) == [] and len(svc.sender.frames(own)) == 1  # the applicant learns of it
