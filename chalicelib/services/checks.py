@@ -8,13 +8,16 @@ however the checks race or how often an event is replayed.
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+from collections.abc import Callable
+from typing import Any, Optional
 
 from ..domain import workflow
 from ..domain.checks import CheckResult
 from ..domain.workflow import IllegalTransition
 from ..observability import logger
-from .applications import ApplicationService
+from .applications import ApplicationService, describe
+from .errors import PoisonMessage
 from .ports import Metrics
 
 
@@ -54,3 +57,30 @@ class CheckRecorder:
             ]
             if decided:
                 self.metrics.count(f"Application{decided[-1].to_state.value.capitalize()}")
+
+    def run_requested(
+        self, body: str, check: str, compute: Callable[[workflow.Application], CheckResult]
+    ) -> dict[str, Any]:
+        """A check asked for by a queue message: one read; a replay, or an application that moved on,
+        changes nothing; the result is recorded from the state just read (no second read)."""
+        application_id = application_id_from(body)
+        app = self.applications.repo.get(application_id)
+        if app is None:
+            raise PoisonMessage(f"unknown application {application_id}")
+        if check in app.checks or app.state not in (workflow.State.AWAITING_DOCUMENTS, workflow.State.VERIFYING):
+            return {"changed": False}
+        return describe(self.record(application_id, compute(app), app))
+
+
+def application_id_from(body: str) -> str:
+    """The application id of an application event, raw or in an SNS envelope."""
+    try:
+        message = json.loads(body)
+        if isinstance(message, dict) and "Message" in message and "TopicArn" in message:
+            message = json.loads(message["Message"])  # an SNS envelope (non-raw delivery)
+        application_id = message["application_id"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise PoisonMessage(f"not an application event: {error}") from error
+    if not isinstance(application_id, str):
+        raise PoisonMessage("application_id is not a string")
+    return application_id

@@ -36,12 +36,9 @@ from ..domain.sanctions import (
     unavailable,
     validate,
 )
-from ..domain.workflow import State
 from ..observability import logger
-from .address_check import application_id_from
-from .applications import ApplicationService, describe
+from .applications import ApplicationService
 from .checks import CheckRecorder
-from .errors import PoisonMessage
 from .ports import Clock, DownloadFailed, ListDownloader, Metrics, SanctionsIndexStore, SettingsSource
 
 JOB = "refresh_sanctions_lists"
@@ -119,14 +116,7 @@ class SanctionsCheck:
         self.metrics = metrics
 
     def screening_requested(self, body: str) -> dict[str, Any]:
-        application_id = application_id_from(body)
-        app = self.applications.repo.get(application_id)
-        if app is None:
-            raise PoisonMessage(f"unknown application {application_id}")
-        if SANCTIONS in app.checks or app.state not in (State.AWAITING_DOCUMENTS, State.VERIFYING):
-            return {"changed": False}  # a replay, or the application moved on
-        result = self.screen(dict(app.declared))
-        return describe(self.recorder.record(application_id, result, app))  # no second read
+        return self.recorder.run_requested(body, SANCTIONS, lambda app: self.screen(dict(app.declared)))
 
     def screen(self, declared: dict[str, Any]) -> CheckResult:
         index = self.index.get()
