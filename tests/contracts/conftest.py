@@ -1,7 +1,7 @@
 """One contract per port, run against the in-memory fake and the real adapter.
 
 Every fixture here is parametrised ``[fake, real]``: ``fake`` is the class in
-``chalicelib/adapters/memory.py``; ``real`` is what ``bootstrap.services()``
+``chalicelib/adapters/memory/``; ``real`` is what ``bootstrap.services()``
 builds from the environment, the same configuration the app runs with, on
 the session's moto server (the ``real`` items carry the ``stack`` marker, so
 only they start it: ``pytest tests/contracts -k fake`` runs without moto).

@@ -1,7 +1,7 @@
 """Every port has an in-memory fake, the contract suite runs it, and fake_services() uses it.
 
 A new port (or a new adapter attribute in bootstrap.Services) fails here until
-its fake is in chalicelib/adapters/memory.py, a contract in tests/contracts runs
+its fake is in chalicelib/adapters/memory/, a contract in tests/contracts runs
 that fake beside the real adapter, and tests/support/fakes.py installs it.
 """
 
@@ -30,7 +30,7 @@ def port_classes() -> list[type]:
         obj
         for obj in vars(ports).values()
         if inspect.isclass(obj)
-        and obj.__module__ == ports.__name__
+        and obj.__module__.startswith(ports.__name__ + ".")
         and issubclass(obj, abc.ABC)
         and getattr(obj, "__abstractmethods__", None)
     ]
@@ -40,7 +40,7 @@ def fakes_of(port: type) -> list[type]:
     return [
         obj
         for obj in vars(memory).values()
-        if inspect.isclass(obj) and obj.__module__ == memory.__name__ and issubclass(obj, port)
+        if inspect.isclass(obj) and obj.__module__.startswith(memory.__name__ + ".") and issubclass(obj, port)
     ]
 
 
@@ -51,7 +51,7 @@ def test_there_are_ports():
 @pytest.mark.parametrize("port", port_classes(), ids=lambda p: p.__name__)
 def test_each_port_has_a_complete_fake_that_a_contract_runs(port):
     fakes = fakes_of(port)
-    assert fakes, f"no fake of {port.__name__} in chalicelib/adapters/memory.py"
+    assert fakes, f"no fake of {port.__name__} in chalicelib/adapters/memory/"
     contract_text = "\n".join(
         p.read_text(encoding="utf-8") for p in CONTRACTS.glob("*.py") if p.name != Path(__file__).name
     )
@@ -83,4 +83,4 @@ def test_fake_services_installs_a_fake_for_every_adapter():
     missing = [name for name in attributes if name not in services.__dict__]
     assert missing == [], f"fake_services() would build the real {missing}"
     for name in attributes:
-        assert type(services.__dict__[name]).__module__ == memory.__name__, name
+        assert type(services.__dict__[name]).__module__.startswith(memory.__name__ + "."), name

@@ -1,0 +1,238 @@
+"""Fakes of the repository (applications, history, idempotency records), claims and quotas."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Optional
+
+from ...domain.workflow import Application, Change, HistoryEvent, State
+from ...services.ports import (
+    ApplicationRepository,
+    Claims,
+    Clock,
+    ConcurrentChange,
+    IdempotencyRecord,
+    IdempotentReplay,
+    InvalidCursor,
+    Page,
+    Quotas,
+    utc_now,
+)
+from .common import _json_copy
+
+
+def _stored(app: Application) -> Application:
+    return dataclasses.replace(
+        app,
+        declared=_json_copy(app.declared),
+        checks=_json_copy(app.checks),
+        decision_reasons=tuple(_json_copy(list(app.decision_reasons))),
+    )
+
+
+def _stored_event(event: HistoryEvent) -> HistoryEvent:
+    return dataclasses.replace(event, details=_json_copy(event.details))
+
+
+def _encode_cursor(partition: str, position: str) -> str:
+    raw = json.dumps({"p": partition, "after": position}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
+    """The position a cursor continues after; InvalidCursor for one not handed out for this partition."""
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error) as error:
+        raise InvalidCursor("cursor is not valid") from error
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"p", "after"}
+        or data["p"] != partition
+        or not isinstance(data["after"], str)
+    ):
+        raise InvalidCursor("cursor is not valid")
+    return str(data["after"])
+
+
+class InMemoryApplicationRepository(ApplicationRepository):
+    """Applications, their history and idempotency records, committed atomically under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._apps: dict[str, Application] = {}
+        self._history: dict[str, dict[int, HistoryEvent]] = {}
+        self._idempotency: dict[str, IdempotencyRecord] = {}
+        self.commits = 0  # successful commits, for tests that count writes
+
+    # --- reads -------------------------------------------------------------
+
+    def get(self, application_id: str) -> Optional[Application]:
+        with self._lock:
+            app = self._apps.get(application_id)
+            return _stored(app) if app is not None else None
+
+    def history(self, application_id: str) -> list[HistoryEvent]:
+        with self._lock:
+            events = self._history.get(application_id, {})
+            return [_stored_event(events[seq]) for seq in sorted(events)]
+
+    def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
+        """Newest first, by ``created_at#id`` (the by_applicant index's sort key)."""
+        partition = f"applicant#{applicant_id}"
+        after = _decode_cursor(cursor, partition)
+        with self._lock:
+            keyed = sorted(
+                (
+                    (f"{a.created_at}#{a.application_id}", a)
+                    for a in self._apps.values()
+                    if a.applicant_id == applicant_id
+                ),
+                key=lambda pair: pair[0],
+                reverse=True,
+            )
+        if after is not None:
+            keyed = [pair for pair in keyed if pair[0] < after]
+        return self._page(keyed, limit, partition)
+
+    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+        """FLAGGED only, oldest flag first, by ``state_since#id`` (the review_queue index's sort key)."""
+        partition = "review-queue"
+        after = _decode_cursor(cursor, partition)
+        with self._lock:
+            keyed = sorted(
+                (f"{a.state_since}#{a.application_id}", a) for a in self._apps.values() if a.state == State.FLAGGED
+            )
+        if after is not None:
+            keyed = [pair for pair in keyed if pair[0] > after]
+        return self._page(keyed, limit, partition)
+
+    def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
+        return iter(self._in_state(state, lambda since: since < before))
+
+    def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
+        return iter(self._in_state(state, lambda since: start <= since <= end))
+
+    def count_in_state(self, state: State) -> int:
+        with self._lock:
+            return sum(1 for a in self._apps.values() if a.state == state)
+
+    def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]:
+        with self._lock:
+            return self._idempotency.get(key)
+
+    # --- writes ------------------------------------------------------------
+
+    def commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        idempotency_ttl: int = 24 * 3600,
+    ) -> None:
+        """All of the change or none of it, on the conditions of the DynamoDB transaction."""
+        app_id = change.after.application_id
+        with self._lock:
+            if idempotency_key and idempotency_key in self._idempotency:
+                used = self._idempotency[idempotency_key]
+                raise IdempotentReplay(used.result, used.fingerprint)
+            current = self._apps.get(app_id)
+            if change.before is None:
+                applies = current is None
+            else:
+                applies = (
+                    current is not None
+                    and current.version == change.before.version
+                    and current.state == change.before.state
+                )
+            events = self._history.get(app_id, {})
+            if not applies or any(e.seq in events for e in change.events):
+                raise ConcurrentChange(_stored(current) if current is not None else None)
+            self._apps[app_id] = _stored(change.after)
+            events = self._history.setdefault(app_id, {})
+            for event in change.events:
+                events[event.seq] = _stored_event(event)
+            if idempotency_key:
+                self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
+            self.commits += 1
+
+    # --- internals ---------------------------------------------------------
+
+    def _in_state(self, state: State, since_ok: Callable[[str], bool]) -> list[Application]:
+        """A snapshot, oldest state_since first (the by_state index's sort key)."""
+        with self._lock:
+            found = [_stored(a) for a in self._apps.values() if a.state == state and since_ok(a.state_since)]
+        return sorted(found, key=lambda a: a.state_since)
+
+    @staticmethod
+    def _page(keyed: list[tuple[str, Application]], limit: int, partition: str) -> Page:
+        page = keyed[:limit]
+        more = len(keyed) > limit
+        cursor = _encode_cursor(partition, page[-1][0]) if more and page else None
+        return [_stored(app) for _, app in page], cursor
+
+
+class InMemoryClaims(Claims):
+    """One-shot claims; like the real table, an expired claim holds until the TTL sweep (``sweep``)."""
+
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._claims: dict[str, dt.datetime] = {}
+
+    def claim(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+        with self._lock:
+            if key in self._claims:
+                return False
+            self._claims[key] = self._clock() + dt.timedelta(seconds=ttl_seconds)
+            return True
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._claims.pop(key, None)
+
+    def is_claimed(self, key: str) -> bool:
+        with self._lock:
+            return key in self._claims
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._claims)
+
+    def sweep(self) -> int:
+        """What DynamoDB's TTL does eventually: drop the expired claims; returns how many."""
+        with self._lock:
+            now = self._clock()
+            expired = [k for k, expires_at in self._claims.items() if expires_at <= now]
+            for key in expired:
+                del self._claims[key]
+            return len(expired)
+
+
+class InMemoryQuotas(Quotas):
+    """Counters per key; the window's end (``ttl_seconds``) is the caller's business, as with the table's TTL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.uses: Counter[str] = Counter()
+
+    def take(self, key: str, limit: int, ttl_seconds: int) -> bool:
+        with self._lock:
+            if self.uses[key] >= limit:
+                return False
+            self.uses[key] += 1
+            return True
+
+    def give_back(self, key: str) -> None:
+        with self._lock:
+            if self.uses[key] > 0:
+                self.uses[key] -= 1

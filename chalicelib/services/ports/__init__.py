@@ -1,0 +1,70 @@
+"""The ports: what the use cases need from the outside world, and nothing about how.
+
+Each port is an abstract class. The real adapters (``chalicelib/adapters``)
+implement them over DynamoDB, S3, SNS, API Gateway's management API,
+Parameter Store and Cognito; the in-memory fakes in
+``chalicelib/adapters/memory/`` implement them for use-case tests, and one
+contract suite (``tests/contracts``) runs against both so they cannot drift.
+One module per concern; import from the package (``services.ports``).
+"""
+
+from .applications import ApplicationRepository, Claims, IdempotencyRecord, Page, Quotas
+from .common import (
+    Clock,
+    ConcurrentChange,
+    ConnectionGone,
+    IdempotentReplay,
+    IdGenerator,
+    InvalidCursor,
+    InvalidToken,
+    TooManyConnections,
+    TooManySubscriptions,
+    new_uuid,
+    utc_now,
+)
+from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .identity import GroupDirectory, SettingsSource, TokenVerifier
+from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
+from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
+from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
+
+__all__ = [
+    "ApplicationRepository",
+    "Claims",
+    "Clock",
+    "ConcurrentChange",
+    "ConnectionGone",
+    "ConnectionInfo",
+    "ConnectionStore",
+    "DocumentMissing",
+    "DocumentStore",
+    "DownloadFailed",
+    "EventPublisher",
+    "GroupDirectory",
+    "IdGenerator",
+    "IdempotencyRecord",
+    "IdempotentReplay",
+    "InvalidCursor",
+    "InvalidToken",
+    "JobRun",
+    "JobRunLog",
+    "ListDownloader",
+    "MAX_SUBSCRIPTIONS",
+    "Metrics",
+    "Ocr",
+    "OcrRefused",
+    "Page",
+    "QueueAdmin",
+    "QueueStatus",
+    "Quotas",
+    "ReportStore",
+    "SanctionsIndexStore",
+    "SettingsSource",
+    "TokenVerifier",
+    "TooManyConnections",
+    "TooManySubscriptions",
+    "Upload",
+    "WebSocketSender",
+    "new_uuid",
+    "utc_now",
+]

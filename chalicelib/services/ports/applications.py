@@ -1,0 +1,88 @@
+"""Applications and their history: the repository, claims on a name, per-user quotas."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+from ...domain.workflow import Application, Change, HistoryEvent, State
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    result: str
+    fingerprint: Optional[str]
+
+
+Page = tuple[list[Application], Optional[str]]
+
+
+class ApplicationRepository(abc.ABC):
+    """Applications and their append-only history, changed only by committing a Change."""
+
+    @abc.abstractmethod
+    def get(self, application_id: str) -> Optional[Application]: ...
+
+    @abc.abstractmethod
+    def history(self, application_id: str) -> list[HistoryEvent]: ...
+
+    @abc.abstractmethod
+    def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
+        """Newest first; the cursor is opaque and pinned to the applicant."""
+
+    @abc.abstractmethod
+    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+        """FLAGGED applications, oldest flag first."""
+
+    @abc.abstractmethod
+    def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
+        """Applications that entered ``state`` before the ISO instant ``before``, oldest first."""
+
+    @abc.abstractmethod
+    def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
+        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive)."""
+
+    @abc.abstractmethod
+    def count_in_state(self, state: State) -> int: ...
+
+    @abc.abstractmethod
+    def commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        idempotency_ttl: int = 24 * 3600,
+    ) -> None:
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+
+    @abc.abstractmethod
+    def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
+
+
+class Claims(abc.ABC):
+    """One-shot claims on event ids, for at-least-once deliveries (expire after ``ttl``)."""
+
+    @abc.abstractmethod
+    def claim(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+        """True for exactly one caller per key."""
+
+    @abc.abstractmethod
+    def release(self, key: str) -> None:
+        """Give a claim back, so the next delivery is handled again."""
+
+    @abc.abstractmethod
+    def is_claimed(self, key: str) -> bool: ...
+
+
+class Quotas(abc.ABC):
+    """Counters that refuse past a limit, expiring with their window."""
+
+    @abc.abstractmethod
+    def take(self, key: str, limit: int, ttl_seconds: int) -> bool:
+        """Count one use of ``key``; False (and nothing counted) when ``limit`` uses are already counted."""
+
+    @abc.abstractmethod
+    def give_back(self, key: str) -> None:
+        """Uncount one use (the work it paid for did not happen)."""

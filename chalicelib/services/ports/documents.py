@@ -1,0 +1,79 @@
+"""Documents and reports: the document store, OCR, the report store."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Optional
+
+from ...domain.identity import DocumentSample, PageText
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    url: str
+    fields: dict[str, str]
+
+
+class DocumentStore(abc.ABC):
+    """Identity documents: uploaded straight by the applicant, read only as much as needed."""
+
+    @abc.abstractmethod
+    def key_for_new_upload(self, application_id: str) -> str: ...
+
+    @abc.abstractmethod
+    def application_id_of(self, key: str) -> Optional[str]:
+        """The application a key belongs to, or None for a key the app never handed out."""
+
+    @abc.abstractmethod
+    def presigned_upload(
+        self, key: str, content_type: str, min_bytes: int, max_bytes: int, ttl_seconds: int
+    ) -> Upload: ...
+
+    @abc.abstractmethod
+    def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
+        """Size, declared content type, version, the first and last bytes: never the whole file.
+
+        ``version``: that object version (the latest when None); the sample names the version it read."""
+
+    @abc.abstractmethod
+    def keys_of(self, application_id: str) -> list[str]:
+        """Every object key stored for the application (what an upload left, whether or not it was seen)."""
+
+    @abc.abstractmethod
+    def delete_all_for(self, application_id: str) -> int:
+        """Delete every object of the application (re-uploads included); returns how many."""
+
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
+        """A short-lived GET of one object, answered with ``content_type`` and shown inline."""
+        raise NotImplementedError(f"{type(self).__name__} cannot show documents")
+
+
+class DocumentMissing(Exception):
+    """The object is not in the store (never written, deleted, or that version is gone)."""
+
+
+class OcrRefused(Exception):
+    """The OCR service would not read the document (unsupported, bad, too large, no such object)."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+class Ocr(abc.ABC):
+    """The text of a stored document, read where it lies (Textract ``DetectDocumentText`` on the object)."""
+
+    @abc.abstractmethod
+    def read(self, key: str, version: Optional[str] = None) -> PageText:
+        """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised."""
+
+
+class ReportStore(abc.ABC):
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def put(self, key: str, body: str, content_type: str) -> None: ...
