@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import BirthDate, ListEntry, ParsedList
-from .normalise import core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
+from .normalise import compounds, core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
 
 FORMAT = "account-opening/sanctions-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Two name parts whose weights (see ScreeningIndex.weight) add up to less are a common name.
+WEAK_WEIGHT = 1.6
 
 
 class IndexFormatError(ValueError):
@@ -67,6 +69,8 @@ class IndexedName:
     tokens: tuple[str, ...]
     alias: bool
     essential: frozenset[str] = frozenset()  # surname and first given name, when the list says which
+    alternatives: tuple[tuple[str, ...], ...] = ()  # two neighbouring words written as one (normalise.compounds)
+    weak: bool = False  # an alias too short or too common to flag anyone without the birth date
 
 
 @functools.lru_cache(maxsize=65536)
@@ -123,11 +127,16 @@ class ScreeningIndex:
                 if not name_tokens or (position, name_tokens) in seen:
                     continue  # an alias that normalises to a name already filed adds nothing
                 seen.add((position, name_tokens))
-                self.names.append(IndexedName(position, name, name_tokens, number > 0, essential_tokens(name)))
+                self.names.append(
+                    IndexedName(position, name, name_tokens, number > 0, essential_tokens(name), compounds(name))
+                )
         document_frequency: Counter[str] = Counter()
         for name_id, indexed in enumerate(self.names):
             document_frequency.update(set(indexed.tokens))
-            for token in set(core(indexed.tokens)):  # "al", "bin", "van" would lead to half the list
+            filed = set(core(indexed.tokens))  # "al", "bin", "van" would lead to half the list
+            for alternative in indexed.alternatives:
+                filed.update(core(alternative))
+            for token in filed:
                 self.token_names.setdefault(token, []).append(name_id)
             self.name_keys.setdefault(initials_key(indexed.tokens), []).append(name_id)
             for born in self.entries[indexed.entry].birth_dates:
@@ -145,7 +154,24 @@ class ScreeningIndex:
             token: min(1.5, max(0.4, math.log(total / count) / math.log(total) * 1.5 if total > 1 else 1.0))
             for token, count in document_frequency.items()
         }
+        self.names = [
+            IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
+            for n in self.names
+        ]
         self.version = self._content_hash()
+
+    def _weak(self, indexed: IndexedName) -> bool:
+        """An alias of one name part ("Hocine", "Abu Khalid"), or two of which one is an initial ("A. Kabir")
+        or both are common ("Ali Mohammed"): the list marks them good, but alone they name thousands of
+        people. The matcher flags through them only with the listed birth date."""
+        if not indexed.alias:
+            return False
+        named = core(indexed.tokens)
+        if len(named) <= 1:
+            return True
+        if len(named) == 2:
+            return any(len(t) == 1 for t in named) or sum(self.weight(t) for t in named) < WEAK_WEIGHT
+        return False
 
     @classmethod
     def build(cls, parsed: Iterable[ParsedList], built_at: str, fetched_at: str | None = None) -> ScreeningIndex:
@@ -230,6 +256,7 @@ class ScreeningIndex:
                     list(e.programmes),
                     [b.to_text() for b in e.birth_dates],
                     list(e.nationalities),
+                    e.sex,
                 ]
                 for e in self.entries
             ],
@@ -275,8 +302,9 @@ class ScreeningIndex:
                     programmes=tuple(p),
                     birth_dates=tuple(BirthDate.from_text(b) for b in d),
                     nationalities=tuple(c),
+                    sex=x,
                 )
-                for s, i, n, a, p, d, c in document["entries"]
+                for s, i, n, a, p, d, c, x in document["entries"]
             ]
             lists = {source: ListInfo(**info) for source, info in document["lists"].items()}
             index = cls(entries, lists, document["built_at"])
