@@ -112,6 +112,10 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                 result = scheduler.fire(name, as_of)
             except Exception as error:  # noqa: BLE001 - reported to the caller
                 scheduler.jobs[name].invoker.log_failure("a fire-now request", error)
+                summary = getattr(error, "summary", None)
+                if isinstance(summary, dict):  # a job that ran and reported failures: its words, no traceback
+                    self._reply(500, {"error": str(error), "summary": summary})
+                    return
                 self._reply(500, {"error": f"{type(error).__name__}: {error}",
                                   "traceback": traceback.format_exc()})
                 return

@@ -156,7 +156,9 @@ class SanctionsListRefresh:
         self.clock = clock
 
     def refresh(self) -> dict[str, Any]:
-        policy = self.settings.policy()
+        # Fresh, not the container's cached copy: a run right after an operator changed a list URL
+        # must fetch from the new one, not report success from the old one for up to a minute.
+        policy = self.settings.fresh_policy()
         pointer = self.store.current()
         last_counts = {source: info.get("records") for source, info in ((pointer or {}).get("lists") or {}).items()}
         fetchers: dict[str, Callable[[], ParsedList]] = {
@@ -179,6 +181,11 @@ class SanctionsListRefresh:
                     "sanctions list refused; the last good copy stays", extra={"list": source, "reason": str(error)}
                 )
                 continue
+            if parsed.dropped_aliases:
+                logger.warning(
+                    "sanctions aliases naming no listed entry were dropped",
+                    extra={"list": source, "dropped_aliases": parsed.dropped_aliases},
+                )
             fresh.append(parsed)
         lists = fresh + self._last_good(pointer, refused)
         summary: dict[str, Any] = {"job": JOB, "changed": 0, "refused": refused, "failed": len(refused)}
@@ -215,7 +222,9 @@ class SanctionsListRefresh:
             if info is None:
                 continue
             entries = tuple(e for e in previous.entries if e.source == source)
-            kept.append(ParsedList(source, entries, info.records, info.published, info.fetched_at))
+            kept.append(
+                ParsedList(source, entries, info.records, info.published, info.fetched_at, info.dropped_aliases)
+            )
         return kept
 
 

@@ -52,6 +52,7 @@ class ListInfo:
     individuals: int
     published: str | None = None
     fetched_at: str | None = None
+    dropped_aliases: int = 0  # aliases naming no entry of the download (see ParsedList)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class ListInfo:
             "individuals": self.individuals,
             "published": self.published,
             "fetched_at": self.fetched_at,
+            "dropped_aliases": self.dropped_aliases,
         }
 
 
@@ -184,6 +186,7 @@ class ScreeningIndex:
                 len(parsed_list.entries),
                 parsed_list.published,
                 parsed_list.fetched_at or fetched_at,
+                parsed_list.dropped_aliases,
             )
         return cls(entries, lists, built_at)
 

@@ -219,16 +219,17 @@ def test_reviewer_works_the_live_queue_sees_the_document_and_approves(local_stac
 
 def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_stack, browser, page_errors):
     applicant = local_stack.token("applicant")
-    # near "AL-RASHIDI, Karim Yusuf" (OFAC-SDN 1001, SDGT/IRGC, DOB 12 Jan 1960) of tests/data/sanctions
-    name = {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}
-    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1960-01-12", nationality="IRQ")
+    # near the real "FAWAZ, Mustapha Reda Darwish" (OFAC-SDN 16452, SDGT, DOB 25 Jun 1964, Lebanon) of
+    # the OFAC snapshot in tests/data/sanctions
+    name = {"given_names": "Moustafa Rida", "surname": "Fawwaz"}
+    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1964-06-25", nationality="LBN")
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
-    row = '#sanctions tr.sanctions-match[data-entry="1001"]'
+    row = '#sanctions tr.sanctions-match[data-entry="16452"]'
     visible(browser, row)
     match = text(browser, row)
-    assert "AL-RASHIDI, Karim Yusuf" in match and "OFAC-SDN" in match and "#1001" in match
-    assert "SDGT" in match and "IRGC" in match and "1960-01-12" in match
-    assert "birth date exact" in match and "nationality IRQ is IRQ" in match
+    assert "FAWAZ, Mustapha Reda Darwish" in match and "OFAC-SDN" in match and "#16452" in match
+    assert "SDGT" in match and "1964-06-25" in match
+    assert "birth date exact" in match and "nationality LBN is LBN" in match
     assert float(text(browser, f"{row} td.score").split()[0]) >= 85
     assert "SANCTIONS_POSSIBLE_MATCH" in text(browser, "#checks")
     assert "OFAC-SDN" in text(browser, "#sanctions-lists")  # which lists, how fresh
@@ -238,7 +239,7 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     sign_in_as(browser, local_stack, "applicant", f"applicant/{app_id}")
     wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#application-checks"), "sanctions"))
     page = text(browser, "main")
-    for secret in ("OFAC", "SDN", "SDGT", "IRGC", "1001", "Karim Yusuf", "AL-RASHIDI", "score"):
+    for secret in ("OFAC", "SDN", "SDGT", "16452", "Mustapha Reda", "FAWAZ", "score"):
         assert secret not in page, f"the applicant's page shows {secret!r}"
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
 
