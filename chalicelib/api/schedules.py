@@ -37,7 +37,9 @@ class JobFailed(Exception):
         refused = summary.get("refused") or {}
         if refused:  # the sanctions refresh: say which list was refused and why, for the operator
             reasons = "; ".join(f"{reason}" for reason in refused.values())
-            super().__init__(f"{summary.get('job')}: {len(refused)} list(s) refused, the last good copy kept: {reasons}")
+            super().__init__(
+                f"{summary.get('job')}: {len(refused)} list(s) refused, the last good copy kept: {reasons}"
+            )
         else:
             super().__init__(f"{summary.get('job')}: {summary.get('failed')} application(s) failed")
 

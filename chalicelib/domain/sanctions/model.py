@@ -87,7 +87,7 @@ class BirthDate:
 
 
 def sex_code(text: str) -> str | None:
-    """"Male"/"MALE"/"M" -> "M", "Female" -> "F"; anything else (Unknown, blank) -> None."""
+    """ "Male"/"MALE"/"M" -> "M", "Female" -> "F"; anything else (Unknown, blank) -> None."""
     value = text.strip().lower()
     if value in ("male", "m"):
         return "M"

@@ -70,7 +70,7 @@ def tokens(name: str) -> tuple[str, ...]:
 
 
 def _kunya(word: str) -> str | None:
-    """"abd" or "abu" when the word introduces a compound name, also with one typo ("abdlu", "abdoul")."""
+    """ "abd" or "abu" when the word introduces a compound name, also with one typo ("abdlu", "abdoul")."""
     if _ABD.match(word):
         return "abd"
     if _ABU.match(word):
@@ -122,7 +122,11 @@ def words(name: str) -> tuple[str, ...]:
         if pending:
             if word in _ARTICLE and i + 1 < len(raw):  # "Abd al-Karim": the article belongs to the compound
                 continue
-            out.append("abdallah" if pending == "abd" and word in ("allah", "ullah", "illah", "lah", "llah") else pending + word)
+            out.append(
+                "abdallah"
+                if pending == "abd" and word in ("allah", "ullah", "illah", "lah", "llah")
+                else pending + word
+            )
             pending = None
             continue
         out.append(_canonical(word))

@@ -259,8 +259,8 @@ def _candidate(
     points = policy.birth_date_points[date_match]
     if date_match is not DateMatch.UNKNOWN:
         total += points
-        listed = ", ".join(b.to_text() for b in entry.birth_dates)
-        why.append(f"birth date {date_match.value} against {listed} ({points:+.0f})")
+        dates = ", ".join(b.to_text() for b in entry.birth_dates)
+        why.append(f"birth date {date_match.value} against {dates} ({points:+.0f})")
     nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     if nationality and entry.nationalities:
         same = nationality in entry.nationalities

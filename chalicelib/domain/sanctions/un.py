@@ -23,12 +23,11 @@ bombs, and the document comes from a URL the operator configured.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 
 from .countries import country_code
-import datetime as dt
-
 from .model import UN_SC, BirthDate, ListEntry, ListFormatError, ParsedList, sex_code
 
 _NAME_PARTS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
@@ -68,7 +67,7 @@ def parse_note(note: str, listed_on: str = "") -> BirthDate | None:
         year = int(listed.group(1))
         return BirthDate(year - max(youngest, oldest) - 1, year - min(youngest, oldest), circa=True)
     found = _NOTE_MONTH_YEAR.findall(note)
-    months = [(_MONTHS.get(m[:3].lower()), int(y)) for m, y in found if _MONTHS.get(m[:3].lower())]
+    months = [(_MONTHS[m[:3].lower()], int(y)) for m, y in found if m[:3].lower() in _MONTHS]
     years = [int(y) for y in _NOTE_YEAR.findall(note)]
     if not years:
         return None
