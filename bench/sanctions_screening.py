@@ -317,12 +317,14 @@ def main() -> None:
     parse_s = time.perf_counter() - started
     started = time.perf_counter()
     index = ScreeningIndex.build(lists, built_at="bench")
+    _ = index.names
     build_s = time.perf_counter() - started
     blob = index.dumps()
     loads, load_cpu = [], []
     for _ in range(3):
         started, cpu = time.perf_counter(), time.process_time()
         index = ScreeningIndex.loads(blob)
+        _ = index.names  # filed on first use: a screening container pays this once
         loads.append(time.perf_counter() - started)
         load_cpu.append(time.process_time() - cpu)
     print(f"lists: {', '.join(str(p) for p in (args.sdn, args.alt, args.un) if p)}")

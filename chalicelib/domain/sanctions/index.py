@@ -117,11 +117,31 @@ class ScreeningIndex:
         self.entries = tuple(entries)
         self.lists = dict(lists)
         self.built_at = built_at
-        self.names: list[IndexedName] = []
+        self.version = self._content_hash()
+
+    # The names, keys and weights are filed on first use: the refresh job only needs the entries and
+    # their version, a screening container files them once when it first screens.
+    names: list[IndexedName]
+    postings: dict[str, list[str]]
+    token_names: dict[str, list[int]]
+    name_keys: dict[str, list[int]]
+    _single: list[bool]
+    _weights: dict[str, float]
+    _FILED = frozenset(("names", "postings", "token_names", "name_keys", "_single", "_weights"))
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute in ScreeningIndex._FILED:
+            self._file()
+            return self.__dict__[attribute]
+        raise AttributeError(attribute)
+
+    def _file(self) -> None:
+        """File every listed name under its blocking keys and weigh the tokens."""
+        self.names = []
         # Two levels, so that each distinct token's keys are filed once, not once per name:
-        self.postings: dict[str, list[str]] = {}  # blocking key -> the listed tokens filed under it
-        self.token_names: dict[str, list[int]] = {}  # listed token (particles aside) -> the names having it
-        self.name_keys: dict[str, list[int]] = {}  # initials and day of birth -> names
+        self.postings = {}  # blocking key -> the listed tokens filed under it
+        self.token_names = {}  # listed token (particles aside) -> the names having it
+        self.name_keys = {}  # initials and day of birth -> names
         seen: set[tuple[int, tuple[str, ...]]] = set()
         for position, entry in enumerate(self.entries):
             for number, name in enumerate(entry.names):
@@ -160,7 +180,6 @@ class ScreeningIndex:
             IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
             for n in self.names
         ]
-        self.version = self._content_hash()
 
     def _weak(self, indexed: IndexedName) -> bool:
         """An alias of one name part ("Hocine", "Abu Khalid"), or two of which one is an initial ("A. Kabir")
