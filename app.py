@@ -25,6 +25,7 @@ from chalicelib.api.models import (
     DocumentLink,
     DocumentUploadRequest,
     Error,
+    FalsePositiveRequest,
     Health,
     History,
     JobsOut,
@@ -281,6 +282,27 @@ def decide_application(application_id):
     body = parse_body(request, DecisionRequest)
     decided = services().review.decide(who, application_id, body.decision is Decision.APPROVE, body.reason)
     return presenters.application(decided, reviewer=True)
+
+
+@app.route("/review/applications/{application_id}/sanctions/false-positives", methods=["POST"])
+@documented(
+    "Clear a sanctions candidate as not this applicant, with a reason (reviewers)",
+    description="The reason is kept in the history (screening.false_positive); the applicant's next screening "
+    "leaves that entry out while the list keeps it unchanged. 404 not_found (not an application you may read) or "
+    "no_such_candidate (its screening names no such entry); 403 on your own application.",
+    request=FalsePositiveRequest,
+    responses={200: ApplicationOut},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def clear_sanctions_false_positive(application_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    body = parse_body(request, FalsePositiveRequest)
+    cleared = services().sanctions_reviews.clear_false_positive(
+        who, application_id, body.list, body.entry_id, body.reason
+    )
+    return presenters.application(cleared, reviewer=True)
 
 
 @app.route("/review/applications/{application_id}/document", methods=["GET"])

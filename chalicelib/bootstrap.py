@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.outbox import OutboxRelay
     from .services.reporting import DailyReports
     from .services.review import ReviewService
-    from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
+    from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh, SanctionsReviews
     from .services.staff import StaffAccess
     from .services.sweeper import Sweeper
 
@@ -271,6 +271,12 @@ class Services:
         from .services.sanctions import SanctionsCheck
 
         return SanctionsCheck(self.applications, self.settings, self.check_recorder, self.sanctions_index, self.metrics)
+
+    @cached_property
+    def sanctions_reviews(self) -> SanctionsReviews:
+        from .services.sanctions import SanctionsReviews
+
+        return SanctionsReviews(self.applications, self.metrics)
 
     @cached_property
     def sanctions_refresh(self) -> SanctionsListRefresh:

@@ -367,6 +367,14 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         d.invoke(handler, event_for(d.client, good))
         d.invoke(handler, event_for(d.client, good))  # redelivered
         d.invoke(handler, event_for(d.client, "not json", flows.address_message(str(uuid.uuid4()))), may_fail=True)
+    # a listed name (a real OFAC entry, tests/data/sanctions): candidates, so the applicant's cleared
+    # false positives are read (one Query of the by_applicant index)
+    near_listed = make_declared(
+        full_name={"given_names": "Moustafa Rida", "surname": "Fawwaz"}, date_of_birth="1964-03-01", nationality="LBN"
+    )
+    listed = d.http("POST", "/applications", near_listed, user=other)
+    assert listed.status == 201, listed.body
+    d.invoke("screen_sanctions", flows.sanctions_event(d.client, flows.address_message(listed.body["id"])))
     records = flows.stream_records(app_id)
     d.invoke("publish_history", {"Records": records})
 
@@ -390,6 +398,9 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     )
     assert d.http("GET", f"/review/applications/{flagged_with_document}/document", user=reviewer).status == 200
     decision = {"decision": "approve", "reason": "documents look right"}
+    false_positive = {"list": "OFAC-SDN", "entry_id": "16452", "reason": "another person"}
+    path = f"/review/applications/{flagged}/sanctions/false-positives"
+    assert d.http("POST", path, false_positive, user=reviewer).status == 404  # its screening names no such entry
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 200
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 409
     withdrawn = flows.create_application(d.api, applicant)

@@ -77,6 +77,37 @@ def test_a_close_name_is_flagged_for_review_with_the_match_for_the_reviewer(api,
     assert detail["checks"]["sanctions"]["details"]["candidates"][0]["listed_name"] == "FAWAZ, Mustapha Reda Darwish"
 
 
+def test_a_reviewer_clears_a_false_positive_and_the_applicant_is_not_flagged_again_for_it(
+        api, client, applicant, reviewer):
+    near = {"full_name": {"given_names": "Moustafa Rida", "surname": "Fawwaz"}, "date_of_birth": "1964-03-01",
+            "nationality": "LBN"}
+    app_id = create_application(api, applicant, **near)
+    screen(client, app_id)
+    from tests.test_review_api import receive_document, record
+
+    receive_document(app_id)
+    record(app_id, "address", "PASS")
+    record(app_id, "identity", "PASS")
+    path = f"/review/applications/{app_id}/sanctions/false-positives"
+    body = {"list": "OFAC-SDN", "entry_id": "16452", "reason": "born 1988 in Lyon; listed man born 1964"}
+    assert api.post(path, {**body, "entry_id": "1"}, user=reviewer).status == 404  # not a candidate
+    assert api.post(path, {**body, "list": "EU"}, user=reviewer).status == 422  # not a list we screen
+    assert api.post(path, body, user=applicant).status == 403
+    reply = api.post(path, body, user=reviewer)
+    assert reply.status == 200, reply.body
+    events = api.get(f"/review/applications/{app_id}", user=reviewer).body["history"]
+    cleared = [e for e in events if e["type"] == "screening.false_positive"]
+    assert cleared and cleared[0]["reason"] == body["reason"] and cleared[0]["details"]["entry_id"] == "16452"
+    # the applicant's view names no entry
+    mine = json.dumps(api.get(f"/applications/{app_id}/history", user=applicant).body)
+    assert "16452" not in mine and "born 1988" not in mine
+    # the next application of the same applicant under the same name: not flagged for that entry
+    again = create_application(api, applicant, **near)
+    screen(client, again)
+    checked = api.get(f"/applications/{again}", user=applicant).body["checks"]["sanctions"]
+    assert checked["outcome"] == "PASS"
+
+
 def test_replayed_messages_screen_once(api, client, applicant):
     app_id = create_application(api, applicant)
     screen(client, app_id, app_id)

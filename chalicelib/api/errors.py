@@ -12,7 +12,7 @@ from typing import Any, Optional
 from chalice import Response
 from chalice.app import Request
 
-from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
+from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NoSuchCandidate, NotAllowed
 from ..observability import logger
 from ..services.errors import (
     DeclarationRefused,
@@ -163,6 +163,8 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         )
     if isinstance(exc, NotAllowed):
         return error_response(403, "forbidden", str(exc), None, request)
+    if isinstance(exc, NoSuchCandidate):
+        return error_response(404, "no_such_candidate", str(exc), None, request)
     if isinstance(exc, DomainError):
         return error_response(409, exc.code, str(exc), None, request)
     if isinstance(exc, InvalidCursor):

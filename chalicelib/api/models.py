@@ -51,6 +51,14 @@ class DecisionRequest(_Strict):
     reason: Reason
 
 
+class FalsePositiveRequest(_Strict):
+    """A sanctions candidate that is not this applicant (issue 20): which list entry, and why."""
+
+    list: Literal["OFAC-SDN", "UN-SC"]
+    entry_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,32}$")]
+    reason: Reason
+
+
 # --- responses: exactly what presenters.py emits (extra="forbid": a new key is a documentation change) --------
 
 

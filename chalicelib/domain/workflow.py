@@ -59,6 +59,7 @@ class EventType(str, enum.Enum):
     DOCUMENTS_PURGED = "documents.purged"
     DOCUMENT_UNEXPECTED = "document.unexpected"
     DOCUMENT_VIEWED = "document.viewed"
+    SCREENING_FALSE_POSITIVE = "screening.false_positive"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -90,6 +91,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
+    # Issue 20: a reviewer cleared a sanctions candidate as not this applicant (kept, with the reason, so
+    # the next screening of the same applicant does not flag the same unchanged entry again).
+    EventType.SCREENING_FALSE_POSITIVE: _same(REVIEWABLE_STATES),
 }
 
 
@@ -464,6 +468,53 @@ def view_document(app: Application, reviewer_id: str, reviewer_email: Optional[s
     )
 
 
+class NoSuchCandidate(DomainError):
+    """The sanctions check of this application names no such list entry."""
+
+    code = "no_such_candidate"
+
+
+def clear_false_positive(
+    app: Application,
+    reviewer_id: str,
+    reviewer_email: Optional[str],
+    source: str,
+    entry_id: str,
+    reason: str,
+    now: dt.datetime,
+) -> Change:
+    """A reviewer's word that a sanctions candidate is not this applicant, with the reason, in the history and
+    in the check's details (``false_positives``), where the applicant's next screening finds it."""
+    if reviewer_id == app.applicant_id or _same_email(reviewer_email, app.declared.get("email")):
+        raise NotAllowed("a reviewer cannot clear their own application")
+    sanctions = dict(app.checks.get("sanctions") or {})
+    details = dict(sanctions.get("details") or {})
+    candidate = next(
+        (c for c in details.get("candidates") or () if (c.get("list"), c.get("entry_id")) == (source, entry_id)),
+        None,
+    )
+    if candidate is None:
+        raise NoSuchCandidate(f"{source} {entry_id} is not a candidate of this application")
+    cleared = [c for c in details.get("false_positives") or () if (c["list"], c["entry_id"]) != (source, entry_id)]
+    record = {
+        "list": source,
+        "entry_id": entry_id,
+        "entry_hash": candidate.get("entry_hash"),
+        "listed_name": candidate.get("listed_name"),
+        "reason": reason,
+        "reviewer": reviewer_id,
+        "reviewer_email": reviewer_email,
+        "at": iso(now),
+    }
+    details["false_positives"] = [*cleared, record]
+    checks = {**app.checks, "sanctions": {**sanctions, "details": details}}
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.SCREENING_FALSE_POSITIVE, Actor("reviewer", reviewer_id), reason, record, checks=checks)
+        .build()
+    )
+
+
 def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime) -> Change:
     return (
         _ChangeBuilder(app, app, now)
@@ -549,6 +600,7 @@ PUBLIC_STAFF_REASONS = {
     EventType.APPROVED: "decided by a reviewer",
     EventType.REJECTED: "decided by a reviewer",
     EventType.VIEWED: "viewed by a reviewer",
+    EventType.SCREENING_FALSE_POSITIVE: "reviewed by a reviewer",
 }
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
+from ..domain import workflow
 from ..domain.checks import SANCTIONS, CheckResult
 from ..domain.sanctions import (
     OFAC_SDN,
@@ -36,9 +37,11 @@ from ..domain.sanctions import (
     unavailable,
     validate,
 )
+from ..domain.users import Identity
 from ..observability import logger
 from .applications import ApplicationService
 from .checks import CheckRecorder
+from .errors import NotFound
 from .ports import Clock, DownloadFailed, ListDownloader, Metrics, SanctionsIndexStore, SettingsSource
 
 JOB = "refresh_sanctions_lists"
@@ -116,16 +119,39 @@ class SanctionsCheck:
         self.metrics = metrics
 
     def screening_requested(self, body: str) -> dict[str, Any]:
-        return self.recorder.run_requested(body, SANCTIONS, lambda app: self.screen(dict(app.declared)))
+        return self.recorder.run_requested(body, SANCTIONS, self.screen_application)
 
-    def screen(self, declared: dict[str, Any]) -> CheckResult:
+    def screen_application(self, app: workflow.Application) -> CheckResult:
+        """Screen; when something is found, leave out what a reviewer cleared for this applicant before
+        (one Query of the applicant's applications, only then: a clean applicant costs no extra call)."""
+        result = self.screen(dict(app.declared))
+        if result.details.get("candidates"):
+            cleared = self.cleared_for(app.applicant_id)
+            if cleared:
+                result = self.screen(dict(app.declared), cleared)
+        return result
+
+    def cleared_for(self, applicant_id: str) -> dict[tuple[str, str], str]:
+        """(list, entry id) -> entry hash of every candidate a reviewer cleared in this applicant's applications."""
+        cleared: dict[tuple[str, str], str] = {}
+        cursor: Optional[str] = None
+        while True:
+            apps, cursor = self.applications.repo.list_for_applicant(applicant_id, 50, cursor)
+            for app in apps:
+                details = (app.checks.get(SANCTIONS) or {}).get("details") or {}
+                for record in details.get("false_positives") or ():
+                    cleared[(record["list"], record["entry_id"])] = record.get("entry_hash") or ""
+            if not cursor:
+                return cleared
+
+    def screen(self, declared: dict[str, Any], cleared: Optional[dict[tuple[str, str], str]] = None) -> CheckResult:
         index = self.index.get()
         if index is None:
             self.metrics.count("SanctionsIndexMissing")
             return unavailable("no sanctions index has been published yet")
         policy = ScreeningPolicy(review_threshold=self.settings.policy().sanctions_review_threshold)
         started = time.perf_counter()
-        result = screen(index, applicant_from(declared), policy)
+        result = screen(index, applicant_from(declared), policy, cleared)
         logger.info(
             "applicant screened",
             extra={
@@ -136,6 +162,37 @@ class SanctionsCheck:
             },
         )
         return result
+
+
+class SanctionsReviews:
+    """A reviewer clears a sanctions candidate as a false positive, with a reason kept in the history."""
+
+    def __init__(self, applications: ApplicationService, metrics: Metrics):
+        self.applications = applications
+        self.metrics = metrics
+
+    def clear_false_positive(
+        self, reviewer: Identity, application_id: str, source: str, entry_id: str, reason: str
+    ) -> workflow.Application:
+        """Raises NotFound (unknown, or not one this reviewer may read), NotAllowed (their own application)
+        or NoSuchCandidate (the check names no such entry)."""
+        app = self.applications.get(application_id)
+        if not workflow.may_review(app, self.applications.repo.history(application_id), reviewer.sub):
+            raise NotFound(application_id)
+        clock = self.applications.clock
+        change = self.applications.apply_with_retry(
+            application_id,
+            lambda current: workflow.clear_false_positive(
+                current, reviewer.sub, reviewer.email, source, entry_id, reason, clock()
+            ),
+            app,
+        )
+        self.metrics.count("SanctionsFalsePositiveCleared")
+        logger.info(
+            "sanctions candidate cleared as a false positive",
+            extra={"application_id": application_id, "list": source, "entry_id": entry_id, "reviewer": reviewer.sub},
+        )
+        return change.after if change else self.applications.get(application_id)
 
 
 class SanctionsListRefresh:

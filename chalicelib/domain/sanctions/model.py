@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -121,6 +123,21 @@ class ListEntry:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    def fingerprint(self) -> str:
+        """A hash of what the list says about this entry: a false positive cleared against it holds only
+        while it is unchanged (a new alias, birth date or nationality makes it a new question)."""
+        content = [
+            self.source,
+            self.entry_id,
+            self.name,
+            sorted(self.aliases),
+            sorted(self.programmes),
+            sorted(b.to_text() for b in self.birth_dates),
+            sorted(self.nationalities),
+            self.sex,
+        ]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

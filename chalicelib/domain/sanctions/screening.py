@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,8 @@ class Candidate:
             "programmes": list(self.entry.programmes),
             "birth_dates": [b.to_text() for b in self.entry.birth_dates],
             "nationalities": list(self.entry.nationalities),
+            "sex": self.entry.sex,
+            "entry_hash": self.entry.fingerprint(),
             "score": round(self.score, 1),
             "name_score": round(self.name_score, 1),
             "why": list(self.why),
@@ -318,16 +320,38 @@ def find_candidates(
     return sorted(best.values(), key=lambda c: (-c.score, c.entry.source, c.entry.entry_id))
 
 
-def screen(index: ScreeningIndex, applicant: Applicant, policy: ScreeningPolicy = ScreeningPolicy()) -> CheckResult:
-    """The sanctions check's verdict for one applicant."""
+#: (list, entry id) -> the entry's fingerprint when a reviewer cleared it as a false positive for this applicant
+Cleared = Mapping[tuple[str, str], str]
+
+
+def screen(
+    index: ScreeningIndex,
+    applicant: Applicant,
+    policy: ScreeningPolicy = ScreeningPolicy(),
+    cleared: Cleared | None = None,
+) -> CheckResult:
+    """The sanctions check's verdict for one applicant.
+
+    ``cleared``: entries a reviewer marked as not this applicant; such a candidate is left out (and named
+    in ``details.cleared``) while the entry is as it was then, and flags again once the list changes it.
+    """
     found = find_candidates(index, applicant, policy, floor=policy.review_threshold - 0.05)
     candidates = [c for c in found if at_least(c.score, policy.review_threshold)]
+    still_cleared = [
+        c for c in candidates if (cleared or {}).get((c.entry.source, c.entry.entry_id)) == c.entry.fingerprint()
+    ]
+    candidates = [c for c in candidates if c not in still_cleared]
     details: dict[str, Any] = {
         "index_version": index.version,
         "lists": {source: info.to_dict() for source, info in sorted(index.lists.items())},
         "review_threshold": policy.review_threshold,
         "candidates": [c.to_dict() for c in candidates[: policy.max_candidates]],
     }
+    if still_cleared:
+        details["cleared"] = [
+            {"list": c.entry.source, "entry_id": c.entry.entry_id, "entry_hash": c.entry.fingerprint()}
+            for c in still_cleared
+        ]
     if not candidates:
         return CheckResult(SANCTIONS, (), details)
     exact = [c for c in candidates if c.exact_name and c.date_match is DateMatch.EXACT]

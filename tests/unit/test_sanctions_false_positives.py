@@ -1,0 +1,88 @@
+"""Issue 20: a reviewer clears a sanctions candidate as a false positive, with a reason kept in the history;
+the same applicant and entry are not flagged again unless the entry changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome
+from chalicelib.domain.sanctions import OFAC_SDN, Applicant, ListEntry, ScreeningIndex, screen
+from chalicelib.domain.workflow import NoSuchCandidate, NotAllowed, State, receive_document
+from chalicelib.services.errors import NotFound
+from tests.support.fakes import event_types, submit
+from tests.support.fakes import screen as screen_queue
+
+# near "AL-RASHIDI, Karim Yusuf" (1001, DOB 12 Jan 1960) of the synthetic fixtures (tests/data/sanctions/synthetic)
+NEAR = {"full_name": {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}, "date_of_birth": "1960-03-01"}
+
+
+def flagged(svc, who) -> str:
+    app = submit(svc, who, **NEAR)
+    screen_queue(svc, app.application_id)
+    svc.applications.apply_with_retry(
+        app.application_id,
+        lambda current: receive_document(current, f"applications/{app.application_id}/identity/doc", 2000, svc.clock()),
+    )
+    svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
+    svc.check_recorder.record(app.application_id, CheckResult(IDENTITY))
+    current = svc.repository.get(app.application_id)
+    assert current.state is State.FLAGGED and current.checks["sanctions"]["outcome"] == "REVIEW"
+    return app.application_id
+
+
+def test_a_cleared_candidate_is_kept_in_the_history_with_its_reason(svc, applicant, reviewer):
+    app_id = flagged(svc, applicant)
+    svc.sanctions_reviews.clear_false_positive(reviewer, app_id, OFAC_SDN, "1001", "born in Leeds, other father")
+    event = svc.repository.history(app_id)[-1]
+    assert event.type.value == "screening.false_positive" and event.reason == "born in Leeds, other father"
+    assert event.details["entry_id"] == "1001" and event.details["entry_hash"]
+    assert event.actor == f"reviewer:{reviewer.sub}"
+    stored = svc.repository.get(app_id).checks["sanctions"]["details"]["false_positives"]
+    assert [(c["list"], c["entry_id"]) for c in stored] == [(OFAC_SDN, "1001")]
+
+
+def test_the_same_applicant_is_not_flagged_again_for_the_same_entry(svc, applicant, other_applicant, reviewer):
+    app_id = flagged(svc, applicant)
+    svc.sanctions_reviews.clear_false_positive(reviewer, app_id, OFAC_SDN, "1001", "another person")
+    again = submit(svc, applicant, **NEAR)
+    screen_queue(svc, again.application_id)
+    result = svc.repository.get(again.application_id).checks["sanctions"]
+    assert result["outcome"] == "PASS" and result["details"]["cleared"][0]["entry_id"] == "1001"
+    # another applicant of the same name is still flagged: the clearing is per applicant
+    theirs = submit(svc, other_applicant, **NEAR)
+    screen_queue(svc, theirs.application_id)
+    assert svc.repository.get(theirs.application_id).checks["sanctions"]["outcome"] == "REVIEW"
+
+
+def test_a_changed_entry_flags_the_cleared_applicant_again():
+    listed = ListEntry(OFAC_SDN, "1", "RASHIDI, Karim Yusuf")
+    padding = [ListEntry(OFAC_SDN, f"p{n}", f"OTHER, Name{n} Person{n}") for n in range(20)]
+    before = ScreeningIndex([listed, *padding], {}, "t")
+    applicant = Applicant(("Kareem Yousef Rashidi",), dt.date(1970, 1, 1))
+    cleared = {(OFAC_SDN, "1"): listed.fingerprint()}
+    assert screen(before, applicant, cleared=cleared).outcome is Outcome.PASS
+    changed = dataclasses.replace(listed, aliases=("RASHIDI, Kareem",))
+    after = ScreeningIndex([changed, *padding], {}, "t")
+    assert changed.fingerprint() != listed.fingerprint()
+    assert screen(after, applicant, cleared=cleared).outcome is Outcome.REVIEW
+
+
+def test_only_a_candidate_of_the_check_can_be_cleared_and_never_by_the_applicant(svc, applicant, reviewer):
+    app_id = flagged(svc, applicant)
+    with pytest.raises(NoSuchCandidate):
+        svc.sanctions_reviews.clear_false_positive(reviewer, app_id, OFAC_SDN, "9999", "not on the check")
+    from tests.support.fakes import identity
+
+    themselves = identity(applicant.sub, "reviewers")
+    with pytest.raises(NotAllowed):
+        svc.sanctions_reviews.clear_false_positive(themselves, app_id, OFAC_SDN, "1001", "it is not me")
+
+
+def test_an_application_outside_review_cannot_be_cleared(svc, applicant, reviewer):
+    app = submit(svc, applicant, **NEAR)
+    with pytest.raises(NotFound):
+        svc.sanctions_reviews.clear_false_positive(reviewer, app.application_id, OFAC_SDN, "1001", "too early")
+    assert "screening.false_positive" not in event_types(svc, app.application_id)
