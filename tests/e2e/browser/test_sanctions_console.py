@@ -1,0 +1,40 @@
+"""Issue 20 in a real browser: a reviewer clears a sanctions match as a false positive, with a reason
+(chalicelib/console/sanctions.js), and the same applicant's next application is not flagged for it."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+
+from tests.e2e.browser.conftest import screenshot
+from tests.e2e.browser.test_console import click, flagged_application, sign_in_as, text, visible, wait
+from tests.e2e.http import call, poll
+from tests.support.documents import make_declared
+
+# near the real "FAWAZ, Mustapha Reda Darwish" (OFAC-SDN 16452, SDGT, DOB 25 Jun 1964, Lebanon)
+NEAR = {"full_name": {"given_names": "Moustafa Rida", "surname": "Fawwaz"}, "date_of_birth": "1964-03-01",
+        "nationality": "LBN"}
+
+
+def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(local_stack, browser, page_errors):
+    applicant = local_stack.token("applicant")
+    app_id = flagged_application(local_stack, applicant, **NEAR)
+    sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
+    row = '#sanctions tr.sanctions-match[data-entry="16452"]'
+    visible(browser, row)
+    click(browser, f"{row} details.clear summary")
+    reason = "Applicant born 1988 in Lyon; the listed man was born in 1964"
+    browser.find_element(By.CSS_SELECTOR, f"{row} textarea[name=reason]").send_keys(reason)
+    click(browser, f"{row} form.clear-false-positive button[type=submit]")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#sanctions-cleared"), reason))
+    assert "cleared" in text(browser, row)
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#review-history"), "screening.false_positive"))
+    screenshot(browser, "reviewer-sanctions-cleared")
+
+    # the same applicant applies again under the same name: screened, and not flagged for that entry
+    created = call(local_stack, "POST", "/applications", applicant, json=make_declared(**NEAR))
+    assert created.status_code == 201, created.text
+    again = created.json()["id"]
+    screened = lambda: call(local_stack, "GET", f"/applications/{again}", applicant).json()["checks"]  # noqa: E731
+    checks = poll(screened, lambda now: "sanctions" in now, timeout=90)
+    assert checks["sanctions"]["outcome"] == "PASS"
