@@ -258,11 +258,30 @@ class SanctionsListRefresh:
             self.store.publish(index.version, None, {**kept, "checked_at": now, "lists": summary["lists"]})
             return summary
         blob = index.dumps()
+        delta = self._delta(pointer, index)
         manifest = {"built_at": now, "checked_at": now, "lists": summary["lists"], "bytes": len(blob)}
+        if delta is not None:
+            # What customers must be screened against again (docs/sanctions.md, re-screening): the entries
+            # this version adds or changes, with the version they are measured from.
+            manifest["delta"] = {"from_version": pointer["version"] if pointer else None, "entries": delta}
+            summary["added_or_changed"] = len(delta)
         self.store.publish(index.version, blob, manifest)
         summary["changed"] = 1
         logger.info("sanctions index published", extra={"version": index.version, "bytes": len(blob)})
         return summary
+
+    def _delta(self, pointer: Optional[dict[str, Any]], index: ScreeningIndex) -> Optional[list[list[str]]]:
+        """[list, entry id] of each entry new or changed since the current version (None: no current version
+        to compare with, or it cannot be read)."""
+        if pointer is None:
+            return None
+        try:
+            previous = ScreeningIndex.loads(self.store.load(pointer["version"]))
+        except (IndexFormatError, KeyError):
+            logger.warning("current sanctions index not loadable; no delta recorded", exc_info=True)
+            return None
+        known = {e.fingerprint() for e in previous.entries}
+        return [[e.source, e.entry_id] for e in index.entries if e.fingerprint() not in known]
 
     def _last_good(self, pointer: Optional[dict[str, Any]], refused: dict[str, str]) -> list[ParsedList]:
         """The refused lists' entries as the current index has them (none before the first index)."""
