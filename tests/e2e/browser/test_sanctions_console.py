@@ -11,19 +11,20 @@ from tests.e2e.browser.test_console import click, flagged_application, sign_in_a
 from tests.e2e.http import call, poll
 from tests.support.documents import make_declared
 
-# near the real "FAWAZ, Mustapha Reda Darwish" (OFAC-SDN 16452, SDGT, DOB 25 Jun 1964, Lebanon)
-NEAR = {"full_name": {"given_names": "Moustafa Rida", "surname": "Fawwaz"}, "date_of_birth": "1964-03-01",
-        "nationality": "LBN"}
+# near the real "SOTO PARRA, Miguel Angel" (OFAC-SDN 11949, SDNTK, DOB 13 Sep 1972, Mexico). Not the entry
+# test_console.py's sanctions test uses: both are the demo applicant, and a cleared entry stays cleared for them.
+NEAR = {"full_name": {"given_names": "Migel Angel", "surname": "Soto Parra"}, "date_of_birth": "1972-03-01",
+        "nationality": "MEX"}
 
 
 def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(local_stack, browser, page_errors):
     applicant = local_stack.token("applicant")
     app_id = flagged_application(local_stack, applicant, **NEAR)
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
-    row = '#sanctions tr.sanctions-match[data-entry="16452"]'
+    row = '#sanctions tr.sanctions-match[data-entry="11949"]'
     visible(browser, row)
     click(browser, f"{row} details.clear summary")
-    reason = "Applicant born 1988 in Lyon; the listed man was born in 1964"
+    reason = "Applicant born 1 March 1972 in Leon; the listed man on 13 September 1972 in Sinaloa"
     browser.find_element(By.CSS_SELECTOR, f"{row} textarea[name=reason]").send_keys(reason)
     click(browser, f"{row} form.clear-false-positive button[type=submit]")
     wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#sanctions-cleared"), reason))
