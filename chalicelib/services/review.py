@@ -66,7 +66,7 @@ class ReviewService:
         NotFound, NoDocument (never uploaded, or purged) or DocumentNotDisplayable.
         """
         assert self.documents is not None, "ReviewService needs a DocumentStore to show documents"
-        app = self.applications.get(application_id)
+        app = self.visible(reviewer, application_id)  # outside review: 404 as an unknown id, nothing else said
         if app.document_key is None:
             raise workflow.NoDocument("purged" if app.purged_at else "not uploaded")
         identity = app.checks.get("identity") or {}
@@ -79,14 +79,37 @@ class ReviewService:
         if mime not in DISPLAYABLE:
             raise DocumentNotDisplayable(str(mime))
         clock = self.applications.clock
-        change = self.applications.apply_with_retry(
-            application_id, lambda current: workflow.view_document(current, reviewer.sub, reviewer.email, clock())
-        )
+
+        def record_view(current: Application) -> workflow.Change:
+            if current.version != app.version and not self._may_review(current, reviewer):
+                raise NotFound(application_id)  # it left review (decided by another) since it was read
+            return workflow.view_document(current, reviewer.sub, reviewer.email, clock())
+
+        change = self.applications.apply_with_retry(application_id, record_view, app)
         key = change.after.document_key if change else app.document_key
         assert key is not None
         self.metrics.count("DocumentViewed")
         expires = clock() + dt.timedelta(seconds=DOCUMENT_LINK_SECONDS)
         return DocumentLink(self.documents.presigned_view(key, mime, DOCUMENT_LINK_SECONDS), mime, iso(expires))
+
+    def visible(self, reviewer: Identity, application_id: str) -> Application:
+        """The application, if this reviewer may see it at all: in review (FLAGGED), or decided by them.
+
+        The one rule of every reviewer route (detail, document, decision, watching): anything else is
+        NotFound, exactly as an unknown id, so a reviewer learns neither existence nor state.
+        """
+        app = self.applications.get(application_id)
+        if not self._may_review(app, reviewer):
+            raise NotFound(application_id)
+        return app
+
+    def _may_review(self, app: Application, reviewer: Identity) -> bool:
+        """``workflow.may_review``; the history is read only when it matters (a decided application)."""
+        if app.state == State.FLAGGED:
+            return True
+        if app.state not in workflow.REVIEWABLE_STATES:
+            return False
+        return workflow.may_review(app, self.repo.history(app.application_id), reviewer.sub)
 
     def queue(self, limit: int, cursor: Optional[str]) -> Page:
         return self.repo.review_queue(limit, cursor)
@@ -117,19 +140,17 @@ class ReviewService:
 
     def may_watch(self, reviewer: Identity, application_id: str) -> Application:
         """A reviewer may watch what they may read (no personal data goes out, so no trace)."""
-        app = self.applications.get(application_id)
-        if app.state != State.FLAGGED and not workflow.may_review(app, self.repo.history(application_id), reviewer.sub):
-            raise NotFound(application_id)
-        return app
+        return self.visible(reviewer, application_id)
 
     def decide(self, reviewer: Identity, application_id: str, approve: bool, reason: str) -> Application:
         """Approve or reject a FLAGGED application.
 
-        Raises NotFound, NotAllowed (own application), IllegalTransition (not
-        FLAGGED, e.g. already decided) or ConcurrentChange (lost the race).
+        Raises NotFound (outside review: as an unknown id), NotAllowed (own
+        application), IllegalTransition (decided by this reviewer already) or
+        ConcurrentChange (lost the race).
         """
         for attempt in range(1, DECISION_ATTEMPTS + 1):
-            app = self.applications.get(application_id)
+            app = self.visible(reviewer, application_id)
             change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock(), reviewer.email)
             try:
                 self.repo.commit(change)

@@ -132,11 +132,15 @@ def test_a_reviewer_cannot_decide_their_own_application(svc, reviewer, clock):
     assert svc.repository.get(app.application_id).state == State.FLAGGED
 
 
-def test_deciding_what_is_not_flagged_is_illegal(svc, applicant, reviewer):
+def test_deciding_what_is_not_in_review_is_not_found_and_deciding_twice_is_illegal(svc, applicant, reviewer, clock):
     app = submit(svc, applicant)
-    with pytest.raises(IllegalTransition) as refused:
+    with pytest.raises(NotFound):  # outside review: as an unknown id
         svc.review.decide(reviewer, app.application_id, True, "too early")
-    assert refused.value.state == State.AWAITING_DOCUMENTS
+    decided = flagged(svc, applicant, clock)
+    svc.review.decide(reviewer, decided.application_id, True, "fine")
+    with pytest.raises(IllegalTransition) as refused:  # the decider may see what they decided
+        svc.review.decide(reviewer, decided.application_id, False, "changed my mind")
+    assert refused.value.state == State.APPROVED
     with pytest.raises(NotFound):
         svc.review.decide(reviewer, "not-an-id", True, "x")
 
