@@ -275,10 +275,13 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
     boto3.client("cognito-idp").admin_remove_user_from_group(
         UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
     _, application_id = victims
-    for method, path, secured in documented_operations(api):
-        if secured and audience(path) == "reviewers":
-            reply = call(api, method, concrete(path, application_id), reviewer.token)
-            assert reply.status == 403, (method, path, reply.status, reply.body)
+    from tests.support.identities import staff_bound_passed
+
+    with staff_bound_passed():  # within the removal bound (docs/security.md)
+        for method, path, secured in documented_operations(api):
+            if secured and audience(path) == "reviewers":
+                reply = call(api, method, concrete(path, application_id), reviewer.token)
+                assert reply.status == 403, (method, path, reply.status, reply.body)
 
 
 # --- staff routes x application states x who decided it ------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
+from .emails import may_be_same_mailbox
 from .policy import Policy
 
 GENESIS_HASH = "0" * 64
@@ -418,13 +419,6 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
-def _same_email(first: Optional[str], second: Any) -> bool:
-    """Case-insensitive, surrounding blanks ignored; no address never matches."""
-    a = (first or "").strip().casefold()
-    b = second.strip().casefold() if isinstance(second, str) else ""
-    return bool(a) and a == b
-
-
 def decide(
     app: Application,
     approve: bool,
@@ -432,10 +426,15 @@ def decide(
     reason: str,
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
+    applicant_emails: Sequence[Optional[str]] = (),
 ) -> Change:
-    if reviewer_id == app.applicant_id or _same_email(reviewer_email, app.declared.get("email")):
-        # staff sign in to a pool of their own: as an applicant the same person has another id,
-        # so their application is also recognised by the e-mail it declares
+    """A reviewer's decision. Never about their own application: the same sub, or an e-mail that may be
+    the same mailbox (``emails.may_be_same_mailbox``) as the applicant's own account's (``applicant_emails``,
+    from the customer pool: facts the applicant cannot type) or the declared one. Staff sign in to a pool of
+    their own, so as an applicant the same person has another sub: the mailbox is what connects them."""
+    if reviewer_id == app.applicant_id or may_be_same_mailbox(
+        reviewer_email, [*applicant_emails, app.declared.get("email")]
+    ):
         raise NotAllowed("a reviewer cannot decide their own application")
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING

@@ -20,7 +20,8 @@ from ..domain.workflow import Application, HistoryEvent, State, chain_intact, is
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
-from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page
+from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, UserDirectory
+from .staff import StaffAccess, StaffEmailUnknown
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
 DOCUMENT_LINK_SECONDS = 300
@@ -51,11 +52,31 @@ class DocumentLink:
 
 
 class ReviewService:
-    def __init__(self, applications: ApplicationService, metrics: Metrics, documents: Optional[DocumentStore] = None):
+    def __init__(
+        self,
+        applications: ApplicationService,
+        metrics: Metrics,
+        documents: Optional[DocumentStore] = None,
+        staff: Optional[StaffAccess] = None,
+        customers: Optional[UserDirectory] = None,
+    ):
         self.applications = applications
         self.repo = applications.repo
         self.metrics = metrics
         self.documents = documents
+        self.staff = staff  # the staff pool: a reviewer's verified e-mail
+        self.customers = customers  # the customer pool: the applicant's own account
+
+    def _staff_email(self, reviewer: Identity) -> str:
+        """Verified in the staff pool, or StaffEmailUnknown: never the token's claim."""
+        if self.staff is None:
+            raise StaffEmailUnknown("no staff directory to establish the reviewer's e-mail")
+        return self.staff.verified_email(reviewer)
+
+    def _applicant_emails(self, app: Application) -> list[str]:
+        """The e-mail of the applicant's own customer-pool account, found by the sub that applied."""
+        account = self.customers.user_by_sub(app.applicant_id) if self.customers is not None else None
+        return [account.email] if account is not None and account.email else []
 
     def view_document(self, reviewer: Identity, application_id: str) -> DocumentLink:
         """A short-lived link to the identity document, with the view recorded first.
@@ -79,11 +100,13 @@ class ReviewService:
         if mime not in DISPLAYABLE:
             raise DocumentNotDisplayable(str(mime))
         clock = self.applications.clock
+        staff_user = self.staff.current(reviewer) if self.staff is not None else None
+        email = staff_user.email if staff_user is not None else reviewer.email  # who saw it, in words
 
         def record_view(current: Application) -> workflow.Change:
             if current.version != app.version and not self._may_review(current, reviewer):
                 raise NotFound(application_id)  # it left review (decided by another) since it was read
-            return workflow.view_document(current, reviewer.sub, reviewer.email, clock())
+            return workflow.view_document(current, reviewer.sub, email, clock())
 
         change = self.applications.apply_with_retry(application_id, record_view, app)
         key = change.after.document_key if change else app.document_key
@@ -149,9 +172,16 @@ class ReviewService:
         application), IllegalTransition (decided by this reviewer already) or
         ConcurrentChange (lost the race).
         """
+        email: Optional[str] = None
+        applicant_emails: list[str] = []
         for attempt in range(1, DECISION_ATTEMPTS + 1):
             app = self.visible(reviewer, application_id)
-            change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock(), reviewer.email)
+            if email is None:  # refuse to decide when who decides cannot be established
+                email = self._staff_email(reviewer)
+                applicant_emails = self._applicant_emails(app)
+            change = workflow.decide(
+                app, approve, reviewer.sub, reason, self.applications.clock(), email, applicant_emails
+            )
             try:
                 self.repo.commit(change)
             except ConcurrentChange as conflict:
