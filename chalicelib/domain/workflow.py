@@ -59,6 +59,7 @@ class EventType(str, enum.Enum):
     VIEWED = "review.viewed"
     DOCUMENTS_PURGED = "documents.purged"
     DOCUMENT_UNEXPECTED = "document.unexpected"
+    DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
 
 
@@ -88,6 +89,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
     # A further object after the document being checked or decided: recorded, it changes nothing.
     EventType.DOCUMENT_UNEXPECTED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
+    # A later version posted to the very key of the document checked (the upload form re-used): the
+    # evidence is pinned to the version checked; the later one is recorded, never read nor shown.
+    EventType.DOCUMENT_REPLACED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
@@ -346,7 +350,7 @@ def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], 
 def receive_document(app: Application, key: str, size: int, now: dt.datetime, version: Optional[str] = None) -> Change:
     """The one document of the application: its key and version are what the identity check reads."""
     if app.state != State.AWAITING_DOCUMENTS:
-        if app.document_key == key and (version is None or version == app.document_version):
+        if app.document_key == key and (version is None or app.document_version in (None, version)):
             raise NothingToDo("document already received")
         raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
     return (
@@ -365,13 +369,19 @@ def receive_document(app: Application, key: str, size: int, now: dt.datetime, ve
 
 def record_unexpected_document(app: Application, key: str, version: Optional[str], now: dt.datetime) -> Change:
     """Another object under the application once its document is being checked or decided: kept in the
-    history for the reviewer and the audit, never checked, never changing the state."""
+    history for the reviewer and the audit, never checked, never changing the state. A later version of
+    the checked document's own key is ``document.replaced``: every read stays pinned to the checked one."""
+    kind, reason = (
+        (EventType.DOCUMENT_REPLACED, "the checked document's key was written again; the new version was not used")
+        if key == app.document_key
+        else (EventType.DOCUMENT_UNEXPECTED, "a further document was uploaded after the one checked; it was not used")
+    )
     return (
         _ChangeBuilder(app, app, now)
         .apply(
-            EventType.DOCUMENT_UNEXPECTED,
+            kind,
             Actor("system", "documents"),
-            "a further document was uploaded after the one checked; it was not used",
+            reason,
             {"key": key, "version": version, "checked_key": app.document_key, "checked_version": app.document_version},
         )
         .build()

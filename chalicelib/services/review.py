@@ -94,7 +94,7 @@ class ReviewService:
         mime = (identity.get("details") or {}).get("mime_type")
         if mime is None:
             try:
-                mime = sniff_mime_type(self.documents.sample(app.document_key).head)
+                mime = sniff_mime_type(self.documents.sample(app.document_key, app.document_version).head)
             except DocumentMissing:
                 raise workflow.NoDocument("the recorded document is not in the store") from None
         if mime not in DISPLAYABLE:
@@ -109,11 +109,13 @@ class ReviewService:
             return workflow.view_document(current, reviewer.sub, email, clock())
 
         change = self.applications.apply_with_retry(application_id, record_view, app)
-        key = change.after.document_key if change else app.document_key
-        assert key is not None
+        shown = change.after if change else app
+        assert shown.document_key is not None
         self.metrics.count("DocumentViewed")
         expires = clock() + dt.timedelta(seconds=DOCUMENT_LINK_SECONDS)
-        return DocumentLink(self.documents.presigned_view(key, mime, DOCUMENT_LINK_SECONDS), mime, iso(expires))
+        # the version checked, never whatever was posted to the key since (evidence pinned)
+        url = self.documents.presigned_view(shown.document_key, mime, DOCUMENT_LINK_SECONDS, shown.document_version)
+        return DocumentLink(url, mime, iso(expires))
 
     def visible(self, reviewer: Identity, application_id: str) -> Application:
         """The application, if this reviewer may see it at all: in review (FLAGGED), or decided by them.
