@@ -312,7 +312,7 @@ def review_document(application_id):
 )
 @handles_errors
 def operations_workflow():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.workflow(services().operations.workflow())
 
 
@@ -320,7 +320,7 @@ def operations_workflow():
 @documented("Work queues with their depth and dead letters (operators)", responses={200: QueuesOut}, errors=(403,))
 @handles_errors
 def operations_queues():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.queues(services().operations.queues())
 
 
@@ -328,7 +328,7 @@ def operations_queues():
 @documented("Move a queue's dead letters back to it (operators)", responses={200: Redriven}, errors=(403, 404))
 @handles_errors
 def operations_redrive(name):
-    operator(current_request())
+    operator(current_request(), services().staff)
     return {"queue": name, "moved": services().operations.redrive(name)}
 
 
@@ -336,7 +336,7 @@ def operations_redrive(name):
 @documented("Each scheduled job with its last run and summary (operators)", responses={200: JobsOut}, errors=(403,))
 @handles_errors
 def operations_jobs():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
 
 

@@ -346,6 +346,10 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         }
     )
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))
+    # an application entering review: the reviewers' queue, each staff recipient re-checked in the staff pool
+    flagged_message = dict(json.loads(message), event_id=f"{app_id}#9", seq=9, type="application.flagged",
+                           from_state="VERIFYING", state="FLAGGED")
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(flagged_message)))
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
     for connection in (live, staff_socket, "conn-never-connected"):
