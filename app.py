@@ -20,6 +20,7 @@ from chalicelib.api.models import (
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
+    CaseResolutionRequest,
     Decision,
     DecisionRequest,
     DocumentLink,
@@ -33,6 +34,9 @@ from chalicelib.api.models import (
     QueuesOut,
     Redriven,
     ReviewDetail,
+    ScreeningCaseDetail,
+    ScreeningCaseOut,
+    ScreeningCasePage,
     UploadForm,
     WithdrawRequest,
     WorkflowOut,
@@ -227,6 +231,22 @@ def screen_sanctions(event):
     return sqs.partial_batch_response(event, services().sanctions_check.screening_requested)
 
 
+# --- customers re-screened when the lists change ------------------------------------
+
+
+@app.on_sqs_message(queue=os.environ["CUSTOMER_PROJECTION_QUEUE_NAME"], batch_size=10)
+def project_customers(event):
+    return sqs.partial_batch_response(event, services().customer_projection.application_event)
+
+
+@app.on_sqs_message(queue=os.environ["CUSTOMER_RESCREENING_QUEUE_NAME"], batch_size=1)
+def rescreen_customers(event):
+    seconds_left = sqs.seconds_left(event)
+    return sqs.partial_batch_response(
+        event, lambda body: services().customer_rescreening.screen_segment(body, seconds_left)
+    )
+
+
 # --- transactional outbox ---------------------------------------------------
 
 
@@ -305,6 +325,53 @@ def clear_sanctions_false_positive(application_id):
         who, application_id, body.list, body.entry_id, body.reason
     )
     return presenters.application(cleared, reviewer=True)
+
+
+@app.route("/review/screening-cases", methods=["GET"])
+@documented(
+    "Open customer screening cases, oldest first (reviewers): approved customers a changed list entry may name",
+    params=PAGING,
+    responses={200: ScreeningCasePage},
+    errors=(403,),
+)
+@handles_errors
+def screening_cases():
+    request = current_request()
+    reviewer(request, services().staff)
+    limit, cursor = page_params(request)
+    items, next_cursor = services().screening_case_reviews.queue(limit, cursor)
+    return presenters.page([presenters.screening_case(c) for c in items], next_cursor)
+
+
+@app.route("/review/screening-cases/{case_id}", methods=["GET"])
+@documented(
+    "A customer screening case (reviewers); the read is recorded in the customer's history (review.viewed)",
+    responses={200: ScreeningCaseDetail},
+    errors=(403, 404),
+)
+@handles_errors
+def screening_case(case_id):
+    who = reviewer(current_request(), services().staff)
+    case, application = services().screening_case_reviews.detail(who, case_id)
+    return presenters.screening_case_detail(case, application)
+
+
+@app.route("/review/screening-cases/{case_id}/resolution", methods=["POST"])
+@documented(
+    "Resolve a customer screening case: false_positive (not this customer) or confirmed, with a reason (reviewers)",
+    description="Kept in the customer's history (customer.screening_resolved); the case leaves the queue. "
+    "403 on a case about your own account; 409 case_already_resolved when it was resolved first.",
+    request=CaseResolutionRequest,
+    responses={200: ScreeningCaseOut},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def resolve_screening_case(case_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    body = parse_body(request, CaseResolutionRequest)
+    case = services().screening_case_reviews.resolve(who, case_id, body.decision.value, body.reason)
+    return presenters.screening_case(case)
 
 
 @app.route("/review/applications/{application_id}/document", methods=["GET"])

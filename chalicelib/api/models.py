@@ -59,6 +59,18 @@ class FalsePositiveRequest(_Strict):
     reason: Reason
 
 
+class CaseDecision(str, enum.Enum):
+    FALSE_POSITIVE = "false_positive"
+    CONFIRMED = "confirmed"
+
+
+class CaseResolutionRequest(_Strict):
+    """A reviewer's word on a customer screening case (issue 20): not this customer, or confirmed; and why."""
+
+    decision: CaseDecision
+    reason: Reason
+
+
 # --- responses: exactly what presenters.py emits (extra="forbid": a new key is a documentation change) --------
 
 
@@ -269,3 +281,26 @@ class JobOut(_Strict):
 
 class JobsOut(_Strict):
     jobs: list[JobOut]
+
+
+class ScreeningCaseOut(_Strict):
+    """A customer (an approved application) whom a changed list entry may name (``customer.screening_hit``)."""
+
+    case_id: str
+    type: Literal["customer.screening_hit"]
+    application_id: str
+    opened_at: str
+    index_version: str
+    status: Literal["OPEN", "CLEARED", "CONFIRMED"]
+    customer: dict[str, Any] = Field(description="names, date_of_birth, nationality, sex, approved_at")
+    candidate: dict[str, Any] = Field(description="the list entry as screening reports it: list, entry_id, score, why")
+    resolution: Optional[dict[str, Any]] = Field(description="decision, reason, reviewer_email, at; null while open")
+
+
+class ScreeningCasePage(_Strict):
+    items: list[ScreeningCaseOut]
+    next_cursor: Optional[str]
+
+
+class ScreeningCaseDetail(ScreeningCaseOut):
+    application: ApplicationSummary

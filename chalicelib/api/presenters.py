@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.checks import for_applicant
-from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
+from ..domain.sanctions.rescreening import ScreeningCase
+from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact, shown_to_applicant
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
@@ -47,8 +48,10 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
 
 
 def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
-    """The history; the applicant's view shows staff as their role, without internal reasons."""
-    return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
+    """The history; the applicant's view shows staff as their role, without internal reasons, and none of the
+    sanctions reviews of them (``workflow.HIDDEN_FROM_APPLICANT``: tipping off); the chain is checked whole."""
+    shown = [e for e in events if reviewer or shown_to_applicant(e.type)]
+    return {"items": [event(e, reviewer) for e in shown], "chain_intact": chain_intact(events)}
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:
@@ -127,3 +130,16 @@ def jobs(found: Sequence[Job]) -> dict[str, Any]:
             for j in found
         ]
     }
+
+
+def screening_case(case: ScreeningCase) -> dict[str, Any]:
+    """A customer screening case as reviewers see it (the customer's profile, the entry, the resolution)."""
+    body = case.to_dict()
+    body.pop("applicant_id", None)  # the Cognito sub: not a reviewer's business
+    if body.get("resolution"):
+        body["resolution"] = {k: v for k, v in body["resolution"].items() if k != "reviewer"}
+    return body
+
+
+def screening_case_detail(case: ScreeningCase, app: Application) -> dict[str, Any]:
+    return {**screening_case(case), "application": summary(app)}

@@ -62,6 +62,8 @@ class EventType(str, enum.Enum):
     DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
     SCREENING_FALSE_POSITIVE = "screening.false_positive"
+    CUSTOMER_SCREENING_HIT = "customer.screening_hit"
+    CUSTOMER_SCREENING_RESOLVED = "customer.screening_resolved"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -99,7 +101,24 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Issue 20: a reviewer cleared a sanctions candidate as not this applicant (kept, with the reason, so
     # the next screening of the same applicant does not flag the same unchanged entry again).
     EventType.SCREENING_FALSE_POSITIVE: _same(REVIEWABLE_STATES),
+    # Issue 20: a customer (an approved application) re-screened against a changed list entry: a case is
+    # opened for reviewers, and later cleared or confirmed by one. No change of state.
+    EventType.CUSTOMER_SCREENING_HIT: _same([State.APPROVED]),
+    EventType.CUSTOMER_SCREENING_RESOLVED: _same([State.APPROVED]),
 }
+
+#: Events the applicant never sees, in the history or live: a sanctions review of them. Telling a customer
+#: that they are, or were, being checked against a sanctions list is tipping off. The chain still covers
+#: them (the applicant's view shows the gap in ``seq``; ``chain_intact`` is computed on every event).
+HIDDEN_FROM_APPLICANT = frozenset(
+    {EventType.SCREENING_FALSE_POSITIVE, EventType.CUSTOMER_SCREENING_HIT, EventType.CUSTOMER_SCREENING_RESOLVED}
+)
+
+
+def shown_to_applicant(event_type: object) -> bool:
+    """False for the event types in ``HIDDEN_FROM_APPLICANT`` (given as EventType or its value)."""
+    value = event_type.value if isinstance(event_type, EventType) else event_type
+    return value not in {e.value for e in HIDDEN_FROM_APPLICANT}
 
 
 #: When the checks recorded so far decide the application without waiting for the rest, by state: the
@@ -524,6 +543,78 @@ def clear_false_positive(
     )
 
 
+#: Where a re-screening hit is recorded in the application, so a replay finds it (inside the sanctions
+#: check's details, beside ``false_positives``): case id -> {"status", "entry"}.
+RESCREENING_CASES = "rescreening_cases"
+
+
+class CaseAlreadyResolved(DomainError):
+    code = "case_already_resolved"
+
+
+def _rescreening_cases(app: Application) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    sanctions = dict(app.checks.get("sanctions") or {})
+    details = dict(sanctions.get("details") or {})
+    return sanctions, details, dict(details.get(RESCREENING_CASES) or {})
+
+
+def record_screening_hit(app: Application, case: Mapping[str, Any], now: dt.datetime) -> Change:
+    """A customer's re-screening named a changed list entry: the case opened, in the history (the entry,
+    its version, the score) and in the application, where a replay of the same hit finds it (NothingToDo)."""
+    sanctions, details, cases = _rescreening_cases(app)
+    case_id = str(case["case_id"])
+    if case_id in cases:
+        raise NothingToDo("screening hit already recorded")
+    candidate = case.get("candidate") or {}
+    record = {
+        "case_id": case_id,
+        "list": candidate.get("list"),
+        "entry_id": candidate.get("entry_id"),
+        "entry_hash": candidate.get("entry_hash"),
+        "listed_name": candidate.get("listed_name"),
+        "score": candidate.get("score"),
+        "index_version": case.get("index_version"),
+    }
+    cases[case_id] = {"status": "OPEN", "opened_at": iso(now)}
+    details[RESCREENING_CASES] = cases
+    checks = {**app.checks, "sanctions": {**sanctions, "details": details}}
+    reason = f"re-screening: {record['list']} {record['entry_id']} changed and may name this customer"
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.CUSTOMER_SCREENING_HIT, Actor("system", "rescreening"), reason, record, checks=checks)
+        .build()
+    )
+
+
+def resolve_screening_case(
+    app: Application,
+    case_id: str,
+    status: str,
+    reviewer_id: str,
+    reviewer_email: Optional[str],
+    reason: str,
+    now: dt.datetime,
+) -> Change:
+    """A reviewer's word on a re-screening case (CLEARED: not this customer; CONFIRMED: the listed person),
+    never on their own account. Once: a second word raises CaseAlreadyResolved."""
+    if reviewer_id == app.applicant_id or may_be_same_mailbox(reviewer_email, [app.declared.get("email")]):
+        raise NotAllowed("a reviewer cannot resolve a case about their own account")
+    sanctions, details, cases = _rescreening_cases(app)
+    if case_id not in cases:
+        raise NoSuchCandidate(f"no re-screening case {case_id} on this application")
+    if cases[case_id].get("status") != "OPEN":
+        raise CaseAlreadyResolved(f"case {case_id} is already {cases[case_id].get('status')}")
+    record = {"case_id": case_id, "status": status, "reviewer_email": reviewer_email}
+    cases[case_id] = {**cases[case_id], "status": status, "resolved_at": iso(now), "reviewer": reviewer_id}
+    details[RESCREENING_CASES] = cases
+    checks = {**app.checks, "sanctions": {**sanctions, "details": details}}
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.CUSTOMER_SCREENING_RESOLVED, Actor("reviewer", reviewer_id), reason, record, checks=checks)
+        .build()
+    )
+
+
 def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime) -> Change:
     return (
         _ChangeBuilder(app, app, now)
@@ -610,6 +701,7 @@ PUBLIC_STAFF_REASONS = {
     EventType.REJECTED: "decided by a reviewer",
     EventType.VIEWED: "viewed by a reviewer",
     EventType.SCREENING_FALSE_POSITIVE: "reviewed by a reviewer",
+    EventType.CUSTOMER_SCREENING_RESOLVED: "reviewed by a reviewer",
 }
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..domain import workflow
 from ..domain.checks import SANCTIONS, CheckResult
@@ -37,12 +37,16 @@ from ..domain.sanctions import (
     unavailable,
     validate,
 )
+from ..domain.sanctions.rescreening import document_sex
 from ..domain.users import Identity
 from ..observability import logger
 from .applications import ApplicationService
 from .checks import CheckRecorder
 from .errors import NotFound
 from .ports import Clock, DownloadFailed, ListDownloader, Metrics, SanctionsIndexStore, SettingsSource
+
+if TYPE_CHECKING:
+    from .rescreening import CustomerRescreening
 
 JOB = "refresh_sanctions_lists"
 
@@ -90,15 +94,18 @@ class SanctionsIndexCache:
         return loaded
 
 
-def applicant_from(declared: dict[str, Any]) -> Applicant:
-    """What screening reads from the declaration: the full name, birth date and nationality."""
+def applicant_from(declared: dict[str, Any], sex: Optional[str] = None) -> Applicant:
+    """What screening reads from the declaration: the full name, birth date and nationality; and the sex the
+    document states, when it was read by then (the declaration has none)."""
     name = declared.get("full_name") or {}
     full = " ".join(p for p in (name.get("given_names"), name.get("surname")) if p)
     try:
         born: Optional[dt.date] = dt.date.fromisoformat(str(declared.get("date_of_birth")))
     except ValueError:
         born = None
-    return Applicant(names=(full,) if full else (), date_of_birth=born, nationality=declared.get("nationality"))
+    return Applicant(
+        names=(full,) if full else (), date_of_birth=born, nationality=declared.get("nationality"), sex=sex
+    )
 
 
 class SanctionsCheck:
@@ -124,11 +131,12 @@ class SanctionsCheck:
     def screen_application(self, app: workflow.Application) -> CheckResult:
         """Screen; when something is found, leave out what a reviewer cleared for this applicant before
         (one Query of the applicant's applications, only then: a clean applicant costs no extra call)."""
-        result = self.screen(dict(app.declared))
+        sex = document_sex(app.checks)  # the passport's, when the identity check read it first
+        result = self.screen(dict(app.declared), sex=sex)
         if result.details.get("candidates"):
             cleared = self.cleared_for(app.applicant_id)
             if cleared:
-                result = self.screen(dict(app.declared), cleared)
+                result = self.screen(dict(app.declared), cleared, sex=sex)
         return result
 
     def cleared_for(self, applicant_id: str) -> dict[tuple[str, str], str]:
@@ -144,14 +152,19 @@ class SanctionsCheck:
             if not cursor:
                 return cleared
 
-    def screen(self, declared: dict[str, Any], cleared: Optional[dict[tuple[str, str], str]] = None) -> CheckResult:
+    def screen(
+        self,
+        declared: dict[str, Any],
+        cleared: Optional[dict[tuple[str, str], str]] = None,
+        sex: Optional[str] = None,
+    ) -> CheckResult:
         index = self.index.get()
         if index is None:
             self.metrics.count("SanctionsIndexMissing")
             return unavailable("no sanctions index has been published yet")
         policy = ScreeningPolicy(review_threshold=self.settings.policy().sanctions_review_threshold)
         started = time.perf_counter()
-        result = screen(index, applicant_from(declared), policy, cleared)
+        result = screen(index, applicant_from(declared, sex), policy, cleared)
         logger.info(
             "applicant screened",
             extra={
@@ -205,12 +218,14 @@ class SanctionsListRefresh:
         settings: SettingsSource,
         metrics: Metrics,
         clock: Clock,
+        rescreening: Optional[CustomerRescreening] = None,
     ):
         self.downloader = downloader
         self.store = store
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
+        self.rescreening = rescreening
 
     def refresh(self) -> dict[str, Any]:
         # Fresh, not the container's cached copy: a run right after an operator changed a list URL
@@ -254,8 +269,11 @@ class SanctionsListRefresh:
         summary["lists"] = {source: info.to_dict() for source, info in index.lists.items()}
         if pointer is not None and pointer.get("version") == index.version:
             # Same content: no new version, but the pointer records that the lists were checked now.
-            kept = {"built_at": pointer.get("built_at"), "bytes": pointer.get("bytes")}
-            self.store.publish(index.version, None, {**kept, "checked_at": now, "lists": summary["lists"]})
+            kept = {k: pointer[k] for k in ("built_at", "bytes", "delta", "rescreening") if k in pointer}
+            manifest = {**kept, "checked_at": now, "lists": summary["lists"]}
+            self.store.publish(index.version, None, manifest)
+            # A re-screening that could not be started last time (the queue was down) is started now.
+            self._rescreen(index.version, manifest, summary)
             return summary
         blob = index.dumps()
         delta = self._delta(pointer, index)
@@ -268,7 +286,21 @@ class SanctionsListRefresh:
         self.store.publish(index.version, blob, manifest)
         summary["changed"] = 1
         logger.info("sanctions index published", extra={"version": index.version, "bytes": len(blob)})
+        self._rescreen(index.version, manifest, summary)
         return summary
+
+    def _rescreen(self, version: str, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
+        """Start the customers' re-screening against this version's delta, once: the pointer records that it
+        was started, so a run after a failed start (the queue down) starts it then, and never twice."""
+        delta = manifest.get("delta") or {}
+        if self.rescreening is None or not delta.get("entries") or not delta.get("from_version"):
+            return
+        if (manifest.get("rescreening") or {}).get("version") == version:
+            return
+        segments = self.rescreening.start(version, str(delta["from_version"]))
+        manifest["rescreening"] = {"version": version, "segments": segments, "started_at": self.clock().isoformat()}
+        self.store.publish(version, None, manifest)
+        summary["rescreening_segments"] = segments
 
     def _delta(self, pointer: Optional[dict[str, Any]], index: ScreeningIndex) -> Optional[list[list[str]]]:
         """[list, entry id] of each entry new or changed since the current version (None: no current version

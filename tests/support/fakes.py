@@ -17,6 +17,7 @@ from chalicelib.adapters.memory import (
     InMemoryApplicationRepository,
     InMemoryClaims,
     InMemoryConnectionStore,
+    InMemoryCustomerProfiles,
     InMemoryDocumentStore,
     InMemoryUserDirectory,
     InMemoryJobRunLog,
@@ -25,9 +26,11 @@ from chalicelib.adapters.memory import (
     InMemoryQuotas,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
+    InMemoryScreeningCases,
     RecordingEventPublisher,
     RecordingMetrics,
     RecordingWebSocketSender,
+    RecordingWorkQueue,
     StaticListDownloader,
     StaticSettings,
 )
@@ -90,6 +93,9 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         customer_directory=InMemoryUserDirectory(auto_staff=False),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),
+        customer_profiles=InMemoryCustomerProfiles(),
+        screening_cases=InMemoryScreeningCases(),
+        rescreening_queue=RecordingWorkQueue(),
     )
     services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed
     return services

@@ -7,12 +7,12 @@ Two independent sources, so that what the matcher was tuned on is never what it 
   Persian Faker names are in unvocalised Arabic script, which no transliteration turns into the
   Latin a passport carries ("mhmd"), so the Arabic-speaking world comes from the Latin locales
   fr_DZ (Algeria, French transliteration) and en_PK (Pakistan, English transliteration).
-* ``NamDictCultures``: first names by country from ``nam_dict.txt`` (Jörg Michael's name
-  dictionary, shipped by the ``gender-guesser`` package, data under the GNU FDL), for
-  Arabia/Persia, India/Sri Lanka, Russia, China, Korea and Spain, in the dictionary's own Latin
-  spellings (several transliterations of one name are separate entries, as in life). Arabic,
-  Persian and South-Asian names are chains of given names (given, father's, grandfather's), as
-  those cultures name people; the others take a surname from Faker.
+* ``NameVariantsCultures``: the ``name-variants`` package's tables (MIT; common names of each
+  culture with their usual romanisations, so several transliterations of one name are separate
+  names, as in life) for Arabic, Persian, South-Asian (Hindi, Bengali, Tamil), Russian
+  (surnames; given names from Faker), Chinese, Korean and Turkish names. Arabic, Persian and
+  Turkish names are chains of given names (given, father's, grandfather's), as those cultures
+  name people. It replaces nam_dict.txt (gender-guesser: GPLv3 code, GFDL data, unmaintained).
 
 Each person is (name, birth date, ICAO nationality, sex, culture). Deterministic for a seed.
 """
@@ -23,7 +23,6 @@ import datetime as dt
 import functools
 import random
 from dataclasses import dataclass
-from importlib import resources
 
 from anyascii import anyascii
 from faker import Faker
@@ -37,25 +36,6 @@ FAKER_CULTURES: dict[str, tuple[tuple[str, str], ...]] = {
     "Korean": (("ko_KR", "KOR"),),
     "Spanish": (("es_ES", "ESP"), ("es_MX", "MEX"), ("es_CO", "COL"), ("es_AR", "ARG"), ("es_CL", "CHL")),
 }
-
-#: culture -> (nam_dict column, ICAO nationality, Faker locale for surnames or None for a chain of given names)
-NAM_DICT_CULTURES: dict[str, tuple[str, str, str | None]] = {
-    "Arabic/Persian": ("arabia", "IRN", None),
-    "South-Asian": ("india", "IND", None),
-    "Russian": ("russia", "RUS", "ru_RU"),
-    "Chinese": ("china", "CHN", "zh_CN"),
-    "Korean": ("korea", "KOR", "ko_KR"),
-    "Spanish": ("spain", "ESP", "es_ES"),
-}
-
-_COLUMNS = (
-    "great_britain ireland usa italy malta portugal spain france belgium luxembourg the_netherlands east_frisia "
-    "germany austria swiss iceland denmark norway sweden finland estonia latvia lithuania poland czech_republic "
-    "slovakia hungary romania bulgaria bosniaand croatia kosovo macedonia montenegro serbia slovenia albania greece "
-    "russia belarus moldova ukraine armenia azerbaijan georgia the_stans turkey arabia israel china india japan "
-    "korea vietnam other_countries"
-).split()
-
 
 @dataclass(frozen=True)
 class Person:
@@ -98,62 +78,78 @@ class FakerCultures:
         return Person(anyascii(" ".join(parts)), _birth(rng), nationality, "F" if female else "M", culture, locale)
 
 
+#: culture -> (name-variants tables for given names, tables for surnames or None for a chain of given
+#: names, ICAO nationalities, Faker locale for given names or None)
+NAME_VARIANTS_CULTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None, tuple[str, ...], str | None]] = {
+    "Arabic": (("ARABIC_NAME_VARIANTS",), None, ("SYR", "IRQ", "EGY", "YEM", "SAU", "LBN", "SDN"), None),
+    "Persian": (("PERSIAN_NAME_VARIANTS",), None, ("IRN", "AFG"), None),
+    "South-Asian": (
+        ("INDIAN_NAMES_HINDI", "INDIAN_NAMES_BENGALI", "INDIAN_NAMES_TAMIL"),
+        ("INDIAN_NAMES_HINDI", "INDIAN_NAMES_BENGALI", "INDIAN_NAMES_TAMIL"),
+        ("IND", "BGD", "LKA"),
+        None,
+    ),
+    "Russian": ((), ("RUSSIAN_SURNAME_VARIANTS",), ("RUS",), "ru_RU"),
+    "Chinese": (("CHINESE_GIVEN_NAME_VARIANTS",), ("CHINESE_SURNAME_VARIANTS",), ("CHN",), None),
+    "Korean": (("KOREAN_GIVEN_NAME_VARIANTS",), ("KOREAN_SURNAME_VARIANTS",), ("KOR", "PRK"), None),
+    "Turkish": (("TURKISH_NAME_VARIANTS",), None, ("TUR",), None),
+}
+
+
 @functools.cache
-def _nam_dict() -> dict[str, dict[str, list[tuple[str, int]]]]:
-    """column -> sex ("M"/"F") -> [(name, frequency weight)], from nam_dict.txt."""
-    text = resources.files("gender_guesser").joinpath("data/nam_dict.txt").read_text(encoding="utf-8")
-    wanted = {column for column, _, _ in NAM_DICT_CULTURES.values()}
-    positions = {column: _COLUMNS.index(column) for column in wanted}
-    table: dict[str, dict[str, list[tuple[str, int]]]] = {c: {"M": [], "F": []} for c in wanted}
-    for line in text.splitlines():
-        if not line or line[0] in "#=":
-            continue
-        parts = line.split()
-        sex = parts[0][-1]  # M, 1M, ?M -> M; F, 1F, ?F -> F; ? -> either
-        name = parts[1].replace("+", " ")
-        if not name.isascii() or not name.replace(" ", "").replace("-", "").isalpha():
-            continue  # the dictionary's own escape codes for special letters: left out
-        values = line[30:-1]
-        for column, position in positions.items():
-            digit = values[position] if position < len(values) else " "
-            if digit.strip():
-                weight = int(digit, 16)  # 1 (rare) .. 13 (very common): a log scale
-                for s in ("M", "F") if sex == "?" else (sex,):
-                    if s in ("M", "F"):
-                        table[column][s].append((name, 2 ** max(weight - 1, 0)))
-    return table
+def _name_variants(tables: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Every Latin spelling in the tables, weighted by the name's frequency (where the table gives one, else
+    the tables' median), shared out among its spellings: several transliterations of one name, as in life."""
+    import name_variants
+
+    forms: list[str] = []
+    weights: list[float] = []
+    for table in tables:
+        entries = getattr(name_variants, table).values()
+        known = sorted(e["frequency"] for e in entries if e.get("frequency"))
+        default = known[len(known) // 2] if known else 1
+        for entry in entries:
+            latin = [f for f in entry["forms"] if f.isascii() and f.replace("-", "").replace("'", "").isalpha()]
+            for form in latin:
+                forms.append(form.title())
+                weights.append((entry.get("frequency") or default) / len(latin))
+    scale = min(weights)
+    return tuple(forms), tuple(max(1, round(w / scale)) for w in weights)
 
 
-class NamDictCultures:
-    """Non-listed people of the lists' cultures from nam_dict.txt (never used while tuning)."""
+class NameVariantsCultures:
+    """Non-listed people of the lists' cultures from ``name-variants`` (MIT) tables: common names of each
+    culture in their usual Latin spellings. Never used while tuning. Arabic, Persian and Turkish names are
+    chains of given names (given, father's and sometimes grandfather's); the others a given name and a
+    surname (Russian given names from Faker: the tables have only surnames). No sex: the tables do not say."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.fakers: dict[str, Faker] = {}
-        for number, (_, _, locale) in enumerate(NAM_DICT_CULTURES.values()):
-            if locale:
+        for number, (_, _, _, locale) in enumerate(NAME_VARIANTS_CULTURES.values()):
+            if locale and locale not in self.fakers:
                 fake = Faker(locale)
-                fake.seed_instance(seed * 1000 + 500 + number)
+                fake.seed_instance(seed * 1000 + 700 + number)
                 self.fakers[locale] = fake
 
-    def _given(self, column: str, sex: str) -> str:
-        pool = _nam_dict()[column][sex]
-        names, weights = zip(*pool, strict=True)
-        return self.rng.choices(names, weights=weights)[0]
+    def _pick(self, tables: tuple[str, ...]) -> str:
+        forms, weights = _name_variants(tables)
+        return self.rng.choices(forms, weights=weights)[0]
 
     def person(self, culture: str) -> Person:
         rng = self.rng
-        column, nationality, locale = NAM_DICT_CULTURES[culture]
-        sex = "F" if rng.random() < 0.5 else "M"
-        parts = [self._given(column, sex)]
-        if locale is None:  # given, father's (and grandfather's) names
-            parts.append(self._given(column, "M"))
-            if rng.random() < 0.5:
-                parts.append(self._given(column, "M"))
+        given_tables, surname_tables, nationalities, locale = NAME_VARIANTS_CULTURES[culture]
+        if locale:
+            parts = [anyascii(self.fakers[locale].first_name_male())]
         else:
-            fake = self.fakers[locale]
-            last = fake.last_name_female if sex == "F" and hasattr(fake, "last_name_female") else fake.last_name
-            parts.append(anyascii(last()))
-            if culture == "Spanish" and rng.random() < 0.6:
-                parts.append(anyascii(last()))
-        return Person(" ".join(parts), _birth(rng), nationality, sex, culture, "nam_dict")
+            parts = [self._pick(given_tables)]
+        if surname_tables is None:  # given, father's (and grandfather's) names
+            parts.append(self._pick(given_tables))
+            if rng.random() < 0.5:
+                parts.append(self._pick(given_tables))
+        else:
+            if locale is None and rng.random() < 0.2:
+                parts.append(self._pick(given_tables))
+            parts.append(self._pick(surname_tables))
+        sex = "M" if locale else None
+        return Person(" ".join(parts), _birth(rng), rng.choice(nationalities), sex, culture, "name-variants")

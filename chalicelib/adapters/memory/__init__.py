@@ -22,6 +22,7 @@ One module per port family; import from the package (``adapters.memory``).
 """
 
 from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas
+from .customers import InMemoryCustomerProfiles, InMemoryScreeningCases, RecordingWorkQueue
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
@@ -47,6 +48,7 @@ __all__ = [
     "InMemoryApplicationRepository",
     "InMemoryClaims",
     "InMemoryConnectionStore",
+    "InMemoryCustomerProfiles",
     "InMemoryDocumentStore",
     "InMemoryUserDirectory",
     "InMemoryJobRunLog",
@@ -55,11 +57,13 @@ __all__ = [
     "InMemoryQuotas",
     "InMemoryReportStore",
     "InMemorySanctionsIndexStore",
+    "InMemoryScreeningCases",
     "PAGE_TEXT_MARKER",
     "PublishedMessage",
     "RecordingEventPublisher",
     "RecordingMetrics",
     "RecordingWebSocketSender",
+    "RecordingWorkQueue",
     "StaticListDownloader",
     "StaticSettings",
     "StoredObject",

@@ -169,6 +169,14 @@ class ScreeningIndex:
             for key in token_keys(token) | loose_keys(token):
                 self.postings.setdefault(key, []).append(token)
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
+        weighed_by = self.__dict__.get("_weighed_by")
+        if weighed_by is not None:  # a delta: the whole list's weights, not its own few names'
+            self._weights = weighed_by._weights
+            self.names = [
+                IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
+                for n in self.names
+            ]
+            return
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
         # shared "Muhammad" much less. Weights span [0.4, 1.5].
@@ -208,6 +216,16 @@ class ScreeningIndex:
                 parsed_list.dropped_aliases,
             )
         return cls(entries, lists, built_at)
+
+    def subset(self, keys: Iterable[tuple[str, str]]) -> ScreeningIndex:
+        """An index of only these (list, entry id) entries -- the delta a refresh added or changed -- that
+        weighs tokens as this whole index does: a name common in the list stays weak evidence even when the
+        delta holds it once. Screening against it finds what screening against this index would find among
+        those entries (its blocking is looser, never stricter: fewer names share each key)."""
+        wanted = set(keys)
+        delta = ScreeningIndex([e for e in self.entries if (e.source, e.entry_id) in wanted], self.lists, self.built_at)
+        delta.__dict__["_weighed_by"] = self
+        return delta
 
     def weight(self, token: str) -> float:
         """How much a token identifies someone; a token no listed name has counts as rare."""

@@ -22,6 +22,7 @@ from .common import (
     new_uuid,
     utc_now,
 )
+from .customers import CustomerProfiles, ProfilePage, ScreeningCases, WorkQueue
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
@@ -36,6 +37,7 @@ __all__ = [
     "ConnectionGone",
     "ConnectionInfo",
     "ConnectionStore",
+    "CustomerProfiles",
     "DocumentMissing",
     "DocumentStore",
     "DownloadFailed",
@@ -54,11 +56,13 @@ __all__ = [
     "Ocr",
     "OcrRefused",
     "Page",
+    "ProfilePage",
     "QueueAdmin",
     "QueueStatus",
     "Quotas",
     "ReportStore",
     "SanctionsIndexStore",
+    "ScreeningCases",
     "SettingsSource",
     "TokenVerifier",
     "UserDirectory",
@@ -66,6 +70,7 @@ __all__ = [
     "TooManySubscriptions",
     "Upload",
     "WebSocketSender",
+    "WorkQueue",
     "new_uuid",
     "utc_now",
 ]
