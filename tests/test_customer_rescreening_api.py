@@ -1,0 +1,120 @@
+"""Customers re-screened when the lists change, through the real entry points (Chalice's test client, moto):
+the projection and re-screening queues' handlers, the reviewers' case routes, the applicant's view."""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from tests.support.flows import history_types
+from tests.test_review_api import create_via_api, drive
+
+
+@pytest.fixture
+def list_version_naming():
+    """Publish an index version that adds an entry naming a customer; the version in use is restored after."""
+    from chalicelib.bootstrap import services
+    from chalicelib.domain.sanctions import ListEntry, ScreeningIndex
+
+    store = services().sanctions_index_store
+    pointer = store.current()
+    current = ScreeningIndex.loads(store.load(pointer["version"]))
+
+    def publish(full_name: dict, born: str) -> dict:
+        from chalicelib.domain.sanctions import BirthDate
+
+        year, month, day = (int(p) for p in born.split("-"))
+        entry = ListEntry("OFAC-SDN", f"99{uuid.uuid4().int % 10**6:06d}",
+                          f"{full_name['surname'].upper()}, {full_name['given_names']}",
+                          programmes=("SDNTK",), birth_dates=(BirthDate(year, year, month, day),))
+        changed = ScreeningIndex((*current.entries, entry), current.lists, "test")
+        store.publish(changed.version, changed.dumps(), {"built_at": "test"})
+        return {"version": changed.version, "from_version": pointer["version"], "entry_id": entry.entry_id}
+
+    yield publish
+    store.publish(pointer["version"], None, pointer)
+
+
+def queue_event(client, queue_variable: str, *bodies: str):
+    return client.events.generate_sqs_event(queue_name=os.environ[queue_variable], message_bodies=list(bodies))
+
+
+def approved_customer(api, client, user) -> tuple[str, dict]:
+    name = {"given_names": "Ximena Dolores", "surname": f"Quintanar {uuid.uuid4().hex[:6].upper()}"}
+    app_id = create_via_api(api, user, full_name=name, date_of_birth="1969-02-11")
+    assert drive(app_id, identity="PASS").state.value == "APPROVED"
+    body = json.dumps({"application_id": app_id, "type": "application.approved"})
+    reply = client.lambda_.invoke("project_customers", queue_event(client, "CUSTOMER_PROJECTION_QUEUE_NAME", body))
+    assert reply.payload == {"batchItemFailures": []}
+    return app_id, name
+
+
+def rescreen(client, version: dict, segments: int = 2):
+    for segment in range(segments):
+        task = {"version": version["version"], "from_version": version["from_version"], "segment": segment,
+                "segments": segments}
+        reply = client.lambda_.invoke("rescreen_customers",
+                                      queue_event(client, "CUSTOMER_RESCREENING_QUEUE_NAME", json.dumps(task)))
+        assert reply.payload == {"batchItemFailures": []}
+
+
+def open_case_of(api, reviewer, app_id: str) -> dict:
+    items, cursor = [], None
+    while True:
+        reply = api.get("/review/screening-cases?limit=50" + (f"&cursor={cursor}" if cursor else ""), user=reviewer)
+        assert reply.status == 200, reply.body
+        items += reply.body["items"]
+        cursor = reply.body["next_cursor"]
+        if not cursor:
+            break
+    mine = [c for c in items if c["application_id"] == app_id]
+    assert len(mine) <= 1
+    return mine[0] if mine else {}
+
+
+def test_a_list_change_naming_an_approved_customer_opens_a_case_reviewers_resolve(
+        api, client, applicant, reviewer, list_version_naming):
+    app_id, name = approved_customer(api, client, applicant)
+    version = list_version_naming(name, "1969-02-11")
+    rescreen(client, version)
+    rescreen(client, version)  # every segment delivered twice: still one case
+    case = open_case_of(api, reviewer, app_id)
+    assert case["candidate"]["entry_id"] == version["entry_id"] and case["status"] == "OPEN"
+    assert case["customer"]["names"] == [f"{name['given_names']} {name['surname']}"] and "applicant_id" not in case
+    assert history_types(api, applicant, app_id).count("customer.screening_hit") == 0  # never told: tipping off
+    from chalicelib.bootstrap import services
+
+    assert [e.type.value for e in services().repository.history(app_id)].count("customer.screening_hit") == 1
+    assert api.get("/review/screening-cases", user=applicant).status == 403
+    detail = api.get(f"/review/screening-cases/{case['case_id']}", user=reviewer)
+    assert detail.status == 200 and detail.body["application"]["state"] == "APPROVED"
+    assert services().repository.history(app_id)[-1].type.value == "review.viewed"  # the read is audited
+    path = f"/review/screening-cases/{case['case_id']}/resolution"
+    assert api.post(path, {"decision": "maybe", "reason": "x"}, user=reviewer).status == 400
+    assert api.post(path, {"decision": "false_positive"}, user=reviewer).status == 400
+    resolved = api.post(path, {"decision": "false_positive", "reason": "another person: born in Leon"}, user=reviewer)
+    assert resolved.status == 200 and resolved.body["status"] == "CLEARED", resolved.body
+    assert resolved.body["resolution"]["reason"] == "another person: born in Leon"
+    again = api.post(path, {"decision": "confirmed", "reason": "second look"}, user=reviewer)
+    assert again.status == 409 and again.body["error"]["code"] == "case_already_resolved"
+    assert open_case_of(api, reviewer, app_id) == {}
+    assert "customer.screening_resolved" not in history_types(api, applicant, app_id)
+    assert api.get("/review/screening-cases/no-such-case", user=reviewer).status == 404
+
+
+def test_a_customer_the_change_does_not_name_raises_nothing(api, client, applicant, reviewer, list_version_naming):
+    app_id, _ = approved_customer(api, client, applicant)
+    version = list_version_naming({"given_names": "Wenceslao", "surname": "Orbegozo Tellechea"}, "1950-01-01")
+    rescreen(client, version)
+    assert open_case_of(api, reviewer, app_id) == {}
+
+
+def test_malformed_tasks_fail_alone(client):
+    reply = client.lambda_.invoke("rescreen_customers",
+                                  queue_event(client, "CUSTOMER_RESCREENING_QUEUE_NAME", "not json"))
+    assert len(reply.payload["batchItemFailures"]) == 1
+    reply = client.lambda_.invoke("project_customers", queue_event(
+        client, "CUSTOMER_PROJECTION_QUEUE_NAME", json.dumps({"application_id": str(uuid.uuid4())})))
+    assert len(reply.payload["batchItemFailures"]) == 1
