@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 
 DOUBT = "MRZ_NAME_MISMATCH"
@@ -53,8 +54,8 @@ def create_via_api(api, user) -> str:
 
 def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
     """Submit through ApplicationService at the clock's time (for tests about time)."""
-    from chalicelib.domain.users import Identity
     from chalicelib.domain.declaration import ApplicationRequest
+    from chalicelib.domain.users import Identity
 
     who = Identity(sub=applicant_id or str(uuid.uuid4()), groups=frozenset())
     day = clock().date()  # declared as of that day: of age and with a valid document then (issue 9's rules)
@@ -285,8 +286,8 @@ def test_a_decision_body_is_validated(api, reviewer, applicant, body):
 def test_a_decision_survives_a_concurrent_escalation(api, reviewer, applicant, monkeypatch):
     """An escalation bumping the version between read and commit is not a reviewer conflict."""
     from chalicelib.domain import workflow
-    from chalicelib.services import review
     from chalicelib.domain.policy import Policy
+    from chalicelib.services import review
 
     app_id = flagged_via_api(api, applicant)
     original = review.workflow.decide
@@ -317,7 +318,7 @@ def test_two_reviewers_deciding_at_once_exactly_one_wins_100_times(api, reviewer
 
     def attempt(app_id, plan):
         user, decision, _ = plan
-        barrier.wait(timeout=10)
+        barrier.wait(timeout=REPLY_S)
         return decide(api, user, app_id, decision, f"{decision} by {user.sub}")
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
