@@ -11,7 +11,8 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..domain import workflow
@@ -23,6 +24,7 @@ from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is
 from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
+    ChainKey,
     Clock,
     ConcurrentChange,
     IdempotentReplay,
@@ -36,6 +38,14 @@ from .ports import (
 SYSTEM_RETRIES = 8
 
 
+@dataclass(frozen=True)
+class History:
+    """An application's audit history, and whether its chain verifies (keyed MACs, up to the stored head)."""
+
+    events: list[HistoryEvent]
+    intact: bool
+
+
 class ApplicationService:
     def __init__(
         self,
@@ -44,12 +54,35 @@ class ApplicationService:
         new_id: IdGenerator = new_uuid,
         quotas: Optional[Quotas] = None,
         settings: Optional[SettingsSource] = None,
+        chain: Optional[ChainKey] = None,
     ):
         self.repo = repository
         self.clock = clock
         self.new_id = new_id
         self.quotas = quotas
         self.settings = settings  # None: the defaults of resources.yaml (Policy())
+        self.chain = chain  # None: an unkeyed chain (use-case tests that do not care)
+
+    # --- the audit history's chain ---------------------------------------------
+
+    def _key(self) -> bytes:
+        return self.chain.secret() if self.chain is not None else b""
+
+    def commit(
+        self, change: Change, idempotency_key: Optional[str] = None, fingerprint: Optional[str] = None
+    ) -> Change:
+        """Seal the change's events into the keyed chain, then commit it; returns the sealed change.
+
+        Every write of the history goes through here, so every event carries the keyed MAC.
+        """
+        sealed = workflow.seal(change, self._key())
+        self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        return sealed
+
+    def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
+        """Every event MACed under the chain key, in sequence, and the chain ending at the application's
+        stored head (``last_seq``, ``last_hash``): edits, insertions and truncation all show."""
+        return workflow.chain_intact(events, self._key(), head=(app.last_seq, app.last_hash))
 
     def policy(self) -> Policy:
         return self.settings.policy() if self.settings is not None else Policy()
@@ -79,7 +112,7 @@ class ApplicationService:
         quota = self._take_daily_quota(who)
         change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
-            self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
+            change = self.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
         except IdempotentReplay as replay:
             self._give_back(quota)
             return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
@@ -127,14 +160,14 @@ class ApplicationService:
     def list_own(self, who: Identity, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
         return self.repo.list_for_applicant(who.sub, limit, cursor)
 
-    def history(self, who: Identity, application_id: str) -> list[HistoryEvent]:
-        self.get_own(who, application_id)
-        return self.repo.history(application_id)
+    def history(self, who: Identity, application_id: str) -> History:
+        app = self.get_own(who, application_id)
+        events = self.repo.history(application_id)
+        return History(events, self.chain_intact(app, events))
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         app = self.get_own(who, application_id)
-        change = workflow.withdraw(app, who.sub, reason, self.clock())
-        self.repo.commit(change)
+        change = self.commit(workflow.withdraw(app, who.sub, reason, self.clock()))
         return change.after
 
     # --- system steps -----------------------------------------------------
@@ -163,8 +196,7 @@ class ApplicationService:
             except NothingToDo:
                 return None
             try:
-                self.repo.commit(change)
-                return change
+                return self.commit(change)
             except ConcurrentChange as conflict:
                 app = conflict.current
                 backoff(attempt)

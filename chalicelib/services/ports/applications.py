@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -58,6 +58,12 @@ class ApplicationRepository(abc.ABC):
         """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
 
     @abc.abstractmethod
+    def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
+        """Replace stored events by their redacted form (``HistoryEvent.redacted``: same seq, same hash,
+        the personal data as its commitment, no salt). The only rewrite of the history there is: each
+        write applies only to the event with that hash. Idempotent; returns how many were rewritten."""
+
+    @abc.abstractmethod
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
 
 
@@ -86,3 +92,11 @@ class Quotas(abc.ABC):
     @abc.abstractmethod
     def give_back(self, key: str) -> None:
         """Uncount one use (the work it paid for did not happen)."""
+
+
+class ChainKey(abc.ABC):
+    """The key the audit history's chain is MACed with (HMAC-SHA-256), derived from KMS."""
+
+    @abc.abstractmethod
+    def secret(self) -> bytes:
+        """The key (the same every call; fetched once per container)."""
