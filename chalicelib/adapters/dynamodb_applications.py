@@ -49,6 +49,12 @@ class DynamoApplicationRepository(ApplicationRepository):
     def history(self, application_id: str) -> list[HistoryEvent]:
         return [to_event(m) for m in HistoryModel.query(application_id, consistent_read=True)]
 
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        query = HistoryModel.query(
+            application_id, HistoryModel.seq > after_seq, consistent_read=True, limit=limit, page_size=limit
+        )
+        return [to_event(m) for m in query]
+
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
         """One conditional UpdateItem per event: only ``details`` and ``salt`` change, only where the
         stored hash is the event's (the one rewrite of the history any role may make: the purge's)."""
@@ -274,7 +280,7 @@ def decode_cursor(cursor: Optional[str], keys: set[str], pinned: dict[str, str])
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as error:
+    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: nested a thousand deep
         raise InvalidCursor("cursor is not valid") from error
     if not isinstance(data, dict) or set(data) != keys:
         raise InvalidCursor("cursor is not valid")

@@ -49,7 +49,11 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
 
 def history(found: History, reviewer: bool = False) -> dict[str, Any]:
     """The history; the applicant's view shows staff as their role, without internal reasons."""
-    return {"items": [event(e, reviewer) for e in found.events], "chain_intact": found.intact}
+    return {
+        "items": [event(e, reviewer) for e in found.events],
+        "chain_intact": found.intact,
+        "next_cursor": found.next_cursor,
+    }
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:

@@ -7,7 +7,10 @@ conditional transaction: people get a 409, system steps re-read and retry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import random
 import time
@@ -29,6 +32,7 @@ from .ports import (
     ConcurrentChange,
     IdempotentReplay,
     IdGenerator,
+    InvalidCursor,
     Quotas,
     SettingsSource,
     new_uuid,
@@ -36,14 +40,46 @@ from .ports import (
 )
 
 SYSTEM_RETRIES = 8
+#: Events per page of the history when the client names no limit (the most a page may hold).
+HISTORY_PAGE = 100
 
 
 @dataclass(frozen=True)
 class History:
-    """An application's audit history, and whether its chain verifies (keyed MACs, up to the stored head)."""
+    """A page of an application's audit history, whether the chain verifies, and where the next page starts.
+
+    ``intact``: every event of the page MACed under the chain key and chained to the one before (the
+    previous page's last, which its cursor carries); on the last page, the chain ends at the stored head.
+    """
 
     events: list[HistoryEvent]
     intact: bool
+    next_cursor: Optional[str] = None
+
+
+def _history_cursor(event: HistoryEvent) -> str:
+    raw = json.dumps({"s": event.seq, "h": event.hash}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: Optional[str]) -> tuple[int, str]:
+    """(seq, hash) of the last event of the previous page; (0, genesis) for the first page."""
+    if not cursor:
+        return 0, workflow.GENESIS_HASH
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, RecursionError) as error:
+        raise InvalidCursor("cursor is not valid") from error
+    if not (
+        isinstance(data, dict)
+        and set(data) == {"s", "h"}
+        and isinstance(data["s"], int)
+        and not isinstance(data["s"], bool)
+        and data["s"] >= 1
+        and isinstance(data["h"], str)
+    ):
+        raise InvalidCursor("cursor is not valid")
+    return data["s"], data["h"]
 
 
 class ApplicationService:
@@ -160,10 +196,30 @@ class ApplicationService:
     def list_own(self, who: Identity, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
         return self.repo.list_for_applicant(who.sub, limit, cursor)
 
-    def history(self, who: Identity, application_id: str) -> History:
+    def history(
+        self, who: Identity, application_id: str, limit: int = HISTORY_PAGE, cursor: Optional[str] = None
+    ) -> History:
+        """A page of the applicant's own application's history (``limit`` events after ``cursor``)."""
         app = self.get_own(who, application_id)
-        events = self.repo.history(application_id)
-        return History(events, self.chain_intact(app, events))
+        after_seq, after_hash = _after(cursor)
+        events = self.repo.history_after(application_id, after_seq, limit + 1)
+        page, more = events[:limit], len(events) > limit
+        intact = self._page_intact(app, page, after_seq, after_hash, last=not more)
+        return History(page, intact, _history_cursor(page[-1]) if more else None)
+
+    def _page_intact(
+        self, app: Application, page: Sequence[HistoryEvent], after_seq: int, after_hash: str, last: bool
+    ) -> bool:
+        key = self._key()
+        prev, seq = after_hash, after_seq
+        for event in page:
+            seq += 1
+            if event.seq != seq or event.prev_hash != prev:
+                return False
+            if not hmac.compare_digest(event.compute_hash(key).encode(), event.hash.encode()):
+                return False
+            prev = event.hash
+        return not last or (seq == app.last_seq and prev == app.last_hash)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         app = self.get_own(who, application_id)

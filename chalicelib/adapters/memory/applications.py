@@ -53,7 +53,7 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as error:
+    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: nested a thousand deep
         raise InvalidCursor("cursor is not valid") from error
     if (
         not isinstance(data, dict)
@@ -165,6 +165,9 @@ class InMemoryApplicationRepository(ApplicationRepository):
             if idempotency_key:
                 self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
             self.commits += 1
+
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        return [e for e in self.history(application_id) if e.seq > after_seq][:limit]
 
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
         rewritten = 0

@@ -29,6 +29,10 @@ class ApplicationRepository(abc.ABC):
     def history(self, application_id: str) -> list[HistoryEvent]: ...
 
     @abc.abstractmethod
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        """At most ``limit`` events with seq > ``after_seq``, in order (one Query: a page of the history)."""
+
+    @abc.abstractmethod
     def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
         """Newest first; the cursor is opaque and pinned to the applicant."""
 
