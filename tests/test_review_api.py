@@ -43,7 +43,9 @@ def service(clock: Optional[Callable[[], dt.datetime]] = None):
     from chalicelib.bootstrap import services
     from chalicelib.services.applications import ApplicationService
 
-    return ApplicationService(services().repository, clock) if clock else services().applications
+    # with the app's chain key: a history written here verifies like one written by a handler
+    return ApplicationService(services().repository, clock, chain=services().chain_key) if clock else \
+        services().applications
 
 
 def create_via_api(api, user) -> str:
@@ -76,8 +78,9 @@ def receive_document(app_id: str, clock: Optional[Clock] = None) -> str:
     return key
 
 
-def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None):
-    """Record a check result (REVIEW/FAIL carry one reason); returns the application after it."""
+def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None, details: Optional[dict] = None):
+    """Record a check result (REVIEW/FAIL carry one reason; ``details`` as the check would record them);
+    returns the application after it."""
     from chalicelib.domain import workflow
     from chalicelib.domain.checks import CheckResult, Outcome, Reason
 
@@ -85,8 +88,8 @@ def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None)
     reasons = () if wanted is Outcome.PASS else (
         Reason(DOUBT if check == "identity" else "ADDRESS_UNVERIFIABLE", wanted, f"{check} needs a look"),)
     svc = service(clock)
-    change = svc.apply_with_retry(app_id, lambda a: workflow.record_check(a, CheckResult(check, reasons),
-                                                                          svc.clock()))
+    result = CheckResult(check, reasons, details or {})
+    change = svc.apply_with_retry(app_id, lambda a: workflow.record_check(a, result, svc.clock()))
     return change.after
 
 
