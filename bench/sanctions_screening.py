@@ -36,15 +36,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import itertools
 import multiprocessing
 import os
-import xml.etree.ElementTree as ET
 import random
 import re
 import statistics
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -177,7 +176,9 @@ def variant(entry: ListEntry, kind: str, rng: random.Random) -> str | None:
     if kind == "initials":
         return " ".join([g[0] + "." for g in given] + surname)
     if kind == "compound":  # two parts written as one, or a hyphenated / long part written as two
-        hyphenated = [i for i, p in enumerate(parts) if "-" in p.strip("-") and not p.lower().startswith(("al-", "el-"))]
+        hyphenated = [
+            i for i, p in enumerate(parts) if "-" in p.strip("-") and not p.lower().startswith(("al-", "el-"))
+        ]
         if hyphenated and rng.random() < 0.5:
             i = rng.choice(hyphenated)
             parts[i] = parts[i].replace("-", rng.choice(("", " ")))
@@ -511,7 +512,9 @@ def main() -> None:
     print(f"lists: {', '.join(str(p) for p in (args.sdn, args.alt, args.un) if p)}")
     for parsed in lists:
         aliases = sum(len(e.aliases) for e in parsed.entries)
-        dropped = f", {parsed.dropped_aliases} aliases of entries not in the list dropped" if parsed.dropped_aliases else ""
+        dropped = (
+            f", {parsed.dropped_aliases} aliases of entries not in the list dropped" if parsed.dropped_aliases else ""
+        )
         print(
             f"  {parsed.source}: {parsed.record_count} records, {len(parsed.entries)} individuals, "
             f"{aliases} aliases{dropped}"

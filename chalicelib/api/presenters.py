@@ -7,8 +7,9 @@ from typing import Any
 
 from ..domain.checks import for_applicant
 from ..domain.sanctions.rescreening import ScreeningCase
-from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact, shown_to_applicant
+from ..domain.workflow import Application, EventType, HistoryEvent, shown_to_applicant
 from ..domain.workflow import for_applicant as event_for_applicant
+from ..services.applications import History
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
 from ..services.review import Detail, DocumentLink
@@ -47,11 +48,16 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
-def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
-    """The history; the applicant's view shows staff as their role, without internal reasons, and none of the
-    sanctions reviews of them (``workflow.HIDDEN_FROM_APPLICANT``: tipping off); the chain is checked whole."""
-    shown = [e for e in events if reviewer or shown_to_applicant(e.type)]
-    return {"items": [event(e, reviewer) for e in shown], "chain_intact": chain_intact(events)}
+def history(found: History, reviewer: bool = False) -> dict[str, Any]:
+    """A page of the history; the applicant's view shows staff as their role, without internal reasons, and
+    none of the sanctions reviews of them (``workflow.HIDDEN_FROM_APPLICANT``: tipping off); the chain is
+    checked over the whole page, hidden events included."""
+    shown = [e for e in found.events if reviewer or shown_to_applicant(e.type)]
+    return {
+        "items": [event(e, reviewer) for e in shown],
+        "chain_intact": found.intact,
+        "next_cursor": found.next_cursor,
+    }
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:

@@ -269,8 +269,10 @@ class SanctionsListRefresh:
         summary["lists"] = {source: info.to_dict() for source, info in index.lists.items()}
         if pointer is not None and pointer.get("version") == index.version:
             # Same content: no new version, but the pointer records that the lists were checked now.
-            kept = {k: pointer[k] for k in ("built_at", "bytes", "delta", "rescreening") if k in pointer}
-            manifest = {**kept, "checked_at": now, "lists": summary["lists"]}
+            kept: dict[str, Any] = {
+                k: pointer[k] for k in ("built_at", "bytes", "delta", "rescreening") if k in pointer
+            }
+            manifest: dict[str, Any] = {**kept, "checked_at": now, "lists": summary["lists"]}
             self.store.publish(index.version, None, manifest)
             # A re-screening that could not be started last time (the queue was down) is started now.
             self._rescreen(index.version, manifest, summary)

@@ -137,7 +137,7 @@ def test_the_applicant_never_sees_the_review_and_a_reviewer_resolves_it_once(svc
     svc.sanctions_refresh.refresh()
     run_workers(svc)
     (case,), _ = svc.screening_cases.open_cases(10, None)
-    own = presenters.history(svc.repository.history(app_id))
+    own = presenters.history(svc.applications.history(applicant, app_id, 500))
     assert "customer.screening_hit" not in [e["type"] for e in own["items"]] and own["chain_intact"]
     shown, app = svc.screening_case_reviews.detail(reviewer, case.case_id)
     assert shown.case_id == case.case_id and event_types(svc, app_id)[-1] == "review.viewed"
@@ -147,7 +147,7 @@ def test_the_applicant_never_sees_the_review_and_a_reviewer_resolves_it_once(svc
     assert event_types(svc, app_id)[-1] == "customer.screening_resolved"
     with pytest.raises(CaseAlreadyResolved):
         svc.screening_case_reviews.resolve(reviewer, case.case_id, "confirmed", "second thoughts")
-    assert "customer.screening_resolved" not in [e["type"] for e in presenters.history(svc.repository.history(app_id))["items"]]
+    assert "customer.screening_resolved" not in [e["type"] for e in presenters.history(svc.applications.history(applicant, app_id, 500))["items"]]
 
 
 def test_a_reviewer_cannot_resolve_a_case_about_their_own_account(svc, reviewer):

@@ -21,7 +21,7 @@ Plain Python: nothing here imports boto3, botocore or pynamodb.
 One module per port family; import from the package (``adapters.memory``).
 """
 
-from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas
+from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, StaticChainKey
 from .customers import InMemoryCustomerProfiles, InMemoryScreeningCases, RecordingWorkQueue
 from .documents import (
     PAGE_TEXT_MARKER,
@@ -65,6 +65,7 @@ __all__ = [
     "RecordingWebSocketSender",
     "RecordingWorkQueue",
     "StaticListDownloader",
+    "StaticChainKey",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

@@ -73,9 +73,7 @@ class InMemoryScreeningCases(ScreeningCases):
     def open_cases(self, limit: int, cursor: Optional[str]) -> tuple[list[ScreeningCase], Optional[str]]:
         after = _decode(cursor)
         with self._lock:
-            keys = sorted(
-                (c["opened_at"], c["case_id"]) for c in self.cases.values() if c["status"] == OPEN
-            )
+            keys = sorted((c["opened_at"], c["case_id"]) for c in self.cases.values() if c["status"] == OPEN)
             keys = [k for k in keys if after is None or k > after]
             page = keys[:limit]
             cases = [ScreeningCase.from_dict(self.cases[k[1]]) for k in page]
