@@ -403,6 +403,7 @@ class Workers:
     def map(self, index: ScreeningIndex, policy: ScreeningPolicy, fn: Callable, items: list) -> list:
         global _INDEX, _POLICY
         _INDEX, _POLICY = index, policy
+        _ = index.names  # filed here once, before the fork: not again in every worker
         if self.count <= 1 or len(items) < 50:
             return [fn(item) for item in items]
         with multiprocessing.get_context("fork").Pool(self.count) as pool:
@@ -496,6 +497,7 @@ def main() -> None:
         "--no-name-variants", action="store_true", help="leave out the name-variants population (tuning)"
     )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line as it comes (a long run)
     parts = set(args.only or PARTS)
     rng = random.Random(args.seed)
     policy = ScreeningPolicy(review_threshold=args.threshold)
