@@ -585,13 +585,9 @@ def start_pumps(pumps: list[Pump]) -> None:
 
 
 def stop_pumps(pumps: list[Pump], timeout: float | None = None) -> None:
-    """Signal every pump, then wait for them: a long poll returns within a second, but a
-    delivery under way runs to its end (a handler reading a passport takes many seconds on a
-    busy machine). The wait is bounded (default: 30 s x $DEADLINE_FACTOR); a pump still
-    delivering then is named in the log and left behind (its thread is a daemon, and its
-    message is delivered again after a restart, as SQS would)."""
+    """Signal every pump, then let a delivery under way finish (many seconds on a busy machine),
+    within 30 s x $DEADLINE_FACTOR; a pump still delivering then is logged and left behind."""
     from .deadlines import scaled
-
     timeout = scaled(30.0) if timeout is None else timeout
     for pump in pumps:
         pump.stop()
