@@ -227,27 +227,47 @@ def _up(args: argparse.Namespace, started: float) -> int:
 
 # --- commands against the running stack ---------------------------------------------
 
+def _reply_s() -> float:
+    """How long a command waits for one answer of the local stack: 60 s x $DEADLINE_FACTOR
+    (an answer takes a fraction of a second on a quiet machine, many seconds on a loaded one)."""
+    from .deadlines import scaled
+
+    return scaled(60.0)
+
+
+def _too_slow(seconds: float) -> str:
+    return (f"devstack: the local stack did not answer within {seconds:.0f} s (a very busy "
+            "machine? DEADLINE_FACTOR=3 waits three times as long)")
+
+
 def _control(args: argparse.Namespace, method: str, path: str,
-             body: dict[str, Any] | None = None, timeout: float = 300) -> tuple[int, Any]:
-    """One call to the running stack's control endpoint: (status, JSON body)."""
+             body: dict[str, Any] | None = None, timeout: float | None = None) -> tuple[int, Any]:
+    """One call to the running stack's control endpoint: (status, JSON body). ``timeout``
+    defaults to :func:`_reply_s`; a command that does real work (fire a schedule) passes more."""
     from .stack import NOT_RUNNING, read_state
 
     state = read_state(_state_dir(args))
     data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
     request = urllib.request.Request(f"{state['control_url']}{path}", method=method, data=data,
                                      headers={"Content-Type": "application/json"})
+    timeout = _reply_s() if timeout is None else timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except TimeoutError:
+        raise SystemExit(_too_slow(timeout)) from None
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise SystemExit(_too_slow(timeout)) from None
+        raise SystemExit(NOT_RUNNING) from None
+    except ConnectionError:
         raise SystemExit(NOT_RUNNING) from None
 
 
 def _token(args: argparse.Namespace) -> int:
-    status, body = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                            timeout=30)
+    status, body = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
     if status != 200:
         raise SystemExit(f"devstack: {body.get('error', status)}")
     print(body["AccessToken" if args.access else "IdToken"])
@@ -280,14 +300,14 @@ def _as_of(args: argparse.Namespace) -> str | None:
 
 def _fire(args: argparse.Namespace) -> int:
     if not args.name:
-        _status, jobs = _control(args, "GET", "/jobs", timeout=30)
+        _status, jobs = _control(args, "GET", "/jobs")
         width = max((len(job["name"]) for job in jobs), default=0)
         for job in jobs:
             print(f"{job['name']:<{width}}  {job['schedule']:<24}  {job['description']}")
         return 0
     as_of = _as_of(args)
     status, body = _control(args, "POST", f"/schedules/{args.name}/fire",
-                            {"as_of": as_of} if as_of else None)
+                            {"as_of": as_of} if as_of else None, timeout=5 * _reply_s())
     if status == 200:
         print(json.dumps(body, indent=2))
         return 0
@@ -326,8 +346,7 @@ def _upload(args: argparse.Namespace) -> int:
     content_type = args.content_type or content_type_of(data)
     if content_type is None:
         raise SystemExit(f"devstack: {args.file} is not a JPEG, PNG or PDF (--type declares one)")
-    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                              timeout=30)
+    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
     if status != 200:
         raise SystemExit(f"devstack: {tokens.get('error', status)}")
     request = urllib.request.Request(
@@ -336,7 +355,7 @@ def _upload(args: argparse.Namespace) -> int:
         headers={"Authorization": f"Bearer {tokens['IdToken']}",
                  "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=_reply_s()) as response:  # noqa: S310 - local
             form = json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise SystemExit(f"devstack: the API refused the upload form ({error.code}): "
@@ -365,8 +384,7 @@ def _wait(args: argparse.Namespace) -> int:
     current, pause = None, 0.1
     while True:
         if time.monotonic() - token_at > 600:  # tokens live an hour; sign in again well before
-            status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                                      timeout=30)
+            status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
             if status != 200:
                 raise SystemExit(f"devstack: {tokens.get('error', status)}")
             token, token_at = tokens["IdToken"], time.monotonic()
@@ -374,7 +392,7 @@ def _wait(args: argparse.Namespace) -> int:
             f"{api_url}/applications/{urllib.parse.quote(args.application_id)}",
             headers={"Authorization": f"Bearer {token}"})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+            with urllib.request.urlopen(request, timeout=_reply_s()) as response:  # noqa: S310 - local
                 current = json.loads(response.read())["state"]
         except urllib.error.HTTPError as error:
             raise SystemExit(f"devstack: GET /applications/{args.application_id} answered "
@@ -402,8 +420,7 @@ def _user(args: argparse.Namespace) -> int:
 
     password = args.password or f"Local-{secrets.token_urlsafe(9)}-9a!"
     status, body = _control(args, "POST", "/users",
-                            {"email": args.email, "role": args.role, "password": password},
-                            timeout=60)
+                            {"email": args.email, "role": args.role, "password": password})
     if status != 201:
         raise SystemExit(f"devstack: user add {args.email}: {body.get('error', status)}")
     groups = f", groups: {', '.join(body['groups'])}" if body["groups"] else ""
@@ -414,8 +431,7 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def _pause(args: argparse.Namespace) -> int:
-    status, body = _control(args, "POST", f"/pumps/{urllib.parse.quote(args.handler)}/{args.command}",
-                            timeout=30)
+    status, body = _control(args, "POST", f"/pumps/{urllib.parse.quote(args.handler)}/{args.command}")
     if status != 200:
         raise SystemExit(f"devstack: {args.command} {args.handler}: {body.get('error', status)}")
     print(f"{args.handler}: {'paused' if body['paused'] else 'resumed'} ({', '.join(body['sources'])})")

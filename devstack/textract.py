@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
+from .deadlines import scaled
+
 log = logging.getLogger("devstack.textract")
 
 MAX_BYTES = 10 * 1024 * 1024  # Textract's synchronous limit for S3 objects and bytes
@@ -303,8 +305,10 @@ def run_tesseract(image: Any, psm: int = 6, whitelist: Optional[str] = WHITELIST
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    with _TESSERACT_SLOTS:
-        done = subprocess.run(args + ["tsv"], input=buffer.getvalue(), capture_output=True, timeout=60, env=env)
+    with _TESSERACT_SLOTS:  # the timeout only catches a hung tesseract: a page takes 1-3 s
+        # quiet, but tens of seconds at a load average of 40 on two cores
+        done = subprocess.run(args + ["tsv"], input=buffer.getvalue(), capture_output=True,
+                              timeout=scaled(180.0), env=env)
     if done.returncode != 0:
         raise RuntimeError(f"tesseract failed: {done.stderr.decode(errors='replace')[:300]}")
     words = []
