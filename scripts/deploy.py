@@ -42,15 +42,11 @@ from typing import Any
 
 from scripts import iam
 from scripts.chalice_stage import load_overlay, overlay_path, write_overlay
+from scripts.event_sources import ASYNC_RETRIES, STREAM_MAPPING
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_NAME = "account-opening"
 GATEWAY_SETTINGS = Path(".chalice") / "gateway.json"
-# ReportBatchItemFailures: the outbox handler names the first record it could not publish
-# (issue 12); without it Lambda would take that answer for success and drop the rest.
-STREAM_MAPPING = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 10,
-                  "MaximumRecordAgeInSeconds": 6 * 3600, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
-ASYNC_RETRIES = 2
 WEBSOCKET_HANDLERS = {"on_ws_connect": "websocket_connect", "on_ws_message": "websocket_message",
                       "on_ws_disconnect": "websocket_disconnect"}
 EVENT_DECORATORS = {"on_s3_event", "on_sqs_message", "on_sns_message", "on_dynamodb_record", "on_cw_event",

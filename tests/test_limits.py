@@ -129,7 +129,7 @@ def test_the_rest_and_websocket_stages_are_throttled():
 
 
 def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_retries_and_a_destination():
-    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+    from scripts.event_sources import ASYNC_RETRIES, STREAM_MAPPING
 
     assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
