@@ -169,3 +169,6 @@ def patch_moto() -> None:
     serialise_dynamodb()
     enforce_presigned_post_policies()
     list_moto_modules_once()
+    from .moto_delivery import patch as delivery  # issue 21: code signing configs, signing jobs
+
+    delivery()

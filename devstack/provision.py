@@ -26,6 +26,7 @@ from .template import (
     TemplateError,
     creation_order,
     env_name,
+    evaluate_conditions,
     expand_for_each,
     load_template,
     resolve_parameters,
@@ -474,7 +475,7 @@ def _cognito_client(context: Context, logical_id: str, props: dict[str, Any]) ->
     request = {key: props[key] for key in _CLIENT_PROPERTIES & set(props)}
     request["ClientName"] = props.get("ClientName") or context.physical_name(logical_id)
     client = context.client("cognito-idp").create_user_pool_client(**request)["UserPoolClient"]
-    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"]}
+    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"], "UserPoolId": props["UserPoolId"]}
     if client.get("ClientSecret"):
         attributes["ClientSecret"] = client["ClientSecret"]
     return Created(ref=client["ClientId"], attributes=attributes)
@@ -486,7 +487,7 @@ def _cognito_group(context: Context, logical_id: str, props: dict[str, Any]) -> 
     request = dict(props)
     request.setdefault("GroupName", context.physical_name(logical_id))
     context.client("cognito-idp").create_group(**request)
-    return Created(ref=request["GroupName"])
+    return Created(ref=request["GroupName"], attributes={"UserPoolId": request["UserPoolId"]})
 
 
 # --- SSM ----------------------------------------------------------------------------
@@ -516,15 +517,33 @@ class Stack:
 
     def __init__(self, template: Mapping[str, Any], context: Context,
                  parameters: Mapping[str, Any]) -> None:
-        self.template = template
         self.context = context
         self.created: dict[str, Created] = {}
+        self.rebind(template, parameters)
+
+    def rebind(self, template: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
+        """The template and parameters to resolve against (an update keeps what was created)."""
+        context = self.context
         pseudo = {
             "AWS::Region": context.region, "AWS::AccountId": context.account_id,
             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": f"{context.name_prefix}-{context.stage}-resources",
         }
-        self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att)
+        self.conditions = evaluate_conditions(template, parameters, pseudo)
+        resources = {logical_id: resource for logical_id, resource in template["Resources"].items()
+                     if self._wanted(logical_id, resource)}
+        outputs = {key: output for key, output in template.get("Outputs", {}).items()
+                   if self._wanted(key, output)}
+        self.template = {**template, "Resources": resources, "Outputs": outputs}
+        self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att, self.conditions)
+
+    def _wanted(self, logical_id: str, resource: Any) -> bool:
+        name = resource.get("Condition") if isinstance(resource, dict) else None
+        if name is None:
+            return True
+        if name not in self.conditions:
+            raise TemplateError(f"{logical_id}: unknown condition {name}")
+        return self.conditions[name]
 
     def _ref(self, logical_id: str) -> str:
         if logical_id not in self.created:
@@ -549,23 +568,46 @@ class Stack:
                 raise UnsupportedResource(
                     f"{logical_id}: resource type {resource['Type']} is not supported by "
                     f"devstack; add a provisioner to devstack/provision.py")
-            if "Condition" in resource:
-                raise UnsupportedResource(f"{logical_id}: Conditions are not supported")
 
     def create_all(self) -> None:
+        self.create_missing()
+
+    def create_missing(self, on_created: Callable[[str, str, str], None] | None = None,
+                       failing: Callable[[str], str | None] | None = None) -> None:
+        """Create every resource not created yet, in dependency order (all of them the first time).
+
+        ``on_created(logical_id, type, ref)`` hears of each; ``failing(logical_id)`` may return a
+        reason to fail that resource instead (the deploy rehearsal's failed create).
+        """
         self.check_types()
         resources = self.template["Resources"]
         for logical_id in creation_order(resources):
+            if logical_id in self.created:
+                continue
             resource = resources[logical_id]
+            reason = failing(logical_id) if failing else None
+            if reason:
+                raise UnsupportedResource(f"{logical_id} ({resource['Type']}): {reason}")
             props = self.resolver.resolve(resource.get("Properties", {})) or {}
             self.created[logical_id] = PROVISIONERS[resource["Type"]](
                 self.context, logical_id, props)
             log.debug("created %s (%s): %s", logical_id, resource["Type"],
                       self.created[logical_id].ref)
+            if on_created:
+                on_created(logical_id, resource["Type"], self.created[logical_id].ref)
 
     def outputs(self) -> dict[str, str]:
         return {key: str(self.resolver.resolve(output["Value"]))
                 for key, output in self.template.get("Outputs", {}).items()}
+
+
+def prepare_template(template: Mapping[str, Any],
+                     parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``Fn::ForEach`` expanded with the parameters' values: (the template as created, the values)."""
+    values = dict(parameters)
+    expanded = {**template, "Resources": expand_for_each(template["Resources"], values),
+                "Outputs": expand_for_each(template.get("Outputs", {}), values)}
+    return expanded, values
 
 
 def _local_jwks_url(issuer_or_jwks: str, endpoint_url: str) -> str:
@@ -593,9 +635,7 @@ def provision(template_path: str | Path, stage: str, session: Any,
     template = load_template(template_path)
     declared = template.get("Parameters", {})
     given = {key: value for key, value in {"Stage": stage, **LOCAL_PARAMETERS}.items() if key in declared}
-    values = resolve_parameters(template, {**given, **(parameters or {})})
-    template = {**template, "Resources": expand_for_each(template["Resources"], values),
-                "Outputs": expand_for_each(template.get("Outputs", {}), values)}
+    template, values = prepare_template(template, resolve_parameters(template, {**given, **(parameters or {})}))
     sts = session.client("sts", endpoint_url=endpoint_url)
     account_id = sts.get_caller_identity()["Account"]
     context = Context(session, endpoint_url, stage, name_prefix, account_id)
@@ -610,3 +650,5 @@ def provision(template_path: str | Path, stage: str, session: Any,
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     return env
+
+from . import provision_delivery as _delivery  # noqa: E402,F401 - registers the delivery provisioners (issue 21)

@@ -149,6 +149,30 @@ def chalice_package(project_dir: Path = ROOT) -> Path:
     return Path(packager.create_deployment_package(str(project_dir), PYTHON))
 
 
+def chalice_package_path(project_dir: Path = ROOT) -> Path:
+    """Where ``chalice deploy`` looks for its package (keyed by the requirements and the app's code)."""
+    from chalice.deploy.packager import LambdaDeploymentPackager
+    from chalice.utils import UI, OSUtils
+
+    packager = LambdaDeploymentPackager(osutils=OSUtils(), dependency_builder=None, ui=UI())
+    return Path(packager.deployment_package_filename(str(project_dir), PYTHON))
+
+
+class NotLean(RuntimeError):
+    """A package that is not the lean build (it carries what the runtime provides)."""
+
+
+def check_lean(package: Path) -> None:
+    """Refuse a package that carries the runtime's SDK (Chalice's own build) or lacks the app."""
+    with zipfile.ZipFile(package) as archive:
+        tops = {top_level(name) for name in archive.namelist()}
+    if tops & RUNTIME_PROVIDED:
+        raise NotLean(f"{package} carries {sorted(tops & RUNTIME_PROVIDED)}: it is Chalice's own package, "
+                      "not the lean one (python -m scripts.build_package)")
+    if not {"app", "chalicelib"} <= tops:
+        raise NotLean(f"{package} has no app.py or chalicelib/: not this app's package")
+
+
 def strip_extensions(root: Path) -> int:
     """Strip the symbol tables of the package's shared objects; the bytes saved (0 without GNU strip)."""
     strip = shutil.which("strip")

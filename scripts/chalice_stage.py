@@ -67,7 +67,33 @@ def _stage_factory() -> type:
                 config = merge_stage(config, path.stem, json.loads(path.read_text()))
             return config
 
+        def create_default_deployer(self, *args: Any, **kwargs: Any) -> Any:
+            deployer = super().create_default_deployer(*args, **kwargs)
+            deploy = deployer.deploy
+
+            def deploy_recording_partial(config: Any, chalice_stage_name: str) -> Any:
+                try:
+                    return deploy(config, chalice_stage_name)
+                except Exception:
+                    record_partial(Path(config.project_dir), chalice_stage_name, deployer._executor.resource_values)
+                    raise
+
+            deployer.deploy = deploy_recording_partial
+            return deployer
+
     return StageFactory
+
+
+def record_partial(project_dir: Path, stage: str, made: list[dict[str, Any]]) -> None:
+    """A failed ``chalice deploy`` records nothing, so what it made before failing (a new REST API...) would
+    be made again by the next run, the first left running unrecorded. Merge what it made into the record."""
+    path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    record = json.loads(path.read_text()) if path.exists() else {"schema_version": "2.0", "backend": "api"}
+    resources = {resource["name"]: resource for resource in record.get("resources", [])}
+    resources.update({resource["name"]: resource for resource in made})
+    record["resources"] = list(resources.values())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _option(args: list[str], name: str) -> str | None:

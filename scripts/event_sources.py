@@ -6,6 +6,7 @@ what is packaged is what the deploy runs. Both import them from here.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # ReportBatchItemFailures: the outbox handler names the first record it could not publish
@@ -42,3 +43,45 @@ def complete_terraform(template: dict[str, Any], env: dict[str, str]) -> dict[st
             invoke["destination_config"] = {"on_failure": {"destination": env["DOCUMENT_EVENTS_DLQ_ARN"]}}
         resources.setdefault("aws_lambda_function_event_invoke_config", {})["verify_identity_document"] = invoke
     return template
+
+
+def wire(deployed: dict[str, dict[str, Any]], env: dict[str, str], client: Any, gateway: dict[str, Any]) -> None:
+    """Apply by API, to what ``chalice deploy`` made, what the package carries itself (``complete_terraform``)."""
+    lambda_ = client("lambda")
+    for resource in deployed.values():
+        kind = resource["resource_type"]
+        if kind == "sqs_event":
+            lambda_.update_event_source_mapping(UUID=resource["event_uuid"],
+                                                FunctionResponseTypes=["ReportBatchItemFailures"])
+        elif kind == "dynamodb_event":
+            lambda_.update_event_source_mapping(
+                UUID=resource["event_uuid"], **STREAM_MAPPING,
+                DestinationConfig={"OnFailure": {"Destination": env["HISTORY_STREAM_DLQ_ARN"]}})
+        elif kind == "s3_event":
+            lambda_.put_function_event_invoke_config(
+                FunctionName=resource["lambda_arn"], MaximumRetryAttempts=ASYNC_RETRIES,
+                DestinationConfig={"OnFailure": {"Destination": env["DOCUMENT_EVENTS_DLQ_ARN"]}})
+    gateway_stages(deployed, env, client, gateway)
+
+
+def gateway_stages(deployed: dict[str, dict[str, Any]], env: dict[str, str], client: Any,
+                   settings: dict[str, Any]) -> None:
+    """Access logs, throttling and metrics on the REST and WebSocket stages (``.chalice/gateway.json``)."""
+    rest, websocket = settings["rest"], settings["websocket"]
+    rest_api = deployed["rest_api"]
+    stage = rest_api["rest_api_url"].rstrip("/").rsplit("/", 1)[-1]
+    client("apigateway").update_stage(restApiId=rest_api["rest_api_id"], stageName=stage, patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": env["REST_ACCESS_LOG_GROUP_ARN"].removesuffix(":*")},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": json.dumps(rest["access_log_format"])},
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(rest["rate_limit"])},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(rest["burst_limit"])},
+        {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+    ])
+    client("apigatewayv2").update_stage(
+        ApiId=deployed["websocket_api"]["websocket_api_id"], StageName="api",
+        AccessLogSettings={"DestinationArn": env["WEBSOCKET_ACCESS_LOG_GROUP_ARN"].removesuffix(":*"),
+                           "Format": json.dumps(websocket["access_log_format"])},
+        DefaultRouteSettings={"ThrottlingRateLimit": float(websocket["rate_limit"]),
+                              "ThrottlingBurstLimit": int(websocket["burst_limit"]),
+                              "DetailedMetricsEnabled": True})

@@ -6,6 +6,9 @@ for the two gaps Chalice hits), from a copy of the project so the worktree's
 """
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -20,40 +23,71 @@ from tests.support.aws import ROOT
 STAGE = "rehearsal"
 COPIED = ["app.py", "chalicelib", "requirements.txt", "resources.yaml", ".chalice/config.json",
           ".chalice/gateway.json", ".chalice/policies"]
+FIRST_ORIGIN = "https://console.bank.example"
+
+
+def copy_project(target: Path) -> Path:
+    """A clean clone of what the deploy reads: no .chalice/deployed, no recorded stage."""
+    for name in COPIED:
+        source, copied = ROOT / name, target / name
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, copied, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, copied)
+    return target
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source, target = ROOT / name, project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
+def chalice_zip() -> Path:
+    """Chalice's own package of this code (what `chalice deploy` builds after a code change)."""
     from scripts.build_package import build
 
-    build(ROOT)  # the lean package, in Chalice's cache under the name Chalice computes: deployed as is
-    cache = ROOT / ".chalice" / "deployments"
-    if cache.is_dir():
-        shutil.copytree(cache, project / ".chalice" / "deployments")
+    package, _, _ = build(ROOT)
+    return package.with_name(package.stem + ".chalice.zip")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, chalice_zip) -> Path:
+    """A copy of the project whose Chalice cache holds Chalice's own zip at the name Chalice computes:
+    without the deploy's own build, that is what would ship."""
+    from scripts.build_package import chalice_package_path
+
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    target = chalice_package_path(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chalice_zip, target)
     return project
 
 
 @pytest.fixture(scope="module")
-def rehearsal(project):
+def rehearsal(project, tmp_path_factory):
+    """A failed first create, then the deploy that recovers from it: every test reads that stage."""
     from devstack import motodeploy
     from devstack.testing import running_moto
+    from scripts.resources_stack import StackError
 
-    motodeploy.apply()
     with running_moto() as aws:
+        stand_in = motodeploy.apply(aws.endpoint_url, lambda: aws.session)
         printed: list[str] = []
-        deployer = Deployer(STAGE, aws.session, project_dir=project, rehearse=True, endpoint_url=aws.endpoint_url,
-                            out=printed.append)
-        urls = deployer.deploy()
+
+        def deployer(project_dir: Path = project, **options) -> Deployer:
+            return Deployer(STAGE, aws.session, project_dir=project_dir, rehearse=True,
+                            endpoint_url=aws.endpoint_url, out=printed.append, **options)
+
+        # 1. The first create fails half-way (an alias left by someone else): ROLLBACK_COMPLETE, protected.
+        aws.client("kms").create_alias(AliasName=f"alias/account-opening-{STAGE}",
+                                       TargetKeyId=aws.client("kms").create_key()["KeyMetadata"]["KeyId"])
+        with pytest.raises(StackError, match="ROLLBACK_COMPLETE"):
+            deployer(console_origin=FIRST_ORIGIN, version="v1").deploy()
+        failed = aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+        aws.client("kms").delete_alias(AliasName=f"alias/account-opening-{STAGE}")  # the operator fixes the cause
+        # 2. The same command again: the empty stack is deleted (its protection lifted) and made anew.
+        first = deployer(console_origin=FIRST_ORIGIN, version="v1")
+        urls = first.deploy()
         env = json.loads((project / ".chalice" / "stages" / f"{STAGE}.json").read_text())["environment_variables"]
-        yield {"aws": aws, "deployer": deployer, "urls": urls, "printed": printed, "env": env}
+        yield {"aws": aws, "deployer": first, "make": deployer, "urls": urls, "printed": printed, "env": env,
+               "failed": failed, "stand_in": stand_in, "tmp": tmp_path_factory}
 
 
 def functions(aws) -> dict[str, dict]:
@@ -71,9 +105,59 @@ def test_every_lambda_function_exists(rehearsal, project):
     expected = {function_name(STAGE)} | {function_name(STAGE, handler) for handler in handlers}
     assert set(functions(rehearsal["aws"])) == expected
     assert {"websocket_connect", "check_address", "publish_history", "verify_identity_document"} <= set(handlers)
-    with zipfile.ZipFile(project / ".chalice" / "deployments" / next(
-            p.name for p in (project / ".chalice" / "deployments").glob("*-python3.11.zip"))) as shipped:
-        assert not any(name.startswith("botocore/") for name in shipped.namelist())  # the lean package went out
+
+
+def test_every_function_runs_the_lean_package_though_chalice_had_its_own_in_the_cache(rehearsal, project,
+                                                                                     chalice_zip):
+    from scripts.build_package import chalice_package_path
+
+    shipped = chalice_package_path(project)
+    with zipfile.ZipFile(shipped) as archive:
+        assert not any(name.startswith("botocore/") for name in archive.namelist())
+    lean = base64.b64encode(hashlib.sha256(shipped.read_bytes()).digest()).decode()
+    chalices = base64.b64encode(hashlib.sha256(chalice_zip.read_bytes()).digest()).decode()
+    code = {f["CodeSha256"] for f in functions(rehearsal["aws"]).values()}
+    assert code == {lean} and lean != chalices
+    assert any(line.startswith("package: lean") for line in rehearsal["printed"])
+
+
+def test_a_failed_first_create_is_rolled_back_then_made_again_by_the_same_command(rehearsal):
+    failed, printed = rehearsal["failed"], rehearsal["printed"]
+    assert failed["StackStatus"] == "ROLLBACK_COMPLETE" and failed["EnableTerminationProtection"] is True
+    assert any("ROLLBACK_COMPLETE" in line and "deleted to be created again" in line for line in printed)
+    assert any(line.startswith("kept by the rollback") and "DataKey" in line for line in printed)  # Retain
+    stack = rehearsal["aws"].client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE" and stack["EnableTerminationProtection"] is True
+    assert {"Key": "app-version", "Value": "v1"} in stack["Tags"]
+
+
+def test_the_account_has_an_api_gateway_logging_role_and_the_deploy_said_so(rehearsal):
+    from scripts.account import ROLE_NAME
+
+    aws = rehearsal["aws"]
+    arn = aws.client("apigateway").get_account()["cloudwatchRoleArn"]
+    assert arn.endswith(f"role/{ROLE_NAME}")
+    trust = aws.client("iam").get_role(RoleName=ROLE_NAME)["Role"]["AssumeRolePolicyDocument"]
+    assert "apigateway.amazonaws.com" in json.dumps(trust)
+    assert any(line.startswith("account: API Gateway's CloudWatch Logs role set") for line in rehearsal["printed"])
+
+
+def test_a_missing_or_broken_logging_role_stops_with_what_to_do(rehearsal):
+    from scripts.account import AccountSettingMissing, ensure_apigateway_logging_role
+
+    aws = rehearsal["aws"]
+    apigateway, iam = aws.client("apigateway"), aws.client("iam")
+    before = apigateway.get_account()["cloudwatchRoleArn"]
+    try:
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn",
+                                                    "value": "arn:aws:iam::123456789012:role/gone"}])
+        with pytest.raises(AccountSettingMissing, match="does not exist"):
+            ensure_apigateway_logging_role(apigateway, iam, may_change=True)
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
+        with pytest.raises(AccountSettingMissing, match="update-account"):
+            ensure_apigateway_logging_role(apigateway, iam, may_change=False)
+    finally:
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": before}])
 
 
 def test_the_rest_api_stage_has_access_logs_and_throttling(rehearsal):
@@ -153,15 +237,18 @@ def test_every_schedule_has_a_rule_targeting_its_function(rehearsal, project):
         assert events.describe_rule(Name=rules[0])["ScheduleExpression"].startswith(("rate(", "cron("))
 
 
-def test_the_stack_request_that_the_emulator_could_not_take_is_valid_and_says_so(rehearsal, project):
-    request = rehearsal["deployer"].requests["CreateStack"]
-    assert request["StackName"] == stack_name(STAGE)
-    assert request["TemplateBody"] == (project / "resources.yaml").read_text()
-    assert "CAPABILITY_AUTO_EXPAND" in request["Capabilities"]
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in request["Parameters"]}
+def test_the_stack_has_the_template_and_parameters_and_the_rehearsal_says_what_it_emulated(rehearsal, project):
+    cloudformation = rehearsal["aws"].client("cloudformation")
+    assert cloudformation.get_template(StackName=stack_name(STAGE))["TemplateBody"] == (
+        project / "resources.yaml").read_text()
+    stack = cloudformation.describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert parameters["Handlers"].split(",") == handler_names((project / "app.py").read_text())
-    assert any(line.startswith("emulated: resources stack") for line in rehearsal["printed"])
-    assert [line.split(":")[0] for line in rehearsal["printed"][:3]] == ["REST API", "WebSocket", "console"]
+    assert parameters["ConsoleOrigins"] == FIRST_ORIGIN
+    printed = rehearsal["printed"]
+    assert any(line.startswith("emulated: resources stack") for line in printed)
+    urls = [line.split(":")[0] for line in printed if line.split(":")[0] in ("REST API", "WebSocket", "console")]
+    assert urls[:3] == ["REST API", "WebSocket", "console"]
 
 
 def test_recorded_outputs_stay_out_of_git_and_the_tracked_config():
@@ -222,9 +309,121 @@ def test_staff_are_invited_into_the_staff_pool_and_subscribed_to_their_alerts(re
         invite(env, "eve@bank.example", "admins", cognito, aws.client("sns"))
 
 
-def test_teardown_removes_the_app_and_says_what_is_retained(rehearsal, project):
-    deployer = rehearsal["deployer"]
-    deployer.teardown()  # last: the other tests read the deployed stage
-    assert functions(rehearsal["aws"]) == {}
+# --- what happens to a stage after its first deploy (in this order: each test leaves the stage for the next) ---
+
+
+def rest_and_websocket_apis(aws) -> tuple[list[str], list[str]]:
+    rest = [a["id"] for a in aws.client("apigateway").get_rest_apis()["items"]]
+    websocket = [a["ApiId"] for a in aws.client("apigatewayv2").get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"]
+    return rest, websocket
+
+
+def stack_parameters(aws) -> dict[str, str]:
+    stack = aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def test_a_second_deploy_without_the_console_origin_keeps_it_and_every_other_parameter(rehearsal):
+    aws = rehearsal["aws"]
+    before, apis = stack_parameters(aws), rest_and_websocket_apis(aws)
+    cors = aws.client("s3").get_bucket_cors(Bucket=rehearsal["env"]["DOCUMENTS_BUCKET_NAME"])["CORSRules"]
+    assert cors[0]["AllowedOrigins"] == [FIRST_ORIGIN]
+    urls = rehearsal["make"](version="v2", parameters={"LogRetentionDays": "731"}).deploy()
+    after = stack_parameters(aws)
+    assert after["ConsoleOrigins"] == FIRST_ORIGIN  # not reset to the template's default
+    assert after["LogRetentionDays"] == "731"
+    assert {k: v for k, v in after.items() if k != "LogRetentionDays"} == {
+        k: v for k, v in before.items() if k != "LogRetentionDays"}
+    assert rest_and_websocket_apis(aws) == apis and urls["REST API"] == rehearsal["urls"]["REST API"]
+
+
+def test_a_deploy_from_a_clean_clone_restores_the_record_and_updates_the_same_apis(rehearsal, tmp_path):
+    aws = rehearsal["aws"]
+    apis = rest_and_websocket_apis(aws)
+    clone = copy_project(tmp_path / "clone")
+    shutil.copytree(ROOT / ".chalice" / "deployments", clone / ".chalice" / "deployments")
+    printed: list[str] = []
+    urls = Deployer(STAGE, aws.session, project_dir=clone, rehearse=True, endpoint_url=aws.endpoint_url,
+                    out=printed.append, version="v3").deploy()
+    assert any(line.startswith("restored Chalice's record from s3://") for line in printed)
+    assert rest_and_websocket_apis(aws) == apis  # no second REST or WebSocket API
+    assert urls["REST API"] == rehearsal["urls"]["REST API"] and urls["WebSocket"] == rehearsal["urls"]["WebSocket"]
+    assert stack_parameters(aws)["ConsoleOrigins"] == FIRST_ORIGIN
+
+
+def test_without_the_record_anywhere_the_deploy_and_the_teardown_refuse_and_change_nothing(rehearsal, tmp_path):
+    from scripts.stage_record import RecordMissing, key
+
+    aws = rehearsal["aws"]
+    s3, bucket = aws.client("s3"), rehearsal["deployer"].stack().describe().outputs["DeploymentBucketName"]
+    kept = s3.get_object(Bucket=bucket, Key=key(STAGE))["Body"].read()
+    s3.delete_object(Bucket=bucket, Key=key(STAGE))
+    apis, names = rest_and_websocket_apis(aws), set(functions(aws))
+    clone = copy_project(tmp_path / "clone")
+    try:
+        for action in ("deploy", "teardown"):
+            with pytest.raises(RecordMissing, match="second REST and WebSocket API"):
+                getattr(Deployer(STAGE, aws.session, project_dir=clone, rehearse=True,
+                                 endpoint_url=aws.endpoint_url, out=lambda line: None), action)()
+        assert rest_and_websocket_apis(aws) == apis and set(functions(aws)) == names
+    finally:
+        s3.put_object(Bucket=bucket, Key=key(STAGE), Body=kept)
+
+
+@contextlib.contextmanager
+def lambda_updates_failing(times: int, function: str):
+    """moto refuses ``times`` configuration updates of ``function`` (a throttle, an IAM race...)."""
+    from moto.awslambda.exceptions import ConflictException
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.update_function_configuration
+    left = [times]
+
+    def update(self, function_name, qualifier, body):
+        if function_name.endswith(function) and left[0] > 0:
+            left[0] -= 1
+            raise ConflictException("The operation cannot be performed at this time (rehearsed failure)")
+        return original(self, function_name, qualifier, body)
+
+    LambdaBackend.update_function_configuration = update
+    try:
+        yield left
+    finally:
+        LambdaBackend.update_function_configuration = original
+
+
+def test_chalice_failing_after_the_stack_updated_is_retried_then_stops_naming_both_versions(rehearsal, project):
+    from scripts.deploy import DeployError
+
+    aws, make = rehearsal["aws"], rehearsal["make"]
+    with lambda_updates_failing(1, "-write_daily_report"):  # once: the retry converges
+        make(version="v4").deploy()
+    assert make().status()["one_version"] is True
+    with lambda_updates_failing(2, "-write_daily_report") as left:  # twice: the deploy stops
+        with pytest.raises(DeployError, match="Bring the two to one version") as stopped:
+            make(version="v5").deploy()
+        assert left == [0]
+    assert "resources stack is at version v5" in str(stopped.value)
+    status = make().status()
+    assert status["stack_version"] == "v5" and status["one_version"] is False
+    assert status["functions"]["write_daily_report"] == "v4"
+    apis = rest_and_websocket_apis(aws)
+    make(version="v5").deploy()  # roll forward: the same command again
+    status = make().status()
+    assert status["one_version"] is True and set(status["functions"].values()) == {"v5"}
+    assert rest_and_websocket_apis(aws) == apis
+
+
+def test_teardown_removes_the_app_and_the_stack_and_says_what_is_retained(rehearsal, project):
+    from scripts.stage_record import key
+
+    aws, printed = rehearsal["aws"], rehearsal["printed"]
+    bucket = rehearsal["deployer"].stack().describe().outputs["DeploymentBucketName"]
+    rehearsal["make"]().teardown()  # last: the other tests read the deployed stage
+    assert functions(aws) == {}
+    assert rest_and_websocket_apis(aws) == ([], [])
     assert not (project / ".chalice" / "stages" / f"{STAGE}.json").exists()
-    assert "retained" in rehearsal["printed"][-1]
+    assert "retained" in printed[-1]
+    with pytest.raises(aws.client("cloudformation").exceptions.ClientError, match="does not exist"):
+        aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))
+    assert json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key(STAGE))["Body"].read())["resources"] == []

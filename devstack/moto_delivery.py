@@ -1,0 +1,124 @@
+"""What moto lacks for the delivery pieces of the template and the deploy (issue 21), answered in moto.
+
+- Lambda code signing configurations: ``CreateCodeSigningConfig``,
+  ``GetCodeSigningConfig``, ``PutFunctionCodeSigningConfig`` (moto keeps a
+  function's ``CodeSigningConfigArn`` and answers ``GetFunctionCodeSigningConfig``
+  but cannot create a configuration nor attach one).
+- AWS Signer signing jobs: ``StartSigningJob`` / ``DescribeSigningJob``. The
+  local job copies the source object to the destination prefix unchanged:
+  no signature is made (there is no AWS Signer here, and Lambda here verifies
+  nothing). What the rehearsal proves is the flow: the package is uploaded,
+  a job is started with the stage's profile, the job's output is what ships.
+
+Installed by :func:`devstack.motofix.patch_moto` (idempotent), so the local
+stack and the rehearsal provision and deploy through the same calls as AWS.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+_PATCHED = False
+_CONFIGS: dict[str, dict[str, Any]] = {}
+_JOBS: dict[str, dict[str, Any]] = {}
+
+
+def patch() -> None:
+    global _PATCHED
+    if _PATCHED:
+        return
+    _lambda_code_signing()
+    _signer_jobs()
+    _PATCHED = True
+
+
+def _lambda_code_signing() -> None:
+    from moto.awslambda import urls
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda.responses import LambdaResponse
+
+    urls.url_paths.setdefault(r"{0}/(?P<api_version>[^/]+)/code-signing-configs/?$", LambdaResponse.dispatch)
+    urls.url_paths.setdefault(r"{0}/(?P<api_version>[^/]+)/code-signing-configs/(?P<csc_arn>.+)$",
+                              LambdaResponse.dispatch)
+
+    def create_code_signing_config(self: Any) -> Any:
+        body = json.loads(self.body or "{}")
+        csc_id = "csc-" + uuid.uuid4().hex[:17]
+        arn = f"arn:aws:lambda:{self.region}:{self.current_account}:code-signing-config:{csc_id}"
+        config = {"CodeSigningConfigId": csc_id, "CodeSigningConfigArn": arn,
+                  "Description": body.get("Description", ""), "AllowedPublishers": body["AllowedPublishers"],
+                  "CodeSigningPolicies": body.get("CodeSigningPolicies", {"UntrustedArtifactOnDeployment": "Warn"}),
+                  "LastModified": datetime.datetime.now(datetime.UTC).isoformat()}
+        _CONFIGS[arn] = config
+        return 201, {}, json.dumps({"CodeSigningConfig": config})
+
+    def get_code_signing_config(self: Any) -> Any:
+        arn = unquote(self.path.split("/code-signing-configs/", 1)[-1])
+        if arn not in _CONFIGS:
+            return 404, {"x-amzn-errortype": "ResourceNotFoundException"}, json.dumps(
+                {"Type": "User", "message": f"{arn} not found"})
+        return 200, {}, json.dumps({"CodeSigningConfig": _CONFIGS[arn]})
+
+    def put_function_code_signing_config(self: Any) -> Any:
+        name = unquote(self.path.rstrip("/").split("/")[-2])
+        arn = json.loads(self.body or "{}")["CodeSigningConfigArn"]
+        if arn not in _CONFIGS:
+            return 404, {"x-amzn-errortype": "CodeSigningConfigNotFoundException"}, json.dumps(
+                {"Type": "User", "message": f"{arn} not found"})
+        function = lambda_backends[self.current_account][self.region].get_function(name)
+        function.code_signing_config_arn = arn
+        return 200, {}, json.dumps({"CodeSigningConfigArn": arn, "FunctionName": function.function_name})
+
+    LambdaResponse.create_code_signing_config = create_code_signing_config  # type: ignore[attr-defined]
+    LambdaResponse.get_code_signing_config = get_code_signing_config  # type: ignore[attr-defined]
+    LambdaResponse.put_function_code_signing_config = put_function_code_signing_config  # type: ignore[attr-defined]
+
+
+def _signer_jobs() -> None:
+    from moto.signer import urls
+    from moto.signer.responses import SignerResponse
+
+    urls.url_paths.setdefault("{0}/signing-jobs$", SignerResponse.dispatch)
+    urls.url_paths.setdefault("{0}/signing-jobs/(?P<job_id>[^/]+)$", SignerResponse.dispatch)
+
+    def start_signing_job(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        source = body["source"]["s3"]
+        destination = body["destination"]["s3"]
+        profile = self.signer_backend.signing_profiles.get(body["profileName"])
+        if profile is None:
+            return json.dumps({"message": f"no signing profile {body['profileName']}"})
+        from moto.s3.models import s3_backends
+
+        s3 = s3_backends[self.current_account]["aws"]
+        item = s3.get_object(source["bucketName"], source["key"], version_id=source.get("version"))
+        job_id = str(uuid.uuid4())
+        key = f"{destination.get('prefix', '')}{job_id}.zip"
+        s3.put_object(destination["bucketName"], key, item.value)
+        _JOBS[job_id] = {
+            "jobId": job_id, "source": body["source"], "profileName": body["profileName"],
+            "platformId": profile.platform_id, "status": "Succeeded",
+            "signedObject": {"s3": {"bucketName": destination["bucketName"], "key": key}},
+            "statusReason": "local stand-in: copied unsigned (no AWS Signer here)",
+            "createdAt": int(datetime.datetime.now(datetime.UTC).timestamp()),
+            "jobOwner": self.current_account, "jobInvoker": self.current_account,
+            "signingMaterial": {"certificateArn": ""},
+            "profileVersion": getattr(profile, "profile_version", ""),
+            "platformDisplayName": "AWS Lambda", "completedAt": int(datetime.datetime.now(datetime.UTC).timestamp()),
+            "signatureExpiresAt": 0, "signingParameters": {},
+            "sha256": hashlib.sha256(item.value).hexdigest(),
+        }
+        return json.dumps({"jobId": job_id, "jobOwner": self.current_account})
+
+    def describe_signing_job(self: Any) -> str:
+        job_id = self.path.rstrip("/").rsplit("/", 1)[-1]
+        job = dict(_JOBS[job_id])
+        job.pop("sha256", None)
+        return json.dumps(job)
+
+    SignerResponse.start_signing_job = start_signing_job  # type: ignore[attr-defined]
+    SignerResponse.describe_signing_job = describe_signing_job  # type: ignore[attr-defined]
