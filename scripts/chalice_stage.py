@@ -114,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args[-1]) / "chalice.tf.json"
         stage = _option(args, "--stage") or "dev"
         env = load_overlay(Path.cwd(), stage).get("environment_variables", {})
-        out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env), indent=2))
+        outputs_path = Path.cwd() / STAGES_DIR / stage / "outputs.json"
+        outputs = json.loads(outputs_path.read_text()) if outputs_path.exists() else {}
+        gateway_path = Path.cwd() / ".chalice" / "gateway.json"
+        gateway = json.loads(gateway_path.read_text()) if gateway_path.exists() else None
+        out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env, outputs, gateway), indent=2))
     return int(code or 0)
 
 

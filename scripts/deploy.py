@@ -167,19 +167,23 @@ class Deployer:
                                        may_change=self.account_changes, out=self.out)
         package = self.lean_package()
         given = {"Stage": self.stage, "Handlers": ",".join(handlers), **self.parameters}
+        if existing is None and "KeyAdministrators" not in given:
+            given["KeyAdministrators"] = self.key_administrator()
         state = stack.apply(given, existing, tags={"app": APP_NAME, "stage": self.stage, VERSION_TAG: self.version},
                             capabilities=["CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"])
         record = self.record_of(state.outputs)
         record.store_empty_if_absent()
+        package = self.sign(package, state.outputs)
         env = self.environment(state.outputs)
         self.record(env)
+        self.record_deploy_outputs(state.outputs)
         self.chalice_deploy(record, state.version)
         deployed = self.deployed()
         if self.record(env, websocket_api_id=deployed["websocket_api"]["websocket_api_id"]):
             self.chalice_deploy(record, state.version)  # the notifier's endpoint and the exact execute-api ARN
             deployed = self.deployed()
         self.verify_shipped(deployed, package)
-        self.wire(deployed, env)
+        self.wire(deployed, env, state.outputs)
         urls = self.urls(deployed, state.outputs)
         for what, url in urls.items():
             self.out(f"{what}: {url}")
@@ -294,11 +298,56 @@ class Deployer:
                 raise DeployError(f"{resource['name']} runs a package other than the one built ({shipped} != "
                                   f"{expected}): Chalice rebuilt it. Run the deploy again.")
 
-    def wire(self, deployed: dict[str, dict[str, Any]], env: dict[str, str]) -> None:
+    def wire(self, deployed: dict[str, dict[str, Any]], env: dict[str, str], outputs: dict[str, str]) -> None:
         """The settings Chalice has no words for, applied to what it just deployed."""
         from scripts.event_sources import wire
 
-        wire(deployed, env, self.client, json.loads((self.project_dir / GATEWAY_SETTINGS).read_text()))
+        wire(deployed, env, self.client, json.loads((self.project_dir / GATEWAY_SETTINGS).read_text()),
+             {k: v for k, v in outputs.items() if k.startswith(DEPLOY_ONLY)})
+
+    def record_deploy_outputs(self, outputs: dict[str, str]) -> None:
+        """The deploy-only outputs beside the stage's overlay: ``chalice_stage package`` completes the
+        Terraform package with them (WAF, code signing), as the deploy wires them."""
+        path = self.project_dir / ".chalice" / "stages" / self.stage / "outputs.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({k: v for k, v in outputs.items() if k.startswith(DEPLOY_ONLY)}, indent=2) + "\n")
+
+    def key_administrator(self) -> str:
+        """The deploying principal as the KMS key's administrator pattern (an assumed role: its role)."""
+        arn = self.client("sts").get_caller_identity()["Arn"]
+        if ":assumed-role/" in arn:
+            account = arn.split(":")[4]
+            role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+            return f"arn:aws:iam::{account}:role/*{role}"
+        return arn
+
+    def sign(self, package: Path, outputs: dict[str, str]) -> Path:
+        """The package signed by the stage's profile (AWS Signer), in its place for Chalice: upload it to the
+        deployment bucket, run a signing job, put the signed package where Chalice takes it from."""
+        import hashlib as _hashlib
+
+        profile, bucket = outputs.get("DeploySigningProfileName"), outputs["DeploymentBucketName"]
+        if not profile:
+            return package
+        s3, signer = self.client("s3"), self.client("signer")
+        unsigned = package.with_name(package.stem + ".unsigned.zip")  # never sign a signed package again
+        if not unsigned.exists() or self.package is not None:
+            shutil.copyfile(package, unsigned)
+        body = unsigned.read_bytes()
+        digest = _hashlib.sha256(body).hexdigest()
+        key = f"packages/{self.version}/{digest[:16]}.zip"
+        version = s3.put_object(Bucket=bucket, Key=key, Body=body).get("VersionId")
+        source: dict[str, Any] = {"bucketName": bucket, "key": key}
+        if version:
+            source["version"] = version
+        job = signer.start_signing_job(source={"s3": source}, profileName=profile,
+                                       destination={"s3": {"bucketName": bucket, "prefix": "signed/"}})["jobId"]
+        signer.get_waiter("successful_signing_job").wait(jobId=job, WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+        signed = signer.describe_signing_job(jobId=job)["signedObject"]["s3"]
+        body = s3.get_object(Bucket=signed["bucketName"], Key=signed["key"])["Body"].read()
+        package.write_bytes(body)
+        self.out(f"package: signed by {profile} (job {job})")
+        return package
 
     def urls(self, deployed: dict[str, dict[str, Any]], outputs: dict[str, str]) -> dict[str, str]:
         rest = deployed["rest_api"]["rest_api_url"].rstrip("/") + "/"

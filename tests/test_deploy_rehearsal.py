@@ -21,7 +21,7 @@ from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, han
 from tests.support.aws import ROOT
 
 STAGE = "rehearsal"
-COPIED = ["app.py", "chalicelib", "requirements.txt", "resources.yaml", ".chalice/config.json",
+COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", ".chalice/config.json",
           ".chalice/gateway.json", ".chalice/policies"]
 FIRST_ORIGIN = "https://console.bank.example"
 
@@ -307,6 +307,114 @@ def test_staff_are_invited_into_the_staff_pool_and_subscribed_to_their_alerts(re
     assert ("email", "ana@bank.example") in [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]]
     with pytest.raises(ValueError):
         invite(env, "eve@bank.example", "admins", cognito, aws.client("sns"))
+
+
+def deployed_system(aws, project) -> dict:
+    """What the deploy made, read back with describe calls, in a form a Terraform package can be put in."""
+    record = json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())["resources"]
+    by_arn = {r["lambda_arn"]: r["name"] for r in record if r["resource_type"] == "lambda_function"}
+    lambda_ = aws.client("lambda")
+    system: dict = {}
+    for function, arn in ((r["name"], r["lambda_arn"]) for r in record if r["resource_type"] == "lambda_function"):
+        system[f"code-signing:{function}"] = lambda_.get_function_code_signing_config(
+            FunctionName=arn).get("CodeSigningConfigArn")
+        try:
+            invoke = lambda_.get_function_event_invoke_config(FunctionName=arn)
+        except lambda_.exceptions.ResourceNotFoundException:
+            continue
+        system[f"async:{function}"] = {"retries": invoke["MaximumRetryAttempts"],
+                                       "on_failure": invoke["DestinationConfig"]["OnFailure"]["Destination"]}
+    for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]:
+        function = by_arn.get(mapping["FunctionArn"])
+        if function:
+            system[f"mapping:{function}"] = {
+                "types": mapping.get("FunctionResponseTypes"), "bisect": mapping.get("BisectBatchOnFunctionError"),
+                "retries": mapping.get("MaximumRetryAttempts") if ":dynamodb:" in mapping["EventSourceArn"] else None,
+                "on_failure": mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")}
+    sns = aws.client("sns")
+    for subscription in (r for r in record if r["resource_type"] == "sns_event"):
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["subscription_arn"])["Attributes"]
+        system[f"sns-dlq:{by_arn[subscription['lambda_arn']]}"] = json.loads(attributes["RedrivePolicy"])[
+            "deadLetterTargetArn"]
+    (rest,) = [r for r in record if r["resource_type"] == "rest_api"]
+    stage = aws.client("apigateway").get_stage(restApiId=rest["rest_api_id"], stageName="api")
+    system["rest-stage"] = {"log": stage["accessLogSettings"]["destinationArn"],
+                            "format": json.loads(stage["accessLogSettings"]["format"]),
+                            "rate": stage["methodSettings"]["*/*"]["throttlingRateLimit"],
+                            "burst": stage["methodSettings"]["*/*"]["throttlingBurstLimit"],
+                            "metrics": stage["methodSettings"]["*/*"]["metricsEnabled"]}
+    region = rest["rest_api_url"].split(".execute-api.")[1].split(".")[0]
+    system["rest-waf"] = aws.client("wafv2").get_web_acl_for_resource(
+        ResourceArn=f"arn:aws:apigateway:{region}::/restapis/{rest['rest_api_id']}/stages/api")["WebACL"]["ARN"]
+    (websocket,) = [r for r in record if r["resource_type"] == "websocket_api"]
+    ws = aws.client("apigatewayv2").get_stage(ApiId=websocket["websocket_api_id"], StageName="api")
+    system["websocket-stage"] = {"log": ws["AccessLogSettings"]["DestinationArn"],
+                                 "format": json.loads(ws["AccessLogSettings"]["Format"]),
+                                 "rate": ws["DefaultRouteSettings"]["ThrottlingRateLimit"],
+                                 "burst": ws["DefaultRouteSettings"]["ThrottlingBurstLimit"],
+                                 "metrics": ws["DefaultRouteSettings"]["DetailedMetricsEnabled"]}
+    return system
+
+
+def packaged_system(template: dict) -> dict:
+    """The same, read from Chalice's Terraform package as scripts/chalice_stage.py completes it."""
+    resources = template["resource"]
+    system: dict = {}
+    for function, body in resources["aws_lambda_function"].items():
+        system[f"code-signing:{function}"] = body.get("code_signing_config_arn")
+    for function, invoke in resources.get("aws_lambda_function_event_invoke_config", {}).items():
+        system[f"async:{function}"] = {"retries": invoke["maximum_retry_attempts"],
+                                       "on_failure": invoke["destination_config"]["on_failure"]["destination"]}
+    for mapping in resources["aws_lambda_event_source_mapping"].values():
+        function = mapping["function_name"].split(".")[1]
+        stream = "dynamodb" in json.dumps(mapping)
+        system[f"mapping:{function}"] = {
+            "types": mapping.get("function_response_types"), "bisect": mapping.get("bisect_batch_on_function_error"),
+            "retries": mapping.get("maximum_retry_attempts") if stream else None,
+            "on_failure": mapping.get("destination_config", {}).get("on_failure", {}).get("destination_arn")}
+    for subscription in resources.get("aws_sns_topic_subscription", {}).values():
+        function = subscription["endpoint"].split(".")[1]
+        system[f"sns-dlq:{function}"] = json.loads(subscription["redrive_policy"])["deadLetterTargetArn"]
+    (stage,) = resources["aws_api_gateway_stage"].values()
+    (settings,) = resources["aws_api_gateway_method_settings"].values()
+    system["rest-stage"] = {"log": stage["access_log_settings"]["destination_arn"],
+                            "format": json.loads(stage["access_log_settings"]["format"]),
+                            "rate": settings["settings"]["throttling_rate_limit"],
+                            "burst": settings["settings"]["throttling_burst_limit"],
+                            "metrics": settings["settings"]["metrics_enabled"]}
+    (waf,) = resources["aws_wafv2_web_acl_association"].values()
+    system["rest-waf"] = waf["web_acl_arn"]
+    (ws,) = resources["aws_apigatewayv2_stage"].values()
+    system["websocket-stage"] = {"log": ws["access_log_settings"]["destination_arn"],
+                                 "format": json.loads(ws["access_log_settings"]["format"]),
+                                 "rate": ws["default_route_settings"]["throttling_rate_limit"],
+                                 "burst": ws["default_route_settings"]["throttling_burst_limit"],
+                                 "metrics": ws["default_route_settings"]["detailed_metrics_enabled"]}
+    return system
+
+
+def test_the_terraform_package_and_the_deploy_make_the_same_system(rehearsal, project, tmp_path):
+    """What the deploy sets by API after `chalice deploy`, the package carries itself."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "tf"
+    result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", STAGE,
+                             "--pkg-format", "terraform", str(out)], cwd=project, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    deployed = deployed_system(rehearsal["aws"], project)
+    packaged = packaged_system(json.loads((out / "chalice.tf.json").read_text()))
+    assert deployed == packaged
+    env = rehearsal["env"]
+    asynchronous = {k for k, v in deployed.items() if k.startswith("async:") and v["on_failure"] ==
+                    env["ASYNC_INVOKE_DLQ_ARN"]}
+    assert {"async:notify_subscribers", "async:write_daily_report", "async:escalate_overdue_reviews"} <= asynchronous
+    assert deployed["sns-dlq:notify_subscribers"] == env["EVENTS_DELIVERY_DLQ_ARN"]
+    signing = {v for k, v in deployed.items() if k.startswith("code-signing:")}
+    assert len(signing) == 1 and next(iter(signing)).startswith("arn:aws:lambda:")
+    assert any(line.startswith("package: signed by") for line in rehearsal["printed"])
 
 
 # --- what happens to a stage after its first deploy (in this order: each test leaves the stage for the next) ---

@@ -111,7 +111,7 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attributes["VisibilityTimeout"] == "60"
+    assert attributes["VisibilityTimeout"] == "180"  # issue 21: at least 6x the 30 s function timeout
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + env["ADDRESS_CHECK_DLQ_NAME"])
     assert int(redrive["maxReceiveCount"]) == 5

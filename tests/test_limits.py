@@ -124,7 +124,7 @@ def test_the_rest_and_websocket_stages_are_throttled():
     for api in ("rest", "websocket"):
         limits = gateway[api]
         assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "throttling/rateLimit" in deploy and "ThrottlingRateLimit" in deploy
 
 
@@ -133,6 +133,6 @@ def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_re
 
     assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "HISTORY_STREAM_DLQ_ARN" in deploy and "DOCUMENT_EVENTS_DLQ_ARN" in deploy  # the on-failure queues
     assert 0 < ASYNC_RETRIES <= 2

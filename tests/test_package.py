@@ -126,7 +126,8 @@ def packaging_project(tmp_path_factory, lean):
     from scripts.chalice_stage import write_overlay
 
     project = tmp_path_factory.mktemp("packaging")
-    for name in ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", ".chalice/deployments"):
+    for name in ("app.py", "chalicelib", "requirements.txt", "requirements.lock", ".chalice/config.json",
+                 ".chalice/deployments"):
         source, target = ROOT / name, project / name
         target.parent.mkdir(parents=True, exist_ok=True)
         copy = shutil.copytree if source.is_dir() else shutil.copy2
