@@ -426,6 +426,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--teardown", action="store_true", help="remove the stage instead of deploying it")
     parser.add_argument("--status", action="store_true", help="print the stack's and each function's version")
     parser.add_argument("--rehearse", action="store_true", help="deploy to the local AWS at AWS_ENDPOINT_URL")
+    parser.add_argument("--urls-out", type=Path, help="write the printed URLs here as JSON (the pipeline's smoke test)")
     args = parser.parse_args(argv)
     parameters = dict(item.split("=", 1) for item in args.parameter)
     deployer = Deployer(args.stage, boto3.session.Session(), rehearse=args.rehearse,
@@ -437,7 +438,9 @@ def main(argv: list[str] | None = None) -> None:
         elif args.status:
             deployer.status()
         else:
-            deployer.deploy()
+            urls = deployer.deploy()
+            if args.urls_out:
+                args.urls_out.write_text(json.dumps(urls, indent=2) + "\n")
     except (DeployError, StackError, RecordMissing, AccountSettingMissing) as error:
         raise SystemExit(f"deploy stopped: {error}") from None
 
