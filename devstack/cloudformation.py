@@ -16,7 +16,8 @@ CloudFormation's rules:
 - ``UpdateStack``: parameters not given need ``UsePreviousValue`` or fall back
   to the template default; nothing to change is ``No updates are to be
   performed``; resources new to the template are created (existing ones are
-  not changed: that part of an update is not rehearsed, and says so);
+  changed unless their type has an updater in devstack -- distributions, response headers
+  policies, user pools and app clients do; any other is left as created, and says so);
 - ``DeleteStack`` is refused while termination protection is on;
   ``UpdateTerminationProtection`` switches it;
 - ``DescribeStacks``, ``GetTemplate``, ``DescribeStackEvents``,
@@ -41,7 +42,8 @@ log = logging.getLogger("devstack")
 
 _LOCK = threading.RLock()
 _COUNTER = itertools.count(1)
-RESOURCE_DELETES_NOT_REHEARSED = "existing resources are not changed by an update in the rehearsal"
+RESOURCE_UPDATES_NOT_REHEARSED = ("devstack has no updater for its type: left as created (the rehearsal updates "
+                                  "distributions, headers policies, user pools and clients)")
 
 
 def _now() -> datetime.datetime:
@@ -250,6 +252,13 @@ class StandInCloudFormation:
             return None
 
         provisioned.create_missing(on_created=created, failing=failing)
+
+        def updated(logical_id: str, kind: str, ref: str) -> None:
+            stack.resources[logical_id] = {"status": "UPDATE_COMPLETE", "type": kind, "physical": ref}
+            stack.event("UPDATE_COMPLETE", logical_id=logical_id, kind=kind, physical=ref)
+
+        for logical_id in provisioned.update_changed(on_updated=updated):
+            log.info("stand-in CloudFormation: %s changed; %s", logical_id, RESOURCE_UPDATES_NOT_REHEARSED)
         stack.outputs = provisioned.outputs()
 
     def _delete_resources(self, stack: StandInStack) -> None:

@@ -9,6 +9,14 @@
   no signature is made (there is no AWS Signer here, and Lambda here verifies
   nothing). What the rehearsal proves is the flow: the package is uploaded,
   a job is started with the stage's profile, the job's output is what ships.
+- CloudFront response headers policies (``CreateResponseHeadersPolicy``, ``Get...``,
+  ``GetResponseHeadersPolicyConfig``, ``Update...``, ``Delete...``): kept as given;
+  the local edge (devstack/edge.py) applies them to what it serves.
+- A distribution origin's ``OriginAccessControlId`` (moto drops it): kept, so the
+  local edge can check the console bucket is read through origin access control.
+- Cognito managed login branding (``CreateManagedLoginBranding``,
+  ``DescribeManagedLoginBranding``, ``DeleteManagedLoginBranding``): recorded; the
+  local stand-in of managed login (devstack/hosted_ui.py) shows no branded page.
 
 Installed by :func:`devstack.motofix.patch_moto` (idempotent), so the local
 stack and the rehearsal provision and deploy through the same calls as AWS.
@@ -33,6 +41,9 @@ def patch() -> None:
         return
     _lambda_code_signing()
     _signer_jobs()
+    _cloudfront_response_headers_policies()
+    _cloudfront_origin_access_control_ids()
+    _cognito_managed_login_branding()
     _PATCHED = True
 
 
@@ -122,3 +133,135 @@ def _signer_jobs() -> None:
 
     SignerResponse.start_signing_job = start_signing_job  # type: ignore[attr-defined]
     SignerResponse.describe_signing_job = describe_signing_job  # type: ignore[attr-defined]
+
+
+def _cloudfront_response_headers_policies() -> None:
+    from moto.cloudfront import urls
+    from moto.cloudfront.responses import CloudFrontResponse
+    from moto.core.responses import ActionResult, EmptyResult
+
+    base = "{0}/2020-05-31/response-headers-policy"
+    urls.url_paths.setdefault(base + "$", CloudFrontResponse.dispatch)
+    urls.url_paths.setdefault(base + "/(?P<policy_id>[^/]+)$", CloudFrontResponse.dispatch)
+    urls.url_paths.setdefault(base + "/(?P<policy_id>[^/]+)/config$", CloudFrontResponse.dispatch)
+
+    def policies(self: Any) -> dict[str, dict[str, Any]]:
+        backend = self.backend
+        if not hasattr(backend, "response_headers_policies"):
+            backend.response_headers_policies = {}
+        return backend.response_headers_policies  # type: ignore[no-any-return]
+
+    def not_found(policy_id: str) -> Any:
+        from moto.core.exceptions import RESTError
+
+        class NoSuchResponseHeadersPolicy(RESTError):
+            code = 404
+
+            def __init__(self) -> None:
+                super().__init__("NoSuchResponseHeadersPolicy", f"no response headers policy {policy_id}")
+
+        return NoSuchResponseHeadersPolicy()
+
+    def described(policy: dict[str, Any]) -> dict[str, Any]:
+        return {"ResponseHeadersPolicy": {"Id": policy["Id"], "LastModifiedTime": policy["LastModifiedTime"],
+                                          "ResponseHeadersPolicyConfig": policy["Config"]},
+                "ETag": policy["ETag"]}
+
+    def create_response_headers_policy(self: Any) -> Any:
+        config = self._get_param("ResponseHeadersPolicyConfig", {})
+        if any(p["Config"].get("Name") == config.get("Name") for p in policies(self).values()):
+            from moto.core.exceptions import RESTError
+
+            raise RESTError("ResponseHeadersPolicyAlreadyExists", f"a policy named {config.get('Name')} exists")
+        policy_id = str(uuid.uuid4())
+        policies(self)[policy_id] = {"Id": policy_id, "Config": config, "ETag": uuid.uuid4().hex[:13].upper(),
+                                     "LastModifiedTime": datetime.datetime.now(datetime.UTC)}
+        return ActionResult({**described(policies(self)[policy_id]),
+                             "Location": f"https://cloudfront.amazonaws.com/2020-05-31/response-headers-policy/{policy_id}"})
+
+    def get_response_headers_policy(self: Any) -> Any:
+        policy_id = self._get_param("Id")
+        if policy_id not in policies(self):
+            raise not_found(policy_id)
+        return ActionResult(described(policies(self)[policy_id]))
+
+    def get_response_headers_policy_config(self: Any) -> Any:
+        policy_id = self._get_param("Id")
+        if policy_id not in policies(self):
+            raise not_found(policy_id)
+        policy = policies(self)[policy_id]
+        return ActionResult({"ResponseHeadersPolicyConfig": policy["Config"], "ETag": policy["ETag"]})
+
+    def update_response_headers_policy(self: Any) -> Any:
+        policy_id = self._get_param("Id")
+        if policy_id not in policies(self):
+            raise not_found(policy_id)
+        policy = policies(self)[policy_id]
+        policy.update(Config=self._get_param("ResponseHeadersPolicyConfig", {}), ETag=uuid.uuid4().hex[:13].upper(),
+                      LastModifiedTime=datetime.datetime.now(datetime.UTC))
+        return ActionResult(described(policy))
+
+    def delete_response_headers_policy(self: Any) -> Any:
+        policies(self).pop(self._get_param("Id"), None)
+        return EmptyResult()
+
+    for function in (create_response_headers_policy, get_response_headers_policy, get_response_headers_policy_config,
+                     update_response_headers_policy, delete_response_headers_policy):
+        setattr(CloudFrontResponse, function.__name__, function)
+
+
+def _cloudfront_origin_access_control_ids() -> None:
+    from moto.cloudfront.models import Origin
+
+    original = Origin.__init__
+
+    def init(self: Any, origin: dict[str, Any]) -> None:
+        original(self, origin)
+        self.origin_access_control_id = origin.get("OriginAccessControlId") or ""
+
+    Origin.__init__ = init  # type: ignore[method-assign]
+
+
+def _cognito_managed_login_branding() -> None:
+    from moto.cognitoidp.responses import CognitoIdpResponse
+
+    brandings: dict[str, dict[str, Any]] = {}
+
+    def create_managed_login_branding(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        self.backend.describe_user_pool(body["UserPoolId"])  # ResourceNotFound for an unknown pool
+        branding_id = str(uuid.uuid4())
+        now = datetime.datetime.now(datetime.UTC).timestamp()
+        brandings[branding_id] = {"ManagedLoginBrandingId": branding_id, "UserPoolId": body["UserPoolId"],
+                                  "ClientId": body.get("ClientId"),
+                                  "UseCognitoProvidedValues": bool(body.get("UseCognitoProvidedValues")),
+                                  "Settings": body.get("Settings") or {}, "Assets": body.get("Assets") or [],
+                                  "CreationDate": now, "LastModifiedDate": now}
+        return json.dumps({"ManagedLoginBranding": brandings[branding_id]})
+
+    def describe_managed_login_branding(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        branding = brandings.get(body.get("ManagedLoginBrandingId", ""))
+        if branding is None:
+            from moto.cognitoidp.exceptions import ResourceNotFoundError
+
+            raise ResourceNotFoundError(body.get("ManagedLoginBrandingId"))
+        return json.dumps({"ManagedLoginBranding": branding})
+
+    def describe_managed_login_branding_by_client(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        for branding in brandings.values():
+            if branding["UserPoolId"] == body.get("UserPoolId") and branding["ClientId"] == body.get("ClientId"):
+                return json.dumps({"ManagedLoginBranding": branding})
+        from moto.cognitoidp.exceptions import ResourceNotFoundError
+
+        raise ResourceNotFoundError(body.get("ClientId"))
+
+    def delete_managed_login_branding(self: Any) -> str:
+        body = json.loads(self.body or "{}")
+        brandings.pop(body.get("ManagedLoginBrandingId", ""), None)
+        return "{}"
+
+    for function in (create_managed_login_branding, describe_managed_login_branding,
+                     describe_managed_login_branding_by_client, delete_managed_login_branding):
+        setattr(CognitoIdpResponse, function.__name__, function)

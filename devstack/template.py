@@ -152,6 +152,7 @@ def evaluate_conditions(template: Mapping[str, Any], parameters: Mapping[str, An
                 return any(truth(item) for item in argument)
             if key == "Fn::Join":
                 delimiter, items = argument
+                items = value(items) if isinstance(items, dict) else items  # a Ref to a list parameter
                 return delimiter.join(str(value(item)) for item in items)
             if key == "Fn::Select":
                 index, items = argument

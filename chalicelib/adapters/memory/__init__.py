@@ -30,6 +30,7 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .federation import InMemoryGroupMembership, StaticProviderTokens
 from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
@@ -49,6 +50,7 @@ __all__ = [
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
     "InMemoryGroupDirectory",
+    "InMemoryGroupMembership",
     "InMemoryJobRunLog",
     "InMemoryOcr",
     "InMemoryQueueAdmin",
@@ -61,6 +63,7 @@ __all__ = [
     "RecordingMetrics",
     "RecordingWebSocketSender",
     "StaticListDownloader",
+    "StaticProviderTokens",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

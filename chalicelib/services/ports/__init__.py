@@ -23,6 +23,7 @@ from .common import (
     utc_now,
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .federation import GroupMembership, ProviderTokens
 from .identity import GroupDirectory, SettingsSource, TokenVerifier
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -41,6 +42,7 @@ __all__ = [
     "DownloadFailed",
     "EventPublisher",
     "GroupDirectory",
+    "GroupMembership",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -54,6 +56,7 @@ __all__ = [
     "Ocr",
     "OcrRefused",
     "Page",
+    "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
     "Quotas",
