@@ -6,7 +6,11 @@
     POST /schedules/<name>/fire     run that schedule's handler once, now; body (optional)
                                     {"as_of": "2027-01-31T00:00:00Z"} sets the event's time;
                                     200 {"result": ...} or 500 with the error and traceback
-    GET  /users/<role>/token        {"IdToken", "AccessToken"} of a demo user
+    GET  /users/<role>/token        {"IdToken", "AccessToken"} of a demo user (staff: through the
+                                    corporate stand-in provider and managed login)
+    POST /functions/<name>/invoke   run the app's function <name> (Chalice's Lambda name) with the body
+                                    as its event: 200 its result, 500 {"error": its message}; the local
+                                    user pool domain calls it for the pools' Lambda triggers
 
 The commands talk to it rather than to moto themselves because the stack
 already has its clients warm: ``./dev token`` answers in a few tens of
@@ -30,14 +34,17 @@ log = logging.getLogger("devstack")
 
 #: (role or email) -> Cognito's AuthenticationResult
 SignIn = Callable[[str], dict[str, Any]]
+#: (Lambda function name, event) -> the function's result; KeyError for no such function
+Invoke = Callable[[str, Any], Any]
 
 
 class ControlServer:
     """A tiny JSON HTTP server in a daemon thread, bound before it reports its port."""
 
     def __init__(self, scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
-                 host: str = "127.0.0.1", port: int = 0, sign_in: SignIn | None = None) -> None:
-        handler = _handler_class(scheduler, describe, sign_in)
+                 host: str = "127.0.0.1", port: int = 0, sign_in: SignIn | None = None,
+                 invoke: Invoke | None = None) -> None:
+        handler = _handler_class(scheduler, describe, sign_in, invoke)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
@@ -66,7 +73,7 @@ def parse_as_of(value: Any) -> dt.datetime | None:
 
 
 def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
-                   sign_in: SignIn | None) -> type:
+                   sign_in: SignIn | None, invoke: Invoke | None = None) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers
 
@@ -85,12 +92,18 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                 except KeyError as error:
                     self._reply(404, {"error": error.args[0]})
                     return
+                except RuntimeError as error:  # the provider or the user pool refused
+                    self._reply(403, {"error": str(error)})
+                    return
                 self._reply(200, {key: result[key] for key in ("IdToken", "AccessToken")})
             else:
                 self._reply(404, {"error": f"no such resource {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802
             parts = self.path.strip("/").split("/")
+            if len(parts) == 3 and parts[0] == "functions" and parts[2] == "invoke" and invoke:
+                self._invoke(parts[1])
+                return
             if len(parts) != 3 or parts[0] != "schedules" or parts[2] != "fire":
                 self._reply(404, {"error": f"no such resource {self.path}"})
                 return
@@ -116,6 +129,25 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                                   "traceback": traceback.format_exc()})
                 return
             self._reply(200, {"result": result})
+
+        def _invoke(self, function: str) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                event = json.loads(self.rfile.read(length) or b"null")
+            except ValueError as error:
+                self._reply(400, {"error": f"bad request: {error}"})
+                return
+            try:
+                assert invoke is not None
+                result = invoke(function, event)
+            except KeyError:
+                self._reply(404, {"error": f"no function {function} in the app"})
+                return
+            except Exception as error:  # noqa: BLE001 - the function failed: its message, as Lambda reports it
+                log.info("devstack: function %s failed: %s", function, error)
+                self._reply(500, {"error": str(error), "type": type(error).__name__})
+                return
+            self._reply(200, result)
 
         def _reply(self, status: int, body: Any) -> None:
             data = json.dumps(body, default=str).encode()

@@ -1,5 +1,6 @@
 """``python -m devstack.moto_process --port N``: the local AWS (moto's server mode, with
-:func:`devstack.motofix.patch_moto` applied) as a process of its own."""
+:func:`devstack.motofix.patch_moto` applied) as a process of its own, with the user pool
+domains' OAuth endpoints (:mod:`devstack.hosted_ui`), which read moto's Cognito state."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,14 @@ def serve(host: str, port: int, verbose: bool,
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         bound_host, bound_port = server.get_host_and_port()
-        announce({"url": f"http://{bound_host}:{bound_port}", "restored": restored})
+        from .hosted_ui import start_hosted_ui  # issue 21: the user pool domains' OAuth endpoints moto lacks
+
+        hosted_ui = start_hosted_ui(host)
+        announce({"url": f"http://{bound_host}:{bound_port}", "restored": restored,
+                  "hosted_ui_url": hosted_ui.url})
 
         def stop() -> None:
+            hosted_ui.stop()
             server.stop()
             if state_file is not None:  # after the server: nothing changes it any more
                 from . import moto_state

@@ -86,8 +86,9 @@ class StandInProvider:
         import werkzeug.test
 
         with warnings.catch_warnings():  # Authlib's own deprecation notices about modules the mock imports
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             from oidc_provider_mock import app as provider_app
+        _sign_with_kid()
 
         self.name = name
         self._lock = threading.Lock()
@@ -234,6 +235,24 @@ class StandInProvider:
                                  # no form-action: the answer redirects to the relying party (another origin)
                                  "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
                                                             "frame-ancestors 'none'"})
+
+
+def _sign_with_kid() -> None:
+    """ID tokens name their key (``kid``: the JWKS's thumbprint), as every production provider's do -- the
+    mock leaves it out, and relying parties (Cognito, the app) pick the key by it."""
+    from oidc_provider_mock import _app
+
+    if getattr(_app.OpenIDCode, "_devstack_kid", False):
+        return
+    original = _app.OpenIDCode.get_jwt_config
+
+    def get_jwt_config(self: Any, grant: Any, client: Any = None) -> dict[str, Any]:
+        config = dict(original(self, grant, client))
+        config["kid"] = _app.storage.jwk.thumbprint()
+        return config
+
+    _app.OpenIDCode.get_jwt_config = get_jwt_config  # type: ignore[method-assign]
+    _app.OpenIDCode._devstack_kid = True  # type: ignore[attr-defined]
 
 
 def new_totp_secret() -> str:
