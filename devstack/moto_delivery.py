@@ -14,6 +14,9 @@
   the local edge (devstack/edge.py) applies them to what it serves.
 - A distribution origin's ``OriginAccessControlId`` (moto drops it): kept, so the
   local edge can check the console bucket is read through origin access control.
+- Cognito app clients' ``ExplicitAuthFlows``: moto signs anyone in with any flow;
+  here ``InitiateAuth`` and ``AdminInitiateAuth`` refuse a flow the client does not
+  allow, with AWS's error (the staff client has no password flow: issue 21).
 - Cognito managed login branding (``CreateManagedLoginBranding``,
   ``DescribeManagedLoginBranding``, ``DeleteManagedLoginBranding``): recorded; the
   local stand-in of managed login (devstack/hosted_ui.py) shows no branded page.
@@ -44,6 +47,7 @@ def patch() -> None:
     _cloudfront_response_headers_policies()
     _cloudfront_origin_access_control_ids()
     _cognito_managed_login_branding()
+    _cognito_explicit_auth_flows()
     _PATCHED = True
 
 
@@ -265,3 +269,56 @@ def _cognito_managed_login_branding() -> None:
     for function in (create_managed_login_branding, describe_managed_login_branding,
                      describe_managed_login_branding_by_client, delete_managed_login_branding):
         setattr(CognitoIdpResponse, function.__name__, function)
+
+
+#: The client setting (new and legacy names) each authentication flow needs; a client without
+#: ExplicitAuthFlows gets AWS's default: refresh, SRP and custom authentication.
+_FLOW_SETTINGS = {
+    "USER_PASSWORD_AUTH": {"ALLOW_USER_PASSWORD_AUTH", "USER_PASSWORD_AUTH"},
+    "ADMIN_USER_PASSWORD_AUTH": {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"},
+    "ADMIN_NO_SRP_AUTH": {"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"},
+    "USER_SRP_AUTH": {"ALLOW_USER_SRP_AUTH"},
+    "REFRESH_TOKEN_AUTH": {"ALLOW_REFRESH_TOKEN_AUTH"},
+    "REFRESH_TOKEN": {"ALLOW_REFRESH_TOKEN_AUTH"},
+    "CUSTOM_AUTH": {"ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"},
+}
+_DEFAULT_FLOWS = {"ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"}
+_LEGACY_ALWAYS = {"USER_SRP_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"}  # with legacy-only settings
+
+
+def _flow_allowed(client: Any, flow: str) -> bool:
+    configured = client.extended_config.get("ExplicitAuthFlows")
+    settings = set(configured) if configured else _DEFAULT_FLOWS
+    if configured and not any(s.startswith("ALLOW_") for s in settings) and flow in _LEGACY_ALWAYS:
+        return True
+    return bool(_FLOW_SETTINGS.get(flow, {flow}) & settings)
+
+
+def _cognito_explicit_auth_flows() -> None:
+    from moto.cognitoidp.exceptions import InvalidParameterException
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    def guarded(original: Any) -> Any:
+        def check(self: Any, client_id: str, auth_flow: str) -> None:
+            for pool in self.user_pools.values():
+                client = pool.clients.get(client_id)
+                if client is not None and not _flow_allowed(client, auth_flow):
+                    raise InvalidParameterException(f"{auth_flow} flow not enabled for this client")
+
+        if original.__name__ == "initiate_auth":
+            def initiate_auth(self: Any, client_id: str, auth_flow: str, auth_parameters: Any) -> Any:
+                check(self, client_id, auth_flow)
+                return original(self, client_id, auth_flow, auth_parameters)
+
+            return initiate_auth
+
+        def admin_initiate_auth(self: Any, user_pool_id: str, client_id: str, auth_flow: str,
+                                auth_parameters: Any, *args: Any, **kwargs: Any) -> Any:
+            check(self, client_id, auth_flow)
+            return original(self, user_pool_id, client_id, auth_flow, auth_parameters, *args, **kwargs)
+
+        return admin_initiate_auth
+
+    CognitoIdpBackend.initiate_auth = guarded(CognitoIdpBackend.initiate_auth)  # type: ignore[method-assign]
+    CognitoIdpBackend.admin_initiate_auth = guarded(  # type: ignore[method-assign]
+        CognitoIdpBackend.admin_initiate_auth)

@@ -85,6 +85,8 @@ class StandInProvider:
         import werkzeug.serving
         import werkzeug.test
 
+        import authlib.deprecate  # noqa: F401 - first: it installs an "always" filter of its own
+
         with warnings.catch_warnings():  # Authlib's own deprecation notices about modules the mock imports
             warnings.simplefilter("ignore")
             from oidc_provider_mock import app as provider_app

@@ -22,7 +22,8 @@ LOGS_POLICY = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Resource": "*",
     "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
                "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"]}]}
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                                                 "Principal": {"Service": "apigateway.amazonaws.com"},
                                                  "Action": "sts:AssumeRole"}]}
 
 

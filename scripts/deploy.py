@@ -5,6 +5,8 @@
     python -m scripts.deploy --stage dev --status     # what runs: the stack's and each function's version
     python -m scripts.deploy --stage dev --rehearse   # against the local AWS at AWS_ENDPOINT_URL (moto)
 
+0. ``edge.yaml`` as ``account-opening-<stage>-edge`` in us-east-1 (CloudFront takes its web ACL and
+   certificate only there): the console distribution's WAF and, with a console domain, its certificate.
 1. ``resources.yaml`` as the CloudFormation stack ``account-opening-<stage>-resources``
    (scripts/resources_stack.py): created (termination protection on) or updated,
    every parameter not given this run kept (``UsePreviousValue``); a failed first
@@ -20,7 +22,11 @@
    ships exactly it; afterwards every function's CodeSha256 is checked against it.
 5. ``chalice deploy``; its record kept with the stage after every run, failed ones too.
    A failed run is retried once; a second failure stops with both versions named.
-6. What Chalice cannot express (scripts/event_sources.py): ReportBatchItemFailures,
+6. The resources stack again when what only exists after Chalice's deploy changed (the REST and
+   WebSocket APIs' ids: CloudFront's API origin, the custom domains' mappings; the staff pool's
+   pre-token-generation function; the console's CSP, which names the WebSocket API): issue 21.
+   Then the console's files published to its bucket and CloudFront invalidated (scripts/console_site.py).
+7. What Chalice cannot express (scripts/event_sources.py): ReportBatchItemFailures,
    stream bisect/retries/on-failure queue, on-failure destinations of the
    asynchronously invoked functions, the SNS subscription's dead-letter queue,
    access logs, throttling and metrics on both API stages (``.chalice/gateway.json``),
@@ -65,8 +71,17 @@ REHEARSED = ("resources stack: CloudFormation answered by devstack's stand-in (d
 DEPLOY_ONLY = "Deploy"
 
 
+EDGE_REGION = "us-east-1"  # CloudFront's certificates and web ACLs live there, whatever the stage's region
+EDGE_PARAMETERS = ("ConsoleDomainName", "HostedZoneId", "WafRateLimitPer5Minutes")
+STAFF_TRIGGER = "staff_token_groups"  # the staff pool's pre-token-generation function (app.py)
+
+
 def stack_name(stage: str) -> str:
     return f"{APP_NAME}-{stage}-resources"
+
+
+def edge_stack_name(stage: str) -> str:
+    return f"{APP_NAME}-{stage}-edge"
 
 
 def function_name(stage: str, handler: str | None = None) -> str:
@@ -148,6 +163,24 @@ class Deployer:
         return ResourcesStack(self.client("cloudformation"), stack_name(self.stage),
                               (self.project_dir / "resources.yaml").read_text(), self.out)
 
+    def edge_stack(self) -> Any:
+        from scripts.resources_stack import ResourcesStack
+
+        cloudformation = self.session.client("cloudformation", region_name=EDGE_REGION, endpoint_url=self.endpoint_url)
+        return ResourcesStack(cloudformation, edge_stack_name(self.stage),
+                              (self.project_dir / "edge.yaml").read_text(), self.out)
+
+    def deploy_edge(self) -> dict[str, str]:
+        """The us-east-1 stack (edge.yaml); its outputs as the resources stack's parameters."""
+        edge = self.edge_stack()
+        existing = edge.ready()
+        given = {"Stage": self.stage, **{k: v for k, v in self.parameters.items() if k in EDGE_PARAMETERS}}
+        state = edge.apply(given, existing, tags={"app": APP_NAME, "stage": self.stage, VERSION_TAG: self.version},
+                           capabilities=[])
+        self.out(f"edge stack {edge.name} ({EDGE_REGION}): {state.status}")
+        return {"ConsoleWebAclArn": state.outputs["ConsoleWebAclArn"],
+                "ConsoleCertificateArn": state.outputs.get("ConsoleCertificateArn", "")}
+
     def record_of(self, outputs: dict[str, str]) -> Any:
         from scripts.stage_record import StageRecord
 
@@ -165,8 +198,11 @@ class Deployer:
             self.out(self.record_of(existing.outputs).restore())  # RecordMissing: refuse before changing anything
         ensure_apigateway_logging_role(self.client("apigateway"), self.client("iam"),
                                        may_change=self.account_changes, out=self.out)
+        edge = self.deploy_edge()
         package = self.lean_package()
-        given = {"Stage": self.stage, "Handlers": ",".join(handlers), **self.parameters}
+        given = {"Stage": self.stage, "Handlers": ",".join(handlers), **edge, **self.parameters}
+        if existing is not None:  # what the app's last deploy made (its record is restored): one stack update
+            given.update(self.app_parameters(existing.outputs))
         if existing is None and "KeyAdministrators" not in given:
             given["KeyAdministrators"] = self.key_administrator()
         state = stack.apply(given, existing, tags={"app": APP_NAME, "stage": self.stage, VERSION_TAG: self.version},
@@ -184,6 +220,13 @@ class Deployer:
             deployed = self.deployed()
         self.verify_shipped(deployed, package)
         self.wire(deployed, env, state.outputs)
+        after = self.app_parameters(state.outputs, deployed)
+        if any(state.parameters.get(key) != value for key, value in after.items()):
+            self.out("resources stack: the app's APIs, functions and console headers are known now; updating")
+            state = stack.apply({**given, **after}, state, tags={"app": APP_NAME, "stage": self.stage,
+                                                                 VERSION_TAG: self.version},
+                                capabilities=["CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"])
+        self.publish_console(state.outputs)
         urls = self.urls(deployed, state.outputs)
         for what, url in urls.items():
             self.out(f"{what}: {url}")
@@ -195,10 +238,46 @@ class Deployer:
         return urls
 
     def environment(self, outputs: dict[str, str]) -> dict[str, str]:
-        """The app's environment from the stack's outputs (deploy-only outputs, ``Deploy*``, left out)."""
+        """The app's environment from the stack's outputs (deploy-only outputs, ``Deploy*``, left out); browsers
+        reach the WebSocket API at its own domain when it has one."""
         from devstack.template import env_name
 
-        return {env_name(key): value for key, value in outputs.items() if not key.startswith(DEPLOY_ONLY)}
+        env = {env_name(key): value for key, value in outputs.items() if not key.startswith(DEPLOY_ONLY)}
+        if outputs.get("DeployCustomWebSocketUrl"):
+            env["WEBSOCKET_URL"] = outputs["DeployCustomWebSocketUrl"]
+        return env
+
+    def app_parameters(self, outputs: dict[str, str],
+                       deployed: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+        """The resources stack's parameters that only the app's deploy knows: the APIs' ids, the staff pool's
+        pre-token-generation function, and the console's headers (its CSP names the WebSocket API)."""
+        from scripts.console_site import stage_header_parameters
+        from scripts.stage_record import local_path
+
+        if deployed is None:
+            if not local_path(self.project_dir, self.stage).exists():
+                return {}
+            deployed = self.deployed()
+        parameters: dict[str, str] = {}
+        if "rest_api" in deployed:
+            parameters["RestApiId"] = deployed["rest_api"]["rest_api_id"]
+        region = self.session.region_name
+        env = {**self.environment(outputs), "AWS_REGION": region}
+        if "websocket_api" in deployed:
+            parameters["WebSocketApiId"] = api_id = deployed["websocket_api"]["websocket_api_id"]
+            env.setdefault("WEBSOCKET_DOMAIN", f"{api_id}.execute-api.{region}.amazonaws.com")
+            env.setdefault("WEBSOCKET_STAGE", "api")
+        if STAFF_TRIGGER in deployed:
+            parameters["StaffTokenFunctionArn"] = deployed[STAFF_TRIGGER]["lambda_arn"]
+        return {**parameters, **stage_header_parameters(env)}
+
+    def publish_console(self, outputs: dict[str, str]) -> None:
+        """The console's files to the stage's bucket, CloudFront's copies invalidated."""
+        from scripts.console_site import publish
+
+        if outputs.get("DeployConsoleBucketName"):
+            publish(self.client("s3"), self.client("cloudfront"), outputs["DeployConsoleBucketName"],
+                    outputs.get("DeployConsoleDistributionId"), out=self.out)
 
     def lean_package(self) -> Path:
         """The package ``chalice deploy`` will ship, in place at Chalice's name: the lean build, or the
@@ -352,8 +431,8 @@ class Deployer:
     def urls(self, deployed: dict[str, dict[str, Any]], outputs: dict[str, str]) -> dict[str, str]:
         rest = deployed["rest_api"]["rest_api_url"].rstrip("/") + "/"
         urls = {"REST API": rest, "WebSocket": deployed["websocket_api"]["websocket_api_url"],
-                "console": rest + "console/"}
-        for key, what in (("DeployConsoleUrl", "console (CloudFront)"), ("DeployCustomRestUrl", "REST API (domain)"),
+                "console": outputs.get("DeployConsoleUrl") or rest + "console/"}
+        for key, what in (("DeployCustomRestUrl", "REST API (domain)"),
                           ("DeployCustomWebSocketUrl", "WebSocket (domain)")):
             if outputs.get(key):
                 urls[what] = outputs[key]
@@ -399,6 +478,7 @@ class Deployer:
             if record is not None:
                 record.forget()
         stack.delete()
+        self.edge_stack().delete()
         overlay_path(self.project_dir, self.stage).unlink(missing_ok=True)
         shutil.rmtree(self.project_dir / ".chalice" / "stages" / self.stage, ignore_errors=True)
         self.out(f"stage {self.stage} removed; retained (delete by hand once exported): tables, buckets, "
@@ -414,8 +494,12 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--console-origin", help="browser origin allowed to upload (kept from the last deploy "
-                                                 "when not given)")
+    parser.add_argument("--console-origin", help="another browser origin allowed to upload (the console's own always "
+                                                 "is; kept from the last deploy when not given)")
+    parser.add_argument("--hosted-zone", help="the Route 53 hosted zone of the custom domains (HostedZoneId)")
+    parser.add_argument("--console-domain", help="the console's own domain, e.g. console.bank.example")
+    parser.add_argument("--api-domain", help="the REST API's own domain, e.g. api.bank.example")
+    parser.add_argument("--websocket-domain", help="the WebSocket API's own domain, e.g. ws.bank.example")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                         help="a resources.yaml parameter (kept from the last deploy when not given)")
     parser.add_argument("--package", type=Path, help="ship this built package (a pipeline's artifact) instead "
@@ -429,6 +513,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--urls-out", type=Path, help="write the printed URLs here as JSON (the pipeline's smoke test)")
     args = parser.parse_args(argv)
     parameters = dict(item.split("=", 1) for item in args.parameter)
+    for option, parameter in (("hosted_zone", "HostedZoneId"), ("console_domain", "ConsoleDomainName"),
+                              ("api_domain", "ApiDomainName"), ("websocket_domain", "WebSocketDomainName")):
+        if getattr(args, option):
+            parameters[parameter] = getattr(args, option)
     deployer = Deployer(args.stage, boto3.session.Session(), rehearse=args.rehearse,
                         console_origin=args.console_origin, parameters=parameters, package=args.package,
                         version=args.version, account_changes=not args.no_account_changes)

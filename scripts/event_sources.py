@@ -15,6 +15,10 @@ from typing import Any
 STREAM_MAPPING = {"BisectBatchOnFunctionError": True, "MaximumRetryAttempts": 10,
                   "MaximumRecordAgeInSeconds": 6 * 3600, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
 ASYNC_RETRIES = 2
+#: The app's functions a user pool invokes as a Lambda trigger (issue 21), and the deploy-only output naming
+#: that pool: Cognito may invoke them from that pool only.
+COGNITO_TRIGGERS = {"staff_token_groups": "DeployStaffUserPoolArn"}
+TRIGGER_STATEMENT = "cognito-user-pool-trigger"
 
 
 def async_functions(deployed: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -77,6 +81,12 @@ def complete_terraform(template: dict[str, Any], env: dict[str, str], outputs: d
     if outputs.get("DeployCodeSigningConfigArn"):
         for function in functions.values():
             function["code_signing_config_arn"] = outputs["DeployCodeSigningConfigArn"]
+    for function, pool_output in COGNITO_TRIGGERS.items():
+        if function in functions and outputs.get(pool_output):
+            resources.setdefault("aws_lambda_permission", {})[f"{function}_cognito"] = {
+                "function_name": f"${{aws_lambda_function.{function}.function_name}}",
+                "statement_id": TRIGGER_STATEMENT, "action": "lambda:InvokeFunction",
+                "principal": "cognito-idp.amazonaws.com", "source_arn": outputs[pool_output]}
     if gateway is not None:
         _terraform_gateway(resources, template, env, outputs, gateway)
     return template
@@ -145,9 +155,13 @@ def wire(deployed: dict[str, dict[str, Any]], env: dict[str, str], client: Any, 
             client("sns").set_subscription_attributes(
                 SubscriptionArn=resource["subscription_arn"], AttributeName="RedrivePolicy",
                 AttributeValue=json.dumps({"deadLetterTargetArn": env["EVENTS_DELIVERY_DLQ_ARN"]}))
-        elif kind == "lambda_function" and outputs.get("DeployCodeSigningConfigArn"):
-            lambda_.put_function_code_signing_config(CodeSigningConfigArn=outputs["DeployCodeSigningConfigArn"],
-                                                     FunctionName=resource["lambda_arn"])
+        elif kind == "lambda_function":
+            if outputs.get("DeployCodeSigningConfigArn"):
+                lambda_.put_function_code_signing_config(CodeSigningConfigArn=outputs["DeployCodeSigningConfigArn"],
+                                                         FunctionName=resource["lambda_arn"])
+            pool_arn = outputs.get(COGNITO_TRIGGERS.get(resource["name"], ""))
+            if pool_arn:
+                allow_cognito(lambda_, resource["lambda_arn"], pool_arn)
     for function_arn in asynchronous.values():
         lambda_.put_function_event_invoke_config(
             FunctionName=function_arn, MaximumRetryAttempts=ASYNC_RETRIES,
@@ -160,6 +174,22 @@ def wire(deployed: dict[str, dict[str, Any]], env: dict[str, str], client: Any, 
         client("wafv2").associate_web_acl(
             WebACLArn=outputs["DeployEdgeWebAclArn"],
             ResourceArn=f"arn:aws:apigateway:{region}::/restapis/{rest_api['rest_api_id']}/stages/{stage}")
+
+
+def allow_cognito(lambda_: Any, function_arn: str, pool_arn: str) -> None:
+    """The user pool may invoke its trigger (and only it): the function's resource policy, kept current."""
+    try:
+        policy = json.loads(lambda_.get_policy(FunctionName=function_arn)["Policy"])
+        statements = {s.get("Sid"): s for s in policy.get("Statement", [])}
+    except lambda_.exceptions.ResourceNotFoundException:
+        statements = {}
+    current = statements.get(TRIGGER_STATEMENT)
+    if current and pool_arn in json.dumps(current.get("Condition", {})):
+        return
+    if current:
+        lambda_.remove_permission(FunctionName=function_arn, StatementId=TRIGGER_STATEMENT)
+    lambda_.add_permission(FunctionName=function_arn, StatementId=TRIGGER_STATEMENT, Action="lambda:InvokeFunction",
+                           Principal="cognito-idp.amazonaws.com", SourceArn=pool_arn)
 
 
 def gateway_stages(deployed: dict[str, dict[str, Any]], env: dict[str, str], client: Any,

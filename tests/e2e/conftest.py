@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +68,15 @@ class LocalStack:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def token(self, role: str = "applicant", kind: str = "IdToken") -> str:
-        """Sign a demo user in (USER_PASSWORD_AUTH) to their pool (staff: the staff pool); a Cognito token."""
+        """Sign a demo user in to their pool; a Cognito token. Applicants: USER_PASSWORD_AUTH; staff: through
+        the corporate stand-in provider and the staff pool's managed login (code + PKCE), as ``./dev token``."""
         from devstack.users import client_id_for
 
         user = self.user(role)
+        if user.get("pool") == "staff":
+            with urllib.request.urlopen(f"{self.control_url}/users/{urllib.parse.quote(user['email'])}/token",
+                                        timeout=60) as response:
+                return str(json.loads(response.read())[kind])
         result = self.client("cognito-idp").initiate_auth(
             ClientId=client_id_for(self.env, user), AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user["email"], "PASSWORD": user["password"]})

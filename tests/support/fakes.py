@@ -19,6 +19,7 @@ from chalicelib.adapters.memory import (
     InMemoryConnectionStore,
     InMemoryDocumentStore,
     InMemoryGroupDirectory,
+    InMemoryGroupMembership,
     InMemoryJobRunLog,
     InMemoryOcr,
     InMemoryQueueAdmin,
@@ -29,6 +30,7 @@ from chalicelib.adapters.memory import (
     RecordingMetrics,
     RecordingWebSocketSender,
     StaticListDownloader,
+    StaticProviderTokens,
     StaticSettings,
 )
 from chalicelib.bootstrap import Services
@@ -87,6 +89,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         list_downloader=StaticListDownloader(),
         quotas=InMemoryQuotas(),
         directory=InMemoryGroupDirectory(),
+        provider_tokens=StaticProviderTokens(),
+        membership=InMemoryGroupMembership(),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),
     )
