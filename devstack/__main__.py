@@ -92,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("env", parents=[common],
                         help="print the app's environment as shell exports")
+
+    otp = commands.add_parser("otp", parents=[common],
+                              help="print a demo staff member's authenticator code (MFA at the provider)")
+    otp.add_argument("user", help="reviewer, operator, or a demo staff member's email")
     return parser
 
 
@@ -106,19 +110,23 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "",
         "  account-opening local stack",
         f"  REST API        {info['api_url']}",
-        f"  console         {info['api_url']}/console   (sign in as any demo user below)",
+        f"  console         {info['console_url']}   (CloudFront's stand-in; the API's own: {info['api_url']}/console)",
+        f"  sign-in         {info['auth_url']}   (the user pools' domain)  corporate provider: {info['provider_url']}",
         f"  WebSocket       {info['ws_url'] or '(no gateway)'}",
         f"  local AWS       {info['moto_url']}   (moto)",
         f"  control         {info['control_url']}",
         f"  API docs        {info['docs_url']}   (Swagger UI; the documents: /docs/openapi.json,"
         " /docs/asyncapi.json)",
         "",
-        "  Demo users (Cognito, USER_PASSWORD_AUTH):",
+        "  Demo users (applicants: the customer pool; staff: the corporate provider, then the staff pool):",
     ]
     for user in info["users"]:
         groups = f"groups: {', '.join(user['groups'])}" if user["groups"] else ""
         pool = f"({user.get('pool', 'customer')} pool)"
         lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']:<19} {groups:<18} {pool}")
+        if user.get("totp_secret"):
+            lines.append(f"    {'':<10} authenticator code: python -m devstack otp {user['role']}   "
+                         f"(secret {user['totp_secret']})")
     lines += [
         "",
         "  Get a token:     ./dev token applicant   (or reviewer, operator)",
@@ -160,7 +168,8 @@ def _up(args: argparse.Namespace, started: float) -> int:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
         ready = {key: info[key] for key in
-                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env")}
+                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env", "console_url",
+                  "auth_url", "provider_url")}
         print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
         while True:
             time.sleep(3600)
@@ -306,12 +315,27 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _otp(args: argparse.Namespace) -> int:
+    from .oidc_provider import totp
+    from .stack import read_state
+    from .users import find_user
+
+    try:
+        user = find_user(read_state(_state_dir(args))["users"], args.user)
+    except KeyError as error:
+        raise SystemExit(f"devstack: {error.args[0]}") from None
+    if not user.get("totp_secret"):
+        raise SystemExit(f"devstack: {args.user} has no authenticator (applicants sign in with a password)")
+    print(totp(user["totp_secret"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args, started)
-    return {"token": _token, "fire": _fire, "upload": _upload, "env": _env}[args.command](args)
+    return {"token": _token, "fire": _fire, "upload": _upload, "env": _env, "otp": _otp}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@
                                     200 {"result": ...} or 500 with the error and traceback
     GET  /users/<role>/token        {"IdToken", "AccessToken"} of a demo user (staff: through the
                                     corporate stand-in provider and managed login)
+    POST   /provider/people         the corporate stand-in provider's directory (issue 21): add a person
+                                    {"email", "password", "groups": [...], "totp_secret"?}
+    PUT    /provider/people/<email> {"groups": [...]}: their groups at the provider change
+    DELETE /provider/people/<email> a leaver: gone from the provider, their provider sessions revoked
     POST /functions/<name>/invoke   run the app's function <name> (Chalice's Lambda name) with the body
                                     as its event: 200 its result, 500 {"error": its message}; the local
                                     user pool domain calls it for the pools' Lambda triggers
@@ -23,6 +27,7 @@ import json
 import logging
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,8 +48,8 @@ class ControlServer:
 
     def __init__(self, scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                  host: str = "127.0.0.1", port: int = 0, sign_in: SignIn | None = None,
-                 invoke: Invoke | None = None) -> None:
-        handler = _handler_class(scheduler, describe, sign_in, invoke)
+                 invoke: Invoke | None = None, provider: Any = None) -> None:
+        handler = _handler_class(scheduler, describe, sign_in, invoke, provider)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
@@ -73,7 +78,7 @@ def parse_as_of(value: Any) -> dt.datetime | None:
 
 
 def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
-                   sign_in: SignIn | None, invoke: Invoke | None = None) -> type:
+                   sign_in: SignIn | None, invoke: Invoke | None = None, provider: Any = None) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers
 
@@ -104,6 +109,17 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
             if len(parts) == 3 and parts[0] == "functions" and parts[2] == "invoke" and invoke:
                 self._invoke(parts[1])
                 return
+            if parts == ["provider", "people"] and provider is not None:
+                from .oidc_provider import Person
+
+                body = self._body()
+                if not isinstance(body, dict) or not body.get("email") or not body.get("password"):
+                    self._reply(400, {"error": "give email, password and groups"})
+                    return
+                provider.add(Person(body["email"], body["password"], {"groups": list(body.get("groups") or [])},
+                                    totp_secret=body.get("totp_secret")))
+                self._reply(201, {"email": body["email"]})
+                return
             if len(parts) != 3 or parts[0] != "schedules" or parts[2] != "fire":
                 self._reply(404, {"error": f"no such resource {self.path}"})
                 return
@@ -129,6 +145,34 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                                   "traceback": traceback.format_exc()})
                 return
             self._reply(200, {"result": result})
+
+        def do_PUT(self) -> None:  # noqa: N802
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 3 or parts[:2] != ["provider", "people"] or provider is None:
+                self._reply(404, {"error": f"no such resource {self.path}"})
+                return
+            body = self._body()
+            try:
+                provider.set_groups(urllib.parse.unquote(parts[2]), list((body or {}).get("groups") or []))
+            except KeyError as error:
+                self._reply(404, {"error": error.args[0]})
+                return
+            self._reply(200, {"email": urllib.parse.unquote(parts[2])})
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            parts = self.path.strip("/").split("/")
+            if len(parts) != 3 or parts[:2] != ["provider", "people"] or provider is None:
+                self._reply(404, {"error": f"no such resource {self.path}"})
+                return
+            provider.remove(urllib.parse.unquote(parts[2]))
+            self._reply(200, {"removed": urllib.parse.unquote(parts[2])})
+
+        def _body(self) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                return json.loads(self.rfile.read(length) or b"null")
+            except ValueError:
+                return None
 
         def _invoke(self, function: str) -> None:
             try:

@@ -415,7 +415,8 @@ class LocalStack:
             return invokers[name](event)
 
         control = ControlServer(scheduler, lambda: self.info, self.options.host,
-                                self.options.control_port, sign_in=sign_in_demo_user, invoke=invoke)
+                                self.options.control_port, sign_in=sign_in_demo_user, invoke=invoke,
+                                provider=self._provider)
         control.start()
         self._exit.callback(control.stop)
         return control.url

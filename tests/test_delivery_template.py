@@ -141,3 +141,97 @@ def test_code_signing_is_enforced_by_default(template):
     (config,) = of_type(template, "AWS::Lambda::CodeSigningConfig").values()
     assert config["Properties"]["AllowedPublishers"]["SigningProfileVersionArns"] == [
         {"Fn::GetAtt": ["CodeSigningProfile", "ProfileVersionArn"]}]
+
+
+# --- issue 21: the console on CloudFront, custom domains, corporate sign-in ---------------------------------
+
+
+def test_the_console_bucket_is_private_and_read_by_its_distribution_only_through_origin_access_control(template):
+    resources = template["Resources"]
+    bucket = resources["ConsoleBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    statements = resources["ConsoleBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (reader,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"} and reader["Action"] == "s3:GetObject"
+    assert "ConsoleDistribution" in json.dumps(reader["Condition"])  # this distribution's ARN only
+    config = resources["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    (origin, api) = config["Origins"]
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+    control = resources["ConsoleOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert control["SigningBehavior"] == "always" and control["SigningProtocol"] == "sigv4"
+
+
+def test_the_distribution_serves_the_console_files_with_their_headers_and_the_api_on_the_same_domain(template):
+    config = template["Resources"]["ConsoleDistribution"]["Properties"]["DistributionConfig"]
+    policy = {"Ref": "ConsoleHeadersPolicy"}
+    behaviours = [b["Fn::If"][1] if "Fn::If" in b else b for b in config["CacheBehaviors"]]
+    by_path = {b["PathPattern"]: b for b in behaviours}
+    assert by_path["/console"]["TargetOriginId"] == by_path["/console/*"]["TargetOriginId"] == "console"
+    assert by_path["/console/config.json"]["TargetOriginId"] == "api"  # the app makes it from the stage's settings
+    assert all(b["ResponseHeadersPolicyId"] == policy for b in by_path.values())
+    api_default, console_default = config["DefaultCacheBehavior"]["Fn::If"][1:]
+    assert api_default["TargetOriginId"] == "api" and api_default["ViewerProtocolPolicy"] == "https-only"
+    assert api_default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+    assert api_default["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # the bearer token goes
+    assert console_default["ResponseHeadersPolicyId"] == policy
+    assert config["WebACLId"] == {"Fn::If": ["HasConsoleWebAcl", {"Ref": "ConsoleWebAclArn"}, {"Ref": "AWS::NoValue"}]}
+    certificate = config["ViewerCertificate"]["Fn::If"][1]
+    assert certificate["MinimumProtocolVersion"] == "TLSv1.2_2021" and certificate["SslSupportMethod"] == "sni-only"
+
+
+def test_every_header_the_console_sets_has_a_place_in_the_cloudfront_policy_and_the_default_refuses_all(template):
+    from chalicelib.api.console import ConsoleSettings, security_headers
+    from chalicelib.api.middleware import SECURITY_HEADERS
+    from scripts.console_site import CSP_MAX_LENGTH, header_parameters
+
+    settings = ConsoleSettings(region="eu-west-1", user_pool_client_id="c", cognito_endpoint="https://cognito-idp."
+                               "eu-west-1.amazonaws.com/", websocket_url="wss://abcdef1234.execute-api.eu-west-1."
+                               "amazonaws.com/api", document_origins=("https://documents-bucket-name-long-enough.s3."
+                               "amazonaws.com", "https://documents-bucket-name-long-enough.s3.eu-west-1.amazonaws.com"),
+                               staff_auth_url="https://account-opening-prod-staff-123456789012.auth.eu-west-1."
+                               "amazoncognito.com", customer_auth_url="https://account-opening-prod-123456789012.auth."
+                               "eu-west-1.amazoncognito.com")
+    parameters = header_parameters(security_headers(settings))  # raises for a header it cannot carry
+    assert set(parameters) <= set(template["Parameters"])
+    assert len(parameters["ConsoleContentSecurityPolicy"]) <= CSP_MAX_LENGTH
+    assert template["Parameters"]["ConsoleContentSecurityPolicy"]["Default"] == "default-src 'none'; frame-ancestors 'none'"
+    hsts = template["Resources"]["ConsoleHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"]["StrictTransportSecurity"]
+    assert SECURITY_HEADERS["Strict-Transport-Security"] == (
+        f"max-age={hsts['AccessControlMaxAgeSec']}; includeSubDomains")  # what the API sent with the console
+
+
+def test_custom_domains_are_optional_validated_through_dns_and_tls_1_2(template):
+    resources = template["Resources"]
+    for name in ("ApiCertificate", "WebSocketCertificate"):
+        certificate = resources[name]
+        assert certificate["Condition"].startswith("Has") and certificate["Properties"]["ValidationMethod"] == "DNS"
+        assert certificate["Properties"]["DomainValidationOptions"][0]["HostedZoneId"] == {"Ref": "HostedZoneId"}
+    assert resources["ApiDomain"]["Properties"]["SecurityPolicy"] == "TLS_1_2"
+    assert resources["WebSocketDomain"]["Properties"]["DomainNameConfigurations"][0]["SecurityPolicy"] == "TLS_1_2"
+    edge = load_template(ROOT / "edge.yaml")
+    assert edge["Resources"]["ConsoleWebAcl"]["Properties"]["Scope"] == "CLOUDFRONT"
+    assert edge["Resources"]["ConsoleCertificate"]["Properties"]["ValidationMethod"] == "DNS"
+    for name in ("ConsoleDomainName", "ApiDomainName", "WebSocketDomainName", "HostedZoneId"):
+        assert template["Parameters"][name]["Default"] == ""
+
+
+def test_staff_sign_in_is_managed_login_through_the_corporate_provider_with_no_password_flow(template):
+    resources = template["Resources"]
+    client = resources["StaffUserPoolClient"]["Properties"]
+    assert client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # no USER_PASSWORD_AUTH, no SRP
+    assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert "aws.cognito.signin.user.admin" not in client["AllowedOAuthScopes"]  # nobody writes their own profile
+    assert "custom:idp_id_token" not in client["ReadAttributes"]  # the provider's token stays out of ours
+    assert "custom:idp_id_token" in client["WriteAttributes"]  # mapped attributes must be writable
+    provider = resources["StaffCorporateIdp"]["Properties"]
+    assert provider["AttributeMapping"]["custom:idp_id_token"] == "id_token"
+    assert "{{resolve:secretsmanager:" in provider["ProviderDetails"]["client_secret"]["Fn::Sub"]  # never a parameter
+    pool = resources["StaffUserPool"]["Properties"]
+    assert pool["LambdaConfig"]["Fn::If"][1]["PreTokenGenerationConfig"]["LambdaVersion"] == "V1_0"
+    assert pool["UserPoolTier"] == "ESSENTIALS" and resources["StaffUserPoolDomain"]["Properties"][
+        "ManagedLoginVersion"] == 2
+    applicants = resources["UserPoolClient"]["Properties"]
+    assert "ALLOW_USER_PASSWORD_AUTH" in applicants["ExplicitAuthFlows"]  # applicants keep their password sign-in
+    assert template["Parameters"]["StaffRequireProviderMfa"]["Default"] == "true"

@@ -21,7 +21,8 @@ from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, han
 from tests.support.aws import ROOT
 
 STAGE = "rehearsal"
-COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", ".chalice/config.json",
+COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", "edge.yaml",
+          ".chalice/config.json",
           ".chalice/gateway.json", ".chalice/policies"]
 FIRST_ORIGIN = "https://console.bank.example"
 
@@ -127,8 +128,10 @@ def test_a_failed_first_create_is_rolled_back_then_made_again_by_the_same_comman
     assert any("ROLLBACK_COMPLETE" in line and "deleted to be created again" in line for line in printed)
     assert any(line.startswith("kept by the rollback") and "DataKey" in line for line in printed)  # Retain
     stack = rehearsal["aws"].client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
-    assert stack["StackStatus"] == "CREATE_COMPLETE" and stack["EnableTerminationProtection"] is True
+    # created, then updated once the app existed (its APIs' ids, its trigger, the console's headers: issue 21)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE" and stack["EnableTerminationProtection"] is True
     assert {"Key": "app-version", "Value": "v1"} in stack["Tags"]
+    assert any(line.startswith("resources stack: the app's APIs") for line in printed)
 
 
 def test_the_account_has_an_api_gateway_logging_role_and_the_deploy_said_so(rehearsal):
@@ -346,6 +349,11 @@ def deployed_system(aws, project) -> dict:
     region = rest["rest_api_url"].split(".execute-api.")[1].split(".")[0]
     system["rest-waf"] = aws.client("wafv2").get_web_acl_for_resource(
         ResourceArn=f"arn:aws:apigateway:{region}::/restapis/{rest['rest_api_id']}/stages/api")["WebACL"]["ARN"]
+    trigger = next(r["lambda_arn"] for r in record if r["name"] == "staff_token_groups")
+    statement = next(s for s in json.loads(lambda_.get_policy(FunctionName=trigger)["Policy"])["Statement"]
+                     if s["Sid"] == "cognito-user-pool-trigger")
+    system["cognito-trigger"] = {"principal": statement["Principal"]["Service"],
+                                 "pool": statement["Condition"]["ArnLike"]["AWS:SourceArn"]}
     (websocket,) = [r for r in record if r["resource_type"] == "websocket_api"]
     ws = aws.client("apigatewayv2").get_stage(ApiId=websocket["websocket_api_id"], StageName="api")
     system["websocket-stage"] = {"log": ws["AccessLogSettings"]["DestinationArn"],
@@ -384,6 +392,8 @@ def packaged_system(template: dict) -> dict:
                             "metrics": settings["settings"]["metrics_enabled"]}
     (waf,) = resources["aws_wafv2_web_acl_association"].values()
     system["rest-waf"] = waf["web_acl_arn"]
+    (permission,) = resources["aws_lambda_permission"].values()
+    system["cognito-trigger"] = {"principal": permission["principal"], "pool": permission["source_arn"]}
     (ws,) = resources["aws_apigatewayv2_stage"].values()
     system["websocket-stage"] = {"log": ws["access_log_settings"]["destination_arn"],
                                  "format": json.loads(ws["access_log_settings"]["format"]),
@@ -417,6 +427,89 @@ def test_the_terraform_package_and_the_deploy_make_the_same_system(rehearsal, pr
     assert any(line.startswith("package: signed by") for line in rehearsal["printed"])
 
 
+# --- issue 21: the console on CloudFront, its headers, the staff pool's trigger --------------------------------
+
+
+def test_the_edge_stack_in_us_east_1_holds_the_console_web_acl_the_distribution_uses(rehearsal):
+    from scripts.deploy import edge_stack_name
+
+    aws = rehearsal["aws"]
+    edge = aws.session.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    stack = edge.describe_stacks(StackName=edge_stack_name(STAGE))["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert stack["EnableTerminationProtection"] is True and "ConsoleCertificateArn" not in outputs  # no domain
+    assert ":global/webacl/" in outputs["ConsoleWebAclArn"]  # scope CLOUDFRONT
+    distribution = aws.client("cloudfront").get_distribution_config(Id=deploy_outputs(rehearsal)[
+        "DeployConsoleDistributionId"])["DistributionConfig"]
+    assert distribution["WebACLId"] == outputs["ConsoleWebAclArn"]
+
+
+def deploy_outputs(rehearsal) -> dict[str, str]:
+    return rehearsal["deployer"].stack().describe().outputs
+
+
+def test_the_console_is_on_cloudfront_from_a_private_bucket_with_the_api_on_the_same_domain(rehearsal, project):
+    aws, outputs = rehearsal["aws"], deploy_outputs(rehearsal)
+    cloudfront = aws.client("cloudfront")
+    distribution = cloudfront.get_distribution(Id=outputs["DeployConsoleDistributionId"])["Distribution"]
+    config = distribution["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]["Items"]}
+    (api,) = [a for a in aws.client("apigateway").get_rest_apis()["items"] if a["name"] == APP_NAME]
+    assert origins["api"]["DomainName"] == f"{api['id']}.execute-api.us-east-1.amazonaws.com"
+    assert origins["api"]["OriginPath"] == "/api"
+    assert origins["console"]["DomainName"].startswith(outputs["DeployConsoleBucketName"] + ".s3.")
+    assert origins["console"]["OriginAccessControlId"]  # the bucket is read through origin access control only
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "api"
+    assert behaviours["/console/config.json"]["TargetOriginId"] == "api"  # made by the app, as before
+    assert behaviours["/console"]["TargetOriginId"] == behaviours["/console/*"]["TargetOriginId"] == "console"
+    policy = json.loads(aws.client("s3").get_bucket_policy(Bucket=outputs["DeployConsoleBucketName"])["Policy"])
+    reader = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyTheConsoleDistributionReads")
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == distribution["ARN"]
+    s3 = aws.client("s3")
+    page = s3.get_object(Bucket=outputs["DeployConsoleBucketName"], Key="console")
+    assert page["ContentType"].startswith("text/html") and "s-maxage" in page["CacheControl"]
+    assert s3.get_object(Bucket=outputs["DeployConsoleBucketName"], Key="console/main.js")["Body"].read() == (
+        project / "chalicelib" / "console" / "main.js").read_bytes()
+    invalidations = cloudfront.list_invalidations(DistributionId=distribution["Id"])["InvalidationList"]
+    assert invalidations["Quantity"] >= 1
+    assert f"console: https://{distribution['DomainName']}/console" in rehearsal["printed"]
+
+
+def test_cloudfront_sends_the_consoles_own_headers_with_this_stages_endpoints(rehearsal):
+    from scripts.console_site import PARAMETER_OF_HEADER
+
+    aws, outputs = rehearsal["aws"], deploy_outputs(rehearsal)
+    cloudfront = aws.client("cloudfront")
+    config = cloudfront.get_distribution_config(Id=outputs["DeployConsoleDistributionId"])["DistributionConfig"]
+    (policy_id,) = {b["ResponseHeadersPolicyId"] for b in config["CacheBehaviors"]["Items"]}
+    policy = cloudfront.get_response_headers_policy(Id=policy_id)["ResponseHeadersPolicy"][
+        "ResponseHeadersPolicyConfig"]
+    csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    parameters = stack_parameters(aws)
+    assert csp == parameters[PARAMETER_OF_HEADER["Content-Security-Policy"]] != "default-src 'none'; frame-ancestors 'none'"
+    (websocket,) = [a for a in aws.client("apigatewayv2").get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"]
+    assert f"wss://{websocket['ApiId']}.execute-api.us-east-1.amazonaws.com" in csp
+    assert "https://cognito-idp.us-east-1.amazonaws.com" in csp and "connect-src 'self'" in csp
+    custom = {item["Header"]: item["Value"] for item in policy["CustomHeadersConfig"]["Items"]}
+    assert custom["Permissions-Policy"] == parameters["ConsolePermissionsPolicy"]
+    assert policy["SecurityHeadersConfig"]["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_the_staff_pool_runs_the_apps_pre_token_function_which_cognito_alone_may_invoke(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    trigger = functions(aws)[function_name(STAGE, "staff_token_groups")]["FunctionArn"]
+    pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=env["STAFF_USER_POOL_ID"])["UserPool"]
+    assert pool["LambdaConfig"]["PreTokenGenerationConfig"] == {"LambdaArn": trigger, "LambdaVersion": "V1_0"}
+    (statement,) = json.loads(aws.client("lambda").get_policy(FunctionName=trigger)["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cognito-idp.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == pool["Arn"]
+    parameters = stack_parameters(aws)
+    assert parameters["StaffTokenFunctionArn"] == trigger
+    assert parameters["RestApiId"] and parameters["WebSocketApiId"]
+
+
 # --- what happens to a stage after its first deploy (in this order: each test leaves the stage for the next) ---
 
 
@@ -435,7 +528,7 @@ def test_a_second_deploy_without_the_console_origin_keeps_it_and_every_other_par
     aws = rehearsal["aws"]
     before, apis = stack_parameters(aws), rest_and_websocket_apis(aws)
     cors = aws.client("s3").get_bucket_cors(Bucket=rehearsal["env"]["DOCUMENTS_BUCKET_NAME"])["CORSRules"]
-    assert cors[0]["AllowedOrigins"] == [FIRST_ORIGIN]
+    assert FIRST_ORIGIN in cors[0]["AllowedOrigins"]  # with the console's own (CloudFront) origin
     urls = rehearsal["make"](version="v2", parameters={"LogRetentionDays": "731"}).deploy()
     after = stack_parameters(aws)
     assert after["ConsoleOrigins"] == FIRST_ORIGIN  # not reset to the template's default
@@ -535,3 +628,8 @@ def test_teardown_removes_the_app_and_the_stack_and_says_what_is_retained(rehear
     with pytest.raises(aws.client("cloudformation").exceptions.ClientError, match="does not exist"):
         aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))
     assert json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key(STAGE))["Body"].read())["resources"] == []
+    from scripts.deploy import edge_stack_name
+
+    edge = aws.session.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    with pytest.raises(edge.exceptions.ClientError, match="does not exist"):
+        edge.describe_stacks(StackName=edge_stack_name(STAGE))
