@@ -93,7 +93,7 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                 self._reply(200, scheduler.describe_jobs())
             elif len(parts) == 3 and parts[0] == "users" and parts[2] == "token" and sign_in:
                 try:
-                    result = sign_in(parts[1])
+                    result = sign_in(urllib.parse.unquote(parts[1]))
                 except KeyError as error:
                     self._reply(404, {"error": error.args[0]})
                     return

@@ -56,6 +56,7 @@ class LocalEdge:
         self._cloudfront = session.client("cloudfront", endpoint_url=endpoint_url)
         self._s3 = session.client("s3", endpoint_url=endpoint_url)
         self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
+        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="devstack-edge", daemon=True)
 

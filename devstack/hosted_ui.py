@@ -109,6 +109,7 @@ class HostedUi:
         self._discovery: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
+        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="devstack-hosted-ui", daemon=True)
 

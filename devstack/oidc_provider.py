@@ -101,6 +101,7 @@ class StandInProvider:
         self._inner.debug = False
         self._client = werkzeug.test.Client(self._inner)
         self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
+        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"devstack-oidc-{name}", daemon=True)
 

@@ -61,7 +61,9 @@ def checks(rest: str, websocket: str | None, console: str | None) -> list[tuple[
         assert "script-src 'self'" in csp, f"no strict CSP: {csp!r}"
         config_status, _, config = get(console.rstrip("/") + "/config.json")
         assert config_status == 200 and "cognito" in json.loads(config), f"config.json: HTTP {config_status}"
-        return "200 with its CSP and config.json"
+        staff_sign_in = json.loads(config)["cognito"].get("staff_auth_url")
+        assert staff_sign_in, "config.json names no managed login for staff (issue 21)"
+        return "200 with its CSP and config.json (staff sign in through managed login)"
 
     def websocket_refuses_anonymous() -> str:
         import websockets

@@ -331,6 +331,7 @@ def test_staff_sign_in_only_through_their_organisation_with_its_mfa(local_stack,
     the provider asks for the authenticator's code (MFA at the provider); a wrong code gets nobody in."""
     reviewer = local_stack.user("reviewer")
     open_console(browser, local_stack, "review")
+    visible(browser, "#signin-staff")
     assert css(browser, "#signin-as-staff").is_selected(), "a staff page preselects the staff sign-in"
     assert not css(browser, "#signup-section").is_displayed(), "staff are invited: no sign-up"
     assert not css(browser, "#signin-password").is_displayed(), "no staff password is typed into the console"
