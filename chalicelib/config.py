@@ -45,6 +45,8 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
+    staff_status_cache_seconds: int = 30
     # Issue 21: sign-in through managed login (authorization code + PKCE). The user pool domains' base URLs
     # (the local stack: its stand-in of their endpoints), the staff pool's corporate provider and how its
     # groups map to staff groups (the pre-token-generation trigger), applicants' optional social providers.
@@ -90,6 +92,7 @@ class Config:
             s3_endpoint=get("AWS_ENDPOINT_URL_S3") or get("AWS_ENDPOINT_URL") or None,
             staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
+            staff_status_cache_seconds=int(get("STAFF_STATUS_CACHE_SECONDS", "30")),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             staff_auth_url=get("STAFF_AUTH_DOMAIN_URL", ""),

@@ -68,6 +68,11 @@ DEMO_USERS = (
 )
 
 
+#: ``./dev user add --role``: the groups each role is given (staff roles go into the staff pool).
+ROLE_GROUPS: dict[str, tuple[str, ...]] = {"applicant": (), "reviewer": ("reviewers",),
+                                           "operator": ("operators",)}
+
+
 def seed_demo_users(cognito: Any, user_pool_id: str,
                     users: tuple[DemoUser, ...] = DEMO_USERS, provider: Any = None) -> list[DemoUser]:
     """Applicants: confirmed users of the customer pool with permanent passwords. Staff: people of the

@@ -31,7 +31,7 @@ from .documents import (
     UploadGrant,
 )
 from .federation import InMemoryGroupMembership, StaticProviderTokens
-from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
+from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
     InMemoryConnectionStore,
@@ -49,8 +49,8 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
-    "InMemoryGroupDirectory",
     "InMemoryGroupMembership",
+    "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
     "InMemoryQueueAdmin",

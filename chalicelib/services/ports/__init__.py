@@ -24,7 +24,7 @@ from .common import (
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
 from .federation import GroupMembership, ProviderTokens
-from .identity import GroupDirectory, SettingsSource, TokenVerifier
+from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
 from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
@@ -41,7 +41,7 @@ __all__ = [
     "DocumentStore",
     "DownloadFailed",
     "EventPublisher",
-    "GroupDirectory",
+    "DirectoryUser",
     "GroupMembership",
     "IdGenerator",
     "IdempotencyRecord",
@@ -64,6 +64,7 @@ __all__ = [
     "SanctionsIndexStore",
     "SettingsSource",
     "TokenVerifier",
+    "UserDirectory",
     "TooManyConnections",
     "TooManySubscriptions",
     "Upload",

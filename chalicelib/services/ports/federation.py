@@ -5,7 +5,6 @@ from __future__ import annotations
 import abc
 
 from ...domain.federation import ProviderSignIn
-from .identity import GroupDirectory
 
 
 class ProviderTokens(abc.ABC):
@@ -17,8 +16,12 @@ class ProviderTokens(abc.ABC):
         Raises InvalidToken."""
 
 
-class GroupMembership(GroupDirectory):
+class GroupMembership(abc.ABC):
     """The staff pool's groups, changed as well as read."""
+
+    @abc.abstractmethod
+    def groups_of(self, username: str) -> frozenset[str]:
+        """The user's current groups; none for an unknown user."""
 
     @abc.abstractmethod
     def add(self, username: str, group: str) -> None:
