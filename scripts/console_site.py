@@ -120,6 +120,6 @@ def publish(s3: Any, cloudfront: Any, bucket: str, distribution_id: str | None,
         invalidation = cloudfront.create_invalidation(DistributionId=distribution_id, InvalidationBatch={
             "Paths": {"Quantity": 2, "Items": ["/console", "/console/*"]},
             "CallerReference": f"console-{int(time.time() * 1000)}"})["Invalidation"]["Id"]
-    out(f"console: {len(uploaded)} file(s) published, {len(removed)} removed, "
+    out(f"console files: {len(uploaded)} published, {len(removed)} removed, "
         f"{len(wanted) - len(uploaded)} unchanged" + (f"; invalidation {invalidation}" if invalidation else ""))
     return {"uploaded": uploaded, "removed": removed, "invalidation": invalidation}

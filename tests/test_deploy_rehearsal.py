@@ -392,7 +392,7 @@ def packaged_system(template: dict) -> dict:
                             "metrics": settings["settings"]["metrics_enabled"]}
     (waf,) = resources["aws_wafv2_web_acl_association"].values()
     system["rest-waf"] = waf["web_acl_arn"]
-    (permission,) = resources["aws_lambda_permission"].values()
+    permission = resources["aws_lambda_permission"]["staff_token_groups_cognito"]  # beside Chalice's own
     system["cognito-trigger"] = {"principal": permission["principal"], "pool": permission["source_arn"]}
     (ws,) = resources["aws_apigatewayv2_stage"].values()
     system["websocket-stage"] = {"log": ws["access_log_settings"]["destination_arn"],
