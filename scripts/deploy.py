@@ -65,7 +65,7 @@ EVENT_DECORATORS = {"on_s3_event", "on_sqs_message", "on_sns_message", "on_dynam
                     "schedule", "lambda_function", "on_kinesis_record"}
 REHEARSED = ("resources stack: CloudFormation answered by devstack's stand-in (devstack/cloudformation.py): "
              "resources created by devstack's provisioner from the same template; an update creates what is new "
-             "and does not change existing resources")
+             "and changes distributions, headers policies, user pools and app clients, no other existing resource")
 # Outputs only the deploy reads (bucket of the stage's record, console distribution, custom domains):
 # they never become the app's environment (Lambda's 4 KB of variables).
 DEPLOY_ONLY = "Deploy"
