@@ -47,6 +47,8 @@ class Config:
     staff_cognito_jwks_url: str = ""
     #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
     staff_status_cache_seconds: int = 30
+    #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
+    history_chain_key_arn: str = ""
     # Issue 21: sign-in through managed login (authorization code + PKCE). The user pool domains' base URLs
     # (the local stack: its stand-in of their endpoints), the staff pool's corporate provider and how its
     # groups map to staff groups (the pre-token-generation trigger), applicants' optional social providers.
@@ -93,6 +95,7 @@ class Config:
             staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
             staff_status_cache_seconds=int(get("STAFF_STATUS_CACHE_SECONDS", "30")),
+            history_chain_key_arn=get("HISTORY_CHAIN_KEY_ARN", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             staff_auth_url=get("STAFF_AUTH_DOMAIN_URL", ""),

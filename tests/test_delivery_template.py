@@ -101,18 +101,21 @@ def test_every_function_has_a_log_group_with_retention_and_the_key(template):
 
 
 def test_the_key_policy_separates_administrators_from_users(template):
-    (key,) = of_type(template, "AWS::KMS::Key").values()
-    statements = key["Properties"]["KeyPolicy"]["Statement"]
-    use = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:*"}
-    by_sid = {s["Sid"]: s for s in statements}
-    admins = by_sid["KeyAdministratorsManageOnly"]
-    assert not use & set(admins["Action"]) and admins["Condition"]["ArnLike"]["aws:PrincipalArn"] == {
-        "Ref": "KeyAdministrators"}
-    users = by_sid["ThisStagesFunctionsUse"]
-    assert not {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:*"} & set(users["Action"])
-    assert "role/account-opening-${Stage}-*" in users["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"]
-    for statement in statements:  # nobody gets everything any more
-        assert statement["Action"] != "kms:*" and "kms:*" not in statement["Action"], statement["Sid"]
+    keys = of_type(template, "AWS::KMS::Key")
+    assert {"DataKey", "HistoryChainKey"} <= set(keys)
+    use = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*",
+           "kms:GenerateMac", "kms:VerifyMac", "kms:*"}
+    for name, key in keys.items():  # every key of the stage, the history chain's HMAC key included
+        statements = key["Properties"]["KeyPolicy"]["Statement"]
+        by_sid = {s["Sid"]: s for s in statements}
+        admins = by_sid["KeyAdministratorsManageOnly"]
+        assert not use & set(admins["Action"]) and admins["Condition"]["ArnLike"]["aws:PrincipalArn"] == {
+            "Ref": "KeyAdministrators"}, name
+        users = by_sid["ThisStagesFunctionsUse"]
+        assert not {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:*"} & set(users["Action"]), name
+        assert "role/account-opening-${Stage}-*" in users["Condition"]["ArnLike"]["aws:PrincipalArn"]["Fn::Sub"]
+        for statement in statements:  # nobody gets everything any more
+            assert statement["Action"] != "kms:*" and "kms:*" not in statement["Action"], (name, statement["Sid"])
 
 
 def test_every_sns_subscription_has_a_dead_letter_queue(template):

@@ -86,7 +86,9 @@ class _CfnLoader(yaml.SafeLoader):
 
 for _tag, _name in (("!Sub", "Fn::Sub"), ("!Ref", "Ref"), ("!GetAtt", "Fn::GetAtt"), ("!Join", "Fn::Join"),
                     ("!Select", "Fn::Select"), ("!If", "Fn::If"), ("!Equals", "Fn::Equals"),
-                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split")):
+                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split"),
+                    ("!And", "Fn::And"), ("!Or", "Fn::Or"), ("!Condition", "Condition"),
+                    ("!GetAZs", "Fn::GetAZs"), ("!ImportValue", "Fn::ImportValue"), ("!Base64", "Fn::Base64")):
     def _construct(loader, node, name=_name):  # type: ignore[no-untyped-def]
         if isinstance(node, yaml.ScalarNode):
             return {name: loader.construct_scalar(node)}
