@@ -112,3 +112,45 @@ def _bucket(context: Any, created: Any) -> None:
             s3.delete_object(Bucket=created.ref, Key=item["Key"], VersionId=item["VersionId"],
                              BypassGovernanceRetention=True)
     s3.delete_bucket(Bucket=created.ref)
+
+
+# --- issue 21: custom domains (a stack's certificates, API domains, mappings and records go with it) -------------
+
+@deleter("AWS::Route53::RecordSet")
+def _record_set(context: Any, created: Any) -> None:
+    route53, zone = context.client("route53"), created.attributes["HostedZoneId"]
+    name, kind = created.ref.rstrip(".") + ".", created.attributes["Type"]
+    found = route53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=name, StartRecordType=kind,
+                                              MaxItems="1")["ResourceRecordSets"]
+    if found and found[0]["Name"] == name and found[0]["Type"] == kind:
+        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+            "Changes": [{"Action": "DELETE", "ResourceRecordSet": found[0]}]})
+
+
+@deleter("AWS::ApiGateway::BasePathMapping")
+def _base_path_mapping(context: Any, created: Any) -> None:
+    domain, _, base_path = created.ref.rpartition("/")
+    with contextlib.suppress(Exception):  # gone with its domain already
+        context.client("apigateway").delete_base_path_mapping(domainName=domain, basePath=base_path)
+
+
+@deleter("AWS::ApiGateway::DomainName")
+def _rest_domain(context: Any, created: Any) -> None:
+    context.client("apigateway").delete_domain_name(domainName=created.ref)
+
+
+@deleter("AWS::ApiGatewayV2::ApiMapping")
+def _api_mapping(context: Any, created: Any) -> None:
+    with contextlib.suppress(Exception):  # gone with its domain already
+        context.client("apigatewayv2").delete_api_mapping(ApiMappingId=created.ref,
+                                                          DomainName=created.attributes["DomainName"])
+
+
+@deleter("AWS::ApiGatewayV2::DomainName")
+def _websocket_domain(context: Any, created: Any) -> None:
+    context.client("apigatewayv2").delete_domain_name(DomainName=created.ref)
+
+
+@deleter("AWS::CertificateManager::Certificate")
+def _certificate(context: Any, created: Any) -> None:
+    context.client("acm").delete_certificate(CertificateArn=created.ref)

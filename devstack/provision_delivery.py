@@ -282,7 +282,7 @@ def _websocket_domain(context: Context, logical_id: str, props: dict[str, Any]) 
 def _api_mapping(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
     request = {key: props[key] for key in ("DomainName", "ApiId", "Stage", "ApiMappingKey") if key in props}
     mapping = context.client("apigatewayv2").create_api_mapping(**request)
-    return Created(ref=mapping["ApiMappingId"])
+    return Created(ref=mapping["ApiMappingId"], attributes={"DomainName": props["DomainName"]})
 
 
 # --- Cognito: managed login, identity providers ---------------------------------------------------

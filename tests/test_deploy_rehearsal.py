@@ -510,6 +510,96 @@ def test_the_staff_pool_runs_the_apps_pre_token_function_which_cognito_alone_may
     assert parameters["RestApiId"] and parameters["WebSocketApiId"]
 
 
+# --- issue 21: custom domains (Route 53 + ACM, TLS 1.2), added to the deployed stage ------------------------------
+
+DOMAINS = {"ConsoleDomainName": "console.bank.example", "ApiDomainName": "api.bank.example",
+           "WebSocketDomainName": "ws.bank.example"}
+
+
+def alias_records(aws, zone: str) -> dict[tuple[str, str], str]:
+    records = aws.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return {(r["Name"].rstrip("."), r["Type"]): r["AliasTarget"]["DNSName"].rstrip(".")
+            for r in records if "AliasTarget" in r}
+
+
+def test_custom_domains_given_to_a_deployed_stage_get_certificates_tls_1_2_mappings_records_and_urls(rehearsal):
+    """The three optional domains on a stage already deployed: its certificates requested and validated through
+    DNS in the hosted zone (the console's in us-east-1, by the edge stack), the API Gateway domains at TLS 1.2
+    mapped to this stage's REST and WebSocket APIs, CloudFront serving the console's domain with its certificate
+    at TLSv1.2_2021, alias records for each, the URLs printed, and the console's WebSocket URL the custom one."""
+    aws, printed = rehearsal["aws"], rehearsal["printed"]
+    zone = aws.client("route53").create_hosted_zone(Name="bank.example", CallerReference="rehearsal")[
+        "HostedZone"]["Id"].rsplit("/", 1)[-1]
+    rest_ids, websocket_ids = rest_and_websocket_apis(aws)
+    printed.clear()
+    urls = rehearsal["make"](version="v1", parameters={"HostedZoneId": zone, **DOMAINS}).deploy()
+
+    assert urls["console"] == "https://console.bank.example/console"
+    assert urls["REST API (domain)"] == "https://api.bank.example/"
+    assert urls["WebSocket (domain)"] == "wss://ws.bank.example"
+    assert urls["REST API"] == rehearsal["urls"]["REST API"]  # the API's own address stays
+    for line in ("console: https://console.bank.example/console", "REST API (domain): https://api.bank.example/",
+                 "WebSocket (domain): wss://ws.bank.example"):
+        assert line in printed
+    assert rest_and_websocket_apis(aws) == (rest_ids, websocket_ids)
+
+    # Certificates: the console's in us-east-1 (CloudFront's), the APIs' in the stage's region; each validated
+    # through a record CloudFormation wrote into the zone.
+    edge_acm = aws.session.client("acm", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    certificates = {c["DomainName"]: c["CertificateArn"]
+                    for c in edge_acm.list_certificates()["CertificateSummaryList"]}
+    assert set(DOMAINS.values()) <= set(certificates)
+    names = {r["Name"].rstrip(".") for r in aws.client("route53").list_resource_record_sets(
+        HostedZoneId=zone)["ResourceRecordSets"] if r["Type"] == "CNAME"}
+    for domain in DOMAINS.values():
+        options = edge_acm.describe_certificate(CertificateArn=certificates[domain])["Certificate"][
+            "DomainValidationOptions"]
+        assert options[0]["ResourceRecord"]["Name"].rstrip(".") in names, domain
+
+    # The REST API's domain: regional, TLS 1.2, this stage's API and stage at its root.
+    apigateway = aws.client("apigateway")
+    rest_domain = apigateway.get_domain_name(domainName=DOMAINS["ApiDomainName"])
+    assert rest_domain["securityPolicy"] == "TLS_1_2"
+    assert rest_domain["regionalCertificateArn"] == certificates[DOMAINS["ApiDomainName"]]
+    (mapping,) = apigateway.get_base_path_mappings(domainName=DOMAINS["ApiDomainName"])["items"]
+    assert (mapping["restApiId"], mapping["stage"]) == (rest_ids[0], "api")
+
+    # The WebSocket API's domain: TLS 1.2, mapped to this stage's WebSocket API.
+    apigatewayv2 = aws.client("apigatewayv2")
+    (configuration,) = apigatewayv2.get_domain_name(DomainName=DOMAINS["WebSocketDomainName"])[
+        "DomainNameConfigurations"]
+    assert configuration["SecurityPolicy"] == "TLS_1_2"
+    assert configuration["CertificateArn"] == certificates[DOMAINS["WebSocketDomainName"]]
+    (ws_mapping,) = apigatewayv2.get_api_mappings(DomainName=DOMAINS["WebSocketDomainName"])["Items"]
+    assert (ws_mapping["ApiId"], ws_mapping["Stage"]) == (websocket_ids[0], "api")
+
+    # CloudFront answers for the console's domain with its certificate, TLS 1.2 at least.
+    outputs = deploy_outputs(rehearsal)
+    distribution = aws.client("cloudfront").get_distribution(Id=outputs["DeployConsoleDistributionId"])[
+        "Distribution"]
+    config = distribution["DistributionConfig"]
+    assert config["Aliases"]["Items"] == [DOMAINS["ConsoleDomainName"]]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == certificates[DOMAINS["ConsoleDomainName"]]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["SSLSupportMethod"] == "sni-only"
+
+    # Each name is an alias of what serves it (IPv4; the console's IPv6 too).
+    records = alias_records(aws, zone)
+    assert records[(DOMAINS["ConsoleDomainName"], "A")] == distribution["DomainName"]
+    assert records[(DOMAINS["ConsoleDomainName"], "AAAA")] == distribution["DomainName"]
+    assert records[(DOMAINS["ApiDomainName"], "A")] == rest_domain["regionalDomainName"]
+    websocket_target = records[(DOMAINS["WebSocketDomainName"], "A")]
+    assert websocket_target.endswith(".execute-api.us-east-1.amazonaws.com")
+    assert websocket_target == configuration.get("ApiGatewayDomainName", websocket_target)  # moto gives none
+
+    # Browsers reach the WebSocket API at its own domain: the app's environment and the console's CSP say so.
+    overlay = json.loads((rehearsal["deployer"].project_dir / ".chalice" / "stages" / f"{STAGE}.json").read_text())
+    assert overlay["environment_variables"]["WEBSOCKET_URL"] == "wss://ws.bank.example"
+    from scripts.console_site import PARAMETER_OF_HEADER
+
+    assert "wss://ws.bank.example" in stack_parameters(aws)[PARAMETER_OF_HEADER["Content-Security-Policy"]]
+
+
 # --- what happens to a stage after its first deploy (in this order: each test leaves the stage for the next) ---
 
 
@@ -633,3 +723,10 @@ def test_teardown_removes_the_app_and_the_stack_and_says_what_is_retained(rehear
     edge = aws.session.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint_url)
     with pytest.raises(edge.exceptions.ClientError, match="does not exist"):
         edge.describe_stacks(StackName=edge_stack_name(STAGE))
+    # The custom domains went with the stacks: no API domain, certificate or alias record left behind.
+    assert aws.client("apigateway").get_domain_names()["items"] == []
+    assert aws.client("apigatewayv2").get_domain_names()["Items"] == []
+    edge_acm = aws.session.client("acm", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    assert edge_acm.list_certificates()["CertificateSummaryList"] == []
+    for zone in aws.client("route53").list_hosted_zones()["HostedZones"]:
+        assert alias_records(aws, zone["Id"].rsplit("/", 1)[-1]) == {}
