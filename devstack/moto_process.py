@@ -31,6 +31,7 @@ def serve(host: str, port: int, verbose: bool,
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         bound_host, bound_port = server.get_host_and_port()
+        _accept_deploys(f"http://{bound_host}:{bound_port}")
         from .hosted_ui import start_hosted_ui  # issue 21: the user pool domains' OAuth endpoints moto lacks
 
         hosted_ui = start_hosted_ui(host)
@@ -50,6 +51,23 @@ def serve(host: str, port: int, verbose: bool,
         return stop
 
     return start
+
+
+def _accept_deploys(url: str) -> None:
+    """Issue 21: ``scripts/deploy.py --rehearse`` may deploy a stage of its own into this local AWS (the runbook's
+    commands do, in docs/deployment.md): the patches Chalice's deploy needs and the stand-in CloudFormation
+    (devstack/motodeploy.py, devstack/cloudformation.py). The local stack itself is provisioned without them."""
+    import boto3
+
+    from . import motodeploy
+    from .provision import FAKE_CREDENTIALS, REGION
+
+    def session() -> Any:
+        return boto3.session.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                     aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                                     region_name=REGION)
+
+    motodeploy.apply(url, session)
 
 
 def main(argv: list[str] | None = None) -> int:

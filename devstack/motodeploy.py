@@ -1,4 +1,4 @@
-"""Let ``chalice deploy`` run against moto, for the deploy rehearsal only (dev tooling).
+"""Let ``chalice deploy`` run against moto: the deploy rehearsal's and the local stack's (dev tooling).
 
 Two moto gaps stop Chalice's deploy where AWS would accept it:
 
@@ -15,7 +15,10 @@ Two moto gaps stop Chalice's deploy where AWS would accept it:
   :mod:`devstack.cloudformation` answers the deploy's stack calls instead.
 
 This patches the emulator in the process that runs it (``apply()`` is
-idempotent), never the app nor the request Chalice sends.
+idempotent), never the app nor the request Chalice sends: the rehearsal's
+in-process moto (tests/test_deploy_rehearsal.py) and the local stack's moto
+process (devstack/moto_process.py), so ``scripts/deploy.py --rehearse`` can
+deploy a stage of its own into ``./dev up``'s AWS (docs/deployment.md).
 """
 from __future__ import annotations
 
