@@ -235,9 +235,14 @@ class HostedUi:
             self._pending[our_state] = Pending(pool.id, client.id, redirect_uri, state, scopes, challenge,
                                                args.get("nonce"), provider, nonce)
         details = idp.get("ProviderDetails", {})
+        scope = details.get("authorize_scopes", "openid email")
+        if idp.get("ProviderType") == "SignInWithApple" and "openid" not in scope.split():
+            # Apple's scopes are "email name" and Apple always answers with an ID token; the OpenID stand-in
+            # that plays Apple issues one only when asked for openid.
+            scope = f"openid {scope}"
         query = {"response_type": "code", "client_id": provider_client_id,
                  "redirect_uri": f"{self.url}/oauth2/idpresponse", "state": our_state, "nonce": nonce,
-                 "scope": details.get("authorize_scopes", "openid email")}
+                 "scope": scope}
         return Response(status=302, headers={"Location": _with_query(endpoints["authorization_endpoint"], query)})
 
     def _provider_endpoints(self, provider: str, idp: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
