@@ -5,7 +5,16 @@ import os
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api import (
+    asyncapi,
+    cognito_triggers,
+    console,
+    openapi,
+    presenters,
+    schedules,
+    sqs,
+    websocket_protocol,
+)
 from chalicelib.api.errors import ApiError
 from chalicelib.api.middleware import (
     applicant,
@@ -389,6 +398,16 @@ def ws_disconnect(event):
 @app.on_sns_message(topic=os.environ["EVENTS_TOPIC_ARN"])
 def notify_subscribers(event):
     services().live_updates.fan_out(event.message)
+
+
+# --- staff sign-in (the staff pool's pre-token-generation trigger) -------------------
+
+
+@app.lambda_function(name="staff_token_groups")
+def staff_token_groups(event, context):
+    """At a sign-in through the corporate provider, its groups become the staff pool's (and the token's)."""
+    request = cognito_triggers.token_generation(event)
+    return cognito_triggers.reply(event, services().federation.on_token_generation(request))
 
 
 # --- scheduled jobs -----------------------------------------------------------

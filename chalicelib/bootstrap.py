@@ -23,10 +23,12 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    GroupMembership,
     JobRunLog,
     ListDownloader,
     Metrics,
     Ocr,
+    ProviderTokens,
     QueueAdmin,
     Quotas,
     ReportStore,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.applications import ApplicationService
     from .services.checks import CheckRecorder
     from .services.documents import DocumentUploads
+    from .services.federation import StaffFederation
     from .services.health import HealthCheck
     from .services.identity_check import IdentityCheck
     from .services.live_updates import LiveUpdates
@@ -228,6 +231,30 @@ class Services:
         from .adapters.cognito_directory import CognitoUserDirectory
 
         return CognitoUserDirectory(self.client("cognito-idp"), self.config.user_pool_id)
+
+    @cached_property
+    def provider_tokens(self) -> ProviderTokens:
+        from .adapters.oidc_provider_tokens import OidcProviderTokens
+
+        c = self.config
+        return OidcProviderTokens(c.staff_provider_issuer, c.staff_provider_client_id, c.staff_groups_claim)
+
+    @cached_property
+    def membership(self) -> GroupMembership:
+        from .adapters.cognito_federation import CognitoGroupMembership
+
+        return CognitoGroupMembership(self.client("cognito-idp"), self.config.staff_user_pool_id)
+
+    @cached_property
+    def federation(self) -> StaffFederation:
+        from .domain.federation import FederationPolicy, GroupMapping
+        from .services.federation import StaffFederation
+
+        c = self.config
+        policy = FederationPolicy(
+            c.staff_identity_provider, GroupMapping.parse(c.staff_provider_groups), c.staff_require_provider_mfa
+        )
+        return StaffFederation(policy, self.provider_tokens, self.membership)
 
     @cached_property
     def staff(self) -> StaffAccess:

@@ -49,6 +49,18 @@ class Config:
     staff_status_cache_seconds: int = 30
     #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
     history_chain_key_arn: str = ""
+    # Issue 21: sign-in through managed login (authorization code + PKCE). The user pool domains' base URLs
+    # (the local stack: its stand-in of their endpoints), the staff pool's corporate provider and how its
+    # groups map to staff groups (the pre-token-generation trigger), applicants' optional social providers.
+    staff_auth_url: str = ""
+    staff_identity_provider: str = ""
+    staff_provider_issuer: str = ""
+    staff_provider_client_id: str = ""
+    staff_groups_claim: str = "groups"
+    staff_provider_groups: str = ""
+    staff_require_provider_mfa: bool = True
+    customer_auth_url: str = ""
+    customer_identity_providers: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -86,4 +98,15 @@ class Config:
             history_chain_key_arn=get("HISTORY_CHAIN_KEY_ARN", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
+            staff_auth_url=get("STAFF_AUTH_DOMAIN_URL", ""),
+            staff_identity_provider=get("STAFF_IDENTITY_PROVIDER", ""),
+            staff_provider_issuer=get("STAFF_PROVIDER_ISSUER", ""),
+            staff_provider_client_id=get("STAFF_PROVIDER_CLIENT_ID", ""),
+            staff_groups_claim=get("STAFF_GROUPS_CLAIM") or "groups",
+            staff_provider_groups=get("STAFF_PROVIDER_GROUPS", ""),
+            staff_require_provider_mfa=get("STAFF_REQUIRE_PROVIDER_MFA", "true").lower() != "false",
+            customer_auth_url=get("CUSTOMER_AUTH_DOMAIN_URL", ""),
+            customer_identity_providers=tuple(
+                name.strip() for name in get("CUSTOMER_IDENTITY_PROVIDERS", "").split(",") if name.strip()
+            ),
         )

@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("env", parents=[common],
                         help="print the stack's URLs (API_URL, WS_URL, CONSOLE_URL, DOCS_URL, "
                              "CONTROL_URL) and the app's environment as shell exports")
+
+    otp = commands.add_parser("otp", parents=[common],
+                              help="print a demo staff member's authenticator code (MFA at the provider)")
+    otp.add_argument("user", help="reviewer, operator, or a demo staff member's email")
     return parser
 
 
@@ -145,19 +149,23 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "",
         "  account-opening local stack",
         f"  REST API        {info['api_url']}",
-        f"  console         {info['api_url']}/console   (sign in as any demo user below)",
+        f"  console         {info['console_url']}   (CloudFront's stand-in; the API's own: {info['api_url']}/console)",
+        f"  sign-in         {info['auth_url']}   (the user pools' domain)  corporate provider: {info['provider_url']}",
         f"  WebSocket       {info['ws_url'] or '(no gateway)'}",
         f"  local AWS       {info['moto_url']}   (moto)",
         f"  control         {info['control_url']}",
         f"  API docs        {info['docs_url']}   (Swagger UI; the documents: /docs/openapi.json,"
         " /docs/asyncapi.json)",
         "",
-        "  Demo users (Cognito, USER_PASSWORD_AUTH):",
+        "  Demo users (applicants: the customer pool; staff: the corporate provider, then the staff pool):",
     ]
     for user in info["users"]:
         groups = f"groups: {', '.join(user['groups'])}" if user["groups"] else ""
         pool = f"({user.get('pool', 'customer')} pool)"
         lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']:<19} {groups:<18} {pool}")
+        if user.get("totp_secret"):
+            lines.append(f"    {'':<10} authenticator code: python -m devstack otp {user['role']}   "
+                         f"(secret {user['totp_secret']})")
     lines += [
         "",
         "  Get a token:     ./dev token applicant   (or reviewer, operator)",
@@ -201,7 +209,8 @@ def _up(args: argparse.Namespace, started: float) -> int:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
         ready = {key: info[key] for key in
-                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env")}
+                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env", "console_url",
+                  "auth_url", "provider_url")}
         print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
         while True:
             time.sleep(3600)
@@ -453,12 +462,27 @@ def _env(args: argparse.Namespace) -> int:
 
     state = read_state(_state_dir(args))
     urls = {"API_URL": state["api_url"], "WS_URL": state.get("ws_url") or "",
-            "CONSOLE_URL": f"{state['api_url']}/console", "DOCS_URL": state.get("docs_url") or "",
+            "CONSOLE_URL": state.get("console_url") or f"{state['api_url']}/console", "DOCS_URL": state.get("docs_url") or "",
             "CONTROL_URL": state["control_url"], "AWS_URL": state["moto_url"]}
     for key, value in urls.items():
         print(f"export {key}={shlex.quote(value)}")
     for key, value in sorted(state["env"].items()):
         print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _otp(args: argparse.Namespace) -> int:
+    from .oidc_provider import totp
+    from .stack import read_state
+    from .users import find_user
+
+    try:
+        user = find_user(read_state(_state_dir(args))["users"], args.user)
+    except KeyError as error:
+        raise SystemExit(f"devstack: {error.args[0]}") from None
+    if not user.get("totp_secret"):
+        raise SystemExit(f"devstack: {args.user} has no authenticator (applicants sign in with a password)")
+    print(totp(user["totp_secret"]))
     return 0
 
 
@@ -469,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         return _up(args, started)
     commands = {"token": _token, "fire": _fire, "upload": _upload, "wait": _wait, "user": _user,
                 "pause": _pause, "resume": _pause,
-                "env": _env}
+                "env": _env, "otp": _otp}
     return commands[args.command](args)
 
 

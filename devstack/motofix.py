@@ -243,3 +243,6 @@ def patch_moto() -> None:
     s3_events_carry_version_ids()
     enforce_presigned_post_policies()
     list_moto_modules_once()
+    from .moto_delivery import patch as delivery  # issue 21: code signing configs, signing jobs
+
+    delivery()

@@ -344,6 +344,8 @@ def platform(kind: str, source: Mapping[str, str], tracing: bool = False) -> set
         grants.add(("sqs:SendMessage", "${HistoryStreamDlqArn}"))  # the mapping's on-failure destination
     elif kind == "on_s3_event":
         grants.add(("sqs:SendMessage", "${DocumentEventsDlqArn}"))  # the async invoke's on-failure destination
+    elif kind in ("on_sns_message", "schedule"):  # issue 21: SNS and EventBridge invoke asynchronously too
+        grants.add(("sqs:SendMessage", "${AsyncInvokeDlqArn}"))
     if tracing:
         grants |= {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
     return grants | kms(grants)

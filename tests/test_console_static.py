@@ -103,6 +103,11 @@ def test_config_tells_the_browser_where_cognito_and_the_websocket_are_and_holds_
             "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
             "client_id": "client-2",  # applicants sign in to the customer pool
             "staff_client_id": "staff-client-2",  # reviewers and operators to the staff pool
+            # issue 21: no managed login configured in this environment
+            "staff_auth_url": None,
+            "staff_identity_provider": None,
+            "customer_auth_url": None,
+            "customer_identity_providers": [],
         },
         "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
         "review_sla_hours": None,

@@ -49,7 +49,8 @@ def physical(logical_id: str) -> str:
 
 def test_every_output_becomes_an_upper_snake_case_variable(env):
     outputs = load_template(TEMPLATE)["Outputs"]
-    assert {env_name(key) for key in outputs} <= set(env)
+    assert {env_name(key) for key, output in outputs.items() if "Condition" not in output} <= set(env)
+    assert "STAFF_IDENTITY_PROVIDER" not in env  # a conditional output whose condition is false: not there
     assert env["APPLICATIONS_TABLE_NAME"] == physical("ApplicationsTable")
     assert env["ADDRESS_CHECK_QUEUE_NAME"] == physical("AddressCheckQueue")
     assert env["ADDRESS_CHECK_DLQ_NAME"] == physical("AddressCheckDLQ")
@@ -112,7 +113,7 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attributes["VisibilityTimeout"] == "60"
+    assert attributes["VisibilityTimeout"] == "180"  # issue 21: at least 6x the 30 s function timeout
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + env["ADDRESS_CHECK_DLQ_NAME"])
     assert int(redrive["maxReceiveCount"]) == 5
@@ -165,7 +166,8 @@ def test_user_pools_client_and_staff_groups(aws, env):
     assert group["Description"] == "Humans who decide FLAGGED applications"
     staff_client = cognito.describe_user_pool_client(
         UserPoolId=env["STAFF_USER_POOL_ID"], ClientId=env["STAFF_USER_POOL_CLIENT_ID"])["UserPoolClient"]
-    assert "ALLOW_USER_PASSWORD_AUTH" in staff_client["ExplicitAuthFlows"]
+    assert staff_client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # issue 21: managed login only
+    assert staff_client["AllowedOAuthFlows"] == ["code"] and staff_client["SupportedIdentityProviders"] == ["COGNITO"]
     assert env["STAFF_COGNITO_JWKS_URL"].endswith(f"/{env['STAFF_USER_POOL_ID']}/.well-known/jwks.json")
 
 
@@ -184,18 +186,23 @@ def test_parameters_exist_under_the_settings_path(aws, env):
 def test_demo_users_sign_in_to_their_own_pool_with_groups_in_the_token(aws, env):
     import base64
 
+    from devstack.oidc_provider import StandInProvider
     from devstack.users import DEMO_USERS, client_id_for, seed_demo_users, sign_in
 
     cognito = aws.client("cognito-idp")
-    seed_demo_users(cognito, env["USER_POOL_ID"], staff_user_pool_id=env["STAFF_USER_POOL_ID"])
+    provider = StandInProvider().start()
+    try:
+        seed_demo_users(cognito, env["USER_POOL_ID"], provider=provider)
+    finally:
+        provider.stop()
     by_role = {user.role: user for user in DEMO_USERS}
     reviewer, applicant = by_role["reviewer"], by_role["applicant"]
-    token = sign_in(cognito, client_id_for(env, reviewer), reviewer.email, reviewer.password)["IdToken"]
-    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
-    assert claims["email"] == reviewer.email
-    assert claims["cognito:groups"] == ["reviewers"]
-    assert claims["iss"] == env["STAFF_COGNITO_ISSUER"]
-    assert claims["aud"] == env["STAFF_USER_POOL_CLIENT_ID"]
+    # Staff are people of the corporate provider, in its groups, with an authenticator app (MFA there) ...
+    person = provider.person(reviewer.email)
+    assert person is not None and person.claims["groups"] == ["kyc-reviewers"] and person.totp_secret
+    # ... never users of a pool with a password: the staff client has no password flow, as on AWS.
+    with pytest.raises(cognito.exceptions.InvalidParameterException, match="USER_PASSWORD_AUTH flow not enabled"):
+        sign_in(cognito, client_id_for(env, reviewer), reviewer.email, reviewer.password)
     token = sign_in(cognito, client_id_for(env, applicant), applicant.email, applicant.password)["IdToken"]
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["iss"] == env["COGNITO_ISSUER"] and "cognito:groups" not in claims

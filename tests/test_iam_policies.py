@@ -247,6 +247,8 @@ def handler_functions(app: Any) -> dict[str, str]:
         found[config.handler_string.rsplit(".", 1)[-1]] = iam.WEBSOCKET_FUNCTIONS[route]
     for source in app.event_sources:
         found[source.handler_string.rsplit(".", 1)[-1]] = source.name
+    for function in app.pure_lambda_functions:  # invoked by a service directly (issue 21: a Cognito trigger)
+        found[function.name] = function.name
     return found
 
 
@@ -270,6 +272,8 @@ def event_source_kinds(app: Any, values: dict[str, str]) -> dict[str, tuple[str,
             kinds[source.name] = ("schedule", {})
         else:
             raise AssertionError(f"an event source this test does not know: {source!r}")
+    for function in app.pure_lambda_functions:  # Cognito invokes it synchronously: logs only
+        kinds[function.name] = ("lambda_function", {})
     return kinds
 
 
@@ -440,6 +444,24 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         d.fire(handler)
         d.fire(handler)  # a second run finds nothing left to do
     d.fire("write_daily_report", now - dt.timedelta(days=1))
+
+    # --- staff sign-in: the staff pool's pre-token-generation trigger (issue 21) ------------------
+    from chalicelib.adapters.memory import StaticProviderTokens
+    from chalicelib.domain.federation import FederationPolicy, GroupMapping
+    from chalicelib.services.federation import StaffFederation
+    from tests.test_staff_sign_in import trigger_event
+
+    staff, provider_tokens = make_user(pool="staff"), StaticProviderTokens()
+    policy = FederationPolicy("Corporate", GroupMapping.parse("reviewers=kyc-reviewers;operators=kyc-operations"))
+
+    def sign_in_through_the_provider(provider_groups: tuple[str, ...]) -> Any:
+        built = services()  # this function's container; the provider's tokens are the only fake
+        built.__dict__["federation"] = StaffFederation(policy, provider_tokens, built.membership)
+        event = trigger_event(staff.email, provider_tokens.issue(staff.email, provider_groups))
+        return d.client.lambda_.invoke("staff_token_groups", event).payload
+
+    for provider_groups in (("kyc-reviewers",), ()):  # joins reviewers, then leaves them
+        d.run(d.function_of["staff_token_groups"], lambda g=provider_groups: sign_in_through_the_provider(g))
 
     # --- operations ---------------------------------------------------------------------------
     sqs = boto3.client("sqs")

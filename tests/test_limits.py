@@ -86,7 +86,9 @@ class _CfnLoader(yaml.SafeLoader):
 
 for _tag, _name in (("!Sub", "Fn::Sub"), ("!Ref", "Ref"), ("!GetAtt", "Fn::GetAtt"), ("!Join", "Fn::Join"),
                     ("!Select", "Fn::Select"), ("!If", "Fn::If"), ("!Equals", "Fn::Equals"),
-                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split")):
+                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split"),
+                    ("!And", "Fn::And"), ("!Or", "Fn::Or"), ("!Condition", "Condition"),
+                    ("!GetAZs", "Fn::GetAZs"), ("!ImportValue", "Fn::ImportValue"), ("!Base64", "Fn::Base64")):
     def _construct(loader, node, name=_name):  # type: ignore[no-untyped-def]
         if isinstance(node, yaml.ScalarNode):
             return {name: loader.construct_scalar(node)}
@@ -124,15 +126,15 @@ def test_the_rest_and_websocket_stages_are_throttled():
     for api in ("rest", "websocket"):
         limits = gateway[api]
         assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "throttling/rateLimit" in deploy and "ThrottlingRateLimit" in deploy
 
 
 def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_retries_and_a_destination():
-    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+    from scripts.event_sources import ASYNC_RETRIES, STREAM_MAPPING
 
     assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "HISTORY_STREAM_DLQ_ARN" in deploy and "DOCUMENT_EVENTS_DLQ_ARN" in deploy  # the on-failure queues
     assert 0 < ASYNC_RETRIES <= 2

@@ -133,7 +133,8 @@ def test_documents_cors_is_limited_to_the_console_origins(aws, env):
     rules = aws("s3").get_bucket_cors(Bucket=env["DOCUMENTS_BUCKET_NAME"])["CORSRules"]
     origins = {origin for rule in rules for origin in rule["AllowedOrigins"]}
     assert "*" not in origins
-    assert origins == {"http://127.0.0.1:*", "http://localhost:*"}  # the local stack's; the deploy sets the real one
+    console = env["DEPLOY_CONSOLE_URL"].removesuffix("/console")  # issue 21: the console's own (CloudFront) origin
+    assert origins == {console, "http://127.0.0.1:*", "http://localhost:*"}  # + the local stack's
 
 
 def test_tables_are_kms_encrypted_protected_and_recoverable(aws, env):

@@ -5,10 +5,17 @@ inside the Lambda package, served by two public routes of the app (no bucket,
 no CDN). Only the files in ``ASSETS`` are served, whatever the path asks for.
 Every answer carries a strict Content-Security-Policy: scripts and styles
 from the app itself only (no inline code, no eval), network calls only to
-the API, the WebSocket API, Cognito and the documents bucket, and the
+the API, the WebSocket API, Cognito (its API and the user pools' domains,
+whose token endpoint the console calls) and the documents bucket, and the
 identity document displayed only from the documents bucket. ``config.json``
 tells the browser where those are; it holds no secret (the Cognito app
 clients, the customer pool's and the staff pool's, are public by design).
+
+Staff sign in through managed login (authorization code + PKCE) at the staff
+pool's domain, which sends them to the corporate identity provider; applicants
+with a password in the console, or -- when the stage configures them -- with
+Google or Apple through the customer pool's domain (issue 21). In AWS the same
+files are served by CloudFront with these headers (scripts/console_site.py).
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ class ConsoleSettings:
     document_origins: tuple[str, ...]
     review_sla_hours: Optional[float] = None
     staff_user_pool_client_id: str = ""  # staff sign in to their own pool's client
+    staff_auth_url: str = ""  # the staff pool's domain (managed login): authorize, token, revoke
+    staff_identity_provider: str = ""  # the corporate provider's name in the pool ("" : the pool's own page)
+    customer_auth_url: str = ""  # the customer pool's domain, when applicants may use a social provider
+    customer_identity_providers: tuple[str, ...] = ()  # Google, SignInWithApple
 
     @classmethod
     def from_config(cls, config: Config, review_sla_hours: Optional[float] = None) -> ConsoleSettings:
@@ -77,6 +88,10 @@ class ConsoleSettings:
             document_origins=documents,
             review_sla_hours=review_sla_hours,
             staff_user_pool_client_id=config.staff_user_pool_client_id,
+            staff_auth_url=config.staff_auth_url,
+            staff_identity_provider=config.staff_identity_provider,
+            customer_auth_url=config.customer_auth_url,
+            customer_identity_providers=config.customer_identity_providers,
         )
 
     @classmethod
@@ -90,6 +105,10 @@ class ConsoleSettings:
                 "endpoint": self.cognito_endpoint,
                 "client_id": self.user_pool_client_id,  # applicants: the customer pool
                 "staff_client_id": self.staff_user_pool_client_id,  # reviewers, operators: the staff pool
+                "staff_auth_url": self.staff_auth_url or None,
+                "staff_identity_provider": self.staff_identity_provider or None,
+                "customer_auth_url": self.customer_auth_url or None,
+                "customer_identity_providers": list(self.customer_identity_providers),
             },
             "websocket_url": self.websocket_url,
             "review_sla_hours": self.review_sla_hours,
@@ -98,6 +117,7 @@ class ConsoleSettings:
     def content_security_policy(self) -> str:
         documents = " ".join(self.document_origins)
         connect = ["'self'", origin(self.cognito_endpoint), *self.document_origins]
+        connect += [origin(url) for url in (self.staff_auth_url, self.customer_auth_url) if url]
         if self.websocket_url:
             connect.append(origin(self.websocket_url))
         connect = list(dict.fromkeys(c for c in connect if c))

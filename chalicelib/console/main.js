@@ -130,6 +130,13 @@ export function showError(view, error) {
 }
 
 loadConfig().then(
-  (config) => new Console(config).start(),
+  async (config) => {
+    const app = new Console(config);
+    // Back from managed login (staff, or an applicant's Google/Apple sign-in)? Finish signing in first.
+    await app.auth.completeRedirectSignIn().catch((error) => {
+      app.auth.redirectError = error;
+    });
+    app.start();
+  },
   (error) => showError(document.getElementById("view"), error),
 );

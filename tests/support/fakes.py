@@ -18,6 +18,7 @@ from chalicelib.adapters.memory import (
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
+    InMemoryGroupMembership,
     InMemoryUserDirectory,
     StaticChainKey,
     InMemoryJobRunLog,
@@ -30,6 +31,7 @@ from chalicelib.adapters.memory import (
     RecordingMetrics,
     RecordingWebSocketSender,
     StaticListDownloader,
+    StaticProviderTokens,
     StaticSettings,
 )
 from chalicelib.bootstrap import Services
@@ -90,6 +92,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         directory=InMemoryUserDirectory(),
         chain_key=StaticChainKey(),
         customer_directory=InMemoryUserDirectory(auto_staff=False),
+        provider_tokens=StaticProviderTokens(),
+        membership=InMemoryGroupMembership(),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),
     )

@@ -30,6 +30,7 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .federation import InMemoryGroupMembership, StaticProviderTokens
 from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
@@ -48,6 +49,7 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
+    "InMemoryGroupMembership",
     "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
@@ -62,6 +64,7 @@ __all__ = [
     "RecordingWebSocketSender",
     "StaticListDownloader",
     "StaticChainKey",
+    "StaticProviderTokens",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

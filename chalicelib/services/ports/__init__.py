@@ -23,6 +23,7 @@ from .common import (
     utc_now,
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .federation import GroupMembership, ProviderTokens
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -42,6 +43,7 @@ __all__ = [
     "DownloadFailed",
     "EventPublisher",
     "DirectoryUser",
+    "GroupMembership",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -55,6 +57,7 @@ __all__ = [
     "Ocr",
     "OcrRefused",
     "Page",
+    "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
     "Quotas",

@@ -67,11 +67,13 @@ def click(driver: Any, selector: str) -> None:
 
 
 def open_console(driver: Any, stack: Any, route: str = "") -> None:
-    """A freshly loaded page with no session: every test signs in itself."""
-    if driver.current_url.startswith(stack.api_url):
+    """A freshly loaded page with no session: every test signs in itself. The console as CloudFront serves
+    it (issue 21: the local stand-in of the distribution -- its files from the console bucket, its headers
+    policy, the API and config.json on the same origin)."""
+    if driver.current_url.startswith(stack.console_url.removesuffix("/console")):
         driver.execute_script("sessionStorage.clear()")
     driver.get("about:blank")
-    driver.get(f"{stack.api_url}/console#/{route}")
+    driver.get(f"{stack.console_url}#/{route}")
 
 
 def fill_sign_in(driver: Any, email: str, password: str, staff: bool = False) -> None:
@@ -88,10 +90,34 @@ def sign_in(driver: Any, stack: Any, email: str, password: str, staff: bool = Fa
     wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
 
 
+def provider_sign_in(driver: Any, email: str, password: str, totp_secret: str | None = None) -> None:
+    """The corporate provider's own sign-in page (the local stand-in): e-mail, password, authenticator code."""
+    from devstack.oidc_provider import totp
+
+    visible(driver, "#provider-username")
+    css(driver, "#provider-username").send_keys(email)
+    css(driver, "#provider-password").send_keys(password)
+    if totp_secret:
+        css(driver, "#provider-otp").send_keys(totp(totp_secret))
+    css(driver, "#provider-submit").click()
+
+
+def staff_sign_in(driver: Any, email: str, password: str, totp_secret: str | None = None) -> None:
+    """Staff: the organisation's sign-in (managed login, code + PKCE) -- no password typed into the console."""
+    visible(driver, "#signin-as-staff")
+    click(driver, "#signin-as-staff")
+    click(driver, "#signin-staff")
+    provider_sign_in(driver, email, password, totp_secret)
+
+
 def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     open_console(driver, stack, route)
     user = stack.user(role)
-    sign_in(driver, stack, user["email"], user["password"], staff=user.get("pool") == "staff")
+    if user.get("pool") == "staff":
+        staff_sign_in(driver, user["email"], user["password"], user.get("totp_secret"))
+        wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), user["email"]))
+    else:
+        sign_in(driver, stack, user["email"], user["password"])
     wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
 
 
@@ -274,23 +300,20 @@ def test_a_decision_made_elsewhere_is_announced_with_who_made_it(local_stack, br
     assert not browser.find_elements(By.CSS_SELECTOR, "#decision-form")
 
 
+def new_staff_member(stack: Any, provider_group: str = "kyc-reviewers") -> dict[str, str]:
+    """Someone the bank's provider puts in a staff group (MFA enrolled there): a staff user at first sign-in."""
+    from devstack.oidc_provider import new_totp_secret
+
+    person = {"email": f"staff-{uuid.uuid4().hex[:8]}@example.com", "password": "Staff-Member-Pass-2024!",
+              "groups": [provider_group], "totp_secret": new_totp_secret()}
+    stack.provider("POST", body=person)
+    return person
+
+
 def second_reviewer(stack: Any) -> dict[str, str]:
-    email = f"reviewer-{uuid.uuid4().hex[:8]}@example.com"
-    password = "Second-Reviewer-2024"
-    idp = stack.client("cognito-idp")
-    pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
-    idp.admin_create_user(
-        UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-    )
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
-    token = idp.initiate_auth(
-        ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password},
-    )
-    return {"email": email, "token": token["AuthenticationResult"]["IdToken"]}
+    person = new_staff_member(stack)
+    token = stack.staff_token(person["email"], person["password"], person["totp_secret"])["IdToken"]
+    return {"email": person["email"], "token": token}
 
 
 def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_errors):
@@ -304,103 +327,89 @@ def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_err
     assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
 
 
-def totp(secret: str, at: float | None = None) -> str:
-    """RFC 6238 (SHA-1, 30 s, 6 digits): what an authenticator app shows for ``secret``."""
-    import base64
-    import hashlib
-    import hmac
-    import struct
-    import time
-
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    counter = struct.pack(">Q", int((time.time() if at is None else at) // 30))
-    digest = hmac.new(key, counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
-
-
-def staff_with_authenticator(stack: Any) -> dict[str, str]:
-    """A reviewer of the staff pool who has enrolled an authenticator app (MFA required there)."""
-    email = f"mfa-reviewer-{uuid.uuid4().hex[:8]}@example.com"
-    password = "Mfa-Reviewer-2024!"
-    idp = stack.client("cognito-idp")
-    pool = stack.env["STAFF_USER_POOL_ID"]
-    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email},
-                                          {"Name": "email_verified", "Value": "true"}])
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
-    first = idp.initiate_auth(ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
-                              AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
-    secret = idp.associate_software_token(AccessToken=first["AccessToken"])["SecretCode"]
-    idp.verify_software_token(AccessToken=first["AccessToken"], UserCode=totp(secret), FriendlyDeviceName="phone")
-    idp.admin_set_user_mfa_preference(UserPoolId=pool, Username=email,
-                                      SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
-    return {"email": email, "password": password, "secret": secret}
-
-
-def test_staff_sign_in_to_the_staff_pool_with_their_authenticator_code(local_stack, browser, page_errors):
-    """The staff pool requires MFA: Cognito asks for SOFTWARE_TOKEN_MFA and the console answers it."""
-    staff = staff_with_authenticator(local_stack)
+def test_staff_sign_in_only_through_their_organisation_with_its_mfa(local_stack, browser, page_errors):
+    """Issue 21: a staff page offers the organisation's sign-in alone -- no password field, no sign-up -- and
+    the provider asks for the authenticator's code (MFA at the provider); a wrong code gets nobody in."""
+    page_errors.allow("401")  # the provider's answer to the wrong code
+    reviewer = local_stack.user("reviewer")
     open_console(browser, local_stack, "review")
+    visible(browser, "#signin-staff")
     assert css(browser, "#signin-as-staff").is_selected(), "a staff page preselects the staff sign-in"
     assert not css(browser, "#signup-section").is_displayed(), "staff are invited: no sign-up"
-    fill_sign_in(browser, staff["email"], staff["password"], staff=True)
-    visible(browser, "#challenge-answer")
-    assert css(browser, "#challenge-form").get_attribute("data-challenge") == "SOFTWARE_TOKEN_MFA"
-    css(browser, "#challenge-answer").send_keys(totp(staff["secret"]))
-    css(browser, "#challenge-submit").click()
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), staff["email"]))
+    assert not css(browser, "#signin-password").is_displayed(), "no staff password is typed into the console"
+    click(browser, "#signin-staff")
+    visible(browser, "#provider-username")
+    css(browser, "#provider-username").send_keys(reviewer["email"])
+    css(browser, "#provider-password").send_keys(reviewer["password"])
+    css(browser, "#provider-otp").send_keys("000000")
+    css(browser, "#provider-submit").click()
+    wait(browser).until(lambda d: text(d, "#provider-error") == "That code is not right.")
+    screenshot(browser, "staff-provider-sign-in")
+    css(browser, "#provider-otp").clear()
+    from devstack.oidc_provider import totp
+
+    css(browser, "#provider-password").send_keys(reviewer["password"])
+    css(browser, "#provider-otp").send_keys(totp(reviewer["totp_secret"]))
+    css(browser, "#provider-submit").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), reviewer["email"]))
     visible(browser, "#queue")
+    assert browser.current_url == f"{local_stack.console_url}#/review", "back on the page asked for, no code left"
     assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/applicant"]'), "staff have no applications"
 
 
-def answer_challenge(driver: Any, name: str, answer: str) -> None:
-    visible(driver, "#challenge-answer")
-    wait(driver).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == name)
-    css(driver, "#challenge-answer").send_keys(answer)
-    css(driver, "#challenge-submit").click()
-
-
-def test_an_invited_reviewer_sets_a_password_enrols_an_authenticator_and_signs_in_with_it(
-    local_stack, browser, page_errors
-):
-    """The whole first sign-in of someone scripts/invite_staff.py invited, then an ordinary sign-in."""
-    from scripts.invite_staff import invite
-
-    email = f"invited-{uuid.uuid4().hex[:8]}@example.com"
-    invited = invite(local_stack.env, email, "reviewers", local_stack.client("cognito-idp"),
-                     local_stack.client("sns"))
-    temporary, chosen = "Temporary-Pass-2024!", "My-Own-Passphrase-2024!"
-    local_stack.client("cognito-idp").admin_set_user_password(  # what the invitation e-mail would carry
-        UserPoolId=local_stack.env["STAFF_USER_POOL_ID"], Username=invited["username"], Password=temporary,
-        Permanent=False)
+def test_a_person_the_provider_puts_in_kyc_reviewers_is_a_reviewer_at_first_sign_in(local_stack, browser, page_errors):
+    """No invitation in the staff pool: the provider's group (kyc-reviewers) becomes the pool's reviewers."""
+    person = new_staff_member(local_stack)
     open_console(browser, local_stack, "review")
-    fill_sign_in(browser, email, temporary, staff=True)
-    answer_challenge(browser, "NEW_PASSWORD_REQUIRED", chosen)
-    visible(browser, "#mfa-secret")
-    wait(browser).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == "MFA_SETUP")
-    secret = text(browser, "#mfa-secret")
-    assert f"secret={secret}" in text(browser, "#mfa-uri") and text(browser, "#mfa-uri").startswith("otpauth://totp/")
-    answer_challenge(browser, "MFA_SETUP", totp(secret))
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), person["email"]))
     visible(browser, "#queue")
+    username = "Corporate_" + jwt_claims(browser)["identities"][0]["userId"]
+    groups = local_stack.client("cognito-idp").admin_list_groups_for_user(
+        UserPoolId=local_stack.env["STAFF_USER_POOL_ID"], Username=username)["Groups"]
+    assert [group["GroupName"] for group in groups] == ["reviewers"]
 
+
+def jwt_claims(driver: Any) -> dict[str, Any]:
+    """The claims of the console's ID token (read from the tab's session)."""
+    import base64
+    import json
+
+    token = driver.execute_script("return JSON.parse(sessionStorage.getItem('account-opening.session')).idToken")
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+
+
+def test_a_reviewer_removed_at_the_provider_loses_access(local_stack, browser, page_errors):
+    """Removal at the provider: at the next sign-in through it the pool's groups follow (so every token of
+    that person is refused at once -- the app checks the pool on each request), and a leaver the provider
+    deleted cannot sign in at all."""
+    page_errors.allow("403", "401")  # the API's refusal; the provider's refusal of the leaver
+    person = new_staff_member(local_stack)
+    old = local_stack.staff_token(person["email"], person["password"], person["totp_secret"])["IdToken"]
+    assert call(local_stack, "GET", "/review/queue", old).status_code == 200
+    local_stack.provider("PUT", person["email"], {"groups": ["all-staff"]})  # moved out of KYC at the provider
+    open_console(browser, local_stack, "review")
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    visible(browser, ".refused")
+    assert "reviewers" in text(browser, ".refused")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
+    # The token from before, too: the staff pool's answer is trusted for STAFF_STATUS_CACHE_SECONDS (30 s).
+    poll(lambda: call(local_stack, "GET", "/review/queue", old).status_code, lambda status: status == 403, timeout=90)
     click(browser, "#sign-out")
-    fill_sign_in(browser, email, chosen, staff=True)
-    answer_challenge(browser, "SOFTWARE_TOKEN_MFA", totp(secret))  # from now on, every sign-in
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    local_stack.provider("DELETE", person["email"])  # a leaver
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    wait(browser).until(lambda d: text(d, "#provider-error") == "Wrong e-mail or password.")
 
 
 def test_an_applicant_cannot_sign_in_as_staff(local_stack, browser, page_errors):
-    """Applicants are not users of the staff pool: the same answer as a wrong password (no user oracle)."""
-    page_errors.allow("400")  # Cognito's refusal, logged by the browser as a failed request
+    """Applicants are not people of the bank's provider: it refuses them, as any stranger."""
+    page_errors.allow("401")  # the provider's refusal
     applicant = local_stack.user("applicant")
-    open_console(browser, local_stack, "applicant")
-    fill_sign_in(browser, applicant["email"], applicant["password"], staff=True)
-    wait(browser).until(lambda d: text(d, "#signin-error") != "")
-    assert text(browser, "#signin-error") == "Wrong e-mail or password."
-    assert browser.execute_script("return sessionStorage.length") == 0
+    open_console(browser, local_stack, "review")
+    staff_sign_in(browser, applicant["email"], applicant["password"])
+    wait(browser).until(lambda d: text(d, "#provider-error") == "Wrong e-mail or password.")
+    open_console(browser, local_stack, "review")
+    assert browser.execute_script("return sessionStorage.getItem('account-opening.session')") is None
 
 
 def test_a_name_with_markup_is_shown_as_text_and_never_run(local_stack, browser, page_errors):
