@@ -6,7 +6,7 @@ Generates ``--count`` identity documents (tests/support/passports.py: TD3
 passports and TD1 cards, JPEG/PNG/PDF, rotation up to +-3 degrees, blur,
 JPEG quality 60-95, 8-12 px/mm), sends each through the local engine's
 ``DetectDocumentText`` (devstack/textract.py, in process: the same code the
-HTTP endpoint runs) and our MRZ finder/repairer (chalicelib/domain/mrz.py).
+HTTP endpoint runs) and our MRZ finder/repairer (chalicelib/domain/mrz/).
 Prints, without asserting:
 
 - the read rate: exact MRZ as OCR returned it (among the page's other lines), and exact after repair;
@@ -126,7 +126,7 @@ def main() -> None:
 
     n = totals["documents"]
     print(f"\nocr_read_rate: {n} generated documents (seed {args.seed}), local engine = Tesseract "
-          f"{_tesseract_version()} + OCR-B cell matching, repair = chalicelib/domain/mrz.py")
+          f"{_tesseract_version()} + OCR-B cell matching, repair = chalicelib/domain/mrz/")
     for name in ("exact as read", "exact after repair", "valid but wrong",
                  "unreadable (no valid MRZ: flagged for review)", "own document agreeing with its declaration",
                  "another person's document agreeing with a declaration"):

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from chalicelib.domain import mrz
+from chalicelib.domain.mrz import repairing as mrz_repair
 from tests.support.passports import Holder, mrz_lines
 
 # ICAO 9303 part 4 (TD3), part 5 (TD1) and part 6 (TD2) specimens.
@@ -272,7 +273,7 @@ def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
        st.integers(1, 300))
 def test_alignments_are_tried_cheapest_first_and_at_most_the_limit(costs, limit):
     per_line = [[(str(i), [], cost, []) for i, cost in enumerate(line)] for line in costs]
-    tried = list(mrz._cheapest_combinations(per_line, limit))
+    tried = list(mrz_repair.cheapest_combinations(per_line, limit))
     totals = [sum(option[2] for option in combination) for combination in tried]
     assert totals == sorted(totals)
     everything = 1
