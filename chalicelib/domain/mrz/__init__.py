@@ -15,8 +15,9 @@ One module per concern, each importing only the ones before it:
 * ``zone``: ``parse`` a well-shaped zone into an ``Mrz``;
 * ``names``: how a declared name is printed in the zone, and whether a read one is it;
 * ``confusions``: what OCR reads OCR-B characters as, and what a change costs;
-* ``reading``: what a repair returns (``Reading``, ``Repair``);
-* ``fields``: repairing field by field (check digits, unprotected fields, the composite);
+* ``reading``: what a repair returns (``Reading``, ``Repair``, ``Uncertain``);
+* ``rules``: fields no check digit of their own protects, fixed by rule (names, codes, padding);
+* ``checked``: what check digits protect, repaired honestly (never a check digit changed; see its docstring);
 * ``repairing``: repairing a zone (fitting lines to the layout, then every field);
 * ``finding``: the zone among everything OCR read on a page.
 
@@ -48,8 +49,8 @@ from .layouts import (
     char_value,
     check_digit,
 )
-from .names import encode_name, name_field_matches, name_forms
-from .reading import Reading, Repair
+from .names import encode_name, name_agreement, name_field_matches, name_forms
+from .reading import Reading, Repair, Uncertain
 from .repairing import MAX_ALIGNMENTS, normalise_line, repair
 from .zone import Mrz, layout_for, parse
 
@@ -76,6 +77,7 @@ __all__ = [
     "Mrz",
     "Reading",
     "Repair",
+    "Uncertain",
     "Span",
     "char_value",
     "check_digit",
@@ -84,6 +86,7 @@ __all__ = [
     "find",
     "find_in_text",
     "layout_for",
+    "name_agreement",
     "name_field_matches",
     "name_forms",
     "normalise_line",

@@ -59,6 +59,30 @@ LETTER_SWAPS = {
 }
 FILLER_LOOKALIKES = frozenset("KSCEXLZ")  # '<' as Tesseract reads it in OCR-B
 
+#: The digit/letter twins: in a field that takes both (document numbers, optional data) the shape alone does
+#: not settle them for any OCR, so one of them may be turned into its twin when a check digit says so. Every
+#: flip changes the character's value by 3, 4, 6 or 7 (mod 10) -- or 0 for 6/G, which no check digit sees.
+TWIN = {"0": "O", "O": "0", "Q": "0", "D": "0", "1": "I", "I": "1", "2": "Z", "Z": "2", "5": "S", "S": "5"}
+TWIN.update({"8": "B", "B": "8", "6": "G", "G": "6"})
+
+#: Twins whose values are equal modulo 10 (6 and G are 6 and 16): no check digit can tell them apart.
+INVISIBLE_TWIN = {"6": "G", "G": "6", "8": "S", "S": "8", "0": "U", "U": "0", "1": "L", "L": "1", "5": "Z", "Z": "5"}
+
+#: The letters a character read in a name (no check digit) could have been printed as: a digit there cannot
+#: stand, and which letter it was only the declaration can tell (G read as 0: YANG, not YANO).
+NAME_COULD_BE = {
+    "0": "OQDGCU",
+    "1": "ILJT",
+    "2": "Z",
+    "3": "BE",
+    "4": "A",
+    "5": "S",
+    "6": "GB",
+    "7": "T",
+    "8": "BS",
+    "9": "G",
+}
+
 CONFUSION_COST = 0.3  # a known confusion: 0 for O, K for '<'
 SWAP_COST = 0.6  # a known digit/letter swap
 ANY_COST = 1.0  # any other substitution
@@ -89,7 +113,9 @@ def sub_cost(found: str, new: str, kind: str, confidence: float) -> float:
 
 def alternatives(found: str, kind: str, confidence: float) -> list[tuple[str, float]]:
     allowed = ALLOWED[kind]
-    return sorted(((new, sub_cost(found, new, kind, confidence)) for new in allowed), key=lambda item: item[1])
+    return sorted(
+        ((new, sub_cost(found, new, kind, confidence)) for new in allowed), key=lambda item: (item[1], item[0])
+    )
 
 
 def force_alphabet(text: str, kinds: list[str]) -> str:

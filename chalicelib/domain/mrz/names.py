@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from typing import Optional
 
 from .layouts import FILLER
 from .zone import Mrz
@@ -79,3 +81,34 @@ def _truncation_of(full: str, read: str) -> bool:
     return len(read_words) <= len(full_words) and all(
         full_word.startswith(read_word) for full_word, read_word in zip(full_words, read_words, strict=False)
     )
+
+
+EXACT = "exact"
+LOOKALIKE = "lookalike"
+
+
+def name_agreement(
+    surname: str, given_names: str, mrz: Mrz, could_be: Optional[Mapping[int, str]] = None
+) -> Optional[str]:
+    """How the zone's name agrees with the declared one: ``EXACT`` (an ICAO spelling, or its truncation),
+    ``LOOKALIKE`` (it would be, read as it could be where OCR read what cannot stand in a name: ``could_be``
+    maps an offset in ``mrz.name_field`` to the letters that character may have been), else None.
+
+    A letter read as a letter is never taken for another: a look-alike difference is accepted only where
+    OCR itself showed it could not have read right, so another person's name never passes for the declared one.
+    """
+    if name_field_matches(surname, given_names, mrz):
+        return EXACT
+    doubts = dict(could_be or {})
+    if not doubts:
+        return None
+    read = mrz.name_field
+    for form in name_forms(surname, given_names):
+        if len(form) < len(read) or (len(form) > len(read) and not mrz.name_truncated):
+            continue
+        if all(
+            mine == theirs or (i in doubts and theirs in doubts[i])
+            for i, (mine, theirs) in enumerate(zip(read, form, strict=False))
+        ):
+            return LOOKALIKE
+    return None

@@ -5,21 +5,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Optional
 
-from .confusions import CONFUSION_COST, INDEL_COST, force_alphabet
-from .fields import (
-    Candidate,
-    cached_candidates,
-    composite_unprotected,
-    fix_composite,
-    fix_optional_fillers,
-    fix_unprotected,
-    kind_at,
-    protected_spans,
-)
-from .layouts import ALPHABET, CHECK, FILLER, NAME, Layout
-from .reading import Reading, Repair
+from .checked import AMBIGUITY_MARGIN, UNSURE_BELOW, composite_digit, solve
+from .confusions import CONFUSION_COST, INDEL_COST, INVISIBLE_TWIN
+from .layouts import ALNUM, ALPHABET, BY_NAME, FILLER, NAME, Layout, check_data
+from .reading import DROPPED_OR_ADDED, FILLER_RULE, NOT_IN_ALPHABET, Reading, Repair, Uncertain
+from .rules import fix_optional_fillers, fix_unprotected, protected_spans
 from .zone import parse
 
 
@@ -40,7 +33,7 @@ def per_char(values: Optional[Sequence[float]], length: int) -> list[float]:
 
 
 def rank(reading: Reading) -> tuple[bool, float]:
-    return (not reading.mrz.valid, reading.cost)
+    return (not reading.valid, reading.cost)
 
 
 def repair(
@@ -59,18 +52,54 @@ def repair(
     per_line = [_alignments(line, c, layout, index) for index, (line, c) in enumerate(zip(lines, conf, strict=False))]
     if any(not options for options in per_line):
         return None
-    best: Optional[Reading] = None
+    best: Optional[Reading] = None  # the cheapest valid reading
+    rival: Optional[Reading] = None  # the cheapest valid one that says something else
+    fallback: Optional[Reading] = None  # the cheapest invalid one
     for combination in cheapest_combinations(per_line, MAX_ALIGNMENTS):
         aligned = [option[0] for option in combination]
         aligned_conf = [option[1] for option in combination]
         indel_cost = sum(option[2] for option in combination)
         indel_repairs = [r for option in combination for r in option[3]]
-        if best is not None and indel_cost >= best.cost and best.mrz.valid:
-            break  # cheapest first: nothing after this can beat a valid reading
+        if best is not None and indel_cost > best.cost + AMBIGUITY_MARGIN:
+            break  # cheapest first: nothing after this can beat, or rival, the valid reading
         reading = _repair_aligned(aligned, aligned_conf, layout, indel_cost, indel_repairs)
-        if reading is not None and (best is None or rank(reading) < rank(best)):
+        if reading is None:
+            continue
+        if not reading.valid:
+            if fallback is None or _fallback_rank(reading) < _fallback_rank(fallback):
+                fallback = reading
+        elif best is None or reading.cost < best.cost:
+            if best is not None and _protected(best) != _protected(reading):
+                rival = best
             best = reading
-    return best
+        elif _protected(reading) != _protected(best) and (rival is None or reading.cost < rival.cost):
+            rival = reading
+    if best is not None and rival is not None and rival.cost <= best.cost + AMBIGUITY_MARGIN:
+        # Two ways of fitting the lines give two different valid zones: which character OCR lost is a guess.
+        layout_checks = BY_NAME[best.mrz.layout].checks
+        differing = tuple(
+            check.name
+            for check in layout_checks
+            if check_data(check, best.mrz.lines) != check_data(check, rival.mrz.lines)
+            or best.mrz.lines[check.digit[0]][check.digit[1]] != rival.mrz.lines[check.digit[0]][check.digit[1]]
+        )
+        return replace(best, ambiguous=differing or ("composite",))
+    return best or fallback
+
+
+def _fallback_rank(reading: Reading) -> tuple[int, float]:
+    """Of the readings that fail, the one that fails least: a coin toss in one field beats a misfit line."""
+    return (len(reading.failed_checks), reading.cost)
+
+
+def _protected(reading: Reading) -> str:
+    """What the zone's check digits cover, as read: two fittings that differ elsewhere are no coin toss for them
+    (the fields they differ in are fixed by rule, the cheaper fitting's reading stands)."""
+    layout = BY_NAME[reading.mrz.layout]
+    lines = reading.mrz.lines
+    return "".join(lines[line][start:end] for check in layout.checks for line, start, end in check.over) + "".join(
+        lines[check.digit[0]][check.digit[1]] for check in layout.checks
+    )
 
 
 _Alignment = tuple[str, list[float], float, list[Repair]]
@@ -125,7 +154,7 @@ def _alignments(line: str, conf: list[float], layout: Layout, index: int) -> lis
                 near_filler = FILLER in text[max(0, position - 1) : position + 1]
                 text = text[:position] + ("<" if near_filler else "?") + text[position:]
                 c.insert(position, 1.0 if near_filler else 0.0)
-                repairs.append(Repair(index, position, "", text[position]))
+                repairs.append(Repair(index, position, "", text[position], DROPPED_OR_ADDED))
                 cost += INDEL_COST * (0.5 if near_filler else 1.0)
             options.append((text, c, cost, repairs))
     else:
@@ -133,7 +162,7 @@ def _alignments(line: str, conf: list[float], layout: Layout, index: int) -> lis
             keep = [i for i in range(len(line)) if i not in positions]
             text = "".join(line[i] for i in keep)
             c = [conf[i] for i in keep]
-            repairs = [Repair(index, p, line[p], "") for p in positions]
+            repairs = [Repair(index, p, line[p], "", DROPPED_OR_ADDED) for p in positions]
             cost = sum(INDEL_COST * (0.5 if line[p] == FILLER else 1.0) for p in positions)
             options.append((text, c, cost, repairs))
     options.sort(key=lambda option: option[2])
@@ -150,95 +179,77 @@ def _fit_filler_tail(line: str, conf: list[float], width: int, index: int) -> _A
         return (
             line + FILLER * missing,
             conf + [0.0] * missing,
-            0.2 * missing,
-            [Repair(index, len(line) + i, "", FILLER) for i in range(missing)],
+            0.1 * missing,
+            [Repair(index, len(line) + i, "", FILLER, DROPPED_OR_ADDED) for i in range(missing)],
         )
     extra = len(line) - width
     return (
         line[:width],
         conf[:width],
-        0.2 * extra,
-        [Repair(index, width + i, line[width + i], "") for i in range(extra)],
+        0.1 * extra,
+        [Repair(index, width + i, line[width + i], "", DROPPED_OR_ADDED) for i in range(extra)],
     )
 
 
 def _repair_aligned(
     lines: list[str], conf: list[list[float]], layout: Layout, base_cost: float, base_repairs: list[Repair]
 ) -> Optional[Reading]:
-    """Fix each field to its alphabet and its check digit, then the composite over them."""
+    """Fields without a check digit by rule; then the protected fields by their check digits and the composite
+    (``checked.solve``: honest limits, never a check digit changed, a coin toss left as read)."""
     chars = [list(line) for line in lines]
     repairs = list(base_repairs)
     cost = base_cost
-    # Unprotected fields: map into the alphabet by rule.
+    uncertain: list[Uncertain] = []
     protected = protected_spans(layout)
     for span in layout.spans:
-        if span.name in protected:
+        if span.name in protected and span.name != "optional_data":
             continue
         text = "".join(chars[span.line][span.start : span.end])
-        fixed, changes = fix_unprotected(span, text, layout)
-        for offset, found, new in changes:
+        if span.name in protected:  # TD3's optional data has a check digit, and its padding a rule
+            padded = fix_optional_fillers(text)
+            changes = [(i, a, b, FILLER_RULE) for i, (a, b) in enumerate(zip(text, padded, strict=True)) if a != b]
+            doubts: list[Uncertain] = []
+        else:
+            _, changes, doubts = fix_unprotected(span, text, layout)
+        for offset, found, new, why in changes:
             chars[span.line][span.start + offset] = new
-            repairs.append(Repair(span.line, span.start + offset, found, new))
+            repairs.append(Repair(span.line, span.start + offset, found, new, why))
             cost += CONFUSION_COST
-    for span in layout.spans:
-        if span.name == "optional_data" and span.name in protected:
-            text = "".join(chars[span.line][span.start : span.end])
-            for offset, (found, new) in enumerate(zip(text, fix_optional_fillers(text), strict=False)):
-                if found != new:
-                    chars[span.line][span.start + offset] = new
-                    repairs.append(Repair(span.line, span.start + offset, found, new))
-                    cost += CONFUSION_COST
-    # Protected fields: candidates per check, joined by the composite.
-    groups = [check for check in layout.checks if check.name != "composite"]
-    options: list[list[Candidate]] = []
-    for check in groups:
-        ((line, start, end),) = check.over
-        spans = [s for s in layout.spans if s.line == line and start <= s.start and s.end <= end + 1]
-        kinds = [kind_at(spans, start + i) for i in range(end - start)] + [CHECK]
-        text = "".join(chars[line][start:end]) + chars[check.digit[0]][check.digit[1]]
-        weights = conf[line][start:end] + [conf[check.digit[0]][check.digit[1]]]
-        candidates = cached_candidates(text, tuple(kinds), tuple(weights), check, layout)
-        if not candidates:
-            candidates = [Candidate(force_alphabet(text, kinds), 10.0, [])]
-        options.append(candidates)
-    composite = next((c for c in layout.checks if c.name == "composite"), None)
-    composite_kinds = composite_unprotected(layout, groups, composite)
-    best: Optional[tuple[float, list[list[str]], list[Repair]]] = None
-    # Cheapest combinations first: once their own cost reaches the best total, nothing cheaper is left.
-    for choice in sorted(itertools.product(*options), key=lambda combo: sum(c.cost for c in combo)):
-        if best is not None and sum(c.cost for c in choice) >= best[0]:
-            break
-        trial = [list(row) for row in chars]
-        trial_repairs: list[Repair] = []
-        trial_cost = sum(c.cost for c in choice)
-        for check, candidate in zip(groups, choice, strict=False):
-            ((line, start, end),) = check.over
-            positions = [(line, start + i) for i in range(end - start)] + [check.digit]
-            for (row, column), new in zip(positions, candidate.text, strict=False):
-                trial[row][column] = new
-            for offset, found, new in candidate.repairs:
-                row, column = positions[offset]
-                trial_repairs.append(Repair(row, column, found, new))
-        if composite is not None:
-            extra = fix_composite(trial, conf, composite, composite_kinds)
-            if extra is None:
-                trial_cost += 5.0  # still invalid; kept only as a fallback
-            else:
-                trial_cost += extra[0]
-                trial_repairs += extra[1]
-        if best is None or trial_cost < best[0]:
-            best = (trial_cost, trial, trial_repairs)
-    assert best is not None
-    final_lines = ["".join(row) for row in best[1]]
+        uncertain += doubts
+    digit = composite_digit(["".join(row) for row in chars], layout)
+    if digit is not None and digit[0] != digit[1]:
+        row, column = next(c.digit for c in layout.checks if c.name == "composite")
+        chars[row][column] = digit[1]
+        repairs.append(Repair(row, column, digit[0], digit[1], NOT_IN_ALPHABET))
+        cost += CONFUSION_COST
+    settled = ["".join(row) for row in chars]
+    fields, solution = solve(layout, settled, conf)
+    for field, candidate in zip(fields, solution.chosen, strict=True):
+        for (row, column), new in zip(field.positions, candidate.text, strict=True):
+            chars[row][column] = new
+        for offset, found, new, why in candidate.changes:
+            row, column = field.positions[offset]
+            repairs.append(Repair(row, column, found, new, why))
+    # What OCR was unsure of and no check digit can settle (6/G weigh the same): the reading says so.
+    alphanumeric = {(span.line, c) for span in layout.spans if span.kind == ALNUM for c in range(span.start, span.end)}
+    for row, column in sorted(alphanumeric):
+        char = chars[row][column]
+        if char in INVISIBLE_TWIN and conf[row][column] < UNSURE_BELOW:
+            uncertain.append(Uncertain(row, column, lines[row][column], char, INVISIBLE_TWIN[char]))
+    final_lines = ["".join(row) for row in chars]
     if "?" in "".join(final_lines):
         return None
     try:
         mrz = parse(final_lines)
     except ValueError:
         return None
-    all_repairs = tuple(r for r in repairs + best[2] if r.found != r.repaired)
     return Reading(
-        mrz=mrz, repairs=all_repairs, cost=round(cost + best[0], 3), field_confidence=_field_confidence(layout, conf)
+        mrz=mrz,
+        repairs=tuple(r for r in repairs if r.found != r.repaired),
+        cost=round(cost + solution.cost, 3),
+        field_confidence=_field_confidence(layout, conf),
+        uncertain=tuple(uncertain),
+        ambiguous=solution.ambiguous,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from .layouts import ALPHABET, FILLER, LAYOUTS, TD1, Check, Layout, check_data, check_digit
+from .layouts import ALLOWED, ALPHABET, FILLER, LAYOUTS, TD1, Check, Layout, check_data, check_digit
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,10 @@ def _words(text: str) -> str:
 
 
 def _check_ok(layout: Layout, check: Check, lines: Sequence[str]) -> bool:
+    """The check digit agrees with what it protects, and that is in its fields' alphabets (a letter in a date
+    is no date, whatever its value sums to)."""
+    if not _in_alphabet(layout, check, lines):
+        return False
     data = check_data(check, lines)
     found = lines[check.digit[0]][check.digit[1]]
     if found == FILLER:
@@ -117,6 +121,17 @@ def _check_ok(layout: Layout, check: Check, lines: Sequence[str]) -> bool:
             return _td1_long_number_ok(lines)
         return check.may_be_filler and set(data) <= {FILLER}
     return found == check_digit(data)
+
+
+def _in_alphabet(layout: Layout, check: Check, lines: Sequence[str]) -> bool:
+    for line, start, end in check.over:
+        for span in layout.spans:
+            if span.line != line or span.end <= start or span.start >= end:
+                continue
+            allowed = ALLOWED[span.kind]
+            if any(char not in allowed for char in lines[line][max(start, span.start) : min(end, span.end)]):
+                return False
+    return True
 
 
 def _td1_long_number_ok(lines: Sequence[str]) -> bool:
