@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .config import Config
 from .services.ports import (
     ApplicationRepository,
+    ChainKey,
     Claims,
     Clock,
     ConnectionStore,
@@ -106,6 +107,13 @@ class Services:
 
         _ = self.dynamodb_connection  # binds the models to the tables
         return DynamoClaims()
+
+    @cached_property
+    def chain_key(self) -> ChainKey:
+        """The history chain's MAC key: one KMS GenerateMac per container, on first use."""
+        from .adapters.kms_chain_key import KmsChainKey
+
+        return KmsChainKey(self.client("kms"), self.config.history_chain_key_arn)
 
     @cached_property
     def quotas(self) -> Quotas:
@@ -241,7 +249,9 @@ class Services:
     def applications(self) -> ApplicationService:
         from .services.applications import ApplicationService
 
-        return ApplicationService(self.repository, self.clock, quotas=self.quotas, settings=self.settings)
+        return ApplicationService(
+            self.repository, self.clock, quotas=self.quotas, settings=self.settings, chain=self.chain_key
+        )
 
     @cached_property
     def uploads(self) -> DocumentUploads:
