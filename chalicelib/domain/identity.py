@@ -24,9 +24,12 @@ machine-readable reason (no reason at all means PASS):
   spelling ICAO 9303 part 3 allows (transliteration, truncation); each
   difference FAILs naming the field (``MRZ_MISMATCH_...``), except a name one
   or two letters apart (OCR on a field no check digit protects) and a number
-  that differs only by look-alikes: REVIEW, saying which kind. A character
-  OCR could not have read right (a digit in a name) agrees with any letter
-  it may have been; a letter read as a letter is never taken for another;
+  that differs only by look-alikes: REVIEW, saying which kind. A name has
+  no check digit, so it is compared aware of what OCR confuses, never
+  rewritten: a character OCR could not have read right (a digit in a name)
+  agrees with any letter it may have been, and an OCR-B look-alike letter
+  (G/O, S/B, I/L...) with the declared one, for a few of its letters
+  (``mrz.compare_name``; the differences are kept in the details);
 * the rules: the document not expired, the applicant of age.
 
 Pure domain code: no AWS, no I/O. ``today`` is a parameter so every rule is
@@ -165,6 +168,11 @@ def check_identity(
         details["ocr"] = {"lines": list(page.lines), "confidences": [round(c, 1) for c in page.confidences]}
         reading = mrz.find(page.lines, [[c / 100] for c in page.confidences])
         details["mrz"] = _mrz_details(reading, today) if reading else None
+        if reading is not None and details["mrz"] is not None:
+            surname, given = declared.full_name.surname, declared.full_name.given_names
+            details["mrz"]["name_comparison"] = mrz.compare_name(
+                surname, given, reading.mrz, reading.name_doubts()
+            ).to_dict()
         reasons += _reading_reasons(declared, reading, policy, today, reasons)
     return CheckResult(check=IDENTITY, reasons=tuple(reasons), details=details)
 
@@ -517,13 +525,22 @@ def _birth_date_reasons(declared_birth: dt.date, zone: mrz.Mrz, today: dt.date) 
 
 
 def _name_reasons(declared: ApplicationRequest, reading: mrz.Reading) -> list[Reason]:
-    """Any ICAO spelling of the declared name passes, and so does one that differs only where OCR read what cannot
-    stand in a name (a digit) by a letter it could have been; one or two letters off is a person's call, more fails.
+    """Any ICAO spelling of the declared name passes, and so does one read with look-alikes (``mrz.compare_name``:
+    a digit where a letter must be, or an OCR-B look-alike letter -- G/O, S/B, I/L -- for a few of its letters;
+    no check digit protects a name, so the declaration tells which was printed; nothing read is rewritten). All
+    look-alikes but more than a misread explains, or one or two other letters off: a person's call; more fails.
     """
     surname, given = declared.full_name.surname, declared.full_name.given_names
     zone = reading.mrz
-    if mrz.name_agreement(surname, given, zone, reading.name_doubts()) is not None:
+    comparison = mrz.compare_name(surname, given, zone, reading.name_doubts())
+    if comparison.level is not None:
         return []
+    if comparison.too_many:
+        message = (
+            f"The document's name differs from the declared name only by look-alike characters, but in"
+            f" {len(comparison.differences)} places: a person compares the image"
+        )
+        return [Reason(MRZ_MISMATCH_NAME, Outcome.REVIEW, message)]
     nearest = min(_distance(zone.name_field, form[: len(zone.name_field)]) for form in mrz.name_forms(surname, given))
     if nearest <= 2:
         message = "The document's name differs from the declared name by a letter or two (a misread?)"

@@ -49,7 +49,15 @@ from .layouts import (
     char_value,
     check_digit,
 )
-from .names import encode_name, name_agreement, name_field_matches, name_forms
+from .names import (
+    LOOKALIKE_LETTERS,
+    NameComparison,
+    compare_name,
+    encode_name,
+    name_agreement,
+    name_field_matches,
+    name_forms,
+)
 from .reading import Reading, Repair, Uncertain
 from .repairing import MAX_ALIGNMENTS, normalise_line, repair
 from .zone import Mrz, layout_for, parse
@@ -65,6 +73,7 @@ __all__ = [
     "FILLER",
     "LAYOUTS",
     "LETTERS",
+    "LOOKALIKE_LETTERS",
     "MAX_ALIGNMENTS",
     "NAME",
     "NUM",
@@ -75,12 +84,14 @@ __all__ = [
     "Check",
     "Layout",
     "Mrz",
+    "NameComparison",
     "Reading",
     "Repair",
     "Uncertain",
     "Span",
     "char_value",
     "check_digit",
+    "compare_name",
     "dates_plausible",
     "encode_name",
     "find",

@@ -76,12 +76,19 @@ NAME_COULD_BE = {
     "2": "Z",
     "3": "BE",
     "4": "A",
-    "5": "S",
+    "5": "SB",
     "6": "GB",
     "7": "T",
     "8": "BS",
     "9": "G",
 }
+
+#: Letters OCR-B's shapes let an OCR read for one another, as letters (G as O, S as B, I as L...): nothing in the
+#: zone can tell which one is printed in a name (no check digit protects it). A name read with one for the other
+#: is the declared name read with a look-alike, never a rewrite of what was read (mrz.names.compare_name).
+NAME_LOOKALIKE_LETTERS = frozenset(
+    frozenset(pair) for pair in ("GO", "GC", "GQ", "OQ", "OD", "DQ", "CO", "SB", "IL", "IJ")
+)
 
 CONFUSION_COST = 0.3  # a known confusion: 0 for O, K for '<'
 SWAP_COST = 0.6  # a known digit/letter swap

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Optional
 
-from .layouts import FILLER
+from .confusions import FILLER_LOOKALIKES, NAME_LOOKALIKE_LETTERS
+from .layouts import BY_NAME, FILLER
 from .zone import Mrz
 
 # Characters the transliteration table maps to more than one letter; the rest
@@ -85,6 +87,36 @@ def _truncation_of(full: str, read: str) -> bool:
 
 EXACT = "exact"
 LOOKALIKE = "lookalike"
+LOOKALIKE_LETTERS = "lookalike_letters"
+#: At most this share of a name's letters (and never fewer than two) may be look-alike letters read for the
+#: declared ones before a person must look: OCR misreads a few; a name mostly made of differences is another name.
+MAX_LOOKALIKE_SHARE = 0.25
+MIN_LOOKALIKE_ALLOWANCE = 2
+
+
+@dataclass(frozen=True)
+class NameComparison:
+    """How a zone's name compares with the declared one.
+
+    ``level``: ``EXACT``, ``LOOKALIKE`` (only where OCR read what cannot stand in a name: a digit), or
+    ``LOOKALIKE_LETTERS`` (also letters OCR-B lets an OCR read for each other: G/O, S/B, I/L...; within
+    ``MAX_LOOKALIKE_SHARE`` of the letters), or None. ``differences``: (offset in the name field, read,
+    declared) where the read name differs from the declared spelling it was compared with; ``too_many``: the
+    differences are all look-alikes but more than a misread explains.
+    """
+
+    level: Optional[str]
+    declared_form: str = ""
+    differences: tuple[tuple[int, str, str], ...] = ()
+    too_many: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "level": self.level,
+            "declared_form": self.declared_form,
+            "differences": [{"offset": o, "read": r, "declared": d} for o, r, d in self.differences],
+            "too_many": self.too_many,
+        }
 
 
 def name_agreement(
@@ -112,3 +144,53 @@ def name_agreement(
         ):
             return LOOKALIKE
     return None
+
+
+def _lookalike(read: str, declared: str) -> bool:
+    """May OCR have read ``declared``, printed in OCR-B, as ``read`` (both letters, or a filler and its looks)?"""
+    if FILLER in (read, declared):
+        other = declared if read == FILLER else read
+        return other in FILLER_LOOKALIKES
+    return frozenset((read, declared)) in NAME_LOOKALIKE_LETTERS
+
+
+def compare_name(
+    surname: str, given_names: str, mrz: Mrz, could_be: Optional[Mapping[int, str]] = None
+) -> NameComparison:
+    """Compare the zone's name with the declared one, aware of what OCR confuses -- without rewriting anything.
+
+    A name has no check digit, so no repair can say which of two look-alike letters is printed (G or O, S or B);
+    the declared name can. It agrees when each character read is the declared one, or a letter it could have
+    been where OCR read what cannot stand in a name (``could_be``), or an OCR-B look-alike of it -- at most
+    ``MAX_LOOKALIKE_SHARE`` of the letters (and two) being look-alikes. Every check-digit-protected field is
+    compared exactly elsewhere, so a look-alike name passes only on a document whose number, dates and
+    nationality are the declared ones.
+    """
+    agreement = name_agreement(surname, given_names, mrz, could_be)
+    if agreement is not None:
+        return NameComparison(agreement)
+    doubts = dict(could_be or {})
+    width = next(s.end - s.start for s in BY_NAME[mrz.layout].spans if s.name == "names")
+    read = mrz.name_field.ljust(width, FILLER)
+    best: Optional[NameComparison] = None
+    for form in sorted(name_forms(surname, given_names)):
+        declared = form[:width].ljust(width, FILLER)
+        differences = []
+        for offset, (mine, theirs) in enumerate(zip(read, declared, strict=True)):
+            if mine == theirs or (offset in doubts and theirs in doubts[offset]):
+                continue
+            if not _lookalike(mine, theirs):
+                break
+            differences.append((offset, mine, theirs))
+        else:
+            letters = sum(char != FILLER for char in form)
+            allowance = max(MIN_LOOKALIKE_ALLOWANCE, int(letters * MAX_LOOKALIKE_SHARE))
+            found = NameComparison(
+                LOOKALIKE_LETTERS if len(differences) <= allowance else None,
+                form,
+                tuple(differences),
+                too_many=len(differences) > allowance,
+            )
+            if best is None or len(found.differences) < len(best.differences):
+                best = found
+    return best or NameComparison(None)
