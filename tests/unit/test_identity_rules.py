@@ -830,3 +830,17 @@ def test_data_after_the_end_of_the_image_is_refused(trailer):
     result = run(document=sample(data + trailer))
     assert FILE_CORRUPT in codes(result) and result.outcome is Outcome.FAIL
     assert FILE_CORRUPT not in codes(run(document=sample(data + b"\x00\x00\r\n")))  # an encoder's padding
+
+
+def test_a_long_name_whose_cut_lands_between_words_passes():
+    """ICAO cuts a long name to its field; when the cut falls on a filler, the field ends in padding that no
+    letter of the next word could fill -- the declared name, truncated, not a dropped name."""
+    body = make_declared(full_name={"surname": "Oseguera Cervantes", "given_names": "Nemesio Ruben Abcd Efgh"})
+    case = declared(body)
+    cut = "OSEGUERA<CERVANTES<<NEMESIO<RUBEN<ABCD<"  # 39: EFGH does not fit, not even its initial
+    assert len(cut) == 39
+    read = [case.lines[0][:5] + cut, case.lines[1]]
+
+    assert run(Case(case.request, read)).reasons == ()
+    dropped = [case.lines[0][:5] + "OSEGUERA<CERVANTES<<NEMESIO<<<<<<<<<<<<", case.lines[1]]
+    assert MRZ_MISMATCH_NAME in codes(run(Case(case.request, dropped)))  # room was left: a name is missing

@@ -63,11 +63,14 @@ def name_forms(surname: str, given_names: str) -> set[str]:
 def name_field_matches(surname: str, given_names: str, mrz: Mrz) -> bool:
     """The zone's name is one of the declared name's ICAO spellings, possibly truncated to fit its field."""
     read = mrz.name_field
+    width = next(s.end - s.start for s in BY_NAME[mrz.layout].spans if s.name == "names")
     for form in name_forms(surname, given_names):
         if read == form:
             return True
         if mrz.name_truncated and read and _truncation_of(form, read):
             return True
+        if read and len(form) > width and form[:width].rstrip(FILLER) == read:
+            return True  # cut where a word ended: the fillers left over could not hold the next word's letter
     return False
 
 
