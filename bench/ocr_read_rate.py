@@ -54,7 +54,6 @@ if str(ROOT) not in sys.path:
 
 from bench.ocr_names import pool  # noqa: E402
 from chalicelib.domain import mrz  # noqa: E402
-from chalicelib.domain.checks import Outcome  # noqa: E402
 from chalicelib.domain.declaration import ApplicationRequest  # noqa: E402
 from chalicelib.domain.identity import DocumentSample, PageText, check_identity  # noqa: E402
 from chalicelib.domain.policy import Policy  # noqa: E402
