@@ -266,14 +266,22 @@ def main() -> None:
     parser.add_argument("--names", choices=("mixed", "sanctions", "faker"), default="mixed")
     parser.add_argument("--variation", choices=("all", *VARIATIONS), default="all")
     parser.add_argument("--workers", type=int, default=1, help="processes reading pages at once")
+    parser.add_argument("--minutes", type=float, default=0.0,
+                        help="stop reading after this long and report the pages read (0: read them all)")
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
 
     work = pages(args.count, args.seed, args.names, args.variation)
     results: list[dict[str, Any]] = []
     context = multiprocessing.get_context("fork")
+    stop_at = time.monotonic() + 60 * args.minutes if args.minutes else float("inf")
     with context.Pool(max(1, args.workers)) as workers:
         for result in workers.imap(read_one, work, chunksize=1):
+            if time.monotonic() > stop_at:
+                print(f"  stopped after {args.minutes:g} min: {len(results)} of {args.count} pages read "
+                      "(the variations and name sources are taken in turn, so each is still represented)")
+                workers.terminate()
+                break
             results.append(result)
             bad = not result["exact"] or result["own"] != "PASS" or result["other"] == "PASS"
             if bad and args.show_failures:
