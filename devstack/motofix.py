@@ -186,6 +186,40 @@ def enforce_presigned_post_policies() -> None:
     _S3_POST_PATCHED = True
 
 
+_S3_GET_PATCHED = False
+
+
+def enforce_presigned_get_links() -> None:
+    """Idempotent: a presigned GET/HEAD link is checked as S3 does (signature over what it names, expiry).
+
+    moto serves any link that carries a signature parameter; see :mod:`devstack.s3_presigned_get`.
+    Requests signed in the Authorization header (the SDK's own calls) are untouched.
+    """
+    global _S3_GET_PATCHED
+    if _S3_GET_PATCHED:
+        return
+    from moto.s3.responses import S3Response
+
+    from .s3_presigned_get import check, is_presigned
+
+    original = S3Response._key_response
+
+    @functools.wraps(original)
+    def checked(self: Any, request: Any, full_url: str) -> Any:
+        method = request.method.upper()
+        environ = getattr(request, "environ", {}) or {}
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+        raw_path, _, raw_query = raw.partition("?") if raw else (urlparse(full_url).path, "", urlparse(full_url).query)
+        if method in ("GET", "HEAD") and raw_query and is_presigned(raw_query):
+            refusal = check(method, raw_path, raw_query, dict(request.headers))
+            if refusal is not None:
+                return refusal
+        return original(self, request, full_url)
+
+    S3Response._key_response = checked  # type: ignore[method-assign]
+    _S3_GET_PATCHED = True
+
+
 def list_moto_modules_once() -> None:
     """Idempotent: moto's server lists its own package directory once, not on every request.
 
@@ -242,6 +276,7 @@ def patch_moto() -> None:
     serialise_dynamodb()
     s3_events_carry_version_ids()
     enforce_presigned_post_policies()
+    enforce_presigned_get_links()
     list_moto_modules_once()
     from .moto_delivery import patch as delivery  # issue 21: code signing configs, signing jobs
 

@@ -6,6 +6,7 @@
     ./dev passport --surname Müller --given-names Jürgen --nationality D --number C01X00T47 \\
                    --birth-date 1984-08-12 --sex M --expiry 2031-10-31 --rotation 2 --blur 0.8 --out juergen.jpg
     ./dev passport --kind id_card --no-mrz --out unreadable.png
+    ./dev passport --background security --perspective 0.7 --glare 0.5 --orientation 90 --exif --out phone.jpg
 
 The format follows the file's extension (.jpg/.jpeg, .png, .pdf); without --out
 the page goes to the temp folder (``$TMPDIR/account-opening/passport.jpg``), never
@@ -65,6 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--blur", type=float, default=0.0, help="Gaussian radius in pixels, e.g. 0.6-1.4")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality, 60-95")
     parser.add_argument("--no-mrz", action="store_true", help="a page without a machine-readable zone")
+    parser.add_argument("--background", choices=("plain", "security"), default="plain",
+                        help="security: guilloche, rainbow, rosettes, microprint, watermark, a hologram over the zone")
+    parser.add_argument("--perspective", type=float, default=0.0, help="0-1: a phone photo of the page on a table")
+    parser.add_argument("--glare", type=float, default=0.0, help="0-1: a lamp's reflection")
+    parser.add_argument("--shadow", type=float, default=0.0, help="0-1: a shadow across the picture")
+    parser.add_argument("--width", type=int, default=None, help="the stored picture's width in pixels, e.g. 600")
+    parser.add_argument("--orientation", type=int, choices=(0, 90, 180, 270), default=0,
+                        help="the phone held sideways or upside down (counter-clockwise)")
+    parser.add_argument("--exif", action="store_true", help="write the orientation as the EXIF tag (JPEG, PNG)")
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = default_out()
@@ -80,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         "document_number": args.number, "birth_date": args.birth_date, "sex": args.sex, "expiry_date": args.expiry,
     }
     holder = replace(holder, **{name: value for name, value in changes.items() if value is not None})
-    look = Look(rotation=args.rotation, blur=args.blur, quality=args.quality, fmt=fmt, with_mrz=not args.no_mrz)
+    look = Look(rotation=args.rotation, blur=args.blur, quality=args.quality, fmt=fmt, with_mrz=not args.no_mrz,
+                background=args.background, perspective=args.perspective, glare=args.glare, shadow=args.shadow,
+                width_px=args.width, orientation=args.orientation, exif=args.exif)
     args.out.write_bytes(make_document(holder, look))
     print(f"wrote {args.out.resolve()} ({fmt}, {args.out.stat().st_size} bytes)")
     if look.with_mrz:
