@@ -143,7 +143,8 @@ class Deployer:
         request = {"StackName": stack_name(self.stage),
                    "TemplateBody": (self.project_dir / "resources.yaml").read_text(),
                    "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-                   "Capabilities": ["CAPABILITY_AUTO_EXPAND"],
+                   # AUTO_EXPAND: Fn::ForEach; IAM: the liveness streaming role of the identity pool (issue 17)
+                   "Capabilities": ["CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM"],
                    "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": self.stage}]}
         if self.rehearse:
             return self._provision_locally(request, parameters)

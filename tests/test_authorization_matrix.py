@@ -131,7 +131,8 @@ def concrete(path: str, application_id: str) -> str:
 
 
 #: Valid bodies, so a refusal is about who asks, not what they sent.
-BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"}}
+BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"},
+          "/biometric-consent": {"text_version": "v1", "accepted": True}}
 
 
 def call(api, method: str, path: str, token: str | None):

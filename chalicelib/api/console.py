@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ ASSETS: Mapping[str, str] = {
     "operator.js": "text/javascript; charset=utf-8",
     "diagram.js": "text/javascript; charset=utf-8",
     "timeline.js": "text/javascript; charset=utf-8",
+    "consent-v1.txt": "text/plain; charset=utf-8",
 }
 CONFIG_ASSET = "config.json"
 
@@ -183,3 +185,22 @@ def response(served: Served) -> Any:
 
     headers: dict[str, str | list[str]] = dict(served.headers)
     return Response(body=served.body, status_code=served.status, headers=headers)
+
+
+# --- the biometric consent text (issue 17) ------------------------------------------------------
+
+#: One file per version (``consent-<version>.txt``) beside the console's files; the API serves the current
+#: one (GET /applications/{id}/biometric-consent), so every client shows the text the applicant accepts.
+_CONSENT_VERSION = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+def consent_text(version: str) -> str:
+    """The biometric consent text of ``version``; a version without its file is a deployment error."""
+    if not _CONSENT_VERSION.match(version):
+        raise ValueError(f"not a consent text version: {version!r}")
+    return _consent(version)
+
+
+@functools.cache
+def _consent(version: str) -> str:
+    return (STATIC_DIR / f"consent-{version}.txt").read_text(encoding="utf-8")

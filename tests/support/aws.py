@@ -51,4 +51,8 @@ def provisioned_environment() -> dict[str, str]:
     from devstack.textract import start_textract
 
     env["AWS_ENDPOINT_URL_TEXTRACT"] = os.environ["AWS_ENDPOINT_URL_TEXTRACT"] = start_textract(endpoint).url
+    # moto has no Rekognition to speak of: the in-process stand-in answers the app's calls (issue 17).
+    from tests.support import rekognition
+
+    rekognition.start(boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=endpoint))
     return env

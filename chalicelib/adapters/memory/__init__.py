@@ -30,6 +30,15 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .face import (
+    FACES_MARKER,
+    HOLDER,
+    InMemoryBiometricImages,
+    InMemoryFaceRecognition,
+    face_image,
+    over_memory,
+    with_faces,
+)
 from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
@@ -43,6 +52,13 @@ from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
     "CONNECTION_TTL",
+    "FACES_MARKER",
+    "HOLDER",
+    "InMemoryBiometricImages",
+    "InMemoryFaceRecognition",
+    "face_image",
+    "over_memory",
+    "with_faces",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
     "InMemoryClaims",

@@ -23,6 +23,17 @@ from .common import (
     utc_now,
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .face import (
+    BiometricImages,
+    FaceMatch,
+    FaceRecognition,
+    ImageRefused,
+    IndexedFace,
+    LivenessResult,
+    LivenessSessionGone,
+    NoFaceInImage,
+    StoredImage,
+)
 from .identity import GroupDirectory, SettingsSource, TokenVerifier
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -30,6 +41,15 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
 __all__ = [
     "ApplicationRepository",
+    "BiometricImages",
+    "FaceMatch",
+    "FaceRecognition",
+    "ImageRefused",
+    "IndexedFace",
+    "LivenessResult",
+    "LivenessSessionGone",
+    "NoFaceInImage",
+    "StoredImage",
     "Claims",
     "Clock",
     "ConcurrentChange",
