@@ -58,6 +58,8 @@ class Config:
     liveness_provider: str = "aws"
     liveness_endpoint: Optional[str] = None
     liveness_identity_pool_id: str = ""
+    #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
+    staff_status_cache_seconds: int = 30
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -96,6 +98,7 @@ class Config:
             s3_endpoint=get("AWS_ENDPOINT_URL_S3") or get("AWS_ENDPOINT_URL") or None,
             staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
+            staff_status_cache_seconds=int(get("STAFF_STATUS_CACHE_SECONDS", "30")),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             liveness_provider=get("LIVENESS_PROVIDER") or "aws",

@@ -39,7 +39,7 @@ from .face import (
     over_memory,
     with_faces,
 )
-from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
+from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
     InMemoryConnectionStore,
@@ -64,7 +64,7 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
-    "InMemoryGroupDirectory",
+    "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
     "InMemoryQueueAdmin",

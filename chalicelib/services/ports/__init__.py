@@ -34,7 +34,7 @@ from .face import (
     NoFaceInImage,
     StoredImage,
 )
-from .identity import GroupDirectory, SettingsSource, TokenVerifier
+from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
 from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
@@ -60,7 +60,7 @@ __all__ = [
     "DocumentStore",
     "DownloadFailed",
     "EventPublisher",
-    "GroupDirectory",
+    "DirectoryUser",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -81,6 +81,7 @@ __all__ = [
     "SanctionsIndexStore",
     "SettingsSource",
     "TokenVerifier",
+    "UserDirectory",
     "TooManyConnections",
     "TooManySubscriptions",
     "Upload",
