@@ -144,6 +144,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
     from .processes import ChildFailed
     from .pumps import WiringError
+    from .rekognition.engine import ModelsMissing
     from .stack import LocalStack, StackOptions
     from .template import TemplateError
 
@@ -166,7 +167,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         print("devstack: stopping", flush=True)
-    except (TemplateError, WiringError, ChildFailed) as error:
+    except (TemplateError, WiringError, ChildFailed, ModelsMissing) as error:
         print(f"devstack: error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:
