@@ -384,3 +384,24 @@ def test_every_error_code_answered_is_one_aws_lists():
     codes = {code for _operation, code in OPERATION_ERRORS}
     assert {"InvalidImageFormatException", "ImageTooLargeException", "InvalidS3ObjectException",
             "InvalidParameterException", "ResourceNotFoundException", "SessionNotFoundException"} <= codes
+
+
+# --- generated passports carrying a real face (./dev passport --photo) ------------------------
+
+
+def test_a_generated_passport_with_a_photo_carries_a_face_that_matches_its_holder(rekognition, s3):
+    from chalicelib.domain import mrz
+    from tests.support.faces import portrait
+    from tests.support.passports import mrz_lines
+
+    holder = Holder(surname="Obama", given_names="Barack", sex="M", photo=portrait(photo("obama-3.jpg")))
+    page = _put(s3, make_document(holder))
+    (face,) = rekognition.detect_faces(Image={"S3Object": page})["FaceDetails"]
+    assert face["BoundingBox"]["Left"] < 0.3, "the photo area is on the left of the data page"
+    result = rekognition.compare_faces(SourceImage={"Bytes": photo("obama-1.jpg")}, TargetImage={"S3Object": page})
+    assert result["FaceMatches"][0]["Similarity"] >= 95
+    # the photo does not cost the page its machine-readable zone
+    read = boto3.client("textract", region_name="us-east-1").detect_document_text(Document={"S3Object": page})
+    lines = [block["Text"] for block in read["Blocks"] if block["BlockType"] == "LINE"]
+    reading = mrz.find(lines)
+    assert reading is not None and reading.mrz.document_number == mrz_lines(holder)[1][:9].rstrip("<")

@@ -196,7 +196,7 @@ class Face:
         return (self.points - centre) @ np.array([[c, s], [-s, c]]) + centre
 
     def eye_aspect_ratio(self) -> float:
-        """Soukupova & Cech's EAR, both eyes averaged: about 0.3 open, under 0.2 closed."""
+        """Soukupova & Cech's eye aspect ratio, both eyes averaged: about 0.3 open, under 0.1 closed."""
         def ear(eye: Any) -> float:
             import numpy as np
 
@@ -207,8 +207,8 @@ class Face:
         return (ear(self.points[36:42]) + ear(self.points[42:48])) / 2.0
 
     def eyes_open(self) -> dict[str, Any]:
-        value = self.eye_aspect_ratio()
-        return {"Value": value > 0.2, "Confidence": round(min(99.0, 50.0 + abs(value - 0.2) * 400.0), 3)}
+        value = self.eye_aspect_ratio()  # open about 0.25-0.4, closed under 0.1; 0.15 between
+        return {"Value": value > 0.15, "Confidence": round(min(99.0, 50.0 + abs(value - 0.15) * 400.0), 3)}
 
     def mouth_open(self) -> dict[str, Any]:
         import numpy as np

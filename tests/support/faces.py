@@ -73,10 +73,13 @@ def portrait(data: bytes, aspect: float = 35 / 45) -> bytes:
     """A passport-style crop (35x45) around the largest face: face about 70 % of the height, JPEG."""
     from PIL import Image, ImageOps
 
-    from devstack.rekognition.engine import Engine, decode
+    from devstack.rekognition.engine import Engine, ImageRejected
 
+    try:
+        faces = Engine.shared().faces_of(data)
+    except ImageRejected as error:
+        raise ValueError(f"not a photo the engine reads: {error.message}") from None
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    faces = Engine.shared().faces(decode(data))
     if not faces:
         raise ValueError("no face in the photo to crop a portrait around")
     left, top, right, bottom = faces[0].rect
