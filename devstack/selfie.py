@@ -20,9 +20,10 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 FRONTAL, TURNED = 12.0, 18.0  # margins over the stand-in's 15 and 15 degrees
 
