@@ -45,6 +45,12 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    # The applicant's liveness capture (issue 17), for the console: "aws" streams to Rekognition Face
+    # Liveness with the Amplify component (credentials from the identity pool); another provider name is a
+    # stand-in at ``liveness_endpoint`` (the local stack's: "local").
+    liveness_provider: str = "aws"
+    liveness_endpoint: Optional[str] = None
+    liveness_identity_pool_id: str = ""
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -80,4 +86,7 @@ class Config:
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
+            liveness_provider=get("LIVENESS_PROVIDER") or "aws",
+            liveness_endpoint=get("LIVENESS_ENDPOINT") or None,
+            liveness_identity_pool_id=get("LIVENESS_IDENTITY_POOL_ID", ""),
         )
