@@ -68,7 +68,8 @@ def model_paths() -> dict[str, Path]:
     except ImportError:
         raise ModelsMissing(f"the local Rekognition's face models are missing (no package "
                             f"face_recognition_models); {fix}") from None
-    folder = Path(face_recognition_models.__file__).parent / "models"
+    # DEVSTACK_FACE_MODELS: another folder holding the same files (e.g. a shared cache)
+    folder = Path(os.environ.get("DEVSTACK_FACE_MODELS") or Path(face_recognition_models.__file__).parent / "models")
     paths = {role: folder / name for role, name in MODEL_FILES.items()}
     for role, path in paths.items():
         if not path.is_file() or path.stat().st_size < 1_000_000:
