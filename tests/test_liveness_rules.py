@@ -8,6 +8,8 @@ import pytest
 from devstack.rekognition import liveness
 from devstack.rekognition.engine import Face
 
+pytestmark = pytest.mark.no_stack  # devstack's code, no AWS needed
+
 
 def _face(eye_open: float = 0.3, nose_shift: float = 0.0, person: float = 0.0) -> Face:
     """A frontal face whose eyes have aspect ratio ``eye_open`` and whose nose sits ``nose_shift`` of

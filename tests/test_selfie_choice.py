@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from devstack.selfie import Measured, choose
+
+pytestmark = pytest.mark.no_stack  # devstack's code, no AWS needed
 
 
 def m(name: str, yaw: float | None, eyes_open: bool | None = True) -> Measured:

@@ -6,6 +6,8 @@ import pytest
 
 from devstack.rekognition import engine
 
+pytestmark = pytest.mark.no_stack  # devstack's code, no AWS needed
+
 
 def test_a_missing_model_file_is_named_with_the_fix(monkeypatch):
     monkeypatch.setitem(engine.MODEL_FILES, "landmarks", "no_such_model.dat")
