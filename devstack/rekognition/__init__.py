@@ -24,12 +24,14 @@ __all__ = ["Engine", "ModelsMissing", "Rekognition", "RekognitionError", "Rekogn
 
 
 def start_rekognition(endpoint_url: str, host: str = "127.0.0.1", port: int = 0,
-                      warm: bool = True) -> RekognitionServer:
+                      warm: bool = False) -> RekognitionServer:
     """The local Rekognition reading and writing objects in the local S3 at ``endpoint_url``.
 
     Fails at once, with :class:`ModelsMissing` naming the file and the fix, when the face
-    models are not installed. ``warm`` loads them in the background (a few seconds), so
-    the first call does not pay for it.
+    models are not installed. They load at the first face call (2-6 s; longer on a busy
+    machine). ``warm`` loads them in a background thread instead: off by default, because dlib
+    holds the interpreter while it reads its 100 MB landmark model, which slows the stack's
+    start and can hold up a Ctrl-C that comes right after it.
     """
     import boto3
 
