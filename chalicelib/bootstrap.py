@@ -22,7 +22,6 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
-    GroupDirectory,
     JobRunLog,
     ListDownloader,
     Metrics,
@@ -33,6 +32,7 @@ from .services.ports import (
     SanctionsIndexStore,
     SettingsSource,
     TokenVerifier,
+    UserDirectory,
     WebSocketSender,
     utc_now,
 )
@@ -208,16 +208,26 @@ class Services:
         )
 
     @cached_property
-    def directory(self) -> GroupDirectory:
-        from .adapters.cognito_directory import CognitoGroupDirectory
+    def directory(self) -> UserDirectory:
+        """The staff user pool (reviewers, operators): who exists, is enabled, in which group."""
+        from .adapters.cognito_directory import CognitoUserDirectory
 
-        return CognitoGroupDirectory(self.client("cognito-idp"), self.config.staff_user_pool_id)  # staff live here
+        return CognitoUserDirectory(self.client("cognito-idp"), self.config.staff_user_pool_id)
+
+    @cached_property
+    def customer_directory(self) -> UserDirectory:
+        """The customer user pool: an applicant's own account (its verified e-mail), by sub."""
+        from .adapters.cognito_directory import CognitoUserDirectory
+
+        return CognitoUserDirectory(self.client("cognito-idp"), self.config.user_pool_id)
 
     @cached_property
     def staff(self) -> StaffAccess:
         from .services.staff import StaffAccess
 
-        return StaffAccess(self.directory)
+        return StaffAccess(
+            self.directory, self.config.staff_status_cache_seconds, clock=lambda: self.clock().timestamp()
+        )
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -290,7 +300,7 @@ class Services:
     def review(self) -> ReviewService:
         from .services.review import ReviewService
 
-        return ReviewService(self.applications, self.metrics, self.documents)
+        return ReviewService(self.applications, self.metrics, self.documents, self.staff, self.customer_directory)
 
     @cached_property
     def live_updates(self) -> LiveUpdates:

@@ -2,7 +2,8 @@
 
 :func:`patch_moto` applies them all: DynamoDB made safe under concurrent
 requests (below), S3 presigned POST policies enforced
-(:func:`enforce_presigned_post_policies`) and a per-request directory scan
+(:func:`enforce_presigned_post_policies`), S3 events naming their object
+version (:func:`s3_events_carry_version_ids`) and a per-request directory scan
 done once (:func:`list_moto_modules_once`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -164,8 +166,38 @@ def list_moto_modules_once() -> None:
     backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
 
 
+def s3_events_carry_version_ids() -> None:
+    """Idempotent: an S3 event names the object version it is about, as S3 does on a versioned bucket.
+
+    moto's notification record has the key, size and ETag but no ``versionId`` (and no
+    ``sequencer``): the app pins every read of a document to the version the event names, and a
+    later version under the same key is recorded, never read -- which needs the id locally too.
+    """
+    import moto.s3.notifications as notifications
+
+    if getattr(notifications._get_s3_event, "devstack_versions", False):
+        return
+    original = notifications._get_s3_event
+
+    @functools.wraps(original)
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        for record in event["Records"]:
+            s3_object = record["s3"]["object"]
+            if version and version != "null":
+                s3_object["versionId"] = version
+            # S3's sequencer orders events of one key: hex, growing with each write
+            s3_object.setdefault("sequencer", f"{time.time_ns():016X}")
+        return event
+
+    with_version.devstack_versions = True  # type: ignore[attr-defined]
+    notifications._get_s3_event = with_version  # type: ignore[assignment]
+
+
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
+    s3_events_carry_version_ids()
     enforce_presigned_post_policies()
     list_moto_modules_once()

@@ -94,8 +94,9 @@ def test_the_group_directory_is_the_staff_pools(reviewer):
     from chalicelib.bootstrap import services
 
     impostor = make_user(("reviewers",), pool="customer")
-    assert services().directory.groups_of(reviewer.email) == frozenset({"reviewers"})
-    assert services().directory.groups_of(impostor.email) == frozenset()  # not a staff-pool user at all
+    found = services().directory.user(reviewer.email)
+    assert found.groups == frozenset({"reviewers"}) and found.sub == reviewer.sub and found.enabled
+    assert services().directory.user(impostor.email) is None  # not a staff-pool user at all
 
 
 # --- REST: the error each side gets ---------------------------------------------------------------------

@@ -173,7 +173,7 @@ def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, 
     client.lambda_.invoke("verify_identity_document", event)
     client.lambda_.invoke("verify_identity_document", event)  # delivered twice
     assert state_of(app_id) == "APPROVED"
-    assert history_types(app_id).count("document.unexpected") == 1
+    assert history_types(app_id).count("document.replaced") == 1
     assert checked["document_version"] and checked["document_version"] != replaced["VersionId"]
 
 

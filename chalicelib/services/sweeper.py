@@ -87,7 +87,7 @@ class Sweeper:
         if IDENTITY not in app.checks:
             key = app.document_key or next(iter(reversed(self.documents.keys_of(app.application_id))), None)
             if key is not None:
-                outcome = self.identity_check.document_uploaded(key)
+                outcome = self.identity_check.document_uploaded(key, app.document_version if app.document_key else None)
                 changed += (
                     1 if outcome.get("identity", {}).get("changed") or outcome.get("received", {}).get("changed") else 0
                 )

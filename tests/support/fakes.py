@@ -18,7 +18,7 @@ from chalicelib.adapters.memory import (
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
-    InMemoryGroupDirectory,
+    InMemoryUserDirectory,
     InMemoryJobRunLog,
     InMemoryOcr,
     InMemoryQueueAdmin,
@@ -86,7 +86,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
         quotas=InMemoryQuotas(),
-        directory=InMemoryGroupDirectory(),
+        directory=InMemoryUserDirectory(),
+        customer_directory=InMemoryUserDirectory(auto_staff=False),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),
     )

@@ -30,7 +30,7 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
-from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
+from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
     InMemoryConnectionStore,
@@ -48,7 +48,7 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
-    "InMemoryGroupDirectory",
+    "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
     "InMemoryQueueAdmin",

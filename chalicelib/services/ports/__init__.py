@@ -23,7 +23,7 @@ from .common import (
     utc_now,
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
-from .identity import GroupDirectory, SettingsSource, TokenVerifier
+from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
 from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
@@ -40,7 +40,7 @@ __all__ = [
     "DocumentStore",
     "DownloadFailed",
     "EventPublisher",
-    "GroupDirectory",
+    "DirectoryUser",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -61,6 +61,7 @@ __all__ = [
     "SanctionsIndexStore",
     "SettingsSource",
     "TokenVerifier",
+    "UserDirectory",
     "TooManyConnections",
     "TooManySubscriptions",
     "Upload",

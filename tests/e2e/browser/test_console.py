@@ -279,7 +279,8 @@ def second_reviewer(stack: Any) -> dict[str, str]:
     idp = stack.client("cognito-idp")
     pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
     idp.admin_create_user(
-        UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}]
+        UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
     )
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
@@ -324,7 +325,8 @@ def staff_with_authenticator(stack: Any) -> dict[str, str]:
     idp = stack.client("cognito-idp")
     pool = stack.env["STAFF_USER_POOL_ID"]
     idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email}])
+                          UserAttributes=[{"Name": "email", "Value": email},
+                                          {"Name": "email_verified", "Value": "true"}])
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
     first = idp.initiate_auth(ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
