@@ -47,6 +47,7 @@ from chalicelib.api.requests import idempotency_key, page_params, parse_body
 from chalicelib.observability import logger
 
 app = Chalice(app_name="account-opening")
+app.api.binary_types.extend(t for t in console.BINARY_TYPES if t not in app.api.binary_types)  # liveness (AWS)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 

@@ -468,7 +468,6 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         ContentType="image/jpeg",
     )
     # stuck too: VERIFYING with the face check asked for, its message lost (the sweeper runs the check)
-    from chalicelib.domain import workflow
     from chalicelib.domain.checks import CheckResult
 
     lost, lost_service = review.create_at(clock), review.service(clock)
