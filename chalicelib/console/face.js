@@ -70,9 +70,14 @@ export function render(ctx, id, detail, holder, documentUrl) {
   const findings = pick(face, "quality_findings", "findings") || [];
   const duplicates = pick(face, "duplicates", "duplicate_applications") || [];
   const faces = pick(face, "selfie_face_count", "face_count");
-  const selfieHolder = h("div", { class: "face-selfie-holder", id: "face-selfie-holder" },
-    h("button", { type: "button", class: "secondary", id: "face-selfie-show", onclick: () => showSelfie(ctx, id, selfieHolder) }, "Show the selfie"),
-    h("p", { class: "hint" }, "Viewing it is recorded in the history."));
+  const selfieHolder = h("div", { class: "face-selfie-holder", id: "face-selfie-holder" });
+  if (face.selfie_available === false) {
+    replace(selfieHolder, h("p", { class: "hint", id: "face-selfie-none" }, face.purged_at ? "Deleted after the biometric retention period." : "No selfie."));
+  } else {
+    replace(selfieHolder,
+      h("button", { type: "button", class: "secondary", id: "face-selfie-show", onclick: () => showSelfie(ctx, id, selfieHolder) }, "Show the selfie"),
+      h("p", { class: "hint" }, "Viewing it is recorded in the history."));
+  }
   replace(holder,
     h("div", { class: "face-pair" },
       h("figure", {}, selfieHolder, h("figcaption", {}, "Selfie (liveness reference)")),

@@ -14,20 +14,6 @@ const BURST_FRAMES = 8; // after the first one, which faces the camera (the stan
 const BURST_INTERVAL_MS = 350;
 const FRAME_TYPES = ["image/jpeg", "image/png"];
 
-/** The consent text of a version, served beside the console's files (one file per version). */
-async function consentText(version) {
-  if (!/^[A-Za-z0-9._-]{1,32}$/.test(version)) throw new Error("unknown consent text version");
-  const response = await fetch(new URL(`consent-${version}.txt`, import.meta.url), { credentials: "omit" });
-  if (!response.ok) throw new Error(`the consent text ${version} is missing (HTTP ${response.status})`);
-  return response.text();
-}
-
-/** The consent version the application asks for (the policy's current one), with a safe default. */
-function consentVersion(app) {
-  const face = app.face || {};
-  return face.consent_text_version || (app.biometric_consent || {}).text_version || "v1";
-}
-
 function describe(error) {
   return error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
 }
@@ -42,8 +28,10 @@ export function livenessStep(ctx, app, onDone) {
 }
 
 async function renderConsent(ctx, app, body, onDone) {
-  const version = consentVersion(app);
-  const text = await consentText(version);
+  // The current text and its version, from the API: the applicant accepts exactly what is shown.
+  const consent = await ctx.api.get(`applications/${app.id}/biometric-consent`);
+  const version = consent.text_version;
+  const text = consent.text;
   const error = h("p", { class: "error", role: "alert", id: "consent-error" });
   const form = h("form", { id: "consent-form", class: "stack" },
     h("pre", { class: "consent-text", id: "consent-text", tabindex: "0" }, text),
@@ -56,20 +44,32 @@ async function renderConsent(ctx, app, body, onDone) {
     error.textContent = "";
     try {
       await ctx.api.post(`applications/${app.id}/biometric-consent`, { text_version: version, accepted: true });
-      const session = await ctx.api.post(`applications/${app.id}/liveness-sessions`, {});
       announce("Consent recorded. Now the liveness check.");
-      await renderCapture(ctx, app, body, session, onDone);
+      await startSession(ctx, app, body, onDone);
     } catch (e) {
       error.textContent = describe(e);
     }
   });
-  replace(body, form);
+  replace(body, consent.given && consent.given.text_version === version ? h("p", {}, "Loading…") : form);
+  if (consent.given && consent.given.text_version === version) await startSession(ctx, app, body, onDone);
+}
+
+async function startSession(ctx, app, body, onDone) {
+  const session = await ctx.api.post(`applications/${app.id}/liveness-sessions`, {});
+  await renderCapture(ctx, app, body, session, onDone);
 }
 
 async function renderCapture(ctx, app, body, session, onDone) {
   const config = ctx.config.liveness || {};
   const complete = async () => {
-    await ctx.api.post(`applications/${app.id}/liveness-sessions/${session.session_id}/complete`, {});
+    const done = await ctx.api.post(`applications/${app.id}/liveness-sessions/${session.session_id}/complete`, {});
+    if (done && done.retry_allowed) {
+      announce("The liveness check did not succeed; you may try again.", "error");
+      replace(body, h("p", { id: "liveness-retry" }, `The liveness check did not succeed (${done.status}). `,
+        `Attempts left: ${done.attempts_left}. `,
+        h("button", { type: "button", id: "liveness-again", onclick: () => startSession(ctx, app, body, onDone).catch((e) => announce(describe(e), "error")) }, "Try again")));
+      return;
+    }
     announce("Liveness check sent; the face check runs when your document has been read too.");
     replace(body, h("p", { id: "liveness-done" }, "Thank you: your selfie was taken. The face check is running."));
     if (onDone) onDone();
