@@ -18,6 +18,7 @@ from .config import Config
 from .services.ports import (
     ApplicationRepository,
     BiometricImages,
+    ChainKey,
     Claims,
     Clock,
     ConnectionStore,
@@ -111,6 +112,13 @@ class Services:
 
         _ = self.dynamodb_connection  # binds the models to the tables
         return DynamoClaims()
+
+    @cached_property
+    def chain_key(self) -> ChainKey:
+        """The history chain's MAC key: one KMS GenerateMac per container, on first use."""
+        from .adapters.kms_chain_key import KmsChainKey
+
+        return KmsChainKey(self.client("kms"), self.config.history_chain_key_arn)
 
     @cached_property
     def quotas(self) -> Quotas:
@@ -262,7 +270,9 @@ class Services:
     def applications(self) -> ApplicationService:
         from .services.applications import ApplicationService
 
-        return ApplicationService(self.repository, self.clock, quotas=self.quotas, settings=self.settings)
+        return ApplicationService(
+            self.repository, self.clock, quotas=self.quotas, settings=self.settings, chain=self.chain_key
+        )
 
     @cached_property
     def uploads(self) -> DocumentUploads:

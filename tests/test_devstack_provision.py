@@ -23,6 +23,7 @@ from devstack.template import (
     references,
 )
 from devstack.testing import running_moto
+from tests.support.deadlines import REPLY_S
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "resources.yaml"
@@ -63,7 +64,7 @@ def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
     assert env["COGNITO_JWKS_URL"] == f"{aws.endpoint_url}/{pool_id}/.well-known/jwks.json"
     import urllib.request
 
-    with urllib.request.urlopen(env["COGNITO_JWKS_URL"], timeout=5) as response:
+    with urllib.request.urlopen(env["COGNITO_JWKS_URL"], timeout=REPLY_S) as response:
         assert json.loads(response.read())["keys"][0]["alg"] == "RS256"
 
 
@@ -179,8 +180,9 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 30  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
-    # max_applications_per_day (issue 12), the face check's eleven (issue 17)
+    assert len(by_name) == 31  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18), the face check's eleven
+    # (issue 17)
     assert by_name["face_match_threshold"]["Value"] == "95" and by_name["biometric_retention_days"]["Value"] == "30"
     assert by_name["served_nationalities"]["Value"] == "*"
 

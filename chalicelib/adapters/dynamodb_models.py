@@ -95,6 +95,7 @@ class HistoryModel(Model):
     details = JSONAttribute(default=dict)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
+    salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
 
 
 class IdempotencyModel(Model):

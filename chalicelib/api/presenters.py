@@ -7,8 +7,9 @@ from typing import Any
 
 from ..domain import face_evidence, face_workflow
 from ..domain.checks import FACE, for_applicant
-from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
+from ..domain.workflow import Application, EventType, HistoryEvent
 from ..domain.workflow import for_applicant as event_for_applicant
+from ..services.applications import History
 from ..services.face import Completion, ConsentStatus, SessionView
 from ..services.face_review import SelfieLink
 from ..services.operations import Job, Workflow
@@ -108,9 +109,13 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
-def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
+def history(found: History, reviewer: bool = False) -> dict[str, Any]:
     """The history; the applicant's view shows staff as their role, without internal reasons."""
-    return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
+    return {
+        "items": [event(e, reviewer) for e in found.events],
+        "chain_intact": found.intact,
+        "next_cursor": found.next_cursor,
+    }
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:

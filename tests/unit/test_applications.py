@@ -11,6 +11,7 @@ from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.workflow import GENESIS_HASH, IllegalTransition, State, verify_chain
 from chalicelib.services.errors import IdempotencyKeyReused, NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 from tests.support.fakes import event_types, submit
 
@@ -26,7 +27,8 @@ def test_create_commits_the_application_awaiting_documents_with_its_submission_e
     assert svc.repository.get(app.application_id) == app
     [event] = svc.repository.history(app.application_id)
     assert event.type.value == "application.submitted" and event.prev_hash == GENESIS_HASH
-    assert event.actor == f"applicant:{applicant.sub}" and verify_chain([event]) is None
+    assert event.actor == f"applicant:{applicant.sub}" and verify_chain([event], svc.chain_key.secret()) is None
+    assert verify_chain([event]) == 1  # MACed under the chain key: without it, nothing verifies
 
 
 def test_an_idempotency_key_returns_the_same_application_without_a_second_write(svc, applicant):
@@ -57,7 +59,7 @@ def test_two_retries_racing_past_the_lookup_create_one_application(svc, applican
 
     def find_then_wait(key):
         found = real_find(key)
-        barrier.wait(timeout=5)
+        barrier.wait(timeout=REPLY_S)
         return found
 
     repo.find_idempotency_record = find_then_wait

@@ -14,6 +14,7 @@ from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckRe
 from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
 from tests.support.fakes import (
     address_message,
@@ -264,7 +265,10 @@ def test_purging_removes_what_was_read_with_the_document(svc, applicant):
     with_face(svc, applicant, app.application_id)
     stored = svc.repository.get(app.application_id)
     assert "mrz" in stored.checks[IDENTITY]["details"]
-    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=365))
+    days = svc.settings.policy().approved_document_retention_days  # APPROVED: the AML record-keeping period
+    with pytest.raises(workflow.NothingToDo):
+        workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days - 1))
+    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days + 1))
     details = change.after.checks[IDENTITY]["details"]
     assert "mrz" not in details and "ocr" not in details and change.after.document_version is None
 
@@ -401,7 +405,7 @@ def test_four_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc,
             found = real_get(application_id)
             if not getattr(local, "met", False):
                 local.met = True
-                barrier.wait(timeout=5)
+                barrier.wait(timeout=REPLY_S)
             return found
 
         repo.get = get_then_meet

@@ -21,7 +21,7 @@ Plain Python: nothing here imports boto3, botocore or pynamodb.
 One module per port family; import from the package (``adapters.memory``).
 """
 
-from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas
+from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, StaticChainKey
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
@@ -77,6 +77,7 @@ __all__ = [
     "RecordingMetrics",
     "RecordingWebSocketSender",
     "StaticListDownloader",
+    "StaticChainKey",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

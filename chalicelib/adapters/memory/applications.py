@@ -9,12 +9,13 @@ import datetime as dt
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Optional
 
 from ...domain.workflow import Application, Change, HistoryEvent, State
 from ...services.ports import (
     ApplicationRepository,
+    ChainKey,
     Claims,
     Clock,
     ConcurrentChange,
@@ -53,7 +54,7 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as error:
+    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: nested a thousand deep
         raise InvalidCursor("cursor is not valid") from error
     if (
         not isinstance(data, dict)
@@ -166,6 +167,20 @@ class InMemoryApplicationRepository(ApplicationRepository):
                 self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
             self.commits += 1
 
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        return [e for e in self.history(application_id) if e.seq > after_seq][:limit]
+
+    def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
+        rewritten = 0
+        with self._lock:
+            stored = self._history.get(application_id, {})
+            for event in events:
+                current = stored.get(event.seq)
+                if current is not None and current.hash == event.hash and current != event:
+                    stored[event.seq] = _stored_event(event)
+                    rewritten += 1
+        return rewritten
+
     # --- internals ---------------------------------------------------------
 
     def _in_state(self, state: State, since_ok: Callable[[str], bool]) -> list[Application]:
@@ -237,3 +252,15 @@ class InMemoryQuotas(Quotas):
         with self._lock:
             if self.uses[key] > 0:
                 self.uses[key] -= 1
+
+
+class StaticChainKey(ChainKey):
+    """A fixed chain key (KMS is not needed to test use cases)."""
+
+    def __init__(self, secret: bytes = b"in-memory history chain key, 256 bits at least") -> None:
+        self._secret = secret
+        self.fetches = 0
+
+    def secret(self) -> bytes:
+        self.fetches += 1
+        return self._secret

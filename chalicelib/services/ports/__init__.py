@@ -8,7 +8,7 @@ contract suite (``tests/contracts``) runs against both so they cannot drift.
 One module per concern; import from the package (``services.ports``).
 """
 
-from .applications import ApplicationRepository, Claims, IdempotencyRecord, Page, Quotas
+from .applications import ApplicationRepository, ChainKey, Claims, IdempotencyRecord, Page, Quotas
 from .common import (
     Clock,
     ConcurrentChange,
@@ -50,6 +50,7 @@ __all__ = [
     "LivenessSessionGone",
     "NoFaceInImage",
     "StoredImage",
+    "ChainKey",
     "Claims",
     "Clock",
     "ConcurrentChange",
