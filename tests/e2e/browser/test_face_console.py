@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.browser.conftest import screenshot
 from tests.e2e.browser.test_console import click, sign_in_as, text, visible, wait
-from tests.e2e.face import apply, decided, declaration
+from tests.e2e.face import decided, declaration, impostor
 from tests.e2e.http import call
 from tests.support.faces import path
 
@@ -73,8 +73,7 @@ def test_a_picture_held_to_the_camera_does_not_pass(local_stack, browser, page_e
 
 def test_the_reviewer_sees_the_selfie_beside_the_document_photo(local_stack, browser, page_errors):
     token = local_stack.token("applicant")
-    app_id = apply(local_stack, token, "Carter", "Emily Jane", "F20000003", "biden-2.jpg",
-                   ["harington-1.jpg", "harington-2.jpg", "harington-3.jpg"])
+    app_id = impostor(local_stack)  # the one tests/e2e/test_face_e2e.py also uses: the face engine is slow
     assert decided(local_stack, token, app_id)["state"] == "FLAGGED"
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
     visible(browser, "#face-facts")
