@@ -61,17 +61,19 @@ async function startSession(ctx, app, body, onDone) {
 
 async function renderCapture(ctx, app, body, session, onDone) {
   const config = ctx.config.liveness || {};
-  const complete = async () => {
+  // ``verdict``: what the capture was told (the local stand-in's status and reasons), kept on the page
+  // after completion so the applicant sees why an attempt did not pass.
+  const complete = async (verdict = null) => {
     const done = await ctx.api.post(`applications/${app.id}/liveness-sessions/${session.session_id}/complete`, {});
     if (done && done.retry_allowed) {
       announce("The liveness check did not succeed; you may try again.", "error");
-      replace(body, h("p", { id: "liveness-retry" }, `The liveness check did not succeed (${done.status}). `,
+      replace(body, verdict, h("p", { id: "liveness-retry" }, `The liveness check did not succeed (${done.status}). `,
         `Attempts left: ${done.attempts_left}. `,
         h("button", { type: "button", id: "liveness-again", onclick: () => startSession(ctx, app, body, onDone).catch((e) => announce(describe(e), "error")) }, "Try again")));
       return;
     }
     announce("Liveness check sent; the face check runs when your document has been read too.");
-    replace(body, h("p", { id: "liveness-done" }, "Thank you: your selfie was taken. The face check is running."));
+    replace(body, verdict, h("p", { id: "liveness-done" }, "Thank you: your selfie was taken. The face check is running."));
     if (onDone) onDone();
   };
   if (config.provider === "aws") {
@@ -145,10 +147,11 @@ async function renderLocalCapture(ctx, body, session, endpoint, complete) {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ Frames: frames }),
       });
       stop();
-      replace(result, h("p", { id: "liveness-verdict", dataset: { status: verdict.Status } },
-        `Liveness: ${verdict.Status}`, verdict.Reasons && verdict.Reasons.length ? ` — ${verdict.Reasons.join("; ")}` : ""));
+      const shown = h("p", { id: "liveness-verdict", dataset: { status: verdict.Status } },
+        `Liveness: ${verdict.Status}`, verdict.Reasons && verdict.Reasons.length ? ` — ${verdict.Reasons.join("; ")}` : "");
+      replace(result, shown);
       status.textContent = "";
-      await complete();
+      await complete(shown);
     } catch (e) {
       status.textContent = describe(e);
       start.disabled = !stream;
