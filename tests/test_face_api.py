@@ -171,6 +171,8 @@ def test_an_impostor_is_flagged_and_the_reviewer_sees_why_and_the_selfie_with_an
     detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
     face = detail["face"]
     assert face["similarity"] < 80 and face["liveness"]["passed"] and face["selfie_face_count"] == 1
+    assert face["similarity_band"] == "mismatch" and face["thresholds"] == {
+        "match": 95.0, "review": 80.0, "duplicate": 95.0, "liveness": 90.0}  # what the check used
     assert face["document_face_box"]["width"] > 0 and face["selfie_available"] and face["duplicates"] == []
     assert {r["code"] for r in detail["checks"]["face"]["reasons"]} == {"FACE_MISMATCH"}
     link = api.get(f"/review/applications/{app_id}/selfie", user=reviewer)

@@ -165,6 +165,16 @@ class OtherApplication(_Strict):
     similarity: float
 
 
+class FaceThresholdsOut(_Strict):
+    match: float = Field(description="Similarity at or above which the faces match (face_match_threshold)")
+    review: float = Field(
+        description="Similarity from which a person compares them (face_review_threshold); below "
+        "it the faces do not match"
+    )
+    duplicate: float = Field(description="Similarity at which a face on another application is the same face")
+    liveness: float = Field(description="Liveness confidence at or above which a live person was seen")
+
+
 class FaceOut(_Strict):
     """The face check (issue 17): consent, the liveness check and, for reviewers, what the check found."""
 
@@ -183,6 +193,15 @@ class FaceOut(_Strict):
     attempt_results: list[LivenessAttemptOut] = MayBeAbsent
     liveness: Optional[LivenessOut] = MayBeAbsent
     similarity: Optional[float] = MayBeAbsent
+    similarity_band: Optional[Literal["match", "review", "mismatch"]] = Field(
+        default=None,
+        json_schema_extra=_absent_not_null,
+        description="Where the similarity falls under the thresholds the check used: match (at or above match), "
+        "review (from review up to match: a person compares), mismatch (below review)",
+    )
+    thresholds: Optional[FaceThresholdsOut] = Field(
+        default=None, json_schema_extra=_absent_not_null, description="The thresholds the check used (reviewers)"
+    )
     quality_findings: list[str] = MayBeAbsent
     selfie_face_count: Optional[int] = MayBeAbsent
     document_face_box: Optional[FaceBox] = MayBeAbsent

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Optional
 
 from ..domain import face_evidence, face_workflow
 from ..domain.checks import FACE, for_applicant
+from ..domain.face import similarity_band
 from ..domain.workflow import Application, EventType, HistoryEvent
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.applications import History
@@ -78,6 +79,8 @@ def face(app: Application, reviewer: bool = False) -> dict[str, Any]:
             ],
             "liveness": liveness,
             "similarity": details.get("similarity"),
+            "similarity_band": _band(details),
+            "thresholds": details.get("thresholds"),
             "quality_findings": list(selfie.get("findings") or ()),
             "selfie_face_count": selfie.get("faces"),
             "document_face_box": document_face.get("bounding_box"),
@@ -86,6 +89,13 @@ def face(app: Application, reviewer: bool = False) -> dict[str, Any]:
         }
     )
     return shown
+
+
+def _band(details: Mapping[str, Any]) -> Optional[str]:
+    thresholds = details.get("thresholds") or {}
+    if "match" not in thresholds or "review" not in thresholds:
+        return None
+    return similarity_band(details.get("similarity"), float(thresholds["review"]), float(thresholds["match"]))
 
 
 def summary(app: Application) -> dict[str, Any]:

@@ -57,6 +57,21 @@ async function showSelfie(ctx, id, holder) {
 }
 
 /** Fill ``holder`` from the review detail; ``documentUrl`` is the document image the page shows (or null). */
+const BANDS = {
+  match: "the same person: at or above the match threshold",
+  review: "a person decides: between the review and match thresholds",
+  mismatch: "not the same person: below the review threshold",
+};
+
+/** What the similarity means under the thresholds the check used (reviewers read a band, not a bare number). */
+function band(face) {
+  const name = face.similarity_band;
+  const t = face.thresholds;
+  if (!name || !t) return null;
+  return [h("dt", {}, "Meaning"), h("dd", { id: "face-similarity-band", dataset: { band: name } },
+    `${BANDS[name] || name} (match ≥ ${t.match} %, review ≥ ${t.review} %; liveness passes ≥ ${t.liveness} %)`)];
+}
+
 export function render(ctx, id, detail, holder, documentUrl) {
   const face = detail.face || pick(detail.checks || {}, "FACE", "face");
   if (!face) {
@@ -84,6 +99,7 @@ export function render(ctx, id, detail, holder, documentUrl) {
       h("figure", {}, documentCrop(documentUrl, box(face)), h("figcaption", {}, "Photo on the document"))),
     h("dl", { class: "face-facts", id: "face-facts" },
       h("dt", {}, "Similarity"), h("dd", { id: "face-similarity" }, percent(similarity)),
+      band(face),
       h("dt", {}, "Liveness"), h("dd", { id: "face-liveness" }, `${livenessStatus || "—"}, confidence ${percent(confidence)}`),
       faces !== undefined ? [h("dt", {}, "Faces in the selfie"), h("dd", { id: "face-count" }, String(faces))] : null,
       h("dt", {}, "Quality"), h("dd", { id: "face-quality" }, findings.length ? h("ul", { class: "reasons" }, findings.map((f) => h("li", {}, f))) : "no findings")),

@@ -146,6 +146,20 @@ def thresholds(policy: Policy) -> tuple[float, float]:
     return min(policy.face_review_threshold, policy.face_match_threshold), policy.face_match_threshold
 
 
+#: Where a similarity falls, for the reviewer: at or above the match threshold, between the review and match
+#: thresholds (a person decides), or below the review threshold (not the same person).
+MATCH_BAND, REVIEW_BAND, MISMATCH_BAND = "match", "review", "mismatch"
+
+
+def similarity_band(similarity: Optional[float], review_at: float, match_at: float) -> Optional[str]:
+    """The band of a similarity under the thresholds the check used (None: nothing was compared)."""
+    if similarity is None:
+        return None
+    if similarity >= match_at:
+        return MATCH_BAND
+    return REVIEW_BAND if similarity >= min(review_at, match_at) else MISMATCH_BAND
+
+
 def quality_findings(face: SelfieFace, policy: Policy) -> list[str]:
     """What makes the selfie too poor to trust, in words a reviewer (and the applicant) understands."""
     found = []

@@ -16,9 +16,18 @@ from chalicelib.domain.policy import Policy
 POLICY = Policy()
 APP = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
-GOOD_SELFIE = SelfieFace(sharpness=90, brightness=80, yaw=2, pitch=-3, roll=1, eyes_open=True,
-                         eyes_open_confidence=99, sunglasses=False, sunglasses_confidence=99,
-                         box=Box(0.3, 0.2, 0.4, 0.5))
+GOOD_SELFIE = SelfieFace(
+    sharpness=90,
+    brightness=80,
+    yaw=2,
+    pitch=-3,
+    roll=1,
+    eyes_open=True,
+    eyes_open_confidence=99,
+    sunglasses=False,
+    sunglasses_confidence=99,
+    box=Box(0.3, 0.2, 0.4, 0.5),
+)
 
 
 def genuine(**changes) -> FaceEvidence:
@@ -42,8 +51,12 @@ def test_a_live_matching_selfie_passes_and_says_where_the_document_face_is():
     result = decide(genuine(), POLICY, APP)
     assert result.outcome is Outcome.PASS and result.check == "face"
     assert result.details["similarity"] == 99.2
-    assert result.details["document"]["face"]["bounding_box"] == {"left": 0.05, "top": 0.3, "width": 0.25,
-                                                                  "height": 0.35}
+    assert result.details["document"]["face"]["bounding_box"] == {
+        "left": 0.05,
+        "top": 0.3,
+        "width": 0.25,
+        "height": 0.35,
+    }
     assert result.details["liveness"] == {"status": "SUCCEEDED", "confidence": 99.0, "passed": True, "attempts": 1}
 
 
@@ -119,8 +132,13 @@ def test_a_mismatch_shows_the_largest_document_face_for_the_crop():
 scores = st.floats(min_value=0, max_value=100, allow_nan=False)
 maybe_scores = st.none() | scores
 statuses = st.sampled_from(["SUCCEEDED", "FAILED", "EXPIRED", "CREATED", "IN_PROGRESS", "NOT_STARTED", ""])
-boxes = st.builds(Box, scores.map(lambda v: v / 100), scores.map(lambda v: v / 100), scores.map(lambda v: v / 100),
-                  scores.map(lambda v: v / 100))
+boxes = st.builds(
+    Box,
+    scores.map(lambda v: v / 100),
+    scores.map(lambda v: v / 100),
+    scores.map(lambda v: v / 100),
+    scores.map(lambda v: v / 100),
+)
 selfies = st.builds(
     SelfieFace,
     sharpness=maybe_scores,
@@ -142,15 +160,23 @@ evidence = st.builds(
     document_faces=st.none() | st.lists(st.builds(DocumentFace, scores, st.none() | boxes), max_size=4).map(tuple),
     selfie_faces=st.none() | st.integers(0, 4),
     selfie_face=st.none() | selfies,
-    duplicates=st.lists(st.builds(Duplicate, st.sampled_from([APP, OTHER, "x"]), scores, st.booleans()),
-                        max_size=3).map(tuple),
+    duplicates=st.lists(
+        st.builds(Duplicate, st.sampled_from([APP, OTHER, "x"]), scores, st.booleans()), max_size=3
+    ).map(tuple),
     attempts=st.integers(1, 3),
 )
 policies = st.builds(
     lambda match, review, live, dup: dataclasses.replace(
-        POLICY, face_match_threshold=match, face_review_threshold=review, face_liveness_threshold=live,
-        face_duplicate_threshold=dup),
-    scores, scores, scores, scores,
+        POLICY,
+        face_match_threshold=match,
+        face_review_threshold=review,
+        face_liveness_threshold=live,
+        face_duplicate_threshold=dup,
+    ),
+    scores,
+    scores,
+    scores,
+    scores,
 )
 
 
@@ -167,8 +193,11 @@ def test_nothing_passes_without_a_live_person_and_a_match(found, policy):
         assert found.document_faces and max(f.similarity for f in found.document_faces) >= policy.face_match_threshold
         assert found.document_type in ("image/jpeg", "image/png")
         assert found.selfie_faces == 1 and found.selfie_face is not None
-        assert not [d for d in found.duplicates if d.application_id != APP and not d.reapplication
-                    and d.similarity >= policy.face_duplicate_threshold]
+        assert not [
+            d
+            for d in found.duplicates
+            if d.application_id != APP and not d.reapplication and d.similarity >= policy.face_duplicate_threshold
+        ]
         assert result.reasons == ()
     else:
         assert result.reasons and all(r.message and r.outcome is Outcome.REVIEW for r in result.reasons)
@@ -178,8 +207,11 @@ def test_nothing_passes_without_a_live_person_and_a_match(found, policy):
 def test_a_higher_similarity_never_makes_the_result_worse(found, policy, raise_by):
     assume(found.document_faces)
     better = dataclasses.replace(
-        found, document_faces=tuple(dataclasses.replace(f, similarity=min(100.0, f.similarity + raise_by))
-                                    for f in found.document_faces))
+        found,
+        document_faces=tuple(
+            dataclasses.replace(f, similarity=min(100.0, f.similarity + raise_by)) for f in found.document_faces
+        ),
+    )
     before, after = decide(found, policy, APP), decide(better, policy, APP)
     assert after.outcome.severity <= before.outcome.severity
     rank = {face.FACE_MISMATCH: 2, face.FACE_SIMILARITY_LOW: 1}  # a mismatch may become a near match, not back
@@ -210,3 +242,20 @@ def test_details_are_json_and_carry_this_application_and_the_thresholds(found, p
     assert json.loads(json.dumps(details)) == details
     assert details["application_id"] == APP and details["thresholds"]["match"] == policy.face_match_threshold
     assert all(d["application_id"] != APP for d in details["duplicates"])
+
+
+@pytest.mark.parametrize(
+    ("similarity", "band"),
+    [
+        (None, None),
+        (99.0, "match"),
+        (95.0, "match"),
+        (94.9, "review"),
+        (80.0, "review"),
+        (79.9, "mismatch"),
+        (0.0, "mismatch"),
+    ],
+)
+def test_a_similarity_falls_in_the_band_its_thresholds_say(similarity, band):
+    assert face.similarity_band(similarity, 80.0, 95.0) == band
+    assert face.similarity_band(similarity, 99.0, 95.0) in (None, "match", "mismatch")  # review above match: no band

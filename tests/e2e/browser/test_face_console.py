@@ -93,6 +93,7 @@ def test_the_reviewer_sees_the_selfie_beside_the_document_photo(local_stack, bro
     visible(browser, "#face-facts")
     similarity = text(browser, "#face-similarity")
     assert similarity.endswith("%") and float(similarity.split()[0]) < 80
+    assert visible(browser, "#face-similarity-band").get_attribute("data-band") == "mismatch"
     assert "SUCCEEDED" in text(browser, "#face-liveness")
     wait(browser, 30).until(lambda d: d.execute_script(
         "const i = document.querySelector('#face-document-crop img'); return i && i.complete && i.naturalWidth > 0"))
