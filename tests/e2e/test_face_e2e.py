@@ -14,9 +14,11 @@ test names another.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+import requests
 
 from tests.e2e.face import (
     apply,
@@ -29,8 +31,9 @@ from tests.e2e.face import (
     take_selfie,
     upload_passport,
 )
+from tests.e2e.face import rekognition as face_engine
 from tests.e2e.http import call, poll
-from tests.support.deadlines import EVENT_S
+from tests.support.deadlines import EVENT_S, REPLY_S
 
 pytestmark = pytest.mark.e2e
 
@@ -118,14 +121,54 @@ def test_a_passport_page_without_a_face_is_flagged_and_a_group_selfie_too(local_
     assert {"DOCUMENT_PHOTO_NOT_FOUND", "SELFIE_MULTIPLE_FACES"} <= reason_codes(app), reason_codes(app)
 
 
-def test_the_same_face_under_another_name_is_a_duplicate_with_both_ids(local_stack, genuine):
+@pytest.fixture(scope="module")
+def duplicate(local_stack, genuine) -> str:
+    """Obama's passport and live face again, under another name: after the genuine application."""
     token = local_stack.token("applicant")
-    second = apply(local_stack, token, "Eriksson", "Anna Maria", "F10000006", "obama-3.jpg", OBAMA_LIVE)
-    app = decided(local_stack, token, second)
+    return apply(local_stack, token, "Eriksson", "Anna Maria", "F10000006", "obama-3.jpg", OBAMA_LIVE)
+
+
+def test_the_same_face_under_another_name_is_a_duplicate_with_both_ids(local_stack, genuine, duplicate):
+    token = local_stack.token("applicant")
+    app = decided(local_stack, token, duplicate)
     assert app["state"] == "FLAGGED"
     assert "DUPLICATE_FACE" in reason_codes(app)
-    detail = call(local_stack, "GET", f"/review/applications/{second}", local_stack.token("reviewer"))
+    detail = call(local_stack, "GET", f"/review/applications/{duplicate}", local_stack.token("reviewer"))
     assert detail.status_code == 200, detail.text
     body = detail.json()
-    assert body["id"] == second
+    assert body["id"] == duplicate
     assert genuine["id"] in [d["application_id"] for d in body["face"]["duplicates"]], body["face"]
+
+
+def test_withdrawing_deletes_the_selfie_images_and_the_collection_face_at_the_next_purge(local_stack, duplicate):
+    token = local_stack.token("applicant")
+    decided(local_stack, token, duplicate)
+    s3, bucket = local_stack.client("s3"), local_stack.env["BIOMETRICS_BUCKET_NAME"]
+    prefix = f"liveness/{duplicate}/"
+    held = s3.list_object_versions(Bucket=bucket, Prefix=prefix).get("Versions", [])
+    assert held, "the liveness stand-in wrote the reference and audit images under the application's prefix"
+    collection = local_stack.env["FACE_COLLECTION_ID"]
+    rekognition = face_engine(local_stack)
+
+    def faces_of(application_id: str) -> list[str]:
+        pages = rekognition.get_paginator("list_faces").paginate(CollectionId=collection)
+        return [f["FaceId"] for page in pages for f in page["Faces"] if f.get("ExternalImageId") == application_id]
+
+    assert faces_of(duplicate), "the live face was indexed in the stage's collection"
+    withdrawn = call(local_stack, "POST", f"/applications/{duplicate}/withdraw", token, json={"reason": "a mistake"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    # The next run: EventBridge's event time has whole seconds, so a run fired within the second of the
+    # withdrawal is, rightly, "before" it; the hourly schedule's next run is after.
+    next_run = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fired = requests.post(f"{local_stack.control_url}/schedules/purge_biometric_data/fire",
+                          json={"as_of": next_run}, timeout=REPLY_S * 4)
+    assert fired.status_code == 200, fired.text
+    purged = fired.json()["result"]
+    assert purged["changed"] >= 1 and purged["faces_deleted"] >= 1, purged
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+    assert not listed.get("Versions") and not listed.get("DeleteMarkers"), f"every version is gone: {purged}"
+    assert faces_of(duplicate) == []
+    selfie = call(local_stack, "GET", f"/review/applications/{duplicate}/selfie", local_stack.token("reviewer"))
+    assert selfie.status_code in (404, 410), selfie.text  # withdrawn: no reviewer case, and nothing left
+    kinds = [kind for _, kind in history(local_stack, token, duplicate)]
+    assert kinds[-1] == "biometrics.purged", kinds
