@@ -120,14 +120,19 @@ def run(api: Api, liveness_url: str, rekognition: Any, application_id: str, phot
     for item in measured:
         say(f"  {item.name}: " + ("no face" if item.yaw is None else
                                    f"yaw {item.yaw:+.0f} deg, eyes {'open' if item.eyes_open else 'closed'}"))
-    version = consent_version or "v1"
+    version = consent_version
+    if version is None:  # the current text's version, as the API serves it to the console
+        status, current = api.call("GET", f"{app}/biometric-consent")
+        if status != 200:
+            raise SelfieError(f"no consent text: {_error_text(status, current)}")
+        version = str(current["text_version"])
     status, body = api.call("POST", f"{app}/biometric-consent", {"text_version": version, "accepted": True})
     if status not in (200, 201):
         raise SelfieError(f"consent refused: {_error_text(status, body)}")
     say(f"consent given (text {version})")
     for attempt in range(1, attempts + 1):
         status, session = api.call("POST", f"{app}/liveness-sessions", {})
-        if status != 201:
+        if status not in (200, 201):  # 200: the session still open is handed back (the app's rule)
             raise SelfieError(f"no liveness session: {_error_text(status, session)}")
         session_id = session["session_id"]
         status, described = post_json(f"{liveness_url}/sessions/{session_id}")
@@ -135,10 +140,17 @@ def run(api: Api, liveness_url: str, rekognition: Any, application_id: str, phot
             raise SelfieError(f"the local liveness stand-in does not know session {session_id}: {described}")
         challenge = described["Challenge"]["Type"]
         frames = choose(challenge, measured)
+        met = frames is not None
         if frames is None:
-            say(f"session {attempt}: challenge {challenge}: these photos cannot meet it; asking for another session")
-            continue
-        say(f"session {session_id}: challenge {challenge}: frames {', '.join(f.name for f in frames)}")
+            # The app hands back an open session, so asking again would get this challenge again: spend the
+            # attempt as a person who cannot do it would (the stand-in fails it), then a new session follows.
+            usable = [m for m in measured if m.yaw is not None]
+            if not usable:
+                raise SelfieError("no face in any of these photos")
+            frames = [min(usable, key=lambda m: abs(m.yaw or 0)), *[m for m in usable][:1]]
+            say(f"session {attempt}: challenge {challenge}: these photos cannot meet it; this attempt will fail")
+        else:
+            say(f"session {session_id}: challenge {challenge}: frames {', '.join(f.name for f in frames)}")
         status, judged = post_json(f"{liveness_url}/sessions/{session_id}/frames",
                                    {"Frames": [base64.b64encode(f.data).decode() for f in frames]})
         if status != 200:
@@ -147,8 +159,9 @@ def run(api: Api, liveness_url: str, rekognition: Any, application_id: str, phot
         status, completed = api.call("POST", f"{app}/liveness-sessions/{session_id}/complete", {})
         if status != 202:
             raise SelfieError(f"complete refused: {_error_text(status, completed)}")
-        return {"session_id": session_id, "challenge": challenge, "frames": [f.name for f in frames],
-                "liveness": judged, "complete": completed}
+        if met or not completed.get("retry_allowed"):
+            return {"session_id": session_id, "challenge": challenge, "frames": [f.name for f in frames],
+                    "liveness": judged, "complete": completed}
     raise SelfieError(f"none of {attempts} sessions asked a challenge these photos can meet (turning left or "
                       "right needs a photo facing the camera and one turned that way; a blink needs one with eyes "
                       "closed)")
