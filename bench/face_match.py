@@ -122,28 +122,27 @@ def tiered(count: float, tiers: list[list[Any]]) -> float:
 
 def costs(applications: int, prices: dict[str, Any]) -> None:
     """The face check's AWS calls per application and their price (list prices, one month's volume)."""
-    print("\nAWS calls the face check adds per application (the contract's design, FACE-CONTRACT.md):")
+    print("\nAWS calls the face check adds per application (as built: chalicelib/services/face.py, face_check.py):")
     calls = [("CreateFaceLivenessSession", "liveness (in the check price)"),
              ("(StartFaceLivenessSession, the browser's stream)", "liveness (in the check price)"),
              ("GetFaceLivenessSessionResults", "liveness (in the check price)"),
-             ("DetectFaces (reference image: count, quality)", "Image group 2"),
              ("CompareFaces (reference vs document, pinned versions)", "Image group 1"),
              ("SearchFacesByImage (the stage's collection)", "Image group 1"),
              ("IndexFaces (MaxFaces 1)", "Image group 1")]
     for name, billed in calls:
         print(f"  {name:<58} {billed}")
-    print("  + the check's own DynamoDB read and transaction, one SQS message (face-check queue); the liveness\n"
-          "    images are written by Rekognition into the documents bucket (S3 PUTs billed to the account)")
+    print("  no DetectFaces: IndexFaces' FaceDetail (DetectionAttributes ALL) gives the count and quality\n"
+          "  + the check's own DynamoDB read and transaction, one SQS message (face-check queue); the liveness\n"
+          "    images are written by Rekognition into the biometrics bucket (S3 PUTs billed to the account)")
     per_month = applications
     liveness = tiered(per_month, prices["rekognition_face_liveness_check_tiers"])
     group1 = tiered(3 * per_month, prices["rekognition_group1_image_tiers"])
-    group2 = tiered(per_month, prices["rekognition_group2_image_tiers"])
     storage = per_month * prices["rekognition_face_metadata_month"]  # one face a month in the collection
     textract = tiered(per_month, [[1000000, prices["textract_detect_document_text_page"]], [None, 0.0006]])
-    total = liveness + group1 + group2 + storage
+    total = liveness + group1 + storage
     print(f"\nList price per {applications:,} applications in one month (us-east-1, {PRICES.name}):")
     for label, value in (("Face Liveness checks", liveness), ("CompareFaces + SearchFacesByImage + IndexFaces",
-                         group1), ("DetectFaces", group2), ("face metadata, one month", storage)):
+                         group1), ("face metadata, one month", storage)):
         print(f"  {label:<48} ${value:>10,.0f}")
     print(f"  {'Rekognition in all':<48} ${total:>10,.0f}")
     print(f"  {'beside: Textract DetectDocumentText (1 page)':<48} ${textract:>10,.0f}   "
@@ -184,8 +183,8 @@ def timing(rounds: int, photos: list[tuple[str, bytes]], passports: list[bytes])
     print(f"\nSeconds per CompareFaces (selfie photo vs passport page, neither seen before), {rounds} rounds on "
           f"this machine:\n  median {median:.2f} s, max {max(seconds):.2f} s; one OCR page of the local Textract "
           f"in the same run: {ocr:.2f} s (ratio {median / ocr:.2f})")
-    print("  Cached: the FACE check looks at the reference image up to four times (DetectFaces, CompareFaces,\n"
-          "  SearchFacesByImage, IndexFaces); the engine analyses each distinct image once.")
+    print("  Cached: the FACE check looks at the reference image three times (IndexFaces, CompareFaces,\n"
+          "  SearchFacesByImage); the engine analyses each distinct image once.")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
