@@ -12,6 +12,7 @@ dependency) so that type sniffing is tested against what clients really upload.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import random
@@ -144,20 +145,24 @@ def document_bytes(declaration: Optional[Mapping[str, Any]] = None, **mrz_overri
 
 
 def passport_bytes(declaration: Optional[Mapping[str, Any]] = None, fmt: str = "jpeg", face: Optional[str] = HOLDER,
-                   **look: Any) -> bytes:
-    """A realistic data page for ``declaration`` (default: ``make_declared()``), read by the real local OCR."""
+                   photo: Optional[str] = None, **look: Any) -> bytes:
+    """A realistic data page for ``declaration`` (default: ``make_declared()``), read by the real local OCR.
+
+    ``photo``: a photo of tests/data/faces for the page's photo area (the local stack's face engine finds it);
+    without it the silhouette, which has no face."""
     import json
 
     from chalicelib.adapters.memory import with_faces
 
-    page = _rendered(json.dumps(declaration or make_declared(), sort_keys=True), fmt, tuple(sorted(look.items())))
+    page = _rendered(json.dumps(declaration or make_declared(), sort_keys=True), fmt, tuple(sorted(look.items())),
+                     photo)
     # the holder's face, for the test stack's Rekognition stand-in (tests/support/rekognition.py): a JPEG
     # comment, which OCR never sees
     return with_faces(page, face) if fmt == "jpeg" and face else page
 
 
 @functools.lru_cache(maxsize=16)
-def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...]) -> bytes:
+def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...], photo: Optional[str] = None) -> bytes:
     import json
 
     from tests.support.passports import Holder, Look, make_document
@@ -170,6 +175,10 @@ def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...]
         birth_date=dt.date.fromisoformat(body["date_of_birth"]), sex="F",
         expiry_date=dt.date.fromisoformat(document["expiry_date"]), kind=document["type"],
     )
+    if photo:
+        from tests.support import faces
+
+        holder = dataclasses.replace(holder, photo=faces.portrait(faces.photo(photo)))
     return make_document(holder, Look(fmt=fmt, **dict(look)))
 
 
