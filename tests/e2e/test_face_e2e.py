@@ -4,13 +4,13 @@ Each outcome of issue 17 through the public API only (create, presigned upload, 
 session, the stand-in's frames, complete), decided by the app's FACE check calling the local
 Rekognition (dlib) on the session's one stack. Kept few -- each application costs an OCR read and
 3-4 face-engine images -- and they share applications where one can prove two things: the genuine
-application is also the one replayed and the one the duplicate is found against; the impostor is
-also the browser test's reviewer case (tests/e2e/face.py keeps one per stack).
+application is also the one replayed; the duplicate is also the one withdrawn and purged; the
+impostor is also the browser test's reviewer case (tests/e2e/face.py keeps one per stack).
 
-The stage's collection lives as long as the stack. Obama's face is used only here and only by the
-demo applicant under one name (re-applying as oneself is shown, not flagged), so the genuine
-application meets no other name's Obama face whatever order the session runs in; the duplicate
-test names another.
+The stage's collection lives as long as the stack. Obama's face (the holder's, tests/e2e/face.py)
+is shown only by the demo applicant under make_declared()'s name (re-applying as oneself is shown,
+not flagged), so no approval meets another name's Obama face whatever order the session runs in;
+the duplicate pair uses Lacamoire's face, which no other application indexes.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.e2e.face import (
     face_check,
     fail_liveness,
     impostor,
+    mirrored,
     reason_codes,
     someone_behind,
     take_selfie,
@@ -121,27 +122,37 @@ def test_a_passport_page_without_a_face_is_flagged_and_a_group_selfie_too(local_
     assert {"DOCUMENT_PHOTO_NOT_FOUND", "SELFIE_MULTIPLE_FACES"} <= reason_codes(app), reason_codes(app)
 
 
+#: Lacamoire's face, used only here: facing the camera, turned left, and the same photo mirrored (turned right).
+LACAMOIRE_LIVE = ["lacamoire-1.jpg", "lacamoire-3.jpg", mirrored("lacamoire-3.jpg")]
+
+
 @pytest.fixture(scope="module")
-def duplicate(local_stack, genuine) -> str:
-    """Obama's passport and live face again, under another name: after the genuine application."""
+def duplicate(local_stack) -> dict[str, str]:
+    """One live face on two applications under two names (the collection has no other of this face, so the
+    second's search must name the first)."""
     token = local_stack.token("applicant")
-    return apply(local_stack, token, "Eriksson", "Anna Maria", "F10000006", "obama-3.jpg", OBAMA_LIVE)
+    first = apply(local_stack, token, "Carter", "Emily Jane", "F10000008", "lacamoire-2.jpg", LACAMOIRE_LIVE)
+    decided(local_stack, token, first)
+    second = apply(local_stack, token, "Eriksson", "Anna Maria", "F10000006", "lacamoire-2.jpg", LACAMOIRE_LIVE)
+    return {"first": first, "second": second}
 
 
-def test_the_same_face_under_another_name_is_a_duplicate_with_both_ids(local_stack, genuine, duplicate):
+def test_the_same_face_under_another_name_is_a_duplicate_with_both_ids(local_stack, duplicate):
     token = local_stack.token("applicant")
-    app = decided(local_stack, token, duplicate)
+    first, second = duplicate["first"], duplicate["second"]
+    app = decided(local_stack, token, second)
     assert app["state"] == "FLAGGED"
     assert "DUPLICATE_FACE" in reason_codes(app)
-    detail = call(local_stack, "GET", f"/review/applications/{duplicate}", local_stack.token("reviewer"))
+    detail = call(local_stack, "GET", f"/review/applications/{second}", local_stack.token("reviewer"))
     assert detail.status_code == 200, detail.text
     body = detail.json()
-    assert body["id"] == duplicate
-    assert genuine["id"] in [d["application_id"] for d in body["face"]["duplicates"]], body["face"]
+    assert body["id"] == second
+    assert [d["application_id"] for d in body["face"]["duplicates"]] == [first], body["face"]
 
 
 def test_withdrawing_deletes_the_selfie_images_and_the_collection_face_at_the_next_purge(local_stack, duplicate):
     token = local_stack.token("applicant")
+    duplicate = duplicate["second"]
     decided(local_stack, token, duplicate)
     s3, bucket = local_stack.client("s3"), local_stack.env["BIOMETRICS_BUCKET_NAME"]
     prefix = f"liveness/{duplicate}/"
