@@ -293,15 +293,17 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
 # get 403 on every reviewer route; reviewers 403 on every operator route.
 
 def _with_document(api, owner) -> tuple[str, str]:
-    """An application whose document is really in the bucket (a presigned POST), recorded as received."""
+    """An application whose document is really in the bucket (a presigned POST), recorded as received, with
+    the applicant's selfie (so the reviewer's selfie route has one to link, issue 17)."""
     from chalicelib.domain import workflow
-    from tests.support.flows import create_application, upload_document
+    from tests.support.flows import create_application, selfie_at, upload_document
     from tests.test_review_api import service
 
     app_id = create_application(api, owner)
     key = upload_document(api, owner, app_id)
     svc = service()
     assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    selfie_at(app_id)
     return app_id, key
 
 
