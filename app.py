@@ -29,6 +29,9 @@ from chalicelib.api.models import (
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
+    BiometricConsentRequest,
+    ConsentOut,
+    ConsentText,
     Decision,
     DecisionRequest,
     DocumentLink,
@@ -37,10 +40,13 @@ from chalicelib.api.models import (
     Health,
     History,
     JobsOut,
+    LivenessCompletion,
+    LivenessSessionOut,
     QueuePage,
     QueuesOut,
     Redriven,
     ReviewDetail,
+    SelfieLink,
     UploadForm,
     WithdrawRequest,
     WorkflowOut,
@@ -50,6 +56,7 @@ from chalicelib.api.requests import idempotency_key, page_params, parse_body
 from chalicelib.observability import logger
 
 app = Chalice(app_name="account-opening")
+app.api.binary_types.extend(t for t in console.BINARY_TYPES if t not in app.api.binary_types)  # liveness (AWS)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 
@@ -225,6 +232,72 @@ def request_document_upload(application_id):
     return Response(body=upload, status_code=201)
 
 
+# --- the face check: consent and a liveness check (issue 17) -------------------------------
+
+
+@app.route("/applications/{application_id}/biometric-consent", methods=["GET"])
+@documented(
+    "The biometric consent text to show before a liveness check, and the consent already given",
+    responses={200: ConsentText},
+    errors=(403, 404),
+)
+@handles_errors
+def biometric_consent_text(application_id):
+    status = services().liveness.consent_status(applicant(current_request()), application_id)
+    return presenters.consent_text(status, console.consent_text(status.text_version))
+
+
+@app.route("/applications/{application_id}/biometric-consent", methods=["POST"])
+@documented(
+    "Give explicit consent to biometric processing, naming the text version shown",
+    request=BiometricConsentRequest,
+    responses={201: ConsentOut, 200: openapi.Reply(ConsentOut, "That version's consent was already given")},
+    errors=(403, 404, 409),
+    description="422 consent_version_outdated (details.current_version) when the text shown is not the current one; "
+    "409 illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def give_biometric_consent(application_id):
+    request = current_request()
+    who = applicant(request)
+    body = parse_body(request, BiometricConsentRequest)
+    given, created = services().liveness.give_consent(who, application_id, body.text_version)
+    return Response(body=presenters.consent(given), status_code=201 if created else 200)
+
+
+@app.route("/applications/{application_id}/liveness-sessions", methods=["POST"])
+@documented(
+    "Start a Face Liveness session bound to this application (or get the one still open)",
+    responses={
+        201: LivenessSessionOut,
+        200: openapi.Reply(LivenessSessionOut, "A session of this application is still open: that one"),
+    },
+    errors=(403, 404, 409),
+    description="409 consent_required (details.text_version), liveness_attempts_exhausted, "
+    "liveness_already_completed, or illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def start_liveness_session(application_id):
+    session, created = services().liveness.create_session(applicant(current_request()), application_id)
+    body = presenters.liveness_session(session, services().config.region)
+    return Response(body=body, status_code=201 if created else 200)
+
+
+@app.route("/applications/{application_id}/liveness-sessions/{session_id}/complete", methods=["POST"])
+@documented(
+    "Record the liveness session's result (once, after the client has streamed it)",
+    responses={202: LivenessCompletion},
+    errors=(403, 404, 409),
+    description="404 liveness_session_not_found (not a session of this application); 409 liveness_session_closed "
+    "(details.state: used or superseded), liveness_in_progress (still streaming: retry after Retry-After), or "
+    "illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def complete_liveness_session(application_id, session_id):
+    done = services().liveness.complete_session(applicant(current_request()), application_id, session_id)
+    return Response(body=presenters.liveness_completion(done), status_code=202)
+
+
 # --- data verification ------------------------------------------------------
 
 
@@ -243,6 +316,11 @@ def check_address(event):
 @app.on_sqs_message(queue=os.environ["SANCTIONS_SCREENING_QUEUE_NAME"], batch_size=10)
 def screen_sanctions(event):
     return sqs.partial_batch_response(event, services().sanctions_check.screening_requested)
+
+
+@app.on_sqs_message(queue=os.environ["FACE_CHECK_QUEUE_NAME"], batch_size=5)
+def check_face(event):
+    return sqs.partial_batch_response(event, services().face_check.check_requested)
 
 
 # --- transactional outbox ---------------------------------------------------
@@ -318,6 +396,21 @@ def decide_application(application_id):
 def review_document(application_id):
     link = services().review.view_document(reviewer(current_request(), services().staff), application_id)
     return Response(body=presenters.document_link(link), headers={"Cache-Control": "no-store"})
+
+
+@app.route("/review/applications/{application_id}/selfie", methods=["GET"])
+@documented(
+    "A presigned GET of the selfie (the liveness reference image) that was checked, valid 5 minutes; "
+    "each call appends selfie.viewed to the history (reviewers)",
+    responses={200: SelfieLink},
+    errors=(403, 404, 410),
+    description="Only while the application is in review or when you decided it (else 404 not_found); "
+    "404 no_selfie (no liveness check gave one); 410 selfie_purged (deleted after its retention).",
+)
+@handles_errors
+def review_selfie(application_id):
+    link = services().face_review.view_selfie(reviewer(current_request(), services().staff), application_id)
+    return Response(body=presenters.selfie_link(link), headers={"Cache-Control": "no-store"})
 
 
 # --- operations -------------------------------------------------------------
@@ -437,6 +530,11 @@ def expire_abandoned_applications(event):
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"), description="Purge documents and personal data past retention")
 def purge_documents_past_retention(event):
     return run_job("purge_documents_past_retention", services().maintenance.purge_past_retention, event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), description="Delete biometric data past its retention, or withdrawn or expired")
+def purge_biometric_data(event):
+    return run_job("purge_biometric_data", services().biometric_purge.purge_due, event)
 
 
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), description="Write the previous UTC day's report to S3")

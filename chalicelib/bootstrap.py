@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any, Optional
 from .config import Config
 from .services.ports import (
     ApplicationRepository,
+    BiometricImages,
     ChainKey,
     Claims,
     Clock,
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    FaceRecognition,
     GroupMembership,
     JobRunLog,
     ListDownloader,
@@ -45,6 +47,9 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.applications import ApplicationService
     from .services.checks import CheckRecorder
     from .services.documents import DocumentUploads
+    from .services.face import LivenessService
+    from .services.face_check import FaceCheck
+    from .services.face_review import BiometricPurge, FaceReview
     from .services.federation import StaffFederation
     from .services.health import HealthCheck
     from .services.identity_check import IdentityCheck
@@ -143,6 +148,21 @@ class Services:
         return TextractOcr(self.client("textract"), self.config.documents_bucket)
 
     @cached_property
+    def faces(self) -> FaceRecognition:
+        from .adapters.rekognition import RekognitionFaces
+
+        c = self.config
+        return RekognitionFaces(
+            self.client("rekognition"), c.face_collection_id, c.documents_bucket, c.biometrics_bucket, c.data_key_arn
+        )
+
+    @cached_property
+    def biometric_images(self) -> BiometricImages:
+        from .adapters.s3_biometrics import S3BiometricImages
+
+        return S3BiometricImages(self.client("s3"), self.config.biometrics_bucket)
+
+    @cached_property
     def reports(self) -> ReportStore:
         from .adapters.s3_reports import S3ReportStore
 
@@ -167,6 +187,7 @@ class Services:
         queues = {
             "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
             "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
+            "face-check": (self.config.face_check_queue, self.config.face_check_dlq),
         }
         return SqsQueueAdmin(self.client("sqs"), queues)
 
@@ -307,6 +328,30 @@ class Services:
         return AddressCheck(self.applications, self.settings, self.check_recorder)
 
     @cached_property
+    def liveness(self) -> LivenessService:
+        from .services.face import LivenessService
+
+        return LivenessService(self.applications, self.faces, self.biometric_images, self.settings, self.metrics)
+
+    @cached_property
+    def face_check(self) -> FaceCheck:
+        from .services.face_check import FaceCheck
+
+        return FaceCheck(self.applications, self.faces, self.settings, self.check_recorder)
+
+    @cached_property
+    def face_review(self) -> FaceReview:
+        from .services.face_review import FaceReview
+
+        return FaceReview(self.applications, self.biometric_images, self.metrics)
+
+    @cached_property
+    def biometric_purge(self) -> BiometricPurge:
+        from .services.face_review import BiometricPurge
+
+        return BiometricPurge(self.applications, self.faces, self.biometric_images, self.settings)
+
+    @cached_property
     def sanctions_index(self) -> SanctionsIndexCache:
         """One per container: the index is loaded once and reloaded when its version changes."""
         from .services.sanctions import SanctionsIndexCache
@@ -370,7 +415,14 @@ class Services:
     def sweeper(self) -> Sweeper:
         from .services.sweeper import Sweeper
 
-        return Sweeper(self.applications, self.documents, self.identity_check, self.address_check, self.sanctions_check)
+        return Sweeper(
+            self.applications,
+            self.documents,
+            self.identity_check,
+            self.address_check,
+            self.sanctions_check,
+            self.face_check,
+        )
 
     @cached_property
     def daily_reports(self) -> DailyReports:

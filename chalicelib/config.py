@@ -35,6 +35,13 @@ class Config:
     websocket_domain: Optional[str]
     websocket_stage: str
     settings_cache_seconds: int
+    # The face check (issue 17): the biometrics bucket (liveness images), the face-check queue and its DLQ,
+    # the stage's Rekognition collection and the key liveness images are encrypted with.
+    biometrics_bucket: str = ""
+    face_check_queue: str = ""
+    face_check_dlq: str = ""
+    face_collection_id: str = ""
+    data_key_arn: str = ""
     user_pool_id: str = ""
     websocket_url: Optional[str] = None  # what browsers connect to, when not wss://<domain>/<stage>
     cognito_endpoint: Optional[str] = None  # Cognito's API for browsers, when not the region's
@@ -45,6 +52,12 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    # The applicant's liveness capture (issue 17), for the console: "aws" streams to Rekognition Face
+    # Liveness with the Amplify component (credentials from the identity pool); another provider name is a
+    # stand-in at ``liveness_endpoint`` (the local stack's: "local").
+    liveness_provider: str = "aws"
+    liveness_endpoint: Optional[str] = None
+    liveness_identity_pool_id: str = ""
     #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
     staff_status_cache_seconds: int = 30
     #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
@@ -87,6 +100,11 @@ class Config:
             websocket_domain=get("WEBSOCKET_DOMAIN") or None,
             websocket_stage=get("WEBSOCKET_STAGE", "api"),
             settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
+            biometrics_bucket=get("BIOMETRICS_BUCKET_NAME", ""),
+            face_check_queue=get("FACE_CHECK_QUEUE_NAME", ""),
+            face_check_dlq=get("FACE_CHECK_DLQ_NAME", ""),
+            face_collection_id=get("FACE_COLLECTION_ID", ""),
+            data_key_arn=get("DATA_KEY_ARN", ""),
             user_pool_id=get("USER_POOL_ID", ""),
             websocket_url=get("WEBSOCKET_URL") or None,
             # the variables boto3 itself reads, so browsers talk to what the app talks to
@@ -109,4 +127,7 @@ class Config:
             customer_identity_providers=tuple(
                 name.strip() for name in get("CUSTOMER_IDENTITY_PROVIDERS", "").split(",") if name.strip()
             ),
+            liveness_provider=get("LIVENESS_PROVIDER") or "aws",
+            liveness_endpoint=get("LIVENESS_ENDPOINT") or None,
+            liveness_identity_pool_id=get("LIVENESS_IDENTITY_POOL_ID", ""),
         )

@@ -6,6 +6,7 @@
     python -m devstack token applicant|reviewer|operator|EMAIL [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
     python -m devstack upload APPLICATION_ID FILE [--as applicant|EMAIL] [--type image/jpeg]
+    python -m devstack selfie APPLICATION_ID PHOTO... [--as applicant|EMAIL]   # liveness from photos
     python -m devstack wait APPLICATION_ID [--state APPROVED ...] [--timeout 120]
     python -m devstack pause|resume HANDLER   # hold a queue's deliveries (AWS: disable the mapping)
     python -m devstack user add EMAIL --role reviewer|operator|applicant [--password P]
@@ -97,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--type", dest="content_type", metavar="CONTENT_TYPE",
                         help="declare this type instead of the file's true one (image/jpeg, "
                              "image/png, application/pdf), to see how the app treats a mismatch")
+
+    selfie = commands.add_parser("selfie", parents=[common],
+                                 help="take the liveness check of an application with photos of one person "
+                                      "(consent, session, frames chosen for the challenge, complete)")
+    selfie.add_argument("application_id")
+    selfie.add_argument("photos", nargs="+", type=Path, metavar="PHOTO",
+                        help="JPEG/PNG photos of the applicant: one facing the camera and others turned left "
+                             "and right (the challenge is drawn per session)")
+    selfie.add_argument("--as", dest="user", default="applicant",
+                        help="the demo user who owns the application (default: applicant)")
+    selfie.add_argument("--consent-version", help="the consent text version to accept (default: v1)")
 
     wait = commands.add_parser("wait", parents=[common],
                                help="wait until an application is decided; print its state")
@@ -193,6 +205,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
     from .processes import ChildFailed
     from .pumps import WiringError
+    from .rekognition.engine import ModelsMissing
     from .stack import LocalStack, StackOptions
     from .template import TemplateError
 
@@ -216,7 +229,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         print("devstack: stopping", flush=True)
-    except (TemplateError, WiringError, ChildFailed) as error:
+    except (TemplateError, WiringError, ChildFailed, ModelsMissing) as error:
         print(f"devstack: error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:
@@ -456,6 +469,36 @@ def read_state_api(args: argparse.Namespace) -> str:
 NOT_RUNNING_API = "devstack: the local stack's API is not answering (is ./dev up running?)"
 
 
+def _selfie(args: argparse.Namespace) -> int:
+    import boto3
+
+    from .selfie import Api, SelfieError, read_photos, run
+    from .stack import read_state
+
+    state = read_state(_state_dir(args))
+    _customer(state, args.user, "take an application's liveness check")
+    env = state["env"]
+    if not env.get("AWS_ENDPOINT_URL_REKOGNITION") or not env.get("LIVENESS_ENDPOINT"):
+        raise SystemExit("devstack: this stack has no local Rekognition (restart it with ./dev up)")
+    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token", timeout=30)
+    if status != 200:
+        raise SystemExit(f"devstack: {tokens.get('error', status)}")
+    rekognition = boto3.client("rekognition", endpoint_url=env["AWS_ENDPOINT_URL_REKOGNITION"],
+                               region_name=env.get("AWS_REGION", "us-east-1"),
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        result = run(Api(state["api_url"], tokens["IdToken"]), env["LIVENESS_ENDPOINT"], rekognition,
+                     args.application_id, read_photos(args.photos), consent_version=args.consent_version)
+    except SelfieError as error:
+        print(f"devstack: selfie: {error}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, ConnectionError):
+        raise SystemExit(NOT_RUNNING_API) from None
+    print(f"completed liveness session {result['session_id']}; watch the face check: curl -H "
+          f"\"Authorization: Bearer $(./dev token {args.user})\" {state['api_url']}/applications/{args.application_id}")
+    return 0
+
+
 def _env(args: argparse.Namespace) -> int:
     """The stack's URLs first (what the docs' commands use), then the app's environment."""
     from .stack import read_state
@@ -491,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args, started)
-    commands = {"token": _token, "fire": _fire, "upload": _upload, "wait": _wait, "user": _user,
+    commands = {"token": _token, "fire": _fire, "upload": _upload, "selfie": _selfie, "wait": _wait, "user": _user,
                 "pause": _pause, "resume": _pause,
                 "env": _env, "otp": _otp}
     return commands[args.command](args)

@@ -7,6 +7,7 @@
                    --birth-date 1984-08-12 --sex M --expiry 2031-10-31 --rotation 2 --blur 0.8 --out juergen.jpg
     ./dev passport --kind id_card --no-mrz --out unreadable.png
     ./dev passport --background security --perspective 0.7 --glare 0.5 --orientation 90 --exif --out phone.jpg
+    ./dev passport --photo tests/data/faces/obama-3.jpg --out with-photo.jpg   # a real face in the photo area
 
 The format follows the file's extension (.jpg/.jpeg, .png, .pdf); without --out
 the page goes to the temp folder (``$TMPDIR/account-opening/passport.jpg``), never
@@ -42,6 +43,19 @@ def holder_from_application(path: Path) -> Holder:
     )
 
 
+def _portrait(parser: argparse.ArgumentParser, path: Path) -> bytes:
+    """The photo cropped passport-style around its largest face (the local face engine finds it)."""
+    from tests.support.faces import portrait
+
+    try:
+        return portrait(path.read_bytes())
+    except OSError as error:
+        parser.error(f"--photo {path}: {error.strerror}")
+    except ValueError as error:  # no face, or not an image
+        parser.error(f"--photo {path}: {error}")
+    raise AssertionError("unreachable")
+
+
 def default_out() -> Path:
     """Out of the working tree: a file in the temp folder ($TMPDIR, else /tmp)."""
     return Path(tempfile.gettempdir()) / "account-opening" / "passport.jpg"
@@ -75,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orientation", type=int, choices=(0, 90, 180, 270), default=0,
                         help="the phone held sideways or upside down (counter-clockwise)")
     parser.add_argument("--exif", action="store_true", help="write the orientation as the EXIF tag (JPEG, PNG)")
+    parser.add_argument("--photo", type=Path, help="a JPEG/PNG of the holder's face for the photo area "
+                        "(cropped around the face; without it the page shows a silhouette, no face)")
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = default_out()
@@ -90,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         "document_number": args.number, "birth_date": args.birth_date, "sex": args.sex, "expiry_date": args.expiry,
     }
     holder = replace(holder, **{name: value for name, value in changes.items() if value is not None})
+    if args.photo:
+        holder = replace(holder, photo=_portrait(parser, args.photo))
     look = Look(rotation=args.rotation, blur=args.blur, quality=args.quality, fmt=fmt, with_mrz=not args.no_mrz,
                 background=args.background, perspective=args.perspective, glare=args.glare, shadow=args.shadow,
                 width_px=args.width, orientation=args.orientation, exif=args.exif)

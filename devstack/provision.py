@@ -574,6 +574,77 @@ def _cognito_group(context: Context, logical_id: str, props: dict[str, Any]) -> 
     return Created(ref=request["GroupName"], attributes={"UserPoolId": request["UserPoolId"]})
 
 
+# --- Cognito identity pools and IAM roles (issue 17: the liveness check's streaming credentials) -------
+
+_IDENTITY_POOL_PROPERTIES = {
+    "AllowUnauthenticatedIdentities", "AllowClassicFlow", "SupportedLoginProviders",
+    "DeveloperProviderName", "OpenIdConnectProviderARNs", "CognitoIdentityProviders",
+    "SamlProviderARNs", "IdentityPoolTags"}
+
+
+@provisioner("AWS::Cognito::IdentityPool", _IDENTITY_POOL_PROPERTIES | {"IdentityPoolName"})
+def _cognito_identity_pool(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    request = {key: props[key] for key in _IDENTITY_POOL_PROPERTIES & set(props)}
+    request["AllowUnauthenticatedIdentities"] = bool(props.get("AllowUnauthenticatedIdentities", False))
+    request["IdentityPoolName"] = props.get("IdentityPoolName") or context.physical_name(logical_id).replace("-", "_")
+    pool = context.client("cognito-identity").create_identity_pool(**request)
+    return Created(ref=pool["IdentityPoolId"], attributes={"Name": pool["IdentityPoolName"]})
+
+
+@provisioner("AWS::Cognito::IdentityPoolRoleAttachment", {"IdentityPoolId", "Roles", "RoleMappings"})
+def _cognito_identity_pool_roles(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """moto's Cognito Identity has no SetIdentityPoolRoles. Nothing local asks the pool for credentials (the
+    local liveness stand-in takes the frames over plain HTTP), so the attachment is recorded, not made."""
+    log.info("devstack: %s: identity pool roles not attached locally (moto has no SetIdentityPoolRoles; "
+             "only AWS's Rekognition streaming uses them)", logical_id)
+    return Created(ref=f"{props['IdentityPoolId']}-roles")
+
+
+@provisioner("AWS::IAM::Role", {"RoleName", "AssumeRolePolicyDocument", "Policies", "Description",
+                                "MaxSessionDuration", "Path", "ManagedPolicyArns", "Tags"})
+def _iam_role(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    iam = context.client("iam")
+    name = props.get("RoleName") or context.physical_name(logical_id)[:64]
+    request: dict[str, Any] = {"RoleName": name,
+                               "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"])}
+    for key in ("Description", "Path"):
+        if key in props:
+            request[key] = props[key]
+    if "MaxSessionDuration" in props:
+        request["MaxSessionDuration"] = int(props["MaxSessionDuration"])
+    if props.get("Tags"):
+        request["Tags"] = _tags_list(props["Tags"])
+    role = iam.create_role(**request)["Role"]
+    for policy in props.get("Policies", []):
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
+    for arn in props.get("ManagedPolicyArns", []):
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    return Created(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+
+# --- Rekognition ----------------------------------------------------------------------
+
+@provisioner("AWS::Rekognition::Collection", {"CollectionId", "Tags"})
+def _rekognition_collection(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """moto keeps no face collections: the local Rekognition (face-local's devstack/rekognition, reached at
+    AWS_ENDPOINT_URL_REKOGNITION, the variable the app's client honours too) creates it. Until that endpoint
+    is configured when provisioning, nothing is created and the log says so: the app's face check then has
+    no collection to search, which only the face tests need."""
+    collection_id = props["CollectionId"]
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
+    if endpoint:
+        rekognition = context.session.client("rekognition", endpoint_url=endpoint)
+        try:
+            rekognition.create_collection(CollectionId=collection_id)
+        except rekognition.exceptions.ResourceAlreadyExistsException:
+            pass
+    else:
+        log.info("devstack: %s: no local Rekognition endpoint (AWS_ENDPOINT_URL_REKOGNITION): collection %s "
+                 "not created", logical_id, collection_id)
+    return Created(ref=collection_id, attributes={"Arn": context.arn("rekognition", f"collection/{collection_id}")})
+
+
 # --- SSM ----------------------------------------------------------------------------
 
 @provisioner("AWS::SSM::Parameter",
@@ -592,6 +663,22 @@ def _ssm_parameter(context: Context, logical_id: str, props: dict[str, Any]) -> 
     context.client("ssm").put_parameter(**request)
     return Created(ref=request["Name"], attributes={"Type": props["Type"],
                                                     "Value": request["Value"]})
+
+
+# --- Rekognition (the local Rekognition, devstack/rekognition, not moto) ---------------------
+
+@provisioner("AWS::Rekognition::Collection", {"CollectionId", "Tags"})
+def _rekognition_collection(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
+    if not endpoint:  # never the real service: the local stack starts its Rekognition first
+        raise UnsupportedResource(f"{logical_id} (AWS::Rekognition::Collection): the local Rekognition "
+                                  "is not running (AWS_ENDPOINT_URL_REKOGNITION is not set)")
+    client = context.session.client("rekognition", endpoint_url=endpoint)
+    request: dict[str, Any] = {"CollectionId": props["CollectionId"]}
+    if props.get("Tags"):
+        request["Tags"] = {tag["Key"]: tag["Value"] for tag in _tags_list(props["Tags"])}
+    arn = client.create_collection(**request)["CollectionArn"]  # AWS's API answers "aws:rekognition:..."
+    return Created(ref=props["CollectionId"], attributes={"Arn": arn if arn.startswith("arn:") else f"arn:{arn}"})
 
 
 # --- the whole template ------------------------------------------------------------------

@@ -100,6 +100,7 @@ class LocalStack:
             moto_url, restored = self._start_moto()
             self._set_environ(local_aws_environ(moto_url))
             self._set_environ({"AWS_ENDPOINT_URL_TEXTRACT": self._start_textract(moto_url)})
+            self._set_environ(self._start_rekognition(moto_url))
             session = self._session()
             config, factory = self._chalice_config()
             provider = self._start_identity_provider(session, moto_url)
@@ -211,6 +212,17 @@ class LocalStack:
         server = start_textract(moto_url, host="127.0.0.1")
         self._exit.callback(server.stop)
         return server.url
+
+    def _start_rekognition(self, moto_url: str) -> dict[str, str]:
+        """moto does not compare faces: the local Rekognition (devstack/rekognition) does, with dlib,
+        and stands in for Face Liveness's streaming endpoint. Fails loudly without its model files."""
+        from .rekognition import start_rekognition
+
+        server = start_rekognition(moto_url, host=self.options.host)  # the browser posts liveness frames
+        self._exit.callback(server.stop)
+        liveness = server.liveness_url.replace(self.options.host, self._public_host, 1)
+        return {"AWS_ENDPOINT_URL_REKOGNITION": server.url, "LIVENESS_PROVIDER": "local",
+                "LIVENESS_ENDPOINT": liveness}
 
     def _set_environ(self, values: dict[str, str]) -> None:
         """The app runs in this process, so the stack's settings live in os.environ."""

@@ -33,6 +33,11 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "
                       "AWS_REGION": "us-east-1"}.items():
     os.environ[_name] = _value
 
+# The local liveness stand-in draws its challenge per session; the suite feeds it photos, and
+# tests/data/faces has no photo with closed eyes, so its stacks ask for turns only (the blink rule is
+# tested on the stand-in directly: tests/test_liveness_rules.py).
+os.environ.setdefault("DEVSTACK_LIVENESS_CHALLENGES", "turn_left,turn_right")
+
 TESTS = Path(__file__).resolve().parent
 NO_STACK_DIRS = (TESTS / "unit", TESTS / "contracts")
 

@@ -132,7 +132,8 @@ def concrete(path: str, application_id: str) -> str:
 
 
 #: Valid bodies, so a refusal is about who asks, not what they sent.
-BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"}}
+BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"},
+          "/biometric-consent": {"text_version": "v1", "accepted": True}}
 
 
 def call(api, method: str, path: str, token: str | None):
@@ -292,15 +293,17 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
 # get 403 on every reviewer route; reviewers 403 on every operator route.
 
 def _with_document(api, owner) -> tuple[str, str]:
-    """An application whose document is really in the bucket (a presigned POST), recorded as received."""
+    """An application whose document is really in the bucket (a presigned POST), recorded as received, with
+    the applicant's selfie (so the reviewer's selfie route has one to link, issue 17)."""
     from chalicelib.domain import workflow
-    from tests.support.flows import create_application, upload_document
+    from tests.support.flows import create_application, selfie_at, upload_document
     from tests.test_review_api import service
 
     app_id = create_application(api, owner)
     key = upload_document(api, owner, app_id)
     svc = service()
     assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    selfie_at(app_id)
     return app_id, key
 
 
@@ -309,6 +312,7 @@ def _checked(app_id: str, identity: str) -> str:
 
     record(app_id, "address", "PASS")
     record(app_id, "sanctions", "PASS")
+    record(app_id, "face", "PASS")
     return record(app_id, "identity", identity).state.value
 
 

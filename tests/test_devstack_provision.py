@@ -129,15 +129,19 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
 def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
-    # The address check and the sanctions screening each subscribe their own queue.
-    queues = {env["ADDRESS_CHECK_QUEUE_NAME"], env["SANCTIONS_SCREENING_QUEUE_NAME"]}
-    assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == queues
+    # The address check and the sanctions screening each subscribe their own queue to submissions, the face
+    # check its own to face.requested (issue 17).
+    filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: "application.submitted",
+               env["SANCTIONS_SCREENING_QUEUE_NAME"]: "application.submitted",
+               env["FACE_CHECK_QUEUE_NAME"]: "face.requested"}
+    assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == set(filters)
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         assert attributes["RawMessageDelivery"] == "true"
-        assert json.loads(attributes["FilterPolicy"]) == {"event_type": ["application.submitted"]}
+        queue = subscription["Endpoint"].rsplit(":", 1)[-1]
+        assert json.loads(attributes["FilterPolicy"]) == {"event_type": [filters[queue]]}
 
     def publish(event_type: str, body: str) -> None:
         sns.publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message=body, MessageAttributes={
@@ -178,8 +182,10 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 20  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
-    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18)
+    assert len(by_name) == 31  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18), the face check's eleven
+    # (issue 17)
+    assert by_name["face_match_threshold"]["Value"] == "95" and by_name["biometric_retention_days"]["Value"] == "30"
     assert by_name["served_nationalities"]["Value"] == "*"
 
 

@@ -181,6 +181,7 @@ def to_model(app: Application) -> ApplicationModel:
         purged_at=app.purged_at,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
+        biometrics=dict(app.biometrics),
     )
 
 
@@ -202,6 +203,7 @@ def to_application(model: ApplicationModel) -> Application:
         decision_reasons=tuple(model.decision_reasons or ()),
         escalated_at=model.escalated_at,
         purged_at=model.purged_at,
+        biometrics=model.biometrics or {},
     )
 
 

@@ -71,6 +71,7 @@ class ApplicationModel(Model):
     purged_at = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
+    biometrics = JSONAttribute(default=dict)  # consent, liveness sessions and result, face ids (issue 17)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()

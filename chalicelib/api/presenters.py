@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
-from ..domain.checks import for_applicant
+from ..domain import face_evidence, face_workflow
+from ..domain.checks import FACE, for_applicant
+from ..domain.face import similarity_band
 from ..domain.workflow import Application, EventType, HistoryEvent
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.applications import History
+from ..services.face import Completion, ConsentStatus, SessionView
+from ..services.face_review import SelfieLink
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
 from ..services.review import Detail, DocumentLink
@@ -25,7 +29,73 @@ def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
         "document_received": app.document_key is not None,
         "escalated_at": app.escalated_at,
         "purged_at": app.purged_at,
+        "face": face(app, reviewer),
     }
+
+
+def face(app: Application, reviewer: bool = False) -> dict[str, Any]:
+    """Where the face check stands (issue 17): consent, the liveness check, the check itself; for reviewers
+    also what it found (the figures of ``checks.face.details``, by name) and whether a selfie can be shown."""
+    record = app.biometrics
+    given = face_evidence.consent(record)
+    if face_evidence.liveness_settled(record):
+        state = "completed"
+    elif face_evidence.open_session(record) is not None:
+        state = "in_progress"
+    else:
+        state = "retry" if face_evidence.sessions(record) else "not_started"
+    shown: dict[str, Any] = {
+        "consent": {"text_version": given["text_version"], "given_at": given["at"]} if given else None,
+        "consent_given": given is not None,
+        "liveness_state": state,
+        "liveness_completed": state == "completed",
+        "attempts": face_evidence.attempts_used(record),
+        "check_requested": face_evidence.face_requested(record),
+        "purged_at": record.get("purged_at"),
+    }
+    if not reviewer:
+        return shown
+    details = (app.checks.get(FACE) or {}).get("details") or {}
+    recorded = face_evidence.liveness(record)
+    liveness = details.get("liveness") or (
+        {k: recorded.get(k) for k in ("status", "confidence", "passed")}
+        | {"attempts": len(record.get("attempts") or ())}
+        if recorded
+        else None
+    )
+    selfie = details.get("selfie") or {}
+    document_face = (details.get("document") or {}).get("face") or {}
+    shown.update(
+        {
+            "selfie_available": face_evidence.reference(record) is not None,
+            "attempt_results": [
+                {
+                    "session_id": str(a.get("session_id")),
+                    "status": str(a.get("status")),
+                    "confidence": a.get("confidence"),
+                    "passed": bool(a.get("passed")),
+                }
+                for a in record.get("attempts") or ()
+            ],
+            "liveness": liveness,
+            "similarity": details.get("similarity"),
+            "similarity_band": _band(details),
+            "thresholds": details.get("thresholds"),
+            "quality_findings": list(selfie.get("findings") or ()),
+            "selfie_face_count": selfie.get("faces"),
+            "document_face_box": document_face.get("bounding_box"),
+            "duplicates": list(details.get("duplicates") or ()),
+            "earlier_applications": list(details.get("earlier_applications") or ()),
+        }
+    )
+    return shown
+
+
+def _band(details: Mapping[str, Any]) -> Optional[str]:
+    thresholds = details.get("thresholds") or {}
+    if "match" not in thresholds or "review" not in thresholds:
+        return None
+    return similarity_band(details.get("similarity"), float(thresholds["review"]), float(thresholds["match"]))
 
 
 def summary(app: Application) -> dict[str, Any]:
@@ -44,6 +114,8 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
         return shown
     if evt.type is EventType.CHECK_COMPLETED:
         shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
+    elif evt.type in face_workflow.BIOMETRIC_EVENTS:  # no scores, image locations or reviewers
+        shown["details"] = face_workflow.for_applicant(shown["details"])
     return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
@@ -87,6 +159,45 @@ def review_detail(found: Detail) -> dict[str, Any]:
 
 
 def document_link(link: DocumentLink) -> dict[str, Any]:
+    return {"url": link.url, "content_type": link.content_type, "expires_at": link.expires_at}
+
+
+# --- the face check (issue 17) ------------------------------------------------------------------
+
+
+def consent(given: Mapping[str, Any]) -> dict[str, Any]:
+    return {"text_version": given["text_version"], "given_at": given["at"]}
+
+
+def consent_text(status: ConsentStatus, text: str) -> dict[str, Any]:
+    return {
+        "text_version": status.text_version,
+        "text": text,
+        "media_type": "text/plain",
+        "given": consent(status.given) if status.given else None,
+    }
+
+
+def liveness_session(session: SessionView, region: str) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "expires_at": session.expires_at,
+        "region": region,
+        "attempt": session.attempt,
+        "attempts_left": session.attempts_left,
+    }
+
+
+def liveness_completion(done: Completion) -> dict[str, Any]:
+    return {
+        "session_id": done.session_id,
+        "status": done.status,
+        "retry_allowed": done.retry_allowed,
+        "attempts_left": done.attempts_left,
+    }
+
+
+def selfie_link(link: SelfieLink) -> dict[str, Any]:
     return {"url": link.url, "content_type": link.content_type, "expires_at": link.expires_at}
 
 

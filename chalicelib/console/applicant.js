@@ -3,10 +3,13 @@
 // the state change live, withdraw.
 import { ApiError, uploadPresigned } from "./api.js";
 import { announce, h, replace, stateBadge, time } from "./dom.js";
+import { livenessStep } from "./liveness.js";
 import { field } from "./signin.js";
 import { timeline } from "./timeline.js";
 
 const FINAL = new Set(["APPROVED", "REJECTED", "WITHDRAWN", "EXPIRED"]);
+const TAKES_EVIDENCE = new Set(["AWAITING_DOCUMENTS", "VERIFYING"]); // issue 17: the selfie is evidence too
+const livenessSteps = new Map(); // application id -> its liveness step, while it is shown
 const DOCUMENT_TYPES = { "image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF" };
 
 export async function render(ctx, rest) {
@@ -164,6 +167,13 @@ function renderActions(ctx, app, actions, refresh) {
       }
     });
     parts.push(upload);
+  }
+  if (TAKES_EVIDENCE.has(app.state) && !(app.face && app.face.liveness_completed)) {
+    // kept across re-renders (the document read moves the state on): a capture in progress survives
+    if (!livenessSteps.has(app.id)) livenessSteps.set(app.id, livenessStep(ctx, app, () => refresh().catch(() => {})));
+    parts.push(livenessSteps.get(app.id));
+  } else {
+    livenessSteps.delete(app.id);
   }
   if (!FINAL.has(app.state)) {
     const withdraw = h("form", { id: "withdraw-form", class: "stack" },

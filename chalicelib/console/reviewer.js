@@ -3,6 +3,7 @@
 // the history; approve or reject with a reason.
 import { ApiError } from "./api.js";
 import { ageMs, announce, formatAge, h, replace, stateBadge, time } from "./dom.js";
+import * as face from "./face.js";
 import { timeline } from "./timeline.js";
 
 const PAGE_SIZE = 20;
@@ -170,7 +171,7 @@ async function showDocument(ctx, id, holder) {
     doc = await ctx.api.get(`review/applications/${id}/document`);
   } catch (e) {
     replace(holder, h("p", { class: "error", id: "document-error" }, e.message));
-    return;
+    return null;
   }
   const viewer = doc.content_type === "application/pdf"
     ? h("iframe", { src: doc.url, title: "Identity document (PDF)", class: "document", id: "document-view" })
@@ -179,6 +180,7 @@ async function showDocument(ctx, id, holder) {
     h("p", { class: "hint" }, `${doc.content_type}, link valid until `, time(doc.expires_at),
       ". Each view is recorded in the history. ",
       h("button", { type: "button", class: "secondary", id: "document-reload", onclick: () => showDocument(ctx, id, holder) }, "Load again")));
+  return doc;
 }
 
 function lastDecision(detail) {
@@ -190,6 +192,7 @@ async function renderApplication(ctx, id) {
   const left = h("div", { class: "col" });
   const documentHolder = h("div", { id: "document", class: "document-holder" });
   const sanctions = h("div", { id: "sanctions-holder" });
+  const faceHolder = h("div", { id: "face-holder" });
   const decision = h("div", { id: "decision" });
   const history = h("div", { id: "review-history" });
   replace(ctx.view,
@@ -198,6 +201,7 @@ async function renderApplication(ctx, id) {
     h("div", { class: "columns" },
       h("section", { class: "panel", "aria-labelledby": "declared-title" }, h("h2", { id: "declared-title" }, "Declared and read"), left),
       h("section", { class: "panel", "aria-labelledby": "document-title" }, h("h2", { id: "document-title" }, "Document"), documentHolder)),
+    h("section", { class: "panel", "aria-labelledby": "face-title" }, h("h2", { id: "face-title" }, "Face"), faceHolder),
     h("section", { class: "panel", "aria-labelledby": "sanctions-title" }, h("h2", { id: "sanctions-title" }, "Sanctions screening"), sanctions),
     h("section", { class: "panel", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, "Decision"), decision),
     h("section", { class: "panel", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), history));
@@ -294,11 +298,14 @@ async function renderApplication(ctx, id) {
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();
+  let documentUrl = null;
   if (detail.document_received && !detail.purged_at) {
-    await showDocument(ctx, id, documentHolder);
+    const doc = await showDocument(ctx, id, documentHolder);
+    documentUrl = doc && doc.content_type !== "application/pdf" ? doc.url : null;
   } else {
     replace(documentHolder, h("p", { id: "document-error" }, detail.purged_at ? "The document was purged after the retention period." : "No document was uploaded."));
   }
+  face.render(ctx, id, detail, faceHolder, documentUrl);
   return () => {
     off();
     ctx.live.unsubscribeAll();

@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
+from . import face_evidence
+from .checks import AWAITS_APPLICANT, FACE, IDENTITY, REQUIRED_CHECKS, CheckResult, Outcome, worst
 from .emails import may_be_same_mailbox
 from .policy import Policy
 
@@ -46,6 +47,8 @@ FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN, State
 #: Where a reviewer may read an application: in review, or decided (by them, see ``may_review``).
 REVIEWABLE_STATES = frozenset({State.FLAGGED, State.APPROVED, State.REJECTED})
 OPEN_STATES = frozenset(State) - FINAL_STATES
+#: Where the applicant may still give evidence (a document, consent, a liveness check).
+TAKES_EVIDENCE = frozenset({State.AWAITING_DOCUMENTS, State.VERIFYING})
 
 
 class EventType(str, enum.Enum):
@@ -63,6 +66,13 @@ class EventType(str, enum.Enum):
     DOCUMENT_UNEXPECTED = "document.unexpected"
     DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
+    # The face check (issue 17): the applicant's biometric evidence and its audit (domain/face_workflow.py).
+    BIOMETRIC_CONSENT_GIVEN = "biometric.consent_given"
+    LIVENESS_SESSION_CREATED = "liveness.session_created"
+    LIVENESS_COMPLETED = "liveness.completed"
+    FACE_REQUESTED = "face.requested"
+    SELFIE_VIEWED = "selfie.viewed"
+    BIOMETRICS_PURGED = "biometrics.purged"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -84,7 +94,8 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     },
     EventType.FLAGGED: {State.VERIFYING: State.FLAGGED},
     EventType.WITHDRAWN: {s: State.WITHDRAWN for s in OPEN_STATES},
-    EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
+    # From VERIFYING only while it waits for the applicant's liveness check (see ``expire``).
+    EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED, State.VERIFYING: State.EXPIRED},
     EventType.ESCALATED: {State.FLAGGED: State.FLAGGED},
     # A reviewer read the personal data: the audit trace, no change of state.
     EventType.VIEWED: _same(REVIEWABLE_STATES),
@@ -97,6 +108,15 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
+    # Biometric evidence, while the application still takes evidence; none of it moves the state.
+    EventType.BIOMETRIC_CONSENT_GIVEN: _same(TAKES_EVIDENCE),
+    EventType.LIVENESS_SESSION_CREATED: _same(TAKES_EVIDENCE),
+    EventType.LIVENESS_COMPLETED: _same(TAKES_EVIDENCE),
+    # Both pieces of evidence are in (the document read, the liveness settled): the FACE check is asked for.
+    EventType.FACE_REQUESTED: _same([State.VERIFYING]),
+    # Audit only: a reviewer looked at the selfie (special-category data), like DOCUMENT_VIEWED.
+    EventType.SELFIE_VIEWED: _same(State),
+    EventType.BIOMETRICS_PURGED: _same(FINAL_STATES),
 }
 
 
@@ -327,6 +347,9 @@ class Application:
     decision_reasons: tuple[Mapping[str, Any], ...] = ()
     escalated_at: Optional[str] = None
     purged_at: Optional[str] = None
+    #: The applicant's biometric evidence: consent, liveness sessions and result, face-collection ids
+    #: (domain/face_evidence.py says what each key holds).
+    biometrics: Mapping[str, Any] = field(default_factory=dict)
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
@@ -479,10 +502,16 @@ def record_unexpected_document(app: Application, key: str, version: Optional[str
     )
 
 
-def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Change:
+def record_check(app: Application, result: CheckResult, now: dt.datetime, **fields: Any) -> Change:
     """Record one check; the check that completes the set consolidates, in the same Change, and so does one
     that decides early (``CONSOLIDATE_EARLY``). Exactly once: the Change is committed only from the version
-    it read, and a check arriving after the decision finds CHECK_COMPLETED illegal from a final state."""
+    it read, and a check arriving after the decision finds CHECK_COMPLETED illegal from a final state.
+
+    In VERIFYING the decision waits for every check, FACE included: nothing is approved without a face
+    check that passed. Only a FAIL of the checks that need nothing more from the applicant decides without
+    the face check (nothing it could find would save the application, so no selfie is asked for). The
+    identity check (the document read) asks for the face check when the liveness check is already in.
+    ``fields``: more of the application changed in the same event (the face check's collection ids)."""
     if result.check in app.checks:
         raise NothingToDo(f"{result.check} check already recorded")
     checks = {**app.checks, result.check: result.to_dict()}
@@ -492,13 +521,42 @@ def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Cha
         f"{result.check} check: {result.outcome.value}",
         result.to_dict(),
         checks=checks,
+        **fields,
     )
-    state = builder.app.state
-    if state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
+    if decides(builder.app.state, builder.app.check_results()):
         _consolidate(builder)
-    elif worst(r.outcome for r in builder.app.check_results().values()) in CONSOLIDATE_EARLY.get(state, ()):
-        _consolidate(builder)
+    elif result.check == IDENTITY:
+        request_face_check(builder)
     return builder.build()
+
+
+def decides(state: State, results: Mapping[str, CheckResult]) -> bool:
+    """Whether the checks recorded so far decide the application now (see ``record_check``)."""
+    outcome = worst(r.outcome for r in results.values())
+    if state == State.VERIFYING:
+        if all(c in results for c in REQUIRED_CHECKS):
+            return True
+        system_checks = [c for c in REQUIRED_CHECKS if c not in AWAITS_APPLICANT]
+        return outcome == Outcome.FAIL and all(c in results for c in system_checks)
+    return outcome in CONSOLIDATE_EARLY.get(state, ())
+
+
+def request_face_check(builder: _ChangeBuilder) -> None:
+    """Ask for the FACE check, once, when the second of its two pieces of evidence comes in: the document
+    read (identity recorded) and the liveness check settled. Whichever transaction brings the second asks
+    (a ``face.requested`` event, which the face-check queue receives); the conditional commit makes it one."""
+    app = builder.app
+    if app.state != State.VERIFYING or IDENTITY not in app.checks or FACE in app.checks:
+        return
+    if not face_evidence.liveness_settled(app.biometrics) or face_evidence.face_requested(app.biometrics):
+        return
+    builder.apply(
+        EventType.FACE_REQUESTED,
+        Actor("system", "face-check"),
+        "the document is read and the liveness check is in: face check requested",
+        {"liveness_session_id": face_evidence.liveness(app.biometrics).get("session_id")},
+        biometrics=face_evidence.with_face_requested(app.biometrics, builder.now),
+    )
 
 
 def _consolidate(builder: _ChangeBuilder) -> None:
@@ -573,14 +631,19 @@ def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime)
 
 
 def expire(app: Application, policy: Policy, now: dt.datetime) -> Change:
+    """An application the applicant abandoned: no document (AWAITING_DOCUMENTS), or a document but no
+    liveness check (VERIFYING with only the face check missing and no liveness result to run it on)."""
     if now - parse_iso(app.state_since) < dt.timedelta(days=policy.awaiting_documents_expiry_days):
         raise NothingToDo("not old enough to expire")
+    if app.state == State.VERIFYING and not face_evidence.awaits_liveness(app.checks, app.biometrics):
+        raise NothingToDo("waiting for a check, not for the applicant")  # the sweeper's business
+    missing = "documents" if app.state == State.AWAITING_DOCUMENTS else "liveness check"
     return (
         _ChangeBuilder(app, app, now)
         .apply(
             EventType.EXPIRED,
             Actor("system", "expiry-job"),
-            f"no documents within {policy.awaiting_documents_expiry_days} days",
+            f"no {missing} within {policy.awaiting_documents_expiry_days} days",
         )
         .build()
     )

@@ -74,6 +74,8 @@ class Holder:
     expiry_date: dt.date = dt.date(2031, 1, 1)
     kind: str = "passport"  # passport (TD3), id_card (TD1), td2
     optional_data: str = ""
+    # The holder's photo (JPEG/PNG bytes) printed in the photo area; None: a grey silhouette, no face.
+    photo: Optional[bytes] = field(default=None, repr=False, compare=False)
 
     @property
     def layout(self) -> str:
@@ -235,11 +237,15 @@ def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
     photo_w, photo_h = (35 * scale, 45 * scale) if layout == "TD3" else (22 * scale, 28 * scale)
     x0, y0 = scale * 5, scale * 10
     draw.rectangle((x0, y0, x0 + photo_w, y0 + photo_h), fill=(200, 205, 212), outline=(120, 120, 130))
-    cx, cy = x0 + photo_w / 2, y0 + photo_h * 0.4
-    r = photo_w * 0.22
-    draw.ellipse((cx - r, cy - r * 1.2, cx + r, cy + r * 1.2), fill=(150, 140, 135))
-    draw.ellipse((cx - photo_w * 0.42, cy + r * 1.1, cx + photo_w * 0.42, y0 + photo_h * 1.35), fill=(110, 110, 125))
-    draw.rectangle((x0, y0 + photo_h + 1, x0 + photo_w, y0 + photo_h * 1.4), fill=tint)
+    if holder.photo is not None:
+        _print_photo(page, holder.photo, (int(x0), int(y0), int(photo_w), int(photo_h)))
+    else:
+        cx, cy = x0 + photo_w / 2, y0 + photo_h * 0.4
+        r = photo_w * 0.22
+        draw.ellipse((cx - r, cy - r * 1.2, cx + r, cy + r * 1.2), fill=(150, 140, 135))
+        draw.ellipse((cx - photo_w * 0.42, cy + r * 1.1, cx + photo_w * 0.42, y0 + photo_h * 1.35),
+                     fill=(110, 110, 125))
+        draw.rectangle((x0, y0 + photo_h + 1, x0 + photo_w, y0 + photo_h * 1.4), fill=tint)
     fields = [
         ("Type / Type", "P" if layout == "TD3" else "I"), ("Code / Code", holder.issuing_state),
         ("Passport No. / No. du passeport" if layout == "TD3" else "Document No.", holder.document_number),
@@ -262,6 +268,17 @@ def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
     else:
         draw.text((scale * 5, height - scale * 14), "SPECIMEN — NO MACHINE READABLE ZONE", fill=(60, 60, 60), font=value)
     return page
+
+
+def _print_photo(page: Image.Image, photo: bytes, area: tuple[int, int, int, int]) -> None:
+    """The holder's photo in the photo area: scaled to cover it, centred, slightly faded as printed."""
+    from PIL import ImageOps
+
+    x0, y0, width, height = area
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB")
+    image = ImageOps.fit(image, (width, height), Image.LANCZOS, centering=(0.5, 0.4))
+    image = Image.blend(image, Image.new("RGB", image.size, (235, 235, 230)), 0.12)
+    page.paste(image, (x0, y0))
 
 
 def _draw_mrz(page: Image.Image, lines: list[str], scale: float, layout: str, clear: bool = True) -> None:

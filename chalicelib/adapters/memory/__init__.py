@@ -30,6 +30,15 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .face import (
+    FACES_MARKER,
+    HOLDER,
+    InMemoryBiometricImages,
+    InMemoryFaceRecognition,
+    face_image,
+    over_memory,
+    with_faces,
+)
 from .federation import InMemoryGroupMembership, StaticProviderTokens
 from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
@@ -44,6 +53,13 @@ from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
     "CONNECTION_TTL",
+    "FACES_MARKER",
+    "HOLDER",
+    "InMemoryBiometricImages",
+    "InMemoryFaceRecognition",
+    "face_image",
+    "over_memory",
+    "with_faces",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
     "InMemoryClaims",

@@ -35,6 +35,7 @@ def _stored(app: Application) -> Application:
         declared=_json_copy(app.declared),
         checks=_json_copy(app.checks),
         decision_reasons=tuple(_json_copy(list(app.decision_reasons))),
+        biometrics=_json_copy(app.biometrics),
     )
 
 

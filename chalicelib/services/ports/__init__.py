@@ -23,6 +23,17 @@ from .common import (
     utc_now,
 )
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .face import (
+    BiometricImages,
+    FaceMatch,
+    FaceRecognition,
+    ImageRefused,
+    IndexedFace,
+    LivenessResult,
+    LivenessSessionGone,
+    NoFaceInImage,
+    StoredImage,
+)
 from .federation import GroupMembership, ProviderTokens
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
@@ -31,6 +42,15 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
 __all__ = [
     "ApplicationRepository",
+    "BiometricImages",
+    "FaceMatch",
+    "FaceRecognition",
+    "ImageRefused",
+    "IndexedFace",
+    "LivenessResult",
+    "LivenessSessionGone",
+    "NoFaceInImage",
+    "StoredImage",
     "ChainKey",
     "Claims",
     "Clock",

@@ -22,9 +22,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
+from tests.e2e.face import BYSTANDER_LIVE, live_selfie
 from tests.e2e.http import call, poll, upload
 from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
+from tests.support.faces import path as face_photo
 
 pytestmark = pytest.mark.e2e
 PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
@@ -130,6 +132,7 @@ def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: 
     kind, data = ("application/pdf", pdf_bytes()) if pdf else ("image/jpeg", jpeg_bytes())
     presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
     assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
+    live_selfie(stack, token, app_id, BYSTANDER_LIVE)  # the decision waits for the face check (issue 17)
     state = lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"]  # noqa: E731
     poll(state, lambda now: now == "FLAGGED", timeout=OUTCOME_S)  # OCR takes seconds on a loaded machine
     return app_id
@@ -514,6 +517,16 @@ def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_sta
     picture.write_bytes(jpeg_bytes())
     css(browser, "#document-file").send_keys(str(picture))
     css(browser, "#upload-submit").click()
+    # the liveness step (issue 17), with the photo fallback: consent, the challenge, photos in order
+    visible(browser, "#consent-text", timeout=60)
+    click(browser, "#consent-accept")
+    click(browser, "#consent-submit")
+    challenge = visible(browser, "#liveness-challenge").get_attribute("data-challenge")
+    photos = {"turn_left": ["harington-1.jpg", "harington-3.jpg"], "turn_right": ["harington-1.jpg", "harington-2.jpg"]}
+    click(browser, "#liveness-fallback summary")
+    css(browser, "#liveness-files").send_keys("\n".join(str(face_photo(name)) for name in photos[challenge]))
+    click(browser, "#liveness-send-files")
+    visible(browser, "#liveness-done", timeout=OUTCOME_S)
     final = ("APPROVED", "REJECTED", "FLAGGED")
     wait(browser, 90).until(lambda d: application_state(d) in final)
     assert "VERIFYING" in text(browser, "#application-history"), "the history shows the document arriving"
