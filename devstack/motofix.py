@@ -50,28 +50,30 @@ def serialise_dynamodb() -> None:
 
 
 def _cheap_transaction_snapshots() -> None:
-    """Snapshot and roll back transactions in place, cheaply.
+    """Snapshot and roll back transactions in place, in time proportional to what they touch.
 
     moto snapshots each table a TransactWriteItems touches with
     ``copy.deepcopy`` and, when the transaction is cancelled, *replaces* the
     table object with that copy. Two problems: the deep copy is O(table size)
-    per transaction (tens of ms at a few hundred items), and the replacement
-    carries a new stream shard, so a stream reader opened before the
-    cancellation (the local stack's pump) never sees another record.
+    per transaction (tens of ms at a few hundred items, seconds once a test
+    session or a benchmark has written thousands), and the replacement carries
+    a new stream shard, so a stream reader opened before the cancellation (the
+    local stack's pump) never sees another record.
 
     Instead we hand moto the live table as its "snapshot" (so its restore is a
-    no-op), keep our own copy of the item maps and of the stream records, and
-    on cancellation put them back into the same table and shard objects. Under
-    the lock above nothing else writes meanwhile. Put and Delete replace Item
-    objects rather than mutate them, so copying the maps is exact; a
-    transaction with an Update (which mutates items in place) deep-copies the
-    items it may touch.
+    no-op), remember the items the transaction names (at most 100, by their
+    keys: a deep copy of each, or that it was absent) and the stream's length,
+    and on cancellation put those items back and cut the stream back, in the
+    same table and shard objects. Under the lock above nothing else writes
+    meanwhile, and a transaction writes nothing but the items it names. A
+    request whose keys cannot be read is snapshotted whole, as before.
     """
     import copy
     import types
     from collections import defaultdict
 
     import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     def deepcopy(value: Any, memo: Any = None) -> Any:
@@ -81,30 +83,70 @@ def _cheap_transaction_snapshots() -> None:
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
     original = models.DynamoDBBackend.transact_write_items
+    absent = object()
 
-    def snapshot(table: Any, with_updates: bool) -> tuple[Any, Any]:
-        if with_updates:
-            items = copy.deepcopy(table.items)
+    def keys_named(table: Any, transact_items: Any, name: str) -> list[tuple[Any, Any]]:
+        keys = []
+        for item in transact_items:
+            for op_type, op in item.items():
+                if not isinstance(op, dict) or op.get("TableName") != name:
+                    continue
+                attributes = op["Item"] if op_type == "Put" else op["Key"]
+                hash_key = DynamoType(attributes[table.hash_key_attr])
+                range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+                keys.append((hash_key, range_key))
+        return keys
+
+    def snapshot(table: Any, name: str, transact_items: Any) -> tuple[Any, Any, Any]:
+        stream = len(table.stream_shard.items) if table.stream_shard is not None else None
+        try:
+            keys = keys_named(table, transact_items, name)
+        except (KeyError, TypeError, AttributeError):  # moto will refuse it; keep the old, whole copy
+            whole = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
+            return None, copy.deepcopy(whole), stream
+        saved = []
+        for hash_key, range_key in keys:
+            partition = table.items.get(hash_key, absent)
+            if range_key is None:
+                old = partition
+            else:
+                old = partition.get(range_key, absent) if partition is not absent else absent
+            saved.append((hash_key, range_key, partition is not absent,
+                          old if old is absent else copy.deepcopy(old)))
+        return saved, None, stream
+
+    def restore(table: Any, saved: Any, whole: Any, stream: Any) -> None:
+        if whole is not None:
+            table.items = whole
         else:
-            items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
-        stream = list(table.stream_shard.items) if table.stream_shard is not None else None
-        return items, stream
+            for hash_key, range_key, had_partition, old in reversed(saved):
+                if range_key is None:
+                    if old is absent:
+                        table.items.pop(hash_key, None)
+                    else:
+                        table.items[hash_key] = old
+                    continue
+                partition = table.items.get(hash_key)
+                if old is not absent:
+                    table.items[hash_key][range_key] = old
+                elif partition is not None:
+                    partition.pop(range_key, None)
+                    if not partition and not had_partition:
+                        table.items.pop(hash_key, None)
+        if stream is not None:
+            del table.stream_shard.items[stream:]
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: Any) -> Any:
         names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
         tables = {name: self.tables[name] for name in names if name in self.tables}
-        with_updates = any("Update" in item for item in transact_items)
-        saved = {name: snapshot(table, with_updates) for name, table in tables.items()}
+        saved = {name: snapshot(table, name, transact_items) for name, table in tables.items()}
         try:
             return original(self, transact_items)
         except Exception:
             for name, table in tables.items():
-                items, stream = saved[name]
                 self.tables[name] = table
-                table.items = items
-                if stream is not None:
-                    table.stream_shard.items[:] = stream
+                restore(table, *saved[name])
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

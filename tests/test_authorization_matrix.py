@@ -21,6 +21,7 @@ from typing import Any, Callable
 import boto3
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 from tests.support.identities import PASSWORD, forge, moto_signing_key, random_rsa_key
 
@@ -34,7 +35,7 @@ def _pool_kid() -> str:
     url = os.environ["COGNITO_JWKS_URL"]
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=5) as r:
+    with urllib.request.urlopen(url, timeout=REPLY_S) as r:
         return json.loads(r.read())["keys"][0]["kid"]
 
 
@@ -58,9 +59,9 @@ def _hs256_with_public_key() -> str:
     now = int(time.time())
     payload = {"iss": os.environ["COGNITO_ISSUER"], "sub": str(uuid.uuid4()), "aud": os.environ["USER_POOL_CLIENT_ID"],
                "token_use": "id", "iat": now, "exp": now + 600}
+    import base64
     import hashlib
     import hmac
-    import base64
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

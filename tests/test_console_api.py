@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests import test_review_api as h
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import jpeg_bytes
 
 
@@ -50,7 +51,7 @@ def test_a_reviewer_gets_a_short_lived_inline_link_typed_by_the_bytes_and_the_vi
     assert dt.timedelta(0) < expires - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=5)
     import requests
 
-    fetched = requests.get(reply.body["url"], timeout=10)
+    fetched = requests.get(reply.body["url"], timeout=REPLY_S)
     assert fetched.status_code == 200 and fetched.headers["Content-Type"] == "image/jpeg"
     assert fetched.content[:3] == b"\xff\xd8\xff"
 

@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.identities import forge, make_user
 
 
@@ -27,7 +28,7 @@ def pool_kid() -> str:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(os.environ["STAFF_COGNITO_JWKS_URL"], timeout=5) as r:
+    with urllib.request.urlopen(os.environ["STAFF_COGNITO_JWKS_URL"], timeout=REPLY_S) as r:
         return json.loads(r.read())["keys"][0]["kid"]
 
 

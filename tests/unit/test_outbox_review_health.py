@@ -11,7 +11,8 @@ from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, 
 from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
 from chalicelib.services.errors import NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
-from tests.support.fakes import identity, event_types, submit
+from tests.support.deadlines import REPLY_S
+from tests.support.fakes import event_types, identity, submit
 
 # --- the outbox -------------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ def test_of_two_reviewers_deciding_at_once_exactly_one_wins(svc, applicant, revi
         found = real_get(application_id)
         if not getattr(local, "met", False):
             local.met = True
-            barrier.wait(timeout=5)
+            barrier.wait(timeout=REPLY_S)
         return found
 
     repo.get = read_then_meet

@@ -14,6 +14,7 @@ from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
 from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
 
@@ -377,7 +378,7 @@ def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc
             found = real_get(application_id)
             if not getattr(local, "met", False):
                 local.met = True
-                barrier.wait(timeout=5)
+                barrier.wait(timeout=REPLY_S)
             return found
 
         repo.get = get_then_meet

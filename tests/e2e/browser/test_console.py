@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.http import call, poll, upload
+from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +105,7 @@ def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: 
     presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
     assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
     state = lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"]  # noqa: E731
-    poll(state, lambda now: now == "FLAGGED", timeout=90)  # OCR takes seconds on a loaded machine
+    poll(state, lambda now: now == "FLAGGED", timeout=OUTCOME_S)  # OCR takes seconds on a loaded machine
     return app_id
 
 
