@@ -124,6 +124,8 @@ class ConnectionModel(Model):
     pool = UnicodeAttribute(null=True)  # the user pool that signed the token (none: customer)
     topics = JSONAttribute(default=list)
     expires_at = TTLAttribute()
+    slot = NumberAttribute(null=True)  # META: the per-user slot the connection holds (USER#sub, SLOT#n)
+    holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it
 
 
 def bind(region: str, applications: str, history: str, idempotency: str, connections: str) -> None:
