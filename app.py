@@ -50,7 +50,12 @@ def services() -> bootstrap.Services:
 
 app.register_middleware(observability.middleware, "all")
 app.register_middleware(
-    http_middleware(lambda: services().verifier, lambda: services().settings.policy().max_body_bytes), "http"
+    http_middleware(
+        lambda: services().verifier,
+        lambda: services().settings.policy().max_body_bytes,
+        lambda: services().rate_limiter,
+    ),
+    "http",
 )
 
 

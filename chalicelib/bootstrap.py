@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.live_updates import LiveUpdates
     from .services.maintenance import Maintenance
     from .services.operations import Operations
+    from .services.rate_limits import RequestRateLimiter
     from .services.outbox import OutboxRelay
     from .services.reporting import DailyReports
     from .services.review import ReviewService
@@ -120,6 +121,12 @@ class Services:
         from .adapters.dynamodb_claims import DynamoQuotas
 
         return DynamoQuotas()
+
+    @cached_property
+    def rate_limiter(self) -> RequestRateLimiter:
+        from .services.rate_limits import RequestRateLimiter
+
+        return RequestRateLimiter(self.quotas, self.settings, self.clock)
 
     @cached_property
     def connections(self) -> ConnectionStore:

@@ -284,10 +284,11 @@ def _implied_errors(op: Operation, method: str) -> set[int]:
     """The error statuses the edge (middleware, body and parameter parsing) can answer for this route.
 
     503 (with Retry-After) everywhere: any route that reaches AWS answers it when AWS throttles or fails.
+    429 (with Retry-After) on every authenticated route: the per-user request rate limit.
     """
     statuses = {500, 503}
     if not op.public:
-        statuses.add(401)
+        statuses |= {401, 429}
     if method in ("POST", "PUT", "PATCH"):
         statuses.add(413)
     if op.request is not None:

@@ -54,6 +54,11 @@ class Policy:
     document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
     #: Applications one applicant may create per UTC day (429 with Retry-After beyond).
     max_applications_per_day: int = 10
+    #: REST requests one signed-in user may make per minute (a fixed window; 429 with Retry-After beyond).
+    #: Applicants: a console polls little (live updates come over the WebSocket). Staff: a reviewer
+    #: working a queue. Each request counts, answered or refused by a later rule.
+    applicant_requests_per_minute: int = 120
+    staff_requests_per_minute: int = 300
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:
