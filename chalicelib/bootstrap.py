@@ -48,8 +48,8 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.live_updates import LiveUpdates
     from .services.maintenance import Maintenance
     from .services.operations import Operations
-    from .services.rate_limits import RequestRateLimiter
     from .services.outbox import OutboxRelay
+    from .services.rate_limits import RequestRateLimiter
     from .services.reporting import DailyReports
     from .services.review import ReviewService
     from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh

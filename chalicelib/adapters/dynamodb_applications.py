@@ -20,7 +20,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.workflow import Application, Change, EventType, HistoryEvent, State
+from ..domain.workflow import Application, Change, EventType, HistoryEvent, LegacySeal, State
 from ..services.ports import (
     ApplicationRepository,
     ConcurrentChange,
@@ -179,6 +179,7 @@ def to_model(app: Application) -> ApplicationModel:
         decision_reasons=list(app.decision_reasons),
         escalated_at=app.escalated_at,
         purged_at=app.purged_at,
+        legacy_seal=app.legacy_seal.encode() if app.legacy_seal else None,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
     )
@@ -202,6 +203,7 @@ def to_application(model: ApplicationModel) -> Application:
         decision_reasons=tuple(model.decision_reasons or ()),
         escalated_at=model.escalated_at,
         purged_at=model.purged_at,
+        legacy_seal=LegacySeal.parse(model.legacy_seal),
     )
 
 
@@ -219,6 +221,7 @@ def to_event_model(event: HistoryEvent) -> HistoryModel:
         prev_hash=event.prev_hash,
         hash=event.hash,
         salt=event.salt,
+        chain=event.chain,
     )
 
 
@@ -236,6 +239,7 @@ def to_event(model: HistoryModel) -> HistoryEvent:
         prev_hash=model.prev_hash,
         hash=model.hash,
         salt=model.salt,
+        chain=int(model.chain) if model.chain is not None else None,
     )
 
 

@@ -129,7 +129,9 @@ class DynamoConnectionStore(ConnectionStore):
                 try:
                     with TransactWrite(connection=self.connection) as tx:
                         tx.save(meta)
-                        tx.save(taken, condition=ConnectionModel.pk.does_not_exist() | (ConnectionModel.expires_at <= now))
+                        tx.save(
+                            taken, condition=ConnectionModel.pk.does_not_exist() | (ConnectionModel.expires_at <= now)
+                        )
                     return ConnectionInfo(connection_id, identity, (), expires_at)
                 except TransactWriteError as error:
                     if not _conflict(error):
@@ -153,7 +155,7 @@ class DynamoConnectionStore(ConnectionStore):
         return free
 
     def count_for_user(self, user_id: str) -> int:
-        """Live connections of the user: the slots they hold (expired ones, not yet deleted by the TTL, are not counted)."""
+        """Live connections of the user: the slots they hold (expired ones, not yet deleted by TTL, do not count)."""
         return ConnectionModel.count(
             _user_pk(user_id),
             ConnectionModel.sk.startswith("SLOT#"),

@@ -69,6 +69,7 @@ class ApplicationModel(Model):
     decision_reasons = JSONAttribute(default=list)
     escalated_at = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)
+    legacy_seal = UnicodeAttribute(null=True)  # the sealed head of a version-1 (unkeyed) history
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
 
@@ -95,6 +96,7 @@ class HistoryModel(Model):
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
     salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
+    chain = NumberAttribute(null=True)  # the chain's version (workflow.CHAIN_*); absent: stored before it was
 
 
 class IdempotencyModel(Model):

@@ -173,6 +173,10 @@ class HistoryEvent:
     #: Random per event that holds personal data; never shown, never hashed. It makes the commitments to
     #: that data (``committed_details``) unguessable; the retention purge deletes it with the data.
     salt: Optional[str] = None
+    #: How ``hash`` was made: CHAIN_KEYED (HMAC under the chain key: every event written now),
+    #: CHAIN_UNKEYED (plain SHA-256: histories written before the chain was keyed), or None (stored
+    #: before the version was recorded: either; see ``event_verifies``).
+    chain: Optional[int] = 2
 
     def content(self) -> dict[str, Any]:
         """The hashed fields: everything except the hash (and the salt), with the personal data in
@@ -193,9 +197,18 @@ class HistoryEvent:
 
     def compute_hash(self, key: bytes = b"") -> str:
         """HMAC-SHA-256 of the canonical content under the chain key (``seal``): only a holder of the key
-        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC."""
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC.
+        A legacy event (``CHAIN_UNKEYED``) is the plain SHA-256 its writer made."""
+        if self.chain == CHAIN_UNKEYED:
+            return self.unkeyed_hash()
+        return hmac.new(key, self._canonical(), hashlib.sha256).hexdigest()
+
+    def unkeyed_hash(self) -> str:
+        """Version 1 of the chain: SHA-256 of the canonical content, no key (anyone can recompute it)."""
+        return hashlib.sha256(self._canonical()).hexdigest()
+
+    def _canonical(self) -> bytes:
+        return json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def sealed(self, key: bytes = b"") -> HistoryEvent:
         return dataclasses.replace(self, hash=self.compute_hash(key))
@@ -267,12 +280,92 @@ def is_application_id(value: object) -> bool:
         return False
 
 
-def chain_intact(events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None) -> bool:
-    return verify_chain(events, key, head) is None
+#: The chain's versions (``HistoryEvent.chain``). Version 1 hashed each event with plain SHA-256, so
+#: anyone who could write the table could recompute it; version 2 MACs it under the KMS-derived key.
+CHAIN_UNKEYED = 1
+CHAIN_KEYED = 2
+
+
+@dataclass(frozen=True)
+class LegacySeal:
+    """The head of an application's version-1 (unkeyed) history, MACed under the chain key once, when the
+    keyed chain was deployed (``seal_legacy_history``). Unkeyed events verify only up to this head: a
+    writer to the tables without the key can neither make an unkeyed event count past it, nor turn a
+    keyed history into an unkeyed one (it would have no seal), nor edit the sealed prefix (its head hash
+    is under the seal's MAC, and every later keyed event names it)."""
+
+    seq: int
+    hash: str
+    mac: str
+
+    def encode(self) -> str:
+        return f"{self.seq}:{self.hash}:{self.mac}"
+
+    @classmethod
+    def parse(cls, text: Optional[str]) -> Optional[LegacySeal]:
+        if not text:
+            return None
+        seq, _, rest = text.partition(":")
+        head, _, mac = rest.partition(":")
+        return cls(int(seq), head, mac) if seq.isdigit() and head and mac else None
+
+    @staticmethod
+    def mac_of(key: bytes, application_id: str, seq: int, head: str) -> str:
+        message = f"legacy-chain-head\x00{application_id}\x00{seq}\x00{head}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def verifies(self, key: bytes, application_id: str) -> bool:
+        return _same_mac(self.mac_of(key, application_id, self.seq, self.hash), self.mac)
+
+
+def seal_legacy_head(app: Application, events: Sequence[HistoryEvent], key: bytes) -> Optional[LegacySeal]:
+    """The seal of an application whose history is version 1 (unkeyed) up to its head, or None when there
+    is nothing to seal (already sealed, keyed throughout, or not a chain that verifies unkeyed: then it is
+    left to show as broken)."""
+    if app.legacy_seal is not None or not events:
+        return None
+    if all(event.chain == CHAIN_KEYED or _same_mac(event.compute_hash(key), event.hash) for event in events):
+        return None  # keyed throughout
+    prev = GENESIS_HASH
+    for expected_seq, event in enumerate(events, start=1):
+        legacy = dataclasses.replace(event, chain=CHAIN_UNKEYED)
+        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(legacy.unkeyed_hash(), event.hash):
+            return None
+        prev = event.hash
+    if len(events) != app.last_seq or prev != app.last_hash:
+        return None
+    return LegacySeal(app.last_seq, app.last_hash, LegacySeal.mac_of(key, app.application_id, app.last_seq, prev))
+
+
+def event_verifies(event: HistoryEvent, key: bytes, seal: Optional[LegacySeal] = None) -> bool:
+    """The event's hash is what its version makes of its content: a MAC under ``key`` (version 2, or an
+    event stored before versions were), or, inside the application's sealed legacy prefix only, the
+    plain SHA-256 of version 1. (Links between events are ``verify_chain``'s.)"""
+    if event.chain != CHAIN_UNKEYED and _same_mac(
+        dataclasses.replace(event, chain=CHAIN_KEYED).compute_hash(key), event.hash
+    ):
+        return True
+    if event.chain == CHAIN_KEYED or seal is None or event.seq > seal.seq:
+        return False
+    if not seal.verifies(key, event.application_id) or not _same_mac(event.unkeyed_hash(), event.hash):
+        return False
+    return event.seq != seal.seq or event.hash == seal.hash
+
+
+def chain_intact(
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
+) -> bool:
+    return verify_chain(events, key, head, seal) is None
 
 
 def verify_chain(
-    events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
 ) -> Optional[int]:
     """The seq of the first tampered, missing or extra event, or None if the chain is intact.
 
@@ -283,7 +376,7 @@ def verify_chain(
     """
     prev = GENESIS_HASH
     for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(event.compute_hash(key), event.hash):
+        if event.seq != expected_seq or event.prev_hash != prev or not event_verifies(event, key, seal):
             return event.seq
         prev = event.hash
     if head is not None:
@@ -327,6 +420,8 @@ class Application:
     decision_reasons: tuple[Mapping[str, Any], ...] = ()
     escalated_at: Optional[str] = None
     purged_at: Optional[str] = None
+    #: The sealed head of a version-1 (unkeyed) history (``LegacySeal``), or None.
+    legacy_seal: Optional[LegacySeal] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
