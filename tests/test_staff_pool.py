@@ -127,3 +127,27 @@ def test_a_staff_token_on_applicant_routes_gets_403_and_creates_nothing(api, rev
 def test_a_staff_token_with_a_bad_body_is_refused_for_its_pool_first(api, reviewer):
     reply = api.call("POST", "/applications", headers=reviewer.auth, raw=b"{not json")
     assert (reply.status, reply.body["error"]["code"]) == (403, "wrong_user_pool")
+
+
+def test_staff_cannot_change_their_own_email_in_the_staff_pool(api, reviewer):
+    """The self-decision rule compares the staff pool's verified e-mail: a reviewer changing it to another
+    address (an applicant's) would slip past it. The staff console's app client leaves ``email`` out of
+    WriteAttributes, so Cognito (here the local stack's) refuses and changes nothing; decisions still
+    see the address an administrator set."""
+    import boto3
+    import botocore.exceptions
+
+    idp = boto3.client("cognito-idp")
+    pool, client_id = os.environ["STAFF_USER_POOL_ID"], os.environ["STAFF_USER_POOL_CLIENT_ID"]
+    allowed = idp.describe_user_pool_client(UserPoolId=pool, ClientId=client_id)["UserPoolClient"]["WriteAttributes"]
+    assert "email" not in allowed and "email_verified" not in allowed
+    for attributes in ([{"Name": "email", "Value": "someone-else@example.com"}],
+                       [{"Name": "email_verified", "Value": "false"}],
+                       [{"Name": "locale", "Value": "en"}, {"Name": "email", "Value": "someone-else@example.com"}]):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            idp.update_user_attributes(AccessToken=reviewer.access_token, UserAttributes=attributes)
+        assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    stored = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username=reviewer.email)["UserAttributes"]}
+    assert stored["email"] == reviewer.email and stored.get("locale") is None
+    # What the client allows still works (the refusal is about the attribute, not the call).
+    idp.update_user_attributes(AccessToken=reviewer.access_token, UserAttributes=[{"Name": "locale", "Value": "en"}])
