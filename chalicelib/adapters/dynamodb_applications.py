@@ -86,12 +86,12 @@ class DynamoApplicationRepository(ApplicationRepository):
         )
         return _page(page)
 
-    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+    def review_queue(self, limit: int, cursor: Optional[str], newest_first: bool = False) -> Page:
         start = decode_cursor(
             cursor, {"application_id", "review_queue", "flagged_key"}, pinned={"review_queue": REVIEW_QUEUE_KEY}
         )
         page = ApplicationModel.review_queue_index.query(
-            REVIEW_QUEUE_KEY, scan_index_forward=True, limit=limit, last_evaluated_key=start
+            REVIEW_QUEUE_KEY, scan_index_forward=not newest_first, limit=limit, last_evaluated_key=start
         )
         return _page(page)
 
@@ -180,6 +180,8 @@ def to_model(app: Application) -> ApplicationModel:
         escalated_at=app.escalated_at,
         purged_at=app.purged_at,
         legacy_seal=app.legacy_seal.encode() if app.legacy_seal else None,
+        recommendation=dict(app.recommendation) if app.recommendation is not None else None,
+        claim=dict(app.claim) if app.claim is not None else None,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
     )
@@ -204,6 +206,8 @@ def to_application(model: ApplicationModel) -> Application:
         escalated_at=model.escalated_at,
         purged_at=model.purged_at,
         legacy_seal=LegacySeal.parse(model.legacy_seal),
+        recommendation=model.recommendation,
+        claim=model.claim,
     )
 
 

@@ -70,6 +70,8 @@ class ApplicationModel(Model):
     escalated_at = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)
     legacy_seal = UnicodeAttribute(null=True)  # the sealed head of a version-1 (unkeyed) history
+    recommendation = JSONAttribute(null=True)  # four eyes: the standing recommendation
+    claim = JSONAttribute(null=True)  # the review queue: who holds the case, until when
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
 

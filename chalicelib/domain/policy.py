@@ -59,6 +59,11 @@ class Policy:
     #: working a queue. Each request counts, answered or refused by a later rule.
     applicant_requests_per_minute: int = 120
     staff_requests_per_minute: int = 300
+    #: Four eyes: cases flagged for a reason of these checks or codes need two different reviewers to
+    #: approve (``SANCTIONS``: any sanctions REVIEW; add e.g. ``IDENTITY`` or a reason code). "-": none.
+    second_review_for: frozenset[str] = frozenset({"SANCTIONS"})
+    #: The review queue: how long a reviewer's claim on a case lasts (others see it claimed meanwhile).
+    review_claim_minutes: int = 30
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:

@@ -63,6 +63,11 @@ class EventType(str, enum.Enum):
     DOCUMENT_UNEXPECTED = "document.unexpected"
     DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
+    #: Four eyes: the first reviewer of a case that needs two records a recommendation, not a decision.
+    RECOMMENDED = "review.recommended"
+    #: The review queue: a reviewer claims a case for a while (others see it claimed), or lets it go.
+    CLAIMED = "review.claimed"
+    RELEASED = "review.released"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -97,6 +102,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
+    EventType.RECOMMENDED: {State.FLAGGED: State.FLAGGED},
+    EventType.CLAIMED: {State.FLAGGED: State.FLAGGED},
+    EventType.RELEASED: {State.FLAGGED: State.FLAGGED},
 }
 
 
@@ -141,6 +149,22 @@ class NoDocument(DomainError):
 
 class NotAllowed(DomainError):
     code = "forbidden"
+
+
+class SecondReviewerRequired(DomainError):
+    """Four eyes: the reviewer who recommended cannot also confirm (nor anyone who may be them)."""
+
+    code = "second_reviewer_required"
+
+
+class ClaimedByAnother(DomainError):
+    """The case is claimed by another reviewer until ``until``: they decide it, or the claim lapses."""
+
+    code = "claimed_by_another"
+
+    def __init__(self, until: str):
+        super().__init__(f"claimed by another reviewer until {until}")
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -422,6 +446,11 @@ class Application:
     purged_at: Optional[str] = None
     #: The sealed head of a version-1 (unkeyed) history (``LegacySeal``), or None.
     legacy_seal: Optional[LegacySeal] = None
+    #: Four eyes: the standing recommendation on a case that needs two reviewers
+    #: (``{"decision", "reviewer", "reviewer_email", "reason", "at"}``), or None.
+    recommendation: Optional[Mapping[str, Any]] = None
+    #: The review queue: who holds the case and until when (``{"reviewer", "reviewer_email", "until"}``).
+    claim: Optional[Mapping[str, Any]] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
@@ -615,6 +644,23 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
+def needs_second_review(app: Application, second_review_for: Iterable[str]) -> bool:
+    """Four eyes: a case flagged for a reason whose check or code the setting names (``SANCTIONS``: any
+    sanctions REVIEW) needs two different reviewers to approve it."""
+    names = {n.upper() for n in second_review_for}
+    return any(
+        str(r.get("check", "")).upper() in names or str(r.get("code", "")).upper() in names
+        for r in app.decision_reasons
+    )
+
+
+def claim_holder(app: Application, now: dt.datetime) -> Optional[Mapping[str, Any]]:
+    """The live claim on the case, or None (none, or lapsed)."""
+    if app.claim is None or parse_iso(str(app.claim.get("until"))) <= now:
+        return None
+    return app.claim
+
+
 def decide(
     app: Application,
     approve: bool,
@@ -623,11 +669,18 @@ def decide(
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
     applicant_emails: Sequence[Optional[str]] = (),
+    second_review_for: Iterable[str] = (),
 ) -> Change:
     """A reviewer's decision. Never about their own application: the same sub, or an e-mail that may be
     the same mailbox (``emails.may_be_same_mailbox``) as the applicant's own account's (``applicant_emails``,
     from the customer pool: facts the applicant cannot type) or the declared one. Staff sign in to a pool of
-    their own, so as an applicant the same person has another sub: the mailbox is what connects them."""
+    their own, so as an applicant the same person has another sub: the mailbox is what connects them.
+
+    Four eyes (``needs_second_review``): the first reviewer's word is a recommendation (the case stays
+    FLAGGED); a second, different reviewer confirms or overturns it. An approval needs two reviewers
+    who approved: a second reviewer approving against a recommendation to reject makes theirs the
+    standing recommendation, for a third. A rejection by the second is final. A case claimed by another
+    reviewer is theirs to decide until the claim lapses."""
     if reviewer_id == app.applicant_id or may_be_same_mailbox(
         reviewer_email, [*applicant_emails, app.declared.get("email")]
     ):
@@ -635,14 +688,73 @@ def decide(
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING
         raise IllegalTransition(event_type, app.state)
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    decision = "approve" if approve else "reject"
+    details: dict[str, Any] = {"decision": decision, "reviewer_email": reviewer_email}
+    builder = _ChangeBuilder(app, app, now)
+    if needs_second_review(app, second_review_for):
+        standing = app.recommendation
+        if standing is not None and (
+            standing.get("reviewer") == reviewer_id
+            or may_be_same_mailbox(reviewer_email, [standing.get("reviewer_email")])
+        ):
+            raise SecondReviewerRequired("four eyes: a second, different reviewer must confirm or overturn")
+        if standing is None or (approve and standing.get("decision") != "approve"):
+            recommendation = {
+                "decision": decision,
+                "reviewer": reviewer_id,
+                "reviewer_email": reviewer_email,
+                "reason": reason,
+                "at": iso(now),
+            }
+            overturns = {"overturns": dict(standing)} if standing is not None else {}
+            builder.apply(
+                EventType.RECOMMENDED,
+                Actor("reviewer", reviewer_id),
+                reason,
+                {**details, "four_eyes": True, **overturns},
+                recommendation=recommendation,
+                claim=None,
+            )
+            return builder.build()
+        details.update(
+            four_eyes=True,
+            recommendation=standing.get("decision"),
+            recommended_by=standing.get("reviewer_email"),
+            recommended_by_reviewer=standing.get("reviewer"),
+            confirms=standing.get("decision") == decision,
+        )
+    builder.apply(event_type, Actor("reviewer", reviewer_id), reason, details, claim=None)
+    return builder.build()
+
+
+def claim(app: Application, reviewer_id: str, reviewer_email: Optional[str], now: dt.datetime, minutes: int) -> Change:
+    """Claim a FLAGGED case for ``minutes`` (again by its holder: extended). ClaimedByAnother while
+    another reviewer's claim lives."""
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    until = iso(now + dt.timedelta(minutes=minutes))
+    held = {"reviewer": reviewer_id, "reviewer_email": reviewer_email, "until": until}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(
-            event_type,
-            Actor("reviewer", reviewer_id),
-            reason,
-            {"decision": "approve" if approve else "reject", "reviewer_email": reviewer_email},
-        )
+        .apply(EventType.CLAIMED, Actor("reviewer", reviewer_id), f"claimed until {until}", dict(held), claim=held)
+        .build()
+    )
+
+
+def release(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
+    """Let one's claim go. NothingToDo when there is none of one's own (another's: ClaimedByAnother)."""
+    holder = claim_holder(app, now)
+    if holder is None:
+        raise NothingToDo("not claimed")
+    if holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.RELEASED, Actor("reviewer", reviewer_id), "claim released", {}, claim=None)
         .build()
     )
 
@@ -763,7 +875,14 @@ PUBLIC_STAFF_REASONS = {
     EventType.APPROVED: "decided by a reviewer",
     EventType.REJECTED: "decided by a reviewer",
     EventType.VIEWED: "viewed by a reviewer",
+    EventType.RECOMMENDED: "reviewed; awaiting a second reviewer",
+    EventType.CLAIMED: "taken up by a reviewer",
+    EventType.RELEASED: "returned to the review queue",
 }
+
+
+#: The events by which a reviewer took part in deciding (four eyes: the recommendation too).
+DECIDING_EVENTS = frozenset({EventType.APPROVED, EventType.REJECTED, EventType.RECOMMENDED})
 
 
 def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: str) -> bool:
@@ -773,14 +892,15 @@ def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: s
     if app.state not in REVIEWABLE_STATES:
         return False
     decider = str(Actor("reviewer", reviewer_id))
-    return any(e.type in (EventType.APPROVED, EventType.REJECTED) and e.actor == decider for e in history)
+    return any(e.type in DECIDING_EVENTS and e.actor == decider for e in history)
 
 
-def record_view(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
-    """The audit event of one read of the application's personal data by a reviewer."""
+def record_view(app: Application, reviewer_id: str, now: dt.datetime, reviewer_email: Optional[str] = None) -> Change:
+    """The audit event of one read of the application's personal data by a reviewer (named in words)."""
+    details = {"reviewer_email": reviewer_email} if reviewer_email else {}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review")
+        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review", details)
         .build()
     )
 
@@ -800,5 +920,7 @@ def for_applicant(event: Mapping[str, Any]) -> dict[str, Any]:
             event_type = None
         shown["reason"] = PUBLIC_STAFF_REASONS.get(event_type, "") if event_type else ""
         if isinstance(event.get("details"), Mapping):
-            shown["details"] = {k: v for k, v in event["details"].items() if k == "decision"}
+            # a recommendation is not a decision: the applicant learns of it only as "in review"
+            keep = () if event_type is EventType.RECOMMENDED else ("decision",)
+            shown["details"] = {k: v for k, v in event["details"].items() if k in keep}
     return shown
