@@ -450,7 +450,7 @@ def escalate_overdue_reviews(event):
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), description="Re-drive applications an asynchronous step lost")
 def redrive_stuck_applications(event):
-    return schedules.run(services().sweeper.redrive_stuck, event, services().metrics)
+    return run_job("redrive_stuck_applications", services().sweeper.redrive_stuck, event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")

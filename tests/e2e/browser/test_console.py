@@ -18,7 +18,7 @@ import pytest
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
@@ -242,6 +242,54 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     for secret in ("OFAC", "SDN", "SDGT", "IRGC", "1001", "Karim Yusuf", "AL-RASHIDI", "score"):
         assert secret not in page, f"the applicant's page shows {secret!r}"
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
+
+
+def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_reviewer(local_stack, browser, page_errors):
+    """The bank's queue (issue 18): filter by id, identifying details in the row, claim, four eyes; the
+    decision controls in view without scrolling, focus on the new heading, one audited read per view."""
+    applicant = local_stack.token("applicant")
+    name = {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}  # near OFAC-SDN 1001 (tests/data/sanctions)
+    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1960-01-12", nationality="IRQ")
+    sign_in_as(browser, local_stack, "reviewer", "review")
+    visible(browser, "#queue-filters")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    row = text(browser, f'#queue tr[data-id="{app_id}"]')
+    assert "1960-01-12 · IRQ" in row and "sanctions" in row and "Needs two reviewers" in row and "nobody" in row
+    screenshot(browser, "reviewer-queue-filtered")
+
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    visible(browser, "#decision-form")
+    wait(browser).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "review-title")
+    top = browser.execute_script("return document.getElementById('decision-submit').getBoundingClientRect().bottom")
+    assert top <= browser.execute_script("return window.innerHeight"), "the decision controls need scrolling"
+    assert text(browser, "#decision-submit") == "Record recommendation"
+    click(browser, "#claim-take")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#claim-status"), "Claimed by you"))
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("a namesake: the listed person is older and Iranian")
+    click(browser, "#decision-submit")
+    visible(browser, "#awaiting-second")
+    assert "Hash chain intact" in text(browser, "#chain-status")
+    screenshot(browser, "reviewer-recommended")
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()["items"]
+    types = [e["type"] for e in history]
+    assert types[:types.index("review.recommended")].count("review.viewed") == 1, types  # one read per page view
+
+    other = second_reviewer(local_stack)
+    open_console(browser, local_stack, "review")
+    sign_in(browser, local_stack, other["email"], "Second-Reviewer-2024", staff=True)
+    visible(browser, "#queue-filters")
+    Select(css(browser, "#filter-status")).select_by_value("second_review")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    assert "Awaiting second reviewer" in text(browser, f'#queue tr[data-id="{app_id}"]')
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#four-eyes"), "recommended to approve"))
+    assert text(browser, "#decision-submit") == "Record decision"
+    screenshot(browser, "reviewer-second")
 
 
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
