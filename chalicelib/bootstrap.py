@@ -120,6 +120,7 @@ class Services:
     def quotas(self) -> Quotas:
         from .adapters.dynamodb_claims import DynamoQuotas
 
+        _ = self.dynamodb_connection  # binds the models to the tables (the rate limit runs before anything else)
         return DynamoQuotas()
 
     @cached_property
