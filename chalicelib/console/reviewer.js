@@ -269,6 +269,7 @@ async function renderApplication(ctx, id) {
     h("section", { class: "panel", "aria-labelledby": "sanctions-title" }, h("h2", { id: "sanctions-title" }, "Sanctions screening"), sanctions),
     h("section", { class: "panel", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), history));
 
+  let flaggedSince = null;
   const showReviewState = (review) => {
     if (!review) {
       replace(reviewState, h("p", { class: "muted" }, "Not in review."));
@@ -298,7 +299,7 @@ async function renderApplication(ctx, id) {
         rec.reason ? ` — “${rec.reason}”` : "", rec.mine ? ". A second, different reviewer must confirm or overturn it." : ". Your decision confirms or overturns it."]
         : "Four eyes: this case needs two different reviewers to approve. Your decision will be a recommendation.") : null;
     replace(reviewState, h("p", { id: "claim-status" }, claimText), claimButton, fourEyes,
-      h("p", { class: "hint" }, `Flagged ${formatAge(review.age_hours * 3600_000)} ago; review due by `, time(review.sla_due_at),
+      h("p", { class: "hint" }, `Flagged ${formatAge(ageMs(flaggedSince || new Date().toISOString()))} ago; review due by `, time(review.sla_due_at),
         review.overdue ? h("span", { class: "badge sla-overdue" }, " SLA overdue") : ""));
   };
 
@@ -327,6 +328,7 @@ async function renderApplication(ctx, id) {
     replace(left, comparison(detail), h("h3", {}, "Checks"), checksList(detail), h("h3", {}, "Also declared"), declaredExtra(detail));
     replace(sanctions, sanctionsMatches(detail));
     replace(history, timeline(detail.history, detail.chain_intact));
+    flaggedSince = detail.state_since;
     showReviewState(detail.review);
     renderDecision(detail);
     return detail;
@@ -401,10 +403,10 @@ async function renderApplication(ctx, id) {
   // nothing, and a claim changes only who holds the case (said without reading again).
   const off = ctx.live.onEvent((event) => {
     if (event.application_id !== id || QUIET_EVENTS.has(event.type)) return;
+    const mine = ctx.auth.user && event.actor === `reviewer:${ctx.auth.user.sub}`;
+    if (mine) return; // this page already shows what its own action did
     if (event.type === "review.claimed" || event.type === "review.released") {
-      if (!(ctx.auth.user && event.actor === `reviewer:${ctx.auth.user.sub}`)) {
-        announce(event.type === "review.claimed" ? "Another reviewer claimed this case." : "The claim on this case was released.");
-      }
+      announce(event.type === "review.claimed" ? "Another reviewer claimed this case." : "The claim on this case was released.");
       return;
     }
     refresh().catch(() => decidedElsewhere(event));

@@ -290,6 +290,11 @@ def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_revi
     wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#four-eyes"), "recommended to approve"))
     assert text(browser, "#decision-submit") == "Record decision"
     screenshot(browser, "reviewer-second")
+    # The first reviewer's page read twice in all: on opening, and once to show its recommendation (its own
+    # live events, the subscription's acknowledgement and the claim did not read again).
+    seen = call(local_stack, "GET", f"/review/applications/{app_id}", other["token"]).json()["history"]
+    first_reads = [e for e in seen if e["type"] == "review.viewed" and e["actor_name"] == local_stack.user("reviewer")["email"]]
+    assert len(first_reads) == 2, [(e["type"], e["actor_name"]) for e in seen]
 
 
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
