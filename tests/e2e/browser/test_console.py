@@ -502,6 +502,12 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
     assert text(browser, "#queue-table") and text(browser, "#job-table")
     screenshot(browser, "operator")
     at_phone_width(browser, "operator")
+    browser.set_window_size(1366, 768)  # a common laptop: the page must not scroll sideways (issue 18)
+    try:
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 1366, f"the operator page is {width} px wide at 1366 px"
+    finally:
+        browser.set_window_size(*DESKTOP)
 
 
 # --- applicant ------------------------------------------------------------------
@@ -517,11 +523,36 @@ def fill(driver: Any, values: dict[str, str]) -> None:
             field.send_keys(value)
 
 
+def test_a_refused_declaration_marks_each_refused_field(local_stack, browser, page_errors):
+    """The API's 422 names fields; the form ties each message to its input (aria-invalid, aria-describedby)
+    and moves focus to the first, so a screen reader hears which field is wrong (issue 18)."""
+    import datetime as dt
+
+    page_errors.allow("422")
+    sign_in_as(browser, local_stack, "applicant", "applicant")
+    visible(browser, "#application-form")
+    body = make_declared()
+    child = (dt.date.today() - dt.timedelta(days=365 * 10)).isoformat()
+    fill(browser, {"given-names": "Young", "surname": "Person", "date-of-birth": child, "nationality": "GBR",
+                   "email": body["email"], "phone": body["phone"], "country": "GB",
+                   "street": body["address"]["street_address"][0], "document-number": body["identity_document"]["number"],
+                   "issuing-country": "GBR", "expiry-date": body["identity_document"]["expiry_date"]})
+    css(browser, "#create-application").click()
+    wait(browser).until(lambda d: css(d, "#date-of-birth").get_attribute("aria-invalid") == "true")
+    described = css(browser, "#date-of-birth").get_attribute("aria-describedby")
+    assert described == "date-of-birth-error" and text(browser, f"#{described}")
+    assert browser.execute_script("return document.activeElement.id") == "date-of-birth"
+    assert css(browser, "#surname").get_attribute("aria-invalid") is None
+    screenshot(browser, "applicant-field-errors")
+
+
 def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_stack, browser, page_errors, tmp_path):
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     password = "Applicant-New-2024"
     open_console(browser, local_stack)
-    visible(browser, "#signup-email").send_keys(email)
+    visible(browser, "#signup-email")
+    assert not css(browser, "#confirm-form").is_displayed(), "the confirm-code form shows before sign-up"
+    css(browser, "#signup-email").send_keys(email)
     css(browser, "#signup-password").send_keys(password)
     css(browser, "#signup-submit").click()
     visible(browser, "#confirm-code").send_keys("123456")  # the local Cognito takes any code
