@@ -115,7 +115,8 @@ def test_filters_search_and_identifying_details(api, applicant, surname):
 
 @pytest.mark.parametrize("query, field", [
     ("status=everything", "status"), ("reason=a%20b", "reason"), ("older_than_hours=-1", "older_than_hours"),
-    ("order=random", "order"), ("q=" + "x" * 101, "q"), ("sort=name", "sort"),
+    ("order=random", "order"), ("q=" + "x" * 101, "q"), ("sort=name", "sort"), ("reason=", "reason"),
+    ("reason=sanctions%0A", "reason"), ("older_than_hours=1%0A", "older_than_hours"),
 ])
 def test_bad_queue_parameters_are_refused_naming_the_field(api, reviewer, query, field):
     reply = api.get(f"/review/queue?{query}", user=reviewer)
