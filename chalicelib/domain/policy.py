@@ -54,6 +54,16 @@ class Policy:
     document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
     #: Applications one applicant may create per UTC day (429 with Retry-After beyond).
     max_applications_per_day: int = 10
+    #: REST requests one signed-in user may make per minute (a fixed window; 429 with Retry-After beyond).
+    #: Applicants: a console polls little (live updates come over the WebSocket). Staff: a reviewer
+    #: working a queue. Each request counts, answered or refused by a later rule.
+    applicant_requests_per_minute: int = 120
+    staff_requests_per_minute: int = 300
+    #: Four eyes: cases flagged for a reason of these checks or codes need two different reviewers to
+    #: approve (``SANCTIONS``: any sanctions REVIEW; add e.g. ``IDENTITY`` or a reason code). "-": none.
+    second_review_for: frozenset[str] = frozenset({"SANCTIONS"})
+    #: The review queue: how long a reviewer's claim on a case lasts (others see it claimed meanwhile).
+    review_claim_minutes: int = 30
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:
