@@ -42,17 +42,19 @@ from chalicelib.api.models import (
     JobsOut,
     LivenessCompletion,
     LivenessSessionOut,
+    QueueItem,
     QueuePage,
     QueuesOut,
     Redriven,
+    ReviewDecisionOut,
     ReviewDetail,
     SelfieLink,
     UploadForm,
     WithdrawRequest,
     WorkflowOut,
 )
-from chalicelib.api.openapi import HISTORY_PAGING, IDEMPOTENCY_KEY, PAGING, documented, hidden
-from chalicelib.api.requests import idempotency_key, page_params, parse_body
+from chalicelib.api.openapi import HISTORY_PAGING, IDEMPOTENCY_KEY, PAGING, QUEUE_FILTERS, documented, hidden
+from chalicelib.api.requests import idempotency_key, page_params, parse_body, queue_params
 from chalicelib.observability import logger
 
 app = Chalice(app_name="account-opening")
@@ -66,7 +68,12 @@ def services() -> bootstrap.Services:
 
 app.register_middleware(observability.middleware, "all")
 app.register_middleware(
-    http_middleware(lambda: services().verifier, lambda: services().settings.policy().max_body_bytes), "http"
+    http_middleware(
+        lambda: services().verifier,
+        lambda: services().settings.policy().max_body_bytes,
+        lambda: services().rate_limiter,
+    ),
+    "http",
 )
 
 
@@ -339,15 +346,29 @@ def publish_history(event):
 # --- human review -----------------------------------------------------------
 
 
+def review_view():
+    """What shapes a reviewer's answer: now, and the settings (SLA, four eyes)."""
+    return services().clock(), services().settings.policy()
+
+
 @app.route("/review/queue", methods=["GET"])
-@documented("FLAGGED applications, oldest first (reviewers)", params=PAGING, responses={200: QueuePage}, errors=(403,))
+@documented(
+    "Cases in review (FLAGGED), oldest flag first, filtered and searched (reviewers)",
+    description="Each row: the applicant's name, birth date and nationality, the reasons, the age against the "
+    "review SLA, who has claimed it and any four-eyes recommendation awaiting a second reviewer. A filtered "
+    "page may hold fewer rows than limit and still a next_cursor: follow it.",
+    params=PAGING + QUEUE_FILTERS,
+    responses={200: QueuePage},
+    errors=(403,),
+)
 @handles_errors
 def review_queue():
     request = current_request()
-    reviewer(request, services().staff)
-    limit, cursor = page_params(request)
-    items, next_cursor = services().review.queue(limit, cursor)
-    return presenters.page([presenters.queue_item(a) for a in items], next_cursor)
+    who = reviewer(request, services().staff)
+    limit, cursor, filters = queue_params(request)
+    items, next_cursor = services().review.queue(who, limit, cursor, filters)
+    now, policy = review_view()
+    return presenters.page([presenters.queue_item(a, who.sub, now, policy) for a in items], next_cursor)
 
 
 @app.route("/review/applications/{application_id}", methods=["GET"])
@@ -361,16 +382,20 @@ def review_queue():
 @handles_errors
 def review_application(application_id):
     who = reviewer(current_request(), services().staff)
-    return presenters.review_detail(services().review.detail(who, application_id))
+    return presenters.review_detail(services().review.detail(who, application_id), who.sub, *review_view())
 
 
 @app.route("/review/applications/{application_id}/decision", methods=["POST"])
 @documented(
     "Approve or reject a FLAGGED application (reviewers)",
     description="Outside review (not FLAGGED, and not decided by you) the 404 not_found of an unknown id; "
-    "409 when you decided it already or another reviewer decided it first.",
+    "409 when you decided it already or another reviewer decided it first; 409 claimed_by_another while "
+    "another reviewer holds the case. Four eyes (a case flagged for a reason the second_review_for setting "
+    "names, e.g. any sanctions REVIEW): the first reviewer's decision is a recommendation (still FLAGGED, "
+    "review.awaiting_second_review); a second, different reviewer confirms or overturns it (409 "
+    "second_reviewer_required for the first); an approval always needs two reviewers who approved.",
     request=DecisionRequest,
-    responses={200: ApplicationOut},
+    responses={200: ReviewDecisionOut},
     errors=(403, 404, 409),
 )
 @handles_errors
@@ -379,7 +404,25 @@ def decide_application(application_id):
     who = reviewer(request, services().staff)
     body = parse_body(request, DecisionRequest)
     decided = services().review.decide(who, application_id, body.decision is Decision.APPROVE, body.reason)
-    return presenters.application(decided, reviewer=True)
+    return presenters.decision(decided, who.sub, *review_view())
+
+
+@app.route("/review/applications/{application_id}/claim", methods=["POST", "DELETE"])
+@documented(
+    "Claim a case in review for review_claim_minutes (POST; again: extended), or let it go (DELETE) (reviewers)",
+    description="Others see it claimed in the queue and cannot decide it until the claim is released or "
+    "lapses (409 claimed_by_another). Recorded in the history (review.claimed, review.released). "
+    "Outside review: the 404 of an unknown id.",
+    responses={200: QueueItem},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def claim_application(application_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    review = services().review
+    held = review.claim(who, application_id) if request.method == "POST" else review.release(who, application_id)
+    return presenters.queue_item(held, who.sub, *review_view())
 
 
 @app.route("/review/applications/{application_id}/document", methods=["GET"])
@@ -519,7 +562,7 @@ def escalate_overdue_reviews(event):
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), description="Re-drive applications an asynchronous step lost")
 def redrive_stuck_applications(event):
-    return schedules.run(services().sweeper.redrive_stuck, event, services().metrics)
+    return run_job("redrive_stuck_applications", services().sweeper.redrive_stuck, event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")

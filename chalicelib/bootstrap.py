@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.maintenance import Maintenance
     from .services.operations import Operations
     from .services.outbox import OutboxRelay
+    from .services.rate_limits import RequestRateLimiter
     from .services.reporting import DailyReports
     from .services.review import ReviewService
     from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
@@ -127,7 +128,14 @@ class Services:
     def quotas(self) -> Quotas:
         from .adapters.dynamodb_claims import DynamoQuotas
 
+        _ = self.dynamodb_connection  # binds the models to the tables (the rate limit runs before anything else)
         return DynamoQuotas()
+
+    @cached_property
+    def rate_limiter(self) -> RequestRateLimiter:
+        from .services.rate_limits import RequestRateLimiter
+
+        return RequestRateLimiter(self.quotas, self.settings, self.clock)
 
     @cached_property
     def connections(self) -> ConnectionStore:

@@ -78,8 +78,20 @@ def aws_stack(request: pytest.FixtureRequest) -> Optional[dict[str, str]]:
     from tests.support.aws import provisioned_environment
 
     env = provisioned_environment()
+    _relax_request_rate_limits()
     _ = services().dynamodb_connection  # binds the pynamodb models to the provisioned tables
     return env
+
+
+def _relax_request_rate_limits() -> None:
+    """The suite's shared users make hundreds of requests a minute (the authorisation matrix alone); the
+    per-user rate limits are raised for the session and lowered by the tests of them (test_limits.py)."""
+    import boto3
+
+    ssm = boto3.client("ssm")
+    prefix = os.environ["SETTINGS_PATH"].rstrip("/")
+    for name in ("applicant_requests_per_minute", "staff_requests_per_minute"):
+        ssm.put_parameter(Name=f"{prefix}/{name}", Value="1000000", Type="String", Overwrite=True)
 
 
 @dataclass

@@ -227,7 +227,9 @@ def test_staff_sign_in_is_managed_login_through_the_corporate_provider_with_no_p
     assert client["AllowedOAuthFlows"] == ["code"] and client["AllowedOAuthFlowsUserPoolClient"] is True
     assert "aws.cognito.signin.user.admin" not in client["AllowedOAuthScopes"]  # nobody writes their own profile
     assert "custom:idp_id_token" not in client["ReadAttributes"]  # the provider's token stays out of ours
-    assert "custom:idp_id_token" in client["WriteAttributes"]  # mapped attributes must be writable
+    federated, alone = client["WriteAttributes"]["Fn::If"][1:]
+    assert "custom:idp_id_token" in federated  # mapped attributes must be writable (the scope guards them)
+    assert "email" not in alone and "email_verified" not in alone  # staff never write their own e-mail
     provider = resources["StaffCorporateIdp"]["Properties"]
     assert provider["AttributeMapping"]["custom:idp_id_token"] == "id_token"
     assert "{{resolve:secretsmanager:" in provider["ProviderDetails"]["client_secret"]["Fn::Sub"]  # never a parameter

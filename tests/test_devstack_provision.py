@@ -182,8 +182,9 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 31  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
-    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18), the face check's eleven
+    assert len(by_name) == 35  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12), approved_document_retention_days, applicant_ and
+    # staff_requests_per_minute, second_review_for, review_claim_minutes (issue 18), the face check's eleven
     # (issue 17)
     assert by_name["face_match_threshold"]["Value"] == "95" and by_name["biometric_retention_days"]["Value"] == "30"
     assert by_name["served_nationalities"]["Value"] == "*"

@@ -43,8 +43,13 @@ def purge(days_from_now: float) -> dict:
 
 def test_the_purge_removes_personal_data_from_the_history_and_the_chain_still_verifies(api, client, applicant,
                                                                                       reviewer):
+    from tests.support.identities import make_user
+
     app_id, declared = read_application(api, client, applicant)
+    # a sanctions REVIEW: four eyes, the first reviewer recommends and a second confirms
     assert decide(api, reviewer, app_id, "reject", "the document is not the applicant's").status == 200
+    confirmed = decide(api, make_user(("reviewers",)), app_id, "reject", "agreed")
+    assert confirmed.status == 200 and confirmed.body["state"] == "REJECTED", confirmed.body
     before = json.dumps([e.to_dict() for e in history(app_id)])
     assert all(value in before for value in personal_values(declared)), "the test must start with the data"
     summary = purge(91)

@@ -21,6 +21,7 @@ from ..services.errors import (
     IdempotencyKeyReused,
     NotFound,
     QuotaExceeded,
+    RateLimited,
     UnknownQueue,
 )
 from ..services.ports import ConcurrentChange, InvalidCursor
@@ -125,11 +126,14 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
     if isinstance(exc, NotFound):  # never echoes the id: it may be 5,000 characters of anything
         return error_response(404, "not_found", "application not found", None, request)
     if isinstance(exc, QuotaExceeded):
+        limit: dict[str, Any] = {"retry_after_seconds": exc.retry_after_seconds}
+        if isinstance(exc, RateLimited):
+            limit.update(limit=exc.limit, window_seconds=exc.window_seconds)
         return error_response(
             429,
             "too_many_requests",
             str(exc),
-            {"retry_after_seconds": exc.retry_after_seconds},
+            limit,
             request,
             {"Retry-After": str(exc.retry_after_seconds)},
         )

@@ -239,6 +239,9 @@ class HistoryEventOut(_Strict):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    actor_name: Optional[str] = Field(
+        default=None, description="Reviewers' view: the staff member in words (their verified e-mail)"
+    )
 
 
 class History(_Strict):
@@ -247,7 +250,37 @@ class History(_Strict):
     next_cursor: Optional[str] = None
 
 
-class QueueItem(_Strict):
+class ClaimOut(_Strict):
+    """Who holds the case (their verified e-mail), until when; ``mine``: the caller holds it."""
+
+    by: Optional[str]
+    until: str
+    mine: bool
+
+
+class RecommendationOut(_Strict):
+    """Four eyes: the first reviewer's recommendation, awaiting a second, different reviewer."""
+
+    decision: Decision
+    by: Optional[str] = Field(description="The recommending reviewer's verified e-mail")
+    at: str
+    reason: str
+    mine: bool
+
+
+class ReviewState(_Strict):
+    """Where the case stands in review: claim, recommendation (four eyes), age against the SLA."""
+
+    claim: Optional[ClaimOut]
+    recommendation: Optional[RecommendationOut]
+    needs_second_review: bool = Field(description="Four eyes: approving needs two different reviewers")
+    awaiting_second_review: bool
+    age_hours: float = Field(description="Hours since it was flagged")
+    sla_due_at: str
+    overdue: bool
+
+
+class QueueItem(ReviewState):
     id: str
     state: State
     version: int
@@ -255,6 +288,8 @@ class QueueItem(_Strict):
     created_at: str
     escalated_at: Optional[str]
     applicant_name: Optional[str]
+    date_of_birth: Optional[str]
+    nationality: Optional[str]
     decision_reasons: list[DecisionReason]
 
 
@@ -267,6 +302,14 @@ class ReviewDetail(ApplicationOut):
     applicant_id: str
     history: list[HistoryEventOut]
     chain_intact: bool
+    review: Optional[ReviewState] = Field(description="While in review (FLAGGED): claim, four eyes, SLA")
+
+
+class ReviewDecisionOut(ApplicationOut):
+    """The application after the decision; on a four-eyes case the first reviewer's word is a
+    recommendation: state stays FLAGGED and ``review.awaiting_second_review`` is true."""
+
+    review: Optional[ReviewState]
 
 
 class UploadForm(_Strict):

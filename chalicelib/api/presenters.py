@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from ..domain import face_evidence, face_workflow
+from ..domain import workflow as wf
 from ..domain.checks import FACE, for_applicant
 from ..domain.face import similarity_band
-from ..domain.workflow import Application, EventType, HistoryEvent
+from ..domain.policy import Policy
+from ..domain.workflow import Application, EventType, HistoryEvent, State, iso
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.applications import History
 from ..services.face import Completion, ConsentStatus, SessionView
 from ..services.face_review import SelfieLink
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
-from ..services.review import Detail, DocumentLink
+from ..services.review import Detail, DocumentLink, applicant_name
 
 
 def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
@@ -132,9 +135,37 @@ def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
-def queue_item(app: Application) -> dict[str, Any]:
-    """What a reviewer needs to pick an application: why it was flagged and since when."""
-    name = app.declared.get("full_name") or {}
+def review_state(app: Application, viewer: str, now: dt.datetime, policy: Policy) -> dict[str, Any]:
+    """Where a case in review stands, for reviewer ``viewer`` (a sub): claim, four eyes, SLA."""
+    holder = wf.claim_holder(app, now)
+    rec = app.recommendation
+    needs = wf.needs_second_review(app, policy.second_review_for)
+    flagged = wf.parse_iso(app.state_since)
+    age = (now - flagged).total_seconds() / 3600
+    return {
+        "claim": None
+        if holder is None
+        else {"by": holder.get("reviewer_email"), "until": holder["until"], "mine": holder.get("reviewer") == viewer},
+        "recommendation": None
+        if rec is None
+        else {
+            "decision": rec["decision"],
+            "by": rec.get("reviewer_email"),
+            "at": rec["at"],
+            "reason": rec.get("reason", ""),
+            "mine": rec.get("reviewer") == viewer,
+        },
+        "needs_second_review": needs,
+        "awaiting_second_review": needs and rec is not None and app.state is State.FLAGGED,
+        "age_hours": round(age, 1),
+        "sla_due_at": iso(flagged + dt.timedelta(hours=policy.review_sla_hours)),
+        "overdue": age >= policy.review_sla_hours,
+    }
+
+
+def queue_item(app: Application, viewer: str, now: dt.datetime, policy: Policy) -> dict[str, Any]:
+    """What a reviewer needs to pick a case: who (name, birth date, nationality), why it was flagged,
+    since when and against which SLA, who holds it, and whether it awaits a second reviewer."""
     return {
         "id": app.application_id,
         "state": app.state.value,
@@ -142,19 +173,43 @@ def queue_item(app: Application) -> dict[str, Any]:
         "flagged_at": app.state_since,
         "created_at": app.created_at,
         "escalated_at": app.escalated_at,
-        "applicant_name": " ".join(p for p in (name.get("given_names"), name.get("surname")) if p) or None,
+        "applicant_name": applicant_name(app) or None,
+        "date_of_birth": app.declared.get("date_of_birth"),
+        "nationality": app.declared.get("nationality"),
         "decision_reasons": [dict(r) for r in app.decision_reasons],
+        **review_state(app, viewer, now, policy),
     }
 
 
-def review_detail(found: Detail) -> dict[str, Any]:
-    """The whole application (check details included), who applied, and the full audit history."""
+def actor_names(events: Sequence[HistoryEvent]) -> dict[str, str]:
+    """Staff actors in words: each reviewer's verified e-mail, as the history itself records it."""
+    names: dict[str, str] = {}
+    for evt in events:
+        email = evt.details.get("reviewer_email") if isinstance(evt.details, Mapping) else None
+        if evt.actor.startswith("reviewer:") and isinstance(email, str) and email:
+            names[evt.actor] = email
+    return names
+
+
+def review_detail(found: Detail, viewer: str, now: dt.datetime, policy: Policy) -> dict[str, Any]:
+    """The whole application (check details included), who applied, the full audit history with
+    reviewers named, and where the case stands in review."""
     app = found.application
+    names = actor_names(found.history)
     return {
         **application(app, reviewer=True),
         "applicant_id": app.applicant_id,
-        "history": [event(e, reviewer=True) for e in found.history],
+        "history": [{**event(e, reviewer=True), "actor_name": names.get(e.actor)} for e in found.history],
         "chain_intact": found.chain_intact,
+        "review": review_state(app, viewer, now, policy) if app.state is State.FLAGGED else None,
+    }
+
+
+def decision(app: Application, viewer: str, now: dt.datetime, policy: Policy) -> dict[str, Any]:
+    """The application after a reviewer's decision (four eyes: perhaps a recommendation, still FLAGGED)."""
+    return {
+        **application(app, reviewer=True),
+        "review": review_state(app, viewer, now, policy) if app.state is State.FLAGGED else None,
     }
 
 

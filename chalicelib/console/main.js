@@ -111,7 +111,16 @@ class Console {
     } catch (error) {
       showError(this.view, error);
     }
+    focusHeading(this.view);
   }
+}
+
+/** A page change moves focus to the new page's heading, so a screen reader starts there (WCAG 2.4.3). */
+export function focusHeading(view) {
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus();
 }
 
 // Pages are not hidden behind a client-side check: the API decides, and its

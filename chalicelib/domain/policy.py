@@ -77,6 +77,16 @@ class Policy:
     #: Selfies, liveness images and face-collection entries are deleted this long after the application is
     #: decided (at once when withdrawn or expired); never kept longer than documents (``biometric_retention``).
     biometric_retention_days: int = 30
+    #: REST requests one signed-in user may make per minute (a fixed window; 429 with Retry-After beyond).
+    #: Applicants: a console polls little (live updates come over the WebSocket). Staff: a reviewer
+    #: working a queue. Each request counts, answered or refused by a later rule.
+    applicant_requests_per_minute: int = 120
+    staff_requests_per_minute: int = 300
+    #: Four eyes: cases flagged for a reason of these checks or codes need two different reviewers to
+    #: approve (``SANCTIONS``: any sanctions REVIEW; add e.g. ``IDENTITY`` or a reason code). "-": none.
+    second_review_for: frozenset[str] = frozenset({"SANCTIONS"})
+    #: The review queue: how long a reviewer's claim on a case lasts (others see it claimed meanwhile).
+    review_claim_minutes: int = 30
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:

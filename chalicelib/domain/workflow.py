@@ -73,6 +73,11 @@ class EventType(str, enum.Enum):
     FACE_REQUESTED = "face.requested"
     SELFIE_VIEWED = "selfie.viewed"
     BIOMETRICS_PURGED = "biometrics.purged"
+    #: Four eyes: the first reviewer of a case that needs two records a recommendation, not a decision.
+    RECOMMENDED = "review.recommended"
+    #: The review queue: a reviewer claims a case for a while (others see it claimed), or lets it go.
+    CLAIMED = "review.claimed"
+    RELEASED = "review.released"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -117,6 +122,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Audit only: a reviewer looked at the selfie (special-category data), like DOCUMENT_VIEWED.
     EventType.SELFIE_VIEWED: _same(State),
     EventType.BIOMETRICS_PURGED: _same(FINAL_STATES),
+    EventType.RECOMMENDED: {State.FLAGGED: State.FLAGGED},
+    EventType.CLAIMED: {State.FLAGGED: State.FLAGGED},
+    EventType.RELEASED: {State.FLAGGED: State.FLAGGED},
 }
 
 
@@ -163,6 +171,22 @@ class NotAllowed(DomainError):
     code = "forbidden"
 
 
+class SecondReviewerRequired(DomainError):
+    """Four eyes: the reviewer who recommended cannot also confirm (nor anyone who may be them)."""
+
+    code = "second_reviewer_required"
+
+
+class ClaimedByAnother(DomainError):
+    """The case is claimed by another reviewer until ``until``: they decide it, or the claim lapses."""
+
+    code = "claimed_by_another"
+
+    def __init__(self, until: str):
+        super().__init__(f"claimed by another reviewer until {until}")
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Actor:
     kind: str  # applicant | reviewer | system
@@ -193,6 +217,10 @@ class HistoryEvent:
     #: Random per event that holds personal data; never shown, never hashed. It makes the commitments to
     #: that data (``committed_details``) unguessable; the retention purge deletes it with the data.
     salt: Optional[str] = None
+    #: How ``hash`` was made: CHAIN_KEYED (HMAC under the chain key: every event written now),
+    #: CHAIN_UNKEYED (plain SHA-256: histories written before the chain was keyed), or None (stored
+    #: before the version was recorded: either; see ``event_verifies``).
+    chain: Optional[int] = 2
 
     def content(self) -> dict[str, Any]:
         """The hashed fields: everything except the hash (and the salt), with the personal data in
@@ -213,9 +241,18 @@ class HistoryEvent:
 
     def compute_hash(self, key: bytes = b"") -> str:
         """HMAC-SHA-256 of the canonical content under the chain key (``seal``): only a holder of the key
-        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC."""
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC.
+        A legacy event (``CHAIN_UNKEYED``) is the plain SHA-256 its writer made."""
+        if self.chain == CHAIN_UNKEYED:
+            return self.unkeyed_hash()
+        return hmac.new(key, self._canonical(), hashlib.sha256).hexdigest()
+
+    def unkeyed_hash(self) -> str:
+        """Version 1 of the chain: SHA-256 of the canonical content, no key (anyone can recompute it)."""
+        return hashlib.sha256(self._canonical()).hexdigest()
+
+    def _canonical(self) -> bytes:
+        return json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def sealed(self, key: bytes = b"") -> HistoryEvent:
         return dataclasses.replace(self, hash=self.compute_hash(key))
@@ -287,12 +324,92 @@ def is_application_id(value: object) -> bool:
         return False
 
 
-def chain_intact(events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None) -> bool:
-    return verify_chain(events, key, head) is None
+#: The chain's versions (``HistoryEvent.chain``). Version 1 hashed each event with plain SHA-256, so
+#: anyone who could write the table could recompute it; version 2 MACs it under the KMS-derived key.
+CHAIN_UNKEYED = 1
+CHAIN_KEYED = 2
+
+
+@dataclass(frozen=True)
+class LegacySeal:
+    """The head of an application's version-1 (unkeyed) history, MACed under the chain key once, when the
+    keyed chain was deployed (``seal_legacy_history``). Unkeyed events verify only up to this head: a
+    writer to the tables without the key can neither make an unkeyed event count past it, nor turn a
+    keyed history into an unkeyed one (it would have no seal), nor edit the sealed prefix (its head hash
+    is under the seal's MAC, and every later keyed event names it)."""
+
+    seq: int
+    hash: str
+    mac: str
+
+    def encode(self) -> str:
+        return f"{self.seq}:{self.hash}:{self.mac}"
+
+    @classmethod
+    def parse(cls, text: Optional[str]) -> Optional[LegacySeal]:
+        if not text:
+            return None
+        seq, _, rest = text.partition(":")
+        head, _, mac = rest.partition(":")
+        return cls(int(seq), head, mac) if seq.isdigit() and head and mac else None
+
+    @staticmethod
+    def mac_of(key: bytes, application_id: str, seq: int, head: str) -> str:
+        message = f"legacy-chain-head\x00{application_id}\x00{seq}\x00{head}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def verifies(self, key: bytes, application_id: str) -> bool:
+        return _same_mac(self.mac_of(key, application_id, self.seq, self.hash), self.mac)
+
+
+def seal_legacy_head(app: Application, events: Sequence[HistoryEvent], key: bytes) -> Optional[LegacySeal]:
+    """The seal of an application whose history is version 1 (unkeyed) up to its head, or None when there
+    is nothing to seal (already sealed, keyed throughout, or not a chain that verifies unkeyed: then it is
+    left to show as broken)."""
+    if app.legacy_seal is not None or not events:
+        return None
+    if all(event.chain == CHAIN_KEYED or _same_mac(event.compute_hash(key), event.hash) for event in events):
+        return None  # keyed throughout
+    prev = GENESIS_HASH
+    for expected_seq, event in enumerate(events, start=1):
+        legacy = dataclasses.replace(event, chain=CHAIN_UNKEYED)
+        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(legacy.unkeyed_hash(), event.hash):
+            return None
+        prev = event.hash
+    if len(events) != app.last_seq or prev != app.last_hash:
+        return None
+    return LegacySeal(app.last_seq, app.last_hash, LegacySeal.mac_of(key, app.application_id, app.last_seq, prev))
+
+
+def event_verifies(event: HistoryEvent, key: bytes, seal: Optional[LegacySeal] = None) -> bool:
+    """The event's hash is what its version makes of its content: a MAC under ``key`` (version 2, or an
+    event stored before versions were), or, inside the application's sealed legacy prefix only, the
+    plain SHA-256 of version 1. (Links between events are ``verify_chain``'s.)"""
+    if event.chain != CHAIN_UNKEYED and _same_mac(
+        dataclasses.replace(event, chain=CHAIN_KEYED).compute_hash(key), event.hash
+    ):
+        return True
+    if event.chain == CHAIN_KEYED or seal is None or event.seq > seal.seq:
+        return False
+    if not seal.verifies(key, event.application_id) or not _same_mac(event.unkeyed_hash(), event.hash):
+        return False
+    return event.seq != seal.seq or event.hash == seal.hash
+
+
+def chain_intact(
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
+) -> bool:
+    return verify_chain(events, key, head, seal) is None
 
 
 def verify_chain(
-    events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
 ) -> Optional[int]:
     """The seq of the first tampered, missing or extra event, or None if the chain is intact.
 
@@ -303,7 +420,7 @@ def verify_chain(
     """
     prev = GENESIS_HASH
     for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(event.compute_hash(key), event.hash):
+        if event.seq != expected_seq or event.prev_hash != prev or not event_verifies(event, key, seal):
             return event.seq
         prev = event.hash
     if head is not None:
@@ -350,6 +467,13 @@ class Application:
     #: The applicant's biometric evidence: consent, liveness sessions and result, face-collection ids
     #: (domain/face_evidence.py says what each key holds).
     biometrics: Mapping[str, Any] = field(default_factory=dict)
+    #: The sealed head of a version-1 (unkeyed) history (``LegacySeal``), or None.
+    legacy_seal: Optional[LegacySeal] = None
+    #: Four eyes: the standing recommendation on a case that needs two reviewers
+    #: (``{"decision", "reviewer", "reviewer_email", "reason", "at"}``), or None.
+    recommendation: Optional[Mapping[str, Any]] = None
+    #: The review queue: who holds the case and until when (``{"reviewer", "reviewer_email", "until"}``).
+    claim: Optional[Mapping[str, Any]] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
@@ -578,6 +702,23 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
+def needs_second_review(app: Application, second_review_for: Iterable[str]) -> bool:
+    """Four eyes: a case flagged for a reason whose check or code the setting names (``SANCTIONS``: any
+    sanctions REVIEW) needs two different reviewers to approve it."""
+    names = {n.upper() for n in second_review_for}
+    return any(
+        str(r.get("check", "")).upper() in names or str(r.get("code", "")).upper() in names
+        for r in app.decision_reasons
+    )
+
+
+def claim_holder(app: Application, now: dt.datetime) -> Optional[Mapping[str, Any]]:
+    """The live claim on the case, or None (none, or lapsed)."""
+    if app.claim is None or parse_iso(str(app.claim.get("until"))) <= now:
+        return None
+    return app.claim
+
+
 def decide(
     app: Application,
     approve: bool,
@@ -586,11 +727,18 @@ def decide(
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
     applicant_emails: Sequence[Optional[str]] = (),
+    second_review_for: Iterable[str] = (),
 ) -> Change:
     """A reviewer's decision. Never about their own application: the same sub, or an e-mail that may be
     the same mailbox (``emails.may_be_same_mailbox``) as the applicant's own account's (``applicant_emails``,
     from the customer pool: facts the applicant cannot type) or the declared one. Staff sign in to a pool of
-    their own, so as an applicant the same person has another sub: the mailbox is what connects them."""
+    their own, so as an applicant the same person has another sub: the mailbox is what connects them.
+
+    Four eyes (``needs_second_review``): the first reviewer's word is a recommendation (the case stays
+    FLAGGED); a second, different reviewer confirms or overturns it. An approval needs two reviewers
+    who approved: a second reviewer approving against a recommendation to reject makes theirs the
+    standing recommendation, for a third. A rejection by the second is final. A case claimed by another
+    reviewer is theirs to decide until the claim lapses."""
     if reviewer_id == app.applicant_id or may_be_same_mailbox(
         reviewer_email, [*applicant_emails, app.declared.get("email")]
     ):
@@ -598,14 +746,73 @@ def decide(
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING
         raise IllegalTransition(event_type, app.state)
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    decision = "approve" if approve else "reject"
+    details: dict[str, Any] = {"decision": decision, "reviewer_email": reviewer_email}
+    builder = _ChangeBuilder(app, app, now)
+    if needs_second_review(app, second_review_for):
+        standing = app.recommendation
+        if standing is not None and (
+            standing.get("reviewer") == reviewer_id
+            or may_be_same_mailbox(reviewer_email, [standing.get("reviewer_email")])
+        ):
+            raise SecondReviewerRequired("four eyes: a second, different reviewer must confirm or overturn")
+        if standing is None or (approve and standing.get("decision") != "approve"):
+            recommendation = {
+                "decision": decision,
+                "reviewer": reviewer_id,
+                "reviewer_email": reviewer_email,
+                "reason": reason,
+                "at": iso(now),
+            }
+            overturns = {"overturns": dict(standing)} if standing is not None else {}
+            builder.apply(
+                EventType.RECOMMENDED,
+                Actor("reviewer", reviewer_id),
+                reason,
+                {**details, "four_eyes": True, **overturns},
+                recommendation=recommendation,
+                claim=None,
+            )
+            return builder.build()
+        details.update(
+            four_eyes=True,
+            recommendation=standing.get("decision"),
+            recommended_by=standing.get("reviewer_email"),
+            recommended_by_reviewer=standing.get("reviewer"),
+            confirms=standing.get("decision") == decision,
+        )
+    builder.apply(event_type, Actor("reviewer", reviewer_id), reason, details, claim=None)
+    return builder.build()
+
+
+def claim(app: Application, reviewer_id: str, reviewer_email: Optional[str], now: dt.datetime, minutes: int) -> Change:
+    """Claim a FLAGGED case for ``minutes`` (again by its holder: extended). ClaimedByAnother while
+    another reviewer's claim lives."""
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    until = iso(now + dt.timedelta(minutes=minutes))
+    held = {"reviewer": reviewer_id, "reviewer_email": reviewer_email, "until": until}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(
-            event_type,
-            Actor("reviewer", reviewer_id),
-            reason,
-            {"decision": "approve" if approve else "reject", "reviewer_email": reviewer_email},
-        )
+        .apply(EventType.CLAIMED, Actor("reviewer", reviewer_id), f"claimed until {until}", dict(held), claim=held)
+        .build()
+    )
+
+
+def release(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
+    """Let one's claim go. NothingToDo when there is none of one's own (another's: ClaimedByAnother)."""
+    holder = claim_holder(app, now)
+    if holder is None:
+        raise NothingToDo("not claimed")
+    if holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.RELEASED, Actor("reviewer", reviewer_id), "claim released", {}, claim=None)
         .build()
     )
 
@@ -731,7 +938,14 @@ PUBLIC_STAFF_REASONS = {
     EventType.APPROVED: "decided by a reviewer",
     EventType.REJECTED: "decided by a reviewer",
     EventType.VIEWED: "viewed by a reviewer",
+    EventType.RECOMMENDED: "reviewed; awaiting a second reviewer",
+    EventType.CLAIMED: "taken up by a reviewer",
+    EventType.RELEASED: "returned to the review queue",
 }
+
+
+#: The events by which a reviewer took part in deciding (four eyes: the recommendation too).
+DECIDING_EVENTS = frozenset({EventType.APPROVED, EventType.REJECTED, EventType.RECOMMENDED})
 
 
 def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: str) -> bool:
@@ -741,14 +955,15 @@ def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: s
     if app.state not in REVIEWABLE_STATES:
         return False
     decider = str(Actor("reviewer", reviewer_id))
-    return any(e.type in (EventType.APPROVED, EventType.REJECTED) and e.actor == decider for e in history)
+    return any(e.type in DECIDING_EVENTS and e.actor == decider for e in history)
 
 
-def record_view(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
-    """The audit event of one read of the application's personal data by a reviewer."""
+def record_view(app: Application, reviewer_id: str, now: dt.datetime, reviewer_email: Optional[str] = None) -> Change:
+    """The audit event of one read of the application's personal data by a reviewer (named in words)."""
+    details = {"reviewer_email": reviewer_email} if reviewer_email else {}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review")
+        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review", details)
         .build()
     )
 
@@ -768,5 +983,7 @@ def for_applicant(event: Mapping[str, Any]) -> dict[str, Any]:
             event_type = None
         shown["reason"] = PUBLIC_STAFF_REASONS.get(event_type, "") if event_type else ""
         if isinstance(event.get("details"), Mapping):
-            shown["details"] = {k: v for k, v in event["details"].items() if k == "decision"}
+            # a recommendation is not a decision: the applicant learns of it only as "in review"
+            keep = () if event_type is EventType.RECOMMENDED else ("decision",)
+            shown["details"] = {k: v for k, v in event["details"].items() if k in keep}
     return shown

@@ -161,6 +161,10 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
     # an applicant's daily limit allows (tests/test_limits.py proves the limit itself).
     stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
                                       Value="100000", Type="String", Overwrite=True)
+    # Likewise the per-user request rate limits (tests/test_limits.py proves them).
+    for name in ("applicant_requests_per_minute", "staff_requests_per_minute"):
+        stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/" + name,
+                                          Value="1000000", Type="String", Overwrite=True)
     yield stack
     process.send_signal(signal.SIGINT)
     try:

@@ -14,6 +14,8 @@ from chalicelib.services.ports import ConcurrentChange, InvalidCursor
 from tests.support.deadlines import REPLY_S
 from tests.support.fakes import event_types, identity, submit
 
+REVIEWER = identity("queue-reviewer", "reviewers")
+
 # --- the outbox -------------------------------------------------------------------------
 
 
@@ -89,19 +91,19 @@ def test_the_queue_is_flagged_only_oldest_first_across_pages(svc, applicant, clo
         clock.advance(minutes=10 - i)
     seen, cursor = [], None
     while True:
-        page, cursor = svc.review.queue(2, cursor)
+        page, cursor = svc.review.queue(REVIEWER, 2, cursor)
         seen += [a.application_id for a in page]
         if cursor is None:
             break
     assert seen == flagged_ids
     with pytest.raises(InvalidCursor):
-        svc.review.queue(2, "forged")
+        svc.review.queue(REVIEWER, 2, "forged")
 
 
 def test_a_decided_application_leaves_the_queue(svc, applicant, reviewer, clock):
     app = flagged(svc, applicant, clock)
     svc.review.decide(reviewer, app.application_id, True, "checked")
-    assert svc.review.queue(10, None) == ([], None)
+    assert svc.review.queue(REVIEWER, 10, None) == ([], None)
 
 
 def test_detail_has_the_application_and_its_intact_history(svc, applicant, clock):

@@ -18,7 +18,7 @@ import pytest
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
@@ -273,6 +273,59 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
 
 
+def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_reviewer(local_stack, browser, page_errors):
+    """The bank's queue (issue 18): filter by id, identifying details in the row, claim, four eyes; the
+    decision controls in view without scrolling, focus on the new heading, one audited read per view."""
+    applicant = local_stack.token("applicant")
+    name = {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}  # near OFAC-SDN 1001 (tests/data/sanctions)
+    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1960-01-12", nationality="IRQ")
+    sign_in_as(browser, local_stack, "reviewer", "review")
+    visible(browser, "#queue-filters")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    row = text(browser, f'#queue tr[data-id="{app_id}"]')
+    assert "1960-01-12 · IRQ" in row and "sanctions" in row and "Needs two reviewers" in row and "nobody" in row
+    screenshot(browser, "reviewer-queue-filtered")
+
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    visible(browser, "#decision-form")
+    wait(browser).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "review-title")
+    top = browser.execute_script("return document.getElementById('decision-submit').getBoundingClientRect().bottom")
+    assert top <= browser.execute_script("return window.innerHeight"), "the decision controls need scrolling"
+    assert text(browser, "#decision-submit") == "Record recommendation"
+    click(browser, "#claim-take")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#claim-status"), "Claimed by you"))
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("a namesake: the listed person is older and Iranian")
+    click(browser, "#decision-submit")
+    visible(browser, "#awaiting-second")
+    assert "Hash chain intact" in text(browser, "#chain-status")
+    screenshot(browser, "reviewer-recommended")
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()["items"]
+    types = [e["type"] for e in history]
+    assert types[:types.index("review.recommended")].count("review.viewed") == 1, types  # one read per page view
+
+    other = second_reviewer(local_stack)
+    open_console(browser, local_stack, "review")
+    sign_in(browser, local_stack, other["email"], "Second-Reviewer-2024", staff=True)
+    visible(browser, "#queue-filters")
+    Select(css(browser, "#filter-status")).select_by_value("second_review")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    assert "Awaiting second reviewer" in text(browser, f'#queue tr[data-id="{app_id}"]')
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#four-eyes"), "recommended to approve"))
+    assert text(browser, "#decision-submit") == "Record decision"
+    screenshot(browser, "reviewer-second")
+    # The first reviewer's page read twice in all: on opening, and once to show its recommendation (its own
+    # live events, the subscription's acknowledgement and the claim did not read again).
+    seen = call(local_stack, "GET", f"/review/applications/{app_id}", other["token"]).json()["history"]
+    first_reads = [e for e in seen if e["type"] == "review.viewed" and e["actor_name"] == local_stack.user("reviewer")["email"]]
+    assert len(first_reads) == 2, [(e["type"], e["actor_name"]) for e in seen]
+
+
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
     app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
@@ -461,6 +514,12 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
     assert text(browser, "#queue-table") and text(browser, "#job-table")
     screenshot(browser, "operator")
     at_phone_width(browser, "operator")
+    browser.set_window_size(1366, 768)  # a common laptop: the page must not scroll sideways (issue 18)
+    try:
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 1366, f"the operator page is {width} px wide at 1366 px"
+    finally:
+        browser.set_window_size(*DESKTOP)
 
 
 # --- applicant ------------------------------------------------------------------
@@ -476,11 +535,36 @@ def fill(driver: Any, values: dict[str, str]) -> None:
             field.send_keys(value)
 
 
+def test_a_refused_declaration_marks_each_refused_field(local_stack, browser, page_errors):
+    """The API's 422 names fields; the form ties each message to its input (aria-invalid, aria-describedby)
+    and moves focus to the first, so a screen reader hears which field is wrong (issue 18)."""
+    import datetime as dt
+
+    page_errors.allow("422")
+    sign_in_as(browser, local_stack, "applicant", "applicant")
+    visible(browser, "#application-form")
+    body = make_declared()
+    child = (dt.date.today() - dt.timedelta(days=365 * 10)).isoformat()
+    fill(browser, {"given-names": "Young", "surname": "Person", "date-of-birth": child, "nationality": "GBR",
+                   "email": body["email"], "phone": body["phone"], "country": "GB",
+                   "street": body["address"]["street_address"][0], "document-number": body["identity_document"]["number"],
+                   "issuing-country": "GBR", "expiry-date": body["identity_document"]["expiry_date"]})
+    css(browser, "#create-application").click()
+    wait(browser).until(lambda d: css(d, "#date-of-birth").get_attribute("aria-invalid") == "true")
+    described = css(browser, "#date-of-birth").get_attribute("aria-describedby")
+    assert described == "date-of-birth-error" and text(browser, f"#{described}")
+    assert browser.execute_script("return document.activeElement.id") == "date-of-birth"
+    assert css(browser, "#surname").get_attribute("aria-invalid") is None
+    screenshot(browser, "applicant-field-errors")
+
+
 def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_stack, browser, page_errors, tmp_path):
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     password = "Applicant-New-2024"
     open_console(browser, local_stack)
-    visible(browser, "#signup-email").send_keys(email)
+    visible(browser, "#signup-email")
+    assert not css(browser, "#confirm-form").is_displayed(), "the confirm-code form shows before sign-up"
+    css(browser, "#signup-email").send_keys(email)
     css(browser, "#signup-password").send_keys(password)
     css(browser, "#signup-submit").click()
     visible(browser, "#confirm-code").send_keys("123456")  # the local Cognito takes any code
