@@ -308,7 +308,8 @@ def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_revi
 
     other = second_reviewer(local_stack)
     open_console(browser, local_stack, "review")
-    sign_in(browser, local_stack, other["email"], "Second-Reviewer-2024", staff=True)
+    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])  # managed login, as staff do
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), other["email"]))
     visible(browser, "#queue-filters")
     Select(css(browser, "#filter-status")).select_by_value("second_review")
     css(browser, "#filter-q").send_keys(app_id[:13])
@@ -366,10 +367,10 @@ def new_staff_member(stack: Any, provider_group: str = "kyc-reviewers") -> dict[
     return person
 
 
-def second_reviewer(stack: Any) -> dict[str, str]:
+def second_reviewer(stack: Any) -> dict[str, Any]:
     person = new_staff_member(stack)
     token = stack.staff_token(person["email"], person["password"], person["totp_secret"])["IdToken"]
-    return {"email": person["email"], "token": token}
+    return {**person, "token": token}
 
 
 def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_errors):
