@@ -326,6 +326,16 @@ def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_revi
     first_reads = [e for e in seen if e["type"] == "review.viewed" and e["actor_name"] == local_stack.user("reviewer")["email"]]
     assert len(first_reads) == 2, [(e["type"], e["actor_name"]) for e in seen]
 
+    # The second, different reviewer confirms: the application is decided, by them.
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("confirmed: date of birth and nationality differ from the listing")
+    click(browser, "#decision-submit")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#decided"), "APPROVED"))
+    assert "you" in text(browser, "#decided")
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()
+    assert history["chain_intact"]
+    assert [e["to_state"] for e in history["items"] if e.get("to_state")][-1] == "APPROVED"
+
 
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
     app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
