@@ -90,6 +90,7 @@ class LocalStack:
         self._app_handle = _AppHandle()
         self._app_env: dict[str, str] = {}
         self._api_pid: int | None = None
+        self._staff_trigger = True  # the staff pool's pre-token-generation trigger names the app's function
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -105,6 +106,8 @@ class LocalStack:
             config, factory = self._chalice_config()
             provider = self._start_identity_provider(session, moto_url)
             saved = self._saved_resources() if restored else None
+            self._staff_trigger = (saved.get("staff_trigger", True) if saved is not None
+                                   else STAFF_TOKEN_FUNCTION in app_lambda_functions(self.options.project_dir))
             if saved is not None:  # provisioned and seeded in an earlier run
                 self._set_environ(saved["env"])
                 users = saved["users"]
@@ -116,6 +119,7 @@ class LocalStack:
             self._set_environ(self._auth_domain_environ())
             ws_url = self._start_websocket_gateway()
             app = self._import_app(factory, config)
+            self._check_staff_trigger(app)
             api_url = self._start_api(factory, config, app)
             pumps = self._start_pumps(app, session, moto_url, config)
             scheduler = self._start_scheduler(app, config)
@@ -201,6 +205,7 @@ class LocalStack:
 
         write_atomically(self._resources_path, json.dumps({
             "template": str(self.options.template),
+            "staff_trigger": self._staff_trigger,
             "env": {key: value for key, value in self.env.items()
                     if key not in local_aws_environ("")},
             "users": users}).encode())
@@ -312,8 +317,9 @@ class LocalStack:
             "GoogleClientId": self._providers["google"].client_id,
             "AppleServicesId": self._providers["apple"].client_id, "AppleTeamId": "LOCALTEAM1",
             "AppleKeyId": "LOCALKEY01", "SocialSignInSecretName": f"account-opening/{stage}/social-sign-in",
+            # As scripts/deploy.py: only a function the app defines (a trigger naming none fails every sign-in).
             "StaffTokenFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{app_name}-{stage}-"
-                                     "staff_token_groups",
+                                     f"{STAFF_TOKEN_FUNCTION}" if self._staff_trigger else "",
             "RestApiId": "local",  # the local REST API (the local edge sends execute-api origins to it)
             "ApiStageName": stage,
         }
@@ -342,6 +348,19 @@ class LocalStack:
                            "WEBSOCKET_STAGE": self.options.stage,
                            "AWS_CA_BUNDLE": str(gateway.ca_bundle)})
         return gateway.ws_url
+
+    def _check_staff_trigger(self, app: Any) -> None:
+        """The staff pool's pre-token-generation trigger names a function of this app, or there is none: as a
+        deploy whose trigger names a missing function fails, the stack says so now, not at the first sign-in."""
+        defined = any(function.name == STAFF_TOKEN_FUNCTION for function in app.pure_lambda_functions)
+        if self._staff_trigger and not defined:
+            raise RuntimeError(
+                f"the staff user pool's pre-token-generation trigger names {STAFF_TOKEN_FUNCTION}, which this app "
+                "does not define (a local AWS kept from another app.py?): start without --keep-state")
+        if defined and not self._staff_trigger:
+            raise RuntimeError(
+                f"the app defines {STAFF_TOKEN_FUNCTION} but the kept local AWS's staff user pool has no "
+                "pre-token-generation trigger (kept before the app had it): start without --keep-state")
 
     def _import_app(self, factory: Any, config: Any) -> Any:
         """Import app.py as ``chalice local`` does, stack settings winning over config.json."""
@@ -616,3 +635,31 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError):
         raise SystemExit(NOT_RUNNING) from None
     return state
+
+
+STAFF_TOKEN_FUNCTION = "staff_token_groups"  # the staff pool's pre-token-generation function (app.py)
+
+
+def app_lambda_functions(project_dir: Path) -> set[str]:
+    """The names of the plain Lambda functions (``@app.lambda_function``) app.py declares, read without
+    importing it: importing needs the settings provisioning makes, and provisioning needs to know whether the
+    staff pool's trigger has a function to name (as scripts/deploy.py passes it only once Chalice made it)."""
+    import ast
+
+    try:
+        tree = ast.parse((project_dir / "app.py").read_text())
+    except (OSError, SyntaxError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "lambda_function"):
+                given = [k.value for k in decorator.keywords if k.arg == "name"]
+                if decorator.args:
+                    given.append(decorator.args[0])
+                name = given[0].value if given and isinstance(given[0], ast.Constant) else node.name
+                names.add(str(name))
+    return names
