@@ -665,22 +665,6 @@ def _ssm_parameter(context: Context, logical_id: str, props: dict[str, Any]) -> 
                                                     "Value": request["Value"]})
 
 
-# --- Rekognition (the local Rekognition, devstack/rekognition, not moto) ---------------------
-
-@provisioner("AWS::Rekognition::Collection", {"CollectionId", "Tags"})
-def _rekognition_collection(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
-    if not endpoint:  # never the real service: the local stack starts its Rekognition first
-        raise UnsupportedResource(f"{logical_id} (AWS::Rekognition::Collection): the local Rekognition "
-                                  "is not running (AWS_ENDPOINT_URL_REKOGNITION is not set)")
-    client = context.session.client("rekognition", endpoint_url=endpoint)
-    request: dict[str, Any] = {"CollectionId": props["CollectionId"]}
-    if props.get("Tags"):
-        request["Tags"] = {tag["Key"]: tag["Value"] for tag in _tags_list(props["Tags"])}
-    arn = client.create_collection(**request)["CollectionArn"]  # AWS's API answers "aws:rekognition:..."
-    return Created(ref=props["CollectionId"], attributes={"Arn": arn if arn.startswith("arn:") else f"arn:{arn}"})
-
-
 # --- the whole template ------------------------------------------------------------------
 
 class Stack:
