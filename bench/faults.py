@@ -75,17 +75,20 @@ class Faults:
         def make_api_call(client: Any, operation: str, params: Any) -> Any:
             service = client.meta.service_model.service_name
             if getattr(faults.local, "active", False) and service in SERVICES:
+                # The lock guards the counters only: the call itself runs outside it, since a call may make
+                # calls of its own (the tests' local Rekognition reads the selfie from S3 inside CompareFaces).
                 with faults.lock:
                     faults.calls += 1
+                    fail, code = False, ""
                     if faults.crash_at is not None:
                         if faults.calls == faults.crash_at:
                             faults.injected += 1
                             raise Crash(f"crashed before call {faults.calls} ({service}:{operation})")
-                        return original(client, operation, params)
-                    fail = faults.random.random() < faults.fraction
-                    code = faults.random.choice(["ThrottlingException", "InternalError", "ServiceUnavailable"])
-                    if fail:
-                        faults.injected += 1
+                    else:
+                        fail = faults.random.random() < faults.fraction
+                        code = faults.random.choice(["ThrottlingException", "InternalError", "ServiceUnavailable"])
+                        if fail:
+                            faults.injected += 1
                 if fail:
                     status = 400 if code == "ThrottlingException" else 503
                     raise ClientError({"Error": {"Code": code, "Message": "injected"},
