@@ -112,10 +112,20 @@ def test_a_list_change_naming_an_approved_customer_opens_a_case_reviewers_resolv
                                                                                       "reason": "x" * 5000}):
         refused = api.post(path, bad, user=reviewer)
         assert refused.status == 422 and refused.body["error"]["code"] == "validation_failed", refused.body
-    resolved = api.post(path, {"decision": "false_positive", "reason": "another person: born in Leon"}, user=reviewer)
+    first = api.post(path, {"decision": "false_positive", "reason": "another person: born in Leon"}, user=reviewer)
+    # four eyes on sanctions (issue 18): the first word is a recommendation; the case stays in the queue
+    assert first.status == 200 and first.body["status"] == "OPEN", first.body
+    assert first.body["recommendation"]["decision"] == "false_positive" and "reviewer" not in first.body["recommendation"]
+    assert open_case_of(api, reviewer, app_id)["recommendation"]["reason"] == "another person: born in Leon"
+    same = api.post(path, {"decision": "false_positive", "reason": "really"}, user=reviewer)
+    assert same.status == 409 and same.body["error"]["code"] == "second_reviewer_required"
+    from tests.support.identities import make_user
+
+    second = make_user(("reviewers",))
+    resolved = api.post(path, {"decision": "false_positive", "reason": "agreed: born in Leon in 1990"}, user=second)
     assert resolved.status == 200 and resolved.body["status"] == "CLEARED", resolved.body
-    assert resolved.body["resolution"]["reason"] == "another person: born in Leon"
-    again = api.post(path, {"decision": "confirmed", "reason": "second look"}, user=reviewer)
+    assert resolved.body["resolution"]["reason"] == "agreed: born in Leon in 1990"
+    again = api.post(path, {"decision": "confirmed", "reason": "second look"}, user=make_user(("reviewers",)))
     assert again.status == 409 and again.body["error"]["code"] == "case_already_resolved"
     assert open_case_of(api, reviewer, app_id) == {}
     assert "customer.screening_resolved" not in applicant_sees(api, applicant, app_id)
