@@ -182,15 +182,25 @@ def test_the_scheduled_refresh_keeps_the_index_when_nothing_changed(client):
     assert result.payload["changed"] == 0 and result.payload["version"] == before
 
 
-def test_a_truncated_download_is_refused_and_screening_keeps_the_last_good_list(api, client, applicant, sources):
+def test_a_truncated_download_is_refused_and_screening_keeps_the_last_good_list(
+        api, client, applicant, sources, capsys):
     before = pointer()
     from chalicelib.api.schedules import JobFailed
+    from tests.test_observability import emf_lines
 
     sources("sources/sdn.csv", b'1001,"X, Y","individual","SDGT","-0-","-0-","-0-","-0-","-0-","-0-","-0-","-0-"')
+    capsys.readouterr()
     with pytest.raises(JobFailed) as failed:  # the invocation fails: Lambda's error alarm, and the metric
         client.lambda_.invoke("refresh_sanctions_lists", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"))
     assert list(failed.value.summary["refused"]) == ["OFAC-SDN"] and "100% smaller" in str(failed.value.summary)
+    # the metric the alarm watches is emitted by the failing invocation, as the alarm reads it (resources.yaml
+    # SanctionsListRefusedAlarm: AccountOpening / SanctionsListRefused, dimension service; tests/test_resources.py)
+    refused = [line for line in emf_lines(capsys.readouterr().out) if line.get("SanctionsListRefused")]
+    assert refused, "no SanctionsListRefused metric emitted"
+    directive = refused[0]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "AccountOpening" and ["service"] in directive["Dimensions"]
+    assert refused[0]["service"] == "account-opening-svc" and refused[0]["SanctionsListRefused"] in (1, [1], 1.0)
     assert pointer()["version"] == before["version"]
     app_id = create_application(api, applicant, **LISTED)
     screen(client, app_id)

@@ -78,6 +78,26 @@ class CustomerProjection:
         self.profiles.put(profile, int(ends.timestamp()))
         return {"projected": True}
 
+    def backfill(self) -> dict[str, int]:
+        """Project every customer approved within re-screening retention: the ones approved before the
+        projection shipped (run once, after the first deployment; ``scripts/backfill_customers.py``).
+
+        Reads the applications the state index holds as APPROVED since retention began (never a Scan of
+        the table); each is projected as ``application.approved`` would project it, so a run again, or
+        beside the projection queue's own messages, rewrites the same items: idempotent."""
+        now = self.clock()
+        since = now - dt.timedelta(days=self.settings.policy().customer_rescreening_days)
+        counts = {"approved": 0, "projected": 0, "expired": 0}
+        for app in self.applications.repo.in_state_between(
+            workflow.State.APPROVED, workflow.iso(since), workflow.iso(now)
+        ):
+            counts["approved"] += 1
+            result = self.project(app)
+            counts["projected"] += int(bool(result.get("projected")))
+            counts["expired"] += int(bool(result.get("expired")))
+        logger.info("customers backfilled", extra=counts)
+        return counts
+
 
 class CustomerRescreening:
     """Fans a list change out to the re-screening workers, and is each worker."""

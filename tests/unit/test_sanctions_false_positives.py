@@ -132,3 +132,28 @@ def test_an_application_outside_review_cannot_be_cleared(svc, applicant, reviewe
     with pytest.raises(NotFound):
         svc.sanctions_reviews.clear_false_positive(reviewer, app.application_id, OFAC_SDN, "1001", "too early")
     assert "screening.false_positive" not in event_types(svc, app.application_id)
+
+
+def test_a_confirmed_clearing_holds_until_the_list_changes_the_entry(svc, applicant, reviewer):
+    """Through the refresh and the index cache: cleared by two reviewers, the entry stays cleared for this
+    applicant while the list keeps it; once a refresh publishes it changed (a new alias), it flags again."""
+    from tests.support.sanctions_lists import fixture_documents
+
+    app_id = flagged(svc, applicant)
+    svc.sanctions_reviews.clear_false_positive(reviewer, app_id, OFAC_SDN, "1001", "another person")
+    svc.sanctions_reviews.clear_false_positive(identity(None, "reviewers"), app_id, OFAC_SDN, "1001", "agreed")
+    svc.sanctions_refresh.refresh()  # the same lists again: nothing published, still cleared
+    unchanged = submit(svc, applicant, **NEAR)
+    screen_queue(svc, unchanged.application_id)
+    assert svc.repository.get(unchanged.application_id).checks["sanctions"]["outcome"] == "PASS"
+
+    alt = fixture_documents()["alt.csv"].replace(b"\x1a", b"").rstrip(b"\r\n")
+    svc.list_downloader.documents[svc.settings.policy().sanctions_ofac_alt_url] = (
+        alt + b'\r\n1001,599,"aka","AL-RASHIDI, Abu Yusuf","-0-"\r\n\x1a'
+    )
+    assert svc.sanctions_refresh.refresh()["changed"]
+    svc.sanctions_index._checked_at = None  # the container's once-a-minute look at the pointer, now
+    changed = submit(svc, applicant, **NEAR)
+    screen_queue(svc, changed.application_id)
+    result = svc.repository.get(changed.application_id).checks["sanctions"]
+    assert result["outcome"] == "REVIEW" and [c["entry_id"] for c in result["details"]["candidates"]] == ["1001"]
