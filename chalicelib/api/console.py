@@ -47,6 +47,7 @@ ASSETS: Mapping[str, str] = {
     "applicant.js": "text/javascript; charset=utf-8",
     "reviewer.js": "text/javascript; charset=utf-8",
     "sanctions.js": "text/javascript; charset=utf-8",
+    "screening.js": "text/javascript; charset=utf-8",
     "operator.js": "text/javascript; charset=utf-8",
     "diagram.js": "text/javascript; charset=utf-8",
     "timeline.js": "text/javascript; charset=utf-8",

@@ -6,12 +6,15 @@ import { Live } from "./live.js";
 import * as applicant from "./applicant.js";
 import * as operator from "./operator.js";
 import * as reviewer from "./reviewer.js";
+import * as screening from "./screening.js";
 import * as signin from "./signin.js";
 
 const PAGES = [
   // Staff sign in to a pool of their own: they have no applications (the API refuses their token there).
   { id: "applicant", label: "My applications", module: applicant, allowed: (auth) => auth.user.pool !== STAFF },
   { id: "review", label: "Review queue", module: reviewer, allowed: (auth) => auth.hasGroup("reviewers") },
+  // Approved customers a changed sanctions list entry may name (issue 20; console/screening.js).
+  { id: "screening", label: "Customer screening", module: screening, allowed: (auth) => auth.hasGroup("reviewers") },
   { id: "operator", label: "Operations", module: operator, allowed: (auth) => auth.hasGroup("operators") },
 ];
 
