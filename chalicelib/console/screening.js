@@ -92,7 +92,7 @@ function aboutEntry(c) {
     h("dt", {}, "Application"), h("dd", {}, h("span", { class: "mono" }, c.application.id), ` (${c.application.state})`));
 }
 
-function standing(c) {
+function standing(c, me) {
   if (c.resolution) {
     const r = c.resolution;
     return h("p", { id: "case-resolved", class: "notice" }, `${c.status === "CLEARED" ? "Cleared: not this customer" : "Confirmed: the listed person"}`,
@@ -100,21 +100,27 @@ function standing(c) {
   }
   if (c.recommendation) {
     const rec = c.recommendation;
-    return h("p", { id: "case-recommendation", class: "notice" }, `${rec.reviewer_email || "A reviewer"} recommended: ${label(rec.decision)}`,
-      rec.reason ? ` — “${rec.reason}”` : "", rec.at ? [", ", time(rec.at)] : "", ". A second, different reviewer confirms or overturns it.");
+    const mine = mineRecommendation(rec, me);
+    return h("p", { id: "case-recommendation", class: "notice" }, `${mine ? "You" : rec.reviewer_email || "A reviewer"} recommended: ${label(rec.decision)}`,
+      rec.reason ? ` — “${rec.reason}”` : "", rec.at ? [", ", time(rec.at)] : "",
+      mine ? ". A second, different reviewer must confirm or overturn it." : ". Your decision confirms or overturns it.");
   }
   return null;
 }
 
+// The reviewer who recommended cannot also decide (the API says 409 second_reviewer_required): no form for them.
+const mineRecommendation = (rec, me) => Boolean(rec && me && rec.reviewer_email && rec.reviewer_email.toLowerCase() === me.toLowerCase());
+
 function resolutionForm(ctx, c, onDone) {
   const error = h("p", { class: "error", role: "alert", id: "case-error", hidden: true });
-  const choice = (value, text) => h("label", { class: "choice" },
-    h("input", { type: "radio", name: "decision", value, required: true, id: `case-${value}` }), ` ${text}`);
-  const form = h("form", { id: "case-form" },
-    h("fieldset", {}, h("legend", {}, c.recommendation ? "Your word (the second reviewer's)" : "Your word"),
+  const choice = (value, text) => h("p", { class: "radio" },
+    h("input", { type: "radio", name: "decision", value, required: true, id: `case-${value}` }),
+    h("label", { for: `case-${value}` }, text));
+  const form = h("form", { id: "case-form", class: "stack" },
+    h("fieldset", {}, h("legend", {}, c.recommendation ? "Your decision (confirms or overturns the recommendation)" : "Your word"),
       choice("false_positive", "Not this customer"), choice("confirmed", "Confirmed: the listed person")),
-    h("label", { for: "case-reason" }, "Reason (kept in the customer's history; never shown to them)"),
-    h("textarea", { id: "case-reason", name: "reason", required: true, rows: 3, maxlength: 1000 }),
+    h("p", { class: "field" }, h("label", { for: "case-reason" }, "Reason (kept in the customer's history; never shown to them)"),
+      h("textarea", { id: "case-reason", name: "reason", required: true, rows: 3, maxlength: 1000 })),
     h("button", { type: "submit", id: "case-submit" }, c.recommendation ? "Record decision" : "Record"),
     error);
   form.addEventListener("submit", async (event) => {
@@ -143,11 +149,13 @@ async function renderCase(ctx, caseId) {
     h("p", {}, h("a", { href: "#/screening" }, "← Customer screening")),
     h("h1", { id: "case-title", tabindex: "-1" }, "Screening case"), holder));
   // Drawn from one read (each read is audited in the customer's history); after a word, from the answer.
+  const me = ctx.auth.user && ctx.auth.user.email;
   const draw = (c) => {
     replace(holder,
       h("p", { class: "hint" }, `Opened `, time(c.opened_at), `: the list changed entry ${c.candidate.list} #${c.candidate.entry_id}, and it may name this customer.`),
-      comparison(c), aboutEntry(c), standing(c),
-      c.status === "OPEN" ? resolutionForm(ctx, c, (after) => draw({ ...c, ...after, application: c.application })) : null);
+      comparison(c), h("h2", {}, "The listed entry"), aboutEntry(c), standing(c, me),
+      c.status === "OPEN" && !mineRecommendation(c.recommendation, me)
+        ? resolutionForm(ctx, c, (after) => draw({ ...c, ...after, application: c.application })) : null);
     holder.dataset.status = c.status;
   };
   draw(await ctx.api.get(`review/screening-cases/${encodeURIComponent(caseId)}`));

@@ -81,8 +81,9 @@ def test_a_reviewer_works_a_customer_screening_case_in_the_console(local_stack, 
     click(browser, "#case-false_positive")
     css(browser, "#case-reason").send_keys("Another person: our customer was born in Leon, the listed woman in Sinaloa")
     click(browser, "#case-submit")
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#case-recommendation"), "recommended: not this customer"))
-    assert browser.find_element(By.CSS_SELECTOR, "#case-form")  # still open: four eyes
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#case-recommendation"), "You recommended: not this customer"))
+    assert "second, different reviewer" in text(browser, "#case-recommendation")  # still open: four eyes
+    assert not browser.find_elements(By.CSS_SELECTOR, "#case-form")  # and not theirs to decide
     screenshot(browser, "reviewer-screening-case-recommended")
 
     other = second_reviewer(local_stack)
