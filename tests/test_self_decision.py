@@ -27,7 +27,7 @@ def _user(pool: str, email: str, groups: tuple[str, ...] = (), verified: bool = 
     for group in groups:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
     if pool == "staff":  # no password flow for staff (issue 21): the managed login's tokens, as identities does
-        from devstack.hosted_ui import staff_tokens
+        from devstack.pool_tokens import staff_tokens
 
         minted = staff_tokens(pool_id, client_id, email)
         tokens = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}

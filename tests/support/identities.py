@@ -75,8 +75,9 @@ def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
     if pool == "staff":
         # The staff app client has no password flow (issue 21: staff sign in through managed login): the
-        # tokens its token endpoint would issue, minted by the local stand-in of it (devstack/hosted_ui.py).
-        from devstack.hosted_ui import staff_tokens
+        # tokens its token endpoint would issue, minted as the local stand-in of it (devstack/hosted_ui.py) mints
+        # them (devstack/pool_tokens.py).
+        from devstack.pool_tokens import staff_tokens
 
         minted = staff_tokens(pool_id, client_id, email)
         result = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
