@@ -118,7 +118,7 @@ def child_pids(pid: int) -> set[int]:
 def listening(url: str) -> bool:
     parts = urlsplit(url)
     with socket.socket() as sock:
-        sock.settimeout(0.5)
+        sock.settimeout(REPLY_S)  # refused at once when closed, accepted at once when open
         return sock.connect_ex((parts.hostname, parts.port)) == 0
 
 

@@ -28,7 +28,7 @@ import boto3
 import pytest
 
 from devstack.processes import read_until_ready
-from tests.support.deadlines import COMMAND_S, OUTCOME_S, START_S, STOP_S
+from tests.support.deadlines import COMMAND_S, EVENT_S, OUTCOME_S, REPLY_S, START_S, STOP_S
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "DEVSTACK_READY "
@@ -79,7 +79,7 @@ class LocalStack:
         user = self.user(role)
         if user.get("pool") == "staff":
             with urllib.request.urlopen(f"{self.control_url}/users/{urllib.parse.quote(user['email'])}/token",
-                                        timeout=60) as response:
+                                        timeout=EVENT_S) as response:  # a whole sign-in through the stand-ins
                 return str(json.loads(response.read())[kind])
         result = self.client("cognito-idp").initiate_auth(
             ClientId=client_id_for(self.env, user), AuthFlow="USER_PASSWORD_AUTH",
@@ -93,7 +93,7 @@ class LocalStack:
         url = f"{self.control_url}/provider/people" + (f"/{urllib.parse.quote(path)}" if path else "")
         request = urllib.request.Request(url, method=method, headers={"Content-Type": "application/json"},
                                          data=json.dumps(body).encode() if body is not None else None)
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=REPLY_S) as response:
             return json.loads(response.read())
 
     def staff_token(self, email: str, password: str, totp_secret: str | None = None) -> dict[str, Any]:
