@@ -4,7 +4,8 @@
 (exactly the command a developer runs), waits for its ``DEVSTACK_READY`` line
 and hands the tests its URLs, environment and demo users, plus helpers to
 sign in and to fire a schedule now. On teardown it sends SIGINT, as Ctrl-C
-would, and checks that the stack exits cleanly within 10 seconds.
+would, and checks that the stack exits cleanly (status 0, no child process left,
+no port listening, no state file) within STOP_S.
 
 Clients should open a fresh HTTP connection per request: ``chalice local``
 is slow with keep-alive.
@@ -29,6 +30,7 @@ import pytest
 
 from devstack.processes import read_until_ready
 from tests.support.deadlines import COMMAND_S, EVENT_S, OUTCOME_S, REPLY_S, START_S, STOP_S
+from tests.support.stopping import child_pids, listening
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "DEVSTACK_READY "
@@ -166,6 +168,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
         stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/" + name,
                                           Value="1000000", Type="String", Overwrite=True)
     yield stack
+    # Ctrl-C stops the project's own app cleanly: exit status 0, no child left, no port listening, no state
+    # file (tests/test_devstack_stack.py proves the same of a throwaway app, and SIGTERM).
+    children = child_pids(process.pid)
     process.send_signal(signal.SIGINT)
     try:
         code = process.wait(STOP_DEADLINE_S)
@@ -175,3 +180,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(f"the local stack did not stop within {STOP_DEADLINE_S:.0f} s of SIGINT:\n"
                     + "\n".join(output[-40:]))
     assert code == 0, f"the local stack exited with {code}:\n" + "\n".join(output[-40:])
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == [], "a child outlived the stack"
+    for url in (stack.api_url, stack.ws_url, stack.moto_url, stack.control_url, stack.console_url, stack.auth_url,
+                stack.provider_url):
+        assert not (url and listening(url)), f"{url} still accepts connections"
+    assert not (state_dir / "state.json").exists()
