@@ -12,11 +12,14 @@ is slow with keep-alive.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -132,14 +135,70 @@ def _stack_environment() -> dict[str, str]:
     return env
 
 
-def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]]:
+@dataclass
+class _Starting:
+    """A stack launched, its ready line awaited by a thread: (process, output so far, the future ready info)."""
+
+    process: subprocess.Popen
+    state_dir: Path
+    output: list[str]
+    ready: concurrent.futures.Future
+    launched: float
+    owned_dir: bool = False  # a temporary state directory of our own, removed after the stop
+    taken: bool = False
+
+
+def _launch(state_dir: Path) -> _Starting:
+    launched = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "up", "--api-port", "0", "--ws-port", "0",
          "--moto-port", "0", "--control-port", "0", "--state-dir", str(state_dir)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=_stack_environment())
     output: list[str] = []
-    info = read_until_ready(process, READY_MARKER, START_DEADLINE_S, output.append, "e2e-stack")
+    waiting = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="e2e-stack-start")
+    ready = waiting.submit(read_until_ready, process, READY_MARKER, START_DEADLINE_S, output.append, "e2e-stack")
+    waiting.shutdown(wait=False)
+    return _Starting(process, state_dir, output, ready, launched)
+
+
+def _stop_unused(starting: _Starting) -> None:
+    if starting.process.poll() is None:
+        starting.process.send_signal(signal.SIGINT)
+        try:
+            starting.process.wait(STOP_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            starting.process.kill()
+            starting.process.wait()
+    if starting.owned_dir:
+        shutil.rmtree(starting.state_dir, ignore_errors=True)
+
+
+_EARLY = pytest.StashKey[_Starting]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launch the stack as soon as the session is collected, when it holds an end-to-end test: its start-up (a
+    moto process provisioned from resources.yaml, the API and WebSocket processes, the local Textract and
+    Rekognition) runs in its own processes beside the tests collected before the first end-to-end one, instead
+    of in front of it. ``local_stack`` then takes it over; run alone, it starts one itself."""
+    here = Path(__file__).resolve().parent
+    if any(Path(str(item.fspath)).resolve().is_relative_to(here) for item in session.items):
+        starting = _launch(Path(tempfile.mkdtemp(prefix="devstack-state-")))
+        starting.owned_dir = True
+        session.config.stash[_EARLY] = starting
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A stack launched early that no test took (the session stopped before the end-to-end tests) is stopped."""
+    starting = session.config.stash.get(_EARLY, None)
+    if starting is not None and not starting.taken:
+        _stop_unused(starting)
+
+
+def _start(starting: _Starting) -> tuple[subprocess.Popen, dict[str, Any], list[str]]:
+    process, output = starting.process, starting.output
+    info = starting.ready.result()
     if info is None:
         process.kill()
         process.wait()
@@ -149,16 +208,19 @@ def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory):
-    state_dir = tmp_path_factory.mktemp("devstack-state")
-    started = time.monotonic()
-    process, info, output = _start(state_dir)
+def local_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    starting = request.config.stash.get(_EARLY, None)
+    if starting is None or starting.taken:
+        starting = _launch(tmp_path_factory.mktemp("devstack-state"))
+    starting.taken = True
+    state_dir, started = starting.state_dir, starting.launched
+    process, info, output = _start(starting)
     stack = LocalStack(api_url=info["api_url"], ws_url=info["ws_url"],
                        moto_url=info["moto_url"], control_url=info["control_url"],
                        env=info["env"], users=info["users"], process=process,
                        state_dir=state_dir, output=output, console_url=info.get("console_url", ""),
                        auth_url=info.get("auth_url", ""), provider_url=info.get("provider_url", ""))
-    print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
+    print(f"local stack ready {time.monotonic() - started:.2f} s after its launch at {stack.api_url}")
     # The session's tests share a few users and open far more applications each than
     # an applicant's daily limit allows (tests/test_limits.py proves the limit itself).
     stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
@@ -185,3 +247,5 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
                 stack.provider_url):
         assert not (url and listening(url)), f"{url} still accepts connections"
     assert not (state_dir / "state.json").exists()
+    if starting.owned_dir:
+        shutil.rmtree(state_dir, ignore_errors=True)
