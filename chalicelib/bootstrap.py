@@ -319,7 +319,7 @@ class Services:
 
     @cached_property
     def metrics(self) -> Metrics:
-        from .observability import EmfMetrics
+        from .adapters.emf_metrics import EmfMetrics
 
         return EmfMetrics()
 

@@ -56,6 +56,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_stack: needs no moto server, wherever it lives")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the no-stack probe (a second pytest run of tests/unit and the fake contracts) now, beside the
+    session, when the session holds it and other tests: test_unit_needs_no_stack.py collects its verdict."""
+    probe = [item for item in session.items
+             if item.name == "test_unit_tests_and_fake_contracts_run_without_the_stack"]
+    if probe and len(session.items) > 1:
+        from tests.support.no_stack_probe import PROBE_KEY, start_probe
+
+        session.config.stash[PROBE_KEY] = start_probe()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A probe still running when the session ends early (-x, Ctrl-C) is stopped with it."""
+    from tests.support.no_stack_probe import PROBE_KEY
+
+    process = session.config.stash.get(PROBE_KEY, None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 def needs_stack(item: pytest.Item) -> bool:
     if item.get_closest_marker("stack") is not None:
         return True

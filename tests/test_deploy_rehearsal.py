@@ -19,6 +19,7 @@ import pytest
 
 from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, handlers, stack_name
 from tests.support.aws import ROOT
+from tests.support.deadlines import COMMAND_S
 
 STAGE = "rehearsal"
 COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", "edge.yaml",
@@ -412,7 +413,7 @@ def test_the_terraform_package_and_the_deploy_make_the_same_system(rehearsal, pr
     out = tmp_path / "tf"
     result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", STAGE,
                              "--pkg-format", "terraform", str(out)], cwd=project, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            timeout=COMMAND_S, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-2000:]
     deployed = deployed_system(rehearsal["aws"], project)
     packaged = packaged_system(json.loads((out / "chalice.tf.json").read_text()))

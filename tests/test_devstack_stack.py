@@ -118,7 +118,7 @@ def child_pids(pid: int) -> set[int]:
 def listening(url: str) -> bool:
     parts = urlsplit(url)
     with socket.socket() as sock:
-        sock.settimeout(0.5)
+        sock.settimeout(REPLY_S)  # refused at once when closed, accepted at once when open
         return sock.connect_ex((parts.hostname, parts.port)) == 0
 
 
@@ -280,17 +280,6 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
         assert_stops_cleanly(process, info, state_dir)
 
 
-@pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
-def test_up_serves_the_project_app_health_and_openapi_and_stops_on_sigterm(tmp_path: Path):
-    state_dir = tmp_path / "state"
-    with devstack_up(ROOT, state_dir) as (process, info, _lines):
-        status, _body = get_json(info["api_url"] + "/health")
-        assert status == 200
-        status, document = get_json(info["api_url"] + "/openapi.json")
-        assert status == 200 and "paths" in document
-        assert_stops_cleanly(process, info, state_dir, signal.SIGTERM)
-
-
 @pytest.mark.parametrize("command", [["token", "applicant"], ["fire"], ["fire", "daily"],
                                      ["upload", "some-id", __file__], ["env"]])
 def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, command: list[str]):
@@ -336,4 +325,4 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
 
     with devstack_up(smoke_project, state_dir) as (process, fresh, _lines):
         assert table_items(fresh) == []
-        assert_stops_cleanly(process, fresh, state_dir)
+        assert_stops_cleanly(process, fresh, state_dir, signal.SIGTERM)  # as a service manager stops it

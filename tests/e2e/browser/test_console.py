@@ -24,7 +24,7 @@ from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.face import BYSTANDER_LIVE, live_selfie
 from tests.e2e.http import call, poll, upload
-from tests.support.deadlines import OUTCOME_S
+from tests.support.deadlines import EVENT_S, OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
 from tests.support.faces import path as face_photo
 
@@ -464,7 +464,8 @@ def test_a_reviewer_removed_at_the_provider_loses_access(local_stack, browser, p
     assert "reviewers" in text(browser, ".refused")
     assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
     # The token from before, too: the staff pool's answer is trusted for STAFF_STATUS_CACHE_SECONDS (30 s).
-    poll(lambda: call(local_stack, "GET", "/review/queue", old).status_code, lambda status: status == 403, timeout=90)
+    poll(lambda: call(local_stack, "GET", "/review/queue", old).status_code, lambda status: status == 403,
+         timeout=30 + EVENT_S)  # the cache's 30 s, then as long as any event may take
     click(browser, "#sign-out")
     local_stack.provider("DELETE", person["email"])  # a leaver
     staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
@@ -616,7 +617,7 @@ def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_sta
     css(browser, "#document-file").send_keys(str(picture))
     css(browser, "#upload-submit").click()
     # the liveness step (issue 17), with the photo fallback: consent, the challenge, photos in order
-    visible(browser, "#consent-text", timeout=60)
+    visible(browser, "#consent-text")
     click(browser, "#consent-accept")
     click(browser, "#consent-submit")
     challenge = visible(browser, "#liveness-challenge").get_attribute("data-challenge")
