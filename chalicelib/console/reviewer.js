@@ -240,10 +240,12 @@ async function renderApplication(ctx, id) {
       return;
     }
     const claim = review.claim;
+    // Whoever recommended has done their part: a claim of theirs would only keep the second reviewer out.
+    const recommendedByMe = Boolean(review.recommendation && review.recommendation.mine);
     const claimText = claim ? (claim.mine ? ["Claimed by you until ", time(claim.until), "."]
       : ["Claimed by ", h("strong", {}, claim.by || "another reviewer"), " until ", time(claim.until), ": theirs to decide until then."])
-      : "Nobody has claimed this case.";
-    const claimButton = claim && !claim.mine ? null : h("button", {
+      : recommendedByMe ? "Nobody has claimed this case; it waits for a second reviewer." : "Nobody has claimed this case.";
+    const claimButton = (claim && !claim.mine) || (!claim && recommendedByMe) ? null : h("button", {
       type: "button", class: "secondary", id: claim ? "claim-release" : "claim-take",
       onclick: async (event) => {
         event.target.disabled = true;

@@ -392,8 +392,8 @@ def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_err
     visible(browser, "#mine-title")
     assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/review"]'), "non-reviewers get no queue link"
     browser.execute_script("location.hash = '#/review'")
-    visible(browser, ".refused")
-    assert "staff user pool" in text(browser, ".refused")  # an applicant's token is of the customer pool
+    visible(browser, "#wrong-pool")  # the API refused the customer pool's token; the page says it in words
+    assert "This page is for the bank's staff" in text(browser, "#wrong-pool")
     assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
 
 
