@@ -20,6 +20,7 @@ import pytest
 from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, handlers, stack_name
 from tests.support.aws import ROOT
 from tests.support.deadlines import COMMAND_S
+from tests.support.package_build import wait_for_background_build
 
 STAGE = "rehearsal"
 COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", "edge.yaml",
@@ -45,6 +46,7 @@ def chalice_zip() -> Path:
     """Chalice's own package of this code (what `chalice deploy` builds after a code change)."""
     from scripts.build_package import build
 
+    wait_for_background_build()  # tests/support/package_build.py
     package, _, _ = build(ROOT)
     return package.with_name(package.stem + ".chalice.zip")
 

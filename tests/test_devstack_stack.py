@@ -308,7 +308,7 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
             Bucket=first["env"]["REPORTS_BUCKET_NAME"], Key="kept", Body=b"still here")
         aws.client("dynamodb", endpoint_url=first["moto_url"]).put_item(
             TableName=first["env"]["APPLICATIONS_TABLE_NAME"], Item={"application_id": {"S": "kept-1"}})
-        assert_stops_cleanly(process, first, state_dir)
+        assert_stops_cleanly(process, first, state_dir, signal.SIGTERM)  # as a service manager stops it: state kept
 
     with devstack_up(smoke_project, state_dir, "--keep-state") as (process, second, lines):
         assert any("restored the local AWS" in line for line in lines)
@@ -325,4 +325,4 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
 
     with devstack_up(smoke_project, state_dir) as (process, fresh, _lines):
         assert table_items(fresh) == []
-        assert_stops_cleanly(process, fresh, state_dir, signal.SIGTERM)  # as a service manager stops it
+        assert_stops_cleanly(process, fresh, state_dir)

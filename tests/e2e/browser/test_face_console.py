@@ -65,7 +65,7 @@ def test_the_applicant_takes_the_liveness_check_with_photos(local_stack, browser
     click(browser, "#liveness-send-files")
     verdict = verdict_of(browser)
     assert verdict.get_attribute("data-status") == "SUCCEEDED", verdict.text
-    visible(browser, "#liveness-done")
+    visible(browser, "#liveness-done", timeout=60)
     screenshot(browser, "face-applicant-liveness-done")
     history = call(local_stack, "GET", f"/applications/{app_id}/history", local_stack.token("applicant")).json()
     types = [event["type"] for event in history["items"]]
