@@ -533,6 +533,9 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
     try:
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 1366, f"the operator page is {width} px wide at 1366 px"
+        cut = browser.execute_script(
+            "const t = document.getElementById('job-table'); return t.scrollWidth - t.parentElement.clientWidth")
+        assert cut <= 1, f"the jobs table is cut off by {cut} px inside its panel"
     finally:
         browser.set_window_size(*DESKTOP)
 
