@@ -18,6 +18,7 @@ from anyascii import anyascii
 TITLES = frozenset(
     ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady"]
     + ["jr", "jnr", "sr", "snr", "ii", "iii", "iv", "eng", "engineer"]
+    + ["fnu", "mnu", "lnu"]  # "first / middle / last name unknown" (Dr. Fnu Mnu Khamis)
 )
 
 # Honorifics and ranks come and go between spellings of one person's name, but some are also
