@@ -169,6 +169,18 @@ def test_honorifics_are_optional_low_weight_tokens_not_deleted():
     assert screen(index, Applicant(("Haji Mohammed Tariq Ahmed",))).outcome is Outcome.REVIEW
 
 
+def test_an_honorific_written_as_the_surname_is_not_optional():
+    # "AL-SAYYED, Mohammad Abdul-Sattar": Sayyed is the surname; optional, it let any Mohammad Abdul-Sattar match
+    index = small(
+        ListEntry(OFAC_SDN, "1", "AL-SAYYED, Mohammad Abdul-Sattar"), ListEntry(OFAC_SDN, "2", "KHATIB, Esmail")
+    )
+    assert screen(index, Applicant(("Mohammad Abdul-Sattar",))).outcome is Outcome.PASS
+    assert screen(index, Applicant(("Mohammad Abdul-Sattar Sayed",))).outcome is Outcome.REVIEW
+    # in the given names, Seyed / Sayed / Syed is the honorific and optional
+    assert screen(index, Applicant(("KHATIB, Seyed Esmaeil",))).outcome is Outcome.REVIEW
+    assert screen(index, Applicant(("Syed Esmail Khatib",))).outcome is Outcome.REVIEW
+
+
 def test_bin_does_not_pair_with_any_given_name():
     # on the real list "XU, Bin" flagged Jian Xu, Xu Ying and Xu Lin
     for name in ("Jian Xu", "Xu Ying", "Xu Lin", "Ting Xu"):
