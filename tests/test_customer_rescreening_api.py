@@ -112,10 +112,20 @@ def test_a_list_change_naming_an_approved_customer_opens_a_case_reviewers_resolv
                                                                                       "reason": "x" * 5000}):
         refused = api.post(path, bad, user=reviewer)
         assert refused.status == 422 and refused.body["error"]["code"] == "validation_failed", refused.body
-    resolved = api.post(path, {"decision": "false_positive", "reason": "another person: born in Leon"}, user=reviewer)
+    first = api.post(path, {"decision": "false_positive", "reason": "another person: born in Leon"}, user=reviewer)
+    # four eyes on sanctions (issue 18): the first word is a recommendation; the case stays in the queue
+    assert first.status == 200 and first.body["status"] == "OPEN", first.body
+    assert first.body["recommendation"]["decision"] == "false_positive" and "reviewer" not in first.body["recommendation"]
+    assert open_case_of(api, reviewer, app_id)["recommendation"]["reason"] == "another person: born in Leon"
+    same = api.post(path, {"decision": "false_positive", "reason": "really"}, user=reviewer)
+    assert same.status == 409 and same.body["error"]["code"] == "second_reviewer_required"
+    from tests.support.identities import make_user
+
+    second = make_user(("reviewers",))
+    resolved = api.post(path, {"decision": "false_positive", "reason": "agreed: born in Leon in 1990"}, user=second)
     assert resolved.status == 200 and resolved.body["status"] == "CLEARED", resolved.body
-    assert resolved.body["resolution"]["reason"] == "another person: born in Leon"
-    again = api.post(path, {"decision": "confirmed", "reason": "second look"}, user=reviewer)
+    assert resolved.body["resolution"]["reason"] == "agreed: born in Leon in 1990"
+    again = api.post(path, {"decision": "confirmed", "reason": "second look"}, user=make_user(("reviewers",)))
     assert again.status == 409 and again.body["error"]["code"] == "case_already_resolved"
     assert open_case_of(api, reviewer, app_id) == {}
     assert "customer.screening_resolved" not in applicant_sees(api, applicant, app_id)
@@ -144,3 +154,45 @@ def test_malformed_messages_fail_alone(api, client, applicant):
     reply = client.lambda_.invoke("project_customers", event)
     assert len(reply.payload["batchItemFailures"]) == 2
     assert services().customer_profiles.get(app_id) is not None
+
+
+def test_the_backfill_projects_customers_approved_before_the_projection_once_however_often_it_runs(api, applicant):
+    """Issue 20: customers approved before re-screening shipped reach the customers table through
+    ``scripts/backfill_customers.py`` (the real DynamoDB adapters on moto; the state index, no Scan)."""
+    import datetime as dt
+
+    from chalicelib.bootstrap import services
+    from scripts import backfill_customers
+    from tests.test_review_api import Clock
+
+    def approved_unprojected(clock=None) -> str:
+        created = api.post("/applications", make_declared(date_of_birth="1971-05-04"), user=applicant)
+        assert created.status == 201, created.body
+        assert drive(created.body["id"], identity="PASS", clock=clock).state.value == "APPROVED"
+        return created.body["id"]
+
+    recent = approved_unprojected()
+    long_ago = approved_unprojected(Clock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=6 * 365)))
+    flagged = api.post("/applications", make_declared(), user=applicant).body["id"]
+    assert drive(flagged).state.value == "FLAGGED"
+    profiles = services().customer_profiles
+    assert profiles.get(recent) is None  # approved without the projection (as before it shipped)
+
+    first = backfill_customers.backfill()
+    profile = profiles.get(recent)
+    assert profile is not None and profile.date_of_birth == "1971-05-04" and profile.applicant_id == applicant.sub
+    assert profiles.get(long_ago) is None and profiles.get(flagged) is None  # past retention; not a customer
+    assert first["approved"] >= 1 and first["projected"] >= 1
+
+    again = backfill_customers.backfill()  # idempotent: the same item, nothing else
+    assert profiles.get(recent) == profile and again["projected"] >= first["projected"]
+    assert profiles.get(long_ago) is None
+
+
+def test_the_backfill_script_refuses_to_run_without_a_customers_table(monkeypatch, capsys):
+    from scripts import backfill_customers
+
+    monkeypatch.delenv("CUSTOMERS_TABLE_NAME", raising=False)
+    with pytest.raises(SystemExit) as refused:
+        backfill_customers.main(["--from-env"])
+    assert "CUSTOMERS_TABLE_NAME" in str(refused.value)

@@ -13,12 +13,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from chalice import Chalice
 
-from devstack.pumps import PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
+from devstack.pumps import Pump, PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
 from devstack.testing import running_moto
 from tests.support.deadlines import EVENT_S
 
@@ -348,6 +349,46 @@ def test_a_failing_stream_batch_is_retried_and_blocks_the_shard(aws, name, monke
     assert seen.items == ["first", "first", "first", "second"]
 
 
+def test_a_stream_batch_reporting_a_failed_item_is_retried_from_that_item(aws, name, monkeypatch):
+    """ReportBatchItemFailures (the outbox names the first event SNS did not take): the records from
+    the one named on are delivered again, in order; the ones before it are not."""
+    monkeypatch.setattr("devstack.pumps.STREAM_BACKOFF", (0.05,))
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=10)
+    def handle(event):
+        records = list(event)
+        seen.add([record.keys["pk"]["S"] for record in records])
+        if len(seen) == 1:
+            return {"batchItemFailures": [{"itemIdentifier": records[1].sequence_number}]}
+        return {"batchItemFailures": []}
+
+    for key in ("a", "b", "c"):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": key}})
+    with pumping(app, aws):
+        wait_until(lambda: len(seen) == 2)
+    assert seen.items == [["a", "b", "c"], ["b", "c"]]
+
+
+def test_a_partial_batch_response_naming_no_record_of_the_batch_retries_it_whole():
+    from devstack.pumps import stream_retry_from
+
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in (10, 11, 12)]
+    assert stream_retry_from(None, records) is None
+    assert stream_retry_from({"batchItemFailures": []}, records) is None
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": "12"}, {"itemIdentifier": "11"}]},
+                             records) == 1
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": "99"}]}, records) == 0
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": None}]}, records) == 0
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 def test_a_handler_on_a_missing_queue_is_a_loud_wiring_error(aws, name):
@@ -433,3 +474,50 @@ def test_a_parallel_stream_keeps_each_keys_order_and_delivers_keys_concurrently(
     batches = sub_batches.items
     assert all(not (a & b) for i, a in enumerate(batches) for b in batches[i + 1:]), \
         "a key was split across concurrent sub-batches"
+
+
+class _Delivering(Pump):
+    """A pump whose one delivery runs until the test lets it finish."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(SimpleNamespace(name="slow-handler"), "a queue")
+        self.release, self.started, self.delivered = release, threading.Event(), False
+
+    def poll(self) -> None:
+        if self.delivered:
+            self._stopping.wait(0.05)
+            return
+        self.started.set()
+        self.release.wait(DEADLINE)
+        self.delivered = True
+
+
+def test_stopping_lets_a_delivery_under_way_finish_however_long_it_takes():
+    # A handler reading a passport runs for many seconds on a loaded machine: the stop waits for
+    # it (bounded only by the deadline scale), it is not cut off after a fixed few seconds.
+    release = threading.Event()
+    pump = _Delivering(release)
+    pump.start()
+    assert pump.started.wait(DEADLINE)
+    stopper = threading.Thread(target=stop_pumps, args=([pump],))
+    stopper.start()
+    wait_until(lambda: pump.stopping)
+    assert stopper.is_alive() and not pump.delivered  # still waiting for the delivery
+    release.set()  # the delivery ends; the stop returns at once
+    stopper.join(DEADLINE)
+    assert not stopper.is_alive() and pump.delivered and not pump.is_alive()
+
+
+def test_a_pump_still_delivering_at_the_deadline_is_named_in_the_log(caplog):
+    release = threading.Event()
+    pump = _Delivering(release)
+    pump.start()
+    assert pump.started.wait(DEADLINE)
+    try:
+        with caplog.at_level("ERROR", logger="devstack"):
+            stop_pumps([pump], timeout=0.2)
+        assert pump.is_alive()
+        assert "devstack-pump-slow-handler (a queue) was still delivering" in caplog.text
+    finally:
+        release.set()
+        pump.join(DEADLINE)

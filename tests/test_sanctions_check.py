@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.support.flows import (address_message, create_application, history_types, s3_event, sanctions_event,
-                                 sqs_event, state_of, upload_document)
+                                 sqs_event, state_of, upload_document, with_face)
 
 # A real entry of the OFAC snapshot in tests/data/sanctions: FAWAZ, Mustapha Reda Darwish (16452, SDGT),
 # DOB 25 Jun 1964, nationality Lebanon.
@@ -71,6 +71,7 @@ def test_a_close_name_is_flagged_for_review_with_the_match_for_the_reviewer(api,
 
     receive_document(app_id)
     record(app_id, "address", "PASS")
+    record(app_id, "face", "PASS")
     record(app_id, "identity", "PASS")
     assert api.get(f"/applications/{app_id}", user=applicant).body["state"] == "FLAGGED"
     detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
@@ -87,6 +88,7 @@ def test_a_reviewer_clears_a_false_positive_and_the_applicant_is_not_flagged_aga
 
     receive_document(app_id)
     record(app_id, "address", "PASS")
+    record(app_id, "face", "PASS")
     record(app_id, "identity", "PASS")
     path = f"/review/applications/{app_id}/sanctions/false-positives"
     body = {"list": "OFAC-SDN", "entry_id": "16452", "reason": "born 1988 in Lyon; listed man born 1964"}
@@ -102,6 +104,22 @@ def test_a_reviewer_clears_a_false_positive_and_the_applicant_is_not_flagged_aga
     mine = api.get(f"/applications/{app_id}/history", user=applicant).body
     assert "screening.false_positive" not in [e["type"] for e in mine["items"]] and mine["chain_intact"]
     assert "16452" not in json.dumps(mine) and "born 1988" not in json.dumps(mine)
+    # four eyes on sanctions (issue 18): one reviewer's word does not stand yet; the next application under
+    # the same name is flagged again until a second, different reviewer confirms it
+    sooner = create_application(api, applicant, **near)
+    screen(client, sooner)
+    assert api.get(f"/applications/{sooner}", user=applicant).body["checks"]["sanctions"]["outcome"] == "REVIEW"
+    refused = api.post(path, {**body, "reason": "still not him"}, user=reviewer)
+    assert refused.status == 409 and refused.body["error"]["code"] == "second_reviewer_required", refused.body
+    from tests.support.identities import make_user
+
+    second = make_user(("reviewers",))
+    confirmed = api.post(path, {**body, "reason": "agreed: other birth year and town"}, user=second)
+    assert confirmed.status == 200, confirmed.body
+    record_ = confirmed.body["checks"]["sanctions"]["details"]["false_positives"][0]
+    assert record_["confirm_reason"] == "agreed: other birth year and town" and record_["confirmed_at"]
+    third = api.post(path, body, user=make_user(("reviewers",)))
+    assert third.status == 409 and third.body["error"]["code"] == "already_cleared"
     # the next application of the same applicant under the same name: not flagged for that entry
     again = create_application(api, applicant, **near)
     screen(client, again)
@@ -116,11 +134,12 @@ def test_replayed_messages_screen_once(api, client, applicant):
     assert len(sanctions_events(app_id)) == 1
 
 
-def test_three_checks_consolidate_once_whichever_finishes_last(api, client, applicant):
+def test_four_checks_consolidate_once_whichever_finishes_last(api, client, applicant):
     app_id = create_application(api, applicant)
     client.lambda_.invoke("verify_identity_document", s3_event(client, upload_document(api, applicant, app_id)))
     client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
-    assert state_of(app_id) == "VERIFYING"  # two of three
+    with_face(api, client, applicant, app_id)
+    assert state_of(app_id) == "VERIFYING"  # three of four
     screen(client, app_id)
     assert state_of(app_id) == "APPROVED"
     assert history_types(app_id).count("application.approved") == 1
@@ -163,15 +182,25 @@ def test_the_scheduled_refresh_keeps_the_index_when_nothing_changed(client):
     assert result.payload["changed"] == 0 and result.payload["version"] == before
 
 
-def test_a_truncated_download_is_refused_and_screening_keeps_the_last_good_list(api, client, applicant, sources):
+def test_a_truncated_download_is_refused_and_screening_keeps_the_last_good_list(
+        api, client, applicant, sources, capsys):
     before = pointer()
     from chalicelib.api.schedules import JobFailed
+    from tests.test_observability import emf_lines
 
     sources("sources/sdn.csv", b'1001,"X, Y","individual","SDGT","-0-","-0-","-0-","-0-","-0-","-0-","-0-","-0-"')
+    capsys.readouterr()
     with pytest.raises(JobFailed) as failed:  # the invocation fails: Lambda's error alarm, and the metric
         client.lambda_.invoke("refresh_sanctions_lists", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="us-east-1"))
     assert list(failed.value.summary["refused"]) == ["OFAC-SDN"] and "100% smaller" in str(failed.value.summary)
+    # the metric the alarm watches is emitted by the failing invocation, as the alarm reads it (resources.yaml
+    # SanctionsListRefusedAlarm: AccountOpening / SanctionsListRefused, dimension service; tests/test_resources.py)
+    refused = [line for line in emf_lines(capsys.readouterr().out) if line.get("SanctionsListRefused")]
+    assert refused, "no SanctionsListRefused metric emitted"
+    directive = refused[0]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "AccountOpening" and ["service"] in directive["Dimensions"]
+    assert refused[0]["service"] == "account-opening-svc" and refused[0]["SanctionsListRefused"] in (1, [1], 1.0)
     assert pointer()["version"] == before["version"]
     app_id = create_application(api, applicant, **LISTED)
     screen(client, app_id)

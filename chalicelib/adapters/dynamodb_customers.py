@@ -168,12 +168,35 @@ class DynamoScreeningCases(ScreeningCases):
             raise
         return True
 
+    def recommend(self, case_id: str, recommendation: Mapping[str, Any]) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"case_id": {"S": case_id}},
+                UpdateExpression="SET recommendation = :recommendation",
+                ConditionExpression="#status = :open",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":open": {"S": OPEN},
+                    ":recommendation": {
+                        "S": json.dumps(dict(recommendation), separators=(",", ":"), ensure_ascii=False)
+                    },
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
 
 def _case(item: Mapping[str, Any]) -> ScreeningCase:
     body = json.loads(item["body"]["S"])
     body["status"] = _text(item, "status") or body.get("status")
     if _text(item, "resolution"):
         body["resolution"] = json.loads(item["resolution"]["S"])
+    if _text(item, "recommendation"):
+        body["recommendation"] = json.loads(item["recommendation"]["S"])
     return ScreeningCase.from_dict(body)
 
 

@@ -69,8 +69,12 @@ class ApplicationModel(Model):
     decision_reasons = JSONAttribute(default=list)
     escalated_at = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)
+    legacy_seal = UnicodeAttribute(null=True)  # the sealed head of a version-1 (unkeyed) history
+    recommendation = JSONAttribute(null=True)  # four eyes: the standing recommendation
+    claim = JSONAttribute(null=True)  # the review queue: who holds the case, until when
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
+    biometrics = JSONAttribute(default=dict)  # consent, liveness sessions and result, face ids (issue 17)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
@@ -95,6 +99,7 @@ class HistoryModel(Model):
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
     salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
+    chain = NumberAttribute(null=True)  # the chain's version (workflow.CHAIN_*); absent: stored before it was
 
 
 class IdempotencyModel(Model):
@@ -124,6 +129,8 @@ class ConnectionModel(Model):
     pool = UnicodeAttribute(null=True)  # the user pool that signed the token (none: customer)
     topics = JSONAttribute(default=list)
     expires_at = TTLAttribute()
+    slot = NumberAttribute(null=True)  # META: the per-user slot the connection holds (USER#sub, SLOT#n)
+    holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it
 
 
 def bind(region: str, applications: str, history: str, idempotency: str, connections: str) -> None:

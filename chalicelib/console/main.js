@@ -6,12 +6,15 @@ import { Live } from "./live.js";
 import * as applicant from "./applicant.js";
 import * as operator from "./operator.js";
 import * as reviewer from "./reviewer.js";
+import * as screening from "./screening.js";
 import * as signin from "./signin.js";
 
 const PAGES = [
   // Staff sign in to a pool of their own: they have no applications (the API refuses their token there).
   { id: "applicant", label: "My applications", module: applicant, allowed: (auth) => auth.user.pool !== STAFF },
   { id: "review", label: "Review queue", module: reviewer, allowed: (auth) => auth.hasGroup("reviewers") },
+  // Approved customers a changed sanctions list entry may name (issue 20; console/screening.js).
+  { id: "screening", label: "Customer screening", module: screening, allowed: (auth) => auth.hasGroup("reviewers") },
   { id: "operator", label: "Operations", module: operator, allowed: (auth) => auth.hasGroup("operators") },
 ];
 
@@ -111,7 +114,16 @@ class Console {
     } catch (error) {
       showError(this.view, error);
     }
+    focusHeading(this.view);
   }
+}
+
+/** A page change moves focus to the new page's heading, so a screen reader starts there (WCAG 2.4.3). */
+export function focusHeading(view) {
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus();
 }
 
 // Pages are not hidden behind a client-side check: the API decides, and its
@@ -130,6 +142,13 @@ export function showError(view, error) {
 }
 
 loadConfig().then(
-  (config) => new Console(config).start(),
+  async (config) => {
+    const app = new Console(config);
+    // Back from managed login (staff, or an applicant's Google/Apple sign-in)? Finish signing in first.
+    await app.auth.completeRedirectSignIn().catch((error) => {
+      app.auth.redirectError = error;
+    });
+    app.start();
+  },
   (error) => showError(document.getElementById("view"), error),
 );

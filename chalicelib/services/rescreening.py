@@ -78,6 +78,26 @@ class CustomerProjection:
         self.profiles.put(profile, int(ends.timestamp()))
         return {"projected": True}
 
+    def backfill(self) -> dict[str, int]:
+        """Project every customer approved within re-screening retention: the ones approved before the
+        projection shipped (run once, after the first deployment; ``scripts/backfill_customers.py``).
+
+        Reads the applications the state index holds as APPROVED since retention began (never a Scan of
+        the table); each is projected as ``application.approved`` would project it, so a run again, or
+        beside the projection queue's own messages, rewrites the same items: idempotent."""
+        now = self.clock()
+        since = now - dt.timedelta(days=self.settings.policy().customer_rescreening_days)
+        counts = {"approved": 0, "projected": 0, "expired": 0}
+        for app in self.applications.repo.in_state_between(
+            workflow.State.APPROVED, workflow.iso(since), workflow.iso(now)
+        ):
+            counts["approved"] += 1
+            result = self.project(app)
+            counts["projected"] += int(bool(result.get("projected")))
+            counts["expired"] += int(bool(result.get("expired")))
+        logger.info("customers backfilled", extra=counts)
+        return counts
+
 
 class CustomerRescreening:
     """Fans a list change out to the re-screening workers, and is each worker."""
@@ -253,21 +273,38 @@ class ScreeningCaseReviews:
 
     def resolve(self, reviewer: Identity, case_id: str, decision: str, reason: str) -> ScreeningCase:
         """``decision``: ``false_positive`` (not this customer) or ``confirmed``. Raises NotFound, NotAllowed
-        (their own account), CaseAlreadyResolved (someone resolved it first)."""
+        (their own account), CaseAlreadyResolved (someone resolved it first).
+
+        Four eyes on sanctions (``workflow.sanctions_need_second_review``): the first reviewer's word is a
+        recommendation kept on the case, which stays open (SecondReviewerRequired if they speak again);
+        ``workflow.resolve_screening_case`` says when a second reviewer's word closes it."""
         status = DECISIONS[decision]
         case = self._case(case_id)
         clock = self.applications.clock
+        second_review_for = self.applications.policy().second_review_for
         try:
-            self.applications.apply_with_retry(
+            change = self.applications.apply_with_retry(
                 case.application_id,
                 lambda app: workflow.resolve_screening_case(
-                    app, case_id, status, reviewer.sub, reviewer.email, reason, clock()
+                    app, case_id, status, reviewer.sub, reviewer.email, reason, clock(), second_review_for
                 ),
             )
         except workflow.CaseAlreadyResolved:
             # The history has the word; finish closing the case if a crash left it open, and say so.
             self._close(case, self._recorded_resolution(case), quiet=True)
             raise
+        except workflow.SecondReviewerRequired:
+            self._sync_recommendation(case)  # a crash may have left the case without the word the history has
+            raise
+        recorded = _case_record(change.after, case_id) if change is not None else {}
+        if recorded.get("recommendation") and recorded.get("status") == workflow.CASE_OPEN:
+            self.cases.recommend(case_id, _recommendation_for_case(recorded["recommendation"]))
+            self.metrics.count("CustomerScreeningCaseRecommended")
+            logger.info(
+                "customer screening case recommended (four eyes)",
+                extra={"case_id": case_id, "application_id": case.application_id, "status": status},
+            )
+            return self.cases.get(case_id) or case
         resolution = {
             "decision": decision,
             "reason": reason,
@@ -283,6 +320,11 @@ class ScreeningCaseReviews:
         )
         resolved = self.cases.get(case_id)
         return resolved or case
+
+    def _sync_recommendation(self, case: ScreeningCase) -> None:
+        recorded = _case_record(self.applications.get(case.application_id), case.case_id).get("recommendation")
+        if recorded and case.recommendation is None:
+            self.cases.recommend(case.case_id, _recommendation_for_case(recorded))
 
     def _case(self, case_id: str) -> ScreeningCase:
         case = self.cases.get(case_id) if isinstance(case_id, str) and len(case_id) <= 64 else None
@@ -309,6 +351,24 @@ class ScreeningCaseReviews:
                     "at": event.at,
                 }
         return {}
+
+
+def _case_record(app: workflow.Application, case_id: str) -> dict[str, Any]:
+    """The case as the customer's application records it (status, recommendation)."""
+    details = (app.checks.get("sanctions") or {}).get("details") or {}
+    return dict((details.get(workflow.RESCREENING_CASES) or {}).get(case_id) or {})
+
+
+def _recommendation_for_case(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The application's recommendation as the case shows it (the decision's API name, as a resolution)."""
+    decision = next((d for d, s in DECISIONS.items() if s == recorded.get("status")), "")
+    return {
+        "decision": decision,
+        "reason": recorded.get("reason"),
+        "reviewer": recorded.get("reviewer"),
+        "reviewer_email": recorded.get("reviewer_email"),
+        "at": recorded.get("at"),
+    }
 
 
 def profile_for(app: workflow.Application) -> CustomerProfile:

@@ -140,7 +140,9 @@ class SanctionsCheck:
         return result
 
     def cleared_for(self, applicant_id: str) -> dict[tuple[str, str], str]:
-        """(list, entry id) -> entry hash of every candidate a reviewer cleared in this applicant's applications."""
+        """(list, entry id) -> entry hash of every candidate a reviewer cleared in this applicant's applications
+        whose clearing stands: with four eyes on sanctions, only those a second reviewer confirmed."""
+        second_review_for = self.settings.policy().second_review_for
         cleared: dict[tuple[str, str], str] = {}
         cursor: Optional[str] = None
         while True:
@@ -148,6 +150,8 @@ class SanctionsCheck:
             for app in apps:
                 details = (app.checks.get(SANCTIONS) or {}).get("details") or {}
                 for record in details.get("false_positives") or ():
+                    if not workflow.false_positive_stands(record, second_review_for):
+                        continue
                     cleared[(record["list"], record["entry_id"])] = record.get("entry_hash") or ""
             if not cursor:
                 return cleared
@@ -188,7 +192,9 @@ class SanctionsReviews:
         self, reviewer: Identity, application_id: str, source: str, entry_id: str, reason: str
     ) -> workflow.Application:
         """Raises NotFound (unknown, or not one this reviewer may read), NotAllowed (their own application)
-        or NoSuchCandidate (the check names no such entry)."""
+        or NoSuchCandidate (the check names no such entry); with four eyes on sanctions, SecondReviewerRequired
+        (the reviewer who cleared it first) or AlreadyCleared (two reviewers did)."""
+        second_review_for = self.applications.policy().second_review_for
         app = self.applications.get(application_id)
         if not workflow.may_review(app, self.applications.repo.history(application_id), reviewer.sub):
             raise NotFound(application_id)
@@ -196,7 +202,7 @@ class SanctionsReviews:
         change = self.applications.apply_with_retry(
             application_id,
             lambda current: workflow.clear_false_positive(
-                current, reviewer.sub, reviewer.email, source, entry_id, reason, clock()
+                current, reviewer.sub, reviewer.email, source, entry_id, reason, clock(), second_review_for
             ),
             app,
         )

@@ -9,7 +9,8 @@ those states longer than ``STUCK_AFTER`` and runs the missing step again:
 
 * AWAITING_DOCUMENTS with a document in the bucket: the identity check on it;
 * VERIFYING without an identity result: the identity check on its document;
-* either state without an address or a sanctions result: that check.
+* either state without an address or a sanctions result: that check;
+* VERIFYING with the face check asked for but not recorded (its message dead-lettered): the face check.
 
 Every step is idempotent (a replay changes nothing), so a sweep racing the
 original event, or running twice, is safe.
@@ -27,6 +28,7 @@ from ..domain.workflow import Application, State, iso
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService
+from .face_check import FaceCheck
 from .identity_check import IdentityCheck
 from .ports import DocumentStore
 from .sanctions import SanctionsCheck
@@ -46,12 +48,14 @@ class Sweeper:
         identity_check: IdentityCheck,
         address_check: AddressCheck,
         sanctions_check: SanctionsCheck,
+        face_check: FaceCheck,
     ):
         self.applications = applications
         self.documents = documents
         self.identity_check = identity_check
         self.address_check = address_check
         self.sanctions_check = sanctions_check
+        self.face_check = face_check
 
     def redrive_stuck(
         self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
@@ -91,6 +95,8 @@ class Sweeper:
                 changed += (
                     1 if outcome.get("identity", {}).get("changed") or outcome.get("received", {}).get("changed") else 0
                 )
+        if FaceCheck.due(app):
+            changed += 1 if self.face_check.check_requested(submitted).get("changed") else 0
         if changed:
             logger.info("stuck application re-driven", extra={"application_id": app.application_id})
         return changed

@@ -140,6 +140,22 @@ def test_a_resolved_case_leaves_the_queue_once(cases):
     assert OPEN == "OPEN"
 
 
+def test_a_recommendation_keeps_the_case_in_the_queue_until_it_is_resolved(cases):
+    opened = case(5, "2026-01-05T09:00:00Z")
+    cases.open(opened)
+    first = {"status": "CONFIRMED", "reviewer": "r1", "reviewer_email": "r1@bank.example", "reason": "same DOB"}
+    second = {**first, "status": "CLEARED", "reviewer": "r2"}
+    assert cases.recommend(opened.case_id, first)
+    assert cases.get(opened.case_id).recommendation == first
+    assert cases.recommend(opened.case_id, second)  # a second reviewer overturning: replaced
+    queued = {c.case_id: c for c in cases.open_cases(10, None)[0]}
+    assert queued[opened.case_id].recommendation == second and queued[opened.case_id].status == OPEN
+    assert cases.resolve(opened.case_id, "CLEARED", {"decision": "false_positive"})
+    assert not cases.recommend(opened.case_id, first)  # closed: no more words
+    assert cases.get(opened.case_id).recommendation == second
+    assert not cases.recommend("no-such-case", first)
+
+
 @pytest.fixture(params=KINDS)
 def work_queue(request: pytest.FixtureRequest) -> Any:
     if request.param == "fake":

@@ -8,13 +8,13 @@ import json
 import pytest
 
 from chalicelib.api import presenters
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.sanctions import ScreeningIndex
-from chalicelib.domain.sanctions.rescreening import CLEARED, document_sex
-from chalicelib.domain.workflow import CaseAlreadyResolved, NotAllowed, State, receive_document
+from chalicelib.domain.sanctions.rescreening import CLEARED, CONFIRMED, document_sex
+from chalicelib.domain.workflow import CaseAlreadyResolved, NotAllowed, SecondReviewerRequired, State, receive_document
 from chalicelib.services import rescreening
 from chalicelib.services.errors import NotFound, PoisonMessage
-from tests.support.fakes import event_types, submit
+from tests.support.fakes import event_types, identity, submit
 from tests.support.sanctions_lists import fixture_documents
 
 CUSTOMER = {"full_name": {"given_names": "Maria Elena", "surname": "Quintero Solis"}, "date_of_birth": "1971-04-09"}
@@ -31,8 +31,8 @@ def approved(svc, who, **declared) -> str:
     svc.applications.apply_with_retry(
         app_id, lambda current: receive_document(current, f"applications/{app_id}/identity/doc", 2000, svc.clock())
     )
-    identity = CheckResult(IDENTITY, (), {"mrz": {"valid": True, "sex": "F"}})
-    for result in (CheckResult(ADDRESS), identity, CheckResult(SANCTIONS)):
+    read = CheckResult(IDENTITY, (), {"mrz": {"valid": True, "sex": "F"}})
+    for result in (CheckResult(ADDRESS), read, CheckResult(SANCTIONS), CheckResult(FACE)):  # FACE: issue 17
         svc.check_recorder.record(app_id, result)
     assert svc.repository.get(app_id).state is State.APPROVED
     svc.customer_projection.application_event(json.dumps({"application_id": app_id, "type": "application.approved"}))
@@ -141,13 +141,63 @@ def test_the_applicant_never_sees_the_review_and_a_reviewer_resolves_it_once(svc
     assert "customer.screening_hit" not in [e["type"] for e in own["items"]] and own["chain_intact"]
     shown, app = svc.screening_case_reviews.detail(reviewer, case.case_id)
     assert shown.case_id == case.case_id and event_types(svc, app_id)[-1] == "review.viewed"
-    resolved = svc.screening_case_reviews.resolve(reviewer, case.case_id, "false_positive", "born in Lyon in 1988")
-    assert resolved.status == CLEARED and resolved.resolution["reason"] == "born in Lyon in 1988"
+    first = svc.screening_case_reviews.resolve(reviewer, case.case_id, "false_positive", "born in Lyon in 1988")
+    assert first.status == "OPEN" and first.recommendation["decision"] == "false_positive"  # four eyes (default)
+    second = identity(None, "reviewers")
+    resolved = svc.screening_case_reviews.resolve(second, case.case_id, "false_positive", "agreed: born in Lyon")
+    assert resolved.status == CLEARED and resolved.resolution["reason"] == "agreed: born in Lyon"
     assert svc.screening_cases.open_cases(10, None)[0] == []
-    assert event_types(svc, app_id)[-1] == "customer.screening_resolved"
+    assert event_types(svc, app_id)[-2:] == ["customer.screening_recommended", "customer.screening_resolved"]
     with pytest.raises(CaseAlreadyResolved):
-        svc.screening_case_reviews.resolve(reviewer, case.case_id, "confirmed", "second thoughts")
-    assert "customer.screening_resolved" not in [e["type"] for e in presenters.history(svc.applications.history(applicant, app_id, 500))["items"]]
+        svc.screening_case_reviews.resolve(identity(None, "reviewers"), case.case_id, "confirmed", "second thoughts")
+    seen = [e["type"] for e in presenters.history(svc.applications.history(applicant, app_id, 500))["items"]]
+    assert not {"customer.screening_resolved", "customer.screening_recommended"} & set(seen)
+
+
+def open_case(svc, who):
+    approved(svc, who)
+    list_names_the_customer(svc)
+    svc.sanctions_refresh.refresh()
+    run_workers(svc)
+    (case,), _ = svc.screening_cases.open_cases(10, None)
+    return case
+
+
+def test_four_eyes_a_case_is_cleared_only_by_two_reviewers_who_cleared_it(svc, applicant, reviewer):
+    """Issue 18's four eyes on sanctions hits reach a re-screening hit on an approved customer, as ``decide``:
+    the first word is a recommendation; clearing needs two reviewers who cleared; a second's confirmation is final."""
+    case = open_case(svc, applicant)
+    reviews = svc.screening_case_reviews
+    first = reviews.resolve(reviewer, case.case_id, "confirmed", "same birth day, same town")
+    assert first.status == "OPEN" and first.recommendation["decision"] == "confirmed"
+    assert [c.case_id for c in svc.screening_cases.open_cases(10, None)[0]] == [case.case_id]  # still queued
+    with pytest.raises(SecondReviewerRequired):
+        reviews.resolve(reviewer, case.case_id, "false_positive", "changed my mind")
+    second = identity(None, "reviewers")
+    overturned = reviews.resolve(second, case.case_id, "false_positive", "the listed man died in 2019")
+    assert overturned.status == "OPEN" and overturned.recommendation["decision"] == "false_positive"
+    assert "reviewer" not in presenters.screening_case(overturned)["recommendation"]  # no subs for reviewers
+    final = reviews.resolve(identity(None, "reviewers"), case.case_id, "confirmed", "checked with the FIU")
+    assert final.status == CONFIRMED and svc.screening_cases.open_cases(10, None)[0] == []
+    resolved = svc.repository.history(case.application_id)[-1]
+    assert resolved.type.value == "customer.screening_resolved" and resolved.details["four_eyes"] is True
+    assert resolved.details["confirms"] is False and resolved.details["recommendation"] == CLEARED
+
+
+def test_a_lost_recommendation_is_put_back_on_the_case(svc, applicant, reviewer):
+    case = open_case(svc, applicant)
+    svc.screening_case_reviews.resolve(reviewer, case.case_id, "false_positive", "born elsewhere")
+    svc.screening_cases.cases[case.case_id]["recommendation"] = None  # a crash between the history and the case
+    with pytest.raises(SecondReviewerRequired):
+        svc.screening_case_reviews.resolve(reviewer, case.case_id, "false_positive", "again")
+    assert svc.screening_cases.get(case.case_id).recommendation["reason"] == "born elsewhere"
+
+
+def test_without_four_eyes_on_sanctions_one_reviewer_resolves_a_case(svc, applicant, reviewer):
+    svc.settings.update(second_review_for=frozenset({"IDENTITY"}))
+    case = open_case(svc, applicant)
+    resolved = svc.screening_case_reviews.resolve(reviewer, case.case_id, "false_positive", "born elsewhere")
+    assert resolved.status == CLEARED and resolved.recommendation is None
 
 
 def test_a_reviewer_cannot_resolve_a_case_about_their_own_account(svc, reviewer):

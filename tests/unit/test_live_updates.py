@@ -322,7 +322,7 @@ def test_a_reviewers_read_is_not_sent_to_staff_watchers_whose_refresh_would_read
     assert svc.sender.frames(staff) == [] and len(svc.sender.frames(own)) == 1  # the applicant learns of it
 
 
-@pytest.mark.parametrize("hidden", ["screening.false_positive", "customer.screening_hit", "customer.screening_resolved"])
+@pytest.mark.parametrize("hidden", ["screening.false_positive", "customer.screening_hit", "customer.screening_recommended", "customer.screening_resolved"])
 def test_a_sanctions_review_of_the_applicant_never_reaches_them_only_staff(
     svc, live, applicant, reviewer, clock, hidden
 ):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
+from tests.support.fakes import address_message, event_types, face_check, identity, screen, selfie, submit, upload
 
 
 class FailingPublisher:
@@ -71,12 +71,15 @@ def test_the_outbox_makes_one_batch_call_per_ten_events(svc, applicant):
 def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applicant, clock):
     app = submit(svc, applicant)
     svc.address_check.address_requested(address_message(app.application_id))
+    selfie(svc, applicant, app.application_id)  # the liveness check before the document (issue 17)
     upload(svc, applicant, app.application_id)  # in the bucket, but the S3 event never reached us
     assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
     assert svc.sweeper.redrive_stuck()["changed"] == 0  # not stuck yet: too recent
     clock.advance(minutes=11)
     summary = svc.sweeper.redrive_stuck()
     assert summary["changed"] >= 1 and summary["failed"] == 0
+    assert event_types(svc, app.application_id)[-1] == "face.requested"  # the document read asks for it
+    face_check(svc, app.application_id)  # delivered by the face-check queue
     assert svc.repository.get(app.application_id).state.value == "APPROVED"
     before = event_types(svc, app.application_id)
     clock.advance(minutes=15)
@@ -93,8 +96,10 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     # and the address message went to the DLQ.
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, key, 4096, clock()))
     assert svc.repository.get(app.application_id).state.value == "VERIFYING"
+    selfie(svc, applicant, app.application_id)
     clock.advance(minutes=11)
     svc.sweeper.redrive_stuck()
+    face_check(svc, app.application_id)  # the face.requested of the identity check's transaction, delivered
     final = svc.repository.get(app.application_id)
     assert final.state.value == "APPROVED"
     assert event_types(svc, app.application_id).count("application.approved") == 1

@@ -31,6 +31,16 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .face import (
+    FACES_MARKER,
+    HOLDER,
+    InMemoryBiometricImages,
+    InMemoryFaceRecognition,
+    face_image,
+    over_memory,
+    with_faces,
+)
+from .federation import InMemoryGroupMembership, StaticProviderTokens
 from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
@@ -44,12 +54,20 @@ from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
     "CONNECTION_TTL",
+    "FACES_MARKER",
+    "HOLDER",
+    "InMemoryBiometricImages",
+    "InMemoryFaceRecognition",
+    "face_image",
+    "over_memory",
+    "with_faces",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryCustomerProfiles",
     "InMemoryDocumentStore",
+    "InMemoryGroupMembership",
     "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
@@ -66,6 +84,7 @@ __all__ = [
     "RecordingWorkQueue",
     "StaticListDownloader",
     "StaticChainKey",
+    "StaticProviderTokens",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

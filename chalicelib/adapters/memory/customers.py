@@ -88,6 +88,14 @@ class InMemoryScreeningCases(ScreeningCases):
             case["resolution"] = _json_copy(dict(resolution))
             return True
 
+    def recommend(self, case_id: str, recommendation: Mapping[str, Any]) -> bool:
+        with self._lock:
+            case = self.cases.get(case_id)
+            if case is None or case["status"] != OPEN:
+                return False
+            case["recommendation"] = _json_copy(dict(recommendation))
+            return True
+
 
 def _encode(position: tuple[str, str]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")

@@ -122,6 +122,8 @@ class ScreeningCase:
     candidate: Mapping[str, Any]  # the matched entry as screening reports it (list, entry, score, why)
     status: str = OPEN
     resolution: Optional[Mapping[str, Any]] = None  # decision, reason, reviewer, at
+    #: Four eyes: the first reviewer's word (decision, reason, reviewer, at) while the case awaits a second.
+    recommendation: Optional[Mapping[str, Any]] = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -141,6 +143,7 @@ class ScreeningCase:
             "candidate": dict(self.candidate),
             "status": self.status,
             "resolution": dict(self.resolution) if self.resolution else None,
+            "recommendation": dict(self.recommendation) if self.recommendation else None,
         }
 
     @classmethod
@@ -155,6 +158,7 @@ class ScreeningCase:
             candidate=dict(data.get("candidate") or {}),
             status=str(data.get("status") or OPEN),
             resolution=dict(data["resolution"]) if data.get("resolution") else None,
+            recommendation=dict(data["recommendation"]) if data.get("recommendation") else None,
         )
 
 

@@ -24,6 +24,18 @@ from .common import (
 )
 from .customers import CustomerProfiles, ProfilePage, ScreeningCases, WorkQueue
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .face import (
+    BiometricImages,
+    FaceMatch,
+    FaceRecognition,
+    ImageRefused,
+    IndexedFace,
+    LivenessResult,
+    LivenessSessionGone,
+    NoFaceInImage,
+    StoredImage,
+)
+from .federation import GroupMembership, ProviderTokens
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -31,6 +43,15 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
 __all__ = [
     "ApplicationRepository",
+    "BiometricImages",
+    "FaceMatch",
+    "FaceRecognition",
+    "ImageRefused",
+    "IndexedFace",
+    "LivenessResult",
+    "LivenessSessionGone",
+    "NoFaceInImage",
+    "StoredImage",
     "ChainKey",
     "Claims",
     "Clock",
@@ -44,6 +65,7 @@ __all__ = [
     "DownloadFailed",
     "EventPublisher",
     "DirectoryUser",
+    "GroupMembership",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -58,6 +80,7 @@ __all__ = [
     "OcrRefused",
     "Page",
     "ProfilePage",
+    "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
     "Quotas",

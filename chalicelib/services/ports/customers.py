@@ -53,6 +53,11 @@ class ScreeningCases(abc.ABC):
     def resolve(self, case_id: str, status: str, resolution: Mapping[str, Any]) -> bool:
         """Close an OPEN case (it leaves the queue); False when it is not open (or not there)."""
 
+    @abc.abstractmethod
+    def recommend(self, case_id: str, recommendation: Mapping[str, Any]) -> bool:
+        """Four eyes: set (or replace) the first reviewer's word on an OPEN case, which stays in the queue;
+        False when it is not open (or not there)."""
+
 
 class WorkQueue(abc.ABC):
     """A queue of JSON messages for the workers of one job."""

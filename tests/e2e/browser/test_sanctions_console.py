@@ -1,5 +1,6 @@
 """Issue 20 in a real browser: a reviewer clears a sanctions match as a false positive, with a reason
-(chalicelib/console/sanctions.js), and the same applicant's next application is not flagged for it."""
+(chalicelib/console/sanctions.js); four eyes on sanctions (issue 18): a second, different reviewer confirms it
+on the same row; then the same applicant's next application is not flagged for it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests.e2e.browser.conftest import screenshot
-from tests.e2e.browser.test_console import click, flagged_application, sign_in_as, text, visible, wait
+from tests.e2e.browser.test_console import (
+    click,
+    flagged_application,
+    open_console,
+    second_reviewer,
+    sign_in_as,
+    staff_sign_in,
+    text,
+    visible,
+    wait,
+)
 from tests.e2e.http import call, poll
 from tests.support.documents import make_declared
 
@@ -28,9 +39,22 @@ def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(lo
     browser.find_element(By.CSS_SELECTOR, f"{row} textarea[name=reason]").send_keys(reason)
     click(browser, f"{row} form.clear-false-positive button[type=submit]")
     wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#sanctions-cleared"), reason))
-    assert "cleared" in text(browser, row)
+    assert "awaiting a second reviewer" in text(browser, row)
     wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#review-history"), "screening.false_positive"))
     screenshot(browser, "reviewer-sanctions-cleared")
+
+    # four eyes: one reviewer's word does not stand yet; a second, different reviewer confirms it in the panel
+    other = second_reviewer(local_stack)
+    open_console(browser, local_stack, f"review/{app_id}")
+    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])
+    visible(browser, row)
+    click(browser, f"{row} details.clear summary")
+    agreed = "Agreed: another birth date and birthplace; the listed man is older"
+    browser.find_element(By.CSS_SELECTOR, f"{row} form.clear-false-positive.confirm textarea[name=reason]").send_keys(agreed)
+    click(browser, f"{row} form.clear-false-positive.confirm button[type=submit]")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#sanctions-cleared"), agreed))
+    assert "cleared by two reviewers" in text(browser, row) and other["email"] in text(browser, "#sanctions-cleared")
+    screenshot(browser, "reviewer-sanctions-cleared-four-eyes")
 
     # the same applicant applies again under the same name: screened, and not flagged for that entry
     created = call(local_stack, "POST", "/applications", applicant, json=make_declared(**NEAR))
