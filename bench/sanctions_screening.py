@@ -70,6 +70,7 @@ from chalicelib.domain.sanctions import (  # noqa: E402
     screen,
 )
 from chalicelib.domain.sanctions.normalise import key, tokens  # noqa: E402
+from chalicelib.domain.sanctions.un import alias_names  # noqa: E402
 from tests.support.sanctions_lists import ApplicantNames, respell  # noqa: E402
 from tests.support.sanctions_people import (  # noqa: E402
     FAKER_CULTURES,
@@ -332,9 +333,9 @@ def strong_aliases(args: argparse.Namespace) -> set[tuple[str, str, str]]:
             reference = (person.findtext("REFERENCE_NUMBER") or person.findtext("DATAID") or "").strip()
             for alias in person.findall("INDIVIDUAL_ALIAS"):
                 quality = (alias.findtext("QUALITY") or "").strip().lower()
-                name = (alias.findtext("ALIAS_NAME") or "").strip()
-                if name and quality in ("good", "a.k.a."):
-                    strong.add(("UN-SC", reference, name))
+                if quality in ("good", "a.k.a."):  # one field may hold several names (un.alias_names)
+                    for name in alias_names((alias.findtext("ALIAS_NAME") or "").strip()):
+                        strong.add(("UN-SC", reference, name))
     return strong
 
 
@@ -475,6 +476,10 @@ def forever(factory: Callable[[], object]) -> Callable[[], Iterable]:
     return generate
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 PARTS = ("load", "aliases", "variants", "population", "time")
 
 
@@ -511,6 +516,7 @@ def main() -> None:
     index = ScreeningIndex.build(lists, built_at="bench")
     _ = index.names
     build_s = time.perf_counter() - started
+    print(f"load average {load_average()} (1, 5, 15 min) at the start; CPU times below are per process")
     print(f"lists: {', '.join(str(p) for p in (args.sdn, args.alt, args.un) if p)}")
     for parsed in lists:
         aliases = sum(len(e.aliases) for e in parsed.entries)
@@ -658,7 +664,7 @@ def main() -> None:
             f"{percentile(brute, 50) * 1000:.0f} ms -> blocking "
             f"{percentile(brute, 50) / max(percentile(blocked, 50), 1e-9):.0f}x faster"
         )
-    print(f"\n(wall {time.perf_counter() - wall:.0f} s)")
+    print(f"\n(wall {time.perf_counter() - wall:.0f} s; load average {load_average()} at the end)")
 
 
 if __name__ == "__main__":

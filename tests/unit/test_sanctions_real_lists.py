@@ -24,7 +24,7 @@ from chalicelib.domain.sanctions import (
 from chalicelib.domain.sanctions.countries import country_code
 from chalicelib.domain.sanctions.normalise import compounds, essential_tokens, words
 from chalicelib.domain.sanctions.screening import at_least
-from chalicelib.domain.sanctions.un import hijri_to_gregorian, parse_note
+from chalicelib.domain.sanctions.un import alias_names, hijri_to_gregorian, parse_note
 
 REAL = Path(__file__).parents[1] / "data" / "sanctions"
 
@@ -80,6 +80,45 @@ def test_gender_is_read_from_both_lists():
     assert sum(e.sex is not None for e in un.entries) >= 50  # the UN gives it for few
 
 
+@pytest.mark.parametrize(
+    "written, names",
+    [
+        ("Mortaza Rezaie; Mortaza Rezai; Morteza Rezai", ["Mortaza Rezaie", "Mortaza Rezai", "Morteza Rezai"]),
+        ("Qasim Sulaimani; Qasim\nSulaymani", ["Qasim Sulaimani", "Qasim Sulaymani"]),
+        ("Abdurezak, Abdelrazaq, Abdulrazak", ["Abdurezak", "Abdelrazaq", "Abdulrazak"]),
+        ("Majeed, Abdul", ["Majeed, Abdul"]),  # one comma: SURNAME, Given
+        ("Mohammad Ishaq Akhund born in 1963", ["Mohammad Ishaq Akhund"]),
+        ("Khirullah Said Wali Khairkhwa, born in Kandahar on 01\nJan.1967", ["Khirullah Said Wali Khairkhwa"]),
+        ("Ezatullah Haqqani (previously listed as)", ["Ezatullah Haqqani"]),
+        ("El Para (combat name)", ["El Para"]),
+        ("Hilarion Santos, III (third)", ["Hilarion Santos, III"]),
+        ("حسن غول (Hassan Ghul; Hasan Gul)", ["حسن غول", "Hassan Ghul", "Hasan Gul"]),
+        ("عبدالله السندي (Abdullah Sindhi)", ["عبدالله السندي", "Abdullah Sindhi"]),
+        ("Safia Al-Hadad, born 1 Jan. 1953 (Oman\npassport no.03825239, expiry 3 May 2024.)", ["Safia Al-Hadad"]),
+        ("Abdul Haq son of M. Anwar Khan", ["Abdul Haq M. Anwar Khan"]),
+        ("FAIZULLAH KHAN NOORZAI na", ["FAIZULLAH KHAN NOORZAI"]),  # "na": not available
+        ("TCHIPA NA BIDON", ["TCHIPA NA BIDON"]),  # a name part Na
+        ('"ZUBEYR, Abu"', ["ZUBEYR, Abu"]),
+    ],
+)
+def test_un_alias_fields_holding_several_names_and_notes_are_split_and_cleaned(written, names):
+    assert alias_names(written) == names
+
+
+def test_the_real_un_list_has_no_alias_with_a_note_or_several_names():
+    _, un = real_lists()
+    aliases = [a for e in un.entries for a in e.aliases]
+    assert not [a for a in aliases if ";" in a or " born " in f" {a} " or "(" in a or a.endswith(" na")]
+    soleimani = next(e for e in un.entries if e.entry_id == "IRi.039")
+    assert "Qasem Sulaymani" in soleimani.aliases and "Kasim Soleimani" in soleimani.aliases
+    faizullah = next(e for e in un.entries if e.entry_id == "TAi.153")
+    assert faizullah.name == "FAIZULLAH KHAN NOORZAI"
+
+
+def test_first_and_middle_name_unknown_markers_are_not_names():
+    assert words("Dr. Fnu Mnu Khamis") == ("khamis",)
+
+
 # -- compounds, apostrophes, kunyas, honorifics, particles -------------------------------------------------
 
 
@@ -128,6 +167,18 @@ def test_honorifics_are_optional_low_weight_tokens_not_deleted():
     assert screen(index, Applicant(("Saeed Anwar",))).outcome is Outcome.PASS
     assert screen(index, Applicant(("Mohammed Tariq Ahmed",))).outcome is Outcome.REVIEW  # the title is optional
     assert screen(index, Applicant(("Haji Mohammed Tariq Ahmed",))).outcome is Outcome.REVIEW
+
+
+def test_an_honorific_written_as_the_surname_is_not_optional():
+    # "AL-SAYYED, Mohammad Abdul-Sattar": Sayyed is the surname; optional, it let any Mohammad Abdul-Sattar match
+    index = small(
+        ListEntry(OFAC_SDN, "1", "AL-SAYYED, Mohammad Abdul-Sattar"), ListEntry(OFAC_SDN, "2", "KHATIB, Esmail")
+    )
+    assert screen(index, Applicant(("Mohammad Abdul-Sattar",))).outcome is Outcome.PASS
+    assert screen(index, Applicant(("Mohammad Abdul-Sattar Sayed",))).outcome is Outcome.REVIEW
+    # in the given names, Seyed / Sayed / Syed is the honorific and optional
+    assert screen(index, Applicant(("KHATIB, Seyed Esmaeil",))).outcome is Outcome.REVIEW
+    assert screen(index, Applicant(("Syed Esmail Khatib",))).outcome is Outcome.REVIEW
 
 
 def test_bin_does_not_pair_with_any_given_name():

@@ -18,6 +18,7 @@ from anyascii import anyascii
 TITLES = frozenset(
     ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady"]
     + ["jr", "jnr", "sr", "snr", "ii", "iii", "iv", "eng", "engineer"]
+    + ["fnu", "mnu", "lnu"]  # "first / middle / last name unknown" (Dr. Fnu Mnu Khamis)
 )
 
 # Honorifics and ranks come and go between spellings of one person's name, but some are also
@@ -26,6 +27,7 @@ TITLES = frozenset(
 HONORIFICS = frozenset(
     ["sheikh", "shaykh", "shaikh", "sheik", "haji", "hajji", "hadji", "alhaj", "alhajji", "mullah", "mulla"]
     + ["maulana", "mawlana", "mawlawi", "mawlavi", "maulvi", "moulvi", "hafiz", "qari", "sayyid", "seyyed"]
+    + ["seyed", "sayed", "sayyed", "syed", "seyyid", "sayid"]
     + ["general", "gen", "colonel", "col", "major", "maj", "captain", "capt", "lieutenant", "lt", "sergeant"]
     + ["sgt", "admiral", "brigadier", "commander", "cmdr"]
 )
@@ -170,9 +172,11 @@ def essential_tokens(listed_name: str) -> frozenset[str]:
     """
     named = [w for w in words(listed_name) if w not in OPTIONAL]
     if "," in listed_name and named:
-        surname = [w for w in words(listed_name.split(",", 1)[0]) if w not in OPTIONAL][:1]
+        # An honorific written as the surname is the surname ("HAFIZ, Saeed", "AL-SAYYED, Mohammad"):
+        # essential, so never optional in this name (see screening.name_score).
+        surname = [w for w in words(listed_name.split(",", 1)[0]) if w not in PARTICLES][:1]
         # the surname's word as the whole name writes it ("HADI, Abdul": "abdhadi")
-        first_surname = [w for w in named if surname and w.endswith(surname[0])][:1]
+        first_surname = [w for w in words(listed_name) if surname and w.endswith(surname[0])][:1]
         return frozenset(named[:1]) | frozenset(first_surname)
     if len(named) < 2:
         return frozenset()
@@ -184,6 +188,7 @@ def is_particle(token: str) -> bool:
     return token in OPTIONAL
 
 
+@functools.lru_cache(maxsize=262144)
 def core(name_tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The tokens that identify: particles and honorifics left out, unless the name is little else
     ("Al"; "XU, Bin", where Bin is a given name; "HAFIZ, Saeed", where Hafiz is a surname)."""
@@ -195,6 +200,7 @@ def core(name_tokens: tuple[str, ...]) -> tuple[str, ...]:
     return kept or name_tokens
 
 
+@functools.lru_cache(maxsize=262144)
 def optional_tokens(name_tokens: tuple[str, ...]) -> frozenset[str]:
     """The tokens of this name the matcher treats as optional (see :func:`core`)."""
     return frozenset(name_tokens) - frozenset(core(name_tokens))

@@ -167,16 +167,34 @@ def best_name_score(
     essential: frozenset[str] = frozenset(),
 ) -> tuple[float, int, tuple[str, ...], tuple[str, ...]]:
     """The best of name_score over each side's ways of reading the name (the first is as written;
-    the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed)."""
+    the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed).
+
+    A re-reading is scored only when a word it joins pairs with a word of the other side: otherwise it
+    reads no better than the name as written (it would only dodge the cost of the parts it joined)."""
     best: tuple[float, int, tuple[str, ...], tuple[str, ...]] = (-1.0, 0, queries[0], listed[0])
     for i, query in enumerate(queries):
+        joined_q = _joined(queries[0], query) if i else ()
         for j, name in enumerate(listed):
             if i and j and best[0] >= 100 - policy.review_threshold / 10:
                 continue  # both sides re-read only while nothing reads well
+            if i and not _pairs_with(joined_q, name, policy.token_floor):
+                continue
+            if j and not _pairs_with(_joined(listed[0], name), query, policy.token_floor):
+                continue
             score, paired = name_score(query, name, index, policy, essential)
             if paired >= min(2, len(core(query)), len(core(name))) and score > best[0]:
                 best = (score, paired, query, name)
     return best
+
+
+@functools.lru_cache(maxsize=262144)
+def _joined(written: tuple[str, ...], reading: tuple[str, ...]) -> tuple[str, ...]:
+    """The words a re-reading has that the name as written has not (the joined ones)."""
+    return tuple(t for t in reading if t not in written)
+
+
+def _pairs_with(tokens_a: tuple[str, ...], tokens_b: tuple[str, ...], floor: float) -> bool:
+    return any(token_similarity(a, b) >= floor for a in tokens_a for b in tokens_b)
 
 
 def name_score(
@@ -187,9 +205,16 @@ def name_score(
     essential: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """Score 0-100 of how well two token tuples name the same person, and how many identifying tokens paired."""
-    optional_q, optional_c = optional_tokens(query), optional_tokens(listed)
+    # a listed surname spelt like an honorific ("HAFIZ, Saeed") is essential, not optional
+    optional_q, optional_c = optional_tokens(query), optional_tokens(listed) - essential
+    floor = policy.token_floor
     pairs = sorted(
-        ((token_similarity(q, c), i, j) for i, q in enumerate(query) for j, c in enumerate(listed)),
+        (
+            (similarity, i, j)
+            for i, q in enumerate(query)
+            for j, c in enumerate(listed)
+            if (similarity := token_similarity(q, c)) >= floor
+        ),
         reverse=True,
     )
     used_q: set[int] = set()
@@ -197,8 +222,6 @@ def name_score(
     matched = 0.0
     matched_weight = 0.0
     for similarity, i, j in pairs:
-        if similarity < policy.token_floor:
-            break
         if i in used_q or j in used_c:
             continue
         used_q.add(i)

@@ -14,6 +14,11 @@ no "SURNAME, Given" structure (FIRST_NAME is the family name of Korean and
 Chinese entries, the given name of Arabic ones): the matcher treats the first
 and the last part as the ones nobody drops.
 
+One ALIAS_NAME may hold several names and notes ("Mortaza Rezaie; Mortaza Rezai",
+"Ezatullah Haqqani (previously listed as)", "..., born in Kandahar on 01 Jan.1967"):
+each name becomes an alias of its own (:func:`alias_names`); a name part "na" is the
+UN's "not available".
+
 Aliases of "Low" quality are skipped: the UN itself says they are too broad to
 identify anyone, and screening them would flag innocent applicants.
 
@@ -42,6 +47,47 @@ _NOTE_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _NOTE_HIJRI = re.compile(r"\b(\d{1,2})/(\d{1,2})/(1[34]\d\d)\b.*hijri", re.IGNORECASE)
 _NOTE_AGE = re.compile(r"\b(\d{1,2})(?:\s*-\s*(\d{1,2}))?\s+years?\s+old", re.IGNORECASE)
 _NOTE_MONTH = re.compile(r"^\s*([A-Za-z]{3})[a-z]*\.?\s*$")
+_PARENTHESISED = re.compile(r"\(([^()]*)(?:\)|$)")
+_BORN = re.compile(r",?\s*\bborn\b.*$", re.IGNORECASE | re.DOTALL)
+_LATIN_WORD = re.compile(r"^[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'\u2019.-]*$")
+_SON_OF = re.compile(r"\bson of\b", re.IGNORECASE)
+_NOT_AVAILABLE = "na"  # the UN's "not available" in a name part ("FAIZULLAH KHAN NOORZAI na")
+
+
+def _names_in(text: str) -> bool:
+    """Whether a parenthesised part is names ("Hassan Ghul; Hassan Gul", the original script,
+    "Abdullah Sindhi"), not a note ("combat name", "previously listed as", "third", "Tigrinya")."""
+    words = text.replace(";", " ").split()
+    if not words:
+        return False
+    if any(ch.isalpha() and ord(ch) >= 0x250 for ch in text):
+        return True  # the original script
+    if not all(_LATIN_WORD.match(w) for w in words):
+        return False  # "Oman passport no.03825239"
+    return ";" in text or (len(words) >= 2 and all(w[0].isupper() for w in words))
+
+
+def alias_names(text: str) -> list[str]:
+    """The names one ALIAS_NAME holds: the UN writes several in one ("Mortaza Rezaie; Mortaza Rezai",
+    "Abdurezak, Abdelrazaq, Abdulrazak"), with notes ("Ezatullah Haqqani (previously listed as)",
+    "..., born in Kandahar on 01 Jan.1967") and the original script in parentheses."""
+    names: list[str] = []
+    inside = [part for part in _PARENTHESISED.findall(text) if _names_in(part)]
+    outside = _PARENTHESISED.sub(" ", text)
+    for chunk in [outside, *inside]:
+        chunk = _SON_OF.sub(" ", _BORN.sub("", chunk))  # "Abdul Haq son of M. Anwar Khan": a patronymic
+        parts = chunk.split(";")
+        if len(parts) == 1 and chunk.count(",") >= 2:  # "A, B, C": a list; "SURNAME, Given" is one name
+            parts = chunk.split(",")
+        for part in parts:
+            name = " ".join(part.replace('"', " ").split()).strip(" ,.)")
+            words = name.split()
+            while words and words[-1] == _NOT_AVAILABLE:
+                words.pop()
+            name = " ".join(words)
+            if any(ch.isalpha() for ch in name) and name not in names:
+                names.append(name)
+    return names
 
 
 def hijri_to_gregorian(year: int, month: int, day: int) -> dt.date:
@@ -101,18 +147,20 @@ def _birth_date(element: ET.Element, listed_on: str = "") -> BirthDate | None:
 
 
 def _individual(element: ET.Element) -> ListEntry | None:
-    name = " ".join(p for p in (_text(element.find(tag)) for tag in _NAME_PARTS) if p)
+    name = " ".join(p for p in (_text(element.find(tag)) for tag in _NAME_PARTS) if p and p != _NOT_AVAILABLE)
     reference = _text(element.find("REFERENCE_NUMBER")) or _text(element.find("DATAID"))
     if not name or not reference:
         return None
     aliases = []
     for alias in element.findall("INDIVIDUAL_ALIAS"):
-        alias_name = _text(alias.find("ALIAS_NAME"))
-        if alias_name and _text(alias.find("QUALITY")).lower() != "low" and alias_name not in aliases:
-            aliases.append(alias_name)
-    original = _text(element.find("NAME_ORIGINAL_SCRIPT"))
-    if original and original not in aliases:
-        aliases.append(original)
+        if _text(alias.find("QUALITY")).lower() == "low":
+            continue
+        for alias_name in alias_names(_text(alias.find("ALIAS_NAME"))):
+            if alias_name != name and alias_name not in aliases:
+                aliases.append(alias_name)
+    for original in alias_names(_text(element.find("NAME_ORIGINAL_SCRIPT"))):
+        if original not in aliases:
+            aliases.append(original)
     nationalities: list[str] = []
     for value in element.findall("NATIONALITY/VALUE"):
         code = country_code(_text(value))
