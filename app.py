@@ -17,6 +17,7 @@ from chalicelib.api.middleware import (
     reviewer,
 )
 from chalicelib.api.models import (
+    ApplicationCreated,
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
@@ -128,9 +129,9 @@ def console_asset(asset):
     params=IDEMPOTENCY_KEY,
     errors=(403, 429),  # 403: a staff token; 429: the applicant's daily limit (max_applications_per_day)
     responses={
-        201: openapi.Reply(ApplicationOut, "Created", headers={"Location": "The application's URL"}),
+        201: openapi.Reply(ApplicationCreated, "Created", headers={"Location": "The application's URL"}),
         200: openapi.Reply(
-            ApplicationOut, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
+            ApplicationCreated, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
         ),
         422: openapi.Reply(Error, openapi.CREATE_REFUSED),
     },
@@ -142,7 +143,7 @@ def create_application():
     body = parse_body(request, ApplicationRequest)
     application, created = services().applications.create(who, body, idempotency_key(request))
     return Response(
-        body=presenters.application(application),
+        body=presenters.created(application, services().uploads.forms_for(application)),
         status_code=201 if created else 200,
         headers={"Location": f"/applications/{application.application_id}"},
     )

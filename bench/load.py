@@ -6,11 +6,13 @@ One ``python -m devstack up`` on free ports. Each client is its own Cognito
 user (signed up through the stack's Cognito) with its own WebSocket
 connection, and works like the reference client, one application at a time:
 
-    create     POST /applications
-    form       POST /applications/{id}/documents      (the presigned POST)
+    create     POST /applications                     (its answer carries the presigned POSTs)
     upload     the POST straight to the local S3
     decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
     total      create sent -> decision seen
+
+Each client subscribes once, to ``my-applications``, when it connects (as the
+console does), so watching costs no call per application.
 
 Every client uploads the same rendered passport, which matches its declaration,
 so each application is read and APPROVED; the local Textract answers identical
@@ -43,7 +45,7 @@ from typing import Any
 
 from bench._common import ROOT, call, header, percentile, start_stack, upload
 
-STEPS = ("create", "form", "upload", "decision", "total")
+STEPS = ("create", "upload", "decision", "total")
 FINAL = ("APPROVED", "FLAGGED", "REJECTED")
 DECISION_DEADLINE_S = 60.0
 TARGET_RATE = 5.0
@@ -80,6 +82,9 @@ class Client:
         self.token = token
         self._connection = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
         self.ws = self._connection.__enter__()
+        self.ws.send(json.dumps({"action": "subscribe", "topic": "my-applications"}))
+        if self._await(lambda f: f.get("type") == "subscribed", time.perf_counter() + 30) is None:
+            raise RuntimeError("no 'subscribed' frame for my-applications")
 
     def close(self) -> None:
         self._connection.__exit__(None, None, None)
@@ -101,31 +106,21 @@ class Client:
         if created.status_code != 201:
             raise RuntimeError(f"create -> {created.status_code}: {created.text[:200]}")
         app_id = created.json()["id"]
-        self.ws.send(json.dumps({"action": "subscribe", "application_id": app_id}))
-        form = call(self.stack.api_url, "POST", f"/applications/{app_id}/documents", self.token,
-                    json={"content_type": "image/jpeg"})
-        formed_at = time.perf_counter()
-        if form.status_code != 201:
-            raise RuntimeError(f"form -> {form.status_code}: {form.text[:200]}")
-        if self._await(lambda f: f.get("type") == "subscribed", started + 30) is None:
-            raise RuntimeError(f"no 'subscribed' frame for {app_id}")
-        uploaded = upload(form.json(), data, "image/jpeg")
+        form = created.json()["uploads"]["image/jpeg"]
+        uploaded = upload(form, data, "image/jpeg")
         uploaded_at = time.perf_counter()
         if uploaded.status_code not in (200, 201, 204):
             raise RuntimeError(f"upload -> {uploaded.status_code}: {uploaded.text[:200]}")
-        frame = self._await(lambda f: f.get("type") == "event"
-                            and (f.get("event") or {}).get("application_id") == app_id
-                            and (f.get("event") or {}).get("state") in FINAL,
+        frame = self._await(lambda f: f.get("type") == "events" and f.get("application_id") == app_id
+                            and f["events"][-1].get("state") in FINAL,
                             uploaded_at + DECISION_DEADLINE_S)
         decided_at = time.perf_counter()
-        self.ws.send(json.dumps({"action": "unsubscribe", "application_id": app_id}))
         with lock:
             if frame is None:
                 record.lost.append(app_id)
                 return
-            record.outcomes[app_id] = frame["event"]["state"]
-            for step, seconds in (("create", created_at - started), ("form", formed_at - created_at),
-                                  ("upload", uploaded_at - formed_at),
+            record.outcomes[app_id] = frame["events"][-1]["state"]
+            for step, seconds in (("create", created_at - started), ("upload", uploaded_at - created_at),
                                   ("decision", decided_at - uploaded_at), ("total", decided_at - started)):
                 record.timings[step].append(seconds)
 

@@ -9,7 +9,7 @@ applicant connects to ``ws_url?token=...`` with the ``websockets`` sync
 client, subscribes to the application and waits for the ``subscribed`` ack;
 the demo reviewer POSTs ``/review/applications/{id}/decision`` (approve,
 fresh connection); the time runs from sending that request to the arrival of
-the ``{"type": "event", "event": {..., "state": "APPROVED"}}`` frame (taken by
+the ``{"type": "events", "events": [{..., "state": "APPROVED"}]}`` frame (taken by
 a receiving thread the moment the frame is read, so it is not delayed by the
 HTTP call still returning).
 
@@ -118,7 +118,7 @@ def one_decision(stack, applicant: str, reviewer: str, app_id: str) -> dict[str,
         if reply.status_code != 200:
             raise RuntimeError(f"decision -> {reply.status_code}: {reply.text[:300]}")
         arrived_at, _ = subscriber.wait_for(
-            lambda f: f.get("type") == "event" and (f.get("event") or {}).get("state") == "APPROVED",
+            lambda f: f.get("type") == "events" and f["events"][-1].get("state") == "APPROVED",
             FRAME_DEADLINE_S)
         return {"latency": arrived_at - sent_at, "rtt": rtt, "connect": subscriber.connect_s,
                 "subscribe": subscribe_s, "before_reply": arrived_at < sent_at + rtt}

@@ -104,8 +104,7 @@ class Services:
     def claims(self) -> Claims:
         from .adapters.dynamodb_claims import DynamoClaims
 
-        _ = self.dynamodb_connection  # binds the models to the tables
-        return DynamoClaims()
+        return DynamoClaims(self.dynamodb_connection)  # (also binds the models to the tables)
 
     @cached_property
     def quotas(self) -> Quotas:

@@ -345,9 +345,20 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
             "reason": "test",
         }
     )
-    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))  # the old format
+    d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "my-applications"})
+    batch = {  # the outbox's message: one application's events of a stream batch
+        "application_id": app_id,
+        "applicant_id": applicant.sub,
+        "events": [
+            {**json.loads(message), "event_id": f"{app_id}#{seq}", "seq": seq, "type": kind}
+            for seq, kind in ((3, "check.completed"), (4, "document.received"), (5, "application.approved"))
+        ],
+    }
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(batch)))
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
+    d.ws("ws_message", live, "$default", {"action": "unsubscribe", "topic": "my-applications"})
     for connection in (live, staff_socket, "conn-never-connected"):
         d.ws("ws_disconnect", connection, "$disconnect")
 

@@ -28,6 +28,8 @@ from ..services.ports import (
     IdempotentReplay,
     InvalidCursor,
     Page,
+    QuotaFull,
+    QuotaUse,
 )
 from .dynamodb_models import ApplicationModel, HistoryModel, IdempotencyModel
 
@@ -89,8 +91,13 @@ class DynamoApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
-        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
+
+        The quota is one more item of the same transaction (a conditional ADD on its counter in
+        the idempotency table), so a create costs one call and a failed create costs no quota.
+        """
         model = to_model(change.after)
         if change.before is None:
             app_condition = ApplicationModel.application_id.does_not_exist()
@@ -98,11 +105,13 @@ class DynamoApplicationRepository(ApplicationRepository):
             app_condition = (ApplicationModel.version == change.before.version) & (
                 ApplicationModel.state == change.before.state.value
             )
+        claim_at = quota_at = None
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(model, condition=app_condition)
                 for event in change.events:
-                    tx.save(to_event_model(event), condition=HistoryModel.seq.does_not_exist())
+                    tx.save(to_event_model(event, change.after), condition=HistoryModel.seq.does_not_exist())
+                position = 1 + len(change.events)
                 if idempotency_key:
                     claim = IdempotencyModel(
                         idempotency_key,
@@ -111,11 +120,30 @@ class DynamoApplicationRepository(ApplicationRepository):
                         expires_at=dt.timedelta(seconds=idempotency_ttl),
                     )
                     tx.save(claim, condition=IdempotencyModel.key.does_not_exist())
+                    claim_at, position = position, position + 1
+                if quota is not None:
+                    tx.update(
+                        IdempotencyModel(quota.key),
+                        actions=[
+                            IdempotencyModel.uses.add(1),
+                            IdempotencyModel.expires_at.set(
+                                dt.datetime.now(dt.UTC) + dt.timedelta(seconds=quota.ttl_seconds)
+                            ),
+                        ],
+                        condition=IdempotencyModel.uses.does_not_exist() | (IdempotencyModel.uses < quota.limit),
+                    )
+                    quota_at = position
         except TransactWriteError as error:
             codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-            if idempotency_key and codes and codes[-1] == "ConditionalCheckFailed":
+
+            def failed(index: Optional[int]) -> bool:
+                return index is not None and index < len(codes) and codes[index] == "ConditionalCheckFailed"
+
+            if failed(claim_at) and idempotency_key:  # a replay first: it is free
                 existing = IdempotencyModel.get(idempotency_key, consistent_read=True)
                 raise IdempotentReplay(existing.result or "", existing.fingerprint) from error
+            if failed(quota_at) and quota is not None:
+                raise QuotaFull(quota.key) from error
             if codes and any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes):
                 raise ConcurrentChange(self.get(change.after.application_id)) from error
             if error.cause_response_code == "TransactionConflictException":
@@ -179,7 +207,10 @@ def to_application(model: ApplicationModel) -> Application:
     )
 
 
-def to_event_model(event: HistoryEvent) -> HistoryModel:
+def to_event_model(event: HistoryEvent, application: Optional[Application] = None) -> HistoryModel:
+    """The history item. ``application`` (what the change made) adds two attributes outside the hashed
+    event: the applicant (so the outbox routes the event to the applicant's watchers without a read)
+    and when the application was created (so the counters can tell the time to a decision)."""
     return HistoryModel(
         event.application_id,
         event.seq,
@@ -192,6 +223,8 @@ def to_event_model(event: HistoryEvent) -> HistoryModel:
         details=dict(event.details),
         prev_hash=event.prev_hash,
         hash=event.hash,
+        applicant_id=application.applicant_id if application is not None else None,
+        created_at=application.created_at if application is not None else None,
     )
 
 
@@ -224,11 +257,13 @@ def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
             yield event_from_stream_image(record.new_image)
 
 
-def sequenced_events_from_stream(records: Iterable[Any]) -> Iterator[tuple[str, HistoryEvent]]:
-    """(sequence number, event) of each inserted history event: what ReportBatchItemFailures names."""
+def sequenced_events_from_stream(records: Iterable[Any]) -> Iterator[tuple[str, HistoryEvent, Optional[str]]]:
+    """(sequence number, event, applicant id) of each inserted history event: the sequence number is what
+    ReportBatchItemFailures names; the applicant (outside the hashed event; None on older items) routes it."""
     for record in records:
         if record.event_name == "INSERT" and record.new_image:
-            yield str(record.sequence_number), event_from_stream_image(record.new_image)
+            applicant = (record.new_image.get("applicant_id") or {}).get("S")
+            yield str(record.sequence_number), event_from_stream_image(record.new_image), applicant
 
 
 # --- cursors ---------------------------------------------------------------

@@ -7,7 +7,7 @@ the environment.
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -94,6 +94,9 @@ class HistoryModel(Model):
     details = JSONAttribute(default=dict)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
+    # Outside the hashed event (routing and counting only; absent on items written before them):
+    applicant_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)  # the application's
 
 
 class IdempotencyModel(Model):
@@ -121,7 +124,8 @@ class ConnectionModel(Model):
     username = UnicodeAttribute(null=True)
     groups = UnicodeAttribute(null=True)
     pool = UnicodeAttribute(null=True)  # the user pool that signed the token (none: customer)
-    topics = JSONAttribute(default=list)
+    topics = JSONAttribute(null=True)  # subscriptions of connections registered before ``subscribed``
+    subscribed = UnicodeSetAttribute(null=True)  # the topics the connection subscribed to
     expires_at = TTLAttribute()
 
 

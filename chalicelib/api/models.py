@@ -126,6 +126,26 @@ class ApplicationOut(ApplicationSummary):
     purged_at: Optional[str]
 
 
+class UploadForm(_Strict):
+    """A presigned S3 POST: send ``fields`` and then the file as multipart/form-data to ``url``."""
+
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+    content_type: str
+    min_bytes: int
+    max_bytes: int
+
+
+class ApplicationCreated(ApplicationOut):
+    uploads: dict[str, UploadForm] = Field(
+        description="Presigned S3 POSTs for the identity document, one per allowed content type "
+        "(image/jpeg, image/png, application/pdf), all for one key: post the file with the form of its type. "
+        "Empty once no document is awaited. A new form: POST /applications/{id}/documents."
+    )
+
+
 class ApplicationPage(_Strict):
     items: list[ApplicationSummary]
     next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null on the last one")
@@ -170,18 +190,6 @@ class ReviewDetail(ApplicationOut):
     applicant_id: str
     history: list[HistoryEventOut]
     chain_intact: bool
-
-
-class UploadForm(_Strict):
-    """A presigned S3 POST: send ``fields`` and then the file as multipart/form-data to ``url``."""
-
-    key: str
-    url: str
-    fields: dict[str, str]
-    expires_at: str
-    content_type: str
-    min_bytes: int
-    max_bytes: int
 
 
 class Probe(_Strict):

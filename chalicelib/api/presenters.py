@@ -27,6 +27,11 @@ def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
     }
 
 
+def created(app: Application, uploads: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The create's answer: the application and its upload forms (so the client needs no second call)."""
+    return {**application(app), "uploads": uploads}
+
+
 def summary(app: Application) -> dict[str, Any]:
     return {
         "id": app.application_id,

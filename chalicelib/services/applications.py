@@ -27,7 +27,9 @@ from .ports import (
     ConcurrentChange,
     IdempotentReplay,
     IdGenerator,
+    QuotaFull,
     Quotas,
+    QuotaUse,
     SettingsSource,
     new_uuid,
     utc_now,
@@ -76,34 +78,25 @@ class ApplicationService:
         broken = settled_by_declaration(request, self.policy(), now.date())
         if broken:
             raise DeclarationRefused(broken)  # before the quota: a refused declaration costs none of it
-        quota = self._take_daily_quota(who)
+        quota = self._daily_quota(who)
         change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
-            self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
-        except IdempotentReplay as replay:
-            self._give_back(quota)
+            self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint, quota=quota)
+        except IdempotentReplay as replay:  # free: the quota is taken only by the commit that creates
             return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
-        except Exception:
-            self._give_back(quota)  # nothing was created: the attempt must not cost the applicant
-            raise
+        except QuotaFull:
+            raise QuotaExceeded("the daily limit of new applications is reached", day_window(now)[1]) from None
         return change.after, True
 
-    def _take_daily_quota(self, who: Identity) -> Optional[str]:
-        """One of the applicant's applications for today, or QuotaExceeded (idempotent replays are free)."""
+    def _daily_quota(self, who: Identity) -> Optional[QuotaUse]:
+        """One of the applicant's applications for today, taken in the create's own transaction (one call,
+        and nothing to give back when the create fails); None without settings (tests on bare fakes)."""
         if self.quotas is None or self.settings is None:
             return None
         day, retry_after = day_window(self.clock())
-        key = f"quota#applications#{who.sub}#{day}"
-        if not self.quotas.take(key, self.settings.policy().max_applications_per_day, retry_after + 3600):
-            raise QuotaExceeded("the daily limit of new applications is reached", retry_after)
-        return key
-
-    def _give_back(self, quota: Optional[str]) -> None:
-        if quota is not None and self.quotas is not None:
-            try:
-                self.quotas.give_back(quota)
-            except Exception:  # noqa: BLE001 - best effort: at worst one use too many is counted
-                pass
+        return QuotaUse(
+            f"quota#applications#{who.sub}#{day}", self.settings.policy().max_applications_per_day, retry_after + 3600
+        )
 
     def _replayed(self, who: Identity, application_id: str, stored: Optional[str], offered: str) -> Application:
         if stored != offered:

@@ -10,7 +10,14 @@ import pytest
 from chalicelib.domain import workflow
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.workflow import State, verify_chain
-from chalicelib.services.ports import ConcurrentChange, IdempotencyRecord, IdempotentReplay, InvalidCursor
+from chalicelib.services.ports import (
+    ConcurrentChange,
+    IdempotencyRecord,
+    IdempotentReplay,
+    InvalidCursor,
+    QuotaFull,
+    QuotaUse,
+)
 
 DECLARED = {"email": "a@example.com", "address": {"country": "GB"}, "full_name": {"surname": "Carter"}}
 
@@ -214,3 +221,30 @@ def test_queries_by_state_and_time(repository, moment):
     repository.commit(workflow.withdraw(apps[0], apps[0].applicant_id, "", moment()))
     assert repository.count_in_state(State.AWAITING_DOCUMENTS) == count - 1
     assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == ids[:1]
+
+
+def test_a_quota_is_taken_in_the_commit_and_only_by_a_commit_that_writes(repository, moment):
+    """The daily limit costs the create no call of its own: one transaction, nothing written past the limit."""
+    quota = QuotaUse(f"contract-quota#{uuid.uuid4()}", 2, 3600)
+    first, second, third = (submitted(moment) for _ in range(3))
+    repository.commit(first, quota=quota)
+    with pytest.raises(ConcurrentChange):
+        repository.commit(first, quota=quota)  # lost: no quota spent
+    repository.commit(second, quota=quota)
+    with pytest.raises(QuotaFull):
+        repository.commit(third, quota=quota)
+    assert repository.get(third.after.application_id) is None
+    assert repository.history(third.after.application_id) == []
+    other = QuotaUse(f"{quota.key}-other", 2, 3600)
+    repository.commit(third, quota=other)  # per key
+    assert repository.get(third.after.application_id) == third.after
+
+
+def test_an_idempotent_replay_costs_no_quota(repository, moment):
+    quota = QuotaUse(f"contract-quota#{uuid.uuid4()}", 1, 3600)
+    key = f"contract-key#{uuid.uuid4()}"
+    change = submitted(moment)
+    repository.commit(change, idempotency_key=key, fingerprint="f", quota=quota)
+    with pytest.raises(IdempotentReplay) as replay:
+        repository.commit(submitted(moment), idempotency_key=key, fingerprint="f", quota=quota)
+    assert replay.value.application_id == change.after.application_id

@@ -21,32 +21,33 @@ def socket(stack, token):
 
 
 def ask(ws, frame):
-    """Send a command and return its reply; an event frame may come first (the subscription is live
+    """Send a command and return its reply; an events frame may come first (the subscription is live
     before its ack is sent, and the application's earlier events are still being relayed)."""
     ws.send(json.dumps(frame))
     while True:
         reply = json.loads(ws.recv(timeout=10))
-        if reply.get("type") != "event":
+        if reply.get("type") != "events":
             return reply
 
 
 def events_until(ws, done, timeout=30.0):
-    """Read event frames until ``done(event)``; a deadline, not a sleep."""
+    """Read events frames until ``done(event)`` for one of their events; a deadline, not a sleep."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
         frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        if frame.get("type") == "event":
-            seen.append(frame["event"])
-            if done(frame["event"]):
-                return seen
+        if frame.get("type") == "events":
+            for event in frame["events"]:
+                seen.append(event)
+                if done(event):
+                    return seen
     raise AssertionError(f"no matching event within {timeout}s; saw {seen}")
 
 
 def create_and_upload(stack, token, body):
+    """The create answers with the upload forms: no second call for one."""
     app = call(stack, "POST", "/applications", token, json=body).json()
-    return app["id"], call(stack, "POST", f"/applications/{app['id']}/documents", token,
-                           json={"content_type": "image/jpeg"}).json()
+    return app["id"], app["uploads"]["image/jpeg"]
 
 
 def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_stack):
@@ -61,6 +62,16 @@ def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_
     assert "VERIFYING" in states and states[-1] == "APPROVED"
     assert states.index("VERIFYING") < states.index("APPROVED")
     assert len({e["event_id"] for e in events}) == len(events), "a notification arrived twice"
+
+
+def test_an_applicant_watching_all_their_applications_sees_a_new_one_decided(local_stack):
+    token = local_stack.token("applicant")
+    with socket(local_stack, token) as ws:
+        assert ask(ws, {"action": "subscribe", "topic": "my-applications"})["type"] == "subscribed"
+        app_id, presigned = create_and_upload(local_stack, token, make_declared())  # subscribed before it existed
+        assert upload(presigned, passport_bytes(), "image/jpeg").status_code in (200, 201, 204)
+        events = events_until(ws, lambda e: e["application_id"] == app_id and e["state"] == "APPROVED")
+    assert [e["type"] for e in events if e["application_id"] == app_id][0] == "application.submitted"
 
 
 def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local_stack):

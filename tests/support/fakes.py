@@ -70,10 +70,11 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
     """Every port a fake; the use cases built on them by bootstrap.Services itself."""
     clock = clock or FakeClock()
     services = Services(Config.from_environment({}), websocket_api=None, clock=clock)
+    quotas = InMemoryQuotas()  # the repository takes the daily quota in its commit, as the table does
     services.__dict__.update(
         session=NoAws("boto3 session"),
         dynamodb_connection=NoAws("pynamodb connection"),
-        repository=InMemoryApplicationRepository(),
+        repository=InMemoryApplicationRepository(quotas),
         claims=InMemoryClaims(clock),
         connections=InMemoryConnectionStore(clock),
         documents=InMemoryDocumentStore(),
@@ -85,7 +86,7 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         metrics=RecordingMetrics(),
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
-        quotas=InMemoryQuotas(),
+        quotas=quotas,
         directory=InMemoryGroupDirectory(),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),

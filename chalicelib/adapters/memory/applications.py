@@ -22,7 +22,9 @@ from ...services.ports import (
     IdempotentReplay,
     InvalidCursor,
     Page,
+    QuotaFull,
     Quotas,
+    QuotaUse,
     utc_now,
 )
 from .common import _json_copy
@@ -67,8 +69,9 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
 class InMemoryApplicationRepository(ApplicationRepository):
     """Applications, their history and idempotency records, committed atomically under one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, quotas: Optional[InMemoryQuotas] = None) -> None:
         self._lock = threading.RLock()
+        self.quotas = quotas or InMemoryQuotas()  # the counters a commit's QuotaUse takes (the table's)
         self._apps: dict[str, Application] = {}
         self._history: dict[str, dict[int, HistoryEvent]] = {}
         self._idempotency: dict[str, IdempotencyRecord] = {}
@@ -138,6 +141,7 @@ class InMemoryApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
         """All of the change or none of it, on the conditions of the DynamoDB transaction."""
         app_id = change.after.application_id
@@ -157,6 +161,8 @@ class InMemoryApplicationRepository(ApplicationRepository):
             events = self._history.get(app_id, {})
             if not applies or any(e.seq in events for e in change.events):
                 raise ConcurrentChange(_stored(current) if current is not None else None)
+            if quota is not None and not self.quotas.take(quota.key, quota.limit, quota.ttl_seconds):
+                raise QuotaFull(quota.key)
             self._apps[app_id] = _stored(change.after)
             events = self._history.setdefault(app_id, {})
             for event in change.events:

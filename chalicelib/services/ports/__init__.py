@@ -8,7 +8,7 @@ contract suite (``tests/contracts``) runs against both so they cannot drift.
 One module per concern; import from the package (``services.ports``).
 """
 
-from .applications import ApplicationRepository, Claims, IdempotencyRecord, Page, Quotas
+from .applications import ApplicationRepository, Claims, IdempotencyRecord, Page, Quotas, QuotaUse
 from .common import (
     Clock,
     ConcurrentChange,
@@ -17,6 +17,7 @@ from .common import (
     IdGenerator,
     InvalidCursor,
     InvalidToken,
+    QuotaFull,
     TooManyConnections,
     TooManySubscriptions,
     new_uuid,
@@ -56,6 +57,8 @@ __all__ = [
     "Page",
     "QueueAdmin",
     "QueueStatus",
+    "QuotaFull",
+    "QuotaUse",
     "Quotas",
     "ReportStore",
     "SanctionsIndexStore",

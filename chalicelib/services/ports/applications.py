@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -17,6 +17,17 @@ class IdempotencyRecord:
 
 
 Page = tuple[list[Application], Optional[str]]
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """One use of a per-key counter, taken in the same transaction as a commit (``QuotaFull`` past ``limit``).
+
+    The counter lives until ``ttl_seconds`` from the commit (the window's end plus a margin)."""
+
+    key: str
+    limit: int
+    ttl_seconds: int
 
 
 class ApplicationRepository(abc.ABC):
@@ -54,8 +65,12 @@ class ApplicationRepository(abc.ABC):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
-        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
+
+        ``quota``: one use of that counter, in the same transaction (nothing is written past its
+        limit; an idempotent replay is reported as such and costs none of it)."""
 
     @abc.abstractmethod
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
@@ -67,6 +82,12 @@ class Claims(abc.ABC):
     @abc.abstractmethod
     def claim(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
         """True for exactly one caller per key."""
+
+    def claim_all(self, keys: Sequence[str], ttl_seconds: int = 7 * 24 * 3600) -> set[str]:
+        """Claim several keys at once (one call where the store allows); returns the keys this caller won.
+
+        Each key is won by exactly one caller, as with ``claim``."""
+        return {key for key in keys if self.claim(key, ttl_seconds)}
 
     @abc.abstractmethod
     def release(self, key: str) -> None:
