@@ -7,11 +7,10 @@ resources.yaml exactly as the test suite does (``tests.support.aws``), the
 unchanged app behind Chalice's test client, and every handler invoked the
 way AWS would invoke it, with the events AWS would send:
 
-    POST /applications                  create_application       (client.http)
+    POST /applications                  create_application       (client.http; it answers with the upload forms)
     history stream records              publish_history          (the real records, read from the stream)
     SNS -> address-check queue          check_address            (the message the topic really delivered)
     SNS -> the topic's Lambda           notify_subscribers       (the messages really published)
-    POST /applications/{id}/documents   request_document_upload  (client.http)
     the client's upload                 -- not counted: the client's call, not the app's
     S3 ObjectCreated                    verify_identity_document (client.events.generate_s3_event)
     ... and the stream records of every later transition, until the application is
@@ -30,9 +29,17 @@ Scenarios, each one application:
   cold            the first application in this process (JWKS and Parameter Store caches empty)
   warm            address check first (it starts on submission; the upload comes later): the usual order
   warm, id-first  the identity document lands before the address check runs
+  watched         as warm, with the applicant's WebSocket client watching (subscribed once per
+                  connection to my-applications, as the console and bench/load.py do): the notifier
+                  claims and sends too; what the connection itself costs is printed apart
+  at once         as warm, with whatever the queues hold delivered at the same instant, on threads (the
+                  address and sanctions checks would race if one message started both; the
+                  sanctions queue is fed by the address check's result, so they never meet)
 
-No WebSocket client is subscribed, so notify_subscribers only looks up
-subscribers (bench/websocket_latency.py measures the sending side).
+Frames are "sent" to a stand-in for API Gateway's management API (a
+``before-call`` answer on its client: the call is counted, nothing leaves the
+process). Transactions are compared with repository commits: a commit
+attempt that loses a race costs a transaction and commits nothing.
 """
 from __future__ import annotations
 
@@ -46,7 +53,8 @@ from typing import Any, Callable, Optional
 from bench._common import ROOT, header
 
 HANDLERS = ("create_application", "request_document_upload", "verify_identity_document",
-            "check_address", "screen_sanctions", "publish_history", "notify_subscribers")
+            "check_address", "screen_sanctions", "publish_history", "notify_subscribers",
+            "ws_connect", "ws_message", "ws_disconnect")
 
 
 class CallCounter:
@@ -62,6 +70,7 @@ class CallCounter:
         self.elsewhere: collections.Counter = collections.Counter()  # calls on other threads meanwhile
         self.commits: collections.Counter = collections.Counter()    # (scenario, "ok"|"failed"|"events")
         self.seconds: collections.Counter = collections.Counter()    # (scenario, handler) -> wall time
+        self.frames: list[Any] = []                                   # what the notifier pushed
 
     # botocore handlers: must return None (a value would short-circuit the request)
     def on_call(self, model: Any = None, **_: Any) -> None:
@@ -79,6 +88,16 @@ class CallCounter:
             _, _, service_operation = event_name.partition(".")  # before-send.<service id>.<Op>
             with self._lock:
                 self.attempts[(where[0], service_operation.replace(".", ":"))] += 1
+
+    def on_frame(self, model: Any = None, params: Any = None, **_: Any) -> Any:
+        """API Gateway's management API, answered in-process: a PostToConnection is accepted."""
+        if model is not None and model.name == "PostToConnection":
+            body = (params or {}).get("body") or b""
+            with self._lock:
+                self.frames.append(json.loads(body) if body else None)
+        from botocore.awsrequest import AWSResponse
+
+        return AWSResponse("https://bench.invalid", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
     def on_http(self, url: str) -> None:
         where = getattr(self._local, "where", None)
@@ -120,6 +139,8 @@ def install(counter: CallCounter) -> None:
         client = original_create(self, *args, **kwargs)
         client.meta.events.register("before-call", counter.on_call)
         client.meta.events.register("before-send", counter.on_send)
+        if client.meta.service_model.service_name == "apigatewaymanagementapi":
+            client.meta.events.register("before-call", counter.on_frame)  # after the count: answers it
         return client
 
     botocore.session.Session.create_client = create_client
@@ -215,13 +236,29 @@ class Harness:
     def invoke(self, scenario: str, handler: str, event: Any) -> Any:
         return self.counter.invoke(scenario, handler, lambda: self.client.lambda_.invoke(handler, event).payload)
 
+    def ws(self, scenario: str, handler: str, connection_id: str, route: str, body: Any = None,
+           query: Optional[dict[str, str]] = None) -> Any:
+        """A WebSocket route's event, as API Gateway sends it."""
+        import uuid
+
+        event: dict[str, Any] = {"requestContext": {
+            "apiId": "bench", "stage": "api", "connectionId": connection_id,
+            "domainName": "bench.execute-api.us-east-1.amazonaws.com", "routeKey": route,
+            "eventType": route.strip("$").upper(), "requestId": uuid.uuid4().hex}, "isBase64Encoded": False}
+        if query is not None:
+            event["queryStringParameters"] = query
+        if body is not None:
+            event["body"] = json.dumps(body)
+        return self.invoke(scenario, handler, event)
+
     def http(self, scenario: str, handler: str, method: str, path: str, body: Any, user: Any) -> Any:
         return self.counter.invoke(scenario, handler, lambda: self.api.call(method, path, body, user=user))
 
-    def drain(self, scenario: str, app_id: str, address: bool = True) -> None:
+    def drain(self, scenario: str, app_id: str, address: bool = True, at_once: bool = False) -> None:
         """Deliver what AWS would deliver next, until nothing is pending:
         new stream records -> publish_history; topic messages -> notify_subscribers;
-        address-queue messages -> check_address (unless held back)."""
+        check-queue messages -> check_address, screen_sanctions (unless held back; ``at_once``:
+        the messages of both queues to their handlers at the same instant, on two threads)."""
         from tests.support.flows import stream_records
 
         for _ in range(50):
@@ -233,7 +270,7 @@ class Harness:
                 progressed = True
             for message in self._receive(self.tap):
                 body = message["Body"]
-                self.published.add(json.loads(body).get("event_id"))
+                self.published.update(event["event_id"] for event in json.loads(body).get("events", []))
                 if json.loads(body).get("application_id") != app_id:
                     continue
                 if self.has_notify:
@@ -243,19 +280,36 @@ class Harness:
                     self.invoke(scenario, "notify_subscribers", event)
                 progressed = True
             if address:
+                deliveries = []
                 for url, handler, queue_name in self.check_queues:
                     for message in self._receive(url):
                         event = self.client.events.generate_sqs_event(
                             queue_name=queue_name, message_bodies=[message["Body"]])
-                        result = self.invoke(scenario, handler, event)
-                        if result and result.get("batchItemFailures"):
-                            raise RuntimeError(f"{handler} failed a message: {result}")
-                        progressed = True
+                        deliveries.append((handler, event))
+                results = []
+                if at_once and len(deliveries) > 1:
+                    barrier = threading.Barrier(len(deliveries))
+
+                    def deliver(handler: str, event: Any) -> None:
+                        barrier.wait()
+                        results.append((handler, self.invoke(scenario, handler, event)))
+
+                    threads = [threading.Thread(target=deliver, args=pair) for pair in deliveries]
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
+                else:
+                    results = [(handler, self.invoke(scenario, handler, event)) for handler, event in deliveries]
+                for handler, result in results:
+                    if result and result.get("batchItemFailures"):
+                        raise RuntimeError(f"{handler} failed a message: {result}")
+                progressed = progressed or bool(deliveries)
             if not progressed:
                 return
         raise RuntimeError("events kept coming after 50 rounds")
 
-    def run(self, scenario: str, user: Any, address_first: bool = True) -> dict[str, Any]:
+    def run(self, scenario: str, user: Any, address_first: bool = True, at_once: bool = False) -> dict[str, Any]:
         from tests.support.documents import make_declared, passport_bytes
         from bench._common import upload  # the client's own upload (plain requests, not botocore)
 
@@ -264,19 +318,26 @@ class Harness:
         if created.status != 201:
             raise RuntimeError(f"create -> {created.status}: {created.body}")
         app_id = created.body["id"]
-        self.drain(scenario, app_id, address=address_first)
-        presigned = self.http(scenario, "request_document_upload", "POST", f"/applications/{app_id}/documents",
-                              {"content_type": "image/jpeg"}, user)
-        if presigned.status != 201:
-            raise RuntimeError(f"presign -> {presigned.status}: {presigned.body}")
-        uploaded = upload(presigned.body, passport_bytes(declared), "image/jpeg")  # read by the local Textract
+        self.drain(scenario, app_id, address=address_first, at_once=at_once)
+        form = created.body["uploads"]["image/jpeg"]  # the create's answer: no second call for a form
+        uploaded = upload(form, passport_bytes(declared), "image/jpeg")  # read by the local Textract
         if uploaded.status_code not in (200, 201, 204):
             raise RuntimeError(f"upload -> {uploaded.status_code}")
         event = self.client.events.generate_s3_event(bucket=self.env["DOCUMENTS_BUCKET_NAME"],
-                                                     key=presigned.body["key"])
+                                                     key=form["key"])
         self.invoke(scenario, "verify_identity_document", event)
-        self.drain(scenario, app_id)
+        self.drain(scenario, app_id, at_once=at_once)
         return self.check(app_id)
+
+    def connect(self, scenario: str, user: Any) -> str:
+        """The watching client's connection: $connect with its token, then my-applications, once."""
+        import uuid
+
+        connection_id = f"bench-{uuid.uuid4().hex}"
+        if self.ws(scenario, "ws_connect", connection_id, "$connect", query={"token": user.token})["statusCode"] != 200:
+            raise RuntimeError("the watching client's $connect was refused")
+        self.ws(scenario, "ws_message", connection_id, "$default", {"action": "subscribe", "topic": "my-applications"})
+        return connection_id
 
     def check(self, app_id: str) -> dict[str, Any]:
         from chalicelib.bootstrap import services
@@ -316,6 +377,8 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
 
     provisioned_environment()  # must run before app is imported: app.py reads resource names
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the app's INFO lines would bury the table
+    os.environ.setdefault("WEBSOCKET_DOMAIN", "bench.execute-api.us-east-1.amazonaws.com")  # answered in-process
+    os.environ.setdefault("WEBSOCKET_STAGE", "api")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     sys.path.insert(0, str(ROOT))
     import app as app_module  # noqa: E402
@@ -330,8 +393,17 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
         harness = Harness(counter, app_module.app, client, Api(client))
         user = make_user()
         results = {name: harness.run(name, user, address_first) for name, address_first in scenarios}
+        connection = harness.connect(CONNECTION, user)
+        results[WATCHED] = harness.run(WATCHED, user)
+        harness.ws(CONNECTION, "ws_disconnect", connection, "$disconnect")
+        results[AT_ONCE] = harness.run(AT_ONCE, user, at_once=True)
     elapsed = time.perf_counter() - started
-    return counter, [name for name, _ in scenarios], results, elapsed
+    return counter, [name for name, _ in scenarios] + [WATCHED, AT_ONCE], results, elapsed
+
+
+WATCHED = "watched"
+AT_ONCE = "at once"
+CONNECTION = "the connection"  # the watching client's own calls, once per connection
 
 
 def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], elapsed: float) -> None:
@@ -369,27 +441,42 @@ def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], 
         print(f"  {handler:<26} {invocations} invocation(s): "
               + (", ".join(f"{k} x{v}" for k, v in ops) or "no AWS calls"))
 
+    connection = [(k, v) for (s, h, k), v in sorted(counter.calls.items()) if s == CONNECTION]
+    if connection:
+        per_handler = {h: sum(v for (s, hh, _), v in counter.calls.items() if s == CONNECTION and hh == h)
+                       for h in ("ws_connect", "ws_message", "ws_disconnect")}
+        print(f"\nthe watching client's connection, once per connection (not per application): "
+              f"{sum(v for _, v in connection)} calls: $connect {per_handler['ws_connect']}, "
+              f"subscribe my-applications {per_handler['ws_message']}, $disconnect {per_handler['ws_disconnect']}")
+    if WATCHED in scenarios:
+        frames = [f for f in counter.frames if isinstance(f, dict) and f.get("type") == "events"]
+        print(f"frames pushed to the watching client: {len(frames)} ({sum(len(f['events']) for f in frames)} events)")
+
     print(f"\n{'transactions vs commits':<{width}}{head}")
     tx = {name: sum(v for (s, _, k), v in counter.calls.items() if s == name and k == "dynamodb:TransactWriteItems")
           for name in scenarios}
-    rows = [("dynamodb:TransactWriteItems", tx),
+    attempts = {n: counter.commits[(n, "ok")] + counter.commits[(n, "failed")] for n in scenarios}
+    rows = [("dynamodb:TransactWriteItems (all)", tx),
+            ("repository commit attempts", attempts),
             ("repository commits ok", {n: counter.commits[(n, "ok")] for n in scenarios}),
-            ("repository commits failed", {n: counter.commits[(n, "failed")] for n in scenarios}),
+            ("repository commits lost a race", {n: counter.commits[(n, "failed")] for n in scenarios}),
             ("history events committed", {n: counter.commits[(n, "events")] for n in scenarios}),
             ("history events (final)", {n: len(results[n]["history"]) for n in scenarios})]
     for label, values in rows:
         print(f"{label:<{width}}" + "".join(f"{values[n]:>16}" for n in scenarios))
     for name in scenarios:
-        commits = counter.commits[(name, "ok")] + counter.commits[(name, "failed")]
-        verdict = "equal" if tx[name] == commits else "NOT equal"
-        print(f"{name}: {tx[name]} TransactWriteItems vs {commits} state-changing commits "
-              f"({counter.commits[(name, 'ok')]} ok, {counter.commits[(name, 'failed')]} lost a race): {verdict}; "
+        ok = counter.commits[(name, "ok")]
+        verdict = "no more attempts than commits" if attempts[name] == ok else "MORE attempts than commits"
+        print(f"{name}: {attempts[name]} commit attempts for {ok} commits: {verdict} "
+              f"({tx[name]} TransactWriteItems in all, claims and subscriptions included); "
               f"history {results[name]['history']}")
     if counter.elsewhere:
         print("\ncalls on other threads while a handler ran (not attributed):",
               dict(counter.elsewhere))
     print(f"\n(ran {len(scenarios)} applications in {elapsed:.1f} s; the client's upload and the "
           "harness's stream/queue reads are not counted)")
+    print(f"\nSUMMARY warm {totals.get('warm')} calls per auto-approved application (cold {totals.get('cold')}); "
+          f"watched by a WebSocket client {totals.get(WATCHED)}; delivered at once {totals.get(AT_ONCE)}")
 
 
 if __name__ == "__main__":

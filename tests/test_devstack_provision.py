@@ -127,26 +127,34 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
 def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
-    # The address check and the sanctions screening each subscribe their own queue.
-    queues = {env["ADDRESS_CHECK_QUEUE_NAME"], env["SANCTIONS_SCREENING_QUEUE_NAME"]}
-    assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == queues
+    # The address check and the sanctions screening each subscribe their own queue: the address
+    # check on a submission, the screening on the address check's result (one after the other).
+    filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: {"event_type": ["application.submitted"]},
+               env["SANCTIONS_SCREENING_QUEUE_NAME"]: {"checks": ["address"]}}
+    assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == set(filters)
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         assert attributes["RawMessageDelivery"] == "true"
-        assert json.loads(attributes["FilterPolicy"]) == {"event_type": ["application.submitted"]}
+        assert json.loads(attributes["FilterPolicy"]) == filters[subscription["Endpoint"].rsplit(":", 1)[-1]]
 
-    def publish(event_type: str, body: str) -> None:
+    def publish(body: str, **arrays: list[str]) -> None:  # the outbox's attributes are String.Array
         sns.publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message=body, MessageAttributes={
-            "event_type": {"DataType": "String", "StringValue": event_type}})
+            name: {"DataType": "String.Array", "StringValue": json.dumps(values)} for name, values in arrays.items()})
 
-    publish("application.approved", "not for the address check")
-    publish("application.submitted", "raw body")
-    url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                   WaitTimeSeconds=1)["Messages"]
-    assert [message["Body"] for message in messages] == ["raw body"]
+    publish("not for either", event_type=["application.approved"])
+    publish("raw body", event_type=["application.submitted", "check.completed"], checks=["address"])
+    publish("for the screening", event_type=["check.completed"], checks=["address", "sanctions"])
+    for queue, expected in ((env["ADDRESS_CHECK_QUEUE_NAME"], ["raw body"]),
+                            (env["SANCTIONS_SCREENING_QUEUE_NAME"], ["raw body", "for the screening"])):
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        bodies = []
+        while len(bodies) < len(expected):
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            assert batch, f"{queue}: got {bodies}, expected {expected}"
+            bodies += [message["Body"] for message in batch]
+        assert sorted(bodies) == sorted(expected)
 
 
 def test_user_pools_client_and_staff_groups(aws, env):
