@@ -5,7 +5,7 @@ import os
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import asyncapi, console, openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api import asyncapi, console, document_events, openapi, presenters, schedules, sqs, websocket_protocol
 from chalicelib.api.errors import ApiError
 from chalicelib.api.middleware import (
     applicant,
@@ -210,11 +210,19 @@ def request_document_upload(application_id):
 # --- data verification ------------------------------------------------------
 
 
-@app.on_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], events=["s3:ObjectCreated:*"], prefix="applications/")
+# The documents bucket notifies the identity-check queue (resources.yaml): at most this many checks run at
+# once, sized from Textract's rate quota (docs/capacity.md); a stage sets its own in .chalice/config.json.
+IDENTITY_CHECKS_AT_ONCE = int(os.environ.get("IDENTITY_CHECK_MAX_CONCURRENCY", "20"))
+
+
+@app.on_sqs_message(
+    queue=os.environ["IDENTITY_CHECK_QUEUE_NAME"], batch_size=5, maximum_concurrency=IDENTITY_CHECKS_AT_ONCE
+)
 def verify_identity_document(event):
-    record = event.to_dict()["Records"][0]["s3"]["object"]
-    outcome = services().identity_check.document_uploaded(event.key, record.get("versionId"))
-    logger.info("identity document handled", extra={"key": event.key, "outcome": outcome})
+    s = services()
+    return document_events.handle_batch(
+        event, s.identity_check.document_uploaded, s.config.documents_bucket, s.backoff, s.metrics
+    )
 
 
 @app.on_sqs_message(queue=os.environ["ADDRESS_CHECK_QUEUE_NAME"], batch_size=10)

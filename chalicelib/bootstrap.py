@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from .config import Config
 from .services.ports import (
     ApplicationRepository,
+    Backoff,
+    CheckRequests,
     Claims,
     Clock,
     ConnectionStore,
@@ -56,6 +58,9 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
 
 #: botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx.
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 10}
+#: Rate-quota'd services (Textract): adaptive mode also slows the container's own calls when throttled;
+#: what is still throttled goes back to its queue for much later (api/document_events.py).
+ADAPTIVE = {"textract"}
 
 
 class Services:
@@ -79,7 +84,8 @@ class Services:
         from botocore.config import Config as BotoConfig
 
         signing = {"signature_version": "s3v4"} if service == "s3" else {}  # SigV4 presigned POSTs and URLs
-        return self.session.client(service, config=BotoConfig(**RETRIES, **signing))
+        retries = {**RETRIES, "retries": {"max_attempts": 3, "mode": "adaptive"}} if service in ADAPTIVE else RETRIES
+        return self.session.client(service, config=BotoConfig(**retries, **signing))
 
     # --- adapters (ports) ------------------------------------------------------------
 
@@ -153,10 +159,23 @@ class Services:
         from .adapters.sqs_queues import SqsQueueAdmin
 
         queues = {
+            "identity-check": (self.config.identity_check_queue, self.config.document_events_dlq),
             "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
             "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
         }
         return SqsQueueAdmin(self.client("sqs"), queues)
+
+    @cached_property
+    def check_requests(self) -> CheckRequests:
+        from .adapters.sqs_queues import SqsCheckRequests
+
+        return SqsCheckRequests(self.client("sqs"), self.config.identity_check_queue, self.config.documents_bucket)
+
+    @cached_property
+    def backoff(self) -> Backoff:
+        from .adapters.sqs_queues import SqsBackoff
+
+        return SqsBackoff(self.client("sqs"))
 
     @cached_property
     def job_runs(self) -> JobRunLog:
@@ -322,7 +341,14 @@ class Services:
     def sweeper(self) -> Sweeper:
         from .services.sweeper import Sweeper
 
-        return Sweeper(self.applications, self.documents, self.identity_check, self.address_check, self.sanctions_check)
+        return Sweeper(
+            self.applications,
+            self.documents,
+            self.check_requests,
+            self.address_check,
+            self.sanctions_check,
+            self.claims,
+        )
 
     @cached_property
     def daily_reports(self) -> DailyReports:

@@ -45,6 +45,9 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    # The documents' ObjectCreated notifications (and the sweeper's re-asks) wait here for the identity check.
+    identity_check_queue: str = ""
+    document_events_dlq: str = ""
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -80,4 +83,6 @@ class Config:
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
+            identity_check_queue=get("IDENTITY_CHECK_QUEUE_NAME", ""),
+            document_events_dlq=get("DOCUMENT_EVENTS_DLQ_NAME", ""),
         )

@@ -164,8 +164,51 @@ def list_moto_modules_once() -> None:
     backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
 
 
+_S3_EVENTS_PATCHED = False
+
+
+def s3_notifications_as_s3_sends_them() -> None:
+    """Idempotent: moto's S3 event notifications shaped as S3's own.
+
+    moto's records lack the object's ``versionId`` (S3 sends it for a versioned
+    bucket: the identity check reads exactly that version), the ``sequencer``
+    (orders events of one key) and the request's identity, and they
+    percent-encode ``/`` in the key, which S3 does not (it encodes like a form:
+    space as ``+``).
+    """
+    global _S3_EVENTS_PATCHED
+    if _S3_EVENTS_PATCHED:
+        return
+    import itertools
+    from urllib.parse import quote_plus
+
+    import moto.s3.notifications as notifications
+
+    original = notifications._get_s3_event
+    sequence = itertools.count(int(__import__("time").time() * 1000) << 16)
+
+    @functools.wraps(original)
+    def shaped(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+        event = original(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            s3_object = record["s3"]["object"]
+            s3_object["key"] = quote_plus(key.name, safe="/")
+            version = getattr(key, "version_id", None)
+            if getattr(bucket, "is_versioned", False) and version and version != "null":
+                s3_object["versionId"] = version
+            s3_object["sequencer"] = f"{next(sequence):016X}"
+            record.setdefault("userIdentity", {"principalId": "AWS:DEVSTACK"})
+            record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+            record.setdefault("responseElements", {"x-amz-request-id": "DEVSTACK", "x-amz-id-2": "DEVSTACK"})
+        return event
+
+    notifications._get_s3_event = shaped
+    _S3_EVENTS_PATCHED = True
+
+
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
     enforce_presigned_post_policies()
     list_moto_modules_once()
+    s3_notifications_as_s3_sends_them()

@@ -10,6 +10,7 @@ account-specific is ever committed. Chalice reads its config only through
 
     python -m scripts.chalice_stage deploy --stage dev
     python -m scripts.chalice_stage package --stage dev --pkg-format terraform out/
+    python -m scripts.chalice_stage package --stage dev out/       # CloudFormation (SAM)
 """
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def _stage_factory() -> type:
 def complete_terraform(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """What Chalice's Terraform package lacks, made part of the package (the deploy sets the same, by API):
     ReportBatchItemFailures on every SQS mapping; bisect, a retry limit, a record age and an on-failure
-    queue on the history stream's; an on-failure queue and a retry limit for the asynchronous S3 handler."""
+    queue on the history stream's; an on-failure queue and a retry limit for an asynchronous S3 handler
+    (the app has none since its uploads go through the identity-check queue)."""
     from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
 
     resources = template.setdefault("resource", {})
@@ -87,15 +89,41 @@ def complete_terraform(template: dict[str, Any], env: dict[str, str]) -> dict[st
             )
             if env.get("HISTORY_STREAM_DLQ_ARN"):
                 mapping["destination_config"] = {"on_failure": {"destination_arn": env["HISTORY_STREAM_DLQ_ARN"]}}
-    functions = resources.get("aws_lambda_function", {})
-    if "verify_identity_document" in functions:
+    s3_handlers = {
+        target["lambda_function_arn"].split(".")[1]
+        for notification in resources.get("aws_s3_bucket_notification", {}).values()
+        for target in notification.get("lambda_function", [])
+        if str(target.get("lambda_function_arn", "")).startswith("${aws_lambda_function.")
+    }
+    for name in sorted(s3_handlers):
         invoke: dict[str, Any] = {
-            "function_name": "${aws_lambda_function.verify_identity_document.function_name}",
+            "function_name": f"${{aws_lambda_function.{name}.function_name}}",
             "maximum_retry_attempts": ASYNC_RETRIES,
         }
         if env.get("DOCUMENT_EVENTS_DLQ_ARN"):
             invoke["destination_config"] = {"on_failure": {"destination": env["DOCUMENT_EVENTS_DLQ_ARN"]}}
-        resources.setdefault("aws_lambda_function_event_invoke_config", {})["verify_identity_document"] = invoke
+        resources.setdefault("aws_lambda_function_event_invoke_config", {})[name] = invoke
+    return template
+
+
+def complete_cloudformation(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The same for Chalice's CloudFormation (SAM) package: ReportBatchItemFailures on every SQS event;
+    bisect, a retry limit, a record age, ReportBatchItemFailures and an on-failure queue on the stream's."""
+    from scripts.deploy import STREAM_MAPPING
+
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            properties = event.setdefault("Properties", {})
+            if event.get("Type") == "SQS":
+                properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            elif event.get("Type") == "DynamoDB":
+                properties.update(STREAM_MAPPING)
+                if env.get("HISTORY_STREAM_DLQ_ARN"):
+                    properties["DestinationConfig"] = {
+                        "OnFailure": {"Type": "SQS", "Destination": env["HISTORY_STREAM_DLQ_ARN"]}
+                    }
     return template
 
 
@@ -113,11 +141,15 @@ def main(argv: list[str] | None = None) -> int:
         code = chalice.cli.main()
     except SystemExit as exit_:  # click's standalone mode
         code = exit_.code if isinstance(exit_.code, int) else 1
-    if code == 0 and args[:1] == ["package"] and _option(args, "--pkg-format") == "terraform":
-        out = Path(args[-1]) / "chalice.tf.json"
+    if code == 0 and args[:1] == ["package"]:
         stage = _option(args, "--stage") or "dev"
         env = load_overlay(Path.cwd(), stage).get("environment_variables", {})
-        out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env), indent=2))
+        if _option(args, "--pkg-format") == "terraform":
+            out = Path(args[-1]) / "chalice.tf.json"
+            out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env), indent=2))
+        elif (Path(args[-1]) / "sam.json").exists():
+            out = Path(args[-1]) / "sam.json"
+            out.write_text(json.dumps(complete_cloudformation(json.loads(out.read_text()), env), indent=2))
     return int(code or 0)
 
 

@@ -373,6 +373,20 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         may_fail=True,
     )  # no such object
     d.invoke("verify_identity_document", flows.s3_event(d.client, "applications/not-a-key"), may_fail=True)
+    unversioned = flows.upload_document(d.api, applicant, flows.create_application(d.api, applicant))
+    d.invoke("verify_identity_document", flows.s3_event(d.client, unversioned, find_version=False))  # the latest
+    throttled_key = flows.upload_document(d.api, applicant, flows.create_application(d.api, applicant))
+    from chalicelib.services.ports import OcrThrottled
+
+    def throttled(*_args, **_kwargs):
+        raise OcrThrottled("ProvisionedThroughputExceededException")
+
+    ocr = d.containers[d.function_of["verify_identity_document"]].ocr  # that function's own container
+    ocr.read = throttled  # Textract refuses for its quota: the message is put back for later
+    try:
+        d.invoke("verify_identity_document", flows.s3_event(d.client, throttled_key), may_fail=True)
+    finally:
+        del ocr.read
     for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
         good = flows.address_message(app_id)
         d.invoke(handler, event_for(d.client, good))

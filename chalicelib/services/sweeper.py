@@ -1,15 +1,18 @@
 """Re-drives applications an asynchronous step lost, so none sits in AWAITING_DOCUMENTS or VERIFYING for good.
 
-S3 invokes the identity check asynchronously: after Lambda's own retries a
-failed event goes to the function's on-failure destination and nothing else
-happens. An address-check message can land in its DLQ. Either way the
+An upload's notification waits for its identity check on a queue; a message
+that failed ten times lands in its DLQ, and so can an address-check or a
+screening message. A notification can also be lost (S3 delivers at least once,
+almost always), or a whole local stack killed mid-check. Either way the
 application would wait until the expiry job (AWAITING_DOCUMENTS) or forever
 (VERIFYING). The sweeper, on a schedule, finds applications that have been in
-those states longer than ``STUCK_AFTER`` and runs the missing step again:
+those states longer than ``STUCK_AFTER`` and asks for the missing step again:
 
-* AWAITING_DOCUMENTS with a document in the bucket: the identity check on it;
-* VERIFYING without an identity result: the identity check on its document;
-* either state without an address or a sanctions result: that check.
+* AWAITING_DOCUMENTS with a document in the bucket: an identity check of it,
+  asked for on the identity-check queue (the path uploads take, so the OCR
+  service's quota is respected and the sweep itself stays cheap);
+* VERIFYING without an identity result: likewise, for its document;
+* either state without an address or a sanctions result: that check, run here.
 
 Every step is idempotent (a replay changes nothing), so a sweep racing the
 original event, or running twice, is safe.
@@ -27,8 +30,7 @@ from ..domain.workflow import Application, State, iso
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService
-from .identity_check import IdentityCheck
-from .ports import DocumentStore
+from .ports import CheckRequests, Claims, DocumentStore
 from .sanctions import SanctionsCheck
 
 #: Longer than any step takes, shorter than anyone should wait.
@@ -36,6 +38,9 @@ STUCK_AFTER = dt.timedelta(minutes=10)
 #: An application still awaiting documents after this is abandoned, not stuck (the expiry job's business):
 #: the bucket is no longer listed for it on every sweep.
 LOOK_FOR_UPLOADS_WITHIN = dt.timedelta(days=2)
+#: A document's check is asked for again at most this often (one that keeps failing ends in the DLQ,
+#: alarmed, and must not cycle through the OCR service every sweep).
+ASK_AGAIN_AFTER = dt.timedelta(hours=1)
 
 
 class Sweeper:
@@ -43,13 +48,15 @@ class Sweeper:
         self,
         applications: ApplicationService,
         documents: DocumentStore,
-        identity_check: IdentityCheck,
+        check_requests: CheckRequests,
         address_check: AddressCheck,
         sanctions_check: SanctionsCheck,
+        claims: Claims,
     ):
         self.applications = applications
         self.documents = documents
-        self.identity_check = identity_check
+        self.check_requests = check_requests
+        self.claims = claims
         self.address_check = address_check
         self.sanctions_check = sanctions_check
 
@@ -60,7 +67,7 @@ class Sweeper:
         started = time.monotonic()
         cutoff = iso(now - STUCK_AFTER)
         oldest_upload = iso(now - LOOK_FOR_UPLOADS_WITHIN)
-        summary: dict[str, Any] = {"job": "redrive_stuck", "examined": 0, "changed": 0, "failed": 0}
+        summary: dict[str, Any] = {"job": "redrive_stuck", "examined": 0, "changed": 0, "requested": 0, "failed": 0}
         for state in (State.VERIFYING, State.AWAITING_DOCUMENTS):
             for app in self.applications.repo.in_state_since_before(state, cutoff):
                 if budget_seconds is not None and time.monotonic() - started > budget_seconds:
@@ -71,14 +78,17 @@ class Sweeper:
                     continue
                 summary["examined"] += 1
                 try:
-                    summary["changed"] += self._redrive(app)
+                    changed, requested = self._redrive(app)
+                    summary["changed"] += changed
+                    summary["requested"] += requested
                 except Exception:  # noqa: BLE001 - one application never stops the sweep
                     summary["failed"] += 1
                     logger.exception("re-drive failed", extra={"application_id": app.application_id})
         return summary
 
-    def _redrive(self, app: Application) -> int:
-        changed = 0
+    def _redrive(self, app: Application) -> tuple[int, int]:
+        """(checks recorded here, identity checks asked for on the queue)."""
+        changed = requested = 0
         submitted = json.dumps({"application_id": app.application_id})
         if ADDRESS not in app.checks:
             changed += 1 if self.address_check.address_requested(submitted).get("changed") else 0
@@ -86,11 +96,14 @@ class Sweeper:
             changed += 1 if self.sanctions_check.screening_requested(submitted).get("changed") else 0
         if IDENTITY not in app.checks:
             key = app.document_key or next(iter(reversed(self.documents.keys_of(app.application_id))), None)
-            if key is not None:
-                outcome = self.identity_check.document_uploaded(key)
-                changed += (
-                    1 if outcome.get("identity", {}).get("changed") or outcome.get("received", {}).get("changed") else 0
-                )
-        if changed:
-            logger.info("stuck application re-driven", extra={"application_id": app.application_id})
-        return changed
+            version = app.document_version if key is not None and key == app.document_key else None
+            asked = f"sweeper#identity#{key}#{version}"
+            if key is not None and self.claims.claim(asked, int(ASK_AGAIN_AFTER.total_seconds())):
+                self.check_requests.request_identity_check(key, version)
+                requested += 1
+        if changed or requested:
+            logger.info(
+                "stuck application re-driven",
+                extra={"application_id": app.application_id, "changed": changed, "identity_check_asked": requested},
+            )
+        return changed, requested

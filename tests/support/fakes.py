@@ -15,6 +15,7 @@ from typing import Any, Optional
 from chalicelib.adapters.memory import (
     FakeTokenVerifier,
     InMemoryApplicationRepository,
+    InMemoryCheckRequests,
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
@@ -25,6 +26,7 @@ from chalicelib.adapters.memory import (
     InMemoryQuotas,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
+    RecordingBackoff,
     RecordingEventPublisher,
     RecordingMetrics,
     RecordingWebSocketSender,
@@ -89,6 +91,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         quotas=quotas,
         directory=InMemoryGroupDirectory(),
         queue_admin=InMemoryQueueAdmin(),
+        check_requests=InMemoryCheckRequests(),
+        backoff=RecordingBackoff(),
         job_runs=InMemoryJobRunLog(),
     )
     services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed

@@ -84,7 +84,7 @@ def test_the_workflow_view_is_the_table_with_counts_and_the_oldest_per_state(svc
 
 def test_redrive_moves_the_dead_letters_back_and_names_only_our_queues(svc):
     svc.queue_admin.dead["address-check"] += ["a", "b"]
-    assert [(q.name, q.dlq_depth) for q in svc.operations.queues()] == [("address-check", 2)]
+    assert [(q.name, q.dlq_depth) for q in svc.operations.queues()] == [("identity-check", 0), ("address-check", 2)]
     assert svc.operations.redrive("address-check") == 2
     assert svc.queue_admin.queued["address-check"] == ["a", "b"]
     with pytest.raises(UnknownQueue):

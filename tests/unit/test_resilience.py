@@ -87,11 +87,15 @@ def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applica
     svc.address_check.address_requested(address_message(app.application_id))
     upload(svc, applicant, app.application_id)  # in the bucket, but the S3 event never reached us
     assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
-    assert svc.sweeper.redrive_stuck()["changed"] == 0  # not stuck yet: too recent
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # not stuck yet: too recent
     clock.advance(minutes=11)
     summary = svc.sweeper.redrive_stuck()
-    assert summary["changed"] >= 1 and summary["failed"] == 0
+    assert summary["requested"] == 1 and summary["failed"] == 0
+    # asked for on the identity-check queue (the uploads' own path, at the OCR quota's rate), not run here
+    assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
+    assert svc.check_requests.deliver(svc.identity_check) == 1
     assert svc.repository.get(app.application_id).state.value == "APPROVED"
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # nothing stuck any more
     before = event_types(svc, app.application_id)
     clock.advance(minutes=15)
     svc.sweeper.redrive_stuck()
@@ -108,7 +112,9 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, key, 4096, clock()))
     assert svc.repository.get(app.application_id).state.value == "VERIFYING"
     clock.advance(minutes=11)
-    svc.sweeper.redrive_stuck()
+    assert svc.sweeper.redrive_stuck()["requested"] == 1
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # asked once an hour at most, not every sweep
+    svc.check_requests.deliver(svc.identity_check)
     final = svc.repository.get(app.application_id)
     assert final.state.value == "APPROVED"
     assert event_types(svc, app.application_id).count("application.approved") == 1

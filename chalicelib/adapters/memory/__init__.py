@@ -38,13 +38,14 @@ from .live import (
     RecordingEventPublisher,
     RecordingWebSocketSender,
 )
-from .operations import InMemoryJobRunLog, InMemoryQueueAdmin
+from .operations import InMemoryCheckRequests, InMemoryJobRunLog, InMemoryQueueAdmin, RecordingBackoff
 from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
     "CONNECTION_TTL",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
+    "InMemoryCheckRequests",
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
@@ -57,6 +58,7 @@ __all__ = [
     "InMemorySanctionsIndexStore",
     "PAGE_TEXT_MARKER",
     "PublishedMessage",
+    "RecordingBackoff",
     "RecordingEventPublisher",
     "RecordingMetrics",
     "RecordingWebSocketSender",

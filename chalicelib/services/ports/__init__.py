@@ -23,7 +23,17 @@ from .common import (
     new_uuid,
     utc_now,
 )
-from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .documents import (
+    Backoff,
+    CheckRequests,
+    DocumentMissing,
+    DocumentStore,
+    Ocr,
+    OcrRefused,
+    OcrThrottled,
+    ReportStore,
+    Upload,
+)
 from .identity import GroupDirectory, SettingsSource, TokenVerifier
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -31,6 +41,8 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
 __all__ = [
     "ApplicationRepository",
+    "Backoff",
+    "CheckRequests",
     "Claims",
     "Clock",
     "ConcurrentChange",
@@ -54,6 +66,7 @@ __all__ = [
     "Metrics",
     "Ocr",
     "OcrRefused",
+    "OcrThrottled",
     "Page",
     "QueueAdmin",
     "QueueStatus",

@@ -63,6 +63,25 @@ class OcrRefused(Exception):
         super().__init__(f"{code}: {message}")
 
 
+class OcrThrottled(Exception):
+    """The OCR service refused for its rate quota, after the client's own retries: try much later."""
+
+
+class CheckRequests(abc.ABC):
+    """The identity-check queue: the uploads' notifications land there, and a lost check is asked for there,
+    so every identity check runs at the rate the queue's consumer is allowed (the OCR service's quota)."""
+
+    @abc.abstractmethod
+    def request_identity_check(self, key: str, version: Optional[str] = None) -> None: ...
+
+
+class Backoff(abc.ABC):
+    """Puts a queue message back for later (a throttled check): it reappears after ``seconds``."""
+
+    @abc.abstractmethod
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
+
+
 class Ocr(abc.ABC):
     """The text of a stored document, read where it lies (Textract ``DetectDocumentText`` on the object)."""
 
