@@ -31,9 +31,11 @@ from .services.ports import (
     Ocr,
     QueueAdmin,
     Quotas,
+    Readings,
     ReportStore,
     SanctionsIndexStore,
     SettingsSource,
+    StateCounters,
     TokenVerifier,
     WebSocketSender,
     utc_now,
@@ -113,6 +115,12 @@ class Services:
         return DynamoClaims(self.dynamodb_connection)  # (also binds the models to the tables)
 
     @cached_property
+    def counters(self) -> StateCounters:
+        from .adapters.dynamodb_counters import DynamoStateCounters
+
+        return DynamoStateCounters(self.client("dynamodb"), self.config.idempotency_table)
+
+    @cached_property
     def quotas(self) -> Quotas:
         from .adapters.dynamodb_claims import DynamoQuotas
 
@@ -129,6 +137,12 @@ class Services:
         from .adapters.s3_documents import S3DocumentStore
 
         return S3DocumentStore(self.client("s3"), self.config.documents_bucket)
+
+    @cached_property
+    def readings(self) -> Readings:
+        from .adapters.s3_readings import S3Readings
+
+        return S3Readings(self.client("s3"), self.config.documents_bucket)
 
     @cached_property
     def ocr(self) -> Ocr:
@@ -268,7 +282,14 @@ class Services:
         from .services.identity_check import IdentityCheck
 
         return IdentityCheck(
-            self.applications, self.documents, self.settings, self.check_recorder, self.metrics, self.ocr, self.claims
+            self.applications,
+            self.documents,
+            self.settings,
+            self.check_recorder,
+            self.metrics,
+            self.ocr,
+            self.claims,
+            self.readings,
         )
 
     @cached_property
@@ -302,13 +323,13 @@ class Services:
     def outbox(self) -> OutboxRelay:
         from .services.outbox import OutboxRelay
 
-        return OutboxRelay(self.publisher, self.claims)
+        return OutboxRelay(self.publisher, self.claims, self.counters)
 
     @cached_property
     def review(self) -> ReviewService:
         from .services.review import ReviewService
 
-        return ReviewService(self.applications, self.metrics, self.documents)
+        return ReviewService(self.applications, self.metrics, self.documents, self.readings)
 
     @cached_property
     def live_updates(self) -> LiveUpdates:
@@ -329,13 +350,13 @@ class Services:
     def maintenance(self) -> Maintenance:
         from .services.maintenance import Maintenance
 
-        return Maintenance(self.applications, self.documents, self.settings)
+        return Maintenance(self.applications, self.documents, self.settings, self.readings)
 
     @cached_property
     def operations(self) -> Operations:
         from .services.operations import Operations
 
-        return Operations(self.repository, self.queue_admin, self.job_runs, self.clock)
+        return Operations(self.repository, self.queue_admin, self.job_runs, self.clock, self.counters)
 
     @cached_property
     def sweeper(self) -> Sweeper:
@@ -354,7 +375,7 @@ class Services:
     def daily_reports(self) -> DailyReports:
         from .services.reporting import DailyReports
 
-        return DailyReports(self.repository, self.reports, self.clock)
+        return DailyReports(self.repository, self.reports, self.clock, self.counters)
 
     @cached_property
     def health(self) -> HealthCheck:

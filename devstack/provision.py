@@ -547,6 +547,7 @@ class Stack:
             "AWS::StackName": f"{context.name_prefix}-{context.stage}-resources",
         }
         self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att)
+        self.conditions = self.resolver.evaluate_conditions(template.get("Conditions", {}))
 
     def _ref(self, logical_id: str) -> str:
         if logical_id not in self.created:
@@ -571,14 +572,16 @@ class Stack:
                 raise UnsupportedResource(
                     f"{logical_id}: resource type {resource['Type']} is not supported by "
                     f"devstack; add a provisioner to devstack/provision.py")
-            if "Condition" in resource:
-                raise UnsupportedResource(f"{logical_id}: Conditions are not supported")
+            if "Condition" in resource and resource["Condition"] not in self.conditions:
+                raise UnsupportedResource(f"{logical_id}: unknown condition {resource['Condition']}")
 
     def create_all(self) -> None:
         self.check_types()
         resources = self.template["Resources"]
         for logical_id in creation_order(resources):
             resource = resources[logical_id]
+            if "Condition" in resource and not self.conditions[resource["Condition"]]:
+                continue  # as CloudFormation: a resource whose condition is false is not created
             props = self.resolver.resolve(resource.get("Properties", {})) or {}
             self.created[logical_id] = PROVISIONERS[resource["Type"]](
                 self.context, logical_id, props)

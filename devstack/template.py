@@ -188,11 +188,45 @@ class Resolver:
     """
 
     def __init__(self, parameters: Mapping[str, str], pseudo: Mapping[str, str],
-                 ref: Callable[[str], str], get_att: Callable[[str, str], str]) -> None:
+                 ref: Callable[[str], str], get_att: Callable[[str, str], str],
+                 conditions: Mapping[str, bool] | None = None) -> None:
         self._parameters = parameters
         self._pseudo = pseudo
         self._ref = ref
         self._get_att = get_att
+        self.conditions: dict[str, bool] = dict(conditions or {})
+
+    def evaluate_conditions(self, definitions: Mapping[str, Any]) -> dict[str, bool]:
+        """The template's ``Conditions`` (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), each once."""
+        pending = dict(definitions)
+
+        def value(name: str, seen: tuple[str, ...] = ()) -> bool:
+            if name in self.conditions:
+                return self.conditions[name]
+            if name not in pending or name in seen:
+                raise TemplateError(f"condition {name} is unknown or refers to itself")
+            self.conditions[name] = evaluate(pending[name], (*seen, name))
+            return self.conditions[name]
+
+        def evaluate(node: Any, seen: tuple[str, ...]) -> bool:
+            if isinstance(node, dict) and len(node) == 1:
+                (key, argument), = node.items()
+                if key == "Condition":
+                    return value(argument, seen)
+                if key == "Fn::Equals":
+                    left, right = (self.resolve(item) for item in argument)
+                    return str(left) == str(right)
+                if key == "Fn::Not":
+                    return not evaluate(argument[0], seen)
+                if key == "Fn::And":
+                    return all(evaluate(item, seen) for item in argument)
+                if key == "Fn::Or":
+                    return any(evaluate(item, seen) for item in argument)
+            raise TemplateError(f"condition {seen[-1] if seen else '?'}: {node!r} is not supported by devstack")
+
+        for name in definitions:
+            value(name)
+        return dict(self.conditions)
 
     def resolve(self, value: Any) -> Any:
         """Return ``value`` with every intrinsic function replaced by its result."""
@@ -229,6 +263,11 @@ class Resolver:
         if function == "Fn::Split":
             delimiter, text = self._resolve(argument)
             return text.split(delimiter)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            if name not in self.conditions:
+                raise TemplateError(f"Fn::If names an unknown condition {name}")
+            return self._resolve(when_true if self.conditions[name] else when_false)
         raise TemplateError(f"intrinsic function {function} is not supported by devstack")
 
     def _lookup_ref(self, name: str) -> Any:

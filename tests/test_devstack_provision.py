@@ -69,13 +69,33 @@ def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
 
 # --- resources, by type -------------------------------------------------------------------
 
+def test_a_condition_chooses_what_the_template_makes(tmp_path):
+    """Conditions and Fn::If as CloudFormation evaluates them (the migration's LegacyByStateIndex)."""
+    from devstack.template import Resolver
+
+    resolver = Resolver({"Mode": "keep"}, {}, lambda name: name, lambda name, attribute: name)
+    conditions = resolver.evaluate_conditions({
+        "Keep": {"Fn::Equals": [{"Ref": "Mode"}, "keep"]},
+        "Drop": {"Fn::Not": [{"Condition": "Keep"}]},
+        "Both": {"Fn::And": [{"Condition": "Keep"}, {"Fn::Or": [{"Condition": "Drop"}, {"Condition": "Keep"}]}]}})
+    assert conditions == {"Keep": True, "Drop": False, "Both": True}
+    value = [1, {"Fn::If": ["Keep", 2, {"Ref": "AWS::NoValue"}]}, {"Fn::If": ["Drop", 3, {"Ref": "AWS::NoValue"}]}]
+    assert resolver.resolve(value) == [1, 2]
+
+
 def test_tables_have_their_keys_indexes_stream_ttl_sse_and_pitr(aws, env):
     dynamodb = aws.client("dynamodb")
     applications = dynamodb.describe_table(TableName=env["APPLICATIONS_TABLE_NAME"])["Table"]
     assert applications["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert applications["KeySchema"] == [{"AttributeName": "application_id", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in applications["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_applicant", "review_queue", "by_state"}
+    assert set(indexes) == {"by_applicant", "review_queue", "open_by_state"}  # by_state: only while migrating
+    assert indexes["open_by_state"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["open_by_state"]["KeySchema"] == [
+        {"AttributeName": "state_shard", "KeyType": "HASH"},
+        {"AttributeName": "state_since", "KeyType": "RANGE"}]
+    assert {a["AttributeName"] for a in applications["AttributeDefinitions"]} == {
+        "application_id", "applicant_id", "created_key", "review_queue", "flagged_key", "state_shard", "state_since"}
     assert indexes["review_queue"]["KeySchema"] == [
         {"AttributeName": "review_queue", "KeyType": "HASH"},
         {"AttributeName": "flagged_key", "KeyType": "RANGE"}]

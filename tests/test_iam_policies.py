@@ -394,6 +394,16 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         d.invoke(handler, event_for(d.client, "not json", flows.address_message(str(uuid.uuid4()))), may_fail=True)
     records = flows.stream_records(app_id)
     d.invoke("publish_history", {"Records": records})
+    # an unreadable page: what OCR read is kept apart (readings/), and a reviewer reads it back
+    from tests.support.documents import jpeg_bytes
+
+    unreadable = flows.create_application(d.api, other)
+    d.invoke("verify_identity_document", flows.s3_event(d.client, flows.upload_document(d.api, other, unreadable,
+                                                                                         jpeg_bytes())))
+    for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
+        d.invoke(handler, event_for(d.client, flows.address_message(unreadable)))
+    assert services().repository.get(unreadable).state.value == "FLAGGED"
+    assert d.http("GET", f"/review/applications/{unreadable}", user=reviewer).status == 200
 
     # --- review: a FLAGGED application, read, its document viewed, decided -----------------------
     flagged = review.flagged_via_api(d.api, other)
@@ -428,7 +438,8 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     now = dt.datetime.now(dt.timezone.utc)
     jobs.flagged_at(now - dt.timedelta(hours=49))  # past the review SLA
     review.create_at(review.Clock(now - dt.timedelta(days=40)))  # abandoned
-    jobs.decided_with_documents(now - dt.timedelta(days=3650))  # past retention
+    purged, _ = jobs.decided_with_documents(now - dt.timedelta(days=3650))  # past retention
+    services().readings.keep(purged, "page", {"lines": ["what OCR read"]})  # purged with the documents
     s3 = boto3.client("s3")
     clock = review.Clock(now - dt.timedelta(minutes=30))  # stuck: VERIFYING with no check, and an unseen upload
     stuck = review.create_at(clock)

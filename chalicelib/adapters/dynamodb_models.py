@@ -8,7 +8,7 @@ the environment.
 from __future__ import annotations
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -39,12 +39,14 @@ class ReviewQueueIndex(GlobalSecondaryIndex["ApplicationModel"]):
     flagged_key = UnicodeAttribute(range_key=True)
 
 
-class ByStateIndex(GlobalSecondaryIndex["ApplicationModel"]):
-    class Meta:
-        index_name = "by_state"
-        projection = AllProjection()
+class OpenByStateIndex(GlobalSecondaryIndex["ApplicationModel"]):
+    """Sparse, sharded, keys only: what the jobs still have to visit (see resources.yaml)."""
 
-    state = UnicodeAttribute(hash_key=True)
+    class Meta:
+        index_name = "open_by_state"
+        projection = KeysOnlyProjection()
+
+    state_shard = UnicodeAttribute(hash_key=True)
     state_since = UnicodeAttribute(range_key=True)
 
 
@@ -71,10 +73,11 @@ class ApplicationModel(Model):
     purged_at = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
+    state_shard = UnicodeAttribute(null=True)  # "<STATE>#<NN>" while a job may still visit it
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
-    by_state = ByStateIndex()
+    open_by_state = OpenByStateIndex()
 
 
 class HistoryModel(Model):

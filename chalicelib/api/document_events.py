@@ -52,7 +52,9 @@ def documents_in(body: str, bucket: str) -> Iterator[tuple[str, Optional[str]]]:
         raise NotADocumentEvent("the message has no Records")
     for record in records:
         s3 = record.get("s3") if isinstance(record, dict) else None
-        s3_object = s3.get("object") if isinstance(s3, dict) else None
+        if not isinstance(s3, dict):
+            raise NotADocumentEvent("a record is not an S3 event")
+        s3_object = s3.get("object")
         if not isinstance(s3_object, dict) or not isinstance(s3_object.get("key"), str):
             raise NotADocumentEvent("a record names no object")
         named = (s3.get("bucket") or {}).get("name")

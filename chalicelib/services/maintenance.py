@@ -28,7 +28,7 @@ from ..domain.workflow import FINAL_STATES, Application, Change, IllegalTransiti
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
-from .ports import DocumentStore, SettingsSource
+from .ports import DocumentStore, Readings, SettingsSource
 
 Summary = dict[str, Any]
 
@@ -93,10 +93,17 @@ def _apply_each(
 
 
 class Maintenance:
-    def __init__(self, applications: ApplicationService, documents: DocumentStore, settings: SettingsSource):
+    def __init__(
+        self,
+        applications: ApplicationService,
+        documents: DocumentStore,
+        settings: SettingsSource,
+        readings: Optional[Readings] = None,
+    ):
         self.applications = applications
         self.documents = documents
         self.settings = settings
+        self.readings = readings  # what OCR read: personal data, purged with the documents
 
     # --- escalate -------------------------------------------------------------------
 
@@ -157,7 +164,10 @@ class Maintenance:
                 yield from repo.in_state_since_before(state, cutoff)
 
         def delete_documents(app: Application) -> dict[str, int]:
-            return {"objects_deleted": self.documents.delete_all_for(app.application_id)}
+            deleted = self.documents.delete_all_for(app.application_id)
+            if self.readings is not None:
+                deleted += self.readings.delete_all_for(app.application_id)
+            return {"objects_deleted": deleted}
 
         summary = _apply_each(
             self.applications,

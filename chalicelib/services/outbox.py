@@ -6,6 +6,10 @@ message per application (its events of the batch, in order), ten messages to a
 PublishBatch call, reporting the first record it could not publish so the
 stream retries from there and no failure blocks the records before it.
 
+The relay also keeps the state counters (how many applications are in each
+state, what each day saw): each event is counted once, in one transaction per
+batch, so no report or view counts applications.
+
 One message per application, not per event: the notifier looks the
 application's watchers up once per message and pushes one frame, and the
 check queues' filter policies still match, because the event types travel as
@@ -17,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
+from ..domain.reporting import tally
 from ..domain.workflow import EventType, HistoryEvent
-from .ports import Claims, EventPublisher
+from ..observability import logger
+from .ports import Claims, EventPublisher, StateCounters
 
 STAFF_DETAILS = ("decision", "reviewer_email")
 #: Events the WebSocket fan-out does not push: a check's result alone changes no state the applicant
@@ -88,9 +94,10 @@ def check_of(event: Mapping[str, Any]) -> Optional[str]:
 
 
 class OutboxRelay:
-    def __init__(self, publisher: EventPublisher, claims: Claims):
+    def __init__(self, publisher: EventPublisher, claims: Claims, counters: Optional[StateCounters] = None):
         self.publisher = publisher
         self.claims = claims
+        self.counters = counters
 
     def relay_batch(self, records: Sequence[tuple[Any, ...]]) -> tuple[int, Optional[str]]:
         """Publish a stream batch's events; returns (events published, first failed sequence number).
@@ -105,10 +112,13 @@ class OutboxRelay:
         """
         groups: dict[str, list[tuple[int, Any, HistoryEvent]]] = {}
         applicants: dict[str, str] = {}
+        created: dict[str, str] = {}
         for position, (sequence, event, *rest) in enumerate(records):
             groups.setdefault(event.application_id, []).append((position, sequence, event))
-            if rest and rest[0]:
+            if len(rest) > 0 and rest[0]:
                 applicants[event.application_id] = str(rest[0])
+            if len(rest) > 1 and rest[1]:
+                created[event.application_id] = str(rest[1])
         if not groups:
             return 0, None
         entries = []
@@ -116,12 +126,26 @@ class OutboxRelay:
             message = application_message([event for _, _, event in group], applicants.get(application_id))
             entries.append((message, attributes_of(message)))
         failed = self.publisher.publish_batch(entries)
-        if not failed:
-            return len(records), None
         ordered = list(groups.values())
-        first = min(ordered[index][0][0] for index in failed)
+        first = min((ordered[index][0][0] for index in failed), default=len(records))
         published = sum(len(ordered[index]) for index in range(len(ordered)) if index not in failed)
-        return published, str(records[first][0])
+        try:
+            self._count([record[1] for record in records[:first]], created)
+        except Exception:  # noqa: BLE001 - counted nothing: the whole batch again (published twice, counted once)
+            logger.exception("state counters not updated; the batch is retried")
+            return 0, str(records[0][0])
+        return published, (str(records[first][0]) if first < len(records) else None)
+
+    def _count(self, events: Sequence[HistoryEvent], created: Mapping[str, str]) -> int:
+        """The counters' share of the events relayed (those before any failure), each exactly once."""
+        if self.counters is None:
+            return 0
+        tallies = [
+            (f"{event.application_id}#{event.seq}", counted)
+            for event in events
+            if (counted := tally(event, created.get(event.application_id))) is not None
+        ]
+        return self.counters.count(tallies) if tallies else 0
 
     def relay(self, events: Iterable[HistoryEvent]) -> int:
         """Publish events outside a stream batch (tools, tests): raises if any could not be published."""

@@ -20,7 +20,8 @@ from ..domain.workflow import Application, HistoryEvent, State, chain_intact, is
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
-from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page
+from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, Readings
+from .readings import with_reading
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
 DOCUMENT_LINK_SECONDS = 300
@@ -51,11 +52,18 @@ class DocumentLink:
 
 
 class ReviewService:
-    def __init__(self, applications: ApplicationService, metrics: Metrics, documents: Optional[DocumentStore] = None):
+    def __init__(
+        self,
+        applications: ApplicationService,
+        metrics: Metrics,
+        documents: Optional[DocumentStore] = None,
+        readings: Optional[Readings] = None,
+    ):
         self.applications = applications
         self.repo = applications.repo
         self.metrics = metrics
         self.documents = documents
+        self.readings = readings  # the page's OCR text, kept out of the item (services/readings.py)
 
     def view_document(self, reviewer: Identity, application_id: str) -> DocumentLink:
         """A short-lived link to the identity document, with the view recorded first.
@@ -112,7 +120,7 @@ class ReviewService:
                     continue
                 raise
             self.metrics.count("ReviewerRead")
-            return Detail(change.after, [*history, *change.events])
+            return Detail(with_reading(self.readings, change.after), [*history, *change.events])
         raise AssertionError("unreachable")  # pragma: no cover
 
     def may_watch(self, reviewer: Identity, application_id: str) -> Application:

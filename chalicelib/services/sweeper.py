@@ -35,9 +35,14 @@ from .sanctions import SanctionsCheck
 
 #: Longer than any step takes, shorter than anyone should wait.
 STUCK_AFTER = dt.timedelta(minutes=10)
-#: An application still awaiting documents after this is abandoned, not stuck (the expiry job's business):
-#: the bucket is no longer listed for it on every sweep.
-LOOK_FOR_UPLOADS_WITHIN = dt.timedelta(days=2)
+#: Applications awaiting documents are looked at only within this long after STUCK_AFTER: older ones are
+#: abandoned, not stuck (the expiry job's business), and at a bank's volume there are millions of them.
+#: What a lost step leaves older than this is in a DLQ, alarmed, and redriven from there.
+LOOK_FOR_UPLOADS_WITHIN = dt.timedelta(hours=1)
+#: A sweep's bounds besides its time budget: applications examined, and S3 listings (one per application
+#: that awaits a document: did its upload's notification get lost?).
+MAX_EXAMINED = 1000
+MAX_LISTINGS = 200
 #: A document's check is asked for again at most this often (one that keeps failing ends in the DLQ,
 #: alarmed, and must not cycle through the OCR service every sweep).
 ASK_AGAIN_AFTER = dt.timedelta(hours=1)
@@ -57,25 +62,34 @@ class Sweeper:
         self.documents = documents
         self.check_requests = check_requests
         self.claims = claims
+        self._listings = 0
         self.address_check = address_check
         self.sanctions_check = sanctions_check
 
     def redrive_stuck(
         self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
     ) -> dict[str, Any]:
+        """Bounded: VERIFYING past STUCK_AFTER (a short-lived state: few), AWAITING_DOCUMENTS entered within
+        LOOK_FOR_UPLOADS_WITHIN before that, at most MAX_EXAMINED applications and MAX_LISTINGS listings of the
+        bucket a run, within the time budget; the next run (every 15 minutes) carries on."""
         now = now or self.applications.clock()
         started = time.monotonic()
         cutoff = iso(now - STUCK_AFTER)
-        oldest_upload = iso(now - LOOK_FOR_UPLOADS_WITHIN)
+        window = iso(now - STUCK_AFTER - LOOK_FOR_UPLOADS_WITHIN)
+        repo = self.applications.repo
         summary: dict[str, Any] = {"job": "redrive_stuck", "examined": 0, "changed": 0, "requested": 0, "failed": 0}
-        for state in (State.VERIFYING, State.AWAITING_DOCUMENTS):
-            for app in self.applications.repo.in_state_since_before(state, cutoff):
+        self._listings = 0
+        for candidates in (
+            repo.in_state_since_before(State.VERIFYING, cutoff),
+            repo.in_state_between(State.AWAITING_DOCUMENTS, window, cutoff),
+        ):
+            for app in candidates:
                 if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                     summary["stopped"] = "time budget"
                     return summary
-                awaited = ADDRESS in app.checks and SANCTIONS in app.checks
-                if state is State.AWAITING_DOCUMENTS and app.state_since < oldest_upload and awaited:
-                    continue
+                if summary["examined"] >= MAX_EXAMINED:
+                    summary["stopped"] = "examined enough for one run"
+                    return summary
                 summary["examined"] += 1
                 try:
                     changed, requested = self._redrive(app)
@@ -95,7 +109,10 @@ class Sweeper:
         if SANCTIONS not in app.checks:
             changed += 1 if self.sanctions_check.screening_requested(submitted).get("changed") else 0
         if IDENTITY not in app.checks:
-            key = app.document_key or next(iter(reversed(self.documents.keys_of(app.application_id))), None)
+            key = app.document_key
+            if key is None and self._listings < MAX_LISTINGS:
+                self._listings += 1
+                key = next(iter(reversed(self.documents.keys_of(app.application_id))), None)
             version = app.document_version if key is not None and key == app.document_key else None
             asked = f"sweeper#identity#{key}#{version}"
             if key is not None and self.claims.claim(asked, int(ASK_AGAIN_AFTER.total_seconds())):

@@ -24,8 +24,10 @@ from chalicelib.adapters.memory import (
     InMemoryOcr,
     InMemoryQueueAdmin,
     InMemoryQuotas,
+    InMemoryReadings,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
+    InMemoryStateCounters,
     RecordingBackoff,
     RecordingEventPublisher,
     RecordingMetrics,
@@ -89,6 +91,8 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
         quotas=quotas,
+        counters=InMemoryStateCounters(),
+        readings=InMemoryReadings(),
         directory=InMemoryGroupDirectory(),
         queue_admin=InMemoryQueueAdmin(),
         check_requests=InMemoryCheckRequests(),
@@ -173,3 +177,16 @@ def sanctions_lists(services: Services) -> Services:
 def screen(services: Services, application_id: str) -> dict[str, Any]:
     """The sanctions check for one submission, as its queue delivers it."""
     return services.sanctions_check.screening_requested(address_message(application_id))
+
+
+def relay(services: Services, *application_ids: str) -> int:
+    """What the history stream and the outbox relay do for these applications: publish their events and
+    count them (with the applicant and the creation time the stream's items carry). Returns events relayed."""
+    records = []
+    for application_id in application_ids:
+        app = services.repository.get(application_id)
+        for event in services.repository.history(application_id):
+            records.append((f"{application_id}#{event.seq}", event, app.applicant_id, app.created_at))
+    published, failed_at = services.outbox.relay_batch(records)
+    assert failed_at is None
+    return published

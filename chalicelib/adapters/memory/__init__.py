@@ -21,11 +21,12 @@ Plain Python: nothing here imports boto3, botocore or pynamodb.
 One module per port family; import from the package (``adapters.memory``).
 """
 
-from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas
+from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, InMemoryStateCounters
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
     InMemoryOcr,
+    InMemoryReadings,
     InMemoryReportStore,
     StoredObject,
     UploadGrant,
@@ -54,8 +55,10 @@ __all__ = [
     "InMemoryOcr",
     "InMemoryQueueAdmin",
     "InMemoryQuotas",
+    "InMemoryReadings",
     "InMemoryReportStore",
     "InMemorySanctionsIndexStore",
+    "InMemoryStateCounters",
     "PAGE_TEXT_MARKER",
     "PublishedMessage",
     "RecordingBackoff",

@@ -9,10 +9,11 @@ import datetime as dt
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Optional
 
-from ...domain.workflow import Application, Change, HistoryEvent, State
+from ...domain.reporting import Tally
+from ...domain.workflow import FINAL_STATES, Application, Change, HistoryEvent, State
 from ...services.ports import (
     ApplicationRepository,
     Claims,
@@ -25,6 +26,7 @@ from ...services.ports import (
     QuotaFull,
     Quotas,
     QuotaUse,
+    StateCounters,
     utc_now,
 )
 from .common import _json_copy
@@ -125,9 +127,9 @@ class InMemoryApplicationRepository(ApplicationRepository):
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
         return iter(self._in_state(state, lambda since: start <= since <= end))
 
-    def count_in_state(self, state: State) -> int:
-        with self._lock:
-            return sum(1 for a in self._apps.values() if a.state == state)
+    def oldest_in_state(self, state: State) -> Optional[str]:
+        found = self._in_state(state, lambda since: True)
+        return found[0].state_since if found else None
 
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]:
         with self._lock:
@@ -176,7 +178,13 @@ class InMemoryApplicationRepository(ApplicationRepository):
     def _in_state(self, state: State, since_ok: Callable[[str], bool]) -> list[Application]:
         """A snapshot, oldest state_since first (the by_state index's sort key)."""
         with self._lock:
-            found = [_stored(a) for a in self._apps.values() if a.state == state and since_ok(a.state_since)]
+            found = [
+                _stored(a)
+                for a in self._apps.values()
+                if a.state == state
+                and since_ok(a.state_since)
+                and not (a.state in FINAL_STATES and a.purged_at is not None)  # as the index: no job's business
+            ]
         return sorted(found, key=lambda a: a.state_since)
 
     @staticmethod
@@ -242,3 +250,33 @@ class InMemoryQuotas(Quotas):
         with self._lock:
             if self.uses[key] > 0:
                 self.uses[key] -= 1
+
+
+class InMemoryStateCounters(StateCounters):
+    """Counters and the markers of what was counted, as the table keeps them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: Counter[str] = Counter()
+        self._days: dict[str, Counter[str]] = {}
+        self.counted: set[str] = set()
+
+    def count(self, tallies: Sequence[tuple[str, Tally]]) -> int:
+        new = 0
+        with self._lock:
+            for key, tally in tallies:
+                if key in self.counted:
+                    continue
+                self.counted.add(key)
+                new += 1
+                self._states.update(tally.states)
+                self._days.setdefault(tally.day, Counter()).update(tally.day_counts)
+        return new
+
+    def states(self) -> dict[str, int]:
+        with self._lock:
+            return {name: n for name, n in self._states.items()}
+
+    def day(self, day: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self._days.get(day, Counter()))

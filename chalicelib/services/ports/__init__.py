@@ -8,7 +8,15 @@ contract suite (``tests/contracts``) runs against both so they cannot drift.
 One module per concern; import from the package (``services.ports``).
 """
 
-from .applications import ApplicationRepository, Claims, IdempotencyRecord, Page, Quotas, QuotaUse
+from .applications import (
+    ApplicationRepository,
+    Claims,
+    IdempotencyRecord,
+    Page,
+    Quotas,
+    QuotaUse,
+    StateCounters,
+)
 from .common import (
     Clock,
     ConcurrentChange,
@@ -31,6 +39,7 @@ from .documents import (
     Ocr,
     OcrRefused,
     OcrThrottled,
+    Readings,
     ReportStore,
     Upload,
 )
@@ -73,9 +82,11 @@ __all__ = [
     "QuotaFull",
     "QuotaUse",
     "Quotas",
+    "Readings",
     "ReportStore",
     "SanctionsIndexStore",
     "SettingsSource",
+    "StateCounters",
     "TokenVerifier",
     "TooManyConnections",
     "TooManySubscriptions",

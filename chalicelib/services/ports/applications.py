@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from ...domain.reporting import Tally
 from ...domain.workflow import Application, Change, HistoryEvent, State
 
 
@@ -49,14 +50,18 @@ class ApplicationRepository(abc.ABC):
 
     @abc.abstractmethod
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
-        """Applications that entered ``state`` before the ISO instant ``before``, oldest first."""
+        """Applications that entered ``state`` before the ISO instant ``before``, oldest first.
+
+        What the jobs still have to visit: open applications, and closed ones whose documents are not
+        purged yet (a purged application is never a job's business again)."""
 
     @abc.abstractmethod
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
-        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive)."""
+        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive); as above."""
 
     @abc.abstractmethod
-    def count_in_state(self, state: State) -> int: ...
+    def oldest_in_state(self, state: State) -> Optional[str]:
+        """When the longest-waiting application (as above) entered ``state``; None when none is there."""
 
     @abc.abstractmethod
     def commit(
@@ -74,6 +79,24 @@ class ApplicationRepository(abc.ABC):
 
     @abc.abstractmethod
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
+
+
+class StateCounters(abc.ABC):
+    """How many applications are in each state, and what each UTC day saw (decisions, closures, escalations,
+    the time-to-decision histogram): counted once per history event as the outbox relays it, so that no
+    report or view has to count applications."""
+
+    @abc.abstractmethod
+    def count(self, tallies: Sequence[tuple[str, Tally]]) -> int:
+        """Add each ``(event id, tally)`` exactly once, however often it is offered; returns how many were new."""
+
+    @abc.abstractmethod
+    def states(self) -> dict[str, int]:
+        """Applications in each state (states never counted are absent)."""
+
+    @abc.abstractmethod
+    def day(self, day: str) -> dict[str, int]:
+        """What the UTC day ``YYYY-MM-DD`` saw, by the keys ``reporting.tally`` gives."""
 
 
 class Claims(abc.ABC):

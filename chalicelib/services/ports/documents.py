@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ...domain.identity import DocumentSample, PageText
 
@@ -88,6 +89,24 @@ class Ocr(abc.ABC):
     @abc.abstractmethod
     def read(self, key: str, version: Optional[str] = None) -> PageText:
         """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised."""
+
+
+class Readings(abc.ABC):
+    """What OCR read from a document (every line of the page, with confidences), kept apart from the
+    application item: a few KB that every later write of the item (and of its indexes) would otherwise carry
+    again. Personal data: deleted with the documents when retention ends."""
+
+    @abc.abstractmethod
+    def keep(self, application_id: str, name: str, reading: Mapping[str, Any]) -> str:
+        """Store ``reading`` (idempotent for one name); returns its reference."""
+
+    @abc.abstractmethod
+    def read(self, reference: str) -> Optional[dict[str, Any]]:
+        """The reading, or None when it is gone (purged) or the reference is not ours."""
+
+    @abc.abstractmethod
+    def delete_all_for(self, application_id: str) -> int:
+        """Delete every reading of the application; returns how many."""
 
 
 class ReportStore(abc.ABC):

@@ -1,0 +1,54 @@
+"""OCR readings in the documents bucket, apart from the application item: ``readings/<application id>/<name>.json``.
+
+Same bucket, same key (KMS) and the same Object Lock retention as the document
+they were read from; outside ``applications/``, so the bucket's notification to
+the identity-check queue never fires for them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from ..services.ports import Readings
+
+PREFIX = "readings/"
+REFERENCE = re.compile(r"^readings/[0-9a-f-]{36}/[A-Za-z0-9._-]{1,200}\.json$")
+MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
+
+
+class S3Readings(Readings):
+    def __init__(self, s3: Any, bucket: str):
+        self.s3 = s3
+        self.bucket = bucket
+
+    def keep(self, application_id: str, name: str, reading: Mapping[str, Any]) -> str:
+        key = f"{PREFIX}{application_id}/{name}.json"
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(reading).encode(), ContentType="application/json"
+        )
+        return key
+
+    def read(self, reference: str) -> Optional[dict[str, Any]]:
+        if not REFERENCE.match(reference):
+            return None
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=reference)["Body"].read()
+        except self.s3.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING:
+                return None
+            raise
+        found = json.loads(body)
+        return found if isinstance(found, dict) else None
+
+    def delete_all_for(self, application_id: str) -> int:
+        deleted = 0
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{PREFIX}{application_id}/"):
+            keys: list[dict[str, Any]] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
