@@ -279,6 +279,8 @@ def review_application(application_id):
 @app.route("/review/applications/{application_id}/decision", methods=["POST"])
 @documented(
     "Approve or reject a FLAGGED application (reviewers)",
+    description="Outside review (not FLAGGED, and not decided by you) the 404 not_found of an unknown id; "
+    "409 when you decided it already or another reviewer decided it first.",
     request=DecisionRequest,
     responses={200: ApplicationOut},
     errors=(403, 404, 409),
@@ -298,7 +300,8 @@ def decide_application(application_id):
     "each call appends document.viewed to the history (reviewers)",
     responses={200: DocumentLink},
     errors=(403, 404, 410, 422),
-    description="404 not_found (unknown id) or no_document (nothing uploaded); 410 document_purged; "
+    description="Only while it is in review (FLAGGED) or when you decided it: anything else is the 404 "
+    "not_found of an unknown id. Then 404 no_document (nothing uploaded); 410 document_purged; "
     "422 document_not_displayable (not a JPEG, PNG or PDF by its bytes).",
 )
 @handles_errors
@@ -318,7 +321,7 @@ def review_document(application_id):
 )
 @handles_errors
 def operations_workflow():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.workflow(services().operations.workflow())
 
 
@@ -326,7 +329,7 @@ def operations_workflow():
 @documented("Work queues with their depth and dead letters (operators)", responses={200: QueuesOut}, errors=(403,))
 @handles_errors
 def operations_queues():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.queues(services().operations.queues())
 
 
@@ -334,7 +337,7 @@ def operations_queues():
 @documented("Move a queue's dead letters back to it (operators)", responses={200: Redriven}, errors=(403, 404))
 @handles_errors
 def operations_redrive(name):
-    operator(current_request())
+    operator(current_request(), services().staff)
     return {"queue": name, "moved": services().operations.redrive(name)}
 
 
@@ -342,7 +345,7 @@ def operations_redrive(name):
 @documented("Each scheduled job with its last run and summary (operators)", responses={200: JobsOut}, errors=(403,))
 @handles_errors
 def operations_jobs():
-    operator(current_request())
+    operator(current_request(), services().staff)
     return presenters.jobs(services().operations.jobs(schedules.registered(app.event_sources)))
 
 

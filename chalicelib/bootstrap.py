@@ -24,7 +24,6 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
-    GroupDirectory,
     JobRunLog,
     ListDownloader,
     Metrics,
@@ -37,6 +36,7 @@ from .services.ports import (
     SettingsSource,
     StateCounters,
     TokenVerifier,
+    UserDirectory,
     WebSocketSender,
     utc_now,
 )
@@ -240,16 +240,26 @@ class Services:
         )
 
     @cached_property
-    def directory(self) -> GroupDirectory:
-        from .adapters.cognito_directory import CognitoGroupDirectory
+    def directory(self) -> UserDirectory:
+        """The staff user pool (reviewers, operators): who exists, is enabled, in which group."""
+        from .adapters.cognito_directory import CognitoUserDirectory
 
-        return CognitoGroupDirectory(self.client("cognito-idp"), self.config.staff_user_pool_id)  # staff live here
+        return CognitoUserDirectory(self.client("cognito-idp"), self.config.staff_user_pool_id)
+
+    @cached_property
+    def customer_directory(self) -> UserDirectory:
+        """The customer user pool: an applicant's own account (its verified e-mail), by sub."""
+        from .adapters.cognito_directory import CognitoUserDirectory
+
+        return CognitoUserDirectory(self.client("cognito-idp"), self.config.user_pool_id)
 
     @cached_property
     def staff(self) -> StaffAccess:
         from .services.staff import StaffAccess
 
-        return StaffAccess(self.directory)
+        return StaffAccess(
+            self.directory, self.config.staff_status_cache_seconds, clock=lambda: self.clock().timestamp()
+        )
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -329,7 +339,9 @@ class Services:
     def review(self) -> ReviewService:
         from .services.review import ReviewService
 
-        return ReviewService(self.applications, self.metrics, self.documents, self.readings)
+        return ReviewService(
+            self.applications, self.metrics, self.documents, self.staff, self.customer_directory, self.readings
+        )
 
     @cached_property
     def live_updates(self) -> LiveUpdates:

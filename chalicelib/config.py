@@ -45,6 +45,8 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
+    staff_status_cache_seconds: int = 30
     # The documents' ObjectCreated notifications (and the sweeper's re-asks) wait here for the identity check.
     identity_check_queue: str = ""
     document_events_dlq: str = ""
@@ -81,6 +83,7 @@ class Config:
             s3_endpoint=get("AWS_ENDPOINT_URL_S3") or get("AWS_ENDPOINT_URL") or None,
             staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
+            staff_status_cache_seconds=int(get("STAFF_STATUS_CACHE_SECONDS", "30")),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             identity_check_queue=get("IDENTITY_CHECK_QUEUE_NAME", ""),

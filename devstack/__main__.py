@@ -3,19 +3,21 @@
     python -m devstack up [--host 127.0.0.1] [--api-port 8000] [--ws-port 8001]
                           [--moto-port 0] [--control-port 0] [--docs-port 0] [--stage local]
                           [--keep-state] [--concurrency 8]
-    python -m devstack token applicant|reviewer|operator [--access]
+    python -m devstack token applicant|reviewer|operator|EMAIL [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
-    python -m devstack upload APPLICATION_ID FILE [--as applicant] [--type image/jpeg]
-    python -m devstack env            # `eval "$(python -m devstack env)"` for scripts
+    python -m devstack upload APPLICATION_ID FILE [--as applicant|EMAIL] [--type image/jpeg]
+    python -m devstack wait APPLICATION_ID [--state APPROVED ...] [--timeout 120]
+    python -m devstack pause|resume HANDLER   # hold a queue's deliveries (AWS: disable the mapping)
+    python -m devstack user add EMAIL --role reviewer|operator|applicant [--password P]
+    python -m devstack env            # `eval "$(python -m devstack env)"`: API_URL, WS_URL, ...
 
 Every command also takes --project-dir (default: .) and --state-dir (default:
-<project>/.devstack).
+$DEVSTACK_STATE_DIR, else <project>/.devstack).
 
 Port 0 picks a free port; the real ports are printed and written to
-``.devstack/state.json``, which ``token``, ``fire``, ``upload`` and ``env``
-read. They ask the running stack's control endpoint, so they answer at once
-and need no AWS SDK of their own; with no stack running they say so in one
-line and exit 1.
+``<state-dir>/state.json``, which the other commands read. They ask the
+running stack's control endpoint, so they answer at once and need no AWS SDK
+of their own; with no stack running they say so in one line and exit 1.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import argparse
 import errno
 import json
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 READY_MARKER = "DEVSTACK_READY"
+#: The states an application rests in until someone (or a schedule) acts.
+SETTLED = ("APPROVED", "REJECTED", "FLAGGED", "WITHDRAWN", "EXPIRED")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--project-dir", type=Path, default=Path("."),
                         help="the Chalice project (default: the current directory)")
     common.add_argument("--state-dir", type=Path, default=None,
-                        help="where the running stack is recorded (default: "
-                             "<project>/.devstack)")
+                        help="where the running stack is recorded (default: $DEVSTACK_STATE_DIR, "
+                             "else <project>/.devstack)")
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", parents=[common],
                                 help="print a Cognito token of a demo user")
-    token.add_argument("user", help="applicant, reviewer, or a demo user's email")
+    token.add_argument("user", help="applicant, reviewer, operator, or the e-mail of a demo user "
+                                    "or of one added with `user add`")
     token.add_argument("--access", action="store_true",
                        help="print the access token instead of the ID token")
 
@@ -85,18 +91,51 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("application_id")
     upload.add_argument("file", type=Path)
     upload.add_argument("--as", dest="user", default="applicant",
-                        help="the demo user who owns the application (default: applicant)")
+                        help="the applicant who owns the application: `applicant` (the default) or "
+                             "the e-mail of an applicant added with `user add` (staff own no "
+                             "applications, so a reviewer or operator cannot upload)")
     upload.add_argument("--type", dest="content_type", metavar="CONTENT_TYPE",
                         help="declare this type instead of the file's true one (image/jpeg, "
                              "image/png, application/pdf), to see how the app treats a mismatch")
 
+    wait = commands.add_parser("wait", parents=[common],
+                               help="wait until an application is decided; print its state")
+    wait.add_argument("application_id")
+    wait.add_argument("--state", dest="states", action="append", metavar="STATE",
+                      help="wait for this state (repeatable; default: any of "
+                           f"{', '.join(SETTLED)}); exit 1 if it settles in another")
+    wait.add_argument("--as", dest="user", default="applicant",
+                      help="who reads the application (default: applicant)")
+    wait.add_argument("--timeout", type=float, default=None,
+                      help="seconds to wait at most (default: 120 x $DEADLINE_FACTOR)")
+
+    for verb, says in (("pause", "hold a queue's deliveries to a handler (AWS: disable its event "
+                                 "source mapping); messages wait in the queue"),
+                       ("resume", "deliver again what a pause held")):
+        held = commands.add_parser(verb, parents=[common], help=says)
+        held.add_argument("handler", help="a queue-triggered handler, e.g. check_address")
+
+    user = commands.add_parser("user", parents=[common], help="add a user to the running stack")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", parents=[common],
+                                   help="create a confirmed user with a permanent password")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=("applicant", "reviewer", "operator"),
+                     help="reviewer and operator go into the staff pool with that group; "
+                          "applicant into the customer pool")
+    add.add_argument("--password", default=None,
+                     help="default: one is made up and printed (it meets both pools' policies)")
+
     commands.add_parser("env", parents=[common],
-                        help="print the app's environment as shell exports")
+                        help="print the stack's URLs (API_URL, WS_URL, CONSOLE_URL, DOCS_URL, "
+                             "CONTROL_URL) and the app's environment as shell exports")
     return parser
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
-    return args.state_dir or args.project_dir.resolve() / ".devstack"
+    """--state-dir, else $DEVSTACK_STATE_DIR (how the doc tests point ./dev at their stack)."""
+    from_env = os.environ.get("DEVSTACK_STATE_DIR")
+    return args.state_dir or (Path(from_env) if from_env else args.project_dir.resolve() / ".devstack")
 
 
 # --- up ---------------------------------------------------------------------------
@@ -124,7 +163,9 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "  Get a token:     ./dev token applicant   (or reviewer, operator)",
         "  Call the API:    curl -H \"Authorization: Bearer $(./dev token applicant)\" "
         f"{info['api_url']}/applications",
-        "  Upload:          ./dev upload APPLICATION_ID passport.jpg",
+        "  A document:      ./dev passport --from docs/example-application.json   (writes it to "
+        "the temp folder)",
+        "  Upload it:       ./dev upload APPLICATION_ID FILE;  ./dev wait APPLICATION_ID",
     ]
     if info["schedules"]:
         lines.append("  Fire a schedule: ./dev fire <name> [--in 3d]   (./dev fire lists them: "
@@ -154,7 +195,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     stack = LocalStack(StackOptions(
         project_dir=args.project_dir, host=args.host, api_port=args.api_port,
         ws_port=args.ws_port, moto_port=args.moto_port, control_port=args.control_port,
-        docs_port=args.docs_port, stage=args.stage, state_dir=args.state_dir, verbose=args.verbose,
+        docs_port=args.docs_port, stage=args.stage, state_dir=_state_dir(args), verbose=args.verbose,
         concurrency=args.concurrency, keep_state=args.keep_state))
     try:
         info = stack.start()
@@ -256,11 +297,28 @@ def _fire(args: argparse.Namespace) -> int:
     return 1
 
 
+def _customer(state: dict[str, Any], who: str, doing: str) -> None:
+    """Only applicants (the customer pool) own applications: say so before asking the API."""
+    from .users import find_user
+
+    try:
+        user = find_user(state["users"], who)
+    except KeyError as error:
+        raise SystemExit(f"devstack: {error.args[0]}") from None
+    if user.get("pool") == "staff" or user.get("groups"):
+        raise SystemExit(
+            f"devstack: {who} is staff ({', '.join(user['groups'])}, the staff pool): staff own no "
+            f"applications, so they cannot {doing}. Use --as applicant (the default), or add an "
+            "applicant with ./dev user add EMAIL --role applicant")
+
+
 def _upload(args: argparse.Namespace) -> int:
     from .stack import read_state
     from .uploads import content_type_of, post_form
 
-    api_url = read_state(_state_dir(args))["api_url"]
+    state = read_state(_state_dir(args))
+    _customer(state, args.user, "upload an application's document")
+    api_url = state["api_url"]
     try:
         data = args.file.read_bytes()
     except OSError as error:
@@ -290,18 +348,100 @@ def _upload(args: argparse.Namespace) -> int:
         print(f"devstack: S3 refused the upload ({status}): {text}", file=sys.stderr)
         return 1
     print(f"uploaded {args.file} ({len(data)} bytes, {content_type}) as {form['key']}; "
-          f"watch it: curl -H \"Authorization: Bearer $(./dev token {args.user})\" "
-          f"{api_url}/applications/{args.application_id}")
+          f"wait for the decision: ./dev wait {args.application_id}")
     return 0
+
+
+def _wait(args: argparse.Namespace) -> int:
+    """Poll ``GET /applications/{id}`` (a fresh connection each time) until it settles."""
+    from .deadlines import scaled
+    from .stack import read_state
+
+    state = read_state(_state_dir(args))
+    api_url = state["api_url"]
+    wanted = tuple(args.states or SETTLED)
+    deadline = time.monotonic() + (args.timeout if args.timeout is not None else scaled(120.0))
+    token, token_at = "", 0.0
+    current, pause = None, 0.1
+    while True:
+        if time.monotonic() - token_at > 600:  # tokens live an hour; sign in again well before
+            status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
+                                      timeout=30)
+            if status != 200:
+                raise SystemExit(f"devstack: {tokens.get('error', status)}")
+            token, token_at = tokens["IdToken"], time.monotonic()
+        request = urllib.request.Request(
+            f"{api_url}/applications/{urllib.parse.quote(args.application_id)}",
+            headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+                current = json.loads(response.read())["state"]
+        except urllib.error.HTTPError as error:
+            raise SystemExit(f"devstack: GET /applications/{args.application_id} answered "
+                             f"{error.code}: {error.read().decode(errors='replace')}")
+        except (urllib.error.URLError, TimeoutError):
+            raise SystemExit(NOT_RUNNING_API) from None
+        if current in wanted or current in SETTLED:
+            break
+        if time.monotonic() > deadline:
+            print(f"devstack: {args.application_id} is still {current} (waited for "
+                  f"{' or '.join(wanted)})", file=sys.stderr)
+            return 1
+        time.sleep(pause)
+        pause = min(pause * 1.5, 1.0)
+    print(current)
+    if current not in wanted:
+        print(f"devstack: {args.application_id} settled as {current}, not {' or '.join(wanted)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    import secrets
+
+    password = args.password or f"Local-{secrets.token_urlsafe(9)}-9a!"
+    status, body = _control(args, "POST", "/users",
+                            {"email": args.email, "role": args.role, "password": password},
+                            timeout=60)
+    if status != 201:
+        raise SystemExit(f"devstack: user add {args.email}: {body.get('error', status)}")
+    groups = f", groups: {', '.join(body['groups'])}" if body["groups"] else ""
+    print(f"added {body['email']} ({body['pool']} pool{groups}) with password {password}")
+    print(f"sign in: ./dev token {body['email']}   (or in the console: "
+          f"{read_state_api(args)}/console)")
+    return 0
+
+
+def _pause(args: argparse.Namespace) -> int:
+    status, body = _control(args, "POST", f"/pumps/{urllib.parse.quote(args.handler)}/{args.command}",
+                            timeout=30)
+    if status != 200:
+        raise SystemExit(f"devstack: {args.command} {args.handler}: {body.get('error', status)}")
+    print(f"{args.handler}: {'paused' if body['paused'] else 'resumed'} ({', '.join(body['sources'])})")
+    return 0
+
+
+def read_state_api(args: argparse.Namespace) -> str:
+    from .stack import read_state
+
+    return str(read_state(_state_dir(args))["api_url"])
 
 
 NOT_RUNNING_API = "devstack: the local stack's API is not answering (is ./dev up running?)"
 
 
 def _env(args: argparse.Namespace) -> int:
+    """The stack's URLs first (what the docs' commands use), then the app's environment."""
     from .stack import read_state
 
-    for key, value in sorted(read_state(_state_dir(args))["env"].items()):
+    state = read_state(_state_dir(args))
+    urls = {"API_URL": state["api_url"], "WS_URL": state.get("ws_url") or "",
+            "CONSOLE_URL": f"{state['api_url']}/console", "DOCS_URL": state.get("docs_url") or "",
+            "CONTROL_URL": state["control_url"], "AWS_URL": state["moto_url"]}
+    for key, value in urls.items():
+        print(f"export {key}={shlex.quote(value)}")
+    for key, value in sorted(state["env"].items()):
         print(f"export {key}={shlex.quote(value)}")
     return 0
 
@@ -311,7 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args, started)
-    return {"token": _token, "fire": _fire, "upload": _upload, "env": _env}[args.command](args)
+    commands = {"token": _token, "fire": _fire, "upload": _upload, "wait": _wait, "user": _user,
+                "pause": _pause, "resume": _pause,
+                "env": _env}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 from .processes import run_as_child
@@ -32,6 +34,8 @@ def serve(options: dict[str, Any]) -> Callable[[Callable[[dict], None]], Any]:
 
         install()  # /{proxy+} at any depth, as API Gateway routes it
 
+        ack = options.get("settings_ack_file")
+        signal.signal(signal.SIGUSR1, lambda signum, frame: _drop_cached_settings(ack))
         factory = CLIFactory(options["project_dir"], environ=os.environ)
         config = factory.create_config_obj(chalice_stage_name=options["stage"])
         app = factory.load_chalice_app(options["app_env"])
@@ -53,6 +57,24 @@ def serve(options: dict[str, Any]) -> Callable[[Callable[[dict], None]], Any]:
         return stop
 
     return start
+
+
+def _drop_cached_settings(ack_file: str | None) -> None:
+    """The app caches Parameter Store for SETTINGS_CACHE_SECONDS; the stack's control endpoint
+    asks (SIGUSR1) for a change to apply at once, as a new container would, and waits for the
+    count in ``ack_file`` to go up."""
+    from chalicelib.bootstrap import services
+
+    built = services()
+    if "settings" in vars(built):
+        built.settings.clear_cache()
+    if ack_file:
+        path = Path(ack_file)
+        try:
+            count = int(path.read_text() or 0)
+        except (OSError, ValueError):
+            count = 0
+        path.write_text(str(count + 1))
 
 
 def main() -> int:

@@ -6,7 +6,13 @@
     POST /schedules/<name>/fire     run that schedule's handler once, now; body (optional)
                                     {"as_of": "2027-01-31T00:00:00Z"} sets the event's time;
                                     200 {"result": ...} or 500 with the error and traceback
-    GET  /users/<role>/token        {"IdToken", "AccessToken"} of a demo user
+    GET  /users/<role or email>/token  {"IdToken", "AccessToken"} of a demo user (or one added)
+    POST /users                     {"email", "role", "password"}: add a confirmed user (applicant:
+                                    the customer pool; reviewer/operator: the staff pool and group)
+    POST /pumps/<handler>/pause     hold a queue's deliveries to that handler (AWS: disable its
+    POST /pumps/<handler>/resume    event source mapping); messages wait in the queue meanwhile
+    POST /settings/refresh          the stack's handlers drop their cached settings, so a change
+                                    in Parameter Store applies at once (AWS: within the cache TTL)
 
 The commands talk to it rather than to moto themselves because the stack
 already has its clients warm: ``./dev token`` answers in a few tens of
@@ -19,6 +25,7 @@ import json
 import logging
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,14 +37,19 @@ log = logging.getLogger("devstack")
 
 #: (role or email) -> Cognito's AuthenticationResult
 SignIn = Callable[[str], dict[str, Any]]
+#: (email, role, password) -> the user as the state file lists it
+AddUser = Callable[[str, str, str], dict[str, Any]]
 
 
 class ControlServer:
     """A tiny JSON HTTP server in a daemon thread, bound before it reports its port."""
 
     def __init__(self, scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
-                 host: str = "127.0.0.1", port: int = 0, sign_in: SignIn | None = None) -> None:
-        handler = _handler_class(scheduler, describe, sign_in)
+                 host: str = "127.0.0.1", port: int = 0, sign_in: SignIn | None = None,
+                 add_user: AddUser | None = None,
+                 refresh_settings: Callable[[], list[str]] | None = None,
+                 pumps: list[Any] | None = None) -> None:
+        handler = _handler_class(scheduler, describe, sign_in, add_user, refresh_settings, pumps or [])
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
@@ -66,7 +78,9 @@ def parse_as_of(value: Any) -> dt.datetime | None:
 
 
 def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
-                   sign_in: SignIn | None) -> type:
+                   sign_in: SignIn | None, add_user: AddUser | None = None,
+                   refresh_settings: Callable[[], list[str]] | None = None,
+                   pumps: list[Any] | None = None) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers
 
@@ -81,7 +95,7 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                 self._reply(200, scheduler.describe_jobs())
             elif len(parts) == 3 and parts[0] == "users" and parts[2] == "token" and sign_in:
                 try:
-                    result = sign_in(parts[1])
+                    result = sign_in(urllib.parse.unquote(parts[1]))  # an e-mail arrives quoted
                 except KeyError as error:
                     self._reply(404, {"error": error.args[0]})
                     return
@@ -91,6 +105,15 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
 
         def do_POST(self) -> None:  # noqa: N802
             parts = self.path.strip("/").split("/")
+            if parts == ["users"] and add_user:
+                self._add_user()
+                return
+            if parts == ["settings", "refresh"] and refresh_settings:
+                self._reply(200, {"refreshed": refresh_settings()})
+                return
+            if len(parts) == 3 and parts[0] == "pumps" and parts[2] in ("pause", "resume"):
+                self._pause(parts[1], parts[2] == "pause")
+                return
             if len(parts) != 3 or parts[0] != "schedules" or parts[2] != "fire":
                 self._reply(404, {"error": f"no such resource {self.path}"})
                 return
@@ -116,6 +139,36 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                                   "traceback": traceback.format_exc()})
                 return
             self._reply(200, {"result": result})
+
+        def _pause(self, name: str, pause: bool) -> None:
+            pausable = [pump for pump in pumps or [] if hasattr(pump, "sqs") and
+                        pump.source.startswith("sqs:")]
+            chosen = [pump for pump in pausable if pump.invoker.name == name]
+            if not chosen:
+                self._reply(404, {"error": f"no queue-triggered handler {name!r} (known: "
+                                           f"{', '.join(sorted(p.invoker.name for p in pausable))})"})
+                return
+            for pump in chosen:
+                (pump.enabled.clear if pause else pump.enabled.set)()
+            log.info("devstack: %s %s", "paused" if pause else "resumed", name)
+            self._reply(200, {"handler": name, "paused": pause,
+                              "sources": [pump.source for pump in chosen]})
+
+        def _add_user(self) -> None:
+            assert add_user is not None
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                email, role, password = body["email"], body["role"], body["password"]
+            except (ValueError, KeyError, TypeError) as error:
+                self._reply(400, {"error": f"bad request: {error!r} (send email, role, password)"})
+                return
+            try:
+                self._reply(201, add_user(str(email), str(role), str(password)))
+            except (ValueError, KeyError) as error:
+                self._reply(400, {"error": str(error.args[0] if error.args else error)})
+            except Exception as error:  # noqa: BLE001 - Cognito's refusal, reported to the caller
+                self._reply(400, {"error": f"{type(error).__name__}: {error}"})
 
         def _reply(self, status: int, body: Any) -> None:
             data = json.dumps(body, default=str).encode()

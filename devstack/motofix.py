@@ -2,7 +2,8 @@
 
 :func:`patch_moto` applies them all: DynamoDB made safe under concurrent
 requests (below), S3 presigned POST policies enforced
-(:func:`enforce_presigned_post_policies`) and a per-request directory scan
+(:func:`enforce_presigned_post_policies`), S3 events naming their object
+version (:func:`s3_events_carry_version_ids`) and a per-request directory scan
 done once (:func:`list_moto_modules_once`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -48,28 +50,30 @@ def serialise_dynamodb() -> None:
 
 
 def _cheap_transaction_snapshots() -> None:
-    """Snapshot and roll back transactions in place, cheaply.
+    """Snapshot and roll back transactions in place, in time proportional to what they touch.
 
     moto snapshots each table a TransactWriteItems touches with
     ``copy.deepcopy`` and, when the transaction is cancelled, *replaces* the
     table object with that copy. Two problems: the deep copy is O(table size)
-    per transaction (tens of ms at a few hundred items), and the replacement
-    carries a new stream shard, so a stream reader opened before the
-    cancellation (the local stack's pump) never sees another record.
+    per transaction (tens of ms at a few hundred items, seconds once a test
+    session or a benchmark has written thousands), and the replacement carries
+    a new stream shard, so a stream reader opened before the cancellation (the
+    local stack's pump) never sees another record.
 
     Instead we hand moto the live table as its "snapshot" (so its restore is a
-    no-op), keep our own copy of the item maps and of the stream records, and
-    on cancellation put them back into the same table and shard objects. Under
-    the lock above nothing else writes meanwhile. Put and Delete replace Item
-    objects rather than mutate them, so copying the maps is exact; a
-    transaction with an Update (which mutates items in place) deep-copies the
-    items it may touch.
+    no-op), remember the items the transaction names (at most 100, by their
+    keys: a deep copy of each, or that it was absent) and the stream's length,
+    and on cancellation put those items back and cut the stream back, in the
+    same table and shard objects. Under the lock above nothing else writes
+    meanwhile, and a transaction writes nothing but the items it names. A
+    request whose keys cannot be read is snapshotted whole, as before.
     """
     import copy
     import types
     from collections import defaultdict
 
     import moto.dynamodb.models as models
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     def deepcopy(value: Any, memo: Any = None) -> Any:
@@ -79,30 +83,70 @@ def _cheap_transaction_snapshots() -> None:
 
     models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
     original = models.DynamoDBBackend.transact_write_items
+    absent = object()
 
-    def snapshot(table: Any, with_updates: bool) -> tuple[Any, Any]:
-        if with_updates:
-            items = copy.deepcopy(table.items)
+    def keys_named(table: Any, transact_items: Any, name: str) -> list[tuple[Any, Any]]:
+        keys = []
+        for item in transact_items:
+            for op_type, op in item.items():
+                if not isinstance(op, dict) or op.get("TableName") != name:
+                    continue
+                attributes = op["Item"] if op_type == "Put" else op["Key"]
+                hash_key = DynamoType(attributes[table.hash_key_attr])
+                range_key = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+                keys.append((hash_key, range_key))
+        return keys
+
+    def snapshot(table: Any, name: str, transact_items: Any) -> tuple[Any, Any, Any]:
+        stream = len(table.stream_shard.items) if table.stream_shard is not None else None
+        try:
+            keys = keys_named(table, transact_items, name)
+        except (KeyError, TypeError, AttributeError):  # moto will refuse it; keep the old, whole copy
+            whole = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
+            return None, copy.deepcopy(whole), stream
+        saved = []
+        for hash_key, range_key in keys:
+            partition = table.items.get(hash_key, absent)
+            if range_key is None:
+                old = partition
+            else:
+                old = partition.get(range_key, absent) if partition is not absent else absent
+            saved.append((hash_key, range_key, partition is not absent,
+                          old if old is absent else copy.deepcopy(old)))
+        return saved, None, stream
+
+    def restore(table: Any, saved: Any, whole: Any, stream: Any) -> None:
+        if whole is not None:
+            table.items = whole
         else:
-            items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v for h, v in table.items.items()})
-        stream = list(table.stream_shard.items) if table.stream_shard is not None else None
-        return items, stream
+            for hash_key, range_key, had_partition, old in reversed(saved):
+                if range_key is None:
+                    if old is absent:
+                        table.items.pop(hash_key, None)
+                    else:
+                        table.items[hash_key] = old
+                    continue
+                partition = table.items.get(hash_key)
+                if old is not absent:
+                    table.items[hash_key][range_key] = old
+                elif partition is not None:
+                    partition.pop(range_key, None)
+                    if not partition and not had_partition:
+                        table.items.pop(hash_key, None)
+        if stream is not None:
+            del table.stream_shard.items[stream:]
 
     @functools.wraps(original)
     def transact_write_items(self: Any, transact_items: Any) -> Any:
         names = {op.get("TableName") for item in transact_items for op in item.values() if isinstance(op, dict)}
         tables = {name: self.tables[name] for name in names if name in self.tables}
-        with_updates = any("Update" in item for item in transact_items)
-        saved = {name: snapshot(table, with_updates) for name, table in tables.items()}
+        saved = {name: snapshot(table, name, transact_items) for name, table in tables.items()}
         try:
             return original(self, transact_items)
         except Exception:
             for name, table in tables.items():
-                items, stream = saved[name]
                 self.tables[name] = table
-                table.items = items
-                if stream is not None:
-                    table.stream_shard.items[:] = stream
+                restore(table, *saved[name])
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -164,51 +208,38 @@ def list_moto_modules_once() -> None:
     backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
 
 
-_S3_EVENTS_PATCHED = False
+def s3_events_carry_version_ids() -> None:
+    """Idempotent: an S3 event names the object version it is about, as S3 does on a versioned bucket.
 
-
-def s3_notifications_as_s3_sends_them() -> None:
-    """Idempotent: moto's S3 event notifications shaped as S3's own.
-
-    moto's records lack the object's ``versionId`` (S3 sends it for a versioned
-    bucket: the identity check reads exactly that version), the ``sequencer``
-    (orders events of one key) and the request's identity, and they
-    percent-encode ``/`` in the key, which S3 does not (it encodes like a form:
-    space as ``+``).
+    moto's notification record has the key, size and ETag but no ``versionId`` (and no
+    ``sequencer``): the app pins every read of a document to the version the event names, and a
+    later version under the same key is recorded, never read -- which needs the id locally too.
     """
-    global _S3_EVENTS_PATCHED
-    if _S3_EVENTS_PATCHED:
-        return
-    import itertools
-    from urllib.parse import quote_plus
-
     import moto.s3.notifications as notifications
 
+    if getattr(notifications._get_s3_event, "devstack_versions", False):
+        return
     original = notifications._get_s3_event
-    sequence = itertools.count(int(__import__("time").time() * 1000) << 16)
 
     @functools.wraps(original)
-    def shaped(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> Any:
         event = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
         for record in event["Records"]:
             s3_object = record["s3"]["object"]
-            s3_object["key"] = quote_plus(key.name, safe="/")
-            version = getattr(key, "version_id", None)
-            if getattr(bucket, "is_versioned", False) and version and version != "null":
+            if version and version != "null":
                 s3_object["versionId"] = version
-            s3_object["sequencer"] = f"{next(sequence):016X}"
-            record.setdefault("userIdentity", {"principalId": "AWS:DEVSTACK"})
-            record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
-            record.setdefault("responseElements", {"x-amz-request-id": "DEVSTACK", "x-amz-id-2": "DEVSTACK"})
+            # S3's sequencer orders events of one key: hex, growing with each write
+            s3_object.setdefault("sequencer", f"{time.time_ns():016X}")
         return event
 
-    notifications._get_s3_event = shaped
-    _S3_EVENTS_PATCHED = True
+    with_version.devstack_versions = True  # type: ignore[attr-defined]
+    notifications._get_s3_event = with_version  # type: ignore[assignment]
 
 
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
+    s3_events_carry_version_ids()
     enforce_presigned_post_policies()
     list_moto_modules_once()
-    s3_notifications_as_s3_sends_them()

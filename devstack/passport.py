@@ -1,13 +1,16 @@
 """`./dev passport`: make a sample identity document to upload to the local stack.
 
-    ./dev passport --out passport.jpg                         # Emily Jane Carter, the README's example
+    ./dev passport                                            # Emily Jane Carter, the README's example
+    ./dev passport --out /tmp/emily.png
     ./dev passport --from docs/example-application.json --out me.pdf
     ./dev passport --surname Müller --given-names Jürgen --nationality D --number C01X00T47 \\
                    --birth-date 1984-08-12 --sex M --expiry 2031-10-31 --rotation 2 --blur 0.8 --out juergen.jpg
     ./dev passport --kind id_card --no-mrz --out unreadable.png
 
-The format follows the file's extension (.jpg/.jpeg, .png, .pdf). Dev only:
-the generator lives in tests/support/passports.py and never ships.
+The format follows the file's extension (.jpg/.jpeg, .png, .pdf); without --out
+the page goes to the temp folder (``$TMPDIR/account-opening/passport.jpg``), never
+into the working tree, and the path is printed. Dev only: the generator lives in
+tests/support/passports.py and never ships.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,9 +41,16 @@ def holder_from_application(path: Path) -> Holder:
     )
 
 
+def default_out() -> Path:
+    """Out of the working tree: a file in the temp folder ($TMPDIR, else /tmp)."""
+    return Path(tempfile.gettempdir()) / "account-opening" / "passport.jpg"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev passport", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, type=Path, help="file to write: .jpg, .png or .pdf")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="file to write: .jpg, .png or .pdf (default: "
+                             f"{default_out()})")
     parser.add_argument("--from", dest="application", type=Path, help="a POST /applications body (JSON)")
     parser.add_argument("--kind", choices=("passport", "id_card", "td2"))
     parser.add_argument("--surname")
@@ -55,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality, 60-95")
     parser.add_argument("--no-mrz", action="store_true", help="a page without a machine-readable zone")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = default_out()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
 
     fmt = _FORMATS.get(args.out.suffix.lower())
     if fmt is None:
@@ -68,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     holder = replace(holder, **{name: value for name, value in changes.items() if value is not None})
     look = Look(rotation=args.rotation, blur=args.blur, quality=args.quality, fmt=fmt, with_mrz=not args.no_mrz)
     args.out.write_bytes(make_document(holder, look))
-    print(f"wrote {args.out} ({fmt}, {args.out.stat().st_size} bytes)")
+    print(f"wrote {args.out.resolve()} ({fmt}, {args.out.stat().st_size} bytes)")
     if look.with_mrz:
         for line in mrz_lines(holder):
             print(f"  {line}")

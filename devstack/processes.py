@@ -82,8 +82,12 @@ class ChildProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
-    def start(self, deadline_s: float = 60.0) -> dict[str, Any]:
-        """Start it and return what it announced when ready."""
+    def start(self, deadline_s: float | None = None) -> dict[str, Any]:
+        """Start it and return what it announced when ready (default deadline: START_S, scaled
+        by $DEADLINE_FACTOR: a busy machine imports slowly)."""
+        from .deadlines import START_S
+
+        deadline_s = START_S if deadline_s is None else deadline_s
         self._process = subprocess.Popen(
             self._argv, cwd=self._cwd, env=self._env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -101,8 +105,12 @@ class ChildProcess:
                               f"{process.poll()}); its output is above")
         return info
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """SIGTERM, then wait; SIGKILL only if it does not stop in time."""
+    def stop(self, timeout_s: float | None = None) -> None:
+        """SIGTERM, then wait (default: 15 s x $DEADLINE_FACTOR); SIGKILL only if it does not
+        stop in time."""
+        from .deadlines import scaled
+
+        timeout_s = scaled(15.0) if timeout_s is None else timeout_s
         process, self._process = self._process, None
         if process is None:
             return

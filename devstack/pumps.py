@@ -72,6 +72,10 @@ class Pump(threading.Thread):
         self.source = source
         self.workers = max(1, workers)
         self._stopping = threading.Event()
+        # `./dev pause <handler>`: what disabling an event source mapping does in AWS (the
+        # messages wait in their queue); only SqsPump honours it.
+        self.enabled = threading.Event()
+        self.enabled.set()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -191,8 +195,16 @@ class SqsPump(Pump):
         return messages
 
     def poll(self) -> None:
+        if not self.enabled.is_set():  # paused: receive nothing, as a disabled mapping
+            self._stopping.wait(0.1)
+            return
         messages = self._receive_batch()
         if not messages or self.stopping:
+            return
+        if not self.enabled.is_set():  # paused during the long poll: put them back at once
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+                for index, message in enumerate(messages)])
             return
         event = {"Records": [sqs_record(message, self.queue_arn, self.region)
                              for message in messages]}

@@ -89,6 +89,7 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self._app_handle = _AppHandle()
         self._app_env: dict[str, str] = {}
+        self._api_pid: int | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -115,7 +116,7 @@ class LocalStack:
             api_url = self._start_api(factory, config, app)
             pumps = self._start_pumps(app, session, moto_url, config)
             scheduler = self._start_scheduler(app, config)
-            control_url = self._start_control(scheduler, session, moto_url, users)
+            control_url = self._start_control(scheduler, session, moto_url, users, pumps)
             docs_url = self._start_docs(api_url)
         except BaseException:
             self.stop()
@@ -293,13 +294,15 @@ class LocalStack:
         """The REST API in a process of its own, serving the same app.py."""
         from .processes import ChildProcess
 
+        self._settings_ack_path.unlink(missing_ok=True)
         options = {"project_dir": str(self.options.project_dir), "stage": self.options.stage,
                    "host": self.options.host, "port": self.options.api_port,
-                   "app_env": self._app_env}
+                   "app_env": self._app_env, "settings_ack_file": str(self._settings_ack_path)}
         api = ChildProcess("api", "devstack.api_process", [],
                            {**os.environ, "DEVSTACK_API_OPTIONS": json.dumps(options)},
                            self.options.project_dir)
         port = api.start()["port"]
+        self._api_pid = api.pid
         self._exit.callback(api.stop)
         return f"http://{self._public_host}:{port}"
 
@@ -326,7 +329,7 @@ class LocalStack:
         return scheduler
 
     def _start_control(self, scheduler: Any, session: Any, moto_url: str,
-                       users: list[dict[str, Any]]) -> str:
+                       users: list[dict[str, Any]], pumps: list[Any] | None = None) -> str:
         from .control import ControlServer
         from .users import client_id_for, find_user, sign_in
 
@@ -338,10 +341,60 @@ class LocalStack:
                            user["password"])
 
         control = ControlServer(scheduler, lambda: self.info, self.options.host,
-                                self.options.control_port, sign_in=sign_in_demo_user)
+                                self.options.control_port, sign_in=sign_in_demo_user,
+                                add_user=lambda email, role, password: self._add_user(
+                                    cognito, users, email, role, password),
+                                refresh_settings=self._refresh_settings, pumps=pumps)
         control.start()
         self._exit.callback(control.stop)
         return control.url
+
+    def _add_user(self, cognito: Any, users: list[dict[str, Any]], email: str, role: str,
+                  password: str) -> dict[str, Any]:
+        """``./dev user add``: one more confirmed user, listed like the demo users."""
+        from .users import ROLE_GROUPS, DemoUser, seed_demo_users
+
+        if role not in ROLE_GROUPS:
+            raise ValueError(f"role must be one of {', '.join(ROLE_GROUPS)}")
+        if any(user["email"].lower() == email.lower() for user in users):
+            raise ValueError(f"{email} is already a user of this stack")
+        user = DemoUser(role, email, password, ROLE_GROUPS[role])
+        seed_demo_users(cognito, self.env["USER_POOL_ID"], (user,),
+                        staff_user_pool_id=self.env.get("STAFF_USER_POOL_ID"))
+        users.append(user.as_dict())
+        self._save_resources(users)
+        if self.info:
+            self._write_state(register=False)
+        log.info("devstack: added %s user %s", role, email)
+        return user.as_dict()
+
+    def _refresh_settings(self) -> list[str]:
+        """Drop the settings the handlers cached, here and in the API process (SIGUSR1)."""
+        import signal
+
+        from chalicelib.bootstrap import services
+
+        built = services()
+        if "settings" in vars(built):  # a cached_property, built on first use
+            built.settings.clear_cache()
+        refreshed = ["handlers"]
+        if self._api_pid:
+            from .deadlines import scaled
+
+            ack = self._settings_ack_path
+            before = _read_count(ack)
+            os.kill(self._api_pid, signal.SIGUSR1)
+            deadline = time.monotonic() + scaled(30.0)
+            while _read_count(ack) <= before:  # the API process counts each refresh it made
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the API process did not refresh its settings in time")
+                time.sleep(0.02)
+            refreshed.append("api")
+        return refreshed
+
+    @property
+    def _settings_ack_path(self) -> Path:
+        return self.options.state_dir / "api-settings-refreshed"
 
     def _start_docs(self, api_url: str) -> str:
         from .apidocs import DocsServer
@@ -357,17 +410,25 @@ class LocalStack:
     def state_path(self) -> Path:
         return self.options.state_dir / STATE_FILE
 
-    def _write_state(self) -> None:
+    def _write_state(self, register: bool = True) -> None:
         from .files import write_atomically
 
         write_atomically(self.state_path, json.dumps(self.info, indent=2).encode())
-        self._exit.callback(self._remove_state)
+        if register:
+            self._exit.callback(self._remove_state)
 
     def _remove_state(self) -> None:
         """Remove the state file unless a newer stack has replaced it."""
         with contextlib.suppress(FileNotFoundError, ValueError):
             if json.loads(self.state_path.read_text()).get("pid") == os.getpid():
                 self.state_path.unlink()
+
+
+def _read_count(path: Path) -> int:
+    try:
+        return int(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 NOT_RUNNING = "devstack: the local stack is not running (start it with ./dev up)"

@@ -42,6 +42,11 @@ DEMO_USERS = (
 )
 
 
+#: ``./dev user add --role``: the groups each role is given (staff roles go into the staff pool).
+ROLE_GROUPS: dict[str, tuple[str, ...]] = {"applicant": (), "reviewer": ("reviewers",),
+                                           "operator": ("operators",)}
+
+
 def seed_demo_users(cognito: Any, user_pool_id: str,
                     users: tuple[DemoUser, ...] = DEMO_USERS,
                     staff_user_pool_id: str | None = None) -> list[DemoUser]:

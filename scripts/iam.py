@@ -222,10 +222,16 @@ def permissions(
             folder = (prefix.split("/", 1)[0] + "/*" if "/" in prefix else prefix + "*") if prefix else ""
             # the listing only under the folder the code lists (an s3:prefix condition, see ``flatten``)
             return [(action, f"arn:aws:s3:::{bucket}" + (PREFIX_MARK + folder if folder else ""))]
-        if operation == "DeleteObjects":
-            return [("s3:DeleteObject", _object(bucket, o["Key"])) for o in params["Delete"]["Objects"]]
+        bypass = bool(params.get("BypassGovernanceRetention"))  # past an Object Lock in governance mode
+        if operation == "DeleteObjects":  # each object (or object version) deleted
+            grants = []
+            for o in params["Delete"]["Objects"]:
+                grants.append((f"s3:DeleteObject{'Version' if o.get('VersionId') else ''}", _object(bucket, o["Key"])))
+                grants += [("s3:BypassGovernanceRetention", _object(bucket, o["Key"]))] if bypass else []
+            return grants
         if operation == "DeleteObject":
-            return [(f"s3:DeleteObject{versioned}", _object(bucket, key))]
+            extra = [("s3:BypassGovernanceRetention", _object(bucket, key))] if bypass else []
+            return [(f"s3:DeleteObject{versioned}", _object(bucket, key)), *extra]
         return [(f"s3:{operation}", _object(bucket, key))]
     if service == "sqs":
         return [(f"sqs:{_SQS_ACTION.get(operation, operation)}", _queue_arn(params, region, account))]

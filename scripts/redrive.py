@@ -1,8 +1,15 @@
-"""Move messages from the address-check DLQ back to its queue, after the cause is fixed.
+"""Move messages from each queue's dead-letter queue back to the queue, after the cause is fixed.
 
-    ./dev redrive                 # against the running local stack
-    python -m scripts.redrive     # against AWS, with names from the environment
-                                  # (ADDRESS_CHECK_QUEUE_NAME, ADDRESS_CHECK_DLQ_NAME)
+    ./dev redrive                          # every queue with a DLQ, on the running local stack
+    ./dev redrive --queue <name>           # one (a name, or an env prefix such as SANCTIONS_SCREENING)
+    python -m scripts.redrive              # against AWS, with names from the environment
+
+Which queues: every ``<X>_QUEUE_NAME`` in the environment (the template's outputs,
+e.g. ``ADDRESS_CHECK_QUEUE_NAME``, ``SANCTIONS_SCREENING_QUEUE_NAME``) whose queue has
+a ``RedrivePolicy``; its DLQ is the one that policy names, so a new queue with a DLQ
+in ``resources.yaml`` is redriven with no change here. The on-failure queues of the
+S3-invoked verifier and of the history stream (``DocumentEventsDLQ``,
+``HistoryStreamDLQ``) are not sources of a queue: see docs/operations.md.
 
 Each message is sent to the source queue before it is deleted from the DLQ,
 so a crash half-way duplicates at worst (the handlers are idempotent) and
@@ -27,6 +34,23 @@ def load_local_env(state_file: Path) -> None:
         os.environ.update({k: str(v) for k, v in state.get("env", {}).items()})
 
 
+def queues_with_dlq(sqs: Any, env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(label, queue, dlq) for every ``<X>_QUEUE_NAME`` whose queue has a RedrivePolicy."""
+    found = []
+    for key in sorted(env):
+        if not key.endswith("_QUEUE_NAME") or not env[key]:
+            continue
+        queue = env[key]
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+        if not policy:
+            continue
+        dlq = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
+        found.append((key.removesuffix("_QUEUE_NAME"), queue, dlq))
+    return found
+
+
 def redrive(sqs: Any, queue: str, dlq: str, limit: int) -> int:
     source_url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName=dlq)["QueueUrl"]
@@ -48,19 +72,35 @@ def redrive(sqs: Any, queue: str, dlq: str, limit: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--queue", default=None, help="source queue name (default: $ADDRESS_CHECK_QUEUE_NAME)")
-    parser.add_argument("--dlq", default=None, help="DLQ name (default: $ADDRESS_CHECK_DLQ_NAME)")
-    parser.add_argument("--max", type=int, default=1000, help="move at most this many messages")
-    parser.add_argument("--state-file", type=Path, default=Path(".devstack/state.json"),
+    parser.add_argument("--queue", default=None,
+                        help="only this queue: its name or its env prefix (ADDRESS_CHECK, "
+                             "SANCTIONS_SCREENING, ...); default: every queue with a DLQ")
+    parser.add_argument("--dlq", default=None, help="with --queue NAME: its DLQ's name (default: "
+                                                    "the one its RedrivePolicy names)")
+    parser.add_argument("--max", type=int, default=1000, help="move at most this many messages per queue")
+    state_dir = os.environ.get("DEVSTACK_STATE_DIR")
+    parser.add_argument("--state-file", type=Path,
+                        default=Path(state_dir) / "state.json" if state_dir else Path(".devstack/state.json"),
                         help="the local stack's state file (ignored when absent)")
     args = parser.parse_args(argv)
     load_local_env(args.state_file)
-    queue = args.queue or os.environ.get("ADDRESS_CHECK_QUEUE_NAME")
-    dlq = args.dlq or os.environ.get("ADDRESS_CHECK_DLQ_NAME")
-    if not queue or not dlq:
-        parser.error("no queue names: start the local stack, or set ADDRESS_CHECK_QUEUE_NAME/_DLQ_NAME")
-    moved = redrive(boto3.client("sqs"), queue, dlq, args.max)
-    print(json.dumps({"moved": moved, "from": dlq, "to": queue}))
+    sqs = boto3.client("sqs")
+    if args.queue and args.dlq:
+        targets = [(args.queue, args.queue, args.dlq)]
+    else:
+        targets = queues_with_dlq(sqs, dict(os.environ))
+        if args.queue:
+            wanted = args.queue.upper().replace("-", "_")
+            targets = [target for target in targets
+                       if args.queue == target[1] or wanted == target[0]]
+            if not targets:
+                parser.error(f"no queue with a DLQ named {args.queue!r}")
+    if not targets:
+        parser.error("no queue with a DLQ: start the local stack, or export the stage's "
+                     "<X>_QUEUE_NAME variables")
+    for label, queue, dlq in targets:
+        moved = redrive(sqs, queue, dlq, args.max)
+        print(json.dumps({"queue": label.lower().replace("_", "-"), "moved": moved, "from": dlq, "to": queue}))
     return 0
 
 

@@ -12,6 +12,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support.deadlines import EVENT_S, REPLY_S
+
 
 class FakeApi:
     """Stands in for chalice local: serves a document and echoes what reaches it."""
@@ -76,7 +78,7 @@ def fetch(url: str, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=REPLY_S) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()
@@ -155,7 +157,7 @@ def test_swagger_ui_renders_every_operation_with_no_csp_violation(docs, chalice_
     try:
         driver.get(url)
         operations = sum(len(ops) for ops in json.loads(fetch(f"{url}/openapi.json")[2])["paths"].values())
-        WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= operations)
+        WebDriverWait(driver, EVENT_S).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= operations)
         assert "Account Opening API" in driver.find_element(By.CSS_SELECTOR, ".info .title").text
         problems = [entry["message"] for entry in driver.get_log("browser")
                     if entry["level"] == "SEVERE" or "Content Security Policy" in entry["message"]]

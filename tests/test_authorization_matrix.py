@@ -21,6 +21,7 @@ from typing import Any, Callable
 import boto3
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 from tests.support.identities import PASSWORD, forge, moto_signing_key, random_rsa_key
 
@@ -34,7 +35,7 @@ def _pool_kid() -> str:
     url = os.environ["COGNITO_JWKS_URL"]
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=5) as r:
+    with urllib.request.urlopen(url, timeout=REPLY_S) as r:
         return json.loads(r.read())["keys"][0]["kid"]
 
 
@@ -58,9 +59,9 @@ def _hs256_with_public_key() -> str:
     now = int(time.time())
     payload = {"iss": os.environ["COGNITO_ISSUER"], "sub": str(uuid.uuid4()), "aud": os.environ["USER_POOL_CLIENT_ID"],
                "token_use": "id", "iat": now, "exp": now + 600}
+    import base64
     import hashlib
     import hmac
-    import base64
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -275,7 +276,134 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
     boto3.client("cognito-idp").admin_remove_user_from_group(
         UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
     _, application_id = victims
-    for method, path, secured in documented_operations(api):
-        if secured and audience(path) == "reviewers":
-            reply = call(api, method, concrete(path, application_id), reviewer.token)
-            assert reply.status == 403, (method, path, reply.status, reply.body)
+    from tests.support.identities import staff_bound_passed
+
+    with staff_bound_passed():  # within the removal bound (docs/security.md)
+        for method, path, secured in documented_operations(api):
+            if secured and audience(path) == "reviewers":
+                reply = call(api, method, concrete(path, application_id), reviewer.token)
+                assert reply.status == 403, (method, path, reply.status, reply.body)
+
+
+# --- staff routes x application states x who decided it ------------------------------------------------
+# A reviewer sees an application only while it is in review (FLAGGED) or when they decided it; every
+# reviewer route applies that one rule (the detail, the document, the decision), and anything else is
+# the 404 of an unknown id: same status, same body, no state, no "no document" -- no oracle. Operators
+# get 403 on every reviewer route; reviewers 403 on every operator route.
+
+def _with_document(api, owner) -> tuple[str, str]:
+    """An application whose document is really in the bucket (a presigned POST), recorded as received."""
+    from chalicelib.domain import workflow
+    from tests.support.flows import create_application, upload_document
+    from tests.test_review_api import service
+
+    app_id = create_application(api, owner)
+    key = upload_document(api, owner, app_id)
+    svc = service()
+    assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    return app_id, key
+
+
+def _checked(app_id: str, identity: str) -> str:
+    from tests.test_review_api import record
+
+    record(app_id, "address", "PASS")
+    record(app_id, "sanctions", "PASS")
+    return record(app_id, "identity", identity).state.value
+
+
+@pytest.fixture(scope="module")
+def staff_world(client):
+    """One application in every state (two decided by reviewer R1), R1, R2 who decided nothing, an operator."""
+    import datetime as dt
+
+    from chalicelib.domain import workflow
+    from chalicelib.domain.policy import Policy
+    from tests.conftest import Api
+    from tests.support.identities import make_user
+    from tests.test_review_api import decide, service
+
+    api = Api(client)
+    owner = make_user()
+    r1, r2, operator = make_user(("reviewers",)), make_user(("reviewers",)), make_user(("operators",))
+    apps: dict[str, str] = {}
+    apps["AWAITING_DOCUMENTS"] = api.post("/applications", make_declared(), user=owner).body["id"]
+    apps["VERIFYING"], _ = _with_document(api, owner)
+    for label, identity, want in (("FLAGGED", "REVIEW", "FLAGGED"), ("APPROVED-auto", "PASS", "APPROVED"),
+                                  ("REJECTED-auto", "FAIL", "REJECTED"), ("APPROVED-by-R1", "REVIEW", "FLAGGED"),
+                                  ("REJECTED-by-R1", "REVIEW", "FLAGGED")):
+        apps[label], _ = _with_document(api, owner)
+        assert _checked(apps[label], identity) == want
+    assert decide(api, r1, apps["APPROVED-by-R1"], "approve").status == 200
+    assert decide(api, r1, apps["REJECTED-by-R1"], "reject").status == 200
+    other = make_user()  # an applicant may create only so many applications a day
+    apps["WITHDRAWN"] = api.post("/applications", make_declared(), user=other).body["id"]
+    assert api.post(f"/applications/{apps['WITHDRAWN']}/withdraw", {}, user=other).status == 200
+    apps["EXPIRED"] = api.post("/applications", make_declared(), user=other).body["id"]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    assert service().apply_with_retry(apps["EXPIRED"], lambda a: workflow.expire(a, Policy(), later))
+    return {"api": api, "owner": owner, "apps": apps, "R1": r1, "R2": r2, "operator": operator}
+
+
+def _visible(label: str, who: str) -> bool:
+    return label == "FLAGGED" or (label.endswith("-by-R1") and who == "R1")
+
+
+def _expected(method: str, path: str, label: str, who: str) -> int:
+    if who == "operator":
+        return 403
+    if not _visible(label, who):
+        return 404
+    if path.endswith("/decision"):
+        return 409 if label != "FLAGGED" else 200
+    return 200
+
+
+STATE_LABELS = ("AWAITING_DOCUMENTS", "VERIFYING", "FLAGGED", "APPROVED-auto", "REJECTED-auto", "APPROVED-by-R1",
+                "REJECTED-by-R1", "WITHDRAWN", "EXPIRED")
+
+
+@pytest.mark.parametrize("who", ["R1", "R2", "operator"])
+def test_every_reviewer_route_applies_the_detail_routes_rule_in_every_state(staff_world, who):
+    api, apps = staff_world["api"], staff_world["apps"]
+    user = staff_world[who]
+    routes = [(m, p) for m, p, secured in documented_operations(api)
+              if secured and audience(p) == "reviewers" and "{application_id}" in p]
+    assert {p.rsplit("/", 1)[-1] for _, p in routes} >= {"{application_id}", "document", "decision"}
+    # the decision last: on FLAGGED it decides (a fresh FLAGGED application per caller, below)
+    routes.sort(key=lambda route: route[1].endswith("/decision"))
+    for method, path in routes:
+        unknown = call(api, method, concrete(path, UNKNOWN), user.token)
+        assert unknown.status == (403 if who == "operator" else 404), (method, path, unknown.body)
+        for label in STATE_LABELS:
+            app_id = apps[label]
+            if label == "FLAGGED" and path.endswith("/decision") and who != "operator":
+                from tests.support.identities import make_user
+
+                app_id, _ = _with_document(api, make_user())
+                assert _checked(app_id, "REVIEW") == "FLAGGED"
+            reply = call(api, method, concrete(path, app_id), user.token)
+            want = _expected(method, path, label, who)
+            assert reply.status == want, (who, method, path, label, reply.status, reply.body)
+            if want == 404:  # exactly what an unknown id gets: no state, no "no document", no id
+                assert without_request_id(reply.body) == without_request_id(unknown.body), (method, path, label)
+            if want == 409:  # the decider may learn the state of what they decided
+                assert reply.body["error"]["code"] == "illegal_transition"
+            if want == 200 and path.endswith("/document"):
+                assert reply.body["url"] and reply.body["content_type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("who", ["R1", "R2", "operator"])
+def test_every_staff_route_without_an_application_is_for_its_own_group(staff_world, who):
+    api, user = staff_world["api"], staff_world[who]
+    routes = [(m, p) for m, p, secured in documented_operations(api)
+              if secured and audience(p) != "applicant" and "{application_id}" not in p]
+    assert ("GET", "/review/queue") in routes and ("GET", "/operations/workflow") in routes
+    for method, path in routes:
+        concrete_path = path.replace("{name}", "address-check")
+        reply = call(api, method, concrete_path, user.token)
+        group = "operators" if who == "operator" else "reviewers"
+        want = 200 if audience(path) == group else 403
+        assert reply.status == want, (who, method, path, reply.status, reply.body)
+        if want == 403:
+            assert reply.body["error"]["code"] == "forbidden"

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.support.deadlines import EVENT_S, REPLY_S
 from tests.support.documents import jpeg_bytes
 from tests.support.flows import address_message, create_application, s3_event, sqs_event, upload_document
 from tests.support.identities import forge, random_rsa_key
@@ -81,14 +82,14 @@ def test_concurrent_invocations_keep_their_own_keys(api, lines):
     replies, start = [], threading.Barrier(4)
 
     def call():
-        start.wait(5)
+        start.wait(REPLY_S)
         replies.append(api.get("/applications", headers=forged).body["request_id"])
 
     threads = [threading.Thread(target=call) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(30)
+        thread.join(EVENT_S)
     refused = [r["correlation_id"] for r in lines() if r["message"] == "token refused"]
     assert sorted(refused) == sorted(replies) and len(set(replies)) == 4
 

@@ -23,6 +23,7 @@ from devstack.template import (
     references,
 )
 from devstack.testing import running_moto
+from tests.support.deadlines import REPLY_S
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "resources.yaml"
@@ -63,7 +64,7 @@ def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
     assert env["COGNITO_JWKS_URL"] == f"{aws.endpoint_url}/{pool_id}/.well-known/jwks.json"
     import urllib.request
 
-    with urllib.request.urlopen(env["COGNITO_JWKS_URL"], timeout=5) as response:
+    with urllib.request.urlopen(env["COGNITO_JWKS_URL"], timeout=REPLY_S) as response:
         assert json.loads(response.read())["keys"][0]["alg"] == "RS256"
 
 

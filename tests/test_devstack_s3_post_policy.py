@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from devstack.testing import running_moto
+from tests.support.deadlines import REPLY_S
 
 BUCKET = "post-policy-test"
 KEY = "documents/app-1/passport"
@@ -45,7 +46,7 @@ def presigned(s3, expires: int = 600, key: str = KEY):
 
 def post(form, data: bytes = b"x" * 2048, fields: dict | None = None) -> requests.Response:
     return requests.post(form["url"], data={**form["fields"], **(fields or {})},
-                         files={"file": ("passport.jpg", data, "image/jpeg")}, timeout=10)
+                         files={"file": ("passport.jpg", data, "image/jpeg")}, timeout=REPLY_S)
 
 
 def error_of(response: requests.Response) -> dict[str, str]:
@@ -115,7 +116,7 @@ def test_a_policy_rewritten_by_the_client_does_not_match_its_signature(s3):
 
 def test_a_form_upload_without_a_policy_is_refused(s3):
     response = requests.post(presigned(s3)["url"], data={"key": KEY},
-                             files={"file": ("passport.jpg", b"x" * 2048, "image/jpeg")}, timeout=10)
+                             files={"file": ("passport.jpg", b"x" * 2048, "image/jpeg")}, timeout=REPLY_S)
     assert response.status_code == 403
     assert error_of(response)["Code"] == "AccessDenied"
     assert stored_keys(s3) == []

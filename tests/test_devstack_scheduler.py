@@ -10,6 +10,7 @@ from chalice import Chalice, Cron, Rate
 
 from devstack import scheduler as scheduler_module
 from devstack.scheduler import ScheduleError, Scheduler, parse_schedule
+from tests.support.deadlines import EVENT_S
 
 UTC = dt.timezone.utc
 MONDAY = dt.datetime(2024, 1, 1, 10, 30, tzinfo=UTC)  # 2024-01-01 was a Monday
@@ -128,6 +129,6 @@ def test_jobs_fire_on_time(monkeypatch):
     scheduler = Scheduler(app, "local")
     scheduler.start()
     try:
-        assert fired.wait(5), "the schedule did not fire three times"
+        assert fired.wait(EVENT_S), "the schedule did not fire three times"
     finally:
         scheduler.stop()

@@ -28,10 +28,12 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from tests.support.deadlines import COMMAND_S, EVENT_S, REPLY_S, START_S, STOP_S
+
 ROOT = Path(__file__).resolve().parents[1]
 READY = "DEVSTACK_READY "
-START_DEADLINE = 60.0
-EVENT_DEADLINE = 10.0
+START_DEADLINE = START_S  # generous: machines are loaded while the suite runs
+EVENT_DEADLINE = EVENT_S
 
 SMOKE_APP = '''
 import json, os
@@ -150,14 +152,14 @@ def devstack_up(project_dir: Path, state_dir: Path,
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
-                process.wait(10)
+                process.wait(STOP_S)
             except subprocess.TimeoutExpired:
                 process.kill()
                 raise
 
 
 def get_json(url: str) -> tuple[int, Any]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # a fresh connection each time
+    with urllib.request.urlopen(url, timeout=REPLY_S) as response:  # a fresh connection each time
         return response.status, json.loads(response.read())
 
 
@@ -166,7 +168,7 @@ def assert_stops_cleanly(process: subprocess.Popen, info: dict, state_dir: Path,
     children = child_pids(process.pid)
     assert (state_dir / "state.json").exists()
     process.send_signal(signum)
-    assert process.wait(10) == 0
+    assert process.wait(STOP_S) == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists(), f"child process {pid} outlived devstack"
     for url in (info["api_url"], info["moto_url"], info["control_url"], info["ws_url"]):
@@ -225,24 +227,24 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
 
         from websockets.sync.client import connect
 
-        with connect(info["ws_url"], open_timeout=10) as websocket:
+        with connect(info["ws_url"], open_timeout=REPLY_S) as websocket:
             websocket.send("hi")
-            assert websocket.recv(timeout=10) == "echo:hi"
+            assert websocket.recv(timeout=REPLY_S) == "echo:hi"
 
         cli = [sys.executable, "-m", "devstack"]
         state = ["--state-dir", str(state_dir)]
         listed = subprocess.run([*cli, "fire", *state], cwd=ROOT, capture_output=True,
-                                text=True, timeout=30)
+                                text=True, timeout=COMMAND_S)
         assert listed.returncode == 0, listed.stderr
         assert listed.stdout.split() == ["daily", "rate(1", "day)", "the", "smoke", "test's", "job"]
         fired = subprocess.run([*cli, "fire", "daily", "--as-of", "2027-01-31T00:00:00Z", *state],
-                               cwd=ROOT, capture_output=True, text=True, timeout=30)
+                               cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
         assert fired.returncode == 0, fired.stderr
         assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event",
                                                        "time": "2027-01-31T00:00:00Z"}}
         started = time.monotonic()
         token = subprocess.run([*cli, "token", "reviewer", *state], cwd=ROOT,
-                               capture_output=True, text=True, timeout=30)
+                               capture_output=True, text=True, timeout=COMMAND_S)
         assert time.monotonic() - started < 1.0
         assert token.returncode == 0, token.stderr
         assert token.stdout.strip().count(".") == 2  # a JWT
@@ -252,7 +254,7 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
         second = subprocess.run([*cli, "up", "--api-port", str(api_port), "--ws-port", "0",
                                  "--project-dir", str(smoke_project), "--state-dir",
                                  str(tmp_path / "second")], cwd=ROOT, capture_output=True,
-                                text=True, timeout=30)
+                                text=True, timeout=COMMAND_S)
         assert second.returncode == 1
         assert time.monotonic() - started < 3.0  # checked before moto starts or provisioning
         assert f"port {api_port} (--api-port) already in use" in second.stderr
@@ -278,7 +280,7 @@ def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, comma
     for state_dir in (tmp_path, tmp_path / "never-started"):
         done = subprocess.run([sys.executable, "-m", "devstack", *command, "--state-dir",
                                str(state_dir)], cwd=ROOT, capture_output=True, text=True,
-                              timeout=30)
+                              timeout=COMMAND_S)
         assert done.returncode == 1
         assert done.stdout == ""
         assert done.stderr == "devstack: the local stack is not running (start it with ./dev up)\n"
@@ -310,7 +312,7 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
         assert [item["application_id"]["S"] for item in table_items(second)] == ["kept-1"]
         token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant",
                                 "--state-dir", str(state_dir)], cwd=ROOT, capture_output=True,
-                               text=True, timeout=30)
+                               text=True, timeout=COMMAND_S)
         assert token.returncode == 0 and token.stdout.count(".") == 2, token.stderr
         assert_stops_cleanly(process, second, state_dir)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.deadlines import COMMAND_S
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -31,5 +33,5 @@ GATES = {
 
 @pytest.mark.parametrize("command", list(GATES.values()), ids=list(GATES))
 def test_gate(command):
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
     assert result.returncode == 0, f"{' '.join(command[:3])} failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"

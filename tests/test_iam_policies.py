@@ -356,6 +356,10 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         ],
     }
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(batch)))
+    # an application entering review: the reviewers' queue, each staff recipient re-checked in the staff pool
+    flagged_message = dict(json.loads(message), event_id=f"{app_id}#9", seq=9, type="application.flagged",
+                           from_state="VERIFYING", state="FLAGGED")
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(flagged_message)))
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "topic": "my-applications"})
@@ -424,6 +428,18 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         ContentType="image/jpeg",
     )
     assert d.http("GET", f"/review/applications/{flagged_with_document}/document", user=reviewer).status == 200
+    # a document received with its version (as every S3 event names it): the link is signed for that version
+    from chalicelib.domain import workflow
+
+    pinned = flows.create_application(d.api, other)
+    pinned_key = flows.upload_document(d.api, other, pinned, passport_bytes(make_declared()))
+    versions = boto3.client("s3").list_object_versions(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Prefix=pinned_key)
+    version = versions["Versions"][0]["VersionId"]
+    svc = services().applications
+    svc.apply_with_retry(pinned, lambda a: workflow.receive_document(a, pinned_key, 4096, svc.clock(), version))
+    for check, outcome in (("address", "REVIEW"), ("sanctions", "PASS"), ("identity", "PASS")):
+        review.record(pinned, check, outcome)
+    assert d.http("GET", f"/review/applications/{pinned}/document", user=reviewer).status == 200
     decision = {"decision": "approve", "reason": "documents look right"}
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 200
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 409

@@ -303,7 +303,10 @@ def report_day():
     next_day = made(at(0, 20), at=at(1, 1), identity="PASS")
     jobs.escalate_overdue(now=at(-1, 10))
     jobs.escalate_overdue(now=at(0, 10))
-    review = ReviewService(h.service(clock), services().metrics)
+    from chalicelib.adapters.memory import InMemoryUserDirectory
+    from chalicelib.services.staff import StaffAccess
+
+    review = ReviewService(h.service(clock), services().metrics, staff=StaffAccess(InMemoryUserDirectory()))
     clock.at(at(0, 12))
     review.decide(reviewer, escalated_then_approved, True, "checked by phone")     # 52 h
     clock.at(at(0, 15))

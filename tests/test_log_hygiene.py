@@ -12,9 +12,17 @@ import time
 
 import pytest
 
+from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, passport_bytes
-from tests.support.flows import (address_message, s3_event, screen_sanctions, sqs_event, state_of, stream_records,
-                                 upload_document)
+from tests.support.flows import (
+    address_message,
+    s3_event,
+    screen_sanctions,
+    sqs_event,
+    state_of,
+    stream_records,
+    upload_document,
+)
 from tests.support.identities import forge, random_rsa_key
 
 GIVEN, SURNAME = "Zephyrine Odalys", "Quillfeather"
@@ -104,7 +112,7 @@ def websocket(chalice_app, route, token=None):
         api.session, api._endpoint, api._client = saved
 
 
-def wait_state(app_id, states, timeout=30.0):
+def wait_state(app_id, states, timeout=OUTCOME_S):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if state_of(app_id) in states:

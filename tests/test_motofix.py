@@ -50,3 +50,31 @@ def test_moto_lists_its_modules_once_not_on_every_request(monkeypatch):
     monkeypatch.setattr("os.listdir", no_listing)
     assert list(moto.backends.list_of_moto_modules()) == before
     assert sqs.list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # the server's dispatch
+
+
+def test_a_cancelled_transaction_puts_back_exactly_the_items_it_named():
+    """An Update mutates in place, a Put may open a new partition: both undone; nothing else moves."""
+    dynamodb = boto3.client("dynamodb")
+    history, applications = os.environ["HISTORY_TABLE_NAME"], os.environ["APPLICATIONS_TABLE_NAME"]
+    dynamodb.put_item(TableName=applications, Item={"application_id": {"S": "motofix-app"}, "version": {"N": "1"},
+                                                    "note": {"S": "before"}})
+    dynamodb.put_item(TableName=history, Item={"application_id": {"S": "motofix-other"}, "seq": {"N": "1"}})
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": applications, "Key": {"application_id": {"S": "motofix-app"}},
+                        "UpdateExpression": "SET note = :n, version = :v",
+                        "ExpressionAttributeValues": {":n": {"S": "after"}, ":v": {"N": "2"}}}},
+            {"Put": {"TableName": history, "Item": {"application_id": {"S": "motofix-new"}, "seq": {"N": "1"}}}},
+            {"Put": {"TableName": history, "Item": {"application_id": {"S": "motofix-other"}, "seq": {"N": "1"}},
+                     "ConditionExpression": "attribute_not_exists(seq)"}},  # fails: all undone
+        ])
+
+    app = dynamodb.get_item(TableName=applications, Key={"application_id": {"S": "motofix-app"}})["Item"]
+    assert app["note"] == {"S": "before"} and app["version"] == {"N": "1"}
+    assert "Item" not in dynamodb.get_item(TableName=history, Key={"application_id": {"S": "motofix-new"},
+                                                                     "seq": {"N": "1"}})
+    assert dynamodb.query(TableName=history, KeyConditionExpression="application_id = :a",
+                          ExpressionAttributeValues={":a": {"S": "motofix-new"}})["Count"] == 0
+    assert "Item" in dynamodb.get_item(TableName=history, Key={"application_id": {"S": "motofix-other"},
+                                                                "seq": {"N": "1"}})

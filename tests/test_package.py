@@ -16,6 +16,7 @@ import pytest
 from scripts import iam
 from scripts.build_package import DROPPED, NEVER_IMPORTED, build, top_level
 from tests.support.aws import ROOT
+from tests.support.deadlines import COMMAND_S
 
 CEILING_MB = 8.0  # issue 11's target (bench/package.py measures it with the import time)
 
@@ -77,7 +78,7 @@ def test_every_handler_is_registered_from_the_package_with_only_the_runtime_sdk(
     with zipfile.ZipFile(lean["zip"]) as archive:
         archive.extractall(task)
     result = subprocess.run([sys.executable, "-I", "-S", "-c", HANDLERS, str(task), str(runtime_sdk(runtime))],
-                            cwd=task, env=app_environment(), capture_output=True, text=True, timeout=120)
+                            cwd=task, env=app_environment(), capture_output=True, text=True, timeout=COMMAND_S)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.splitlines()[-1])
     assert not found["missing"]
@@ -146,7 +147,7 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", stage,
                              "--pkg-format", "terraform", str(out)], cwd=packaging_project,
-                            capture_output=True, text=True, timeout=300,
+                            capture_output=True, text=True, timeout=COMMAND_S,
                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-2000:]
     template = json.loads((out / "chalice.tf.json").read_text())
@@ -177,7 +178,7 @@ def test_the_whole_app_packages_to_cloudformation(packaging_project, lean, tmp_p
     out = tmp_path / "cfn"
     result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", "dev",
                              str(out)], cwd=packaging_project, capture_output=True, text=True,
-                            timeout=300, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+                            timeout=COMMAND_S, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, (result.stderr + result.stdout)[-2000:]
     template = json.loads((out / "sam.json").read_text())
     functions = {name: resource for name, resource in template["Resources"].items()

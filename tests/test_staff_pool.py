@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.identities import forge, make_user
 
 
@@ -27,7 +28,7 @@ def pool_kid() -> str:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(os.environ["STAFF_COGNITO_JWKS_URL"], timeout=5) as r:
+    with urllib.request.urlopen(os.environ["STAFF_COGNITO_JWKS_URL"], timeout=REPLY_S) as r:
         return json.loads(r.read())["keys"][0]["kid"]
 
 
@@ -94,8 +95,9 @@ def test_the_group_directory_is_the_staff_pools(reviewer):
     from chalicelib.bootstrap import services
 
     impostor = make_user(("reviewers",), pool="customer")
-    assert services().directory.groups_of(reviewer.email) == frozenset({"reviewers"})
-    assert services().directory.groups_of(impostor.email) == frozenset()  # not a staff-pool user at all
+    found = services().directory.user(reviewer.email)
+    assert found.groups == frozenset({"reviewers"}) and found.sub == reviewer.sub and found.enabled
+    assert services().directory.user(impostor.email) is None  # not a staff-pool user at all
 
 
 # --- REST: the error each side gets ---------------------------------------------------------------------

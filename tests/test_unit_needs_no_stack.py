@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from tests.support.aws import ROOT
+from tests.support.deadlines import COMMAND_S
 
 # The probe is about what runs, not about finding new examples: hypothesis runs
 # derandomized, few examples, no example database (the suite itself explores).
@@ -39,7 +40,7 @@ def test_unit_tests_and_fake_contracts_run_without_the_stack():
     env = {name: value for name, value in os.environ.items()
            if name not in STACK_VARIABLES and not name.endswith(("_TABLE_NAME", "_BUCKET_NAME", "_QUEUE_NAME"))}
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=600)
+                            timeout=COMMAND_S)
     lines = [line for line in result.stdout.splitlines() if line.startswith("PROBE ")]
     assert lines, result.stdout[-3000:] + result.stderr[-2000:]
     probe = json.loads(lines[-1][len("PROBE "):])

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -174,7 +175,7 @@ def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, 
     client.lambda_.invoke("verify_identity_document", event)
     client.lambda_.invoke("verify_identity_document", event)  # delivered twice
     assert state_of(app_id) == "APPROVED"
-    assert history_types(app_id).count("document.unexpected") == 1
+    assert history_types(app_id).count("document.replaced") == 1
     assert checked["document_version"] and checked["document_version"] != replaced["VersionId"]
 
 
@@ -302,7 +303,8 @@ def test_an_upload_reaches_the_identity_check_through_its_queue_with_its_version
         for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
                 "Messages", []):
             body = json.loads(message["Body"])
-            if any(r.get("s3", {}).get("object", {}).get("key") == key for r in body.get("Records", [])):
+            if any(unquote_plus(r.get("s3", {}).get("object", {}).get("key", "")) == key
+                   for r in body.get("Records", [])):
                 found.append(message)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     [message] = found

@@ -27,10 +27,11 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 from tests.support.identities import forge, random_rsa_key
 
-DEADLINE_S = 5.0
+DEADLINE_S = REPLY_S  # a frame, a connect: generous for a loaded machine (tests/support/deadlines.py)
 
 
 # --- fixtures and helpers --------------------------------------------------------

@@ -13,11 +13,19 @@ import uuid
 import boto3
 import pytest
 
-from tests.support.identities import forge
 from tests import test_websocket as ws_tests
-from tests.test_websocket import ask, assert_no_frame_pending, event_for, new_application, notify, open_ws, refused_status
+from tests.support.deadlines import EVENT_S, REPLY_S
+from tests.support.identities import forge
 from tests.test_review_api import flagged_via_api
-
+from tests.test_websocket import (
+    ask,
+    assert_no_frame_pending,
+    event_for,
+    new_application,
+    notify,
+    open_ws,
+    refused_status,
+)
 
 # The real local gateway and its helpers, shared with test_websocket.py.
 gateway, sockets, store = ws_tests.gateway, ws_tests.sockets, ws_tests.store
@@ -26,7 +34,7 @@ gateway, sockets, store = ws_tests.gateway, ws_tests.sockets, ws_tests.store
 def pool_kid() -> str:
     import urllib.request
 
-    with urllib.request.urlopen(os.environ["COGNITO_JWKS_URL"], timeout=5) as r:
+    with urllib.request.urlopen(os.environ["COGNITO_JWKS_URL"], timeout=REPLY_S) as r:
         return json.loads(r.read())["keys"][0]["kid"]
 
 
@@ -80,7 +88,10 @@ def test_a_reviewer_removed_from_the_group_loses_the_review_queue_on_the_next_fr
     boto3.client("cognito-idp").admin_remove_user_from_group(
         UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=reviewer.email, GroupName="reviewers")
     ask(ws, {"action": "unsubscribe", "topic": "review-queue"})
-    reply = ask(ws, {"action": "subscribe", "topic": "review-queue"})
+    from tests.support.identities import staff_bound_passed
+
+    with staff_bound_passed():  # within the removal bound (docs/security.md)
+        reply = ask(ws, {"action": "subscribe", "topic": "review-queue"})
     assert (reply["type"], reply["code"]) == ("error", "forbidden"), reply
 
 
@@ -151,7 +162,7 @@ def test_a_closed_connection_frees_its_slot(gateway, sockets, applicant, store):
     for ws in opened:
         assert_no_frame_pending(ws)
     opened[0].close()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + EVENT_S  # the $disconnect frees the slot asynchronously
     while True:
         try:
             ws = open_ws(gateway, sockets, applicant.token)

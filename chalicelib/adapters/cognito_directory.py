@@ -1,24 +1,44 @@
-"""Current group memberships from the Cognito user pool.
+"""Users as a Cognito user pool knows them now: existence, status, verified e-mail, groups.
 
-A token says which groups its user was in when it was issued, for up to an
-hour (refreshable for days). Staff rights are therefore confirmed against
-the pool on each staff request and WebSocket frame: a reviewer removed from
-``reviewers`` loses access at once, not when the token expires.
+A token says which groups its user was in, and that the user existed and was
+enabled, when it was issued -- for up to an hour (refreshable for days). Staff
+rights are therefore confirmed against the pool (``services.staff`` caches each
+answer for a few seconds: the removal bound in docs/security.md); the
+self-decision rule reads the applicant's own customer-pool account by its sub.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Optional
 
-from ..services.ports import GroupDirectory
+from ..services.ports import DirectoryUser, UserDirectory
 
 
-class CognitoGroupDirectory(GroupDirectory):
+class CognitoUserDirectory(UserDirectory):
     def __init__(self, idp: Any, user_pool_id: str):
         self.idp = idp
         self.user_pool_id = user_pool_id
 
-    def groups_of(self, username: str) -> frozenset[str]:
+    def user(self, username: str) -> Optional[DirectoryUser]:
+        """AdminGetUser, then AdminListGroupsForUser (two calls; a deleted user costs one)."""
+        try:
+            found = self.idp.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        except self.idp.exceptions.UserNotFoundException:
+            return None
+        name = found["Username"]
+        return _user(name, found.get("UserAttributes", []), bool(found.get("Enabled", True)), self._groups(name))
+
+    def user_by_sub(self, sub: str) -> Optional[DirectoryUser]:
+        """ListUsers filtered on ``sub`` (an exact match; the value is quoted as JSON, so it cannot widen)."""
+        found = self.idp.list_users(UserPoolId=self.user_pool_id, Filter=f"sub = {json.dumps(sub)}", Limit=2)
+        users = [u for u in found.get("Users", []) if _attribute(u.get("Attributes", []), "sub") == sub]
+        if len(users) != 1:
+            return None
+        user = users[0]
+        return _user(user["Username"], user.get("Attributes", []), bool(user.get("Enabled", True)), frozenset())
+
+    def _groups(self, username: str) -> frozenset[str]:
         groups: set[str] = set()
         request: dict[str, Any] = {"UserPoolId": self.user_pool_id, "Username": username, "Limit": 60}
         try:
@@ -30,3 +50,18 @@ class CognitoGroupDirectory(GroupDirectory):
                 request["NextToken"] = page["NextToken"]
         except self.idp.exceptions.UserNotFoundException:
             return frozenset()
+
+
+def _attribute(attributes: list[dict[str, str]], name: str) -> Optional[str]:
+    return next((a.get("Value") for a in attributes if a.get("Name") == name), None)
+
+
+def _user(username: str, attributes: list[dict[str, str]], enabled: bool, groups: frozenset[str]) -> DirectoryUser:
+    return DirectoryUser(
+        username=username,
+        sub=_attribute(attributes, "sub") or "",
+        email=_attribute(attributes, "email"),
+        email_verified=(_attribute(attributes, "email_verified") or "").lower() == "true",
+        enabled=enabled,
+        groups=groups,
+    )

@@ -92,32 +92,42 @@ class S3DocumentStore(DocumentStore):
         return sorted(keys)
 
     def delete_all_for(self, application_id: str) -> int:
-        """Delete (a delete marker on the versioned bucket); older versions go by the bucket's lifecycle
-        once their Object Lock retention has passed (resources.yaml)."""
+        """Delete every version of every object of the application (and the delete markers): the
+        document checked, any later version re-posted to its key, any other upload. Returns how many
+        versions went. The bucket's Object Lock (governance mode, the retention period) is bypassed:
+        the purge is the retention rule itself, and only its role may (s3:BypassGovernanceRetention)."""
         deleted = 0
-        paginator = self.s3.get_paginator("list_objects_v2")
+        paginator = self.s3.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=f"applications/{application_id}/"):
-            keys: list[dict[str, Any]] = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
-                deleted += len(keys)
+            versions: list[dict[str, Any]] = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            if versions:
+                answer = self.s3.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": versions, "Quiet": True},
+                    BypassGovernanceRetention=True,
+                )
+                errors = answer.get("Errors") or []
+                if errors:  # not purged: the job counts the application failed and tries again next run
+                    raise RuntimeError(f"{len(errors)} object versions could not be deleted: {errors[0].get('Code')}")
+                deleted += len(versions)
         return deleted
 
-    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
-        """S3 answers with the type we name (the sniffed one, not the uploader's claim), inline."""
-        return str(
-            self.s3.generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": self.bucket,
-                    "Key": key,
-                    "ResponseContentType": content_type,
-                    "ResponseContentDisposition": "inline",
-                    "ResponseCacheControl": "private, no-store",
-                },
-                ExpiresIn=ttl_seconds,
-            )
-        )
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int, version: Optional[str] = None) -> str:
+        """S3 answers with the type we name (the sniffed one, not the uploader's claim), inline; with
+        ``version``, that very version (the one checked), whatever was uploaded to the key since."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": "inline",
+            "ResponseCacheControl": "private, no-store",
+        }
+        if version:
+            params["VersionId"] = version
+        return str(self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds))
 
 
 def _total_size(content_range: Optional[str], received: int) -> int:

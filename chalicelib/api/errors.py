@@ -161,8 +161,8 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         return error_response(
             422, "document_not_displayable", "the stored file is not a JPEG, PNG or PDF", {"type": str(exc)}, request
         )
-    if isinstance(exc, NotAllowed):
-        return error_response(403, "forbidden", str(exc), None, request)
+    if isinstance(exc, NotAllowed):  # "forbidden", or a more precise code (staff_email_unverified)
+        return error_response(403, exc.code, str(exc), None, request)
     if isinstance(exc, DomainError):
         return error_response(409, exc.code, str(exc), None, request)
     if isinstance(exc, InvalidCursor):

@@ -11,7 +11,7 @@ from typing import Any
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request
 
-from ..domain.users import CUSTOMER_POOL, REVIEWERS_GROUP, STAFF_POOL, Identity
+from ..domain.users import CUSTOMER_POOL, OPERATORS_GROUP, REVIEWERS_GROUP, STAFF_POOL, Identity
 from ..observability import logger
 from ..services.ports import InvalidToken, TokenVerifier
 from ..services.staff import StaffAccess
@@ -142,16 +142,18 @@ def staff_member(request: Request) -> Identity:
 
 
 def reviewer(request: Request, staff: StaffAccess) -> Identity:
-    """The caller, if a staff-pool token says reviewer and the staff pool still agrees (removal counts at once)."""
+    """The caller, if a staff-pool token says reviewer and the staff pool still agrees: the user exists,
+    is enabled and is in the group (removal, deletion, disabling count within ``staff.ttl_seconds``)."""
     identity = staff_member(request)
     if not identity.is_reviewer or not staff.is_member(identity, REVIEWERS_GROUP):
         raise ApiError(403, "forbidden", "only reviewers may do this")
     return identity
 
 
-def operator(request: Request) -> Identity:
+def operator(request: Request, staff: StaffAccess) -> Identity:
+    """The caller, if a staff-pool token says operator and the staff pool still agrees (as ``reviewer``)."""
     identity = staff_member(request)
-    if not identity.is_operator:
+    if not identity.is_operator or not staff.is_member(identity, OPERATORS_GROUP):
         raise ApiError(403, "forbidden", "only operators may do this")
     return identity
 

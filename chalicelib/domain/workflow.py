@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
+from .emails import may_be_same_mailbox
 from .policy import Policy
 
 GENESIS_HASH = "0" * 64
@@ -58,6 +59,7 @@ class EventType(str, enum.Enum):
     VIEWED = "review.viewed"
     DOCUMENTS_PURGED = "documents.purged"
     DOCUMENT_UNEXPECTED = "document.unexpected"
+    DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
 
 
@@ -87,6 +89,9 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     EventType.DOCUMENTS_PURGED: _same(FINAL_STATES),
     # A further object after the document being checked or decided: recorded, it changes nothing.
     EventType.DOCUMENT_UNEXPECTED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
+    # A later version posted to the very key of the document checked (the upload form re-used): the
+    # evidence is pinned to the version checked; the later one is recorded, never read nor shown.
+    EventType.DOCUMENT_REPLACED: _same(s for s in State if s != State.AWAITING_DOCUMENTS),
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
@@ -345,7 +350,7 @@ def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], 
 def receive_document(app: Application, key: str, size: int, now: dt.datetime, version: Optional[str] = None) -> Change:
     """The one document of the application: its key and version are what the identity check reads."""
     if app.state != State.AWAITING_DOCUMENTS:
-        if app.document_key == key and (version is None or version == app.document_version):
+        if app.document_key == key and (version is None or app.document_version in (None, version)):
             raise NothingToDo("document already received")
         raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
     return (
@@ -364,13 +369,19 @@ def receive_document(app: Application, key: str, size: int, now: dt.datetime, ve
 
 def record_unexpected_document(app: Application, key: str, version: Optional[str], now: dt.datetime) -> Change:
     """Another object under the application once its document is being checked or decided: kept in the
-    history for the reviewer and the audit, never checked, never changing the state."""
+    history for the reviewer and the audit, never checked, never changing the state. A later version of
+    the checked document's own key is ``document.replaced``: every read stays pinned to the checked one."""
+    kind, reason = (
+        (EventType.DOCUMENT_REPLACED, "the checked document's key was written again; the new version was not used")
+        if key == app.document_key
+        else (EventType.DOCUMENT_UNEXPECTED, "a further document was uploaded after the one checked; it was not used")
+    )
     return (
         _ChangeBuilder(app, app, now)
         .apply(
-            EventType.DOCUMENT_UNEXPECTED,
+            kind,
             Actor("system", "documents"),
-            "a further document was uploaded after the one checked; it was not used",
+            reason,
             {"key": key, "version": version, "checked_key": app.document_key, "checked_version": app.document_version},
         )
         .build()
@@ -418,13 +429,6 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
-def _same_email(first: Optional[str], second: Any) -> bool:
-    """Case-insensitive, surrounding blanks ignored; no address never matches."""
-    a = (first or "").strip().casefold()
-    b = second.strip().casefold() if isinstance(second, str) else ""
-    return bool(a) and a == b
-
-
 def decide(
     app: Application,
     approve: bool,
@@ -432,10 +436,15 @@ def decide(
     reason: str,
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
+    applicant_emails: Sequence[Optional[str]] = (),
 ) -> Change:
-    if reviewer_id == app.applicant_id or _same_email(reviewer_email, app.declared.get("email")):
-        # staff sign in to a pool of their own: as an applicant the same person has another id,
-        # so their application is also recognised by the e-mail it declares
+    """A reviewer's decision. Never about their own application: the same sub, or an e-mail that may be
+    the same mailbox (``emails.may_be_same_mailbox``) as the applicant's own account's (``applicant_emails``,
+    from the customer pool: facts the applicant cannot type) or the declared one. Staff sign in to a pool of
+    their own, so as an applicant the same person has another sub: the mailbox is what connects them."""
+    if reviewer_id == app.applicant_id or may_be_same_mailbox(
+        reviewer_email, [*applicant_emails, app.declared.get("email")]
+    ):
         raise NotAllowed("a reviewer cannot decide their own application")
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING

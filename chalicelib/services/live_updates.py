@@ -49,6 +49,14 @@ FLAGGED = "FLAGGED"
 ESCALATED = "review.escalated"
 STAFF_READS = ("review.viewed", "document.viewed")  # audit events of a reviewer's own reads
 DEDUPE_PREFIX = "notified#"
+#: Connection identities kept per container for the fan-out's staff re-check (cleared whole when full).
+MAX_REMEMBERED_CONNECTIONS = 5000
+#: The last frame a staff connection gets when its user's staff rights have ended.
+STAFF_RIGHTS_ENDED = {
+    "type": "error",
+    "code": "forbidden",
+    "message": "your staff rights have ended (removed from the group, deleted or disabled): this connection is closed",
+}
 
 
 def application_topic(application_id: str) -> str:
@@ -101,6 +109,7 @@ class LiveUpdates:
         self.metrics = metrics
         self.staff = staff
         self.review = review
+        self._identities: dict[str, Identity] = {}
 
     # --- $connect / $disconnect ---------------------------------------------------
 
@@ -120,6 +129,9 @@ class LiveUpdates:
             identity = self.verifier.verify(token)
         except InvalidToken as error:
             logger.info("websocket connect refused", extra={"reason": str(error)})
+            return 401
+        if identity.is_staff and self.staff.current(identity) is None:  # deleted or disabled since the token
+            logger.info("websocket connect refused", extra={"reason": "staff user gone or disabled"})
             return 401
         try:
             self.connections.register(connection_id, identity, MAX_CONNECTIONS_PER_USER)
@@ -291,6 +303,8 @@ class LiveUpdates:
             mine = f"{claim}#to#{connection_id}" if claim else None
             if mine is not None and not self.claims.claim(mine):
                 continue  # got it before the failure
+            if any(map(is_staff_topic, topics)) and not self._still_staff(connection_id, topics):
+                continue  # removed, deleted or disabled since it subscribed: no staff frame, ever again
             try:
                 self.sender.send(connection_id, frame)
                 sent.append(connection_id)
@@ -312,6 +326,31 @@ class LiveUpdates:
             extra={"application_id": application_id, "sent": len(sent), "gone": gone, "failed": failed},
         )
         return sent, failed, error
+
+    def _still_staff(self, connection_id: str, topics: set[str]) -> bool:
+        """Whether the staff connection's user may still receive staff frames (the staff pool, as of at
+        most ``staff.ttl_seconds`` ago). If not, the connection is told once and forgotten with its
+        subscriptions. A connection's identity never changes, so it is read once per container."""
+        identity = self._identities.get(connection_id)
+        if identity is None:
+            info = self.connections.get(connection_id)
+            if info is None:
+                return False
+            identity = info.identity
+            if len(self._identities) >= MAX_REMEMBERED_CONNECTIONS:
+                self._identities.clear()
+            self._identities[connection_id] = identity
+        if self.staff.is_member(identity, REVIEWERS_GROUP):
+            return True
+        self.metrics.count("StaffFramesWithheld")
+        logger.info("staff rights ended: connection forgotten", extra={"connection_id": connection_id})
+        try:
+            self.sender.send(connection_id, json.dumps(STAFF_RIGHTS_ENDED))
+        except Exception:  # noqa: BLE001 - best effort: the connection is forgotten either way
+            pass
+        self.connections.forget(connection_id, also_topics=topics)
+        self._identities.pop(connection_id, None)
+        return False
 
     def _message(self, raw_message: str) -> Optional[tuple[str, Optional[str], list[dict[str, Any]]]]:
         """(application id, applicant id, events) of an outbox message, or None (logged, not retried)

@@ -20,8 +20,9 @@ from ..domain.workflow import Application, HistoryEvent, State, chain_intact, is
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
-from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, Readings
+from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, Readings, UserDirectory
 from .readings import with_reading
+from .staff import StaffAccess, StaffEmailUnknown
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
 DOCUMENT_LINK_SECONDS = 300
@@ -57,6 +58,8 @@ class ReviewService:
         applications: ApplicationService,
         metrics: Metrics,
         documents: Optional[DocumentStore] = None,
+        staff: Optional[StaffAccess] = None,
+        customers: Optional[UserDirectory] = None,
         readings: Optional[Readings] = None,
     ):
         self.applications = applications
@@ -64,6 +67,19 @@ class ReviewService:
         self.metrics = metrics
         self.documents = documents
         self.readings = readings  # the page's OCR text, kept out of the item (services/readings.py)
+        self.staff = staff  # the staff pool: a reviewer's verified e-mail
+        self.customers = customers  # the customer pool: the applicant's own account
+
+    def _staff_email(self, reviewer: Identity) -> str:
+        """Verified in the staff pool, or StaffEmailUnknown: never the token's claim."""
+        if self.staff is None:
+            raise StaffEmailUnknown("no staff directory to establish the reviewer's e-mail")
+        return self.staff.verified_email(reviewer)
+
+    def _applicant_emails(self, app: Application) -> list[str]:
+        """The e-mail of the applicant's own customer-pool account, found by the sub that applied."""
+        account = self.customers.user_by_sub(app.applicant_id) if self.customers is not None else None
+        return [account.email] if account is not None and account.email else []
 
     def view_document(self, reviewer: Identity, application_id: str) -> DocumentLink:
         """A short-lived link to the identity document, with the view recorded first.
@@ -74,27 +90,54 @@ class ReviewService:
         NotFound, NoDocument (never uploaded, or purged) or DocumentNotDisplayable.
         """
         assert self.documents is not None, "ReviewService needs a DocumentStore to show documents"
-        app = self.applications.get(application_id)
+        app = self.visible(reviewer, application_id)  # outside review: 404 as an unknown id, nothing else said
         if app.document_key is None:
             raise workflow.NoDocument("purged" if app.purged_at else "not uploaded")
         identity = app.checks.get("identity") or {}
         mime = (identity.get("details") or {}).get("mime_type")
         if mime is None:
             try:
-                mime = sniff_mime_type(self.documents.sample(app.document_key).head)
+                mime = sniff_mime_type(self.documents.sample(app.document_key, app.document_version).head)
             except DocumentMissing:
                 raise workflow.NoDocument("the recorded document is not in the store") from None
         if mime not in DISPLAYABLE:
             raise DocumentNotDisplayable(str(mime))
         clock = self.applications.clock
-        change = self.applications.apply_with_retry(
-            application_id, lambda current: workflow.view_document(current, reviewer.sub, reviewer.email, clock())
-        )
-        key = change.after.document_key if change else app.document_key
-        assert key is not None
+        staff_user = self.staff.current(reviewer) if self.staff is not None else None
+        email = staff_user.email if staff_user is not None else reviewer.email  # who saw it, in words
+
+        def record_view(current: Application) -> workflow.Change:
+            if current.version != app.version and not self._may_review(current, reviewer):
+                raise NotFound(application_id)  # it left review (decided by another) since it was read
+            return workflow.view_document(current, reviewer.sub, email, clock())
+
+        change = self.applications.apply_with_retry(application_id, record_view, app)
+        shown = change.after if change else app
+        assert shown.document_key is not None
         self.metrics.count("DocumentViewed")
         expires = clock() + dt.timedelta(seconds=DOCUMENT_LINK_SECONDS)
-        return DocumentLink(self.documents.presigned_view(key, mime, DOCUMENT_LINK_SECONDS), mime, iso(expires))
+        # the version checked, never whatever was posted to the key since (evidence pinned)
+        url = self.documents.presigned_view(shown.document_key, mime, DOCUMENT_LINK_SECONDS, shown.document_version)
+        return DocumentLink(url, mime, iso(expires))
+
+    def visible(self, reviewer: Identity, application_id: str) -> Application:
+        """The application, if this reviewer may see it at all: in review (FLAGGED), or decided by them.
+
+        The one rule of every reviewer route (detail, document, decision, watching): anything else is
+        NotFound, exactly as an unknown id, so a reviewer learns neither existence nor state.
+        """
+        app = self.applications.get(application_id)
+        if not self._may_review(app, reviewer):
+            raise NotFound(application_id)
+        return app
+
+    def _may_review(self, app: Application, reviewer: Identity) -> bool:
+        """``workflow.may_review``; the history is read only when it matters (a decided application)."""
+        if app.state == State.FLAGGED:
+            return True
+        if app.state not in workflow.REVIEWABLE_STATES:
+            return False
+        return workflow.may_review(app, self.repo.history(app.application_id), reviewer.sub)
 
     def queue(self, limit: int, cursor: Optional[str]) -> Page:
         return self.repo.review_queue(limit, cursor)
@@ -125,20 +168,25 @@ class ReviewService:
 
     def may_watch(self, reviewer: Identity, application_id: str) -> Application:
         """A reviewer may watch what they may read (no personal data goes out, so no trace)."""
-        app = self.applications.get(application_id)
-        if app.state != State.FLAGGED and not workflow.may_review(app, self.repo.history(application_id), reviewer.sub):
-            raise NotFound(application_id)
-        return app
+        return self.visible(reviewer, application_id)
 
     def decide(self, reviewer: Identity, application_id: str, approve: bool, reason: str) -> Application:
         """Approve or reject a FLAGGED application.
 
-        Raises NotFound, NotAllowed (own application), IllegalTransition (not
-        FLAGGED, e.g. already decided) or ConcurrentChange (lost the race).
+        Raises NotFound (outside review: as an unknown id), NotAllowed (own
+        application), IllegalTransition (decided by this reviewer already) or
+        ConcurrentChange (lost the race).
         """
+        email: Optional[str] = None
+        applicant_emails: list[str] = []
         for attempt in range(1, DECISION_ATTEMPTS + 1):
-            app = self.applications.get(application_id)
-            change = workflow.decide(app, approve, reviewer.sub, reason, self.applications.clock(), reviewer.email)
+            app = self.visible(reviewer, application_id)
+            if email is None:  # refuse to decide when who decides cannot be established
+                email = self._staff_email(reviewer)
+                applicant_emails = self._applicant_emails(app)
+            change = workflow.decide(
+                app, approve, reviewer.sub, reason, self.applications.clock(), email, applicant_emails
+            )
             try:
                 self.repo.commit(change)
             except ConcurrentChange as conflict:

@@ -28,25 +28,51 @@ def test_a_quota_counts_up_to_its_limit_and_gives_back(quotas):
 
 @pytest.fixture
 def directory(kind: str) -> Any:
-    """The directory and a user in the reviewers group who can be removed from it."""
+    """(directory, username, sub, email, admin): a staff-pool user in reviewers, and an administrator's hands."""
     if kind == "fake":
-        fake = memory.InMemoryGroupDirectory()
-        return fake, "someone", lambda: fake.remove("someone", "reviewers")
+        from chalicelib.services.ports import DirectoryUser
+
+        fake = memory.InMemoryUserDirectory(auto_staff=False)
+        user = fake.add(DirectoryUser("someone", str(uuid.uuid4()), "someone@example.com", True, True,
+                                      frozenset({"reviewers"})))
+        admin = {"remove": lambda: fake.remove("someone", "reviewers"), "disable": lambda: fake.disable("someone"),
+                 "delete": lambda: fake.delete("someone")}
+        return fake, user.username, user.sub, user.email, admin
+    import boto3
+
     from tests.support.identities import make_user
 
     user = make_user(("reviewers",))
+    idp, pool = boto3.client("cognito-idp"), os.environ["STAFF_USER_POOL_ID"]
+    admin = {
+        "remove": lambda: idp.admin_remove_user_from_group(UserPoolId=pool, Username=user.email,
+                                                           GroupName="reviewers"),
+        "disable": lambda: idp.admin_disable_user(UserPoolId=pool, Username=user.email),
+        "delete": lambda: idp.admin_delete_user(UserPoolId=pool, Username=user.email),
+    }
+    return real_services().directory, user.email, user.sub, user.email, admin
 
-    def remove() -> None:
-        import boto3
 
-        boto3.client("cognito-idp").admin_remove_user_from_group(
-            UserPoolId=os.environ["STAFF_USER_POOL_ID"], Username=user.email, GroupName="reviewers")
-
-    return real_services().directory, user.email, remove
+def test_a_user_is_found_with_groups_status_and_verified_email(directory):
+    users, username, sub, email, _ = directory
+    found = users.user(username)
+    assert (found.sub, found.email, found.email_verified, found.enabled) == (sub, email, True, True)
+    assert "reviewers" in found.groups
+    by_sub = users.user_by_sub(sub)
+    assert (by_sub.sub, by_sub.email, by_sub.email_verified) == (sub, email, True)
+    assert users.user_by_sub(str(uuid.uuid4())) is None
+    assert users.user(f"nobody-{uuid.uuid4().hex}@example.com") is None
 
 
 def test_a_member_is_in_the_group_until_removed(directory):
-    groups, username, remove = directory
-    assert "reviewers" in groups.groups_of(username)
-    remove()
-    assert "reviewers" not in groups.groups_of(username)
+    users, username, _, _, admin = directory
+    admin["remove"]()
+    assert "reviewers" not in users.user(username).groups
+
+
+def test_a_disabled_user_is_found_disabled_and_a_deleted_one_not_at_all(directory):
+    users, username, sub, _, admin = directory
+    admin["disable"]()
+    assert users.user(username).enabled is False
+    admin["delete"]()
+    assert users.user(username) is None and users.user_by_sub(sub) is None

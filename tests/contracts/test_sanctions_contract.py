@@ -13,6 +13,7 @@ import pytest
 from chalicelib.adapters import memory
 from chalicelib.services.ports import DownloadFailed
 from tests.contracts.conftest import KINDS
+from tests.support.deadlines import REPLY_S
 
 
 @pytest.fixture(params=KINDS)
@@ -63,7 +64,7 @@ def downloader(request: pytest.FixtureRequest) -> Iterator[tuple[Any, dict[str, 
     thread.start()
     try:
         documents = {f"http://127.0.0.1:{server.server_port}/sdn.csv": b"1,2,3", f"s3://{bucket}/alt.csv": b"4,5"}
-        yield UrlListDownloader(s3, timeout=5), documents
+        yield UrlListDownloader(s3, timeout=REPLY_S), documents
     finally:
         server.shutdown()
         server.server_close()

@@ -100,6 +100,27 @@ def test_deleting_an_applications_documents_takes_every_upload_and_nothing_else(
     assert store.delete_all_for(other) == 1
 
 
+def test_a_later_version_of_a_key_never_replaces_the_one_pinned_and_deleting_takes_every_version(documents):
+    """The bucket is versioned: a sample names the version it read; sampling or showing that version
+    gives it back after the key was written again; deleting the application's documents takes them all."""
+    store, put = documents
+    app_id = str(uuid.uuid4())
+    key = store.key_for_new_upload(app_id)
+    put(key, b"first" * 300, "image/jpeg")
+    first = store.sample(key)
+    assert first.version
+    put(key, b"second" * 300, "image/jpeg")
+    assert store.sample(key).version != first.version and store.sample(key).head.startswith(b"second")
+    pinned = store.sample(key, first.version)
+    assert pinned.version == first.version and pinned.head.startswith(b"first")
+    assert store.presigned_view(key, "image/jpeg", 60, first.version)
+    assert store.delete_all_for(app_id) == 2
+    for version in (None, first.version):
+        with pytest.raises(DocumentMissing):
+            store.sample(key, version)
+    assert store.keys_of(app_id) == []
+
+
 # --- reports -----------------------------------------------------------------------------------
 
 

@@ -27,11 +27,12 @@ import boto3
 import pytest
 
 from devstack.processes import read_until_ready
+from tests.support.deadlines import COMMAND_S, OUTCOME_S, START_S, STOP_S
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "DEVSTACK_READY "
-START_DEADLINE_S = 60.0
-STOP_DEADLINE_S = 30.0  # generous: CI machines are loaded while the suite runs
+START_DEADLINE_S = START_S  # generous: machines are loaded while the suite runs (tests/support/deadlines.py)
+STOP_DEADLINE_S = STOP_S
 
 
 @dataclass
@@ -52,7 +53,7 @@ class LocalStack:
         """Run ``python -m devstack ARGUMENTS`` (what ``./dev`` runs) against this stack."""
         return subprocess.run([sys.executable, "-m", "devstack", *arguments,
                                "--state-dir", str(self.state_dir)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=COMMAND_S)
 
     def user(self, role: str) -> dict[str, Any]:
         """A demo user (role, email, password, groups) by role or email."""
@@ -81,7 +82,7 @@ class LocalStack:
         request = urllib.request.Request(
             f"{self.control_url}/schedules/{schedule_name}/fire", data=b"", method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:
+            with urllib.request.urlopen(request, timeout=OUTCOME_S) as response:
                 return json.loads(response.read())["result"]
         except urllib.error.HTTPError as error:
             body = json.loads(error.read() or b"{}")

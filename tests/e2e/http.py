@@ -6,21 +6,23 @@ from typing import Any, Callable, Optional
 
 import requests
 
+from tests.support.deadlines import OUTCOME_S, REPLY_S
+
 
 def call(stack: Any, method: str, path: str, token: Optional[str] = None, **kwargs: Any) -> requests.Response:
     headers = {"Connection": "close", **kwargs.pop("headers", {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return requests.request(method, stack.api_url + path, headers=headers, timeout=30, **kwargs)
+    return requests.request(method, stack.api_url + path, headers=headers, timeout=REPLY_S, **kwargs)
 
 
 def upload(upload: dict[str, Any], data: bytes, content_type: str) -> requests.Response:
     return requests.post(upload["url"], data=upload["fields"],
                          files={"file": ("document", data, content_type)},
-                         headers={"Connection": "close"}, timeout=30)
+                         headers={"Connection": "close"}, timeout=REPLY_S)
 
 
-def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float = OUTCOME_S) -> Any:
     """Poll with a deadline, never a fixed sleep standing in for the wait."""
     deadline = time.monotonic() + timeout
     last = None

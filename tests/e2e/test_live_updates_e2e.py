@@ -10,14 +10,15 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.e2e.http import call, upload
-from tests.support.documents import passport_bytes, make_declared
+from tests.support.deadlines import OUTCOME_S, REPLY_S
+from tests.support.documents import make_declared, passport_bytes
 
 pytestmark = pytest.mark.e2e
 PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
 
 
 def socket(stack, token):
-    return connect(f"{stack.ws_url}?token={quote(token)}", open_timeout=10)
+    return connect(f"{stack.ws_url}?token={quote(token)}", open_timeout=REPLY_S)
 
 
 def ask(ws, frame):
@@ -25,12 +26,12 @@ def ask(ws, frame):
     before its ack is sent, and the application's earlier events are still being relayed)."""
     ws.send(json.dumps(frame))
     while True:
-        reply = json.loads(ws.recv(timeout=10))
+        reply = json.loads(ws.recv(timeout=REPLY_S))
         if reply.get("type") != "events":
             return reply
 
 
-def events_until(ws, done, timeout=30.0):
+def events_until(ws, done, timeout=OUTCOME_S):
     """Read events frames until ``done(event)`` for one of their events; a deadline, not a sleep."""
     deadline = time.monotonic() + timeout
     seen = []

@@ -9,6 +9,7 @@ from typing import Any, Callable
 import boto3
 import requests
 
+from tests.support.deadlines import EVENT_S, REPLY_S
 from tests.support.documents import make_declared, passport_bytes
 
 
@@ -26,7 +27,7 @@ def upload_document(api: Any, user: Any, application_id: str, data: bytes | None
     upload = reply.body
     response = requests.post(upload["url"], data=upload["fields"],
                              files={"file": ("passport.jpg", data if data is not None else passport_bytes(),
-                                             content_type)}, timeout=10)
+                                             content_type)}, timeout=REPLY_S)
     assert response.status_code in (200, 201, 204), response.text
     return upload["key"]
 
@@ -92,7 +93,7 @@ def state_of(application_id: str) -> str:
     return services().repository.get(application_id).state.value
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = EVENT_S, interval: float = 0.05) -> Any:
     """Poll until the predicate is truthy or the deadline passes (no fixed sleeps)."""
     deadline = time.monotonic() + timeout
     while True:

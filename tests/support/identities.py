@@ -65,7 +65,8 @@ def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
     pool_id, client_id = pool_ids(pool)
     email = f"user-{uuid.uuid4().hex[:12]}@example.com"
     idp.admin_create_user(UserPoolId=pool_id, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email}])
+                          UserAttributes=[{"Name": "email", "Value": email},  # verified, as by sign-up or invite
+                                          {"Name": "email_verified", "Value": "true"}])
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
     for group in groups:
         if pool == "customer":
@@ -102,3 +103,26 @@ def forge(claims: Optional[dict[str, Any]] = None, key: Any = None, kid: str = "
 
 def random_rsa_key() -> Any:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class staff_bound_passed:  # noqa: N801 - used as a context manager, reads as a sentence
+    """Within the block, the app's staff-status cache sees a clock past its bound (the TTL, seconds).
+
+    Removal, deletion and disabling take effect within ``StaffAccess.ttl_seconds``; a test shows it by
+    moving that cache's clock, not by sleeping. ``staff_bound_passed(0)`` is "now" (still cached).
+    """
+
+    def __init__(self, extra: float | None = None) -> None:
+        self.extra = extra
+
+    def __enter__(self) -> float:
+        from chalicelib.bootstrap import services
+
+        staff = services().staff
+        self.staff, self.saved = staff, staff.clock
+        shift = staff.ttl_seconds + 1 if self.extra is None else self.extra
+        staff.clock = lambda: self.saved() + shift
+        return shift
+
+    def __exit__(self, *exc: Any) -> None:
+        self.staff.clock = self.saved

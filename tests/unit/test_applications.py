@@ -11,6 +11,7 @@ from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.workflow import GENESIS_HASH, IllegalTransition, State, verify_chain
 from chalicelib.services.errors import IdempotencyKeyReused, NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 from tests.support.fakes import event_types, submit
 
@@ -57,7 +58,7 @@ def test_two_retries_racing_past_the_lookup_create_one_application(svc, applican
 
     def find_then_wait(key):
         found = real_find(key)
-        barrier.wait(timeout=5)
+        barrier.wait(timeout=REPLY_S)
         return found
 
     repo.find_idempotency_record = find_then_wait

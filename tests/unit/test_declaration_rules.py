@@ -12,7 +12,8 @@ import datetime as dt
 import threading
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.domain import codes, workflow
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
@@ -31,6 +32,7 @@ from chalicelib.domain.policy import (
 )
 from chalicelib.domain.workflow import State
 from chalicelib.services.errors import DeclarationRefused
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import jpeg_bytes, make_declared, mrz_lines
 from tests.support.fakes import address_message, event_types, screen, submit, upload
 
@@ -316,7 +318,7 @@ def test_two_checks_failing_at_the_same_instant_before_the_document_decide_exact
             found = real_get(application_id)
             if not getattr(local, "met", False):
                 local.met = True
-                barrier.wait(timeout=5)
+                barrier.wait(timeout=REPLY_S)
             return found
 
         repo.get = get_then_meet

@@ -11,6 +11,7 @@ from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, 
 from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
 from chalicelib.services.errors import NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
+from tests.support.deadlines import REPLY_S
 from tests.support.fakes import event_types, identity, submit
 
 # --- the outbox -------------------------------------------------------------------------
@@ -148,11 +149,15 @@ def test_a_reviewer_cannot_decide_their_own_application(svc, reviewer, clock):
     assert svc.repository.get(app.application_id).state == State.FLAGGED
 
 
-def test_deciding_what_is_not_flagged_is_illegal(svc, applicant, reviewer):
+def test_deciding_what_is_not_in_review_is_not_found_and_deciding_twice_is_illegal(svc, applicant, reviewer, clock):
     app = submit(svc, applicant)
-    with pytest.raises(IllegalTransition) as refused:
+    with pytest.raises(NotFound):  # outside review: as an unknown id
         svc.review.decide(reviewer, app.application_id, True, "too early")
-    assert refused.value.state == State.AWAITING_DOCUMENTS
+    decided = flagged(svc, applicant, clock)
+    svc.review.decide(reviewer, decided.application_id, True, "fine")
+    with pytest.raises(IllegalTransition) as refused:  # the decider may see what they decided
+        svc.review.decide(reviewer, decided.application_id, False, "changed my mind")
+    assert refused.value.state == State.APPROVED
     with pytest.raises(NotFound):
         svc.review.decide(reviewer, "not-an-id", True, "x")
 
@@ -188,7 +193,7 @@ def test_of_two_reviewers_deciding_at_once_exactly_one_wins(svc, applicant, revi
         found = real_get(application_id)
         if not getattr(local, "met", False):
             local.met = True
-            barrier.wait(timeout=5)
+            barrier.wait(timeout=REPLY_S)
         return found
 
     repo.get = read_then_meet
@@ -240,16 +245,21 @@ def test_health_names_the_probe_that_failed(svc):
 
 def test_a_reviewer_cannot_decide_the_application_they_made_as_a_customer(svc, applicant, clock):
     """Staff sign in to their own pool, so as an applicant the same person has another sub: the
-    application is still theirs when it declares their e-mail (any case, surrounding blanks)."""
+    application is still theirs when its own account's e-mail (or the declared one) is the staff
+    member's verified e-mail, whatever its case or blanks. The token's e-mail claim counts for nothing."""
     import dataclasses
 
+    from chalicelib.services.ports import DirectoryUser
     from tests.support.fakes import identity
 
     app = flagged(svc, applicant, clock)
-    declared = svc.repository.get(app.application_id).declared["email"]
-    same_person = dataclasses.replace(identity(None, "reviewers"), email=f"  {declared.upper()} ")
+    svc.customer_directory.add(DirectoryUser("u1", applicant.sub, "me.myself@bank.example", True))
+    same_person = identity(None, "reviewers")
+    svc.directory.add(DirectoryUser(same_person.sub, same_person.sub, "  ME.MYSELF@BANK.EXAMPLE ", True, True,
+                                    frozenset({"reviewers"})))
     with pytest.raises(NotAllowed):
-        svc.review.decide(same_person, app.application_id, True, "mine, from my staff account")
+        svc.review.decide(dataclasses.replace(same_person, email="someone-else@x.example"), app.application_id,
+                          True, "mine, from my staff account")
     assert svc.repository.get(app.application_id).state == State.FLAGGED
-    colleague = dataclasses.replace(identity(None, "reviewers"), email="colleague@bank.example")
+    colleague = dataclasses.replace(identity(None, "reviewers"), email="me.myself@bank.example")  # a claim only
     assert svc.review.decide(colleague, app.application_id, True, "looked at it").state == State.APPROVED

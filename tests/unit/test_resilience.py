@@ -161,7 +161,9 @@ def test_a_reviewer_removed_from_the_group_loses_the_review_queue(svc, reviewer)
 
     assert svc.staff.require(reviewer, "reviewers") is reviewer
     svc.directory.remove(reviewer.sub, "reviewers")
-    with pytest.raises(NotAllowed):
+    assert svc.staff.require(reviewer, "reviewers") is reviewer  # the answer is kept for the bound...
+    svc.clock.advance(seconds=svc.staff.ttl_seconds)
+    with pytest.raises(NotAllowed):  # ...and no longer
         svc.staff.require(reviewer, "reviewers")
 
 

@@ -14,6 +14,7 @@ from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
 from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
 
@@ -209,22 +210,31 @@ def test_a_file_that_fails_on_its_bytes_is_never_sent_to_ocr(svc, applicant):
 def test_ocr_reads_the_version_that_was_checked(svc, applicant):
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id)
-    svc.identity_check.document_uploaded(key, version="v1")
-    assert svc.ocr.reads == [(key, "v1")]
-    assert svc.repository.get(app.application_id).document_version == "v1"
+    v1 = svc.documents.last_version
+    svc.documents.put(key, exe_bytes(), "image/jpeg")  # re-posted before the first event was handled
+    svc.identity_check.document_uploaded(key, version=v1)
+    assert svc.ocr.reads == [(key, v1)]
+    assert svc.repository.get(app.application_id).document_version == v1
 
 
 def test_a_new_version_of_the_checked_key_is_recorded_and_changes_nothing(svc, applicant):
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id)
-    svc.identity_check.document_uploaded(key, version="v1")
+    v1 = svc.documents.last_version
+    svc.identity_check.document_uploaded(key, version=v1)
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
     assert svc.repository.get(app.application_id).state == State.APPROVED
-    svc.documents.put(key, exe_bytes(), "image/jpeg")
-    outcome = svc.identity_check.document_uploaded(key, version="v2")
-    assert outcome["ignored"] == "state APPROVED" and outcome["recorded"]["events"] == ["document.unexpected"]
+    svc.documents.put(key, exe_bytes(), "image/jpeg")  # the upload form posted again, to the same key
+    v2 = svc.documents.last_version
+    reads = list(svc.ocr.reads)
+    outcome = svc.identity_check.document_uploaded(key, version=v2)
+    assert outcome["ignored"] == "state APPROVED" and outcome["recorded"]["events"] == ["document.replaced"]
+    assert svc.identity_check.document_uploaded(key, version=v2)["recorded"] == {"changed": False}  # replayed
     assert svc.repository.get(app.application_id).state == State.APPROVED
+    assert svc.ocr.reads == reads  # the later version is never read
+    replaced = svc.repository.history(app.application_id)[-1]
+    assert replaced.details["version"] == v2 and replaced.details["checked_version"] == v1
 
 
 def test_purging_removes_what_was_read_with_the_document(svc, applicant):
@@ -365,7 +375,7 @@ def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc
             found = real_get(application_id)
             if not getattr(local, "met", False):
                 local.met = True
-                barrier.wait(timeout=5)
+                barrier.wait(timeout=REPLY_S)
             return found
 
         repo.get = get_then_meet

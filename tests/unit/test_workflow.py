@@ -44,6 +44,7 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read
                 assert event_type in (
                     EventType.DOCUMENTS_PURGED,
                     EventType.DOCUMENT_UNEXPECTED,
+                    EventType.DOCUMENT_REPLACED,
                     EventType.VIEWED,
                     EventType.DOCUMENT_VIEWED,
                 )

@@ -31,7 +31,7 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
-from .identity import FakeTokenVerifier, InMemoryGroupDirectory, RecordingMetrics, StaticSettings
+from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
     InMemoryConnectionStore,
@@ -50,7 +50,7 @@ __all__ = [
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
-    "InMemoryGroupDirectory",
+    "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
     "InMemoryQueueAdmin",

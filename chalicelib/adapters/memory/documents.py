@@ -39,12 +39,18 @@ class UploadGrant:
 
 
 class InMemoryDocumentStore(DocumentStore):
-    """The documents bucket as a dict; ``upload`` plays the applicant posting to the presigned URL."""
+    """The documents bucket as a dict; ``upload`` plays the applicant posting to the presigned URL.
+
+    Versioned like the bucket: every write to a key is a new version (``versions``), ``objects`` is
+    each key's latest; ``last_version`` says what a write made (as S3's x-amz-version-id does).
+    """
 
     def __init__(self, bucket: str = "documents") -> None:
         self._lock = threading.Lock()
         self.bucket = bucket
         self.objects: dict[str, StoredObject] = {}
+        self.versions: dict[str, dict[str, StoredObject]] = {}  # key -> version id -> object, in order
+        self.last_version: Optional[str] = None
         self.grants: dict[str, UploadGrant] = {}
         self.samples: list[str] = []  # the keys sampled, in order (a replay must not read again)
         self.views: list[tuple[str, str, int]] = []  # (key, content type, ttl) of each link handed out
@@ -72,16 +78,28 @@ class InMemoryDocumentStore(DocumentStore):
                 raise ValueError("content type differs from the policy")
             if not grant.min_bytes <= len(body) <= grant.max_bytes:
                 raise ValueError("size outside the policy's content-length-range")
-            self.objects[key] = StoredObject(bytes(body), grant.content_type)
+            self._write(key, StoredObject(bytes(body), grant.content_type))
 
     def put(self, key: str, body: bytes, content_type: Optional[str] = None) -> None:
         """Write an object directly (what local S3 accepts without checking a policy)."""
         with self._lock:
-            self.objects[key] = StoredObject(bytes(body), content_type)
+            self._write(key, StoredObject(bytes(body), content_type))
+
+    def _write(self, key: str, stored: StoredObject) -> None:
+        self.last_version = uuid.uuid4().hex
+        self.versions.setdefault(key, {})[self.last_version] = stored
+        self.objects[key] = stored
+
+    def _read(self, key: str, version: Optional[str]) -> tuple[Optional[str], Optional[StoredObject]]:
+        if version is None:
+            kept = self.versions.get(key) or {}
+            latest = next(reversed(kept), None)
+            return latest, self.objects.get(key)
+        return version, (self.versions.get(key) or {}).get(version)
 
     def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
         with self._lock:
-            stored = self.objects.get(key)
+            version, stored = self._read(key, version)
             if stored is None:
                 raise DocumentMissing(key)
             self.samples.append(key)
@@ -97,22 +115,34 @@ class InMemoryDocumentStore(DocumentStore):
     def delete_all_for(self, application_id: str) -> int:
         prefix = f"applications/{application_id}/"
         with self._lock:
-            keys = [k for k in self.objects if k.startswith(prefix)]
+            keys = [k for k in self.versions if k.startswith(prefix)]
+            deleted = sum(len(self.versions.pop(key)) for key in keys)
             for key in keys:
-                del self.objects[key]
-        return len(keys)
+                self.objects.pop(key, None)
+        return deleted
 
     def keys_of(self, application_id: str) -> list[str]:
         prefix = f"applications/{application_id}/"
         with self._lock:
             return sorted(k for k in self.objects if k.startswith(prefix))
 
-    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int, version: Optional[str] = None) -> str:
         with self._lock:
-            if key not in self.objects:
+            version, stored = self._read(key, version)
+            if stored is None:
                 raise KeyError(key)
             self.views.append((key, content_type, ttl_seconds))
-        return f"memory://{self.bucket}/{key}?type={content_type}&ttl={ttl_seconds}"
+        return f"memory://{self.bucket}/{key}?type={content_type}&ttl={ttl_seconds}&version={version}"
+
+    def body_of(self, url: str) -> bytes:
+        """What following a ``presigned_view`` link returns (the version it names)."""
+        path, _, query = url.removeprefix(f"memory://{self.bucket}/").partition("?")
+        version = dict(part.split("=", 1) for part in query.split("&")).get("version")
+        with self._lock:
+            _, stored = self._read(path, None if version in (None, "None") else version)
+        if stored is None:
+            raise KeyError(path)
+        return stored.body
 
 
 PAGE_TEXT_MARKER = b"PAGE-TEXT:"  # tests print text on a fake page after this marker (see tests/support/documents.py)
@@ -135,7 +165,7 @@ class InMemoryOcr(Ocr):
 
     def read(self, key: str, version: Optional[str] = None) -> PageText:
         self.reads.append((key, version))
-        stored = self.documents.objects.get(key)
+        _, stored = self.documents._read(key, version)
         if stored is None:
             raise OcrRefused("InvalidS3ObjectException", f"Unable to get object metadata from S3: {key}")
         if not stored.body.startswith(_DOCUMENT_MAGIC):

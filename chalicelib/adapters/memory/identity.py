@@ -13,11 +13,12 @@ from typing import Any, Optional
 from ...domain.policy import Policy
 from ...domain.users import CUSTOMER_POOL, STAFF_GROUPS, STAFF_POOL, Identity
 from ...services.ports import (
-    GroupDirectory,
+    DirectoryUser,
     InvalidToken,
     Metrics,
     SettingsSource,
     TokenVerifier,
+    UserDirectory,
 )
 
 
@@ -81,17 +82,59 @@ class RecordingMetrics(Metrics):
             self.counts[name] += value
 
 
-class InMemoryGroupDirectory(GroupDirectory):
-    """A user pool in which every user is in the staff groups their token names, until ``remove``d."""
+class InMemoryUserDirectory(UserDirectory):
+    """A user pool in memory.
 
-    def __init__(self) -> None:
+    ``auto_staff``: a username never added is a staff member in every staff group, enabled, with a
+    verified e-mail ``<username>@staff.example`` and the username as sub (use-case tests make staff
+    identities ad hoc); ``add``, ``remove``, ``disable`` and ``delete`` play an administrator.
+    """
+
+    def __init__(self, auto_staff: bool = True) -> None:
         self._lock = threading.Lock()
-        self.removed: dict[str, set[str]] = {}
+        self.auto_staff = auto_staff
+        self.users: dict[str, DirectoryUser] = {}
+        self.deleted: set[str] = set()
+        self.lookups = 0
 
-    def groups_of(self, username: str) -> frozenset[str]:
+    def add(self, user: DirectoryUser) -> DirectoryUser:
         with self._lock:
-            return frozenset(STAFF_GROUPS - self.removed.get(username, set()))
+            self.users[user.username] = user
+            self.deleted.discard(user.username)
+        return user
+
+    def _get(self, username: str) -> Optional[DirectoryUser]:
+        if username in self.deleted:
+            return None
+        if username not in self.users and self.auto_staff:
+            self.users[username] = DirectoryUser(
+                username, username, f"{username}@staff.example", True, True, frozenset(STAFF_GROUPS)
+            )
+        return self.users.get(username)
+
+    def user(self, username: str) -> Optional[DirectoryUser]:
+        with self._lock:
+            self.lookups += 1
+            return self._get(username)
+
+    def user_by_sub(self, sub: str) -> Optional[DirectoryUser]:
+        with self._lock:
+            self.lookups += 1
+            found = [u for name, u in self.users.items() if u.sub == sub and name not in self.deleted]
+            return dataclasses.replace(found[0], groups=frozenset()) if len(found) == 1 else None
 
     def remove(self, username: str, group: str) -> None:
         with self._lock:
-            self.removed.setdefault(username, set()).add(group)
+            user = self._get(username)
+            if user is not None:
+                self.users[username] = dataclasses.replace(user, groups=user.groups - {group})
+
+    def disable(self, username: str) -> None:
+        with self._lock:
+            user = self._get(username)
+            if user is not None:
+                self.users[username] = dataclasses.replace(user, enabled=False)
+
+    def delete(self, username: str) -> None:
+        with self._lock:
+            self.deleted.add(username)

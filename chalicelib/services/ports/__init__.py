@@ -43,7 +43,7 @@ from .documents import (
     ReportStore,
     Upload,
 )
-from .identity import GroupDirectory, SettingsSource, TokenVerifier
+from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
 from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
@@ -62,7 +62,7 @@ __all__ = [
     "DocumentStore",
     "DownloadFailed",
     "EventPublisher",
-    "GroupDirectory",
+    "DirectoryUser",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -88,6 +88,7 @@ __all__ = [
     "SettingsSource",
     "StateCounters",
     "TokenVerifier",
+    "UserDirectory",
     "TooManyConnections",
     "TooManySubscriptions",
     "Upload",

@@ -44,10 +44,10 @@ class DocumentStore(abc.ABC):
 
     @abc.abstractmethod
     def delete_all_for(self, application_id: str) -> int:
-        """Delete every object of the application (re-uploads included); returns how many."""
+        """Delete every version of every object of the application (re-uploads included); returns how many."""
 
-    def presigned_view(self, key: str, content_type: str, ttl_seconds: int) -> str:
-        """A short-lived GET of one object, answered with ``content_type`` and shown inline."""
+    def presigned_view(self, key: str, content_type: str, ttl_seconds: int, version: Optional[str] = None) -> str:
+        """A short-lived GET of one object (``version``: that version), answered with ``content_type``, inline."""
         raise NotImplementedError(f"{type(self).__name__} cannot show documents")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import Optional
 
 from ...domain.policy import Policy
@@ -31,9 +32,26 @@ class TokenVerifier(abc.ABC):
         return self.verify(token.strip())
 
 
-class GroupDirectory(abc.ABC):
-    """The user pool as it is now: a token's groups are only as of when it was issued."""
+@dataclass(frozen=True)
+class DirectoryUser:
+    """A user as the user pool knows them now (a token says only what was true when it was issued)."""
+
+    username: str
+    sub: str
+    email: Optional[str] = None
+    email_verified: bool = False
+    enabled: bool = True
+    #: Current groups (``user`` only; ``user_by_sub`` leaves them empty: the customer pool has none).
+    groups: frozenset[str] = frozenset()
+
+
+class UserDirectory(abc.ABC):
+    """One user pool as it is now: who exists, whether enabled, their verified e-mail, their groups."""
 
     @abc.abstractmethod
-    def groups_of(self, username: str) -> frozenset[str]:
-        """The user's current groups; none for an unknown user."""
+    def user(self, username: str) -> Optional[DirectoryUser]:
+        """The user and their groups; None when there is no such user (never created, or deleted)."""
+
+    @abc.abstractmethod
+    def user_by_sub(self, sub: str) -> Optional[DirectoryUser]:
+        """The user whose ``sub`` this is (groups not read); None when there is none."""

@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
+from tests.support.deadlines import EVENT_S
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 SCREENSHOTS = Path(__file__).resolve().parents[3] / ".screenshots"
 DESKTOP = (1280, 800)
 PHONE = (390, 844)
-WAIT_S = 20.0
+WAIT_S = EVENT_S  # what a page shows after a click or a live update; generous under load
 
 
 @pytest.fixture(scope="session")

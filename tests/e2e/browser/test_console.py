@@ -23,6 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.http import call, poll, upload
+from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +105,7 @@ def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: 
     presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
     assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
     state = lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"]  # noqa: E731
-    poll(state, lambda now: now == "FLAGGED", timeout=90)  # OCR takes seconds on a loaded machine
+    poll(state, lambda now: now == "FLAGGED", timeout=OUTCOME_S)  # OCR takes seconds on a loaded machine
     return app_id
 
 
@@ -279,7 +280,8 @@ def second_reviewer(stack: Any) -> dict[str, str]:
     idp = stack.client("cognito-idp")
     pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
     idp.admin_create_user(
-        UserPoolId=pool, Username=email, MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": email}]
+        UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
     )
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
@@ -324,7 +326,8 @@ def staff_with_authenticator(stack: Any) -> dict[str, str]:
     idp = stack.client("cognito-idp")
     pool = stack.env["STAFF_USER_POOL_ID"]
     idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email}])
+                          UserAttributes=[{"Name": "email", "Value": email},
+                                          {"Name": "email_verified", "Value": "true"}])
     idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
     first = idp.initiate_auth(ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
