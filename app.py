@@ -37,7 +37,7 @@ from chalicelib.api.models import (
     WithdrawRequest,
     WorkflowOut,
 )
-from chalicelib.api.openapi import IDEMPOTENCY_KEY, PAGING, documented, hidden
+from chalicelib.api.openapi import HISTORY_PAGING, IDEMPOTENCY_KEY, PAGING, documented, hidden
 from chalicelib.api.requests import idempotency_key, page_params, parse_body
 from chalicelib.observability import logger
 
@@ -168,10 +168,20 @@ def get_application(application_id):
 
 
 @app.route("/applications/{application_id}/history", methods=["GET"])
-@documented("The audit history of one of your applications", responses={200: History}, errors=(403, 404))
+@documented(
+    "The audit history of one of your applications, oldest first, a page at a time",
+    params=HISTORY_PAGING,
+    responses={200: History},
+    errors=(400, 403, 404, 422),
+    description="chain_intact: the page's events verify and chain on from the previous page (its cursor); "
+    "on the last page (next_cursor null), the chain ends at the application's stored head.",
+)
 @handles_errors
 def application_history(application_id):
-    return presenters.history(services().applications.history(applicant(current_request()), application_id))
+    request = current_request()
+    who = applicant(request)
+    limit, cursor = page_params(request, default=100)
+    return presenters.history(services().applications.history(who, application_id, limit, cursor))
 
 
 @app.route("/applications/{application_id}/withdraw", methods=["POST"])

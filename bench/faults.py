@@ -323,7 +323,6 @@ class Run:
     def verdict(self, ids: list[str]) -> dict[str, Any]:
         from chalicelib.bootstrap import services
         from chalicelib.domain.checks import REQUIRED_CHECKS
-        from chalicelib.domain.workflow import chain_intact
 
         repo = services().repository
         states: dict[str, int] = {}
@@ -335,7 +334,9 @@ class Run:
             # Every passport matches its declaration: each application is read and approved.
             if app.state.value != "APPROVED":
                 problems.append(f"{app_id}: {app.state.value}")
-            if not chain_intact(history) or [e.seq for e in history] != list(range(1, len(history) + 1)):
+            if not services().applications.chain_intact(app, history) or [e.seq for e in history] != list(
+                range(1, len(history) + 1)
+            ):
                 problems.append(f"{app_id}: chain broken")
             decisions = [e for e in history if e.type.value in ("application.approved", "application.rejected")]
             if len(decisions) != 1:

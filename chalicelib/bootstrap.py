@@ -18,6 +18,7 @@ from .config import Config
 from .services.ports import (
     ApplicationRepository,
     Backoff,
+    ChainKey,
     CheckRequests,
     Claims,
     Clock,
@@ -119,6 +120,13 @@ class Services:
         from .adapters.dynamodb_counters import DynamoStateCounters
 
         return DynamoStateCounters(self.client("dynamodb"), self.config.idempotency_table)
+
+    @cached_property
+    def chain_key(self) -> ChainKey:
+        """The history chain's MAC key: one KMS GenerateMac per container, on first use."""
+        from .adapters.kms_chain_key import KmsChainKey
+
+        return KmsChainKey(self.client("kms"), self.config.history_chain_key_arn)
 
     @cached_property
     def quotas(self) -> Quotas:
@@ -273,7 +281,9 @@ class Services:
     def applications(self) -> ApplicationService:
         from .services.applications import ApplicationService
 
-        return ApplicationService(self.repository, self.clock, quotas=self.quotas, settings=self.settings)
+        return ApplicationService(
+            self.repository, self.clock, quotas=self.quotas, settings=self.settings, chain=self.chain_key
+        )
 
     @cached_property
     def uploads(self) -> DocumentUploads:

@@ -50,6 +50,8 @@ class Config:
     # The documents' ObjectCreated notifications (and the sweeper's re-asks) wait here for the identity check.
     identity_check_queue: str = ""
     document_events_dlq: str = ""
+    #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
+    history_chain_key_arn: str = ""
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -84,6 +86,7 @@ class Config:
             staff_user_pool_id=get("STAFF_USER_POOL_ID", ""),
             staff_user_pool_client_id=get("STAFF_USER_POOL_CLIENT_ID", ""),
             staff_status_cache_seconds=int(get("STAFF_STATUS_CACHE_SECONDS", "30")),
+            history_chain_key_arn=get("HISTORY_CHAIN_KEY_ARN", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             identity_check_queue=get("IDENTITY_CHECK_QUEUE_NAME", ""),

@@ -475,21 +475,41 @@ _CACHE: "collections.OrderedDict[str, dict[str, Any]]" = collections.OrderedDict
 _CACHE_LOCK = threading.Lock()
 
 
+_IN_FLIGHT: dict[str, threading.Event] = {}
+
+
 def detect_document_text(data: bytes) -> dict[str, Any]:
-    """What Textract answers for these bytes; the engine is deterministic, so the same bytes are read once."""
+    """What Textract answers for these bytes; the engine is deterministic, so the same bytes are read once.
+
+    Once also while a reading is under way: a request for bytes being read waits for that reading
+    instead of queueing another. On a loaded machine a page can take longer than the app's read
+    timeout; the SDK then retries, and each retry used to queue one more full reading of the same
+    page behind the first, so the answer came later with every retry and never in time.
+    """
     digest = hashlib.sha256(data).hexdigest()
-    with _CACHE_LOCK:
-        if digest in _CACHE:
-            _CACHE.move_to_end(digest)
-            return copy.deepcopy(_CACHE[digest])
-    reading = read_mrz_band(load_page(data))
-    response = {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading),
-                "DetectDocumentTextModelVersion": "1.0"}
-    with _CACHE_LOCK:
-        _CACHE[digest] = copy.deepcopy(response)
-        while len(_CACHE) > 64:
-            _CACHE.popitem(last=False)
-    return response
+    while True:
+        with _CACHE_LOCK:
+            if digest in _CACHE:
+                _CACHE.move_to_end(digest)
+                return copy.deepcopy(_CACHE[digest])
+            reading_now = _IN_FLIGHT.get(digest)
+            if reading_now is None:
+                _IN_FLIGHT[digest] = done = threading.Event()
+                break
+        reading_now.wait()  # then from the cache (or, if that reading failed, read it here)
+    try:
+        reading = read_mrz_band(load_page(data))
+        response = {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading),
+                    "DetectDocumentTextModelVersion": "1.0"}
+        with _CACHE_LOCK:
+            _CACHE[digest] = copy.deepcopy(response)
+            while len(_CACHE) > 64:
+                _CACHE.popitem(last=False)
+        return response
+    finally:
+        with _CACHE_LOCK:
+            _IN_FLIGHT.pop(digest, None)
+        done.set()
 
 
 # --- the HTTP endpoint ------------------------------------------------------------

@@ -256,6 +256,8 @@ def permissions(
         return grants
     if service == "cognito-idp":
         return [(f"cognito-idp:{operation}", arn % f"userpool/{params['UserPoolId']}")]
+    if service == "kms":  # called directly (the history chain's key), not through an encrypting service
+        return [(f"kms:{operation}", params["KeyId"])]
     if service == "apigatewaymanagementapi":
         method = {"PostToConnection": "POST", "DeleteConnection": "DELETE", "GetConnection": "GET"}[operation]
         return [
@@ -297,10 +299,10 @@ def kms_via(grants: Iterable[Grant]) -> list[str]:
 
 
 def kms_condition(policy: Mapping[str, Any]) -> list[str] | None:
-    """The ``kms:ViaService`` list of a policy's KMS statement (None without one)."""
+    """The ``kms:ViaService`` list of a policy's statement on the stage's data key (None without one)."""
     for statement in policy["Statement"]:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        if any(action.startswith("kms:") for action in actions):
+        if any(action.startswith("kms:") for action in actions) and statement["Resource"] == "${DataKeyArn}":
             via = statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
             return sorted(via if isinstance(via, list) else [via]) if via else []
     return None
@@ -362,12 +364,21 @@ def flatten(policy: Mapping[str, Any]) -> set[Grant]:
     return grants
 
 
+#: The retention purge rewrites history events to their redacted form (personal data -> its commitment):
+#: the only update of the history table any role is granted, limited to these attributes.
+HISTORY_REDACTION = ("dynamodb:UpdateItem", "${HistoryTableArn}")
+HISTORY_REDACTION_ATTRIBUTES = ("application_id", "seq", "details", "salt", "hash")
+
+
 def policy_from(grants: Iterable[Grant]) -> dict[str, Any]:
     """A readable policy granting exactly ``grants``: one statement per service and set of resources."""
     grants = set(grants)
     by_action: dict[str, set[str]] = {}
     listings: dict[tuple[str, str], list[str]] = {}
+    redaction = HISTORY_REDACTION in grants
     for action, resource in grants:
+        if (action, resource) == HISTORY_REDACTION:
+            continue  # a statement of its own, with its condition (below)
         if PREFIX_MARK in resource:
             bucket, prefix = resource.split(PREFIX_MARK)
             listings.setdefault((action, bucket), []).append(prefix)
@@ -385,9 +396,19 @@ def policy_from(grants: Iterable[Grant]) -> dict[str, Any]:
             "Action": sorted(actions),
             "Resource": resources[0] if len(resources) == 1 else list(resources),
         }
-        if service == "kms":  # the key only through the services whose encrypted resources the function uses
+        if service == "kms" and resources == ("${DataKeyArn}",):  # only through the services that encrypt with it
             statement["Condition"] = {"StringEquals": {"kms:ViaService": kms_via(grants)}}
         statements.append(statement)
+    if redaction:  # the purge's one rewrite of the history: only these attributes may be touched
+        statements.append(
+            {
+                "Sid": "HistoryRedaction",
+                "Effect": "Allow",
+                "Action": [HISTORY_REDACTION[0]],
+                "Resource": HISTORY_REDACTION[1],
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:Attributes": list(HISTORY_REDACTION_ATTRIBUTES)}},
+            }
+        )
     for (action, bucket), prefixes in sorted(listings.items()):
         statements.append(
             {

@@ -204,8 +204,8 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 19  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
-    # max_applications_per_day (issue 12)
+    assert len(by_name) == 20  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18)
     assert by_name["served_nationalities"]["Value"] == "*"
 
 

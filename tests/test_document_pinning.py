@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import requests
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared, passport_bytes
 from tests.test_review_api import decide, history, record
 
@@ -26,7 +27,7 @@ BUCKET = os.environ.get("DOCUMENTS_BUCKET_NAME", "")
 def post_form(form: dict, body: bytes) -> str:
     """Post the upload form as a client app would; returns the version S3 made."""
     response = requests.post(form["url"], data=form["fields"], files={"file": ("p.jpg", body, "image/jpeg")},
-                             timeout=10)
+                             timeout=REPLY_S)
     assert response.status_code in (200, 201, 204), response.text
     versions = boto3.client("s3").list_object_versions(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
                                                        Prefix=form["key"])["Versions"]
@@ -67,7 +68,7 @@ def test_a_reposted_form_is_recorded_never_read_nor_shown_and_the_purge_takes_ev
     link = api.get(f"/review/applications/{app_id}/document", user=reviewer)
     assert link.status == 200, link.body
     assert parse_qs(urlparse(link.body["url"]).query)["versionId"] == [v1]
-    shown = requests.get(link.body["url"], timeout=10)
+    shown = requests.get(link.body["url"], timeout=REPLY_S)
     assert shown.status_code == 200 and shown.content == original
 
     # decided, then purged past retention: no version of anything the application uploaded is left

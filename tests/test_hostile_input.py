@@ -229,3 +229,78 @@ def test_unknown_routes_answer_the_documented_shape_and_never_echo_the_token(api
         assert_error_shape(reply, reply.status)
         assert applicant.token not in json.dumps(reply.body)
         assert applicant.token.split(".")[1] not in json.dumps(reply.body)
+
+
+# --- issue 18 item 8 -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["limit=²", "limit=٣", "limit=1e3", "cursor=" + "W3s" * 700,
+                                   "cursor=" + __import__("base64").urlsafe_b64encode(b"[" * 5000 + b"]" * 5000)
+                                   .decode().rstrip("="), "cursor=%00%01", "cursor=a.b"])
+def test_odd_paging_parameters_are_4xx_not_500_on_every_list(api, applicant, reviewer, query):
+    for path, user in (("/applications", applicant), ("/review/queue", reviewer)):
+        reply = api.get(f"{path}?{query}", user=user)
+        assert reply.status in (400, 422), (path, query, reply.status, reply.body)
+        assert_error_shape(reply, reply.status)
+
+
+@pytest.mark.parametrize("name", ["\u3164", "\uffa0", "\u2800", "\u034f", "\u17b4", "\u115f\u1160",
+                                  "\U000e0100", "\u0378", "\U0003ffff", "Ann\u3164", "A" + "\u0301" * 4,
+                                  "Zalgo" + "\u0336\u0337\u0338\u0339\u033a" * 3])
+def test_invisible_unassigned_and_stacked_characters_are_refused_as_names(api, applicant, name):
+    body = make_declared()
+    body["full_name"]["surname"] = name
+    reply = api.post("/applications", body, user=applicant)
+    assert_error_shape(reply, 422, "validation_failed")
+    assert name not in json.dumps(reply.body)
+
+
+@pytest.mark.parametrize("name", ["Nguy\u1ec5n", "Nguye\u0302\u0303n", "Ælfrið", "Ōsaka", "Müller-Lüdenscheidt"])
+def test_real_names_with_marks_still_pass(api, applicant, name):
+    body = make_declared()
+    body["full_name"]["surname"] = name
+    reply = api.post("/applications", body, user=applicant)
+    assert reply.status in (201, 422), reply.body
+    if reply.status == 422:  # refused by a rule of the declaration, never for its characters
+        assert reply.error_code == "application_refused", reply.body
+
+
+def test_a_valid_passport_with_html_appended_is_rejected_not_approved(api, client, applicant):
+    from tests.support.documents import passport_bytes
+    from tests.support.flows import address_message, s3_event, screen_sanctions, sqs_event, upload_document
+
+    declared = make_declared()
+    app_id = api.post("/applications", declared, user=applicant).body["id"]
+    key = upload_document(api, applicant, app_id, passport_bytes(declared) + b"<html><script>x()</script></html>")
+    client.lambda_.invoke("verify_identity_document", s3_event(client, key))
+    client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
+    screen_sanctions(client, app_id)
+    detail = api.get(f"/applications/{app_id}", user=applicant).body
+    assert detail["state"] == "REJECTED", detail
+    assert any(r["code"] == "FILE_CORRUPT" for r in detail["decision_reasons"]), detail["decision_reasons"]
+
+
+def test_the_history_is_paginated_like_the_other_lists_and_each_page_verifies(api, applicant, reviewer):
+    from tests.test_review_api import drive
+
+    app_id = api.post("/applications", make_declared(), user=applicant).body["id"]
+    drive(app_id)  # FLAGGED: six events
+    for _ in range(3):
+        assert api.get(f"/review/applications/{app_id}", user=reviewer).status == 200  # + three audited reads
+    whole = api.get(f"/applications/{app_id}/history", user=applicant).body
+    assert len(whole["items"]) == 9 and whole["next_cursor"] is None and whole["chain_intact"] is True
+    seen, cursor = [], None
+    while True:
+        reply = api.get(f"/applications/{app_id}/history?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                        user=applicant)
+        assert reply.status == 200 and len(reply.body["items"]) <= 2 and reply.body["chain_intact"] is True
+        seen += reply.body["items"]
+        cursor = reply.body["next_cursor"]
+        if not cursor:
+            break
+    assert [e["seq"] for e in seen] == list(range(1, 10)) and seen == whole["items"]
+    forged = __import__("base64").urlsafe_b64encode(b'{"s":3,"h":"' + b"0" * 64 + b'"}').decode().rstrip("=")
+    assert api.get(f"/applications/{app_id}/history?limit=2&cursor={forged}", user=applicant).body[
+        "chain_intact"] is False  # a page that does not chain on from what the cursor claims
+    for query in ("limit=0", "limit=101", "cursor=bm90LWpzb24", "limit=²"):
+        reply = api.get(f"/applications/{app_id}/history?{query}", user=applicant)
+        assert reply.status in (400, 422), (query, reply.body)

@@ -579,8 +579,8 @@ def test_the_policy_has_no_wildcard_beyond_what_aws_requires(function):
             assert resource.startswith(
                 "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApiId}/${WebSocketStage}/"
             ), resource
-        if action.startswith("kms:"):
-            assert resource == "${DataKeyArn}", resource
+        if action.startswith("kms:"):  # the data key through the services; the chain key for its MAC only
+            assert resource == "${DataKeyArn}" or (action, resource) == ("kms:GenerateMac", "${HistoryChainKeyArn}")
         if action.startswith("ssm:"):
             assert resource.split(":")[-1] in ("parameter${SettingsPath}", "parameter${SettingsPath}/*"), resource
         if action == "s3:ListBucket":  # a listing only under the folders the code lists
@@ -606,15 +606,23 @@ HISTORY_REWRITES = {
 }
 
 
-def test_the_history_table_is_append_only_for_every_function(recording, values):
+def test_the_history_table_is_append_only_for_every_function_but_the_purges_redaction(recording, values):
+    """No function may rewrite or delete history, except the retention purge: it may update an event's
+    ``details`` and ``salt`` (personal data -> its commitment; the hash stays), under a condition."""
+    purge = "purge_documents_past_retention"
     for function, grants in recording.grants(values).items():
-        assert not {g for g in grants if g[1].startswith("${HistoryTableArn}") and g[0] in HISTORY_REWRITES}, function
+        rewrites = {g for g in grants if g[1].startswith("${HistoryTableArn}") and g[0] in HISTORY_REWRITES}
+        assert rewrites == ({iam.HISTORY_REDACTION} if function == purge else set()), function
     for function, policy in iam.templates(ROOT).items():
-        assert not {
+        assert {
             (action, resource)
             for action, resource in iam.flatten(policy)
             if resource.startswith("${HistoryTableArn}") and action in HISTORY_REWRITES
-        }, function
+        } == ({iam.HISTORY_REDACTION} if function == purge else set()), function
+    [redaction] = [s for s in iam.templates(ROOT)[purge]["Statement"] if s["Sid"] == "HistoryRedaction"]
+    assert redaction["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": list(iam.HISTORY_REDACTION_ATTRIBUTES)}
+    }
 
 
 def test_the_stage_config_gives_every_function_its_own_policy_file():

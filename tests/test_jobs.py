@@ -16,7 +16,6 @@ import uuid
 import boto3
 import pytest
 
-from chalicelib.domain.workflow import verify_chain
 from tests import test_review_api as h
 
 UTC = dt.timezone.utc
@@ -164,8 +163,9 @@ def s3_deletes(monkeypatch):
     return calls
 
 
-def decided_with_documents(closed_at: dt.datetime) -> tuple[str, list[str]]:
-    """An application approved at ``closed_at`` with two uploads (one re-upload) in S3."""
+def decided_with_documents(closed_at: dt.datetime, identity: str = "FAIL") -> tuple[str, list[str]]:
+    """An application decided at ``closed_at`` (REJECTED: kept ``document_retention_days``; with
+    ``identity="PASS"`` APPROVED, kept for the AML period) with two uploads (one re-upload) in S3."""
     from chalicelib.bootstrap import services
 
     clock = h.Clock(closed_at - dt.timedelta(hours=1))
@@ -174,9 +174,11 @@ def decided_with_documents(closed_at: dt.datetime) -> tuple[str, list[str]]:
     keys = [h.receive_document(app_id, clock), services().documents.key_for_new_upload(app_id)]
     for key in keys:
         s3.put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=key, Body=b"%PDF-1.4 " + os.urandom(64))
-    h.record(app_id, "address", "PASS", clock)
+    normalised = {"country": "GB", "street_address": ["10 Downing Street"], "postal_code": "SW1A 2AA"}
+    h.record(app_id, "address", "PASS", clock, details={"normalised": normalised})  # personal data in the history
     h.record(app_id, "sanctions", "PASS", clock)
-    assert h.record(app_id, "identity", "PASS", clock.at(closed_at)).state.value == "APPROVED"
+    decided = h.record(app_id, "identity", identity, clock.at(closed_at)).state.value
+    assert decided == ("APPROVED" if identity == "PASS" else "REJECTED")
     return app_id, keys
 
 
@@ -188,19 +190,23 @@ def objects_of(app_id: str) -> list[str]:
 
 def assert_purged(app_id: str, keys: list[str]):
     app = get(app_id)
-    assert app.state.value == "APPROVED" and app.purged_at is not None and app.document_key is None
+    assert app.state.value == "REJECTED" and app.purged_at is not None and app.document_key is None
     assert not {"email", "phone", "address", "identity_document"} & set(app.declared)
     assert app.declared["full_name"]["surname"] == "Carter"  # whom the bank decided about stays
     assert objects_of(app_id) == []
     last = h.history(app_id)[-1]
     assert last.type.value == "documents.purged" and last.actor == "system:retention-job"
     assert last.details["document_key"] == keys[0]
-    assert verify_chain(h.history(app_id)) is None
+    assert "Downing" not in json.dumps([e.to_dict() for e in h.history(app_id)])  # the history too
+    from chalicelib.bootstrap import services
+
+    assert services().applications.chain_intact(get(app_id), h.history(app_id))
 
 
 def test_purge_handler_deletes_documents_then_minimises_data_and_a_rerun_does_nothing(client, s3_deletes):
     app_id, keys = decided_with_documents(now() - dt.timedelta(days=91))
     recent, recent_keys = decided_with_documents(now() - dt.timedelta(days=89))
+    approved, approved_keys = decided_with_documents(now() - dt.timedelta(days=400), identity="PASS")
     assert sorted(objects_of(app_id)) == sorted(keys)
 
     first = fire(client, "purge_documents_past_retention")
@@ -209,6 +215,8 @@ def test_purge_handler_deletes_documents_then_minimises_data_and_a_rerun_does_no
     assert_purged(app_id, keys)
     assert app_id in s3_deletes and recent not in s3_deletes
     assert get(recent).purged_at is None and sorted(objects_of(recent)) == sorted(recent_keys)
+    # APPROVED: kept for anti-money-laundering record keeping (approved_document_retention_days)
+    assert get(approved).purged_at is None and sorted(objects_of(approved)) == sorted(approved_keys)
 
     count = len(h.history(app_id))
     s3_deletes.clear()

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from chalicelib.domain import mrz
+from tests.support.deadlines import REPLY_S
 from tests.support.passports import Holder, Look, make_document, mrz_lines
 
 pytestmark = pytest.mark.stack  # moto (the S3 the engine reads) and the local Textract, started by aws_stack
@@ -165,3 +166,34 @@ def test_round_trip_render_ocr_repair(holder, look):
     assert found is not None
     assert found.mrz.lines == tuple(mrz_lines(holder))
     assert found.mrz.valid
+
+
+def test_the_same_page_asked_for_while_it_is_being_read_is_read_once(monkeypatch):
+    """An SDK retry after a read timeout must wait for the reading under way, not queue another."""
+    import threading
+
+    from devstack import textract as local
+
+    started, release, readings = threading.Event(), threading.Event(), []
+    real = local.read_mrz_band
+
+    def slow_reading(page):
+        readings.append(1)
+        started.set()
+        assert release.wait(REPLY_S)
+        return real(page)
+
+    monkeypatch.setattr(local, "read_mrz_band", slow_reading)
+    data = make_document(Holder(document_number=f"S{uuid.uuid4().int % 10**8:08d}"), Look())  # bytes not cached yet
+    answers = []
+    callers = [threading.Thread(target=lambda: answers.append(local.detect_document_text(data))) for _ in range(4)]
+    callers[0].start()
+    assert started.wait(REPLY_S)
+    for caller in callers[1:]:  # the retries arrive while the first reading runs
+        caller.start()
+    release.set()
+    for caller in callers:
+        caller.join(REPLY_S)
+    assert len(answers) == 4 and len(readings) == 1
+    lines = [[block["Text"] for block in answer["Blocks"] if block["BlockType"] == "LINE"] for answer in answers]
+    assert lines[0] and all(line == lines[0] for line in lines)

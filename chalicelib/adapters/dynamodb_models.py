@@ -97,6 +97,7 @@ class HistoryModel(Model):
     details = JSONAttribute(default=dict)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
+    salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
     # Outside the hashed event (routing and counting only; absent on items written before them):
     applicant_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)  # the application's

@@ -168,6 +168,7 @@ class HistoryEventOut(_Strict):
 class History(_Strict):
     items: list[HistoryEventOut]
     chain_intact: bool
+    next_cursor: Optional[str] = None
 
 
 class QueueItem(_Strict):

@@ -96,6 +96,10 @@ PAGING = (
     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size"),
     Param("cursor", "query", {"type": "string"}, "The next_cursor of the previous page"),
 )
+HISTORY_PAGING = (
+    Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "Events per page"),
+    Param("cursor", "query", {"type": "string"}, "The next_cursor of the previous page"),
+)
 IDEMPOTENCY_KEY = (
     Param(
         "Idempotency-Key",

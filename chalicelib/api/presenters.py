@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..domain.checks import for_applicant
-from ..domain.workflow import Application, EventType, HistoryEvent, chain_intact
+from ..domain.workflow import Application, EventType, HistoryEvent
 from ..domain.workflow import for_applicant as event_for_applicant
+from ..services.applications import History
 from ..services.operations import Job, Workflow
 from ..services.ports import QueueStatus
 from ..services.review import Detail, DocumentLink
@@ -51,9 +52,13 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
     return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
 
 
-def history(events: Sequence[HistoryEvent], reviewer: bool = False) -> dict[str, Any]:
+def history(found: History, reviewer: bool = False) -> dict[str, Any]:
     """The history; the applicant's view shows staff as their role, without internal reasons."""
-    return {"items": [event(e, reviewer) for e in events], "chain_intact": chain_intact(events)}
+    return {
+        "items": [event(e, reviewer) for e in found.events],
+        "chain_intact": found.intact,
+        "next_cursor": found.next_cursor,
+    }
 
 
 def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:

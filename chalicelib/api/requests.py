@@ -16,6 +16,11 @@ JSON_TYPES = ("application/json",)
 MAX_PAGE = 100
 PAGE_PARAMS = frozenset({"limit", "cursor"})
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+#: ASCII digits only: ``str.isdigit`` also says yes to "²" and "٣", which ``int`` then refuses.
+LIMIT = re.compile(r"^[0-9]{1,3}$")
+#: What a cursor this API hands out looks like (URL-safe base64 of a small JSON object); anything else,
+#: however deep or long, is refused before it is decoded.
+CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -85,11 +90,14 @@ def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]
             },
         )
     raw = query.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not LIMIT.match(raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise ApiError(
             422,
             "validation_failed",
             f"limit must be an integer from 1 to {MAX_PAGE}",
             {"fields": [{"field": "limit", "message": "out of range", "type": "query"}]},
         )
-    return int(raw), query.get("cursor") or None
+    cursor = query.get("cursor") or None
+    if cursor is not None and not CURSOR.match(cursor):
+        raise ApiError(400, "invalid_cursor", "cursor is not valid")
+    return int(raw), cursor

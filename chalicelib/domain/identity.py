@@ -233,8 +233,11 @@ def _declaration_reasons(declared: ApplicationRequest, policy: Policy, today: dt
 def _structure_reasons(mime: str, sample: DocumentSample, policy: Policy) -> list[Reason]:
     """Decoded just enough to trust: dimensions from the header (no pixel decoded), the end of the stream."""
     size = _image_size(mime, sample.head)
-    if mime != "application/pdf" and size is None and len(sample.head) < HEAD_BYTES:
-        return [Reason(FILE_CORRUPT, Outcome.FAIL, "The image has no readable header")]
+    if mime != "application/pdf" and size is None:
+        # Within the first HEAD_BYTES or not at all: an image whose size cannot be learnt without reading
+        # further is refused unread, or the pixel limit would be skipped by padding before the header.
+        where = "in its first 64 KiB" if len(sample.head) >= HEAD_BYTES else ""
+        return [Reason(FILE_CORRUPT, Outcome.FAIL, f"The image has no readable header {where}".strip())]
     if size is not None:
         width, height = size
         if width == 0 or height == 0:
@@ -249,7 +252,15 @@ def _structure_reasons(mime: str, sample: DocumentSample, policy: Policy) -> lis
         tail = sample.tail
     if ends[mime] not in tail:
         return [Reason(FILE_CORRUPT, Outcome.FAIL, "The file is truncated: its stream does not end")]
+    if not tail.rstrip(TRAILING_PADDING).endswith(ends[mime]):
+        # Something rides after the image (HTML, a script, a second file): what a reviewer's browser or
+        # another tool might read is not what was checked. Refused, never stripped.
+        return [Reason(FILE_CORRUPT, Outcome.FAIL, "The file has data after the end of its image or document")]
     return []
+
+
+#: What may follow a file's end marker: padding some encoders and editors write, nothing else.
+TRAILING_PADDING = b"\x00\r\n\t "
 
 
 def _image_size(mime: str, head: bytes) -> Optional[tuple[int, int]]:

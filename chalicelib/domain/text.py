@@ -6,7 +6,11 @@ and isolates (U+202A-U+202E, U+2066-U+2069: they reorder what a reviewer
 reads), zero-width and other invisible format characters (U+200B-U+200D,
 U+FEFF, the soft hyphen), line and paragraph separators, surrogates and
 private-use code points are refused rather than silently stripped: what was
-stored is what was typed. ``printable_pattern()`` says the same as a regular
+stored is what was typed. So are unassigned code points, characters that draw
+nothing although their category says letter or mark (Hangul fillers, the
+Braille blank, the combining grapheme joiner: a "name" of them looks empty),
+and runs of more than three combining marks on one character.
+``printable_pattern()`` says the same, but for the run length, as a regular
 expression for the OpenAPI document, so generated clients and fuzzers agree.
 """
 
@@ -18,8 +22,39 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-#: Unicode general categories refused: control, format, line/paragraph separators, surrogates, private use.
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co"})
+#: Unicode general categories refused: control, format, line/paragraph separators, surrogates, private use,
+#: and unassigned code points (Cn: nothing can say what they will be drawn as).
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+#: Characters that draw nothing yet are letters or marks by category, so a "name" made of them looks
+#: empty: Unicode's Default_Ignorable_Code_Point set (DerivedCoreProperties.txt) beyond the Cf above --
+#: the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, the combining grapheme joiner U+034F, the Khmer
+#: inherent vowels U+17B4-U+17B5, the Mongolian variation selectors U+180B-U+180F, the variation
+#: selectors -- and the Braille blank U+2800, drawn as a space.
+INVISIBLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0x1D173, 0x1D17A),
+    (0xE0100, 0xE01EF),
+)
+
+#: Combining marks one base character may carry: Vietnamese stacks two on a vowel (NFD), three covers
+#: every writing system's need; a longer run ("Zalgo" text) only overwrites the lines around it.
+MAX_COMBINING_RUN = 3
+
+
+def _invisible(cp: int) -> bool:
+    return any(start <= cp <= end for start, end in INVISIBLE_RANGES)
+
+
+def _refused(char: str) -> bool:
+    return unicodedata.category(char) in REFUSED_CATEGORIES or _invisible(ord(char))
 
 
 #: Whitespace controls an address line may carry from a copy-paste: normalisation collapses them.
@@ -31,11 +66,20 @@ def refused_characters(text: str, allowed: str = "") -> list[str]:
     found: list[str] = []
     for char in text:
         name = f"U+{ord(char):04X}"
-        if char not in allowed and unicodedata.category(char) in REFUSED_CATEGORIES and name not in found:
+        if char not in allowed and _refused(char) and name not in found:
             found.append(name)
             if len(found) == 5:
                 break
     return found
+
+
+def longest_combining_run(text: str) -> int:
+    """The most combining marks in a row, in the decomposed form (what a renderer stacks)."""
+    longest = run = 0
+    for char in unicodedata.normalize("NFD", text):
+        run = run + 1 if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me") else 0
+        longest = max(longest, run)
+    return longest
 
 
 def check_printable(text: str, allowed: str = "") -> str:
@@ -43,6 +87,8 @@ def check_printable(text: str, allowed: str = "") -> str:
     refused = refused_characters(text, allowed)
     if refused:
         raise ValueError(f"contains characters that are not allowed: {', '.join(refused)}")
+    if longest_combining_run(text) > MAX_COMBINING_RUN:
+        raise ValueError(f"more than {MAX_COMBINING_RUN} combining marks on one character")
     return text
 
 
@@ -73,7 +119,8 @@ def printable_pattern(allowed: str = "") -> str:
         refused = (
             cp <= sys.maxunicode
             and chr(cp) not in allowed
-            and unicodedata.category(chr(cp)) in REFUSED_CATEGORIES - {"Cs"}
+            and unicodedata.category(chr(cp)) != "Cs"
+            and _refused(chr(cp))
         )
         if refused and start is None:
             start = cp

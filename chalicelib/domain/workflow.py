@@ -13,7 +13,9 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import json
+import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,9 +170,14 @@ class HistoryEvent:
     details: Mapping[str, Any]
     prev_hash: str
     hash: str = ""
+    #: Random per event that holds personal data; never shown, never hashed. It makes the commitments to
+    #: that data (``committed_details``) unguessable; the retention purge deletes it with the data.
+    salt: Optional[str] = None
 
     def content(self) -> dict[str, Any]:
-        """The hashed fields: everything except the hash itself."""
+        """The hashed fields: everything except the hash (and the salt), with the personal data in
+        ``details`` as its salted commitment. So the chain verifies the same before and after the
+        retention purge replaces that data by its commitment (``redacted``)."""
         return {
             "application_id": self.application_id,
             "seq": self.seq,
@@ -180,19 +187,74 @@ class HistoryEvent:
             "from_state": self.from_state.value if self.from_state else None,
             "to_state": self.to_state.value,
             "reason": self.reason,
-            "details": _jsonable(self.details),
+            "details": committed_details(self.type, _jsonable(self.details), self.salt),
             "prev_hash": self.prev_hash,
         }
 
-    def compute_hash(self) -> str:
+    def compute_hash(self, key: bytes = b"") -> str:
+        """HMAC-SHA-256 of the canonical content under the chain key (``seal``): only a holder of the key
+        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC."""
         canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def sealed(self) -> HistoryEvent:
-        return dataclasses.replace(self, hash=self.compute_hash())
+    def sealed(self, key: bytes = b"") -> HistoryEvent:
+        return dataclasses.replace(self, hash=self.compute_hash(key))
+
+    def redacted(self) -> HistoryEvent:
+        """The event with its personal data replaced by the salted commitments, and no salt: the same hash."""
+        if self.salt is None:
+            return self
+        return dataclasses.replace(
+            self, details=committed_details(self.type, _jsonable(self.details), self.salt), salt=None
+        )
+
+    @property
+    def holds_personal_data(self) -> bool:
+        return self.salt is not None and bool(personal_paths(self.type, self.details))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.content(), "hash": self.hash}
+        """What readers of the history see: the details as recorded (or as redacted), and the hash."""
+        return {**self.content(), "details": _jsonable(self.details), "hash": self.hash}
+
+
+#: What a check's details may keep once its personal data is purged: facts about the file, the
+#: sanctions index and the screening settings. Everything else in a check's details (what was read from
+#: the document, the normalised address, candidate matches, and any key a later version adds) is
+#: personal data: an allow-list, so a new field is purged unless someone decides it is not personal.
+NON_PERSONAL_CHECK_DETAILS = frozenset(
+    {"mime_type", "declared_content_type", "size", "document_version", "index_version", "lists", "review_threshold"}
+)
+#: A purged value in the history: its salted SHA-256 commitment.
+REDACTED = "redacted_sha256"
+
+
+def personal_paths(event_type: EventType, details: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Where an event's details hold personal data: the check result's own details (see above)."""
+    if event_type is not EventType.CHECK_COMPLETED:
+        return []
+    inner = details.get("details")
+    if not isinstance(inner, Mapping):
+        return []
+    return [("details", key) for key in sorted(inner) if key not in NON_PERSONAL_CHECK_DETAILS]
+
+
+def committed_details(event_type: EventType, details: dict[str, Any], salt: Optional[str]) -> dict[str, Any]:
+    """``details`` with each personal value replaced by ``{REDACTED: sha256(salt, path, value)}``.
+
+    Without a salt the event was redacted already (its values are those commitments) or holds no
+    personal data: the details are their own committed form."""
+    if salt is None:
+        return details
+    paths = personal_paths(event_type, details)
+    if not paths:
+        return details
+    committed: dict[str, Any] = json.loads(json.dumps(details))
+    for outer, key in paths:
+        value = committed[outer][key]
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(f"{salt}\x00{outer}.{key}\x00{canonical}".encode()).hexdigest()
+        committed[outer][key] = {REDACTED: digest}
+    return committed
 
 
 def is_application_id(value: object) -> bool:
@@ -205,18 +267,46 @@ def is_application_id(value: object) -> bool:
         return False
 
 
-def chain_intact(events: Sequence[HistoryEvent]) -> bool:
-    return verify_chain(events) is None
+def chain_intact(events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None) -> bool:
+    return verify_chain(events, key, head) is None
 
 
-def verify_chain(events: Sequence[HistoryEvent]) -> Optional[int]:
-    """Return the seq of the first tampered or missing event, or None if intact."""
+def verify_chain(
+    events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None
+) -> Optional[int]:
+    """The seq of the first tampered, missing or extra event, or None if the chain is intact.
+
+    Each event's hash is the keyed MAC of its content, which names the previous event's hash: an edited,
+    deleted, inserted or reordered event breaks the chain. ``head``: the application's stored
+    ``(last_seq, last_hash)``; the chain must end exactly there, so deleting the last events (truncation)
+    is detected too, unless the application item is rolled back with them (see docs/security.md).
+    """
     prev = GENESIS_HASH
     for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq or event.prev_hash != prev or event.compute_hash() != event.hash:
+        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(event.compute_hash(key), event.hash):
             return event.seq
         prev = event.hash
+    if head is not None:
+        last_seq, last_hash = head
+        if len(events) != last_seq or prev != last_hash:
+            return min(len(events), last_seq) + 1
     return None
+
+
+def _same_mac(computed: str, stored: str) -> bool:
+    return hmac.compare_digest(computed.encode(), str(stored).encode())
+
+
+def seal(change: Change, key: bytes) -> Change:
+    """The change's events chained again under ``key`` (the builder's hashes are unkeyed placeholders):
+    each event MACed over its content and the previous event's hash, from the head the change starts at."""
+    prev = change.before.last_hash if change.before else GENESIS_HASH
+    events = []
+    for event in change.events:
+        event = dataclasses.replace(event, prev_hash=prev).sealed(key)
+        events.append(event)
+        prev = event.hash
+    return Change(change.before, dataclasses.replace(change.after, last_hash=prev), tuple(events))
 
 
 @dataclass(frozen=True)
@@ -300,6 +390,7 @@ class _ChangeBuilder:
             reason=reason,
             details=_jsonable(details or {}),
             prev_hash=self.app.last_hash,
+            salt=secrets.token_hex(16) if personal_paths(event_type, details or {}) else None,
         ).sealed()
         moved = to_state != from_state
         self.app = dataclasses.replace(
@@ -513,33 +604,45 @@ def escalate(app: Application, policy: Policy, now: dt.datetime) -> Change:
 
 
 MINIMISED_FIELDS = ("email", "phone", "address", "identity_document")
-# What the identity check read from the document: personal data that goes with it.
-READ_FROM_DOCUMENT = ("ocr", "mrz")
 
 
-def _without_reading(result: Mapping[str, Any]) -> dict[str, Any]:
-    details = {k: v for k, v in (result.get("details") or {}).items() if k not in READ_FROM_DOCUMENT}
+def _without_personal_details(result: Mapping[str, Any]) -> dict[str, Any]:
+    details = {k: v for k, v in (result.get("details") or {}).items() if k in NON_PERSONAL_CHECK_DETAILS}
     return {**result, "details": details}
+
+
+def retention_days(app: Application, policy: Policy) -> int:
+    """How long a closed application's documents and personal data are kept, from when it closed.
+
+    APPROVED: the anti-money-laundering record-keeping period (``approved_document_retention_days``,
+    five years by default; docs/security.md says why and from when). Anything else (rejected,
+    withdrawn, expired: no relationship began): ``document_retention_days``.
+    """
+    if app.state == State.APPROVED:
+        return policy.approved_document_retention_days
+    return policy.document_retention_days
 
 
 def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
     """Drop the document and the personal data a closed application no longer needs.
 
-    Name and birth date stay: the bank must be able to say whom it decided about.
+    Name and birth date stay: the bank must be able to say whom it decided about. The history's
+    copies of the same data go too (``redact_history``, written before this change commits).
     """
     if app.purged_at is not None:
         raise NothingToDo("already purged")
-    if now - parse_iso(app.state_since) < dt.timedelta(days=policy.document_retention_days):
+    days = retention_days(app, policy)
+    if now - parse_iso(app.state_since) < dt.timedelta(days=days):
         raise NothingToDo("still within retention")
     declared = {k: v for k, v in app.declared.items() if k not in MINIMISED_FIELDS}
-    checks = {name: _without_reading(result) for name, result in app.checks.items()}
+    checks = {name: _without_personal_details(result) for name, result in app.checks.items()}
     return (
         _ChangeBuilder(app, app, now)
         .apply(
             EventType.DOCUMENTS_PURGED,
             Actor("system", "retention-job"),
-            f"retention of {policy.document_retention_days} days passed",
-            {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS)},
+            f"retention of {days} days passed",
+            {"document_key": app.document_key, "removed_fields": list(MINIMISED_FIELDS), "history_redacted": True},
             declared=declared,
             checks=checks,
             purged_at=iso(now),
@@ -548,6 +651,13 @@ def purge(app: Application, policy: Policy, now: dt.datetime) -> Change:
         )
         .build()
     )
+
+
+def redact_history(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    """The events that hold personal data, each as it must be stored once purged: the data replaced by
+    its salted commitment, the salt gone. Their hashes do not change, so the chain still verifies; the
+    data cannot be recovered or guessed (without the salt a commitment to a birth date is not a lookup)."""
+    return [event.redacted() for event in events if event.holds_personal_data]
 
 
 # --- staff access ----------------------------------------------------------------

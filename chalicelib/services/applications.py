@@ -7,11 +7,15 @@ conditional transaction: people get a 409, system steps re-read and retry.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..domain import workflow
@@ -23,10 +27,12 @@ from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is
 from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
+    ChainKey,
     Clock,
     ConcurrentChange,
     IdempotentReplay,
     IdGenerator,
+    InvalidCursor,
     QuotaFull,
     Quotas,
     QuotaUse,
@@ -36,6 +42,46 @@ from .ports import (
 )
 
 SYSTEM_RETRIES = 8
+#: Events per page of the history when the client names no limit (the most a page may hold).
+HISTORY_PAGE = 100
+
+
+@dataclass(frozen=True)
+class History:
+    """A page of an application's audit history, whether the chain verifies, and where the next page starts.
+
+    ``intact``: every event of the page MACed under the chain key and chained to the one before (the
+    previous page's last, which its cursor carries); on the last page, the chain ends at the stored head.
+    """
+
+    events: list[HistoryEvent]
+    intact: bool
+    next_cursor: Optional[str] = None
+
+
+def _history_cursor(event: HistoryEvent) -> str:
+    raw = json.dumps({"s": event.seq, "h": event.hash}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: Optional[str]) -> tuple[int, str]:
+    """(seq, hash) of the last event of the previous page; (0, genesis) for the first page."""
+    if not cursor:
+        return 0, workflow.GENESIS_HASH
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, RecursionError) as error:
+        raise InvalidCursor("cursor is not valid") from error
+    if not (
+        isinstance(data, dict)
+        and set(data) == {"s", "h"}
+        and isinstance(data["s"], int)
+        and not isinstance(data["s"], bool)
+        and data["s"] >= 1
+        and isinstance(data["h"], str)
+    ):
+        raise InvalidCursor("cursor is not valid")
+    return data["s"], data["h"]
 
 
 class ApplicationService:
@@ -46,12 +92,40 @@ class ApplicationService:
         new_id: IdGenerator = new_uuid,
         quotas: Optional[Quotas] = None,
         settings: Optional[SettingsSource] = None,
+        chain: Optional[ChainKey] = None,
     ):
         self.repo = repository
         self.clock = clock
         self.new_id = new_id
         self.quotas = quotas
         self.settings = settings  # None: the defaults of resources.yaml (Policy())
+        self.chain = chain  # None: an unkeyed chain (use-case tests that do not care)
+
+    # --- the audit history's chain ---------------------------------------------
+
+    def _key(self) -> bytes:
+        return self.chain.secret() if self.chain is not None else b""
+
+    def commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        quota: Optional[QuotaUse] = None,
+    ) -> Change:
+        """Seal the change's events into the keyed chain, then commit it (with the daily quota's use, in
+        the same transaction, when given); returns the sealed change.
+
+        Every write of the history goes through here, so every event carries the keyed MAC.
+        """
+        sealed = workflow.seal(change, self._key())
+        self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=quota)
+        return sealed
+
+    def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
+        """Every event MACed under the chain key, in sequence, and the chain ending at the application's
+        stored head (``last_seq``, ``last_hash``): edits, insertions and truncation all show."""
+        return workflow.chain_intact(events, self._key(), head=(app.last_seq, app.last_hash))
 
     def policy(self) -> Policy:
         return self.settings.policy() if self.settings is not None else Policy()
@@ -81,7 +155,7 @@ class ApplicationService:
         quota = self._daily_quota(who)
         change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
-            self.repo.commit(change, idempotency_key=claim_key, fingerprint=fingerprint, quota=quota)
+            change = self.commit(change, idempotency_key=claim_key, fingerprint=fingerprint, quota=quota)
         except IdempotentReplay as replay:  # free: the quota is taken only by the commit that creates
             return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
         except QuotaFull:
@@ -120,14 +194,34 @@ class ApplicationService:
     def list_own(self, who: Identity, limit: int, cursor: Optional[str]) -> tuple[list[Application], Optional[str]]:
         return self.repo.list_for_applicant(who.sub, limit, cursor)
 
-    def history(self, who: Identity, application_id: str) -> list[HistoryEvent]:
-        self.get_own(who, application_id)
-        return self.repo.history(application_id)
+    def history(
+        self, who: Identity, application_id: str, limit: int = HISTORY_PAGE, cursor: Optional[str] = None
+    ) -> History:
+        """A page of the applicant's own application's history (``limit`` events after ``cursor``)."""
+        app = self.get_own(who, application_id)
+        after_seq, after_hash = _after(cursor)
+        events = self.repo.history_after(application_id, after_seq, limit + 1)
+        page, more = events[:limit], len(events) > limit
+        intact = self._page_intact(app, page, after_seq, after_hash, last=not more)
+        return History(page, intact, _history_cursor(page[-1]) if more else None)
+
+    def _page_intact(
+        self, app: Application, page: Sequence[HistoryEvent], after_seq: int, after_hash: str, last: bool
+    ) -> bool:
+        key = self._key()
+        prev, seq = after_hash, after_seq
+        for event in page:
+            seq += 1
+            if event.seq != seq or event.prev_hash != prev:
+                return False
+            if not hmac.compare_digest(event.compute_hash(key).encode(), event.hash.encode()):
+                return False
+            prev = event.hash
+        return not last or (seq == app.last_seq and prev == app.last_hash)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         app = self.get_own(who, application_id)
-        change = workflow.withdraw(app, who.sub, reason, self.clock())
-        self.repo.commit(change)
+        change = self.commit(workflow.withdraw(app, who.sub, reason, self.clock()))
         return change.after
 
     # --- system steps -----------------------------------------------------
@@ -156,8 +250,7 @@ class ApplicationService:
             except NothingToDo:
                 return None
             try:
-                self.repo.commit(change)
-                return change
+                return self.commit(change)
             except ConcurrentChange as conflict:
                 app = conflict.current
                 backoff(attempt)

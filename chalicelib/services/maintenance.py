@@ -147,27 +147,37 @@ class Maintenance:
     def purge_past_retention(
         self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
     ) -> Summary:
-        """Closed applications past retention lose their documents and minimised personal data.
+        """Closed applications past retention lose their documents and personal data, everywhere.
 
-        The S3 objects are deleted first, then the purge is committed with its
-        history event: a crash in between leaves an unpurged application whose
-        objects are gone, and the rerun deletes nothing more and commits. An
-        application already purged is skipped before any S3 call.
+        Retention runs from when the application closed: ``approved_document_retention_days`` for
+        APPROVED (anti-money-laundering record keeping), ``document_retention_days`` for the rest. In
+        order: every S3 version deleted; every history event holding personal data rewritten to its
+        redacted form (same hash: the chain still verifies); then the purge committed with its history
+        event. A crash in between leaves an unpurged application whose data is already gone, and the
+        rerun finds nothing more to delete or redact and commits. An application already purged is
+        skipped before any S3 call.
         """
         now = now or self.applications.clock()
         policy = self.settings.policy()
-        cutoff = iso(now - dt.timedelta(days=policy.document_retention_days))
+        cutoffs = {
+            state: iso(now - dt.timedelta(days=policy.approved_document_retention_days))
+            if state == State.APPROVED
+            else iso(now - dt.timedelta(days=policy.document_retention_days))
+            for state in FINAL_STATES
+        }
         repo = self.applications.repo
 
         def candidates() -> Iterable[Application]:
             for state in sorted(FINAL_STATES, key=lambda s: s.value):
-                yield from repo.in_state_since_before(state, cutoff)
+                yield from repo.in_state_since_before(state, cutoffs[state])
 
-        def delete_documents(app: Application) -> dict[str, int]:
+        def delete_personal_data(app: Application) -> dict[str, int]:
             deleted = self.documents.delete_all_for(app.application_id)
             if self.readings is not None:
                 deleted += self.readings.delete_all_for(app.application_id)
-            return {"objects_deleted": deleted}
+            events = repo.history(app.application_id)
+            redacted = repo.redact_history(app.application_id, workflow.redact_history(events))
+            return {"objects_deleted": deleted, "events_redacted": redacted}
 
         summary = _apply_each(
             self.applications,
@@ -176,8 +186,14 @@ class Maintenance:
             lambda app: workflow.purge(app, policy, now),
             budget_seconds,
             skip=lambda app: app.purged_at is not None,
-            before=delete_documents,
+            before=delete_personal_data,
         )
         summary.setdefault("objects_deleted", 0)
-        summary.update(cutoff=cutoff, document_retention_days=policy.document_retention_days)
+        summary.setdefault("events_redacted", 0)
+        summary.update(
+            cutoff=cutoffs[State.REJECTED],
+            approved_cutoff=cutoffs[State.APPROVED],
+            document_retention_days=policy.document_retention_days,
+            approved_document_retention_days=policy.approved_document_retention_days,
+        )
         return summary

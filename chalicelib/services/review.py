@@ -16,7 +16,7 @@ from typing import Optional
 from ..domain import workflow
 from ..domain.identity import sniff_mime_type
 from ..domain.users import Identity
-from ..domain.workflow import Application, HistoryEvent, State, chain_intact, iso
+from ..domain.workflow import Application, HistoryEvent, State, iso
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
@@ -39,10 +39,7 @@ READ_ATTEMPTS = 8
 class Detail:
     application: Application
     history: list[HistoryEvent]
-
-    @property
-    def chain_intact(self) -> bool:
-        return chain_intact(self.history)
+    chain_intact: bool
 
 
 @dataclass(frozen=True)
@@ -156,14 +153,17 @@ class ReviewService:
                 raise NotFound(application_id)
             change = workflow.record_view(app, reviewer.sub, self.applications.clock())
             try:
-                self.repo.commit(change)
+                change = self.applications.commit(change)
             except ConcurrentChange:
                 if attempt < READ_ATTEMPTS:
                     backoff(attempt)  # another read or a step committed first: read again
                     continue
                 raise
             self.metrics.count("ReviewerRead")
-            return Detail(with_reading(self.readings, change.after), [*history, *change.events])
+            events = [*history, *change.events]
+            return Detail(
+                with_reading(self.readings, change.after), events, self.applications.chain_intact(change.after, events)
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def may_watch(self, reviewer: Identity, application_id: str) -> Application:
@@ -188,7 +188,7 @@ class ReviewService:
                 app, approve, reviewer.sub, reason, self.applications.clock(), email, applicant_emails
             )
             try:
-                self.repo.commit(change)
+                change = self.applications.commit(change)
             except ConcurrentChange as conflict:
                 current = conflict.current
                 if attempt < DECISION_ATTEMPTS and current is not None and current.state == State.FLAGGED:

@@ -65,6 +65,11 @@ def repository(kind: str) -> Any:
 
 
 @pytest.fixture
+def chain_key(kind: str) -> Any:
+    return memory.StaticChainKey() if kind == "fake" else real_services().chain_key
+
+
+@pytest.fixture
 def claims(kind: str) -> Any:
     return memory.InMemoryClaims() if kind == "fake" else real_services().claims
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 
 import pytest
@@ -269,3 +270,28 @@ def test_an_idempotent_replay_costs_no_quota(repository, moment):
     with pytest.raises(IdempotentReplay) as replay:
         repository.commit(submitted(moment), idempotency_key=key, fingerprint="f", quota=quota)
     assert replay.value.application_id == change.after.application_id
+
+
+def test_the_chain_key_is_a_stable_secret_of_at_least_256_bits(chain_key):
+    first = chain_key.secret()
+    assert isinstance(first, bytes) and len(first) >= 32
+    assert chain_key.secret() == first
+
+
+def test_redacting_rewrites_only_the_events_with_that_hash_and_keeps_the_chain(repository, moment):
+    """The one rewrite of the history: personal data replaced by its commitment, same hash, once."""
+    app = committed(repository, submitted(moment))
+    result = CheckResult("address", (), {"normalised": {"city": "LONDON"}, "size": 1})
+    repository.commit(workflow.record_check(app, result, moment()))
+    events = repository.history(app.application_id)
+    assert events[-1].salt and events[-1].details["details"]["normalised"] == {"city": "LONDON"}
+    redacted = workflow.redact_history(events)
+    assert [e.seq for e in redacted] == [events[-1].seq]
+    assert repository.redact_history(app.application_id, redacted) == 1
+    assert repository.redact_history(app.application_id, redacted) == 0  # a rerun changes nothing
+    forged = dataclasses.replace(redacted[0], hash="f" * 64)
+    assert repository.redact_history(app.application_id, [forged]) == 0  # not that event
+    after = repository.history(app.application_id)
+    assert after[-1].salt is None and "LONDON" not in json.dumps(after[-1].details)
+    assert after[-1].details["details"]["size"] == 1  # not personal: kept
+    assert verify_chain(after, b"", head=(len(after), after[-1].hash)) is None

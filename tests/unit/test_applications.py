@@ -27,7 +27,8 @@ def test_create_commits_the_application_awaiting_documents_with_its_submission_e
     assert svc.repository.get(app.application_id) == app
     [event] = svc.repository.history(app.application_id)
     assert event.type.value == "application.submitted" and event.prev_hash == GENESIS_HASH
-    assert event.actor == f"applicant:{applicant.sub}" and verify_chain([event]) is None
+    assert event.actor == f"applicant:{applicant.sub}" and verify_chain([event], svc.chain_key.secret()) is None
+    assert verify_chain([event]) == 1  # MACed under the chain key: without it, nothing verifies
 
 
 def test_an_idempotency_key_returns_the_same_application_without_a_second_write(svc, applicant):

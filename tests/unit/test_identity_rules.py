@@ -40,9 +40,11 @@ from chalicelib.domain.identity import (
     OcrRefusal,
     PageText,
     age_on,
+    check_file,
     check_identity,
     mrz_birth_date,
     mrz_expiry_date,
+    worth_reading,
 )
 from chalicelib.domain.policy import Policy
 from tests.support.documents import (
@@ -52,6 +54,7 @@ from tests.support.documents import (
     make_declared,
     mrz_lines,
     mrz_name,
+    passport_bytes,
     pdf_bytes,
     png_bytes,
 )
@@ -675,3 +678,39 @@ def test_fit_name_cuts_to_the_field_width():
     assert fit_name("SMITH", "JOHNATHAN<PAUL", 12) == "SMITH<<JOHNA"
     assert fit_name("SMITH", "JOHN<PAUL", 12) == "SMITH<<JOHN<"  # a cut on a filler leaves padding
     assert fit_name("FEATHERSTONEHAUGH", "", 12) == "FEATHERSTONE"
+
+
+# --- issue 18 item 8: an image's size where it can be read, and nothing after its end ------------------------
+
+
+def _padded_before_the_frame_header(data: bytes, padding: int) -> bytes:
+    """The same JPEG with APP15 segments (64 KiB each at most) inserted before its first segment."""
+    segments = b""
+    while padding > 0:
+        body = b"\x00" * min(padding, 65533)
+        segments += b"\xff\xef" + struct.pack(">H", len(body) + 2) + body
+        padding -= len(body)
+    return data[:2] + segments + data[2:]
+
+
+def test_a_jpeg_whose_frame_header_lies_past_the_first_64_kib_is_refused_unread():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (9000, 9000), (200, 200, 200)).save(buffer, "JPEG", quality=20)  # 81 Mpx: over the limit
+    huge = buffer.getvalue()
+    assert IMAGE_TOO_LARGE in codes(run(document=sample(huge)))
+    padded = _padded_before_the_frame_header(huge, 70_000)
+    result = run(document=sample(padded))
+    assert FILE_CORRUPT in codes(result) and result.outcome is Outcome.FAIL
+    assert not worth_reading(check_file(sample(padded), POLICY)[1])  # never handed to OCR
+
+
+@pytest.mark.parametrize("trailer", [b"<html><script>alert(1)</script></html>", b"PK\x03\x04" + b"x" * 200,
+                                     b"\xff\xd8\xff" + b"\x00" * 10])
+def test_data_after_the_end_of_the_image_is_refused(trailer):
+    data = passport_bytes()
+    assert FILE_CORRUPT not in codes(run(document=sample(data)))
+    result = run(document=sample(data + trailer))
+    assert FILE_CORRUPT in codes(result) and result.outcome is Outcome.FAIL
+    assert FILE_CORRUPT not in codes(run(document=sample(data + b"\x00\x00\r\n")))  # an encoder's padding

@@ -6,9 +6,11 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain import mrz
+from tests.support.deadlines import scaled
 from tests.support.passports import Holder, mrz_lines
 
 # ICAO 9303 part 4 (TD3), part 5 (TD1) and part 6 (TD2) specimens.
@@ -255,7 +257,7 @@ def test_labels_of_a_zones_length_are_not_a_zone_and_cost_no_time():
     started = time.perf_counter()
     assert mrz.find(PAGE_LABELS) is None
     assert mrz.find([line.upper() for line in PAGE_LABELS]) is None
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < scaled(2.0)  # the bug took 40 s; this takes ms
 
 
 def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
@@ -265,7 +267,7 @@ def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
     started = time.perf_counter()
     reading = mrz.find([*PAGE_LABELS, *[line.upper() for line in PAGE_LABELS], *zone])
     assert reading is not None and reading.mrz.valid and reading.mrz.lines == tuple(zone)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < scaled(2.0)  # the bug took 40 s; this takes ms
 
 
 @given(st.lists(st.lists(st.floats(0, 5, allow_nan=False), min_size=1, max_size=6), min_size=1, max_size=3),

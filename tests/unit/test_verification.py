@@ -244,7 +244,10 @@ def test_purging_removes_what_was_read_with_the_document(svc, applicant):
     svc.address_check.address_requested(address_message(app.application_id))
     stored = svc.repository.get(app.application_id)
     assert "mrz" in stored.checks[IDENTITY]["details"]
-    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=365))
+    days = svc.settings.policy().approved_document_retention_days  # APPROVED: the AML record-keeping period
+    with pytest.raises(workflow.NothingToDo):
+        workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days - 1))
+    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days + 1))
     details = change.after.checks[IDENTITY]["details"]
     assert "mrz" not in details and "ocr" not in details and change.after.document_version is None
 

@@ -241,3 +241,16 @@ def test_illegal_events_raise_instead_of_writing(sequence):
         else:
             with pytest.raises(IllegalTransition):
                 builder.apply(event_type, wf.Actor("system", "t"), "r")
+
+
+def test_a_sealed_chain_verifies_only_under_its_key_and_only_up_to_its_head():
+    key = b"k" * 32
+    first = wf.seal(wf.submit("app-1", "user-1", {"email": "a@b.c"}, T0), key)
+    second = wf.seal(wf.withdraw(first.after, "user-1", "bye", T0), key)
+    events = [*first.events, *second.events]
+    head = (second.after.last_seq, second.after.last_hash)
+    assert wf.verify_chain(events, key, head) is None
+    assert wf.verify_chain(events, b"another key", head) == 1
+    assert wf.verify_chain(events[:1], key, head) == 2  # the last event deleted: the head says 2
+    assert wf.verify_chain(events, key, (3, "0" * 64)) == 3  # a head past the chain
+    assert wf.verify_chain(events[:1], key) is None  # without the head, truncation cannot be seen

@@ -21,7 +21,13 @@ Plain Python: nothing here imports boto3, botocore or pynamodb.
 One module per port family; import from the package (``adapters.memory``).
 """
 
-from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, InMemoryStateCounters
+from .applications import (
+    InMemoryApplicationRepository,
+    InMemoryClaims,
+    InMemoryQuotas,
+    InMemoryStateCounters,
+    StaticChainKey,
+)
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
@@ -66,6 +72,7 @@ __all__ = [
     "RecordingMetrics",
     "RecordingWebSocketSender",
     "StaticListDownloader",
+    "StaticChainKey",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

@@ -16,6 +16,7 @@ from ...domain.reporting import Tally
 from ...domain.workflow import FINAL_STATES, Application, Change, HistoryEvent, State
 from ...services.ports import (
     ApplicationRepository,
+    ChainKey,
     Claims,
     Clock,
     ConcurrentChange,
@@ -56,7 +57,7 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as error:
+    except (ValueError, binascii.Error, RecursionError) as error:  # RecursionError: nested a thousand deep
         raise InvalidCursor("cursor is not valid") from error
     if (
         not isinstance(data, dict)
@@ -173,6 +174,20 @@ class InMemoryApplicationRepository(ApplicationRepository):
                 self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
             self.commits += 1
 
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        return [e for e in self.history(application_id) if e.seq > after_seq][:limit]
+
+    def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
+        rewritten = 0
+        with self._lock:
+            stored = self._history.get(application_id, {})
+            for event in events:
+                current = stored.get(event.seq)
+                if current is not None and current.hash == event.hash and current != event:
+                    stored[event.seq] = _stored_event(event)
+                    rewritten += 1
+        return rewritten
+
     # --- internals ---------------------------------------------------------
 
     def _in_state(self, state: State, since_ok: Callable[[str], bool]) -> list[Application]:
@@ -280,3 +295,15 @@ class InMemoryStateCounters(StateCounters):
     def day(self, day: str) -> dict[str, int]:
         with self._lock:
             return dict(self._days.get(day, Counter()))
+
+
+class StaticChainKey(ChainKey):
+    """A fixed chain key (KMS is not needed to test use cases)."""
+
+    def __init__(self, secret: bytes = b"in-memory history chain key, 256 bits at least") -> None:
+        self._secret = secret
+        self.fetches = 0
+
+    def secret(self) -> bytes:
+        self.fetches += 1
+        return self._secret

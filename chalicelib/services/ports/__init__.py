@@ -10,6 +10,7 @@ One module per concern; import from the package (``services.ports``).
 
 from .applications import (
     ApplicationRepository,
+    ChainKey,
     Claims,
     IdempotencyRecord,
     Page,
@@ -51,6 +52,7 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 __all__ = [
     "ApplicationRepository",
     "Backoff",
+    "ChainKey",
     "CheckRequests",
     "Claims",
     "Clock",

@@ -41,6 +41,10 @@ class ApplicationRepository(abc.ABC):
     def history(self, application_id: str) -> list[HistoryEvent]: ...
 
     @abc.abstractmethod
+    def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
+        """At most ``limit`` events with seq > ``after_seq``, in order (one Query: a page of the history)."""
+
+    @abc.abstractmethod
     def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
         """Newest first; the cursor is opaque and pinned to the applicant."""
 
@@ -76,6 +80,12 @@ class ApplicationRepository(abc.ABC):
 
         ``quota``: one use of that counter, in the same transaction (nothing is written past its
         limit; an idempotent replay is reported as such and costs none of it)."""
+
+    @abc.abstractmethod
+    def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
+        """Replace stored events by their redacted form (``HistoryEvent.redacted``: same seq, same hash,
+        the personal data as its commitment, no salt). The only rewrite of the history there is: each
+        write applies only to the event with that hash. Idempotent; returns how many were rewritten."""
 
     @abc.abstractmethod
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
@@ -130,3 +140,11 @@ class Quotas(abc.ABC):
     @abc.abstractmethod
     def give_back(self, key: str) -> None:
         """Uncount one use (the work it paid for did not happen)."""
+
+
+class ChainKey(abc.ABC):
+    """The key the audit history's chain is MACed with (HMAC-SHA-256), derived from KMS."""
+
+    @abc.abstractmethod
+    def secret(self) -> bytes:
+        """The key (the same every call; fetched once per container)."""
