@@ -48,7 +48,8 @@ import json
 import sys
 import threading
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from bench._common import ROOT, header
 
@@ -71,6 +72,8 @@ class CallCounter:
         self.commits: collections.Counter = collections.Counter()    # (scenario, "ok"|"failed"|"events")
         self.seconds: collections.Counter = collections.Counter()    # (scenario, handler) -> wall time
         self.frames: list[Any] = []                                   # what the notifier pushed
+        self.frame_scenarios: list[Optional[str]] = []                # ... in which scenario
+        self.cpu: collections.Counter = collections.Counter()        # (scenario, handler) -> thread CPU seconds
 
     # botocore handlers: must return None (a value would short-circuit the request)
     def on_call(self, model: Any = None, **_: Any) -> None:
@@ -93,8 +96,10 @@ class CallCounter:
         """API Gateway's management API, answered in-process: a PostToConnection is accepted."""
         if model is not None and model.name == "PostToConnection":
             body = (params or {}).get("body") or b""
+            where = getattr(self._local, "where", None)
             with self._lock:
                 self.frames.append(json.loads(body) if body else None)
+                self.frame_scenarios.append(where[0] if where else None)
         from botocore.awsrequest import AWSResponse
 
         return AWSResponse("https://bench.invalid", 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
@@ -118,13 +123,14 @@ class CallCounter:
         with self._lock:
             self.active += 1
             self.invocations[(scenario, handler)] += 1
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return run()
         finally:
             with self._lock:
                 self.active -= 1
                 self.seconds[(scenario, handler)] += time.perf_counter() - started
+                self.cpu[(scenario, handler)] += time.thread_time() - cpu
             self._local.where = None
 
 
@@ -310,8 +316,8 @@ class Harness:
         raise RuntimeError("events kept coming after 50 rounds")
 
     def run(self, scenario: str, user: Any, address_first: bool = True, at_once: bool = False) -> dict[str, Any]:
-        from tests.support.documents import make_declared, passport_bytes
         from bench._common import upload  # the client's own upload (plain requests, not botocore)
+        from tests.support.documents import make_declared, passport_bytes
 
         declared = make_declared()
         created = self.http(scenario, "create_application", "POST", "/applications", declared, user)
@@ -348,7 +354,45 @@ class Harness:
         if app.state.value != "APPROVED" or len(relayed) != len(history):
             raise RuntimeError(f"{app_id}: state {app.state.value}, relayed {relayed} of "
                                f"{[e.seq for e in history]}")
-        return {"id": app_id, "history": [e.type.value for e in history]}
+        return {"id": app_id, "history": [e.type.value for e in history], "sizes": self.sizes(app_id)}
+
+    def sizes(self, app_id: str) -> dict[str, Any]:
+        """Bytes of the stored items (DynamoDB's item size: names and values), for the capacity model."""
+        import boto3
+
+        dynamodb = boto3.client("dynamodb")
+        item = dynamodb.get_item(TableName=self.env["APPLICATIONS_TABLE_NAME"], ConsistentRead=True,
+                                 Key={"application_id": {"S": app_id}})["Item"]
+        events = dynamodb.query(TableName=self.env["HISTORY_TABLE_NAME"], KeyConditionExpression="application_id = :a",
+                                ExpressionAttributeValues={":a": {"S": app_id}})["Items"]
+        return {"application_item": item_bytes(item), "history_items": [item_bytes(e) for e in events],
+                "index_keys": item_bytes({k: item[k] for k in ("application_id", "state_shard", "state_since")
+                                          if k in item})}
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """DynamoDB's size of an item in the low-level form: each name, plus each value's size."""
+    def value(v: dict[str, Any]) -> int:
+        (kind, data), = v.items()
+        if kind in ("S", "B"):
+            return len(data.encode() if isinstance(data, str) else data)
+        if kind == "N":
+            return (len(str(data).lstrip("-").replace(".", "")) + 1) // 2 + 1
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind in ("SS", "NS", "BS"):
+            return sum(value({kind[0]: d}) for d in data)
+        if kind == "M":
+            return 3 + sum(len(k) + value(x) + 1 for k, x in data.items())
+        if kind == "L":
+            return 3 + sum(value(x) + 1 for x in data)
+        return len(str(data))
+
+    return sum(len(name) + value(v) for name, v in item.items())
+
+
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS: list[str] = []
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -384,9 +428,11 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
     os.environ.setdefault("WEBSOCKET_STAGE", "api")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     sys.path.insert(0, str(ROOT))
-    import app as app_module  # noqa: E402
     from chalice.test import Client
 
+    import app as app_module  # noqa: E402
+
+    logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "account-opening-svc")).setLevel(logging.WARNING)
     from tests.support.identities import make_user
 
     hook_commits(counter)
@@ -397,6 +443,9 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
         user = make_user()
         results = {name: harness.run(name, user, address_first) for name, address_first in scenarios}
         connection = harness.connect(CONNECTION, user)
+        # Once unreported, so the watched figures are a warm container's: the notifier's first send builds
+        # the management API's client (~0.1 s of CPU a container, not an application).
+        harness.run(WARM_UP, user)
         results[WATCHED] = harness.run(WATCHED, user)
         harness.ws(CONNECTION, "ws_disconnect", connection, "$disconnect")
         results[AT_ONCE] = harness.run(AT_ONCE, user, at_once=True)
@@ -405,6 +454,7 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
 
 
 WATCHED = "watched"
+WARM_UP = "watched, warming up"  # counted apart and never reported
 AT_ONCE = "at once"
 CONNECTION = "the connection"  # the watching client's own calls, once per connection
 
@@ -452,7 +502,8 @@ def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], 
               f"{sum(v for _, v in connection)} calls: $connect {per_handler['ws_connect']}, "
               f"subscribe my-applications {per_handler['ws_message']}, $disconnect {per_handler['ws_disconnect']}")
     if WATCHED in scenarios:
-        frames = [f for f in counter.frames if isinstance(f, dict) and f.get("type") == "events"]
+        frames = [f for f, s in zip(counter.frames, counter.frame_scenarios, strict=True)
+                  if s == WATCHED and isinstance(f, dict) and f.get("type") == "events"]
         print(f"frames pushed to the watching client: {len(frames)} ({sum(len(f['events']) for f in frames)} events)")
 
     print(f"\n{'transactions vs commits':<{width}}{head}")

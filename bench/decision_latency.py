@@ -73,6 +73,10 @@ def report(label: str, results: list[dict], base: float, wall: float, wanted: in
           f"pass wall time {wall:.2f} s ({len(results) / wall:.2f} applications/s end to end)")
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--count', '2', '--workers', '2']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.decision_latency", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

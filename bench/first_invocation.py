@@ -248,6 +248,10 @@ class _Api:
         return SimpleNamespace(status=response.status_code, body=json.loads(response.body))
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--runs', '1', '--no-tracing']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.first_invocation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

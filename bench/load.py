@@ -223,6 +223,10 @@ def call_latency(stack: Any, samples: int = 100) -> float:
     return statistics.median(timings[5:])
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--clients', '2', '--counts', '4', '--baseline', '2']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

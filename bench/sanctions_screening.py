@@ -185,6 +185,10 @@ def name_only(applicant: Applicant) -> Applicant:
     return Applicant(applicant.names)
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--individuals', '300', '--per-kind', '10', '--non-listed', '200', '--baseline-sample', '10']
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--individuals", type=int, default=7500, help="synthetic list size (individuals)")

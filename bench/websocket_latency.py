@@ -126,6 +126,10 @@ def one_decision(stack, applicant: str, reviewer: str, app_id: str) -> dict[str,
         subscriber.close()
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--count', '3', '--prepare-workers', '2']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.websocket_latency", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
