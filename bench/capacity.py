@@ -402,11 +402,11 @@ def report(profile: dict[str, Any], rates: list[float], quotas: dict[str, Any], 
           f"{profile['sizes']['application_item']} B, history items {sum(profile['sizes']['history_items'])} B "
           f"for {profile['events']} events, index keys {profile['sizes']['index_keys']} B; "
           f"face check {'included (from its contract, not measured)' if face else 'left out'}")
-    unwatched = model(profile, 1000, face=False, watched=False)
-    print(f"AWS calls per application at 1,000/s (per-batch calls shared): "
-          f"{sum(unwatched.calls.values()) / 1000:.1f} unwatched without face, "
-          f"{sum(loads[rates.index(1000)].calls.values()) / 1000 if 1000 in rates else float('nan'):.1f} "
-          "watched, with face")
+    per_app = {label: sum(model(profile, 1000, face=f, watched=w).calls.values()) / 1000
+               for label, f, w in (("unwatched", False, False), ("watched", False, True), ("all", True, True))}
+    print(f"AWS calls per application at 1,000/s (the outbox's per-batch calls shared by a batch's applications): "
+          f"{per_app['unwatched']:.1f} unwatched, {per_app['watched']:.1f} watched (with the client's connection "
+          f"and its re-reads per frame), {per_app['all']:.1f} with the face check too")
 
     head = "".join(f"{f'{r:,.0f}/s':>14}" for r in rates)
     print(f"\n{'quota (per second unless said)':<40}{'value':>10}{head}   "

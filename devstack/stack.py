@@ -90,6 +90,7 @@ class LocalStack:
         self._app_handle = _AppHandle()
         self._app_env: dict[str, str] = {}
         self._api_pid: int | None = None
+        self._children: list[Any] = []  # the helper processes the stack cannot run without
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -104,13 +105,13 @@ class LocalStack:
             config, factory = self._chalice_config()
             saved = self._saved_resources() if restored else None
             if saved is not None:  # provisioned and seeded in an earlier run
-                self._set_environ(saved["env"])
+                self._set_environ(rebased(saved["env"], saved.get("moto_url"), moto_url))
                 users = saved["users"]
                 log.info("devstack: restored the local AWS from %s", self._aws_state_path)
             else:
                 self._provision(session, moto_url, config.app_name)
                 users = self._seed_users(session, moto_url)
-                self._save_resources(users)
+                self._save_resources(users, moto_url)
             ws_url = self._start_websocket_gateway()
             app = self._import_app(factory, config)
             api_url = self._start_api(factory, config, app)
@@ -134,6 +135,15 @@ class LocalStack:
     def stop(self) -> None:
         """Stop whatever started, newest first. Safe to call more than once."""
         self._exit.close()
+
+    def dead_child(self) -> tuple[str, int] | None:
+        """(name, exit code) of a helper process that died under the running stack (the local AWS or the
+        API), or None. Without it nothing works (every call would be refused), so the stack stops."""
+        for child in self._children:
+            code = child.exit_code()
+            if code is not None:
+                return child.name, code
+        return None
 
     @property
     def _public_host(self) -> str:
@@ -168,6 +178,7 @@ class LocalStack:
                             self.options.project_dir)
         started = moto.start()
         self._exit.callback(moto.stop)
+        self._children.append(moto)
         return started["url"], started.get("restored", 0)
 
     # --keep-state: moto's objects in one file, what provisioning returned in another.
@@ -187,15 +198,19 @@ class LocalStack:
             return None
         return saved if saved.get("template") == str(self.options.template) else None
 
-    def _save_resources(self, users: list[dict[str, Any]]) -> None:
+    def _save_resources(self, users: list[dict[str, Any]], moto_url: str) -> None:
+        """What provisioning returned, without what each start makes afresh (the local AWS's endpoints, the
+        local Textract's); ``moto_url`` so that a restore can point what names the local AWS (the user pools'
+        JWKS URLs) at the next run's port."""
         if not self.options.keep_state:
             return
         from .files import write_atomically
 
         write_atomically(self._resources_path, json.dumps({
             "template": str(self.options.template),
+            "moto_url": moto_url,
             "env": {key: value for key, value in self.env.items()
-                    if key not in local_aws_environ("")},
+                    if key not in local_aws_environ("") and key not in FRESH_EACH_START},
             "users": users}).encode())
 
     def _start_textract(self, moto_url: str) -> str:
@@ -303,6 +318,7 @@ class LocalStack:
                            self.options.project_dir)
         port = api.start()["port"]
         self._api_pid = api.pid
+        self._children.append(api)
         self._exit.callback(api.stop)
         return f"http://{self._public_host}:{port}"
 
@@ -445,3 +461,23 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError):
         raise SystemExit(NOT_RUNNING) from None
     return state
+
+
+#: Settings each start makes afresh (servers on new ports): never saved, never restored.
+FRESH_EACH_START = ("AWS_ENDPOINT_URL_TEXTRACT",)
+
+
+def rebased(env: dict[str, str], old_moto_url: str | None, moto_url: str) -> dict[str, str]:
+    """A kept run's settings for this run: without the endpoints each start makes afresh, and every value
+    that named the previous local AWS (``COGNITO_JWKS_URL``, the staff pool's) naming this one. A file saved
+    before ``moto_url`` was kept names it in the JWKS URL's origin."""
+    import re
+
+    if old_moto_url is None:
+        jwks = env.get("COGNITO_JWKS_URL", "")
+        found = re.match(r"^https?://[^/]+", jwks)
+        old_moto_url = found.group(0) if found else None
+    fresh = {key: value for key, value in env.items() if key not in FRESH_EACH_START}
+    if old_moto_url and old_moto_url != moto_url:
+        fresh = {key: value.replace(old_moto_url, moto_url) for key, value in fresh.items()}
+    return fresh
