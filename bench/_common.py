@@ -277,3 +277,14 @@ def diagnose(stack: Stack, token: str, app_id: str) -> str:
                 f"seq {relayed or 'none'} of {[event['seq'] for event in history]}")
     except Exception as error:  # noqa: BLE001 - diagnostics only
         return f"(diagnosis failed: {error!r})"
+
+
+def allow_many_applications(stack: Stack, per_day: int = 1_000_000) -> None:
+    """A bench opens more applications than an applicant's daily limit (10) allows: raise it on its own
+    stack (Parameter Store, as an operator would: ``./dev settings max_applications_per_day N``)."""
+    import boto3
+
+    boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing").put_parameter(
+        Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
+        Value=str(per_day), Type="String", Overwrite=True)

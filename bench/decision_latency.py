@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 import sys
 import time
 
-from bench._common import (Stuck, call, diagnose, header, median, ms, percentile, start_stack,
-                           submit_with_document, summary, timed_call)
+from bench._common import (Stuck, allow_many_applications, call, diagnose, header, median, ms, percentile,
+                           start_stack, submit_with_document, summary, timed_call)
 
 POLL_INTERVAL_S = 0.05
 DECISION_DEADLINE_S = 15.0
@@ -85,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-concurrent", action="store_true", help="sequential pass only")
     args = parser.parse_args(argv)
 
-    from tests.support.documents import jpeg_bytes, make_declared
+    from bench.load import sign_up_clients
+    from tests.support.documents import make_declared, passport_bytes
 
     header(f"decision latency: {args.count} auto-approved applications on the local stack")
-    body, data = make_declared(), jpeg_bytes()
+    body = make_declared()
+    data = passport_bytes(body)  # a passport that matches the declaration (a noise image is FLAGGED)
     with start_stack() as stack:
-        token = stack.token("applicant")
+        allow_many_applications(stack)  # 1 + 2 x count applications: past an applicant's daily limit
+        [token] = sign_up_clients(stack, 1)  # its own applicant: the demo one may have spent its day
         # Warm-up (first-call costs: JWKS fetch, settings cache, lazy clients), not measured.
         try:
             warm = one_application(stack, token, body, data)
