@@ -91,6 +91,7 @@ class LocalStack:
         self._app_env: dict[str, str] = {}
         self._api_pid: int | None = None
         self._children: list[Any] = []  # the helper processes the stack cannot run without
+        self._moto_url = ""
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -99,6 +100,7 @@ class LocalStack:
         try:
             self._check_ports()
             moto_url, restored = self._start_moto()
+            self._moto_url = moto_url
             self._set_environ(local_aws_environ(moto_url))
             self._set_environ({"AWS_ENDPOINT_URL_TEXTRACT": self._start_textract(moto_url)})
             session = self._session()
@@ -198,7 +200,7 @@ class LocalStack:
             return None
         return saved if saved.get("template") == str(self.options.template) else None
 
-    def _save_resources(self, users: list[dict[str, Any]], moto_url: str) -> None:
+    def _save_resources(self, users: list[dict[str, Any]], moto_url: str | None = None) -> None:
         """What provisioning returned, without what each start makes afresh (the local AWS's endpoints, the
         local Textract's); ``moto_url`` so that a restore can point what names the local AWS (the user pools'
         JWKS URLs) at the next run's port."""
@@ -208,7 +210,7 @@ class LocalStack:
 
         write_atomically(self._resources_path, json.dumps({
             "template": str(self.options.template),
-            "moto_url": moto_url,
+            "moto_url": moto_url or self._moto_url,
             "env": {key: value for key, value in self.env.items()
                     if key not in local_aws_environ("") and key not in FRESH_EACH_START},
             "users": users}).encode())
