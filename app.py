@@ -5,7 +5,17 @@ import os
 from chalice import Chalice, Cron, Rate, Response
 
 from chalicelib import bootstrap, observability
-from chalicelib.api import asyncapi, console, document_events, openapi, presenters, schedules, sqs, websocket_protocol
+from chalicelib.api import (
+    asyncapi,
+    cognito_triggers,
+    console,
+    document_events,
+    openapi,
+    presenters,
+    schedules,
+    sqs,
+    websocket_protocol,
+)
 from chalicelib.api.errors import ApiError
 from chalicelib.api.middleware import (
     applicant,
@@ -21,6 +31,9 @@ from chalicelib.api.models import (
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
+    BiometricConsentRequest,
+    ConsentOut,
+    ConsentText,
     Decision,
     DecisionRequest,
     DocumentLink,
@@ -29,19 +42,25 @@ from chalicelib.api.models import (
     Health,
     History,
     JobsOut,
+    LivenessCompletion,
+    LivenessSessionOut,
+    QueueItem,
     QueuePage,
     QueuesOut,
     Redriven,
+    ReviewDecisionOut,
     ReviewDetail,
+    SelfieLink,
     UploadForm,
     WithdrawRequest,
     WorkflowOut,
 )
-from chalicelib.api.openapi import HISTORY_PAGING, IDEMPOTENCY_KEY, PAGING, documented, hidden
-from chalicelib.api.requests import idempotency_key, page_params, parse_body
+from chalicelib.api.openapi import HISTORY_PAGING, IDEMPOTENCY_KEY, PAGING, QUEUE_FILTERS, documented, hidden
+from chalicelib.api.requests import idempotency_key, page_params, parse_body, queue_params
 from chalicelib.observability import logger
 
 app = Chalice(app_name="account-opening")
+app.api.binary_types.extend(t for t in console.BINARY_TYPES if t not in app.api.binary_types)  # liveness (AWS)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 
@@ -51,7 +70,12 @@ def services() -> bootstrap.Services:
 
 app.register_middleware(observability.middleware, "all")
 app.register_middleware(
-    http_middleware(lambda: services().verifier, lambda: services().settings.policy().max_body_bytes), "http"
+    http_middleware(
+        lambda: services().verifier,
+        lambda: services().settings.policy().max_body_bytes,
+        lambda: services().rate_limiter,
+    ),
+    "http",
 )
 
 
@@ -217,6 +241,72 @@ def request_document_upload(application_id):
     return Response(body=upload, status_code=201)
 
 
+# --- the face check: consent and a liveness check (issue 17) -------------------------------
+
+
+@app.route("/applications/{application_id}/biometric-consent", methods=["GET"])
+@documented(
+    "The biometric consent text to show before a liveness check, and the consent already given",
+    responses={200: ConsentText},
+    errors=(403, 404),
+)
+@handles_errors
+def biometric_consent_text(application_id):
+    status = services().liveness.consent_status(applicant(current_request()), application_id)
+    return presenters.consent_text(status, console.consent_text(status.text_version))
+
+
+@app.route("/applications/{application_id}/biometric-consent", methods=["POST"])
+@documented(
+    "Give explicit consent to biometric processing, naming the text version shown",
+    request=BiometricConsentRequest,
+    responses={201: ConsentOut, 200: openapi.Reply(ConsentOut, "That version's consent was already given")},
+    errors=(403, 404, 409),
+    description="422 consent_version_outdated (details.current_version) when the text shown is not the current one; "
+    "409 illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def give_biometric_consent(application_id):
+    request = current_request()
+    who = applicant(request)
+    body = parse_body(request, BiometricConsentRequest)
+    given, created = services().liveness.give_consent(who, application_id, body.text_version)
+    return Response(body=presenters.consent(given), status_code=201 if created else 200)
+
+
+@app.route("/applications/{application_id}/liveness-sessions", methods=["POST"])
+@documented(
+    "Start a Face Liveness session bound to this application (or get the one still open)",
+    responses={
+        201: LivenessSessionOut,
+        200: openapi.Reply(LivenessSessionOut, "A session of this application is still open: that one"),
+    },
+    errors=(403, 404, 409),
+    description="409 consent_required (details.text_version), liveness_attempts_exhausted, "
+    "liveness_already_completed, or illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def start_liveness_session(application_id):
+    session, created = services().liveness.create_session(applicant(current_request()), application_id)
+    body = presenters.liveness_session(session, services().config.region)
+    return Response(body=body, status_code=201 if created else 200)
+
+
+@app.route("/applications/{application_id}/liveness-sessions/{session_id}/complete", methods=["POST"])
+@documented(
+    "Record the liveness session's result (once, after the client has streamed it)",
+    responses={202: LivenessCompletion},
+    errors=(403, 404, 409),
+    description="404 liveness_session_not_found (not a session of this application); 409 liveness_session_closed "
+    "(details.state: used or superseded), liveness_in_progress (still streaming: retry after Retry-After), or "
+    "illegal_transition once the application no longer takes evidence.",
+)
+@handles_errors
+def complete_liveness_session(application_id, session_id):
+    done = services().liveness.complete_session(applicant(current_request()), application_id, session_id)
+    return Response(body=presenters.liveness_completion(done), status_code=202)
+
+
 # --- data verification ------------------------------------------------------
 
 
@@ -245,6 +335,11 @@ def screen_sanctions(event):
     return sqs.partial_batch_response(event, services().sanctions_check.screening_requested)
 
 
+@app.on_sqs_message(queue=os.environ["FACE_CHECK_QUEUE_NAME"], batch_size=5)
+def check_face(event):
+    return sqs.partial_batch_response(event, services().face_check.check_requested)
+
+
 # --- transactional outbox ---------------------------------------------------
 
 
@@ -261,15 +356,29 @@ def publish_history(event):
 # --- human review -----------------------------------------------------------
 
 
+def review_view():
+    """What shapes a reviewer's answer: now, and the settings (SLA, four eyes)."""
+    return services().clock(), services().settings.policy()
+
+
 @app.route("/review/queue", methods=["GET"])
-@documented("FLAGGED applications, oldest first (reviewers)", params=PAGING, responses={200: QueuePage}, errors=(403,))
+@documented(
+    "Cases in review (FLAGGED), oldest flag first, filtered and searched (reviewers)",
+    description="Each row: the applicant's name, birth date and nationality, the reasons, the age against the "
+    "review SLA, who has claimed it and any four-eyes recommendation awaiting a second reviewer. A filtered "
+    "page may hold fewer rows than limit and still a next_cursor: follow it.",
+    params=PAGING + QUEUE_FILTERS,
+    responses={200: QueuePage},
+    errors=(403,),
+)
 @handles_errors
 def review_queue():
     request = current_request()
-    reviewer(request, services().staff)
-    limit, cursor = page_params(request)
-    items, next_cursor = services().review.queue(limit, cursor)
-    return presenters.page([presenters.queue_item(a) for a in items], next_cursor)
+    who = reviewer(request, services().staff)
+    limit, cursor, filters = queue_params(request)
+    items, next_cursor = services().review.queue(who, limit, cursor, filters)
+    now, policy = review_view()
+    return presenters.page([presenters.queue_item(a, who.sub, now, policy) for a in items], next_cursor)
 
 
 @app.route("/review/applications/{application_id}", methods=["GET"])
@@ -283,16 +392,20 @@ def review_queue():
 @handles_errors
 def review_application(application_id):
     who = reviewer(current_request(), services().staff)
-    return presenters.review_detail(services().review.detail(who, application_id))
+    return presenters.review_detail(services().review.detail(who, application_id), who.sub, *review_view())
 
 
 @app.route("/review/applications/{application_id}/decision", methods=["POST"])
 @documented(
     "Approve or reject a FLAGGED application (reviewers)",
     description="Outside review (not FLAGGED, and not decided by you) the 404 not_found of an unknown id; "
-    "409 when you decided it already or another reviewer decided it first.",
+    "409 when you decided it already or another reviewer decided it first; 409 claimed_by_another while "
+    "another reviewer holds the case. Four eyes (a case flagged for a reason the second_review_for setting "
+    "names, e.g. any sanctions REVIEW): the first reviewer's decision is a recommendation (still FLAGGED, "
+    "review.awaiting_second_review); a second, different reviewer confirms or overturns it (409 "
+    "second_reviewer_required for the first); an approval always needs two reviewers who approved.",
     request=DecisionRequest,
-    responses={200: ApplicationOut},
+    responses={200: ReviewDecisionOut},
     errors=(403, 404, 409),
 )
 @handles_errors
@@ -301,7 +414,25 @@ def decide_application(application_id):
     who = reviewer(request, services().staff)
     body = parse_body(request, DecisionRequest)
     decided = services().review.decide(who, application_id, body.decision is Decision.APPROVE, body.reason)
-    return presenters.application(decided, reviewer=True)
+    return presenters.decision(decided, who.sub, *review_view())
+
+
+@app.route("/review/applications/{application_id}/claim", methods=["POST", "DELETE"])
+@documented(
+    "Claim a case in review for review_claim_minutes (POST; again: extended), or let it go (DELETE) (reviewers)",
+    description="Others see it claimed in the queue and cannot decide it until the claim is released or "
+    "lapses (409 claimed_by_another). Recorded in the history (review.claimed, review.released). "
+    "Outside review: the 404 of an unknown id.",
+    responses={200: QueueItem},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def claim_application(application_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    review = services().review
+    held = review.claim(who, application_id) if request.method == "POST" else review.release(who, application_id)
+    return presenters.queue_item(held, who.sub, *review_view())
 
 
 @app.route("/review/applications/{application_id}/document", methods=["GET"])
@@ -318,6 +449,21 @@ def decide_application(application_id):
 def review_document(application_id):
     link = services().review.view_document(reviewer(current_request(), services().staff), application_id)
     return Response(body=presenters.document_link(link), headers={"Cache-Control": "no-store"})
+
+
+@app.route("/review/applications/{application_id}/selfie", methods=["GET"])
+@documented(
+    "A presigned GET of the selfie (the liveness reference image) that was checked, valid 5 minutes; "
+    "each call appends selfie.viewed to the history (reviewers)",
+    responses={200: SelfieLink},
+    errors=(403, 404, 410),
+    description="Only while the application is in review or when you decided it (else 404 not_found); "
+    "404 no_selfie (no liveness check gave one); 410 selfie_purged (deleted after its retention).",
+)
+@handles_errors
+def review_selfie(application_id):
+    link = services().face_review.view_selfie(reviewer(current_request(), services().staff), application_id)
+    return Response(body=presenters.selfie_link(link), headers={"Cache-Control": "no-store"})
 
 
 # --- operations -------------------------------------------------------------
@@ -400,6 +546,16 @@ def notify_subscribers(event):
     services().live_updates.fan_out(event.message)
 
 
+# --- staff sign-in (the staff pool's pre-token-generation trigger) -------------------
+
+
+@app.lambda_function(name="staff_token_groups")
+def staff_token_groups(event, context):
+    """At a sign-in through the corporate provider, its groups become the staff pool's (and the token's)."""
+    request = cognito_triggers.token_generation(event)
+    return cognito_triggers.reply(event, services().federation.on_token_generation(request))
+
+
 # --- scheduled jobs -----------------------------------------------------------
 # Each job is idempotent: a second run finds nothing to do.
 
@@ -416,7 +572,7 @@ def escalate_overdue_reviews(event):
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), description="Re-drive applications an asynchronous step lost")
 def redrive_stuck_applications(event):
-    return schedules.run(services().sweeper.redrive_stuck, event, services().metrics)
+    return run_job("redrive_stuck_applications", services().sweeper.redrive_stuck, event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), description="Expire applications still awaiting documents")
@@ -427,6 +583,11 @@ def expire_abandoned_applications(event):
 @app.schedule(Cron(0, 3, "*", "*", "?", "*"), description="Purge documents and personal data past retention")
 def purge_documents_past_retention(event):
     return run_job("purge_documents_past_retention", services().maintenance.purge_past_retention, event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), description="Delete biometric data past its retention, or withdrawn or expired")
+def purge_biometric_data(event):
+    return run_job("purge_biometric_data", services().biometric_purge.purge_due, event)
 
 
 @app.schedule(Cron(15, 0, "*", "*", "?", "*"), description="Write the previous UTC day's report to S3")

@@ -13,6 +13,12 @@ way AWS would invoke it, with the events AWS would send:
     SNS -> the topic's Lambda           notify_subscribers       (the messages really published)
     the client's upload                 -- not counted: the client's call, not the app's
     S3 -> identity-check queue          verify_identity_document (S3's notification, in an SQS event)
+    GET/POST .../biometric-consent      biometric_consent        (client.http; issue 17)
+    POST .../liveness-sessions          start_liveness_session   (CreateFaceLivenessSession)
+    the client streams the session      -- not counted: the browser's call to Rekognition (the test
+                                           stack's stand-in writes the selfie, tests/support/rekognition.py)
+    POST .../{session}/complete         complete_liveness_session (GetFaceLivenessSessionResults)
+    SNS -> face-check queue             check_face               (IndexFaces, CompareFaces, SearchFacesByImage)
     ... and the stream records of every later transition, until the application is
     APPROVED and every history event has been relayed.
 
@@ -54,7 +60,8 @@ from typing import Any, Optional
 from bench._common import ROOT, header
 
 HANDLERS = ("create_application", "request_document_upload", "verify_identity_document",
-            "check_address", "screen_sanctions", "publish_history", "notify_subscribers",
+            "check_address", "screen_sanctions", "biometric_consent", "start_liveness_session",
+            "complete_liveness_session", "check_face", "publish_history", "notify_subscribers",
             "ws_connect", "ws_message", "ws_disconnect")
 
 
@@ -76,7 +83,9 @@ class CallCounter:
         self.cpu: collections.Counter = collections.Counter()        # (scenario, handler) -> thread CPU seconds
 
     # botocore handlers: must return None (a value would short-circuit the request)
-    def on_call(self, model: Any = None, **_: Any) -> None:
+    def on_call(self, model: Any = None, context: Any = None, **_: Any) -> None:
+        if (context or {}).get("rekognition_stand_in"):
+            return  # the test stack's Rekognition stand-in reading S3: on AWS, Rekognition's own read
         key = f"{model.service_model.service_name}:{model.name}"
         where = getattr(self._local, "where", None)
         with self._lock:
@@ -85,7 +94,9 @@ class CallCounter:
             elif self.active:
                 self.elsewhere[(threading.current_thread().name, key)] += 1
 
-    def on_send(self, event_name: str = "", **_: Any) -> None:
+    def on_send(self, event_name: str = "", request: Any = None, **_: Any) -> None:
+        if (getattr(request, "context", None) or {}).get("rekognition_stand_in"):
+            return
         where = getattr(self._local, "where", None)
         if where is not None:
             _, _, service_operation = event_name.partition(".")  # before-send.<service id>.<Op>
@@ -207,6 +218,7 @@ class Harness:
         import boto3
 
         self.has_notify = "notify_subscribers" in app.handler_map
+        self.client_handlers = set(app.handler_map)
         self.counter = counter
         self.client = client
         self.api = api
@@ -219,6 +231,9 @@ class Harness:
         if "screen_sanctions" in app.handler_map:
             name = self.env["SANCTIONS_SCREENING_QUEUE_NAME"]
             self.check_queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"], "screen_sanctions", name))
+        if "check_face" in app.handler_map:  # issue 17: the face check, asked for by face.requested
+            name = self.env["FACE_CHECK_QUEUE_NAME"]
+            self.check_queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"], "check_face", name))
         # What the topic delivers to its Lambda subscriber (notify_subscribers), tapped via a queue.
         self.tap = self.sqs.create_queue(QueueName="bench-aws-calls-topic-tap")["QueueUrl"]
         tap_arn = self.sqs.get_queue_attributes(QueueUrl=self.tap, AttributeNames=["QueueArn"])[
@@ -333,7 +348,28 @@ class Harness:
 
         self.invoke(scenario, "verify_identity_document", s3_event(self.client, form["key"]))  # with its version
         self.drain(scenario, app_id, at_once=at_once)
+        if "check_face" in self.client_handlers:
+            self.selfie(scenario, app_id, user)
+            self.drain(scenario, app_id, at_once=at_once)
         return self.check(app_id)
+
+    def selfie(self, scenario: str, app_id: str, user: Any) -> None:
+        """The applicant's consent and liveness check, through the routes (issue 17)."""
+        from chalicelib.adapters.memory import HOLDER, face_image
+        from tests.support import rekognition
+
+        base = f"/applications/{app_id}"
+        consent = self.http(scenario, "biometric_consent", "GET", f"{base}/biometric-consent", None, user)
+        given = self.http(scenario, "biometric_consent", "POST", f"{base}/biometric-consent",
+                          {"text_version": consent.body["text_version"], "accepted": True}, user)
+        session = self.http(scenario, "start_liveness_session", "POST", f"{base}/liveness-sessions", {}, user)
+        if given.status != 201 or session.status != 201:
+            raise RuntimeError(f"consent -> {given.status}, session -> {session.status}: {session.body}")
+        rekognition.local().stream(session.body["session_id"], face_image(HOLDER))  # the browser streams it
+        done = self.http(scenario, "complete_liveness_session", "POST",
+                         f"{base}/liveness-sessions/{session.body['session_id']}/complete", {}, user)
+        if done.status != 202:
+            raise RuntimeError(f"complete -> {done.status}: {done.body}")
 
     def connect(self, scenario: str, user: Any) -> str:
         """The watching client's connection: $connect with its token, then my-applications, once."""

@@ -13,7 +13,9 @@ handler invoked as AWS would invoke it, with AWS's retry rules:
   back; what is still missing after that is the sweeper's;
 * the outbox stream: retried from the record the handler reports
   (ReportBatchItemFailures) or the whole batch if it raised;
-* the notifier (asynchronous): two retries.
+* the notifier (asynchronous): two retries;
+* the applicant's liveness check (issue 17): consent, a session streamed (the test stack's Rekognition
+  stand-in, tests/support/rekognition.py), its completion, then the face-check queue like the others.
 
 Each application is created by one of the run's own applicants (the daily
 limit is per applicant) and uploads a passport that matches its declaration
@@ -46,7 +48,7 @@ from bench._common import ROOT, header
 
 ATTEMPTS_ASYNC = 3  # the event, then Lambda's two retries of an asynchronous invocation (the notifier)
 MAX_RECEIVES = 5  # a queue's maxReceiveCount (the identity-check queue's is 10 when deployed)
-SERVICES = ("dynamodb", "s3", "sqs", "sns")
+SERVICES = ("dynamodb", "s3", "sqs", "sns", "rekognition")
 
 
 class Crash(RuntimeError):
@@ -77,17 +79,20 @@ class Faults:
         def make_api_call(client: Any, operation: str, params: Any) -> Any:
             service = client.meta.service_model.service_name
             if getattr(faults.local, "active", False) and service in SERVICES:
+                # The lock guards the counters only: the call itself runs outside it, since a call may make
+                # calls of its own (the tests' local Rekognition reads the selfie from S3 inside CompareFaces).
                 with faults.lock:
                     faults.calls += 1
+                    fail, code = False, ""
                     if faults.crash_at is not None:
                         if faults.calls == faults.crash_at:
                             faults.injected += 1
                             raise Crash(f"crashed before call {faults.calls} ({service}:{operation})")
-                        return original(client, operation, params)
-                    fail = faults.random.random() < faults.fraction
-                    code = faults.random.choice(["ThrottlingException", "InternalError", "ServiceUnavailable"])
-                    if fail:
-                        faults.injected += 1
+                    else:
+                        fail = faults.random.random() < faults.fraction
+                        code = faults.random.choice(["ThrottlingException", "InternalError", "ServiceUnavailable"])
+                        if fail:
+                            faults.injected += 1
                 if fail:
                     status = 400 if code == "ThrottlingException" else 503
                     raise ClientError({"Error": {"Code": code, "Message": "injected"},
@@ -167,6 +172,11 @@ class Run:
             self.queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"],
                                 self.sqs.get_queue_url(QueueName=self.env["SANCTIONS_SCREENING_DLQ_NAME"])["QueueUrl"],
                                 "screen_sanctions", name))
+        if "check_face" in app.handler_map:
+            name = self.env["FACE_CHECK_QUEUE_NAME"]
+            self.queues.append((self.sqs.get_queue_url(QueueName=name)["QueueUrl"],
+                                self.sqs.get_queue_url(QueueName=self.env["FACE_CHECK_DLQ_NAME"])["QueueUrl"],
+                                "check_face", name))
         name = f"faults-tap-{uuid.uuid4().hex[:8]}"
         self.tap = self.sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -309,6 +319,8 @@ class Run:
             form = body["uploads"]["image/jpeg"]  # the create's answer (a retried create gives fresh forms)
             # The upload lands in the bucket, whose notification goes to the identity-check queue.
             assert upload(form, passport, "image/jpeg").status_code in (200, 201, 204)
+            if "check_face" in self.app.handler_map:
+                self.selfie(body["id"], user)
             self.pump({body["id"]}, rounds=3)
         self.pump(set(ids))
         self.redrive_dlq()
@@ -319,6 +331,23 @@ class Run:
         services().sweeper.redrive_stuck(now=later)  # the schedule, once the stragglers are ten minutes old
         self.pump(set(ids))
         return ids
+
+    def selfie(self, app_id: str, user: Any) -> None:
+        """The applicant's consent and liveness check, retried as a client retries a 5xx."""
+        from chalicelib.adapters.memory import HOLDER, face_image
+        from tests.support import rekognition
+
+        base = f"/applications/{app_id}"
+        status, consent = self.rest("GET", f"{base}/biometric-consent", None, user)
+        assert status == 200, (status, consent)
+        status, given = self.rest("POST", f"{base}/biometric-consent",
+                                  {"text_version": consent["text_version"], "accepted": True}, user)
+        assert status in (200, 201), (status, given)
+        status, session = self.rest("POST", f"{base}/liveness-sessions", {}, user)
+        assert status in (200, 201), (status, session)
+        rekognition.local().stream(session["session_id"], face_image(HOLDER))  # the client streams it
+        status, done = self.rest("POST", f"{base}/liveness-sessions/{session['session_id']}/complete", {}, user)
+        assert status in (202, 409), (status, done)  # 409: a retry after the result was recorded
 
     def verdict(self, ids: list[str]) -> dict[str, Any]:
         from chalicelib.bootstrap import services
@@ -399,9 +428,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     os.environ["POWERTOOLS_LOG_LEVEL"] = "CRITICAL"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     sys.path.insert(0, str(ROOT))
-    import app as app_module  # noqa: E402
     from chalice.test import Client
 
+    import app as app_module  # noqa: E402
     from tests.support.identities import make_user
 
     with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:

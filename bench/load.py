@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     data = passport_bytes(body)  # a passport that matches the declaration: read by the local Textract (OCR)
     passes: list[Pass] = []
     with start_stack() as stack:
-        allow_many_applications(stack)  # each client opens far more than an applicant's daily limit
+        allow_many_applications(stack)  # each client opens far more than an applicant's daily limit, polls more
         latency = call_latency(stack)
         tokens = sign_up_clients(stack, args.clients)
         run_pass(stack, tokens[:1], "warm-up", 3, body, data)  # first-call costs, not measured

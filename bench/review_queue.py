@@ -71,13 +71,15 @@ def start_local_aws() -> tuple[Any, str]:
 def reviewer_token() -> str:
     import boto3
 
-    from devstack.users import DemoUser, seed_demo_users, sign_in
+    from devstack.hosted_ui import staff_tokens
 
-    user = DemoUser("reviewer", f"bench-reviewer-{uuid.uuid4().hex[:8]}@example.com", "Bench-Reviewer-2024",
-                    ("reviewers",))
-    cognito = boto3.client("cognito-idp")
-    seed_demo_users(cognito, os.environ["USER_POOL_ID"], (user,), staff_user_pool_id=os.environ["STAFF_USER_POOL_ID"])
-    return sign_in(cognito, os.environ["STAFF_USER_POOL_CLIENT_ID"], user.email, user.password)["IdToken"]
+    email = f"bench-reviewer-{uuid.uuid4().hex[:8]}@example.com"
+    cognito, pool = boto3.client("cognito-idp"), os.environ["STAFF_USER_POOL_ID"]
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email}])
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
+    # The staff client has no password flow (issue 21): what the staff pool's managed login would issue.
+    return str(staff_tokens(pool, os.environ["STAFF_USER_POOL_CLIENT_ID"], email)["id_token"])
 
 
 def synthetic_application(rng: random.Random, flagged_share: float, start: dt.datetime) -> Any:

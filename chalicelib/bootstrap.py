@@ -18,6 +18,7 @@ from .config import Config
 from .services.ports import (
     ApplicationRepository,
     Backoff,
+    BiometricImages,
     ChainKey,
     CheckRequests,
     Claims,
@@ -25,10 +26,13 @@ from .services.ports import (
     ConnectionStore,
     DocumentStore,
     EventPublisher,
+    FaceRecognition,
+    GroupMembership,
     JobRunLog,
     ListDownloader,
     Metrics,
     Ocr,
+    ProviderTokens,
     QueueAdmin,
     Quotas,
     Readings,
@@ -47,12 +51,17 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.applications import ApplicationService
     from .services.checks import CheckRecorder
     from .services.documents import DocumentUploads
+    from .services.face import LivenessService
+    from .services.face_check import FaceCheck
+    from .services.face_review import BiometricPurge, FaceReview
+    from .services.federation import StaffFederation
     from .services.health import HealthCheck
     from .services.identity_check import IdentityCheck
     from .services.live_updates import LiveUpdates
     from .services.maintenance import Maintenance
     from .services.operations import Operations
     from .services.outbox import OutboxRelay
+    from .services.rate_limits import RequestRateLimiter
     from .services.reporting import DailyReports
     from .services.review import ReviewService
     from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
@@ -132,7 +141,14 @@ class Services:
     def quotas(self) -> Quotas:
         from .adapters.dynamodb_claims import DynamoQuotas
 
+        _ = self.dynamodb_connection  # binds the models to the tables (the rate limit runs before anything else)
         return DynamoQuotas()
+
+    @cached_property
+    def rate_limiter(self) -> RequestRateLimiter:
+        from .services.rate_limits import RequestRateLimiter
+
+        return RequestRateLimiter(self.quotas, self.settings, self.clock)
 
     @cached_property
     def connections(self) -> ConnectionStore:
@@ -157,6 +173,21 @@ class Services:
         from .adapters.textract_ocr import TextractOcr
 
         return TextractOcr(self.client("textract"), self.config.documents_bucket)
+
+    @cached_property
+    def faces(self) -> FaceRecognition:
+        from .adapters.rekognition import RekognitionFaces
+
+        c = self.config
+        return RekognitionFaces(
+            self.client("rekognition"), c.face_collection_id, c.documents_bucket, c.biometrics_bucket, c.data_key_arn
+        )
+
+    @cached_property
+    def biometric_images(self) -> BiometricImages:
+        from .adapters.s3_biometrics import S3BiometricImages
+
+        return S3BiometricImages(self.client("s3"), self.config.biometrics_bucket)
 
     @cached_property
     def reports(self) -> ReportStore:
@@ -184,6 +215,7 @@ class Services:
             "identity-check": (self.config.identity_check_queue, self.config.document_events_dlq),
             "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
             "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
+            "face-check": (self.config.face_check_queue, self.config.face_check_dlq),
         }
         return SqsQueueAdmin(self.client("sqs"), queues)
 
@@ -262,6 +294,30 @@ class Services:
         return CognitoUserDirectory(self.client("cognito-idp"), self.config.user_pool_id)
 
     @cached_property
+    def provider_tokens(self) -> ProviderTokens:
+        from .adapters.oidc_provider_tokens import OidcProviderTokens
+
+        c = self.config
+        return OidcProviderTokens(c.staff_provider_issuer, c.staff_provider_client_id, c.staff_groups_claim)
+
+    @cached_property
+    def membership(self) -> GroupMembership:
+        from .adapters.cognito_federation import CognitoGroupMembership
+
+        return CognitoGroupMembership(self.client("cognito-idp"), self.config.staff_user_pool_id)
+
+    @cached_property
+    def federation(self) -> StaffFederation:
+        from .domain.federation import FederationPolicy, GroupMapping
+        from .services.federation import StaffFederation
+
+        c = self.config
+        policy = FederationPolicy(
+            c.staff_identity_provider, GroupMapping.parse(c.staff_provider_groups), c.staff_require_provider_mfa
+        )
+        return StaffFederation(policy, self.provider_tokens, self.membership)
+
+    @cached_property
     def staff(self) -> StaffAccess:
         from .services.staff import StaffAccess
 
@@ -317,6 +373,30 @@ class Services:
         from .services.address_check import AddressCheck
 
         return AddressCheck(self.applications, self.settings, self.check_recorder)
+
+    @cached_property
+    def liveness(self) -> LivenessService:
+        from .services.face import LivenessService
+
+        return LivenessService(self.applications, self.faces, self.biometric_images, self.settings, self.metrics)
+
+    @cached_property
+    def face_check(self) -> FaceCheck:
+        from .services.face_check import FaceCheck
+
+        return FaceCheck(self.applications, self.faces, self.settings, self.check_recorder)
+
+    @cached_property
+    def face_review(self) -> FaceReview:
+        from .services.face_review import FaceReview
+
+        return FaceReview(self.applications, self.biometric_images, self.metrics)
+
+    @cached_property
+    def biometric_purge(self) -> BiometricPurge:
+        from .services.face_review import BiometricPurge
+
+        return BiometricPurge(self.applications, self.faces, self.biometric_images, self.settings)
 
     @cached_property
     def sanctions_index(self) -> SanctionsIndexCache:
@@ -391,6 +471,7 @@ class Services:
             self.address_check,
             self.sanctions_check,
             self.claims,
+            self.face_check,
         )
 
     @cached_property

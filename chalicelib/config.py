@@ -35,6 +35,13 @@ class Config:
     websocket_domain: Optional[str]
     websocket_stage: str
     settings_cache_seconds: int
+    # The face check (issue 17): the biometrics bucket (liveness images), the face-check queue and its DLQ,
+    # the stage's Rekognition collection and the key liveness images are encrypted with.
+    biometrics_bucket: str = ""
+    face_check_queue: str = ""
+    face_check_dlq: str = ""
+    face_collection_id: str = ""
+    data_key_arn: str = ""
     user_pool_id: str = ""
     websocket_url: Optional[str] = None  # what browsers connect to, when not wss://<domain>/<stage>
     cognito_endpoint: Optional[str] = None  # Cognito's API for browsers, when not the region's
@@ -45,6 +52,12 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    # The applicant's liveness capture (issue 17), for the console: "aws" streams to Rekognition Face
+    # Liveness with the Amplify component (credentials from the identity pool); another provider name is a
+    # stand-in at ``liveness_endpoint`` (the local stack's: "local").
+    liveness_provider: str = "aws"
+    liveness_endpoint: Optional[str] = None
+    liveness_identity_pool_id: str = ""
     #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
     staff_status_cache_seconds: int = 30
     # The documents' ObjectCreated notifications (and the sweeper's re-asks) wait here for the identity check.
@@ -52,6 +65,18 @@ class Config:
     document_events_dlq: str = ""
     #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
     history_chain_key_arn: str = ""
+    # Issue 21: sign-in through managed login (authorization code + PKCE). The user pool domains' base URLs
+    # (the local stack: its stand-in of their endpoints), the staff pool's corporate provider and how its
+    # groups map to staff groups (the pre-token-generation trigger), applicants' optional social providers.
+    staff_auth_url: str = ""
+    staff_identity_provider: str = ""
+    staff_provider_issuer: str = ""
+    staff_provider_client_id: str = ""
+    staff_groups_claim: str = "groups"
+    staff_provider_groups: str = ""
+    staff_require_provider_mfa: bool = True
+    customer_auth_url: str = ""
+    customer_identity_providers: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -78,6 +103,11 @@ class Config:
             websocket_domain=get("WEBSOCKET_DOMAIN") or None,
             websocket_stage=get("WEBSOCKET_STAGE", "api"),
             settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
+            biometrics_bucket=get("BIOMETRICS_BUCKET_NAME", ""),
+            face_check_queue=get("FACE_CHECK_QUEUE_NAME", ""),
+            face_check_dlq=get("FACE_CHECK_DLQ_NAME", ""),
+            face_collection_id=get("FACE_COLLECTION_ID", ""),
+            data_key_arn=get("DATA_KEY_ARN", ""),
             user_pool_id=get("USER_POOL_ID", ""),
             websocket_url=get("WEBSOCKET_URL") or None,
             # the variables boto3 itself reads, so browsers talk to what the app talks to
@@ -91,4 +121,18 @@ class Config:
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
             identity_check_queue=get("IDENTITY_CHECK_QUEUE_NAME", ""),
             document_events_dlq=get("DOCUMENT_EVENTS_DLQ_NAME", ""),
+            staff_auth_url=get("STAFF_AUTH_DOMAIN_URL", ""),
+            staff_identity_provider=get("STAFF_IDENTITY_PROVIDER", ""),
+            staff_provider_issuer=get("STAFF_PROVIDER_ISSUER", ""),
+            staff_provider_client_id=get("STAFF_PROVIDER_CLIENT_ID", ""),
+            staff_groups_claim=get("STAFF_GROUPS_CLAIM") or "groups",
+            staff_provider_groups=get("STAFF_PROVIDER_GROUPS", ""),
+            staff_require_provider_mfa=get("STAFF_REQUIRE_PROVIDER_MFA", "true").lower() != "false",
+            customer_auth_url=get("CUSTOMER_AUTH_DOMAIN_URL", ""),
+            customer_identity_providers=tuple(
+                name.strip() for name in get("CUSTOMER_IDENTITY_PROVIDERS", "").split(",") if name.strip()
+            ),
+            liveness_provider=get("LIVENESS_PROVIDER") or "aws",
+            liveness_endpoint=get("LIVENESS_ENDPOINT") or None,
+            liveness_identity_pool_id=get("LIVENESS_IDENTITY_POOL_ID", ""),
         )

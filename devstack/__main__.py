@@ -6,6 +6,7 @@
     python -m devstack token applicant|reviewer|operator|EMAIL [--access]
     python -m devstack fire [<schedule handler name> [--as-of 2027-01-31T00:00:00Z | --in 3d]]
     python -m devstack upload APPLICATION_ID FILE [--as applicant|EMAIL] [--type image/jpeg]
+    python -m devstack selfie APPLICATION_ID PHOTO... [--as applicant|EMAIL]   # liveness from photos
     python -m devstack wait APPLICATION_ID [--state APPROVED ...] [--timeout 120]
     python -m devstack pause|resume HANDLER   # hold a queue's deliveries (AWS: disable the mapping)
     python -m devstack user add EMAIL --role reviewer|operator|applicant [--password P]
@@ -98,6 +99,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="declare this type instead of the file's true one (image/jpeg, "
                              "image/png, application/pdf), to see how the app treats a mismatch")
 
+    selfie = commands.add_parser("selfie", parents=[common],
+                                 help="take the liveness check of an application with photos of one person "
+                                      "(consent, session, frames chosen for the challenge, complete)")
+    selfie.add_argument("application_id")
+    selfie.add_argument("photos", nargs="+", type=Path, metavar="PHOTO",
+                        help="JPEG/PNG photos of the applicant: one facing the camera and others turned left "
+                             "and right (the challenge is drawn per session)")
+    selfie.add_argument("--as", dest="user", default="applicant",
+                        help="the demo user who owns the application (default: applicant)")
+    selfie.add_argument("--consent-version", help="the consent text version to accept (default: v1)")
+
     wait = commands.add_parser("wait", parents=[common],
                                help="wait until an application is decided; print its state")
     wait.add_argument("application_id")
@@ -129,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("env", parents=[common],
                         help="print the stack's URLs (API_URL, WS_URL, CONSOLE_URL, DOCS_URL, "
                              "CONTROL_URL) and the app's environment as shell exports")
+
+    otp = commands.add_parser("otp", parents=[common],
+                              help="print a demo staff member's authenticator code (MFA at the provider)")
+    otp.add_argument("user", help="reviewer, operator, or a demo staff member's email")
     return parser
 
 
@@ -145,19 +161,23 @@ def _banner(info: dict[str, Any], seconds: float) -> str:
         "",
         "  account-opening local stack",
         f"  REST API        {info['api_url']}",
-        f"  console         {info['api_url']}/console   (sign in as any demo user below)",
+        f"  console         {info['console_url']}   (CloudFront's stand-in; the API's own: {info['api_url']}/console)",
+        f"  sign-in         {info['auth_url']}   (the user pools' domain)  corporate provider: {info['provider_url']}",
         f"  WebSocket       {info['ws_url'] or '(no gateway)'}",
         f"  local AWS       {info['moto_url']}   (moto)",
         f"  control         {info['control_url']}",
         f"  API docs        {info['docs_url']}   (Swagger UI; the documents: /docs/openapi.json,"
         " /docs/asyncapi.json)",
         "",
-        "  Demo users (Cognito, USER_PASSWORD_AUTH):",
+        "  Demo users (applicants: the customer pool; staff: the corporate provider, then the staff pool):",
     ]
     for user in info["users"]:
         groups = f"groups: {', '.join(user['groups'])}" if user["groups"] else ""
         pool = f"({user.get('pool', 'customer')} pool)"
         lines.append(f"    {user['role']:<10} {user['email']:<24} {user['password']:<19} {groups:<18} {pool}")
+        if user.get("totp_secret"):
+            lines.append(f"    {'':<10} authenticator code: python -m devstack otp {user['role']}   "
+                         f"(secret {user['totp_secret']})")
     lines += [
         "",
         "  Get a token:     ./dev token applicant   (or reviewer, operator)",
@@ -185,6 +205,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
     from .processes import ChildFailed
     from .pumps import WiringError
+    from .rekognition.engine import ModelsMissing
     from .stack import LocalStack, StackOptions
     from .template import TemplateError
 
@@ -201,7 +222,8 @@ def _up(args: argparse.Namespace, started: float) -> int:
         info = stack.start()
         print(_banner(info, time.perf_counter() - started), flush=True)
         ready = {key: info[key] for key in
-                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env")}
+                 ("api_url", "ws_url", "moto_url", "control_url", "docs_url", "users", "env", "console_url",
+                  "auth_url", "provider_url")}
         print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
         while True:
             time.sleep(1)
@@ -215,7 +237,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
                 return 1
     except KeyboardInterrupt:
         print("devstack: stopping", flush=True)
-    except (TemplateError, WiringError, ChildFailed) as error:
+    except (TemplateError, WiringError, ChildFailed, ModelsMissing) as error:
         print(f"devstack: error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:
@@ -235,27 +257,47 @@ def _up(args: argparse.Namespace, started: float) -> int:
 
 # --- commands against the running stack ---------------------------------------------
 
+def _reply_s() -> float:
+    """How long a command waits for one answer of the local stack: 60 s x $DEADLINE_FACTOR
+    (an answer takes a fraction of a second on a quiet machine, many seconds on a loaded one)."""
+    from .deadlines import scaled
+
+    return scaled(60.0)
+
+
+def _too_slow(seconds: float) -> str:
+    return (f"devstack: the local stack did not answer within {seconds:.0f} s (a very busy "
+            "machine? DEADLINE_FACTOR=3 waits three times as long)")
+
+
 def _control(args: argparse.Namespace, method: str, path: str,
-             body: dict[str, Any] | None = None, timeout: float = 300) -> tuple[int, Any]:
-    """One call to the running stack's control endpoint: (status, JSON body)."""
+             body: dict[str, Any] | None = None, timeout: float | None = None) -> tuple[int, Any]:
+    """One call to the running stack's control endpoint: (status, JSON body). ``timeout``
+    defaults to :func:`_reply_s`; a command that does real work (fire a schedule) passes more."""
     from .stack import NOT_RUNNING, read_state
 
     state = read_state(_state_dir(args))
     data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
     request = urllib.request.Request(f"{state['control_url']}{path}", method=method, data=data,
                                      headers={"Content-Type": "application/json"})
+    timeout = _reply_s() if timeout is None else timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except TimeoutError:
+        raise SystemExit(_too_slow(timeout)) from None
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise SystemExit(_too_slow(timeout)) from None
+        raise SystemExit(NOT_RUNNING) from None
+    except ConnectionError:
         raise SystemExit(NOT_RUNNING) from None
 
 
 def _token(args: argparse.Namespace) -> int:
-    status, body = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                            timeout=30)
+    status, body = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
     if status != 200:
         raise SystemExit(f"devstack: {body.get('error', status)}")
     print(body["AccessToken" if args.access else "IdToken"])
@@ -288,14 +330,14 @@ def _as_of(args: argparse.Namespace) -> str | None:
 
 def _fire(args: argparse.Namespace) -> int:
     if not args.name:
-        _status, jobs = _control(args, "GET", "/jobs", timeout=30)
+        _status, jobs = _control(args, "GET", "/jobs")
         width = max((len(job["name"]) for job in jobs), default=0)
         for job in jobs:
             print(f"{job['name']:<{width}}  {job['schedule']:<24}  {job['description']}")
         return 0
     as_of = _as_of(args)
     status, body = _control(args, "POST", f"/schedules/{args.name}/fire",
-                            {"as_of": as_of} if as_of else None)
+                            {"as_of": as_of} if as_of else None, timeout=5 * _reply_s())
     if status == 200:
         print(json.dumps(body, indent=2))
         return 0
@@ -334,8 +376,7 @@ def _upload(args: argparse.Namespace) -> int:
     content_type = args.content_type or content_type_of(data)
     if content_type is None:
         raise SystemExit(f"devstack: {args.file} is not a JPEG, PNG or PDF (--type declares one)")
-    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                              timeout=30)
+    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
     if status != 200:
         raise SystemExit(f"devstack: {tokens.get('error', status)}")
     request = urllib.request.Request(
@@ -344,7 +385,7 @@ def _upload(args: argparse.Namespace) -> int:
         headers={"Authorization": f"Bearer {tokens['IdToken']}",
                  "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=_reply_s()) as response:  # noqa: S310 - local
             form = json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise SystemExit(f"devstack: the API refused the upload form ({error.code}): "
@@ -373,8 +414,7 @@ def _wait(args: argparse.Namespace) -> int:
     current, pause = None, 0.1
     while True:
         if time.monotonic() - token_at > 600:  # tokens live an hour; sign in again well before
-            status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token",
-                                      timeout=30)
+            status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token")
             if status != 200:
                 raise SystemExit(f"devstack: {tokens.get('error', status)}")
             token, token_at = tokens["IdToken"], time.monotonic()
@@ -382,7 +422,7 @@ def _wait(args: argparse.Namespace) -> int:
             f"{api_url}/applications/{urllib.parse.quote(args.application_id)}",
             headers={"Authorization": f"Bearer {token}"})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local
+            with urllib.request.urlopen(request, timeout=_reply_s()) as response:  # noqa: S310 - local
                 current = json.loads(response.read())["state"]
         except urllib.error.HTTPError as error:
             raise SystemExit(f"devstack: GET /applications/{args.application_id} answered "
@@ -410,8 +450,7 @@ def _user(args: argparse.Namespace) -> int:
 
     password = args.password or f"Local-{secrets.token_urlsafe(9)}-9a!"
     status, body = _control(args, "POST", "/users",
-                            {"email": args.email, "role": args.role, "password": password},
-                            timeout=60)
+                            {"email": args.email, "role": args.role, "password": password})
     if status != 201:
         raise SystemExit(f"devstack: user add {args.email}: {body.get('error', status)}")
     groups = f", groups: {', '.join(body['groups'])}" if body["groups"] else ""
@@ -422,8 +461,7 @@ def _user(args: argparse.Namespace) -> int:
 
 
 def _pause(args: argparse.Namespace) -> int:
-    status, body = _control(args, "POST", f"/pumps/{urllib.parse.quote(args.handler)}/{args.command}",
-                            timeout=30)
+    status, body = _control(args, "POST", f"/pumps/{urllib.parse.quote(args.handler)}/{args.command}")
     if status != 200:
         raise SystemExit(f"devstack: {args.command} {args.handler}: {body.get('error', status)}")
     print(f"{args.handler}: {'paused' if body['paused'] else 'resumed'} ({', '.join(body['sources'])})")
@@ -439,13 +477,43 @@ def read_state_api(args: argparse.Namespace) -> str:
 NOT_RUNNING_API = "devstack: the local stack's API is not answering (is ./dev up running?)"
 
 
+def _selfie(args: argparse.Namespace) -> int:
+    import boto3
+
+    from .selfie import Api, SelfieError, read_photos, run
+    from .stack import read_state
+
+    state = read_state(_state_dir(args))
+    _customer(state, args.user, "take an application's liveness check")
+    env = state["env"]
+    if not env.get("AWS_ENDPOINT_URL_REKOGNITION") or not env.get("LIVENESS_ENDPOINT"):
+        raise SystemExit("devstack: this stack has no local Rekognition (restart it with ./dev up)")
+    status, tokens = _control(args, "GET", f"/users/{urllib.parse.quote(args.user)}/token", timeout=30)
+    if status != 200:
+        raise SystemExit(f"devstack: {tokens.get('error', status)}")
+    rekognition = boto3.client("rekognition", endpoint_url=env["AWS_ENDPOINT_URL_REKOGNITION"],
+                               region_name=env.get("AWS_REGION", "us-east-1"),
+                               aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        result = run(Api(state["api_url"], tokens["IdToken"]), env["LIVENESS_ENDPOINT"], rekognition,
+                     args.application_id, read_photos(args.photos), consent_version=args.consent_version)
+    except SelfieError as error:
+        print(f"devstack: selfie: {error}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, ConnectionError):
+        raise SystemExit(NOT_RUNNING_API) from None
+    print(f"completed liveness session {result['session_id']}; watch the face check: curl -H "
+          f"\"Authorization: Bearer $(./dev token {args.user})\" {state['api_url']}/applications/{args.application_id}")
+    return 0
+
+
 def _env(args: argparse.Namespace) -> int:
     """The stack's URLs first (what the docs' commands use), then the app's environment."""
     from .stack import read_state
 
     state = read_state(_state_dir(args))
     urls = {"API_URL": state["api_url"], "WS_URL": state.get("ws_url") or "",
-            "CONSOLE_URL": f"{state['api_url']}/console", "DOCS_URL": state.get("docs_url") or "",
+            "CONSOLE_URL": state.get("console_url") or f"{state['api_url']}/console", "DOCS_URL": state.get("docs_url") or "",
             "CONTROL_URL": state["control_url"], "AWS_URL": state["moto_url"]}
     for key, value in urls.items():
         print(f"export {key}={shlex.quote(value)}")
@@ -454,14 +522,29 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _otp(args: argparse.Namespace) -> int:
+    from .oidc_provider import totp
+    from .stack import read_state
+    from .users import find_user
+
+    try:
+        user = find_user(read_state(_state_dir(args))["users"], args.user)
+    except KeyError as error:
+        raise SystemExit(f"devstack: {error.args[0]}") from None
+    if not user.get("totp_secret"):
+        raise SystemExit(f"devstack: {args.user} has no authenticator (applicants sign in with a password)")
+    print(totp(user["totp_secret"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args, started)
-    commands = {"token": _token, "fire": _fire, "upload": _upload, "wait": _wait, "user": _user,
+    commands = {"token": _token, "fire": _fire, "upload": _upload, "selfie": _selfie, "wait": _wait, "user": _user,
                 "pause": _pause, "resume": _pause,
-                "env": _env}
+                "env": _env, "otp": _otp}
     return commands[args.command](args)
 
 

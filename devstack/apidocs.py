@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .deadlines import scaled
 from .net import public_host
 
 log = logging.getLogger("devstack")
@@ -193,7 +194,7 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never 
 def _call(url: str, method: str, headers: dict[str, str], body: bytes | None) -> tuple[int, Any, bytes]:
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with _DIRECT.open(request, timeout=30) as response:
+        with _DIRECT.open(request, timeout=scaled(30.0)) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.headers, error.read()

@@ -1,5 +1,6 @@
 """``python -m devstack.moto_process --port N``: the local AWS (moto's server mode, with
-:func:`devstack.motofix.patch_moto` applied) as a process of its own."""
+:func:`devstack.motofix.patch_moto` applied) as a process of its own, with the user pool
+domains' OAuth endpoints (:mod:`devstack.hosted_ui`), which read moto's Cognito state."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,15 @@ def serve(host: str, port: int, verbose: bool,
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         bound_host, bound_port = server.get_host_and_port()
-        announce({"url": f"http://{bound_host}:{bound_port}", "restored": restored})
+        _accept_deploys(f"http://{bound_host}:{bound_port}")
+        from .hosted_ui import start_hosted_ui  # issue 21: the user pool domains' OAuth endpoints moto lacks
+
+        hosted_ui = start_hosted_ui(host)
+        announce({"url": f"http://{bound_host}:{bound_port}", "restored": restored,
+                  "hosted_ui_url": hosted_ui.url})
 
         def stop() -> None:
+            hosted_ui.stop()
             server.stop()
             if state_file is not None:  # after the server: nothing changes it any more
                 from . import moto_state
@@ -44,6 +51,23 @@ def serve(host: str, port: int, verbose: bool,
         return stop
 
     return start
+
+
+def _accept_deploys(url: str) -> None:
+    """Issue 21: ``scripts/deploy.py --rehearse`` may deploy a stage of its own into this local AWS (the runbook's
+    commands do, in docs/deployment.md): the patches Chalice's deploy needs and the stand-in CloudFormation
+    (devstack/motodeploy.py, devstack/cloudformation.py). The local stack itself is provisioned without them."""
+    import boto3
+
+    from . import motodeploy
+    from .provision import FAKE_CREDENTIALS, REGION
+
+    def session() -> Any:
+        return boto3.session.Session(aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                     aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                                     region_name=REGION)
+
+    motodeploy.apply(url, session)
 
 
 def main(argv: list[str] | None = None) -> int:

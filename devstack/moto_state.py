@@ -3,8 +3,12 @@
 moto has no persistence of its own. Its state is a set of Python objects
 (one backend per service, account and region), so it is pickled, with
 reductions for what pickle cannot take as is: locks (recreated empty), RSA
-keys (as PEM) and ``defaultdict``s whose factory is a lambda (recreated from
-an empty value of the factory). Only the backends that were used are saved.
+keys (as PEM), ``defaultdict``s whose factory is a lambda (recreated from
+an empty value of the factory) and weak mappings and sets (recreated from
+their entries: e.g. the Lambda backend's index of functions by ARN, which
+exists as soon as anything touched Lambda, the deploy rehearsal's stand-ins
+included; what they refer to stays only while the rest of the state holds
+it). Only the backends that were used are saved.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import logging
 import pickle
 import threading
 import types
+import weakref
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,10 @@ def _rebuild_defaultdict(cls: type, factory: Any, state: dict, items: dict) -> d
     return rebuilt
 
 
+def _rebuild_weak(cls: type, entries: Any) -> Any:
+    return cls(entries)
+
+
 def _load_private_key(pem: bytes) -> Any:
     return serialization.load_pem_private_key(pem, password=None)
 
@@ -67,6 +76,10 @@ class _Pickler(pickle.Pickler):
             return _load_private_key, (obj.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption()),)
+        if isinstance(obj, (weakref.WeakValueDictionary, weakref.WeakKeyDictionary)):
+            return _rebuild_weak, (type(obj), dict(obj.items()))
+        if isinstance(obj, weakref.WeakSet):
+            return _rebuild_weak, (type(obj), list(obj))
         if isinstance(obj, defaultdict) and (type(obj) is not defaultdict or _is_lambda(obj)):
             factory = _Prototype(obj.default_factory()) if _is_lambda(obj) else obj.default_factory
             return _rebuild_defaultdict, (type(obj), factory, dict(getattr(obj, "__dict__", {})),

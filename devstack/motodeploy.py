@@ -1,4 +1,4 @@
-"""Let ``chalice deploy`` run against moto, for the deploy rehearsal only (dev tooling).
+"""Let ``chalice deploy`` run against moto: the deploy rehearsal's and the local stack's (dev tooling).
 
 Two moto gaps stop Chalice's deploy where AWS would accept it:
 
@@ -11,9 +11,14 @@ Two moto gaps stop Chalice's deploy where AWS would accept it:
   moto the document as OpenAPI 3 with its definitions moved under components.
 - apigatewayv2 ``CreateDeployment`` and ``UpdateStage``: moto has neither (404).
   A WebSocket API deploys; a stage takes access-log and default route settings.
+- CloudFormation: moto's cannot take resources.yaml; the stand-in of
+  :mod:`devstack.cloudformation` answers the deploy's stack calls instead.
 
 This patches the emulator in the process that runs it (``apply()`` is
-idempotent), never the app nor the request Chalice sends.
+idempotent), never the app nor the request Chalice sends: the rehearsal's
+in-process moto (tests/test_deploy_rehearsal.py) and the local stack's moto
+process (devstack/moto_process.py), so ``scripts/deploy.py --rehearse`` can
+deploy a stage of its own into ``./dev up``'s AWS (docs/deployment.md).
 """
 from __future__ import annotations
 
@@ -30,15 +35,20 @@ _PATCHED = False
 _FILTER_NAME = re.compile(rb"<Name>\s*(Prefix|Suffix)\s*</Name>")
 
 
-def apply() -> None:
-    """Install both patches into moto (idempotent)."""
+def apply(endpoint_url: str | None = None, session_factory: Any = None) -> Any:
+    """Install the patches into moto (idempotent); with the server's ``endpoint_url`` and a boto3 session
+    factory, also the stand-in CloudFormation (devstack/cloudformation.py), which is returned."""
     global _PATCHED
-    if _PATCHED:
-        return
-    _case_insensitive_notification_filters()
-    _swagger2_rest_api_import()
-    _websocket_deployments_and_stage_updates()
-    _PATCHED = True
+    if not _PATCHED:
+        _case_insensitive_notification_filters()
+        _swagger2_rest_api_import()
+        _websocket_deployments_and_stage_updates()
+        _PATCHED = True
+    if endpoint_url is None:
+        return None
+    from .cloudformation import install
+
+    return install(endpoint_url, session_factory)
 
 
 def _case_insensitive_notification_filters() -> None:

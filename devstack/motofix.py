@@ -3,7 +3,8 @@
 :func:`patch_moto` applies them all: DynamoDB made safe under concurrent
 requests (below), S3 presigned POST policies enforced
 (:func:`enforce_presigned_post_policies`), S3 events naming their object
-version (:func:`s3_events_carry_version_ids`) and a per-request directory scan
+version (:func:`s3_events_carry_version_ids`), app clients' WriteAttributes honoured
+(:func:`enforce_client_write_attributes`) and a per-request directory scan
 done once (:func:`list_moto_modules_once`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
@@ -19,6 +20,7 @@ never the app.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time
 from typing import Any
@@ -186,6 +188,40 @@ def enforce_presigned_post_policies() -> None:
     _S3_POST_PATCHED = True
 
 
+_S3_GET_PATCHED = False
+
+
+def enforce_presigned_get_links() -> None:
+    """Idempotent: a presigned GET/HEAD link is checked as S3 does (signature over what it names, expiry).
+
+    moto serves any link that carries a signature parameter; see :mod:`devstack.s3_presigned_get`.
+    Requests signed in the Authorization header (the SDK's own calls) are untouched.
+    """
+    global _S3_GET_PATCHED
+    if _S3_GET_PATCHED:
+        return
+    from moto.s3.responses import S3Response
+
+    from .s3_presigned_get import check, is_presigned
+
+    original = S3Response._key_response
+
+    @functools.wraps(original)
+    def checked(self: Any, request: Any, full_url: str) -> Any:
+        method = request.method.upper()
+        environ = getattr(request, "environ", {}) or {}
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+        raw_path, _, raw_query = raw.partition("?") if raw else (urlparse(full_url).path, "", urlparse(full_url).query)
+        if method in ("GET", "HEAD") and raw_query and is_presigned(raw_query):
+            refusal = check(method, raw_path, raw_query, dict(request.headers))
+            if refusal is not None:
+                return refusal
+        return original(self, request, full_url)
+
+    S3Response._key_response = checked  # type: ignore[method-assign]
+    _S3_GET_PATCHED = True
+
+
 def list_moto_modules_once() -> None:
     """Idempotent: moto's server lists its own package directory once, not on every request.
 
@@ -237,9 +273,63 @@ def s3_events_carry_version_ids() -> None:
     notifications._get_s3_event = with_version  # type: ignore[assignment]
 
 
+def enforce_client_write_attributes() -> None:
+    """UpdateUserAttributes honours the app client's ``WriteAttributes``, as Cognito does.
+
+    moto lets a signed-in user write any attribute whatever the client that issued the access token
+    allows; Cognito answers ``NotAuthorizedException`` ("A client attempted to write unauthorized
+    attribute") and changes nothing. The staff console's client leaves ``email`` out, so a reviewer
+    cannot change the address the self-decision rule compares (issue 18).
+
+    Cognito also refuses an access token without the ``aws.cognito.signin.user.admin`` scope ("Access
+    Token does not have required scopes"); moto does not check it. The staff client, once federated
+    (issue 21), must let Cognito write the attributes it maps from the corporate provider, and its
+    tokens come only from managed login with ``openid email profile``: the scope is what keeps a
+    reviewer from writing their own e-mail there."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.models import CognitoIdpBackend
+
+    original = CognitoIdpBackend.update_user_attributes
+    if getattr(original, "devstack_write_attributes", False):
+        return
+
+    @functools.wraps(original)
+    def checked(self: Any, access_token: str, attributes: list[dict[str, str]]) -> None:
+        for user_pool in self.user_pools.values():
+            if access_token in user_pool.access_tokens:
+                client_id, _ = user_pool.access_tokens[access_token]
+                if "aws.cognito.signin.user.admin" not in _access_token_scopes(access_token):
+                    raise NotAuthorizedError("Access Token does not have required scopes")
+                client = user_pool.clients.get(client_id)
+                allowed = (client.extended_config.get("WriteAttributes") if client is not None else None)
+                if allowed is not None and any(a["Name"] not in allowed for a in attributes):
+                    raise NotAuthorizedError("A client attempted to write unauthorized attribute")
+        return original(self, access_token, attributes)
+
+    checked.devstack_write_attributes = True  # type: ignore[attr-defined]
+    CognitoIdpBackend.update_user_attributes = checked  # type: ignore[method-assign]
+
+
+def _access_token_scopes(access_token: str) -> list[str]:
+    """The ``scope`` claim of a (moto-issued, already known) access token, unverified."""
+    import base64
+
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return []
+    return str(claims.get("scope") or "").split()
+
+
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
+    enforce_client_write_attributes()
     s3_events_carry_version_ids()
     enforce_presigned_post_policies()
+    enforce_presigned_get_links()
     list_moto_modules_once()
+    from .moto_delivery import patch as delivery  # issue 21: code signing configs, signing jobs
+
+    delivery()

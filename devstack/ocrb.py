@@ -166,6 +166,10 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str) -> list[Cell]:
                     windows.append(window.ravel())
                     shifts.append(dx)
         blank = not band[:, x0:x0 + tw].any()
+        if not windows:  # past the line's end (a grid that does not fit): nothing to match
+            cells.append(Cell(centre, "<", -1.0, "<", -1.0, True, tuple(-1.0 for _ in GLYPHS), -1.0))
+            predicted = centre + pitch
+            continue
         matrix = _normalised(np.stack(windows)) @ flat_templates.T
         scores = matrix.max(axis=0)
         order = np.argsort(-scores)
@@ -316,3 +320,45 @@ def fuse(cells: list[Cell], read: str) -> tuple[str, list[float]]:
                 out[-1] = settled
                 confidence[-1] *= 0.9
     return "".join(out), confidence
+
+
+def kinds_of_line(count: int, index: int, lines: int) -> Optional[tuple[str, ...]]:
+    """What each position of an MRZ line may hold (``mrz`` span kinds), from its width and place in the zone;
+    None when the zone's shape is not one ICAO prints (then nothing is restricted)."""
+    from chalicelib.domain import mrz
+
+    layout = next((layout for layout in mrz.LAYOUTS if layout.width == count), None)
+    if layout is None or layout.lines != lines or not 0 <= index < lines:
+        return None
+    kinds = [mrz.ALNUM] * count
+    for span in layout.spans:
+        if span.line == index:
+            for column in range(span.start, span.end):
+                kinds[column] = span.kind
+    return tuple(kinds)
+
+
+_ALLOWED_BY_KIND = {
+    "num": "0123456789",
+    "check": "0123456789<",
+    "alpha": "ABCDEFGHIJKLMNOPQRSTUVWXYZ<",
+    "name": "ABCDEFGHIJKLMNOPQRSTUVWXYZ<",
+    "sex": "MFX<",
+}
+
+
+def restrict(text: str, confidence: list[float], cells: list[Cell], kinds: Optional[tuple[str, ...]]
+             ) -> tuple[str, list[float]]:
+    """Where the layout allows only letters (a name, a country) or only digits (a date), a character outside
+    them is read again among those alone, by the glyph's own shape (the template's best score): a G in a name
+    that Tesseract took for 0 is a G, not the O a rule would make of it. Never by a check digit."""
+    if kinds is None or len(text) != len(cells) or len(kinds) != len(text):
+        return text, confidence
+    out, sure = list(text), list(confidence)
+    for i, (char, kind, cell) in enumerate(zip(text, kinds, cells, strict=True)):
+        allowed = _ALLOWED_BY_KIND.get(kind)
+        if allowed is None or char in allowed or not cell.scores:
+            continue
+        out[i] = max(allowed, key=cell.score_of)
+        sure[i] = sure[i] * 0.8
+    return "".join(out), sure

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from .template import (
     TemplateError,
     creation_order,
     env_name,
+    evaluate_conditions,
     expand_for_each,
     load_template,
     resolve_parameters,
@@ -52,6 +54,7 @@ class Created:
 
     ref: str
     attributes: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, Any] | None = None  # as resolved when created or last updated
 
 
 class Context:
@@ -82,6 +85,10 @@ class Context:
 
 Provisioner = Callable[[Context, str, dict[str, Any]], Created]
 PROVISIONERS: dict[str, Provisioner] = {}
+#: What an update of an existing resource does, for the types that have one (the deploy rehearsal's stack
+#: updates: devstack/cloudformation.py). (context, logical id, new properties, what was created) -> Created.
+Updater = Callable[[Context, str, dict[str, Any], Created], Created]
+UPDATERS: dict[str, Updater] = {}
 
 
 def provisioner(resource_type: str, properties: set[str]) -> Callable[[Provisioner], Provisioner]:
@@ -101,6 +108,46 @@ def provisioner(resource_type: str, properties: set[str]) -> Callable[[Provision
         return function
 
     return register
+
+
+def updater(resource_type: str) -> Callable[[Updater], Updater]:
+    """Register how an existing resource of ``resource_type`` takes changed properties."""
+
+    def register(function: Updater) -> Updater:
+        UPDATERS[resource_type] = function
+        return function
+
+    return register
+
+
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(secretsmanager|ssm):([^}]+)\}\}")
+
+
+def resolve_dynamic_references(context: Context, value: Any) -> Any:
+    """``{{resolve:secretsmanager:NAME:SecretString:KEY}}`` and ``{{resolve:ssm:NAME}}`` read from the local AWS,
+    as CloudFormation reads them from the account at deploy time."""
+    if isinstance(value, dict):
+        return {key: resolve_dynamic_references(context, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve_dynamic_references(context, item) for item in value]
+    if not isinstance(value, str) or "{{resolve:" not in value:
+        return value
+
+    def lookup(match: re.Match) -> str:
+        service, reference = match.groups()
+        if service == "ssm":
+            return str(context.client("ssm").get_parameter(Name=reference.split(":")[0])["Parameter"]["Value"])
+        name, _, rest = reference.partition(":SecretString")
+        secret = context.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+        key = rest.lstrip(":").split(":")[0]
+        if not key:
+            return str(secret)
+        try:
+            return str(json.loads(secret)[key])
+        except (ValueError, KeyError):
+            raise TemplateError(f"secret {name} has no JSON key {key!r}") from None
+
+    return _DYNAMIC_REFERENCE.sub(lookup, value)
 
 
 def _tags_list(tags: Any) -> list[dict[str, str]]:
@@ -460,7 +507,7 @@ _USER_POOL_PROPERTIES = {
     "Policies", "UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Schema",
     "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting",
     "UsernameConfiguration", "EmailConfiguration", "VerificationMessageTemplate",
-    "DeletionProtection", "UserPoolTags", "UserAttributeUpdateSettings", "LambdaConfig"}
+    "DeletionProtection", "UserPoolTags", "UserAttributeUpdateSettings", "LambdaConfig", "UserPoolTier"}
 
 
 @provisioner("AWS::Cognito::UserPool", _USER_POOL_PROPERTIES | {"UserPoolName", "EnabledMfas"})
@@ -482,6 +529,22 @@ def _cognito_user_pool(context: Context, logical_id: str, props: dict[str, Any])
         "ProviderName": provider, "ProviderURL": f"https://{provider}"})
 
 
+@updater("AWS::Cognito::UserPool")
+def _update_user_pool(context: Context, logical_id: str, props: dict[str, Any], created: Created) -> Created:
+    """UpdateUserPool with every property, as CloudFormation sends it (what is left out is reset)."""
+    cognito = context.client("cognito-idp")
+    before = cognito.describe_user_pool(UserPoolId=created.ref)["UserPool"]
+    known = {attribute["Name"].removeprefix("custom:") for attribute in before.get("SchemaAttributes", [])}
+    added = [attribute for attribute in props.get("Schema", []) if attribute["Name"] not in known]
+    if added:
+        cognito.add_custom_attributes(UserPoolId=created.ref, CustomAttributes=added)
+    request = {key: props[key] for key in _USER_POOL_PROPERTIES & set(props)
+               if key not in ("Schema", "UsernameAttributes", "AliasAttributes", "UsernameConfiguration")}
+    request["LambdaConfig"] = props.get("LambdaConfig", {})
+    cognito.update_user_pool(UserPoolId=created.ref, **request)
+    return created
+
+
 _CLIENT_PROPERTIES = {
     "UserPoolId", "GenerateSecret", "ExplicitAuthFlows", "AccessTokenValidity",
     "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits", "AllowedOAuthFlows",
@@ -493,13 +556,35 @@ _CLIENT_PROPERTIES = {
 
 @provisioner("AWS::Cognito::UserPoolClient", _CLIENT_PROPERTIES | {"ClientName"})
 def _cognito_client(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    request = {key: props[key] for key in _CLIENT_PROPERTIES & set(props)}
+    request = _client_request(props)
     request["ClientName"] = props.get("ClientName") or context.physical_name(logical_id)
     client = context.client("cognito-idp").create_user_pool_client(**request)["UserPoolClient"]
-    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"]}
+    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"], "UserPoolId": props["UserPoolId"]}
     if client.get("ClientSecret"):
         attributes["ClientSecret"] = client["ClientSecret"]
     return Created(ref=client["ClientId"], attributes=attributes)
+
+
+def _client_request(props: dict[str, Any]) -> dict[str, Any]:
+    request = {key: props[key] for key in _CLIENT_PROPERTIES & set(props)}
+    for key in ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "AuthSessionValidity"):
+        if key in request:
+            request[key] = int(request[key])
+    for key in ("GenerateSecret", "AllowedOAuthFlowsUserPoolClient", "EnableTokenRevocation",
+                "EnablePropagateAdditionalUserContextData"):
+        if key in request and not isinstance(request[key], bool):
+            request[key] = str(request[key]).lower() == "true"
+    return request
+
+
+@updater("AWS::Cognito::UserPoolClient")
+def _update_client(context: Context, logical_id: str, props: dict[str, Any], created: Created) -> Created:
+    request = {key: value for key, value in _client_request(props).items() if key not in ("UserPoolId",
+                                                                                         "GenerateSecret")}
+    context.client("cognito-idp").update_user_pool_client(
+        UserPoolId=props["UserPoolId"], ClientId=created.ref,
+        ClientName=props.get("ClientName") or context.physical_name(logical_id), **request)
+    return created
 
 
 @provisioner("AWS::Cognito::UserPoolGroup",
@@ -508,7 +593,78 @@ def _cognito_group(context: Context, logical_id: str, props: dict[str, Any]) -> 
     request = dict(props)
     request.setdefault("GroupName", context.physical_name(logical_id))
     context.client("cognito-idp").create_group(**request)
-    return Created(ref=request["GroupName"])
+    return Created(ref=request["GroupName"], attributes={"UserPoolId": request["UserPoolId"]})
+
+
+# --- Cognito identity pools and IAM roles (issue 17: the liveness check's streaming credentials) -------
+
+_IDENTITY_POOL_PROPERTIES = {
+    "AllowUnauthenticatedIdentities", "AllowClassicFlow", "SupportedLoginProviders",
+    "DeveloperProviderName", "OpenIdConnectProviderARNs", "CognitoIdentityProviders",
+    "SamlProviderARNs", "IdentityPoolTags"}
+
+
+@provisioner("AWS::Cognito::IdentityPool", _IDENTITY_POOL_PROPERTIES | {"IdentityPoolName"})
+def _cognito_identity_pool(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    request = {key: props[key] for key in _IDENTITY_POOL_PROPERTIES & set(props)}
+    request["AllowUnauthenticatedIdentities"] = bool(props.get("AllowUnauthenticatedIdentities", False))
+    request["IdentityPoolName"] = props.get("IdentityPoolName") or context.physical_name(logical_id).replace("-", "_")
+    pool = context.client("cognito-identity").create_identity_pool(**request)
+    return Created(ref=pool["IdentityPoolId"], attributes={"Name": pool["IdentityPoolName"]})
+
+
+@provisioner("AWS::Cognito::IdentityPoolRoleAttachment", {"IdentityPoolId", "Roles", "RoleMappings"})
+def _cognito_identity_pool_roles(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """moto's Cognito Identity has no SetIdentityPoolRoles. Nothing local asks the pool for credentials (the
+    local liveness stand-in takes the frames over plain HTTP), so the attachment is recorded, not made."""
+    log.info("devstack: %s: identity pool roles not attached locally (moto has no SetIdentityPoolRoles; "
+             "only AWS's Rekognition streaming uses them)", logical_id)
+    return Created(ref=f"{props['IdentityPoolId']}-roles")
+
+
+@provisioner("AWS::IAM::Role", {"RoleName", "AssumeRolePolicyDocument", "Policies", "Description",
+                                "MaxSessionDuration", "Path", "ManagedPolicyArns", "Tags"})
+def _iam_role(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    iam = context.client("iam")
+    name = props.get("RoleName") or context.physical_name(logical_id)[:64]
+    request: dict[str, Any] = {"RoleName": name,
+                               "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"])}
+    for key in ("Description", "Path"):
+        if key in props:
+            request[key] = props[key]
+    if "MaxSessionDuration" in props:
+        request["MaxSessionDuration"] = int(props["MaxSessionDuration"])
+    if props.get("Tags"):
+        request["Tags"] = _tags_list(props["Tags"])
+    role = iam.create_role(**request)["Role"]
+    for policy in props.get("Policies", []):
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
+    for arn in props.get("ManagedPolicyArns", []):
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    return Created(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+
+# --- Rekognition ----------------------------------------------------------------------
+
+@provisioner("AWS::Rekognition::Collection", {"CollectionId", "Tags"})
+def _rekognition_collection(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
+    """moto keeps no face collections: the local Rekognition (face-local's devstack/rekognition, reached at
+    AWS_ENDPOINT_URL_REKOGNITION, the variable the app's client honours too) creates it. Until that endpoint
+    is configured when provisioning, nothing is created and the log says so: the app's face check then has
+    no collection to search, which only the face tests need."""
+    collection_id = props["CollectionId"]
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
+    if endpoint:
+        rekognition = context.session.client("rekognition", endpoint_url=endpoint)
+        try:
+            rekognition.create_collection(CollectionId=collection_id)
+        except rekognition.exceptions.ResourceAlreadyExistsException:
+            pass
+    else:
+        log.info("devstack: %s: no local Rekognition endpoint (AWS_ENDPOINT_URL_REKOGNITION): collection %s "
+                 "not created", logical_id, collection_id)
+    return Created(ref=collection_id, attributes={"Arn": context.arn("rekognition", f"collection/{collection_id}")})
 
 
 # --- SSM ----------------------------------------------------------------------------
@@ -538,16 +694,33 @@ class Stack:
 
     def __init__(self, template: Mapping[str, Any], context: Context,
                  parameters: Mapping[str, Any]) -> None:
-        self.template = template
         self.context = context
         self.created: dict[str, Created] = {}
+        self.rebind(template, parameters)
+
+    def rebind(self, template: Mapping[str, Any], parameters: Mapping[str, Any]) -> None:
+        """The template and parameters to resolve against (an update keeps what was created)."""
+        context = self.context
         pseudo = {
             "AWS::Region": context.region, "AWS::AccountId": context.account_id,
             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": f"{context.name_prefix}-{context.stage}-resources",
         }
-        self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att)
-        self.conditions = self.resolver.evaluate_conditions(template.get("Conditions", {}))
+        self.conditions = evaluate_conditions(template, parameters, pseudo)
+        resources = {logical_id: resource for logical_id, resource in template["Resources"].items()
+                     if self._wanted(logical_id, resource)}
+        outputs = {key: output for key, output in template.get("Outputs", {}).items()
+                   if self._wanted(key, output)}
+        self.template = {**template, "Resources": resources, "Outputs": outputs}
+        self.resolver = Resolver(parameters, pseudo, self._ref, self._get_att, self.conditions)
+
+    def _wanted(self, logical_id: str, resource: Any) -> bool:
+        name = resource.get("Condition") if isinstance(resource, dict) else None
+        if name is None:
+            return True
+        if name not in self.conditions:
+            raise TemplateError(f"{logical_id}: unknown condition {name}")
+        return self.conditions[name]
 
     def _ref(self, logical_id: str) -> str:
         if logical_id not in self.created:
@@ -572,25 +745,72 @@ class Stack:
                 raise UnsupportedResource(
                     f"{logical_id}: resource type {resource['Type']} is not supported by "
                     f"devstack; add a provisioner to devstack/provision.py")
-            if "Condition" in resource and resource["Condition"] not in self.conditions:
-                raise UnsupportedResource(f"{logical_id}: unknown condition {resource['Condition']}")
 
     def create_all(self) -> None:
+        self.create_missing()
+
+    def create_missing(self, on_created: Callable[[str, str, str], None] | None = None,
+                       failing: Callable[[str], str | None] | None = None) -> None:
+        """Create every resource not created yet, in dependency order (all of them the first time).
+
+        ``on_created(logical_id, type, ref)`` hears of each; ``failing(logical_id)`` may return a
+        reason to fail that resource instead (the deploy rehearsal's failed create).
+        """
         self.check_types()
         resources = self.template["Resources"]
         for logical_id in creation_order(resources):
+            if logical_id in self.created:
+                continue
             resource = resources[logical_id]
-            if "Condition" in resource and not self.conditions[resource["Condition"]]:
-                continue  # as CloudFormation: a resource whose condition is false is not created
-            props = self.resolver.resolve(resource.get("Properties", {})) or {}
+            reason = failing(logical_id) if failing else None
+            if reason:
+                raise UnsupportedResource(f"{logical_id} ({resource['Type']}): {reason}")
+            props = resolve_dynamic_references(self.context,
+                                               self.resolver.resolve(resource.get("Properties", {})) or {})
             self.created[logical_id] = PROVISIONERS[resource["Type"]](
                 self.context, logical_id, props)
+            self.created[logical_id].properties = props
             log.debug("created %s (%s): %s", logical_id, resource["Type"],
                       self.created[logical_id].ref)
+            if on_created:
+                on_created(logical_id, resource["Type"], self.created[logical_id].ref)
+
+    def update_changed(self, on_updated: Callable[[str, str, str], None] | None = None) -> list[str]:
+        """Apply changed properties to what was created before, for the types with an updater (in
+        dependency order); returns the logical ids of changed resources of types without one."""
+        unchanged: list[str] = []
+        resources = self.template["Resources"]
+        for logical_id in creation_order(resources):
+            created = self.created.get(logical_id)
+            if created is None or created.properties is None:
+                continue
+            resource = resources[logical_id]
+            props = resolve_dynamic_references(self.context,
+                                               self.resolver.resolve(resource.get("Properties", {})) or {})
+            if props == created.properties:
+                continue
+            update = UPDATERS.get(resource["Type"])
+            if update is None:
+                unchanged.append(logical_id)
+                continue
+            self.created[logical_id] = update(self.context, logical_id, props, created)
+            self.created[logical_id].properties = props
+            if on_updated:
+                on_updated(logical_id, resource["Type"], self.created[logical_id].ref)
+        return unchanged
 
     def outputs(self) -> dict[str, str]:
         return {key: str(self.resolver.resolve(output["Value"]))
                 for key, output in self.template.get("Outputs", {}).items()}
+
+
+def prepare_template(template: Mapping[str, Any],
+                     parameters: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``Fn::ForEach`` expanded with the parameters' values: (the template as created, the values)."""
+    values = dict(parameters)
+    expanded = {**template, "Resources": expand_for_each(template["Resources"], values),
+                "Outputs": expand_for_each(template.get("Outputs", {}), values)}
+    return expanded, values
 
 
 def _local_jwks_url(issuer_or_jwks: str, endpoint_url: str) -> str:
@@ -618,9 +838,7 @@ def provision(template_path: str | Path, stage: str, session: Any,
     template = load_template(template_path)
     declared = template.get("Parameters", {})
     given = {key: value for key, value in {"Stage": stage, **LOCAL_PARAMETERS}.items() if key in declared}
-    values = resolve_parameters(template, {**given, **(parameters or {})})
-    template = {**template, "Resources": expand_for_each(template["Resources"], values),
-                "Outputs": expand_for_each(template.get("Outputs", {}), values)}
+    template, values = prepare_template(template, resolve_parameters(template, {**given, **(parameters or {})}))
     sts = session.client("sts", endpoint_url=endpoint_url)
     account_id = sts.get_caller_identity()["Account"]
     context = Context(session, endpoint_url, stage, name_prefix, account_id)
@@ -635,3 +853,5 @@ def provision(template_path: str | Path, stage: str, session: Any,
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     return env
+
+from . import provision_delivery as _delivery  # noqa: E402,F401 - registers the delivery provisioners (issue 21)

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -583,9 +584,16 @@ def start_pumps(pumps: list[Pump]) -> None:
         pump.start()
 
 
-def stop_pumps(pumps: list[Pump], timeout: float = 3.0) -> None:
-    """Signal every pump, then wait for them (a long poll returns within a second)."""
+def stop_pumps(pumps: list[Pump], timeout: float | None = None) -> None:
+    """Signal every pump, then let a delivery under way finish (many seconds on a busy machine),
+    within 30 s x $DEADLINE_FACTOR; a pump still delivering then is logged and left behind."""
+    from .deadlines import scaled
+    timeout = scaled(30.0) if timeout is None else timeout
     for pump in pumps:
         pump.stop()
+    deadline = time.monotonic() + timeout
     for pump in pumps:
-        pump.join(timeout)
+        pump.join(max(0.0, deadline - time.monotonic()))
+        if pump.is_alive():
+            log.error("devstack: pump %s (%s) was still delivering after %.0f s; stopping without it",
+                      pump.name, pump.source, timeout)

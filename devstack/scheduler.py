@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -222,12 +223,21 @@ class Scheduler:
         for job in self.jobs.values():
             job.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Signal every job, then wait for them: a job running its handler finishes it (the
+        wait is bounded: 15 s x $DEADLINE_FACTOR, then the job is named in the log)."""
+        from .deadlines import scaled
+
+        timeout = scaled(15.0) if timeout is None else timeout
         for job in self.jobs.values():
             job.stop()
+        deadline = time.monotonic() + timeout
         for job in self.jobs.values():
             if job.is_alive():
-                job.join(timeout)
+                job.join(max(0.0, deadline - time.monotonic()))
+                if job.is_alive():
+                    log.error("devstack: schedule %s was still running after %.0f s; stopping "
+                              "without it", job.name, timeout)
 
     def describe(self) -> dict[str, str]:
         return {name: job.expression for name, job in self.jobs.items()}

@@ -92,6 +92,7 @@ class LocalStack:
         self._api_pid: int | None = None
         self._children: list[Any] = []  # the helper processes the stack cannot run without
         self._moto_url = ""
+        self._staff_trigger = True  # the staff pool's pre-token-generation trigger names the app's function
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -103,23 +104,31 @@ class LocalStack:
             self._moto_url = moto_url
             self._set_environ(local_aws_environ(moto_url))
             self._set_environ({"AWS_ENDPOINT_URL_TEXTRACT": self._start_textract(moto_url)})
+            self._set_environ(self._start_rekognition(moto_url))
             session = self._session()
             config, factory = self._chalice_config()
+            provider = self._start_identity_provider(session, moto_url)
             saved = self._saved_resources() if restored else None
+            self._staff_trigger = (saved.get("staff_trigger", True) if saved is not None
+                                   else STAFF_TOKEN_FUNCTION in app_lambda_functions(self.options.project_dir))
             if saved is not None:  # provisioned and seeded in an earlier run
                 self._set_environ(rebased(saved["env"], saved.get("moto_url"), moto_url))
                 users = saved["users"]
                 log.info("devstack: restored the local AWS from %s", self._aws_state_path)
             else:
                 self._provision(session, moto_url, config.app_name)
-                users = self._seed_users(session, moto_url)
+                users = self._seed_users(session, moto_url, provider)
                 self._save_resources(users, moto_url)
+            self._set_environ(self._auth_domain_environ())
             ws_url = self._start_websocket_gateway()
             app = self._import_app(factory, config)
+            self._check_staff_trigger(app)
             api_url = self._start_api(factory, config, app)
             pumps = self._start_pumps(app, session, moto_url, config)
             scheduler = self._start_scheduler(app, config)
-            control_url = self._start_control(scheduler, session, moto_url, users, pumps)
+            control_url = self._start_control(scheduler, session, moto_url, users, app, config, pumps)
+            console_url = self._start_console(session, moto_url, api_url)
+            self._connect_sign_in(session, moto_url, provider, control_url, [console_url, f"{api_url}/console"])
             docs_url = self._start_docs(api_url)
         except BaseException:
             self.stop()
@@ -129,6 +138,7 @@ class LocalStack:
             "project_dir": str(self.options.project_dir),
             "api_url": api_url, "ws_url": ws_url, "moto_url": moto_url,
             "control_url": control_url, "docs_url": docs_url, "users": users, "env": dict(self.env),
+            "console_url": console_url, "auth_url": self._hosted_ui_url, "provider_url": provider.issuer,
             "schedules": scheduler.describe(), "pumps": [pump.describe() for pump in pumps],
         }
         self._write_state()
@@ -180,6 +190,7 @@ class LocalStack:
                             self.options.project_dir)
         started = moto.start()
         self._exit.callback(moto.stop)
+        self._hosted_ui_url = started["hosted_ui_url"]
         self._children.append(moto)
         return started["url"], started.get("restored", 0)
 
@@ -211,6 +222,7 @@ class LocalStack:
         write_atomically(self._resources_path, json.dumps({
             "template": str(self.options.template),
             "moto_url": moto_url or self._moto_url,
+            "staff_trigger": self._staff_trigger,
             "env": {key: value for key, value in self.env.items()
                     if key not in local_aws_environ("") and key not in FRESH_EACH_START},
             "users": users}).encode())
@@ -222,6 +234,17 @@ class LocalStack:
         server = start_textract(moto_url, host="127.0.0.1")
         self._exit.callback(server.stop)
         return server.url
+
+    def _start_rekognition(self, moto_url: str) -> dict[str, str]:
+        """moto does not compare faces: the local Rekognition (devstack/rekognition) does, with dlib,
+        and stands in for Face Liveness's streaming endpoint. Fails loudly without its model files."""
+        from .rekognition import start_rekognition
+
+        server = start_rekognition(moto_url, host=self.options.host)  # the browser posts liveness frames
+        self._exit.callback(server.stop)
+        liveness = server.liveness_url.replace(self.options.host, self._public_host, 1)
+        return {"AWS_ENDPOINT_URL_REKOGNITION": server.url, "LIVENESS_PROVIDER": "local",
+                "LIVENESS_ENDPOINT": liveness}
 
     def _set_environ(self, values: dict[str, str]) -> None:
         """The app runs in this process, so the stack's settings live in os.environ."""
@@ -249,7 +272,7 @@ class LocalStack:
 
         started = time.perf_counter()
         env = provision(self.options.template, self.options.stage, session, moto_url,
-                        name_prefix=app_name)
+                        name_prefix=app_name, parameters=self._delivery_parameters(app_name))
         self._set_environ(env)
         from .sanctions import seed as seed_sanctions  # issue 13: the list snapshot and a first index
 
@@ -257,19 +280,73 @@ class LocalStack:
         log.info("devstack: provisioned %s in %.2f s", self.options.template.name,
                  time.perf_counter() - started)
 
-    def _seed_users(self, session: Any, moto_url: str) -> list[dict[str, Any]]:
+    def _seed_users(self, session: Any, moto_url: str, provider: Any) -> list[dict[str, Any]]:
+        """Applicants in the customer pool; staff are the provider's people (seeded at its start)."""
         from .users import DEMO_USERS, seed_demo_users
 
         if "USER_POOL_ID" not in self.env:
             log.warning("devstack: the template has no UserPoolId output; no demo users")
             return []
-        users = DEMO_USERS
-        if "STAFF_USER_POOL_ID" not in self.env:
-            log.warning("devstack: the template has no StaffUserPoolId output; no demo staff")
-            users = tuple(user for user in DEMO_USERS if user.pool != "staff")
         cognito = session.client("cognito-idp", endpoint_url=moto_url)
-        return [user.as_dict() for user in seed_demo_users(
-            cognito, self.env["USER_POOL_ID"], users, staff_user_pool_id=self.env.get("STAFF_USER_POOL_ID"))]
+        applicants = tuple(user for user in DEMO_USERS if user.pool != "staff")
+        seed_demo_users(cognito, self.env["USER_POOL_ID"], applicants)
+        return [user.as_dict() for user in DEMO_USERS]
+
+    # --- issue 21: sign-in through managed login, the console on (a stand-in of) CloudFront ----------
+
+    def _start_identity_provider(self, session: Any, moto_url: str) -> Any:
+        """The stand-in of the bank's identity provider (and of Google and Apple), with the demo staff;
+        registered as the staff pool's and the customer pool's provider (secrets in the local AWS)."""
+        from .oidc_provider import StandInProvider
+        from .users import DEMO_USERS, seed_demo_users
+
+        provider = self._provider = StandInProvider(name="corporate").start()
+        self._exit.callback(provider.stop)
+        seed_demo_users(None, "", tuple(user for user in DEMO_USERS if user.pool == "staff"), provider=provider)
+        idpresponse = [f"{self._hosted_ui_url}/oauth2/idpresponse"]
+        self._providers = {name: provider.register_client(idpresponse) for name in ("corporate", "google", "apple")}
+        secrets = session.client("secretsmanager", endpoint_url=moto_url)
+        stage = self.options.stage
+        for name, value in ((f"account-opening/{stage}/staff-oidc", {"client_secret": self._providers[
+                                "corporate"].client_secret}),
+                            (f"account-opening/{stage}/social-sign-in", {
+                                "google_client_secret": self._providers["google"].client_secret,
+                                "apple_private_key": "(local: the stand-in provider takes the registered secret)"})):
+            try:
+                secrets.create_secret(Name=name, SecretString=json.dumps(value))
+            except secrets.exceptions.ResourceExistsException:  # a kept local AWS
+                secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+        log.info("devstack: identity provider stand-in at %s", provider.issuer)
+        return provider
+
+    def _delivery_parameters(self, app_name: str) -> dict[str, Any]:
+        """The resources stack's parameters for the local stack's sign-in and console (what the deploy
+        passes in AWS): the stand-in provider as the corporate one and as Google and Apple, the app's
+        pre-token-generation function, the local REST API behind the distribution."""
+        from .provision import REGION
+        from .runtime import ACCOUNT_ID
+        from .users import local_group_mapping
+
+        stage = self.options.stage
+        return {
+            "StaffOidcIssuer": self._provider.issuer, "StaffOidcClientId": self._providers["corporate"].client_id,
+            "StaffOidcSecretName": f"account-opening/{stage}/staff-oidc", "StaffProviderGroups": local_group_mapping(),
+            "GoogleClientId": self._providers["google"].client_id,
+            "AppleServicesId": self._providers["apple"].client_id, "AppleTeamId": "LOCALTEAM1",
+            "AppleKeyId": "LOCALKEY01", "SocialSignInSecretName": f"account-opening/{stage}/social-sign-in",
+            # As scripts/deploy.py: only a function the app defines (a trigger naming none fails every sign-in).
+            "StaffTokenFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{app_name}-{stage}-"
+                                     f"{STAFF_TOKEN_FUNCTION}" if self._staff_trigger else "",
+            "RestApiId": "local",  # the local REST API (the local edge sends execute-api origins to it)
+            "ApiStageName": stage,
+        }
+
+    def _auth_domain_environ(self) -> dict[str, str]:
+        """The user pool domains' endpoints are the local stack's (devstack/hosted_ui.py)."""
+        environ = {"STAFF_AUTH_DOMAIN_URL": self._hosted_ui_url}
+        if self.env.get("CUSTOMER_IDENTITY_PROVIDERS"):
+            environ["CUSTOMER_AUTH_DOMAIN_URL"] = self._hosted_ui_url
+        return environ
 
     def _start_websocket_gateway(self) -> str | None:
         try:
@@ -288,6 +365,19 @@ class LocalStack:
                            "WEBSOCKET_STAGE": self.options.stage,
                            "AWS_CA_BUNDLE": str(gateway.ca_bundle)})
         return gateway.ws_url
+
+    def _check_staff_trigger(self, app: Any) -> None:
+        """The staff pool's pre-token-generation trigger names a function of this app, or there is none: as a
+        deploy whose trigger names a missing function fails, the stack says so now, not at the first sign-in."""
+        defined = any(function.name == STAFF_TOKEN_FUNCTION for function in app.pure_lambda_functions)
+        if self._staff_trigger and not defined:
+            raise RuntimeError(
+                f"the staff user pool's pre-token-generation trigger names {STAFF_TOKEN_FUNCTION}, which this app "
+                "does not define (a local AWS kept from another app.py?): start without --keep-state")
+        if defined and not self._staff_trigger:
+            raise RuntimeError(
+                f"the app defines {STAFF_TOKEN_FUNCTION} but the kept local AWS's staff user pool has no "
+                "pre-token-generation trigger (kept before the app had it): start without --keep-state")
 
     def _import_app(self, factory: Any, config: Any) -> Any:
         """Import app.py as ``chalice local`` does, stack settings winning over config.json."""
@@ -347,38 +437,138 @@ class LocalStack:
         return scheduler
 
     def _start_control(self, scheduler: Any, session: Any, moto_url: str,
-                       users: list[dict[str, Any]], pumps: list[Any] | None = None) -> str:
+                       users: list[dict[str, Any]], app: Any, config: Any,
+                       pumps: list[Any] | None = None) -> str:
         from .control import ControlServer
-        from .users import client_id_for, find_user, sign_in
+        from .runtime import Invoker
+        from .signin import oauth_sign_in
+        from .users import STAFF_PROVIDER, client_id_for, find_user, sign_in
 
         cognito = session.client("cognito-idp", endpoint_url=moto_url)
 
         def sign_in_demo_user(role_or_email: str) -> dict[str, Any]:
             user = find_user(users, role_or_email)
+            if user.get("pool") == "staff":  # through the corporate provider and managed login, as the console
+                return oauth_sign_in(self._hosted_ui_url, self.env["STAFF_USER_POOL_CLIENT_ID"],
+                                     self.info["console_url"], STAFF_PROVIDER, user["email"], user["password"],
+                                     user.get("totp_secret"))
             return sign_in(cognito, client_id_for(self.env, user), user["email"],
                            user["password"])
+
+        prefix = f"{config.app_name}-{self.options.stage}-"
+        invokers: dict[str, Invoker] = {}
+
+        def invoke(function: str, event: Any) -> Any:
+            """The app's function by its Lambda name (the pools' triggers name it by ARN)."""
+            name = function.removeprefix(prefix)
+            if not function.startswith(prefix) or name not in app.handler_map:
+                raise KeyError(function)
+            if name not in invokers:
+                invokers[name] = Invoker(app, name, self.options.stage, **self._lambda_options(config))
+            return invokers[name](event)
 
         control = ControlServer(scheduler, lambda: self.info, self.options.host,
                                 self.options.control_port, sign_in=sign_in_demo_user,
                                 add_user=lambda email, role, password: self._add_user(
                                     cognito, users, email, role, password),
-                                refresh_settings=self._refresh_settings, pumps=pumps)
+                                refresh_settings=self._refresh_settings, pumps=pumps, invoke=invoke,
+                                provider=self._provider)
         control.start()
         self._exit.callback(control.stop)
         return control.url
 
+    def _start_console(self, session: Any, moto_url: str, api_url: str) -> str:
+        """The console's distribution served by the local edge (devstack/edge.py): its files published to
+        its bucket and its headers policy made from this stack's endpoints -- as the deploy does."""
+        from scripts import console_site
+
+        from .edge import LocalEdge
+
+        distribution = self.env["DEPLOY_CONSOLE_DISTRIBUTION_ID"]
+        cloudfront = session.client("cloudfront", endpoint_url=moto_url)
+        self._apply_console_headers(cloudfront, distribution, console_site.stage_header_parameters(self.env))
+        console_site.publish(session.client("s3", endpoint_url=moto_url), cloudfront,
+                             self.env["DEPLOY_CONSOLE_BUCKET_NAME"], distribution, out=log.info)
+        edge = LocalEdge(session, moto_url, distribution, api_url, host=self.options.host).start()
+        self._exit.callback(edge.stop)
+        return f"{edge.url}/console"
+
+    def _apply_console_headers(self, cloudfront: Any, distribution: str, parameters: dict[str, str]) -> None:
+        """The template's ConsoleHeadersPolicy with these parameters, as a stack update would make it."""
+        from .provision_delivery import _headers_policy_config
+        from .template import Resolver, load_template, resolve_parameters
+
+        template = load_template(self.options.template)
+        values = resolve_parameters(template, {"Stage": self.options.stage, **parameters})
+
+        def no_resources(*names: str) -> str:
+            raise ValueError(f"ConsoleHeadersPolicy refers to a resource ({names}): not resolvable here")
+
+        resolver = Resolver(values, {"AWS::Region": "us-east-1"}, no_resources, no_resources)
+        config = _headers_policy_config(resolver.resolve(
+            template["Resources"]["ConsoleHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]))
+        behaviours = cloudfront.get_distribution_config(Id=distribution)["DistributionConfig"]
+        policy_ids = {b.get("ResponseHeadersPolicyId") for b in behaviours["CacheBehaviors"].get("Items") or []}
+        for policy_id in sorted(filter(None, policy_ids)):
+            current = cloudfront.get_response_headers_policy(Id=policy_id)
+            cloudfront.update_response_headers_policy(Id=policy_id, IfMatch=current["ETag"],
+                                                      ResponseHeadersPolicyConfig=config)
+
+    def _connect_sign_in(self, session: Any, moto_url: str, provider: Any, control_url: str,
+                         console_urls: list[str]) -> None:
+        """What ties sign-in to this run's ports: the pools' providers (a kept local AWS names an older
+        stand-in), the console URLs the app clients may redirect to, the user pool domains' function
+        invoker and their stand-ins for Google and Apple."""
+        import urllib.request
+
+        cognito = session.client("cognito-idp", endpoint_url=moto_url)
+        registrations = {"Corporate": ("STAFF_USER_POOL_ID", "corporate"), "Google": ("USER_POOL_ID", "google"),
+                         "SignInWithApple": ("USER_POOL_ID", "apple")}
+        for name, (pool_variable, registration) in registrations.items():
+            pool = self.env.get(pool_variable)
+            try:
+                details = cognito.describe_identity_provider(UserPoolId=pool, ProviderName=name)[
+                    "IdentityProvider"]["ProviderDetails"]
+            except cognito.exceptions.ResourceNotFoundException:
+                continue
+            details["client_id"] = self._providers[registration].client_id
+            if name == "Corporate":
+                details.update(oidc_issuer=provider.issuer, client_secret=self._providers[registration].client_secret)
+            cognito.update_identity_provider(UserPoolId=pool, ProviderName=name, ProviderDetails=details)
+        for pool_variable, client_variable in (("STAFF_USER_POOL_ID", "STAFF_USER_POOL_CLIENT_ID"),
+                                               ("USER_POOL_ID", "USER_POOL_CLIENT_ID")):
+            client = cognito.describe_user_pool_client(UserPoolId=self.env[pool_variable],
+                                                       ClientId=self.env[client_variable])["UserPoolClient"]
+            if not client.get("AllowedOAuthFlowsUserPoolClient"):
+                continue
+            urls = list(dict.fromkeys([*console_urls, *client.get("CallbackURLs", [])]))
+            settings = {key: value for key, value in client.items()
+                        if key not in ("UserPoolId", "ClientId", "ClientSecret", "CreationDate", "LastModifiedDate")}
+            cognito.update_user_pool_client(UserPoolId=self.env[pool_variable], ClientId=self.env[client_variable],
+                                            **{**settings, "CallbackURLs": urls, "LogoutURLs": urls})
+        configuration = {"lambda_invoke_url": control_url, "providers": {
+            "Google": {"issuer": provider.issuer, "client_secret": self._providers["google"].client_secret},
+            "SignInWithApple": {"issuer": provider.issuer, "client_secret": self._providers["apple"].client_secret}}}
+        request = urllib.request.Request(f"{self._hosted_ui_url}/_devstack/config", method="POST",
+                                         data=json.dumps(configuration).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - the local stack's own endpoint
+            pass
+
     def _add_user(self, cognito: Any, users: list[dict[str, Any]], email: str, role: str,
                   password: str) -> dict[str, Any]:
-        """``./dev user add``: one more confirmed user, listed like the demo users."""
+        """``./dev user add``: one more confirmed user, listed like the demo users (staff: a person of the
+        corporate stand-in provider in the role's provider group, with an authenticator enrolled)."""
+        from .oidc_provider import new_totp_secret
         from .users import ROLE_GROUPS, DemoUser, seed_demo_users
 
         if role not in ROLE_GROUPS:
             raise ValueError(f"role must be one of {', '.join(ROLE_GROUPS)}")
         if any(user["email"].lower() == email.lower() for user in users):
             raise ValueError(f"{email} is already a user of this stack")
-        user = DemoUser(role, email, password, ROLE_GROUPS[role])
-        seed_demo_users(cognito, self.env["USER_POOL_ID"], (user,),
-                        staff_user_pool_id=self.env.get("STAFF_USER_POOL_ID"))
+        user = DemoUser(role, email, password, ROLE_GROUPS[role],
+                        totp_secret=new_totp_secret() if ROLE_GROUPS[role] else None)
+        seed_demo_users(cognito, self.env["USER_POOL_ID"], (user,), provider=self._provider)
         users.append(user.as_dict())
         self._save_resources(users)
         if self.info:
@@ -465,8 +655,37 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     return state
 
 
+STAFF_TOKEN_FUNCTION = "staff_token_groups"  # the staff pool's pre-token-generation function (app.py)
+
+
+def app_lambda_functions(project_dir: Path) -> set[str]:
+    """The names of the plain Lambda functions (``@app.lambda_function``) app.py declares, read without
+    importing it: importing needs the settings provisioning makes, and provisioning needs to know whether the
+    staff pool's trigger has a function to name (as scripts/deploy.py passes it only once Chalice made it)."""
+    import ast
+
+    try:
+        tree = ast.parse((project_dir / "app.py").read_text())
+    except (OSError, SyntaxError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
+                    and decorator.func.attr == "lambda_function"):
+                given = [k.value for k in decorator.keywords if k.arg == "name"]
+                if decorator.args:
+                    given.append(decorator.args[0])
+                name = given[0].value if given and isinstance(given[0], ast.Constant) else node.name
+                names.add(str(name))
+    return names
+
+
 #: Settings each start makes afresh (servers on new ports): never saved, never restored.
-FRESH_EACH_START = ("AWS_ENDPOINT_URL_TEXTRACT",)
+FRESH_EACH_START = ("AWS_ENDPOINT_URL_TEXTRACT", "AWS_ENDPOINT_URL_REKOGNITION", "LIVENESS_PROVIDER",
+                    "LIVENESS_ENDPOINT")
 
 
 def rebased(env: dict[str, str], old_moto_url: str | None, moto_url: str) -> dict[str, str]:

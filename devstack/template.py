@@ -53,9 +53,14 @@ SUPPORTED_TRANSFORMS = {"AWS::LanguageExtensions"}  # Fn::ForEach, expanded by e
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse a CloudFormation YAML (or JSON) template into plain Python data."""
     with open(path, encoding="utf-8") as handle:
-        template = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return load_template_text(handle.read(), str(path))
+
+
+def load_template_text(text: str, name: str = "the template") -> dict[str, Any]:
+    """Parse a template's text (YAML or JSON), as CloudFormation receives it in ``TemplateBody``."""
+    template = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
     if not isinstance(template, dict) or "Resources" not in template:
-        raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
+        raise TemplateError(f"{name} is not a CloudFormation template (no Resources)")
     transforms = template.get("Transform", [])
     transforms = [transforms] if isinstance(transforms, str) else list(transforms)
     unknown = [name for name in transforms if name not in SUPPORTED_TRANSFORMS]
@@ -111,6 +116,67 @@ def _replace_identifier(value: Any, identifier: str, item: str) -> Any:
     if isinstance(value, str):
         return value.replace("${" + identifier + "}", item)
     return value
+
+
+# --- Conditions ----------------------------------------------------------------------
+
+def evaluate_conditions(template: Mapping[str, Any], parameters: Mapping[str, Any],
+                        pseudo: Mapping[str, str] | None = None) -> dict[str, bool]:
+    """Every named condition of the template, true or false (Fn::Equals/Not/And/Or, Condition)."""
+    definitions = template.get("Conditions", {}) or {}
+    values: dict[str, bool] = {}
+
+    def lookup(name: str) -> Any:
+        if name in parameters:
+            return parameters[name]
+        if pseudo and name in pseudo:
+            return pseudo[name]
+        raise TemplateError(f"a condition refers to {name}, which is not a parameter")
+
+    def value(expression: Any) -> Any:
+        if isinstance(expression, dict) and len(expression) == 1:
+            (key, argument), = expression.items()
+            if key == "Ref":
+                return lookup(argument)
+            if key == "Condition":
+                return condition(argument)
+            if key == "Fn::Equals":
+                left, right = (value(item) for item in argument)
+                norm = [",".join(v) if isinstance(v, list) else str(v) for v in (left, right)]
+                return norm[0] == norm[1]
+            if key == "Fn::Not":
+                return not truth(argument[0])
+            if key == "Fn::And":
+                return all(truth(item) for item in argument)
+            if key == "Fn::Or":
+                return any(truth(item) for item in argument)
+            if key == "Fn::Join":
+                delimiter, items = argument
+                items = value(items) if isinstance(items, dict) else items  # a Ref to a list parameter
+                return delimiter.join(str(value(item)) for item in items)
+            if key == "Fn::Select":
+                index, items = argument
+                items = value(items)
+                return items[int(index)]
+            raise TemplateError(f"{key} is not supported in a condition by devstack")
+        return expression
+
+    def truth(expression: Any) -> bool:
+        result = value(expression)
+        if not isinstance(result, bool):
+            raise TemplateError(f"a condition must be true or false, not {result!r}")
+        return result
+
+    def condition(name: str) -> bool:
+        if name not in values:
+            if name not in definitions:
+                raise TemplateError(f"unknown condition {name}")
+            values[name] = truth(definitions[name])
+        return values[name]
+
+    for name in definitions:
+        condition(name)
+    return values
 
 
 # --- references and ordering -----------------------------------------------------
@@ -194,39 +260,7 @@ class Resolver:
         self._pseudo = pseudo
         self._ref = ref
         self._get_att = get_att
-        self.conditions: dict[str, bool] = dict(conditions or {})
-
-    def evaluate_conditions(self, definitions: Mapping[str, Any]) -> dict[str, bool]:
-        """The template's ``Conditions`` (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), each once."""
-        pending = dict(definitions)
-
-        def value(name: str, seen: tuple[str, ...] = ()) -> bool:
-            if name in self.conditions:
-                return self.conditions[name]
-            if name not in pending or name in seen:
-                raise TemplateError(f"condition {name} is unknown or refers to itself")
-            self.conditions[name] = evaluate(pending[name], (*seen, name))
-            return self.conditions[name]
-
-        def evaluate(node: Any, seen: tuple[str, ...]) -> bool:
-            if isinstance(node, dict) and len(node) == 1:
-                (key, argument), = node.items()
-                if key == "Condition":
-                    return value(argument, seen)
-                if key == "Fn::Equals":
-                    left, right = (self.resolve(item) for item in argument)
-                    return str(left) == str(right)
-                if key == "Fn::Not":
-                    return not evaluate(argument[0], seen)
-                if key == "Fn::And":
-                    return all(evaluate(item, seen) for item in argument)
-                if key == "Fn::Or":
-                    return any(evaluate(item, seen) for item in argument)
-            raise TemplateError(f"condition {seen[-1] if seen else '?'}: {node!r} is not supported by devstack")
-
-        for name in definitions:
-            value(name)
-        return dict(self.conditions)
+        self._conditions = dict(conditions or {})
 
     def resolve(self, value: Any) -> Any:
         """Return ``value`` with every intrinsic function replaced by its result."""
@@ -265,9 +299,9 @@ class Resolver:
             return text.split(delimiter)
         if function == "Fn::If":
             name, when_true, when_false = argument
-            if name not in self.conditions:
+            if name not in self._conditions:
                 raise TemplateError(f"Fn::If names an unknown condition {name}")
-            return self._resolve(when_true if self.conditions[name] else when_false)
+            return self._resolve(when_true if self._conditions[name] else when_false)
         raise TemplateError(f"intrinsic function {function} is not supported by devstack")
 
     def _lookup_ref(self, name: str) -> Any:

@@ -8,6 +8,8 @@ import secrets
 import urllib.error
 import urllib.request
 
+from .deadlines import scaled
+
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
           (b"%PDF-", "application/pdf"))
 
@@ -32,7 +34,7 @@ def post_form(url: str, fields: dict[str, str], filename: str, data: bytes,
     request = urllib.request.Request(url, data=b"".join(parts), method="POST", headers={
         "Content-Type": f"multipart/form-data; boundary={boundary}"})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=scaled(60.0)) as response:  # noqa: S310 - local
             return response.status, response.read().decode(errors="replace")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")

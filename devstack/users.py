@@ -1,18 +1,31 @@
 """Demo users of the local stack and signing them in.
 
-The users are created through Cognito's admin APIs with permanent passwords,
-so a developer can sign in at once with USER_PASSWORD_AUTH and get the same
-RS256 tokens (signed by moto, with the AWS-form ``iss``) the app verifies.
-Applicants live in the customer pool (``USER_POOL_ID``); reviewers and operators
-in the staff pool (``STAFF_USER_POOL_ID``), the only pool whose tokens staff
-routes accept. The staff pool requires MFA: on AWS a staff member enrols a TOTP
-app at first sign-in; moto lets a user who never enrolled sign in without one,
-so the demo staff sign in with a password alone on the local stack.
+Applicants are users of the customer pool (``USER_POOL_ID``), created through
+Cognito's admin APIs with permanent passwords, so a developer signs in at once
+with USER_PASSWORD_AUTH and gets the same RS256 tokens (signed by moto, with the
+AWS-form ``iss``) the app verifies.
+
+Reviewers and operators are people of the corporate identity provider -- locally
+its stand-in (:mod:`devstack.oidc_provider`) -- as in a bank: a password and an
+authenticator app (MFA at the provider), and a provider group (``kyc-reviewers``,
+``kyc-operations``) that the staff pool maps to ``reviewers`` / ``operators``
+(``LOCAL_PROVIDER_GROUPS``). They sign in through the staff pool's managed login
+(authorization code + PKCE, :func:`devstack.signin.oauth_sign_in`); Cognito makes
+them staff pool users (``Corporate_<subject>``) at their first sign-in. The staff
+app client has no password flow, here as on AWS.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+#: The staff groups and the corporate provider's groups that grant them (the stage's StaffProviderGroups).
+LOCAL_PROVIDER_GROUPS = {"reviewers": "kyc-reviewers", "operators": "kyc-operations"}
+STAFF_PROVIDER = "Corporate"  # the staff pool's name for the corporate provider (resources.yaml)
+
+
+def local_group_mapping() -> str:
+    return ";".join(f"{group}={provider}" for group, provider in sorted(LOCAL_PROVIDER_GROUPS.items()))
 
 
 @dataclass(frozen=True)
@@ -21,24 +34,37 @@ class DemoUser:
     email: str
     password: str
     groups: tuple[str, ...] = ()
+    totp_secret: str | None = None  # staff: the authenticator app enrolled at the provider (base32)
 
     @property
     def pool(self) -> str:
         """``staff`` for reviewers and operators (any group), ``customer`` for applicants."""
         return "staff" if self.groups else "customer"
 
+    @property
+    def provider_groups(self) -> tuple[str, ...]:
+        return tuple(LOCAL_PROVIDER_GROUPS[group] for group in self.groups)
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["groups"] = list(self.groups)
         data["pool"] = self.pool
+        if self.pool == "staff":
+            data["signs_in_at"] = "the corporate provider (stand-in)"
+            data["provider_groups"] = list(self.provider_groups)
+        else:
+            data.pop("totp_secret")
         return data
 
 
-# Passwords meet the pools' policies: 12+ characters, upper, lower and a digit; staff 14+ and a symbol.
+# Passwords meet the policies: applicants 12+ characters, upper, lower and a digit; staff's are the provider's.
+# The staff's authenticator secrets are demo values (anyone reading this file has them): local use only.
 DEMO_USERS = (
     DemoUser("applicant", "applicant@example.com", "Applicant-Demo-2024"),
-    DemoUser("reviewer", "reviewer@example.com", "Reviewer-Demo-2024", ("reviewers",)),
-    DemoUser("operator", "operator@example.com", "Operator-Demo-2024", ("operators",)),
+    DemoUser("reviewer", "reviewer@example.com", "Reviewer-Demo-2024", ("reviewers",),
+             totp_secret="JBSWY3DPEHPK3PXPREVIEWERDEMO2345"),
+    DemoUser("operator", "operator@example.com", "Operator-Demo-2024", ("operators",),
+             totp_secret="JBSWY3DPEHPK3PXPOPERATORDEMO2345"),
 )
 
 
@@ -48,36 +74,37 @@ ROLE_GROUPS: dict[str, tuple[str, ...]] = {"applicant": (), "reviewer": ("review
 
 
 def seed_demo_users(cognito: Any, user_pool_id: str,
-                    users: tuple[DemoUser, ...] = DEMO_USERS,
-                    staff_user_pool_id: str | None = None) -> list[DemoUser]:
-    """Create confirmed users with permanent passwords and their group memberships:
-    applicants in ``user_pool_id``, staff (any group) in ``staff_user_pool_id``."""
+                    users: tuple[DemoUser, ...] = DEMO_USERS, provider: Any = None) -> list[DemoUser]:
+    """Applicants: confirmed users of the customer pool with permanent passwords. Staff: people of the
+    corporate ``provider`` (a :class:`devstack.oidc_provider.StandInProvider`) in their provider groups."""
+    from .oidc_provider import Person
+
     for user in users:
-        pool = user_pool_id
         if user.pool == "staff":
-            if not staff_user_pool_id:
-                raise ValueError(f"{user.email} is staff: pass staff_user_pool_id (STAFF_USER_POOL_ID)")
-            pool = staff_user_pool_id
+            if provider is None:
+                raise ValueError(f"{user.email} is staff: they sign in at the corporate provider (pass provider)")
+            provider.add(Person(user.email, user.password, {"groups": list(user.provider_groups),
+                                                            "name": user.role.capitalize()},
+                                totp_secret=user.totp_secret))
+            continue
         cognito.admin_create_user(
-            UserPoolId=pool, Username=user.email, MessageAction="SUPPRESS",
+            UserPoolId=user_pool_id, Username=user.email, MessageAction="SUPPRESS",
             UserAttributes=[{"Name": "email", "Value": user.email},
                             {"Name": "email_verified", "Value": "true"}])
-        cognito.admin_set_user_password(UserPoolId=pool, Username=user.email,
+        cognito.admin_set_user_password(UserPoolId=user_pool_id, Username=user.email,
                                         Password=user.password, Permanent=True)
-        for group in user.groups:
-            cognito.admin_add_user_to_group(UserPoolId=pool, Username=user.email,
-                                            GroupName=group)
     return list(users)
 
 
 def client_id_for(env: dict[str, str], user: dict[str, Any] | DemoUser) -> str:
     """The app client of the user's pool: staff sign in to the staff pool's client."""
-    pool = user.pool if isinstance(user, DemoUser) else user.get("pool") or ("staff" if user.get("groups") else "customer")
+    pool = user.pool if isinstance(user, DemoUser) else user.get("pool") or (
+        "staff" if user.get("groups") else "customer")
     return env["STAFF_USER_POOL_CLIENT_ID"] if pool == "staff" else env["USER_POOL_CLIENT_ID"]
 
 
 def sign_in(cognito: Any, client_id: str, email: str, password: str) -> dict[str, Any]:
-    """USER_PASSWORD_AUTH sign-in; returns Cognito's AuthenticationResult."""
+    """USER_PASSWORD_AUTH sign-in (applicants); returns Cognito's AuthenticationResult."""
     response = cognito.initiate_auth(
         ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password})

@@ -137,16 +137,88 @@ def trace_imports(package_dir: Path, project_dir: Path = ROOT) -> dict[str, obje
     return json.loads(result.stdout.splitlines()[-1])
 
 
+LOCK = "requirements.lock"
+# The python3.11 x86_64 Lambda runtime: the wheels pip may choose for it (manylinux, or pure Python).
+LAMBDA_PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+
+
+class LockError(RuntimeError):
+    """The lock file cannot be installed as it is (a hash that does not match, a package not pinned...)."""
+
+
+def install_locked(lock: Path, target: Path) -> None:
+    """Every package of ``lock`` into ``target`` for the Lambda runtime, each file checked against the lock's
+    hashes (``--require-hashes``; ``--no-deps``: the lock names the transitive ones too, nothing floats)."""
+    import sys
+
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               "--require-hashes", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+               "--python-version", "3.11", "--abi", "cp311", "--abi", "abi3", "--abi", "none",
+               *[arg for platform in LAMBDA_PLATFORMS for arg in ("--platform", platform)],
+               "--target", str(target), "--requirement", str(lock)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise LockError(f"pip could not install {lock.name} with its hashes:\n{done.stderr[-3000:]}")
+
+
+class LockedDependencies:
+    """Chalice's dependency step, from the lock file: hashes required, for the Lambda platform only."""
+
+    def __init__(self, lock: Path) -> None:
+        self.lock = lock
+
+    def build_site_packages(self, abi: str, requirements_filepath: str, target_directory: str) -> None:
+        install_locked(self.lock, Path(target_directory))
+
+
 def chalice_package(project_dir: Path = ROOT) -> Path:
-    """Chalice's package for the project (built once, then reused from its cache)."""
-    from chalice.deploy.packager import DependencyBuilder, LambdaDeploymentPackager, PipRunner, SubprocessPip
+    """Chalice's package for the project (built once, then reused from its cache), its dependencies installed
+    from ``requirements.lock`` with their hashes checked (never resolved afresh: nothing floats)."""
+    from chalice.deploy.packager import LambdaDeploymentPackager
     from chalice.utils import UI, OSUtils
 
-    osutils = OSUtils()
-    builder = DependencyBuilder(osutils=osutils, pip_runner=PipRunner(pip=SubprocessPip(osutils=osutils),
-                                                                      osutils=osutils))
-    packager = LambdaDeploymentPackager(osutils=osutils, dependency_builder=builder, ui=UI())
+    lock = Path(project_dir) / LOCK
+    if not lock.exists():
+        raise LockError(f"{lock} is missing: the package is built from the lock only (docs/deployment.md)")
+    packager = LambdaDeploymentPackager(osutils=OSUtils(), dependency_builder=LockedDependencies(lock), ui=UI())
     return Path(packager.create_deployment_package(str(project_dir), PYTHON))
+
+
+def sbom(project_dir: Path, package: Path) -> Path:
+    """A CycloneDX SBOM of what the package ships (from the lock: exact versions and hashes), beside it."""
+    import sys
+
+    out = package.with_name(package.stem + ".cdx.json")
+    done = subprocess.run([sys.executable, "-m", "cyclonedx_py", "requirements", str(Path(project_dir) / LOCK),
+                           "--output-format", "JSON", "--output-file", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"cyclonedx-py failed: {done.stderr[-2000:]}")
+    return out
+
+
+def chalice_package_path(project_dir: Path = ROOT) -> Path:
+    """Where ``chalice deploy`` looks for its package (keyed by the requirements and the app's code)."""
+    from chalice.deploy.packager import LambdaDeploymentPackager
+    from chalice.utils import UI, OSUtils
+
+    packager = LambdaDeploymentPackager(osutils=OSUtils(), dependency_builder=None, ui=UI())
+    return Path(packager.deployment_package_filename(str(project_dir), PYTHON))
+
+
+class NotLean(RuntimeError):
+    """A package that is not the lean build (it carries what the runtime provides)."""
+
+
+def check_lean(package: Path) -> None:
+    """Refuse a package that carries the runtime's SDK (Chalice's own build) or lacks the app."""
+    with zipfile.ZipFile(package) as archive:
+        tops = {top_level(name) for name in archive.namelist()}
+    if tops & RUNTIME_PROVIDED:
+        raise NotLean(f"{package} carries {sorted(tops & RUNTIME_PROVIDED)}: it is Chalice's own package, "
+                      "not the lean one (python -m scripts.build_package)")
+    if not {"app", "chalicelib"} <= tops:
+        raise NotLean(f"{package} has no app.py or chalicelib/: not this app's package")
 
 
 def strip_extensions(root: Path) -> int:
@@ -233,20 +305,25 @@ def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str
 
 
 def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, object]]:
-    """Build the lean package in place of Chalice's cached one: its path, sizes by package, the trace."""
+    """Build the lean package in place of Chalice's cached one: its path, sizes by package, the trace.
+    Beside it: Chalice's own build from the lock (``.chalice.zip``) and the SBOM (``.cdx.json``)."""
     import json
 
-    package = chalice_package(project_dir)
+    package = chalice_package_path(project_dir)
     original = package.with_name(package.stem + ".chalice.zip")
     record = package.with_name(package.stem + ".lean.json")
-    recipe = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # this script: a new recipe rebuilds
-    if record.exists() and original.exists():  # already slimmed: Chalice's name is keyed by the content
+    # this script and the lock: a new recipe or a new lock rebuilds, from the lock
+    recipe = hashlib.sha256(Path(__file__).read_bytes() + (Path(project_dir) / LOCK).read_bytes()).hexdigest()
+    if record.exists() and original.exists() and package.exists():
         built = json.loads(record.read_text())
         if built.get("recipe") == recipe:
             return package, built["sizes"], built["trace"]
-    else:
-        shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
+    for stale in (package, original, record):
+        stale.unlink(missing_ok=True)
+    package = chalice_package(project_dir)
+    shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
     sizes, trace = slim(original, package, project_dir)
+    sbom(project_dir, package)
     record.write_text(json.dumps({"sizes": sizes, "trace": trace, "recipe": recipe}))
     return package, sizes, trace
 

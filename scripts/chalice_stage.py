@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scripts.event_sources import complete_cloudformation, complete_terraform
+
 STAGES_DIR = Path(".chalice") / "stages"
 
 
@@ -66,65 +68,33 @@ def _stage_factory() -> type:
                 config = merge_stage(config, path.stem, json.loads(path.read_text()))
             return config
 
+        def create_default_deployer(self, *args: Any, **kwargs: Any) -> Any:
+            deployer = super().create_default_deployer(*args, **kwargs)
+            deploy = deployer.deploy
+
+            def deploy_recording_partial(config: Any, chalice_stage_name: str) -> Any:
+                try:
+                    return deploy(config, chalice_stage_name)
+                except Exception:
+                    record_partial(Path(config.project_dir), chalice_stage_name, deployer._executor.resource_values)
+                    raise
+
+            deployer.deploy = deploy_recording_partial
+            return deployer
+
     return StageFactory
 
 
-def complete_terraform(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """What Chalice's Terraform package lacks, made part of the package (the deploy sets the same, by API):
-    ReportBatchItemFailures on every SQS mapping; bisect, a retry limit, a record age and an on-failure
-    queue on the history stream's; an on-failure queue and a retry limit for an asynchronous S3 handler
-    (the app has none since its uploads go through the identity-check queue)."""
-    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
-
-    resources = template.setdefault("resource", {})
-    for name, mapping in resources.get("aws_lambda_event_source_mapping", {}).items():
-        if name.endswith("-sqs-event-source"):
-            mapping["function_response_types"] = ["ReportBatchItemFailures"]
-        elif name.endswith("-dynamodb-event-source"):
-            mapping.update(
-                bisect_batch_on_function_error=STREAM_MAPPING["BisectBatchOnFunctionError"],
-                maximum_retry_attempts=STREAM_MAPPING["MaximumRetryAttempts"],
-                maximum_record_age_in_seconds=STREAM_MAPPING["MaximumRecordAgeInSeconds"],
-                function_response_types=STREAM_MAPPING["FunctionResponseTypes"],
-            )
-            if env.get("HISTORY_STREAM_DLQ_ARN"):
-                mapping["destination_config"] = {"on_failure": {"destination_arn": env["HISTORY_STREAM_DLQ_ARN"]}}
-    s3_handlers = {
-        target["lambda_function_arn"].split(".")[1]
-        for notification in resources.get("aws_s3_bucket_notification", {}).values()
-        for target in notification.get("lambda_function", [])
-        if str(target.get("lambda_function_arn", "")).startswith("${aws_lambda_function.")
-    }
-    for name in sorted(s3_handlers):
-        invoke: dict[str, Any] = {
-            "function_name": f"${{aws_lambda_function.{name}.function_name}}",
-            "maximum_retry_attempts": ASYNC_RETRIES,
-        }
-        if env.get("DOCUMENT_EVENTS_DLQ_ARN"):
-            invoke["destination_config"] = {"on_failure": {"destination": env["DOCUMENT_EVENTS_DLQ_ARN"]}}
-        resources.setdefault("aws_lambda_function_event_invoke_config", {})[name] = invoke
-    return template
-
-
-def complete_cloudformation(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """The same for Chalice's CloudFormation (SAM) package: ReportBatchItemFailures on every SQS event;
-    bisect, a retry limit, a record age, ReportBatchItemFailures and an on-failure queue on the stream's."""
-    from scripts.deploy import STREAM_MAPPING
-
-    for resource in template.get("Resources", {}).values():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            properties = event.setdefault("Properties", {})
-            if event.get("Type") == "SQS":
-                properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
-            elif event.get("Type") == "DynamoDB":
-                properties.update(STREAM_MAPPING)
-                if env.get("HISTORY_STREAM_DLQ_ARN"):
-                    properties["DestinationConfig"] = {
-                        "OnFailure": {"Type": "SQS", "Destination": env["HISTORY_STREAM_DLQ_ARN"]}
-                    }
-    return template
+def record_partial(project_dir: Path, stage: str, made: list[dict[str, Any]]) -> None:
+    """A failed ``chalice deploy`` records nothing, so what it made before failing (a new REST API...) would
+    be made again by the next run, the first left running unrecorded. Merge what it made into the record."""
+    path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    record = json.loads(path.read_text()) if path.exists() else {"schema_version": "2.0", "backend": "api"}
+    resources = {resource["name"]: resource for resource in record.get("resources", [])}
+    resources.update({resource["name"]: resource for resource in made})
+    record["resources"] = list(resources.values())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -146,7 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         env = load_overlay(Path.cwd(), stage).get("environment_variables", {})
         if _option(args, "--pkg-format") == "terraform":
             out = Path(args[-1]) / "chalice.tf.json"
-            out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env), indent=2))
+            outputs_path = Path.cwd() / STAGES_DIR / stage / "outputs.json"
+            outputs = json.loads(outputs_path.read_text()) if outputs_path.exists() else {}
+            gateway_path = Path.cwd() / ".chalice" / "gateway.json"
+            gateway = json.loads(gateway_path.read_text()) if gateway_path.exists() else None
+            out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env, outputs, gateway),
+                                      indent=2))
         elif (Path(args[-1]) / "sam.json").exists():
             out = Path(args[-1]) / "sam.json"
             out.write_text(json.dumps(complete_cloudformation(json.loads(out.read_text()), env), indent=2))

@@ -41,6 +41,11 @@ WEBSOCKET_FUNCTIONS = {
 #: Actions IAM only grants on "*" (no resource type); xray and metrics are here for when tracing is on.
 STAR_ONLY = {
     "textract:DetectDocumentText",
+    # Rekognition's liveness sessions and image operations have no resource type (collections have one).
+    "rekognition:CreateFaceLivenessSession",
+    "rekognition:GetFaceLivenessSessionResults",
+    "rekognition:CompareFaces",
+    "rekognition:DetectFaces",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "cloudwatch:PutMetricData",
@@ -49,6 +54,7 @@ STAR_ONLY = {
 #: DynamoDB does not: it uses the grant made when the table was created, never the caller's.
 ENCRYPTED = (
     "${DocumentsBucketArn}",
+    "${BiometricsBucketArn}",
     "${ReportsBucketArn}",
     "${SanctionsBucketArn}",
     "${EventsTopicArn}",
@@ -97,6 +103,8 @@ def substitutions(
             values[_camel(key.removesuffix("_ARN")) + "Arn"] = value
         elif key.endswith("USER_POOL_ID"):
             values[_camel(key.removesuffix("_ID")) + "Arn"] = arn % ("cognito-idp", f"userpool/{value}")
+        elif key.endswith("_COLLECTION_ID"):  # a Rekognition face collection (FACE_COLLECTION_ID)
+            values[_camel(key.removesuffix("_ID")) + "Arn"] = arn % ("rekognition", f"collection/{value}")
     if env.get("SETTINGS_PATH"):
         values["SettingsPath"] = "/" + env["SETTINGS_PATH"].strip("/")
     return values
@@ -254,6 +262,8 @@ def permissions(
             versioned = "Version" if s3_object.get("Version") else ""
             grants.append((f"s3:GetObject{versioned}", _object(s3_object["Bucket"], s3_object["Name"])))
         return grants
+    if service == "rekognition":
+        return _rekognition(operation, params, arn)
     if service == "cognito-idp":
         return [(f"cognito-idp:{operation}", arn % f"userpool/{params['UserPoolId']}")]
     if service == "kms":  # called directly (the history chain's key), not through an encrypting service
@@ -268,6 +278,24 @@ def permissions(
             )
         ]
     return [(f"{service}:{operation}", "*")]
+
+
+def _rekognition(operation: str, params: Mapping[str, Any], arn: str) -> list[Grant]:
+    """A collection operation on its collection, the rest on "*"; Rekognition reads S3 objects and writes
+    a liveness session's images with the caller's rights, and encrypts them with the key named."""
+    collection = params.get("CollectionId")
+    grants = [(f"rekognition:{operation}", arn % f"collection/{collection}" if collection else "*")]
+    for image in (params.get(key) or {} for key in ("Image", "SourceImage", "TargetImage")):
+        s3_object = image.get("S3Object")
+        if s3_object:
+            versioned = "Version" if s3_object.get("Version") else ""
+            grants.append((f"s3:GetObject{versioned}", _object(s3_object["Bucket"], s3_object["Name"])))
+    output = ((params.get("Settings") or {}).get("OutputConfig")) or {}
+    if output:
+        grants.append(("s3:PutObject", _object(output["S3Bucket"], str(output.get("S3KeyPrefix") or "") + "*")))
+    if params.get("KmsKeyId"):
+        grants += [("kms:GenerateDataKey", params["KmsKeyId"]), ("kms:Decrypt", params["KmsKeyId"])]
+    return grants
 
 
 def _encrypted(action: str, resource: str) -> bool:
@@ -289,13 +317,15 @@ def kms(grants: Iterable[Grant]) -> set[Grant]:
 
 def kms_via(grants: Iterable[Grant]) -> list[str]:
     """The services the key is used through (``kms:ViaService``): only those whose encrypted resources are used."""
-    return sorted(
-        {
-            f"{action.split(':')[0]}.${{AWS::Region}}.amazonaws.com"
-            for action, resource in grants
-            if _encrypted(action, resource) and kms([(action, resource)])
-        }
-    )
+    grants = list(grants)
+    services = {
+        f"{action.split(':')[0]}.${{AWS::Region}}.amazonaws.com"
+        for action, resource in grants
+        if _encrypted(action, resource) and kms([(action, resource)])
+    }
+    if any(action == "rekognition:CreateFaceLivenessSession" for action, _ in grants):
+        services.add("rekognition.${AWS::Region}.amazonaws.com")  # the session's KmsKeyId: Rekognition encrypts
+    return sorted(services)
 
 
 def kms_condition(policy: Mapping[str, Any]) -> list[str] | None:
@@ -344,6 +374,8 @@ def platform(kind: str, source: Mapping[str, str], tracing: bool = False) -> set
         grants.add(("sqs:SendMessage", "${HistoryStreamDlqArn}"))  # the mapping's on-failure destination
     elif kind == "on_s3_event":
         grants.add(("sqs:SendMessage", "${DocumentEventsDlqArn}"))  # the async invoke's on-failure destination
+    elif kind in ("on_sns_message", "schedule"):  # issue 21: SNS and EventBridge invoke asynchronously too
+        grants.add(("sqs:SendMessage", "${AsyncInvokeDlqArn}"))
     if tracing:
         grants |= {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
     return grants | kms(grants)

@@ -153,8 +153,10 @@ def _local_stack(state_file: Path) -> dict[str, Any]:
 def _refresh_local(state: dict[str, Any]) -> None:
     request = urllib.request.Request(f"{state['control_url']}/settings/refresh", data=b"",
                                      method="POST")
+    from devstack.deadlines import scaled
+
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - local
+        with urllib.request.urlopen(request, timeout=scaled(120.0)) as response:  # noqa: S310 - local
             response.read()
     except OSError as error:
         raise SystemExit(f"devstack: the stack did not refresh its settings ({error}); they "

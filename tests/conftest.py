@@ -33,6 +33,11 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "
                       "AWS_REGION": "us-east-1"}.items():
     os.environ[_name] = _value
 
+# The local liveness stand-in draws its challenge per session; the suite feeds it photos, and
+# tests/data/faces has no photo with closed eyes, so its stacks ask for turns only (the blink rule is
+# tested on the stand-in directly: tests/test_liveness_rules.py).
+os.environ.setdefault("DEVSTACK_LIVENESS_CHALLENGES", "turn_left,turn_right")
+
 TESTS = Path(__file__).resolve().parent
 NO_STACK_DIRS = (TESTS / "unit", TESTS / "contracts")
 
@@ -73,8 +78,20 @@ def aws_stack(request: pytest.FixtureRequest) -> Optional[dict[str, str]]:
     from tests.support.aws import provisioned_environment
 
     env = provisioned_environment()
+    _relax_request_rate_limits()
     _ = services().dynamodb_connection  # binds the pynamodb models to the provisioned tables
     return env
+
+
+def _relax_request_rate_limits() -> None:
+    """The suite's shared users make hundreds of requests a minute (the authorisation matrix alone); the
+    per-user rate limits are raised for the session and lowered by the tests of them (test_limits.py)."""
+    import boto3
+
+    ssm = boto3.client("ssm")
+    prefix = os.environ["SETTINGS_PATH"].rstrip("/")
+    for name in ("applicant_requests_per_minute", "staff_requests_per_minute"):
+        ssm.put_parameter(Name=f"{prefix}/{name}", Value="1000000", Type="String", Overwrite=True)
 
 
 @dataclass

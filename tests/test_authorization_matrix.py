@@ -132,7 +132,8 @@ def concrete(path: str, application_id: str) -> str:
 
 
 #: Valid bodies, so a refusal is about who asks, not what they sent.
-BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"}}
+BODIES = {"/documents": {"content_type": "image/jpeg"}, "/decision": {"decision": "approve", "reason": "fine"},
+          "/biometric-consent": {"text_version": "v1", "accepted": True}}
 
 
 def call(api, method: str, path: str, token: str | None):
@@ -292,15 +293,17 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
 # get 403 on every reviewer route; reviewers 403 on every operator route.
 
 def _with_document(api, owner) -> tuple[str, str]:
-    """An application whose document is really in the bucket (a presigned POST), recorded as received."""
+    """An application whose document is really in the bucket (a presigned POST), recorded as received, with
+    the applicant's selfie (so the reviewer's selfie route has one to link, issue 17)."""
     from chalicelib.domain import workflow
-    from tests.support.flows import create_application, upload_document
+    from tests.support.flows import create_application, selfie_at, upload_document
     from tests.test_review_api import service
 
     app_id = create_application(api, owner)
     key = upload_document(api, owner, app_id)
     svc = service()
     assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    selfie_at(app_id)
     return app_id, key
 
 
@@ -309,6 +312,7 @@ def _checked(app_id: str, identity: str) -> str:
 
     record(app_id, "address", "PASS")
     record(app_id, "sanctions", "PASS")
+    record(app_id, "face", "PASS")
     return record(app_id, "identity", identity).state.value
 
 
@@ -354,9 +358,9 @@ def _expected(method: str, path: str, label: str, who: str) -> int:
         return 403
     if not _visible(label, who):
         return 404
-    if path.endswith("/decision"):
-        return 409 if label != "FLAGGED" else 200
-    return 200
+    if path.endswith("/decision") or (path.endswith("/claim") and method == "POST"):
+        return 409 if label != "FLAGGED" else 200  # a decided case cannot be claimed (its decider learns why)
+    return 200  # releasing a claim one does not hold on a case one may see: nothing to do
 
 
 STATE_LABELS = ("AWAITING_DOCUMENTS", "VERIFYING", "FLAGGED", "APPROVED-auto", "REJECTED-auto", "APPROVED-by-R1",
@@ -377,7 +381,7 @@ def test_every_reviewer_route_applies_the_detail_routes_rule_in_every_state(staf
         assert unknown.status == (403 if who == "operator" else 404), (method, path, unknown.body)
         for label in STATE_LABELS:
             app_id = apps[label]
-            if label == "FLAGGED" and path.endswith("/decision") and who != "operator":
+            if label == "FLAGGED" and path.endswith(("/decision", "/claim")) and who != "operator":
                 from tests.support.identities import make_user
 
                 app_id, _ = _with_document(api, make_user())
@@ -407,3 +411,121 @@ def test_every_staff_route_without_an_application_is_for_its_own_group(staff_wor
         assert reply.status == want, (who, method, path, reply.status, reply.body)
         if want == 403:
             assert reply.body["error"]["code"] == "forbidden"
+
+
+# --- four eyes: sanctions hits need two different reviewers ----------------------------------------
+
+def _sanctions_flagged(api, applicant) -> str:
+    from tests.test_review_api import create_via_api, drive
+
+    app_id = create_via_api(api, applicant)
+    assert drive(app_id, identity="PASS", sanctions="REVIEW").state.value == "FLAGGED"
+    return app_id
+
+
+def _decide(api, user, app_id: str, decision: str, reason: str = "looked at the match"):
+    return api.post(f"/review/applications/{app_id}/decision", {"decision": decision, "reason": reason}, user=user)
+
+
+def _events(app_id: str):
+    from tests.test_review_api import history
+
+    return [e for e in history(app_id) if e.type.value in ("review.recommended", "application.approved",
+                                                             "application.rejected")]
+
+
+def test_a_sanctions_hit_needs_two_different_reviewers_to_approve(api, applicant):
+    from tests.support.identities import make_user
+
+    first, second = make_user(("reviewers",)), make_user(("reviewers",))
+    app_id = _sanctions_flagged(api, applicant)
+    recommended = _decide(api, first, app_id, "approve", "a namesake: other birth date")
+    assert recommended.status == 200, recommended.body
+    assert recommended.body["state"] == "FLAGGED"  # a recommendation, not a decision
+    review = recommended.body["review"]
+    assert review["needs_second_review"] and review["awaiting_second_review"]
+    assert review["recommendation"]["decision"] == "approve" and review["recommendation"]["by"] == first.email
+    # The first cannot also be the second, however they try.
+    for decision in ("approve", "reject"):
+        again = _decide(api, first, app_id, decision)
+        assert again.status == 409 and again.error_code == "second_reviewer_required", again.body
+    # Other reviewers see it awaiting a second reviewer: in the detail and in the queue's view of those.
+    detail = api.get(f"/review/applications/{app_id}", user=second).body
+    assert detail["review"]["awaiting_second_review"] and detail["review"]["recommendation"]["mine"] is False
+    waiting = api.get("/review/queue?status=second_review&limit=100&q=" + app_id[:8], user=second)
+    assert [row["id"] for row in waiting.body["items"]] == [app_id]
+    confirmed = _decide(api, second, app_id, "approve", "agree: not the listed person")
+    assert confirmed.status == 200 and confirmed.body["state"] == "APPROVED", confirmed.body
+    # Both are in the history, the second naming the first.
+    recommendation, approval = _events(app_id)
+    assert recommendation.type.value == "review.recommended" and recommendation.actor == f"reviewer:{first.sub}"
+    assert recommendation.details["reviewer_email"] == first.email
+    assert approval.type.value == "application.approved" and approval.actor == f"reviewer:{second.sub}"
+    assert approval.details["recommended_by"] == first.email and approval.details["confirms"] is True
+    # The applicant sees a reviewer's step, never who recommended what.
+    seen = api.get(f"/applications/{app_id}/history", user=applicant).body["items"]
+    shown = next(e for e in seen if e["type"] == "review.recommended")
+    assert shown["actor"] == "reviewer" and shown["details"] == {}
+    # The recommender took part in deciding: they may read it afterwards; an uninvolved reviewer may not.
+    assert api.get(f"/review/applications/{app_id}", user=first).status == 200
+    assert api.get(f"/review/applications/{app_id}", user=make_user(("reviewers",))).status == 404
+
+
+def test_a_second_reviewer_overturns_a_recommendation(api, applicant):
+    from tests.support.identities import make_user
+
+    first, second = make_user(("reviewers",)), make_user(("reviewers",))
+    # Recommended approval, overturned: rejected at once (a rejection by the second reviewer is final).
+    rejected = _sanctions_flagged(api, applicant)
+    assert _decide(api, first, rejected, "approve").body["state"] == "FLAGGED"
+    overturned = _decide(api, second, rejected, "reject", "it is the listed person")
+    assert overturned.status == 200 and overturned.body["state"] == "REJECTED"
+    assert _events(rejected)[-1].details["confirms"] is False
+    # Recommended rejection, overturned to approve: that becomes the standing recommendation, for another
+    # reviewer to confirm (an approval always has two reviewers who approved).
+    approved = _sanctions_flagged(api, applicant)
+    assert _decide(api, first, approved, "reject").body["state"] == "FLAGGED"
+    turned = _decide(api, second, approved, "approve", "a namesake")
+    assert turned.status == 200 and turned.body["state"] == "FLAGGED"
+    assert turned.body["review"]["recommendation"]["by"] == second.email
+    assert _events(approved)[-1].details["overturns"]["reviewer_email"] == first.email
+    assert _decide(api, second, approved, "approve").error_code == "second_reviewer_required"
+    final = _decide(api, first, approved, "approve", "on reflection, agreed")
+    assert final.status == 200 and final.body["state"] == "APPROVED"
+
+
+def test_a_case_without_a_sanctions_hit_is_decided_by_one_reviewer(api, applicant, reviewer):
+    from tests.test_review_api import flagged_via_api
+
+    app_id = flagged_via_api(api, applicant)  # flagged for the identity check only
+    detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
+    assert detail["review"]["needs_second_review"] is False
+    decided = _decide(api, reviewer, app_id, "approve")
+    assert decided.status == 200 and decided.body["state"] == "APPROVED" and decided.body["review"] is None
+
+
+@pytest.mark.parametrize("second_email", ["ana+second@bank.example", "ANA@bank.example", "аna@bank.example"])
+def test_the_second_reviewer_cannot_be_the_first_under_another_mailbox_spelling(second_email):
+    """Four eyes compares mailboxes as the self-decision rule does (a +tag, case, a Cyrillic а)."""
+    import datetime as dt
+
+    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import SecondReviewerRequired
+
+    def flagged_application(reasons):
+        return workflow.Application("a-1", "applicant-sub", workflow.State.FLAGGED, 3, "2026-12-01T00:00:00Z",
+                                    "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z",
+                                    {"email": "applicant@example.com"}, decision_reasons=reasons)
+
+    app = flagged_application(reasons=({"check": "sanctions", "code": "SANCTIONS_POSSIBLE_MATCH"},))
+    now = dt.datetime(2026, 12, 6, tzinfo=dt.timezone.utc)
+    first = workflow.decide(app, True, "sub-1", "namesake", now, "ana@bank.example", second_review_for={"SANCTIONS"})
+    assert first.after.state is workflow.State.FLAGGED
+    with pytest.raises(SecondReviewerRequired):
+        workflow.decide(first.after, True, "sub-2", "agree", now, second_email, second_review_for={"SANCTIONS"})
+    # Another check named in the setting needs four eyes too; none named: one reviewer decides.
+    identity_case = flagged_application(reasons=({"check": "identity", "code": "MRZ_DOUBT"},))
+    assert workflow.decide(identity_case, True, "sub-1", "ok", now, "ana@bank.example",
+                           second_review_for={"IDENTITY"}).after.state is workflow.State.FLAGGED
+    assert workflow.decide(app, True, "sub-1", "ok", now, "ana@bank.example",
+                           second_review_for=()).after.state is workflow.State.APPROVED

@@ -30,6 +30,7 @@ def flagged_with_document(api, applicant, body: bytes, declared_type: str = "app
     )
     h.record(app_id, "address", "PASS")
     h.record(app_id, "sanctions", "PASS")
+    h.record(app_id, "face", "PASS")
     assert h.record(app_id, "identity", "REVIEW").state.value == "FLAGGED"
     return app_id
 

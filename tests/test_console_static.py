@@ -21,6 +21,8 @@ LOCAL = ConsoleSettings.from_env(
         "USER_POOL_CLIENT_ID": "client-1",
         "DOCUMENTS_BUCKET_NAME": "docs",
         "WEBSOCKET_URL": "ws://127.0.0.1:8001",
+        "LIVENESS_PROVIDER": "local",
+        "LIVENESS_ENDPOINT": "http://127.0.0.1:5124/liveness",
     },
     review_sla_hours=48,
 )
@@ -42,7 +44,8 @@ def directives(settings: ConsoleSettings) -> dict[str, list[str]]:
 
 
 def test_every_file_of_the_console_is_allow_listed_and_nothing_else_is_served():
-    on_disk = {p.name for p in STATIC_DIR.iterdir() if p.is_file()}
+    on_disk = {p.name for p in STATIC_DIR.iterdir() if p.is_file()} - set(console.OPTIONAL_ASSETS)
+    on_disk = {name for name in on_disk if not console._MODEL_SHARD.match(name)}  # built by face-liveness/build.sh
     assert on_disk == set(ASSETS), "a console file is missing from ASSETS (or ASSETS names a missing file)"
     for name in ("../app.py", "..%2Fapp.py", "app.py", "console.py", ".env", "index.html/", ""):
         assert serve(name, LOCAL).status == 404, name
@@ -79,7 +82,7 @@ def test_the_page_and_its_config_are_never_cached_and_modules_revalidate_by_etag
 def test_the_policy_allows_only_the_app_cognito_the_websocket_and_the_documents_bucket():
     local = directives(LOCAL)
     assert local["default-src"] == local["script-src"] == local["style-src"] == ["'self'"]
-    assert local["connect-src"] == ["'self'", "http://127.0.0.1:5123", "ws://127.0.0.1:8001"]
+    assert local["connect-src"] == ["'self'", "http://127.0.0.1:5123", "ws://127.0.0.1:8001", "http://127.0.0.1:5124"]
     assert local["img-src"] == ["'self'", "http://127.0.0.1:5123", "blob:", "data:"]
     assert local["frame-src"] == ["http://127.0.0.1:5123"]
     assert local["base-uri"] == ["'none'"] and local["frame-ancestors"] == ["'none'"]
@@ -90,7 +93,12 @@ def test_the_policy_allows_only_the_app_cognito_the_websocket_and_the_documents_
         "https://docs-bucket.s3.amazonaws.com",
         "https://docs-bucket.s3.eu-west-2.amazonaws.com",
         "wss://abc123.execute-api.eu-west-2.amazonaws.com",
+        # issue 17: Face Liveness streams to Rekognition with identity-pool credentials; its face model
+        "wss://streaming-rekognition.eu-west-2.amazonaws.com",
+        "https://cognito-identity.eu-west-2.amazonaws.com",
+        "https://cdn.liveness.rekognition.amazonaws.com",
     ]
+    assert aws["script-src"] == ["'self'", "'wasm-unsafe-eval'"]  # WebAssembly only, on AWS only
     assert "'unsafe-inline'" not in AWS.content_security_policy()
     assert "'unsafe-eval'" not in AWS.content_security_policy()
 
@@ -103,11 +111,39 @@ def test_config_tells_the_browser_where_cognito_and_the_websocket_are_and_holds_
             "endpoint": "https://cognito-idp.eu-west-2.amazonaws.com/",
             "client_id": "client-2",  # applicants sign in to the customer pool
             "staff_client_id": "staff-client-2",  # reviewers and operators to the staff pool
+            # issue 21: no managed login configured in this environment
+            "staff_auth_url": None,
+            "staff_identity_provider": None,
+            "customer_auth_url": None,
+            "customer_identity_providers": [],
         },
         "websocket_url": "wss://abc123.execute-api.eu-west-2.amazonaws.com/api",
         "review_sla_hours": None,
+        "liveness": {"provider": "aws", "region": "eu-west-2", "endpoint": None, "identity_pool_id": None},
     }
+    local = json.loads(serve("config.json", LOCAL).body)
+    assert local["liveness"] == {"provider": "local", "region": "us-east-1",
+                                 "endpoint": "http://127.0.0.1:5124/liveness", "identity_pool_id": None}
     assert json.loads(serve("config.json", LOCAL).body)["cognito"]["endpoint"] == "http://127.0.0.1:5123"
+
+
+def test_the_camera_is_allowed_to_the_console_itself_only():
+    headers = serve("index.html", LOCAL).headers
+    assert headers["Permissions-Policy"] == "camera=(self), microphone=(), geolocation=()"
+
+
+def test_the_aws_liveness_component_is_served_only_when_built(tmp_path, monkeypatch):
+    assert serve("face-liveness.bundle.js", AWS).status in (200, 404)  # 404 unless build.sh ran here
+    monkeypatch.setattr(console, "STATIC_DIR", tmp_path)
+    console._read.cache_clear()
+    assert serve("tfjs-backend-wasm-simd.wasm", AWS).status == 404
+    (tmp_path / "tfjs-backend-wasm-simd.wasm").write_bytes(b"\0asm\x01\0\0\0")
+    (tmp_path / "group1-shard1of1.bin").write_bytes(b"\x00\x01")
+    wasm = serve("tfjs-backend-wasm-simd.wasm", AWS)
+    assert (wasm.status, wasm.headers["Content-Type"], wasm.body) == (200, "application/wasm", b"\0asm\x01\0\0\0")
+    assert serve("group1-shard1of1.bin", AWS).body == b"\x00\x01"
+    assert serve("group1-shard1of1.bin/../x", AWS).status == 404
+    console._read.cache_clear()
 
 
 def test_the_page_has_no_inline_script_or_style_and_loads_only_its_own_files():
@@ -133,7 +169,7 @@ def test_scripts_never_parse_data_as_html_or_code(name):
         ".cssText",
     ):
         assert risky not in source, f"{name} uses {risky}"
-    for imported in re.findall(r'from "\./([^"]+)"', source):
+    for imported in re.findall(r'(?:from |import\()"\./([^"]+)"', source):
         assert imported in ASSETS, f"{name} imports {imported}, which is not served"
 
 

@@ -6,6 +6,9 @@ for the two gaps Chalice hits), from a copy of the project so the worktree's
 """
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,42 +21,74 @@ from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, han
 from tests.support.aws import ROOT
 
 STAGE = "rehearsal"
-COPIED = ["app.py", "chalicelib", "requirements.txt", "resources.yaml", ".chalice/config.json",
+COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", "edge.yaml",
+          ".chalice/config.json",
           ".chalice/gateway.json", ".chalice/policies"]
+FIRST_ORIGIN = "https://console.bank.example"
+
+
+def copy_project(target: Path) -> Path:
+    """A clean clone of what the deploy reads: no .chalice/deployed, no recorded stage."""
+    for name in COPIED:
+        source, copied = ROOT / name, target / name
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, copied, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, copied)
+    return target
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source, target = ROOT / name, project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
+def chalice_zip() -> Path:
+    """Chalice's own package of this code (what `chalice deploy` builds after a code change)."""
     from scripts.build_package import build
 
-    build(ROOT)  # the lean package, in Chalice's cache under the name Chalice computes: deployed as is
-    cache = ROOT / ".chalice" / "deployments"
-    if cache.is_dir():
-        shutil.copytree(cache, project / ".chalice" / "deployments")
+    package, _, _ = build(ROOT)
+    return package.with_name(package.stem + ".chalice.zip")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, chalice_zip) -> Path:
+    """A copy of the project whose Chalice cache holds Chalice's own zip at the name Chalice computes:
+    without the deploy's own build, that is what would ship."""
+    from scripts.build_package import chalice_package_path
+
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    target = chalice_package_path(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chalice_zip, target)
     return project
 
 
 @pytest.fixture(scope="module")
-def rehearsal(project):
+def rehearsal(project, tmp_path_factory):
+    """A failed first create, then the deploy that recovers from it: every test reads that stage."""
     from devstack import motodeploy
     from devstack.testing import running_moto
+    from scripts.resources_stack import StackError
 
-    motodeploy.apply()
     with running_moto() as aws:
+        stand_in = motodeploy.apply(aws.endpoint_url, lambda: aws.session)
         printed: list[str] = []
-        deployer = Deployer(STAGE, aws.session, project_dir=project, rehearse=True, endpoint_url=aws.endpoint_url,
-                            out=printed.append)
-        urls = deployer.deploy()
+
+        def deployer(project_dir: Path = project, **options) -> Deployer:
+            return Deployer(STAGE, aws.session, project_dir=project_dir, rehearse=True,
+                            endpoint_url=aws.endpoint_url, out=printed.append, **options)
+
+        # 1. The first create fails half-way (an alias left by someone else): ROLLBACK_COMPLETE, protected.
+        aws.client("kms").create_alias(AliasName=f"alias/account-opening-{STAGE}",
+                                       TargetKeyId=aws.client("kms").create_key()["KeyMetadata"]["KeyId"])
+        with pytest.raises(StackError, match="ROLLBACK_COMPLETE"):
+            deployer(console_origin=FIRST_ORIGIN, version="v1").deploy()
+        failed = aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+        aws.client("kms").delete_alias(AliasName=f"alias/account-opening-{STAGE}")  # the operator fixes the cause
+        # 2. The same command again: the empty stack is deleted (its protection lifted) and made anew.
+        first = deployer(console_origin=FIRST_ORIGIN, version="v1")
+        urls = first.deploy()
         env = json.loads((project / ".chalice" / "stages" / f"{STAGE}.json").read_text())["environment_variables"]
-        yield {"aws": aws, "deployer": deployer, "urls": urls, "printed": printed, "env": env}
+        yield {"aws": aws, "deployer": first, "make": deployer, "urls": urls, "printed": printed, "env": env,
+               "failed": failed, "stand_in": stand_in, "tmp": tmp_path_factory}
 
 
 def functions(aws) -> dict[str, dict]:
@@ -71,9 +106,61 @@ def test_every_lambda_function_exists(rehearsal, project):
     expected = {function_name(STAGE)} | {function_name(STAGE, handler) for handler in handlers}
     assert set(functions(rehearsal["aws"])) == expected
     assert {"websocket_connect", "check_address", "publish_history", "verify_identity_document"} <= set(handlers)
-    with zipfile.ZipFile(project / ".chalice" / "deployments" / next(
-            p.name for p in (project / ".chalice" / "deployments").glob("*-python3.11.zip"))) as shipped:
-        assert not any(name.startswith("botocore/") for name in shipped.namelist())  # the lean package went out
+
+
+def test_every_function_runs_the_lean_package_though_chalice_had_its_own_in_the_cache(rehearsal, project,
+                                                                                     chalice_zip):
+    from scripts.build_package import chalice_package_path
+
+    shipped = chalice_package_path(project)
+    with zipfile.ZipFile(shipped) as archive:
+        assert not any(name.startswith("botocore/") for name in archive.namelist())
+    lean = base64.b64encode(hashlib.sha256(shipped.read_bytes()).digest()).decode()
+    chalices = base64.b64encode(hashlib.sha256(chalice_zip.read_bytes()).digest()).decode()
+    code = {f["CodeSha256"] for f in functions(rehearsal["aws"]).values()}
+    assert code == {lean} and lean != chalices
+    assert any(line.startswith("package: lean") for line in rehearsal["printed"])
+
+
+def test_a_failed_first_create_is_rolled_back_then_made_again_by_the_same_command(rehearsal):
+    failed, printed = rehearsal["failed"], rehearsal["printed"]
+    assert failed["StackStatus"] == "ROLLBACK_COMPLETE" and failed["EnableTerminationProtection"] is True
+    assert any("ROLLBACK_COMPLETE" in line and "deleted to be created again" in line for line in printed)
+    assert any(line.startswith("kept by the rollback") and "DataKey" in line for line in printed)  # Retain
+    stack = rehearsal["aws"].client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    # created, then updated once the app existed (its APIs' ids, its trigger, the console's headers: issue 21)
+    assert stack["StackStatus"] == "UPDATE_COMPLETE" and stack["EnableTerminationProtection"] is True
+    assert {"Key": "app-version", "Value": "v1"} in stack["Tags"]
+    assert any(line.startswith("resources stack: the app's APIs") for line in printed)
+
+
+def test_the_account_has_an_api_gateway_logging_role_and_the_deploy_said_so(rehearsal):
+    from scripts.account import ROLE_NAME
+
+    aws = rehearsal["aws"]
+    arn = aws.client("apigateway").get_account()["cloudwatchRoleArn"]
+    assert arn.endswith(f"role/{ROLE_NAME}")
+    trust = aws.client("iam").get_role(RoleName=ROLE_NAME)["Role"]["AssumeRolePolicyDocument"]
+    assert "apigateway.amazonaws.com" in json.dumps(trust)
+    assert any(line.startswith("account: API Gateway's CloudWatch Logs role set") for line in rehearsal["printed"])
+
+
+def test_a_missing_or_broken_logging_role_stops_with_what_to_do(rehearsal):
+    from scripts.account import AccountSettingMissing, ensure_apigateway_logging_role
+
+    aws = rehearsal["aws"]
+    apigateway, iam = aws.client("apigateway"), aws.client("iam")
+    before = apigateway.get_account()["cloudwatchRoleArn"]
+    try:
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn",
+                                                    "value": "arn:aws:iam::123456789012:role/gone"}])
+        with pytest.raises(AccountSettingMissing, match="does not exist"):
+            ensure_apigateway_logging_role(apigateway, iam, may_change=True)
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
+        with pytest.raises(AccountSettingMissing, match="update-account"):
+            ensure_apigateway_logging_role(apigateway, iam, may_change=False)
+    finally:
+        apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": before}])
 
 
 def test_the_rest_api_stage_has_access_logs_and_throttling(rehearsal):
@@ -158,15 +245,18 @@ def test_every_schedule_has_a_rule_targeting_its_function(rehearsal, project):
         assert events.describe_rule(Name=rules[0])["ScheduleExpression"].startswith(("rate(", "cron("))
 
 
-def test_the_stack_request_that_the_emulator_could_not_take_is_valid_and_says_so(rehearsal, project):
-    request = rehearsal["deployer"].requests["CreateStack"]
-    assert request["StackName"] == stack_name(STAGE)
-    assert request["TemplateBody"] == (project / "resources.yaml").read_text()
-    assert "CAPABILITY_AUTO_EXPAND" in request["Capabilities"]
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in request["Parameters"]}
+def test_the_stack_has_the_template_and_parameters_and_the_rehearsal_says_what_it_emulated(rehearsal, project):
+    cloudformation = rehearsal["aws"].client("cloudformation")
+    assert cloudformation.get_template(StackName=stack_name(STAGE))["TemplateBody"] == (
+        project / "resources.yaml").read_text()
+    stack = cloudformation.describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert parameters["Handlers"].split(",") == handler_names((project / "app.py").read_text())
-    assert any(line.startswith("emulated: resources stack") for line in rehearsal["printed"])
-    assert [line.split(":")[0] for line in rehearsal["printed"][:3]] == ["REST API", "WebSocket", "console"]
+    assert parameters["ConsoleOrigins"] == FIRST_ORIGIN
+    printed = rehearsal["printed"]
+    assert any(line.startswith("emulated: resources stack") for line in printed)
+    urls = [line.split(":")[0] for line in printed if line.split(":")[0] in ("REST API", "WebSocket", "console")]
+    assert urls[:3] == ["REST API", "WebSocket", "console"]
 
 
 def test_recorded_outputs_stay_out_of_git_and_the_tracked_config():
@@ -227,9 +317,421 @@ def test_staff_are_invited_into_the_staff_pool_and_subscribed_to_their_alerts(re
         invite(env, "eve@bank.example", "admins", cognito, aws.client("sns"))
 
 
-def test_teardown_removes_the_app_and_says_what_is_retained(rehearsal, project):
-    deployer = rehearsal["deployer"]
-    deployer.teardown()  # last: the other tests read the deployed stage
-    assert functions(rehearsal["aws"]) == {}
+def deployed_system(aws, project) -> dict:
+    """What the deploy made, read back with describe calls, in a form a Terraform package can be put in."""
+    record = json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())["resources"]
+    by_arn = {r["lambda_arn"]: r["name"] for r in record if r["resource_type"] == "lambda_function"}
+    lambda_ = aws.client("lambda")
+    system: dict = {}
+    for function, arn in ((r["name"], r["lambda_arn"]) for r in record if r["resource_type"] == "lambda_function"):
+        system[f"code-signing:{function}"] = lambda_.get_function_code_signing_config(
+            FunctionName=arn).get("CodeSigningConfigArn")
+        try:
+            invoke = lambda_.get_function_event_invoke_config(FunctionName=arn)
+        except lambda_.exceptions.ResourceNotFoundException:
+            continue
+        system[f"async:{function}"] = {"retries": invoke["MaximumRetryAttempts"],
+                                       "on_failure": invoke["DestinationConfig"]["OnFailure"]["Destination"]}
+    for mapping in lambda_.list_event_source_mappings()["EventSourceMappings"]:
+        function = by_arn.get(mapping["FunctionArn"])
+        if function:
+            system[f"mapping:{function}"] = {
+                "types": mapping.get("FunctionResponseTypes"), "bisect": mapping.get("BisectBatchOnFunctionError"),
+                "retries": mapping.get("MaximumRetryAttempts") if ":dynamodb:" in mapping["EventSourceArn"] else None,
+                "on_failure": mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")}
+    sns = aws.client("sns")
+    for subscription in (r for r in record if r["resource_type"] == "sns_event"):
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["subscription_arn"])["Attributes"]
+        system[f"sns-dlq:{by_arn[subscription['lambda_arn']]}"] = json.loads(attributes["RedrivePolicy"])[
+            "deadLetterTargetArn"]
+    (rest,) = [r for r in record if r["resource_type"] == "rest_api"]
+    stage = aws.client("apigateway").get_stage(restApiId=rest["rest_api_id"], stageName="api")
+    system["rest-stage"] = {"log": stage["accessLogSettings"]["destinationArn"],
+                            "format": json.loads(stage["accessLogSettings"]["format"]),
+                            "rate": stage["methodSettings"]["*/*"]["throttlingRateLimit"],
+                            "burst": stage["methodSettings"]["*/*"]["throttlingBurstLimit"],
+                            "metrics": stage["methodSettings"]["*/*"]["metricsEnabled"]}
+    region = rest["rest_api_url"].split(".execute-api.")[1].split(".")[0]
+    system["rest-waf"] = aws.client("wafv2").get_web_acl_for_resource(
+        ResourceArn=f"arn:aws:apigateway:{region}::/restapis/{rest['rest_api_id']}/stages/api")["WebACL"]["ARN"]
+    trigger = next(r["lambda_arn"] for r in record if r["name"] == "staff_token_groups")
+    statement = next(s for s in json.loads(lambda_.get_policy(FunctionName=trigger)["Policy"])["Statement"]
+                     if s["Sid"] == "cognito-user-pool-trigger")
+    system["cognito-trigger"] = {"principal": statement["Principal"]["Service"],
+                                 "pool": statement["Condition"]["ArnLike"]["AWS:SourceArn"]}
+    (websocket,) = [r for r in record if r["resource_type"] == "websocket_api"]
+    ws = aws.client("apigatewayv2").get_stage(ApiId=websocket["websocket_api_id"], StageName="api")
+    system["websocket-stage"] = {"log": ws["AccessLogSettings"]["DestinationArn"],
+                                 "format": json.loads(ws["AccessLogSettings"]["Format"]),
+                                 "rate": ws["DefaultRouteSettings"]["ThrottlingRateLimit"],
+                                 "burst": ws["DefaultRouteSettings"]["ThrottlingBurstLimit"],
+                                 "metrics": ws["DefaultRouteSettings"]["DetailedMetricsEnabled"]}
+    return system
+
+
+def packaged_system(template: dict) -> dict:
+    """The same, read from Chalice's Terraform package as scripts/chalice_stage.py completes it."""
+    resources = template["resource"]
+    system: dict = {}
+    for function, body in resources["aws_lambda_function"].items():
+        system[f"code-signing:{function}"] = body.get("code_signing_config_arn")
+    for function, invoke in resources.get("aws_lambda_function_event_invoke_config", {}).items():
+        system[f"async:{function}"] = {"retries": invoke["maximum_retry_attempts"],
+                                       "on_failure": invoke["destination_config"]["on_failure"]["destination"]}
+    for mapping in resources["aws_lambda_event_source_mapping"].values():
+        function = mapping["function_name"].split(".")[1]
+        stream = "dynamodb" in json.dumps(mapping)
+        system[f"mapping:{function}"] = {
+            "types": mapping.get("function_response_types"), "bisect": mapping.get("bisect_batch_on_function_error"),
+            "retries": mapping.get("maximum_retry_attempts") if stream else None,
+            "on_failure": mapping.get("destination_config", {}).get("on_failure", {}).get("destination_arn")}
+    for subscription in resources.get("aws_sns_topic_subscription", {}).values():
+        function = subscription["endpoint"].split(".")[1]
+        system[f"sns-dlq:{function}"] = json.loads(subscription["redrive_policy"])["deadLetterTargetArn"]
+    (stage,) = resources["aws_api_gateway_stage"].values()
+    (settings,) = resources["aws_api_gateway_method_settings"].values()
+    system["rest-stage"] = {"log": stage["access_log_settings"]["destination_arn"],
+                            "format": json.loads(stage["access_log_settings"]["format"]),
+                            "rate": settings["settings"]["throttling_rate_limit"],
+                            "burst": settings["settings"]["throttling_burst_limit"],
+                            "metrics": settings["settings"]["metrics_enabled"]}
+    (waf,) = resources["aws_wafv2_web_acl_association"].values()
+    system["rest-waf"] = waf["web_acl_arn"]
+    permission = resources["aws_lambda_permission"]["staff_token_groups_cognito"]  # beside Chalice's own
+    system["cognito-trigger"] = {"principal": permission["principal"], "pool": permission["source_arn"]}
+    (ws,) = resources["aws_apigatewayv2_stage"].values()
+    system["websocket-stage"] = {"log": ws["access_log_settings"]["destination_arn"],
+                                 "format": json.loads(ws["access_log_settings"]["format"]),
+                                 "rate": ws["default_route_settings"]["throttling_rate_limit"],
+                                 "burst": ws["default_route_settings"]["throttling_burst_limit"],
+                                 "metrics": ws["default_route_settings"]["detailed_metrics_enabled"]}
+    return system
+
+
+def test_the_terraform_package_and_the_deploy_make_the_same_system(rehearsal, project, tmp_path):
+    """What the deploy sets by API after `chalice deploy`, the package carries itself."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "tf"
+    result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", STAGE,
+                             "--pkg-format", "terraform", str(out)], cwd=project, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    deployed = deployed_system(rehearsal["aws"], project)
+    packaged = packaged_system(json.loads((out / "chalice.tf.json").read_text()))
+    assert deployed == packaged
+    env = rehearsal["env"]
+    asynchronous = {k for k, v in deployed.items() if k.startswith("async:") and v["on_failure"] ==
+                    env["ASYNC_INVOKE_DLQ_ARN"]}
+    assert {"async:notify_subscribers", "async:write_daily_report", "async:escalate_overdue_reviews"} <= asynchronous
+    assert deployed["sns-dlq:notify_subscribers"] == env["EVENTS_DELIVERY_DLQ_ARN"]
+    signing = {v for k, v in deployed.items() if k.startswith("code-signing:")}
+    assert len(signing) == 1 and next(iter(signing)).startswith("arn:aws:lambda:")
+    assert any(line.startswith("package: signed by") for line in rehearsal["printed"])
+
+
+# --- issue 21: the console on CloudFront, its headers, the staff pool's trigger --------------------------------
+
+
+def test_the_edge_stack_in_us_east_1_holds_the_console_web_acl_the_distribution_uses(rehearsal):
+    from scripts.deploy import edge_stack_name
+
+    aws = rehearsal["aws"]
+    edge = aws.session.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    stack = edge.describe_stacks(StackName=edge_stack_name(STAGE))["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert stack["EnableTerminationProtection"] is True and "ConsoleCertificateArn" not in outputs  # no domain
+    assert ":global/webacl/" in outputs["ConsoleWebAclArn"]  # scope CLOUDFRONT
+    distribution = aws.client("cloudfront").get_distribution_config(Id=deploy_outputs(rehearsal)[
+        "DeployConsoleDistributionId"])["DistributionConfig"]
+    assert distribution["WebACLId"] == outputs["ConsoleWebAclArn"]
+
+
+def deploy_outputs(rehearsal) -> dict[str, str]:
+    return rehearsal["deployer"].stack().describe().outputs
+
+
+def test_the_console_is_on_cloudfront_from_a_private_bucket_with_the_api_on_the_same_domain(rehearsal, project):
+    aws, outputs = rehearsal["aws"], deploy_outputs(rehearsal)
+    cloudfront = aws.client("cloudfront")
+    distribution = cloudfront.get_distribution(Id=outputs["DeployConsoleDistributionId"])["Distribution"]
+    config = distribution["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]["Items"]}
+    (api,) = [a for a in aws.client("apigateway").get_rest_apis()["items"] if a["name"] == APP_NAME]
+    assert origins["api"]["DomainName"] == f"{api['id']}.execute-api.us-east-1.amazonaws.com"
+    assert origins["api"]["OriginPath"] == "/api"
+    assert origins["console"]["DomainName"].startswith(outputs["DeployConsoleBucketName"] + ".s3.")
+    assert origins["console"]["OriginAccessControlId"]  # the bucket is read through origin access control only
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == "api"
+    assert behaviours["/console/config.json"]["TargetOriginId"] == "api"  # made by the app, as before
+    assert behaviours["/console"]["TargetOriginId"] == behaviours["/console/*"]["TargetOriginId"] == "console"
+    policy = json.loads(aws.client("s3").get_bucket_policy(Bucket=outputs["DeployConsoleBucketName"])["Policy"])
+    reader = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyTheConsoleDistributionReads")
+    assert reader["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert reader["Condition"]["StringEquals"]["AWS:SourceArn"] == distribution["ARN"]
+    s3 = aws.client("s3")
+    page = s3.get_object(Bucket=outputs["DeployConsoleBucketName"], Key="console")
+    assert page["ContentType"].startswith("text/html") and "s-maxage" in page["CacheControl"]
+    assert s3.get_object(Bucket=outputs["DeployConsoleBucketName"], Key="console/main.js")["Body"].read() == (
+        project / "chalicelib" / "console" / "main.js").read_bytes()
+    invalidations = cloudfront.list_invalidations(DistributionId=distribution["Id"])["InvalidationList"]
+    assert invalidations["Quantity"] >= 1
+    assert f"console: https://{distribution['DomainName']}/console" in rehearsal["printed"]
+
+
+def test_cloudfront_sends_the_consoles_own_headers_with_this_stages_endpoints(rehearsal):
+    from scripts.console_site import PARAMETER_OF_HEADER
+
+    aws, outputs = rehearsal["aws"], deploy_outputs(rehearsal)
+    cloudfront = aws.client("cloudfront")
+    config = cloudfront.get_distribution_config(Id=outputs["DeployConsoleDistributionId"])["DistributionConfig"]
+    (policy_id,) = {b["ResponseHeadersPolicyId"] for b in config["CacheBehaviors"]["Items"]}
+    policy = cloudfront.get_response_headers_policy(Id=policy_id)["ResponseHeadersPolicy"][
+        "ResponseHeadersPolicyConfig"]
+    csp = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    parameters = stack_parameters(aws)
+    assert csp == parameters[PARAMETER_OF_HEADER["Content-Security-Policy"]] != "default-src 'none'; frame-ancestors 'none'"
+    (websocket,) = [a for a in aws.client("apigatewayv2").get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"]
+    assert f"wss://{websocket['ApiId']}.execute-api.us-east-1.amazonaws.com" in csp
+    assert "https://cognito-idp.us-east-1.amazonaws.com" in csp and "connect-src 'self'" in csp
+    custom = {item["Header"]: item["Value"] for item in policy["CustomHeadersConfig"]["Items"]}
+    assert custom["Permissions-Policy"] == parameters["ConsolePermissionsPolicy"]
+    assert policy["SecurityHeadersConfig"]["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_the_staff_pool_runs_the_apps_pre_token_function_which_cognito_alone_may_invoke(rehearsal):
+    aws, env = rehearsal["aws"], rehearsal["env"]
+    trigger = functions(aws)[function_name(STAGE, "staff_token_groups")]["FunctionArn"]
+    pool = aws.client("cognito-idp").describe_user_pool(UserPoolId=env["STAFF_USER_POOL_ID"])["UserPool"]
+    assert pool["LambdaConfig"]["PreTokenGenerationConfig"] == {"LambdaArn": trigger, "LambdaVersion": "V1_0"}
+    (statement,) = json.loads(aws.client("lambda").get_policy(FunctionName=trigger)["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cognito-idp.amazonaws.com"}
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == pool["Arn"]
+    parameters = stack_parameters(aws)
+    assert parameters["StaffTokenFunctionArn"] == trigger
+    assert parameters["RestApiId"] and parameters["WebSocketApiId"]
+
+
+# --- issue 21: custom domains (Route 53 + ACM, TLS 1.2), added to the deployed stage ------------------------------
+
+DOMAINS = {"ConsoleDomainName": "console.bank.example", "ApiDomainName": "api.bank.example",
+           "WebSocketDomainName": "ws.bank.example"}
+
+
+def alias_records(aws, zone: str) -> dict[tuple[str, str], str]:
+    records = aws.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return {(r["Name"].rstrip("."), r["Type"]): r["AliasTarget"]["DNSName"].rstrip(".")
+            for r in records if "AliasTarget" in r}
+
+
+def test_custom_domains_given_to_a_deployed_stage_get_certificates_tls_1_2_mappings_records_and_urls(rehearsal):
+    """The three optional domains on a stage already deployed: its certificates requested and validated through
+    DNS in the hosted zone (the console's in us-east-1, by the edge stack), the API Gateway domains at TLS 1.2
+    mapped to this stage's REST and WebSocket APIs, CloudFront serving the console's domain with its certificate
+    at TLSv1.2_2021, alias records for each, the URLs printed, and the console's WebSocket URL the custom one."""
+    aws, printed = rehearsal["aws"], rehearsal["printed"]
+    zone = aws.client("route53").create_hosted_zone(Name="bank.example", CallerReference="rehearsal")[
+        "HostedZone"]["Id"].rsplit("/", 1)[-1]
+    rest_ids, websocket_ids = rest_and_websocket_apis(aws)
+    printed.clear()
+    urls = rehearsal["make"](version="v1", parameters={"HostedZoneId": zone, **DOMAINS}).deploy()
+
+    assert urls["console"] == "https://console.bank.example/console"
+    assert urls["REST API (domain)"] == "https://api.bank.example/"
+    assert urls["WebSocket (domain)"] == "wss://ws.bank.example"
+    assert urls["REST API"] == rehearsal["urls"]["REST API"]  # the API's own address stays
+    for line in ("console: https://console.bank.example/console", "REST API (domain): https://api.bank.example/",
+                 "WebSocket (domain): wss://ws.bank.example"):
+        assert line in printed
+    assert rest_and_websocket_apis(aws) == (rest_ids, websocket_ids)
+
+    # Certificates: the console's in us-east-1 (CloudFront's), the APIs' in the stage's region; each validated
+    # through a record CloudFormation wrote into the zone.
+    edge_acm = aws.session.client("acm", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    certificates = {c["DomainName"]: c["CertificateArn"]
+                    for c in edge_acm.list_certificates()["CertificateSummaryList"]}
+    assert set(DOMAINS.values()) <= set(certificates)
+    names = {r["Name"].rstrip(".") for r in aws.client("route53").list_resource_record_sets(
+        HostedZoneId=zone)["ResourceRecordSets"] if r["Type"] == "CNAME"}
+    for domain in DOMAINS.values():
+        options = edge_acm.describe_certificate(CertificateArn=certificates[domain])["Certificate"][
+            "DomainValidationOptions"]
+        assert options[0]["ResourceRecord"]["Name"].rstrip(".") in names, domain
+
+    # The REST API's domain: regional, TLS 1.2, this stage's API and stage at its root.
+    apigateway = aws.client("apigateway")
+    rest_domain = apigateway.get_domain_name(domainName=DOMAINS["ApiDomainName"])
+    assert rest_domain["securityPolicy"] == "TLS_1_2"
+    assert rest_domain["regionalCertificateArn"] == certificates[DOMAINS["ApiDomainName"]]
+    (mapping,) = apigateway.get_base_path_mappings(domainName=DOMAINS["ApiDomainName"])["items"]
+    assert (mapping["restApiId"], mapping["stage"]) == (rest_ids[0], "api")
+
+    # The WebSocket API's domain: TLS 1.2, mapped to this stage's WebSocket API.
+    apigatewayv2 = aws.client("apigatewayv2")
+    (configuration,) = apigatewayv2.get_domain_name(DomainName=DOMAINS["WebSocketDomainName"])[
+        "DomainNameConfigurations"]
+    assert configuration["SecurityPolicy"] == "TLS_1_2"
+    assert configuration["CertificateArn"] == certificates[DOMAINS["WebSocketDomainName"]]
+    (ws_mapping,) = apigatewayv2.get_api_mappings(DomainName=DOMAINS["WebSocketDomainName"])["Items"]
+    assert (ws_mapping["ApiId"], ws_mapping["Stage"]) == (websocket_ids[0], "api")
+
+    # CloudFront answers for the console's domain with its certificate, TLS 1.2 at least.
+    outputs = deploy_outputs(rehearsal)
+    distribution = aws.client("cloudfront").get_distribution(Id=outputs["DeployConsoleDistributionId"])[
+        "Distribution"]
+    config = distribution["DistributionConfig"]
+    assert config["Aliases"]["Items"] == [DOMAINS["ConsoleDomainName"]]
+    assert config["ViewerCertificate"]["ACMCertificateArn"] == certificates[DOMAINS["ConsoleDomainName"]]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["SSLSupportMethod"] == "sni-only"
+
+    # Each name is an alias of what serves it (IPv4; the console's IPv6 too).
+    records = alias_records(aws, zone)
+    assert records[(DOMAINS["ConsoleDomainName"], "A")] == distribution["DomainName"]
+    assert records[(DOMAINS["ConsoleDomainName"], "AAAA")] == distribution["DomainName"]
+    assert records[(DOMAINS["ApiDomainName"], "A")] == rest_domain["regionalDomainName"]
+    websocket_target = records[(DOMAINS["WebSocketDomainName"], "A")]
+    assert websocket_target.endswith(".execute-api.us-east-1.amazonaws.com")
+    assert websocket_target == configuration.get("ApiGatewayDomainName", websocket_target)  # moto gives none
+
+    # Browsers reach the WebSocket API at its own domain: the app's environment and the console's CSP say so.
+    overlay = json.loads((rehearsal["deployer"].project_dir / ".chalice" / "stages" / f"{STAGE}.json").read_text())
+    assert overlay["environment_variables"]["WEBSOCKET_URL"] == "wss://ws.bank.example"
+    from scripts.console_site import PARAMETER_OF_HEADER
+
+    assert "wss://ws.bank.example" in stack_parameters(aws)[PARAMETER_OF_HEADER["Content-Security-Policy"]]
+
+
+# --- what happens to a stage after its first deploy (in this order: each test leaves the stage for the next) ---
+
+
+def rest_and_websocket_apis(aws) -> tuple[list[str], list[str]]:
+    rest = [a["id"] for a in aws.client("apigateway").get_rest_apis()["items"]]
+    websocket = [a["ApiId"] for a in aws.client("apigatewayv2").get_apis()["Items"] if a["ProtocolType"] == "WEBSOCKET"]
+    return rest, websocket
+
+
+def stack_parameters(aws) -> dict[str, str]:
+    stack = aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+
+def test_a_second_deploy_without_the_console_origin_keeps_it_and_every_other_parameter(rehearsal):
+    aws = rehearsal["aws"]
+    before, apis = stack_parameters(aws), rest_and_websocket_apis(aws)
+    cors = aws.client("s3").get_bucket_cors(Bucket=rehearsal["env"]["DOCUMENTS_BUCKET_NAME"])["CORSRules"]
+    assert FIRST_ORIGIN in cors[0]["AllowedOrigins"]  # with the console's own (CloudFront) origin
+    urls = rehearsal["make"](version="v2", parameters={"LogRetentionDays": "731"}).deploy()
+    after = stack_parameters(aws)
+    assert after["ConsoleOrigins"] == FIRST_ORIGIN  # not reset to the template's default
+    assert after["LogRetentionDays"] == "731"
+    assert {k: v for k, v in after.items() if k != "LogRetentionDays"} == {
+        k: v for k, v in before.items() if k != "LogRetentionDays"}
+    assert rest_and_websocket_apis(aws) == apis and urls["REST API"] == rehearsal["urls"]["REST API"]
+
+
+def test_a_deploy_from_a_clean_clone_restores_the_record_and_updates_the_same_apis(rehearsal, tmp_path):
+    aws = rehearsal["aws"]
+    apis = rest_and_websocket_apis(aws)
+    clone = copy_project(tmp_path / "clone")
+    shutil.copytree(ROOT / ".chalice" / "deployments", clone / ".chalice" / "deployments")
+    printed: list[str] = []
+    urls = Deployer(STAGE, aws.session, project_dir=clone, rehearse=True, endpoint_url=aws.endpoint_url,
+                    out=printed.append, version="v3").deploy()
+    assert any(line.startswith("restored Chalice's record from s3://") for line in printed)
+    assert rest_and_websocket_apis(aws) == apis  # no second REST or WebSocket API
+    assert urls["REST API"] == rehearsal["urls"]["REST API"] and urls["WebSocket"] == rehearsal["urls"]["WebSocket"]
+    assert stack_parameters(aws)["ConsoleOrigins"] == FIRST_ORIGIN
+
+
+def test_without_the_record_anywhere_the_deploy_and_the_teardown_refuse_and_change_nothing(rehearsal, tmp_path):
+    from scripts.stage_record import RecordMissing, key
+
+    aws = rehearsal["aws"]
+    s3, bucket = aws.client("s3"), rehearsal["deployer"].stack().describe().outputs["DeploymentBucketName"]
+    kept = s3.get_object(Bucket=bucket, Key=key(STAGE))["Body"].read()
+    s3.delete_object(Bucket=bucket, Key=key(STAGE))
+    apis, names = rest_and_websocket_apis(aws), set(functions(aws))
+    clone = copy_project(tmp_path / "clone")
+    try:
+        for action in ("deploy", "teardown"):
+            with pytest.raises(RecordMissing, match="second REST and WebSocket API"):
+                getattr(Deployer(STAGE, aws.session, project_dir=clone, rehearse=True,
+                                 endpoint_url=aws.endpoint_url, out=lambda line: None), action)()
+        assert rest_and_websocket_apis(aws) == apis and set(functions(aws)) == names
+    finally:
+        s3.put_object(Bucket=bucket, Key=key(STAGE), Body=kept)
+
+
+@contextlib.contextmanager
+def lambda_updates_failing(times: int, function: str):
+    """moto refuses ``times`` configuration updates of ``function`` (a throttle, an IAM race...)."""
+    from moto.awslambda.exceptions import ConflictException
+    from moto.awslambda.models import LambdaBackend
+
+    original = LambdaBackend.update_function_configuration
+    left = [times]
+
+    def update(self, function_name, qualifier, body):
+        if function_name.endswith(function) and left[0] > 0:
+            left[0] -= 1
+            raise ConflictException("The operation cannot be performed at this time (rehearsed failure)")
+        return original(self, function_name, qualifier, body)
+
+    LambdaBackend.update_function_configuration = update
+    try:
+        yield left
+    finally:
+        LambdaBackend.update_function_configuration = original
+
+
+def test_chalice_failing_after_the_stack_updated_is_retried_then_stops_naming_both_versions(rehearsal, project):
+    from scripts.deploy import DeployError
+
+    aws, make = rehearsal["aws"], rehearsal["make"]
+    with lambda_updates_failing(1, "-write_daily_report"):  # once: the retry converges
+        make(version="v4").deploy()
+    assert make().status()["one_version"] is True
+    with lambda_updates_failing(2, "-write_daily_report") as left:  # twice: the deploy stops
+        with pytest.raises(DeployError, match="Bring the two to one version") as stopped:
+            make(version="v5").deploy()
+        assert left == [0]
+    assert "resources stack is at version v5" in str(stopped.value)
+    status = make().status()
+    assert status["stack_version"] == "v5" and status["one_version"] is False
+    assert status["functions"]["write_daily_report"] == "v4"
+    apis = rest_and_websocket_apis(aws)
+    make(version="v5").deploy()  # roll forward: the same command again
+    status = make().status()
+    assert status["one_version"] is True and set(status["functions"].values()) == {"v5"}
+    assert rest_and_websocket_apis(aws) == apis
+
+
+def test_teardown_removes_the_app_and_the_stack_and_says_what_is_retained(rehearsal, project):
+    from scripts.stage_record import key
+
+    aws, printed = rehearsal["aws"], rehearsal["printed"]
+    bucket = rehearsal["deployer"].stack().describe().outputs["DeploymentBucketName"]
+    rehearsal["make"]().teardown()  # last: the other tests read the deployed stage
+    assert functions(aws) == {}
+    assert rest_and_websocket_apis(aws) == ([], [])
     assert not (project / ".chalice" / "stages" / f"{STAGE}.json").exists()
-    assert "retained" in rehearsal["printed"][-1]
+    assert "retained" in printed[-1]
+    with pytest.raises(aws.client("cloudformation").exceptions.ClientError, match="does not exist"):
+        aws.client("cloudformation").describe_stacks(StackName=stack_name(STAGE))
+    assert json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key(STAGE))["Body"].read())["resources"] == []
+    from scripts.deploy import edge_stack_name
+
+    edge = aws.session.client("cloudformation", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    with pytest.raises(edge.exceptions.ClientError, match="does not exist"):
+        edge.describe_stacks(StackName=edge_stack_name(STAGE))
+    # The custom domains went with the stacks: no API domain, certificate or alias record left behind.
+    assert aws.client("apigateway").get_domain_names()["items"] == []
+    assert aws.client("apigatewayv2").get_domain_names()["Items"] == []
+    edge_acm = aws.session.client("acm", region_name="us-east-1", endpoint_url=aws.endpoint_url)
+    assert edge_acm.list_certificates()["CertificateSummaryList"] == []
+    for zone in aws.client("route53").list_hosted_zones()["HostedZones"]:
+        assert alias_records(aws, zone["Id"].rsplit("/", 1)[-1]) == {}

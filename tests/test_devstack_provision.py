@@ -49,7 +49,8 @@ def physical(logical_id: str) -> str:
 
 def test_every_output_becomes_an_upper_snake_case_variable(env):
     outputs = load_template(TEMPLATE)["Outputs"]
-    assert {env_name(key) for key in outputs} <= set(env)
+    assert {env_name(key) for key, output in outputs.items() if "Condition" not in output} <= set(env)
+    assert "STAFF_IDENTITY_PROVIDER" not in env  # a conditional output whose condition is false: not there
     assert env["APPLICATIONS_TABLE_NAME"] == physical("ApplicationsTable")
     assert env["ADDRESS_CHECK_QUEUE_NAME"] == physical("AddressCheckQueue")
     assert env["ADDRESS_CHECK_DLQ_NAME"] == physical("AddressCheckDLQ")
@@ -132,7 +133,7 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attributes["VisibilityTimeout"] == "60"
+    assert attributes["VisibilityTimeout"] == "180"  # issue 21: at least 6x the 30 s function timeout
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + env["ADDRESS_CHECK_DLQ_NAME"])
     assert int(redrive["maxReceiveCount"]) == 5
@@ -149,9 +150,11 @@ def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
     # The address check and the sanctions screening each subscribe their own queue: the address
-    # check on a submission, the screening on the address check's result (one after the other).
+    # check on a submission, the screening on the address check's result (one after the other); the face
+    # check its own to face.requested (issue 17).
     filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: {"event_type": ["application.submitted"]},
-               env["SANCTIONS_SCREENING_QUEUE_NAME"]: {"checks": ["address"]}}
+               env["SANCTIONS_SCREENING_QUEUE_NAME"]: {"checks": ["address"]},
+               env["FACE_CHECK_QUEUE_NAME"]: {"event_type": ["face.requested"]}}
     assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == set(filters)
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"
@@ -193,7 +196,8 @@ def test_user_pools_client_and_staff_groups(aws, env):
     assert group["Description"] == "Humans who decide FLAGGED applications"
     staff_client = cognito.describe_user_pool_client(
         UserPoolId=env["STAFF_USER_POOL_ID"], ClientId=env["STAFF_USER_POOL_CLIENT_ID"])["UserPoolClient"]
-    assert "ALLOW_USER_PASSWORD_AUTH" in staff_client["ExplicitAuthFlows"]
+    assert staff_client["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # issue 21: managed login only
+    assert staff_client["AllowedOAuthFlows"] == ["code"] and staff_client["SupportedIdentityProviders"] == ["COGNITO"]
     assert env["STAFF_COGNITO_JWKS_URL"].endswith(f"/{env['STAFF_USER_POOL_ID']}/.well-known/jwks.json")
 
 
@@ -204,26 +208,34 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 20  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
-    # max_applications_per_day (issue 12), approved_document_retention_days (issue 18)
+    assert len(by_name) == 35  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    # max_applications_per_day (issue 12), approved_document_retention_days, applicant_ and
+    # staff_requests_per_minute, second_review_for, review_claim_minutes (issue 18), the face check's eleven
+    # (issue 17)
+    assert by_name["face_match_threshold"]["Value"] == "95" and by_name["biometric_retention_days"]["Value"] == "30"
     assert by_name["served_nationalities"]["Value"] == "*"
 
 
 def test_demo_users_sign_in_to_their_own_pool_with_groups_in_the_token(aws, env):
     import base64
 
+    from devstack.oidc_provider import StandInProvider
     from devstack.users import DEMO_USERS, client_id_for, seed_demo_users, sign_in
 
     cognito = aws.client("cognito-idp")
-    seed_demo_users(cognito, env["USER_POOL_ID"], staff_user_pool_id=env["STAFF_USER_POOL_ID"])
+    provider = StandInProvider().start()
+    try:
+        seed_demo_users(cognito, env["USER_POOL_ID"], provider=provider)
+    finally:
+        provider.stop()
     by_role = {user.role: user for user in DEMO_USERS}
     reviewer, applicant = by_role["reviewer"], by_role["applicant"]
-    token = sign_in(cognito, client_id_for(env, reviewer), reviewer.email, reviewer.password)["IdToken"]
-    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
-    assert claims["email"] == reviewer.email
-    assert claims["cognito:groups"] == ["reviewers"]
-    assert claims["iss"] == env["STAFF_COGNITO_ISSUER"]
-    assert claims["aud"] == env["STAFF_USER_POOL_CLIENT_ID"]
+    # Staff are people of the corporate provider, in its groups, with an authenticator app (MFA there) ...
+    person = provider.person(reviewer.email)
+    assert person is not None and person.claims["groups"] == ["kyc-reviewers"] and person.totp_secret
+    # ... never users of a pool with a password: the staff client has no password flow, as on AWS.
+    with pytest.raises(cognito.exceptions.InvalidParameterException, match="USER_PASSWORD_AUTH flow not enabled"):
+        sign_in(cognito, client_id_for(env, reviewer), reviewer.email, reviewer.password)
     token = sign_in(cognito, client_id_for(env, applicant), applicant.email, applicant.password)["IdToken"]
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["iss"] == env["COGNITO_ISSUER"] and "cognito:groups" not in claims

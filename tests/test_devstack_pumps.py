@@ -13,12 +13,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from chalice import Chalice
 
-from devstack.pumps import PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
+from devstack.pumps import Pump, PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
 from devstack.testing import running_moto
 from tests.support.deadlines import EVENT_S
 
@@ -433,3 +434,50 @@ def test_a_parallel_stream_keeps_each_keys_order_and_delivers_keys_concurrently(
     batches = sub_batches.items
     assert all(not (a & b) for i, a in enumerate(batches) for b in batches[i + 1:]), \
         "a key was split across concurrent sub-batches"
+
+
+class _Delivering(Pump):
+    """A pump whose one delivery runs until the test lets it finish."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(SimpleNamespace(name="slow-handler"), "a queue")
+        self.release, self.started, self.delivered = release, threading.Event(), False
+
+    def poll(self) -> None:
+        if self.delivered:
+            self._stopping.wait(0.05)
+            return
+        self.started.set()
+        self.release.wait(DEADLINE)
+        self.delivered = True
+
+
+def test_stopping_lets_a_delivery_under_way_finish_however_long_it_takes():
+    # A handler reading a passport runs for many seconds on a loaded machine: the stop waits for
+    # it (bounded only by the deadline scale), it is not cut off after a fixed few seconds.
+    release = threading.Event()
+    pump = _Delivering(release)
+    pump.start()
+    assert pump.started.wait(DEADLINE)
+    stopper = threading.Thread(target=stop_pumps, args=([pump],))
+    stopper.start()
+    wait_until(lambda: pump.stopping)
+    assert stopper.is_alive() and not pump.delivered  # still waiting for the delivery
+    release.set()  # the delivery ends; the stop returns at once
+    stopper.join(DEADLINE)
+    assert not stopper.is_alive() and pump.delivered and not pump.is_alive()
+
+
+def test_a_pump_still_delivering_at_the_deadline_is_named_in_the_log(caplog):
+    release = threading.Event()
+    pump = _Delivering(release)
+    pump.start()
+    assert pump.started.wait(DEADLINE)
+    try:
+        with caplog.at_level("ERROR", logger="devstack"):
+            stop_pumps([pump], timeout=0.2)
+        assert pump.is_alive()
+        assert "devstack-pump-slow-handler (a queue) was still delivering" in caplog.text
+    finally:
+        release.set()
+        pump.join(DEADLINE)

@@ -13,9 +13,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-#: A link followed by this comment (before the next link on its line) may name a file that is
-#: not there yet: another engineer is writing it. The lead removes the mark when it lands.
-PENDING = "<!-- pending"
 
 
 def _relative(path: Path) -> str:
@@ -39,8 +36,8 @@ def anchors(path: Path) -> set[str]:
     return found
 
 
-def links(path: Path) -> list[tuple[int, str, bool]]:
-    """(line number, target, pending) of every Markdown link outside code blocks."""
+def links(path: Path) -> list[tuple[int, str]]:
+    """(line number, target) of every Markdown link outside code blocks."""
     found, fenced = [], False
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if line.startswith("```"):
@@ -48,31 +45,57 @@ def links(path: Path) -> list[tuple[int, str, bool]]:
             continue
         if fenced:
             continue
-        matches = list(LINK.finditer(line))
-        for index, match in enumerate(matches):
-            end = matches[index + 1].start() if index + 1 < len(matches) else len(line)
-            found.append((number, match.group(1), PENDING in line[match.end():end]))
+        found.extend((number, match.group(1)) for match in LINK.finditer(line))
     return found
+
+
+def broken_links(path: Path, root: Path = ROOT) -> list[str]:
+    """Each link of ``path`` that names no existing file of the repository (``root``), or a
+    heading that its page does not have."""
+    def shown(file: Path) -> str:
+        return str(file.relative_to(root))
+
+    broken = []
+    for number, target in links(path):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:, ...
+            continue
+        file_part, _, anchor = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        if not resolved.is_file():
+            broken.append(f"{shown(path)}:{number}: {target}: no such file")
+        elif not resolved.is_relative_to(root):
+            broken.append(f"{shown(path)}:{number}: {target}: outside the repository")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            broken.append(f"{shown(path)}:{number}: {target}: no heading #{anchor} in "
+                          f"{shown(resolved)}")
+    return broken
 
 
 @pytest.mark.no_stack
 @pytest.mark.parametrize("path", DOCS, ids=_relative)
 def test_every_relative_link_resolves(path: Path) -> None:
-    broken = []
-    for number, target, pending in links(path):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # https:, mailto:, ...
-            continue
-        file_part, _, anchor = target.partition("#")
-        resolved = (path.parent / file_part).resolve() if file_part else path
-        if not resolved.exists():
-            if not pending:
-                broken.append(f"{_relative(path)}:{number}: {target}: no such file (mark it "
-                              f"'{PENDING}: <who> -->' if someone is writing it)")
-            continue
-        if anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
-            broken.append(f"{_relative(path)}:{number}: {target}: no heading #{anchor} in "
-                          f"{_relative(resolved)}")
+    """Every link names a file that exists, in the repository: a page is linked when it lands,
+    not before (no link to a page someone is still writing)."""
+    broken = broken_links(path)
     assert not broken, "\n".join(broken)
+
+
+@pytest.mark.no_stack
+def test_the_link_check_finds_a_missing_page_a_missing_heading_and_a_way_out(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "testing.md").write_text("# Testing\n\n## Doc tests\n")
+    (tmp_path / "outside.md").write_text("# Outside\n")
+    page = root / "docs" / "page.md"
+    page.write_text("# Page\n\n[fine](testing.md#doc-tests) [here](#page) [web](https://example.com)\n"
+                    "[gone](face-someday.md) <!-- pending: someone -->\n"
+                    "[no heading](testing.md#no-such-heading) [out](../../outside.md)\n"
+                    "```text\n[in a code block](nowhere.md)\n```\n")
+    assert broken_links(page, root) == [
+        "docs/page.md:4: face-someday.md: no such file",
+        "docs/page.md:5: testing.md#no-such-heading: no heading #no-such-heading in docs/testing.md",
+        "docs/page.md:5: ../../outside.md: outside the repository",
+    ]
 
 
 @pytest.mark.no_stack
@@ -84,6 +107,7 @@ def test_the_readme_is_a_front_door() -> None:
     command = [line for line in ci.splitlines() if line.startswith("./dev ")]
     assert command == ["./dev test"], "CI runs exactly ./dev test"
     assert "\n./dev test " in readme or "\n./dev test\n" in readme
-    documented = {target.split("#")[0] for _number, target, _pending in links(ROOT / "README.md")}
+    documented = {target.split("#")[0] for _number, target in links(ROOT / "README.md")}
     missing = {f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md")} - documented
-    assert not missing, f"the README's 'Where to go next' links every page of docs/: add {sorted(missing)}"
+    assert not missing, ("the README's 'Where to go next' links every page of docs/: add a row "
+                         f"for each of {sorted(missing)} (| you want to | [docs/x.md](docs/x.md) |)")

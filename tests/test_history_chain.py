@@ -73,3 +73,84 @@ def test_the_chain_key_is_derived_once_from_kms_and_is_what_kms_derives():
                                                 MacAlgorithm="HMAC_SHA_256")["Mac"]
     assert key == expected and len(key) == 32
     assert services().chain_key.secret() is key  # once per container: no KMS call per transition
+
+
+# --- version 1 (unkeyed) histories from before the chain was keyed --------------------------------
+
+def _rewrite_unkeyed(app_id: str) -> None:
+    """Make the application's stored history what the pre-upgrade code wrote: each event's hash the plain
+    SHA-256 of its content, no chain version stored, and the head to match."""
+    from chalicelib.domain.workflow import CHAIN_UNKEYED, GENESIS_HASH
+
+    prev = GENESIS_HASH
+    for event in history(app_id):
+        event = dataclasses.replace(event, prev_hash=prev, chain=CHAIN_UNKEYED)
+        legacy_hash = event.unkeyed_hash()
+        table().update_item(Key={"application_id": app_id, "seq": event.seq},
+                            UpdateExpression="SET prev_hash = :p, #h = :h REMOVE #c",
+                            ExpressionAttributeNames={"#h": "hash", "#c": "chain"},
+                            ExpressionAttributeValues={":p": prev, ":h": legacy_hash})
+        prev = legacy_hash
+    boto3.resource("dynamodb").Table(os.environ["APPLICATIONS_TABLE_NAME"]).update_item(
+        Key={"application_id": app_id}, UpdateExpression="SET last_hash = :h", ExpressionAttributeValues={":h": prev})
+
+
+def test_a_pre_upgrade_history_verifies_once_sealed_and_goes_on_keyed(api, applicant, reviewer):
+    from chalicelib.bootstrap import services
+    from chalicelib.domain.workflow import CHAIN_KEYED, CHAIN_UNKEYED
+
+    app_id = flagged_via_api(api, applicant)
+    _rewrite_unkeyed(app_id)
+    assert [e.chain for e in history(app_id)] == [None] * len(history(app_id))
+    # Unsealed, an unkeyed history is what a table writer could have made of a keyed one: not intact.
+    assert intact(api, applicant, app_id) is False
+    applications = services().applications
+    assert applications.seal_legacy_history(app_id) is True  # the one-off upgrade step
+    assert applications.seal_legacy_history(app_id) is False  # idempotent
+    assert intact(api, applicant, app_id) is True
+    # A reviewer's read appends a keyed event after the legacy head; the whole chain still verifies.
+    legacy_count = len(history(app_id))
+    detail = api.get(f"/review/applications/{app_id}", user=reviewer)
+    assert detail.status == 200 and detail.body["chain_intact"] is True
+    stored = table().get_item(Key={"application_id": app_id, "seq": legacy_count + 1}, ConsistentRead=True)["Item"]
+    assert stored["type"] == "review.viewed" and int(stored["chain"]) == CHAIN_KEYED
+    assert intact(api, applicant, app_id) is True
+    # The sealed prefix cannot be edited: re-chaining the old events changes the head the keyed event names.
+    first = history(app_id)[0]
+    edited = dataclasses.replace(first, reason=first.reason + " (edited)", chain=CHAIN_UNKEYED)
+    table().update_item(Key={"application_id": app_id, "seq": 1}, UpdateExpression="SET #r = :r, #h = :h",
+                        ExpressionAttributeNames={"#r": "reason", "#h": "hash"},
+                        ExpressionAttributeValues={":r": edited.reason, ":h": edited.unkeyed_hash()})
+    assert intact(api, applicant, app_id) is False
+
+
+def test_a_keyed_history_rewritten_unkeyed_is_detected(api, applicant):
+    """The downgrade: a table writer recomputes a keyed history as version 1. No seal vouches for it."""
+    app_id = flagged_via_api(api, applicant)
+    assert intact(api, applicant, app_id) is True
+    _rewrite_unkeyed(app_id)
+    assert intact(api, applicant, app_id) is False
+
+
+def test_unkeyed_events_verify_only_inside_the_sealed_prefix():
+    """Domain rules: an unkeyed event past the seal, or a seal not made with the key, verifies nothing."""
+    from chalicelib.domain import workflow
+
+    key, other = b"k" * 32, b"o" * 32
+    app = workflow.Application("a" * 8, "sub", workflow.State.AWAITING_DOCUMENTS, 1, "t", "t", "t", {})
+    events, prev = [], workflow.GENESIS_HASH
+    for seq in (1, 2, 3):
+        event = workflow.HistoryEvent(app.application_id, seq, workflow.EventType.SUBMITTED, "system", "t",
+                                      None, workflow.State.AWAITING_DOCUMENTS, f"r{seq}", {}, prev, chain=workflow.CHAIN_UNKEYED)
+        event = dataclasses.replace(event, hash=event.unkeyed_hash(), chain=None)
+        events.append(event)
+        prev = event.hash
+    sealed_at_2 = workflow.LegacySeal(2, events[1].hash, workflow.LegacySeal.mac_of(key, app.application_id, 2,
+                                                                                     events[1].hash))
+    assert workflow.verify_chain(events[:2], key, (2, events[1].hash), sealed_at_2) is None
+    assert workflow.verify_chain(events, key, (3, events[2].hash), sealed_at_2) == 3  # past the seal
+    assert workflow.verify_chain(events[:2], other, (2, events[1].hash), sealed_at_2) == 1  # not our key
+    assert workflow.verify_chain(events[:2], key, (2, events[1].hash), None) == 1  # no seal
+    head = dataclasses.replace(app, last_seq=3, last_hash=events[2].hash)
+    seal = workflow.seal_legacy_head(head, events, key)
+    assert seal is not None and workflow.verify_chain(events, key, (3, events[2].hash), seal) is None

@@ -247,6 +247,8 @@ def handler_functions(app: Any) -> dict[str, str]:
         found[config.handler_string.rsplit(".", 1)[-1]] = iam.WEBSOCKET_FUNCTIONS[route]
     for source in app.event_sources:
         found[source.handler_string.rsplit(".", 1)[-1]] = source.name
+    for function in app.pure_lambda_functions:  # invoked by a service directly (issue 21: a Cognito trigger)
+        found[function.name] = function.name
     return found
 
 
@@ -270,6 +272,8 @@ def event_source_kinds(app: Any, values: dict[str, str]) -> dict[str, tuple[str,
             kinds[source.name] = ("schedule", {})
         else:
             raise AssertionError(f"an event source this test does not know: {source!r}")
+    for function in app.pure_lambda_functions:  # Cognito invokes it synchronously: logs only
+        kinds[function.name] = ("lambda_function", {})
     return kinds
 
 
@@ -409,6 +413,44 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     assert services().repository.get(unreadable).state.value == "FLAGGED"
     assert d.http("GET", f"/review/applications/{unreadable}", user=reviewer).status == 200
 
+    # --- the face check (issue 17): consent, a liveness session, its result, the check, the selfie ---------
+    from chalicelib.adapters.memory import face_image
+    from tests.support import rekognition
+
+    def selfie_via_api(application_id, *faces):
+        base = f"/applications/{application_id}"
+        assert d.http("GET", f"{base}/biometric-consent", user=applicant).status == 200
+        assert d.http("POST", f"{base}/liveness-sessions", user=applicant).status == 409  # no consent yet
+        consent = {"text_version": "v1", "accepted": True}
+        assert d.http("POST", f"{base}/biometric-consent", consent, user=applicant).status == 201
+        session = d.http("POST", f"{base}/liveness-sessions", user=applicant)
+        assert session.status == 201, session.body
+        session_id = session.body["session_id"]
+        assert d.http("POST", f"{base}/liveness-sessions/{session_id}/complete", user=applicant).status == 409
+        rekognition.local().stream(session_id, face_image(*faces) if faces else face_image(flows.HOLDER))
+        assert d.http("POST", f"{base}/liveness-sessions/{session_id}/complete", user=applicant).status == 202
+        assert d.http("POST", f"{base}/liveness-sessions/{session_id}/complete", user=applicant).status == 409
+
+    face_apps = []
+    for faces in ((), ("an-impostor",), None):  # a genuine pair, an impostor (FLAGGED), a check never run
+        face_app = flows.create_application(d.api, applicant)
+        d.invoke("verify_identity_document", flows.s3_event(
+            d.client, flows.upload_document(d.api, applicant, face_app, passport_bytes(make_declared()))))
+        d.invoke("check_address", flows.sqs_event(d.client, flows.address_message(face_app)))
+        d.invoke("screen_sanctions", flows.sanctions_event(d.client, flows.address_message(face_app)))
+        selfie_via_api(face_app, *(faces or ()))
+        face_apps.append(face_app)
+    for face_app in face_apps[:2]:
+        d.invoke("check_face", flows.face_event(d.client, flows.face_message(face_app)))
+        d.invoke("check_face", flows.face_event(d.client, flows.face_message(face_app)))  # redelivered
+    d.invoke("check_face", flows.face_event(d.client, "not json"), may_fail=True)
+    genuine, impostor, unchecked = face_apps
+    assert services().repository.get(impostor).state.value == "FLAGGED"
+    assert d.http("GET", f"/review/applications/{impostor}/selfie", user=reviewer).status == 200
+    assert d.http("GET", f"/review/applications/{genuine}/selfie", user=reviewer).status == 404  # not in review
+    for withdrawn in (impostor, unchecked):  # biometrics to delete at the next purge: faces, objects, an orphan
+        assert d.http("POST", f"/applications/{withdrawn}/withdraw", {}, user=applicant).status == 200
+
     # --- review: a FLAGGED application, read, its document viewed, decided -----------------------
     flagged = review.flagged_via_api(d.api, other)
     assert d.http("GET", "/review/queue", user=reviewer).status == 200
@@ -437,7 +479,7 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     version = versions["Versions"][0]["VersionId"]
     svc = services().applications
     svc.apply_with_retry(pinned, lambda a: workflow.receive_document(a, pinned_key, 4096, svc.clock(), version))
-    for check, outcome in (("address", "REVIEW"), ("sanctions", "PASS"), ("identity", "PASS")):
+    for check, outcome in (("address", "REVIEW"), ("sanctions", "PASS"), ("face", "PASS"), ("identity", "PASS")):
         review.record(pinned, check, outcome)
     assert d.http("GET", f"/review/applications/{pinned}/document", user=reviewer).status == 200
     decision = {"decision": "approve", "reason": "documents look right"}
@@ -465,6 +507,18 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         Body=passport_bytes(make_declared()),
         ContentType="image/jpeg",
     )
+    # stuck too: VERIFYING with the face check asked for, its message lost (the sweeper runs the check)
+    from chalicelib.domain.checks import CheckResult
+
+    lost, lost_service = review.create_at(clock), review.service(clock)
+    lost_key = services().documents.key_for_new_upload(lost)
+    lost_version = s3.put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=lost_key,
+                                 Body=passport_bytes(make_declared()), ContentType="image/jpeg")["VersionId"]
+    lost_service.apply_with_retry(lost, lambda a: workflow.receive_document(a, lost_key, 4096, clock(), lost_version))
+    flows.selfie_at(lost, clock)
+    read = CheckResult("identity", details={"mime_type": "image/jpeg"})  # the document read: asks for the check
+    lost_service.apply_with_retry(lost, lambda a: workflow.record_check(a, read, clock()))
+    assert services().repository.get(lost).biometrics.get("face_requested_at")
     unseen = review.create_at(clock)
     s3.put_object(
         Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
@@ -477,14 +531,32 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         d.fire(handler)  # a second run finds nothing left to do
     d.fire("write_daily_report", now - dt.timedelta(days=1))
 
+    # --- staff sign-in: the staff pool's pre-token-generation trigger (issue 21) ------------------
+    from chalicelib.adapters.memory import StaticProviderTokens
+    from chalicelib.domain.federation import FederationPolicy, GroupMapping
+    from chalicelib.services.federation import StaffFederation
+    from tests.test_staff_sign_in import trigger_event
+
+    staff, provider_tokens = make_user(pool="staff"), StaticProviderTokens()
+    policy = FederationPolicy("Corporate", GroupMapping.parse("reviewers=kyc-reviewers;operators=kyc-operations"))
+
+    def sign_in_through_the_provider(provider_groups: tuple[str, ...]) -> Any:
+        built = services()  # this function's container; the provider's tokens are the only fake
+        built.__dict__["federation"] = StaffFederation(policy, provider_tokens, built.membership)
+        event = trigger_event(staff.email, provider_tokens.issue(staff.email, provider_groups))
+        return d.client.lambda_.invoke("staff_token_groups", event).payload
+
+    for provider_groups in (("kyc-reviewers",), ()):  # joins reviewers, then leaves them
+        d.run(d.function_of["staff_token_groups"], lambda g=provider_groups: sign_in_through_the_provider(g))
+
     # --- operations ---------------------------------------------------------------------------
     sqs = boto3.client("sqs")
-    for dlq_name in ("ADDRESS_CHECK_DLQ_NAME", "SANCTIONS_SCREENING_DLQ_NAME"):
+    for dlq_name in ("ADDRESS_CHECK_DLQ_NAME", "SANCTIONS_SCREENING_DLQ_NAME", "FACE_CHECK_DLQ_NAME"):
         dlq = sqs.get_queue_url(QueueName=os.environ[dlq_name])["QueueUrl"]
         sqs.send_message(QueueUrl=dlq, MessageBody=flows.address_message(withdrawn))
     for path in ("/operations/workflow", "/operations/queues", "/operations/jobs"):
         assert d.http("GET", path, user=operator).status == 200, path
-    for queue in ("address-check", "sanctions-screening"):  # every queue an operator may redrive
+    for queue in ("address-check", "sanctions-screening", "face-check"):  # every queue an operator may redrive
         reply = d.http("POST", f"/operations/queues/{queue}/redrive", user=operator)
         assert reply.status == 200 and reply.body["moved"] >= 1, reply.body
     assert d.http("POST", "/operations/queues/nope/redrive", user=operator).status == 404

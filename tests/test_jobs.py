@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from tests import test_review_api as h
+from tests.support.flows import selfie_at
 
 UTC = dt.timezone.utc
 
@@ -117,18 +118,23 @@ def test_expiry_handler_expires_applications_awaiting_documents_too_long(client)
     young = h.create_at(h.Clock(now() - dt.timedelta(days=29)))
     verifying = h.create_at(h.Clock(now() - dt.timedelta(days=40)))
     h.receive_document(verifying, h.Clock(now() - dt.timedelta(days=39)))
+    selfie_at(verifying, h.Clock(now() - dt.timedelta(days=39)))  # waiting for a check, not for the applicant
+    no_selfie = h.create_at(h.Clock(now() - dt.timedelta(days=40)))  # issue 17: a document, never a selfie
+    h.receive_document(no_selfie, h.Clock(now() - dt.timedelta(days=39)))
 
     first = fire(client, "expire_abandoned_applications")
-    assert first["job"] == "expire_abandoned" and first["changed"] >= 1 and first["failed"] == 0
+    assert first["job"] == "expire_abandoned" and first["changed"] >= 2 and first["failed"] == 0
     assert get(old).state.value == "EXPIRED"
     last = h.history(old)[-1]
     assert last.type.value == "application.expired" and last.actor == "system:expiry-job"
     assert get(young).state.value == "AWAITING_DOCUMENTS"
     assert get(verifying).state.value == "VERIFYING"
+    assert get(no_selfie).state.value == "EXPIRED"
+    assert h.history(no_selfie)[-1].reason == "no liveness check within 30 days"
 
-    counts = {i: len(h.history(i)) for i in (old, young, verifying)}
+    counts = {i: len(h.history(i)) for i in (old, young, verifying, no_selfie)}
     assert fire(client, "expire_abandoned_applications")["changed"] == 0
-    assert {i: len(h.history(i)) for i in (old, young, verifying)} == counts
+    assert {i: len(h.history(i)) for i in (old, young, verifying, no_selfie)} == counts
 
 
 def test_expiry_boundary_with_a_chosen_now():
@@ -177,6 +183,7 @@ def decided_with_documents(closed_at: dt.datetime, identity: str = "FAIL") -> tu
     normalised = {"country": "GB", "street_address": ["10 Downing Street"], "postal_code": "SW1A 2AA"}
     h.record(app_id, "address", "PASS", clock, details={"normalised": normalised})  # personal data in the history
     h.record(app_id, "sanctions", "PASS", clock)
+    h.record(app_id, "face", "PASS", clock)
     decided = h.record(app_id, "identity", identity, clock.at(closed_at)).state.value
     assert decided == ("APPROVED" if identity == "PASS" else "REJECTED")
     return app_id, keys

@@ -86,7 +86,9 @@ class _CfnLoader(yaml.SafeLoader):
 
 for _tag, _name in (("!Sub", "Fn::Sub"), ("!Ref", "Ref"), ("!GetAtt", "Fn::GetAtt"), ("!Join", "Fn::Join"),
                     ("!Select", "Fn::Select"), ("!If", "Fn::If"), ("!Equals", "Fn::Equals"),
-                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split")):
+                    ("!Not", "Fn::Not"), ("!FindInMap", "Fn::FindInMap"), ("!Split", "Fn::Split"),
+                    ("!And", "Fn::And"), ("!Or", "Fn::Or"), ("!Condition", "Condition"),
+                    ("!GetAZs", "Fn::GetAZs"), ("!ImportValue", "Fn::ImportValue"), ("!Base64", "Fn::Base64")):
     def _construct(loader, node, name=_name):  # type: ignore[no-untyped-def]
         if isinstance(node, yaml.ScalarNode):
             return {name: loader.construct_scalar(node)}
@@ -124,15 +126,88 @@ def test_the_rest_and_websocket_stages_are_throttled():
     for api in ("rest", "websocket"):
         limits = gateway[api]
         assert 0 < limits["rate_limit"] <= 1000 and limits["rate_limit"] <= limits["burst_limit"] <= 2000
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "throttling/rateLimit" in deploy and "ThrottlingRateLimit" in deploy
 
 
 def test_the_outbox_stream_mapping_reports_partial_batch_failures_with_bisect_retries_and_a_destination():
-    from scripts.deploy import ASYNC_RETRIES, STREAM_MAPPING
+    from scripts.event_sources import ASYNC_RETRIES, STREAM_MAPPING
 
     assert STREAM_MAPPING["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert STREAM_MAPPING["BisectBatchOnFunctionError"] is True and 0 < STREAM_MAPPING["MaximumRetryAttempts"] <= 10
-    deploy = (ROOT / "scripts" / "deploy.py").read_text()
+    deploy = (ROOT / "scripts" / "event_sources.py").read_text()  # the wiring the deploy applies
     assert "HISTORY_STREAM_DLQ_ARN" in deploy and "DOCUMENT_EVENTS_DLQ_ARN" in deploy  # the on-failure queues
     assert 0 < ASYNC_RETRIES <= 2
+
+
+# --- per-user request rate limits ----------------------------------------------------------------
+
+@pytest.fixture
+def rate_limits():
+    """Lower both per-minute limits to 5 through Parameter Store, as an operator would; restored after."""
+    from chalicelib.bootstrap import services
+
+    settings = services().settings
+    ssm = boto3.client("ssm")
+    prefix = os.environ["SETTINGS_PATH"].rstrip("/")
+    names = ("applicant_requests_per_minute", "staff_requests_per_minute")
+    saved = {n: ssm.get_parameter(Name=f"{prefix}/{n}")["Parameter"]["Value"] for n in names}
+    for n in names:
+        ssm.put_parameter(Name=f"{prefix}/{n}", Value="5", Type="String", Overwrite=True)
+    settings.clear_cache()
+    yield 5
+    for n, value in saved.items():
+        ssm.put_parameter(Name=f"{prefix}/{n}", Value=value, Type="String", Overwrite=True)
+    settings.clear_cache()
+
+
+def _burst(api, path: str, user, count: int) -> list:
+    """``count`` requests within one rate window (re-run, on fresh users' counters, if a window ended
+    mid-burst: the limit is per fixed minute)."""
+    from chalicelib.domain.limits import request_window
+
+    for _ in range(3):
+        window = request_window(dt.datetime.now(dt.timezone.utc))[0]
+        replies = [api.get(path, user=user) for _ in range(count)]
+        if request_window(dt.datetime.now(dt.timezone.utc))[0] == window:
+            return replies
+    raise AssertionError("three bursts each crossed a minute boundary")
+
+
+@pytest.mark.parametrize("role", ["applicant", "reviewer"])
+def test_requests_past_the_per_user_rate_limit_answer_429_with_retry_after(api, rate_limits, role):
+    from tests.support.identities import make_user
+
+    users = [make_user(("reviewers",) if role == "reviewer" else ()) for _ in range(3)]
+    path = "/review/queue" if role == "reviewer" else "/applications"
+    for user in users:  # a fresh user per try: a crossed window leaves the last one's counter spent
+        replies = _burst(api, path, user, rate_limits + 2)
+        if [r.status for r in replies[:rate_limits]] == [200] * rate_limits:
+            break
+    assert [r.status for r in replies] == [200] * rate_limits + [429, 429], [r.body for r in replies]
+    refused = replies[-1]
+    assert refused.body["error"]["code"] == "too_many_requests"
+    details = refused.body["error"]["details"]
+    assert details["limit"] == rate_limits and details["window_seconds"] == 60
+    retry_after = int(header(refused, "Retry-After"))
+    assert 1 <= retry_after <= 60 and details["retry_after_seconds"] == retry_after
+    # Another user of the same role is not affected.
+    other = make_user(("reviewers",) if role == "reviewer" else ())
+    assert api.get(path, user=other).status == 200
+
+
+def test_public_routes_and_refused_tokens_are_not_rate_limited(api, rate_limits):
+    for _ in range(rate_limits + 2):
+        assert api.get("/health").status == 200
+        assert api.get("/applications", headers={"Authorization": "Bearer nonsense"}).status == 401
+
+
+def test_the_rate_limit_defaults_are_in_the_template():
+    template = yaml.load((ROOT / "resources.yaml").read_text(), Loader=_CfnLoader)
+    values = {r["Properties"]["Name"]["Fn::Sub"].rsplit("/", 1)[-1]: r["Properties"]["Value"]
+              for r in template["Resources"].values() if isinstance(r, dict) and r.get("Type") == "AWS::SSM::Parameter"
+              and isinstance(r["Properties"]["Name"].get("Fn::Sub"), str)}
+    from chalicelib.domain.policy import Policy
+
+    assert int(values["applicant_requests_per_minute"]) == Policy().applicant_requests_per_minute
+    assert int(values["staff_requests_per_minute"]) == Policy().staff_requests_per_minute

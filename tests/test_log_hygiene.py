@@ -1,7 +1,9 @@
 """No personal data in the logs: every line written while the happy path and the main error
 paths run (REST, S3, SQS, stream, SNS, schedules; refused tokens, invalid bodies, conflicts,
 unknown ids, a mismatching and an unreadable document) is captured and searched for the
-applicant's names, birth date, document number, e-mail, phone, address lines and any token."""
+applicant's names, birth date, document number, e-mail, phone, address lines and any token;
+and for biometric data (issue 17): the selfie's location and content, its faces' collection ids
+and the liveness and similarity scores."""
 from __future__ import annotations
 
 import io
@@ -16,6 +18,8 @@ from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, passport_bytes
 from tests.support.flows import (
     address_message,
+    check_face,
+    give_selfie,
     s3_event,
     screen_sanctions,
     sqs_event,
@@ -33,6 +37,7 @@ EMAIL = "zq.hygiene@example.org"
 PHONE = "+447700900777"
 STREET = "17 Larkspur Mews"
 FLAT = "Flat 4b Harrowgate House"
+LIVENESS_CONFIDENCE = 93.71  # a score no other line carries
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.?")
 
@@ -43,6 +48,23 @@ def declared(**overrides):
     body = make_declared(doc_overrides={"number": NUMBER}, **fields)
     body["address"]["street_address"] = [STREET, FLAT]
     return body
+
+
+def biometric(*application_ids: str) -> list[str]:
+    """The biometric data of these applications, as it could reach a log line: where the selfie and the audit
+    images are, what they show, the faces' ids in the collection, the scores."""
+    from chalicelib.bootstrap import services
+    from chalicelib.domain import face_evidence
+
+    found = ["FACES:", str(LIVENESS_CONFIDENCE)]
+    for application_id in application_ids:
+        app = services().repository.get(application_id)
+        liveness = face_evidence.liveness(app.biometrics)
+        found += [image["key"].rsplit("/", 2)[-2] + "/reference.jpg" for image in [liveness["reference"]]]
+        found += [str(image["version"]) for image in [liveness["reference"], *liveness["audit"]] if image["version"]]
+        found += face_evidence.face_ids(app.biometrics)
+        assert face_evidence.face_ids(app.biometrics), application_id  # the checks really ran
+    return found
 
 
 def forbidden(tokens: list[str]) -> list[str]:
@@ -133,6 +155,9 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
     client.lambda_.invoke("verify_identity_document", s3_event(client, key))  # redelivered
     client.lambda_.invoke("check_address", sqs_event(client, address_message(good)))
     screen_sanctions(client, good)
+    assert give_selfie(api, applicant, good, confidence=LIVENESS_CONFIDENCE).status == 202  # biometric data
+    check_face(client, good)
+    check_face(client, good)  # redelivered
     invoke_stream(client, good)
     assert api.get(f"/applications/{good}", user=applicant).status == 200
     assert api.get(f"/applications/{good}/history", user=applicant).status == 200
@@ -144,11 +169,14 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
     client.lambda_.invoke("verify_identity_document", s3_event(client, key))
     client.lambda_.invoke("check_address", sqs_event(client, address_message(flagged)))
     screen_sanctions(client, flagged)
+    give_selfie(api, applicant, flagged, "someone-else", confidence=LIVENESS_CONFIDENCE)
+    check_face(client, flagged)
     assert wait_state(flagged, {"FLAGGED"}) == "FLAGGED"
     notify(client, flagged)
     assert api.get("/review/queue", user=reviewer).status == 200
     assert api.get(f"/review/applications/{flagged}", user=reviewer).status == 200
     assert api.get(f"/review/applications/{flagged}/document", user=reviewer).status == 200
+    assert api.get(f"/review/applications/{flagged}/selfie", user=reviewer).status == 200
     decided = api.post(f"/review/applications/{flagged}/decision", {"decision": "approve", "reason": "seen"},
                        user=reviewer)
     assert decided.status == 200, decided.body
@@ -185,7 +213,7 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
 
     # the schedules
     for job in ("escalate_overdue_reviews", "expire_abandoned_applications", "purge_documents_past_retention",
-                "write_daily_report"):
+                "purge_biometric_data", "write_daily_report"):
         fire(client, job)
 
     app_lines, other_lines = captured()
@@ -195,6 +223,7 @@ def test_no_personal_data_or_token_is_logged_on_the_happy_and_error_paths(api, c
             "GET /applications", "escalate_overdue_reviews", "ws_connect", "ws_disconnect"} <= handlers, handlers  # the lines were captured
     tokens = [applicant.token, applicant.access_token, reviewer.token, other_applicant.token]
     text = app_lines + other_lines
-    leaks = {value for value in forbidden(tokens) if value.lower() in text.lower()}
+    assert "check_face" in handlers, handlers
+    leaks = {value for value in forbidden(tokens) + biometric(good, flagged) if value.lower() in text.lower()}
     assert not leaks, [line for line in text.splitlines() if any(v.lower() in line.lower() for v in leaks)][:5]
     assert not JWT.search(text), JWT.search(text)

@@ -52,6 +52,7 @@ chalice = app.app
 names = {route.view_name for routes in chalice.routes.values() for route in routes.values()}
 names |= {source.handler_string.split(".")[-1] for source in chalice.event_sources}
 names |= {config.handler_string.split(".")[-1] for config in chalice.websocket_handlers.values()}
+names |= {function.handler_string.split(".")[-1] for function in chalice.pure_lambda_functions}
 missing = sorted(name for name in names if not callable(getattr(app, name, None)))
 scans = sys.modules["chalicelib.domain.text"].printable_pattern.cache_info().misses
 print(json.dumps({"handlers": sorted(names), "missing": missing, "pattern_scans": scans,
@@ -127,7 +128,8 @@ def packaging_project(tmp_path_factory, lean):
     from scripts.chalice_stage import write_overlay
 
     project = tmp_path_factory.mktemp("packaging")
-    for name in ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json", ".chalice/deployments"):
+    for name in ("app.py", "chalicelib", "requirements.txt", "requirements.lock", ".chalice/config.json",
+                 ".chalice/deployments"):
         source, target = ROOT / name, project / name
         target.parent.mkdir(parents=True, exist_ok=True)
         copy = shutil.copytree if source.is_dir() else shutil.copy2

@@ -124,18 +124,29 @@ def test_data_buckets_use_the_customer_managed_key(aws, env):
                                                               "KMSMasterKeyID": env["DATA_KEY_ARN"]}
 
 
-def test_documents_are_locked_in_governance_mode_for_the_retention_period(aws, env):
+def test_documents_are_locked_in_governance_mode_for_longer_than_any_retention_rule(aws, env):
+    """The lock (from the upload) outlasts approved applications' AML retention (from the approval) by a
+    year of review, so the evidence an approval rested on cannot be deleted early by anyone but the purge
+    (the only role that may bypass governance mode), which also removes rejected documents after 90 days."""
+    from chalicelib.domain.policy import Policy
+
     lock = aws("s3").get_object_lock_configuration(Bucket=env["DOCUMENTS_BUCKET_NAME"])["ObjectLockConfiguration"]
     assert lock["ObjectLockEnabled"] == "Enabled"
     retention = lock["Rule"]["DefaultRetention"]
-    assert (retention["Mode"], retention["Days"], retention.get("Years", 0)) == ("GOVERNANCE", 90, 0)
+    assert (retention["Mode"], retention.get("Years", 0)) == ("GOVERNANCE", 0)
+    policy = Policy()
+    assert retention["Days"] >= policy.approved_document_retention_days + 365 > policy.document_retention_days
+    parameters = {p["Name"].rsplit("/", 1)[-1]: p["Value"] for page in aws("ssm").get_paginator(
+        "get_parameters_by_path").paginate(Path=env["SETTINGS_PATH"]) for p in page["Parameters"]}
+    assert retention["Days"] >= int(parameters["approved_document_retention_days"]) + 365
 
 
 def test_documents_cors_is_limited_to_the_console_origins(aws, env):
     rules = aws("s3").get_bucket_cors(Bucket=env["DOCUMENTS_BUCKET_NAME"])["CORSRules"]
     origins = {origin for rule in rules for origin in rule["AllowedOrigins"]}
     assert "*" not in origins
-    assert origins == {"http://127.0.0.1:*", "http://localhost:*"}  # the local stack's; the deploy sets the real one
+    console = env["DEPLOY_CONSOLE_URL"].removesuffix("/console")  # issue 21: the console's own (CloudFront) origin
+    assert origins == {console, "http://127.0.0.1:*", "http://localhost:*"}  # + the local stack's
 
 
 def test_tables_are_kms_encrypted_protected_and_recoverable(aws, env):
@@ -229,3 +240,17 @@ def test_alarms_exist_and_notify_the_right_people(aws, env):
     assert dlq_alarm["Dimensions"] == [{"Name": "QueueName", "Value": env["ADDRESS_CHECK_DLQ_NAME"]}]
     body = json.loads(cloudwatch.get_dashboard(DashboardName=f"account-opening-{stage}")["DashboardBody"])
     assert f"account-opening-{stage}-review-sla-breached" in json.dumps(body)
+
+
+def test_a_locked_document_version_is_deleted_only_with_the_governance_bypass(aws, env):
+    """What the lock means: deleting a version fails without the bypass only the purge's role may use."""
+    import uuid
+
+    import botocore.exceptions
+
+    s3 = aws("s3")
+    bucket, key = env["DOCUMENTS_BUCKET_NAME"], f"lock-test/{uuid.uuid4()}"
+    version = s3.put_object(Bucket=bucket, Key=key, Body=b"evidence")["VersionId"]
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+    s3.delete_object(Bucket=bucket, Key=key, VersionId=version, BypassGovernanceRetention=True)

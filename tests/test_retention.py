@@ -26,6 +26,7 @@ def read_application(api, client, applicant, sanctions: str = "REVIEW") -> tuple
     client.lambda_.invoke("verify_identity_document", s3_event(client, key))
     client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
     record(app_id, "sanctions", sanctions)
+    record(app_id, "face", "PASS")  # issue 17: the fourth check (the selfie matched)
     return app_id, declared
 
 
@@ -43,8 +44,13 @@ def purge(days_from_now: float) -> dict:
 
 def test_the_purge_removes_personal_data_from_the_history_and_the_chain_still_verifies(api, client, applicant,
                                                                                       reviewer):
+    from tests.support.identities import make_user
+
     app_id, declared = read_application(api, client, applicant)
+    # a sanctions REVIEW: four eyes, the first reviewer recommends and a second confirms
     assert decide(api, reviewer, app_id, "reject", "the document is not the applicant's").status == 200
+    confirmed = decide(api, make_user(("reviewers",)), app_id, "reject", "agreed")
+    assert confirmed.status == 200 and confirmed.body["state"] == "REJECTED", confirmed.body
     before = json.dumps([e.to_dict() for e in history(app_id)])
     assert all(value in before for value in personal_values(declared)), "the test must start with the data"
     summary = purge(91)

@@ -94,11 +94,12 @@ def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None,
 
 
 def drive(app_id: str, identity: str = "REVIEW", address: str = "PASS", clock: Optional[Clock] = None,
-          sanctions: str = "PASS"):
-    """Document received, then the three checks: REVIEW anywhere -> FLAGGED, FAIL -> REJECTED, else APPROVED."""
+          sanctions: str = "PASS", face: str = "PASS"):
+    """Document received, then the four checks: REVIEW anywhere -> FLAGGED, FAIL -> REJECTED, else APPROVED."""
     receive_document(app_id, clock)
     record(app_id, "address", address, clock)
     record(app_id, "sanctions", sanctions, clock)
+    record(app_id, "face", face, clock)
     return record(app_id, "identity", identity, clock)
 
 
@@ -211,8 +212,8 @@ def test_detail_has_data_checks_and_the_full_history_with_chain_intact(api, revi
     assert body["checks"]["identity"]["outcome"] == "REVIEW" and body["checks"]["address"]["outcome"] == "PASS"
     assert [e["type"] for e in body["history"]] == [
         "application.submitted", "document.received", "check.completed", "check.completed", "check.completed",
-        "application.flagged", "review.viewed"]  # this very read is the last event: the audit trace
-    assert [e["seq"] for e in body["history"]] == [1, 2, 3, 4, 5, 6, 7]
+        "check.completed", "application.flagged", "review.viewed"]  # this very read is the last event: the audit trace
+    assert [e["seq"] for e in body["history"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert body["chain_intact"] is True
 
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.support.flows import (address_message, create_application, history_types, s3_event, sanctions_event,
-                                 sqs_event, state_of, upload_document)
+                                 sqs_event, state_of, upload_document, with_face)
 
 LISTED = {"full_name": {"given_names": "Karim Yusuf", "surname": "Al-Rashidi"}, "date_of_birth": "1960-01-12",
           "nationality": "IRQ"}
@@ -69,6 +69,7 @@ def test_a_close_name_is_flagged_for_review_with_the_match_for_the_reviewer(api,
 
     receive_document(app_id)
     record(app_id, "address", "PASS")
+    record(app_id, "face", "PASS")
     record(app_id, "identity", "PASS")
     assert api.get(f"/applications/{app_id}", user=applicant).body["state"] == "FLAGGED"
     detail = api.get(f"/review/applications/{app_id}", user=reviewer).body
@@ -82,11 +83,12 @@ def test_replayed_messages_screen_once(api, client, applicant):
     assert len(sanctions_events(app_id)) == 1
 
 
-def test_three_checks_consolidate_once_whichever_finishes_last(api, client, applicant):
+def test_four_checks_consolidate_once_whichever_finishes_last(api, client, applicant):
     app_id = create_application(api, applicant)
     client.lambda_.invoke("verify_identity_document", s3_event(client, upload_document(api, applicant, app_id)))
     client.lambda_.invoke("check_address", sqs_event(client, address_message(app_id)))
-    assert state_of(app_id) == "VERIFYING"  # two of three
+    with_face(api, client, applicant, app_id)
+    assert state_of(app_id) == "VERIFYING"  # three of four
     screen(client, app_id)
     assert state_of(app_id) == "APPROVED"
     assert history_types(app_id).count("application.approved") == 1

@@ -26,8 +26,14 @@ def _user(pool: str, email: str, groups: tuple[str, ...] = (), verified: bool = 
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
     for group in groups:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-    tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                               AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    if pool == "staff":  # no password flow for staff (issue 21): the managed login's tokens, as identities does
+        from devstack.hosted_ui import staff_tokens
+
+        minted = staff_tokens(pool_id, client_id, email)
+        tokens = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
+    else:
+        tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
     sub = jwt.decode(tokens["IdToken"], options={"verify_signature": False})["sub"]
     return User(email, sub, tokens["IdToken"], tokens["AccessToken"], groups, pool)
 

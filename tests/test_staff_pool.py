@@ -127,3 +127,31 @@ def test_a_staff_token_on_applicant_routes_gets_403_and_creates_nothing(api, rev
 def test_a_staff_token_with_a_bad_body_is_refused_for_its_pool_first(api, reviewer):
     reply = api.call("POST", "/applications", headers=reviewer.auth, raw=b"{not json")
     assert (reply.status, reply.body["error"]["code"]) == (403, "wrong_user_pool")
+
+
+def test_staff_cannot_change_their_own_email_in_the_staff_pool(api, reviewer):
+    """The self-decision rule compares the staff pool's verified e-mail: a reviewer changing it to another
+    address (an applicant's) would slip past it. Without a corporate provider the staff console's app client
+    leaves ``email`` out of WriteAttributes; federated (issue 21), Cognito needs the mapped attributes
+    writable, and what refuses is the scope: the client grants no ``aws.cognito.signin.user.admin`` and has
+    no password flow, so no token it issues may write a profile. Either way Cognito (here the local stack's)
+    refuses and changes nothing; decisions still see the address an administrator (or the provider) set."""
+    import boto3
+    import botocore.exceptions
+
+    idp = boto3.client("cognito-idp")
+    pool, client_id = os.environ["STAFF_USER_POOL_ID"], os.environ["STAFF_USER_POOL_CLIENT_ID"]
+    client = idp.describe_user_pool_client(UserPoolId=pool, ClientId=client_id)["UserPoolClient"]
+    email_writable = "email" in client["WriteAttributes"] or "email_verified" in client["WriteAttributes"]
+    admin_scope = "aws.cognito.signin.user.admin" in client.get("AllowedOAuthScopes", [])
+    password_flow = {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"} & set(
+        client.get("ExplicitAuthFlows", []))
+    assert not email_writable or (not admin_scope and not password_flow)
+    for attributes in ([{"Name": "email", "Value": "someone-else@example.com"}],
+                       [{"Name": "email_verified", "Value": "false"}],
+                       [{"Name": "locale", "Value": "en"}, {"Name": "email", "Value": "someone-else@example.com"}]):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            idp.update_user_attributes(AccessToken=reviewer.access_token, UserAttributes=attributes)
+        assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    stored = {a["Name"]: a["Value"] for a in idp.admin_get_user(UserPoolId=pool, Username=reviewer.email)["UserAttributes"]}
+    assert stored["email"] == reviewer.email and stored.get("locale") is None

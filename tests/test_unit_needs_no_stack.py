@@ -32,7 +32,11 @@ settings.register_profile("probe", max_examples=10, derandomize=True, database=N
                           suppress_health_check=list(HealthCheck))
 code = pytest.main(["tests/unit", "tests/contracts", "-k", "not real", "-q", "-x", "-p", "no:cacheprovider",
                     "--hypothesis-profile=probe", *DESELECTED])
-loaded = sorted({name.split(".")[0] for name in sys.modules} & {"moto", "boto3", "pynamodb", "app", "devstack"})
+# devstack.oidc_provider is the stand-in corporate identity provider the federation contract's fake half signs
+# in with (a server in a thread, no stack): the one part of devstack a fake may use.
+ALLOWED = {"devstack", "devstack.oidc_provider"}
+names = {name for name in sys.modules if name not in ALLOWED}
+loaded = sorted({name.split(".")[0] for name in names} & {"moto", "boto3", "pynamodb", "app", "devstack"})
 print("PROBE " + json.dumps({"exit": int(code), "loaded": loaded}))
 """
 

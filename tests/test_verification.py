@@ -13,9 +13,9 @@ import boto3
 import pytest
 
 from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, passport_bytes
-from tests.support.flows import (address_message, create_application, history_types, s3_event, s3_notification,
-                                 screen_sanctions,
-                                 sqs_event, state_of, stream_records, upload_document)
+from tests.support.flows import (address_message, check_face, create_application, give_selfie, history_types,
+                                 s3_event, s3_notification, screen_sanctions, sqs_event, state_of, stream_records,
+                                 upload_document, with_face)
 
 
 def verify_document(client, key):
@@ -75,27 +75,36 @@ def test_documents_bucket_is_encrypted_and_private():
 
 # --- the flow -------------------------------------------------------------------
 
-def test_a_clean_application_is_approved_after_the_three_checks(api, client, applicant):
+def test_a_clean_application_is_approved_after_the_four_checks(api, client, applicant):
     app_id = submit(api, client, applicant)
     key = upload_document(api, applicant, app_id)
     verify_document(client, key)
     assert state_of(app_id) == "VERIFYING"
     result = check_address(client, app_id)
     assert result.payload == {"batchItemFailures": []}
+    assert state_of(app_id) == "VERIFYING"  # three checks in: the face check is the applicant's to give
+    assert give_selfie(api, applicant, app_id).status == 202
+    assert check_face(client, app_id).payload == {"batchItemFailures": []}
     app = api.get(f"/applications/{app_id}", user=applicant).body
     assert app["state"] == "APPROVED"
     assert app["checks"]["identity"]["outcome"] == "PASS"
     assert app["checks"]["address"]["details"]["normalised"]["postal_code"] == "SW1A 2AA"
     assert app["checks"]["sanctions"]["outcome"] == "PASS"
+    assert app["checks"]["face"] == {"check": "face", "outcome": "PASS", "reasons": [], "details": {}}
     assert history_types(app_id) == ["application.submitted", "check.completed", "document.received",
-                                     "check.completed", "check.completed", "application.approved"]
+                                     "check.completed", "check.completed", "biometric.consent_given",
+                                     "liveness.session_created", "liveness.completed", "face.requested",
+                                     "check.completed", "application.approved"]
 
 
 def test_address_first_then_identity_also_consolidates(api, client, applicant):
     app_id = submit(api, client, applicant)
     check_address(client, app_id)
     assert state_of(app_id) == "AWAITING_DOCUMENTS"
+    give_selfie(api, applicant, app_id)  # the selfie before the document: the document read asks for the check
     verify_document(client, upload_document(api, applicant, app_id))
+    assert state_of(app_id) == "VERIFYING"
+    check_face(client, app_id)
     assert state_of(app_id) == "APPROVED"
 
 
@@ -125,9 +134,11 @@ def test_a_pdf_whose_name_is_a_letter_or_two_off_is_flagged(api, client, applica
     page = passport_bytes(make_declared(full_name={"given_names": "Emilia Jane", "surname": "Carter"}), fmt="pdf")
     verify_document(client, upload_document(api, applicant, app_id, page, "application/pdf"))
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)
     app = api.get(f"/applications/{app_id}", user=applicant).body
     assert app["state"] == "FLAGGED"
-    assert {"check": "identity", "code": "MRZ_MISMATCH_NAME"}.items() <= app["decision_reasons"][0].items()
+    assert {"check": "identity", "code": "MRZ_MISMATCH_NAME"}.items() <= app["decision_reasons"][1].items()
+    assert app["decision_reasons"][0]["code"] == "DOCUMENT_NOT_COMPARABLE"  # a PDF: a person compares the face
     assert app["checks"]["identity"]["details"]["mrz"]["given_names"] == "EMILIA JANE"
 
 
@@ -147,6 +158,7 @@ def test_a_page_without_an_mrz_is_flagged_with_what_was_read(api, client, applic
     app_id = submit(api, client, applicant)
     verify_document(client, upload_document(api, applicant, app_id, passport_bytes(with_mrz=False)))
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)
     app = api.get(f"/applications/{app_id}", user=applicant).body
     assert app["state"] == "FLAGGED"
     assert "DOCUMENT_UNREADABLE" in {r["code"] for r in app["decision_reasons"]}
@@ -166,6 +178,7 @@ def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, 
     key = upload_document(api, applicant, app_id)
     verify_document(client, key)
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)
     assert state_of(app_id) == "APPROVED"
     s3 = boto3.client("s3")
     bucket = os.environ["DOCUMENTS_BUCKET_NAME"]
@@ -212,6 +225,7 @@ def test_a_po_box_is_flagged_for_review(api, client, applicant):
     app_id = submit(api, client, applicant, address=address)
     verify_document(client, upload_document(api, applicant, app_id))
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)
     assert state_of(app_id) == "FLAGGED"
 
 
@@ -242,12 +256,15 @@ def test_replaying_s3_and_sqs_events_changes_nothing(api, client, applicant):
     key = upload_document(api, applicant, app_id)
     verify_document(client, key)
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)
     before = history_types(app_id)
     verify_document(client, key)
     check_address(client, app_id)
+    check_face(client, app_id)
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
         list(pool.map(lambda _: verify_document(client, key), range(10)))
         list(pool.map(lambda _: check_address(client, app_id), range(10)))
+        list(pool.map(lambda _: check_face(client, app_id), range(10)))
     assert history_types(app_id) == before
 
 
@@ -416,9 +433,9 @@ def test_the_address_queue_only_receives_submissions(api, applicant):
 
 # --- fan-in -----------------------------------------------------------------------
 
-def test_three_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
+def test_four_checks_at_the_same_instant_consolidate_exactly_once_200_trials(api, applicant):
     from chalicelib.domain import workflow
-    from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
+    from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
     from chalicelib.bootstrap import services
     from chalicelib.domain.declaration import ApplicationRequest
     from chalicelib.domain.users import Identity
@@ -427,22 +444,22 @@ def test_three_checks_at_the_same_instant_consolidate_exactly_once_200_trials(ap
     who = Identity(applicant.sub, frozenset())
     request = ApplicationRequest.model_validate(make_declared())
     failures = []
-    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for trial in range(200):
             # A new applicant per trial: one person may create only so many applications a day.
             app, _ = service.create(Identity(f"{who.sub}-{trial}", frozenset()), request, None)
             service.apply_with_retry(app.application_id, lambda a: workflow.receive_document(
                 a, f"k{trial}", 2048, service.clock()))
-            barrier = threading.Barrier(3)
+            barrier = threading.Barrier(4)
 
             def run(check):
                 barrier.wait()
                 return services().check_recorder.record(app.application_id, CheckResult(check))
 
-            list(pool.map(run, [IDENTITY, ADDRESS, SANCTIONS]))
+            list(pool.map(run, [IDENTITY, ADDRESS, SANCTIONS, FACE]))
             events = service.repo.history(app.application_id)
             decisions = [e for e in events if e.actor == "system:consolidation"]
             checks = [e for e in events if e.type.value == "check.completed"]
-            if len(decisions) != 1 or len(checks) != 3 or service.repo.get(app.application_id).state.value != "APPROVED":
+            if len(decisions) != 1 or len(checks) != 4 or service.repo.get(app.application_id).state.value != "APPROVED":
                 failures.append((trial, [e.type.value for e in events]))
     assert failures == []

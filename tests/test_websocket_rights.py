@@ -156,6 +156,33 @@ def test_connections_per_user_are_bounded_with_429(gateway, sockets, applicant):
     assert_no_frame_pending(open_ws(gateway, sockets, make_user().token))
 
 
+def test_parallel_connects_cannot_race_past_the_per_user_limit(gateway, sockets):
+    """Connects opened all at once (the race that count-then-insert lost): at most the limit are accepted."""
+    import concurrent.futures
+
+    from websockets.exceptions import InvalidStatus
+
+    from chalicelib.domain.limits import MAX_CONNECTIONS_PER_USER
+    from tests.support.identities import make_user
+
+    user = make_user()
+    attempts = MAX_CONNECTIONS_PER_USER * 3
+
+    def attempt(_: int) -> object:
+        try:
+            return ws_tests.connect(f"{gateway.ws_url}/?token={user.token}", open_timeout=ws_tests.DEADLINE_S)
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(attempts) as pool:
+        outcomes = list(pool.map(attempt, range(attempts)))
+    opened = [o for o in outcomes if not isinstance(o, int)]
+    for ws in opened:
+        sockets.enter_context(ws)
+    assert len(opened) == MAX_CONNECTIONS_PER_USER, outcomes
+    assert sorted(set(o for o in outcomes if isinstance(o, int))) == [429]
+
+
 def test_a_closed_connection_frees_its_slot(gateway, sockets, applicant, store):
     from chalicelib.domain.limits import MAX_CONNECTIONS_PER_USER
 

@@ -23,7 +23,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.workflow import FINAL_STATES, Application, Change, EventType, HistoryEvent, State
+from ..domain.workflow import FINAL_STATES, Application, Change, EventType, HistoryEvent, LegacySeal, State
 from ..services.ports import (
     ApplicationRepository,
     ConcurrentChange,
@@ -112,12 +112,12 @@ class DynamoApplicationRepository(ApplicationRepository):
         )
         return _page(page)
 
-    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+    def review_queue(self, limit: int, cursor: Optional[str], newest_first: bool = False) -> Page:
         start = decode_cursor(
             cursor, {"application_id", "review_queue", "flagged_key"}, pinned={"review_queue": REVIEW_QUEUE_KEY}
         )
         page = ApplicationModel.review_queue_index.query(
-            REVIEW_QUEUE_KEY, scan_index_forward=True, limit=limit, last_evaluated_key=start
+            REVIEW_QUEUE_KEY, scan_index_forward=not newest_first, limit=limit, last_evaluated_key=start
         )
         return _page(page)
 
@@ -261,9 +261,13 @@ def to_model(app: Application) -> ApplicationModel:
         decision_reasons=list(app.decision_reasons),
         escalated_at=app.escalated_at,
         purged_at=app.purged_at,
+        legacy_seal=app.legacy_seal.encode() if app.legacy_seal else None,
+        recommendation=dict(app.recommendation) if app.recommendation is not None else None,
+        claim=dict(app.claim) if app.claim is not None else None,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
         state_shard=state_shard(app),
+        biometrics=dict(app.biometrics),
     )
 
 
@@ -285,6 +289,10 @@ def to_application(model: ApplicationModel) -> Application:
         decision_reasons=tuple(model.decision_reasons or ()),
         escalated_at=model.escalated_at,
         purged_at=model.purged_at,
+        biometrics=model.biometrics or {},
+        legacy_seal=LegacySeal.parse(model.legacy_seal),
+        recommendation=model.recommendation,
+        claim=model.claim,
     )
 
 
@@ -307,6 +315,7 @@ def to_event_model(event: HistoryEvent, application: Optional[Application] = Non
         applicant_id=application.applicant_id if application is not None else None,
         created_at=application.created_at if application is not None else None,
         salt=event.salt,
+        chain=event.chain,
     )
 
 
@@ -324,6 +333,7 @@ def to_event(model: HistoryModel) -> HistoryEvent:
         prev_hash=model.prev_hash,
         hash=model.hash,
         salt=model.salt,
+        chain=int(model.chain) if model.chain is not None else None,
     )
 
 

@@ -10,8 +10,11 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
   or ``applicant#<sub>/*``) is stored as ``pk=TOPIC#<partition>
   sk=CONN#<connection id>/<scope>``, so one Query finds every watcher of an
   applicant's application, whichever way they subscribed;
-* ``pk=USER#<user id>  sk=CONN#<connection id>`` -- one per connection, so the
-  connections a user holds are counted with one Query (the per-user limit).
+* ``pk=USER#<user id>  sk=SLOT#<n>`` -- the per-user limit: a user holds at most
+  ``max_per_user`` slots, n in 0..max-1. A connection takes a free (absent or expired)
+  slot with a conditional put in the same transaction as its META item, so parallel
+  connects cannot both take one slot: the limit holds however they race (count-then-insert
+  did not). The slot names its holder; ``forget`` deletes it only if it still does.
 
 A connection expires at the earlier of API Gateway's two-hour limit and its
 token's expiry: a connection never outlives the token that opened it.
@@ -87,6 +90,10 @@ def _failed_condition(error: TransactWriteError) -> bool:
     return any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in (error.cancellation_reasons or []))
 
 
+def _slot_sk(slot: int) -> str:
+    return f"SLOT#{slot}"
+
+
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
@@ -114,8 +121,6 @@ class DynamoConnectionStore(ConnectionStore):
         expires_at = now + self._ttl
         if identity.expires_at is not None:
             expires_at = min(expires_at, dt.datetime.fromtimestamp(identity.expires_at, dt.UTC))
-        if max_per_user is not None and self.count_for_user(identity.sub) >= max_per_user:
-            raise TooManyConnections(identity.sub)
         meta = ConnectionModel(
             _conn_pk(connection_id),
             _META,
@@ -125,16 +130,53 @@ class DynamoConnectionStore(ConnectionStore):
             pool=identity.pool,
             expires_at=expires_at,
         )
-        marker = ConnectionModel(_user_pk(identity.sub), _conn_pk(connection_id), expires_at=expires_at)
-        with TransactWrite(connection=self.connection) as tx:
-            tx.save(meta)
-            tx.save(marker)
-        return ConnectionInfo(connection_id, identity, (), expires_at)
+        if max_per_user is None:
+            meta.save()
+            return ConnectionInfo(connection_id, identity, (), expires_at)
+        for _round in range(_WRITE_ATTEMPTS):
+            free = self._free_slots(identity.sub, max_per_user, now)
+            if not free:
+                raise TooManyConnections(identity.sub)
+            for slot in free:  # each a conditional put: of parallel connects, one takes a slot
+                meta.slot = slot
+                taken = ConnectionModel(
+                    _user_pk(identity.sub), _slot_sk(slot), holder=connection_id, expires_at=expires_at
+                )
+                try:
+                    with TransactWrite(connection=self.connection) as tx:
+                        tx.save(meta)
+                        tx.save(
+                            taken, condition=ConnectionModel.pk.does_not_exist() | (ConnectionModel.expires_at <= now)
+                        )
+                    return ConnectionInfo(connection_id, identity, (), expires_at)
+                except TransactWriteError as error:
+                    if not _conflict(error):
+                        raise
+            _backoff(_round)  # every slot seen free was taken meanwhile: look again
+        raise TooManyConnections(identity.sub)
+
+    def _free_slots(self, user_id: str, max_per_user: int, now: dt.datetime) -> list[int]:
+        """Slots 0..max-1 not held by a live connection (a hint: the conditional put decides)."""
+        held = {
+            item.sk
+            for item in ConnectionModel.query(
+                _user_pk(user_id),
+                ConnectionModel.sk.startswith("SLOT#"),
+                filter_condition=ConnectionModel.expires_at > now,
+                consistent_read=True,
+            )
+        }
+        free = [n for n in range(max_per_user) if _slot_sk(n) not in held]
+        random.shuffle(free)  # parallel connects try different slots first
+        return free
 
     def count_for_user(self, user_id: str) -> int:
-        """Live connections of the user (expired ones, not yet deleted by the TTL, are not counted)."""
+        """Live connections of the user: the slots they hold (expired ones, not yet deleted by TTL, do not count)."""
         return ConnectionModel.count(
-            _user_pk(user_id), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
+            _user_pk(user_id),
+            ConnectionModel.sk.startswith("SLOT#"),
+            filter_condition=ConnectionModel.expires_at > self._clock(),
+            consistent_read=True,
         )
 
     def get(self, connection_id: str) -> Optional[ConnectionInfo]:
@@ -169,14 +211,23 @@ class DynamoConnectionStore(ConnectionStore):
                     ConnectionModel.subscribed == listed if listed else ConnectionModel.subscribed.does_not_exist()
                 )
                 meta.delete(condition=unchanged)
-                if meta.user_id:
-                    ConnectionModel(_user_pk(meta.user_id), _conn_pk(connection_id)).delete()
+                if meta.user_id and meta.slot is not None:
+                    self._free_slot(meta.user_id, int(meta.slot), connection_id)
                 return
             except DeleteError as error:
                 if error.cause_response_code != "ConditionalCheckFailedException":
                     raise
             _backoff(attempt)
         raise KeptChanging(connection_id)
+
+    @staticmethod
+    def _free_slot(user_id: str, slot: int, connection_id: str) -> None:
+        """Give the slot back, if this connection still holds it (an expired slot may be someone else's now)."""
+        try:
+            ConnectionModel(_user_pk(user_id), _slot_sk(slot)).delete(condition=ConnectionModel.holder == connection_id)
+        except DeleteError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     # --- subscriptions ------------------------------------------------------
 

@@ -71,9 +71,13 @@ class ApplicationModel(Model):
     decision_reasons = JSONAttribute(default=list)
     escalated_at = UnicodeAttribute(null=True)
     purged_at = UnicodeAttribute(null=True)
+    legacy_seal = UnicodeAttribute(null=True)  # the sealed head of a version-1 (unkeyed) history
+    recommendation = JSONAttribute(null=True)  # four eyes: the standing recommendation
+    claim = JSONAttribute(null=True)  # the review queue: who holds the case, until when
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
     state_shard = UnicodeAttribute(null=True)  # "<STATE>#<NN>" while a job may still visit it
+    biometrics = JSONAttribute(default=dict)  # consent, liveness sessions and result, face ids (issue 17)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
@@ -101,6 +105,7 @@ class HistoryModel(Model):
     # Outside the hashed event (routing and counting only; absent on items written before them):
     applicant_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)  # the application's
+    chain = NumberAttribute(null=True)  # the chain's version (workflow.CHAIN_*); absent: stored before it was
 
 
 class IdempotencyModel(Model):
@@ -131,6 +136,8 @@ class ConnectionModel(Model):
     topics = JSONAttribute(null=True)  # subscriptions of connections registered before ``subscribed``
     subscribed = UnicodeSetAttribute(null=True)  # the topics the connection subscribed to
     expires_at = TTLAttribute()
+    slot = NumberAttribute(null=True)  # META: the per-user slot the connection holds (USER#sub, SLOT#n)
+    holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it
 
 
 def bind(region: str, applications: str, history: str, idempotency: str, connections: str) -> None:

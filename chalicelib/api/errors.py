@@ -12,6 +12,7 @@ from typing import Any, Optional
 from chalice import Response
 from chalice.app import Request
 
+from ..domain import face_workflow
 from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
 from ..observability import logger
 from ..services.errors import (
@@ -20,6 +21,7 @@ from ..services.errors import (
     IdempotencyKeyReused,
     NotFound,
     QuotaExceeded,
+    RateLimited,
     UnknownQueue,
 )
 from ..services.ports import ConcurrentChange, InvalidCursor
@@ -124,11 +126,14 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
     if isinstance(exc, NotFound):  # never echoes the id: it may be 5,000 characters of anything
         return error_response(404, "not_found", "application not found", None, request)
     if isinstance(exc, QuotaExceeded):
+        limit: dict[str, Any] = {"retry_after_seconds": exc.retry_after_seconds}
+        if isinstance(exc, RateLimited):
+            limit.update(limit=exc.limit, window_seconds=exc.window_seconds)
         return error_response(
             429,
             "too_many_requests",
             str(exc),
-            {"retry_after_seconds": exc.retry_after_seconds},
+            limit,
             request,
             {"Retry-After": str(exc.retry_after_seconds)},
         )
@@ -163,6 +168,9 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         )
     if isinstance(exc, NotAllowed):  # "forbidden", or a more precise code (staff_email_unverified)
         return error_response(403, exc.code, str(exc), None, request)
+    face = _face_error(exc, request)
+    if face is not None:
+        return face
     if isinstance(exc, DomainError):
         return error_response(409, exc.code, str(exc), None, request)
     if isinstance(exc, InvalidCursor):
@@ -181,6 +189,26 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         "unhandled error", extra={"request_id": request_id(request), "path": getattr(request, "path", None)}
     )
     return error_response(500, "internal_error", "an unexpected error occurred; quote the request id", None, request)
+
+
+def _face_error(exc: BaseException, request: Optional[Request]) -> Optional[Response]:
+    """The face check's refusals (issue 17) that are not a plain 409 with their code."""
+    if isinstance(exc, face_workflow.ConsentOutdated):
+        return error_response(422, exc.code, str(exc), {"current_version": exc.current}, request)
+    if isinstance(exc, face_workflow.ConsentRequired):
+        return error_response(409, exc.code, str(exc), {"text_version": exc.current}, request)
+    if isinstance(exc, face_workflow.LivenessSessionNotFound):
+        return error_response(404, exc.code, str(exc), None, request)
+    if isinstance(exc, face_workflow.LivenessSessionClosed):
+        return error_response(409, exc.code, str(exc), {"state": exc.state}, request)
+    if isinstance(exc, face_workflow.LivenessInProgress):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return error_response(409, exc.code, str(exc), None, request, headers)
+    if isinstance(exc, face_workflow.NoSelfie):
+        if exc.purged:
+            return error_response(410, "selfie_purged", "the selfie was deleted after its retention", None, request)
+        return error_response(404, exc.code, "no selfie was taken", None, request)
+    return None
 
 
 _CHALICE_CODES = {

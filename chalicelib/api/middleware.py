@@ -6,7 +6,7 @@ import functools
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from chalice import ChaliceUnhandledError, Response
 from chalice.app import Request
@@ -14,6 +14,7 @@ from chalice.app import Request
 from ..domain.users import CUSTOMER_POOL, OPERATORS_GROUP, REVIEWERS_GROUP, STAFF_POOL, Identity
 from ..observability import logger
 from ..services.ports import InvalidToken, TokenVerifier
+from ..services.rate_limits import RequestRateLimiter
 from ..services.staff import StaffAccess
 from .errors import ApiError, request_id, reshape_chalice_error, response_for
 from .requests import enforce_body_limit
@@ -51,9 +52,11 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def http_middleware(
-    verifier: Callable[[], TokenVerifier], max_body_bytes: Callable[[], int]
+    verifier: Callable[[], TokenVerifier],
+    max_body_bytes: Callable[[], int],
+    rate_limiter: Optional[Callable[[], RequestRateLimiter]] = None,
 ) -> Callable[[Request, Callable[[Request], Response]], Response]:
-    """Build the one HTTP middleware: authentication, body limit, error shaping."""
+    """Build the one HTTP middleware: authentication, the per-user rate limit, body limit, error shaping."""
 
     def middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
         _serving.request = request
@@ -61,7 +64,9 @@ def http_middleware(
         # (its log key, per invocation and thread: observability.middleware, which runs first)
         try:
             if request.context.get("resourcePath") not in PUBLIC_ROUTES:
-                authenticate(request, verifier())
+                identity = authenticate(request, verifier())
+                if rate_limiter is not None:
+                    rate_limiter().admit(identity)  # 429 with Retry-After past the user's limit
             if request.method in ("POST", "PUT", "PATCH"):
                 enforce_body_limit(request, max_body_bytes())
             response = get_response(request)

@@ -18,7 +18,14 @@ from ..domain.checks import Outcome
 from ..domain.declaration import Address, ApplicationRequest, FullName, IcaoCode, IdentityDocument, Phone
 from ..domain.workflow import EventType, State
 
-__all__ = ["ApplicationRequest", "Decision", "DecisionRequest", "DocumentUploadRequest", "WithdrawRequest"]
+__all__ = [
+    "ApplicationRequest",
+    "BiometricConsentRequest",
+    "Decision",
+    "DecisionRequest",
+    "DocumentUploadRequest",
+    "WithdrawRequest",
+]
 
 
 Reason = Annotated[
@@ -49,6 +56,15 @@ class Decision(str, enum.Enum):
 class DecisionRequest(_Strict):
     decision: Decision
     reason: Reason
+
+
+class BiometricConsentRequest(_Strict):
+    """Explicit consent to biometric processing, naming the consent text version the applicant was shown."""
+
+    text_version: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")] = Field(
+        description="The version of GET .../biometric-consent that was shown (the current one)"
+    )
+    accepted: Literal[True] = Field(description="Must be true: consent is never implied")
 
 
 # --- responses: exactly what presenters.py emits (extra="forbid": a new key is a documentation change) --------
@@ -116,14 +132,94 @@ class ApplicationSummary(_Strict):
     updated_at: str
 
 
+class ConsentOut(_Strict):
+    text_version: str
+    given_at: str
+
+
+class LivenessAttemptOut(_Strict):
+    session_id: str
+    status: str
+    confidence: Optional[float]
+    passed: bool
+
+
+class FaceBox(_Strict):
+    """Where the face is on the document page, as fractions of its width and height (to crop the photo)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+class LivenessOut(_Strict):
+    status: str
+    confidence: Optional[float]
+    passed: bool
+    attempts: int
+
+
+class OtherApplication(_Strict):
+    application_id: str
+    similarity: float
+
+
+class FaceThresholdsOut(_Strict):
+    match: float = Field(description="Similarity at or above which the faces match (face_match_threshold)")
+    review: float = Field(
+        description="Similarity from which a person compares them (face_review_threshold); below "
+        "it the faces do not match"
+    )
+    duplicate: float = Field(description="Similarity at which a face on another application is the same face")
+    liveness: float = Field(description="Liveness confidence at or above which a live person was seen")
+
+
+class FaceOut(_Strict):
+    """The face check (issue 17): consent, the liveness check and, for reviewers, what the check found."""
+
+    consent: Optional[ConsentOut]
+    consent_given: bool
+    liveness_state: Literal["not_started", "in_progress", "retry", "completed"] = Field(
+        description="in_progress: a session is open; retry: the last attempt did not pass and another may be "
+        "started (while attempts are left); completed: the result stands (it passed, or no attempt is left)"
+    )
+    liveness_completed: bool
+    attempts: int = Field(ge=0, description="Liveness sessions started")
+    check_requested: bool = Field(description="The document is read and the liveness check is in")
+    purged_at: Optional[str] = Field(description="When the selfie, images and face-collection entries were deleted")
+    # reviewers only
+    selfie_available: bool = MayBeAbsent
+    attempt_results: list[LivenessAttemptOut] = MayBeAbsent
+    liveness: Optional[LivenessOut] = MayBeAbsent
+    similarity: Optional[float] = MayBeAbsent
+    similarity_band: Optional[Literal["match", "review", "mismatch"]] = Field(
+        default=None,
+        json_schema_extra=_absent_not_null,
+        description="Where the similarity falls under the thresholds the check used: match (at or above match), "
+        "review (from review up to match: a person compares), mismatch (below review)",
+    )
+    thresholds: Optional[FaceThresholdsOut] = Field(
+        default=None, json_schema_extra=_absent_not_null, description="The thresholds the check used (reviewers)"
+    )
+    quality_findings: list[str] = MayBeAbsent
+    selfie_face_count: Optional[int] = MayBeAbsent
+    document_face_box: Optional[FaceBox] = MayBeAbsent
+    duplicates: list[OtherApplication] = MayBeAbsent
+    earlier_applications: list[OtherApplication] = MayBeAbsent
+
+
 class ApplicationOut(ApplicationSummary):
     state_since: str
     declared: Declared
-    checks: dict[str, CheckOut] = Field(description="By check name: identity, address")
+    checks: dict[str, CheckOut] = Field(
+        description="By check name: identity, address, sanctions, face (sanctions and face details: reviewers only)"
+    )
     decision_reasons: list[DecisionReason]
     document_received: bool
     escalated_at: Optional[str]
     purged_at: Optional[str]
+    face: FaceOut
 
 
 class UploadForm(_Strict):
@@ -163,6 +259,9 @@ class HistoryEventOut(_Strict):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    actor_name: Optional[str] = Field(
+        default=None, description="Reviewers' view: the staff member in words (their verified e-mail)"
+    )
 
 
 class History(_Strict):
@@ -171,7 +270,37 @@ class History(_Strict):
     next_cursor: Optional[str] = None
 
 
-class QueueItem(_Strict):
+class ClaimOut(_Strict):
+    """Who holds the case (their verified e-mail), until when; ``mine``: the caller holds it."""
+
+    by: Optional[str]
+    until: str
+    mine: bool
+
+
+class RecommendationOut(_Strict):
+    """Four eyes: the first reviewer's recommendation, awaiting a second, different reviewer."""
+
+    decision: Decision
+    by: Optional[str] = Field(description="The recommending reviewer's verified e-mail")
+    at: str
+    reason: str
+    mine: bool
+
+
+class ReviewState(_Strict):
+    """Where the case stands in review: claim, recommendation (four eyes), age against the SLA."""
+
+    claim: Optional[ClaimOut]
+    recommendation: Optional[RecommendationOut]
+    needs_second_review: bool = Field(description="Four eyes: approving needs two different reviewers")
+    awaiting_second_review: bool
+    age_hours: float = Field(description="Hours since it was flagged")
+    sla_due_at: str
+    overdue: bool
+
+
+class QueueItem(ReviewState):
     id: str
     state: State
     version: int
@@ -179,6 +308,8 @@ class QueueItem(_Strict):
     created_at: str
     escalated_at: Optional[str]
     applicant_name: Optional[str]
+    date_of_birth: Optional[str]
+    nationality: Optional[str]
     decision_reasons: list[DecisionReason]
 
 
@@ -191,6 +322,14 @@ class ReviewDetail(ApplicationOut):
     applicant_id: str
     history: list[HistoryEventOut]
     chain_intact: bool
+    review: Optional[ReviewState] = Field(description="While in review (FLAGGED): claim, four eyes, SLA")
+
+
+class ReviewDecisionOut(ApplicationOut):
+    """The application after the decision; on a four-eyes case the first reviewer's word is a
+    recommendation: state stays FLAGGED and ``review.awaiting_second_review`` is true."""
+
+    review: Optional[ReviewState]
 
 
 class Probe(_Strict):
@@ -212,6 +351,45 @@ class DocumentLink(_Strict):
 
     url: str
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
+    expires_at: str
+
+
+# --- the face check (issue 17) ---------------------------------------------------------------
+
+
+class ConsentText(_Strict):
+    """The biometric consent text to show before a liveness check, and the consent already given (if any)."""
+
+    text_version: str
+    text: str
+    media_type: Literal["text/plain"]
+    given: Optional[ConsentOut]
+
+
+class LivenessSessionOut(_Strict):
+    """A Rekognition Face Liveness session bound to the application: stream it before ``expires_at``."""
+
+    session_id: str
+    expires_at: str
+    region: str = Field(description="Rekognition's region, for the client's streaming (Amplify FaceLivenessDetector)")
+    attempt: int = Field(ge=1)
+    attempts_left: int = Field(ge=0)
+
+
+class LivenessCompletion(_Strict):
+    """The session's result as recorded (its scores are for reviewers only)."""
+
+    session_id: str
+    status: Literal["SUCCEEDED", "FAILED", "EXPIRED"]
+    retry_allowed: bool = Field(description="The check did not pass and another session may be started")
+    attempts_left: int = Field(ge=0)
+
+
+class SelfieLink(_Strict):
+    """A presigned GET of the liveness reference image (the selfie), pinned to its version, valid 5 minutes."""
+
+    url: str
+    content_type: Literal["image/jpeg"]
     expires_at: str
 
 

@@ -96,6 +96,42 @@ PAGING = (
     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Page size"),
     Param("cursor", "query", {"type": "string"}, "The next_cursor of the previous page"),
 )
+QUEUE_FILTERS = (
+    Param(
+        "status",
+        "query",
+        {
+            "type": "string",
+            "default": "all",
+            "enum": ["all", "unclaimed", "claimed", "mine", "second_review", "overdue"],
+        },
+        "Every case, nobody's, someone's, yours, awaiting a second reviewer (four eyes), past the SLA",
+    ),
+    Param(
+        "reason",
+        "query",
+        {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]{0,63}$"},
+        "A check (sanctions) or reason code the case was flagged for",
+    ),
+    Param(
+        "older_than_hours",
+        "query",
+        {"type": "integer", "minimum": 0, "maximum": 99999},
+        "Flagged at least this many hours ago",
+    ),
+    Param(
+        "q",
+        "query",
+        {"type": "string", "maxLength": 100},
+        "Part of the applicant's name (any case, any accents as typed), or the start of the id",
+    ),
+    Param(
+        "order",
+        "query",
+        {"type": "string", "enum": ["oldest", "newest"], "default": "oldest"},
+        "By flag time; a cursor continues in the order it was made with",
+    ),
+)
 HISTORY_PAGING = (
     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "Events per page"),
     Param("cursor", "query", {"type": "string"}, "The next_cursor of the previous page"),
@@ -284,10 +320,11 @@ def _implied_errors(op: Operation, method: str) -> set[int]:
     """The error statuses the edge (middleware, body and parameter parsing) can answer for this route.
 
     503 (with Retry-After) everywhere: any route that reaches AWS answers it when AWS throttles or fails.
+    429 (with Retry-After) on every authenticated route: the per-user request rate limit.
     """
     statuses = {500, 503}
     if not op.public:
-        statuses.add(401)
+        statuses |= {401, 429}
     if method in ("POST", "PUT", "PATCH"):
         statuses.add(413)
     if op.request is not None:

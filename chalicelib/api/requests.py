@@ -74,9 +74,9 @@ def idempotency_key(request: Request) -> Optional[str]:
     return value
 
 
-def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]]:
+def page_params(request: Request, default: int = 20, extra: frozenset[str] = frozenset()) -> tuple[int, Optional[str]]:
     query: Mapping[str, str] = request.query_params or {}
-    unknown = sorted(set(query) - PAGE_PARAMS)
+    unknown = sorted(set(query) - PAGE_PARAMS - extra)
     if unknown:  # a typo ("limt") silently ignored would return the wrong page size
         raise ApiError(
             422,
@@ -101,3 +101,43 @@ def page_params(request: Request, default: int = 20) -> tuple[int, Optional[str]
     if cursor is not None and not CURSOR.match(cursor):
         raise ApiError(400, "invalid_cursor", "cursor is not valid")
     return int(raw), cursor
+
+
+#: The review queue's filters (``GET /review/queue``), beside limit and cursor.
+QUEUE_PARAMS = frozenset({"status", "reason", "older_than_hours", "q", "order"})
+_REASON = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_HOURS = re.compile(r"^[0-9]{1,5}$")
+
+
+def _invalid(field: str, message: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation_failed",
+        f"{field}: {message}",
+        {"fields": [{"field": field, "message": message, "type": "query"}]},
+    )
+
+
+def queue_params(request: Request) -> tuple[int, Optional[str], Any]:
+    """limit, cursor and the ``QueueFilter`` of a queue request; 422 naming the field for a bad value."""
+    from ..services.review import QUEUE_STATUSES, QueueFilter
+
+    limit, cursor = page_params(request, extra=QUEUE_PARAMS)
+    query: Mapping[str, str] = request.query_params or {}
+    status = query.get("status", "all")
+    if status not in QUEUE_STATUSES:
+        raise _invalid("status", "one of " + ", ".join(QUEUE_STATUSES))
+    reason = query.get("reason")
+    if reason is not None and not _REASON.fullmatch(reason):
+        raise _invalid("reason", "a check name or reason code (letters, digits, _)")
+    hours = query.get("older_than_hours")
+    if hours is not None and not _HOURS.fullmatch(hours):
+        raise _invalid("older_than_hours", "whole hours, 0 to 99999")
+    search = query.get("q") or None  # any text: it is only ever compared, never shown or stored
+    if search is not None and len(search) > 100:
+        raise _invalid("q", "at most 100 characters")
+    order = query.get("order", "oldest")
+    if order not in ("oldest", "newest"):
+        raise _invalid("order", "oldest or newest")
+    filters = QueueFilter(status, reason, int(hours) if hours is not None else None, search, order == "newest")
+    return limit, cursor, filters

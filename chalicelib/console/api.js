@@ -25,6 +25,10 @@ export class Api {
     return this.request("POST", path, body);
   }
 
+  del(path) {
+    return this.request("DELETE", path);
+  }
+
   async request(method, path, body, retried = false) {
     const headers = { Authorization: `Bearer ${await this.auth.idToken()}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";

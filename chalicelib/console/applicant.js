@@ -3,10 +3,13 @@
 // the state change live, withdraw.
 import { ApiError, uploadPresigned } from "./api.js";
 import { announce, h, replace, stateBadge, time } from "./dom.js";
+import { livenessStep } from "./liveness.js";
 import { field } from "./signin.js";
 import { timeline } from "./timeline.js";
 
 const FINAL = new Set(["APPROVED", "REJECTED", "WITHDRAWN", "EXPIRED"]);
+const TAKES_EVIDENCE = new Set(["AWAITING_DOCUMENTS", "VERIFYING"]); // issue 17: the selfie is evidence too
+const livenessSteps = new Map(); // application id -> its liveness step, while it is shown
 const DOCUMENT_TYPES = { "image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF" };
 // The upload forms the create answered with, by application id: the document needs no second call.
 const formsFromCreate = new Map();
@@ -80,6 +83,7 @@ function applicationForm(ctx) {
         issuing_country: d.issuing_country.toUpperCase(), expiry_date: d.expiry_date,
       },
     };
+    clearFieldErrors(form);
     try {
       const created = await ctx.api.post("applications", body);
       if (created.uploads) formsFromCreate.set(created.id, created.uploads);
@@ -87,9 +91,59 @@ function applicationForm(ctx) {
       location.hash = `#/applicant/${created.id}`;
     } catch (e) {
       error.textContent = describe(e);
+      markFieldErrors(form, e);
     }
   });
   return form;
+}
+
+// The API's field paths (422 details.fields[].field) and the inputs they came from.
+const FIELD_INPUTS = {
+  "full_name.given_names": "given-names", "full_name.surname": "surname", full_name: "given-names",
+  date_of_birth: "date-of-birth", nationality: "nationality", email: "email", phone: "phone",
+  "address.country": "country", "address.street_address": "street", "address.city": "city",
+  "address.postal_code": "postal-code", address: "street",
+  "identity_document.type": "document-type", "identity_document.number": "document-number",
+  "identity_document.issuing_country": "issuing-country", "identity_document.expiry_date": "expiry-date",
+  identity_document: "document-number",
+};
+
+function inputFor(path) {
+  const parts = String(path || "").replace(/\.\d+(?=\.|$)/g, "").split(".");
+  for (let n = parts.length; n > 0; n -= 1) {
+    const id = FIELD_INPUTS[parts.slice(0, n).join(".")];
+    if (id) return id;
+  }
+  return null;
+}
+
+/** Each refused field's message beside its input, tied to it (aria-invalid, aria-describedby); focus the first. */
+function markFieldErrors(form, error) {
+  const fields = error instanceof ApiError && Array.isArray(error.details.fields) ? error.details.fields : [];
+  let first = null;
+  for (const f of fields) {
+    const input = form.querySelector(`#${inputFor(f.field)}`);
+    if (!input) continue;
+    const noteId = `${input.id}-error`;
+    let note = form.querySelector(`#${noteId}`);
+    if (!note) {
+      note = h("span", { class: "field-error error", id: noteId });
+      input.after(note);
+    }
+    note.textContent = note.textContent ? `${note.textContent}; ${f.message}` : f.message;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", noteId);
+    first = first || input;
+  }
+  if (first) first.focus();
+}
+
+function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach((note) => note.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((input) => {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  });
 }
 
 function describe(error) {
@@ -181,6 +235,13 @@ function renderActions(ctx, app, actions, refresh) {
       }
     });
     parts.push(upload);
+  }
+  if (TAKES_EVIDENCE.has(app.state) && !(app.face && app.face.liveness_completed)) {
+    // kept across re-renders (the document read moves the state on): a capture in progress survives
+    if (!livenessSteps.has(app.id)) livenessSteps.set(app.id, livenessStep(ctx, app, () => refresh().catch(() => {})));
+    parts.push(livenessSteps.get(app.id));
+  } else {
+    livenessSteps.delete(app.id);
   }
   if (!FINAL.has(app.state)) {
     const withdraw = h("form", { id: "withdraw-form", class: "stack" },

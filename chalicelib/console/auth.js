@@ -1,15 +1,20 @@
-// Sign-in against Cognito directly from the browser: the public InitiateAuth
-// JSON API (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), SignUp and ConfirmSignUp.
-// Two user pools: applicants sign up and in to the customer pool; reviewers and
-// operators sign in to the staff pool (invited, MFA required), whose challenges
-// are answered here: NEW_PASSWORD_REQUIRED (first sign-in of an invited user),
-// MFA_SETUP (enrol an authenticator app: AssociateSoftwareToken,
-// VerifySoftwareToken) and SOFTWARE_TOKEN_MFA (the app's 6-digit code).
+// Sign-in against Cognito from the browser. Two user pools: applicants sign up
+// and in to the customer pool with the public InitiateAuth JSON API
+// (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH), SignUp and ConfirmSignUp -- or, when
+// the stage offers it, with Google or Apple through the customer pool's managed
+// login. Reviewers and operators sign in through the staff pool's managed login
+// (issue 21): an authorization code with PKCE (RFC 7636), the pool sending them to
+// the bank's identity provider (password and MFA there); no staff password ever
+// reaches this page, and the staff app client has no password flow at all.
+// Managed-login sessions are refreshed and revoked at the pool's OAuth endpoints.
+// The challenges of the pools' own password sign-in (NEW_PASSWORD_REQUIRED,
+// MFA_SETUP, SOFTWARE_TOKEN_MFA) are still answered for a pool that uses it.
 // The API accepts each pool's tokens only on its own routes.
 // Tokens live in sessionStorage (this tab only, gone when it closes) and go
 // nowhere but the Authorization header and the WebSocket's ?token=.
 
 const STORE_KEY = "account-opening.session";
+const PENDING_KEY = "account-opening.sign-in"; // a managed-login sign-in under way: state, PKCE verifier, page
 const REFRESH_MARGIN_MS = 60_000;
 
 export class AuthError extends Error {
@@ -26,9 +31,99 @@ export class Auth {
   constructor(cognito) {
     this.endpoint = cognito.endpoint;
     this.clients = { [CUSTOMER]: cognito.client_id, [STAFF]: cognito.staff_client_id };
+    // The user pools' domains (managed login) and the providers people are sent to there.
+    this.domains = { [CUSTOMER]: cognito.customer_auth_url || null, [STAFF]: cognito.staff_auth_url || null };
+    this.staffProvider = cognito.staff_identity_provider || null;
+    this.socialProviders = cognito.customer_identity_providers || [];
     this.session = load();
     this.listeners = new Set();
     this.refreshing = null;
+    this.redirectError = null; // why the last managed-login sign-in came back without a session
+  }
+
+  /** Whether ``pool`` signs in through its managed login here. */
+  hasManagedLogin(pool) {
+    return Boolean(this.domains[pool] && this.clients[pool]);
+  }
+
+  /**
+   * Leave for the pool's managed login (authorization code + PKCE), to come back to this page with a code.
+   * ``provider``: the identity provider to go straight to (Corporate, Google, SignInWithApple).
+   */
+  async redirectSignIn(pool, provider) {
+    if (!this.hasManagedLogin(pool)) throw new AuthError("no_pool", `No ${pool} sign-in is configured`);
+    const verifier = randomToken(48);
+    const state = randomToken(24);
+    const redirectUri = location.origin + location.pathname;
+    sessionStorage.setItem(PENDING_KEY, JSON.stringify({ state, verifier, pool, redirectUri, hash: location.hash }));
+    const url = new URL("/oauth2/authorize", this.domains[pool]);
+    const query = {
+      response_type: "code",
+      client_id: this.clients[pool],
+      redirect_uri: redirectUri,
+      scope: "openid email profile",
+      state,
+      code_challenge: await s256(verifier),
+      code_challenge_method: "S256",
+    };
+    if (provider) query.identity_provider = provider;
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    location.assign(url.toString());
+  }
+
+  /**
+   * This page load may be the return from managed login (?code=&state= or ?error=): exchange the code (with
+   * the PKCE verifier) for the pool's tokens. The code leaves the address bar at once; the page asked for
+   * before signing in is restored. Resolves to true when signed in this way.
+   */
+  async completeRedirectSignIn() {
+    const params = new URLSearchParams(location.search);
+    if (!params.has("code") && !params.has("error")) return false;
+    let pending = null;
+    try {
+      pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null");
+    } catch {
+      pending = null;
+    }
+    sessionStorage.removeItem(PENDING_KEY);
+    history.replaceState(null, "", location.pathname + ((pending && pending.hash) || ""));
+    if (!pending || params.get("state") !== pending.state) {
+      throw new AuthError("state", "That sign-in was not started from this page. Sign in again.");
+    }
+    if (params.has("error")) {
+      throw new AuthError(params.get("error"), redirectFailure(params.get("error"), params.get("error_description")));
+    }
+    const tokens = await this.token(pending.pool, {
+      grant_type: "authorization_code",
+      code: params.get("code"),
+      redirect_uri: pending.redirectUri,
+      code_verifier: pending.verifier,
+    });
+    this.store({ IdToken: tokens.id_token, RefreshToken: tokens.refresh_token, ExpiresIn: tokens.expires_in },
+      null, pending.pool, "managed");
+    return true;
+  }
+
+  /** The pool's OAuth token endpoint (form-encoded, no credentials: a public client with PKCE). */
+  async token(pool, form) {
+    let response;
+    try {
+      response = await fetch(new URL("/oauth2/token", this.domains[pool]), {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_id: this.clients[pool], ...form }),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch {
+      throw new AuthError("network", "Cannot reach the sign-in service");
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const code = data.error || `http_${response.status}`;
+      throw new AuthError(code, redirectFailure(code, data.error_description));
+    }
+    return data;
   }
 
   onChange(listener) {
@@ -143,13 +238,18 @@ export class Auth {
   async refresh() {
     if (!this.session) throw new AuthError("signed_out", "sign in first");
     if (!this.refreshing) {
-      const { refreshToken, pool } = this.session;
-      this.refreshing = this.call("InitiateAuth", {
-        AuthFlow: "REFRESH_TOKEN_AUTH",
-        ClientId: this.clients[pool],
-        AuthParameters: { REFRESH_TOKEN: refreshToken },
-      }).then(
-        (result) => this.store(result.AuthenticationResult, refreshToken, pool),
+      const { refreshToken, pool, via } = this.session;
+      const refreshed = via === "managed"
+        ? this.token(pool, { grant_type: "refresh_token", refresh_token: refreshToken }).then((tokens) => ({
+          IdToken: tokens.id_token, ExpiresIn: tokens.expires_in,
+        }))
+        : this.call("InitiateAuth", {
+          AuthFlow: "REFRESH_TOKEN_AUTH",
+          ClientId: this.clients[pool],
+          AuthParameters: { REFRESH_TOKEN: refreshToken },
+        }).then((result) => result.AuthenticationResult);
+      this.refreshing = refreshed.then(
+        (result) => this.store(result, refreshToken, pool, via),
         (error) => {
           this.signOut();
           throw error;
@@ -161,17 +261,28 @@ export class Auth {
     return this.refreshing;
   }
 
-  /** Forget every token of this tab. */
+  /** Forget every token of this tab; a managed-login session's refresh token is revoked at its pool. */
   signOut() {
+    const ended = this.session;
     this.session = null;
     sessionStorage.removeItem(STORE_KEY);
+    if (ended && ended.via === "managed" && this.domains[ended.pool]) {
+      fetch(new URL("/oauth2/revoke", this.domains[ended.pool]), {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ended.refreshToken, client_id: this.clients[ended.pool] }),
+        credentials: "omit",
+        keepalive: true,
+      }).catch(() => {}); // the tokens are gone from this tab either way
+    }
     this.emit();
   }
 
-  store(result, previousRefreshToken, pool) {
+  store(result, previousRefreshToken, pool, via = "password") {
     const claims = decodeJwt(result.IdToken);
     this.session = {
       pool: pool === STAFF ? STAFF : CUSTOMER,
+      via: via === "managed" ? "managed" : "password",
       idToken: result.IdToken,
       refreshToken: result.RefreshToken || previousRefreshToken,
       expiresAt: claims.exp ? claims.exp * 1000 : Date.now() + (result.ExpiresIn || 3600) * 1000,
@@ -222,6 +333,30 @@ function friendly(code, message) {
     PasswordResetRequiredException: "Your password must be reset first.",
   };
   return known[code] || message || code;
+}
+
+function redirectFailure(code, description) {
+  const known = {
+    access_denied: "The sign-in was refused",
+    invalid_grant: "That sign-in has expired; sign in again.",
+    state: "That sign-in was not started from this page. Sign in again.",
+  };
+  const text = known[code] || "Sign-in failed";
+  return description ? `${text}: ${description}` : text;
+}
+
+/** URL-safe random text (RFC 4648 base64url, no padding) of ``bytes`` random bytes. */
+function randomToken(bytes) {
+  return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+}
+
+/** PKCE's S256 code challenge of a verifier. */
+async function s256(verifier) {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+}
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function load() {

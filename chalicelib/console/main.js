@@ -111,7 +111,16 @@ class Console {
     } catch (error) {
       showError(this.view, error);
     }
+    focusHeading(this.view);
   }
+}
+
+/** A page change moves focus to the new page's heading, so a screen reader starts there (WCAG 2.4.3). */
+export function focusHeading(view) {
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+  heading.focus();
 }
 
 // Pages are not hidden behind a client-side check: the API decides, and its
@@ -130,6 +139,13 @@ export function showError(view, error) {
 }
 
 loadConfig().then(
-  (config) => new Console(config).start(),
+  async (config) => {
+    const app = new Console(config);
+    // Back from managed login (staff, or an applicant's Google/Apple sign-in)? Finish signing in first.
+    await app.auth.completeRedirectSignIn().catch((error) => {
+      app.auth.redirectError = error;
+    });
+    app.start();
+  },
   (error) => showError(document.getElementById("view"), error),
 );

@@ -3,6 +3,7 @@
 // the history; approve or reject with a reason.
 import { ApiError } from "./api.js";
 import { ageMs, announce, formatAge, h, replace, stateBadge, time } from "./dom.js";
+import * as face from "./face.js";
 import { timeline } from "./timeline.js";
 
 const PAGE_SIZE = 20;
@@ -21,38 +22,92 @@ function slaBadge(item, slaHours) {
   return h("span", { class: "badge sla-ok" }, "within SLA");
 }
 
+const STATUSES = [
+  ["all", "All cases"], ["unclaimed", "Not claimed"], ["mine", "Claimed by me"], ["claimed", "Claimed by anyone"],
+  ["second_review", "Awaiting a second reviewer"], ["overdue", "Past the SLA"],
+];
+
+function filterForm(values, onApply) {
+  const field = (id, label, input) => h("p", { class: "field" }, h("label", { for: id }, label), input);
+  const form = h("form", { id: "queue-filters", class: "filters", role: "search", "aria-label": "Filter the queue" },
+    field("filter-q", "Name or id", h("input", { id: "filter-q", name: "q", type: "search", maxlength: 100, value: values.q || "" })),
+    field("filter-status", "Show", h("select", { id: "filter-status", name: "status" },
+      STATUSES.map(([v, label]) => h("option", { value: v, selected: values.status === v }, label)))),
+    field("filter-reason", "Reason (check or code)", h("input", { id: "filter-reason", name: "reason", value: values.reason || "",
+      pattern: "[A-Za-z][A-Za-z0-9_]*", placeholder: "sanctions" })),
+    field("filter-age", "Flagged at least (hours ago)", h("input", { id: "filter-age", name: "older_than_hours", type: "number", min: 0, max: 99999,
+      value: values.older_than_hours ?? "" })),
+    field("filter-order", "Order", h("select", { id: "filter-order", name: "order" },
+      h("option", { value: "oldest", selected: values.order !== "newest" }, "Oldest first"),
+      h("option", { value: "newest", selected: values.order === "newest" }, "Newest first"))),
+    h("p", { class: "field actions" }, h("button", { type: "submit", id: "filter-apply" }, "Apply")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const next = {};
+    for (const [k, v] of data.entries()) if (String(v).trim() !== "" && !(k === "status" && v === "all") && !(k === "order" && v === "oldest")) next[k] = String(v).trim();
+    onApply(next);
+  });
+  return form;
+}
+
+function claimCell(item) {
+  if (!item.claim) return h("span", { class: "muted" }, "nobody");
+  return h("span", { class: `badge ${item.claim.mine ? "claim-mine" : "claim-other"}` },
+    item.claim.mine ? "you" : item.claim.by || "another reviewer", " until ", time(item.claim.until));
+}
+
+function fourEyesBadge(item) {
+  if (item.awaiting_second_review) {
+    const rec = item.recommendation;
+    return h("span", { class: "badge four-eyes", title: "Four eyes: a second, different reviewer must confirm or overturn" },
+      `Awaiting second reviewer (${rec.mine ? "you" : rec.by || "a reviewer"} recommended ${rec.decision})`);
+  }
+  return item.needs_second_review ? h("span", { class: "badge four-eyes-needed" }, "Needs two reviewers") : null;
+}
+
 async function renderQueue(ctx) {
   const slaHours = ctx.config.review_sla_hours || 48;
   const table = h("div", { id: "queue" }, h("p", {}, "Loading…"));
   const pager = h("nav", { class: "pager", "aria-label": "Queue pages" });
-  const cursors = [null]; // cursors[i] opens page i
+  let filters = {};
+  let cursors = [null]; // cursors[i] opens page i
   let page = 0;
+  const summary = h("p", { class: "hint", id: "queue-summary" });
   replace(ctx.view, h("section", { class: "panel", "aria-labelledby": "queue-title" },
-    h("h1", { id: "queue-title" }, "Review queue"),
-    h("p", { class: "hint" }, `Flagged applications, oldest first. Review SLA: ${slaHours} h. The list updates live.`),
-    table, pager));
+    h("h1", { id: "queue-title", tabindex: "-1" }, "Review queue"),
+    h("p", { class: "hint" }, `Flagged applications. Review SLA: ${slaHours} h. Claim a case to work it: others then see it is yours. The list updates live.`),
+    filterForm(filters, (next) => { filters = next; cursors = [null]; page = 0; load().catch((e) => announce(e.message, "error")); }),
+    summary, table, pager));
 
   const load = async () => {
     const cursor = cursors[page];
-    const data = await ctx.api.get(`review/queue?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE), ...filters });
+    if (cursor) query.set("cursor", cursor);
+    const data = await ctx.api.get(`review/queue?${query}`);
     cursors[page + 1] = data.next_cursor || undefined;
-    replace(table, data.items.length === 0 ? h("p", { id: "queue-empty" }, "The queue is empty.") : h("table", { class: "table" },
-      h("caption", { class: "visually-hidden" }, "Flagged applications, oldest first"),
-      h("thead", {}, h("tr", {}, ["Applicant", "Why flagged", "Flagged", "Age", "SLA"].map((c) => h("th", { scope: "col" }, c)))),
+    const filtered = Object.keys(filters).length > 0;
+    summary.textContent = filtered ? `Filtered: ${data.items.length} case(s) on this page${data.next_cursor ? "; more may follow" : ""}.` : "";
+    replace(table, data.items.length === 0 ? h("p", { id: "queue-empty" }, filtered ? "No case matches these filters." : "The queue is empty.") : h("table", { class: "table queue" },
+      h("caption", { class: "visually-hidden" }, "Flagged applications"),
+      h("thead", {}, h("tr", {}, ["Applicant", "Born · nationality", "Why flagged", "Age", "SLA", "Claimed by", "Four eyes"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, data.items.map((item) => h("tr", { dataset: { id: item.id }, class: "queue-row" },
-        h("td", {}, h("a", { href: `#/review/${item.id}`, class: "applicant-name" }, item.applicant_name || "(no name)")),
+        h("td", {}, h("a", { href: `#/review/${item.id}`, class: "applicant-name" }, item.applicant_name || "(no name)"),
+          h("div", { class: "muted mono" }, item.id.slice(0, 8))),
+        h("td", { "data-label": "Born · nationality", class: "identifying" }, `${item.date_of_birth || "—"} · ${item.nationality || "—"}`),
         h("td", { "data-label": "Why flagged" }, h("ul", { class: "reasons" }, item.decision_reasons.filter((r) => r.outcome !== "PASS")
           .map((r) => h("li", {}, `${r.check}: ${r.code}`)))),
-        h("td", { "data-label": "Flagged" }, time(item.flagged_at)),
-        h("td", { class: "age", "data-label": "Age" }, formatAge(ageMs(item.flagged_at))),
-        h("td", { "data-label": "SLA" }, slaBadge(item, slaHours)))))));
+        h("td", { class: "age", "data-label": "Age" }, time(item.flagged_at), h("div", { class: "muted age-text" }, formatAge(ageMs(item.flagged_at)))),
+        h("td", { "data-label": "SLA" }, slaBadge(item, slaHours)),
+        h("td", { "data-label": "Claimed by", class: "claim" }, claimCell(item)),
+        h("td", { "data-label": "Four eyes", class: "four-eyes-cell" }, fourEyesBadge(item) || "—"))))));
     replace(pager,
       h("button", { type: "button", class: "secondary", id: "queue-prev", disabled: page === 0, onclick: () => { page -= 1; load(); } }, "← Previous"),
       h("span", {}, ` Page ${page + 1} `),
       h("button", { type: "button", class: "secondary", id: "queue-next", disabled: !cursors[page + 1], onclick: () => { page += 1; load(); } }, "Next →"));
   };
   const off = ctx.live.onEvent((event) => {
-    if (event.type === "subscribed" && event.topic !== "review-queue") return;
+    if (event.type === "subscribed") return; // the acknowledgement: nothing changed
     if (event.state === "FLAGGED" && event.from_state !== "FLAGGED") announce("A newly flagged application arrived in the queue.");
     if (event.from_state === "FLAGGED" && event.state !== "FLAGGED") announce("An application left the queue.");
     load().catch((e) => announce(e.message, "error"));
@@ -61,7 +116,7 @@ async function renderQueue(ctx) {
   await load();
   const ticker = setInterval(() => table.querySelectorAll("tr.queue-row").forEach((row) => {
     const stamp = row.querySelector("time");
-    if (stamp) row.querySelector(".age").textContent = formatAge(ageMs(stamp.getAttribute("datetime")));
+    if (stamp) row.querySelector(".age-text").textContent = formatAge(ageMs(stamp.getAttribute("datetime")));
   }), 30_000);
   return () => {
     off();
@@ -85,9 +140,16 @@ const norm = (v) => String(v ?? "").toUpperCase().replace(/[^A-Z0-9]+/g, "");
 
 function comparison(app) {
   const identity = app.checks.identity || {};
-  const read = (identity.details && identity.details.mrz) || null;
+  const details = identity.details || {};
+  const read = details.mrz || null;
+  const ocrLines = (details.ocr && details.ocr.lines) || [];
+  const caption = read ? "Declared by the applicant, and read from the document"
+    : ocrLines.length ? `Declared by the applicant (the document was read, ${ocrLines.length} line(s), but no machine-readable zone was found in them: see "Text read" below)`
+      : details.ocr && details.ocr.error ? `Declared by the applicant (the document could not be read: ${details.ocr.error})`
+        : identity.outcome ? "Declared by the applicant (no text was read from the document)"
+          : "Declared by the applicant (nothing read from the document yet)";
   return h("table", { class: "table compare", id: "compare" },
-    h("caption", {}, read ? "Declared by the applicant, and read from the document" : "Declared by the applicant (nothing read from the document yet)"),
+    h("caption", {}, caption),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Declared"),
       h("th", { scope: "col" }, "Read from document"), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Agreement")))),
     h("tbody", {}, COMPARED.map(([label, declared, fromDoc]) => {
@@ -108,8 +170,9 @@ function declaredExtra(app) {
     ["Address", [...(address.street_address || []), address.city, address.postal_code, address.country].filter(Boolean).join(", ")],
     ["Document type", d.identity_document && d.identity_document.type],
     ["MRZ as read", ((((app.checks.identity || {}).details || {}).mrz || {}).lines || []).join("\n")],
+    ["Text read", ((((app.checks.identity || {}).details || {}).ocr || {}).lines || []).join("\n")],
   ];
-  return h("dl", { class: "pairs" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { class: k.startsWith("MRZ") ? "mono pre" : null }, v || "—")]));
+  return h("dl", { class: "pairs" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", { class: k.startsWith("MRZ") || k === "Text read" ? "mono pre" : null }, v || "—")]));
 }
 
 function checksList(app) {
@@ -170,7 +233,7 @@ async function showDocument(ctx, id, holder) {
     doc = await ctx.api.get(`review/applications/${id}/document`);
   } catch (e) {
     replace(holder, h("p", { class: "error", id: "document-error" }, e.message));
-    return;
+    return null;
   }
   const viewer = doc.content_type === "application/pdf"
     ? h("iframe", { src: doc.url, title: "Identity document (PDF)", class: "document", id: "document-view" })
@@ -179,6 +242,7 @@ async function showDocument(ctx, id, holder) {
     h("p", { class: "hint" }, `${doc.content_type}, link valid until `, time(doc.expires_at),
       ". Each view is recorded in the history. ",
       h("button", { type: "button", class: "secondary", id: "document-reload", onclick: () => showDocument(ctx, id, holder) }, "Load again")));
+  return doc;
 }
 
 function lastDecision(detail) {
@@ -190,17 +254,58 @@ async function renderApplication(ctx, id) {
   const left = h("div", { class: "col" });
   const documentHolder = h("div", { id: "document", class: "document-holder" });
   const sanctions = h("div", { id: "sanctions-holder" });
+  const faceHolder = h("div", { id: "face-holder" });
   const decision = h("div", { id: "decision" });
   const history = h("div", { id: "review-history" });
+  const reviewState = h("div", { id: "review-state" });
+  // The decision controls come first, beside where the case stands (claim, four eyes): visible without
+  // scrolling; the evidence follows.
   replace(ctx.view,
     h("p", {}, h("a", { href: "#/review" }, "← Review queue")),
     h("section", { class: "panel", "aria-labelledby": "review-title" }, header),
+    h("div", { class: "columns decision-row" },
+      h("section", { class: "panel", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, "Decision"), decision),
+      h("section", { class: "panel", "aria-labelledby": "review-state-title" }, h("h2", { id: "review-state-title" }, "Review"), reviewState)),
     h("div", { class: "columns" },
       h("section", { class: "panel", "aria-labelledby": "declared-title" }, h("h2", { id: "declared-title" }, "Declared and read"), left),
       h("section", { class: "panel", "aria-labelledby": "document-title" }, h("h2", { id: "document-title" }, "Document"), documentHolder)),
+    h("section", { class: "panel", "aria-labelledby": "face-title" }, h("h2", { id: "face-title" }, "Face"), faceHolder),
     h("section", { class: "panel", "aria-labelledby": "sanctions-title" }, h("h2", { id: "sanctions-title" }, "Sanctions screening"), sanctions),
-    h("section", { class: "panel", "aria-labelledby": "decision-title" }, h("h2", { id: "decision-title" }, "Decision"), decision),
     h("section", { class: "panel", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), history));
+
+  let flaggedSince = null;
+  const showReviewState = (review) => {
+    if (!review) {
+      replace(reviewState, h("p", { class: "muted" }, "Not in review."));
+      return;
+    }
+    const claim = review.claim;
+    const claimText = claim ? (claim.mine ? ["Claimed by you until ", time(claim.until), "."]
+      : ["Claimed by ", h("strong", {}, claim.by || "another reviewer"), " until ", time(claim.until), ": theirs to decide until then."])
+      : "Nobody has claimed this case.";
+    const claimButton = claim && !claim.mine ? null : h("button", {
+      type: "button", class: "secondary", id: claim ? "claim-release" : "claim-take",
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          const item = claim ? await ctx.api.del(`review/applications/${id}/claim`) : await ctx.api.post(`review/applications/${id}/claim`, {});
+          showReviewState(item);
+          announce(claim ? "Claim released." : "You have claimed this case.");
+        } catch (e) {
+          event.target.disabled = false;
+          announce(e.message, "error");
+        }
+      },
+    }, claim ? "Release claim" : "Claim this case");
+    const rec = review.recommendation;
+    const fourEyes = review.needs_second_review ? h("p", { id: "four-eyes", class: review.awaiting_second_review ? "notice" : "hint" },
+      rec ? [rec.mine ? "You" : h("strong", {}, rec.by || "A reviewer"), ` recommended to ${rec.decision} at `, time(rec.at),
+        rec.reason ? ` — “${rec.reason}”` : "", rec.mine ? ". A second, different reviewer must confirm or overturn it." : ". Your decision confirms or overturns it."]
+        : "Four eyes: this case needs two different reviewers to approve. Your decision will be a recommendation.") : null;
+    replace(reviewState, h("p", { id: "claim-status" }, claimText), claimButton, fourEyes,
+      h("p", { class: "hint" }, `Flagged ${formatAge(ageMs(flaggedSince || new Date().toISOString()))} ago; review due by `, time(review.sla_due_at),
+        review.overdue ? h("span", { class: "badge sla-overdue" }, " SLA overdue") : ""));
+  };
 
   // A decision made elsewhere while this page showed the form (seen live, or
   // as a 409 on submit) is announced with who made it; our own is not.
@@ -227,14 +332,18 @@ async function renderApplication(ctx, id) {
     replace(left, comparison(detail), h("h3", {}, "Checks"), checksList(detail), h("h3", {}, "Also declared"), declaredExtra(detail));
     replace(sanctions, sanctionsMatches(detail));
     replace(history, timeline(detail.history, detail.chain_intact));
+    flaggedSince = detail.state_since;
+    showReviewState(detail.review);
     renderDecision(detail);
     return detail;
   };
 
   let renderedState = null;
   const renderDecision = (detail) => {
-    if (detail.state === renderedState) return; // keep what the reviewer is typing
-    renderedState = detail.state;
+    const rec = detail.review && detail.review.recommendation;
+    const key = `${detail.state}|${rec ? rec.at : ""}`;
+    if (key === renderedState) return; // keep what the reviewer is typing
+    renderedState = key;
     if (detail.state !== "FLAGGED") {
       const last = lastDecision(detail);
       replace(decision, h("p", { id: "decided" }, last
@@ -242,29 +351,36 @@ async function renderApplication(ctx, id) {
         : `Not awaiting review (state ${detail.state}).`));
       return;
     }
+    if (rec && rec.mine) {
+      replace(decision, h("p", { id: "awaiting-second" }, `You recommended to ${rec.decision}. A second, different reviewer must confirm or overturn it.`));
+      return;
+    }
+    const fourEyes = detail.review && detail.review.needs_second_review;
     const error = h("p", { class: "error", role: "alert", id: "decision-error" });
     const form = h("form", { id: "decision-form", class: "stack" },
-      h("fieldset", {}, h("legend", {}, "Your decision"),
+      h("fieldset", {}, h("legend", {}, fourEyes && !rec ? "Your recommendation (four eyes: a second reviewer confirms)" : "Your decision"),
         h("p", { class: "radio" }, h("input", { type: "radio", name: "decision", value: "approve", id: "decision-approve", required: true }),
           h("label", { for: "decision-approve" }, "Approve")),
         h("p", { class: "radio" }, h("input", { type: "radio", name: "decision", value: "reject", id: "decision-reject" }),
           h("label", { for: "decision-reject" }, "Reject"))),
       h("p", { class: "field" }, h("label", { for: "decision-reason" }, "Reason (kept in the audit history)"),
         h("textarea", { id: "decision-reason", name: "reason", required: true, rows: 3, maxlength: 1000 })),
-      h("button", { type: "submit", id: "decision-submit" }, "Record decision"), error);
+      h("button", { type: "submit", id: "decision-submit" }, fourEyes && !rec ? "Record recommendation" : "Record decision"), error);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const data = new FormData(form);
       const submit = form.querySelector("button[type=submit]");
       submit.disabled = true;
       try {
-        await ctx.api.post(`review/applications/${id}/decision`, { decision: data.get("decision"), reason: String(data.get("reason")).trim() });
-        decidedHere = true;
-        announce(`Decision recorded: ${data.get("decision")}.`);
+        const after = await ctx.api.post(`review/applications/${id}/decision`, { decision: data.get("decision"), reason: String(data.get("reason")).trim() });
+        decidedHere = after.state !== "FLAGGED";
+        announce(after.state === "FLAGGED" ? `Recommendation recorded: ${data.get("decision")}; awaiting a second reviewer.` : `Decision recorded: ${data.get("decision")}.`);
         await refresh();
       } catch (e) {
         submit.disabled = false;
-        if (e instanceof ApiError && e.status === 409) {
+        if (e instanceof ApiError && e.status === 409 && (e.code === "claimed_by_another" || e.code === "second_reviewer_required")) {
+          error.textContent = e.message;
+        } else if (e instanceof ApiError && e.status === 409) {
           await refresh().catch(() => {}); // shows who decided first, when still readable (else the live event does)
           announce("Someone else decided this application first.", "error");
         } else {
@@ -287,28 +403,40 @@ async function renderApplication(ctx, id) {
     replace(decision, h("p", { id: "decided" }, `Decided: ${event.state} by `, h("span", { class: "actor" }, who(ctx, event)),
       " at ", time(event.at), event.reason ? ` — “${event.reason}”` : ""));
   };
+  // One page view, one audited read: a read is itself an event, the subscription's acknowledgement changes
+  // nothing, and a claim changes only who holds the case (said without reading again).
   const off = ctx.live.onEvent((event) => {
-    // A read is audited as an event: refreshing on one would read, and record, again.
-    if (event.application_id !== id || event.type === "review.viewed" || event.type === "document.viewed") return;
+    if (event.application_id !== id || QUIET_EVENTS.has(event.type)) return;
+    const mine = ctx.auth.user && event.actor === `reviewer:${ctx.auth.user.sub}`;
+    if (mine) return; // this page already shows what its own action did
+    if (event.type === "review.claimed" || event.type === "review.released") {
+      announce(event.type === "review.claimed" ? "Another reviewer claimed this case." : "The claim on this case was released.");
+      return;
+    }
     refresh().catch(() => decidedElsewhere(event));
   });
   ctx.live.subscribe({ application_id: id });
   const detail = await refresh();
+  let documentUrl = null;
   if (detail.document_received && !detail.purged_at) {
-    await showDocument(ctx, id, documentHolder);
+    const doc = await showDocument(ctx, id, documentHolder);
+    documentUrl = doc && doc.content_type !== "application/pdf" ? doc.url : null;
   } else {
     replace(documentHolder, h("p", { id: "document-error" }, detail.purged_at ? "The document was purged after the retention period." : "No document was uploaded."));
   }
+  face.render(ctx, id, detail, faceHolder, documentUrl);
   return () => {
     off();
     ctx.live.unsubscribeAll();
   };
 }
 
-/** Who made a history event: "you", the reviewer's e-mail when recorded, else the actor id. */
+const QUIET_EVENTS = new Set(["subscribed", "review.viewed", "document.viewed"]);
+
+/** Who made a history event, in words: "you", the reviewer's verified e-mail, else the actor's kind. */
 function who(ctx, event) {
   const [kind, id] = String(event.actor).split(":");
   if (ctx.auth.user && id === ctx.auth.user.sub) return "you";
-  const email = event.details && event.details.reviewer_email;
-  return email || `${kind} ${id}`;
+  const email = event.actor_name || (event.details && event.details.reviewer_email);
+  return email || (kind === "reviewer" ? "another reviewer" : kind);
 }

@@ -1,8 +1,10 @@
 // Sign in against Cognito: applicants to the customer pool (and sign up, confirm
-// the e-mail code there); staff (reviewers, operators) to the staff pool, which
-// invites them (no sign-up) and requires an authenticator app: the steps Cognito
-// asks for (a new password at first sign-in, enrolling the app, its 6-digit code)
-// are answered here, one form at a time.
+// the e-mail code there), or with Google or Apple when the stage offers them;
+// staff (reviewers, operators) through the staff pool's managed login, which
+// sends them to the bank's identity provider (issue 21): one button, no staff
+// password on this page. For a staff pool without managed login (an older
+// stage), the pool's own steps (a new password at first sign-in, enrolling an
+// authenticator app, its 6-digit code) are answered here, one form at a time.
 import { CUSTOMER, STAFF } from "./auth.js";
 import { announce, h, replace } from "./dom.js";
 
@@ -22,18 +24,39 @@ export function render(ctx, done) {
     h("legend", {}, "I am"),
     h("label", { class: "radio", for: "signin-as-customer" }, asCustomer, "an applicant"),
     h("label", { class: "radio", for: "signin-as-staff" }, asStaff, "staff (reviewer or operator)"));
-  const staffHint = h("p", { id: "staff-hint", class: "hint" },
-    "Staff are invited by e-mail and sign in with an authenticator app (MFA); there is no staff sign-up.");
-
-  const signInForm = h("form", { id: "signin-form", class: "stack", "aria-labelledby": "signin-title" },
-    h("h1", { id: "signin-title" }, "Sign in"),
-    poolChoice,
+  const managedStaff = ctx.auth.hasManagedLogin(STAFF);
+  const staffHint = h("p", { id: "staff-hint", class: "hint" }, managedStaff
+    ? "Staff sign in with their organisation's account (and its MFA); there is no staff password here."
+    : "Staff are invited by e-mail and sign in with an authenticator app (MFA); there is no staff sign-up.");
+  const credentials = [
     field("signin-email", "E-mail", { type: "email", name: "email", autocomplete: "username", required: true }),
     field("signin-password", "Password", {
       type: "password", name: "password", autocomplete: "current-password", required: true,
     }),
+  ];
+  const passwordSubmit = h("button", { type: "submit", id: "signin-submit" }, "Sign in");
+  const staffSignIn = h("button", { type: "button", id: "signin-staff" }, "Sign in with your organisation's account");
+  staffSignIn.addEventListener("click", () => {
+    ctx.auth.redirectSignIn(STAFF, ctx.auth.staffProvider).catch(fail);
+  });
+  // Applicants may also come through a social provider the stage configures (Google, Sign in with Apple).
+  const social = ctx.auth.hasManagedLogin(CUSTOMER) ? ctx.auth.socialProviders : [];
+  const socialSignIn = h("p", { id: "signin-social", class: "stack" }, social.map((provider) => {
+    const label = provider === "SignInWithApple" ? "Apple" : provider;
+    const button = h("button", { type: "button", class: "secondary", id: `signin-with-${label.toLowerCase()}` },
+      `Sign in with ${label}`);
+    button.addEventListener("click", () => ctx.auth.redirectSignIn(CUSTOMER, provider).catch(fail));
+    return button;
+  }));
+
+  const signInForm = h("form", { id: "signin-form", class: "stack", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in"),
+    poolChoice,
+    ...credentials,
     staffHint,
-    h("button", { type: "submit", id: "signin-submit" }, "Sign in"));
+    passwordSubmit,
+    staffSignIn,
+    socialSignIn);
 
   // One step Cognito asks for after the password (staff pool): rebuilt per challenge.
   const challengeForm = h("form", { id: "challenge-form", class: "stack", hidden: true,
@@ -47,6 +70,11 @@ export function render(ctx, done) {
     asStaff.checked = pool === STAFF;
     staffHint.hidden = pool !== STAFF;
     signUpSection.hidden = pool === STAFF;
+    const managed = pool === STAFF && managedStaff; // staff: the organisation's sign-in, never a password here
+    for (const part of [...credentials, passwordSubmit]) part.hidden = managed;
+    for (const input of signInForm.querySelectorAll("#signin-email, #signin-password")) input.required = !managed;
+    staffSignIn.hidden = !managed;
+    socialSignIn.hidden = pool !== CUSTOMER || social.length === 0;
   };
   asCustomer.addEventListener("change", () => setPool(CUSTOMER));
   asStaff.addEventListener("change", () => setPool(STAFF));
@@ -138,7 +166,11 @@ export function render(ctx, done) {
   replace(signUpSection, signUpForm, confirmForm);
   replace(ctx.view, h("section", { class: "panel narrow" }, signInForm, challengeForm, error), signUpSection);
   setPool(pool);
-  signInForm.querySelector("#signin-email").focus();
+  if (ctx.auth.redirectError) { // the organisation's (or Google's, Apple's) sign-in came back refused
+    fail(ctx.auth.redirectError);
+    ctx.auth.redirectError = null;
+  }
+  (pool === STAFF && managedStaff ? staffSignIn : signInForm.querySelector("#signin-email")).focus();
 }
 
 const CHALLENGES = {

@@ -13,7 +13,7 @@ export function timeline(events, chainIntact) {
         h("strong", {}, e.type), " ",
         e.from_state && e.from_state !== e.to_state ? h("span", {}, `${e.from_state} → ${e.to_state}`)
           : h("span", { class: "muted" }, e.to_state)),
-      h("div", { class: "timeline-meta" }, time(e.at), " · ", h("span", { class: "actor" }, e.actor)),
+      h("div", { class: "timeline-meta" }, time(e.at), " · ", h("span", { class: "actor", title: e.actor }, e.actor_name || e.actor)),
       e.reason ? h("div", { class: "timeline-reason" }, e.reason) : null,
       h("div", { class: "hash mono", title: `hash ${e.hash}\nprevious ${e.prev_hash}` },
         `${e.prev_hash.slice(0, 10)}… → ${e.hash.slice(0, 10)}…`)))));

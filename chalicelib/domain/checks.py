@@ -10,10 +10,17 @@ from typing import Any
 IDENTITY = "identity"
 ADDRESS = "address"
 SANCTIONS = "sanctions"
-REQUIRED_CHECKS = (IDENTITY, ADDRESS, SANCTIONS)
-# Checks whose details only a reviewer may see: a sanctions match names a list entry, and the
-# applicant must never learn it (their reasons are written to be shown).
-REVIEWER_ONLY_DETAILS = frozenset({SANCTIONS})
+#: The live selfie against the document's photo (issue 17): it needs the applicant's own evidence
+#: (consent and a liveness check), so it may come long after the others, or never.
+FACE = "face"
+REQUIRED_CHECKS = (IDENTITY, ADDRESS, SANCTIONS, FACE)
+#: Checks that wait for something only the applicant can give: a decision the system checks already
+#: settle (a FAIL) does not wait for them (see workflow.record_check).
+AWAITS_APPLICANT = frozenset({FACE})
+# Checks whose details only a reviewer may see: a sanctions match names a list entry, a face check names
+# other applications with the same face and holds biometric scores; the applicant must never learn them
+# (their reasons are written to be shown).
+REVIEWER_ONLY_DETAILS = frozenset({SANCTIONS, FACE})
 
 
 class Outcome(str, enum.Enum):

@@ -15,12 +15,21 @@ machine-readable reason (no reason at all means PASS):
   (``mrz.find``: check digits tell which reading is right). No valid zone, or
   one read with a confidence under the policy's threshold, or a page the OCR
   service refused: REVIEW (``DOCUMENT_UNREADABLE`` / ``DOCUMENT_REJECTED_BY_OCR``)
-  with what was read, so a person looks;
+  with what was read, so a person looks. A zone whose check digits do not
+  agree with what they protect (as printed, or as read where no honest
+  repair settles it: ``mrz.checked``): REVIEW ``MRZ_CHECK_DIGIT`` naming each
+  field, and nothing read from it is trusted (its differences go to a person);
 * the agreement: document type, number, birth date, expiry, nationality,
   issuing state and name compared with the declaration, names in every
   spelling ICAO 9303 part 3 allows (transliteration, truncation); each
   difference FAILs naming the field (``MRZ_MISMATCH_...``), except a name one
-  or two letters apart (OCR on a field no check digit protects): REVIEW;
+  or two letters apart (OCR on a field no check digit protects) and a number
+  that differs only by look-alikes: REVIEW, saying which kind. A name has
+  no check digit, so it is compared aware of what OCR confuses, never
+  rewritten: a character OCR could not have read right (a digit in a name)
+  agrees with any letter it may have been, and an OCR-B look-alike letter
+  (G/O, S/B, I/L...) with the declared one, for a few of its letters
+  (``mrz.compare_name``; the differences are kept in the details);
 * the rules: the document not expired, the applicant of age.
 
 Pure domain code: no AWS, no I/O. ``today`` is a parameter so every rule is
@@ -80,6 +89,7 @@ MRZ_MISMATCH_EXPIRY_DATE = "MRZ_MISMATCH_EXPIRY_DATE"
 MRZ_MISMATCH_NATIONALITY = "MRZ_MISMATCH_NATIONALITY"
 MRZ_MISMATCH_ISSUING_COUNTRY = "MRZ_MISMATCH_ISSUING_COUNTRY"
 MRZ_MISMATCH_NAME = "MRZ_MISMATCH_NAME"
+MRZ_CHECK_DIGIT = "MRZ_CHECK_DIGIT"
 
 ALLOWED_MIME_TYPES = frozenset({"image/jpeg", "image/png", "application/pdf"})
 # Names clients commonly send for the same types.
@@ -158,6 +168,11 @@ def check_identity(
         details["ocr"] = {"lines": list(page.lines), "confidences": [round(c, 1) for c in page.confidences]}
         reading = mrz.find(page.lines, [[c / 100] for c in page.confidences])
         details["mrz"] = _mrz_details(reading, today) if reading else None
+        if reading is not None and details["mrz"] is not None:
+            surname, given = declared.full_name.surname, declared.full_name.given_names
+            details["mrz"]["name_comparison"] = mrz.compare_name(
+                surname, given, reading.mrz, reading.name_doubts()
+            ).to_dict()
         reasons += _reading_reasons(declared, reading, policy, today, reasons)
     return CheckResult(check=IDENTITY, reasons=tuple(reasons), details=details)
 
@@ -305,16 +320,55 @@ def _reading_reasons(
     today: dt.date,
     already: list[Reason],
 ) -> list[Reason]:
-    if reading is None or not reading.mrz.valid:
-        found = "no machine-readable zone" if reading is None else "a zone whose check digits disagree"
-        return [Reason(DOCUMENT_UNREADABLE, Outcome.REVIEW, f"The document was read but {found} was found")]
+    if reading is None:
+        message = "The document was read but no machine-readable zone was found: a person reads it"
+        return [Reason(DOCUMENT_UNREADABLE, Outcome.REVIEW, message)]
     compared = [v for k, v in reading.field_confidence.items() if not k.endswith("_check") and k != "optional_data"]
     confidence = 100 * min(compared) if compared else 100.0
     if confidence < policy.ocr_min_confidence:
         message = f"The zone was read with confidence {confidence:.0f} (< {policy.ocr_min_confidence}): a person checks"
         return [Reason(DOCUMENT_UNREADABLE, Outcome.REVIEW, message)]
-    agreement = _agreement_reasons(declared, reading.mrz, today)
+    if not reading.valid:
+        return _check_digit_reasons(reading) + [
+            Reason(r.code, Outcome.REVIEW, r.message + " (read from a zone its check digits do not confirm)")
+            for r in _agreement_reasons(declared, reading, today)
+        ]
+    agreement = _agreement_reasons(declared, reading, today)
     return agreement + _read_rule_reasons(declared, reading.mrz, policy, today, already + agreement)
+
+
+_CHECKED_FIELD = {
+    "document_number": "document number",
+    "birth_date": "birth date",
+    "expiry_date": "expiry date",
+    "optional_data": "optional data",
+    "composite": "zone's composite",
+}
+
+
+def _check_digit_reasons(reading: mrz.Reading) -> list[Reason]:
+    """One REVIEW per check digit that disagrees: printed wrong, altered, or misread -- a person compares."""
+    if reading.failed_checks and len(reading.failed_checks) == len(reading.mrz.checks):
+        message = "A zone was found but none of its check digits agrees with what it protects: a person reads it"
+        return [Reason(DOCUMENT_UNREADABLE, Outcome.REVIEW, message)]
+    reasons = []
+    for name in reading.failed_checks:
+        what = _CHECKED_FIELD.get(name, name.replace("_", " "))
+        message = (
+            f"The {what} check digit does not agree with the {what} as read: printed wrong, altered, or misread;"
+            " a person compares the zone with the image"
+        )
+        reasons.append(Reason(MRZ_CHECK_DIGIT, Outcome.REVIEW, message))
+    for name in reading.ambiguous:
+        if name in reading.failed_checks:
+            continue
+        what = _CHECKED_FIELD.get(name, name.replace("_", " "))
+        message = (
+            f"The {what} reads two ways that its check digits cannot tell apart (characters OCR was unsure of):"
+            " a person compares the zone with the image"
+        )
+        reasons.append(Reason(MRZ_CHECK_DIGIT, Outcome.REVIEW, message))
+    return reasons
 
 
 def _read_rule_reasons(
@@ -399,18 +453,13 @@ def _yymmdd(date: dt.date) -> str:
 # --- agreement between the MRZ and the declaration --------------------------
 
 
-def _agreement_reasons(declared: ApplicationRequest, zone: mrz.Mrz, today: dt.date) -> list[Reason]:
+def _agreement_reasons(declared: ApplicationRequest, reading: mrz.Reading, today: dt.date) -> list[Reason]:
     document = declared.identity_document
+    zone = reading.mrz
     reasons = []
     if zone.layout not in _LAYOUTS_OF[document.type]:
         reasons.append(_mismatch(MRZ_MISMATCH_DOCUMENT_TYPE, "document type"))
-    if zone.document_number != document.number:
-        if _lookalikes_only(zone.document_number, document.number):
-            # 6/G, 1/L, 0/O... OCR confuses them and some weigh the same in the check digit: a person decides.
-            message = "The document number read differs from the declared one only by look-alike characters"
-            reasons.append(Reason(MRZ_MISMATCH_DOCUMENT_NUMBER, Outcome.REVIEW, message))
-        else:
-            reasons.append(_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number"))
+    reasons += _number_reasons(document.number, reading)
     reasons += _birth_date_reasons(declared.date_of_birth, zone, today)
     if zone.expiry_date != _yymmdd(document.expiry_date):
         reasons.append(_mismatch(MRZ_MISMATCH_EXPIRY_DATE, "expiry date"))
@@ -418,17 +467,47 @@ def _agreement_reasons(declared: ApplicationRequest, zone: mrz.Mrz, today: dt.da
         reasons.append(_mismatch(MRZ_MISMATCH_NATIONALITY, "nationality"))
     if zone.issuing_state != _country(document.issuing_country):
         reasons.append(_mismatch(MRZ_MISMATCH_ISSUING_COUNTRY, "issuing country"))
-    reasons += _name_reasons(declared, zone)
+    reasons += _name_reasons(declared, reading)
     return reasons
 
 
-_LOOKALIKE_PAIRS = frozenset(frozenset(pair) for pair in ("0O", "0D", "0Q", "1I", "1L", "2Z", "5S", "6G", "8B"))
+_LOOKALIKE_PAIRS = frozenset(frozenset(pair) for pair in ("0O", "0D", "0Q", "1I", "1L", "2Z", "5S", "6G", "8B", "8S"))
+#: Look-alikes whose values are equal modulo 10: a check digit cannot tell which one is printed.
+_UNSEEN_BY_CHECKS = frozenset(frozenset(pair) for pair in ("6G", "1L", "8S", "0U", "5Z"))
 
 
-def _lookalikes_only(read: str, declared: str) -> bool:
-    return len(read) == len(declared) and all(
-        a == b or frozenset((a, b)) in _LOOKALIKE_PAIRS for a, b in zip(read, declared, strict=True)
-    )
+def _number_reasons(declared_number: str, reading: mrz.Reading) -> list[Reason]:
+    """The number read against the declared one. Where they differ only by look-alikes, say honestly which kind:
+    ones the check digit tells apart (so the printed number is not the declared one: a typing slip?) or ones it
+    cannot (6/G: only the image tells). Where OCR itself doubted a character, the declared one it could be agrees.
+    """
+    read = reading.mrz.document_number
+    if read == declared_number:
+        return []
+    if len(read) != len(declared_number) or not reading.mrz.checks.get("document_number", False):
+        return [_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number")]
+    span = next(s for s in mrz.BY_NAME[reading.mrz.layout].spans if s.name == "document_number")
+    doubts = {(u.line, u.column): u.could_be for u in reading.uncertain}
+    pairs = [
+        (a, b, doubts.get((span.line, span.start + i), ""))
+        for i, (a, b) in enumerate(zip(read, declared_number, strict=True))
+        if a != b
+    ]
+    if all(b in could_be for _, b, could_be in pairs):
+        return []  # only where OCR was unsure, and the declared character is one it could have been
+    if not all(frozenset((a, b)) in _LOOKALIKE_PAIRS for a, b, _ in pairs):
+        return [_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number")]
+    if all(frozenset((a, b)) in _UNSEEN_BY_CHECKS for a, b, _ in pairs):
+        message = (
+            "The document number read differs from the declared one only by look-alikes no check digit can tell"
+            " apart (6/G, 8/S, 1/L): a person compares the image"
+        )
+    else:
+        message = (
+            "The document number, confirmed by its check digit, differs from the declared one only by look-alike"
+            " characters (0/O, 1/I, 5/S...): the number typed may hold one for the other"
+        )
+    return [Reason(MRZ_MISMATCH_DOCUMENT_NUMBER, Outcome.REVIEW, message)]
 
 
 def _mismatch(code: str, what: str) -> Reason:
@@ -445,11 +524,23 @@ def _birth_date_reasons(declared_birth: dt.date, zone: mrz.Mrz, today: dt.date) 
     return []
 
 
-def _name_reasons(declared: ApplicationRequest, zone: mrz.Mrz) -> list[Reason]:
-    """Any ICAO spelling of the declared name passes; one or two letters off is a person's call, more fails."""
+def _name_reasons(declared: ApplicationRequest, reading: mrz.Reading) -> list[Reason]:
+    """Any ICAO spelling of the declared name passes, and so does one read with look-alikes (``mrz.compare_name``:
+    a digit where a letter must be, or an OCR-B look-alike letter -- G/O, S/B, I/L -- for a few of its letters;
+    no check digit protects a name, so the declaration tells which was printed; nothing read is rewritten). All
+    look-alikes but more than a misread explains, or one or two other letters off: a person's call; more fails.
+    """
     surname, given = declared.full_name.surname, declared.full_name.given_names
-    if mrz.name_field_matches(surname, given, zone):
+    zone = reading.mrz
+    comparison = mrz.compare_name(surname, given, zone, reading.name_doubts())
+    if comparison.level is not None:
         return []
+    if comparison.too_many:
+        message = (
+            f"The document's name differs from the declared name only by look-alike characters, but in"
+            f" {len(comparison.differences)} places: a person compares the image"
+        )
+        return [Reason(MRZ_MISMATCH_NAME, Outcome.REVIEW, message)]
     nearest = min(_distance(zone.name_field, form[: len(zone.name_field)]) for form in mrz.name_forms(surname, given))
     if nearest <= 2:
         message = "The document's name differs from the declared name by a letter or two (a misread?)"

@@ -22,3 +22,16 @@ def day_window(now: dt.datetime) -> tuple[str, int]:
     utc = now.astimezone(dt.UTC)
     tomorrow = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
     return utc.date().isoformat(), max(1, int((tomorrow - utc).total_seconds()) + 1)
+
+
+#: The window of the per-user request rate limits (``applicant_requests_per_minute``,
+#: ``staff_requests_per_minute`` in Parameter Store).
+REQUEST_WINDOW_SECONDS = 60
+
+
+def request_window(now: dt.datetime, seconds: int = REQUEST_WINDOW_SECONDS) -> tuple[str, int]:
+    """The fixed window ``now`` falls in (its key: the window's start, epoch seconds) and the whole seconds
+    until it ends (Retry-After, at least 1)."""
+    epoch = int(now.timestamp())
+    start = epoch - epoch % seconds
+    return str(start), max(1, start + seconds - epoch)

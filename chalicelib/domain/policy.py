@@ -54,6 +54,39 @@ class Policy:
     document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
     #: Applications one applicant may create per UTC day (429 with Retry-After beyond).
     max_applications_per_day: int = 10
+    # The face check (issue 17; domain/face.py). Similarities and confidences are Rekognition's 0-100.
+    # At or above the match threshold the selfie matches the document's photo; between the review and the
+    # match threshold a person compares them; below the review threshold it is FACE_MISMATCH (a person too:
+    # the face check never rejects on its own).
+    face_match_threshold: float = 95.0
+    face_review_threshold: float = 80.0
+    #: The same face on another application (a search of the stage's face collection) at or above this.
+    face_duplicate_threshold: float = 95.0
+    #: Rekognition Face Liveness' confidence that a live person was in front of the camera, to pass.
+    face_liveness_threshold: float = 90.0
+    #: The selfie's quality (Rekognition's FaceDetail): sharper/brighter than this, turned less than this.
+    face_min_sharpness: float = 20.0
+    face_min_brightness: float = 20.0
+    face_max_pose_degrees: float = 30.0
+    #: The biometric consent text the applicant must accept (chalicelib/console/consent/biometric-<v>.txt).
+    face_consent_text_version: str = "v1"
+    #: A liveness session must be streamed this soon after it is created (Rekognition's is 3 minutes).
+    face_liveness_session_seconds: int = 180
+    #: Liveness sessions one application may start (each is a paid check); the last result then stands.
+    face_liveness_max_attempts: int = 3
+    #: Selfies, liveness images and face-collection entries are deleted this long after the application is
+    #: decided (at once when withdrawn or expired); never kept longer than documents (``biometric_retention``).
+    biometric_retention_days: int = 30
+    #: REST requests one signed-in user may make per minute (a fixed window; 429 with Retry-After beyond).
+    #: Applicants: a console polls little (live updates come over the WebSocket). Staff: a reviewer
+    #: working a queue. Each request counts, answered or refused by a later rule.
+    applicant_requests_per_minute: int = 120
+    staff_requests_per_minute: int = 300
+    #: Four eyes: cases flagged for a reason of these checks or codes need two different reviewers to
+    #: approve (``SANCTIONS``: any sanctions REVIEW; add e.g. ``IDENTITY`` or a reason code). "-": none.
+    second_review_for: frozenset[str] = frozenset({"SANCTIONS"})
+    #: The review queue: how long a reviewer's claim on a case lasts (others see it claimed meanwhile).
+    review_claim_minutes: int = 30
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, str]) -> Policy:
@@ -88,6 +121,11 @@ class Policy:
 
     def serves_country(self, alpha2: str) -> bool:
         return alpha2 in self.served_countries
+
+    @property
+    def biometric_retention(self) -> int:
+        """Days biometric data outlives the decision: the setting, but never longer than documents are kept."""
+        return max(0, min(self.biometric_retention_days, self.document_retention_days))
 
 
 def _unpad(code: str) -> str:

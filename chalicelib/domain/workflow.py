@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .checks import REQUIRED_CHECKS, CheckResult, Outcome, worst
+from . import face_evidence
+from .checks import AWAITS_APPLICANT, FACE, IDENTITY, REQUIRED_CHECKS, CheckResult, Outcome, worst
 from .emails import may_be_same_mailbox
 from .policy import Policy
 
@@ -46,6 +47,8 @@ FINAL_STATES = frozenset({State.APPROVED, State.REJECTED, State.WITHDRAWN, State
 #: Where a reviewer may read an application: in review, or decided (by them, see ``may_review``).
 REVIEWABLE_STATES = frozenset({State.FLAGGED, State.APPROVED, State.REJECTED})
 OPEN_STATES = frozenset(State) - FINAL_STATES
+#: Where the applicant may still give evidence (a document, consent, a liveness check).
+TAKES_EVIDENCE = frozenset({State.AWAITING_DOCUMENTS, State.VERIFYING})
 
 
 class EventType(str, enum.Enum):
@@ -63,6 +66,18 @@ class EventType(str, enum.Enum):
     DOCUMENT_UNEXPECTED = "document.unexpected"
     DOCUMENT_REPLACED = "document.replaced"
     DOCUMENT_VIEWED = "document.viewed"
+    # The face check (issue 17): the applicant's biometric evidence and its audit (domain/face_workflow.py).
+    BIOMETRIC_CONSENT_GIVEN = "biometric.consent_given"
+    LIVENESS_SESSION_CREATED = "liveness.session_created"
+    LIVENESS_COMPLETED = "liveness.completed"
+    FACE_REQUESTED = "face.requested"
+    SELFIE_VIEWED = "selfie.viewed"
+    BIOMETRICS_PURGED = "biometrics.purged"
+    #: Four eyes: the first reviewer of a case that needs two records a recommendation, not a decision.
+    RECOMMENDED = "review.recommended"
+    #: The review queue: a reviewer claims a case for a while (others see it claimed), or lets it go.
+    CLAIMED = "review.claimed"
+    RELEASED = "review.released"
 
 
 def _same(states: Iterable[State]) -> dict[Optional[State], State]:
@@ -84,7 +99,8 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     },
     EventType.FLAGGED: {State.VERIFYING: State.FLAGGED},
     EventType.WITHDRAWN: {s: State.WITHDRAWN for s in OPEN_STATES},
-    EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED},
+    # From VERIFYING only while it waits for the applicant's liveness check (see ``expire``).
+    EventType.EXPIRED: {State.AWAITING_DOCUMENTS: State.EXPIRED, State.VERIFYING: State.EXPIRED},
     EventType.ESCALATED: {State.FLAGGED: State.FLAGGED},
     # A reviewer read the personal data: the audit trace, no change of state.
     EventType.VIEWED: _same(REVIEWABLE_STATES),
@@ -97,6 +113,18 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
     # Audit only: a reviewer looked at the identity document. It changes no state,
     # but the bank must be able to say who saw whose document, and when.
     EventType.DOCUMENT_VIEWED: _same(State),
+    # Biometric evidence, while the application still takes evidence; none of it moves the state.
+    EventType.BIOMETRIC_CONSENT_GIVEN: _same(TAKES_EVIDENCE),
+    EventType.LIVENESS_SESSION_CREATED: _same(TAKES_EVIDENCE),
+    EventType.LIVENESS_COMPLETED: _same(TAKES_EVIDENCE),
+    # Both pieces of evidence are in (the document read, the liveness settled): the FACE check is asked for.
+    EventType.FACE_REQUESTED: _same([State.VERIFYING]),
+    # Audit only: a reviewer looked at the selfie (special-category data), like DOCUMENT_VIEWED.
+    EventType.SELFIE_VIEWED: _same(State),
+    EventType.BIOMETRICS_PURGED: _same(FINAL_STATES),
+    EventType.RECOMMENDED: {State.FLAGGED: State.FLAGGED},
+    EventType.CLAIMED: {State.FLAGGED: State.FLAGGED},
+    EventType.RELEASED: {State.FLAGGED: State.FLAGGED},
 }
 
 
@@ -143,6 +171,22 @@ class NotAllowed(DomainError):
     code = "forbidden"
 
 
+class SecondReviewerRequired(DomainError):
+    """Four eyes: the reviewer who recommended cannot also confirm (nor anyone who may be them)."""
+
+    code = "second_reviewer_required"
+
+
+class ClaimedByAnother(DomainError):
+    """The case is claimed by another reviewer until ``until``: they decide it, or the claim lapses."""
+
+    code = "claimed_by_another"
+
+    def __init__(self, until: str):
+        super().__init__(f"claimed by another reviewer until {until}")
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Actor:
     kind: str  # applicant | reviewer | system
@@ -173,6 +217,10 @@ class HistoryEvent:
     #: Random per event that holds personal data; never shown, never hashed. It makes the commitments to
     #: that data (``committed_details``) unguessable; the retention purge deletes it with the data.
     salt: Optional[str] = None
+    #: How ``hash`` was made: CHAIN_KEYED (HMAC under the chain key: every event written now),
+    #: CHAIN_UNKEYED (plain SHA-256: histories written before the chain was keyed), or None (stored
+    #: before the version was recorded: either; see ``event_verifies``).
+    chain: Optional[int] = 2
 
     def content(self) -> dict[str, Any]:
         """The hashed fields: everything except the hash (and the salt), with the personal data in
@@ -193,9 +241,18 @@ class HistoryEvent:
 
     def compute_hash(self, key: bytes = b"") -> str:
         """HMAC-SHA-256 of the canonical content under the chain key (``seal``): only a holder of the key
-        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC."""
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+        can make a hash that verifies; ``b""`` (the domain's own tests, before sealing) is a plain MAC.
+        A legacy event (``CHAIN_UNKEYED``) is the plain SHA-256 its writer made."""
+        if self.chain == CHAIN_UNKEYED:
+            return self.unkeyed_hash()
+        return hmac.new(key, self._canonical(), hashlib.sha256).hexdigest()
+
+    def unkeyed_hash(self) -> str:
+        """Version 1 of the chain: SHA-256 of the canonical content, no key (anyone can recompute it)."""
+        return hashlib.sha256(self._canonical()).hexdigest()
+
+    def _canonical(self) -> bytes:
+        return json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def sealed(self, key: bytes = b"") -> HistoryEvent:
         return dataclasses.replace(self, hash=self.compute_hash(key))
@@ -267,12 +324,92 @@ def is_application_id(value: object) -> bool:
         return False
 
 
-def chain_intact(events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None) -> bool:
-    return verify_chain(events, key, head) is None
+#: The chain's versions (``HistoryEvent.chain``). Version 1 hashed each event with plain SHA-256, so
+#: anyone who could write the table could recompute it; version 2 MACs it under the KMS-derived key.
+CHAIN_UNKEYED = 1
+CHAIN_KEYED = 2
+
+
+@dataclass(frozen=True)
+class LegacySeal:
+    """The head of an application's version-1 (unkeyed) history, MACed under the chain key once, when the
+    keyed chain was deployed (``seal_legacy_history``). Unkeyed events verify only up to this head: a
+    writer to the tables without the key can neither make an unkeyed event count past it, nor turn a
+    keyed history into an unkeyed one (it would have no seal), nor edit the sealed prefix (its head hash
+    is under the seal's MAC, and every later keyed event names it)."""
+
+    seq: int
+    hash: str
+    mac: str
+
+    def encode(self) -> str:
+        return f"{self.seq}:{self.hash}:{self.mac}"
+
+    @classmethod
+    def parse(cls, text: Optional[str]) -> Optional[LegacySeal]:
+        if not text:
+            return None
+        seq, _, rest = text.partition(":")
+        head, _, mac = rest.partition(":")
+        return cls(int(seq), head, mac) if seq.isdigit() and head and mac else None
+
+    @staticmethod
+    def mac_of(key: bytes, application_id: str, seq: int, head: str) -> str:
+        message = f"legacy-chain-head\x00{application_id}\x00{seq}\x00{head}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+    def verifies(self, key: bytes, application_id: str) -> bool:
+        return _same_mac(self.mac_of(key, application_id, self.seq, self.hash), self.mac)
+
+
+def seal_legacy_head(app: Application, events: Sequence[HistoryEvent], key: bytes) -> Optional[LegacySeal]:
+    """The seal of an application whose history is version 1 (unkeyed) up to its head, or None when there
+    is nothing to seal (already sealed, keyed throughout, or not a chain that verifies unkeyed: then it is
+    left to show as broken)."""
+    if app.legacy_seal is not None or not events:
+        return None
+    if all(event.chain == CHAIN_KEYED or _same_mac(event.compute_hash(key), event.hash) for event in events):
+        return None  # keyed throughout
+    prev = GENESIS_HASH
+    for expected_seq, event in enumerate(events, start=1):
+        legacy = dataclasses.replace(event, chain=CHAIN_UNKEYED)
+        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(legacy.unkeyed_hash(), event.hash):
+            return None
+        prev = event.hash
+    if len(events) != app.last_seq or prev != app.last_hash:
+        return None
+    return LegacySeal(app.last_seq, app.last_hash, LegacySeal.mac_of(key, app.application_id, app.last_seq, prev))
+
+
+def event_verifies(event: HistoryEvent, key: bytes, seal: Optional[LegacySeal] = None) -> bool:
+    """The event's hash is what its version makes of its content: a MAC under ``key`` (version 2, or an
+    event stored before versions were), or, inside the application's sealed legacy prefix only, the
+    plain SHA-256 of version 1. (Links between events are ``verify_chain``'s.)"""
+    if event.chain != CHAIN_UNKEYED and _same_mac(
+        dataclasses.replace(event, chain=CHAIN_KEYED).compute_hash(key), event.hash
+    ):
+        return True
+    if event.chain == CHAIN_KEYED or seal is None or event.seq > seal.seq:
+        return False
+    if not seal.verifies(key, event.application_id) or not _same_mac(event.unkeyed_hash(), event.hash):
+        return False
+    return event.seq != seal.seq or event.hash == seal.hash
+
+
+def chain_intact(
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
+) -> bool:
+    return verify_chain(events, key, head, seal) is None
 
 
 def verify_chain(
-    events: Sequence[HistoryEvent], key: bytes = b"", head: Optional[tuple[int, str]] = None
+    events: Sequence[HistoryEvent],
+    key: bytes = b"",
+    head: Optional[tuple[int, str]] = None,
+    seal: Optional[LegacySeal] = None,
 ) -> Optional[int]:
     """The seq of the first tampered, missing or extra event, or None if the chain is intact.
 
@@ -283,7 +420,7 @@ def verify_chain(
     """
     prev = GENESIS_HASH
     for expected_seq, event in enumerate(events, start=1):
-        if event.seq != expected_seq or event.prev_hash != prev or not _same_mac(event.compute_hash(key), event.hash):
+        if event.seq != expected_seq or event.prev_hash != prev or not event_verifies(event, key, seal):
             return event.seq
         prev = event.hash
     if head is not None:
@@ -327,6 +464,16 @@ class Application:
     decision_reasons: tuple[Mapping[str, Any], ...] = ()
     escalated_at: Optional[str] = None
     purged_at: Optional[str] = None
+    #: The applicant's biometric evidence: consent, liveness sessions and result, face-collection ids
+    #: (domain/face_evidence.py says what each key holds).
+    biometrics: Mapping[str, Any] = field(default_factory=dict)
+    #: The sealed head of a version-1 (unkeyed) history (``LegacySeal``), or None.
+    legacy_seal: Optional[LegacySeal] = None
+    #: Four eyes: the standing recommendation on a case that needs two reviewers
+    #: (``{"decision", "reviewer", "reviewer_email", "reason", "at"}``), or None.
+    recommendation: Optional[Mapping[str, Any]] = None
+    #: The review queue: who holds the case and until when (``{"reviewer", "reviewer_email", "until"}``).
+    claim: Optional[Mapping[str, Any]] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}
@@ -479,10 +626,16 @@ def record_unexpected_document(app: Application, key: str, version: Optional[str
     )
 
 
-def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Change:
+def record_check(app: Application, result: CheckResult, now: dt.datetime, **fields: Any) -> Change:
     """Record one check; the check that completes the set consolidates, in the same Change, and so does one
     that decides early (``CONSOLIDATE_EARLY``). Exactly once: the Change is committed only from the version
-    it read, and a check arriving after the decision finds CHECK_COMPLETED illegal from a final state."""
+    it read, and a check arriving after the decision finds CHECK_COMPLETED illegal from a final state.
+
+    In VERIFYING the decision waits for every check, FACE included: nothing is approved without a face
+    check that passed. Only a FAIL of the checks that need nothing more from the applicant decides without
+    the face check (nothing it could find would save the application, so no selfie is asked for). The
+    identity check (the document read) asks for the face check when the liveness check is already in.
+    ``fields``: more of the application changed in the same event (the face check's collection ids)."""
     if result.check in app.checks:
         raise NothingToDo(f"{result.check} check already recorded")
     checks = {**app.checks, result.check: result.to_dict()}
@@ -492,13 +645,42 @@ def record_check(app: Application, result: CheckResult, now: dt.datetime) -> Cha
         f"{result.check} check: {result.outcome.value}",
         result.to_dict(),
         checks=checks,
+        **fields,
     )
-    state = builder.app.state
-    if state == State.VERIFYING and all(c in checks for c in REQUIRED_CHECKS):
+    if decides(builder.app.state, builder.app.check_results()):
         _consolidate(builder)
-    elif worst(r.outcome for r in builder.app.check_results().values()) in CONSOLIDATE_EARLY.get(state, ()):
-        _consolidate(builder)
+    elif result.check == IDENTITY:
+        request_face_check(builder)
     return builder.build()
+
+
+def decides(state: State, results: Mapping[str, CheckResult]) -> bool:
+    """Whether the checks recorded so far decide the application now (see ``record_check``)."""
+    outcome = worst(r.outcome for r in results.values())
+    if state == State.VERIFYING:
+        if all(c in results for c in REQUIRED_CHECKS):
+            return True
+        system_checks = [c for c in REQUIRED_CHECKS if c not in AWAITS_APPLICANT]
+        return outcome == Outcome.FAIL and all(c in results for c in system_checks)
+    return outcome in CONSOLIDATE_EARLY.get(state, ())
+
+
+def request_face_check(builder: _ChangeBuilder) -> None:
+    """Ask for the FACE check, once, when the second of its two pieces of evidence comes in: the document
+    read (identity recorded) and the liveness check settled. Whichever transaction brings the second asks
+    (a ``face.requested`` event, which the face-check queue receives); the conditional commit makes it one."""
+    app = builder.app
+    if app.state != State.VERIFYING or IDENTITY not in app.checks or FACE in app.checks:
+        return
+    if not face_evidence.liveness_settled(app.biometrics) or face_evidence.face_requested(app.biometrics):
+        return
+    builder.apply(
+        EventType.FACE_REQUESTED,
+        Actor("system", "face-check"),
+        "the document is read and the liveness check is in: face check requested",
+        {"liveness_session_id": face_evidence.liveness(app.biometrics).get("session_id")},
+        biometrics=face_evidence.with_face_requested(app.biometrics, builder.now),
+    )
 
 
 def _consolidate(builder: _ChangeBuilder) -> None:
@@ -520,6 +702,23 @@ def _consolidate(builder: _ChangeBuilder) -> None:
     )
 
 
+def needs_second_review(app: Application, second_review_for: Iterable[str]) -> bool:
+    """Four eyes: a case flagged for a reason whose check or code the setting names (``SANCTIONS``: any
+    sanctions REVIEW) needs two different reviewers to approve it."""
+    names = {n.upper() for n in second_review_for}
+    return any(
+        str(r.get("check", "")).upper() in names or str(r.get("code", "")).upper() in names
+        for r in app.decision_reasons
+    )
+
+
+def claim_holder(app: Application, now: dt.datetime) -> Optional[Mapping[str, Any]]:
+    """The live claim on the case, or None (none, or lapsed)."""
+    if app.claim is None or parse_iso(str(app.claim.get("until"))) <= now:
+        return None
+    return app.claim
+
+
 def decide(
     app: Application,
     approve: bool,
@@ -528,11 +727,18 @@ def decide(
     now: dt.datetime,
     reviewer_email: Optional[str] = None,
     applicant_emails: Sequence[Optional[str]] = (),
+    second_review_for: Iterable[str] = (),
 ) -> Change:
     """A reviewer's decision. Never about their own application: the same sub, or an e-mail that may be
     the same mailbox (``emails.may_be_same_mailbox``) as the applicant's own account's (``applicant_emails``,
     from the customer pool: facts the applicant cannot type) or the declared one. Staff sign in to a pool of
-    their own, so as an applicant the same person has another sub: the mailbox is what connects them."""
+    their own, so as an applicant the same person has another sub: the mailbox is what connects them.
+
+    Four eyes (``needs_second_review``): the first reviewer's word is a recommendation (the case stays
+    FLAGGED); a second, different reviewer confirms or overturns it. An approval needs two reviewers
+    who approved: a second reviewer approving against a recommendation to reject makes theirs the
+    standing recommendation, for a third. A rejection by the second is final. A case claimed by another
+    reviewer is theirs to decide until the claim lapses."""
     if reviewer_id == app.applicant_id or may_be_same_mailbox(
         reviewer_email, [*applicant_emails, app.declared.get("email")]
     ):
@@ -540,14 +746,73 @@ def decide(
     event_type = EventType.APPROVED if approve else EventType.REJECTED
     if app.state != State.FLAGGED:  # the table also lets consolidation decide from VERIFYING
         raise IllegalTransition(event_type, app.state)
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    decision = "approve" if approve else "reject"
+    details: dict[str, Any] = {"decision": decision, "reviewer_email": reviewer_email}
+    builder = _ChangeBuilder(app, app, now)
+    if needs_second_review(app, second_review_for):
+        standing = app.recommendation
+        if standing is not None and (
+            standing.get("reviewer") == reviewer_id
+            or may_be_same_mailbox(reviewer_email, [standing.get("reviewer_email")])
+        ):
+            raise SecondReviewerRequired("four eyes: a second, different reviewer must confirm or overturn")
+        if standing is None or (approve and standing.get("decision") != "approve"):
+            recommendation = {
+                "decision": decision,
+                "reviewer": reviewer_id,
+                "reviewer_email": reviewer_email,
+                "reason": reason,
+                "at": iso(now),
+            }
+            overturns = {"overturns": dict(standing)} if standing is not None else {}
+            builder.apply(
+                EventType.RECOMMENDED,
+                Actor("reviewer", reviewer_id),
+                reason,
+                {**details, "four_eyes": True, **overturns},
+                recommendation=recommendation,
+                claim=None,
+            )
+            return builder.build()
+        details.update(
+            four_eyes=True,
+            recommendation=standing.get("decision"),
+            recommended_by=standing.get("reviewer_email"),
+            recommended_by_reviewer=standing.get("reviewer"),
+            confirms=standing.get("decision") == decision,
+        )
+    builder.apply(event_type, Actor("reviewer", reviewer_id), reason, details, claim=None)
+    return builder.build()
+
+
+def claim(app: Application, reviewer_id: str, reviewer_email: Optional[str], now: dt.datetime, minutes: int) -> Change:
+    """Claim a FLAGGED case for ``minutes`` (again by its holder: extended). ClaimedByAnother while
+    another reviewer's claim lives."""
+    holder = claim_holder(app, now)
+    if holder is not None and holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    until = iso(now + dt.timedelta(minutes=minutes))
+    held = {"reviewer": reviewer_id, "reviewer_email": reviewer_email, "until": until}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(
-            event_type,
-            Actor("reviewer", reviewer_id),
-            reason,
-            {"decision": "approve" if approve else "reject", "reviewer_email": reviewer_email},
-        )
+        .apply(EventType.CLAIMED, Actor("reviewer", reviewer_id), f"claimed until {until}", dict(held), claim=held)
+        .build()
+    )
+
+
+def release(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
+    """Let one's claim go. NothingToDo when there is none of one's own (another's: ClaimedByAnother)."""
+    holder = claim_holder(app, now)
+    if holder is None:
+        raise NothingToDo("not claimed")
+    if holder.get("reviewer") != reviewer_id:
+        raise ClaimedByAnother(str(holder["until"]))
+    return (
+        _ChangeBuilder(app, app, now)
+        .apply(EventType.RELEASED, Actor("reviewer", reviewer_id), "claim released", {}, claim=None)
         .build()
     )
 
@@ -573,14 +838,19 @@ def withdraw(app: Application, applicant_id: str, reason: str, now: dt.datetime)
 
 
 def expire(app: Application, policy: Policy, now: dt.datetime) -> Change:
+    """An application the applicant abandoned: no document (AWAITING_DOCUMENTS), or a document but no
+    liveness check (VERIFYING with only the face check missing and no liveness result to run it on)."""
     if now - parse_iso(app.state_since) < dt.timedelta(days=policy.awaiting_documents_expiry_days):
         raise NothingToDo("not old enough to expire")
+    if app.state == State.VERIFYING and not face_evidence.awaits_liveness(app.checks, app.biometrics):
+        raise NothingToDo("waiting for a check, not for the applicant")  # the sweeper's business
+    missing = "documents" if app.state == State.AWAITING_DOCUMENTS else "liveness check"
     return (
         _ChangeBuilder(app, app, now)
         .apply(
             EventType.EXPIRED,
             Actor("system", "expiry-job"),
-            f"no documents within {policy.awaiting_documents_expiry_days} days",
+            f"no {missing} within {policy.awaiting_documents_expiry_days} days",
         )
         .build()
     )
@@ -668,7 +938,14 @@ PUBLIC_STAFF_REASONS = {
     EventType.APPROVED: "decided by a reviewer",
     EventType.REJECTED: "decided by a reviewer",
     EventType.VIEWED: "viewed by a reviewer",
+    EventType.RECOMMENDED: "reviewed; awaiting a second reviewer",
+    EventType.CLAIMED: "taken up by a reviewer",
+    EventType.RELEASED: "returned to the review queue",
 }
+
+
+#: The events by which a reviewer took part in deciding (four eyes: the recommendation too).
+DECIDING_EVENTS = frozenset({EventType.APPROVED, EventType.REJECTED, EventType.RECOMMENDED})
 
 
 def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: str) -> bool:
@@ -678,14 +955,15 @@ def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: s
     if app.state not in REVIEWABLE_STATES:
         return False
     decider = str(Actor("reviewer", reviewer_id))
-    return any(e.type in (EventType.APPROVED, EventType.REJECTED) and e.actor == decider for e in history)
+    return any(e.type in DECIDING_EVENTS and e.actor == decider for e in history)
 
 
-def record_view(app: Application, reviewer_id: str, now: dt.datetime) -> Change:
-    """The audit event of one read of the application's personal data by a reviewer."""
+def record_view(app: Application, reviewer_id: str, now: dt.datetime, reviewer_email: Optional[str] = None) -> Change:
+    """The audit event of one read of the application's personal data by a reviewer (named in words)."""
+    details = {"reviewer_email": reviewer_email} if reviewer_email else {}
     return (
         _ChangeBuilder(app, app, now)
-        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review")
+        .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review", details)
         .build()
     )
 
@@ -705,5 +983,7 @@ def for_applicant(event: Mapping[str, Any]) -> dict[str, Any]:
             event_type = None
         shown["reason"] = PUBLIC_STAFF_REASONS.get(event_type, "") if event_type else ""
         if isinstance(event.get("details"), Mapping):
-            shown["details"] = {k: v for k, v in event["details"].items() if k == "decision"}
+            # a recommendation is not a decision: the applicant learns of it only as "in review"
+            keep = () if event_type is EventType.RECOMMENDED else ("decision",)
+            shown["details"] = {k: v for k, v in event["details"].items() if k in keep}
     return shown

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
-import hmac
 import json
 import random
 import time
@@ -125,7 +125,25 @@ class ApplicationService:
     def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
         """Every event MACed under the chain key, in sequence, and the chain ending at the application's
         stored head (``last_seq``, ``last_hash``): edits, insertions and truncation all show."""
-        return workflow.chain_intact(events, self._key(), head=(app.last_seq, app.last_hash))
+        return workflow.chain_intact(events, self._key(), head=(app.last_seq, app.last_hash), seal=app.legacy_seal)
+
+    def seal_legacy_history(self, application_id: str) -> bool:
+        """Seal the head of an application's version-1 (unkeyed) history under the chain key, once: run
+        for every application when the keyed chain is first deployed (``scripts/seal_legacy_history.py``),
+        before anyone could turn a keyed history into an unkeyed one. True when it sealed one; an
+        application keyed throughout, sealed already, or whose unkeyed chain does not verify, is left."""
+        for attempt in range(1, 4):
+            app = self.get(application_id)
+            seal = workflow.seal_legacy_head(app, self.repo.history(application_id), self._key())
+            if seal is None:
+                return False
+            after = dataclasses.replace(app, legacy_seal=seal, version=app.version + 1)
+            try:
+                self.repo.commit(workflow.Change(app, after, ()))
+                return True
+            except ConcurrentChange:
+                backoff(attempt)
+        raise ConcurrentChange(None)
 
     def policy(self) -> Policy:
         return self.settings.policy() if self.settings is not None else Policy()
@@ -214,7 +232,7 @@ class ApplicationService:
             seq += 1
             if event.seq != seq or event.prev_hash != prev:
                 return False
-            if not hmac.compare_digest(event.compute_hash(key).encode(), event.hash.encode()):
+            if not workflow.event_verifies(event, key, app.legacy_seal):
                 return False
             prev = event.hash
         return not last or (seq == app.last_seq and prev == app.last_hash)

@@ -35,6 +35,18 @@ class QuotaExceeded(Exception):
         self.retry_after_seconds = max(1, int(retry_after_seconds))
 
 
+class RateLimited(QuotaExceeded):
+    """Too many requests of one user in the current window (``services.rate_limits``)."""
+
+    def __init__(self, limit: int, window_seconds: int, retry_after_seconds: int):
+        super().__init__(
+            f"too many requests: at most {limit} per {window_seconds} s per user; retry after Retry-After",
+            retry_after_seconds,
+        )
+        self.limit = limit
+        self.window_seconds = window_seconds
+
+
 class DocumentNotDisplayable(Exception):
     """The stored object is not a JPEG, PNG or PDF by its bytes: it is not shown in a browser."""
 

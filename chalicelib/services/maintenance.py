@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from ..domain import workflow
+from ..domain.face_evidence import awaits_liveness
 from ..domain.workflow import FINAL_STATES, Application, Change, IllegalTransition, State, iso
 from ..observability import logger
 from .applications import ApplicationService
@@ -127,17 +128,24 @@ class Maintenance:
     # --- expire ---------------------------------------------------------------------
 
     def expire_abandoned(self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None) -> Summary:
-        """Applications still AWAITING_DOCUMENTS after the expiry period become EXPIRED."""
+        """Applications still AWAITING_DOCUMENTS after the expiry period become EXPIRED, and so do those
+        VERIFYING that long for the applicant's liveness check (issue 17: nothing else can move them)."""
         now = now or self.applications.clock()
         policy = self.settings.policy()
         cutoff = iso(now - dt.timedelta(days=policy.awaiting_documents_expiry_days))
-        candidates = self.applications.repo.in_state_since_before(State.AWAITING_DOCUMENTS, cutoff)
+        repo = self.applications.repo
+
+        def candidates() -> Iterable[Application]:
+            yield from repo.in_state_since_before(State.AWAITING_DOCUMENTS, cutoff)
+            yield from repo.in_state_since_before(State.VERIFYING, cutoff)
+
         summary = _apply_each(
             self.applications,
             "expire_abandoned",
-            candidates,
+            candidates(),
             lambda app: workflow.expire(app, policy, now),
             budget_seconds,
+            skip=lambda app: app.state == State.VERIFYING and not awaits_liveness(app.checks, app.biometrics),
         )
         summary.update(cutoff=cutoff, awaiting_documents_expiry_days=policy.awaiting_documents_expiry_days)
         return summary

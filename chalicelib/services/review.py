@@ -10,11 +10,13 @@ commits, the other gets a 409 carrying the state that won.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
 from ..domain import workflow
 from ..domain.identity import sniff_mime_type
+from ..domain.policy import Policy
 from ..domain.users import Identity
 from ..domain.workflow import Application, HistoryEvent, State, iso
 from ..observability import logger
@@ -33,6 +35,68 @@ DISPLAYABLE = frozenset({"image/jpeg", "image/png", "application/pdf"})
 DECISION_ATTEMPTS = 3
 #: A read records its audit event; concurrent reads (a console's parallel requests) retry with jitter.
 READ_ATTEMPTS = 8
+
+
+#: Index reads one filtered queue page may make (see ``ReviewService.queue``).
+QUEUE_QUERIES = 20
+#: The queue's views (``status``): every case, nobody's, someone's, mine, awaiting a second reviewer
+#: (four eyes), past the review SLA.
+QUEUE_STATUSES = ("all", "unclaimed", "claimed", "mine", "second_review", "overdue")
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def applicant_name(app: Application) -> str:
+    name = app.declared.get("full_name") or {}
+    return " ".join(p for p in (name.get("given_names"), name.get("surname")) if p)
+
+
+def age_hours(app: Application, now: dt.datetime) -> float:
+    return (now - workflow.parse_iso(app.state_since)).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a reviewer narrows the queue to; every given criterion must hold."""
+
+    status: str = "all"
+    reason: Optional[str] = None  # a check (``sanctions``) or a reason code (``SANCTIONS_POSSIBLE_MATCH``)
+    older_than_hours: Optional[int] = None
+    search: Optional[str] = None  # part of the applicant's name, or the start of the application id
+    newest_first: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.status != "all" or bool(self.reason) or self.older_than_hours is not None or bool(self.search)
+
+    def matches(self, app: Application, reviewer_sub: str, now: dt.datetime, policy: Policy) -> bool:
+        holder = workflow.claim_holder(app, now)
+        age = age_hours(app, now)
+        status_holds = {
+            "all": True,
+            "unclaimed": holder is None,
+            "claimed": holder is not None,
+            "mine": holder is not None and holder.get("reviewer") == reviewer_sub,
+            "second_review": app.recommendation is not None
+            and workflow.needs_second_review(app, policy.second_review_for),
+            "overdue": age >= policy.review_sla_hours,
+        }[self.status]
+        if not status_holds:
+            return False
+        if self.reason and not any(
+            self.reason.upper() in (str(r.get("check", "")).upper(), str(r.get("code", "")).upper())
+            for r in app.decision_reasons
+        ):
+            return False
+        if self.older_than_hours is not None and age < self.older_than_hours:
+            return False
+        if self.search:
+            needle = _folded(self.search.strip())
+            if needle not in _folded(applicant_name(app)) and not app.application_id.startswith(needle):
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -136,8 +200,25 @@ class ReviewService:
             return False
         return workflow.may_review(app, self.repo.history(app.application_id), reviewer.sub)
 
-    def queue(self, limit: int, cursor: Optional[str]) -> Page:
-        return self.repo.review_queue(limit, cursor)
+    def queue(
+        self, reviewer: Identity, limit: int, cursor: Optional[str], filters: Optional[QueueFilter] = None
+    ) -> Page:
+        """A page of the cases in review, oldest flag first (``newest_first``: the reverse), those matching
+        ``filters`` only. Filtered pages read the index in steps of exactly the rows still wanted (so the
+        cursor is always the index's own) and stop after ``QUEUE_QUERIES`` steps: a page may then hold
+        fewer rows than ``limit`` and a ``next_cursor`` to go on from (never a row skipped)."""
+        filters = filters or QueueFilter()
+        if not filters.active:
+            return self.repo.review_queue(limit, cursor, filters.newest_first)
+        now = self.applications.clock()
+        policy = self.applications.policy()
+        found: list[Application] = []
+        for _step in range(QUEUE_QUERIES):
+            page, cursor = self.repo.review_queue(limit - len(found), cursor, filters.newest_first)
+            found += [app for app in page if filters.matches(app, reviewer.sub, now, policy)]
+            if len(found) >= limit or cursor is None:
+                break
+        return found, cursor
 
     def detail(self, reviewer: Identity, application_id: str) -> Detail:
         """The application's personal data, checks and history, for a reviewer who may see them.
@@ -146,12 +227,14 @@ class ReviewService:
         else is NotFound (as an unknown id). Each read is recorded as a
         ``review.viewed`` history event in the same chain: the audit trace.
         """
+        staff_user = self.staff.current(reviewer) if self.staff is not None else None
+        email = staff_user.email if staff_user is not None else None  # who read it, in words
         for attempt in range(1, READ_ATTEMPTS + 1):
             app = self.applications.get(application_id)
             history = self.repo.history(application_id)
             if not workflow.may_review(app, history, reviewer.sub):
                 raise NotFound(application_id)
-            change = workflow.record_view(app, reviewer.sub, self.applications.clock())
+            change = workflow.record_view(app, reviewer.sub, self.applications.clock(), email)
             try:
                 change = self.applications.commit(change)
             except ConcurrentChange:
@@ -185,7 +268,14 @@ class ReviewService:
                 email = self._staff_email(reviewer)
                 applicant_emails = self._applicant_emails(app)
             change = workflow.decide(
-                app, approve, reviewer.sub, reason, self.applications.clock(), email, applicant_emails
+                app,
+                approve,
+                reviewer.sub,
+                reason,
+                self.applications.clock(),
+                email,
+                applicant_emails,
+                second_review_for=self.applications.policy().second_review_for,
             )
             try:
                 change = self.applications.commit(change)
@@ -195,14 +285,50 @@ class ReviewService:
                     continue  # a system step (escalation) moved the version, not another decision
                 self.metrics.count("ReviewDecisionConflict")
                 raise
-            self.metrics.count("ReviewApproved" if approve else "ReviewRejected")
+            recommended = change.events[-1].type is workflow.EventType.RECOMMENDED
+            self.metrics.count(
+                "ReviewRecommended" if recommended else "ReviewApproved" if approve else "ReviewRejected"
+            )
             logger.info(
                 "review decision",
                 extra={
                     "application_id": application_id,
                     "reviewer": reviewer.sub,
                     "decision": "approve" if approve else "reject",
+                    "recommendation": recommended,
                 },
             )
             return change.after
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- the queue: claims ----------------------------------------------------
+
+    def claim(self, reviewer: Identity, application_id: str) -> Application:
+        """Claim a case in review for ``review_claim_minutes`` (again: extended). Others see it claimed and
+        cannot decide it meanwhile; ClaimedByAnother (409) while someone else's claim lives."""
+        app = self.visible(reviewer, application_id)
+        if app.state != State.FLAGGED:
+            raise workflow.IllegalTransition(workflow.EventType.CLAIMED, app.state)
+        email = self._staff_email(reviewer)
+        minutes = self.applications.policy().review_claim_minutes
+        clock = self.applications.clock
+
+        def take(current: Application) -> workflow.Change:
+            if current.state != State.FLAGGED:
+                raise NotFound(application_id)  # decided by another since it was read
+            return workflow.claim(current, reviewer.sub, email, clock(), minutes)
+
+        change = self.applications.apply_with_retry(application_id, take, app)
+        self.metrics.count("ReviewClaimed")
+        return change.after if change else app
+
+    def release(self, reviewer: Identity, application_id: str) -> Application:
+        """Let one's claim go (idempotent: no claim of one's own is nothing to do)."""
+        app = self.visible(reviewer, application_id)
+        if app.state != State.FLAGGED:
+            return app
+        clock = self.applications.clock
+        change = self.applications.apply_with_retry(
+            application_id, lambda current: workflow.release(current, reviewer.sub, clock()), app
+        )
+        return change.after if change else app

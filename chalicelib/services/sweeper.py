@@ -12,7 +12,8 @@ those states longer than ``STUCK_AFTER`` and asks for the missing step again:
   asked for on the identity-check queue (the path uploads take, so the OCR
   service's quota is respected and the sweep itself stays cheap);
 * VERIFYING without an identity result: likewise, for its document;
-* either state without an address or a sanctions result: that check, run here.
+* either state without an address or a sanctions result: that check, run here;
+* VERIFYING with the face check asked for but not recorded (its message dead-lettered): the face check.
 
 Every step is idempotent (a replay changes nothing), so a sweep racing the
 original event, or running twice, is safe.
@@ -30,6 +31,7 @@ from ..domain.workflow import Application, State, iso
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService
+from .face_check import FaceCheck
 from .ports import CheckRequests, Claims, DocumentStore
 from .sanctions import SanctionsCheck
 
@@ -57,6 +59,7 @@ class Sweeper:
         address_check: AddressCheck,
         sanctions_check: SanctionsCheck,
         claims: Claims,
+        face_check: FaceCheck,
     ):
         self.applications = applications
         self.documents = documents
@@ -65,6 +68,7 @@ class Sweeper:
         self._listings = 0
         self.address_check = address_check
         self.sanctions_check = sanctions_check
+        self.face_check = face_check
 
     def redrive_stuck(
         self, now: Optional[dt.datetime] = None, budget_seconds: Optional[float] = None
@@ -118,6 +122,8 @@ class Sweeper:
             if key is not None and self.claims.claim(asked, int(ASK_AGAIN_AFTER.total_seconds())):
                 self.check_requests.request_identity_check(key, version)
                 requested += 1
+        if FaceCheck.due(app):
+            changed += 1 if self.face_check.check_requested(submitted).get("changed") else 0
         if changed or requested:
             logger.info(
                 "stuck application re-driven",

@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional
 from websockets.asyncio.server import Server, serve
 from websockets.frames import CloseCode
 
+from ..deadlines import scaled
 from ..net import public_host
 from .connections import MAX_MESSAGE_BYTES, Connection
 from .lambda_events import EventShaper
@@ -128,7 +129,7 @@ class WebSocketGateway:
             try:
                 asyncio.run_coroutine_threadsafe(
                     self._start_servers(), self._loop
-                ).result(timeout=30)
+                ).result(timeout=scaled(30.0))
             except BaseException:
                 self.stop()
                 raise
@@ -148,14 +149,14 @@ class WebSocketGateway:
             try:
                 asyncio.run_coroutine_threadsafe(
                     self._stop_servers(), loop
-                ).result(timeout=30)
+                ).result(timeout=scaled(30.0))
             except Exception:
                 logger.exception("WebSocket gateway did not stop cleanly")
             try:
                 loop.call_soon_threadsafe(loop.stop)
             except RuntimeError:
                 pass  # the loop already ended
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=scaled(30.0))
             if self._executor is not None:
                 # A handler stuck forever must not hang stop(); it is logged.
                 self._executor.shutdown(wait=False, cancel_futures=True)
@@ -215,7 +216,10 @@ class WebSocketGateway:
             max_size=MAX_MESSAGE_BYTES,
             # $connect runs inside the handshake; API Gateway gives an
             # integration 29 s, websockets' default would abort after 10 s.
-            open_timeout=30,
+            # Scaled: a loaded machine runs the handler slower than Lambda.
+            open_timeout=scaled(30.0),
+            # Not scaled: the peer has had our close frame (and its code) by
+            # then; this only bounds waiting for its answer before dropping it.
             close_timeout=2,
         )
         self._port = self._ws_server.sockets[0].getsockname()[1]
@@ -230,7 +234,7 @@ class WebSocketGateway:
         if self._ws_server is not None:
             self._ws_server.close(code=CloseCode.GOING_AWAY)
             try:
-                await asyncio.wait_for(self._ws_server.wait_closed(), timeout=15)
+                await asyncio.wait_for(self._ws_server.wait_closed(), timeout=scaled(15.0))
             except asyncio.TimeoutError:
                 logger.error("timed out waiting for WebSocket handlers to finish")
         if self._management_server is not None:

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
+from ..deadlines import scaled
 from .connections import MAX_MESSAGE_BYTES, Connection
 
 #: Largest management request body read before the connection is dropped.
@@ -126,7 +127,7 @@ class ManagementApi:
         for writer in sessions.values():
             writer.transport.abort()
         if sessions:
-            await asyncio.wait(sessions.keys(), timeout=5)
+            await asyncio.wait(sessions.keys(), timeout=scaled(5.0))
 
     async def _write_response(
         self, writer: asyncio.StreamWriter, status: int,

@@ -133,6 +133,40 @@ def test_past_its_expiry_a_connection_and_its_subscriptions_are_ignored(connecti
         now.subscribe(cid, topic())
 
 
+def test_the_per_user_limit_holds_against_parallel_registers(connection_store):
+    """Twelve connects of one user at once, a limit of 3: exactly 3 are registered (count-then-insert let
+    every one of them through); a forgotten connection gives its slot back, an expired one frees it."""
+    import concurrent.futures
+
+    from chalicelib.services.ports import TooManyConnections
+
+    store = connection_store()
+    user = Identity(sub=f"racer-{uuid.uuid4()}", groups=frozenset())
+    ids = [new_id() for _ in range(12)]
+
+    def connect(cid: str) -> bool:
+        try:
+            store.register(cid, user, 3)
+            return True
+        except TooManyConnections:
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        won = [cid for cid, ok in zip(ids, pool.map(connect, ids)) if ok]
+    assert len(won) == 3 and store.count_for_user(user.sub) == 3
+    with pytest.raises(TooManyConnections):
+        store.register(new_id(), user, 3)
+    store.forget(won[0])
+    assert store.count_for_user(user.sub) == 2
+    store.register(new_id(), user, 3)
+    with pytest.raises(TooManyConnections):
+        store.register(new_id(), user, 3)
+    # Connections past their expiry (a lost $disconnect) hold no slot.
+    later = connection_store(lambda: dt.datetime.now(dt.UTC) + dt.timedelta(hours=3))
+    assert later.count_for_user(user.sub) == 0
+    later.register(new_id(), user, 3)
+
+
 # --- the WebSocket sender ------------------------------------------------------------------------
 
 

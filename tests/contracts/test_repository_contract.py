@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import State, verify_chain
 from chalicelib.services.ports import (
@@ -39,6 +39,7 @@ def flagged(repository, moment, applicant_id=None):
     app = committed(repository, workflow.receive_document(app, "k", 2048, moment()))
     app = committed(repository, workflow.record_check(app, CheckResult(ADDRESS), moment()))
     app = committed(repository, workflow.record_check(app, CheckResult(SANCTIONS), moment()))
+    app = committed(repository, workflow.record_check(app, CheckResult(FACE), moment()))  # issue 17
     doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
     app = committed(repository, workflow.record_check(app, doubt, moment()))
     assert app.state == State.FLAGGED
@@ -72,7 +73,7 @@ def test_values_read_back_are_copies(repository, moment):
 def test_a_chain_of_changes_keeps_history_and_state_together(repository, moment):
     app = flagged(repository, moment)
     events = repository.history(app.application_id)
-    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6] and verify_chain(events) is None
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6, 7] and verify_chain(events) is None
     assert events[-1].to_state == State.FLAGGED and app.last_hash == events[-1].hash
     assert repository.get(app.application_id) == app
     withdraw_all(repository, [app], moment)

@@ -155,7 +155,10 @@ def test_settings_give_a_policy_with_the_templates_defaults(settings):
     assert isinstance(policy, Policy)
     # resources.yaml's parameters are the Policy defaults; only the list URLs differ locally, where
     # they point at the snapshot in the local sanctions bucket (devstack/sanctions.py)
-    lists = {f: getattr(Policy(), f) for f in ("sanctions_ofac_sdn_url", "sanctions_ofac_alt_url", "sanctions_un_url")}
+    # The test session raises the per-user request rate limits (tests/conftest.py; test_limits.py checks
+    # the template's values).
+    lists = {f: getattr(Policy(), f) for f in ("sanctions_ofac_sdn_url", "sanctions_ofac_alt_url", "sanctions_un_url",
+                                               "applicant_requests_per_minute", "staff_requests_per_minute")}
     assert dataclasses.replace(policy, **lists) == Policy()
     assert settings.policy() == policy
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ class LocalStack:
     process: subprocess.Popen
     state_dir: Path
     output: list[str] = field(default_factory=list)  # everything the stack printed so far
+    console_url: str = ""  # issue 21: the console through the local stand-in of CloudFront
+    auth_url: str = ""  # the user pools' domain (managed login)
+    provider_url: str = ""  # the corporate identity provider's stand-in
 
     def cli(self, *arguments: str) -> subprocess.CompletedProcess:
         """Run ``python -m devstack ARGUMENTS`` (what ``./dev`` runs) against this stack."""
@@ -68,14 +72,37 @@ class LocalStack:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def token(self, role: str = "applicant", kind: str = "IdToken") -> str:
-        """Sign a demo user in (USER_PASSWORD_AUTH) to their pool (staff: the staff pool); a Cognito token."""
+        """Sign a demo user in to their pool; a Cognito token. Applicants: USER_PASSWORD_AUTH; staff: through
+        the corporate stand-in provider and the staff pool's managed login (code + PKCE), as ``./dev token``."""
         from devstack.users import client_id_for
 
         user = self.user(role)
+        if user.get("pool") == "staff":
+            with urllib.request.urlopen(f"{self.control_url}/users/{urllib.parse.quote(user['email'])}/token",
+                                        timeout=60) as response:
+                return str(json.loads(response.read())[kind])
         result = self.client("cognito-idp").initiate_auth(
             ClientId=client_id_for(self.env, user), AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user["email"], "PASSWORD": user["password"]})
         return result["AuthenticationResult"][kind]
+
+    def provider(self, method: str, path: str = "", body: Any = None) -> Any:
+        """The corporate stand-in provider's directory, through the stack's control endpoint (issue 21):
+        ``provider("POST", body={email, password, groups, totp_secret})``, ``provider("PUT", email, {groups})``,
+        ``provider("DELETE", email)``."""
+        url = f"{self.control_url}/provider/people" + (f"/{urllib.parse.quote(path)}" if path else "")
+        request = urllib.request.Request(url, method=method, headers={"Content-Type": "application/json"},
+                                         data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def staff_token(self, email: str, password: str, totp_secret: str | None = None) -> dict[str, Any]:
+        """Cognito's tokens of a person of the corporate provider, signed in as the console does (code + PKCE)."""
+        from devstack.signin import oauth_sign_in
+        from devstack.users import STAFF_PROVIDER
+
+        return oauth_sign_in(self.auth_url, self.env["STAFF_USER_POOL_CLIENT_ID"], self.console_url, STAFF_PROVIDER,
+                             email, password, totp_secret)
 
     def fire(self, schedule_name: str) -> Any:
         """Run a schedule's handler now, in the stack; returns the handler's result."""
@@ -127,12 +154,17 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
     stack = LocalStack(api_url=info["api_url"], ws_url=info["ws_url"],
                        moto_url=info["moto_url"], control_url=info["control_url"],
                        env=info["env"], users=info["users"], process=process,
-                       state_dir=state_dir, output=output)
+                       state_dir=state_dir, output=output, console_url=info.get("console_url", ""),
+                       auth_url=info.get("auth_url", ""), provider_url=info.get("provider_url", ""))
     print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
     # The session's tests share a few users and open far more applications each than
     # an applicant's daily limit allows (tests/test_limits.py proves the limit itself).
     stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
                                       Value="100000", Type="String", Overwrite=True)
+    # Likewise the per-user request rate limits (tests/test_limits.py proves them).
+    for name in ("applicant_requests_per_minute", "staff_requests_per_minute"):
+        stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/" + name,
+                                          Value="1000000", Type="String", Overwrite=True)
     yield stack
     process.send_signal(signal.SIGINT)
     try:

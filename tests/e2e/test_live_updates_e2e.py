@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from websockets.sync.client import connect
 
+from tests.e2e.face import HOLDER_PHOTO, live_selfie
 from tests.e2e.http import call, upload
 from tests.support.deadlines import OUTCOME_S, REPLY_S
 from tests.support.documents import make_declared, passport_bytes
@@ -57,7 +58,8 @@ def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_
     with socket(local_stack, token) as ws:
         ack = ask(ws, {"action": "subscribe", "application_id": app_id})
         assert ack["type"] == "subscribed"
-        assert upload(presigned, passport_bytes(), "image/jpeg").status_code in (200, 201, 204)
+        assert upload(presigned, passport_bytes(photo=HOLDER_PHOTO), "image/jpeg").status_code in (200, 201, 204)
+        live_selfie(local_stack, token, app_id)  # nothing is approved without the face check (issue 17)
         events = events_until(ws, lambda e: e["state"] == "APPROVED")
     states = [e["state"] for e in events if e["application_id"] == app_id]
     assert "VERIFYING" in states and states[-1] == "APPROVED"
@@ -80,7 +82,8 @@ def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local
     with socket(local_stack, reviewer) as ws:
         assert ask(ws, {"action": "subscribe", "topic": "review-queue"})["type"] == "subscribed"
         app_id, presigned = create_and_upload(local_stack, applicant, make_declared(address=PO_BOX))
-        upload(presigned, passport_bytes(), "image/jpeg")
+        upload(presigned, passport_bytes(make_declared(address=PO_BOX), photo=HOLDER_PHOTO), "image/jpeg")
+        live_selfie(local_stack, applicant, app_id)  # the decision waits for the face check
         arrived = events_until(ws, lambda e: e["application_id"] == app_id and e["state"] == "FLAGGED")
         assert arrived[-1]["type"] == "application.flagged"
         queue = call(local_stack, "GET", "/review/queue?limit=100", reviewer).json()["items"]

@@ -14,9 +14,11 @@ from pathlib import Path
 import jwt
 import pytest
 
+from tests.e2e.face import HOLDER_LIVE, HOLDER_PHOTO
 from tests.e2e.http import call, poll
 from tests.support.deadlines import COMMAND_S
 from tests.support.documents import make_declared, passport_bytes
+from tests.support.faces import path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,11 +39,13 @@ def test_dev_upload_does_the_presigned_post_and_the_application_is_decided(local
     token = local_stack.token("applicant")
     app_id = create(local_stack, token)
     document = tmp_path / "passport.jpg"
-    document.write_bytes(passport_bytes())
+    document.write_bytes(passport_bytes(photo=HOLDER_PHOTO))
 
     done = local_stack.cli("upload", app_id, str(document))
     assert done.returncode == 0, done.stderr
     assert f"applications/{app_id}/" in done.stdout
+    selfie = local_stack.cli("selfie", app_id, *(str(path(name)) for name in HOLDER_LIVE))
+    assert selfie.returncode == 0, selfie.stderr
     assert poll(lambda: state(local_stack, token, app_id),
                 lambda s: s in ("APPROVED", "FLAGGED", "REJECTED")) == "APPROVED"
 

@@ -41,6 +41,12 @@ def provisioned_environment() -> dict[str, str]:
                         "AWS_REGION": "us-east-1"}.items():
         os.environ[name] = value
     server, endpoint = start_moto()
+    # moto does not compare faces; the local stack's Rekognition does (and holds the collection
+    # resources.yaml declares, so it starts before provisioning).
+    from devstack.rekognition import start_rekognition
+
+    rekognition = start_rekognition(endpoint)
+    os.environ["AWS_ENDPOINT_URL_REKOGNITION"] = rekognition.url
     env = provision(ROOT / "resources.yaml", STAGE, boto3.session.Session(region_name="us-east-1"), endpoint)
     os.environ.update(env)
     os.environ["MOTO_SERVER"] = endpoint
@@ -51,4 +57,14 @@ def provisioned_environment() -> dict[str, str]:
     from devstack.textract import start_textract
 
     env["AWS_ENDPOINT_URL_TEXTRACT"] = os.environ["AWS_ENDPOINT_URL_TEXTRACT"] = start_textract(endpoint).url
+    env["AWS_ENDPOINT_URL_REKOGNITION"] = rekognition.url
+    env["LIVENESS_PROVIDER"] = os.environ["LIVENESS_PROVIDER"] = "local"
+    env["LIVENESS_ENDPOINT"] = os.environ["LIVENESS_ENDPOINT"] = rekognition.liveness_url
+    # The in-process API tests write who is in an image into the image (no real faces, no dlib): the scripted
+    # stand-in answers the app's own Rekognition clients before the request reaches the local Rekognition
+    # (clients given an explicit endpoint_url -- the local engine's own tests -- are left alone). The e2e
+    # stack (python -m devstack up) runs in its own process and uses the real engine.
+    from tests.support import rekognition as scripted_rekognition
+
+    scripted_rekognition.start(boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=endpoint))
     return env

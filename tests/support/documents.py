@@ -12,11 +12,13 @@ dependency) so that type sniffing is tested against what clients really upload.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import functools
 import random
 from typing import Any, Mapping, Optional
 
+from chalicelib.adapters.memory.face import HOLDER  # who the documents show: the application's own holder
 from chalicelib.domain.mrz import FILLER, check_digit, encode_name
 
 DEFAULT_BIRTH_DATE = dt.date(1990, 5, 17)
@@ -123,14 +125,18 @@ def fit_name(surname: str, given_names: str, width: int) -> str:
 # --- what a page says -------------------------------------------------------------
 
 
-def page_bytes(lines: list[str], min_size: int = 2048) -> bytes:
-    """A real JPEG with ``lines`` printed on it for the in-memory OCR (a comment segment it reads back)."""
-    from chalicelib.adapters.memory import PAGE_TEXT_MARKER
+
+
+def page_bytes(lines: list[str], min_size: int = 2048, faces: tuple[Any, ...] = (HOLDER,)) -> bytes:
+    """A real JPEG with ``lines`` printed on it for the in-memory OCR (a comment segment it reads back),
+    showing ``faces`` to the in-memory Rekognition (another comment segment; the holder by default)."""
+    from chalicelib.adapters.memory import PAGE_TEXT_MARKER, with_faces
 
     image = jpeg_bytes(min_size)
     text = PAGE_TEXT_MARKER + "\n".join(lines).encode("ascii") + b"\n:END"
     segment = b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text
-    return image[:2] + segment + image[2:]
+    page = image[:2] + segment + image[2:]
+    return with_faces(page, *faces) if faces else page
 
 
 def document_bytes(declaration: Optional[Mapping[str, Any]] = None, **mrz_overrides: Any) -> bytes:
@@ -138,15 +144,25 @@ def document_bytes(declaration: Optional[Mapping[str, Any]] = None, **mrz_overri
     return page_bytes(mrz_lines(declaration or make_declared(), **mrz_overrides))
 
 
-def passport_bytes(declaration: Optional[Mapping[str, Any]] = None, fmt: str = "jpeg", **look: Any) -> bytes:
-    """A realistic data page for ``declaration`` (default: ``make_declared()``), read by the real local OCR."""
+def passport_bytes(declaration: Optional[Mapping[str, Any]] = None, fmt: str = "jpeg", face: Optional[str] = HOLDER,
+                   photo: Optional[str] = None, **look: Any) -> bytes:
+    """A realistic data page for ``declaration`` (default: ``make_declared()``), read by the real local OCR.
+
+    ``photo``: a photo of tests/data/faces for the page's photo area (the local stack's face engine finds it);
+    without it the silhouette, which has no face."""
     import json
 
-    return _rendered(json.dumps(declaration or make_declared(), sort_keys=True), fmt, tuple(sorted(look.items())))
+    from chalicelib.adapters.memory import with_faces
+
+    page = _rendered(json.dumps(declaration or make_declared(), sort_keys=True), fmt, tuple(sorted(look.items())),
+                     photo)
+    # the holder's face, for the test stack's Rekognition stand-in (tests/support/rekognition.py): a JPEG
+    # comment, which OCR never sees
+    return with_faces(page, face) if fmt == "jpeg" and face else page
 
 
 @functools.lru_cache(maxsize=16)
-def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...]) -> bytes:
+def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...], photo: Optional[str] = None) -> bytes:
     import json
 
     from tests.support.passports import Holder, Look, make_document
@@ -159,6 +175,10 @@ def _rendered(declaration_json: str, fmt: str, look: tuple[tuple[str, Any], ...]
         birth_date=dt.date.fromisoformat(body["date_of_birth"]), sex="F",
         expiry_date=dt.date.fromisoformat(document["expiry_date"]), kind=document["type"],
     )
+    if photo:
+        from tests.support import faces
+
+        holder = dataclasses.replace(holder, photo=faces.portrait(faces.photo(photo)))
     return make_document(holder, Look(fmt=fmt, **dict(look)))
 
 

@@ -14,11 +14,13 @@ from typing import Any, Optional
 
 from chalicelib.adapters.memory import (
     FakeTokenVerifier,
+    InMemoryBiometricImages,
     InMemoryApplicationRepository,
     InMemoryCheckRequests,
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryDocumentStore,
+    InMemoryGroupMembership,
     InMemoryUserDirectory,
     StaticChainKey,
     InMemoryJobRunLog,
@@ -34,7 +36,9 @@ from chalicelib.adapters.memory import (
     RecordingMetrics,
     RecordingWebSocketSender,
     StaticListDownloader,
+    StaticProviderTokens,
     StaticSettings,
+    over_memory,
 )
 from chalicelib.bootstrap import Services
 from chalicelib.config import Config
@@ -97,12 +101,19 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         directory=InMemoryUserDirectory(),
         chain_key=StaticChainKey(),
         customer_directory=InMemoryUserDirectory(auto_staff=False),
+        provider_tokens=StaticProviderTokens(),
+        membership=InMemoryGroupMembership(),
         queue_admin=InMemoryQueueAdmin(),
         check_requests=InMemoryCheckRequests(),
         backoff=RecordingBackoff(),
         job_runs=InMemoryJobRunLog(),
     )
     services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed
+    images = InMemoryBiometricImages()
+    services.__dict__.update(
+        biometric_images=images,
+        faces=over_memory(services.__dict__["documents"], images, clock),  # sees who a test put in an image
+    )
     return services
 
 
@@ -193,3 +204,44 @@ def relay(services: Services, *application_ids: str) -> int:
     published, failed_at = services.outbox.relay_batch(records)
     assert failed_at is None
     return published
+
+
+# --- the face check (issue 17) ------------------------------------------------------------------
+
+
+def selfie(
+    services: Services,
+    who: Any,
+    application_id: str,
+    *faces: Any,
+    status: str = "SUCCEEDED",
+    confidence: float = 99.0,
+) -> Any:
+    """Consent, a liveness session streamed with a selfie of ``faces`` (the document's holder by default),
+    and its completion, as the applicant's client does; returns the completion."""
+    from chalicelib.adapters.memory import face_image
+    from tests.support.documents import HOLDER
+
+    version = services.liveness.consent_status(who, application_id).text_version
+    services.liveness.give_consent(who, application_id, version)
+    session, _ = services.liveness.create_session(who, application_id)
+    services.faces.stream(session.session_id, face_image(*(faces or (HOLDER,))), status, confidence)
+    return services.liveness.complete_session(who, application_id, session.session_id)
+
+
+def face_requested_message(application_id: str) -> str:
+    """What the face-check queue receives: the outbox's face.requested event (raw delivery)."""
+    import json
+
+    return json.dumps({"application_id": application_id, "type": "face.requested", "state": "VERIFYING"})
+
+
+def face_check(services: Services, application_id: str) -> dict[str, Any]:
+    """The face check for one application, as its queue delivers the face.requested event."""
+    return services.face_check.check_requested(face_requested_message(application_id))
+
+
+def with_face(services: Services, who: Any, application_id: str, *faces: Any, **liveness: Any) -> dict[str, Any]:
+    """The applicant's selfie, then the face check it asks for (once the document is read)."""
+    selfie(services, who, application_id, *faces, **liveness)
+    return face_check(services, application_id)

@@ -10,7 +10,7 @@ import boto3
 import requests
 
 from tests.support.deadlines import EVENT_S, REPLY_S
-from tests.support.documents import make_declared, passport_bytes
+from tests.support.documents import HOLDER, make_declared, passport_bytes
 
 
 def create_application(api: Any, user: Any, **overrides: Any) -> str:
@@ -141,3 +141,72 @@ def relay(*application_ids: str) -> int:
     published, failed_at = services().outbox.relay_batch(records)
     assert failed_at is None
     return published
+
+
+# --- the face check (issue 17) ------------------------------------------------------------------
+
+
+def give_selfie(api: Any, user: Any, application_id: str, *faces: Any, status: str = "SUCCEEDED",
+                confidence: float = 99.0) -> Any:
+    """Consent, a liveness session streamed with a selfie of ``faces`` (the document's holder by default)
+    through the test stack's Rekognition stand-in, and its completion; returns the completion's reply."""
+    from chalicelib.adapters.memory import face_image
+    from tests.support import rekognition
+
+    base = f"/applications/{application_id}"
+    version = api.get(f"{base}/biometric-consent", user=user).body["text_version"]
+    consent = api.post(f"{base}/biometric-consent", {"text_version": version, "accepted": True}, user=user)
+    assert consent.status in (200, 201), consent.body
+    session = api.post(f"{base}/liveness-sessions", user=user)
+    assert session.status in (200, 201), session.body
+    session_id = session.body["session_id"]
+    rekognition.local().stream(session_id, face_image(*(faces or (HOLDER,))), status, confidence)
+    return api.post(f"{base}/liveness-sessions/{session_id}/complete", user=user)
+
+
+def face_message(application_id: str) -> str:
+    """The outbox's face.requested event, as the face-check queue receives it (raw delivery)."""
+    return json.dumps({"event_id": f"{application_id}#0", "application_id": application_id, "type": "face.requested",
+                       "state": "VERIFYING", "from_state": "VERIFYING"})
+
+
+def face_event(client: Any, *bodies: str) -> dict[str, Any]:
+    return client.events.generate_sqs_event(queue_name=os.environ["FACE_CHECK_QUEUE_NAME"], message_bodies=list(bodies))
+
+
+def check_face(client: Any, *application_ids: str) -> Any:
+    """The face check of each application, as its queue delivers face.requested."""
+    return client.lambda_.invoke("check_face", face_event(client, *map(face_message, application_ids)))
+
+
+def with_face(api: Any, client: Any, user: Any, application_id: str, *faces: Any, **liveness: Any) -> Any:
+    """The applicant's selfie, then the face check it asks for (once the document is read)."""
+    give_selfie(api, user, application_id, *faces, **liveness)
+    return check_face(client, application_id)
+
+
+def selfie_at(application_id: str, clock: Any = None, *faces: Any, confidence: float = 99.0) -> Any:
+    """The applicant's consent and liveness check recorded at ``clock``'s time, without Rekognition: the
+    selfie written to the biometrics bucket where a session would write it. Returns the application after."""
+    import uuid
+
+    from chalicelib.adapters.memory import face_image
+    from chalicelib.adapters.s3_biometrics import liveness_prefix
+    from chalicelib.bootstrap import services
+    from chalicelib.domain import face_workflow
+    from chalicelib.services.applications import ApplicationService
+
+    svc = ApplicationService(services().repository, clock) if clock else services().applications
+    policy = services().settings.policy()
+    owner = svc.repo.get(application_id).applicant_id
+    session_id = str(uuid.uuid4())
+    key = f"{liveness_prefix(application_id)}{session_id}/reference.jpg"
+    put = boto3.client("s3").put_object(Bucket=os.environ["BIOMETRICS_BUCKET_NAME"], Key=key,
+                                        Body=face_image(*(faces or (HOLDER,))), ContentType="image/jpeg")
+    reference = {"key": key, "version": put.get("VersionId")}
+    svc.apply_with_retry(application_id, lambda a: face_workflow.give_consent(
+        a, owner, policy.face_consent_text_version, policy, svc.clock()))
+    svc.apply_with_retry(application_id, lambda a: face_workflow.start_session(a, session_id, 1, policy, svc.clock()))
+    change = svc.apply_with_retry(application_id, lambda a: face_workflow.complete_session(
+        a, session_id, "SUCCEEDED", confidence, reference, [], policy, svc.clock()))
+    return change.after

@@ -56,7 +56,8 @@ def ensure_group(pool_id: str, group: str) -> None:
 
 
 def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
-    """Create through the admin API and sign in with USER_PASSWORD_AUTH: real moto tokens.
+    """Create through the admin API and sign in: real moto tokens (applicants: USER_PASSWORD_AUTH; staff:
+    what the staff pool's managed login issues).
 
     ``pool`` defaults to ``staff`` when the user is in any group (reviewers, operators), else ``customer``.
     """
@@ -72,8 +73,16 @@ def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
         if pool == "customer":
             ensure_group(pool_id, group)
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-    result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                               AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    if pool == "staff":
+        # The staff app client has no password flow (issue 21: staff sign in through managed login): the
+        # tokens its token endpoint would issue, minted by the local stand-in of it (devstack/hosted_ui.py).
+        from devstack.hosted_ui import staff_tokens
+
+        minted = staff_tokens(pool_id, client_id, email)
+        result = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
+    else:
+        result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
     sub = jwt.decode(result["IdToken"], options={"verify_signature": False})["sub"]
     return User(email, sub, result["IdToken"], result["AccessToken"], groups, pool)
 

@@ -1,26 +1,35 @@
 """Realistic identity documents for tests, benchmarks and `./dev passport`.
 
-A data page as a phone or scanner sees it: a tinted background with
-guilloche lines, a header, a photo area, printed fields, and the
-machine-readable zone set in OCR-B (Debian's ``fonts-ocr-b``) at the ICAO
-pitch; then the camera's imperfections (rotation, blur, JPEG quality) and
-the container (JPEG, PNG, single-page PDF). Dev and test only: nothing here
-ships in ``chalicelib``.
+A data page as a phone or scanner sees it: a background (a plain tint, or
+security printing -- rainbow colours, guilloche, a watermark, microprint and a
+hologram, behind the MRZ too: ``security_print``), a header, a photo area,
+printed fields, and the machine-readable zone set in OCR-B (Debian's
+``fonts-ocr-b``) at the ICAO pitch; then the camera (``phone_camera``: the
+page on a table in perspective, shadow, glare, blur, few pixels, held any way
+up with or without the EXIF orientation tag) and the container (JPEG at any
+quality, PNG, single-page PDF). Dev and test only: nothing here ships in
+``chalicelib``.
+
+The steps are separate functions (``render_page`` -> ``photograph`` ->
+``encode``), and ``Look`` says how each goes, so a new kind of page (a real
+photo in the photo area, another background) is one more field and one more
+step, not a new generator.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from chalicelib.domain.mrz import FILLER, check_digit, encode_name
+
+from . import phone_camera, security_print
 
 FONT_DIRS = (Path("/usr/share/fonts/opentype/ocr-b"), Path("/usr/share/fonts/truetype/ocr-b"))
 TEXT_FONTS = (
@@ -65,6 +74,8 @@ class Holder:
     expiry_date: dt.date = dt.date(2031, 1, 1)
     kind: str = "passport"  # passport (TD3), id_card (TD1), td2
     optional_data: str = ""
+    # The holder's photo (JPEG/PNG bytes) printed in the photo area; None: a grey silhouette, no face.
+    photo: Optional[bytes] = field(default=None, repr=False, compare=False)
 
     @property
     def layout(self) -> str:
@@ -149,7 +160,7 @@ def random_holder(rng: random.Random, today: Optional[dt.date] = None, kind: Opt
 
 @dataclass(frozen=True)
 class Look:
-    """How the page is photographed and stored."""
+    """How the page is printed, photographed and stored."""
 
     rotation: float = 0.0  # degrees, + is counter-clockwise
     blur: float = 0.0  # Gaussian radius in page pixels
@@ -159,15 +170,48 @@ class Look:
     with_mrz: bool = True
     seed: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    background: str = "plain"  # plain, security (security_print.BACKGROUNDS)
+    perspective: float = 0.0  # 0..1: the page on a table, photographed at an angle
+    shadow: float = 0.0  # 0..1: how dark a shadow across the picture is
+    glare: float = 0.0  # 0..1: how far a lamp's reflection washes the picture out
+    width_px: Optional[int] = None  # the stored picture's width (600: a phone app that sends small pictures)
+    orientation: int = 0  # 0, 90, 180, 270: the phone held sideways or upside down (counter-clockwise)
+    exif: bool = False  # the orientation written as the EXIF tag (pixels turned, the tag says how to show them)
 
 
-def random_look(rng: random.Random) -> Look:
-    """The variations the read rate is measured across: +-3 degrees, blur, JPEG quality 60-95, every container."""
-    return Look(
+#: The variations the read rate is measured across, each on its own over the baseline (rotation to +-3 degrees,
+#: blur, JPEG quality 60-95, every container, 8-12 px/mm), and several at once.
+VARIATIONS = ("baseline", "orientation", "background", "perspective", "low_resolution", "quality_30", "combined")
+
+
+def random_look(rng: random.Random, variation: str = "baseline") -> Look:
+    """A reproducible look for ``variation`` (see VARIATIONS)."""
+    look = Look(
         rotation=rng.uniform(-3.0, 3.0), blur=rng.choice((0.0, 0.0, 0.6, 1.0, 1.4)),
         quality=rng.randint(60, 95), fmt=rng.choice(("jpeg", "jpeg", "png", "pdf")),
         px_per_mm=rng.choice((8.0, 10.0, 12.0)), seed=rng.randint(0, 10**6),
     )
+    if variation == "baseline":
+        return look
+    if variation == "orientation":
+        return replace(look, orientation=rng.choice((90, 180, 270)), exif=rng.random() < 0.5,
+                       fmt=rng.choice(("jpeg", "jpeg", "png")))
+    if variation == "background":
+        return replace(look, background="security")
+    if variation == "perspective":
+        return replace(look, perspective=rng.uniform(0.4, 1.0), rotation=rng.uniform(-8, 8), fmt="jpeg",
+                       glare=rng.choice((0.0, rng.uniform(0.3, 0.7))), shadow=rng.choice((0.0, rng.uniform(0.2, 0.5))),
+                       blur=rng.choice((0.0, 0.6, 1.0)))
+    if variation == "low_resolution":
+        return replace(look, width_px=600, fmt=rng.choice(("jpeg", "png")), blur=rng.choice((0.0, 0.6)))
+    if variation == "quality_30":
+        return replace(look, quality=30, fmt="jpeg")
+    if variation == "combined":  # several at once, as phones deliver them
+        return replace(look, background="security", perspective=rng.uniform(0.3, 0.8), rotation=rng.uniform(-6, 6),
+                       glare=rng.choice((0.0, rng.uniform(0.3, 0.6))), shadow=rng.choice((0.0, rng.uniform(0.2, 0.4))),
+                       orientation=rng.choice((0, 90, 180, 270)), exif=rng.random() < 0.5, fmt="jpeg",
+                       quality=rng.choice((30, 50, 75)), blur=rng.choice((0.0, 0.6)))
+    raise ValueError(f"unknown variation {variation!r}")
 
 
 def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
@@ -179,8 +223,11 @@ def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
     width, height = int(width_mm * scale), int(height_mm * scale)
     tint = (rng.randint(225, 245), rng.randint(228, 245), rng.randint(215, 240))
     page = Image.new("RGB", (width, height), tint)
+    if look.background == "security":
+        security_print.security_background(page, rng, scale, holder.issuing_state)
+    else:
+        security_print.plain_background(page, rng, scale)
     draw = ImageDraw.Draw(page)
-    _guilloche(draw, width, height, rng, scale)
     small, label, value = (_text_font(max(8, int(scale * k))) for k in (2.0, 2.2, 3.2))
     kind_title = {"TD3": "PASSPORT / PASSEPORT", "TD1": "IDENTITY CARD / CARTE D'IDENTITÉ", "TD2": "IDENTITY CARD"}
     title = value if layout == "TD3" else label
@@ -190,11 +237,15 @@ def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
     photo_w, photo_h = (35 * scale, 45 * scale) if layout == "TD3" else (22 * scale, 28 * scale)
     x0, y0 = scale * 5, scale * 10
     draw.rectangle((x0, y0, x0 + photo_w, y0 + photo_h), fill=(200, 205, 212), outline=(120, 120, 130))
-    cx, cy = x0 + photo_w / 2, y0 + photo_h * 0.4
-    r = photo_w * 0.22
-    draw.ellipse((cx - r, cy - r * 1.2, cx + r, cy + r * 1.2), fill=(150, 140, 135))
-    draw.ellipse((cx - photo_w * 0.42, cy + r * 1.1, cx + photo_w * 0.42, y0 + photo_h * 1.35), fill=(110, 110, 125))
-    draw.rectangle((x0, y0 + photo_h + 1, x0 + photo_w, y0 + photo_h * 1.4), fill=tint)
+    if holder.photo is not None:
+        _print_photo(page, holder.photo, (int(x0), int(y0), int(photo_w), int(photo_h)))
+    else:
+        cx, cy = x0 + photo_w / 2, y0 + photo_h * 0.4
+        r = photo_w * 0.22
+        draw.ellipse((cx - r, cy - r * 1.2, cx + r, cy + r * 1.2), fill=(150, 140, 135))
+        draw.ellipse((cx - photo_w * 0.42, cy + r * 1.1, cx + photo_w * 0.42, y0 + photo_h * 1.35),
+                     fill=(110, 110, 125))
+        draw.rectangle((x0, y0 + photo_h + 1, x0 + photo_w, y0 + photo_h * 1.4), fill=tint)
     fields = [
         ("Type / Type", "P" if layout == "TD3" else "I"), ("Code / Code", holder.issuing_state),
         ("Passport No. / No. du passeport" if layout == "TD3" else "Document No.", holder.document_number),
@@ -211,23 +262,28 @@ def render_page(holder: Holder, look: Look = Look()) -> Image.Image:
         draw.text((fx, fy + step * 0.38), text, fill=(20, 20, 30), font=value if layout == "TD3" else small)
         fy += step
     if look.with_mrz:
-        _draw_mrz(page, mrz_lines(holder), scale, layout)
+        _draw_mrz(page, mrz_lines(holder), scale, layout, clear=look.background == "plain")
+        if look.background == "security":
+            security_print.hologram(page, rng, scale)
     else:
         draw.text((scale * 5, height - scale * 14), "SPECIMEN — NO MACHINE READABLE ZONE", fill=(60, 60, 60), font=value)
     return page
 
 
-def _guilloche(draw: ImageDraw.ImageDraw, width: int, height: int, rng: random.Random, scale: float) -> None:
-    colour = (rng.randint(180, 215), rng.randint(190, 220), rng.randint(200, 230))
-    for k in range(14):
-        phase, amplitude, period = rng.uniform(0, 6.3), rng.uniform(2, 7) * scale, rng.uniform(15, 40) * scale
-        points = [(x, height * (k + 0.5) / 14 + amplitude * math.sin(x / period * 6.283 + phase))
-                  for x in range(0, width, max(2, int(scale)))]
-        draw.line(points, fill=colour, width=max(1, int(scale / 8)))
+def _print_photo(page: Image.Image, photo: bytes, area: tuple[int, int, int, int]) -> None:
+    """The holder's photo in the photo area: scaled to cover it, centred, slightly faded as printed."""
+    from PIL import ImageOps
+
+    x0, y0, width, height = area
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB")
+    image = ImageOps.fit(image, (width, height), Image.LANCZOS, centering=(0.5, 0.4))
+    image = Image.blend(image, Image.new("RGB", image.size, (235, 235, 230)), 0.12)
+    page.paste(image, (x0, y0))
 
 
-def _draw_mrz(page: Image.Image, lines: list[str], scale: float, layout: str) -> None:
-    """OCR-B at the ICAO pitch (2.54 mm a character), bottom of the page, in the clear area."""
+def _draw_mrz(page: Image.Image, lines: list[str], scale: float, layout: str, clear: bool = True) -> None:
+    """OCR-B at the ICAO pitch (2.54 mm a character), bottom of the page; ``clear``: over a cleared area, else
+    over whatever the background prints there."""
     width, height = page.size
     pitch = 2.54 * scale
     font = ImageFont.truetype(str(ocr_b_font_path()), 10)
@@ -237,33 +293,45 @@ def _draw_mrz(page: Image.Image, lines: list[str], scale: float, layout: str) ->
     left = (width - pitch * len(lines[0])) / 2
     top = height - scale * 4 - line_gap * len(lines)
     draw = ImageDraw.Draw(page)
-    draw.rectangle((0, top - scale * 2, width, height), fill=page.getpixel((2, int(top - scale * 3))))
+    if clear:
+        draw.rectangle((0, top - scale * 2, width, height), fill=page.getpixel((2, int(top - scale * 3))))
     for i, line in enumerate(lines):
         for j, char in enumerate(line):
             draw.text((left + j * pitch, top + i * line_gap), char, fill=(15, 15, 20), font=font)
 
 
 def photograph(page: Image.Image, look: Look) -> Image.Image:
-    """Rotation on a desk-coloured background, then blur."""
+    """The page as the camera stores it: on a desk or a table (rotated, in perspective), shadow, glare, blur,
+    the stored size, then held any way up."""
+    rng = random.Random(look.seed * 7919 + 1)
     image = page
-    if look.rotation:
+    if look.perspective:
+        image = phone_camera.on_a_table(page, rng, look.perspective, look.rotation)
+    elif look.rotation:
         margin = int(max(page.size) * 0.06)
         desk = (95, 85, 75)
         canvas = Image.new("RGB", (page.width + 2 * margin, page.height + 2 * margin), desk)
         canvas.paste(page, (margin, margin))
         image = canvas.rotate(look.rotation, resample=Image.BICUBIC, expand=False, fillcolor=desk)
-    if look.blur:
-        image = image.filter(ImageFilter.GaussianBlur(look.blur))
-    return image
+    if look.shadow:
+        image = phone_camera.shadow(image, rng, look.shadow)
+    if look.glare:
+        image = phone_camera.glare(image, rng, look.glare)
+    image = phone_camera.blur(image, look.blur)
+    if look.width_px:
+        image = phone_camera.low_resolution(image, look.width_px)
+    return phone_camera.held(image, look.orientation)
 
 
 def encode(image: Image.Image, look: Look) -> bytes:
-    """The file as uploaded: JPEG at ``quality``, PNG, or a one-page PDF holding the JPEG."""
+    """The file as uploaded: JPEG at ``quality``, PNG, or a one-page PDF holding the JPEG; with the EXIF
+    orientation tag when ``look.exif`` (JPEG and PNG)."""
     out = io.BytesIO()
+    exif = phone_camera.exif_for(look.orientation) if look.exif and look.orientation % 360 else b""
     if look.fmt == "jpeg":
-        image.save(out, "JPEG", quality=look.quality)
+        image.save(out, "JPEG", quality=look.quality, exif=exif)
     elif look.fmt == "png":
-        image.save(out, "PNG", optimize=False)
+        image.save(out, "PNG", optimize=False, exif=exif)
     elif look.fmt == "pdf":
         image.save(out, "PDF", resolution=look.px_per_mm * 25.4, quality=look.quality)
     else:
@@ -279,11 +347,11 @@ def make_document(holder: Holder = Holder(), look: Look = Look()) -> bytes:
     return encode(photograph(render_page(holder, look), look), look)
 
 
-def sample(seed: int, today: Optional[dt.date] = None) -> tuple[Holder, Look, bytes]:
+def sample(seed: int, today: Optional[dt.date] = None, variation: str = "baseline") -> tuple[Holder, Look, bytes]:
     """One reproducible random document (for round trips and the bench)."""
     rng = random.Random(seed)
     holder = random_holder(rng, today)
-    look = random_look(rng)
+    look = random_look(rng, variation)
     return holder, look, make_document(holder, look)
 
 

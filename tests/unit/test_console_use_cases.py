@@ -21,7 +21,7 @@ def flagged(svc, applicant, body=None, content_type="image/jpeg"):
         app.application_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock())
     )
     doubt = CheckResult("identity", (Reason("MRZ_UNREADABLE", Outcome.REVIEW, "look"),))
-    for result in (CheckResult("address"), CheckResult("sanctions"), doubt):
+    for result in (CheckResult("address"), CheckResult("sanctions"), CheckResult("face"), doubt):
         svc.applications.apply_with_retry(
             app.application_id, lambda a, r=result: workflow.record_check(a, r, svc.clock())
         )

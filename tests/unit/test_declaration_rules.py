@@ -34,7 +34,7 @@ from chalicelib.domain.workflow import State
 from chalicelib.services.errors import DeclarationRefused
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import jpeg_bytes, make_declared, mrz_lines
-from tests.support.fakes import address_message, event_types, screen, submit, upload
+from tests.support.fakes import address_message, event_types, screen, submit, upload, with_face
 
 POLICY = Policy()
 TODAY = dt.date(2026, 1, 5)  # the fakes' clock (tests/support/fakes.py T0)
@@ -280,6 +280,8 @@ def test_a_doubt_before_the_document_waits_for_it(svc, applicant):
     screen(svc, app.application_id)
     assert svc.repository.get(app.application_id).state == State.AWAITING_DOCUMENTS
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    assert svc.repository.get(app.application_id).state == State.VERIFYING  # and for the face check
+    with_face(svc, applicant, app.application_id)
     assert svc.repository.get(app.application_id).state == State.FLAGGED
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.reporting import TTD_BOUNDS, percentile
 from tests.support.fakes import relay
 
@@ -27,6 +27,7 @@ def drive(svc, who, clock, identity="REVIEW"):
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
     svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
+    svc.check_recorder.record(app.application_id, CheckResult(FACE))  # issue 17
     outcome = Outcome(identity)
     reasons = () if outcome is Outcome.PASS else (Reason("MRZ_NAME_MISMATCH", outcome, "x"),)
     svc.check_recorder.record(app.application_id, CheckResult(IDENTITY, reasons))
@@ -201,6 +202,7 @@ def report_day(svc, clock, applicant, reviewer):
         )
         svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
         svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
+        svc.check_recorder.record(app.application_id, CheckResult(FACE))  # issue 17
         outcome = Outcome(identity_outcome)
         reasons = () if outcome is Outcome.PASS else (Reason("MRZ_NAME_MISMATCH", outcome, "x"),)
         svc.check_recorder.record(app.application_id, CheckResult(IDENTITY, reasons))

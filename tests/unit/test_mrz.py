@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import mrz
+from chalicelib.domain.mrz import repairing as mrz_repair
 from tests.support.deadlines import scaled
 from tests.support.passports import Holder, mrz_lines
 
@@ -97,7 +98,7 @@ def test_find_returns_none_without_a_zone():
 def test_repairs_ocr_confusions_and_says_which():
     read = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<KKKKKKKKKKKK", "L898902C3GUTO74O8122F12O4159ZE184226B<<<<<1O"]
     reading = mrz.find(read)
-    assert reading is not None and reading.mrz.lines == tuple(TD3) and reading.mrz.valid
+    assert reading is not None and reading.mrz.lines == tuple(TD3) and reading.valid
     repaired = {(r.line, r.column, r.found, r.repaired) for r in reading.repairs}
     assert {(1, 9, "G", "6"), (1, 15, "O", "0"), (1, 23, "O", "0"), (1, 43, "O", "0")} <= repaired
     assert (0, 43, "K", "<") in repaired
@@ -122,13 +123,26 @@ def test_unrepairable_zone_is_reported_invalid_not_invented():
     wrong = TD3[1][:13] + "7408132" + TD3[1][20:]  # birth date and its check digit both wrong
     wrong = wrong[:13] + "9999999" + wrong[20:]
     reading = mrz.find([TD3[0], wrong])
-    assert reading is None or not reading.mrz.valid or reading.mrz.birth_date != "740812"
+    assert reading is None or not reading.valid or reading.mrz.birth_date != "740812"
 
 
 def test_document_numbers_prefer_digits_where_digits_are_the_rule():
-    reading = mrz.find(["I<FRAS7S4645338<<<<<<<<<<<<<<<", "8810311F3502217FRA<<<<<<<<<<<0",
-                        "ROSSI<<AMELIE<<<<<<<<<<<<<<<<<"])
-    assert reading is not None and reading.mrz.document_number == "575464533"
+    zone = ["I<FRAS7S4645338<<<<<<<<<<<<<<<", "8810311F3502217FRA<<<<<<<<<<<0", "ROSSI<<AMELIE<<<<<<<<<<<<<<<<<"]
+    doubtful_s = [[0.3 if char == "S" else 0.95 for char in zone[0]], [0.95], [0.95]]  # OCR unsure of the Ss
+    unsure = mrz.find(zone, confidences=doubtful_s)
+    assert unsure is not None and unsure.valid and unsure.mrz.document_number == "575464533"
+    assert {(r.column, r.why) for r in unsure.repairs} == {(5, "unsure"), (7, "unsure")}
+    everything_unsure = mrz.find(zone, confidences=[[0.4], [0.9], [0.9]])  # more doubts than a check can weigh
+    assert everything_unsure is not None and not everything_unsure.valid
+    assert "document_number" in everything_unsure.ambiguous
+
+
+def test_two_lookalikes_where_ocr_was_sure_are_not_flipped_to_fit():
+    """Two twins flipped in one number can hide a check digit altered by 5 (see checked.py): one at most."""
+    zone = ["I<FRAS7S4645338<<<<<<<<<<<<<<<", "8810311F3502217FRA<<<<<<<<<<<0", "ROSSI<<AMELIE<<<<<<<<<<<<<<<<<"]
+    reading = mrz.find(zone)
+    assert reading is not None and not reading.valid
+    assert reading.mrz.document_number == "S7S464533" and reading.failed_checks == ("document_number", "composite")
 
 
 def test_country_codes_repair_to_a_known_code():
@@ -218,8 +232,11 @@ def test_round_trip_generate_confuse_repair(holder, rng):
     confused = _confuse(lines, layout, rng)
     reading = mrz.find(["SOME HEADER TEXT", *confused, "FOOTER"])
     assert reading is not None
+    if not reading.valid:  # B is 8 or 3, Z is 2 or 7: two of them can fit both ways, and then none is picked
+        assert reading.ambiguous, (confused, reading.mrz.lines)
+        return
     assert reading.mrz.lines == tuple(lines), (confused, reading.repairs)
-    assert reading.mrz.valid
+    assert reading.valid
     changed = sum(a != b for a, b in zip("".join(confused), "".join(lines))) if all(
         len(a) == len(b) for a, b in zip(confused, lines)) else None
     if changed is not None:
@@ -266,7 +283,7 @@ def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
     zone = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
     started = time.perf_counter()
     reading = mrz.find([*PAGE_LABELS, *[line.upper() for line in PAGE_LABELS], *zone])
-    assert reading is not None and reading.mrz.valid and reading.mrz.lines == tuple(zone)
+    assert reading is not None and reading.valid and reading.mrz.lines == tuple(zone)
     assert time.perf_counter() - started < scaled(2.0)  # the bug took 40 s; this takes ms
 
 
@@ -274,7 +291,7 @@ def test_the_zone_is_found_under_a_page_of_printed_text_quickly():
        st.integers(1, 300))
 def test_alignments_are_tried_cheapest_first_and_at_most_the_limit(costs, limit):
     per_line = [[(str(i), [], cost, []) for i, cost in enumerate(line)] for line in costs]
-    tried = list(mrz._cheapest_combinations(per_line, limit))
+    tried = list(mrz_repair.cheapest_combinations(per_line, limit))
     totals = [sum(option[2] for option in combination) for combination in tried]
     assert totals == sorted(totals)
     everything = 1

@@ -7,12 +7,14 @@ import threading
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
 from chalicelib.services.errors import NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
 from tests.support.deadlines import REPLY_S
 from tests.support.fakes import event_types, identity, submit
+
+REVIEWER = identity("queue-reviewer", "reviewers")
 
 # --- the outbox -------------------------------------------------------------------------
 
@@ -89,6 +91,7 @@ def flagged(svc, applicant, clock):
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
     svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
+    svc.check_recorder.record(app.application_id, CheckResult(FACE))  # issue 17
     doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
     svc.check_recorder.record(app.application_id, doubt)
     app = svc.repository.get(app.application_id)
@@ -104,19 +107,19 @@ def test_the_queue_is_flagged_only_oldest_first_across_pages(svc, applicant, clo
         clock.advance(minutes=10 - i)
     seen, cursor = [], None
     while True:
-        page, cursor = svc.review.queue(2, cursor)
+        page, cursor = svc.review.queue(REVIEWER, 2, cursor)
         seen += [a.application_id for a in page]
         if cursor is None:
             break
     assert seen == flagged_ids
     with pytest.raises(InvalidCursor):
-        svc.review.queue(2, "forged")
+        svc.review.queue(REVIEWER, 2, "forged")
 
 
 def test_a_decided_application_leaves_the_queue(svc, applicant, reviewer, clock):
     app = flagged(svc, applicant, clock)
     svc.review.decide(reviewer, app.application_id, True, "checked")
-    assert svc.review.queue(10, None) == ([], None)
+    assert svc.review.queue(REVIEWER, 10, None) == ([], None)
 
 
 def test_detail_has_the_application_and_its_intact_history(svc, applicant, clock):
@@ -124,7 +127,7 @@ def test_detail_has_the_application_and_its_intact_history(svc, applicant, clock
     reviewer = identity(None, "reviewers")
     detail = svc.review.detail(reviewer, app.application_id)
     assert detail.application.state == app.state and detail.chain_intact
-    assert [e.seq for e in detail.history] == [1, 2, 3, 4, 5, 6, 7]  # 7: this read, the audit trace
+    assert [e.seq for e in detail.history] == list(range(1, 9))  # 8: this read, the audit trace
     assert detail.history[-1].type.value == "review.viewed"
     with pytest.raises(NotFound):
         svc.review.detail(reviewer, "7d7c4b8e-2f55-4a43-9d53-2cc1f5ab0b6e")
@@ -215,7 +218,7 @@ def test_of_two_reviewers_deciding_at_once_exactly_one_wins(svc, applicant, revi
         thread.join()
     repo.get = real_get
     assert sorted(map(str, outcomes)).count("ConcurrentChange") == 1
-    assert len(svc.repository.history(app.application_id)) == 7  # six to FLAGGED (three checks), one decision
+    assert len(svc.repository.history(app.application_id)) == 8  # seven to FLAGGED (four checks), one decision
     assert svc.metrics.counts["ReviewDecisionConflict"] == 1
 
 

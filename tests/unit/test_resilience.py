@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
+from tests.support.fakes import address_message, event_types, face_check, identity, screen, selfie, submit, upload
 
 
 class FailingPublisher:
@@ -85,6 +85,7 @@ def test_the_outbox_publishes_one_message_per_application_and_batch(svc, applica
 def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applicant, clock):
     app = submit(svc, applicant)
     svc.address_check.address_requested(address_message(app.application_id))
+    selfie(svc, applicant, app.application_id)  # the liveness check before the document (issue 17)
     upload(svc, applicant, app.application_id)  # in the bucket, but the S3 event never reached us
     assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
     assert svc.sweeper.redrive_stuck()["requested"] == 0  # not stuck yet: too recent
@@ -94,6 +95,8 @@ def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applica
     # asked for on the identity-check queue (the uploads' own path, at the OCR quota's rate), not run here
     assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
     assert svc.check_requests.deliver(svc.identity_check) == 1
+    assert event_types(svc, app.application_id)[-1] == "face.requested"  # the document read asks for it
+    face_check(svc, app.application_id)  # delivered by the face-check queue
     assert svc.repository.get(app.application_id).state.value == "APPROVED"
     assert svc.sweeper.redrive_stuck()["requested"] == 0  # nothing stuck any more
     before = event_types(svc, app.application_id)
@@ -111,10 +114,12 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     # and the address message went to the DLQ.
     svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, key, 4096, clock()))
     assert svc.repository.get(app.application_id).state.value == "VERIFYING"
+    selfie(svc, applicant, app.application_id)
     clock.advance(minutes=11)
     assert svc.sweeper.redrive_stuck()["requested"] == 1
     assert svc.sweeper.redrive_stuck()["requested"] == 0  # asked once an hour at most, not every sweep
     svc.check_requests.deliver(svc.identity_check)
+    face_check(svc, app.application_id)  # the face.requested of the identity check's transaction, delivered
     final = svc.repository.get(app.application_id)
     assert final.state.value == "APPROVED"
     assert event_types(svc, app.application_id).count("application.approved") == 1

@@ -10,19 +10,35 @@ import threading
 import pytest
 
 from chalicelib.domain import workflow
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound, PoisonMessage
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
-from tests.support.fakes import address_message, event_types, identity, screen, submit, upload
+from tests.support.fakes import (
+    address_message,
+    event_types,
+    face_check,
+    identity,
+    screen,
+    selfie,
+    submit,
+    upload,
+    with_face,
+)
 
 APPROVED_FLOW = [
     "application.submitted",
     "document.received",
     "check.completed",
     "check.completed",
+    "check.completed",
+    # issue 17: the applicant's liveness check asks for the face check, whose PASS completes the set
+    "biometric.consent_given",
+    "liveness.session_created",
+    "liveness.completed",
+    "face.requested",
     "check.completed",
     "application.approved",
 ]
@@ -78,6 +94,8 @@ def test_a_clean_document_is_received_and_passes_then_the_address_approves(svc, 
     assert stored.document_key == key and stored.checks[IDENTITY]["outcome"] == "PASS"
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
+    assert svc.repository.get(app.application_id).state == State.VERIFYING  # waiting for the selfie
+    with_face(svc, applicant, app.application_id)
     assert svc.repository.get(app.application_id).state == State.APPROVED
     assert event_types(svc, app.application_id) == APPROVED_FLOW
     assert svc.metrics.counts["ApplicationApproved"] == 1
@@ -162,6 +180,7 @@ def test_a_photo_without_a_zone_is_flagged_for_a_person(svc, applicant):
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, jpeg_bytes()))
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
+    with_face(svc, applicant, app.application_id)
     stored = svc.repository.get(app.application_id)
     assert stored.state == State.FLAGGED
     assert {r["code"] for r in stored.checks[IDENTITY]["reasons"]} == {"DOCUMENT_UNREADABLE"}
@@ -224,6 +243,7 @@ def test_a_new_version_of_the_checked_key_is_recorded_and_changes_nothing(svc, a
     svc.identity_check.document_uploaded(key, version=v1)
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
+    with_face(svc, applicant, app.application_id)
     assert svc.repository.get(app.application_id).state == State.APPROVED
     svc.documents.put(key, exe_bytes(), "image/jpeg")  # the upload form posted again, to the same key
     v2 = svc.documents.last_version
@@ -242,6 +262,7 @@ def test_purging_removes_what_was_read_with_the_document(svc, applicant):
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
+    with_face(svc, applicant, app.application_id)
     stored = svc.repository.get(app.application_id)
     assert "mrz" in stored.checks[IDENTITY]["details"]
     days = svc.settings.policy().approved_document_retention_days  # APPROVED: the AML record-keeping period
@@ -326,27 +347,33 @@ def test_a_po_box_is_flagged_for_review(svc, applicant):
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
     svc.address_check.address_requested(address_message(app.application_id))
     screen(svc, app.application_id)
+    with_face(svc, applicant, app.application_id)
     assert svc.repository.get(app.application_id).state == State.FLAGGED
 
 
 # --- fan-in: exactly one consolidation ------------------------------------------------------
 
 
-@pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (2, 1, 0), (0, 2, 1)], ids=str)
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 0, 2, 3), (2, 1, 3, 0), (3, 0, 2, 1), (3, 2, 1, 0)], ids=str)
 def test_whichever_check_lands_last_consolidates_exactly_once(svc, applicant, order):
+    """The selfie may come before the document (3 first) or last; the face check runs once both are in."""
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id)
-    steps = [
+    events = [
         lambda: svc.identity_check.document_uploaded(key),
         lambda: svc.address_check.address_requested(address_message(app.application_id)),
         lambda: screen(svc, app.application_id),
+        lambda: face_check(svc, app.application_id),  # the face.requested message (nothing while not asked)
     ]
+    steps = [*events[:3], lambda: (selfie(svc, applicant, app.application_id), face_check(svc, app.application_id))]
     for position in order:
         steps[position]()
+    face_check(svc, app.application_id)  # the queue delivers face.requested whichever step emitted it
     assert svc.repository.get(app.application_id).state == State.APPROVED
     assert len(consolidations(svc, app.application_id)) == 1
+    assert event_types(svc, app.application_id).count("face.requested") == 1
     before = svc.repository.history(app.application_id)
-    for step in steps * 2:  # every event delivered again, in both orders
+    for step in events * 2:  # every event delivered again, in both orders
         step()
     assert svc.repository.history(app.application_id) == before
     assert svc.metrics.counts["ApplicationApproved"] == 1
@@ -360,7 +387,7 @@ def test_a_late_check_after_a_withdrawal_is_dropped(svc, applicant):
     assert svc.repository.get(app.application_id).state == State.WITHDRAWN
 
 
-def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, applicant, clock):
+def test_four_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc, applicant, clock):
     """All read the same version (a barrier after the read), so two commits lose and retry."""
     repo = svc.repository
     real_get = repo.get
@@ -372,7 +399,7 @@ def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc
             app.application_id,
             lambda a, trial=trial: workflow.receive_document(a, f"k{trial}", 2048, clock()),
         )
-        barrier = threading.Barrier(3)
+        barrier = threading.Barrier(4)
 
         def get_then_meet(application_id, barrier=barrier):
             found = real_get(application_id)
@@ -387,11 +414,11 @@ def test_three_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc
             local.met = False
             return svc.check_recorder.record(app_id, CheckResult(check))
 
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
-            list(pool.map(record, [IDENTITY, ADDRESS, SANCTIONS]))
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(record, [IDENTITY, ADDRESS, SANCTIONS, FACE]))
         repo.get = real_get
         assert len(consolidations(svc, app.application_id)) == 1, trial
-        assert event_types(svc, app.application_id).count("check.completed") == 3
+        assert event_types(svc, app.application_id).count("check.completed") == 4
         assert repo.get(app.application_id).state == State.APPROVED
         clock.advance(seconds=1)
 
@@ -418,6 +445,7 @@ def test_the_page_text_of_a_document_a_person_must_look_at_is_kept_apart_and_pur
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, page_bytes(lines)))
     screen(svc, app.application_id)
     svc.address_check.address_requested(address_message(app.application_id))
+    with_face(svc, applicant, app.application_id)  # nothing is decided without the face check (issue 17)
     stored = svc.repository.get(app.application_id)
     assert stored.state == State.FLAGGED
     ocr = stored.checks[IDENTITY]["details"]["ocr"]

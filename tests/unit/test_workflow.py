@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from chalicelib.domain import workflow as wf
-from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason, worst
+from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason, worst
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import (
     TRANSITIONS,
@@ -47,6 +47,8 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read
                     EventType.DOCUMENT_REPLACED,
                     EventType.VIEWED,
                     EventType.DOCUMENT_VIEWED,
+                    EventType.SELFIE_VIEWED,  # issue 17: a reviewer's audited look at the selfie
+                    EventType.BIOMETRICS_PURGED,  # and the deletion of biometric data
                 )
                 assert target == source
 
@@ -54,7 +56,8 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read
 def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
     app = wf.receive_document(submitted(), "k", 10, T0).after
     app = wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
-    first = wf.record_check(app, result(ADDRESS, Outcome.PASS), T0)
+    app = wf.record_check(app, result(ADDRESS, Outcome.PASS), T0).after
+    first = wf.record_check(app, result(FACE, Outcome.PASS), T0)
     assert first.after.state == State.VERIFYING and len(first.events) == 1
     second = wf.record_check(first.after, result(IDENTITY, Outcome.PASS), T0)
     assert [e.type for e in second.events] == [EventType.CHECK_COMPLETED, EventType.APPROVED]
@@ -78,6 +81,8 @@ def test_consolidation_rule(identity, address, sanctions, expected):
     app = wf.record_check(app, result(IDENTITY, identity), T0).after
     app = wf.record_check(app, result(SANCTIONS, sanctions), T0).after
     app = wf.record_check(app, result(ADDRESS, address), T0).after
+    if app.state == State.VERIFYING:  # nothing failed: the decision waits for the face check
+        app = wf.record_check(app, result(FACE, Outcome.PASS), T0).after
     assert app.state == expected
     if expected != State.APPROVED:
         assert app.decision_reasons
@@ -90,7 +95,9 @@ def test_address_result_before_the_document_waits_for_identity():
     assert app.state == State.VERIFYING
     app = wf.record_check(app, result(IDENTITY, Outcome.PASS), T0).after
     assert app.state == State.VERIFYING  # sanctions screening is still out
-    assert wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after.state == State.APPROVED
+    app = wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
+    assert app.state == State.VERIFYING  # and the face check (issue 17)
+    assert wf.record_check(app, result(FACE, Outcome.PASS), T0).after.state == State.APPROVED
 
 
 def test_a_replayed_check_is_nothing_to_do():
@@ -167,7 +174,7 @@ class ApplicationMachine(RuleBasedStateMachine):
     def document(self):
         self.attempt(lambda a: wf.receive_document(a, "key", 100, self.now))
 
-    @rule(check=st.sampled_from([IDENTITY, ADDRESS, SANCTIONS]), outcome=outcomes)
+    @rule(check=st.sampled_from([IDENTITY, ADDRESS, SANCTIONS, FACE]), outcome=outcomes)
     def check(self, check, outcome):
         self.attempt(lambda a: wf.record_check(a, result(check, outcome), self.now))
 
@@ -217,7 +224,10 @@ class ApplicationMachine(RuleBasedStateMachine):
                 assert outcome == Outcome.FAIL and self.app.document_key is None
             else:
                 assert decision.from_state == State.VERIFYING
-                assert set(checks) == {IDENTITY, ADDRESS, SANCTIONS}
+                if set(checks) != {IDENTITY, ADDRESS, SANCTIONS, FACE}:  # a failure does not wait for a selfie
+                    assert outcome == Outcome.FAIL and {IDENTITY, ADDRESS, SANCTIONS} <= set(checks)
+            if decision.to_state == State.APPROVED:  # issue 17: never approved without the face check's PASS
+                assert checks[FACE].outcome == Outcome.PASS
 
     @invariant()
     def a_decided_application_stays_decided(self):

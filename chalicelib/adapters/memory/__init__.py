@@ -37,6 +37,16 @@ from .documents import (
     StoredObject,
     UploadGrant,
 )
+from .face import (
+    FACES_MARKER,
+    HOLDER,
+    InMemoryBiometricImages,
+    InMemoryFaceRecognition,
+    face_image,
+    over_memory,
+    with_faces,
+)
+from .federation import InMemoryGroupMembership, StaticProviderTokens
 from .identity import FakeTokenVerifier, InMemoryUserDirectory, RecordingMetrics, StaticSettings
 from .live import (
     CONNECTION_TTL,
@@ -50,12 +60,20 @@ from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
     "CONNECTION_TTL",
+    "FACES_MARKER",
+    "HOLDER",
+    "InMemoryBiometricImages",
+    "InMemoryFaceRecognition",
+    "face_image",
+    "over_memory",
+    "with_faces",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
     "InMemoryCheckRequests",
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryDocumentStore",
+    "InMemoryGroupMembership",
     "InMemoryUserDirectory",
     "InMemoryJobRunLog",
     "InMemoryOcr",
@@ -73,6 +91,7 @@ __all__ = [
     "RecordingWebSocketSender",
     "StaticListDownloader",
     "StaticChainKey",
+    "StaticProviderTokens",
     "StaticSettings",
     "StoredObject",
     "UploadGrant",

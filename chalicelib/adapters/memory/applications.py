@@ -39,6 +39,7 @@ def _stored(app: Application) -> Application:
         declared=_json_copy(app.declared),
         checks=_json_copy(app.checks),
         decision_reasons=tuple(_json_copy(list(app.decision_reasons))),
+        biometrics=_json_copy(app.biometrics),
     )
 
 
@@ -110,16 +111,18 @@ class InMemoryApplicationRepository(ApplicationRepository):
             keyed = [pair for pair in keyed if pair[0] < after]
         return self._page(keyed, limit, partition)
 
-    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
+    def review_queue(self, limit: int, cursor: Optional[str], newest_first: bool = False) -> Page:
         """FLAGGED only, oldest flag first, by ``state_since#id`` (the review_queue index's sort key)."""
         partition = "review-queue"
         after = _decode_cursor(cursor, partition)
         with self._lock:
             keyed = sorted(
-                (f"{a.state_since}#{a.application_id}", a) for a in self._apps.values() if a.state == State.FLAGGED
+                ((f"{a.state_since}#{a.application_id}", a) for a in self._apps.values() if a.state == State.FLAGGED),
+                key=lambda pair: pair[0],
+                reverse=newest_first,
             )
         if after is not None:
-            keyed = [pair for pair in keyed if pair[0] > after]
+            keyed = [pair for pair in keyed if (pair[0] < after if newest_first else pair[0] > after)]
         return self._page(keyed, limit, partition)
 
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:

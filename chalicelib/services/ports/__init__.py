@@ -44,6 +44,18 @@ from .documents import (
     ReportStore,
     Upload,
 )
+from .face import (
+    BiometricImages,
+    FaceMatch,
+    FaceRecognition,
+    ImageRefused,
+    IndexedFace,
+    LivenessResult,
+    LivenessSessionGone,
+    NoFaceInImage,
+    StoredImage,
+)
+from .federation import GroupMembership, ProviderTokens
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
 from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
@@ -52,6 +64,15 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 __all__ = [
     "ApplicationRepository",
     "Backoff",
+    "BiometricImages",
+    "FaceMatch",
+    "FaceRecognition",
+    "ImageRefused",
+    "IndexedFace",
+    "LivenessResult",
+    "LivenessSessionGone",
+    "NoFaceInImage",
+    "StoredImage",
     "ChainKey",
     "CheckRequests",
     "Claims",
@@ -65,6 +86,7 @@ __all__ = [
     "DownloadFailed",
     "EventPublisher",
     "DirectoryUser",
+    "GroupMembership",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotentReplay",
@@ -79,6 +101,7 @@ __all__ = [
     "OcrRefused",
     "OcrThrottled",
     "Page",
+    "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
     "QuotaFull",

@@ -49,8 +49,8 @@ class ApplicationRepository(abc.ABC):
         """Newest first; the cursor is opaque and pinned to the applicant."""
 
     @abc.abstractmethod
-    def review_queue(self, limit: int, cursor: Optional[str]) -> Page:
-        """FLAGGED applications, oldest flag first."""
+    def review_queue(self, limit: int, cursor: Optional[str], newest_first: bool = False) -> Page:
+        """FLAGGED applications, oldest flag first (``newest_first``: the reverse)."""
 
     @abc.abstractmethod
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:

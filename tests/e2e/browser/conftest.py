@@ -40,6 +40,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # issue 17: a fake camera that plays a still photo (a picture held to the camera), camera allowed
+    from tests.support.camera import still_y4m
+    from tests.support.faces import photo
+
+    camera = still_y4m(photo("harington-1.jpg"), tmp_path_factory.mktemp("camera") / "still-face.y4m")
     for argument in (
         "--headless=new",
         "--no-sandbox",
@@ -54,6 +59,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
         "--disable-features=Translate,MediaRouter,OptimizationHints",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
         f"--window-size={DESKTOP[0]},{DESKTOP[1]}",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

@@ -18,13 +18,15 @@ import pytest
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from chalicelib.domain.workflow import TRANSITIONS, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
+from tests.e2e.face import BYSTANDER_LIVE, live_selfie
 from tests.e2e.http import call, poll, upload
 from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import jpeg_bytes, make_declared, pdf_bytes
+from tests.support.faces import path as face_photo
 
 pytestmark = pytest.mark.e2e
 PO_BOX = {"country": "GB", "street_address": ["PO Box 42"], "city": "London", "postal_code": "SW1A 2AA"}
@@ -67,11 +69,13 @@ def click(driver: Any, selector: str) -> None:
 
 
 def open_console(driver: Any, stack: Any, route: str = "") -> None:
-    """A freshly loaded page with no session: every test signs in itself."""
-    if driver.current_url.startswith(stack.api_url):
+    """A freshly loaded page with no session: every test signs in itself. The console as CloudFront serves
+    it (issue 21: the local stand-in of the distribution -- its files from the console bucket, its headers
+    policy, the API and config.json on the same origin)."""
+    if driver.current_url.startswith(stack.console_url.removesuffix("/console")):
         driver.execute_script("sessionStorage.clear()")
     driver.get("about:blank")
-    driver.get(f"{stack.api_url}/console#/{route}")
+    driver.get(f"{stack.console_url}#/{route}")
 
 
 def fill_sign_in(driver: Any, email: str, password: str, staff: bool = False) -> None:
@@ -88,10 +92,34 @@ def sign_in(driver: Any, stack: Any, email: str, password: str, staff: bool = Fa
     wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
 
 
+def provider_sign_in(driver: Any, email: str, password: str, totp_secret: str | None = None) -> None:
+    """The corporate provider's own sign-in page (the local stand-in): e-mail, password, authenticator code."""
+    from devstack.oidc_provider import totp
+
+    visible(driver, "#provider-username")
+    css(driver, "#provider-username").send_keys(email)
+    css(driver, "#provider-password").send_keys(password)
+    if totp_secret:
+        css(driver, "#provider-otp").send_keys(totp(totp_secret))
+    css(driver, "#provider-submit").click()
+
+
+def staff_sign_in(driver: Any, email: str, password: str, totp_secret: str | None = None) -> None:
+    """Staff: the organisation's sign-in (managed login, code + PKCE) -- no password typed into the console."""
+    visible(driver, "#signin-as-staff")
+    click(driver, "#signin-as-staff")
+    click(driver, "#signin-staff")
+    provider_sign_in(driver, email, password, totp_secret)
+
+
 def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     open_console(driver, stack, route)
     user = stack.user(role)
-    sign_in(driver, stack, user["email"], user["password"], staff=user.get("pool") == "staff")
+    if user.get("pool") == "staff":
+        staff_sign_in(driver, user["email"], user["password"], user.get("totp_secret"))
+        wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), user["email"]))
+    else:
+        sign_in(driver, stack, user["email"], user["password"])
     wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
 
 
@@ -104,6 +132,7 @@ def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: 
     kind, data = ("application/pdf", pdf_bytes()) if pdf else ("image/jpeg", jpeg_bytes())
     presigned = call(stack, "POST", f"/applications/{app_id}/documents", token, json={"content_type": kind})
     assert upload(presigned.json(), data, kind).status_code in (200, 201, 204)
+    live_selfie(stack, token, app_id, BYSTANDER_LIVE)  # the decision waits for the face check (issue 17)
     state = lambda: call(stack, "GET", f"/applications/{app_id}", token).json()["state"]  # noqa: E731
     poll(state, lambda now: now == "FLAGGED", timeout=OUTCOME_S)  # OCR takes seconds on a loaded machine
     return app_id
@@ -244,6 +273,70 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
 
 
+def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_reviewer(local_stack, browser, page_errors):
+    """The bank's queue (issue 18): filter by id, identifying details in the row, claim, four eyes; the
+    decision controls in view without scrolling, focus on the new heading, one audited read per view."""
+    applicant = local_stack.token("applicant")
+    name = {"given_names": "Kareem Yousef", "surname": "Al Rashidi"}  # near OFAC-SDN 1001 (tests/data/sanctions)
+    app_id = flagged_application(local_stack, applicant, full_name=name, date_of_birth="1960-01-12", nationality="IRQ")
+    sign_in_as(browser, local_stack, "reviewer", "review")
+    visible(browser, "#queue-filters")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    row = text(browser, f'#queue tr[data-id="{app_id}"]')
+    assert "1960-01-12 · IRQ" in row and "sanctions" in row and "Needs two reviewers" in row and "nobody" in row
+    screenshot(browser, "reviewer-queue-filtered")
+
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    visible(browser, "#decision-form")
+    wait(browser).until(lambda d: d.execute_script("return document.activeElement && document.activeElement.id") == "review-title")
+    top = browser.execute_script("return document.getElementById('decision-submit').getBoundingClientRect().bottom")
+    assert top <= browser.execute_script("return window.innerHeight"), "the decision controls need scrolling"
+    assert text(browser, "#decision-submit") == "Record recommendation"
+    click(browser, "#claim-take")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#claim-status"), "Claimed by you"))
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("a namesake: the listed person is older and Iranian")
+    click(browser, "#decision-submit")
+    visible(browser, "#awaiting-second")
+    assert "Hash chain intact" in text(browser, "#chain-status")
+    screenshot(browser, "reviewer-recommended")
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()["items"]
+    types = [e["type"] for e in history]
+    assert types[:types.index("review.recommended")].count("review.viewed") == 1, types  # one read per page view
+
+    other = second_reviewer(local_stack)
+    open_console(browser, local_stack, "review")
+    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])  # managed login, as staff do
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), other["email"]))
+    visible(browser, "#queue-filters")
+    Select(css(browser, "#filter-status")).select_by_value("second_review")
+    css(browser, "#filter-q").send_keys(app_id[:13])
+    click(browser, "#filter-apply")
+    wait(browser).until(lambda d: queue_ids(d) == [app_id])
+    assert "Awaiting second reviewer" in text(browser, f'#queue tr[data-id="{app_id}"]')
+    click(browser, f'#queue tr[data-id="{app_id}"] a')
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#four-eyes"), "recommended to approve"))
+    assert text(browser, "#decision-submit") == "Record decision"
+    screenshot(browser, "reviewer-second")
+    # The first reviewer's page read twice in all: on opening, and once to show its recommendation (its own
+    # live events, the subscription's acknowledgement and the claim did not read again).
+    seen = call(local_stack, "GET", f"/review/applications/{app_id}", other["token"]).json()["history"]
+    first_reads = [e for e in seen if e["type"] == "review.viewed" and e["actor_name"] == local_stack.user("reviewer")["email"]]
+    assert len(first_reads) == 2, [(e["type"], e["actor_name"]) for e in seen]
+
+    # The second, different reviewer confirms: the application is decided, by them.
+    click(browser, "#decision-approve")
+    css(browser, "#decision-reason").send_keys("confirmed: date of birth and nationality differ from the listing")
+    click(browser, "#decision-submit")
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#decided"), "APPROVED"))
+    assert "you" in text(browser, "#decided")
+    history = call(local_stack, "GET", f"/applications/{app_id}/history", applicant).json()
+    assert history["chain_intact"]
+    assert [e["to_state"] for e in history["items"] if e.get("to_state")][-1] == "APPROVED"
+
+
 def test_a_pdf_document_is_shown_inline_in_a_frame_the_policy_allows(local_stack, browser, page_errors):
     app_id = flagged_application(local_stack, local_stack.token("applicant"), pdf=True)
     sign_in_as(browser, local_stack, "reviewer", f"review/{app_id}")
@@ -274,23 +367,20 @@ def test_a_decision_made_elsewhere_is_announced_with_who_made_it(local_stack, br
     assert not browser.find_elements(By.CSS_SELECTOR, "#decision-form")
 
 
-def second_reviewer(stack: Any) -> dict[str, str]:
-    email = f"reviewer-{uuid.uuid4().hex[:8]}@example.com"
-    password = "Second-Reviewer-2024"
-    idp = stack.client("cognito-idp")
-    pool = stack.env["STAFF_USER_POOL_ID"]  # staff are invited into the staff pool
-    idp.admin_create_user(
-        UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-    )
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
-    token = idp.initiate_auth(
-        ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password},
-    )
-    return {"email": email, "token": token["AuthenticationResult"]["IdToken"]}
+def new_staff_member(stack: Any, provider_group: str = "kyc-reviewers") -> dict[str, str]:
+    """Someone the bank's provider puts in a staff group (MFA enrolled there): a staff user at first sign-in."""
+    from devstack.oidc_provider import new_totp_secret
+
+    person = {"email": f"staff-{uuid.uuid4().hex[:8]}@example.com", "password": "Staff-Member-Pass-2024!",
+              "groups": [provider_group], "totp_secret": new_totp_secret()}
+    stack.provider("POST", body=person)
+    return person
+
+
+def second_reviewer(stack: Any) -> dict[str, Any]:
+    person = new_staff_member(stack)
+    token = stack.staff_token(person["email"], person["password"], person["totp_secret"])["IdToken"]
+    return {**person, "token": token}
 
 
 def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_errors):
@@ -304,103 +394,89 @@ def test_an_applicant_is_refused_the_review_queue(local_stack, browser, page_err
     assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
 
 
-def totp(secret: str, at: float | None = None) -> str:
-    """RFC 6238 (SHA-1, 30 s, 6 digits): what an authenticator app shows for ``secret``."""
-    import base64
-    import hashlib
-    import hmac
-    import struct
-    import time
-
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
-    counter = struct.pack(">Q", int((time.time() if at is None else at) // 30))
-    digest = hmac.new(key, counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
-
-
-def staff_with_authenticator(stack: Any) -> dict[str, str]:
-    """A reviewer of the staff pool who has enrolled an authenticator app (MFA required there)."""
-    email = f"mfa-reviewer-{uuid.uuid4().hex[:8]}@example.com"
-    password = "Mfa-Reviewer-2024!"
-    idp = stack.client("cognito-idp")
-    pool = stack.env["STAFF_USER_POOL_ID"]
-    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": email},
-                                          {"Name": "email_verified", "Value": "true"}])
-    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="reviewers")
-    first = idp.initiate_auth(ClientId=stack.env["STAFF_USER_POOL_CLIENT_ID"], AuthFlow="USER_PASSWORD_AUTH",
-                              AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
-    secret = idp.associate_software_token(AccessToken=first["AccessToken"])["SecretCode"]
-    idp.verify_software_token(AccessToken=first["AccessToken"], UserCode=totp(secret), FriendlyDeviceName="phone")
-    idp.admin_set_user_mfa_preference(UserPoolId=pool, Username=email,
-                                      SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
-    return {"email": email, "password": password, "secret": secret}
-
-
-def test_staff_sign_in_to_the_staff_pool_with_their_authenticator_code(local_stack, browser, page_errors):
-    """The staff pool requires MFA: Cognito asks for SOFTWARE_TOKEN_MFA and the console answers it."""
-    staff = staff_with_authenticator(local_stack)
+def test_staff_sign_in_only_through_their_organisation_with_its_mfa(local_stack, browser, page_errors):
+    """Issue 21: a staff page offers the organisation's sign-in alone -- no password field, no sign-up -- and
+    the provider asks for the authenticator's code (MFA at the provider); a wrong code gets nobody in."""
+    page_errors.allow("401")  # the provider's answer to the wrong code
+    reviewer = local_stack.user("reviewer")
     open_console(browser, local_stack, "review")
+    visible(browser, "#signin-staff")
     assert css(browser, "#signin-as-staff").is_selected(), "a staff page preselects the staff sign-in"
     assert not css(browser, "#signup-section").is_displayed(), "staff are invited: no sign-up"
-    fill_sign_in(browser, staff["email"], staff["password"], staff=True)
-    visible(browser, "#challenge-answer")
-    assert css(browser, "#challenge-form").get_attribute("data-challenge") == "SOFTWARE_TOKEN_MFA"
-    css(browser, "#challenge-answer").send_keys(totp(staff["secret"]))
-    css(browser, "#challenge-submit").click()
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), staff["email"]))
+    assert not css(browser, "#signin-password").is_displayed(), "no staff password is typed into the console"
+    click(browser, "#signin-staff")
+    visible(browser, "#provider-username")
+    css(browser, "#provider-username").send_keys(reviewer["email"])
+    css(browser, "#provider-password").send_keys(reviewer["password"])
+    css(browser, "#provider-otp").send_keys("000000")
+    css(browser, "#provider-submit").click()
+    wait(browser).until(lambda d: text(d, "#provider-error") == "That code is not right.")
+    screenshot(browser, "staff-provider-sign-in")
+    css(browser, "#provider-otp").clear()
+    from devstack.oidc_provider import totp
+
+    css(browser, "#provider-password").send_keys(reviewer["password"])
+    css(browser, "#provider-otp").send_keys(totp(reviewer["totp_secret"]))
+    css(browser, "#provider-submit").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), reviewer["email"]))
     visible(browser, "#queue")
+    assert browser.current_url == f"{local_stack.console_url}#/review", "back on the page asked for, no code left"
     assert not browser.find_elements(By.CSS_SELECTOR, 'a[href="#/applicant"]'), "staff have no applications"
 
 
-def answer_challenge(driver: Any, name: str, answer: str) -> None:
-    visible(driver, "#challenge-answer")
-    wait(driver).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == name)
-    css(driver, "#challenge-answer").send_keys(answer)
-    css(driver, "#challenge-submit").click()
-
-
-def test_an_invited_reviewer_sets_a_password_enrols_an_authenticator_and_signs_in_with_it(
-    local_stack, browser, page_errors
-):
-    """The whole first sign-in of someone scripts/invite_staff.py invited, then an ordinary sign-in."""
-    from scripts.invite_staff import invite
-
-    email = f"invited-{uuid.uuid4().hex[:8]}@example.com"
-    invited = invite(local_stack.env, email, "reviewers", local_stack.client("cognito-idp"),
-                     local_stack.client("sns"))
-    temporary, chosen = "Temporary-Pass-2024!", "My-Own-Passphrase-2024!"
-    local_stack.client("cognito-idp").admin_set_user_password(  # what the invitation e-mail would carry
-        UserPoolId=local_stack.env["STAFF_USER_POOL_ID"], Username=invited["username"], Password=temporary,
-        Permanent=False)
+def test_a_person_the_provider_puts_in_kyc_reviewers_is_a_reviewer_at_first_sign_in(local_stack, browser, page_errors):
+    """No invitation in the staff pool: the provider's group (kyc-reviewers) becomes the pool's reviewers."""
+    person = new_staff_member(local_stack)
     open_console(browser, local_stack, "review")
-    fill_sign_in(browser, email, temporary, staff=True)
-    answer_challenge(browser, "NEW_PASSWORD_REQUIRED", chosen)
-    visible(browser, "#mfa-secret")
-    wait(browser).until(lambda d: css(d, "#challenge-form").get_attribute("data-challenge") == "MFA_SETUP")
-    secret = text(browser, "#mfa-secret")
-    assert f"secret={secret}" in text(browser, "#mfa-uri") and text(browser, "#mfa-uri").startswith("otpauth://totp/")
-    answer_challenge(browser, "MFA_SETUP", totp(secret))
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), person["email"]))
     visible(browser, "#queue")
+    username = "Corporate_" + jwt_claims(browser)["identities"][0]["userId"]
+    groups = local_stack.client("cognito-idp").admin_list_groups_for_user(
+        UserPoolId=local_stack.env["STAFF_USER_POOL_ID"], Username=username)["Groups"]
+    assert [group["GroupName"] for group in groups] == ["reviewers"]
 
+
+def jwt_claims(driver: Any) -> dict[str, Any]:
+    """The claims of the console's ID token (read from the tab's session)."""
+    import base64
+    import json
+
+    token = driver.execute_script("return JSON.parse(sessionStorage.getItem('account-opening.session')).idToken")
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+
+
+def test_a_reviewer_removed_at_the_provider_loses_access(local_stack, browser, page_errors):
+    """Removal at the provider: at the next sign-in through it the pool's groups follow (so every token of
+    that person is refused at once -- the app checks the pool on each request), and a leaver the provider
+    deleted cannot sign in at all."""
+    page_errors.allow("403", "401")  # the API's refusal; the provider's refusal of the leaver
+    person = new_staff_member(local_stack)
+    old = local_stack.staff_token(person["email"], person["password"], person["totp_secret"])["IdToken"]
+    assert call(local_stack, "GET", "/review/queue", old).status_code == 200
+    local_stack.provider("PUT", person["email"], {"groups": ["all-staff"]})  # moved out of KYC at the provider
+    open_console(browser, local_stack, "review")
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    visible(browser, ".refused")
+    assert "reviewers" in text(browser, ".refused")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#queue tr.queue-row")
+    # The token from before, too: the staff pool's answer is trusted for STAFF_STATUS_CACHE_SECONDS (30 s).
+    poll(lambda: call(local_stack, "GET", "/review/queue", old).status_code, lambda status: status == 403, timeout=90)
     click(browser, "#sign-out")
-    fill_sign_in(browser, email, chosen, staff=True)
-    answer_challenge(browser, "SOFTWARE_TOKEN_MFA", totp(secret))  # from now on, every sign-in
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    local_stack.provider("DELETE", person["email"])  # a leaver
+    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
+    wait(browser).until(lambda d: text(d, "#provider-error") == "Wrong e-mail or password.")
 
 
 def test_an_applicant_cannot_sign_in_as_staff(local_stack, browser, page_errors):
-    """Applicants are not users of the staff pool: the same answer as a wrong password (no user oracle)."""
-    page_errors.allow("400")  # Cognito's refusal, logged by the browser as a failed request
+    """Applicants are not people of the bank's provider: it refuses them, as any stranger."""
+    page_errors.allow("401")  # the provider's refusal
     applicant = local_stack.user("applicant")
-    open_console(browser, local_stack, "applicant")
-    fill_sign_in(browser, applicant["email"], applicant["password"], staff=True)
-    wait(browser).until(lambda d: text(d, "#signin-error") != "")
-    assert text(browser, "#signin-error") == "Wrong e-mail or password."
-    assert browser.execute_script("return sessionStorage.length") == 0
+    open_console(browser, local_stack, "review")
+    staff_sign_in(browser, applicant["email"], applicant["password"])
+    wait(browser).until(lambda d: text(d, "#provider-error") == "Wrong e-mail or password.")
+    open_console(browser, local_stack, "review")
+    assert browser.execute_script("return sessionStorage.getItem('account-opening.session')") is None
 
 
 def test_a_name_with_markup_is_shown_as_text_and_never_run(local_stack, browser, page_errors):
@@ -449,6 +525,12 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
     assert text(browser, "#queue-table") and text(browser, "#job-table")
     screenshot(browser, "operator")
     at_phone_width(browser, "operator")
+    browser.set_window_size(1366, 768)  # a common laptop: the page must not scroll sideways (issue 18)
+    try:
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 1366, f"the operator page is {width} px wide at 1366 px"
+    finally:
+        browser.set_window_size(*DESKTOP)
 
 
 # --- applicant ------------------------------------------------------------------
@@ -464,11 +546,36 @@ def fill(driver: Any, values: dict[str, str]) -> None:
             field.send_keys(value)
 
 
+def test_a_refused_declaration_marks_each_refused_field(local_stack, browser, page_errors):
+    """The API's 422 names fields; the form ties each message to its input (aria-invalid, aria-describedby)
+    and moves focus to the first, so a screen reader hears which field is wrong (issue 18)."""
+    import datetime as dt
+
+    page_errors.allow("422")
+    sign_in_as(browser, local_stack, "applicant", "applicant")
+    visible(browser, "#application-form")
+    body = make_declared()
+    child = (dt.date.today() - dt.timedelta(days=365 * 10)).isoformat()
+    fill(browser, {"given-names": "Young", "surname": "Person", "date-of-birth": child, "nationality": "GBR",
+                   "email": body["email"], "phone": body["phone"], "country": "GB",
+                   "street": body["address"]["street_address"][0], "document-number": body["identity_document"]["number"],
+                   "issuing-country": "GBR", "expiry-date": body["identity_document"]["expiry_date"]})
+    css(browser, "#create-application").click()
+    wait(browser).until(lambda d: css(d, "#date-of-birth").get_attribute("aria-invalid") == "true")
+    described = css(browser, "#date-of-birth").get_attribute("aria-describedby")
+    assert described == "date-of-birth-error" and text(browser, f"#{described}")
+    assert browser.execute_script("return document.activeElement.id") == "date-of-birth"
+    assert css(browser, "#surname").get_attribute("aria-invalid") is None
+    screenshot(browser, "applicant-field-errors")
+
+
 def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_stack, browser, page_errors, tmp_path):
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
     password = "Applicant-New-2024"
     open_console(browser, local_stack)
-    visible(browser, "#signup-email").send_keys(email)
+    visible(browser, "#signup-email")
+    assert not css(browser, "#confirm-form").is_displayed(), "the confirm-code form shows before sign-up"
+    css(browser, "#signup-email").send_keys(email)
     css(browser, "#signup-password").send_keys(password)
     css(browser, "#signup-submit").click()
     visible(browser, "#confirm-code").send_keys("123456")  # the local Cognito takes any code
@@ -505,6 +612,16 @@ def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_sta
     picture.write_bytes(jpeg_bytes())
     css(browser, "#document-file").send_keys(str(picture))
     css(browser, "#upload-submit").click()
+    # the liveness step (issue 17), with the photo fallback: consent, the challenge, photos in order
+    visible(browser, "#consent-text", timeout=60)
+    click(browser, "#consent-accept")
+    click(browser, "#consent-submit")
+    challenge = visible(browser, "#liveness-challenge").get_attribute("data-challenge")
+    photos = {"turn_left": ["harington-1.jpg", "harington-3.jpg"], "turn_right": ["harington-1.jpg", "harington-2.jpg"]}
+    click(browser, "#liveness-fallback summary")
+    css(browser, "#liveness-files").send_keys("\n".join(str(face_photo(name)) for name in photos[challenge]))
+    click(browser, "#liveness-send-files")
+    visible(browser, "#liveness-done", timeout=OUTCOME_S)
     final = ("APPROVED", "REJECTED", "FLAGGED")
     wait(browser, 90).until(lambda d: application_state(d) in final)
     assert "VERIFYING" in text(browser, "#application-history"), "the history shows the document arriving"

@@ -1,0 +1,351 @@
+"""Reading a photographed page as an MRZ reader does, for the local Textract.
+
+``read_page`` takes the decoded page (any orientation, any background, in perspective, few pixels) and
+returns its lines: the machine-readable zone read line by line, and the page's other printed text above it.
+
+1. the page's geometry (``devstack.page_geometry``): the value channel (security printing turns light),
+   the text's angle over the half turn, the zone's band at the bottom -- or at the top of a page upside
+   down -- and the band mapped flat (perspective undone);
+2. up or down: both candidates are read cell by cell against OCR-B's glyphs (``devstack.ocrb``), cheaply;
+   the one whose glyphs match is the zone, upright;
+3. each line is read twice: by Tesseract (MRZ alphabet whitelisted, the line flattened against its own
+   background and binarised) and cell by cell against OCR-B at the fixed pitch; ``ocrb.fuse`` keeps the
+   better of each, and where the layout allows only letters (a name) or only digits (a date) a cell is
+   read among those by its shape (``ocrb.restrict``). Check digits are never consulted here: settling
+   what they protect is the domain's repair, in the open.
+
+Dev only: never imported by chalicelib.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from PIL import Image
+
+from . import ocrb
+from .deadlines import scaled
+from .page_geometry import (
+    WORK_WIDTH,
+    Band,
+    Flat,
+    flatten,
+    ink_map,
+    level,
+    map_point,
+    rectify,
+    text_angle,
+    text_bands,
+    value_channel,
+    zone_candidates,
+)
+
+WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+_TESSERACT_SLOTS = threading.BoundedSemaphore(int(os.environ.get("DEVSTACK_OCR_WORKERS", "1")))
+MAX_WORKING_SIDE = 2400  # more pixels than the glyphs need: faster and no worse
+CELL_HEIGHT = 30  # glyph height the template matcher works at
+TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
+GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
+PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
+PAGE_TEXT_MAX_WIDTH = 1600  # the printed fields are large: more pixels only cost time
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float  # 0-100
+    polygon: tuple[Point, Point, Point, Point]  # corners in the page as loaded: top-left, top-right, ...
+
+
+@dataclass(frozen=True)
+class Line:
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def confidence(self) -> float:
+        return sum(w.confidence for w in self.words) / len(self.words)
+
+
+@dataclass(frozen=True)
+class PageReading:
+    width: int  # of the page as loaded (EXIF orientation applied)
+    height: int
+    angle: float  # degrees the page was turned to read it (counter-clockwise; 180 added when upside down)
+    lines: tuple[Line, ...]
+
+
+# --- Tesseract -----------------------------------------------------------------------
+
+
+def tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def run_tesseract(image: Any, psm: int = 6, whitelist: Optional[str] = WHITELIST) -> list[dict[str, Any]]:
+    """Tesseract's TSV words: text, conf, box, line numbers."""
+    if not tesseract_available():
+        raise RuntimeError("tesseract is not installed: apt-get install tesseract-ocr tesseract-ocr-eng")
+    args = ["tesseract", "stdin", "stdout", "--oem", "1", "--psm", str(psm), "-l", "eng",
+            "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
+    if whitelist:
+        args += ["-c", f"tessedit_char_whitelist={whitelist}"]
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    with _TESSERACT_SLOTS:  # the timeout only catches a hung tesseract: a page takes 1-3 s
+        # quiet, but tens of seconds at a load average of 40 on two cores
+        done = subprocess.run(args + ["tsv"], input=buffer.getvalue(), capture_output=True,
+                              timeout=scaled(180.0), env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"tesseract failed: {done.stderr.decode(errors='replace')[:300]}")
+    words = []
+    for row in done.stdout.decode("utf-8", errors="replace").splitlines()[1:]:
+        parts = row.split("\t")
+        if len(parts) < 12 or parts[0] != "5" or not parts[11].strip():
+            continue
+        left, top, width, height = (int(v) for v in parts[6:10])
+        words.append({"block": int(parts[2]), "par": int(parts[3]), "line": int(parts[4]), "text": parts[11].strip(),
+                      "conf": max(0.0, float(parts[10])), "box": (left, top, left + width, top + height)})
+    return words
+
+
+def _otsu(values: Any) -> int:
+    histogram = np.bincount(values.ravel(), minlength=256).astype(np.float64)
+    total = histogram.sum()
+    cumulative = np.cumsum(histogram)
+    mean = np.cumsum(histogram * np.arange(256))
+    between = (mean[-1] * cumulative - mean * total) ** 2 / np.maximum(cumulative * (total - cumulative), 1e-9)
+    return int(np.argmax(between))
+
+
+def _line_image(page: Any, band: Band, target_height: int) -> Any:
+    """A line cropped with margins, scaled to a glyph height, flattened against its background, binarised."""
+    return _line_crop(page, band, target_height)[0]
+
+
+def _line_crop(page: Any, band: Band, target_height: int) -> tuple[Any, float, float]:
+    """``_line_image``, and where it came from: the crop's left edge in ``page`` and the scale applied."""
+    from PIL import ImageFilter
+
+    height = band.height
+    margin_y, margin_x = int(height * 0.35) + 2, int(height * 1.2) + 4
+    box = (max(0, band.left - margin_x), max(0, band.top - margin_y),
+           min(page.width, band.right + margin_x), min(page.height, band.bottom + margin_y))
+    crop = page.crop(box)
+    scale = target_height / max(1, height)
+    crop = crop.resize((max(1, int(crop.width * scale)), max(1, int(crop.height * scale))), Image.LANCZOS)
+    crop = flatten(crop, target_height * 0.9).filter(ImageFilter.MedianFilter(3))
+    pixels = np.asarray(crop)
+    # Ink is the darkest thing on the line; security printing sits between it and the paper. Otsu would split
+    # at the printing when there is a lot of it: the threshold sits a little under halfway from ink to paper.
+    ink, paper = float(np.percentile(pixels, 3)), float(np.percentile(pixels, 60))
+    threshold = min(_otsu(pixels), int(ink + 0.45 * (paper - ink)))
+    return Image.fromarray(np.where(pixels > threshold, 255, 0).astype("uint8")), float(box[0]), scale
+
+
+def _stack(images: list[Any], gap: int = 24) -> tuple[Any, list[int]]:
+    width = max(i.width for i in images) + 2 * gap
+    height = sum(i.height for i in images) + gap * (len(images) + 1)
+    sheet = Image.new("L", (width, height), 255)
+    offsets, y = [], gap
+    for image in images:
+        sheet.paste(image, (gap, y))
+        offsets.append(y)
+        y += image.height + gap
+    return sheet, offsets
+
+
+def ocr_b_font() -> Optional[str]:
+    """Debian's fonts-ocr-b; without it the reading is Tesseract's alone."""
+    for path in ("/usr/share/fonts/opentype/ocr-b/OCRB.otf", "/usr/share/fonts/truetype/ocr-b/OCRB.ttf"):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+# --- where things are ----------------------------------------------------------------
+
+
+class _Frame:
+    """The page as loaded, turned by ``angle`` (PIL rotate, expand): maps points of the turned page back."""
+
+    def __init__(self, size: tuple[int, int], angle: float) -> None:
+        self.width, self.height = size
+        self.angle = angle
+        theta = math.radians(angle)
+        self.cos, self.sin = math.cos(theta), math.sin(theta)
+        w, h = self.width, self.height
+        self.turned_width = abs(w * self.cos) + abs(h * self.sin)
+        self.turned_height = abs(w * self.sin) + abs(h * self.cos)
+
+    def back(self, x: float, y: float) -> Point:
+        """A point of the turned page in the page as loaded."""
+        dx, dy = x - self.turned_width / 2, y - self.turned_height / 2
+        return (self.width / 2 + dx * self.cos - dy * self.sin, self.height / 2 + dx * self.sin + dy * self.cos)
+
+
+Cells = Optional[tuple[Any, list[Any]]]  # a line's OCR-B grid and cells, when they could be fitted
+
+
+def _cells(flat: Flat, band: Band, font: str) -> Cells:
+    image, left, scale = _line_crop(flat.image, band, CELL_HEIGHT)
+    cells_ink = np.asarray(image) == 0
+    if flat.count:  # the glyphs placed the grid: first cell, pitch and count are known
+        grid: Optional[ocrb.Grid] = ocrb.Grid((flat.first_x - left) * scale, flat.pitch * scale, flat.count)
+    else:
+        grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
+    if grid is None:
+        return None
+    return grid, ocrb.classify(cells_ink, grid, CELL_HEIGHT, font)
+
+
+def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
+    """How well the flat candidate's lines read as OCR-B cells (mean best score), its lines, and their cells."""
+    if flat.lines:
+        bands = list(flat.lines)
+    else:
+        ink = ink_map(flat.image, strictness=0.55)
+        bands = [b for b in text_bands(ink) if b.right - b.left > flat.image.width * 0.5][:3]
+    if len(bands) < 2:
+        return -1.0, [], []
+    cells = [_cells(flat, band, font) for band in bands]
+    scores = [float(np.mean([c.score for c in found[1]])) + (0.05 if found[0].count in ocrb.WIDTHS else 0.0)
+              for found in cells if found is not None]
+    if len(scores) < len(bands):
+        return -1.0, bands, cells
+    return float(np.mean(scores)), bands, cells
+
+
+def read_page(image: Any, page_text: bool = True) -> PageReading:
+    """The page's lines: its printed text, then the MRZ's lines read as an MRZ reader would (see the module)."""
+    loaded_size = image.size
+    gray = value_channel(image)
+    shrink = max(gray.width, gray.height) / MAX_WORKING_SIDE
+    if shrink > 1:
+        gray = gray.resize((int(gray.width / shrink), int(gray.height / shrink)), Image.LANCZOS)
+    to_loaded = loaded_size[0] / gray.width
+    small_scale = max(gray.width, gray.height) / WORK_WIDTH
+    small = gray.resize((max(1, int(gray.width / small_scale)), max(1, int(gray.height / small_scale))), Image.LANCZOS)
+    angle = text_angle(ink_map(small))
+    border = int(np.median(np.concatenate([np.asarray(gray)[0], np.asarray(gray)[-1]])))
+    font = ocr_b_font()
+    best: Optional[tuple[float, Flat, list[Band], list[Cells], float]] = None
+    for turn in (0.0, 180.0) if font else (0.0,):
+        turned_small = small.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
+        ink = ink_map(turned_small)
+        candidates = zone_candidates(text_bands(ink), turned_small.width)
+        if not candidates:
+            continue
+        group, upside_down = candidates[0]
+        if upside_down:
+            continue  # the top group of this turn is the bottom group of the other
+        turned = gray.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
+        scale = turned.width / turned_small.width
+        # Placed by its glyphs (perspective undone) or, when that reads badly, only levelled: the better read.
+        for method in (rectify, level):
+            flat = method(turned, ink, group, scale=scale)
+            if flat is None:
+                continue
+            if font:
+                score, bands, cells = _zone_score(flat, font)
+            else:
+                score, bands, cells = 0.0, text_bands(ink_map(flat.image))[:3], []
+            if best is None or score > best[0]:
+                best = (score, flat, bands, cells, angle + turn)
+            if score >= GOOD_ZONE_SCORE:
+                break
+    if best is None:
+        frame = _Frame(gray.size, angle)
+        turned = gray.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
+        text = read_page_text(turned, turned.height, frame, to_loaded) if page_text else ()
+        return PageReading(loaded_size[0], loaded_size[1], angle, text)
+    _, flat, bands, cells, turn_angle = best
+    frame = _Frame(gray.size, turn_angle)
+    zone = _read_zone(flat, bands, cells, frame, to_loaded)
+    turned = gray.rotate(turn_angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
+    zone_top = min(map_point(flat.coefficients, 0, bands[0].top)[1], map_point(flat.coefficients,
+                   flat.image.width, bands[0].top)[1]) if bands else turned.height
+    above = read_page_text(turned, int(zone_top - (bands[0].height if bands else 0)), frame, to_loaded) if page_text else ()
+    return PageReading(loaded_size[0], loaded_size[1], turn_angle, above + zone)
+
+
+def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame, to_loaded: float
+               ) -> tuple[Line, ...]:
+    """Each of the zone's lines: Tesseract and the OCR-B cells, fused, restricted to what the layout allows."""
+    bands = bands[:3]
+    if not bands:
+        return ()
+    images = [_line_image(flat.image, band, TESSERACT_HEIGHT) for band in bands]
+    sheet, offsets = _stack(images)
+    words = run_tesseract(sheet)
+    reads = []
+    for image, offset in zip(images, offsets, strict=True):
+        mine = sorted((w for w in words if offset - 12 <= (w["box"][1] + w["box"][3]) / 2 <= offset + image.height + 12),
+                      key=lambda w: w["box"][0])
+        reads.append(("".join(w["text"] for w in mine), [w["conf"] / 100 for w in mine for _ in w["text"]]))
+    lines = []
+    count = len(bands)
+    for index, (band, (read, confidence)) in enumerate(zip(bands, reads, strict=True)):
+        text = read
+        found = cells[index] if index < len(cells) else None
+        if found is not None and found[0].count in ocrb.WIDTHS:
+            grid, line_cells = found
+            text, confidence = ocrb.fuse(line_cells, read)
+            text, confidence = ocrb.restrict(text, confidence, line_cells, ocrb.kinds_of_line(grid.count, index, count))
+        if not text:
+            continue
+        pad = band.height * 0.1
+        corners = [(band.left, band.top - pad), (band.right, band.top - pad), (band.right, band.bottom + pad),
+                   (band.left, band.bottom + pad)]
+        polygon = tuple(_to_loaded(frame, map_point(flat.coefficients, x, y), to_loaded) for x, y in corners)
+        score = 100 * sum(confidence) / max(1, len(confidence))
+        lines.append(Line((Word(text, score, polygon),)))  # type: ignore[arg-type]
+    return tuple(lines)
+
+
+def _to_loaded(frame: _Frame, point: Point, to_loaded: float) -> Point:
+    x, y = frame.back(*point)
+    return (x * to_loaded, y * to_loaded)
+
+
+def read_page_text(turned: Any, bottom: int, frame: _Frame, to_loaded: float) -> tuple[Line, ...]:
+    """The page's printed text above ``bottom`` (the zone's top): Textract returns every line, so does this.
+
+    Tesseract's own page segmentation, no whitelist, one LINE per Tesseract line with its WORDs and each
+    word's confidence. Words Tesseract is barely sure of (the background's guilloche, the photo) are left
+    out, as are lines with no letter or digit.
+    """
+    region = turned.crop((0, 0, turned.width, max(0, min(turned.height, bottom))))
+    if region.height < 24 or region.width < 24:
+        return ()
+    scale = min(1.0, PAGE_TEXT_MAX_WIDTH / region.width)
+    if scale < 1.0:
+        region = region.resize((int(region.width * scale), max(1, int(region.height * scale))), Image.LANCZOS)
+    grouped: dict[tuple[int, int, int], list[tuple[float, float, Word]]] = {}
+    for word in run_tesseract(region, psm=3, whitelist=None):
+        if word["conf"] < PAGE_TEXT_MIN_CONFIDENCE or not any(c.isalnum() for c in word["text"]):
+            continue
+        left, top, right, bottom_ = (v / scale for v in word["box"])
+        corners = [(left, top), (right, top), (right, bottom_), (left, bottom_)]
+        polygon = tuple(_to_loaded(frame, corner, to_loaded) for corner in corners)
+        grouped.setdefault((word["block"], word["par"], word["line"]), []).append(
+            (top, left, Word(word["text"], word["conf"], polygon)))  # type: ignore[arg-type]
+    lines = []
+    for words in grouped.values():
+        ordered = sorted(words, key=lambda item: item[1])
+        lines.append((min(w[0] for w in words), ordered[0][1], Line(tuple(w[2] for w in ordered))))
+    return tuple(line for *_, line in sorted(lines, key=lambda item: (item[0], item[1])))
