@@ -289,11 +289,13 @@ def diagnose(stack: Stack, token: str, app_id: str) -> str:
 
 
 def allow_many_applications(stack: Stack, per_day: int = 1_000_000) -> None:
-    """A bench opens more applications than an applicant's daily limit (10) allows: raise it on its own
-    stack (Parameter Store, as an operator would: ``./dev settings max_applications_per_day N``)."""
+    """A bench opens more applications than an applicant's daily limit (10) allows, and its clients poll
+    more than the per-user request rate limits allow: raise them on its own stack (Parameter Store, as an
+    operator would: ``./dev settings max_applications_per_day N``)."""
     import boto3
 
-    boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").put_parameter(
-        Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
-        Value=str(per_day), Type="String", Overwrite=True)
+    ssm = boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    for setting in ("max_applications_per_day", "applicant_requests_per_minute", "staff_requests_per_minute"):
+        ssm.put_parameter(Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/" + setting,
+                          Value=str(per_day), Type="String", Overwrite=True)
