@@ -290,7 +290,12 @@ class DynamoConnectionStore(ConnectionStore):
         raise KeptChanging(connection_id)
 
     def subscriptions(self, topics: Sequence[str]) -> list[tuple[str, str]]:
-        """(connection id, topic) of every live subscription to any of ``topics``: one Query per partition."""
+        """(connection id, topic) of every live subscription to any of ``topics``: one Query per partition.
+
+        Strongly consistent: a subscription acknowledged to the client is seen by the very next fan-out
+        (an eventually consistent Query may miss a write made within about a second, and that event's
+        frame would never be sent).
+        """
         wanted: dict[str, dict[str, str]] = {}  # partition -> scope -> topic
         for name in dict.fromkeys(topics):
             partition, _, scope = name.partition("/")
@@ -299,7 +304,7 @@ class DynamoConnectionStore(ConnectionStore):
         prefix = len("CONN#")
         for partition, scopes in wanted.items():
             for item in ConnectionModel.query(
-                _topic_pk(partition), filter_condition=ConnectionModel.expires_at > self._clock()
+                _topic_pk(partition), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
             ):
                 connection_id, _, scope = item.sk[prefix:].partition("/")
                 if scope in scopes:

@@ -162,7 +162,8 @@ class ApplicationEvent(_Frame):
 class EventsFrame(_Frame):
     """Changes to one application you watch, oldest first (those committed together or in quick
     succession come in one frame). A hint: the REST API stays the source of truth. A check's result
-    alone is not pushed: the decision that follows it is, with its reasons."""
+    alone is not pushed: the decision that follows it is, with its reasons. Frames of one application
+    may arrive out of order (they are sent concurrently): order their events by `seq`."""
 
     type: Literal["events"]
     application_id: str
