@@ -410,6 +410,8 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
                                                                                          jpeg_bytes())))
     for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
         d.invoke(handler, event_for(d.client, flows.address_message(unreadable)))
+    flows.give_selfie(d.api, other, unreadable)  # nothing is decided without the face check (issue 17)
+    d.invoke("check_face", flows.face_event(d.client, flows.face_message(unreadable)))
     assert services().repository.get(unreadable).state.value == "FLAGGED"
     assert d.http("GET", f"/review/applications/{unreadable}", user=reviewer).status == 200
 
