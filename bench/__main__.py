@@ -30,9 +30,13 @@ ROOT = HERE.parent
 DEFAULT_TIMEOUT_S = 900
 
 
+#: Modules of bench/ that are a benchmark's helper, not a benchmark (no numbers of their own).
+HELPERS = frozenset({"ocr_names"})  # names for ocr_read_rate, and the --extract tool that made its data
+
+
 def benchmarks() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules([str(HERE)])
-                  if not info.name.startswith("_") and not info.ispkg)
+                  if not info.name.startswith("_") and not info.ispkg and info.name not in HELPERS)
 
 
 def smoke_args(name: str) -> list[str]:

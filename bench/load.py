@@ -7,7 +7,9 @@ user (signed up through the stack's Cognito) with its own WebSocket
 connection, and works like the reference client, one application at a time:
 
     create     POST /applications                     (its answer carries the presigned POSTs)
-    upload     the POST straight to the local S3
+    selfie     the liveness check, as ./dev selfie takes it (consent, session, frames, complete):
+               nothing is decided without the face check (issue 17)
+    upload     the POST straight to the local S3 (a passport carrying the holder's face)
     decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
     total      create sent -> decision seen
 
@@ -43,9 +45,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import ROOT, allow_many_applications, call, header, percentile, start_stack, upload
+from bench._common import (ROOT, allow_many_applications, call, header, holder_passport, percentile, start_stack,
+                           take_selfie, upload)
 
-STEPS = ("create", "upload", "decision", "total")
+STEPS = ("create", "selfie", "upload", "decision", "total")
 FINAL = ("APPROVED", "FLAGGED", "REJECTED")
 DECISION_DEADLINE_S = 60.0
 TARGET_RATE = 5.0
@@ -110,6 +113,8 @@ class Client:
         with lock:
             record.owners[app_id] = self.token
         form = created.json()["uploads"]["image/jpeg"]
+        take_selfie(self.stack, self.token, app_id)
+        selfie_at = time.perf_counter()
         uploaded = upload(form, data, "image/jpeg")
         uploaded_at = time.perf_counter()
         if uploaded.status_code not in (200, 201, 204):
@@ -123,7 +128,8 @@ class Client:
                 record.lost.append(app_id)
                 return
             record.outcomes[app_id] = frame["events"][-1]["state"]
-            for step, seconds in (("create", created_at - started), ("upload", uploaded_at - created_at),
+            for step, seconds in (("create", created_at - started), ("selfie", selfie_at - created_at),
+                                  ("upload", uploaded_at - selfie_at),
                                   ("decision", decided_at - uploaded_at), ("total", decided_at - started)):
                 record.timings[step].append(seconds)
 
@@ -239,12 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = [int(count) for count in args.counts.split(",")]
 
-    from tests.support.documents import make_declared, passport_bytes
+    from tests.support.documents import make_declared
 
     header(f"load: {' then '.join(map(str, counts))} applications from {args.clients} clients, "
            "submit to decision, on one local stack")
     body = make_declared()
-    data = passport_bytes(body)  # a passport that matches the declaration: read by the local Textract (OCR)
+    data = holder_passport(body)  # matches the declaration (read by the local Textract) and carries the face
     passes: list[Pass] = []
     with start_stack() as stack:
         allow_many_applications(stack)  # each client opens far more than an applicant's daily limit, polls more
