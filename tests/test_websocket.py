@@ -174,7 +174,7 @@ def test_connect_with_a_valid_token_registers_the_connection_with_a_ttl(gateway,
     assert remaining <= 2 * 3600 + 1  # API Gateway's limit, and never past the token's expiry
     assert abs(remaining - min(2 * 3600, token_left)) < 60
     subscription = ConnectionModel.get(f"TOPIC#applicant#{applicant.sub}",
-                                       f"CONN#{connection_id}/application#{application_id}")
+                                       f"CONN#{connection_id}|application#{application_id}")
     assert subscription.expires_at == meta.expires_at
 
 

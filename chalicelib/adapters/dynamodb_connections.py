@@ -8,7 +8,7 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
   the fan-out for a topic is a single Query on its partition; a *scoped* topic
   ``<partition>/<scope>`` (an applicant's: ``applicant#<sub>/application#<id>``
   or ``applicant#<sub>/*``) is stored as ``pk=TOPIC#<partition>
-  sk=CONN#<connection id>/<scope>``, so one Query finds every watcher of an
+  sk=CONN#<connection id>|<scope>``, so one Query finds every watcher of an
   applicant's application, whichever way they subscribed;
 * ``pk=USER#<user id>  sk=SLOT#<n>`` -- the per-user limit: a user holds at most
   ``max_per_user`` slots, n in 0..max-1. A connection takes a free (absent or expired)
@@ -80,10 +80,22 @@ def _user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
 
 
+#: Between the connection id and the scope in a scoped subscription's sort key. Not "/": API Gateway's
+#: connection ids are base64 ("L0SM9cOF/vHcCIhw="), so a "/" may be part of the id (one id in six).
+_SCOPE_SEPARATOR = "|"
+
+
 def _subscription_key(topic: str, connection_id: str) -> tuple[str, str]:
-    """(pk, sk) of a subscription: a scoped topic ``<partition>/<scope>`` lives in its partition's items."""
+    """(pk, sk) of a subscription: a scoped topic ``<partition>/<scope>`` lives in its partition's items,
+    sk ``CONN#<connection id>|<scope>``."""
     partition, slash, scope = topic.partition("/")
-    return _topic_pk(partition), f"{_conn_pk(connection_id)}{slash}{scope}"
+    return _topic_pk(partition), f"{_conn_pk(connection_id)}{_SCOPE_SEPARATOR if slash else ''}{scope}"
+
+
+def _subscription_of(sk: str) -> tuple[str, str]:
+    """(connection id, scope) of a subscription's sort key (the scope "" for an unscoped topic)."""
+    connection_id, _, scope = sk[len("CONN#") :].partition(_SCOPE_SEPARATOR)
+    return connection_id, scope
 
 
 def _failed_condition(error: TransactWriteError) -> bool:
@@ -301,12 +313,11 @@ class DynamoConnectionStore(ConnectionStore):
             partition, _, scope = name.partition("/")
             wanted.setdefault(partition, {})[scope] = name
         found: list[tuple[str, str]] = []
-        prefix = len("CONN#")
         for partition, scopes in wanted.items():
             for item in ConnectionModel.query(
                 _topic_pk(partition), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
             ):
-                connection_id, _, scope = item.sk[prefix:].partition("/")
+                connection_id, scope = _subscription_of(item.sk)
                 if scope in scopes:
                     found.append((connection_id, scopes[scope]))
         return found
