@@ -487,6 +487,7 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
     scenarios = [("cold", True), ("warm", True), ("warm, id-first", False)]
     with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
         harness = Harness(counter, app_module.app, client, Api(client))
+        warm_ocr()
         user = make_user()
         results = {name: harness.run(name, user, address_first) for name, address_first in scenarios}
         connection = harness.connect(CONNECTION, user)
@@ -498,6 +499,17 @@ def measure() -> tuple[CallCounter, list[str], dict[str, Any], float]:
         results[AT_ONCE] = harness.run(AT_ONCE, user, at_once=True)
     elapsed = time.perf_counter() - started
     return counter, [name for name, _ in scenarios] + [WATCHED, AT_ONCE], results, elapsed
+
+
+def warm_ocr() -> None:
+    """Read the scenarios' passport once before counting (the harness's call, not the app's): the local
+    Textract reads identical bytes once, so the cold scenario's read does not outlast the app's read timeout
+    on a busy machine and count a retry that has nothing to do with the design."""
+    import boto3
+
+    from tests.support.documents import make_declared, passport_bytes
+
+    boto3.client("textract").detect_document_text(Document={"Bytes": passport_bytes(make_declared())})
 
 
 WATCHED = "watched"
