@@ -311,7 +311,7 @@ def complete_liveness_session(application_id, session_id):
 
 
 # The documents bucket notifies the identity-check queue (resources.yaml): at most this many checks run at
-# once, sized from Textract's rate quota (docs/capacity.md); a stage sets its own in .chalice/config.json.
+# once, sized from Textract's rate quota (docs/notes/capacity.md); a stage sets its own in .chalice/config.json.
 IDENTITY_CHECKS_AT_ONCE = int(os.environ.get("IDENTITY_CHECK_MAX_CONCURRENCY", "20"))
 
 

@@ -73,14 +73,15 @@ def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
 
 def test_a_condition_chooses_what_the_template_makes(tmp_path):
     """Conditions and Fn::If as CloudFormation evaluates them (the migration's LegacyByStateIndex)."""
-    from devstack.template import Resolver
+    from devstack.template import Resolver, evaluate_conditions
 
-    resolver = Resolver({"Mode": "keep"}, {}, lambda name: name, lambda name, attribute: name)
-    conditions = resolver.evaluate_conditions({
+    conditions = evaluate_conditions({"Conditions": {
         "Keep": {"Fn::Equals": [{"Ref": "Mode"}, "keep"]},
         "Drop": {"Fn::Not": [{"Condition": "Keep"}]},
-        "Both": {"Fn::And": [{"Condition": "Keep"}, {"Fn::Or": [{"Condition": "Drop"}, {"Condition": "Keep"}]}]}})
+        "Both": {"Fn::And": [{"Condition": "Keep"}, {"Fn::Or": [{"Condition": "Drop"}, {"Condition": "Keep"}]}]}}},
+        {"Mode": "keep"})
     assert conditions == {"Keep": True, "Drop": False, "Both": True}
+    resolver = Resolver({"Mode": "keep"}, {}, lambda name: name, lambda name, attribute: name, conditions)
     value = [1, {"Fn::If": ["Keep", 2, {"Ref": "AWS::NoValue"}]}, {"Fn::If": ["Drop", 3, {"Ref": "AWS::NoValue"}]}]
     assert resolver.resolve(value) == [1, 2]
 

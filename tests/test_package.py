@@ -171,7 +171,9 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     assert stream["destination_config"]["on_failure"]["destination_arn"].endswith("history_stream_dlq_arn")
     [identity] = [m for name, m in mappings.items() if name.startswith("verify_identity_document")]
     assert identity["scaling_config"]["maximum_concurrency"] >= 2  # at the rate Textract's quota allows
-    assert "aws_lambda_function_event_invoke_config" not in template["resource"]  # no asynchronous handler left
+    invoke_configs = template["resource"].get("aws_lambda_function_event_invoke_config", {})
+    assert "verify_identity_document" not in invoke_configs  # no longer invoked asynchronously (by S3)
+    assert invoke_configs["notify_subscribers"]["maximum_retry_attempts"] == 2  # SNS still invokes it so
 
 
 def test_the_whole_app_packages_to_cloudformation(packaging_project, lean, tmp_path):

@@ -332,6 +332,7 @@ def test_an_upload_reaches_the_identity_check_through_its_queue_with_its_version
                                              message_bodies=[message["Body"]])
     assert client.lambda_.invoke("verify_identity_document", event).payload == {"batchItemFailures": []}
     check_address(client, app_id)
+    with_face(api, client, applicant, app_id)  # nothing is decided without the face check (issue 17)
     assert state_of(app_id) == "APPROVED"
 
 
