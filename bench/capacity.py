@@ -407,13 +407,18 @@ def cost_per_million(load: Load, prices: dict[str, float], memory_gb: float = 0.
 # --- printing -------------------------------------------------------------------------------
 
 
+def measured_face(profile: dict[str, Any]) -> bool:
+    """Whether the inputs measured the face check's handlers (since issue 17 landed)."""
+    return any(handler in FACE_HANDLERS for handler in profile["scenarios"]["warm"])
+
+
 def report(profile: dict[str, Any], rates: list[float], quotas: dict[str, Any], prices: dict[str, float],
            face: bool) -> None:
     loads = [model(profile, rate, face=face) for rate in rates]
     print(f"\ninputs: measured {profile['measured']} ({profile['command']}); application item "
           f"{profile['sizes']['application_item']} B, history items {sum(profile['sizes']['history_items'])} B "
           f"for {profile['events']} events, index keys {profile['sizes']['index_keys']} B; "
-          f"face check {'included (from its contract, not measured)' if face else 'left out'}")
+          f"face check {('included (measured)' if measured_face(profile) else 'included (from its contract, not measured)') if face else 'left out'}")
     per_app = {label: sum(model(profile, 1000, face=f, watched=w).calls.values()) / 1000
                for label, f, w in (("unwatched", False, False), ("watched", False, True), ("all", True, True))}
     print(f"AWS calls per application at 1,000/s (the outbox's per-batch calls shared by a batch's applications): "

@@ -112,7 +112,8 @@ def test_an_applicant_watching_all_their_applications_sees_a_new_one_decided(loc
     with socket(local_stack, token) as ws:
         assert ask(ws, {"action": "subscribe", "topic": "my-applications"})["type"] == "subscribed"
         app_id, presigned = create_and_upload(local_stack, token, make_declared())  # subscribed before it existed
-        assert upload(presigned, passport_bytes(), "image/jpeg").status_code in (200, 201, 204)
+        assert upload(presigned, passport_bytes(photo=HOLDER_PHOTO), "image/jpeg").status_code in (200, 201, 204)
+        live_selfie(local_stack, token, app_id)  # nothing is approved without the face check (issue 17)
         events = events_until(ws, lambda e: e["application_id"] == app_id and e["state"] == "APPROVED")
     assert [e["type"] for e in events if e["application_id"] == app_id][0] == "application.submitted"
 
