@@ -9,6 +9,7 @@ from chalicelib.api import (
     asyncapi,
     cognito_triggers,
     console,
+    document_events,
     openapi,
     presenters,
     schedules,
@@ -26,6 +27,7 @@ from chalicelib.api.middleware import (
     reviewer,
 )
 from chalicelib.api.models import (
+    ApplicationCreated,
     ApplicationOut,
     ApplicationPage,
     ApplicationRequest,
@@ -156,9 +158,9 @@ def console_asset(asset):
     params=IDEMPOTENCY_KEY,
     errors=(403, 429),  # 403: a staff token; 429: the applicant's daily limit (max_applications_per_day)
     responses={
-        201: openapi.Reply(ApplicationOut, "Created", headers={"Location": "The application's URL"}),
+        201: openapi.Reply(ApplicationCreated, "Created", headers={"Location": "The application's URL"}),
         200: openapi.Reply(
-            ApplicationOut, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
+            ApplicationCreated, "Already created with this Idempotency-Key", headers={"Location": "Its URL"}
         ),
         422: openapi.Reply(Error, openapi.CREATE_REFUSED),
     },
@@ -170,7 +172,7 @@ def create_application():
     body = parse_body(request, ApplicationRequest)
     application, created = services().applications.create(who, body, idempotency_key(request))
     return Response(
-        body=presenters.application(application),
+        body=presenters.created(application, services().uploads.forms_for(application)),
         status_code=201 if created else 200,
         headers={"Location": f"/applications/{application.application_id}"},
     )
@@ -313,11 +315,19 @@ def complete_liveness_session(application_id, session_id):
 # --- data verification ------------------------------------------------------
 
 
-@app.on_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], events=["s3:ObjectCreated:*"], prefix="applications/")
+# The documents bucket notifies the identity-check queue (resources.yaml): at most this many checks run at
+# once, sized from Textract's rate quota (docs/notes/capacity.md); a stage sets its own in .chalice/config.json.
+IDENTITY_CHECKS_AT_ONCE = int(os.environ.get("IDENTITY_CHECK_MAX_CONCURRENCY", "20"))
+
+
+@app.on_sqs_message(
+    queue=os.environ["IDENTITY_CHECK_QUEUE_NAME"], batch_size=5, maximum_concurrency=IDENTITY_CHECKS_AT_ONCE
+)
 def verify_identity_document(event):
-    record = event.to_dict()["Records"][0]["s3"]["object"]
-    outcome = services().identity_check.document_uploaded(event.key, record.get("versionId"))
-    logger.info("identity document handled", extra={"key": event.key, "outcome": outcome})
+    s = services()
+    return document_events.handle_batch(
+        event, s.identity_check.document_uploaded, s.config.documents_bucket, s.backoff, s.metrics
+    )
 
 
 @app.on_sqs_message(queue=os.environ["ADDRESS_CHECK_QUEUE_NAME"], batch_size=10)

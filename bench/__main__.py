@@ -11,6 +11,8 @@ stopped. ``./dev bench`` runs this.
     python -m bench                  every benchmark, in name order
     python -m bench startup          one (or several) by name
     python -m bench --list           the names
+    python -m bench --smoke          each with its SMOKE_ARGS: the smallest run through every step
+                                     (tests/test_benches.py runs them so none breaks unnoticed)
 """
 from __future__ import annotations
 
@@ -28,9 +30,27 @@ ROOT = HERE.parent
 DEFAULT_TIMEOUT_S = 900
 
 
+#: Modules of bench/ that are a benchmark's helper, not a benchmark (no numbers of their own).
+HELPERS = frozenset({"ocr_names"})  # names for ocr_read_rate, and the --extract tool that made its data
+
+
 def benchmarks() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules([str(HERE)])
-                  if not info.name.startswith("_") and not info.ispkg)
+                  if not info.name.startswith("_") and not info.ispkg and info.name not in HELPERS)
+
+
+def smoke_args(name: str) -> list[str]:
+    """The bench's ``SMOKE_ARGS`` (a literal list at module level), read without importing it."""
+    import ast
+
+    tree = ast.parse((HERE / f"{name}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id == "SMOKE_ARGS" and getattr(node, "value", None) is not None:
+            value = ast.literal_eval(node.value)
+            if isinstance(value, list) and all(isinstance(a, str) for a in value):
+                return value
+    raise LookupError(f"bench/{name}.py has no SMOKE_ARGS = [...] (the arguments of its smallest complete run)")
 
 
 def child_environment() -> dict[str, str]:
@@ -40,10 +60,10 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def run(name: str, timeout: float) -> tuple[int | None, float]:
+def run(name: str, timeout: float, args: list[str] | None = None) -> tuple[int | None, float]:
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", f"bench.{name}"], cwd=ROOT, env=child_environment(),
-                               start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", f"bench.{name}", *(args or [])], cwd=ROOT,
+                               env=child_environment(), start_new_session=True)
     try:
         code = process.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -69,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                         help=f"seconds one benchmark may take (default {DEFAULT_TIMEOUT_S})")
+    parser.add_argument("--smoke", action="store_true", help="run each with its SMOKE_ARGS (small counts)")
     args = parser.parse_args(argv)
     available = benchmarks()
     if args.list:
@@ -77,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.names if name not in available]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available)}")
-    results = [(name, *run(name, args.timeout)) for name in (args.names or available)]
+    results = [(name, *run(name, args.timeout, smoke_args(name) if args.smoke else None))
+               for name in (args.names or available)]
     print("\n=== bench summary ===")
     for name, code, seconds in results:
         status = "ok" if code == 0 else ("timed out" if code is None else f"exit code {code}")

@@ -83,7 +83,7 @@ def stack_command(state_dir: Path) -> list[str]:
 class Stack:
     """A running ``python -m devstack up``: its URLs, env and demo users."""
 
-    process: subprocess.Popen
+    process: Optional[subprocess.Popen]  # None: a stack this bench shares (BENCH_STACK), stopped by its owner
     info: dict[str, Any]
     output: list[str]
     spawned_at: float           # perf_counter at spawn
@@ -135,6 +135,8 @@ class Stack:
 
     def stop(self) -> None:
         """SIGINT (Ctrl-C), wait for a clean exit; kill only if it does not stop in time."""
+        if self.process is None:
+            return  # shared: its owner stops it
         if self.process.poll() is None:
             started = time.perf_counter()
             self.process.send_signal(signal.SIGINT)
@@ -160,8 +162,28 @@ class Stack:
         self.stop()
 
 
+#: A running stack's DEVSTACK_READY information (a JSON file) that benches share instead of starting their
+#: own: tests/test_benches.py starts one for every bench's smoke run. Each bench still makes its own users,
+#: limits and passports, so sharing changes no figure's meaning (only how busy the stack is).
+SHARED_STACK_ENV = "BENCH_STACK"
+
+
+def shared_stack() -> Optional[Stack]:
+    path = os.environ.get(SHARED_STACK_ENV)
+    if not path:
+        return None
+    info = json.loads(Path(path).read_text(encoding="utf-8"))
+    now = time.perf_counter()
+    return Stack(None, info, [], now, now, None)
+
+
 def start_stack(state_dir: Optional[Path] = None, deadline_s: float = START_DEADLINE_S) -> Stack:
-    """Spawn the stack on free ports and wait for its DEVSTACK_READY line."""
+    """Spawn the stack on free ports and wait for its DEVSTACK_READY line. Without ``state_dir``, the stack
+    ``BENCH_STACK`` names is used instead when set (benches that measure the stack itself pass a state dir)."""
+    if state_dir is None:
+        shared = shared_stack()
+        if shared is not None:
+            return shared
     created = None if state_dir else Path(tempfile.mkdtemp(prefix="bench-devstack-"))
     state_dir = Path(state_dir or created)
     ready: queue.Queue = queue.Queue()
@@ -242,17 +264,24 @@ def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float,
 
 
 def submit_with_document(stack: Stack, token: str, body: dict[str, Any], data: bytes,
-                         content_type: str = "image/jpeg") -> tuple[str, float]:
-    """Create, presign, upload; returns (application id, perf_counter when the upload answered)."""
+                         content_type: str = "image/jpeg", selfie: bool = False) -> tuple[str, float]:
+    """Create (its answer carries the upload forms), the liveness check first when ``selfie`` (so the
+    upload is the applicant's last step), upload; returns (application id, perf_counter when the upload
+    answered)."""
     created = call(stack.api_url, "POST", "/applications", token, json=body)
     if created.status_code not in (200, 201):
         raise RuntimeError(f"POST /applications -> {created.status_code}: {created.text[:300]}")
     app_id = created.json()["id"]
-    presigned = call(stack.api_url, "POST", f"/applications/{app_id}/documents", token,
-                     json={"content_type": content_type})
-    if presigned.status_code != 201:
-        raise RuntimeError(f"presign -> {presigned.status_code}: {presigned.text[:300]}")
-    uploaded = upload(presigned.json(), data, content_type)
+    form = (created.json().get("uploads") or {}).get(content_type)
+    if form is None:
+        presigned = call(stack.api_url, "POST", f"/applications/{app_id}/documents", token,
+                         json={"content_type": content_type})
+        if presigned.status_code != 201:
+            raise RuntimeError(f"presign -> {presigned.status_code}: {presigned.text[:300]}")
+        form = presigned.json()
+    if selfie:
+        take_selfie(stack, token, app_id)
+    uploaded = upload(form, data, content_type)
     if uploaded.status_code not in (200, 201, 204):
         raise RuntimeError(f"upload -> {uploaded.status_code}: {uploaded.text[:300]}")
     return app_id, time.perf_counter()
@@ -286,3 +315,46 @@ def diagnose(stack: Stack, token: str, app_id: str) -> str:
                 f"seq {relayed or 'none'} of {[event['seq'] for event in history]}")
     except Exception as error:  # noqa: BLE001 - diagnostics only
         return f"(diagnosis failed: {error!r})"
+
+
+def allow_many_applications(stack: Stack, per_day: int = 1_000_000) -> None:
+    """A bench opens more applications than an applicant's daily limit (10) allows, and its clients poll
+    more than the per-user request rate limits allow: raise them on its own stack (Parameter Store, as an
+    operator would: ``./dev settings max_applications_per_day N``)."""
+    import boto3
+
+    ssm = boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    for setting in ("max_applications_per_day", "applicant_requests_per_minute", "staff_requests_per_minute"):
+        ssm.put_parameter(Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/" + setting,
+                          Value=str(per_day), Type="String", Overwrite=True)
+
+
+# --- the face check (issue 17): nothing is decided without it ------------------------------------------
+
+#: The face the benches' applicants show, as in the end-to-end tests (tests/e2e/face.py): the passport photo
+#: of make_declared()'s holder and a live burst of the same person (facing the camera, then turned).
+HOLDER_PHOTO = "obama-3.jpg"
+HOLDER_LIVE = ("obama-1.jpg", "obama-4.jpg", "obama-2.jpg")
+
+
+def holder_passport(body: Optional[dict[str, Any]] = None) -> bytes:
+    """A data page matching ``body`` (make_declared()'s names) that carries the holder's face."""
+    from tests.support.documents import passport_bytes
+
+    return passport_bytes(body, photo=HOLDER_PHOTO)
+
+
+def take_selfie(stack: Stack, token: str, application_id: str) -> dict[str, Any]:
+    """The applicant's liveness check, as ``./dev selfie`` takes it (consent, session, frames, complete)."""
+    import boto3
+
+    from devstack.selfie import Api, run
+    from tests.support.faces import photo
+
+    env = stack.info["env"]
+    rekognition = boto3.client("rekognition", endpoint_url=env["AWS_ENDPOINT_URL_REKOGNITION"],
+                               region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    frames = [(name, photo(name)) for name in HOLDER_LIVE]
+    return run(Api(stack.api_url, token), env["LIVENESS_ENDPOINT"], rekognition, application_id, frames,
+               say=lambda line: None)

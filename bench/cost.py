@@ -133,6 +133,10 @@ def profile_from_measurement() -> dict[str, Any]:
     return {"calls": calls, "invocations": invocations, "seconds": seconds}
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--applications', '1000']
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

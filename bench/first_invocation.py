@@ -167,8 +167,9 @@ class Harness:
 
         def sns() -> dict[str, Any]:
             app_id = self.application()
-            message = json.dumps({"event_id": f"{app_id}#1", "application_id": app_id, "seq": 1,
-                                  "type": "application.submitted", "from_state": None, "state": "AWAITING_DOCUMENTS"})
+            message = json.dumps({"application_id": app_id, "events": [{
+                "event_id": f"{app_id}#1", "application_id": app_id, "seq": 1, "type": "application.submitted",
+                "from_state": None, "state": "AWAITING_DOCUMENTS"}]})  # the outbox's message
             return self.client.events.generate_sns_event(message=message, subject=None)
 
         def websocket(route: str) -> Callable[[], dict[str, Any]]:
@@ -189,7 +190,7 @@ class Harness:
                 {"application_id": i}))(self.application()), rest_ok),
             "GET /review/queue": ("api_handler", lambda: self.rest("GET", "/review/queue", "/review/queue", None,
                                                                    self.reviewer), rest_ok),
-            "verify_identity_document": ("verify_identity_document", document, ok),
+            "verify_identity_document": ("verify_identity_document", document, batch_ok),  # an SQS batch now
             "check_address": ("check_address", lambda: sqs_event(self.client, address_message(self.application())),
                               batch_ok),
             "screen_sanctions": ("screen_sanctions", lambda: sqs_event(self.client, address_message(
@@ -245,6 +246,10 @@ class _Api:
         response = self.client.http.post(path, headers={**user.auth, "Content-Type": "application/json"},
                                          body=json.dumps(body).encode())
         return SimpleNamespace(status=response.status_code, body=json.loads(response.body))
+
+
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--runs', '1', '--no-tracing']
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,11 +6,15 @@ One ``python -m devstack up`` on free ports. Each client is its own Cognito
 user (signed up through the stack's Cognito) with its own WebSocket
 connection, and works like the reference client, one application at a time:
 
-    create     POST /applications
-    form       POST /applications/{id}/documents      (the presigned POST)
-    upload     the POST straight to the local S3
+    create     POST /applications                     (its answer carries the presigned POSTs)
+    selfie     the liveness check, as ./dev selfie takes it (consent, session, frames, complete):
+               nothing is decided without the face check (issue 17)
+    upload     the POST straight to the local S3 (a passport carrying the holder's face)
     decision   upload answered -> the WebSocket frame with APPROVED/FLAGGED/REJECTED
     total      create sent -> decision seen
+
+Each client subscribes once, to ``my-applications``, when it connects (as the
+console does), so watching costs no call per application.
 
 Every client uploads the same rendered passport, which matches its declaration,
 so each application is read and APPROVED; the local Textract answers identical
@@ -41,9 +45,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import ROOT, call, header, percentile, start_stack, upload
+from bench._common import (ROOT, allow_many_applications, call, header, holder_passport, percentile, start_stack,
+                           take_selfie, upload)
 
-STEPS = ("create", "form", "upload", "decision", "total")
+STEPS = ("create", "selfie", "upload", "decision", "total")
 FINAL = ("APPROVED", "FLAGGED", "REJECTED")
 DECISION_DEADLINE_S = 60.0
 TARGET_RATE = 5.0
@@ -59,6 +64,7 @@ class Pass:
     timings: dict[str, list[float]] = field(default_factory=lambda: {step: [] for step in STEPS})
     outcomes: dict[str, str] = field(default_factory=dict)  # application id -> final state
     lost: list[str] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)  # application id -> its applicant's token
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -80,6 +86,9 @@ class Client:
         self.token = token
         self._connection = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
         self.ws = self._connection.__enter__()
+        self.ws.send(json.dumps({"action": "subscribe", "topic": "my-applications"}))
+        if self._await(lambda f: f.get("type") == "subscribed", time.perf_counter() + 30) is None:
+            raise RuntimeError("no 'subscribed' frame for my-applications")
 
     def close(self) -> None:
         self._connection.__exit__(None, None, None)
@@ -101,31 +110,26 @@ class Client:
         if created.status_code != 201:
             raise RuntimeError(f"create -> {created.status_code}: {created.text[:200]}")
         app_id = created.json()["id"]
-        self.ws.send(json.dumps({"action": "subscribe", "application_id": app_id}))
-        form = call(self.stack.api_url, "POST", f"/applications/{app_id}/documents", self.token,
-                    json={"content_type": "image/jpeg"})
-        formed_at = time.perf_counter()
-        if form.status_code != 201:
-            raise RuntimeError(f"form -> {form.status_code}: {form.text[:200]}")
-        if self._await(lambda f: f.get("type") == "subscribed", started + 30) is None:
-            raise RuntimeError(f"no 'subscribed' frame for {app_id}")
-        uploaded = upload(form.json(), data, "image/jpeg")
+        with lock:
+            record.owners[app_id] = self.token
+        form = created.json()["uploads"]["image/jpeg"]
+        take_selfie(self.stack, self.token, app_id)
+        selfie_at = time.perf_counter()
+        uploaded = upload(form, data, "image/jpeg")
         uploaded_at = time.perf_counter()
         if uploaded.status_code not in (200, 201, 204):
             raise RuntimeError(f"upload -> {uploaded.status_code}: {uploaded.text[:200]}")
-        frame = self._await(lambda f: f.get("type") == "event"
-                            and (f.get("event") or {}).get("application_id") == app_id
-                            and (f.get("event") or {}).get("state") in FINAL,
+        frame = self._await(lambda f: f.get("type") == "events" and f.get("application_id") == app_id
+                            and f["events"][-1].get("state") in FINAL,
                             uploaded_at + DECISION_DEADLINE_S)
         decided_at = time.perf_counter()
-        self.ws.send(json.dumps({"action": "unsubscribe", "application_id": app_id}))
         with lock:
             if frame is None:
                 record.lost.append(app_id)
                 return
-            record.outcomes[app_id] = frame["event"]["state"]
-            for step, seconds in (("create", created_at - started), ("form", formed_at - created_at),
-                                  ("upload", uploaded_at - formed_at),
+            record.outcomes[app_id] = frame["events"][-1]["state"]
+            for step, seconds in (("create", created_at - started), ("selfie", selfie_at - created_at),
+                                  ("upload", uploaded_at - selfie_at),
                                   ("decision", decided_at - uploaded_at), ("total", decided_at - started)):
                 record.timings[step].append(seconds)
 
@@ -173,8 +177,8 @@ def run_pass(stack: Any, tokens: list[str], label: str, count: int, body: dict, 
     for client in clients:
         client.close()
     # "Lost" means never decided, not "frame missed": ask the API once more.
-    for app_id in list(record.lost):
-        state = call(stack.api_url, "GET", f"/applications/{app_id}", tokens[0]).json().get("state")
+    for app_id in list(record.lost):  # asked with its own applicant's token (anyone else's gets 404)
+        state = call(stack.api_url, "GET", f"/applications/{app_id}", record.owners[app_id]).json().get("state")
         if state in FINAL:
             record.lost.remove(app_id)
             record.errors.append(f"{app_id} decided ({state}) but its frame was not seen in time")
@@ -228,6 +232,10 @@ def call_latency(stack: Any, samples: int = 100) -> float:
     return statistics.median(timings[5:])
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--clients', '2', '--counts', '4', '--baseline', '2']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -237,23 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     counts = [int(count) for count in args.counts.split(",")]
 
-    import boto3
-
-    from tests.support.documents import make_declared, passport_bytes
+    from tests.support.documents import make_declared
 
     header(f"load: {' then '.join(map(str, counts))} applications from {args.clients} clients, "
            "submit to decision, on one local stack")
     body = make_declared()
-    data = passport_bytes(body)  # a passport that matches the declaration: read by the local Textract (OCR)
+    data = holder_passport(body)  # matches the declaration (read by the local Textract) and carries the face
     passes: list[Pass] = []
     with start_stack() as stack:
-        # Each client opens far more applications than an applicant's daily limit allows.
-        # So do its requests per minute (polling each application): the per-user rate limits are raised too.
-        ssm = boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        for setting in ("max_applications_per_day", "applicant_requests_per_minute", "staff_requests_per_minute"):
-            ssm.put_parameter(Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/" + setting,
-                              Value="1000000", Type="String", Overwrite=True)
+        allow_many_applications(stack)  # each client opens far more than an applicant's daily limit, polls more
         latency = call_latency(stack)
         tokens = sign_up_clients(stack, args.clients)
         run_pass(stack, tokens[:1], "warm-up", 3, body, data)  # first-call costs, not measured

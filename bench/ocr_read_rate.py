@@ -259,6 +259,10 @@ def report(results: list[dict[str, Any]], seed: int, names: str) -> None:
           f"million pages a month, ${after:,.0f} beyond (us-east-1 list price; a retried call is billed again)")
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--count', '3']
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=210)

@@ -63,6 +63,10 @@ def app_environment() -> dict[str, str]:
     return env
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--runs', '1']
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.package", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -185,6 +185,10 @@ def measure_reads(requests: int) -> dict[str, Any]:
             "scan_ms": (time.perf_counter() - began) * 1000, "scan_scanned": scan_scanned, "scan_pages": pages}
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--sizes', '40', '--requests', '3']
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000])

@@ -92,6 +92,9 @@ def zipped_size_of(*roots: Path) -> int:
     return len(buffer.getvalue())
 
 
+SMOKE_ARGS = ['--runs', '1']
+
+
 def main(argv: list[str] | None = None) -> None:
     import cryptography
 

@@ -483,6 +483,10 @@ def load_average() -> str:
 PARTS = ("load", "aliases", "variants", "population", "time")
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ['--individuals', '300', '--per-kind', '10', '--non-listed', '200', '--baseline-sample', '10']
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sdn", type=Path, default=DATA / "sdn.csv")

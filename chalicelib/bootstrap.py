@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any, Optional
 from .config import Config
 from .services.ports import (
     ApplicationRepository,
+    Backoff,
     BiometricImages,
     ChainKey,
+    CheckRequests,
     Claims,
     Clock,
     ConnectionStore,
@@ -34,10 +36,12 @@ from .services.ports import (
     ProviderTokens,
     QueueAdmin,
     Quotas,
+    Readings,
     ReportStore,
     SanctionsIndexStore,
     ScreeningCases,
     SettingsSource,
+    StateCounters,
     TokenVerifier,
     UserDirectory,
     WebSocketSender,
@@ -70,6 +74,9 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
 
 #: botocore's standard retry mode: exponential backoff with jitter on throttling and 5xx.
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}, "connect_timeout": 2, "read_timeout": 10}
+#: Rate-quota'd services (Textract): adaptive mode also slows the container's own calls when throttled;
+#: what is still throttled goes back to its queue for much later (api/document_events.py).
+ADAPTIVE = {"textract"}
 
 
 class Services:
@@ -93,7 +100,8 @@ class Services:
         from botocore.config import Config as BotoConfig
 
         signing = {"signature_version": "s3v4"} if service == "s3" else {}  # SigV4 presigned POSTs and URLs
-        return self.session.client(service, config=BotoConfig(**RETRIES, **signing))
+        retries = {**RETRIES, "retries": {"max_attempts": 3, "mode": "adaptive"}} if service in ADAPTIVE else RETRIES
+        return self.session.client(service, config=BotoConfig(**retries, **signing))
 
     # --- adapters (ports) ------------------------------------------------------------
 
@@ -118,8 +126,13 @@ class Services:
     def claims(self) -> Claims:
         from .adapters.dynamodb_claims import DynamoClaims
 
-        _ = self.dynamodb_connection  # binds the models to the tables
-        return DynamoClaims()
+        return DynamoClaims(self.dynamodb_connection)  # (also binds the models to the tables)
+
+    @cached_property
+    def counters(self) -> StateCounters:
+        from .adapters.dynamodb_counters import DynamoStateCounters
+
+        return DynamoStateCounters(self.client("dynamodb"), self.config.idempotency_table)
 
     @cached_property
     def chain_key(self) -> ChainKey:
@@ -152,6 +165,12 @@ class Services:
         from .adapters.s3_documents import S3DocumentStore
 
         return S3DocumentStore(self.client("s3"), self.config.documents_bucket)
+
+    @cached_property
+    def readings(self) -> Readings:
+        from .adapters.s3_readings import S3Readings
+
+        return S3Readings(self.client("s3"), self.config.documents_bucket)
 
     @cached_property
     def ocr(self) -> Ocr:
@@ -215,6 +234,7 @@ class Services:
         from .adapters.sqs_queues import SqsQueueAdmin
 
         queues = {
+            "identity-check": (self.config.identity_check_queue, self.config.document_events_dlq),
             "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
             "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
             "customer-projection": (self.config.customer_projection_queue, self.config.customer_projection_dlq),
@@ -222,6 +242,18 @@ class Services:
             "face-check": (self.config.face_check_queue, self.config.face_check_dlq),
         }
         return SqsQueueAdmin(self.client("sqs"), queues)
+
+    @cached_property
+    def check_requests(self) -> CheckRequests:
+        from .adapters.sqs_queues import SqsCheckRequests
+
+        return SqsCheckRequests(self.client("sqs"), self.config.identity_check_queue, self.config.documents_bucket)
+
+    @cached_property
+    def backoff(self) -> Backoff:
+        from .adapters.sqs_queues import SqsBackoff
+
+        return SqsBackoff(self.client("sqs"))
 
     @cached_property
     def job_runs(self) -> JobRunLog:
@@ -350,7 +382,14 @@ class Services:
         from .services.identity_check import IdentityCheck
 
         return IdentityCheck(
-            self.applications, self.documents, self.settings, self.check_recorder, self.metrics, self.ocr, self.claims
+            self.applications,
+            self.documents,
+            self.settings,
+            self.check_recorder,
+            self.metrics,
+            self.ocr,
+            self.claims,
+            self.readings,
         )
 
     @cached_property
@@ -446,13 +485,15 @@ class Services:
     def outbox(self) -> OutboxRelay:
         from .services.outbox import OutboxRelay
 
-        return OutboxRelay(self.publisher, self.claims)
+        return OutboxRelay(self.publisher, self.claims, self.counters)
 
     @cached_property
     def review(self) -> ReviewService:
         from .services.review import ReviewService
 
-        return ReviewService(self.applications, self.metrics, self.documents, self.staff, self.customer_directory)
+        return ReviewService(
+            self.applications, self.metrics, self.documents, self.staff, self.customer_directory, self.readings
+        )
 
     @cached_property
     def live_updates(self) -> LiveUpdates:
@@ -473,13 +514,13 @@ class Services:
     def maintenance(self) -> Maintenance:
         from .services.maintenance import Maintenance
 
-        return Maintenance(self.applications, self.documents, self.settings)
+        return Maintenance(self.applications, self.documents, self.settings, self.readings)
 
     @cached_property
     def operations(self) -> Operations:
         from .services.operations import Operations
 
-        return Operations(self.repository, self.queue_admin, self.job_runs, self.clock)
+        return Operations(self.repository, self.queue_admin, self.job_runs, self.clock, self.counters)
 
     @cached_property
     def sweeper(self) -> Sweeper:
@@ -488,9 +529,10 @@ class Services:
         return Sweeper(
             self.applications,
             self.documents,
-            self.identity_check,
+            self.check_requests,
             self.address_check,
             self.sanctions_check,
+            self.claims,
             self.face_check,
         )
 
@@ -498,7 +540,7 @@ class Services:
     def daily_reports(self) -> DailyReports:
         from .services.reporting import DailyReports
 
-        return DailyReports(self.repository, self.reports, self.clock)
+        return DailyReports(self.repository, self.reports, self.clock, self.counters)
 
     @cached_property
     def health(self) -> HealthCheck:

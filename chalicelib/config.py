@@ -67,6 +67,9 @@ class Config:
     liveness_identity_pool_id: str = ""
     #: How long one answer of the staff pool (exists, enabled, groups) is trusted: the removal bound.
     staff_status_cache_seconds: int = 30
+    # The documents' ObjectCreated notifications (and the sweeper's re-asks) wait here for the identity check.
+    identity_check_queue: str = ""
+    document_events_dlq: str = ""
     #: The KMS HMAC key the history chain's MAC key is derived from (resources.yaml: HistoryChainKey).
     history_chain_key_arn: str = ""
     # Issue 21: sign-in through managed login (authorization code + PKCE). The user pool domains' base URLs
@@ -129,6 +132,8 @@ class Config:
             history_chain_key_arn=get("HISTORY_CHAIN_KEY_ARN", ""),
             staff_cognito_issuer=get("STAFF_COGNITO_ISSUER", ""),
             staff_cognito_jwks_url=get("STAFF_COGNITO_JWKS_URL", ""),
+            identity_check_queue=get("IDENTITY_CHECK_QUEUE_NAME", ""),
+            document_events_dlq=get("DOCUMENT_EVENTS_DLQ_NAME", ""),
             staff_auth_url=get("STAFF_AUTH_DOMAIN_URL", ""),
             staff_identity_provider=get("STAFF_IDENTITY_PROVIDER", ""),
             staff_provider_issuer=get("STAFF_PROVIDER_ISSUER", ""),

@@ -138,6 +138,11 @@ def _application_in(message: object) -> str | None:
     except ValueError:
         return None
     found = data.get("application_id") if isinstance(data, dict) else None
+    if found is None and isinstance(data, dict) and isinstance(data.get("Records"), list) and data["Records"]:
+        first = data["Records"][0]  # an S3 notification in an SQS message: the document's key names it
+        s3_object = (first.get("s3") or {}).get("object") if isinstance(first, dict) else None
+        match = DOCUMENT_KEY.match(str((s3_object or {}).get("key", ""))) if isinstance(s3_object, dict) else None
+        found = match.group("application_id") if match else None
     return found if isinstance(found, str) and APPLICATION_ID.match(found) else None
 
 

@@ -226,7 +226,15 @@ def _up(args: argparse.Namespace, started: float) -> int:
                   "auth_url", "provider_url")}
         print(f"{READY_MARKER} {json.dumps(ready)}", flush=True)
         while True:
-            time.sleep(3600)
+            time.sleep(1)
+            dead = stack.dead_child()
+            if dead is not None:
+                name, code = dead
+                print(f"devstack: error: the {name} process exited (code {code}); the stack cannot run "
+                      f"without it and stops. Start it again with ./dev up"
+                      + (" (--keep-state restores what was saved at the last clean stop)"
+                         if args.keep_state else ""), file=sys.stderr, flush=True)
+                return 1
     except KeyboardInterrupt:
         print("devstack: stopping", flush=True)
     except (TemplateError, WiringError, ChildFailed, ModelsMissing) as error:

@@ -82,6 +82,10 @@ class ChildProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def exit_code(self) -> int | None:
+        """None while it runs (or was never started, or was stopped by us); its exit code once it died."""
+        return self._process.poll() if self._process is not None else None
+
     def start(self, deadline_s: float | None = None) -> dict[str, Any]:
         """Start it and return what it announced when ready (default deadline: START_S, scaled
         by $DEADLINE_FACTOR: a busy machine imports slowly)."""

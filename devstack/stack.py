@@ -90,6 +90,8 @@ class LocalStack:
         self._app_handle = _AppHandle()
         self._app_env: dict[str, str] = {}
         self._api_pid: int | None = None
+        self._children: list[Any] = []  # the helper processes the stack cannot run without
+        self._moto_url = ""
         self._staff_trigger = True  # the staff pool's pre-token-generation trigger names the app's function
 
     # --- lifecycle ---------------------------------------------------------------
@@ -99,6 +101,7 @@ class LocalStack:
         try:
             self._check_ports()
             moto_url, restored = self._start_moto()
+            self._moto_url = moto_url
             self._set_environ(local_aws_environ(moto_url))
             self._set_environ({"AWS_ENDPOINT_URL_TEXTRACT": self._start_textract(moto_url)})
             self._set_environ(self._start_rekognition(moto_url))
@@ -109,13 +112,13 @@ class LocalStack:
             self._staff_trigger = (saved.get("staff_trigger", True) if saved is not None
                                    else STAFF_TOKEN_FUNCTION in app_lambda_functions(self.options.project_dir))
             if saved is not None:  # provisioned and seeded in an earlier run
-                self._set_environ(saved["env"])
+                self._set_environ(rebased(saved["env"], saved.get("moto_url"), moto_url))
                 users = saved["users"]
                 log.info("devstack: restored the local AWS from %s", self._aws_state_path)
             else:
                 self._provision(session, moto_url, config.app_name)
                 users = self._seed_users(session, moto_url, provider)
-                self._save_resources(users)
+                self._save_resources(users, moto_url)
             self._set_environ(self._auth_domain_environ())
             ws_url = self._start_websocket_gateway()
             app = self._import_app(factory, config)
@@ -144,6 +147,15 @@ class LocalStack:
     def stop(self) -> None:
         """Stop whatever started, newest first. Safe to call more than once."""
         self._exit.close()
+
+    def dead_child(self) -> tuple[str, int] | None:
+        """(name, exit code) of a helper process that died under the running stack (the local AWS or the
+        API), or None. Without it nothing works (every call would be refused), so the stack stops."""
+        for child in self._children:
+            code = child.exit_code()
+            if code is not None:
+                return child.name, code
+        return None
 
     @property
     def _public_host(self) -> str:
@@ -179,6 +191,7 @@ class LocalStack:
         started = moto.start()
         self._exit.callback(moto.stop)
         self._hosted_ui_url = started["hosted_ui_url"]
+        self._children.append(moto)
         return started["url"], started.get("restored", 0)
 
     # --keep-state: moto's objects in one file, what provisioning returned in another.
@@ -198,16 +211,20 @@ class LocalStack:
             return None
         return saved if saved.get("template") == str(self.options.template) else None
 
-    def _save_resources(self, users: list[dict[str, Any]]) -> None:
+    def _save_resources(self, users: list[dict[str, Any]], moto_url: str | None = None) -> None:
+        """What provisioning returned, without what each start makes afresh (the local AWS's endpoints, the
+        local Textract's); ``moto_url`` so that a restore can point what names the local AWS (the user pools'
+        JWKS URLs) at the next run's port."""
         if not self.options.keep_state:
             return
         from .files import write_atomically
 
         write_atomically(self._resources_path, json.dumps({
             "template": str(self.options.template),
+            "moto_url": moto_url or self._moto_url,
             "staff_trigger": self._staff_trigger,
             "env": {key: value for key, value in self.env.items()
-                    if key not in local_aws_environ("")},
+                    if key not in local_aws_environ("") and key not in FRESH_EACH_START},
             "users": users}).encode())
 
     def _start_textract(self, moto_url: str) -> str:
@@ -393,6 +410,7 @@ class LocalStack:
                            self.options.project_dir)
         port = api.start()["port"]
         self._api_pid = api.pid
+        self._children.append(api)
         self._exit.callback(api.stop)
         return f"http://{self._public_host}:{port}"
 
@@ -663,3 +681,24 @@ def app_lambda_functions(project_dir: Path) -> set[str]:
                 name = given[0].value if given and isinstance(given[0], ast.Constant) else node.name
                 names.add(str(name))
     return names
+
+
+#: Settings each start makes afresh (servers on new ports): never saved, never restored.
+FRESH_EACH_START = ("AWS_ENDPOINT_URL_TEXTRACT", "AWS_ENDPOINT_URL_REKOGNITION", "LIVENESS_PROVIDER",
+                    "LIVENESS_ENDPOINT")
+
+
+def rebased(env: dict[str, str], old_moto_url: str | None, moto_url: str) -> dict[str, str]:
+    """A kept run's settings for this run: without the endpoints each start makes afresh, and every value
+    that named the previous local AWS (``COGNITO_JWKS_URL``, the staff pool's) naming this one. A file saved
+    before ``moto_url`` was kept names it in the JWKS URL's origin."""
+    import re
+
+    if old_moto_url is None:
+        jwks = env.get("COGNITO_JWKS_URL", "")
+        found = re.match(r"^https?://[^/]+", jwks)
+        old_moto_url = found.group(0) if found else None
+    fresh = {key: value for key, value in env.items() if key not in FRESH_EACH_START}
+    if old_moto_url and old_moto_url != moto_url:
+        fresh = {key: value.replace(old_moto_url, moto_url) for key, value in fresh.items()}
+    return fresh

@@ -10,6 +10,7 @@ account-specific is ever committed. Chalice reads its config only through
 
     python -m scripts.chalice_stage deploy --stage dev
     python -m scripts.chalice_stage package --stage dev --pkg-format terraform out/
+    python -m scripts.chalice_stage package --stage dev out/       # CloudFormation (SAM)
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts.event_sources import complete_terraform
+from scripts.event_sources import complete_cloudformation, complete_terraform
 
 STAGES_DIR = Path(".chalice") / "stages"
 
@@ -110,15 +111,20 @@ def main(argv: list[str] | None = None) -> int:
         code = chalice.cli.main()
     except SystemExit as exit_:  # click's standalone mode
         code = exit_.code if isinstance(exit_.code, int) else 1
-    if code == 0 and args[:1] == ["package"] and _option(args, "--pkg-format") == "terraform":
-        out = Path(args[-1]) / "chalice.tf.json"
+    if code == 0 and args[:1] == ["package"]:
         stage = _option(args, "--stage") or "dev"
         env = load_overlay(Path.cwd(), stage).get("environment_variables", {})
-        outputs_path = Path.cwd() / STAGES_DIR / stage / "outputs.json"
-        outputs = json.loads(outputs_path.read_text()) if outputs_path.exists() else {}
-        gateway_path = Path.cwd() / ".chalice" / "gateway.json"
-        gateway = json.loads(gateway_path.read_text()) if gateway_path.exists() else None
-        out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env, outputs, gateway), indent=2))
+        if _option(args, "--pkg-format") == "terraform":
+            out = Path(args[-1]) / "chalice.tf.json"
+            outputs_path = Path.cwd() / STAGES_DIR / stage / "outputs.json"
+            outputs = json.loads(outputs_path.read_text()) if outputs_path.exists() else {}
+            gateway_path = Path.cwd() / ".chalice" / "gateway.json"
+            gateway = json.loads(gateway_path.read_text()) if gateway_path.exists() else None
+            out.write_text(json.dumps(complete_terraform(json.loads(out.read_text()), env, outputs, gateway),
+                                      indent=2))
+        elif (Path(args[-1]) / "sam.json").exists():
+            out = Path(args[-1]) / "sam.json"
+            out.write_text(json.dumps(complete_cloudformation(json.loads(out.read_text()), env), indent=2))
     return int(code or 0)
 
 

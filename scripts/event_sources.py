@@ -59,7 +59,13 @@ def complete_terraform(template: dict[str, Any], env: dict[str, str], outputs: d
                 mapping["destination_config"] = {"on_failure": {"destination_arn": env["HISTORY_STREAM_DLQ_ARN"]}}
     functions = resources.get("aws_lambda_function", {})
     invoke_configs = resources.setdefault("aws_lambda_function_event_invoke_config", {})
-    asynchronous = {"verify_identity_document": env.get("DOCUMENT_EVENTS_DLQ_ARN")}
+    # An S3-invoked handler (the app has none since uploads reach the identity check through its queue).
+    asynchronous: dict[str, str | None] = {
+        function: env.get("DOCUMENT_EVENTS_DLQ_ARN")
+        for notification in resources.get("aws_s3_bucket_notification", {}).values()
+        for target in notification.get("lambda_function", [])
+        if (function := _terraform_function(str(target.get("lambda_function_arn", ""))))
+    }
     for target in resources.get("aws_cloudwatch_event_target", {}).values():
         function = _terraform_function(target.get("arn", ""))
         if function:
@@ -89,6 +95,25 @@ def complete_terraform(template: dict[str, Any], env: dict[str, str], outputs: d
                 "principal": "cognito-idp.amazonaws.com", "source_arn": outputs[pool_output]}
     if gateway is not None:
         _terraform_gateway(resources, template, env, outputs, gateway)
+    return template
+
+
+def complete_cloudformation(template: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The same for Chalice's CloudFormation (SAM) package: ReportBatchItemFailures on every SQS event;
+    bisect, a retry limit, a record age, ReportBatchItemFailures and an on-failure queue on the stream's."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            properties = event.setdefault("Properties", {})
+            if event.get("Type") == "SQS":
+                properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+            elif event.get("Type") == "DynamoDB":
+                properties.update(STREAM_MAPPING)
+                if env.get("HISTORY_STREAM_DLQ_ARN"):
+                    properties["DestinationConfig"] = {
+                        "OnFailure": {"Type": "SQS", "Destination": env["HISTORY_STREAM_DLQ_ARN"]}
+                    }
     return template
 
 

@@ -24,6 +24,25 @@ def test_create_returns_the_new_application_awaiting_documents(api, applicant):
     assert fetched.status == 200 and fetched.body["declared"]["email"] == make_declared()["email"]
 
 
+def test_the_create_answers_with_upload_forms_so_the_document_needs_no_second_call(api, applicant):
+    import requests
+
+    from tests.support.documents import passport_bytes
+
+    reply = create(api, applicant)
+    uploads = reply.body["uploads"]
+    assert set(uploads) == {"image/jpeg", "image/png", "application/pdf"}
+    assert len({form["key"] for form in uploads.values()}) == 1  # one slot, whatever the type
+    assert all(form["key"].startswith(f"applications/{reply.body['id']}/identity/") for form in uploads.values())
+    form = uploads["image/jpeg"]
+    assert form["fields"]["Content-Type"] == "image/jpeg"
+    posted = requests.post(form["url"], data=form["fields"],
+                           files={"file": ("p.jpg", passport_bytes(make_declared()), "image/jpeg")}, timeout=10)
+    assert posted.status_code in (200, 201, 204), posted.text
+    replayed = create(api, applicant, key=None)  # another application: its own key
+    assert replayed.body["uploads"]["image/jpeg"]["key"] != form["key"]
+
+
 def test_history_starts_with_the_submission_event_chained_to_genesis(api, applicant):
     app_id = create(api, applicant).body["id"]
     history = api.get(f"/applications/{app_id}/history", user=applicant)

@@ -193,18 +193,23 @@ def test_the_websocket_api_has_its_three_routes_a_logged_stage_and_is_recorded_f
     assert variables["WEBSOCKET_DOMAIN"] == rehearsal["env"]["WEBSOCKET_DOMAIN"]  # the second deploy carried it
 
 
-def test_the_documents_bucket_notifies_the_verifier_which_has_an_on_failure_queue(rehearsal):
+def test_the_documents_bucket_notifies_the_identity_queue_which_the_verifier_drains_at_a_bounded_rate(rehearsal):
     aws, env = rehearsal["aws"], rehearsal["env"]
-    verifier = functions(aws)[function_name(STAGE, "verify_identity_document")]["FunctionArn"]
     notification = aws.client("s3").get_bucket_notification_configuration(Bucket=env["DOCUMENTS_BUCKET_NAME"])
-    (config,) = notification["LambdaFunctionConfigurations"]
-    assert config["LambdaFunctionArn"] == verifier
+    (config,) = notification["QueueConfigurations"]
+    assert config["QueueArn"].endswith(":" + env["IDENTITY_CHECK_QUEUE_NAME"])
     assert config["Events"] == ["s3:ObjectCreated:*"]
     assert {"Name": "prefix", "Value": "applications/"} in [
         {"Name": r["Name"].lower(), "Value": r["Value"]} for r in config["Filter"]["Key"]["FilterRules"]]
-    invoke = aws.client("lambda").get_function_event_invoke_config(FunctionName=verifier)
-    assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == env["DOCUMENT_EVENTS_DLQ_ARN"]
-    assert invoke["MaximumRetryAttempts"] == 2
+    assert not notification.get("LambdaFunctionConfigurations")
+    (mapping,) = mappings(aws, "verify_identity_document")
+    assert mapping["EventSourceArn"] == config["QueueArn"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=env["IDENTITY_CHECK_QUEUE_NAME"])["QueueUrl"]
+    redrive = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"][
+        "RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == env["DOCUMENT_EVENTS_DLQ_ARN"]
 
 
 def test_the_sqs_mapping_reports_batch_item_failures(rehearsal):

@@ -71,13 +71,34 @@ def test_cognito_issuer_is_the_aws_form_and_jwks_is_served_by_moto(aws, env):
 
 # --- resources, by type -------------------------------------------------------------------
 
+def test_a_condition_chooses_what_the_template_makes(tmp_path):
+    """Conditions and Fn::If as CloudFormation evaluates them (the migration's LegacyByStateIndex)."""
+    from devstack.template import Resolver, evaluate_conditions
+
+    conditions = evaluate_conditions({"Conditions": {
+        "Keep": {"Fn::Equals": [{"Ref": "Mode"}, "keep"]},
+        "Drop": {"Fn::Not": [{"Condition": "Keep"}]},
+        "Both": {"Fn::And": [{"Condition": "Keep"}, {"Fn::Or": [{"Condition": "Drop"}, {"Condition": "Keep"}]}]}}},
+        {"Mode": "keep"})
+    assert conditions == {"Keep": True, "Drop": False, "Both": True}
+    resolver = Resolver({"Mode": "keep"}, {}, lambda name: name, lambda name, attribute: name, conditions)
+    value = [1, {"Fn::If": ["Keep", 2, {"Ref": "AWS::NoValue"}]}, {"Fn::If": ["Drop", 3, {"Ref": "AWS::NoValue"}]}]
+    assert resolver.resolve(value) == [1, 2]
+
+
 def test_tables_have_their_keys_indexes_stream_ttl_sse_and_pitr(aws, env):
     dynamodb = aws.client("dynamodb")
     applications = dynamodb.describe_table(TableName=env["APPLICATIONS_TABLE_NAME"])["Table"]
     assert applications["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert applications["KeySchema"] == [{"AttributeName": "application_id", "KeyType": "HASH"}]
     indexes = {index["IndexName"]: index for index in applications["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_applicant", "review_queue", "by_state"}
+    assert set(indexes) == {"by_applicant", "review_queue", "open_by_state"}  # by_state: only while migrating
+    assert indexes["open_by_state"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["open_by_state"]["KeySchema"] == [
+        {"AttributeName": "state_shard", "KeyType": "HASH"},
+        {"AttributeName": "state_since", "KeyType": "RANGE"}]
+    assert {a["AttributeName"] for a in applications["AttributeDefinitions"]} == {
+        "application_id", "applicant_id", "created_key", "review_queue", "flagged_key", "state_shard", "state_since"}
     assert indexes["review_queue"]["KeySchema"] == [
         {"AttributeName": "review_queue", "KeyType": "HASH"},
         {"AttributeName": "flagged_key", "KeyType": "RANGE"}]
@@ -129,31 +150,38 @@ def test_queue_redrives_to_its_dlq_and_carries_the_topic_policy(aws, env):
 def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
-    # The address check and the sanctions screening each subscribe their own queue to submissions, the face
-    # check its own to face.requested (issue 17), the customers' projection (issue 20) to approvals.
-    filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: "application.submitted",
-               env["SANCTIONS_SCREENING_QUEUE_NAME"]: "application.submitted",
-               env["FACE_CHECK_QUEUE_NAME"]: "face.requested",
-               env["CUSTOMER_PROJECTION_QUEUE_NAME"]: "application.approved"}
+    # The address check and the sanctions screening each subscribe their own queue: the address
+    # check on a submission, the screening on the address check's result (one after the other); the face
+    # check its own to face.requested (issue 17); the customers' projection (issue 20) to approvals.
+    filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: {"event_type": ["application.submitted"]},
+               env["SANCTIONS_SCREENING_QUEUE_NAME"]: {"checks": ["address"]},
+               env["FACE_CHECK_QUEUE_NAME"]: {"event_type": ["face.requested"]},
+               env["CUSTOMER_PROJECTION_QUEUE_NAME"]: {"event_type": ["application.approved"]}}
     assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == set(filters)
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"
         attributes = sns.get_subscription_attributes(
             SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
         assert attributes["RawMessageDelivery"] == "true"
-        queue = subscription["Endpoint"].rsplit(":", 1)[-1]
-        assert json.loads(attributes["FilterPolicy"]) == {"event_type": [filters[queue]]}
+        assert json.loads(attributes["FilterPolicy"]) == filters[subscription["Endpoint"].rsplit(":", 1)[-1]]
 
-    def publish(event_type: str, body: str) -> None:
+    def publish(body: str, **arrays: list[str]) -> None:  # the outbox's attributes are String.Array
         sns.publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message=body, MessageAttributes={
-            "event_type": {"DataType": "String", "StringValue": event_type}})
+            name: {"DataType": "String.Array", "StringValue": json.dumps(values)} for name, values in arrays.items()})
 
-    publish("application.approved", "not for the address check")
-    publish("application.submitted", "raw body")
-    url = sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                   WaitTimeSeconds=1)["Messages"]
-    assert [message["Body"] for message in messages] == ["raw body"]
+    publish("for the projection", event_type=["application.approved"])  # for neither check
+    publish("raw body", event_type=["application.submitted", "check.completed"], checks=["address"])
+    publish("for the screening", event_type=["check.completed"], checks=["address", "sanctions"])
+    for queue, expected in ((env["ADDRESS_CHECK_QUEUE_NAME"], ["raw body"]),
+                            (env["SANCTIONS_SCREENING_QUEUE_NAME"], ["raw body", "for the screening"]),
+                            (env["CUSTOMER_PROJECTION_QUEUE_NAME"], ["for the projection"])):
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        bodies = []
+        while len(bodies) < len(expected):
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            assert batch, f"{queue}: got {bodies}, expected {expected}"
+            bodies += [message["Body"] for message in batch]
+        assert sorted(bodies) == sorted(expected)
 
 
 def test_user_pools_client_and_staff_groups(aws, env):

@@ -326,3 +326,52 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
     with devstack_up(smoke_project, state_dir) as (process, fresh, _lines):
         assert table_items(fresh) == []
         assert_stops_cleanly(process, fresh, state_dir)
+
+
+@pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
+def test_a_kept_state_comes_back_with_this_runs_endpoints_so_tokens_and_document_reading_work(tmp_path: Path):
+    """Every start picks new ports: a restore must not bring back the last run's JWKS URL (every token
+    would be refused) or its local Textract (no document could be read)."""
+    from tests.support.passports import Holder, Look, make_document, mrz_lines
+
+    state_dir = tmp_path / "state"
+    with devstack_up(ROOT, state_dir, "--keep-state") as (process, first, _lines):
+        assert_stops_cleanly(process, first, state_dir)
+    with devstack_up(ROOT, state_dir, "--keep-state") as (process, second, lines):
+        env = second["env"]
+        assert any("restored the local AWS" in line for line in lines)
+        assert second["moto_url"] != first["moto_url"]
+        assert env["COGNITO_JWKS_URL"].startswith(second["moto_url"] + "/")
+        assert env["AWS_ENDPOINT_URL_TEXTRACT"] != first["env"]["AWS_ENDPOINT_URL_TEXTRACT"]
+        token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant", "--state-dir",
+                                str(state_dir)], cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
+        assert token.returncode == 0, token.stderr
+        request = urllib.request.Request(second["api_url"] + "/applications",
+                                          headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+        with urllib.request.urlopen(request, timeout=REPLY_S) as response:
+            assert response.status == 200  # not 401: the token is checked against this run's JWKS
+        aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+        holder = Holder(surname="Restored")
+        key = f"test-restore/{holder.surname}.png"
+        aws.client("s3", endpoint_url=second["moto_url"]).put_object(
+            Bucket=env["DOCUMENTS_BUCKET_NAME"], Key=key, Body=make_document(holder, Look(fmt="png")))
+        read = aws.client("textract", endpoint_url=env["AWS_ENDPOINT_URL_TEXTRACT"]).detect_document_text(
+            Document={"S3Object": {"Bucket": env["DOCUMENTS_BUCKET_NAME"], "Name": key}})
+        lines = {block["Text"] for block in read["Blocks"] if block["BlockType"] == "LINE"}
+        assert mrz_lines(holder)[0] in lines or any("RESTORED" in line for line in lines), lines
+        assert_stops_cleanly(process, second, state_dir)
+
+
+def test_the_stack_stops_with_a_clear_message_when_the_local_aws_dies(smoke_project: Path, tmp_path: Path):
+    """moto gone, every call would be refused: the stack says so and exits, instead of logging
+    connection-refused tracebacks for ever."""
+    state_dir = tmp_path / "state"
+    with devstack_up(smoke_project, state_dir) as (process, info, lines):
+        moto_port = urlsplit(info["moto_url"]).port
+        [moto_pid] = [pid for pid in child_pids(process.pid)
+                      if "devstack.moto_process" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+        os.kill(moto_pid, signal.SIGKILL)
+        assert process.wait(STOP_S) == 1
+        assert any("the moto process exited" in line for line in lines), lines[-20:]
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", moto_port), timeout=1).close()

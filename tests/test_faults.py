@@ -22,7 +22,9 @@ def applicants():
 def assert_sound(result):
     assert result["problems"] == [], result["problems"][:10]
     assert sum(result["states"].values()) == result["applications"]
-    assert set(result["states"]) <= {"APPROVED", "FLAGGED"}  # noise documents: unreadable, for a person
+    # Matching passports and selfies: each read and approved, or, when an injected fault hid the selfie from
+    # the face check (the test stack's Rekognition stand-in reads it from S3), sent to a person: FLAGGED.
+    assert "APPROVED" in result["states"] and set(result["states"]) <= {"APPROVED", "FLAGGED"}
 
 
 def test_thirty_applications_with_ten_percent_of_aws_calls_failing(chalice_app, client, applicants):

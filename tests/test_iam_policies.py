@@ -349,13 +349,24 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
             "reason": "test",
         }
     )
-    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))  # the old format
+    d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "my-applications"})
+    batch = {  # the outbox's message: one application's events of a stream batch
+        "application_id": app_id,
+        "applicant_id": applicant.sub,
+        "events": [
+            {**json.loads(message), "event_id": f"{app_id}#{seq}", "seq": seq, "type": kind}
+            for seq, kind in ((3, "check.completed"), (4, "document.received"), (5, "application.approved"))
+        ],
+    }
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(batch)))
     # an application entering review: the reviewers' queue, each staff recipient re-checked in the staff pool
     flagged_message = dict(json.loads(message), event_id=f"{app_id}#9", seq=9, type="application.flagged",
                            from_state="VERIFYING", state="FLAGGED")
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=json.dumps(flagged_message)))
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
+    d.ws("ws_message", live, "$default", {"action": "unsubscribe", "topic": "my-applications"})
     for connection in (live, staff_socket, "conn-never-connected"):
         d.ws("ws_disconnect", connection, "$disconnect")
 
@@ -370,6 +381,20 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         may_fail=True,
     )  # no such object
     d.invoke("verify_identity_document", flows.s3_event(d.client, "applications/not-a-key"), may_fail=True)
+    unversioned = flows.upload_document(d.api, applicant, flows.create_application(d.api, applicant))
+    d.invoke("verify_identity_document", flows.s3_event(d.client, unversioned, find_version=False))  # the latest
+    throttled_key = flows.upload_document(d.api, applicant, flows.create_application(d.api, applicant))
+    from chalicelib.services.ports import OcrThrottled
+
+    def throttled(*_args, **_kwargs):
+        raise OcrThrottled("ProvisionedThroughputExceededException")
+
+    ocr = d.containers[d.function_of["verify_identity_document"]].ocr  # that function's own container
+    ocr.read = throttled  # Textract refuses for its quota: the message is put back for later
+    try:
+        d.invoke("verify_identity_document", flows.s3_event(d.client, throttled_key), may_fail=True)
+    finally:
+        del ocr.read
     for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
         good = flows.address_message(app_id)
         d.invoke(handler, event_for(d.client, good))
@@ -385,6 +410,18 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     d.invoke("screen_sanctions", flows.sanctions_event(d.client, flows.address_message(listed.body["id"])))
     records = flows.stream_records(app_id)
     d.invoke("publish_history", {"Records": records})
+    # an unreadable page: what OCR read is kept apart (readings/), and a reviewer reads it back
+    from tests.support.documents import jpeg_bytes
+
+    unreadable = flows.create_application(d.api, other)
+    d.invoke("verify_identity_document", flows.s3_event(d.client, flows.upload_document(d.api, other, unreadable,
+                                                                                         jpeg_bytes())))
+    for handler, event_for in (("check_address", flows.sqs_event), ("screen_sanctions", flows.sanctions_event)):
+        d.invoke(handler, event_for(d.client, flows.address_message(unreadable)))
+    flows.give_selfie(d.api, other, unreadable)  # nothing is decided without the face check (issue 17)
+    d.invoke("check_face", flows.face_event(d.client, flows.face_message(unreadable)))
+    assert services().repository.get(unreadable).state.value == "FLAGGED"
+    assert d.http("GET", f"/review/applications/{unreadable}", user=reviewer).status == 200
 
     # --- the face check (issue 17): consent, a liveness session, its result, the check, the selfie ---------
     from chalicelib.adapters.memory import face_image
@@ -518,7 +555,8 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     now = dt.datetime.now(dt.timezone.utc)
     jobs.flagged_at(now - dt.timedelta(hours=49))  # past the review SLA
     review.create_at(review.Clock(now - dt.timedelta(days=40)))  # abandoned
-    jobs.decided_with_documents(now - dt.timedelta(days=3650))  # past retention
+    purged, _ = jobs.decided_with_documents(now - dt.timedelta(days=3650))  # past retention
+    services().readings.keep(purged, "page", {"lines": ["what OCR read"]})  # purged with the documents
     s3 = boto3.client("s3")
     clock = review.Clock(now - dt.timedelta(minutes=30))  # stuck: VERIFYING with no check, and an unseen upload
     stuck = review.create_at(clock)

@@ -23,7 +23,8 @@ def test_a_failed_publish_reports_the_first_failed_record_and_the_retry_complete
     assert answer == {"batchItemFailures": [{"itemIdentifier": first}]}
     with injected(FaultPlan(lambda s, o: False)) as plan:
         assert publish_history(client, records) == {"batchItemFailures": []}
-    assert plan.calls == [("sns", "PublishBatch")]
+    # one call for the batch's messages, one transaction for the state counters (each event counted once)
+    assert plan.calls == [("sns", "PublishBatch"), ("dynamodb", "TransactWriteItems")]
 
 
 def test_a_batch_that_publishes_reports_nothing(api, client, applicant):

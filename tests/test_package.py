@@ -158,7 +158,7 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     functions = template["resource"]["aws_lambda_function"]
     assert {"verify_identity_document", "check_address", "publish_history", "api_handler"} <= set(functions)
     assert (out / "deployment.zip").read_bytes() == lean["zip"].read_bytes()
-    assert "aws_s3_bucket_notification" in template["resource"]
+    assert "aws_s3_bucket_notification" not in template["resource"]  # uploads reach it through its queue
     # one role per function, each with its own policy (scripts/iam.py), none shared
     policies = template["resource"]["aws_iam_role_policy"]
     assert set(template["resource"]["aws_iam_role"]) == {f"{name}_role" for name in functions}
@@ -171,14 +171,33 @@ def test_every_stage_packages_for_terraform_with_the_lean_package(packaging_proj
     assert stream["bisect_batch_on_function_error"] is True and stream["maximum_retry_attempts"] == 10
     assert stream["function_response_types"] == ["ReportBatchItemFailures"]
     assert stream["destination_config"]["on_failure"]["destination_arn"].endswith("history_stream_dlq_arn")
-    s3_handler = template["resource"]["aws_lambda_function_event_invoke_config"]["verify_identity_document"]
-    assert s3_handler["destination_config"]["on_failure"]["destination"].endswith("document_events_dlq_arn")
+    [identity] = [m for name, m in mappings.items() if name.startswith("verify_identity_document")]
+    assert identity["scaling_config"]["maximum_concurrency"] >= 2  # at the rate Textract's quota allows
+    invoke_configs = template["resource"].get("aws_lambda_function_event_invoke_config", {})
+    assert "verify_identity_document" not in invoke_configs  # no longer invoked asynchronously (by S3)
+    assert invoke_configs["notify_subscribers"]["maximum_retry_attempts"] == 2  # SNS still invokes it so
 
 
-def test_cloudformation_packaging_stops_only_at_the_s3_trigger(packaging_project, tmp_path):
-    """Chalice cannot package on_s3_event to CloudFormation (an existing bucket's notifications)."""
+def test_the_whole_app_packages_to_cloudformation(packaging_project, lean, tmp_path):
+    """Chalice cannot package on_s3_event on an existing bucket to CloudFormation; uploads now reach the
+    identity check through an SQS queue (S3 -> SQS, resources.yaml), so every function packages."""
+    out = tmp_path / "cfn"
     result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", "dev",
-                             str(tmp_path / "cfn")], cwd=packaging_project, capture_output=True, text=True,
+                             str(out)], cwd=packaging_project, capture_output=True, text=True,
                             timeout=COMMAND_S, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
-    assert result.returncode != 0
-    assert "@app.on_s3_event" in result.stderr + result.stdout
+    assert result.returncode == 0, (result.stderr + result.stdout)[-2000:]
+    template = json.loads((out / "sam.json").read_text())
+    functions = {name: resource for name, resource in template["Resources"].items()
+                 if resource["Type"] == "AWS::Serverless::Function"}
+    assert {"VerifyIdentityDocument", "CheckAddress", "PublishHistory", "APIHandler"} <= set(functions)
+    assert (out / "deployment.zip").read_bytes() == lean["zip"].read_bytes()
+    events = [(name, event) for name, function in functions.items()
+              for event in (function["Properties"].get("Events") or {}).values()]
+    assert "S3" not in {event["Type"] for _, event in events}
+    sqs = [event for _, event in events if event["Type"] == "SQS"]
+    assert sqs and all(e["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for e in sqs)
+    [identity] = [e for name, e in events if name == "VerifyIdentityDocument"]
+    assert identity["Type"] == "SQS" and identity["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2
+    [stream] = [event for _, event in events if event["Type"] == "DynamoDB"]
+    assert stream["Properties"]["BisectBatchOnFunctionError"] is True
+    assert stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"].endswith("history_stream_dlq_arn")

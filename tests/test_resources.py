@@ -96,11 +96,13 @@ def test_bucket_policies_deny_plain_http_other_encryption_and_other_prefixes(tem
     assert set(policies) == set(of_type(template, "AWS::S3::Bucket"))
     for bucket, statements in policies.items():
         assert any(s["Effect"] == "Deny" and s["Condition"] == tls_only for s in statements), bucket
-    for bucket, prefix in (("DocumentsBucket", "applications/"), ("ReportsBucket", "reports/")):
+    for bucket, prefixes in (("DocumentsBucket", ("applications/", "readings/")), ("ReportsBucket", ("reports/",))):
         by_sid = {s["Sid"]: s for s in policies[bucket]}
         assert by_sid["DenyOtherEncryption"]["Condition"] == {
             "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
-        assert by_sid["DenyOutOfPrefix"]["NotResource"] == {"Fn::Sub": f"${{{bucket}.Arn}}/{prefix}*"}
+        allowed = by_sid["DenyOutOfPrefix"]["NotResource"]
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        assert allowed == [{"Fn::Sub": f"${{{bucket}.Arn}}/{prefix}*"} for prefix in prefixes]
 
 
 def test_buckets_block_public_access_are_versioned_and_logged(aws, env):

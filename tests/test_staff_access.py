@@ -129,9 +129,10 @@ def _published_messages(app_id: str, records: list[dict]) -> list[dict]:
 
     def spy(self, operation, params):
         if operation == "Publish":
-            captured.append(json.loads(params["Message"]))
-        elif operation == "PublishBatch":
-            captured.extend(json.loads(e["Message"]) for e in params["PublishBatchRequestEntries"])
+            captured.extend(json.loads(params["Message"])["events"])
+        elif operation == "PublishBatch":  # one message per application, its events in it
+            captured.extend(event for e in params["PublishBatchRequestEntries"]
+                            for event in json.loads(e["Message"])["events"])
         return original(self, operation, params)
 
     import app as app_module

@@ -6,14 +6,16 @@ import datetime as dt
 import json
 import os
 import threading
+import time
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
 
 from tests.support.documents import exe_bytes, jpeg_bytes, make_declared, passport_bytes
 from tests.support.flows import (address_message, check_face, create_application, give_selfie, history_types,
-                                 s3_event, screen_sanctions, sqs_event, state_of, stream_records, upload_document,
-                                 with_face)
+                                 s3_event, s3_notification, screen_sanctions, sqs_event, state_of, stream_records,
+                                 upload_document, with_face)
 
 
 def verify_document(client, key):
@@ -182,8 +184,7 @@ def test_posting_again_after_the_decision_never_changes_it_and_is_recorded(api, 
     bucket = os.environ["DOCUMENTS_BUCKET_NAME"]
     checked = api.get(f"/applications/{app_id}", user=applicant).body["checks"]["identity"]["details"]
     replaced = s3.put_object(Bucket=bucket, Key=key, Body=exe_bytes(), ContentType="image/jpeg")
-    event = s3_event(client, key)
-    event["Records"][0]["s3"]["object"]["versionId"] = replaced["VersionId"]
+    event = s3_event(client, key, replaced["VersionId"])  # S3's notification names the new version
     client.lambda_.invoke("verify_identity_document", event)
     client.lambda_.invoke("verify_identity_document", event)  # delivered twice
     assert state_of(app_id) == "APPROVED"
@@ -298,7 +299,41 @@ def test_a_second_upload_after_verification_started_is_ignored(api, client, appl
 def test_objects_outside_the_layout_are_ignored(client):
     boto3.client("s3").put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key="applications/x/evil",
                                   Body=b"x")
-    assert verify_document(client, "applications/x/evil").payload is None
+    assert verify_document(client, "applications/x/evil").payload == {"batchItemFailures": []}  # ignored, not failed
+    other_bucket = client.events.generate_sqs_event(  # the queue takes this account's buckets: only ours count
+        queue_name=os.environ["IDENTITY_CHECK_QUEUE_NAME"],
+        message_bodies=[s3_notification("applications/x/evil", bucket="someone-elses"),
+                        json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})])
+    assert client.lambda_.invoke("verify_identity_document", other_bucket).payload == {"batchItemFailures": []}
+
+
+def test_an_upload_reaches_the_identity_check_through_its_queue_with_its_version(api, client, applicant):
+    """The bucket notifies the identity-check queue (resources.yaml, provisioned as deployed): S3's own message,
+    the object's versionId in it, handled by verify_identity_document from its SQS event."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["IDENTITY_CHECK_QUEUE_NAME"])["QueueUrl"]
+    app_id = submit(api, client, applicant)
+    key = upload_document(api, applicant, app_id)
+    found = []
+    deadline = time.monotonic() + 30
+    while not found and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []):
+            body = json.loads(message["Body"])
+            if any(unquote_plus(r.get("s3", {}).get("object", {}).get("key", "")) == key
+                   for r in body.get("Records", [])):
+                found.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    [message] = found
+    [record] = json.loads(message["Body"])["Records"]
+    version = boto3.client("s3").head_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=key)["VersionId"]
+    assert record["s3"]["object"]["versionId"] == version and record["eventName"].startswith("ObjectCreated:")
+    event = client.events.generate_sqs_event(queue_name=os.environ["IDENTITY_CHECK_QUEUE_NAME"],
+                                             message_bodies=[message["Body"]])
+    assert client.lambda_.invoke("verify_identity_document", event).payload == {"batchItemFailures": []}
+    check_address(client, app_id)
+    with_face(api, client, applicant, app_id)  # nothing is decided without the face check (issue 17)
+    assert state_of(app_id) == "APPROVED"
 
 
 # --- SQS batches -----------------------------------------------------------------
@@ -348,14 +383,15 @@ def test_each_committed_event_is_published_and_a_replayed_batch_only_repeats_it(
     records = stream_records(app_id)
     assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
     client.lambda_.invoke("publish_history", {"Records": records})
-    messages = topic_tap(app_id)
-    bodies = [json.loads(m["Body"]) for m in messages]
-    assert [b["type"] for b in bodies] == ["application.submitted", "application.withdrawn"]
+    [message] = topic_tap(app_id)  # one message for the application's events of the batch
+    body = json.loads(message["Body"])
+    assert [e["type"] for e in body["events"]] == ["application.submitted", "application.withdrawn"]
     client.lambda_.invoke("publish_history", {"Records": records})  # redelivered batch
-    again = [json.loads(m["Body"]) for m in topic_tap(app_id)]
-    assert [b["event_id"] for b in again] == [b["event_id"] for b in bodies]
-    assert messages[1]["MessageAttributes"]["state"]["StringValue"] == "WITHDRAWN"
-    assert "declared" not in bodies[0] and "email" not in json.dumps(bodies)
+    [again] = [json.loads(m["Body"]) for m in topic_tap(app_id)]
+    assert [e["event_id"] for e in again["events"]] == [e["event_id"] for e in body["events"]]
+    assert message["MessageAttributes"]["state"]["StringValue"] == "WITHDRAWN"
+    assert message["MessageAttributes"]["event_type"]["DataType"] == "String.Array"
+    assert "declared" not in body and "email" not in json.dumps(body)
 
 
 def test_a_transition_that_did_not_commit_publishes_nothing(api, applicant, monkeypatch):
@@ -391,7 +427,9 @@ def test_the_address_queue_only_receives_submissions(api, applicant):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             bodies.append(json.loads(message["Body"]))
     mine = [b for b in bodies if b["application_id"] == app_id]
-    assert [b["type"] for b in mine] == ["application.submitted"]
+    assert len(mine) == 1 and mine[0]["events"][0]["type"] == "application.submitted"
+    services().outbox.relay(services().repository.history(app_id)[1:])  # the withdrawal alone: not for it
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []) == []
 
 
 # --- fan-in -----------------------------------------------------------------------

@@ -18,7 +18,8 @@ import contextlib
 import json
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import jwt
@@ -147,6 +148,15 @@ def app_topic(application_id: str) -> str:
     return f"application#{application_id}"
 
 
+def watch_topic(user: Any, application_id: str) -> str:
+    """Where an applicant's subscription to their application is kept (the applicant's partition)."""
+    return f"applicant#{user.sub}/application#{application_id}"
+
+
+def frame_of(*events: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "events", "application_id": events[0]["application_id"], "events": list(events)}
+
+
 # --- $connect ---------------------------------------------------------------------
 
 def test_connect_with_a_valid_token_registers_the_connection_with_a_ttl(gateway, sockets, applicant, api, store):
@@ -155,15 +165,16 @@ def test_connect_with_a_valid_token_registers_the_connection_with_a_ttl(gateway,
     ws = open_ws(gateway, sockets, applicant.token)
     application_id = new_application(api, applicant)
     assert ask(ws, {"action": "subscribe", "application_id": application_id})["type"] == "subscribed"
-    connection_id = only_connection(store, app_topic(application_id))
+    connection_id = only_connection(store, watch_topic(applicant, application_id))
     meta = ConnectionModel.get(f"CONN#{connection_id}", "META", consistent_read=True)
     assert meta.user_id == applicant.sub and meta.groups == ""
-    assert meta.topics == [app_topic(application_id)]
+    assert meta.subscribed == {watch_topic(applicant, application_id)}
     remaining = meta.expires_at.timestamp() - time.time()
     token_left = jwt.decode(applicant.token, options={"verify_signature": False})["exp"] - time.time()
     assert remaining <= 2 * 3600 + 1  # API Gateway's limit, and never past the token's expiry
     assert abs(remaining - min(2 * 3600, token_left)) < 60
-    subscription = ConnectionModel.get(f"TOPIC#{app_topic(application_id)}", f"CONN#{connection_id}")
+    subscription = ConnectionModel.get(f"TOPIC#applicant#{applicant.sub}",
+                                       f"CONN#{connection_id}|application#{application_id}")
     assert subscription.expires_at == meta.expires_at
 
 
@@ -213,7 +224,7 @@ def test_applicant_cannot_subscribe_to_someone_elses_application(gateway, socket
     reply = ask(ws, {"action": "subscribe", "application_id": theirs})
     assert reply["type"] == "error" and reply["code"] == "not_found"
     assert reply["application_id"] == theirs and reply["message"]
-    assert list(store.subscribers(app_topic(theirs))) == []
+    assert list(store.subscribers(watch_topic(applicant, theirs))) == []
 
 
 @pytest.mark.parametrize("application_id", [str(uuid.uuid4()), "not-an-id", "../../etc"])
@@ -266,10 +277,10 @@ def test_unsubscribe_stops_the_events(gateway, sockets, api, client, applicant, 
     application_id = new_application(api, applicant)
     ws = open_ws(gateway, sockets, applicant.token)
     ask(ws, {"action": "subscribe", "application_id": application_id})
-    connection_id = only_connection(store, app_topic(application_id))
+    connection_id = only_connection(store, watch_topic(applicant, application_id))
     assert ask(ws, {"action": "unsubscribe", "application_id": application_id}) == {
         "type": "unsubscribed", "application_id": application_id}
-    assert list(store.subscribers(app_topic(application_id))) == []
+    assert list(store.subscribers(watch_topic(applicant, application_id))) == []
     assert store.get(connection_id).topics == ()
     assert notify(client, event_for(application_id)) is None
     assert_no_frame_pending(ws)
@@ -278,6 +289,19 @@ def test_unsubscribe_stops_the_events(gateway, sockets, api, client, applicant, 
 
 
 # --- the SNS notifier -----------------------------------------------------------
+
+def test_an_applicant_watching_all_their_applications_gets_each_ones_events(gateway, sockets, api, client, applicant,
+                                                                           other_applicant):
+    ws = open_ws(gateway, sockets, applicant.token)
+    assert ask(ws, {"action": "subscribe", "topic": "my-applications"}) == {
+        "type": "subscribed", "topic": "my-applications"}
+    mine, theirs = new_application(api, applicant), new_application(api, other_applicant)
+    for application_id in (theirs, mine):
+        notify(client, {"application_id": application_id, "events": [event_for(application_id)],
+                        **({"applicant_id": applicant.sub} if application_id == mine else {})})
+    assert recv(ws) == frame_of(event_for(mine))
+    assert_no_frame_pending(ws)
+
 
 def test_event_reaches_the_applications_subscribers_only(gateway, sockets, api, client, applicant,
                                                          other_applicant, reviewer):
@@ -291,7 +315,7 @@ def test_event_reaches_the_applications_subscribers_only(gateway, sockets, api, 
 
     message = event_for(mine)
     notify(client, message)
-    assert recv(watcher) == {"type": "event", "event": message}
+    assert recv(watcher) == frame_of(message)
     for ws in (bystander, queue, watcher):
         assert_no_frame_pending(ws)
 
@@ -311,8 +335,8 @@ def test_review_queue_events_reach_reviewers_and_the_applicant(gateway, sockets,
 
     event = event_for(application_id, seq=3, **message)
     notify(client, event)
-    assert recv(queue) == {"type": "event", "event": event}
-    assert recv(watcher) == {"type": "event", "event": event}
+    assert recv(queue) == frame_of(event)
+    assert recv(watcher) == frame_of(event)
     assert_no_frame_pending(queue)
 
 
@@ -323,7 +347,7 @@ def test_reviewer_watching_both_topics_gets_one_frame(gateway, sockets, api, cli
     ask(ws, {"action": "subscribe", "application_id": application_id})
     event = event_for(application_id, type_="application.flagged", from_state="VERIFYING", state="FLAGGED")
     notify(client, event)
-    assert recv(ws)["event"] == event
+    assert recv(ws)["events"] == [event]
     assert_no_frame_pending(ws)
 
 
@@ -334,13 +358,13 @@ def test_a_replayed_sns_message_sends_no_second_frame(gateway, sockets, api, cli
     message = event_for(application_id)
     notify(client, message)
     notify(client, message)
-    assert recv(ws)["event"] == message
+    assert recv(ws)["events"] == [message]
     assert_no_frame_pending(ws)
     # A different event of the same application still goes out.
     following = event_for(application_id, seq=3, type_="application.approved", from_state="VERIFYING",
                           state="APPROVED")
     notify(client, following)
-    assert recv(ws)["event"] == following
+    assert recv(ws)["events"] == [following]
 
 
 def test_a_gone_connection_is_deleted_with_its_subscriptions(gateway, sockets, api, client, applicant, store):
@@ -352,15 +376,15 @@ def test_a_gone_connection_is_deleted_with_its_subscriptions(gateway, sockets, a
     # A connection API Gateway no longer knows whose $disconnect never came.
     ghost = "Z2hvc3QtY29ubmVjdGlvbg=="
     store.register(ghost, Identity(sub=applicant.sub, groups=frozenset()))
-    store.subscribe(ghost, app_topic(application_id))
+    store.subscribe(ghost, watch_topic(applicant, application_id))
     store.subscribe(ghost, "review-queue")
-    assert ghost in set(store.subscribers(app_topic(application_id)))
+    assert ghost in set(store.subscribers(watch_topic(applicant, application_id)))
 
     message = event_for(application_id)
     notify(client, message)
-    assert recv(ws)["event"] == message
+    assert recv(ws)["events"] == [message]
     assert store.get(ghost) is None
-    assert ghost not in set(store.subscribers(app_topic(application_id)))
+    assert ghost not in set(store.subscribers(watch_topic(applicant, application_id)))
     assert ghost not in set(store.subscribers("review-queue"))
 
 
@@ -465,7 +489,7 @@ def test_expired_connections_and_subscriptions_are_ignored_before_dynamodb_delet
     from chalicelib.domain.users import Identity
 
     connection = services().dynamodb_connection
-    past = DynamoConnectionStore(connection, clock=lambda: dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3))
+    past = DynamoConnectionStore(connection, clock=lambda: dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
     connection_id = f"conn-{uuid.uuid4().hex}"
     topic = app_topic(str(uuid.uuid4()))
     past.register(connection_id, Identity(sub="someone", groups=frozenset()))

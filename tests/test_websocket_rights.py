@@ -75,7 +75,8 @@ def test_a_connection_lives_no_longer_than_its_token(gateway, sockets, api, appl
     ws = open_ws(gateway, sockets, token)
     application_id = new_application(api, applicant)
     assert ask(ws, {"action": "subscribe", "application_id": application_id})["type"] == "subscribed"
-    [connection_id] = list(store.subscribers(f"application#{application_id}"))
+    # an applicant's own watching lives in their partition (services/live_updates.applicant_topic)
+    [connection_id] = list(store.subscribers(f"applicant#{applicant.sub}/application#{application_id}"))
     assert store.get(connection_id).expires_at.timestamp() <= now + 300 + 1
 
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
+import heapq
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional
@@ -20,7 +23,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from ..domain.workflow import Application, Change, EventType, HistoryEvent, LegacySeal, State
+from ..domain.workflow import FINAL_STATES, Application, Change, EventType, HistoryEvent, LegacySeal, State
 from ..services.ports import (
     ApplicationRepository,
     ConcurrentChange,
@@ -28,10 +31,33 @@ from ..services.ports import (
     IdempotentReplay,
     InvalidCursor,
     Page,
+    QuotaFull,
+    QuotaUse,
 )
 from .dynamodb_models import ApplicationModel, HistoryModel, IdempotencyModel
 
 REVIEW_QUEUE_KEY = "FLAGGED"
+#: Partitions per state of the open_by_state index (the number is part of the key: changing it needs a
+#: re-key of every indexed item, as the backfill script does).
+STATE_SHARDS = 16
+#: Items read per BatchGetItem while a job walks the index (at most 100).
+READ_PAGE = 50
+
+
+def shard_of(application_id: str) -> int:
+    """An application's shard: stable, and spread evenly whatever the ids look like."""
+    return int(hashlib.sha256(application_id.encode()).hexdigest()[:8], 16) % STATE_SHARDS
+
+
+def shard_key(state: State, shard: int) -> str:
+    return f"{state.value}#{shard:02d}"
+
+
+def state_shard(app: Application) -> Optional[str]:
+    """The index key while a job may still visit the application (open, or closed with documents); else none."""
+    if app.state in FINAL_STATES and app.purged_at is not None:
+        return None
+    return shard_key(app.state, shard_of(app.application_id))
 
 
 class DynamoApplicationRepository(ApplicationRepository):
@@ -96,16 +122,46 @@ class DynamoApplicationRepository(ApplicationRepository):
         return _page(page)
 
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
-        """Applications that entered ``state`` before the ISO instant ``before``, oldest first."""
-        for model in ApplicationModel.by_state.query(state.value, ApplicationModel.state_since < before):
-            yield to_application(model)
+        """Applications that entered ``state`` before the ISO instant ``before``, oldest first.
 
-    def count_in_state(self, state: State) -> int:
-        return ApplicationModel.by_state.count(state.value)
+        One Query per shard of the keys-only index (merged by ``state_since``), then the items
+        themselves, read consistently a page at a time; one that moved on meanwhile is left out."""
+        return self._read(state, self._keys(state, ApplicationModel.state_since < before))
 
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
-        for model in ApplicationModel.by_state.query(state.value, ApplicationModel.state_since.between(start, end)):
-            yield to_application(model)
+        return self._read(state, self._keys(state, ApplicationModel.state_since.between(start, end)))
+
+    def oldest_in_state(self, state: State) -> Optional[str]:
+        """When the longest-waiting application entered ``state``: the first key of each shard (16 small Queries)."""
+        firsts = [
+            next(iter(ApplicationModel.open_by_state.query(shard_key(state, n), limit=1)), None)
+            for n in range(STATE_SHARDS)
+        ]
+        found = [model.state_since for model in firsts if model is not None]
+        return min(found) if found else None
+
+    def _keys(self, state: State, condition: Any) -> Iterator[tuple[str, str]]:
+        """(state_since, application id) in ``state`` within ``condition``, oldest first across the shards."""
+
+        def shard(n: int) -> Iterator[tuple[str, str]]:
+            for model in ApplicationModel.open_by_state.query(shard_key(state, n), condition):
+                yield model.state_since, model.application_id
+
+        return heapq.merge(*(shard(n) for n in range(STATE_SHARDS)))
+
+    def _read(self, state: State, keys: Iterator[tuple[str, str]]) -> Iterator[Application]:
+        while True:
+            page = list(itertools.islice(keys, READ_PAGE))
+            if not page:
+                return
+            found = {
+                model.application_id: model
+                for model in ApplicationModel.batch_get([app_id for _, app_id in page], consistent_read=True)
+            }
+            for _, app_id in page:
+                model = found.get(app_id)
+                if model is not None and model.state == state.value:  # the index lags the table a little
+                    yield to_application(model)
 
     # --- writes ------------------------------------------------------------
 
@@ -115,8 +171,13 @@ class DynamoApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
-        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
+
+        The quota is one more item of the same transaction (a conditional ADD on its counter in
+        the idempotency table), so a create costs one call and a failed create costs no quota.
+        """
         model = to_model(change.after)
         if change.before is None:
             app_condition = ApplicationModel.application_id.does_not_exist()
@@ -124,11 +185,13 @@ class DynamoApplicationRepository(ApplicationRepository):
             app_condition = (ApplicationModel.version == change.before.version) & (
                 ApplicationModel.state == change.before.state.value
             )
+        claim_at = quota_at = None
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(model, condition=app_condition)
                 for event in change.events:
-                    tx.save(to_event_model(event), condition=HistoryModel.seq.does_not_exist())
+                    tx.save(to_event_model(event, change.after), condition=HistoryModel.seq.does_not_exist())
+                position = 1 + len(change.events)
                 if idempotency_key:
                     claim = IdempotencyModel(
                         idempotency_key,
@@ -137,11 +200,30 @@ class DynamoApplicationRepository(ApplicationRepository):
                         expires_at=dt.timedelta(seconds=idempotency_ttl),
                     )
                     tx.save(claim, condition=IdempotencyModel.key.does_not_exist())
+                    claim_at, position = position, position + 1
+                if quota is not None:
+                    tx.update(
+                        IdempotencyModel(quota.key),
+                        actions=[
+                            IdempotencyModel.uses.add(1),
+                            IdempotencyModel.expires_at.set(
+                                dt.datetime.now(dt.UTC) + dt.timedelta(seconds=quota.ttl_seconds)
+                            ),
+                        ],
+                        condition=IdempotencyModel.uses.does_not_exist() | (IdempotencyModel.uses < quota.limit),
+                    )
+                    quota_at = position
         except TransactWriteError as error:
             codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-            if idempotency_key and codes and codes[-1] == "ConditionalCheckFailed":
+
+            def failed(index: Optional[int]) -> bool:
+                return index is not None and index < len(codes) and codes[index] == "ConditionalCheckFailed"
+
+            if failed(claim_at) and idempotency_key:  # a replay first: it is free
                 existing = IdempotencyModel.get(idempotency_key, consistent_read=True)
                 raise IdempotentReplay(existing.result or "", existing.fingerprint) from error
+            if failed(quota_at) and quota is not None:
+                raise QuotaFull(quota.key) from error
             if codes and any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes):
                 raise ConcurrentChange(self.get(change.after.application_id)) from error
             if error.cause_response_code == "TransactionConflictException":
@@ -184,6 +266,7 @@ def to_model(app: Application) -> ApplicationModel:
         claim=dict(app.claim) if app.claim is not None else None,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
+        state_shard=state_shard(app),
         biometrics=dict(app.biometrics),
     )
 
@@ -213,7 +296,10 @@ def to_application(model: ApplicationModel) -> Application:
     )
 
 
-def to_event_model(event: HistoryEvent) -> HistoryModel:
+def to_event_model(event: HistoryEvent, application: Optional[Application] = None) -> HistoryModel:
+    """The history item. ``application`` (what the change made) adds two attributes outside the hashed
+    event: the applicant (so the outbox routes the event to the applicant's watchers without a read)
+    and when the application was created (so the counters can tell the time to a decision)."""
     return HistoryModel(
         event.application_id,
         event.seq,
@@ -226,6 +312,8 @@ def to_event_model(event: HistoryEvent) -> HistoryModel:
         details=dict(event.details),
         prev_hash=event.prev_hash,
         hash=event.hash,
+        applicant_id=application.applicant_id if application is not None else None,
+        created_at=application.created_at if application is not None else None,
         salt=event.salt,
         chain=event.chain,
     )
@@ -262,11 +350,18 @@ def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
             yield event_from_stream_image(record.new_image)
 
 
-def sequenced_events_from_stream(records: Iterable[Any]) -> Iterator[tuple[str, HistoryEvent]]:
-    """(sequence number, event) of each inserted history event: what ReportBatchItemFailures names."""
+def sequenced_events_from_stream(
+    records: Iterable[Any],
+) -> Iterator[tuple[str, HistoryEvent, Optional[str], Optional[str]]]:
+    """(sequence number, event, applicant id, the application's created_at) of each inserted history event:
+    the sequence number is what ReportBatchItemFailures names; the other two are outside the hashed event
+    (None on older items): the applicant routes it, the creation time gives its time to a decision."""
     for record in records:
         if record.event_name == "INSERT" and record.new_image:
-            yield str(record.sequence_number), event_from_stream_image(record.new_image)
+            image = record.new_image
+            applicant = (image.get("applicant_id") or {}).get("S")
+            created = (image.get("created_at") or {}).get("S")
+            yield str(record.sequence_number), event_from_stream_image(image), applicant, created
 
 
 # --- cursors ---------------------------------------------------------------

@@ -5,7 +5,11 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
 * ``pk=CONN#<connection id>  sk=META`` -- who is connected (user id, groups, user pool)
   and the topics the connection subscribed to;
 * ``pk=TOPIC#<topic>  sk=CONN#<connection id>`` -- one per subscription, so
-  the fan-out for a topic is a single Query on its partition;
+  the fan-out for a topic is a single Query on its partition; a *scoped* topic
+  ``<partition>/<scope>`` (an applicant's: ``applicant#<sub>/application#<id>``
+  or ``applicant#<sub>/*``) is stored as ``pk=TOPIC#<partition>
+  sk=CONN#<connection id>|<scope>``, so one Query finds every watcher of an
+  applicant's application, whichever way they subscribed;
 * ``pk=USER#<user id>  sk=SLOT#<n>`` -- the per-user limit: a user holds at most
   ``max_per_user`` slots, n in 0..max-1. A connection takes a free (absent or expired)
   slot with a conditional put in the same transaction as its META item, so parallel
@@ -15,13 +19,15 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
 A connection expires at the earlier of API Gateway's two-hour limit and its
 token's expiry: a connection never outlives the token that opened it.
 
-Topics are ``application#<application id>`` and ``review-queue``.
-
-A subscription item and its entry in the connection's ``topics`` are written
-in one transaction, conditioned on the ``topics`` the connection had when it
-was read, so a subscribe racing another subscribe or a disconnect never leaves
-a subscription that the connection does not list (and cleanup could not
-find). Subscriptions share their connection's expiry: API Gateway closes a
+The connection lists its subscriptions in a string set (``subscribed``): a
+subscription item and its entry in the set are written in one transaction,
+conditioned on the connection still being there (and under the limit), with
+no read first; ``$disconnect`` deletes the set's subscriptions and then the
+connection only if the set is unchanged, so a subscribe racing another
+subscribe or a disconnect never leaves a subscription that the connection does
+not list (and cleanup could not find). Connections registered before the set
+existed list theirs in ``topics`` (a JSON list); both are read on cleanup.
+Subscriptions share their connection's expiry: API Gateway closes a
 connection after two hours at most, and ``$disconnect`` is best-effort, so
 the TTL removes whatever a lost ``$disconnect`` left behind. Expired items
 that DynamoDB has not deleted yet are ignored on read.
@@ -32,11 +38,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Optional
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from ..domain.users import CUSTOMER_POOL, Identity
@@ -71,6 +78,28 @@ def _topic_pk(topic: str) -> str:
 
 def _user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
+
+
+#: Between the connection id and the scope in a scoped subscription's sort key. Not "/": API Gateway's
+#: connection ids are base64 ("L0SM9cOF/vHcCIhw="), so a "/" may be part of the id (one id in six).
+_SCOPE_SEPARATOR = "|"
+
+
+def _subscription_key(topic: str, connection_id: str) -> tuple[str, str]:
+    """(pk, sk) of a subscription: a scoped topic ``<partition>/<scope>`` lives in its partition's items,
+    sk ``CONN#<connection id>|<scope>``."""
+    partition, slash, scope = topic.partition("/")
+    return _topic_pk(partition), f"{_conn_pk(connection_id)}{_SCOPE_SEPARATOR if slash else ''}{scope}"
+
+
+def _subscription_of(sk: str) -> tuple[str, str]:
+    """(connection id, scope) of a subscription's sort key (the scope "" for an unscoped topic)."""
+    connection_id, _, scope = sk[len("CONN#") :].partition(_SCOPE_SEPARATOR)
+    return connection_id, scope
+
+
+def _failed_condition(error: TransactWriteError) -> bool:
+    return any(getattr(r, "code", None) == "ConditionalCheckFailed" for r in (error.cancellation_reasons or []))
 
 
 def _slot_sk(slot: int) -> str:
@@ -111,7 +140,6 @@ class DynamoConnectionStore(ConnectionStore):
             username=identity.username,
             groups=",".join(sorted(identity.groups)),
             pool=identity.pool,
-            topics=[],
             expires_at=expires_at,
         )
         if max_per_user is None:
@@ -171,7 +199,8 @@ class DynamoConnectionStore(ConnectionStore):
         identity = Identity(
             sub=meta.user_id or "", groups=groups, username=meta.username, pool=meta.pool or CUSTOMER_POOL
         )
-        return ConnectionInfo(connection_id, identity, tuple(meta.topics or ()), meta.expires_at)
+        topics = tuple(dict.fromkeys([*(meta.topics or ()), *sorted(meta.subscribed or ())]))
+        return ConnectionInfo(connection_id, identity, topics, meta.expires_at)
 
     def forget(self, connection_id: str, also_topics: Iterable[str] = ()) -> None:
         """Delete the connection and every subscription it has; a no-op when already gone.
@@ -186,10 +215,14 @@ class DynamoConnectionStore(ConnectionStore):
             except DoesNotExist:
                 self._delete_subscriptions(connection_id, extra)
                 return
-            self._delete_subscriptions(connection_id, extra | set(meta.topics or ()))
+            listed = set(meta.subscribed or ())
+            self._delete_subscriptions(connection_id, extra | listed | set(meta.topics or ()))
             try:
                 # Only if no subscribe slipped in since the read; else go again.
-                meta.delete(condition=ConnectionModel.topics == (meta.topics or []))
+                unchanged = (
+                    ConnectionModel.subscribed == listed if listed else ConnectionModel.subscribed.does_not_exist()
+                )
+                meta.delete(condition=unchanged)
                 if meta.user_id and meta.slot is not None:
                     self._free_slot(meta.user_id, int(meta.slot), connection_id)
                 return
@@ -210,71 +243,88 @@ class DynamoConnectionStore(ConnectionStore):
 
     # --- subscriptions ------------------------------------------------------
 
-    def subscribe(self, connection_id: str, topic: str) -> None:
-        """Idempotent. Raises ConnectionGone or TooManySubscriptions."""
-        for attempt in range(_WRITE_ATTEMPTS):
-            meta = self._meta(connection_id)
-            if meta is None:
+    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
+        """Idempotent. Raises ConnectionGone or TooManySubscriptions.
+
+        One TransactWriteItems, no read, when the caller passes the connection it read (its expiry
+        and user go on the subscription item); the condition on the connection's item does the rest.
+        """
+        if connection is None:
+            connection = self.get(connection_id)
+            if connection is None:
                 raise ConnectionGone(connection_id)
-            topics = list(meta.topics or [])
-            if topic in topics:
-                return
-            if len(topics) >= MAX_SUBSCRIPTIONS:
-                raise TooManySubscriptions(connection_id)
-            subscription = ConnectionModel(
-                _topic_pk(topic), _conn_pk(connection_id), user_id=meta.user_id, expires_at=meta.expires_at
-            )
+        pk, sk = _subscription_key(topic, connection_id)
+        meta = ConnectionModel(_conn_pk(connection_id), _META)
+        room = (
+            ConnectionModel.subscribed.does_not_exist()
+            | (size(ConnectionModel.subscribed) < MAX_SUBSCRIPTIONS)
+            | ConnectionModel.subscribed.contains(topic)
+        )
+        live = ConnectionModel.pk.exists() & (ConnectionModel.expires_at > self._clock())
+        subscription = ConnectionModel(pk, sk, user_id=connection.identity.sub, expires_at=connection.expires_at)
+        for attempt in range(_WRITE_ATTEMPTS):
             try:
                 with TransactWrite(connection=self.connection) as tx:
-                    tx.update(
-                        meta,
-                        actions=[ConnectionModel.topics.set(topics + [topic])],
-                        condition=ConnectionModel.topics == topics,
-                    )
+                    tx.update(meta, actions=[ConnectionModel.subscribed.add({topic})], condition=live & room)
                     tx.save(subscription)
                 return
             except TransactWriteError as error:
+                if _failed_condition(error):
+                    if self.get(connection_id) is None:
+                        raise ConnectionGone(connection_id) from None
+                    raise TooManySubscriptions(connection_id) from None
                 if not _conflict(error):
                     raise
             _backoff(attempt)
         raise KeptChanging(connection_id)
 
-    def unsubscribe(self, connection_id: str, topic: str) -> None:
-        """Idempotent: unsubscribing from a topic not subscribed to is not an error."""
+    def unsubscribe(self, connection_id: str, topic: str, *more: str) -> None:
+        """Idempotent: unsubscribing from a topic not subscribed to is not an error. One call, no read."""
+        topics = list(dict.fromkeys((topic, *more)))
+        meta = ConnectionModel(_conn_pk(connection_id), _META)
         for attempt in range(_WRITE_ATTEMPTS):
-            meta = self._meta(connection_id)
-            if meta is None:
-                raise ConnectionGone(connection_id)
-            topics = list(meta.topics or [])
-            if topic not in topics:
-                return
             try:
                 with TransactWrite(connection=self.connection) as tx:
                     tx.update(
                         meta,
-                        actions=[ConnectionModel.topics.set([t for t in topics if t != topic])],
-                        condition=ConnectionModel.topics == topics,
+                        actions=[ConnectionModel.subscribed.delete(set(topics))],
+                        condition=ConnectionModel.pk.exists() & (ConnectionModel.expires_at > self._clock()),
                     )
-                    tx.delete(ConnectionModel(_topic_pk(topic), _conn_pk(connection_id)))
+                    for name in topics:
+                        tx.delete(ConnectionModel(*_subscription_key(name, connection_id)))
                 return
             except TransactWriteError as error:
+                if _failed_condition(error):
+                    raise ConnectionGone(connection_id) from None
                 if not _conflict(error):
                     raise
             _backoff(attempt)
         raise KeptChanging(connection_id)
 
-    def subscribers(self, topic: str) -> Iterator[str]:
-        """Connection ids subscribed to ``topic``, skipping expired subscriptions.
+    def subscriptions(self, topics: Sequence[str]) -> list[tuple[str, str]]:
+        """(connection id, topic) of every live subscription to any of ``topics``: one Query per partition.
 
-        Strongly consistent: a subscription acknowledged to the client is seen by the
-        very next fan-out (an eventually consistent Query may miss a write made within
-        about a second, and that event's frame would never be sent).
+        Strongly consistent: a subscription acknowledged to the client is seen by the very next fan-out
+        (an eventually consistent Query may miss a write made within about a second, and that event's
+        frame would never be sent).
         """
-        prefix = len("CONN#")
-        for item in ConnectionModel.query(
-            _topic_pk(topic), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
-        ):
-            yield item.sk[prefix:]
+        wanted: dict[str, dict[str, str]] = {}  # partition -> scope -> topic
+        for name in dict.fromkeys(topics):
+            partition, _, scope = name.partition("/")
+            wanted.setdefault(partition, {})[scope] = name
+        found: list[tuple[str, str]] = []
+        for partition, scopes in wanted.items():
+            for item in ConnectionModel.query(
+                _topic_pk(partition), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
+            ):
+                connection_id, scope = _subscription_of(item.sk)
+                if scope in scopes:
+                    found.append((connection_id, scopes[scope]))
+        return found
+
+    def subscribers(self, topic: str) -> Iterator[str]:
+        """Connection ids subscribed to ``topic``, skipping expired subscriptions."""
+        return iter([connection_id for connection_id, _ in self.subscriptions([topic])])
 
     # --- internals ----------------------------------------------------------
 
@@ -293,4 +343,4 @@ class DynamoConnectionStore(ConnectionStore):
             return
         with ConnectionModel.batch_write() as batch:
             for topic in topics:
-                batch.delete(ConnectionModel(_topic_pk(topic), _conn_pk(connection_id)))
+                batch.delete(ConnectionModel(*_subscription_key(topic, connection_id)))

@@ -7,8 +7,8 @@ the environment.
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -39,12 +39,14 @@ class ReviewQueueIndex(GlobalSecondaryIndex["ApplicationModel"]):
     flagged_key = UnicodeAttribute(range_key=True)
 
 
-class ByStateIndex(GlobalSecondaryIndex["ApplicationModel"]):
-    class Meta:
-        index_name = "by_state"
-        projection = AllProjection()
+class OpenByStateIndex(GlobalSecondaryIndex["ApplicationModel"]):
+    """Sparse, sharded, keys only: what the jobs still have to visit (see resources.yaml)."""
 
-    state = UnicodeAttribute(hash_key=True)
+    class Meta:
+        index_name = "open_by_state"
+        projection = KeysOnlyProjection()
+
+    state_shard = UnicodeAttribute(hash_key=True)
     state_since = UnicodeAttribute(range_key=True)
 
 
@@ -74,11 +76,12 @@ class ApplicationModel(Model):
     claim = JSONAttribute(null=True)  # the review queue: who holds the case, until when
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
+    state_shard = UnicodeAttribute(null=True)  # "<STATE>#<NN>" while a job may still visit it
     biometrics = JSONAttribute(default=dict)  # consent, liveness sessions and result, face ids (issue 17)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
-    by_state = ByStateIndex()
+    open_by_state = OpenByStateIndex()
 
 
 class HistoryModel(Model):
@@ -99,6 +102,9 @@ class HistoryModel(Model):
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
     salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
+    # Outside the hashed event (routing and counting only; absent on items written before them):
+    applicant_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)  # the application's
     chain = NumberAttribute(null=True)  # the chain's version (workflow.CHAIN_*); absent: stored before it was
 
 
@@ -127,7 +133,8 @@ class ConnectionModel(Model):
     username = UnicodeAttribute(null=True)
     groups = UnicodeAttribute(null=True)
     pool = UnicodeAttribute(null=True)  # the user pool that signed the token (none: customer)
-    topics = JSONAttribute(default=list)
+    topics = JSONAttribute(null=True)  # subscriptions of connections registered before ``subscribed``
+    subscribed = UnicodeSetAttribute(null=True)  # the topics the connection subscribed to
     expires_at = TTLAttribute()
     slot = NumberAttribute(null=True)  # META: the per-user slot the connection holds (USER#sub, SLOT#n)
     holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it

@@ -7,6 +7,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..services.ports import EventPublisher
+from ..services.ports.live import Attribute
+
+
+def message_attributes(attributes: Mapping[str, Attribute]) -> dict[str, dict[str, str]]:
+    """Strings as ``String``, lists as ``String.Array`` (a JSON array; SNS filters match any element).
+    SNS refuses an empty value, so an empty list is left out (a filter on it matches nothing anyway)."""
+    shaped: dict[str, dict[str, str]] = {}
+    for name, value in attributes.items():
+        if isinstance(value, str):
+            shaped[name] = {"DataType": "String", "StringValue": value}
+        elif value:
+            shaped[name] = {"DataType": "String.Array", "StringValue": json.dumps(list(value))}
+    return shaped
 
 
 class SnsEventPublisher(EventPublisher):
@@ -14,20 +27,16 @@ class SnsEventPublisher(EventPublisher):
         self.sns = sns
         self.topic_arn = topic_arn
 
-    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
-        """String message attributes let subscriptions filter (e.g. the address-check queue)."""
+    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, Attribute]) -> None:
+        """Message attributes let subscriptions filter (e.g. the address-check queue)."""
         self.sns.publish(
-            TopicArn=self.topic_arn,
-            Message=json.dumps(message),
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-            },
+            TopicArn=self.topic_arn, Message=json.dumps(message), MessageAttributes=message_attributes(attributes)
         )
 
     #: SNS PublishBatch takes at most ten entries.
     BATCH = 10
 
-    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]) -> list[int]:
+    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, Attribute]]]) -> list[int]:
         """One PublishBatch call per ten messages instead of one Publish each; failed entries by index.
 
         A whole call that fails (throttling after the SDK's retries) fails all its entries, and
@@ -41,9 +50,7 @@ class SnsEventPublisher(EventPublisher):
                 {
                     "Id": str(start + i),
                     "Message": json.dumps(message),
-                    "MessageAttributes": {
-                        name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-                    },
+                    "MessageAttributes": message_attributes(attributes),
                 }
                 for i, (message, attributes) in enumerate(chunk)
             ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..services.ports import QueueAdmin, QueueStatus
+from ..services.ports import Backoff, CheckRequests, QueueAdmin, QueueStatus
 
 BATCH = 10  # SQS's most per receive
 
@@ -62,3 +63,50 @@ class SqsQueueAdmin(QueueAdmin):
                 self.sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
                 moved += 1
         return moved
+
+
+def queue_url(sqs: Any, queue_arn_or_name: str, account_id: str = "") -> str:
+    """A queue's URL from its ARN (``arn:aws:sqs:<region>:<account>:<name>``) with no call: the client's
+    endpoint, the account and the name (the form SQS's own URLs take, and the local AWS's)."""
+    parts = queue_arn_or_name.split(":")
+    account, name = (parts[4], parts[5]) if len(parts) == 6 else (account_id, queue_arn_or_name)
+    return f"{sqs.meta.endpoint_url.rstrip('/')}/{account}/{name}"
+
+
+class SqsBackoff(Backoff):
+    """A throttled message is made invisible for longer: ChangeMessageVisibility on its receipt."""
+
+    def __init__(self, sqs: Any):
+        self.sqs = sqs
+
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=queue_url(self.sqs, queue_arn), ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
+
+
+class SqsCheckRequests(CheckRequests):
+    """Asks for an identity check with the message S3 itself sends (an ObjectCreated notification of the
+    documents bucket, ``eventName`` ``ObjectCreated:Redrive``), so one handler and one rate serve both."""
+
+    def __init__(self, sqs: Any, queue_name: str, bucket: str):
+        self.sqs = sqs
+        self.queue_name = queue_name
+        self.bucket = bucket
+        self._url: str | None = None
+
+    def request_identity_check(self, key: str, version: str | None = None) -> None:
+        from urllib.parse import quote_plus
+
+        if self._url is None:
+            self._url = self.sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        s3_object: dict[str, Any] = {"key": quote_plus(key, safe="/")}
+        if version:
+            s3_object["versionId"] = version
+        record = {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "eventName": "ObjectCreated:Redrive",
+            "s3": {"bucket": {"name": self.bucket}, "object": s3_object},
+        }
+        self.sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps({"Records": [record]}))

@@ -3,8 +3,11 @@
 ``DetectDocumentText`` on the S3 object (bucket, key and the exact version
 that was checked): no document bytes pass through Lambda. Throttling and 5xx
 answers are retried with exponential backoff and jitter by the client's
-standard retry mode (configured in the composition root); what is left after
-the retries is raised, so the S3 event is delivered again. A document the
+adaptive retry mode (configured in the composition root: it also slows this
+container's own calls down when Textract throttles); throttling left after the
+retries becomes ``OcrThrottled`` (the identity-check queue puts the message
+back for later, so the quota is not hammered), other errors are raised and the
+message is delivered again. A document the
 service refuses (unsupported, bad, too large, unreadable object) is not an
 outage: it becomes ``OcrRefused`` and the check flags it for a person.
 """
@@ -16,8 +19,10 @@ from typing import Any, Optional
 from botocore.exceptions import ClientError
 
 from ..domain.identity import PageText
-from ..services.ports import Ocr, OcrRefused
+from ..services.ports import Ocr, OcrRefused, OcrThrottled
 
+# Textract's answers to too many calls: its per-account rate quota.
+THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "LimitExceededException"})
 # Textract's answers about the document itself (the request was fine, the page is not).
 REFUSALS = frozenset(
     {
@@ -45,6 +50,8 @@ class TextractOcr(Ocr):
             code = error.response.get("Error", {}).get("Code", "")
             if code in REFUSALS:
                 raise OcrRefused(code, error.response.get("Error", {}).get("Message", "")) from None
+            if code in THROTTLED:
+                raise OcrThrottled(code) from error
             raise
         lines = [block for block in response.get("Blocks", []) if block.get("BlockType") == "LINE"]
         return PageText(

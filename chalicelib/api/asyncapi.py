@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.workflow import EventType, State
-from ..services.live_updates import MAX_TOKEN_CHARS, REVIEW_QUEUE
+from ..services.live_updates import MAX_TOKEN_CHARS, MY_APPLICATIONS, REVIEW_QUEUE
 from .models import MayBeAbsent
 from .websocket_protocol import ACTIONS, ERROR_CODES, MAX_FRAME_BYTES
 
@@ -27,6 +27,9 @@ API_VERSION = "1.0.0"
 
 AppId = Annotated[str, Field(min_length=1, description="An application id (a lower-case UUID)")]
 Topic = Annotated[str, Field(json_schema_extra={"const": REVIEW_QUEUE}, description="The reviewers' queue")]
+Mine = Annotated[
+    str, Field(json_schema_extra={"const": MY_APPLICATIONS}, description="All of the applicant's applications")
+]
 
 
 class _Frame(BaseModel):
@@ -50,6 +53,14 @@ class SubscribeReviewQueue(_Frame):
     topic: Topic
 
 
+class SubscribeMyApplications(_Frame):
+    """Watch all your applications, those to come included (applicants, customer pool): one subscription per
+    connection instead of one per application."""
+
+    action: Literal["subscribe"]
+    topic: Mine
+
+
 class UnsubscribeApplication(_Frame):
     """Stop watching an application."""
 
@@ -62,6 +73,13 @@ class UnsubscribeReviewQueue(_Frame):
 
     action: Literal["unsubscribe"]
     topic: Topic
+
+
+class UnsubscribeMyApplications(_Frame):
+    """Stop watching all your applications (one you subscribed to by id stays watched)."""
+
+    action: Literal["unsubscribe"]
+    topic: Mine
 
 
 class Ping(_Frame):
@@ -90,6 +108,13 @@ class SubscribedReviewQueue(_Frame):
     topic: Topic
 
 
+class SubscribedMyApplications(_Frame):
+    """The my-applications subscription holds."""
+
+    type: Literal["subscribed"]
+    topic: Mine
+
+
 class UnsubscribedApplication(_Frame):
     """The application is no longer watched (also when it never was)."""
 
@@ -102,6 +127,13 @@ class UnsubscribedReviewQueue(_Frame):
 
     type: Literal["unsubscribed"]
     topic: Topic
+
+
+class UnsubscribedMyApplications(_Frame):
+    """Your applications are no longer watched as a whole."""
+
+    type: Literal["unsubscribed"]
+    topic: Mine
 
 
 class Pong(_Frame):
@@ -127,12 +159,15 @@ class ApplicationEvent(_Frame):
     )
 
 
-class EventFrame(_Frame):
-    """A change to something you watch. A hint: the REST API stays the source of truth. Frames of one
-    application may arrive out of order (they are sent concurrently): order them by `seq`."""
+class EventsFrame(_Frame):
+    """Changes to one application you watch, oldest first (those committed together or in quick
+    succession come in one frame). A hint: the REST API stays the source of truth. A check's result
+    alone is not pushed: the decision that follows it is, with its reasons. Frames of one application
+    may arrive out of order (they are sent concurrently): order their events by `seq`."""
 
-    type: Literal["event"]
-    event: ApplicationEvent
+    type: Literal["events"]
+    application_id: str
+    events: list[ApplicationEvent] = Field(min_length=1)
 
 
 class ErrorFrame(_Frame):
@@ -147,18 +182,22 @@ class ErrorFrame(_Frame):
 
 CLIENT_FRAMES: tuple[type[_Frame], ...] = (
     SubscribeApplication,
+    SubscribeMyApplications,
     SubscribeReviewQueue,
     UnsubscribeApplication,
+    UnsubscribeMyApplications,
     UnsubscribeReviewQueue,
     Ping,
 )
 SERVER_FRAMES: tuple[type[_Frame], ...] = (
     SubscribedApplication,
+    SubscribedMyApplications,
     SubscribedReviewQueue,
     UnsubscribedApplication,
+    UnsubscribedMyApplications,
     UnsubscribedReviewQueue,
     Pong,
-    EventFrame,
+    EventsFrame,
     ErrorFrame,
 )
 
@@ -183,7 +222,7 @@ def document() -> dict[str, Any]:
                 "Live updates over the WebSocket API. Connect with `?token=<Cognito ID or access token>` "
                 "(refused with HTTP 401 otherwise), send JSON text frames of at most "
                 f"{MAX_FRAME_BYTES} bytes, receive JSON text frames. Every client frame gets exactly one reply "
-                "frame; `event` frames arrive for what you watch. The REST API (/openapi.json) stays the "
+                "frame; `events` frames arrive for what you watch. The REST API (/openapi.json) stays the "
                 f"source of truth.\n\nError codes:\n{codes}"
             ),
         },

@@ -242,6 +242,26 @@ class ApplicationOut(ApplicationSummary):
     face: FaceOut
 
 
+class UploadForm(_Strict):
+    """A presigned S3 POST: send ``fields`` and then the file as multipart/form-data to ``url``."""
+
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_at: str
+    content_type: str
+    min_bytes: int
+    max_bytes: int
+
+
+class ApplicationCreated(ApplicationOut):
+    uploads: dict[str, UploadForm] = Field(
+        description="Presigned S3 POSTs for the identity document, one per allowed content type "
+        "(image/jpeg, image/png, application/pdf), all for one key: post the file with the form of its type. "
+        "Empty once no document is awaited. A new form: POST /applications/{id}/documents."
+    )
+
+
 class ApplicationPage(_Strict):
     items: list[ApplicationSummary]
     next_cursor: Optional[str] = Field(description="Pass as ?cursor= for the next page; null on the last one")
@@ -330,18 +350,6 @@ class ReviewDecisionOut(ApplicationOut):
     recommendation: state stays FLAGGED and ``review.awaiting_second_review`` is true."""
 
     review: Optional[ReviewState]
-
-
-class UploadForm(_Strict):
-    """A presigned S3 POST: send ``fields`` and then the file as multipart/form-data to ``url``."""
-
-    key: str
-    url: str
-    fields: dict[str, str]
-    expires_at: str
-    content_type: str
-    min_bytes: int
-    max_bytes: int
 
 
 class Probe(_Strict):

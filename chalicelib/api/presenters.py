@@ -37,6 +37,11 @@ def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
     }
 
 
+def created(app: Application, uploads: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The create's answer: the application and its upload forms (so the client needs no second call)."""
+    return {**application(app), "uploads": uploads}
+
+
 def face(app: Application, reviewer: bool = False) -> dict[str, Any]:
     """Where the face check stands (issue 17): consent, the liveness check, the check itself; for reviewers
     also what it found (the figures of ``checks.face.details``, by name) and whether a selfie can be shown."""

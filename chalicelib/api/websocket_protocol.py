@@ -3,17 +3,18 @@
 Frames from clients (JSON text, at most ``MAX_FRAME_BYTES``)::
 
     {"action": "subscribe",   "application_id": "<id>"}   applicant: own only; reviewer: any
+    {"action": "subscribe",   "topic": "my-applications"} applicants: all their applications, now and later
     {"action": "subscribe",   "topic": "review-queue"}    reviewers only
-    {"action": "unsubscribe", "application_id": "<id>"}   (or "topic": "review-queue")
+    {"action": "unsubscribe", "application_id": "<id>"}   (or "topic": ...)
     {"action": "ping"}                                    keeps an idle connection open
 
 Frames to clients::
 
     {"type": "subscribed",   "application_id": ..., "state": ..., "seq": ...}
-    {"type": "subscribed",   "topic": "review-queue"}
+    {"type": "subscribed",   "topic": "review-queue"}     (or "my-applications")
     {"type": "unsubscribed", "application_id": ...}       (or "topic")
     {"type": "pong"}
-    {"type": "event", "event": <the application-events SNS message>}
+    {"type": "events", "application_id": ..., "events": [<event>, ...]}   one application's changes, oldest first
     {"type": "error", "code": ..., "message": ...}        plus the target it concerns
 
 ``seq`` in the subscribe ack is the application's latest history sequence
@@ -39,12 +40,13 @@ from typing import Any, Optional
 from chalice import Response
 
 from ..observability import logger
-from ..services.live_updates import REVIEW_QUEUE, FrameError, LiveUpdates, application_topic
+from ..services.live_updates import MY_APPLICATIONS, REVIEW_QUEUE, FrameError, LiveUpdates, application_topic
 from . import strict_json
 
 #: Client frames are small commands; API Gateway alone would allow 128 KB.
 MAX_FRAME_BYTES = 4096
 ACTIONS = ("subscribe", "unsubscribe", "ping")
+TOPICS = (MY_APPLICATIONS, REVIEW_QUEUE)
 #: Every ``code`` an error frame can carry, and what it means to the client.
 ERROR_CODES: dict[str, str] = {
     "payload_too_large": f"the frame is over {MAX_FRAME_BYTES} bytes",
@@ -53,7 +55,8 @@ ERROR_CODES: dict[str, str] = {
     "unknown_action": "the action is not one of " + ", ".join(ACTIONS),
     "not_found": "no such application (someone else's is indistinguishable from a missing one, as over REST)",
     "forbidden": "not allowed for this user (the review queue is for reviewers)",
-    "wrong_user_pool": "the token is of the other user pool (the review queue is for staff-pool tokens only)",
+    "wrong_user_pool": "the token is of the other user pool (the review queue is for staff-pool tokens only, "
+    "my-applications for customer-pool tokens only)",
     "too_many_subscriptions": "this connection watches as many things as it may: unsubscribe first",
     "unauthorized": "the connection is no longer registered (expired or gone): reconnect",
     "internal_error": "an unexpected error; try again",
@@ -121,9 +124,9 @@ def _target(request: Mapping[str, Any]) -> tuple[dict[str, str], str]:
     if has_app == has_topic:
         raise FrameError("validation_failed", "give exactly one of 'application_id' or 'topic'")
     if has_topic:
-        if request["topic"] != REVIEW_QUEUE:
-            raise FrameError("validation_failed", f"the only topic is '{REVIEW_QUEUE}'")
-        return {"topic": REVIEW_QUEUE}, REVIEW_QUEUE
+        if request["topic"] not in TOPICS:
+            raise FrameError("validation_failed", f"the topics are {', '.join(repr(t) for t in TOPICS)}")
+        return {"topic": request["topic"]}, request["topic"]
     application_id = request["application_id"]
     if not isinstance(application_id, str) or not application_id:
         raise FrameError("validation_failed", "'application_id' must be a non-empty string")

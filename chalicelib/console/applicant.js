@@ -11,6 +11,8 @@ const FINAL = new Set(["APPROVED", "REJECTED", "WITHDRAWN", "EXPIRED"]);
 const TAKES_EVIDENCE = new Set(["AWAITING_DOCUMENTS", "VERIFYING"]); // issue 17: the selfie is evidence too
 const livenessSteps = new Map(); // application id -> its liveness step, while it is shown
 const DOCUMENT_TYPES = { "image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF" };
+// The upload forms the create answered with, by application id: the document needs no second call.
+const formsFromCreate = new Map();
 
 export async function render(ctx, rest) {
   if (rest[0]) return renderOne(ctx, rest[0]);
@@ -84,6 +86,7 @@ function applicationForm(ctx) {
     clearFieldErrors(form);
     try {
       const created = await ctx.api.post("applications", body);
+      if (created.uploads) formsFromCreate.set(created.id, created.uploads);
       announce("Application submitted. Now upload your identity document.");
       location.hash = `#/applicant/${created.id}`;
     } catch (e) {
@@ -188,10 +191,21 @@ async function renderOne(ctx, id) {
     replace(history, timeline(events.items, events.chain_intact, ctx.auth.user && ctx.auth.user.sub));
     if (changed) renderActions(ctx, app, actions, refresh);
   };
+  // One refresh for a frame of several events (they arrive together), and once more when the
+  // subscription is acknowledged, so nothing between the first read and the subscription is missed.
+  let queued = false;
+  const soon = () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      refresh().catch(() => {});
+    });
+  };
   const off = ctx.live.onEvent((event) => {
-    if (event.application_id === id) refresh().catch(() => {});
+    if (event.application_id === id || (event.type === "subscribed" && event.topic === "my-applications")) soon();
   });
-  ctx.live.subscribe({ application_id: id });
+  ctx.live.subscribe({ topic: "my-applications" }); // all of mine: no subscription per application
   await refresh();
   return () => {
     off();
@@ -217,7 +231,10 @@ function renderActions(ctx, app, actions, refresh) {
       }
       try {
         status.textContent = "Uploading…";
-        const presigned = await ctx.api.post(`applications/${app.id}/documents`, { content_type: file.type });
+        const kept = (formsFromCreate.get(app.id) || {})[file.type];
+        formsFromCreate.delete(app.id);
+        const fresh = kept && Date.parse(kept.expires_at) - Date.now() > 30_000;
+        const presigned = fresh ? kept : await ctx.api.post(`applications/${app.id}/documents`, { content_type: file.type });
         if (file.size < presigned.min_bytes || file.size > presigned.max_bytes) {
           status.textContent = `The file must be between ${presigned.min_bytes} and ${presigned.max_bytes} bytes.`;
           return;

@@ -1,7 +1,7 @@
 // Live updates over the WebSocket API. The token goes in ?token= (the one
 // documented place a token is put in a URL: $connect cannot read headers).
-// Subscriptions are remembered and renewed after a reconnect; events are
-// deduplicated by event_id. Notifications are hints: pages re-read over REST,
+// Subscriptions are remembered and renewed after a reconnect; an "events"
+// frame carries one application's changes, each deduplicated by event_id. Notifications are hints: pages re-read over REST,
 // and once more when a subscription is acknowledged, so an event that happened
 // between the page's first read and the subscription is never missed.
 
@@ -115,13 +115,15 @@ export class Live {
       for (const handler of this.handlers) handler({ type: "subscribed", ...frame });
       return;
     }
-    if (frame.type !== "event" || !frame.event) return;
-    const id = frame.event.event_id;
-    if (id) {
-      if (this.seen.has(id)) return;
-      this.seen.add(id);
-      if (this.seen.size > 2000) this.seen = new Set(Array.from(this.seen).slice(-1000));
+    if (frame.type !== "events" || !Array.isArray(frame.events)) return;
+    for (const event of frame.events) { // one application's changes, oldest first
+      const id = event.event_id;
+      if (id) {
+        if (this.seen.has(id)) continue;
+        this.seen.add(id);
+        if (this.seen.size > 2000) this.seen = new Set(Array.from(this.seen).slice(-1000));
+      }
+      for (const handler of this.handlers) handler(event);
     }
-    for (const handler of this.handlers) handler(frame.event);
   }
 }

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import math
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from . import workflow
@@ -58,3 +59,91 @@ def to_csv(report: dict[str, Any]) -> str:
     writer.writerow(["day", "metric", "dimension", "value"])
     writer.writerows((day, metric, dimension, value) for metric, dimension, value in rows)
     return buffer.getvalue()
+
+
+# --- counters: what one history event adds (kept by the outbox relay, read by the report and the operators) ---
+
+#: Upper bounds (seconds) of the time-to-decision histogram's buckets; the last is open.
+TTD_BOUNDS = (
+    1,
+    2,
+    5,
+    10,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    14400,
+    21600,
+    28800,
+    43200,
+    86400,
+    172800,
+    259200,
+    604800,
+    1209600,
+    2592000,
+)
+_DECIDED = (State.APPROVED, State.REJECTED)
+_CLOSED = (State.WITHDRAWN, State.EXPIRED)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one history event adds to the counters: per state (how many are in it now) and per UTC day."""
+
+    states: dict[str, int]
+    day: str
+    day_counts: dict[str, int]
+
+
+def ttd_bucket(seconds: float) -> str:
+    """The histogram bucket of a time to decision: ``le<bound>`` (``le<bound>`` includes the bound), or ``more``."""
+    for bound in TTD_BOUNDS:
+        if seconds <= bound:
+            return f"le{bound}"
+    return "more"
+
+
+def tally(event: workflow.HistoryEvent, created_at: Optional[str]) -> Optional[Tally]:
+    """What ``event`` adds to the counters, or None when it changes no count (a check's result, a read)."""
+    states: dict[str, int] = {}
+    if event.to_state != event.from_state:
+        states[event.to_state.value] = 1
+        if event.from_state is not None:
+            states[event.from_state.value] = -1
+    day_counts: dict[str, int] = {}
+    if event.to_state in _DECIDED and event.from_state != event.to_state:
+        by = {"system": "automatic", "reviewer": "reviewer"}.get(Actor.parse(event.actor).kind, "other")
+        day_counts[f"decided.{event.to_state.value}.{by}"] = 1
+        if created_at:
+            waited = (workflow.parse_iso(event.at) - workflow.parse_iso(created_at)).total_seconds()
+            day_counts[f"ttd.{ttd_bucket(max(0.0, waited))}"] = 1
+    elif event.to_state in _CLOSED and event.from_state != event.to_state:
+        day_counts[f"closed.{event.to_state.value}"] = 1
+    if event.type == workflow.EventType.ESCALATED:
+        day_counts["escalated"] = 1
+    if not states and not day_counts:
+        return None
+    return Tally(states, event.at[:10], day_counts)
+
+
+def histogram_percentile(buckets: dict[str, int], pct: float) -> Optional[float]:
+    """Nearest-rank percentile over the time-to-decision histogram: the upper bound of the bucket the rank
+    falls in (an over-estimate by at most the bucket's width); None for no values."""
+    total = sum(buckets.values())
+    if total <= 0:
+        return None
+    rank = max(1, math.ceil(pct / 100 * total))
+    seen = 0
+    for bound in TTD_BOUNDS:
+        seen += buckets.get(f"le{bound}", 0)
+        if seen >= rank:
+            return float(bound)
+    return float(TTD_BOUNDS[-1])  # beyond the last bound: at least that

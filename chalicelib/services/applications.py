@@ -33,7 +33,9 @@ from .ports import (
     IdempotentReplay,
     IdGenerator,
     InvalidCursor,
+    QuotaFull,
     Quotas,
+    QuotaUse,
     SettingsSource,
     new_uuid,
     utc_now,
@@ -105,14 +107,19 @@ class ApplicationService:
         return self.chain.secret() if self.chain is not None else b""
 
     def commit(
-        self, change: Change, idempotency_key: Optional[str] = None, fingerprint: Optional[str] = None
+        self,
+        change: Change,
+        idempotency_key: Optional[str] = None,
+        fingerprint: Optional[str] = None,
+        quota: Optional[QuotaUse] = None,
     ) -> Change:
-        """Seal the change's events into the keyed chain, then commit it; returns the sealed change.
+        """Seal the change's events into the keyed chain, then commit it (with the daily quota's use, in
+        the same transaction, when given); returns the sealed change.
 
         Every write of the history goes through here, so every event carries the keyed MAC.
         """
         sealed = workflow.seal(change, self._key())
-        self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint)
+        self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=quota)
         return sealed
 
     def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
@@ -163,34 +170,25 @@ class ApplicationService:
         broken = settled_by_declaration(request, self.policy(), now.date())
         if broken:
             raise DeclarationRefused(broken)  # before the quota: a refused declaration costs none of it
-        quota = self._take_daily_quota(who)
+        quota = self._daily_quota(who)
         change = workflow.submit(self.new_id(), who.sub, declared, now)
         try:
-            change = self.commit(change, idempotency_key=claim_key, fingerprint=fingerprint)
-        except IdempotentReplay as replay:
-            self._give_back(quota)
+            change = self.commit(change, idempotency_key=claim_key, fingerprint=fingerprint, quota=quota)
+        except IdempotentReplay as replay:  # free: the quota is taken only by the commit that creates
             return self._replayed(who, replay.application_id, replay.fingerprint, fingerprint), False
-        except Exception:
-            self._give_back(quota)  # nothing was created: the attempt must not cost the applicant
-            raise
+        except QuotaFull:
+            raise QuotaExceeded("the daily limit of new applications is reached", day_window(now)[1]) from None
         return change.after, True
 
-    def _take_daily_quota(self, who: Identity) -> Optional[str]:
-        """One of the applicant's applications for today, or QuotaExceeded (idempotent replays are free)."""
+    def _daily_quota(self, who: Identity) -> Optional[QuotaUse]:
+        """One of the applicant's applications for today, taken in the create's own transaction (one call,
+        and nothing to give back when the create fails); None without settings (tests on bare fakes)."""
         if self.quotas is None or self.settings is None:
             return None
         day, retry_after = day_window(self.clock())
-        key = f"quota#applications#{who.sub}#{day}"
-        if not self.quotas.take(key, self.settings.policy().max_applications_per_day, retry_after + 3600):
-            raise QuotaExceeded("the daily limit of new applications is reached", retry_after)
-        return key
-
-    def _give_back(self, quota: Optional[str]) -> None:
-        if quota is not None and self.quotas is not None:
-            try:
-                self.quotas.give_back(quota)
-            except Exception:  # noqa: BLE001 - best effort: at worst one use too many is counted
-                pass
+        return QuotaUse(
+            f"quota#applications#{who.sub}#{day}", self.settings.policy().max_applications_per_day, retry_after + 3600
+        )
 
     def _replayed(self, who: Identity, application_id: str, stored: Optional[str], offered: str) -> Application:
         if stored != offered:

@@ -11,6 +11,9 @@ from ..domain.workflow import IllegalTransition, State
 from .applications import ApplicationService
 from .ports import DocumentStore, SettingsSource
 
+#: What an identity document may be; one upload form per type comes with a new application.
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
+
 
 class DocumentUploads:
     def __init__(self, applications: ApplicationService, documents: DocumentStore, settings: SettingsSource):
@@ -22,9 +25,20 @@ class DocumentUploads:
         app = self.applications.get_own(who, application_id)
         if app.state != State.AWAITING_DOCUMENTS:
             raise IllegalTransition(workflow.EventType.DOCUMENT_RECEIVED, app.state)
+        return self._form(self.documents.key_for_new_upload(application_id), content_type)
+
+    def forms_for(self, app: workflow.Application) -> dict[str, dict[str, Any]]:
+        """Upload forms for an application its caller already holds (the create's answer): one per type,
+        all for one key, signed here with no AWS call and no read. None once no document is awaited."""
+        if app.state != State.AWAITING_DOCUMENTS:
+            return {}
+        key = self.documents.key_for_new_upload(app.application_id)
+        return {content_type: self._form(key, content_type) for content_type in CONTENT_TYPES}
+
+    def _form(self, key: str, content_type: str) -> dict[str, Any]:
         policy = self.settings.policy()
         upload = self.documents.presigned_upload(
-            self.documents.key_for_new_upload(application_id),
+            key,
             content_type,
             policy.document_min_bytes,
             policy.document_max_bytes,

@@ -18,7 +18,8 @@ from ..observability import logger
 from .applications import ApplicationService, describe
 from .checks import CheckRecorder
 from .errors import NotFound
-from .ports import Claims, DocumentMissing, DocumentStore, Metrics, Ocr, OcrRefused, SettingsSource
+from .ports import Claims, DocumentMissing, DocumentStore, Metrics, Ocr, OcrRefused, Readings, SettingsSource
+from .readings import keep_reading
 
 
 class IdentityCheck:
@@ -31,6 +32,7 @@ class IdentityCheck:
         metrics: Metrics,
         ocr: Ocr,
         claims: Claims,
+        readings: Optional[Readings] = None,
     ):
         self.applications = applications
         self.documents = documents
@@ -39,6 +41,7 @@ class IdentityCheck:
         self.metrics = metrics
         self.ocr = ocr
         self.claims = claims
+        self.readings = readings  # where a page's OCR text goes, out of the application item
 
     def document_uploaded(self, key: str, version: Optional[str] = None) -> dict[str, Any]:
         """``version``: the object version the S3 event names, when the bucket is versioned."""
@@ -101,6 +104,8 @@ class IdentityCheck:
         result = check_identity(
             ApplicationRequest.model_validate(app.declared), sample, policy, self.applications.clock().date(), page
         )
+        if self.readings is not None:
+            result = keep_reading(self.readings, app.application_id, key, sample.version, result)
         self.metrics.count("DocumentChecked")  # with DocumentUnreadable: the unreadable-document rate alarm
         if any(reason.code == DOCUMENT_UNREADABLE for reason in result.reasons):
             self.metrics.count("DocumentUnreadable")

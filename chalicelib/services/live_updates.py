@@ -6,7 +6,12 @@ decides: ``$connect`` verifies the token like the REST API does; an applicant
 may watch only their own applications, a reviewer any application and the
 review queue; each application event reaches the connections subscribed to
 its application (and, for the review queue's comings and goings, the
-reviewers watching it), at most one frame per event and connection.
+reviewers watching it), at most once per connection.
+
+The outbox publishes one message per application and stream batch; the
+fan-out looks its watchers up once (an applicant's watchers, of one
+application or of all of them, live in one partition of the connection store:
+``applicant#<sub>/...``) and pushes them one ``events`` frame.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..domain.workflow import for_applicant, shown_to_applicant
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
+from .outbox import NOT_PUSHED
 from .ports import (
     Claims,
     ConnectionGone,
@@ -38,6 +44,7 @@ from .staff import StaffAccess
 
 MAX_TOKEN_CHARS = 8192
 REVIEW_QUEUE = "review-queue"
+MY_APPLICATIONS = "my-applications"  # an applicant's subscription to all their applications
 FLAGGED = "FLAGGED"
 ESCALATED = "review.escalated"
 STAFF_READS = ("review.viewed", "document.viewed")  # audit events of a reviewer's own reads
@@ -54,6 +61,11 @@ STAFF_RIGHTS_ENDED = {
 
 def application_topic(application_id: str) -> str:
     return f"application#{application_id}"
+
+
+def applicant_topic(applicant_id: str, application_id: Optional[str] = None) -> str:
+    """Where an applicant's own watching is kept: one application, or all (``*``), in the applicant's partition."""
+    return f"applicant#{applicant_id}/" + (f"application#{application_id}" if application_id else "*")
 
 
 def staff_topic(application_id: str) -> str:
@@ -137,20 +149,36 @@ class LiveUpdates:
     # --- $default: client commands -------------------------------------------------
 
     def command(self, connection_id: str, action: str, target: Mapping[str, str], topic: str) -> dict[str, Any]:
-        """Subscribe or unsubscribe; the reply frame, or FrameError."""
+        """Subscribe or unsubscribe; the reply frame, or FrameError.
+
+        A subscribe costs the connection's read, the application's read (to authorize it; none
+        for the applicant's ``my-applications``) and one write; an unsubscribe, a read and a write.
+        """
         connection = self.connections.get(connection_id)
         if connection is None:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target)
+        identity = connection.identity
         try:
             if action == "subscribe":
                 ack, as_staff = self._authorize(connection, target)
                 if as_staff and "application_id" in target:
                     topic = staff_topic(target["application_id"])  # they get the staff view of its events
-                self.connections.subscribe(connection_id, topic)
+                elif not as_staff:
+                    topic = applicant_topic(identity.sub, target.get("application_id"))
+                self.connections.subscribe(connection_id, topic, connection)
                 return {"type": "subscribed", **target, **ack}
-            self.connections.unsubscribe(connection_id, topic)
             if "application_id" in target:
-                self.connections.unsubscribe(connection_id, staff_topic(target["application_id"]))
+                application_id = target["application_id"]
+                self.connections.unsubscribe(
+                    connection_id,
+                    applicant_topic(identity.sub, application_id),
+                    staff_topic(application_id),
+                    application_topic(application_id),  # subscribed before the applicant's partition existed
+                )
+            elif target.get("topic") == MY_APPLICATIONS:
+                self.connections.unsubscribe(connection_id, applicant_topic(identity.sub))
+            else:
+                self.connections.unsubscribe(connection_id, topic)
             return {"type": "unsubscribed", **target}
         except ConnectionGone:
             raise FrameError("unauthorized", "this connection is not registered; reconnect", **target) from None
@@ -169,6 +197,10 @@ class LiveUpdates:
     def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
         """Refuse what the user may not watch; returns extra fields for the ack and whether staff watch it."""
         identity: Identity = connection.identity
+        if target.get("topic") == MY_APPLICATIONS:
+            if identity.is_staff:
+                raise FrameError("wrong_user_pool", "my-applications is for applicants (the customer pool)", **target)
+            return {}, False
         if "topic" in target:
             if not identity.is_staff:  # a customer-pool token, whatever groups it claims
                 raise FrameError(
@@ -194,68 +226,87 @@ class LiveUpdates:
     # --- SNS: the fan-out ----------------------------------------------------------
 
     def fan_out(self, raw_message: str) -> int:
-        """Push one application event to its subscribers; returns the frames sent.
+        """Push one application's events (one outbox message) to their watchers; returns the frames sent.
 
-        At-least-once SNS delivery is made at-most-one-frame per event and
-        recipient: the subscribers are read first, then the event id is
-        claimed, then frames go out. A replay finds the claim and sends nothing.
-        A gone connection is deleted with its subscriptions, never retried.
+        A message with nothing to push (a check's result alone) costs no call. Otherwise the
+        watchers are looked up once (the applicant's partition, plus staff topics while the
+        application is in review), the events are claimed in one call, and each watcher gets one
+        ``events`` frame with the events meant for it (the staff view, or the applicant's).
 
-        When some sends fail, the event is not lost for them: the recipients
-        that got it are claimed one by one (``...#to#<connection>``), a
-        ``...#pending`` claim marks the event unfinished, and the error is
-        raised so Lambda retries; the retry sends only to those not yet
-        claimed. If not a single frame could be sent, the claim is released
-        instead. The happy path costs one claim, as before.
+        At-least-once SNS delivery is made at-most-once per event and recipient by the claims: a
+        replay finds its events claimed and sends nothing. A gone connection is deleted with its
+        subscriptions, never retried. When some sends fail, the events are not lost for them: the
+        recipients that got them are claimed one by one (``...#to#<connection>``), a ``...#pending``
+        claim marks the message unfinished, and the error is raised so Lambda retries; the retry
+        sends only to those not yet claimed. If not a single frame could be sent, the claims are
+        released instead. The happy path costs one claim call per message.
         """
-        event = self._event(raw_message)
-        if event is None:
+        parsed = self._message(raw_message)
+        if parsed is None:
             return 0
+        application_id, applicant_id, events = parsed
+        pushed = [event for event in events if event.get("type") not in NOT_PUSHED]
+        if not pushed:
+            return 0
+        legacy = applicant_id is None  # an event from before the history carried its applicant
+        if legacy:
+            known = self.applications.repo.get(application_id)
+            applicant_id = known.applicant_id if known is not None else None
+        topics_of = {event["event_id"]: topics_for(event, applicant_id, legacy) for event in pushed}
         recipients: dict[str, set[str]] = {}
-        for topic in topics_for(event):
-            for connection_id in self.connections.subscribers(topic):
-                recipients.setdefault(connection_id, set()).add(topic)
+        for connection_id, topic in self.connections.subscriptions(
+            list(dict.fromkeys(t for topics in topics_of.values() for t in topics))
+        ):
+            recipients.setdefault(connection_id, set()).add(topic)
         if not recipients:
             return 0
-        claim = f"{DEDUPE_PREFIX}{event['event_id']}"
+        keys = {event["event_id"]: f"{DEDUPE_PREFIX}{event['event_id']}" for event in pushed}
+        won = self.claims.claim_all(list(keys.values()))
+        fresh = [event for event in pushed if keys[event["event_id"]] in won]
+        sending = fresh or pushed
+        claim = f"{DEDUPE_PREFIX}{application_id}#{sending[0]['seq']}-{sending[-1]['seq']}"
         pending = f"{claim}#pending"
-        retry = not self.claims.claim(claim)
+        retry = not fresh
         if retry and not self.claims.is_claimed(pending):
-            logger.info("event already notified", extra={"event_id": event["event_id"]})
+            logger.info("events already notified", extra={"application_id": application_id})
             return 0
-        frames = {
-            True: json.dumps({"type": "event", "event": event}),  # staff: who acted and why
-            False: json.dumps({"type": "event", "event": for_applicant(event)}),  # staff as their role
-        }
-        sent, failed, error = self._send_all(recipients, frames, event["event_id"], claim if retry else None)
+        frames = _frames(application_id, sending, topics_of, recipients)
+        sent, failed, error = self._send_all(recipients, frames, application_id, claim if retry else None)
         if error is None:
             if retry:
                 self.claims.release(pending)
             return len(sent)
         self.metrics.count("NotificationSendFailed", failed)
         if not retry and not sent:
-            self.claims.release(claim)
+            for event in fresh:
+                self.claims.release(keys[event["event_id"]])
         elif not retry:
             self.claims.claim(pending)  # first: a crash after it resends (duplicates), never loses
-            for connection_id in sent:
-                self.claims.claim(f"{claim}#to#{connection_id}")
+            self.claims.claim_all([f"{claim}#to#{connection_id}" for connection_id in sent])
         raise error
 
     def _send_all(
-        self, recipients: Mapping[str, set[str]], frames: Mapping[bool, str], event_id: str, claim: Optional[str]
+        self,
+        recipients: Mapping[str, set[str]],
+        frames: Mapping[str, Optional[str]],
+        application_id: str,
+        claim: Optional[str],
     ) -> tuple[list[str], int, Optional[BaseException]]:
-        """Send to each recipient (on a retry: only to those whose per-recipient claim is won)."""
+        """Send each recipient its frame (on a retry: only to those whose per-recipient claim is won)."""
         sent: list[str] = []
         failed = gone = 0
         error: Optional[BaseException] = None
         for connection_id, topics in recipients.items():
+            frame = frames.get(connection_id)
+            if frame is None:
+                continue  # none of the events is for what it watches
             mine = f"{claim}#to#{connection_id}" if claim else None
             if mine is not None and not self.claims.claim(mine):
                 continue  # got it before the failure
             if any(map(is_staff_topic, topics)) and not self._still_staff(connection_id, topics):
                 continue  # removed, deleted or disabled since it subscribed: no staff frame, ever again
             try:
-                self.sender.send(connection_id, frames[any(map(is_staff_topic, topics))])
+                self.sender.send(connection_id, frame)
                 sent.append(connection_id)
             except ConnectionGone:
                 gone += 1
@@ -266,9 +317,14 @@ class LiveUpdates:
                 if mine is not None:
                     self.claims.release(mine)
                 logger.warning(
-                    "websocket send failed", exc_info=True, extra={"connection_id": connection_id, "event_id": event_id}
+                    "websocket send failed",
+                    exc_info=True,
+                    extra={"connection_id": connection_id, "application_id": application_id},
                 )
-        logger.info("event notified", extra={"event_id": event_id, "sent": len(sent), "gone": gone, "failed": failed})
+        logger.info(
+            "events notified",
+            extra={"application_id": application_id, "sent": len(sent), "gone": gone, "failed": failed},
+        )
         return sent, failed, error
 
     def _still_staff(self, connection_id: str, topics: set[str]) -> bool:
@@ -296,37 +352,80 @@ class LiveUpdates:
         self._identities.pop(connection_id, None)
         return False
 
-    def _event(self, raw_message: str) -> Optional[dict[str, Any]]:
-        """The SNS message as a dict, or None (logged, not retried) when it is not one of ours."""
+    def _message(self, raw_message: str) -> Optional[tuple[str, Optional[str], list[dict[str, Any]]]]:
+        """(application id, applicant id, events) of an outbox message, or None (logged, not retried)
+        when it is not one of ours. A single event (the outbox's format before per-application
+        messages, still in flight during a deploy) is taken as a message of one event."""
         try:
-            event = json.loads(raw_message)
+            message = json.loads(raw_message)
         except (TypeError, ValueError):
-            event = None
+            message = None
+        if isinstance(message, dict) and "events" not in message and "event_id" in message:
+            message = {"application_id": message.get("application_id"), "events": [message]}
+        events = message.get("events") if isinstance(message, dict) else None
+        application_id = message.get("application_id") if isinstance(message, dict) else None
         if (
-            not isinstance(event, dict)
-            or not isinstance(event.get("event_id"), str)
-            or not isinstance(event.get("application_id"), str)
+            not isinstance(application_id, str)
+            or not isinstance(events, list)
+            or not events
+            or not all(
+                isinstance(event, dict)
+                and isinstance(event.get("event_id"), str)
+                and event.get("application_id") == application_id
+                and isinstance(event.get("seq"), int)
+                for event in events
+            )
         ):
             logger.error("unexpected application-events message dropped", extra={"sns_message": str(raw_message)[:500]})
             self.metrics.count("NotificationMessageDropped")
             return None
-        return event
+        applicant_id = message.get("applicant_id")
+        return application_id, applicant_id if isinstance(applicant_id, str) and applicant_id else None, events
+
+
+def _frames(
+    application_id: str,
+    events: list[dict[str, Any]],
+    topics_of: Mapping[str, list[str]],
+    recipients: Mapping[str, set[str]],
+) -> dict[str, Optional[str]]:
+    """Each recipient's frame: the events meant for what it watches, in the staff view if it watches as staff."""
+    frames: dict[str, Optional[str]] = {}
+    cache: dict[tuple[bool, tuple[str, ...]], str] = {}
+    for connection_id, topics in recipients.items():
+        mine = [event for event in events if topics & set(topics_of.get(event["event_id"], ()))]
+        if not mine:
+            frames[connection_id] = None
+            continue
+        staff = any(map(is_staff_topic, topics))
+        key = (staff, tuple(event["event_id"] for event in mine))
+        if key not in cache:
+            shown = mine if staff else [for_applicant(event) for event in mine]
+            cache[key] = json.dumps({"type": "events", "application_id": application_id, "events": shown})
+        frames[connection_id] = cache[key]
+    return frames
 
 
 def is_staff_topic(topic: str) -> bool:
     return topic == REVIEW_QUEUE or topic.endswith(STAFF_TOPIC_SUFFIX)
 
 
-def topics_for(event: Mapping[str, Any]) -> list[str]:
-    """Where an application event goes: its applicant's watchers, its staff watchers while it is
-    in (or leaves) review, and, when it enters or leaves the review queue or escalates, the reviewers' queue.
+def topics_for(event: Mapping[str, Any], applicant_id: Optional[str] = None, legacy: bool = False) -> list[str]:
+    """Where an application event goes: its applicant's watchers (of it, or of all their applications), its
+    staff watchers while it is in (or leaves) review, and, when it enters or leaves the review queue or
+    escalates, the reviewers' queue.
 
     Only events of an application in review look up staff watchers: an application
-    decided automatically costs no more queries than before.
+    decided automatically costs one lookup per message. ``legacy``: also the watchers who
+    subscribed by application before the applicant's partition existed.
     """
     application_id = str(event["application_id"])
-    # A sanctions review of the applicant is never shown to them (tipping off): staff topics only.
-    topics = [application_topic(application_id)] if shown_to_applicant(event.get("type")) else []
+    topics: list[str] = []
+    if shown_to_applicant(event.get("type")):  # a sanctions review of the applicant is never shown to them
+        if applicant_id:
+            topics += [applicant_topic(applicant_id, application_id), applicant_topic(applicant_id)]
+        if legacy or not applicant_id:
+            topics.append(application_topic(application_id))
     staff_reads = event.get("type") in STAFF_READS  # a refresh on them would read, and so record, again
     if not staff_reads and (FLAGGED in (event.get("state"), event.get("from_state")) or event.get("type") == ESCALATED):
         topics.append(staff_topic(application_id))  # staff watch an application while it is in review

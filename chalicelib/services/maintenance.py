@@ -29,7 +29,7 @@ from ..domain.workflow import FINAL_STATES, Application, Change, IllegalTransiti
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
-from .ports import DocumentStore, SettingsSource
+from .ports import DocumentStore, Readings, SettingsSource
 
 Summary = dict[str, Any]
 
@@ -94,10 +94,17 @@ def _apply_each(
 
 
 class Maintenance:
-    def __init__(self, applications: ApplicationService, documents: DocumentStore, settings: SettingsSource):
+    def __init__(
+        self,
+        applications: ApplicationService,
+        documents: DocumentStore,
+        settings: SettingsSource,
+        readings: Optional[Readings] = None,
+    ):
         self.applications = applications
         self.documents = documents
         self.settings = settings
+        self.readings = readings  # what OCR read: personal data, purged with the documents
 
     # --- escalate -------------------------------------------------------------------
 
@@ -174,6 +181,8 @@ class Maintenance:
 
         def delete_personal_data(app: Application) -> dict[str, int]:
             deleted = self.documents.delete_all_for(app.application_id)
+            if self.readings is not None:
+                deleted += self.readings.delete_all_for(app.application_id)
             events = repo.history(app.application_id)
             redacted = repo.redact_history(app.application_id, workflow.redact_history(events))
             return {"objects_deleted": deleted, "events_redacted": redacted}

@@ -1,8 +1,10 @@
 """What operators see: where every application stands, the dead letters, the scheduled jobs.
 
 The state diagram is generated from the domain's transition table, so it
-cannot disagree with the code. Counts and oldest ages come from the
-``by_state`` index (a Query per state, never a Scan). Job runs are recorded
+cannot disagree with the code. Counts come from the state counters the
+outbox relay keeps (one read, however many applications there are); the
+oldest age of each open state from the first key of each shard of the
+``open_by_state`` index (never a Scan, never a count). Job runs are recorded
 by the schedule handlers as they finish, success or failure.
 """
 
@@ -14,9 +16,7 @@ from typing import Any, Optional
 
 from ..domain.workflow import FINAL_STATES, TRANSITIONS, State, iso
 from .errors import UnknownQueue
-from .ports import ApplicationRepository, Clock, JobRun, JobRunLog, QueueAdmin, QueueStatus
-
-FAR_FUTURE = "9999-12-31T23:59:59.999Z"
+from .ports import ApplicationRepository, Clock, JobRun, JobRunLog, QueueAdmin, QueueStatus, StateCounters
 
 
 @dataclass(frozen=True)
@@ -57,24 +57,28 @@ def transitions() -> list[Move]:
 
 
 class Operations:
-    def __init__(self, repository: ApplicationRepository, queues: QueueAdmin, job_runs: JobRunLog, clock: Clock):
+    def __init__(
+        self,
+        repository: ApplicationRepository,
+        queues: QueueAdmin,
+        job_runs: JobRunLog,
+        clock: Clock,
+        counters: StateCounters,
+    ):
         self.repository = repository
         self.queue_admin = queues
         self.job_runs = job_runs
         self.clock = clock
+        self.counters = counters
 
     def workflow(self) -> Workflow:
+        """Every state with its count; open states with when their longest-waiting application entered."""
+        counts = self.counters.states()
         states = []
         for state in State:
-            oldest = next(iter(self.repository.in_state_since_before(state, FAR_FUTURE)), None)
-            states.append(
-                StateCount(
-                    state,
-                    state in FINAL_STATES,
-                    self.repository.count_in_state(state),
-                    oldest.state_since if oldest else None,
-                )
-            )
+            final = state in FINAL_STATES
+            oldest = None if final else self.repository.oldest_in_state(state)
+            states.append(StateCount(state, final, max(0, counts.get(state.value, 0)), oldest))
         return Workflow(states, transitions(), iso(self.clock()))
 
     def queues(self) -> list[QueueStatus]:

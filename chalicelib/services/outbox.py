@@ -1,10 +1,19 @@
 """The outbox relay: publishes committed history events to the application-events topic.
 
 Nothing in a request publishes. The history table's stream carries every
-committed event exactly as written; this relay turns each into a message on
-the topic, at least once (subscribers dedupe by ``event_id``), ten to a
+committed event exactly as written; this relay turns a stream batch into one
+message per application (its events of the batch, in order), ten messages to a
 PublishBatch call, reporting the first record it could not publish so the
 stream retries from there and no failure blocks the records before it.
+
+The relay also keeps the state counters (how many applications are in each
+state, what each day saw): each event is counted once, in one transaction per
+batch, so no report or view counts applications.
+
+One message per application, not per event: the notifier looks the
+application's watchers up once per message and pushes one frame, and the
+check queues' filter policies still match, because the event types travel as
+a ``String.Array`` attribute (an SNS filter matches when any element does).
 """
 
 from __future__ import annotations
@@ -12,14 +21,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
-from ..domain.workflow import HistoryEvent
-from .ports import Claims, EventPublisher
+from ..domain.reporting import tally
+from ..domain.workflow import EventType, HistoryEvent
+from ..observability import logger
+from .ports import Claims, EventPublisher, StateCounters
 
 STAFF_DETAILS = ("decision", "reviewer_email")
+#: Events the WebSocket fan-out does not push: a check's result alone changes no state the applicant
+#: watches (the decision that follows it does, and carries the reasons). ``pushed`` in the message.
+NOT_PUSHED = frozenset({EventType.CHECK_COMPLETED.value})
 
 
 def message_for(event: HistoryEvent) -> dict[str, Any]:
-    """What the (internal, encrypted) topic carries: the change, never the applicant's personal data.
+    """One event as the (internal, encrypted) topic carries it: the change, never the applicant's personal data.
 
     It is the staff view: who acted and why, and for a decision the reviewer's
     e-mail, so a reviewer's console can say who decided first. The notifier
@@ -43,30 +57,95 @@ def message_for(event: HistoryEvent) -> dict[str, Any]:
     return message
 
 
+def application_message(events: Sequence[HistoryEvent], applicant_id: Optional[str] = None) -> dict[str, Any]:
+    """The message for one application's events of a stream batch (oldest first).
+
+    ``applicant_id`` (the Cognito sub, a pseudonymous id) routes it to the applicant's watchers
+    without a read; absent for events written before the history carried it.
+    """
+    message: dict[str, Any] = {
+        "application_id": events[0].application_id,
+        "events": [message_for(event) for event in events],
+    }
+    if applicant_id:
+        message["applicant_id"] = applicant_id
+    return message
+
+
+def attributes_of(message: Mapping[str, Any]) -> dict[str, Any]:
+    """What the topic's subscriptions filter on: every event type in it (``String.Array``), the checks it
+    completes (``String.Array``), the state it ends in, and whether it has anything the fan-out pushes."""
+    events = message["events"]
+    checks = [check_of(event) for event in events if check_of(event)]
+    return {
+        "event_type": list(dict.fromkeys(event["type"] for event in events)),
+        "checks": list(dict.fromkeys(checks)),
+        "state": events[-1]["state"],
+        "pushed": "true" if any(event["type"] not in NOT_PUSHED for event in events) else "false",
+    }
+
+
+def check_of(event: Mapping[str, Any]) -> Optional[str]:
+    """The check a ``check.completed`` event records (its actor is ``system:<check>-check``)."""
+    if event.get("type") != EventType.CHECK_COMPLETED.value:
+        return None
+    kind, _, name = str(event.get("actor") or "").partition(":")
+    return name.removesuffix("-check") if kind == "system" and name.endswith("-check") else None
+
+
 class OutboxRelay:
-    def __init__(self, publisher: EventPublisher, claims: Claims):
+    def __init__(self, publisher: EventPublisher, claims: Claims, counters: Optional[StateCounters] = None):
         self.publisher = publisher
         self.claims = claims
+        self.counters = counters
 
-    def relay_batch(self, records: Sequence[tuple[str, HistoryEvent]]) -> tuple[int, Optional[str]]:
-        """Publish a stream batch's events in order; returns (published, first failed sequence number).
+    def relay_batch(self, records: Sequence[tuple[Any, ...]]) -> tuple[int, Optional[str]]:
+        """Publish a stream batch's events; returns (events published, first failed sequence number).
 
-        One PublishBatch call per ten events, no DynamoDB call: the stream
-        delivers each committed event at least once and every subscriber
-        dedupes by ``event_id`` (the notifier's claim, the checks' replay
-        rules), so a marker per event would only cost two calls to save a
-        rare duplicate. When some entries fail, the first failed record's
-        sequence number is returned for Lambda's ReportBatchItemFailures: the
-        stream is retried from there (later ones may go out twice), and never
-        blocked by the records before it.
+        ``records``: ``(sequence number, event[, applicant id])`` in stream order. The events are
+        grouped by application, one message each, in the order of each application's first record;
+        ten messages to a PublishBatch call; no DynamoDB call: the stream delivers each committed
+        event at least once and every subscriber dedupes by ``event_id`` (the notifier's claims, the
+        checks' replay rules). When some messages fail, the first record of any failed message is
+        returned for Lambda's ReportBatchItemFailures: the stream is retried from there (later
+        records may go out twice), and never blocked by the records before it.
         """
-        entries = [(message_for(event), _attributes(message_for(event))) for _, event in records]
-        if not entries:
+        groups: dict[str, list[tuple[int, Any, HistoryEvent]]] = {}
+        applicants: dict[str, str] = {}
+        created: dict[str, str] = {}
+        for position, (sequence, event, *rest) in enumerate(records):
+            groups.setdefault(event.application_id, []).append((position, sequence, event))
+            if len(rest) > 0 and rest[0]:
+                applicants[event.application_id] = str(rest[0])
+            if len(rest) > 1 and rest[1]:
+                created[event.application_id] = str(rest[1])
+        if not groups:
             return 0, None
+        entries = []
+        for application_id, group in groups.items():
+            message = application_message([event for _, _, event in group], applicants.get(application_id))
+            entries.append((message, attributes_of(message)))
         failed = self.publisher.publish_batch(entries)
-        if not failed:
-            return len(entries), None
-        return len(entries) - len(failed), records[min(failed)][0]
+        ordered = list(groups.values())
+        first = min((ordered[index][0][0] for index in failed), default=len(records))
+        published = sum(len(ordered[index]) for index in range(len(ordered)) if index not in failed)
+        try:
+            self._count([record[1] for record in records[:first]], created)
+        except Exception:  # noqa: BLE001 - counted nothing: the whole batch again (published twice, counted once)
+            logger.exception("state counters not updated; the batch is retried")
+            return 0, str(records[0][0])
+        return published, (str(records[first][0]) if first < len(records) else None)
+
+    def _count(self, events: Sequence[HistoryEvent], created: Mapping[str, str]) -> int:
+        """The counters' share of the events relayed (those before any failure), each exactly once."""
+        if self.counters is None:
+            return 0
+        tallies = [
+            (f"{event.application_id}#{event.seq}", counted)
+            for event in events
+            if (counted := tally(event, created.get(event.application_id))) is not None
+        ]
+        return self.counters.count(tallies) if tallies else 0
 
     def relay(self, events: Iterable[HistoryEvent]) -> int:
         """Publish events outside a stream batch (tools, tests): raises if any could not be published."""
@@ -74,8 +153,3 @@ class OutboxRelay:
         if failed_at is not None:
             raise RuntimeError(f"event {failed_at} of the batch could not be published")
         return published
-
-
-def _attributes(message: dict[str, Any]) -> dict[str, str]:
-    """String attributes the topic's subscriptions filter on (the address-check queue: submissions)."""
-    return {"event_type": message["type"], "state": message["state"], "from_state": message["from_state"] or "NONE"}

@@ -22,7 +22,8 @@ from ..domain.workflow import Application, HistoryEvent, State, iso
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
-from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, UserDirectory
+from .ports import ConcurrentChange, DocumentMissing, DocumentStore, Metrics, Page, Readings, UserDirectory
+from .readings import with_reading
 from .staff import StaffAccess, StaffEmailUnknown
 
 #: How long a reviewer's link to a document works: long enough to load it, short enough not to be shared.
@@ -120,11 +121,13 @@ class ReviewService:
         documents: Optional[DocumentStore] = None,
         staff: Optional[StaffAccess] = None,
         customers: Optional[UserDirectory] = None,
+        readings: Optional[Readings] = None,
     ):
         self.applications = applications
         self.repo = applications.repo
         self.metrics = metrics
         self.documents = documents
+        self.readings = readings  # the page's OCR text, kept out of the item (services/readings.py)
         self.staff = staff  # the staff pool: a reviewer's verified e-mail
         self.customers = customers  # the customer pool: the applicant's own account
 
@@ -241,7 +244,9 @@ class ReviewService:
                 raise
             self.metrics.count("ReviewerRead")
             events = [*history, *change.events]
-            return Detail(change.after, events, self.applications.chain_intact(change.after, events))
+            return Detail(
+                with_reading(self.readings, change.after), events, self.applications.chain_intact(change.after, events)
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def may_watch(self, reviewer: Identity, application_id: str) -> Application:

@@ -72,3 +72,67 @@ def test_the_last_run_of_each_job_is_kept_whole(job_runs):
     second = JobRun(name, "2900-01-02T00:00:00.000Z", "2900-01-02T00:00:02.000Z", False, {"error": "Boom"})
     job_runs.record(second)
     assert job_runs.last_runs()[name] == second
+
+
+# --- the identity-check queue: asking for a check again; a throttled message put back -----------------
+
+
+@pytest.fixture
+def identity_queue(kind: str) -> Iterator[tuple[Any, Any, Callable[[], list[tuple[str, Any]]]]]:
+    """(check requests, backoff, what the queue's consumer receives next as (key, version) pairs)."""
+    if kind == "fake":
+        requests, backoff = memory.InMemoryCheckRequests(), memory.RecordingBackoff()
+
+        def taken_fake() -> list[tuple[str, Any]]:
+            waiting, requests.waiting = requests.waiting, []
+            return waiting
+
+        yield requests, backoff, taken_fake
+        return
+    from chalicelib.adapters.sqs_queues import SqsBackoff, SqsCheckRequests
+    from chalicelib.api.document_events import documents_in
+
+    sqs = real_services().client("sqs")
+    name = f"contract-identity-{uuid.uuid4().hex[:12]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    bucket = "contract-documents"
+
+    def taken_real() -> list[tuple[str, Any]]:
+        found = []
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            found += list(documents_in(message["Body"], bucket))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    try:
+        yield SqsCheckRequests(sqs, name, bucket), SqsBackoff(sqs), taken_real
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_check_asked_for_again_reaches_the_queue_as_an_upload_would(identity_queue):
+    requests, _, taken = identity_queue
+    requests.request_identity_check("applications/a b/identity/x", "v1")
+    requests.request_identity_check("applications/c/identity/y")
+    assert sorted(taken(), key=str) == sorted([("applications/a b/identity/x", "v1"), ("applications/c/identity/y", None)], key=str)
+
+
+def test_a_throttled_message_is_put_back_for_later(identity_queue, kind):
+    _, backoff, _ = identity_queue
+    if kind == "fake":
+        backoff.retry_later("arn:aws:sqs:us-east-1:123456789012:q", "receipt", 120)
+        assert backoff.delayed == [("arn:aws:sqs:us-east-1:123456789012:q", "receipt", 120)]
+        return
+    sqs = real_services().client("sqs")
+    name = f"contract-backoff-{uuid.uuid4().hex[:12]}"
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "1"})["QueueUrl"]
+    try:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.send_message(QueueUrl=url, MessageBody="{}")
+        [message] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        backoff.retry_later(arn, message["ReceiptHandle"], 600)  # no call for the queue's URL: built from the ARN
+        assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", []) == []  # still invisible
+    finally:
+        sqs.delete_queue(QueueUrl=url)

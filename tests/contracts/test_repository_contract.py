@@ -10,8 +10,16 @@ import pytest
 
 from chalicelib.domain import workflow
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+from chalicelib.domain.policy import Policy
 from chalicelib.domain.workflow import State, verify_chain
-from chalicelib.services.ports import ConcurrentChange, IdempotencyRecord, IdempotentReplay, InvalidCursor
+from chalicelib.services.ports import (
+    ConcurrentChange,
+    IdempotencyRecord,
+    IdempotentReplay,
+    InvalidCursor,
+    QuotaFull,
+    QuotaUse,
+)
 
 DECLARED = {"email": "a@example.com", "address": {"country": "GB"}, "full_name": {"surname": "Carter"}}
 
@@ -201,8 +209,8 @@ def test_queries_by_state_and_time(repository, moment):
         apps.append(committed(repository, submitted(moment)))
         moment.advance(hours=1)
     ids = [a.application_id for a in apps]
-    count = repository.count_in_state(State.AWAITING_DOCUMENTS)
-    assert count >= 3
+    oldest = repository.oldest_in_state(State.AWAITING_DOCUMENTS)
+    assert oldest is not None and oldest <= apps[0].state_since
 
     def mine(found):
         return [a.application_id for a in found if a.application_id in ids]
@@ -213,9 +221,56 @@ def test_queries_by_state_and_time(repository, moment):
         == (ids[1:])
     )
     assert mine(repository.in_state_between(State.VERIFYING, workflow.iso(start), workflow.iso(moment()))) == []
-    repository.commit(workflow.withdraw(apps[0], apps[0].applicant_id, "", moment()))
-    assert repository.count_in_state(State.AWAITING_DOCUMENTS) == count - 1
+    withdrawn = committed(repository, workflow.withdraw(apps[0], apps[0].applicant_id, "", moment()))
+    assert mine(repository.in_state_since_before(State.AWAITING_DOCUMENTS, workflow.iso(moment()))) == ids[1:]
     assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == ids[:1]
+    # Once its documents are purged, a closed application is no job's business: it leaves the index.
+    purged = committed(repository, workflow.purge(withdrawn, Policy(document_retention_days=1), moment.advance(days=2)))
+    assert purged.purged_at is not None
+    assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == []
+
+
+@pytest.mark.stack
+def test_the_state_index_is_spread_over_sixteen_partitions_of_keys(moment):
+    """No state is one hot partition: open (and unpurged closed) applications carry ``<STATE>#<NN>``
+    (DynamoDB's index only: the fake answers the same queries without one)."""
+    from chalicelib.adapters.dynamodb_applications import STATE_SHARDS, shard_of
+    from chalicelib.adapters.dynamodb_models import ApplicationModel
+    from tests.contracts.conftest import real_services
+
+    repository = real_services().repository
+    apps = [committed(repository, submitted(moment)) for _ in range(40)]
+    keys = {ApplicationModel.get(a.application_id, consistent_read=True).state_shard for a in apps}
+    assert keys == {f"AWAITING_DOCUMENTS#{shard_of(a.application_id):02d}" for a in apps}
+    assert len(keys) >= 10 and all(0 <= int(k.rsplit("#", 1)[1]) < STATE_SHARDS for k in keys)
+    withdraw_all(repository, apps, moment)
+
+
+def test_a_quota_is_taken_in_the_commit_and_only_by_a_commit_that_writes(repository, moment):
+    """The daily limit costs the create no call of its own: one transaction, nothing written past the limit."""
+    quota = QuotaUse(f"contract-quota#{uuid.uuid4()}", 2, 3600)
+    first, second, third = (submitted(moment) for _ in range(3))
+    repository.commit(first, quota=quota)
+    with pytest.raises(ConcurrentChange):
+        repository.commit(first, quota=quota)  # lost: no quota spent
+    repository.commit(second, quota=quota)
+    with pytest.raises(QuotaFull):
+        repository.commit(third, quota=quota)
+    assert repository.get(third.after.application_id) is None
+    assert repository.history(third.after.application_id) == []
+    other = QuotaUse(f"{quota.key}-other", 2, 3600)
+    repository.commit(third, quota=other)  # per key
+    assert repository.get(third.after.application_id) == third.after
+
+
+def test_an_idempotent_replay_costs_no_quota(repository, moment):
+    quota = QuotaUse(f"contract-quota#{uuid.uuid4()}", 1, 3600)
+    key = f"contract-key#{uuid.uuid4()}"
+    change = submitted(moment)
+    repository.commit(change, idempotency_key=key, fingerprint="f", quota=quota)
+    with pytest.raises(IdempotentReplay) as replay:
+        repository.commit(submitted(moment), idempotency_key=key, fingerprint="f", quota=quota)
+    assert replay.value.application_id == change.after.application_id
 
 
 def test_the_chain_key_is_a_stable_secret_of_at_least_256_bits(chain_key):

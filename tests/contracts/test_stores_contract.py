@@ -23,6 +23,22 @@ def test_a_claim_is_won_by_exactly_one_caller(claims):
     assert won.count(True) == 1 and claims.is_claimed(key)
 
 
+def test_claiming_several_keys_at_once_wins_exactly_the_new_ones(claims):
+    keys = [f"contract#{uuid.uuid4()}" for _ in range(4)]
+    assert claims.claim(keys[1])
+    assert claims.claim_all(keys) == {keys[0], keys[2], keys[3]}
+    assert claims.claim_all(keys) == set()
+    assert all(claims.is_claimed(key) for key in keys)
+    assert claims.claim_all([]) == set()
+
+
+def test_racing_batch_claims_win_each_key_once(claims):
+    keys = [f"contract#{uuid.uuid4()}" for _ in range(6)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        won = list(pool.map(lambda i: claims.claim_all(keys[i % 3 : i % 3 + 4], 60), range(6)))
+    assert sorted(key for batch in won for key in batch) == sorted(keys)
+
+
 def test_a_released_claim_can_be_claimed_again_and_releasing_twice_is_fine(claims):
     key = f"contract#{uuid.uuid4()}"
     assert claims.claim(key)

@@ -16,6 +16,7 @@ from chalicelib.adapters.memory import (
     FakeTokenVerifier,
     InMemoryBiometricImages,
     InMemoryApplicationRepository,
+    InMemoryCheckRequests,
     InMemoryClaims,
     InMemoryConnectionStore,
     InMemoryCustomerProfiles,
@@ -27,9 +28,12 @@ from chalicelib.adapters.memory import (
     InMemoryOcr,
     InMemoryQueueAdmin,
     InMemoryQuotas,
+    InMemoryReadings,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
     InMemoryScreeningCases,
+    InMemoryStateCounters,
+    RecordingBackoff,
     RecordingEventPublisher,
     RecordingMetrics,
     RecordingWebSocketSender,
@@ -78,10 +82,11 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
     """Every port a fake; the use cases built on them by bootstrap.Services itself."""
     clock = clock or FakeClock()
     services = Services(Config.from_environment({}), websocket_api=None, clock=clock)
+    quotas = InMemoryQuotas()  # the repository takes the daily quota in its commit, as the table does
     services.__dict__.update(
         session=NoAws("boto3 session"),
         dynamodb_connection=NoAws("pynamodb connection"),
-        repository=InMemoryApplicationRepository(),
+        repository=InMemoryApplicationRepository(quotas),
         claims=InMemoryClaims(clock),
         connections=InMemoryConnectionStore(clock),
         documents=InMemoryDocumentStore(),
@@ -93,13 +98,17 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         metrics=RecordingMetrics(),
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
-        quotas=InMemoryQuotas(),
+        quotas=quotas,
+        counters=InMemoryStateCounters(),
+        readings=InMemoryReadings(),
         directory=InMemoryUserDirectory(),
         chain_key=StaticChainKey(),
         customer_directory=InMemoryUserDirectory(auto_staff=False),
         provider_tokens=StaticProviderTokens(),
         membership=InMemoryGroupMembership(),
         queue_admin=InMemoryQueueAdmin(),
+        check_requests=InMemoryCheckRequests(),
+        backoff=RecordingBackoff(),
         job_runs=InMemoryJobRunLog(),
         customer_profiles=InMemoryCustomerProfiles(),
         screening_cases=InMemoryScreeningCases(),
@@ -188,6 +197,19 @@ def sanctions_lists(services: Services) -> Services:
 def screen(services: Services, application_id: str) -> dict[str, Any]:
     """The sanctions check for one submission, as its queue delivers it."""
     return services.sanctions_check.screening_requested(address_message(application_id))
+
+
+def relay(services: Services, *application_ids: str) -> int:
+    """What the history stream and the outbox relay do for these applications: publish their events and
+    count them (with the applicant and the creation time the stream's items carry). Returns events relayed."""
+    records = []
+    for application_id in application_ids:
+        app = services.repository.get(application_id)
+        for event in services.repository.history(application_id):
+            records.append((f"{application_id}#{event.seq}", event, app.applicant_id, app.created_at))
+    published, failed_at = services.outbox.relay_batch(records)
+    assert failed_at is None
+    return published
 
 
 # --- the face check (issue 17) ------------------------------------------------------------------

@@ -32,8 +32,32 @@ def upload_document(api: Any, user: Any, application_id: str, data: bytes | None
     return upload["key"]
 
 
-def s3_event(client: Any, key: str) -> dict[str, Any]:
-    return client.events.generate_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], key=key)
+def s3_notification(key: str, version: str | None = None, bucket: str | None = None) -> str:
+    """S3's ObjectCreated notification of ``key``, as S3 sends it to the identity-check queue."""
+    from urllib.parse import quote_plus
+
+    s3_object: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": 0, "sequencer": "0A1B2C3D4E5F"}
+    if version:
+        s3_object["versionId"] = version
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Post",
+        "responseElements": {"x-amz-request-id": "TESTREQUEST", "x-amz-id-2": "TEST"},
+        "s3": {"bucket": {"name": bucket or os.environ["DOCUMENTS_BUCKET_NAME"]}, "object": s3_object}}]})
+
+
+def s3_event(client: Any, key: str, version: str | None = None, find_version: bool = True) -> dict[str, Any]:
+    """The identity-check queue's Lambda event for an upload of ``key``: S3's notification in an SQS record.
+
+    Like S3's own, it names the object's version (read from the bucket unless given; none when the object
+    is not there, or ``find_version`` is off)."""
+    if version is None and find_version:
+        try:
+            version = boto3.client("s3").head_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=key).get(
+                "VersionId")
+        except Exception:  # noqa: BLE001 - no such object: a notification of nothing (the handler ignores it)
+            version = None
+    return client.events.generate_sqs_event(queue_name=os.environ["IDENTITY_CHECK_QUEUE_NAME"],
+                                            message_bodies=[s3_notification(key, version)])
 
 
 def address_message(application_id: str) -> str:
@@ -101,6 +125,22 @@ def stream_records(application_id: str) -> list[dict[str, Any]]:
         record.setdefault("eventSourceARN", arn)
         record.setdefault("awsRegion", "us-east-1")
     return mine
+
+
+def relay(*application_ids: str) -> int:
+    """What the history stream and publish_history do for these applications, in this process: their
+    events published and counted (the counters are the relay's), with what the stream's items carry."""
+    from chalicelib.bootstrap import services
+
+    repository = services().repository
+    records = []
+    for application_id in application_ids:
+        app = repository.get(application_id)
+        records += [(f"{application_id}#{e.seq}", e, app.applicant_id, app.created_at)
+                    for e in repository.history(application_id)]
+    published, failed_at = services().outbox.relay_batch(records)
+    assert failed_at is None
+    return published
 
 
 # --- the face check (issue 17) ------------------------------------------------------------------

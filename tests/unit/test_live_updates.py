@@ -8,7 +8,14 @@ import uuid
 
 import pytest
 
-from chalicelib.services.live_updates import MAX_TOKEN_CHARS, REVIEW_QUEUE, FrameError, application_topic
+from chalicelib.services.live_updates import (
+    MAX_TOKEN_CHARS,
+    MY_APPLICATIONS,
+    REVIEW_QUEUE,
+    FrameError,
+    applicant_topic,
+    application_topic,
+)
 from chalicelib.services.ports import MAX_SUBSCRIPTIONS
 from tests.support.fakes import submit
 
@@ -30,17 +37,25 @@ def subscribe(svc, cid, application_id=None):
     return svc.live_updates.command(cid, "subscribe", target, topic)
 
 
-def event(application_id, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS"):
-    return json.dumps(
-        {
-            "event_id": f"{application_id}#{seq}",
-            "application_id": application_id,
-            "seq": seq,
-            "type": type_,
-            "state": state,
-            "from_state": from_state,
-        }
-    )
+def one_event(application_id, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS"):
+    return {
+        "event_id": f"{application_id}#{seq}",
+        "application_id": application_id,
+        "seq": seq,
+        "type": type_,
+        "state": state,
+        "from_state": from_state,
+    }
+
+
+def event(app, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS", **extra):
+    """The outbox's message for one event of ``app`` (an Application: its applicant routes it)."""
+    first = {**one_event(app.application_id, seq, type_, state, from_state), **extra}
+    return json.dumps({"application_id": app.application_id, "applicant_id": app.applicant_id, "events": [first]})
+
+
+def watchers(svc, app):
+    return list(svc.connections.subscribers(applicant_topic(app.applicant_id, app.application_id)))
 
 
 # --- connect / disconnect ---------------------------------------------------------------
@@ -77,7 +92,7 @@ def test_disconnect_removes_the_connection_and_its_subscriptions(svc, live, appl
     assert svc.connections.get(cid) is None and svc.connections.get(rid) is None
     assert list(svc.connections.subscribers(REVIEW_QUEUE)) == []
     for watched in (app, other):
-        assert list(svc.connections.subscribers(application_topic(watched.application_id))) == []
+        assert watchers(svc, watched) == []
 
 
 def test_an_expired_connection_is_unauthorized(svc, live, applicant, clock):
@@ -97,7 +112,7 @@ def test_an_applicant_subscribes_to_their_own_application_and_learns_where_it_st
     cid = connected(svc, applicant)
     ack = subscribe(svc, cid, app.application_id)
     assert ack == {"type": "subscribed", "application_id": app.application_id, "state": "AWAITING_DOCUMENTS", "seq": 1}
-    assert list(svc.connections.subscribers(application_topic(app.application_id))) == [cid]
+    assert watchers(svc, app) == [cid]
 
 
 def test_someone_elses_or_an_unknown_application_is_not_found(svc, applicant, other_applicant):
@@ -177,9 +192,10 @@ def test_an_event_reaches_its_applications_subscribers_only(svc, live, applicant
     me, them = connected(svc, applicant), connected(svc, other_applicant)
     subscribe(svc, me, mine.application_id)
     subscribe(svc, them, theirs.application_id)
-    assert live.fan_out(event(mine.application_id)) == 1
+    assert live.fan_out(event(mine)) == 1
     [frame] = svc.sender.frames(me)
-    assert frame["type"] == "event" and frame["event"]["event_id"] == f"{mine.application_id}#2"
+    assert frame["type"] == "events" and frame["application_id"] == mine.application_id
+    assert [e["event_id"] for e in frame["events"]] == [f"{mine.application_id}#2"]
     assert svc.sender.frames(them) == []
 
 
@@ -198,14 +214,14 @@ def test_review_queue_events_reach_reviewers_and_the_applicant(
     watcher, queue = connected(svc, applicant), connected(svc, reviewer)
     subscribe(svc, watcher, app.application_id)
     subscribe(svc, queue)
-    assert live.fan_out(event(app.application_id, 5, type_, state, from_state)) == 2
+    assert live.fan_out(event(app, 5, type_, state, from_state)) == 2
 
 
 def test_an_ordinary_event_does_not_reach_the_review_queue(svc, live, applicant, reviewer):
     app = submit(svc, applicant)
     queue = connected(svc, reviewer)
     subscribe(svc, queue)
-    assert live.fan_out(event(app.application_id)) == 0
+    assert live.fan_out(event(app)) == 0
     assert svc.claims.keys() == []  # nobody to tell: nothing claimed
 
 
@@ -216,7 +232,7 @@ def test_a_reviewer_watching_both_topics_gets_one_frame(svc, live, applicant, re
     cid = connected(svc, reviewer)
     subscribe(svc, cid)
     subscribe(svc, cid, app.application_id)
-    assert live.fan_out(event(app.application_id, 5, "application.flagged", "FLAGGED", "VERIFYING")) == 1
+    assert live.fan_out(event(app, 5, "application.flagged", "FLAGGED", "VERIFYING")) == 1
     assert len(svc.sender.frames(cid)) == 1
 
 
@@ -224,7 +240,7 @@ def test_a_replayed_message_sends_no_second_frame(svc, live, applicant):
     app = submit(svc, applicant)
     cid = connected(svc, applicant)
     subscribe(svc, cid, app.application_id)
-    message = event(app.application_id)
+    message = event(app)
     assert live.fan_out(message) == 1
     assert live.fan_out(message) == 0
     assert len(svc.sender.frames(cid)) == 1
@@ -238,16 +254,16 @@ def test_a_gone_connection_is_forgotten_with_its_subscriptions_and_the_others_st
     for cid in (gone, alive):
         subscribe(svc, cid, app.application_id)
     svc.sender.mark_gone(gone)
-    assert live.fan_out(event(app.application_id)) == 1
+    assert live.fan_out(event(app)) == 1
     assert svc.connections.get(gone) is None
-    assert list(svc.connections.subscribers(application_topic(app.application_id))) == [alive]
+    assert watchers(svc, app) == [alive]
 
 
 def test_when_no_frame_could_be_sent_the_claim_is_released_for_the_retry(svc, live, applicant):
     app = submit(svc, applicant)
     cid = connected(svc, applicant)
     subscribe(svc, cid, app.application_id)
-    message = event(app.application_id)
+    message = event(app)
     svc.sender.fail(ConnectionError("management API unreachable"))
     with pytest.raises(ConnectionError):
         live.fan_out(message)
@@ -265,15 +281,25 @@ def test_a_partial_failure_is_retried_for_the_failed_recipient_only(svc, live, a
         subscribe(svc, cid, app.application_id)
     svc.sender.fail(ConnectionError("one endpoint down"), failing)
     with pytest.raises(ConnectionError):
-        live.fan_out(event(app.application_id))  # Lambda retries the event
+        live.fan_out(event(app))  # Lambda retries the event
     assert svc.metrics.counts["NotificationSendFailed"] == 1
     svc.sender.heal()
-    assert live.fan_out(event(app.application_id)) == 1  # the retry: only the one that missed it
-    assert live.fan_out(event(app.application_id)) == 0  # a late duplicate: nobody
+    assert live.fan_out(event(app)) == 1  # the retry: only the one that missed it
+    assert live.fan_out(event(app)) == 0  # a late duplicate: nobody
     assert len(svc.sender.frames(failing)) == len(svc.sender.frames(fine)) == 1
 
 
-@pytest.mark.parametrize("raw", ["not json", "[]", json.dumps({"event_id": 1}), json.dumps({"event_id": "x"})])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[]",
+        json.dumps({"event_id": 1}),
+        json.dumps({"event_id": "x"}),
+        json.dumps({"application_id": "a", "events": []}),
+        json.dumps({"application_id": "a", "events": [{"event_id": "b#1", "application_id": "b", "seq": 1}]}),
+    ],
+)
 def test_a_message_that_is_not_an_application_event_is_dropped(svc, live, raw):
     assert live.fan_out(raw) == 0
     assert svc.metrics.counts["NotificationMessageDropped"] == 1
@@ -289,21 +315,19 @@ def test_staff_watching_an_application_see_who_decided_and_why_its_applicant_onl
     subscribe(svc, own, app.application_id)
     subscribe(svc, staff, app.application_id)
     subscribe(svc, queue)
-    decision = json.dumps(
-        {
-            **json.loads(event(app.application_id, 9, "application.rejected", "REJECTED", "FLAGGED")),
-            "actor": "reviewer:sub-of-the-reviewer",
-            "reason": "internal: the photo does not match",
-            "details": {"decision": "reject", "reviewer_email": "r@bank.example"},
-        }
+    decision = event(
+        app, 9, "application.rejected", "REJECTED", "FLAGGED",
+        actor="reviewer:sub-of-the-reviewer",
+        reason="internal: the photo does not match",
+        details={"decision": "reject", "reviewer_email": "r@bank.example"},
     )
     assert live.fan_out(decision) == 3
     [seen_by_staff] = svc.sender.frames(staff)
-    assert seen_by_staff["event"]["actor"] == "reviewer:sub-of-the-reviewer"
-    assert seen_by_staff["event"]["details"]["reviewer_email"] == "r@bank.example"
+    assert seen_by_staff["events"][0]["actor"] == "reviewer:sub-of-the-reviewer"
+    assert seen_by_staff["events"][0]["details"]["reviewer_email"] == "r@bank.example"
     assert svc.sender.frames(queue) == [seen_by_staff]
     [seen_by_applicant] = svc.sender.frames(own)
-    shown = seen_by_applicant["event"]
+    [shown] = seen_by_applicant["events"]
     assert shown["actor"] == "reviewer" and "internal" not in shown["reason"]
     assert "sub-of-the-reviewer" not in json.dumps(shown) and "r@bank.example" not in json.dumps(shown)
 
@@ -318,8 +342,75 @@ def test_a_reviewers_read_is_not_sent_to_staff_watchers_whose_refresh_would_read
     own, staff = connected(svc, applicant), connected(svc, reviewer)
     subscribe(svc, own, app.application_id)
     subscribe(svc, staff, app.application_id)
-    assert live.fan_out(event(app.application_id, 9, read, "FLAGGED", "FLAGGED")) == 1
+    assert live.fan_out(event(app, 9, read, "FLAGGED", "FLAGGED")) == 1
     assert svc.sender.frames(staff) == [] and len(svc.sender.frames(own)) == 1  # the applicant learns of it
+
+
+# --- one message per application and batch; all of an applicant's applications -------------------
+
+
+def test_one_message_of_several_events_is_one_frame_for_each_watcher(svc, live, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    subscribe(svc, cid, app.application_id)
+    message = json.dumps(
+        {
+            "application_id": app.application_id,
+            "applicant_id": app.applicant_id,
+            "events": [
+                one_event(app.application_id, 5, "document.received", "VERIFYING", "AWAITING_DOCUMENTS"),
+                one_event(app.application_id, 6, "check.completed", "VERIFYING", "VERIFYING"),
+                one_event(app.application_id, 7, "application.approved", "APPROVED", "VERIFYING"),
+            ],
+        }
+    )
+    assert live.fan_out(message) == 1
+    [frame] = svc.sender.frames(cid)
+    assert [e["seq"] for e in frame["events"]] == [5, 7]  # a check's result alone is not pushed
+    assert live.fan_out(message) == 0  # a replay: every event claimed
+
+
+def test_check_results_alone_cost_no_lookup_and_no_claim(svc, live, applicant):
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    subscribe(svc, cid, app.application_id)
+    looked_up = []
+    svc.connections.subscriptions = lambda topics: looked_up.append(topics) or []
+    assert live.fan_out(event(app, 3, "check.completed", "AWAITING_DOCUMENTS", "AWAITING_DOCUMENTS")) == 0
+    assert looked_up == [] and svc.claims.keys() == []
+
+
+def test_an_applicant_watches_all_their_applications_with_one_subscription(svc, live, applicant, other_applicant):
+    first, second, theirs = submit(svc, applicant), submit(svc, applicant), submit(svc, other_applicant)
+    cid = connected(svc, applicant)
+    target = {"topic": MY_APPLICATIONS}
+    assert svc.live_updates.command(cid, "subscribe", target, MY_APPLICATIONS) == {"type": "subscribed", **target}
+    later = submit(svc, applicant)  # applications to come are watched too
+    for app in (first, second, theirs, later):
+        live.fan_out(event(app))
+    assert [f["application_id"] for f in svc.sender.frames(cid)] == [
+        first.application_id,
+        second.application_id,
+        later.application_id,
+    ]
+    assert svc.live_updates.command(cid, "unsubscribe", target, MY_APPLICATIONS) == {"type": "unsubscribed", **target}
+    assert svc.connections.get(cid).topics == ()
+
+
+def test_my_applications_is_for_applicants_only(svc, reviewer):
+    cid = connected(svc, reviewer)
+    with pytest.raises(FrameError) as refused:
+        svc.live_updates.command(cid, "subscribe", {"topic": MY_APPLICATIONS}, MY_APPLICATIONS)
+    assert refused.value.code == "wrong_user_pool"
+
+
+def test_a_single_event_message_from_before_the_change_still_reaches_its_watchers(svc, live, applicant):
+    """In flight during a deploy: the old outbox format, routed by application (no applicant in it)."""
+    app = submit(svc, applicant)
+    cid = connected(svc, applicant)
+    svc.connections.subscribe(cid, application_topic(app.application_id))  # an old subscription
+    assert live.fan_out(json.dumps(one_event(app.application_id))) == 1
+    assert svc.sender.frames(cid)[0]["events"][0]["seq"] == 2
 
 
 @pytest.mark.parametrize("hidden", ["screening.false_positive", "customer.screening_hit", "customer.screening_recommended", "customer.screening_resolved"])
@@ -333,5 +424,7 @@ def test_a_sanctions_review_of_the_applicant_never_reaches_them_only_staff(
     own, staff = connected(svc, applicant), connected(svc, reviewer)
     subscribe(svc, own, app.application_id)
     subscribe(svc, staff, app.application_id)
-    live.fan_out(event(app.application_id, 9, hidden, "FLAGGED", "FLAGGED"))
-    assert svc.sender.frames(own) == [] and len(svc.sender.frames(staff)) == 1
+    everything = connected(svc, applicant)  # all of the applicant's applications (peak's per-applicant topic)
+    svc.live_updates.command(everything, "subscribe", {"topic": MY_APPLICATIONS}, MY_APPLICATIONS)
+    live.fan_out(event(app, 9, hidden, "FLAGGED", "FLAGGED"))
+    assert svc.sender.frames(own) == svc.sender.frames(everything) == [] and len(svc.sender.frames(staff)) == 1

@@ -24,8 +24,10 @@ def test_each_committed_event_is_published_once_with_filterable_attributes(svc, 
     svc.applications.withdraw(applicant, app.application_id, "bye")
     events = svc.repository.history(app.application_id)
     assert svc.outbox.relay(events) == 2
-    first, second = svc.publisher.published
-    assert first.message == {
+    [published] = svc.publisher.published  # one message per application and batch
+    first, second = published.message["events"]
+    assert published.message["application_id"] == app.application_id
+    assert first == {
         "event_id": f"{app.application_id}#1",
         "application_id": app.application_id,
         "seq": 1,
@@ -36,12 +38,26 @@ def test_each_committed_event_is_published_once_with_filterable_attributes(svc, 
         "actor": f"applicant:{applicant.sub}",
         "reason": "application submitted",
     }
-    assert first.attributes == {
-        "event_type": "application.submitted",
-        "state": "AWAITING_DOCUMENTS",
-        "from_state": "NONE",
+    assert published.attributes == {
+        "event_type": ["application.submitted", "application.withdrawn"],  # String.Array: filters match any
+        "checks": [],
+        "state": "WITHDRAWN",
+        "pushed": "true",
     }
-    assert second.attributes["from_state"] == "AWAITING_DOCUMENTS" and second.message["reason"] == "bye"
+    assert second["from_state"] == "AWAITING_DOCUMENTS" and second["reason"] == "bye"
+
+
+def test_a_message_of_check_results_alone_names_its_checks_and_is_not_pushed(svc, applicant):
+    from tests.support.fakes import address_message, screen
+
+    app = submit(svc, applicant)
+    svc.address_check.address_requested(address_message(app.application_id))
+    screen(svc, app.application_id)
+    events = svc.repository.history(app.application_id)[1:]
+    svc.outbox.relay(events)
+    [published] = svc.publisher.published
+    assert published.attributes["checks"] == ["address", "sanctions"]
+    assert published.attributes["event_type"] == ["check.completed"] and published.attributes["pushed"] == "false"
 
 
 def test_no_personal_data_leaves_through_the_topic(svc, applicant):

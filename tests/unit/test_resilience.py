@@ -10,7 +10,7 @@ from tests.support.fakes import address_message, event_types, face_check, identi
 
 
 class FailingPublisher:
-    """Wraps the recording publisher; the entries whose event ids are listed fail (once each)."""
+    """Wraps the recording publisher; the messages of the listed applications fail (once each)."""
 
     def __init__(self, inner, failing: set[str]):
         self.inner = inner
@@ -18,8 +18,8 @@ class FailingPublisher:
         self.batches: list[int] = []
 
     def publish(self, message, attributes):
-        if message["event_id"] in self.failing:
-            self.failing.discard(message["event_id"])
+        if message["application_id"] in self.failing:
+            self.failing.discard(message["application_id"])
             raise ConnectionError("SNS hiccup")
         self.inner.publish(message, attributes)
 
@@ -30,41 +30,55 @@ class FailingPublisher:
         return EventPublisher.publish_batch(self, entries)
 
 
-def stream_batch(svc, *application_ids):
-    events = [e for app_id in application_ids for e in svc.repository.history(app_id)]
+def stream_batch(svc, *application_ids, interleaved=False):
+    histories = [svc.repository.history(app_id) for app_id in application_ids]
+    if interleaved:  # as a stream shard mixes applications: A1 B1 A2 B2 ...
+        events = [h[i] for i in range(max(map(len, histories))) for h in histories if i < len(h)]
+    else:
+        events = [e for history in histories for e in history]
     return [(f"seq-{i:04d}", e) for i, e in enumerate(events)]
 
 
-def test_the_outbox_reports_the_first_failed_record_and_publishes_those_before_it(svc, applicant):
+def published_event_ids(svc):
+    return [event["event_id"] for message in svc.publisher.messages for event in message["events"]]
+
+
+def test_the_outbox_reports_the_first_record_of_a_failed_message_and_publishes_the_others(svc, applicant):
     from chalicelib.services.outbox import OutboxRelay
 
     first, second = submit(svc, applicant), submit(svc, applicant)
-    upload(svc, applicant, first.application_id)
-    svc.identity_check.document_uploaded(svc.documents.keys_of(first.application_id)[0])
-    records = stream_batch(svc, first.application_id, second.application_id)
-    assert len(records) >= 4
-    bad = records[2][1]
-    publisher = FailingPublisher(svc.publisher, {f"{bad.application_id}#{bad.seq}"})
+    for app in (first, second):
+        upload(svc, applicant, app.application_id)
+        svc.identity_check.document_uploaded(svc.documents.keys_of(app.application_id)[0])
+    records = stream_batch(svc, first.application_id, second.application_id, interleaved=True)
+    assert [e.application_id for _, e in records[:2]] == [first.application_id, second.application_id]
+    publisher = FailingPublisher(svc.publisher, {second.application_id})
     relay = OutboxRelay(publisher, svc.claims)
 
     published, failed_at = relay.relay_batch(records)
-    assert failed_at == "seq-0002"
-    assert published == len(records) - 1
-    # Lambda retries from the reported record: everything arrives, the rest at most twice.
-    published, failed_at = relay.relay_batch(records[2:])
+    assert failed_at == "seq-0001"  # the second application's first record
+    assert published == len(svc.repository.history(first.application_id))
+    assert len(svc.publisher.messages) == 1  # the first application's events: one message
+    # Lambda retries from the reported record: everything arrives, some of it twice (subscribers dedupe).
+    published, failed_at = relay.relay_batch(records[1:])
     assert failed_at is None
-    ids = [m["event_id"] for m in svc.publisher.messages]
-    assert set(ids) == {f"{e.application_id}#{e.seq}" for _, e in records}
+    assert set(published_event_ids(svc)) == {f"{e.application_id}#{e.seq}" for _, e in records}
 
 
-def test_the_outbox_makes_one_batch_call_per_ten_events(svc, applicant):
+def test_the_outbox_publishes_one_message_per_application_and_batch(svc, applicant):
     from chalicelib.services.outbox import OutboxRelay
 
     apps = [submit(svc, identity()) for _ in range(12)]
+    for app in apps[:2]:
+        svc.applications.withdraw(identity(app.applicant_id), app.application_id, "no")
     publisher = FailingPublisher(svc.publisher, set())
-    published, failed_at = OutboxRelay(publisher, svc.claims).relay_batch(stream_batch(svc, *[a.application_id for a in apps]))
-    assert (published, failed_at) == (12, None)
+    records = stream_batch(svc, *[a.application_id for a in apps], interleaved=True)
+    published, failed_at = OutboxRelay(publisher, svc.claims).relay_batch(records)
+    assert (published, failed_at) == (14, None)
     assert publisher.batches == [12]  # the port gets the whole batch; the SNS adapter sends it ten at a time
+    first = svc.publisher.published[0]
+    assert [e["type"] for e in first.message["events"]] == ["application.submitted", "application.withdrawn"]
+    assert first.attributes["event_type"] == ["application.submitted", "application.withdrawn"]
     assert svc.claims.keys() == []  # no marker per event: subscribers dedupe by event_id
 
 
@@ -74,13 +88,17 @@ def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applica
     selfie(svc, applicant, app.application_id)  # the liveness check before the document (issue 17)
     upload(svc, applicant, app.application_id)  # in the bucket, but the S3 event never reached us
     assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
-    assert svc.sweeper.redrive_stuck()["changed"] == 0  # not stuck yet: too recent
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # not stuck yet: too recent
     clock.advance(minutes=11)
     summary = svc.sweeper.redrive_stuck()
-    assert summary["changed"] >= 1 and summary["failed"] == 0
+    assert summary["requested"] == 1 and summary["failed"] == 0
+    # asked for on the identity-check queue (the uploads' own path, at the OCR quota's rate), not run here
+    assert svc.repository.get(app.application_id).state.value == "AWAITING_DOCUMENTS"
+    assert svc.check_requests.deliver(svc.identity_check) == 1
     assert event_types(svc, app.application_id)[-1] == "face.requested"  # the document read asks for it
     face_check(svc, app.application_id)  # delivered by the face-check queue
     assert svc.repository.get(app.application_id).state.value == "APPROVED"
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # nothing stuck any more
     before = event_types(svc, app.application_id)
     clock.advance(minutes=15)
     svc.sweeper.redrive_stuck()
@@ -98,7 +116,9 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     assert svc.repository.get(app.application_id).state.value == "VERIFYING"
     selfie(svc, applicant, app.application_id)
     clock.advance(minutes=11)
-    svc.sweeper.redrive_stuck()
+    assert svc.sweeper.redrive_stuck()["requested"] == 1
+    assert svc.sweeper.redrive_stuck()["requested"] == 0  # asked once an hour at most, not every sweep
+    svc.check_requests.deliver(svc.identity_check)
     face_check(svc, app.application_id)  # the face.requested of the identity check's transaction, delivered
     final = svc.repository.get(app.application_id)
     assert final.state.value == "APPROVED"

@@ -430,3 +430,39 @@ def test_the_identity_check_uses_the_applications_clock(svc, applicant, clock):
     received = svc.repository.history(app.application_id)[1]
     assert received.at == "2026-01-07T09:00:00.000Z"
     assert clock() - dt.timedelta(days=2) == dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+
+
+# --- what OCR read is kept out of the application item ------------------------------------------
+
+
+def test_the_page_text_of_a_document_a_person_must_look_at_is_kept_apart_and_purged_with_it(
+    svc, applicant, reviewer, clock
+):
+    from tests.support.documents import page_bytes
+
+    app = submit(svc, applicant)
+    lines = ["REPUBLIC OF NOWHERE", "PASSPORT", "SURNAME / NOM", "CARTER", "NO ZONE ON THIS PAGE"]
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, page_bytes(lines)))
+    screen(svc, app.application_id)
+    svc.address_check.address_requested(address_message(app.application_id))
+    with_face(svc, applicant, app.application_id)  # nothing is decided without the face check (issue 17)
+    stored = svc.repository.get(app.application_id)
+    assert stored.state == State.FLAGGED
+    ocr = stored.checks[IDENTITY]["details"]["ocr"]
+    assert set(ocr) == {"line_count", "reading"} and ocr["line_count"] == len(lines)  # no page text in the item
+    assert "CARTER" not in json.dumps(stored.checks) and "CARTER" not in json.dumps(
+        [e.details for e in svc.repository.history(app.application_id)])  # nor in its history
+    detail = svc.review.detail(reviewer, app.application_id)  # the reviewer sees what was read
+    assert detail.application.checks[IDENTITY]["details"]["ocr"]["lines"] == lines
+    svc.review.decide(reviewer, app.application_id, False, "no zone")
+    clock.advance(days=91)
+    svc.maintenance.purge_past_retention()
+    assert svc.readings.stored == {}  # personal data: gone with the document
+
+
+def test_a_passing_document_keeps_the_zone_it_was_decided_on_and_no_page_text(svc, applicant):
+    app = submit(svc, applicant)
+    svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id))
+    details = svc.repository.get(app.application_id).checks[IDENTITY]["details"]
+    assert details["ocr"] == {"line_count": details["ocr"]["line_count"]} and details["ocr"]["line_count"] >= 2
+    assert details["mrz"]["document_number"] and svc.readings.stored == {}

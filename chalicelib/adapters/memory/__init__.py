@@ -21,12 +21,19 @@ Plain Python: nothing here imports boto3, botocore or pynamodb.
 One module per port family; import from the package (``adapters.memory``).
 """
 
-from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, StaticChainKey
+from .applications import (
+    InMemoryApplicationRepository,
+    InMemoryClaims,
+    InMemoryQuotas,
+    InMemoryStateCounters,
+    StaticChainKey,
+)
 from .customers import InMemoryCustomerProfiles, InMemoryScreeningCases, RecordingWorkQueue
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
     InMemoryOcr,
+    InMemoryReadings,
     InMemoryReportStore,
     StoredObject,
     UploadGrant,
@@ -49,7 +56,7 @@ from .live import (
     RecordingEventPublisher,
     RecordingWebSocketSender,
 )
-from .operations import InMemoryJobRunLog, InMemoryQueueAdmin
+from .operations import InMemoryCheckRequests, InMemoryJobRunLog, InMemoryQueueAdmin, RecordingBackoff
 from .sanctions import InMemorySanctionsIndexStore, StaticListDownloader
 
 __all__ = [
@@ -63,6 +70,7 @@ __all__ = [
     "with_faces",
     "FakeTokenVerifier",
     "InMemoryApplicationRepository",
+    "InMemoryCheckRequests",
     "InMemoryClaims",
     "InMemoryConnectionStore",
     "InMemoryCustomerProfiles",
@@ -73,11 +81,14 @@ __all__ = [
     "InMemoryOcr",
     "InMemoryQueueAdmin",
     "InMemoryQuotas",
+    "InMemoryReadings",
     "InMemoryReportStore",
     "InMemorySanctionsIndexStore",
     "InMemoryScreeningCases",
+    "InMemoryStateCounters",
     "PAGE_TEXT_MARKER",
     "PublishedMessage",
+    "RecordingBackoff",
     "RecordingEventPublisher",
     "RecordingMetrics",
     "RecordingWebSocketSender",

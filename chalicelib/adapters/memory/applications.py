@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Optional
 
-from ...domain.workflow import Application, Change, HistoryEvent, State
+from ...domain.reporting import Tally
+from ...domain.workflow import FINAL_STATES, Application, Change, HistoryEvent, State
 from ...services.ports import (
     ApplicationRepository,
     ChainKey,
@@ -23,7 +24,10 @@ from ...services.ports import (
     IdempotentReplay,
     InvalidCursor,
     Page,
+    QuotaFull,
     Quotas,
+    QuotaUse,
+    StateCounters,
     utc_now,
 )
 from .common import _json_copy
@@ -69,8 +73,9 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
 class InMemoryApplicationRepository(ApplicationRepository):
     """Applications, their history and idempotency records, committed atomically under one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, quotas: Optional[InMemoryQuotas] = None) -> None:
         self._lock = threading.RLock()
+        self.quotas = quotas or InMemoryQuotas()  # the counters a commit's QuotaUse takes (the table's)
         self._apps: dict[str, Application] = {}
         self._history: dict[str, dict[int, HistoryEvent]] = {}
         self._idempotency: dict[str, IdempotencyRecord] = {}
@@ -126,9 +131,9 @@ class InMemoryApplicationRepository(ApplicationRepository):
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
         return iter(self._in_state(state, lambda since: start <= since <= end))
 
-    def count_in_state(self, state: State) -> int:
-        with self._lock:
-            return sum(1 for a in self._apps.values() if a.state == state)
+    def oldest_in_state(self, state: State) -> Optional[str]:
+        found = self._in_state(state, lambda since: True)
+        return found[0].state_since if found else None
 
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]:
         with self._lock:
@@ -142,6 +147,7 @@ class InMemoryApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
         """All of the change or none of it, on the conditions of the DynamoDB transaction."""
         app_id = change.after.application_id
@@ -161,6 +167,8 @@ class InMemoryApplicationRepository(ApplicationRepository):
             events = self._history.get(app_id, {})
             if not applies or any(e.seq in events for e in change.events):
                 raise ConcurrentChange(_stored(current) if current is not None else None)
+            if quota is not None and not self.quotas.take(quota.key, quota.limit, quota.ttl_seconds):
+                raise QuotaFull(quota.key)
             self._apps[app_id] = _stored(change.after)
             events = self._history.setdefault(app_id, {})
             for event in change.events:
@@ -188,7 +196,13 @@ class InMemoryApplicationRepository(ApplicationRepository):
     def _in_state(self, state: State, since_ok: Callable[[str], bool]) -> list[Application]:
         """A snapshot, oldest state_since first (the by_state index's sort key)."""
         with self._lock:
-            found = [_stored(a) for a in self._apps.values() if a.state == state and since_ok(a.state_since)]
+            found = [
+                _stored(a)
+                for a in self._apps.values()
+                if a.state == state
+                and since_ok(a.state_since)
+                and not (a.state in FINAL_STATES and a.purged_at is not None)  # as the index: no job's business
+            ]
         return sorted(found, key=lambda a: a.state_since)
 
     @staticmethod
@@ -254,6 +268,36 @@ class InMemoryQuotas(Quotas):
         with self._lock:
             if self.uses[key] > 0:
                 self.uses[key] -= 1
+
+
+class InMemoryStateCounters(StateCounters):
+    """Counters and the markers of what was counted, as the table keeps them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: Counter[str] = Counter()
+        self._days: dict[str, Counter[str]] = {}
+        self.counted: set[str] = set()
+
+    def count(self, tallies: Sequence[tuple[str, Tally]]) -> int:
+        new = 0
+        with self._lock:
+            for key, tally in tallies:
+                if key in self.counted:
+                    continue
+                self.counted.add(key)
+                new += 1
+                self._states.update(tally.states)
+                self._days.setdefault(tally.day, Counter()).update(tally.day_counts)
+        return new
+
+    def states(self) -> dict[str, int]:
+        with self._lock:
+            return {name: n for name, n in self._states.items()}
+
+    def day(self, day: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self._days.get(day, Counter()))
 
 
 class StaticChainKey(ChainKey):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from typing import Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from ...domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample, PageText
 from ...services.ports import (
@@ -13,10 +14,12 @@ from ...services.ports import (
     DocumentStore,
     Ocr,
     OcrRefused,
+    Readings,
     ReportStore,
     Upload,
 )
 from ..s3_documents import KEY_PATTERN  # the bucket's key layout, in one place
+from .common import _json_copy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,3 +197,29 @@ class InMemoryReportStore(ReportStore):
     def read(self, key: str) -> str:
         with self._lock:
             return self.objects[key].body.decode("utf-8")
+
+
+class InMemoryReadings(Readings):
+    """Readings by reference (``readings/<application id>/<name>.json``), stored as JSON would carry them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.stored: dict[str, dict[str, Any]] = {}
+
+    def keep(self, application_id: str, name: str, reading: Mapping[str, Any]) -> str:
+        key = f"readings/{application_id}/{name}.json"
+        with self._lock:
+            self.stored[key] = _json_copy(dict(reading))
+        return key
+
+    def read(self, reference: str) -> Optional[dict[str, Any]]:
+        with self._lock:
+            found = self.stored.get(reference)
+            return _json_copy(found) if found is not None else None
+
+    def delete_all_for(self, application_id: str) -> int:
+        with self._lock:
+            gone = [key for key in self.stored if key.startswith(f"readings/{application_id}/")]
+            for key in gone:
+                del self.stored[key]
+            return len(gone)

@@ -22,13 +22,14 @@ from ...services.ports import (
     WebSocketSender,
     utc_now,
 )
+from ...services.ports.live import Attribute
 from .common import _json_copy
 
 
 @dataclasses.dataclass(frozen=True)
 class PublishedMessage:
     message: dict[str, Any]
-    attributes: dict[str, str]
+    attributes: dict[str, Attribute]
 
 
 class RecordingEventPublisher(EventPublisher):
@@ -38,10 +39,15 @@ class RecordingEventPublisher(EventPublisher):
         self._lock = threading.Lock()
         self.published: list[PublishedMessage] = []
 
-    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
-        if not all(isinstance(v, str) for v in attributes.values()):
-            raise TypeError("message attributes must be strings")  # SNS refuses a non-string String attribute
-        record = PublishedMessage(_json_copy(dict(message)), dict(attributes))
+    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, Attribute]) -> None:
+        for value in attributes.values():  # SNS refuses anything but a string or an array of strings
+            if not isinstance(value, str) and not (
+                isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+            ):
+                raise TypeError("message attributes must be strings or lists of strings")
+        record = PublishedMessage(
+            _json_copy(dict(message)), {k: v if isinstance(v, str) else list(v) for k, v in attributes.items()}
+        )
         with self._lock:
             self.published.append(record)
 
@@ -103,7 +109,7 @@ class InMemoryConnectionStore(ConnectionStore):
                 if not subscribed:
                     self._subscriptions.pop(topic, None)
 
-    def subscribe(self, connection_id: str, topic: str) -> None:
+    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
         with self._lock:
             conn = self._live(connection_id)
             if conn is None:
@@ -115,18 +121,19 @@ class InMemoryConnectionStore(ConnectionStore):
             conn.topics.append(topic)
             self._subscriptions.setdefault(topic, {})[connection_id] = conn.expires_at
 
-    def unsubscribe(self, connection_id: str, topic: str) -> None:
+    def unsubscribe(self, connection_id: str, topic: str, *more: str) -> None:
         with self._lock:
             conn = self._live(connection_id)
             if conn is None:
                 raise ConnectionGone(connection_id)
-            if topic not in conn.topics:
-                return
-            conn.topics.remove(topic)
-            subscribed = self._subscriptions.get(topic, {})
-            subscribed.pop(connection_id, None)
-            if not subscribed:
-                self._subscriptions.pop(topic, None)
+            for name in dict.fromkeys((topic, *more)):
+                if name not in conn.topics:
+                    continue
+                conn.topics.remove(name)
+                subscribed = self._subscriptions.get(name, {})
+                subscribed.pop(connection_id, None)
+                if not subscribed:
+                    self._subscriptions.pop(name, None)
 
     def subscribers(self, topic: str) -> Iterator[str]:
         now = self._clock()

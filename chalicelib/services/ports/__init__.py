@@ -8,7 +8,16 @@ contract suite (``tests/contracts``) runs against both so they cannot drift.
 One module per concern; import from the package (``services.ports``).
 """
 
-from .applications import ApplicationRepository, ChainKey, Claims, IdempotencyRecord, Page, Quotas
+from .applications import (
+    ApplicationRepository,
+    ChainKey,
+    Claims,
+    IdempotencyRecord,
+    Page,
+    Quotas,
+    QuotaUse,
+    StateCounters,
+)
 from .common import (
     Clock,
     ConcurrentChange,
@@ -17,13 +26,25 @@ from .common import (
     IdGenerator,
     InvalidCursor,
     InvalidToken,
+    QuotaFull,
     TooManyConnections,
     TooManySubscriptions,
     new_uuid,
     utc_now,
 )
 from .customers import CustomerProfiles, ProfilePage, ScreeningCases, WorkQueue
-from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
+from .documents import (
+    Backoff,
+    CheckRequests,
+    DocumentMissing,
+    DocumentStore,
+    Ocr,
+    OcrRefused,
+    OcrThrottled,
+    Readings,
+    ReportStore,
+    Upload,
+)
 from .face import (
     BiometricImages,
     FaceMatch,
@@ -43,6 +64,7 @@ from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
 __all__ = [
     "ApplicationRepository",
+    "Backoff",
     "BiometricImages",
     "FaceMatch",
     "FaceRecognition",
@@ -53,6 +75,7 @@ __all__ = [
     "NoFaceInImage",
     "StoredImage",
     "ChainKey",
+    "CheckRequests",
     "Claims",
     "Clock",
     "ConcurrentChange",
@@ -78,16 +101,21 @@ __all__ = [
     "Metrics",
     "Ocr",
     "OcrRefused",
+    "OcrThrottled",
     "Page",
     "ProfilePage",
     "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
+    "QuotaFull",
+    "QuotaUse",
     "Quotas",
+    "Readings",
     "ReportStore",
     "SanctionsIndexStore",
     "ScreeningCases",
     "SettingsSource",
+    "StateCounters",
     "TokenVerifier",
     "UserDirectory",
     "TooManyConnections",

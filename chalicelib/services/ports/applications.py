@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
+from ...domain.reporting import Tally
 from ...domain.workflow import Application, Change, HistoryEvent, State
 
 
@@ -17,6 +18,17 @@ class IdempotencyRecord:
 
 
 Page = tuple[list[Application], Optional[str]]
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """One use of a per-key counter, taken in the same transaction as a commit (``QuotaFull`` past ``limit``).
+
+    The counter lives until ``ttl_seconds`` from the commit (the window's end plus a margin)."""
+
+    key: str
+    limit: int
+    ttl_seconds: int
 
 
 class ApplicationRepository(abc.ABC):
@@ -42,14 +54,18 @@ class ApplicationRepository(abc.ABC):
 
     @abc.abstractmethod
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
-        """Applications that entered ``state`` before the ISO instant ``before``, oldest first."""
+        """Applications that entered ``state`` before the ISO instant ``before``, oldest first.
+
+        What the jobs still have to visit: open applications, and closed ones whose documents are not
+        purged yet (a purged application is never a job's business again)."""
 
     @abc.abstractmethod
     def in_state_between(self, state: State, start: str, end: str) -> Iterator[Application]:
-        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive)."""
+        """Applications that entered ``state`` within [start, end] (ISO instants, inclusive); as above."""
 
     @abc.abstractmethod
-    def count_in_state(self, state: State) -> int: ...
+    def oldest_in_state(self, state: State) -> Optional[str]:
+        """When the longest-waiting application (as above) entered ``state``; None when none is there."""
 
     @abc.abstractmethod
     def commit(
@@ -58,8 +74,12 @@ class ApplicationRepository(abc.ABC):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
+        quota: Optional[QuotaUse] = None,
     ) -> None:
-        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay."""
+        """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
+
+        ``quota``: one use of that counter, in the same transaction (nothing is written past its
+        limit; an idempotent replay is reported as such and costs none of it)."""
 
     @abc.abstractmethod
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
@@ -71,12 +91,36 @@ class ApplicationRepository(abc.ABC):
     def find_idempotency_record(self, key: str) -> Optional[IdempotencyRecord]: ...
 
 
+class StateCounters(abc.ABC):
+    """How many applications are in each state, and what each UTC day saw (decisions, closures, escalations,
+    the time-to-decision histogram): counted once per history event as the outbox relays it, so that no
+    report or view has to count applications."""
+
+    @abc.abstractmethod
+    def count(self, tallies: Sequence[tuple[str, Tally]]) -> int:
+        """Add each ``(event id, tally)`` exactly once, however often it is offered; returns how many were new."""
+
+    @abc.abstractmethod
+    def states(self) -> dict[str, int]:
+        """Applications in each state (states never counted are absent)."""
+
+    @abc.abstractmethod
+    def day(self, day: str) -> dict[str, int]:
+        """What the UTC day ``YYYY-MM-DD`` saw, by the keys ``reporting.tally`` gives."""
+
+
 class Claims(abc.ABC):
     """One-shot claims on event ids, for at-least-once deliveries (expire after ``ttl``)."""
 
     @abc.abstractmethod
     def claim(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
         """True for exactly one caller per key."""
+
+    def claim_all(self, keys: Sequence[str], ttl_seconds: int = 7 * 24 * 3600) -> set[str]:
+        """Claim several keys at once (one call where the store allows); returns the keys this caller won.
+
+        Each key is won by exactly one caller, as with ``claim``."""
+        return {key for key in keys if self.claim(key, ttl_seconds)}
 
     @abc.abstractmethod
     def release(self, key: str) -> None:

@@ -43,6 +43,14 @@ class IdempotentReplay(Exception):
         super().__init__("idempotency key already used")
 
 
+class QuotaFull(Exception):
+    """The commit's quota (``QuotaUse``) was already used up: nothing was written."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(f"quota {key} is used up")
+
+
 class InvalidCursor(ValueError):
     """A page cursor that was not handed out by us (or reaches outside the caller's data)."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ...domain.identity import DocumentSample, PageText
 
@@ -63,12 +64,49 @@ class OcrRefused(Exception):
         super().__init__(f"{code}: {message}")
 
 
+class OcrThrottled(Exception):
+    """The OCR service refused for its rate quota, after the client's own retries: try much later."""
+
+
+class CheckRequests(abc.ABC):
+    """The identity-check queue: the uploads' notifications land there, and a lost check is asked for there,
+    so every identity check runs at the rate the queue's consumer is allowed (the OCR service's quota)."""
+
+    @abc.abstractmethod
+    def request_identity_check(self, key: str, version: Optional[str] = None) -> None: ...
+
+
+class Backoff(abc.ABC):
+    """Puts a queue message back for later (a throttled check): it reappears after ``seconds``."""
+
+    @abc.abstractmethod
+    def retry_later(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
+
+
 class Ocr(abc.ABC):
     """The text of a stored document, read where it lies (Textract ``DetectDocumentText`` on the object)."""
 
     @abc.abstractmethod
     def read(self, key: str, version: Optional[str] = None) -> PageText:
         """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised."""
+
+
+class Readings(abc.ABC):
+    """What OCR read from a document (every line of the page, with confidences), kept apart from the
+    application item: a few KB that every later write of the item (and of its indexes) would otherwise carry
+    again. Personal data: deleted with the documents when retention ends."""
+
+    @abc.abstractmethod
+    def keep(self, application_id: str, name: str, reading: Mapping[str, Any]) -> str:
+        """Store ``reading`` (idempotent for one name); returns its reference."""
+
+    @abc.abstractmethod
+    def read(self, reference: str) -> Optional[dict[str, Any]]:
+        """The reading, or None when it is gone (purged) or the reference is not ours."""
+
+    @abc.abstractmethod
+    def delete_all_for(self, application_id: str) -> int:
+        """Delete every reading of the application; returns how many."""
 
 
 class ReportStore(abc.ABC):

@@ -6,18 +6,21 @@ import abc
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ...domain.users import Identity
+
+#: A message attribute: a string, or a list of strings (SNS ``String.Array``: a filter matches any element).
+Attribute = Union[str, Sequence[str]]
 
 
 class EventPublisher(abc.ABC):
     """The application-events topic."""
 
     @abc.abstractmethod
-    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
+    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, Attribute]) -> None: ...
 
-    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]) -> list[int]:
+    def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, Attribute]]]) -> list[int]:
         """Publish several messages (in fewer calls where the service allows); the indexes that failed."""
         failed = []
         for index, (message, attributes) in enumerate(entries):
@@ -59,15 +62,24 @@ class ConnectionStore(abc.ABC):
         """Delete the connection and its subscriptions; a no-op when already gone."""
 
     @abc.abstractmethod
-    def subscribe(self, connection_id: str, topic: str) -> None:
-        """Idempotent. Raises ConnectionGone or TooManySubscriptions."""
+    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
+        """Idempotent. Raises ConnectionGone or TooManySubscriptions.
+
+        ``connection``: the connection as the caller just read it (``get``), so no second read is needed.
+        A topic ``<partition>/<scope>`` is stored with its partition's subscriptions (see ``subscriptions``)."""
 
     @abc.abstractmethod
-    def unsubscribe(self, connection_id: str, topic: str) -> None:
-        """Idempotent. Raises ConnectionGone."""
+    def unsubscribe(self, connection_id: str, topic: str, *more: str) -> None:
+        """Idempotent, for every topic named. Raises ConnectionGone."""
 
     @abc.abstractmethod
     def subscribers(self, topic: str) -> Iterator[str]: ...
+
+    def subscriptions(self, topics: Sequence[str]) -> list[tuple[str, str]]:
+        """(connection id, topic) of every live subscription to any of ``topics``.
+
+        Topics that share a partition (the part before ``/``) are looked up together (one query)."""
+        return [(connection_id, topic) for topic in dict.fromkeys(topics) for connection_id in self.subscribers(topic)]
 
 
 class WebSocketSender(abc.ABC):

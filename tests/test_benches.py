@@ -1,0 +1,95 @@
+"""Every benchmark runs as shipped, in its smoke mode (``SMOKE_ARGS``: the smallest counts, every step).
+
+A bench is a program a reader runs by hand (``./dev bench NAME``, large counts); nothing else would notice
+when a change breaks one (four of ten had broken unnoticed: issue 23). Here each runs as ``python -m
+bench.<name> <SMOKE_ARGS>`` in a fresh interpreter and must exit 0. The benches that need a running local
+stack share ONE (``BENCH_STACK``: started here once, instead of one each); every bench still makes its own
+users, raises its own limits and renders its own passports, so none depends on another's leftovers. The
+benches run side by side (a few at a time), so the module costs about as long as its slowest bench.
+
+The AWS-calls bench's figures are also issue 23's targets: the platform (every handler but the face check's,
+whose calls are a fixed set printed apart) costs at most 25 calls an application (met unwatched; with a
+watching client held at the measured 33, see PLATFORM_CALLS_WATCHED), and the checks' normal race takes no
+more transaction attempts than commits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bench.__main__ import ROOT, benchmarks, child_environment, smoke_args
+from tests.support.deadlines import COMMAND_S
+
+PLATFORM_CALLS_TARGET = 25  # issue 23's target an application, unwatched: met (24 warm)
+#: Watched by a WebSocket client the platform's calls are above the target since the face check joined
+#: (its consent, session and liveness events go through the outbox and are pushed: 33, docs/benchmarks.md).
+#: Held at what was measured, so a change that adds calls fails here; lower it when the calls come down.
+PLATFORM_CALLS_WATCHED = 33
+#: How many benches run at once: most wait on a stack or on I/O part of the time; more would only queue.
+PARALLEL = 4
+
+
+def run_bench(name: str, stack_file: str) -> tuple[int, str, float]:
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", f"bench.{name}", *smoke_args(name)], cwd=ROOT,
+                              env={**child_environment(), "BENCH_STACK": stack_file}, capture_output=True,
+                              text=True, timeout=COMMAND_S * 4)
+    except subprocess.TimeoutExpired as timeout:
+        return -1, f"still running after {timeout.timeout:.0f} s", time.monotonic() - started
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """Every bench's (exit code, output, seconds), run side by side against one shared stack."""
+    from bench._common import start_stack
+
+    stack_file = tmp_path_factory.mktemp("bench-stack") / "stack.json"
+    with start_stack() as stack:  # BENCH_STACK is not set in the suite: the module's own stack
+        stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
+        names = benchmarks()
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            results = dict(zip(names, pool.map(lambda name: run_bench(name, str(stack_file)), names), strict=True))
+    print("bench smoke seconds: " + ", ".join(f"{name} {seconds:.0f}" for name, (_, _, seconds) in results.items()))
+    return results
+
+
+def test_every_bench_has_a_smoke_mode():
+    missing = []
+    for name in benchmarks():
+        try:
+            smoke_args(name)
+        except LookupError as error:
+            missing.append(str(error))
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", benchmarks())
+def test_the_bench_runs_as_shipped(outputs, name):
+    code, output, _ = outputs[name]
+    assert code == 0, f"bench {name} {smoke_args(name)} exited {code}:\n{output[-4000:]}"
+    assert output.strip(), f"bench {name} printed nothing"
+
+
+def test_aws_calls_the_platform_stays_within_its_calls_and_commits_take_one_attempt_each(outputs):
+    code, output, _ = outputs["aws_calls"]
+    assert code == 0, output[-3000:]
+    platform = re.search(r"SUMMARY platform: warm (\d+) calls per auto-approved application \(cold (\d+)\); "
+                         r"watched by a WebSocket client (\d+) \(target <= 25\); delivered at once (\d+)", output)
+    face = re.search(r"SUMMARY face check: warm (\d+) calls", output)
+    assert platform and face, output[-3000:]
+    warm, _, watched, at_once = (int(n) for n in platform.groups())
+    assert warm <= PLATFORM_CALLS_TARGET and at_once <= PLATFORM_CALLS_TARGET, platform[0]
+    assert warm <= watched <= PLATFORM_CALLS_WATCHED, platform[0]
+    assert int(face.group(1)) > 0, "the face check's calls are counted apart, not lost"
+    races = re.findall(r"^(warm|watched|at once): (\d+) commit attempts for (\d+) commits", output, re.M)
+    assert {scenario for scenario, _, _ in races} == {"warm", "watched", "at once"}, output[-3000:]
+    assert all(attempts == commits for _, attempts, commits in races), races

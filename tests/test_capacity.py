@@ -1,0 +1,59 @@
+"""The capacity model (bench/capacity.py): it prints the first limit, the headroom and the cost at 100,
+1,000 and 5,000 applications/s from the measured inputs, and the deployable stage's concurrency is the one
+it sets for the rate the default quotas allow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bench import capacity
+from bench.__main__ import ROOT, child_environment
+from tests.support.deadlines import COMMAND_S
+
+
+def inputs() -> tuple[dict, dict]:
+    quotas = json.loads(sorted((ROOT / "bench").glob("quotas-*.json"))[-1].read_text())["quotas"]
+    return json.loads(capacity.INPUTS.read_text()), quotas
+
+
+def test_the_model_prints_the_first_limit_headroom_increases_and_cost_at_each_rate():
+    done = subprocess.run([sys.executable, "-m", "bench.capacity"], cwd=ROOT, env=child_environment(),
+                          capture_output=True, text=True, timeout=COMMAND_S)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for rate in ("100/s", "1,000/s", "5,000/s"):
+        assert f"first limit at {rate}:" in done.stdout and "headroom x" in done.stdout
+    assert "quota increases for 1,000/s" in done.stdout
+    assert "cost per million applications at 1,000/s" in done.stdout and "TOTAL" in done.stdout
+
+
+def test_the_dev_stage_reserves_what_the_model_sets_for_the_rate_its_quotas_allow():
+    profile, quotas = inputs()
+    rate = capacity.design_rate(profile, quotas)
+    sized = capacity.sizing(profile, rate, quotas)
+    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"]
+    functions = stage["lambda_functions"]
+    for function, reserved in sized.items():
+        if function in functions:
+            assert functions[function].get("reserved_concurrency") == reserved, (function, reserved)
+    assert stage["environment_variables"]["IDENTITY_CHECK_MAX_CONCURRENCY"] == str(sized["verify_identity_document"])
+    total = sum(f.get("reserved_concurrency", stage["reserved_concurrency"]) for f in functions.values())
+    assert total <= quotas["lambda.concurrency"]["value"] - 100  # Lambda keeps 100 unreserved
+
+
+def test_more_applications_use_more_of_every_quota_and_no_key_is_hot_at_1000_per_second():
+    profile, quotas = inputs()
+    low, high = (capacity.model(profile, rate) for rate in (100, 1000))
+    for (name, used_low, _, _), (_, used_high, _, _) in zip(
+        capacity.uses(low, quotas), capacity.uses(high, quotas), strict=True
+    ):
+        assert used_high >= used_low, name
+    assert max(high.hot.values()) <= capacity.TARGET_USE * quotas["dynamodb.partition_wcu"]["value"]
+
+
+def test_the_identity_checks_concurrency_keeps_textract_under_its_quota():
+    _, quotas = inputs()
+    at_once = capacity.textract_concurrency(quotas)
+    calls_per_second = at_once / (capacity.LATENCY["textract:DetectDocumentText"] + 0.1)
+    assert calls_per_second <= capacity.TARGET_USE * quotas["textract.detect_document_text"]["value"]
