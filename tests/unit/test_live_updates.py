@@ -428,3 +428,28 @@ def test_a_sanctions_review_of_the_applicant_never_reaches_them_only_staff(
     svc.live_updates.command(everything, "subscribe", {"topic": MY_APPLICATIONS}, MY_APPLICATIONS)
     live.fan_out(event(app, 9, hidden, "FLAGGED", "FLAGGED"))
     assert svc.sender.frames(own) == svc.sender.frames(everything) == [] and len(svc.sender.frames(staff)) == 1
+
+
+def test_a_batch_with_a_sanctions_review_in_it_sends_the_applicant_only_the_rest(svc, live, applicant, clock):
+    """Peak's batching meets the tipping-off rule: one outbox message of several events, one of them hidden
+    from the applicant, reaches the applicant's watchers without it (by application and by my-applications)."""
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)
+    own, everything = connected(svc, applicant), connected(svc, applicant)
+    subscribe(svc, own, app.application_id)
+    svc.live_updates.command(everything, "subscribe", {"topic": MY_APPLICATIONS}, MY_APPLICATIONS)
+    message = json.dumps(
+        {
+            "application_id": app.application_id,
+            "applicant_id": app.applicant_id,
+            "events": [
+                one_event(app.application_id, 8, "document.received", "FLAGGED", "FLAGGED"),
+                one_event(app.application_id, 9, "screening.false_positive", "FLAGGED", "FLAGGED"),
+            ],
+        }
+    )
+    live.fan_out(message)
+    for cid in (own, everything):
+        [frame] = svc.sender.frames(cid)
+        assert [e["seq"] for e in frame["events"]] == [8]
