@@ -231,7 +231,7 @@ def test_queries_by_state_and_time(repository, moment):
 
 
 @pytest.mark.stack
-def test_the_state_index_is_spread_over_sixteen_partitions_of_keys(moment):
+def test_the_real_state_index_is_spread_over_sixteen_partitions_of_keys(moment):
     """No state is one hot partition: open (and unpurged closed) applications carry ``<STATE>#<NN>``
     (DynamoDB's index only: the fake answers the same queries without one)."""
     from chalicelib.adapters.dynamodb_applications import STATE_SHARDS, shard_of
