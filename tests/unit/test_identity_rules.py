@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from chalicelib.domain.checks import CheckResult, Outcome
 from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.identity import (
-    NATIONALITY_NOT_SERVED,
     APPLICANT_UNDERAGE,
     CONTENT_TYPE_MISMATCH,
     DOCUMENT_EXPIRED,
@@ -37,6 +36,7 @@ from chalicelib.domain.identity import (
     MRZ_MISMATCH_ISSUING_COUNTRY,
     MRZ_MISMATCH_NAME,
     MRZ_MISMATCH_NATIONALITY,
+    NATIONALITY_NOT_SERVED,
     TAIL_BYTES,
     DocumentSample,
     OcrRefusal,
