@@ -45,6 +45,7 @@ from .page_geometry import (
     text_angle,
     text_bands,
     value_channel,
+    without_hairlines,
     zone_candidates,
 )
 
@@ -53,10 +54,13 @@ _TESSERACT_SLOTS = threading.BoundedSemaphore(int(os.environ.get("DEVSTACK_OCR_W
 MAX_WORKING_SIDE = 2400  # more pixels than the glyphs need: faster and no worse
 CELL_HEIGHT = 30  # glyph height the template matcher works at
 TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
+SHAPE_PENALTY = 0.3  # taken off the score of a zone whose line count does not go with its width
 GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
 PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
 PAGE_TEXT_MAX_WIDTH = 1600  # the printed fields are large: more pixels only cost time
-INK_STRICTNESS = (0.4, 0.55)  # ink_map's strictness for finding the zone: the first, then the second if needed
+# How the zone is looked for, in turn until one reads well (ink_map's strictness; one-pixel lines removed): a busy
+# background's guilloche and microprint are hairlines, lighter than OCR-B's black.
+INK_LOOKS = ((0.4, False), (0.4, True), (0.55, False), (0.55, True))
 
 Point = tuple[float, float]
 
@@ -227,7 +231,12 @@ def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
     scores = [float(np.mean([c.score for c in found[1]])) + (0.05 if found[0].count in ocrb.WIDTHS else 0.0)
               if found is not None else -1.0 for found in cells]
     if flat.lines:
-        return (float(np.mean(scores)) if min(scores) > -1.0 else -1.0), bands, cells
+        if min(scores) <= -1.0:
+            return -1.0, bands, cells
+        # Two lines of 30 or three of 44: no zone ICAO prints (a line lost to, or added by, the background).
+        # Kept as a last resort, below any reading of the right shape.
+        shape_penalty = 0.0 if (len(bands) == 3) == (flat.count == 30) else SHAPE_PENALTY
+        return float(np.mean(scores)) - shape_penalty, bands, cells
     # Levelled, not placed by its glyphs: a row of microprint or guilloche beside the zone may have been taken
     # for a line. The zone is the run of 2-3 lines that reads best as OCR-B at one ICAO width.
     best: tuple[float, list[Band], list[Cells]] = (-1.0, bands[:3], cells[:3])
@@ -262,10 +271,12 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
         turned_small = small.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
         turned = None
         # Ink as dark as the zone's against its neighbourhood; where guilloche dense enough to join the zone's
-        # lines into one band passes for ink, only what is darker still (a busy background's lines are lighter
-        # than OCR-B's black; the cascade costs a second look only where the first read badly).
-        for strictness in INK_STRICTNESS if font else INK_STRICTNESS[:1]:
+        # lines into one band passes for ink, without hairlines, or only what is darker still (the cascade costs
+        # another look only where the first read badly).
+        for strictness, hairlines_off in INK_LOOKS if font else INK_LOOKS[:1]:
             ink = ink_map(turned_small, strictness=strictness)
+            if hairlines_off:
+                ink = without_hairlines(ink)
             candidates = zone_candidates(text_bands(ink), turned_small.width)
             if not candidates:
                 continue

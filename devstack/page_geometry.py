@@ -105,6 +105,18 @@ def thick_strokes(ink: Any, line_height: float) -> Any:
     return _extreme(_extreme(pixels, side, np.min), side, np.max) > 0
 
 
+def without_hairlines(ink: Any) -> Any:
+    """The ink less what a 2 x 2 square does not fit in: one-pixel lines (guilloche, microprint, at the size the
+    zone is looked for) go, strokes two pixels wide or more stay."""
+    core = ink[:-1, :-1] & ink[1:, :-1] & ink[:-1, 1:] & ink[1:, 1:]
+    out = np.zeros_like(ink)
+    out[:-1, :-1] |= core
+    out[1:, :-1] |= core
+    out[:-1, 1:] |= core
+    out[1:, 1:] |= core
+    return out
+
+
 def _sharpness(ink_image: Any, angle: float) -> float:
     rows = np.asarray(ink_image.rotate(angle, resample=Image.BILINEAR, expand=True, fillcolor=0), dtype=np.float64)
     profile = rows.sum(axis=1)
