@@ -1,7 +1,8 @@
 """Fixes to moto, the local AWS, where it differs from AWS (dev tooling only).
 
 :func:`patch_moto` applies them all: DynamoDB made safe under concurrent
-requests (below), S3 presigned POST policies enforced
+requests (below), SQS deletes that never drop a message sent meanwhile
+(:func:`sqs_deletes_keep_concurrent_sends`), S3 presigned POST policies enforced
 (:func:`enforce_presigned_post_policies`), S3 events naming their object
 version (:func:`s3_events_carry_version_ids`), app clients' WriteAttributes honoured
 (:func:`enforce_client_write_attributes`) and a per-request directory scan
@@ -322,10 +323,59 @@ def _access_token_scopes(access_token: str) -> list[str]:
     return str(claims.get("scope") or "").split()
 
 
+_SQS_DELETE_PATCHED = False
+
+
+def sqs_deletes_keep_concurrent_sends() -> None:
+    """Idempotent: deleting an SQS message never loses another message sent at the same moment.
+
+    moto's ``Queue.delete_message`` rebuilds the queue's message list without
+    the deleted one and then *rebinds* ``_messages`` to the new list, holding
+    no lock, while ``add_message`` (SendMessage, and SNS delivering to a
+    subscribed queue) appends under the queue's ``_messages_lock``. A message
+    appended after the rebuild's loop has passed the end of the old list, and
+    before the rebinding, is silently discarded: sent (SNS answered with its
+    message id), never received, never in the DLQ. The local stack's pumps
+    delete after every invocation while SNS publishes into the same internal
+    queues, so under load application events vanished on their way to the
+    notifier (a state-change frame that never came, and nothing logged).
+    SQS never loses an acknowledged message.
+
+    The delete here holds the queue's lock and removes in place, so a send
+    waits for it, and the receive path's own in-place removals (moving a
+    message to the DLQ) cannot be undone by a rebinding either.
+    """
+    global _SQS_DELETE_PATCHED
+    if _SQS_DELETE_PATCHED:
+        return
+    from moto.sqs.exceptions import ReceiptHandleIsInvalid
+    from moto.sqs.models import Queue
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            if receipt_handle in self.deleted_messages:
+                return  # already deleted: deleting again is not an error
+            doomed = [m for m in list(self._messages) if m.had_receipt_handle(receipt_handle)]
+            if not doomed:
+                raise ReceiptHandleIsInvalid()
+            for message in doomed:  # deleted whatever its pending state, as moto does
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+                try:
+                    self._messages.remove(message)
+                except ValueError:  # moved to the DLQ meanwhile
+                    pass
+
+    delete_message.devstack_locked = True  # type: ignore[attr-defined]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
+    _SQS_DELETE_PATCHED = True
+
+
 def patch_moto() -> None:
     """Every fix the local stack applies to moto (idempotent)."""
     serialise_dynamodb()
     enforce_client_write_attributes()
+    sqs_deletes_keep_concurrent_sends()
     s3_events_carry_version_ids()
     enforce_presigned_post_policies()
     enforce_presigned_get_links()

@@ -15,7 +15,9 @@ handler with the event Lambda would send, with Lambda's delivery semantics:
   A message that is not a notification at all is logged and moved to the
   stage's ``devstack-<stage>-dead-letters`` queue; the rest of its batch goes on.
 * DynamoDB streams (event source mapping): batches in shard order; a failing
-  batch is retried with backoff and blocks its shard until it succeeds. With
+  batch is retried with backoff and blocks its shard until it succeeds; a
+  ``{"batchItemFailures": [...]}`` response retries from the first record it
+  names (ReportBatchItemFailures, as the deployment configures). With
   concurrency > 1 a batch is split by partition key and its parts delivered
   concurrently (Lambda's ParallelizationFactor): per-key order is kept.
 
@@ -436,13 +438,14 @@ class DynamoDBStreamPump(Pump):
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _deliver_in_order(self, records: list[dict]) -> bool:
-        event = {"Records": [stream_record(record, self.stream_arn, self.region)
-                             for record in records]}
+        """Deliver until the handler has taken every record; a failure retries (blocking the
+        shard) the whole batch, a partial batch response only from the first record it names."""
         attempt = 0
         while not self.stopping:
+            event = {"Records": [stream_record(record, self.stream_arn, self.region)
+                                 for record in records]}
             try:
-                self.invoker(event)
-                return True
+                result = self.invoker(event)
             except Exception as error:  # noqa: BLE001
                 delay = STREAM_BACKOFF[min(attempt, len(STREAM_BACKOFF) - 1)]
                 attempt += 1
@@ -450,7 +453,40 @@ class DynamoDBStreamPump(Pump):
                     f"{len(records)} record(s) from {self.source} (attempt {attempt}; the "
                     f"shard is blocked until it succeeds; retrying in {delay} s)", error)
                 self._stopping.wait(delay)
+                continue
+            retry_from = stream_retry_from(result, records)
+            if retry_from is None:
+                return True
+            delay = STREAM_BACKOFF[min(attempt, len(STREAM_BACKOFF) - 1)]
+            attempt += 1
+            log.warning("devstack: %s reported a failed item in %d record(s) from %s (attempt %d); "
+                        "retrying from record %d in %s s, the shard blocked until then",
+                        self.invoker.name, len(records), self.source, attempt, retry_from, delay)
+            records = records[retry_from:]
+            self._stopping.wait(delay)
         return False
+
+
+def stream_retry_from(result: Any, records: list[dict]) -> int | None:
+    """Where a stream batch is retried from, by the handler's partial batch response, or None.
+
+    The deployment enables ReportBatchItemFailures on the stream mappings: Lambda
+    then retries from the lowest sequence number named, and treats a response
+    naming a record not in the batch (or an empty identifier) as a failure of
+    the whole batch. Without honouring it, the records a handler reported as
+    failed (the outbox's events SNS did not take) were lost locally.
+    """
+    if not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return None
+    positions = {str(record["dynamodb"].get("SequenceNumber")): index
+                 for index, record in enumerate(records)}
+    named = [item.get("itemIdentifier") if isinstance(item, dict) else None
+             for item in result["batchItemFailures"]]
+    if any(str(name) not in positions for name in named if name is not None) or None in named:
+        log.error("devstack: batchItemFailures names %s, not all records of the batch; "
+                  "retrying the whole batch", named)
+        return 0
+    return min(positions[str(name)] for name in named)
 
 
 # --- wiring from the app's registrations ----------------------------------------------

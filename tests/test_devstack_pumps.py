@@ -349,6 +349,46 @@ def test_a_failing_stream_batch_is_retried_and_blocks_the_shard(aws, name, monke
     assert seen.items == ["first", "first", "first", "second"]
 
 
+def test_a_stream_batch_reporting_a_failed_item_is_retried_from_that_item(aws, name, monkeypatch):
+    """ReportBatchItemFailures (the outbox names the first event SNS did not take): the records from
+    the one named on are delivered again, in order; the ones before it are not."""
+    monkeypatch.setattr("devstack.pumps.STREAM_BACKOFF", (0.05,))
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=10)
+    def handle(event):
+        records = list(event)
+        seen.add([record.keys["pk"]["S"] for record in records])
+        if len(seen) == 1:
+            return {"batchItemFailures": [{"itemIdentifier": records[1].sequence_number}]}
+        return {"batchItemFailures": []}
+
+    for key in ("a", "b", "c"):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": key}})
+    with pumping(app, aws):
+        wait_until(lambda: len(seen) == 2)
+    assert seen.items == [["a", "b", "c"], ["b", "c"]]
+
+
+def test_a_partial_batch_response_naming_no_record_of_the_batch_retries_it_whole():
+    from devstack.pumps import stream_retry_from
+
+    records = [{"dynamodb": {"SequenceNumber": str(n)}} for n in (10, 11, 12)]
+    assert stream_retry_from(None, records) is None
+    assert stream_retry_from({"batchItemFailures": []}, records) is None
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": "12"}, {"itemIdentifier": "11"}]},
+                             records) == 1
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": "99"}]}, records) == 0
+    assert stream_retry_from({"batchItemFailures": [{"itemIdentifier": None}]}, records) == 0
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 def test_a_handler_on_a_missing_queue_is_a_loud_wiring_error(aws, name):

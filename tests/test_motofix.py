@@ -78,3 +78,60 @@ def test_a_cancelled_transaction_puts_back_exactly_the_items_it_named():
                           ExpressionAttributeValues={":a": {"S": "motofix-new"}})["Count"] == 0
     assert "Item" in dynamodb.get_item(TableName=history, Key={"application_id": {"S": "motofix-other"},
                                                                 "seq": {"N": "1"}})
+
+
+class _ListThatLetsASendIn(list):
+    """A queue's message list that, the first time an iteration over it ends, lets another thread send."""
+
+    def __init__(self, items, send):
+        super().__init__(items)
+        self._send = send
+
+    def __iter__(self):
+        yield from super().__iter__()
+        send, self._send = self._send, None
+        if send is not None:
+            send()
+
+
+def test_a_message_sent_while_another_is_deleted_is_never_lost():
+    """moto rebuilt the message list and rebound it with no lock: a send landing between the end of
+    the rebuild and the rebinding vanished (the local stack lost SNS events bound for the notifier).
+    The interleaving is forced: when the delete has walked the list, another thread tries to send."""
+    import threading
+    import uuid
+
+    from moto.sqs.models import sqs_backends
+
+    from devstack.motofix import patch_moto
+
+    patch_moto()
+    backend = sqs_backends["123456789012"]["us-east-1"]
+    name = f"motofix-{uuid.uuid4().hex[:8]}"
+    queue = backend.create_queue(name)
+    backend.send_message(name, "first")
+    backend.send_message(name, "second")
+    (received,) = backend.receive_message(name, 1, 0, 30)
+    waited = []  # the send found the delete holding the queue: it goes in once the delete is done
+
+    def send_from_another_thread():
+        def send():
+            if not queue._messages_lock.acquire(blocking=False):
+                waited.append(True)
+                return
+            try:
+                backend.send_message(name, "third")
+            finally:
+                queue._messages_lock.release()
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        sender.join()
+
+    queue._messages = _ListThatLetsASendIn(queue._messages, send_from_another_thread)
+    backend.delete_message(name, received.receipt_handle)
+    if waited:
+        backend.send_message(name, "third")
+
+    left = sorted(message.body for message in queue._messages)
+    assert left == sorted({"first", "second", "third"} - {received.body})

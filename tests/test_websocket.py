@@ -488,3 +488,29 @@ def test_concurrent_subscribes_keep_the_connection_listing_every_subscription(st
     assert sorted(store.get(connection_id).topics) == sorted(topics)
     store.forget(connection_id)
     assert all(list(store.subscribers(t)) == [] for t in topics)
+
+
+def test_the_fan_out_reads_a_topics_subscribers_strongly_consistently(store, monkeypatch):
+    """A subscription acknowledged to the client must be seen by the next fan-out: DynamoDB answers a
+    Query eventually consistently unless asked (a frame sent within about a second of the ack could miss
+    the subscriber in AWS). moto is always consistent, so the request itself is what is checked."""
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.domain.users import Identity
+
+    connection_id = f"conn-{uuid.uuid4().hex}"
+    topic = app_topic(str(uuid.uuid4()))
+    store.register(connection_id, Identity(sub="someone", groups=frozenset()))
+    store.subscribe(connection_id, topic)
+    queries = []
+    original = Connection._make_api_call
+
+    def recording(self, operation_name, operation_kwargs):
+        if operation_name == "Query":
+            queries.append(operation_kwargs)
+        return original(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", recording)
+    assert list(store.subscribers(topic)) == [connection_id]
+    assert queries and all(query.get("ConsistentRead") is True for query in queries)
+    store.forget(connection_id)

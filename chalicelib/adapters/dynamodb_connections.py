@@ -264,10 +264,15 @@ class DynamoConnectionStore(ConnectionStore):
         raise KeptChanging(connection_id)
 
     def subscribers(self, topic: str) -> Iterator[str]:
-        """Connection ids subscribed to ``topic``, skipping expired subscriptions."""
+        """Connection ids subscribed to ``topic``, skipping expired subscriptions.
+
+        Strongly consistent: a subscription acknowledged to the client is seen by the
+        very next fan-out (an eventually consistent Query may miss a write made within
+        about a second, and that event's frame would never be sent).
+        """
         prefix = len("CONN#")
         for item in ConnectionModel.query(
-            _topic_pk(topic), filter_condition=ConnectionModel.expires_at > self._clock()
+            _topic_pk(topic), filter_condition=ConnectionModel.expires_at > self._clock(), consistent_read=True
         ):
             yield item.sk[prefix:]
 

@@ -30,7 +30,9 @@ class SnsEventPublisher(EventPublisher):
     def publish_batch(self, entries: Sequence[tuple[Mapping[str, Any], Mapping[str, str]]]) -> list[int]:
         """One PublishBatch call per ten messages instead of one Publish each; failed entries by index.
 
-        A whole call that fails (throttling after the SDK's retries) fails all its entries.
+        A whole call that fails (throttling after the SDK's retries) fails all its entries, and
+        so does an entry the answer does not name as successful: only an acknowledged message is
+        published (moto leaves out an entry whose delivery raised, in neither list).
         """
         failed: list[int] = []
         for start in range(0, len(entries), self.BATCH):
@@ -50,5 +52,6 @@ class SnsEventPublisher(EventPublisher):
             except Exception:  # noqa: BLE001 - the caller retries exactly these entries
                 failed.extend(range(start, start + len(chunk)))
                 continue
-            failed.extend(int(f["Id"]) for f in answer.get("Failed", []))
+            succeeded = {entry["Id"] for entry in answer.get("Successful", [])}
+            failed.extend(start + i for i in range(len(chunk)) if str(start + i) not in succeeded)
         return sorted(failed)

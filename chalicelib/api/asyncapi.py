@@ -128,7 +128,8 @@ class ApplicationEvent(_Frame):
 
 
 class EventFrame(_Frame):
-    """A change to something you watch. A hint: the REST API stays the source of truth."""
+    """A change to something you watch. A hint: the REST API stays the source of truth. Frames of one
+    application may arrive out of order (they are sent concurrently): order them by `seq`."""
 
     type: Literal["event"]
     event: ApplicationEvent

@@ -19,7 +19,11 @@ Frames to clients::
 ``seq`` in the subscribe ack is the application's latest history sequence
 number: a client compares it with the events' ``seq`` to know what it already
 has and to notice a gap (then it reads the history over REST). Notifications
-are a hint; the REST API stays the source of truth.
+are a hint; the REST API stays the source of truth. Each event reaches each
+subscribed connection once, but the events of one application may arrive out
+of order (the notifier handles them concurrently, as SNS invokes Lambda):
+a client orders them by ``seq`` and never takes the last frame to arrive as
+the current state.
 
 Error codes: ``ERROR_CODES`` below. The same protocol is described
 machine-readably, from these definitions, in the AsyncAPI document

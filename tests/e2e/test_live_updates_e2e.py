@@ -45,6 +45,28 @@ def events_until(ws, done, timeout=OUTCOME_S):
     raise AssertionError(f"no matching event within {timeout}s; saw {seen}")
 
 
+def every_event_through(ws, app_id, after_seq, final_states, timeout=OUTCOME_S):
+    """Read until a final state has arrived and with it every event of the application since
+    ``after_seq``; return them in ``seq`` order. Frames of one application may arrive out of order
+    (the notifier runs concurrently, as SNS invokes Lambda): a client orders them by ``seq``, and a
+    missing ``seq`` is a lost frame, never merely a late one."""
+    deadline = time.monotonic() + timeout
+    mine: dict[int, dict] = {}
+    while True:
+        final = [e["seq"] for e in mine.values() if e["state"] in final_states]
+        if final and set(range(after_seq + 1, min(final) + 1)) <= set(mine):
+            return [mine[seq] for seq in sorted(mine)]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"not every event up to a final state within {timeout}s; "
+                                 f"after seq {after_seq} saw {sorted(mine)}: {list(mine.values())}")
+        frame = json.loads(ws.recv(timeout=max(0.1, remaining)))
+        if frame.get("type") == "event" and frame["event"]["application_id"] == app_id:
+            event = frame["event"]
+            assert event["seq"] not in mine, f"a notification arrived twice: {event}"
+            mine[event["seq"]] = event
+
+
 def create_and_upload(stack, token, body):
     app = call(stack, "POST", "/applications", token, json=body).json()
     return app["id"], call(stack, "POST", f"/applications/{app['id']}/documents", token,
@@ -59,11 +81,10 @@ def test_applicant_watches_verifying_then_approved_arrive_after_uploading(local_
         assert ack["type"] == "subscribed"
         assert upload(presigned, passport_bytes(photo=HOLDER_PHOTO), "image/jpeg").status_code in (200, 201, 204)
         live_selfie(local_stack, token, app_id)  # nothing is approved without the face check (issue 17)
-        events = events_until(ws, lambda e: e["state"] == "APPROVED")
-    states = [e["state"] for e in events if e["application_id"] == app_id]
+        events = every_event_through(ws, app_id, ack["seq"], {"APPROVED"})
+    states = [e["state"] for e in events if e["seq"] > ack["seq"]]  # in seq order, none missing
     assert "VERIFYING" in states and states[-1] == "APPROVED"
     assert states.index("VERIFYING") < states.index("APPROVED")
-    assert len({e["event_id"] for e in events}) == len(events), "a notification arrived twice"
 
 
 def test_reviewer_sees_a_flagged_application_arrive_and_leave_when_decided(local_stack):
