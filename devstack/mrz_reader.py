@@ -45,6 +45,7 @@ from .page_geometry import (
     text_angle,
     text_bands,
     value_channel,
+    without_hairlines,
     zone_candidates,
 )
 
@@ -53,9 +54,13 @@ _TESSERACT_SLOTS = threading.BoundedSemaphore(int(os.environ.get("DEVSTACK_OCR_W
 MAX_WORKING_SIDE = 2400  # more pixels than the glyphs need: faster and no worse
 CELL_HEIGHT = 30  # glyph height the template matcher works at
 TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
+SHAPE_PENALTY = 0.3  # taken off the score of a zone whose line count does not go with its width
 GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
 PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
 PAGE_TEXT_MAX_WIDTH = 1600  # the printed fields are large: more pixels only cost time
+# How the zone is looked for, in turn until one reads well (ink_map's strictness; one-pixel lines removed): a busy
+# background's guilloche and microprint are hairlines, lighter than OCR-B's black.
+INK_LOOKS = ((0.4, False), (0.4, True), (0.55, False), (0.55, True))
 
 Point = tuple[float, float]
 
@@ -219,15 +224,33 @@ def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
         bands = list(flat.lines)
     else:
         ink = ink_map(flat.image, strictness=0.55)
-        bands = [b for b in text_bands(ink) if b.right - b.left > flat.image.width * 0.5][:3]
+        bands = [b for b in text_bands(ink) if b.right - b.left > flat.image.width * 0.5][:4]
     if len(bands) < 2:
         return -1.0, [], []
     cells = [_cells(flat, band, font) for band in bands]
     scores = [float(np.mean([c.score for c in found[1]])) + (0.05 if found[0].count in ocrb.WIDTHS else 0.0)
-              for found in cells if found is not None]
-    if len(scores) < len(bands):
-        return -1.0, bands, cells
-    return float(np.mean(scores)), bands, cells
+              if found is not None else -1.0 for found in cells]
+    if flat.lines:
+        if min(scores) <= -1.0:
+            return -1.0, bands, cells
+        # Two lines of 30 or three of 44: no zone ICAO prints (a line lost to, or added by, the background).
+        # Kept as a last resort, below any reading of the right shape.
+        shape_penalty = 0.0 if (len(bands) == 3) == (flat.count == 30) else SHAPE_PENALTY
+        return float(np.mean(scores)) - shape_penalty, bands, cells
+    # Levelled, not placed by its glyphs: a row of microprint or guilloche beside the zone may have been taken
+    # for a line. The zone is the run of 2-3 lines that reads best as OCR-B at one ICAO width.
+    best: tuple[float, list[Band], list[Cells]] = (-1.0, bands[:3], cells[:3])
+    for size in (3, 2):
+        for start in range(len(bands) - size + 1):
+            run = range(start, start + size)
+            found = [cells[k] for k in run]
+            widths = {f[0].count for f in found if f is not None}
+            if any(f is None for f in found) or len(widths) != 1 or (size == 3) != (widths == {30}):
+                continue
+            score = float(np.mean([scores[k] for k in run]))
+            if score > best[0]:
+                best = (score, [bands[k] for k in run], found)
+    return best
 
 
 def read_page(image: Any, page_text: bool = True) -> PageReading:
@@ -246,27 +269,37 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
     best: Optional[tuple[float, Flat, list[Band], list[Cells], float]] = None
     for turn in (0.0, 180.0) if font else (0.0,):
         turned_small = small.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
-        ink = ink_map(turned_small)
-        candidates = zone_candidates(text_bands(ink), turned_small.width)
-        if not candidates:
-            continue
-        group, upside_down = candidates[0]
-        if upside_down:
-            continue  # the top group of this turn is the bottom group of the other
-        turned = gray.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
-        scale = turned.width / turned_small.width
-        # Placed by its glyphs (perspective undone) or, when that reads badly, only levelled: the better read.
-        for method in (rectify, level):
-            flat = method(turned, ink, group, scale=scale)
-            if flat is None:
+        turned = None
+        # Ink as dark as the zone's against its neighbourhood; where guilloche dense enough to join the zone's
+        # lines into one band passes for ink, without hairlines, or only what is darker still (the cascade costs
+        # another look only where the first read badly).
+        for strictness, hairlines_off in INK_LOOKS if font else INK_LOOKS[:1]:
+            ink = ink_map(turned_small, strictness=strictness)
+            if hairlines_off:
+                ink = without_hairlines(ink)
+            candidates = zone_candidates(text_bands(ink), turned_small.width)
+            if not candidates:
                 continue
-            if font:
-                score, bands, cells = _zone_score(flat, font)
-            else:
-                score, bands, cells = 0.0, text_bands(ink_map(flat.image))[:3], []
-            if best is None or score > best[0]:
-                best = (score, flat, bands, cells, angle + turn)
-            if score >= GOOD_ZONE_SCORE:
+            group, upside_down = candidates[0]
+            if upside_down:
+                continue  # the top group of this turn is the bottom group of the other
+            if turned is None:
+                turned = gray.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
+            scale = turned.width / turned_small.width
+            # Placed by its glyphs (perspective undone) or, when that reads badly, only levelled: the better read.
+            for method in (rectify, level):
+                flat = method(turned, ink, group, scale=scale)
+                if flat is None:
+                    continue
+                if font:
+                    score, bands, cells = _zone_score(flat, font)
+                else:
+                    score, bands, cells = 0.0, text_bands(ink_map(flat.image))[:3], []
+                if best is None or score > best[0]:
+                    best = (score, flat, bands, cells, angle + turn)
+                if score >= GOOD_ZONE_SCORE:
+                    break
+            if best is not None and best[0] >= GOOD_ZONE_SCORE:
                 break
     if best is None:
         frame = _Frame(gray.size, angle)

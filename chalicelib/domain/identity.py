@@ -383,14 +383,20 @@ def _read_rule_reasons(
     document = declared.identity_document
     expiry = mrz_expiry_date(zone.expiry_date, today) if zone.expiry_date != _yymmdd(document.expiry_date) else None
     birth = mrz_birth_date(zone.birth_date, today) if zone.birth_date != _yymmdd(declared.date_of_birth) else None
-    return _rule_reasons(
+    reasons = _rule_reasons(
         [
             expiry_rule(expiry, today, "mrz.expiry_date") if expiry else None,
             age_rule(birth, policy, today, "mrz.birth_date") if birth else None,
-            nationality_rule(zone.nationality, policy, "mrz.nationality"),
         ],
         already,
     )
+    refused = nationality_rule(zone.nationality, policy, "mrz.nationality")
+    if refused is not None and not any(r.code == refused.code for r in already + reasons):
+        # Read otherwise than declared (a declared refused nationality FAILed at the declaration's rules): no check
+        # digit protects the code, so a misread must not refuse the applicant -- nor pass them. A person looks.
+        message = f"{refused.message} (as read on the document, where no check digit protects it): a person looks"
+        reasons.append(Reason(refused.code, Outcome.REVIEW, message))
+    return reasons
 
 
 def _mrz_details(reading: mrz.Reading, today: dt.date) -> dict[str, Any]:
@@ -463,12 +469,40 @@ def _agreement_reasons(declared: ApplicationRequest, reading: mrz.Reading, today
     reasons += _birth_date_reasons(declared.date_of_birth, zone, today)
     if zone.expiry_date != _yymmdd(document.expiry_date):
         reasons.append(_mismatch(MRZ_MISMATCH_EXPIRY_DATE, "expiry date"))
-    if zone.nationality != _country(declared.nationality):
-        reasons.append(_mismatch(MRZ_MISMATCH_NATIONALITY, "nationality"))
-    if zone.issuing_state != _country(document.issuing_country):
-        reasons.append(_mismatch(MRZ_MISMATCH_ISSUING_COUNTRY, "issuing country"))
-    reasons += _name_reasons(declared, reading)
+    reasons += _code_reasons(MRZ_MISMATCH_NATIONALITY, "nationality", zone.nationality, declared.nationality)
+    reasons += _code_reasons(
+        MRZ_MISMATCH_ISSUING_COUNTRY, "issuing country", zone.issuing_state, document.issuing_country
+    )
+    reasons += _name_reasons(declared, reading, _protected_fields_agree(declared, reading, today))
     return reasons
+
+
+def _code_reasons(code: str, what: str, read: str, declared_code: str) -> list[Reason]:
+    """A nationality or issuing state read otherwise than declared: REVIEW, never FAIL, with both codes.
+
+    No check digit protects either code, so a difference may be OCR's (UKR read as UKB, IRL as TRL) as well as
+    the document's: only a person looking at the image can tell, and approving is out of the question too.
+    Another person's document still fails on the fields its check digits confirm (number, dates).
+    """
+    if read == _country(declared_code):
+        return []
+    message = (
+        f"The document's {what} was read as {read.replace(mrz.FILLER, '') or '(nothing)'!r}, declared"
+        f" {_country(declared_code)!r}: no check digit protects it, so a person compares the image"
+    )
+    return [Reason(code, Outcome.REVIEW, message)]
+
+
+def _protected_fields_agree(declared: ApplicationRequest, reading: mrz.Reading, today: dt.date) -> bool:
+    """The zone's check digits confirm it, and every field they protect (number, birth date, expiry) is the
+    declared one: the document is the declared document, whatever its unprotected fields were read as."""
+    zone, document = reading.mrz, declared.identity_document
+    return (
+        reading.valid
+        and zone.document_number == document.number
+        and zone.birth_date == _yymmdd(declared.date_of_birth)
+        and zone.expiry_date == _yymmdd(document.expiry_date)
+    )
 
 
 _LOOKALIKE_PAIRS = frozenset(frozenset(pair) for pair in ("0O", "0D", "0Q", "1I", "1L", "2Z", "5S", "6G", "8B", "8S"))
@@ -524,26 +558,35 @@ def _birth_date_reasons(declared_birth: dt.date, zone: mrz.Mrz, today: dt.date) 
     return []
 
 
-def _name_reasons(declared: ApplicationRequest, reading: mrz.Reading) -> list[Reason]:
+def _name_reasons(declared: ApplicationRequest, reading: mrz.Reading, protected_agree: bool) -> list[Reason]:
     """Any ICAO spelling of the declared name passes, and so does one read with look-alikes (``mrz.compare_name``:
     a digit where a letter must be, or an OCR-B look-alike letter -- G/O, S/B, I/L -- for a few of its letters;
     no check digit protects a name, so the declaration tells which was printed; nothing read is rewritten). All
-    look-alikes but more than a misread explains, or one or two other letters off: a person's call; more fails.
+    look-alikes but more than a misread explains, or one or two other letters off: a person's call. More fails --
+    unless every field the check digits protect is the declared one (``protected_agree``): then the document is
+    the declared document and its name, which nothing protects, was misread or typed otherwise; a person looks.
     """
     surname, given = declared.full_name.surname, declared.full_name.given_names
     zone = reading.mrz
     comparison = mrz.compare_name(surname, given, zone, reading.name_doubts())
     if comparison.level is not None:
         return []
+    read = f"read as {zone.name_field!r}"
     if comparison.too_many:
         message = (
-            f"The document's name differs from the declared name only by look-alike characters, but in"
+            f"The document's name ({read}) differs from the declared name only by look-alike characters, but in"
             f" {len(comparison.differences)} places: a person compares the image"
         )
         return [Reason(MRZ_MISMATCH_NAME, Outcome.REVIEW, message)]
     nearest = min(_distance(zone.name_field, form[: len(zone.name_field)]) for form in mrz.name_forms(surname, given))
     if nearest <= 2:
-        message = "The document's name differs from the declared name by a letter or two (a misread?)"
+        message = f"The document's name ({read}) differs from the declared name by a letter or two (a misread?)"
+        return [Reason(MRZ_MISMATCH_NAME, Outcome.REVIEW, message)]
+    if protected_agree:
+        message = (
+            f"The document's name ({read}) differs from the declared name, but its number, birth date and expiry,"
+            " confirmed by their check digits, are the declared ones: a person compares the image"
+        )
         return [Reason(MRZ_MISMATCH_NAME, Outcome.REVIEW, message)]
     return [_mismatch(MRZ_MISMATCH_NAME, "name")]
 

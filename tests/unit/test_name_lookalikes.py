@@ -23,11 +23,13 @@ PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[Heal
 TODAY = dt.date.today()
 # Names made mostly of the letters OCR confuses, so the misreads land in every position.
 _CONFUSABLE = "GOSBIZQDCLJ"
-_NAME = st.text(alphabet=_CONFUSABLE + "AEHKMNRTUWY", min_size=2, max_size=10)
+_NAME = st.text(alphabet=_CONFUSABLE + "EAHKMNRTUWY", min_size=2, max_size=10)
 #: What OCR reads each printed letter as (digits where a letter must be, or a look-alike letter).
 MISREADS = {
-    "G": "0OC6Q", "O": "0GQD", "S": "B58", "B": "8S", "I": "1L", "Z": "2", "Q": "O0", "D": "0O", "C": "G",
+    "G": "0OC6Q", "O": "0GQD", "S": "B58", "B": "8S", "I": "1LT", "Z": "2", "Q": "O0", "D": "0O", "C": "G",
     "L": "I1", "J": "I1",
+    # A stroke lost (a photo's blur, glare, JPEG): OCR-B's E without its foot is F, its I without the foot serif T.
+    "E": "F",
 }
 
 
@@ -70,7 +72,7 @@ def test_a_valid_document_read_with_look_alikes_in_its_name_passes(case):
 
     result = _run(body, misread)
 
-    assert MRZ_MISMATCH_NAME not in {r.code for r in result.reasons}, (misread, result.reasons)
+    assert MRZ_MISMATCH_NAME not in {r.code for r in result.reasons}, (body["full_name"], misread, result.reasons)
     assert result.outcome is Outcome.PASS
     # nothing read was rewritten to fit the declaration: the zone's lines are what the repair made of OCR's
     assert result.details["mrz"]["name_comparison"]["level"] is not None

@@ -86,8 +86,10 @@ NAME_COULD_BE = {
 #: Letters OCR-B's shapes let an OCR read for one another, as letters (G as O, S as B, I as L...): nothing in the
 #: zone can tell which one is printed in a name (no check digit protects it). A name read with one for the other
 #: is the declared name read with a look-alike, never a rewrite of what was read (mrz.names.compare_name).
+#: E/F and I/T are one stroke apart in OCR-B (E's foot, I's foot serif) that a photo's blur, glare or JPEG loses:
+#: the most frequent letter confusions of the read-rate bench on pages nobody tuned on (issue 19).
 NAME_LOOKALIKE_LETTERS = frozenset(
-    frozenset(pair) for pair in ("GO", "GC", "GQ", "OQ", "OD", "DQ", "CO", "SB", "IL", "IJ")
+    frozenset(pair) for pair in ("GO", "GC", "GQ", "OQ", "OD", "DQ", "CO", "SB", "IL", "IJ", "EF", "IT")
 )
 
 CONFUSION_COST = 0.3  # a known confusion: 0 for O, K for '<'
