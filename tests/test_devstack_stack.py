@@ -13,7 +13,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import boto3
 import pytest
 
 from tests.support.deadlines import COMMAND_S, EVENT_S, REPLY_S, START_S, STOP_S
+from tests.support.stopping import child_pids, listening
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = "DEVSTACK_READY "
@@ -100,26 +100,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float = EVENT_DEADLINE) ->
             raise AssertionError(f"not within {timeout} s")
         time.sleep(0.05)
     return result
-
-
-def child_pids(pid: int) -> set[int]:
-    children = set()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
-                          if ":\t" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            children.add(int(status.parent.name))
-    return children
-
-
-def listening(url: str) -> bool:
-    parts = urlsplit(url)
-    with socket.socket() as sock:
-        sock.settimeout(REPLY_S)  # refused at once when closed, accepted at once when open
-        return sock.connect_ex((parts.hostname, parts.port)) == 0
 
 
 @contextmanager

@@ -387,7 +387,8 @@ def test_a_face_check_message_that_is_not_an_application_event_is_poison(svc):
 
 
 def test_a_failed_system_check_decides_without_asking_for_a_selfie(svc, applicant):
-    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"})
+    # another person: a differing name AND birth date fails (a name alone on the declared number and dates is REVIEW)
+    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"}, date_of_birth="1971-03-04")
     app = submit(svc, applicant)
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, document_bytes(other)))
     svc.address_check.address_requested(address_message(app.application_id))
