@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -310,14 +311,22 @@ def test_a_decision_survives_a_concurrent_escalation(api, reviewer, applicant, m
     assert [e.type.value for e in history(app_id)][-2:] == ["review.escalated", "application.approved"]
 
 
-def test_two_reviewers_deciding_at_once_exactly_one_wins_100_times(api, reviewer):
+#: Half the trials hold both decisions at their commit until both reviewers have read the application in review
+#: (tests/support/races.py): a real race every time, whose loser the conditional write must refuse (409). The other
+#: half run at natural timing, where the loser may also read after the winner decided (404). A broken condition
+#: shows in the first held trial; 100 free trials were needed before only because most of them never raced.
+DECISION_TRIALS = 24
+
+
+def test_two_reviewers_deciding_at_once_exactly_one_wins(api, reviewer, monkeypatch):
     from tests.support.identities import make_user
+    from tests.support.races import held_commits
 
     second = make_user(("reviewers",))
-    # Ten per applicant: a person may create only so many applications a day. Fresh applicants
+    # Eight per applicant: a person may create only ten applications a day. Fresh applicants
     # only: the shared demo applicant may have spent its day on earlier tests (the doc tests).
-    applicants = [make_user() for _ in range(10)]
-    ids = [flagged_via_api(api, applicants[i % 10]) for i in range(100)]
+    applicants = [make_user() for _ in range(3)]
+    ids = [flagged_via_api(api, applicants[i % 3]) for i in range(DECISION_TRIALS)]
     barrier = threading.Barrier(2)
     plans = ((reviewer, "approve", "APPROVED"), (second, "reject", "REJECTED"))
 
@@ -326,11 +335,15 @@ def test_two_reviewers_deciding_at_once_exactly_one_wins_100_times(api, reviewer
         barrier.wait(timeout=REPLY_S)
         return decide(api, user, app_id, decision, f"{decision} by {user.sub}")
 
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        for app_id in ids:
-            replies = list(pool.map(lambda plan: attempt(app_id, plan), plans))
+    with held_commits(monkeypatch) as held, concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for trial, app_id in enumerate(ids):
+            refused_before = held.conflicts
+            with held.rendezvous(2) if trial % 2 == 0 else contextlib.nullcontext():
+                replies = list(pool.map(lambda plan: attempt(app_id, plan), plans))
             # the loser read it in review (409: someone else decided) or after (404: no longer theirs to see)
             assert sorted(r.status for r in replies) in ([200, 404], [200, 409]), [r.body for r in replies]
+            if trial % 2 == 0:  # both read it in review: the loser's write was refused
+                assert held.conflicts - refused_before == 1 and sorted(r.status for r in replies) == [200, 409]
             winner = next(i for i, r in enumerate(replies) if r.status == 200)
             loser = replies[1 - winner]
             final = plans[winner][2]
