@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from . import face_evidence as evidence
 from .checks import FACE, CheckResult
-from .face import liveness_passed
+from .face import SUCCEEDED, liveness_passed
 from .policy import Policy
 from .workflow import (
     FINAL_STATES,
@@ -227,6 +227,30 @@ def too_late(session: Mapping[str, Any], now: dt.datetime) -> bool:
     return now > parse_iso(str(session["expires_at"])) + COMPLETION_GRACE
 
 
+def liveness_reason(
+    attempt: int,
+    status: str,
+    confidence: Optional[float],
+    has_reference: bool,
+    passed: bool,
+    settled: bool,
+    policy: Policy,
+) -> str:
+    """What happened, in the history's words: passed or failed, and why; whether another attempt is allowed.
+    Rekognition's SUCCEEDED only says the check ran (a low confidence is a failed attempt): never the headline."""
+    if passed:
+        return f"liveness check {attempt}: passed (confidence {confidence:.1f})"
+    if status != SUCCEEDED:
+        why = f"session {status.lower()}"
+    elif not has_reference:
+        why = "no reference image"
+    else:
+        shown = "none" if confidence is None else f"{confidence:.1f}"
+        why = f"confidence {shown}, below the {policy.face_liveness_threshold:g} needed"
+    more = "no attempt left" if settled else "another attempt allowed"
+    return f"liveness check {attempt}: failed ({why}); {more}"
+
+
 def complete_session(
     app: Application,
     session_id: str,
@@ -264,7 +288,7 @@ def complete_session(
     builder = _ChangeBuilder(app, app, now).apply(
         EventType.LIVENESS_COMPLETED,
         Actor("applicant", app.applicant_id),
-        f"liveness check {attempt}: {status}" + ("" if settled else ", another attempt allowed"),
+        liveness_reason(attempt, status, confidence, reference is not None, passed, settled, policy),
         {**result, "settled": settled},
         biometrics=biometrics,
     )
