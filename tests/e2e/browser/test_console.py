@@ -537,6 +537,13 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
         lambda d: state_count(d, "WITHDRAWN") == withdrawn + 1 and state_count(d, "AWAITING_DOCUMENTS") == awaiting
     )
     assert text(browser, "#queue-table") and text(browser, "#job-table")
+    # every queue the stack has, as the API lists them from the stack's outputs (issue 20's customer queues
+    # were missing from a hand list); the functions' on-failure dead-letter queues without a redrive button
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('#queue-table tr[data-queue]')].map((row) => row.dataset.queue)")
+    listed = [q["name"] for q in call(local_stack, "GET", "/operations/queues", local_stack.token("operator")).json()["queues"]]
+    assert shown == listed and {"customer-projection", "customer-rescreening", "history-stream"} <= set(shown), shown
+    assert not browser.find_elements(By.ID, "redrive-history-stream")
     screenshot(browser, "operator")
     at_phone_width(browser, "operator")
     browser.set_window_size(1366, 768)  # a common laptop: the page must not scroll sideways (issue 18)
