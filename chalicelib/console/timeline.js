@@ -24,6 +24,7 @@ const DECISIONS = {
  *  recorded text names outcomes and reason codes, "sanctions check: REVIEW", "identity:NAME_MISMATCH"). */
 function reasonFor(e, staff) {
   const d = e.details || {};
+  if (e.type === "liveness.completed" && typeof d.passed === "boolean") return livenessInWords(d, staff);
   if (staff) return e.reason;
   if (e.type === "check.completed" && d.check && d.outcome) return `${checkInWords(d.check)}: ${outcomeInWords(d.outcome)}`;
   if (DECISIONS[e.type] && String(e.actor || "").startsWith("system")) return DECISIONS[e.type];
@@ -32,6 +33,16 @@ function reasonFor(e, staff) {
     return why.length ? `The checks did not pass: ${why.join("; ")}` : "The checks did not pass.";
   }
   return e.reason;
+}
+
+/** A liveness attempt from what was recorded, whatever its text said: events before the fix read
+ *  "liveness check 1: SUCCEEDED, another attempt allowed" for an attempt that failed. */
+function livenessInWords(d, staff) {
+  const outcome = d.passed ? "passed" : staff ? "failed" : "not passed";
+  const confidence = typeof d.confidence === "number" ? `, confidence ${d.confidence.toFixed(1)}` : "";
+  const why = staff ? ` (${d.status}${confidence})` : "";
+  const next = d.passed ? "" : d.settled ? "; no attempt left" : staff ? "; another attempt allowed" : "; you may try again";
+  return `Liveness check${d.attempt ? ` ${d.attempt}` : ""}: ${outcome}${why}${next}`;
 }
 
 function stateChange(e, staff) {

@@ -49,7 +49,8 @@ from .workflow import (
 #: A session may be completed this long after its expiry: the applicant may have streamed just in time.
 COMPLETION_GRACE = dt.timedelta(minutes=10)
 #: What the applicant's own history shows of a biometric event (never scores or image locations).
-APPLICANT_DETAILS = ("text_version", "session_id", "attempt", "expires_at", "status", "settled")
+#: ``passed``: whether their attempt passed, which the capture already told them (never the confidence).
+APPLICANT_DETAILS = ("text_version", "session_id", "attempt", "expires_at", "status", "passed", "settled")
 BIOMETRIC_EVENTS = frozenset(
     {
         EventType.BIOMETRIC_CONSENT_GIVEN,
