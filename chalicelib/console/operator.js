@@ -72,7 +72,7 @@ function queuesView(ctx, data, reload) {
           }
           await reload();
         },
-      }, "Redrive") : h("span", { class: "muted" }, "Runbook: operations.md"))))));
+      }, "Redrive") : h("span", { class: "muted" }, "See the runbook (operations.md)"))))));
 }
 
 function jobsView(data) {
