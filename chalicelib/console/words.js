@@ -3,9 +3,9 @@
 // tests/test_console_words.py keeps these tables complete against the domain's State and EventType.
 import { h } from "./dom.js";
 
-/** Where an application stands, as the applicant reads it. */
+/** Where an application stands, in words for applicants and staff alike. */
 export const STATE_WORDS = {
-  AWAITING_DOCUMENTS: "Waiting for your identity document",
+  AWAITING_DOCUMENTS: "Waiting for the identity document",
   VERIFYING: "Being checked",
   FLAGGED: "Being reviewed by our team",
   APPROVED: "Approved",
