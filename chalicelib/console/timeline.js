@@ -56,7 +56,8 @@ function stateChange(e, staff) {
 export function timeline(events, chainIntact, me = null, { staff = false } = {}) {
   return h("div", { class: "timeline-wrap" },
     h("p", { class: `chain ${chainIntact ? "chain-ok" : "chain-broken"}`, id: "chain-status" },
-      chainIntact ? "✓ Hash chain intact" : "✗ Hash chain BROKEN: the history was altered",
+      staff ? (chainIntact ? "✓ Hash chain intact" : "✗ Hash chain BROKEN: the history was altered")
+        : (chainIntact ? "✓ Sealed: nothing in this history has been changed" : "✗ This history was altered: please contact us"),
       ` (${events.length} event${events.length === 1 ? "" : "s"})`),
     h("ol", { class: "timeline" }, events.map((e) => h("li", { class: "timeline-item", dataset: { type: e.type } },
       h("div", { class: "timeline-head" },
