@@ -45,24 +45,17 @@ STATE_MIX = {"APPROVED": 0.55, "REJECTED": 0.15, "WITHDRAWN": 0.08, "EXPIRED": 0
 
 def start_local_aws() -> tuple[Any, str]:
     """moto in this process, provisioned from the same template as every stage."""
-    import logging
-
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    from devstack.motofix import serialise_dynamodb
     from devstack.provision import provision
-    from tests.support.aws import free_port
+    from tests.support.aws import start_moto
 
     for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
         os.environ[name] = value
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    serialise_dynamodb()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    # moto as the local stack patches it (DynamoDB made safe, and what the template's delivery part needs of
+    # CloudFront): plain moto cannot provision resources.yaml any more
+    server, endpoint = start_moto()
     os.environ.update(provision(ROOT / "resources.yaml", STAGE, boto3.session.Session(region_name="us-east-1"),
                                 endpoint))
     return server, endpoint

@@ -150,5 +150,9 @@ def main() -> None:
     _ = replace
 
 
+#: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
+SMOKE_ARGS = ["--customers", "10000", "--sample", "30", "--segments", "4"]
+
+
 if __name__ == "__main__":
     main()

@@ -484,7 +484,7 @@ PARTS = ("load", "aliases", "variants", "population", "time")
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--individuals', '300', '--per-kind', '10', '--non-listed', '200', '--baseline-sample', '10']
+SMOKE_ARGS = ['--only', 'load', '--only', 'variants', '--only', 'population', '--only', 'time', '--per-kind', '5', '--per-culture', '10', '--general', '100', '--baseline-sample', '5', '--misses', '0', '--workers', '1']  # every sized part (aliases: all the held-out real ones, no size)
 
 
 def main() -> None:

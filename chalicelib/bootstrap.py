@@ -233,15 +233,8 @@ class Services:
     def queue_admin(self) -> QueueAdmin:
         from .adapters.sqs_queues import SqsQueueAdmin
 
-        queues = {
-            "identity-check": (self.config.identity_check_queue, self.config.document_events_dlq),
-            "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
-            "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
-            "customer-projection": (self.config.customer_projection_queue, self.config.customer_projection_dlq),
-            "customer-rescreening": (self.config.customer_rescreening_queue, self.config.customer_rescreening_dlq),
-            "face-check": (self.config.face_check_queue, self.config.face_check_dlq),
-        }
-        return SqsQueueAdmin(self.client("sqs"), queues)
+        # Every queue the stack's outputs name (Config.work_queues): no list of them here to fall behind.
+        return SqsQueueAdmin(self.client("sqs"), dict(self.config.work_queues), dict(self.config.dead_letter_queues))
 
     @cached_property
     def check_requests(self) -> CheckRequests:

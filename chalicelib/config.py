@@ -84,6 +84,13 @@ class Config:
     staff_require_provider_mfa: bool = True
     customer_auth_url: str = ""
     customer_identity_providers: tuple[str, ...] = ()
+    #: Every queue of the stack, as (the name an operator sees, its SQS name), from the stack's outputs alone
+    #: (one source of truth: a queue added to resources.yaml with an output shows without a change here).
+    #: Work queues: each ``<X>_QUEUE_NAME`` (their dead-letter queues are read from their RedrivePolicy).
+    #: Dead-letter queues: each ``<X>_DLQ_NAME`` or ``<X>_DLQ_ARN``; those no work queue redrives to are the
+    #: on-failure destinations of functions (S3-invoked, streams, asynchronous), shown on their own.
+    work_queues: tuple[tuple[str, str], ...] = ()
+    dead_letter_queues: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_environment(cls, env: Optional[Mapping[str, str]] = None) -> Config:
@@ -148,4 +155,20 @@ class Config:
             liveness_provider=get("LIVENESS_PROVIDER") or "aws",
             liveness_endpoint=get("LIVENESS_ENDPOINT") or None,
             liveness_identity_pool_id=get("LIVENESS_IDENTITY_POOL_ID", ""),
+            work_queues=_queues_named(env, "_QUEUE_NAME"),
+            dead_letter_queues=_queues_named(env, "_DLQ_NAME", "_DLQ_ARN"),
         )
+
+
+def _queues_named(env: Mapping[str, str], *suffixes: str) -> tuple[tuple[str, str], ...]:
+    """(``address-check``, SQS name) for each ``ADDRESS_CHECK<suffix>`` set in ``env``; an ARN's last part is
+    the queue's name. One entry per label, sorted by it."""
+    found: dict[str, str] = {}
+    for key in sorted(env):
+        suffix = next((s for s in suffixes if key.endswith(s)), None)
+        value = env[key]
+        if suffix is None or not value:
+            continue
+        name = value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
+        found.setdefault(key.removesuffix(suffix).lower().replace("_", "-"), name)
+    return tuple(sorted(found.items()))

@@ -130,13 +130,15 @@ def _parser() -> argparse.ArgumentParser:
     user = commands.add_parser("user", parents=[common], help="add a user to the running stack")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", parents=[common],
-                                   help="create a confirmed user with a permanent password")
+                                   help="add a confirmed applicant, or a reviewer/operator at the corporate "
+                                        "provider (stand-in); prints how they sign in")
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=("applicant", "reviewer", "operator"),
                      help="reviewer and operator go into the staff pool with that group; "
                           "applicant into the customer pool")
     add.add_argument("--password", default=None,
-                     help="default: one is made up and printed (it meets both pools' policies)")
+                     help="an applicant's password, or a staff member's at the corporate provider; "
+                          "default: one is made up and printed (it meets the policies)")
 
     commands.add_parser("env", parents=[common],
                         help="print the stack's URLs (API_URL, WS_URL, CONSOLE_URL, DOCS_URL, "
@@ -457,10 +459,12 @@ def _user(args: argparse.Namespace) -> int:
                             {"email": args.email, "role": args.role, "password": password})
     if status != 201:
         raise SystemExit(f"devstack: user add {args.email}: {body.get('error', status)}")
-    groups = f", groups: {', '.join(body['groups'])}" if body["groups"] else ""
-    print(f"added {body['email']} ({body['pool']} pool{groups}) with password {password}")
-    print(f"sign in: ./dev token {body['email']}   (or in the console: "
-          f"{read_state_api(args)}/console)")
+    from .stack import read_state
+    from .users import sign_in_steps
+
+    state = read_state(_state_dir(args))
+    for line in sign_in_steps(body, password, str(state.get("console_url") or f"{state['api_url']}/console")):
+        print(line)
     return 0
 
 
@@ -470,12 +474,6 @@ def _pause(args: argparse.Namespace) -> int:
         raise SystemExit(f"devstack: {args.command} {args.handler}: {body.get('error', status)}")
     print(f"{args.handler}: {'paused' if body['paused'] else 'resumed'} ({', '.join(body['sources'])})")
     return 0
-
-
-def read_state_api(args: argparse.Namespace) -> str:
-    from .stack import read_state
-
-    return str(read_state(_state_dir(args))["api_url"])
 
 
 NOT_RUNNING_API = "devstack: the local stack's API is not answering (is ./dev up running?)"
@@ -506,6 +504,12 @@ def _selfie(args: argparse.Namespace) -> int:
         return 1
     except (urllib.error.URLError, ConnectionError):
         raise SystemExit(NOT_RUNNING_API) from None
+    judged = result["liveness"]
+    if judged.get("Status") != "SUCCEEDED" or judged.get("Reasons"):  # the stand-in's verdict: not a pass
+        left = "another attempt is allowed" if result["complete"].get("retry_allowed") else "no attempt is left"
+        print(f"devstack: selfie: the liveness check did not pass "
+              f"({'; '.join(judged.get('Reasons') or [str(judged.get('Status'))])}); {left}", file=sys.stderr)
+        return 1
     print(f"completed liveness session {result['session_id']}; watch the face check: curl -H "
           f"\"Authorization: Bearer $(./dev token {args.user})\" {state['api_url']}/applications/{args.application_id}")
     return 0

@@ -96,6 +96,28 @@ def seed_demo_users(cognito: Any, user_pool_id: str,
     return list(users)
 
 
+def sign_in_steps(user: dict[str, Any], password: str, console_url: str) -> list[str]:
+    """What ``./dev user add`` prints: how the person just added signs in on the local stack. Applicants: the
+    console's form with their password. Staff have no password at the bank: they sign in at their
+    organisation's provider (here its stand-in) with its password and authenticator code, from the console's
+    "Sign in with your organisation's account" or ``./dev token``."""
+    email, groups = user["email"], list(user.get("groups") or [])
+    if user.get("pool") != "staff" and not groups:
+        return [f"added {email} (customer pool): an applicant with password {password}",
+                f"sign in: the console {console_url}, e-mail and password; a token: ./dev token {email}"]
+    page = "#/operator" if "operators" in groups else "#/review"
+    provider_groups = ", ".join(user.get("provider_groups") or [])
+    return [
+        f"added {email} (staff pool, groups: {', '.join(groups)}): a person of the corporate provider "
+        f"(its local stand-in) in {provider_groups}; the staff pool makes them its user at their first sign-in",
+        "staff have no password at the bank's sign-in; they sign in at their organisation's provider:",
+        f"  console: open {console_url}/{page}, press \"Sign in with your organisation's account\", then at the "
+        f"provider give {email}, the provider password {password} and the authenticator code "
+        f"that ./dev otp {email} prints",
+        f"  API:     ./dev token {email}   (the same sign-in, done for you: code + PKCE with the authenticator code)",
+    ]
+
+
 def client_id_for(env: dict[str, str], user: dict[str, Any] | DemoUser) -> str:
     """The app client of the user's pool: staff sign in to the staff pool's client."""
     pool = user.pool if isinstance(user, DemoUser) else user.get("pool") or (

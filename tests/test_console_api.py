@@ -168,6 +168,25 @@ def test_dlq_depth_and_redrive_moves_the_dead_letters_back(api, operator):
     assert api.post("/operations/queues/nope/redrive", {}, user=operator).status == 404
 
 
+def test_the_operator_sees_every_queue_the_stack_has(api, operator):
+    """Every SQS queue of resources.yaml, from the stack's outputs alone: the customer projection and
+    re-screening queues (issue 20) were missing from a hand-kept list; the functions' on-failure dead-letter
+    queues are listed too, without a redrive."""
+    from devstack.template import load_template
+    from tests.support.aws import ROOT
+
+    resources = load_template(ROOT / "resources.yaml")["Resources"].values()
+    in_template = [r for r in resources if isinstance(r, dict) and r.get("Type") == "AWS::SQS::Queue"]
+    rows = api.get("/operations/queues", user=operator).body["queues"]
+    shown = [name for q in rows for name in (q["queue"], q["dead_letter_queue"]) if name]
+    assert len(set(shown)) == len(shown) == len(in_template), rows
+    by_name = {q["name"]: q for q in rows}
+    for work in ("address-check", "sanctions-screening", "face-check", "customer-projection", "customer-rescreening"):
+        assert by_name[work]["redrivable"] and by_name[work]["depth"] is not None, by_name.get(work)
+    assert by_name["history-stream"] == {**by_name["history-stream"], "depth": None, "redrivable": False}
+    assert api.post("/operations/queues/history-stream/redrive", {}, user=operator).status == 404
+
+
 def test_each_scheduled_job_shows_its_last_run_and_summary(api, client, chalice_app, operator):
     from tests.test_jobs import fire
 

@@ -157,7 +157,8 @@ def test_a_genuine_selfie_is_approved_and_the_applicant_sees_no_score(api, clien
     assert mine["face"]["liveness_completed"] and mine["face"]["check_requested"]
     history = api.get(f"{base(app_id)}/history", user=applicant).body["items"]
     completed = next(e for e in history if e["type"] == "liveness.completed")
-    assert set(completed["details"]) <= {"session_id", "attempt", "status", "settled"}
+    assert set(completed["details"]) <= {"session_id", "attempt", "status", "passed", "settled"}
+    assert completed["details"]["passed"] is True and "confidence" not in completed["details"]
     face_checks = [e for e in history if e["type"] == "check.completed" and e["details"].get("check") == "face"]
     assert face_checks and all(e["details"]["details"] == {} for e in face_checks)
     assert "reference.jpg" not in json.dumps(history) and "face_ids" not in json.dumps(history)

@@ -373,6 +373,25 @@ def test_unknown_and_expired_sessions(standin):
     assert status == 403 and answer["__type"] == "AccessDeniedException"
 
 
+def test_a_client_that_cannot_blink_is_given_a_challenge_it_can_meet():
+    """./dev selfie fed with photos cannot blink (no photo of closed eyes): it says which challenges it can
+    meet, and a session drawn as a blink is given one of those, from the stack's draw, before any frame.
+    Without it three blinks in a row (1 time in 27) used every attempt of a newcomer's ./dev selfie."""
+    service = Rekognition(lambda: boto3.client("s3", region_name="us-east-1"), challenges=("blink", "turn_right"))
+    with RekognitionServer(service) as server:
+        client = boto3.client("rekognition", region_name="us-east-1", endpoint_url=server.url)
+        drawn = [_session(client) for _ in range(3)]
+        for session_id in drawn:
+            service.sessions[session_id].challenge = "blink"  # what the draw gave, 1 time in 2 here
+        url = f"{server.liveness_url}/sessions/"
+        assert _http(url + drawn[0])[1]["Challenge"]["Type"] == "blink"  # a person at a camera can blink
+        status, described = _http(url + drawn[1] + "?can=turn_left,turn_right")
+        assert status == 200 and described["Challenge"]["Type"] == "turn_right", described  # only turn_right is drawn
+        assert _http(url + drawn[1])[1]["Challenge"]["Type"] == "turn_right"  # kept
+        assert _http(url + drawn[2] + "?can=turn_left")[1]["Challenge"]["Type"] == "blink"  # not in the draw
+        assert _http(url + drawn[0] + "?can=nonsense")[1]["Challenge"]["Type"] == "blink"
+
+
 def test_the_same_client_request_token_is_the_same_session(standin):
     _server, client, _clock = standin
     token = uuid.uuid4().hex

@@ -30,3 +30,11 @@ def test_photos_that_cannot_meet_the_challenge_are_refused():
 def test_a_blink_is_open_closed_open():
     chosen = choose("blink", [m("open", 1.0), m("closed", 2.0, eyes_open=False), m("open2", -3.0)])
     assert [p.name for p in chosen] == ["open", "closed", "open2"]
+
+
+def test_the_challenges_are_the_stand_ins():
+    """./dev selfie names the challenges its photos can meet (``?can=``) with the stand-in's names."""
+    from devstack.rekognition.liveness import CHALLENGES as STAND_IN
+    from devstack.selfie import CHALLENGES
+
+    assert CHALLENGES == STAND_IN

@@ -1,21 +1,25 @@
-"""The work queues and their dead-letter queues (SQS), for the operators' view and redrive."""
+"""The stack's queues and their dead-letter queues (SQS), for the operators' view and redrive."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Optional
 
 from ..services.ports import Backoff, CheckRequests, QueueAdmin, QueueStatus
 
 BATCH = 10  # SQS's most per receive
+COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
 
 
 class SqsQueueAdmin(QueueAdmin):
-    def __init__(self, sqs: Any, queues: Mapping[str, tuple[str, str]]):
-        """``queues``: the name an operator sees -> (queue name, its DLQ's name)."""
+    def __init__(self, sqs: Any, queues: Mapping[str, str], dead_letter_queues: Optional[Mapping[str, str]] = None):
+        """``queues``: the name an operator sees -> a work queue's SQS name; its dead-letter queue is the one its
+        RedrivePolicy names (so nothing here can disagree with the stack). ``dead_letter_queues``: name -> a
+        dead-letter queue's SQS name; those no work queue redrives to are listed on their own."""
         self.sqs = sqs
         self.queues = dict(queues)
+        self.dead_letter_queues = dict(dead_letter_queues or {})
         self._urls: dict[str, str] = {}
 
     def _url(self, queue_name: str) -> str:
@@ -23,19 +27,42 @@ class SqsQueueAdmin(QueueAdmin):
             self._urls[queue_name] = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         return self._urls[queue_name]
 
-    def _counts(self, queue_name: str) -> tuple[int, int]:
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self._url(queue_name),
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    def _attributes(self, queue_name: str, names: list[str]) -> dict[str, str]:
+        reply = self.sqs.get_queue_attributes(QueueUrl=self._url(queue_name), AttributeNames=names)
+        return dict(reply.get("Attributes") or {})
+
+    @staticmethod
+    def _dead_letter_target(attributes: Mapping[str, str]) -> Optional[str]:
+        policy = attributes.get("RedrivePolicy")
+        if not policy:
+            return None
+        arn = json.loads(policy).get("deadLetterTargetArn") or ""
+        return arn.rsplit(":", 1)[-1] or None
+
+    def _waiting(self, queue_name: str) -> int:
+        attributes = self._attributes(queue_name, COUNTS)
+        return sum(int(attributes.get(name, 0)) for name in COUNTS)
 
     def status(self) -> list[QueueStatus]:
-        found = []
-        for name, (queue, dlq) in self.queues.items():
-            depth, in_flight = self._counts(queue)
-            dlq_depth, dlq_in_flight = self._counts(dlq)
-            found.append(QueueStatus(name, depth, in_flight, dlq_depth + dlq_in_flight))
+        found, targets = [], set()
+        for name, queue in self.queues.items():
+            attributes = self._attributes(queue, [*COUNTS, "RedrivePolicy"])
+            dlq = self._dead_letter_target(attributes)
+            if dlq:
+                targets.add(dlq)
+            found.append(
+                QueueStatus(
+                    name,
+                    int(attributes[COUNTS[0]]),
+                    int(attributes[COUNTS[1]]),
+                    self._waiting(dlq) if dlq else 0,
+                    queue,
+                    dlq,
+                )
+            )
+        for name, dlq in self.dead_letter_queues.items():
+            if dlq not in targets:
+                found.append(QueueStatus(name, None, None, self._waiting(dlq), None, dlq))
         return found
 
     def redrive(self, name: str, max_messages: int = 1000) -> int:
@@ -44,7 +71,10 @@ class SqsQueueAdmin(QueueAdmin):
         A crash between send and delete sends a message twice: the handlers are
         idempotent, so that is safe, while losing one is not.
         """
-        queue, dlq = self.queues[name]
+        queue = self.queues[name]
+        dlq = self._dead_letter_target(self._attributes(queue, ["RedrivePolicy"]))
+        if dlq is None:
+            raise KeyError(name)
         source, target = self._url(dlq), self._url(queue)
         moved = 0
         while moved < max_messages:

@@ -51,6 +51,7 @@ ASSETS: Mapping[str, str] = {
     "operator.js": "text/javascript; charset=utf-8",
     "diagram.js": "text/javascript; charset=utf-8",
     "timeline.js": "text/javascript; charset=utf-8",
+    "words.js": "text/javascript; charset=utf-8",
     # issue 17: the applicant's liveness step (local capture or the Amplify component) and the
     # reviewer's face panel; the biometric consent text, one file per version
     "liveness.js": "text/javascript; charset=utf-8",

@@ -437,10 +437,16 @@ class WorkflowOut(_Strict):
 
 
 class QueueStatusOut(_Strict):
+    """One queue of the stack (every queue its outputs name): a work queue with its dead-letter queue, or a
+    dead-letter queue of a function's failed events, which has no work queue (``depth`` null)."""
+
     name: str
-    depth: int
-    in_flight: int
-    dlq_depth: int
+    depth: Optional[int] = Field(description="Messages waiting; null for a dead-letter queue with no work queue")
+    in_flight: Optional[int] = Field(description="Messages received and not yet deleted; null as depth")
+    dlq_depth: int = Field(description="Messages that failed for good, waiting in the dead-letter queue")
+    queue: Optional[str] = Field(description="The work queue's SQS name")
+    dead_letter_queue: Optional[str] = Field(description="The dead-letter queue's SQS name")
+    redrivable: bool = Field(description="Dead letters can be moved back to the work queue (POST .../redrive)")
 
 
 class QueuesOut(_Strict):

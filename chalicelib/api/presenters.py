@@ -283,7 +283,16 @@ def workflow(found: Workflow) -> dict[str, Any]:
 def queues(found: Sequence[QueueStatus]) -> dict[str, Any]:
     return {
         "queues": [
-            {"name": q.name, "depth": q.depth, "in_flight": q.in_flight, "dlq_depth": q.dlq_depth} for q in found
+            {
+                "name": q.name,
+                "depth": q.depth,
+                "in_flight": q.in_flight,
+                "dlq_depth": q.dlq_depth,
+                "queue": q.queue,
+                "dead_letter_queue": q.dead_letter_queue,
+                "redrivable": q.redrivable,
+            }
+            for q in found
         ]
     }
 

@@ -6,6 +6,7 @@ import { announce, h, replace, stateBadge, time } from "./dom.js";
 import { livenessStep } from "./liveness.js";
 import { field } from "./signin.js";
 import { timeline } from "./timeline.js";
+import { checkInWords, outcomeInWords, stateInWords } from "./words.js";
 
 const FINAL = new Set(["APPROVED", "REJECTED", "WITHDRAWN", "EXPIRED"]);
 const TAKES_EVIDENCE = new Set(["AWAITING_DOCUMENTS", "VERIFYING"]); // issue 17: the selfie is evidence too
@@ -30,11 +31,11 @@ async function renderList(ctx) {
   const page = await ctx.api.get("applications?limit=50");
   replace(list, page.items.length === 0 ? h("p", {}, "No applications yet.") : h("table", { class: "table" },
     h("caption", { class: "visually-hidden" }, "Your applications, newest first"),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Application"), h("th", { scope: "col" }, "State"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Application"), h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Created"))),
     h("tbody", {}, page.items.map((item) => h("tr", {},
       h("td", {}, h("a", { href: `#/applicant/${item.id}` }, item.id.slice(0, 8))),
-      h("td", { "data-label": "State" }, stateBadge(item.state)),
+      h("td", { "data-label": "Status" }, stateBadge(item.state, stateInWords(item.state))),
       h("td", { "data-label": "Created" }, time(item.created_at)))))));
 }
 
@@ -182,12 +183,14 @@ async function renderOne(ctx, id) {
     const [app, events] = await Promise.all([ctx.api.get(`applications/${id}`), ctx.api.get(`applications/${id}/history`)]);
     const changed = !current || current.state !== app.state; // keep what the applicant is typing
     current = app;
-    replace(state, "State: ", stateBadge(app.state), " since ", time(app.state_since));
+    // Plain words (issue 18 follow-up): the applicant never reads AWAITING_DOCUMENTS or PASS.
+    replace(state, "Status: ", stateBadge(app.state, stateInWords(app.state)), " since ", time(app.state_since));
     state.dataset.state = app.state;
     replace(checks, Object.keys(app.checks).length === 0 ? h("p", {}, "No check has finished yet.")
       : h("ul", {}, Object.entries(app.checks).map(([name, check]) => h("li", {},
-        h("strong", {}, name), " ", h("span", { class: `outcome outcome-${check.outcome.toLowerCase()}` }, check.outcome),
-        check.reasons.length ? h("ul", {}, check.reasons.map((r) => h("li", {}, `${r.code}: ${r.message}`))) : null))));
+        h("strong", {}, checkInWords(name)), " ",
+        h("span", { class: `outcome outcome-${check.outcome.toLowerCase()}` }, outcomeInWords(check.outcome)),
+        check.reasons.length ? h("ul", {}, check.reasons.map((r) => h("li", { title: r.code }, r.message))) : null))));
     replace(history, timeline(events.items, events.chain_intact, ctx.auth.user && ctx.auth.user.sub));
     if (changed) renderActions(ctx, app, actions, refresh);
   };

@@ -70,8 +70,9 @@ export function time(iso) {
   return h("time", { datetime: iso || "" }, formatTime(iso));
 }
 
-export function stateBadge(state) {
-  return h("span", { class: `badge state-${String(state || "unknown").toLowerCase()}` }, state || "?");
+/** A state as a coloured badge: its code (staff), or ``label``, the words an applicant reads. */
+export function stateBadge(state, label = null) {
+  return h("span", { class: `badge state-${String(state || "unknown").toLowerCase()}` }, label || state || "?");
 }
 
 /** The page's one polite status line (screen readers announce it). */

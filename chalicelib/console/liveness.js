@@ -7,7 +7,6 @@
 // other   -> the local stand-in at liveness.endpoint: the session's challenge is
 //            shown, the camera (getUserMedia) gives a short burst of frames, or
 //            photos chosen as files do, and they are posted to the stand-in.
-import { ApiError } from "./api.js";
 import { announce, h, replace } from "./dom.js";
 
 const BURST_FRAMES = 8; // after the first one, which faces the camera (the stand-in takes 2-10)
@@ -15,7 +14,7 @@ const BURST_INTERVAL_MS = 350;
 const FRAME_TYPES = ["image/jpeg", "image/png"];
 
 function describe(error) {
-  return error instanceof ApiError ? `${error.message} (${error.code})` : String(error.message || error);
+  return String(error.message || error); // the API's message is written for the applicant; its code is not
 }
 
 /** The step for an application that still takes evidence; ``onDone`` after the session is completed. */
@@ -121,10 +120,9 @@ const REASONS = {
 };
 
 function reasonInWords(reason) {
-  const [code, ...rest] = String(reason).split(":");
-  const words = REASONS[code.trim()];
-  return words ? [words, " ", h("span", { class: "muted", title: rest.join(":").trim() }, `(${code.trim()})`)]
-    : String(reason);
+  const words = REASONS[String(reason).split(":")[0].trim()];
+  // the applicant reads the words; the stand-in's code and detail stay in the tooltip, for a developer
+  return h("span", { title: String(reason) }, words || "The check did not pass.");
 }
 
 // --- the local stand-in --------------------------------------------------------------------------

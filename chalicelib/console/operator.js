@@ -49,14 +49,18 @@ function countsTable(workflow) {
       h("td", { "data-label": "Oldest" }, st.oldest_since ? formatAge(ageMs(st.oldest_since)) : "—")))));
 }
 
+// Every queue the stack has (the API lists them from the stack's outputs): each work queue with its dead
+// letters and a redrive, then the functions' on-failure dead-letter queues, which have no queue to go back to.
 function queuesView(ctx, data, reload) {
   return h("table", { class: "table", id: "queue-table" },
     h("thead", {}, h("tr", {}, ["Queue", "Waiting", "In flight", "Dead letters", ""].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, data.queues.map((q) => h("tr", { dataset: { queue: q.name } },
-      h("th", { scope: "row" }, q.name), h("td", { "data-label": "Waiting" }, String(q.depth)),
-      h("td", { "data-label": "In flight" }, String(q.in_flight)),
+    h("tbody", {}, data.queues.map((q) => h("tr", { dataset: { queue: q.name }, class: q.redrivable ? null : "dead-letters-only" },
+      h("th", { scope: "row", title: [q.queue, q.dead_letter_queue].filter(Boolean).join(" → ") }, q.name,
+        q.redrivable ? null : h("div", { class: "muted" }, "A function's failed events: no queue to move them back to")),
+      h("td", { "data-label": "Waiting" }, q.depth === null ? "—" : String(q.depth)),
+      h("td", { "data-label": "In flight" }, q.in_flight === null ? "—" : String(q.in_flight)),
       h("td", { class: q.dlq_depth > 0 ? "bad dlq-depth" : "dlq-depth", "data-label": "Dead letters" }, String(q.dlq_depth)),
-      h("td", {}, h("button", {
+      h("td", {}, q.redrivable ? h("button", {
         type: "button", class: "secondary", disabled: q.dlq_depth === 0, id: `redrive-${q.name}`,
         onclick: async (event) => {
           event.target.disabled = true;
@@ -68,7 +72,7 @@ function queuesView(ctx, data, reload) {
           }
           await reload();
         },
-      }, "Redrive"))))));
+      }, "Redrive") : h("span", { class: "muted" }, "See the runbook (operations.md)"))))));
 }
 
 function jobsView(data) {

@@ -298,7 +298,7 @@ async function renderApplication(ctx, id) {
       shownScreening = screening;
       replace(sanctions, sanctionsPanel(ctx, detail, refresh));
     }
-    replace(history, timeline(detail.history, detail.chain_intact));
+    replace(history, timeline(detail.history, detail.chain_intact, null, { staff: true }));
     flaggedSince = detail.state_since;
     showReviewState(detail.review);
     renderDecision(detail);

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from . import face_evidence as evidence
 from .checks import FACE, CheckResult
-from .face import liveness_passed
+from .face import SUCCEEDED, liveness_passed
 from .policy import Policy
 from .workflow import (
     FINAL_STATES,
@@ -49,7 +49,8 @@ from .workflow import (
 #: A session may be completed this long after its expiry: the applicant may have streamed just in time.
 COMPLETION_GRACE = dt.timedelta(minutes=10)
 #: What the applicant's own history shows of a biometric event (never scores or image locations).
-APPLICANT_DETAILS = ("text_version", "session_id", "attempt", "expires_at", "status", "settled")
+#: ``passed``: whether their attempt passed, which the capture already told them (never the confidence).
+APPLICANT_DETAILS = ("text_version", "session_id", "attempt", "expires_at", "status", "passed", "settled")
 BIOMETRIC_EVENTS = frozenset(
     {
         EventType.BIOMETRIC_CONSENT_GIVEN,
@@ -227,6 +228,30 @@ def too_late(session: Mapping[str, Any], now: dt.datetime) -> bool:
     return now > parse_iso(str(session["expires_at"])) + COMPLETION_GRACE
 
 
+def liveness_reason(
+    attempt: int,
+    status: str,
+    confidence: Optional[float],
+    has_reference: bool,
+    passed: bool,
+    settled: bool,
+    policy: Policy,
+) -> str:
+    """What happened, in the history's words: passed or failed, and why; whether another attempt is allowed.
+    Rekognition's SUCCEEDED only says the check ran (a low confidence is a failed attempt): never the headline."""
+    if passed:
+        return f"liveness check {attempt}: passed (confidence {confidence:.1f})"
+    if status != SUCCEEDED:
+        why = f"session {status.lower()}"
+    elif not has_reference:
+        why = "no reference image"
+    else:
+        shown = "none" if confidence is None else f"{confidence:.1f}"
+        why = f"confidence {shown}, below the {policy.face_liveness_threshold:g} needed"
+    more = "no attempt left" if settled else "another attempt allowed"
+    return f"liveness check {attempt}: failed ({why}); {more}"
+
+
 def complete_session(
     app: Application,
     session_id: str,
@@ -264,7 +289,7 @@ def complete_session(
     builder = _ChangeBuilder(app, app, now).apply(
         EventType.LIVENESS_COMPLETED,
         Actor("applicant", app.applicant_id),
-        f"liveness check {attempt}: {status}" + ("" if settled else ", another attempt allowed"),
+        liveness_reason(attempt, status, confidence, reference is not None, passed, settled, policy),
         {**result, "settled": settled},
         biometrics=biometrics,
     )

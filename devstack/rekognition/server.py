@@ -2,7 +2,9 @@
 
 * ``POST /`` with ``X-Amz-Target: RekognitionService.<Operation>``: what a boto3
   client sends when ``AWS_ENDPOINT_URL_REKOGNITION`` points here.
-* ``GET /liveness/sessions/{id}``: the session's challenge, for the local capture.
+* ``GET /liveness/sessions/{id}[?can=turn_left,turn_right]``: the session's challenge, for the local
+  capture; ``can``: the challenges the client can perform (a photo-fed one cannot blink), see
+  :meth:`Rekognition.describe_session`.
 * ``POST /liveness/sessions/{id}/frames`` ``{"Frames": ["<base64 JPEG/PNG>", ...]}``:
   the burst; answers ``{"SessionId", "Status", "Reasons"}`` (AWS's streaming
   endpoint tells its client less; the reasons are for the developer).
@@ -18,6 +20,7 @@ import binascii
 import json
 import logging
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,7 +89,9 @@ class RekognitionServer(BackgroundServer):
                     self._reply(404, {"__type": "NotFoundException", "message": "no such path"},
                                 "NotFoundException", cors=True)
                     return
-                status, payload, error = server.run(lambda: server.service.describe_session(match.group(1)))
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                can = tuple(c.strip() for value in query.get("can", []) for c in value.split(",") if c.strip())
+                status, payload, error = server.run(lambda: server.service.describe_session(match.group(1), can))
                 self._reply(status, payload, error, cors=True)
 
             def do_POST(self) -> None:  # noqa: N802

@@ -389,9 +389,20 @@ class Rekognition:
             response["AuditImages"] = session.audit
         return response
 
-    def describe_session(self, session_id: str) -> dict[str, Any]:
-        """What the local client is told when it opens a session (the stand-in's GET)."""
+    def describe_session(self, session_id: str, can: Optional[tuple[str, ...]] = None) -> dict[str, Any]:
+        """What the local client is told when it opens a session (the stand-in's GET).
+
+        ``can``: the challenges this client can perform. A person at a camera can meet any; a client fed with
+        photos cannot blink without a photo of closed eyes (``./dev selfie``). Before any frame, a session
+        whose challenge the client cannot meet is given one it can, from the stack's draw: otherwise the
+        client spends one of the app's attempts on a challenge it could never meet (three blinks in a row,
+        1 time in 27, used every attempt of a newcomer's ``./dev selfie``). No looser than the stand-in is:
+        it trusts the client's frames entirely (docs/face-local.md)."""
         session = self.session(session_id)
+        with self._lock:
+            possible = [c for c in self.challenges if c in (can or ())]
+            if session.status == "CREATED" and possible and session.challenge not in possible:
+                session.challenge = random.SystemRandom().choice(possible)
         return {"SessionId": session.session_id, "Status": session.status,
                 "Challenge": {"Type": session.challenge, "Instructions": liveness.INSTRUCTIONS[session.challenge]},
                 "ExpiresAt": session.created + self.session_ttl,

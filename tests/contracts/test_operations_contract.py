@@ -23,39 +23,49 @@ def test_a_view_link_names_its_object_and_an_unknown_object_has_none(documents):
 
 
 @pytest.fixture
-def queues(kind: str) -> Iterator[tuple[Any, Callable[[str], None]]]:
-    """The admin over one queue named "work", and a way to put a dead letter in its DLQ."""
+def queues(kind: str) -> Iterator[tuple[Any, Callable[[str, str], None]]]:
+    """The admin over a queue "work" (with its DLQ) and a function's on-failure queue "failed" (a DLQ with no
+    work queue), and a way to put a dead letter in either's dead-letter queue."""
     if kind == "fake":
-        fake = memory.InMemoryQueueAdmin(("work",))
-        yield fake, fake.dead["work"].append
+        fake = memory.InMemoryQueueAdmin(("work",), dead_letter_only=("failed",))
+        yield fake, lambda name, body: fake.dead[name].append(body)
         return
     from chalicelib.adapters.sqs_queues import SqsQueueAdmin
 
     sqs = real_services().client("sqs")
     suffix = uuid.uuid4().hex[:12]
+    dlq, failed = f"contract-dead-{suffix}", f"contract-failed-{suffix}"
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in (dlq, failed)}
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=urls[dlq], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue = f"contract-work-{suffix}"
-    dlq = f"contract-dead-{suffix}"
-    urls = [sqs.create_queue(QueueName=name)["QueueUrl"] for name in (queue, dlq)]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})
+    urls[queue] = sqs.create_queue(QueueName=queue, Attributes={"RedrivePolicy": policy})["QueueUrl"]
     try:
         yield (
-            SqsQueueAdmin(sqs, {"work": (queue, dlq)}),
-            lambda body: sqs.send_message(QueueUrl=urls[1], MessageBody=body),
+            # the work queue's DLQ is also among the dead-letter queues (as the stack's outputs name it): listed once
+            SqsQueueAdmin(sqs, {"work": queue}, {"work": dlq, "failed": failed}),
+            lambda name, body: sqs.send_message(QueueUrl=urls[dlq if name == "work" else failed], MessageBody=body),
         )
     finally:
-        for url in urls:
+        for url in urls.values():
             sqs.delete_queue(QueueUrl=url)
 
 
 def test_dead_letters_are_counted_and_a_redrive_moves_each_back_once(queues):
     admin, kill = queues
     for n in range(3):
-        kill(json.dumps({"n": n}))
-    assert [(q.name, q.depth, q.dlq_depth) for q in admin.status()] == [("work", 0, 3)]
+        kill("work", json.dumps({"n": n}))
+    kill("failed", json.dumps({"n": "lost"}))
+    rows = {q.name: q for q in admin.status()}
+    assert [(q.name, q.depth, q.dlq_depth, q.redrivable) for q in admin.status()] == [
+        ("work", 0, 3, True), ("failed", None, 1, False)]
+    assert rows["work"].queue and rows["work"].dead_letter_queue and rows["failed"].queue is None
     assert admin.redrive("work") == 3
-    assert [(q.name, q.depth, q.dlq_depth) for q in admin.status()] == [("work", 3, 0)]
+    assert [(q.name, q.depth, q.dlq_depth) for q in admin.status()] == [("work", 3, 0), ("failed", None, 1)]
     assert admin.redrive("work") == 0
-    with pytest.raises(KeyError):
-        admin.redrive("not-ours")
+    for no_work_queue in ("not-ours", "failed"):
+        with pytest.raises(KeyError):
+            admin.redrive(no_work_queue)
 
 
 @pytest.fixture

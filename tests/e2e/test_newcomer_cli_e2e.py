@@ -138,6 +138,7 @@ def test_dev_user_add_makes_a_second_reviewer_who_can_sign_in_and_work_the_queue
     added = dev(local_stack, tmp_path, "user", "add", email, "--role", "reviewer")
     assert added.returncode == 0, added.stderr
     assert "staff pool" in added.stdout
+    assert "./dev otp" in added.stdout and "with password" not in added.stdout  # staff sign in at the provider
     token = dev(local_stack, tmp_path, "token", email).stdout.strip()
     assert call(local_stack, "GET", "/review/queue", token).status_code == 200
     again = dev(local_stack, tmp_path, "user", "add", email, "--role", "reviewer")

@@ -42,6 +42,10 @@ def state(svc, app_id):
     return svc.repository.get(app_id).state
 
 
+def liveness_reasons(svc, app_id):
+    return [e.reason for e in svc.repository.history(app_id) if e.type.value == "liveness.completed"]
+
+
 def face_codes(svc, app_id):
     return {r["code"] for r in svc.repository.get(app_id).checks[FACE]["reasons"]}
 
@@ -202,6 +206,11 @@ def test_a_failed_liveness_may_be_retried_then_the_pass_counts(svc, applicant):
     assert state(svc, app_id) == State.APPROVED
     attempts = svc.repository.get(app_id).biometrics["attempts"]
     assert [a["passed"] for a in attempts] == [False, True]
+    # the history says what happened: Rekognition's SUCCEEDED with a low confidence is a failed attempt
+    assert liveness_reasons(svc, app_id) == [
+        "liveness check 1: failed (confidence 40.0, below the 90 needed); another attempt allowed",
+        "liveness check 2: passed (confidence 99.0)",
+    ]
 
 
 def test_when_every_attempt_fails_the_face_check_runs_and_flags_liveness_failed(svc, applicant):
@@ -209,6 +218,7 @@ def test_when_every_attempt_fails_the_face_check_runs_and_flags_liveness_failed(
     for _ in range(3):
         done = selfie(svc, applicant, app_id, status="FAILED", confidence=3.0)
     assert not done.retry_allowed
+    assert liveness_reasons(svc, app_id)[-1] == "liveness check 3: failed (session failed); no attempt left"
     face_check(svc, app_id)
     assert state(svc, app_id) == State.FLAGGED and face_codes(svc, app_id) == {"LIVENESS_FAILED"}
     assert svc.faces.faces_of(app_id) == []  # a face that did not pass liveness is never indexed

@@ -10,6 +10,7 @@ Waits are WebDriverWait deadlines, never sleeps.
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from chalicelib.domain.workflow import TRANSITIONS, State
+from chalicelib.domain.workflow import TRANSITIONS, EventType, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.face import BYSTANDER_LIVE, live_selfie
 from tests.e2e.http import call, poll, upload
@@ -173,6 +174,11 @@ def at_phone_width(driver: Any, name: str) -> Path:
     try:
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= PHONE[0] + 1, f"{name}: the page scrolls sideways at phone width ({width}px)"
+        # each cell's column name, shown before it on a phone, reads as written: no stray ": " after a "?"
+        labels = driver.execute_script(
+            "return [...document.querySelectorAll('td[data-label]')].map((td) => getComputedStyle(td, '::before').content)")
+        stray = sorted({label for label in labels if re.search(r"[?!.:]\s*:", label)})
+        assert not stray, f"{name}: column names with a stray colon at phone width: {stray}"
         return screenshot(driver, f"{name}-phone")
     finally:
         driver.set_window_size(*DESKTOP)
@@ -267,10 +273,14 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     at_phone_width(browser, "reviewer-sanctions")
 
     sign_in_as(browser, local_stack, "applicant", f"applicant/{app_id}")
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#application-checks"), "sanctions"))
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#application-checks"), "Sanctions screening"))
     page = text(browser, "main")
     for secret in ("OFAC", "SDN", "SDGT", "16452", "Mustapha Reda", "FAWAZ", "score"):
         assert secret not in page, f"the applicant's page shows {secret!r}"
+    # plain words: no internal state or event name on an applicant's page (staff pages keep them beside the words)
+    internal = [code for code in [*(s.value for s in State), *(e.value for e in EventType), "PASS"] if code in page]
+    assert not internal, f"the applicant's page shows internal names {internal}"
+    assert "Being reviewed by our team" in text(browser, "#application-state")
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
 
 
@@ -527,6 +537,13 @@ def test_operator_sees_the_generated_workflow_and_counts_follow_an_application(l
         lambda d: state_count(d, "WITHDRAWN") == withdrawn + 1 and state_count(d, "AWAITING_DOCUMENTS") == awaiting
     )
     assert text(browser, "#queue-table") and text(browser, "#job-table")
+    # every queue the stack has, as the API lists them from the stack's outputs (issue 20's customer queues
+    # were missing from a hand list); the functions' on-failure dead-letter queues without a redrive button
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('#queue-table tr[data-queue]')].map((row) => row.dataset.queue)")
+    listed = [q["name"] for q in call(local_stack, "GET", "/operations/queues", local_stack.token("operator")).json()["queues"]]
+    assert shown == listed and {"customer-projection", "customer-rescreening", "history-stream"} <= set(shown), shown
+    assert not browser.find_elements(By.ID, "redrive-history-stream")
     screenshot(browser, "operator")
     at_phone_width(browser, "operator")
     browser.set_window_size(1366, 768)  # a common laptop: the page must not scroll sideways (issue 18)
@@ -631,7 +648,7 @@ def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_sta
     visible(browser, "#liveness-done", timeout=OUTCOME_S)
     final = ("APPROVED", "REJECTED", "FLAGGED")
     wait(browser, 90).until(lambda d: application_state(d) in final)
-    assert "VERIFYING" in text(browser, "#application-history"), "the history shows the document arriving"
+    assert "Identity document received" in text(browser, "#application-history"), "the history shows the document arriving"
     screenshot(browser, "applicant-application")
     at_phone_width(browser, "applicant-application")
 
