@@ -20,7 +20,9 @@ class InMemoryQueueAdmin(QueueAdmin):
     """Queues as lists of message bodies; ``dead`` plays messages that failed too often. ``dead_letter_only``:
     dead-letter queues with no work queue (a function's on-failure destination), in ``dead`` too."""
 
-    def __init__(self, names: Iterable[str] = ("identity-check", "address-check"), dead_letter_only: Iterable[str] = ()) -> None:
+    def __init__(
+        self, names: Iterable[str] = ("identity-check", "address-check"), dead_letter_only: Iterable[str] = ()
+    ) -> None:
         self._lock = threading.Lock()
         self.queued: dict[str, list[str]] = {name: [] for name in names}
         self.dead: dict[str, list[str]] = {name: [] for name in [*self.queued, *dead_letter_only]}
