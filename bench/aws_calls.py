@@ -132,13 +132,14 @@ class CallCounter:
             with self._lock:
                 self.calls[(*where, f"https:GET {url.split('/')[-1] or url}")] += 1
 
-    def on_commit(self, ok: bool, events: int) -> None:
+    def on_commit(self, ok: bool, events: int, biometrics: bool = False) -> None:
         where = getattr(self._local, "where", None)
         if where is not None:
             with self._lock:
                 self.commits[(where[0], "ok" if ok else "failed")] += 1
                 if ok:
                     self.commits[(where[0], "events")] += events
+                    self.commits[(where[0], "biometric record")] += biometrics  # its own item written too
 
     def invoke(self, scenario: str, handler: str, run: Callable[[], Any]) -> Any:
         self._local.where = (scenario, handler)
@@ -186,6 +187,7 @@ def install(counter: CallCounter) -> None:
 
 def hook_commits(counter: CallCounter) -> None:
     from chalicelib.adapters.dynamodb_applications import DynamoApplicationRepository as ApplicationRepository
+    from chalicelib.adapters.dynamodb_applications import biometrics_write
 
     original = ApplicationRepository.commit
 
@@ -195,7 +197,7 @@ def hook_commits(counter: CallCounter) -> None:
         except Exception:
             counter.on_commit(False, 0)
             raise
-        counter.on_commit(True, len(change.events))
+        counter.on_commit(True, len(change.events), biometrics_write(change) is not None)
         return result
 
     ApplicationRepository.commit = commit
@@ -412,7 +414,10 @@ class Harness:
                                  Key={"application_id": {"S": app_id}})["Item"]
         events = dynamodb.query(TableName=self.env["HISTORY_TABLE_NAME"], KeyConditionExpression="application_id = :a",
                                 ExpressionAttributeValues={":a": {"S": app_id}})["Items"]
+        record = dynamodb.get_item(TableName=self.env["BIOMETRICS_TABLE_NAME"], ConsistentRead=True,
+                                   Key={"application_id": {"S": app_id}}).get("Item")
         return {"application_item": item_bytes(item), "history_items": [item_bytes(e) for e in events],
+                "biometric_item": item_bytes(record) if record else 0,
                 "index_keys": item_bytes({k: item[k] for k in ("application_id", "state_shard", "state_since")
                                           if k in item})}
 
@@ -580,6 +585,7 @@ def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], 
             ("repository commits ok", {n: counter.commits[(n, "ok")] for n in scenarios}),
             ("repository commits lost a race", {n: counter.commits[(n, "failed")] for n in scenarios}),
             ("history events committed", {n: counter.commits[(n, "events")] for n in scenarios}),
+            ("  commits writing the biometric record", {n: counter.commits[(n, "biometric record")] for n in scenarios}),
             ("history events (final)", {n: len(results[n]["history"]) for n in scenarios})]
     for label, values in rows:
         print(f"{label:<{width}}" + "".join(f"{values[n]:>16}" for n in scenarios))

@@ -52,7 +52,7 @@ SHARD_WRITES_PER_SECOND = 1000  # a history-stream shard per table partition, ~1
 
 #: Typical in-region latency of one call (seconds): what turns a call count into Lambda time.
 LATENCY = {
-    "dynamodb:GetItem": 0.005, "dynamodb:Query": 0.006, "dynamodb:BatchGetItem": 0.008,
+    "dynamodb:GetItem": 0.005, "dynamodb:TransactGetItems": 0.008, "dynamodb:Query": 0.006, "dynamodb:BatchGetItem": 0.008,
     "dynamodb:PutItem": 0.007, "dynamodb:UpdateItem": 0.007, "dynamodb:DeleteItem": 0.007,
     "dynamodb:BatchWriteItem": 0.010, "dynamodb:TransactWriteItems": 0.018,
     "s3:GetObject": 0.025, "s3:PutObject": 0.040, "s3:HeadObject": 0.015,
@@ -134,6 +134,10 @@ def measure() -> dict[str, Any]:
     warm = results["warm"]
     profile["events"] = len(warm["history"])
     profile["sizes"] = warm["sizes"]
+    # Application commits (each rewrites the application item) and how many of them wrote the biometric
+    # record's own item too (issue 23), in the usual order.
+    profile["commits"] = {"application": counter.commits[("warm", "ok")],
+                          "biometric_record": counter.commits[("warm", "biometric record")]}
     profile["frames"] = sum(1 for f, s in zip(counter.frames, counter.frame_scenarios, strict=True)
                             if s == "watched" and isinstance(f, dict) and f.get("type") == "events")
     return profile
@@ -152,6 +156,9 @@ def model(profile: dict[str, Any], rate: float, face: bool = True, watched: bool
     sizes = profile["sizes"]
     app_wcu = units(sizes["application_item"], 1024)
     app_rcu = units(sizes["application_item"], 4096)
+    record_size = sizes.get("biometric_item", 0)  # inputs before issue 23's split: inside the application item
+    record_wcu = units(record_size, 1024) if record_size else 0
+    record_rcu = units(record_size, 4096) if record_size else 0
     history_wcu = [units(n, 1024) for n in sizes["history_items"]]
     measured_face = any(handler in FACE_HANDLERS for handler in scenario)
     # Measured runs include the face check's events and messages; --no-face takes the contract's count off.
@@ -208,7 +215,7 @@ def model(profile: dict[str, Any], rate: float, face: bool = True, watched: bool
     reads = rate * frames * CLIENT["rest_reads_per_frame"]
     load.add(load.invocations, "api_handler", reads)
     load.add(load.busy, "api_handler", reads * 0.012)
-    load.add(load.calls, "dynamodb:GetItem", reads / 2)
+    load.add(load.calls, "dynamodb:TransactGetItems" if record_size else "dynamodb:GetItem", reads / 2)
     load.add(load.calls, "dynamodb:Query", reads / 2)
     load.extra["rest_requests"] = rate * (1 + (3 if face else 0)) + reads
     load.extra["websocket_messages"] = rate * (frames + 2)  # frames pushed, a subscribe and its ack
@@ -228,15 +235,25 @@ def model(profile: dict[str, Any], rate: float, face: bool = True, watched: bool
 
     # DynamoDB units by table (transactions write every item twice), indexes and hot keys
     commits = load.calls.get("dynamodb:TransactWriteItems", 0.0)
-    app_commits = rate * (4 + (3 + 1 if face else 0))  # create, address, sanctions, identity (+ face's)
+    measured_commits = profile.get("commits", {})
+    if measured_commits and face == measured_face:
+        app_commits = rate * measured_commits["application"]
+        record_commits = rate * measured_commits["biometric_record"]
+    else:  # create, address, sanctions, identity (+ face's: consent, session, completion, the check)
+        app_commits, record_commits = rate * (4 + (3 + 1 if face else 0)), rate * (4 if face and record_size else 0)
     load.add(load.wru, "applications", app_commits * 2 * app_wcu)
     load.add(load.wru, "applications (open_by_state, keys only)", rate * transitions * 2)  # key changes: del + put
     load.add(load.wru, "applications (by_applicant, whole item)", app_commits * app_wcu)
+    if record_size:
+        load.add(load.wru, "biometrics", record_commits * 2 * record_wcu)
     load.add(load.wru, "history", rate * 2 * (sum(history_wcu) + (FACE["events"] if face and not measured_face else 0)))
     other_tx = max(0.0, commits - app_commits)  # counters, claims, subscriptions: small items
     load.add(load.wru, "idempotency", (other_tx + rate) * 2 * 3)  # ~3 small items a transaction
     load.add(load.wru, "connections", rate * 4)
-    load.add(load.rru, "applications", load.calls.get("dynamodb:GetItem", 0.0) * app_rcu)
+    transact_reads = load.calls.get("dynamodb:TransactGetItems", 0.0)  # the application and its record, x2
+    load.add(load.rru, "applications", (load.calls.get("dynamodb:GetItem", 0.0) + 2 * transact_reads) * app_rcu)
+    if record_size:
+        load.add(load.rru, "biometrics", 2 * transact_reads * record_rcu)
     load.add(load.rru, "connections", load.calls.get("dynamodb:Query", 0.0))
     per_state = rate * 2  # each open state gets an index write in and one out per application
     load.hot["open_by_state: one state's shard"] = per_state / STATE_SHARDS
@@ -416,7 +433,8 @@ def report(profile: dict[str, Any], rates: list[float], quotas: dict[str, Any], 
            face: bool) -> None:
     loads = [model(profile, rate, face=face) for rate in rates]
     print(f"\ninputs: measured {profile['measured']} ({profile['command']}); application item "
-          f"{profile['sizes']['application_item']} B, history items {sum(profile['sizes']['history_items'])} B "
+          f"{profile['sizes']['application_item']} B, biometric record's item "
+          f"{profile['sizes'].get('biometric_item', 0) or '(inside it)'} B, history items {sum(profile['sizes']['history_items'])} B "
           f"for {profile['events']} events, index keys {profile['sizes']['index_keys']} B; "
           f"face check {('included (measured)' if measured_face(profile) else 'included (from its contract, not measured)') if face else 'left out'}")
     per_app = {label: sum(model(profile, 1000, face=f, watched=w).calls.values()) / 1000

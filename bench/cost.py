@@ -66,6 +66,7 @@ def price(profile: dict[str, Any], prices: dict[str, float]) -> dict[str, float]
     )
     rru = (
         calls.get("dynamodb:GetItem", 0) * math.ceil(a["application_item_kb"] / 4)
+        + calls.get("dynamodb:TransactGetItems", 0) * 2 * 2  # the application and its biometric record, x2
         + calls.get("dynamodb:Query", 0) * math.ceil(a["connections_query_kb"] / 4)
         + calls.get("dynamodb:BatchGetItem", 0)
     )

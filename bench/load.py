@@ -1,6 +1,6 @@
 """Load on the local stack: many applications from concurrent clients, submit to decision.
 
-    python -m bench.load [--clients 8] [--counts 200,1000] [--baseline 20]
+    python -m bench.load [--clients 3] [--counts 200,1000] [--baseline 20] [--same-page] [--measure-calls]
 
 One ``python -m devstack up`` on free ports. Each client is its own Cognito
 user (signed up through the stack's Cognito) with its own WebSocket
@@ -16,11 +16,18 @@ connection, and works like the reference client, one application at a time:
 Each client subscribes once, to ``my-applications``, when it connects (as the
 console does), so watching costs no call per application.
 
-Every client uploads the same rendered passport, which matches its declaration,
-so each application is read and APPROVED; the local Textract answers identical
-bytes from its cache, so this measures the app and the local stack, not OCR
-(in AWS, OCR is Textract's managed service; the local engine's own speed and
-read rate are ``bench/ocr_read_rate.py``'s).
+Each client is a different person (``bench._common.HOLDERS``: a face of
+tests/data/faces that can pass the local liveness check, its own photo on its
+data page): the face check takes the same face under another applicant for a
+second identity and FLAGS it, so a client beyond the distinct faces there are
+(three) reuses one and its applications end FLAGGED (printed; the default is
+one client per face). By default every application uploads a page of its own
+(its own document number, matching its declaration), so the local Textract
+reads every upload for real (Tesseract, one page after another); with
+``--same-page`` each client uploads one page again and again and the local
+Textract answers identical bytes from its cache, so the pass measures the app
+and the local stack without OCR (in AWS, OCR is Textract's managed service;
+the local engine's own speed and read rate are ``bench/ocr_read_rate.py``'s).
 
 Passes, on the same stack one after the other: the baseline (one client,
 ``--baseline`` applications: the unloaded latency of each step), then each
@@ -45,12 +52,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench._common import (ROOT, allow_many_applications, call, header, holder_passport, percentile, start_stack,
-                           take_selfie, upload)
+from bench._common import (HOLDERS, ROOT, Holder, allow_many_applications, call, header, holder_passport, percentile,
+                           start_stack, take_selfie, upload)
 
 STEPS = ("create", "selfie", "upload", "decision", "total")
 FINAL = ("APPROVED", "FLAGGED", "REJECTED")
-DECISION_DEADLINE_S = 60.0
+DECISION_DEADLINE_S = 180.0  # real OCR on every upload, on a busy 2-core machine (the suite's OUTCOME_S)
 TARGET_RATE = 5.0
 TARGET_DECISION_P50_S = 1.0
 
@@ -79,11 +86,17 @@ class Pass:
 class Client:
     """One applicant: a Cognito user, a WebSocket connection, one application at a time."""
 
-    def __init__(self, stack: Any, token: str) -> None:
+    def __init__(self, stack: Any, token: str, holder: Holder, same_page: bool) -> None:
         from websockets.sync.client import connect
+
+        from tests.support.documents import make_declared
 
         self.stack = stack
         self.token = token
+        self.holder = holder
+        self.same_page = same_page
+        self.body = make_declared()
+        self.page = holder_passport(self.body, holder) if same_page else b""
         self._connection = connect(f"{stack.ws_url}?token={token}", open_timeout=30, max_size=None)
         self.ws = self._connection.__enter__()
         self.ws.send(json.dumps({"action": "subscribe", "topic": "my-applications"}))
@@ -103,7 +116,18 @@ class Client:
                 return frame
         return None
 
-    def one(self, body: dict, data: bytes, record: Pass, lock: threading.Lock) -> None:
+    def next_page(self) -> tuple[dict, bytes]:
+        """The declaration and data page of the next application: this client's one page (``--same-page``), or
+        a page of its own (another document number, so another page the local Textract has not read)."""
+        if self.same_page:
+            return self.body, self.page
+        from tests.support.documents import make_declared
+
+        body = make_declared(doc_overrides={"number": f"{uuid.uuid4().int % 10**9:09d}"})
+        return body, holder_passport(body, self.holder)
+
+    def one(self, record: Pass, lock: threading.Lock) -> None:
+        body, data = self.next_page()  # rendered before the clock starts: the client's own work
         started = time.perf_counter()
         created = call(self.stack.api_url, "POST", "/applications", self.token, json=body)
         created_at = time.perf_counter()
@@ -113,7 +137,7 @@ class Client:
         with lock:
             record.owners[app_id] = self.token
         form = created.json()["uploads"]["image/jpeg"]
-        take_selfie(self.stack, self.token, app_id)
+        take_selfie(self.stack, self.token, app_id, self.holder, attempts=LIVENESS_ATTEMPTS)
         selfie_at = time.perf_counter()
         uploaded = upload(form, data, "image/jpeg")
         uploaded_at = time.perf_counter()
@@ -132,6 +156,17 @@ class Client:
                                   ("upload", uploaded_at - selfie_at),
                                   ("decision", decided_at - uploaded_at), ("total", decided_at - started)):
                 record.timings[step].append(seconds)
+
+
+def allow_liveness_attempts(stack: Any, attempts: int) -> None:
+    """Let an application take ``attempts`` liveness sessions on this stack (Parameter Store, as an operator
+    would): the photos meet both turn challenges and never a blink, which a person would simply retry."""
+    import boto3
+
+    ssm = boto3.client("ssm", endpoint_url=stack.info["moto_url"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ssm.put_parameter(Name=stack.info["env"]["SETTINGS_PATH"].rstrip("/") + "/face_liveness_max_attempts",
+                      Value=str(attempts), Type="String", Overwrite=True)
 
 
 def sign_up_clients(stack: Any, count: int) -> list[str]:
@@ -153,11 +188,11 @@ def sign_up_clients(stack: Any, count: int) -> list[str]:
     return tokens
 
 
-def run_pass(stack: Any, tokens: list[str], label: str, count: int, body: dict, data: bytes) -> Pass:
+def run_pass(stack: Any, tokens: list[str], label: str, count: int, same_page: bool) -> Pass:
     record = Pass(label, len(tokens), count)
     lock = threading.Lock()
     remaining = iter(range(count))
-    clients = [Client(stack, token) for token in tokens]
+    clients = [Client(stack, token, HOLDERS[n % len(HOLDERS)], same_page) for n, token in enumerate(tokens)]
 
     def work(client: Client) -> None:
         while True:
@@ -165,7 +200,7 @@ def run_pass(stack: Any, tokens: list[str], label: str, count: int, body: dict, 
                 if next(remaining, None) is None:
                     return
             try:
-                client.one(body, data, record, lock)
+                client.one(record, lock)
             except Exception as error:  # noqa: BLE001 - counted and shown, the pass goes on
                 with lock:
                     record.errors.append(f"{type(error).__name__}: {error}")
@@ -209,12 +244,18 @@ def report(record: Pass, baseline: Pass | None) -> None:
 TARGET_EFFICIENCY = 0.6
 
 
-def calls_per_application() -> int:
-    """AWS calls of one warm auto-approved application, as ``bench/aws_calls.py`` counts them (its own process)."""
+def calls_per_application(measure: bool = False) -> tuple[int, str]:
+    """AWS calls of one warm auto-approved application, as ``bench/aws_calls.py`` counts them: from its last
+    measurement (``bench/capacity-inputs.json``, what ``python -m bench.capacity --measure`` saved), or
+    measured again (``measure``: its own process, a minute or two)."""
+    if not measure:
+        inputs = json.loads((ROOT / "bench" / "capacity-inputs.json").read_text())
+        warm = inputs["scenarios"]["warm"]
+        return sum(sum(entry["calls"].values()) for entry in warm.values()), f"measured {inputs['measured']}"
     out = subprocess.run([sys.executable, "-m", "bench.aws_calls"], cwd=ROOT, capture_output=True, text=True,
                          timeout=600, check=True).stdout
     total = next(line for line in out.splitlines() if line.startswith("TOTAL calls"))
-    return int(total.split()[3])  # the "warm" column
+    return int(total.split()[3]), "measured now"  # the "warm" column
 
 
 def call_latency(stack: Any, samples: int = 100) -> float:
@@ -233,34 +274,44 @@ def call_latency(stack: Any, samples: int = 100) -> float:
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--clients', '2', '--counts', '4', '--baseline', '2']
+SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']
+#: Liveness sessions an application may take (its stack's face_liveness_max_attempts is raised to it): these
+#: photos meet both turn challenges, never a blink, so a third of the sessions cannot pass.
+LIVENESS_ATTEMPTS = 8
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=len(HOLDERS),
+                        help=f"concurrent applicants (default {len(HOLDERS)}: one per distinct face, see HOLDERS)")
     parser.add_argument("--counts", default="200,1000", help="applications per loaded pass")
     parser.add_argument("--baseline", type=int, default=20, help="applications of the one-client pass")
+    parser.add_argument("--warm-up", type=int, default=3, help="applications before the baseline (not measured)")
+    parser.add_argument("--same-page", action="store_true",
+                        help="each client uploads one page again and again (the local Textract's cache answers)")
+    parser.add_argument("--measure-calls", action="store_true",
+                        help="measure the calls per application again (bench.aws_calls) for the efficiency line")
     args = parser.parse_args(argv)
     counts = [int(count) for count in args.counts.split(",")]
 
-    from tests.support.documents import make_declared
-
+    pages = "one page per client, read once (--same-page)" if args.same_page else "a page of its own per application"
     header(f"load: {' then '.join(map(str, counts))} applications from {args.clients} clients, "
-           "submit to decision, on one local stack")
-    body = make_declared()
-    data = holder_passport(body)  # matches the declaration (read by the local Textract) and carries the face
+           f"submit to decision, on one local stack; {pages}")
+    if args.clients > len(HOLDERS):
+        print(f"note: {args.clients} clients for {len(HOLDERS)} distinct faces: clients beyond the first "
+              f"{len(HOLDERS)} reuse a face, and their applications end FLAGGED (the same face, another applicant)")
     passes: list[Pass] = []
     with start_stack() as stack:
         allow_many_applications(stack)  # each client opens far more than an applicant's daily limit, polls more
+        allow_liveness_attempts(stack, LIVENESS_ATTEMPTS)
         latency = call_latency(stack)
         tokens = sign_up_clients(stack, args.clients)
-        run_pass(stack, tokens[:1], "warm-up", 3, body, data)  # first-call costs, not measured
-        baseline = run_pass(stack, tokens[:1], "baseline", args.baseline, body, data)
+        run_pass(stack, tokens[:1], "warm-up", args.warm_up, args.same_page)  # first-call costs, not measured
+        baseline = run_pass(stack, tokens[:1], "baseline", args.baseline, args.same_page)
         report(baseline, None)
         for count in counts:
-            passes.append(run_pass(stack, tokens, f"load {count}", count, body, data))
+            passes.append(run_pass(stack, tokens, f"load {count}", count, args.same_page))
             report(passes[-1], baseline)
 
     first, last = passes[0], passes[-1]
@@ -271,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rate {last.label}: {last.rate:.2f}/s (target >= {TARGET_RATE:.0f}/s; "
           f"{last.rate / baseline.rate if baseline.rate else float('nan'):.2f}x the one-client baseline)")
     print(f"decision p50 {last.label}: {decision_p50 * 1000:.0f} ms (target <= {TARGET_DECISION_P50_S * 1000:.0f} ms)")
-    calls = calls_per_application()
+    calls, measured = calls_per_application(args.measure_calls)
+    print(f"calls per application: {calls} ({measured})")
     for record in (baseline, last):
         total_p50 = percentile(record.timings["total"], 50) if record.timings["total"] else float("inf")
         print(f"efficiency {record.label}: {calls} calls x {latency * 1000:.1f} ms / {total_p50 * 1000:.0f} ms "

@@ -113,7 +113,14 @@ class Services:
         from .adapters import dynamodb_models
 
         c = self.config
-        dynamodb_models.bind(c.region, c.applications_table, c.history_table, c.idempotency_table, c.connections_table)
+        dynamodb_models.bind(
+            c.region,
+            c.applications_table,
+            c.history_table,
+            c.idempotency_table,
+            c.connections_table,
+            c.biometrics_table,
+        )
         return Connection(region=c.region)
 
     @cached_property
@@ -497,7 +504,6 @@ class Services:
             self.connections,
             self.sender,
             self.applications,
-            self.claims,
             self.metrics,
             self.staff,
             self.review,

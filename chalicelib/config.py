@@ -38,6 +38,7 @@ class Config:
     # The face check (issue 17): the biometrics bucket (liveness images), the face-check queue and its DLQ,
     # the stage's Rekognition collection and the key liveness images are encrypted with.
     biometrics_bucket: str = ""
+    biometrics_table: str = ""  # the applications' biometric records, apart from their items (issue 23)
     face_check_queue: str = ""
     face_check_dlq: str = ""
     face_collection_id: str = ""
@@ -118,6 +119,7 @@ class Config:
             websocket_stage=get("WEBSOCKET_STAGE", "api"),
             settings_cache_seconds=int(get("SETTINGS_CACHE_SECONDS", "60")),
             biometrics_bucket=get("BIOMETRICS_BUCKET_NAME", ""),
+            biometrics_table=get("BIOMETRICS_TABLE_NAME", ""),
             face_check_queue=get("FACE_CHECK_QUEUE_NAME", ""),
             face_check_dlq=get("FACE_CHECK_DLQ_NAME", ""),
             face_collection_id=get("FACE_COLLECTION_ID", ""),

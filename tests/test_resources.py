@@ -153,7 +153,7 @@ def test_documents_cors_is_limited_to_the_console_origins(aws, env):
 def test_tables_are_kms_encrypted_protected_and_recoverable(aws, env):
     dynamodb = aws("dynamodb")
     for variable in ("APPLICATIONS_TABLE_NAME", "HISTORY_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME",
-                     "CONNECTIONS_TABLE_NAME"):
+                     "CONNECTIONS_TABLE_NAME", "BIOMETRICS_TABLE_NAME"):
         table = dynamodb.describe_table(TableName=env[variable])["Table"]
         assert table["DeletionProtectionEnabled"] is True, variable
         assert table["SSEDescription"]["SSEType"] == "KMS", variable

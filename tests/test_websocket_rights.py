@@ -205,8 +205,9 @@ def test_a_closed_connection_frees_its_slot(gateway, sockets, applicant, store):
 # --- the notifier ------------------------------------------------------------------------------------
 
 def test_a_send_failing_part_way_loses_the_event_for_no_recipient(client, chalice_app, store, monkeypatch):
-    """Three watchers; the send to the second fails once. The retry (Lambda's) reaches the second,
-    and nobody gets the event twice."""
+    """Three watchers; the send to the second fails once. The others still get it, and the retry (Lambda's)
+    reaches the second. At least once (issue 23): a retry or a late duplicate delivery sends the same event
+    again, which a client drops by its ``event_id``."""
     from chalicelib.domain.users import Identity
 
     application_id = str(uuid.uuid4())
@@ -227,9 +228,9 @@ def test_a_send_failing_part_way_loses_the_event_for_no_recipient(client, chalic
     message = event_for(application_id)
     with pytest.raises(Exception):
         notify(client, message)  # the failed recipient makes the invocation fail: Lambda retries it
+    assert sent == [watchers[0], watchers[2]]  # the failure stopped no one else
     notify(client, message)  # the retry
-    notify(client, message)  # a late duplicate delivery
-    assert sorted(sent) == sorted(watchers)
+    assert set(sent) == set(watchers) and sent.count(watchers[1]) == 1
 
 
 # --- the authorisation matrix, WebSocket side -----------------------------------------------------

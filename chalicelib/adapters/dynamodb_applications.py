@@ -5,6 +5,16 @@ application conditioned on the version (and state) it was read at, plus an
 attribute_not_exists put of each history event. Either all of it is written
 or none of it, so a state without its history event cannot exist, and of two
 concurrent changes exactly one wins.
+
+An application's biometric record (``Application.biometrics``, issue 17) lives in
+an item of its own (``BiometricsModel``, its own table), so the application item
+that every commit rewrites, and its copies in the ``by_applicant`` and
+``review_queue`` indexes, stay small (issue 23): a commit writes the record only
+when it changes it, in the same transaction, conditioned on the record it was
+made from; ``get`` reads both items in one TransactGetItems (one call, one
+consistent snapshot); the jobs' pages read both tables a page at a time. Pages
+of the two index queries (an applicant's list, the review queue) come without
+it: ``biometrics`` is empty there (the port says so).
 """
 
 from __future__ import annotations
@@ -20,8 +30,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Optional
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, TransactGetError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactGet, TransactWrite
 
 from ..domain.workflow import FINAL_STATES, Application, Change, EventType, HistoryEvent, LegacySeal, State
 from ..services.ports import (
@@ -34,7 +44,7 @@ from ..services.ports import (
     QuotaFull,
     QuotaUse,
 )
-from .dynamodb_models import ApplicationModel, HistoryModel, IdempotencyModel
+from .dynamodb_models import ApplicationModel, BiometricsModel, HistoryModel, IdempotencyModel
 
 REVIEW_QUEUE_KEY = "FLAGGED"
 #: Partitions per state of the open_by_state index (the number is part of the key: changing it needs a
@@ -42,6 +52,8 @@ REVIEW_QUEUE_KEY = "FLAGGED"
 STATE_SHARDS = 16
 #: Items read per BatchGetItem while a job walks the index (at most 100).
 READ_PAGE = 50
+#: TransactGetItems is cancelled while a transaction writes one of its items: read again this many times.
+GET_ATTEMPTS = 4
 
 
 def shard_of(application_id: str) -> int:
@@ -67,10 +79,26 @@ class DynamoApplicationRepository(ApplicationRepository):
     # --- reads -------------------------------------------------------------
 
     def get(self, application_id: str) -> Optional[Application]:
-        try:
-            return to_application(ApplicationModel.get(application_id, consistent_read=True))
-        except DoesNotExist:
-            return None
+        """The application with its biometric record: both items in one TransactGetItems (a snapshot)."""
+        for attempt in range(1, GET_ATTEMPTS + 1):
+            try:
+                with TransactGet(connection=self.connection) as tx:
+                    app = tx.get(ApplicationModel, application_id)
+                    biometrics = tx.get(BiometricsModel, application_id)
+            except TransactGetError as error:
+                if error.cause_response_code == "TransactionCanceledException" and attempt < GET_ATTEMPTS:
+                    continue  # a commit was writing one of them: its result is there at once
+                raise
+            try:
+                model = app.get()
+            except DoesNotExist:
+                return None
+            try:
+                record: Optional[BiometricsModel] = biometrics.get()
+            except DoesNotExist:
+                record = None
+            return to_application(model, record)
+        return None  # not reached: the last attempt returns or raises
 
     def history(self, application_id: str) -> list[HistoryEvent]:
         return [to_event(m) for m in HistoryModel.query(application_id, consistent_read=True)]
@@ -154,14 +182,16 @@ class DynamoApplicationRepository(ApplicationRepository):
             page = list(itertools.islice(keys, READ_PAGE))
             if not page:
                 return
-            found = {
-                model.application_id: model
-                for model in ApplicationModel.batch_get([app_id for _, app_id in page], consistent_read=True)
+            ids = [app_id for _, app_id in page]
+            found = {model.application_id: model for model in ApplicationModel.batch_get(ids, consistent_read=True)}
+            records = {
+                record.application_id: record
+                for record in BiometricsModel.batch_get([i for i in ids if i in found], consistent_read=True)
             }
-            for _, app_id in page:
+            for app_id in ids:
                 model = found.get(app_id)
                 if model is not None and model.state == state.value:  # the index lags the table a little
-                    yield to_application(model)
+                    yield to_application(model, records.get(app_id))
 
     # --- writes ------------------------------------------------------------
 
@@ -179,6 +209,7 @@ class DynamoApplicationRepository(ApplicationRepository):
         the idempotency table), so a create costs one call and a failed create costs no quota.
         """
         model = to_model(change.after)
+        record = biometrics_write(change)
         if change.before is None:
             app_condition = ApplicationModel.application_id.does_not_exist()
         else:
@@ -189,9 +220,11 @@ class DynamoApplicationRepository(ApplicationRepository):
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(model, condition=app_condition)
+                if record is not None:
+                    tx.save(record[0], condition=record[1])
                 for event in change.events:
                     tx.save(to_event_model(event, change.after), condition=HistoryModel.seq.does_not_exist())
-                position = 1 + len(change.events)
+                position = 1 + (record is not None) + len(change.events)
                 if idempotency_key:
                     claim = IdempotencyModel(
                         idempotency_key,
@@ -267,11 +300,37 @@ def to_model(app: Application) -> ApplicationModel:
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
         state_shard=state_shard(app),
-        biometrics=dict(app.biometrics),
     )
 
 
-def to_application(model: ApplicationModel) -> Application:
+class StoredInItem(dict):  # type: ignore[type-arg]
+    """A biometric record read from the application item itself (written before it had an item of its
+    own): a commit that leaves it unchanged still writes it to its own item, as the item loses it."""
+
+
+def record_digest(record: Any) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def biometrics_write(change: Change) -> Optional[tuple[BiometricsModel, Any]]:
+    """The biometric record's item and its condition, when the change writes it: when it changes the record
+    (or moves a record out of an older application item). The condition is the record the change was made
+    from, so a change made from a page without it (``biometrics`` empty) cannot overwrite one."""
+    after = change.after.biometrics
+    before = change.before.biometrics if change.before is not None else {}
+    moving = isinstance(after, StoredInItem)
+    if not moving and dict(after) == dict(before):
+        return None
+    record = json.loads(json.dumps(dict(after)))
+    item = BiometricsModel(
+        change.after.application_id, record=record, digest=record_digest(record), version=change.after.version
+    )
+    if not before or isinstance(before, StoredInItem):
+        return item, BiometricsModel.application_id.does_not_exist()
+    return item, BiometricsModel.digest == record_digest(json.loads(json.dumps(dict(before))))
+
+
+def to_application(model: ApplicationModel, record: Optional[BiometricsModel] = None) -> Application:
     return Application(
         application_id=model.application_id,
         applicant_id=model.applicant_id,
@@ -289,7 +348,7 @@ def to_application(model: ApplicationModel) -> Application:
         decision_reasons=tuple(model.decision_reasons or ()),
         escalated_at=model.escalated_at,
         purged_at=model.purged_at,
-        biometrics=model.biometrics or {},
+        biometrics=record.record if record is not None else StoredInItem(model.biometrics) if model.biometrics else {},
         legacy_seal=LegacySeal.parse(model.legacy_seal),
         recommendation=model.recommendation,
         claim=model.claim,

@@ -77,11 +77,27 @@ class ApplicationModel(Model):
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
     state_shard = UnicodeAttribute(null=True)  # "<STATE>#<NN>" while a job may still visit it
-    biometrics = JSONAttribute(default=dict)  # consent, liveness sessions and result, face ids (issue 17)
+    #: Read only: the biometric record of items written before it had an item of its own (BiometricsModel);
+    #: the next commit of such an application moves it there and leaves it out of this item.
+    biometrics = JSONAttribute(null=True)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
     open_by_state = OpenByStateIndex()
+
+
+class BiometricsModel(Model):
+    """An application's biometric record (consent, liveness sessions and result, face ids: issue 17), apart
+    from the application item so that the item and its indexes stay small: written only by the commits that
+    change it, in the application's transaction, and read with the application in one TransactGetItems."""
+
+    class Meta(_Meta):
+        table_name = "biometrics"  # bound from Config
+
+    application_id = UnicodeAttribute(hash_key=True)
+    record = JSONAttribute()
+    digest = UnicodeAttribute()  # of ``record``: a write is conditioned on the record it was made from
+    version = NumberAttribute()  # the application's version that wrote it
 
 
 class HistoryModel(Model):
@@ -140,10 +156,11 @@ class ConnectionModel(Model):
     holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it
 
 
-def bind(region: str, applications: str, history: str, idempotency: str, connections: str) -> None:
+def bind(region: str, applications: str, history: str, idempotency: str, connections: str, biometrics: str) -> None:
     """Point the models at this deployment's tables (before any call: pynamodb keeps its connection)."""
     for model, table in (
         (ApplicationModel, applications),
+        (BiometricsModel, biometrics),
         (HistoryModel, history),
         (IdempotencyModel, idempotency),
         (ConnectionModel, connections),

@@ -6,7 +6,8 @@ decides: ``$connect`` verifies the token like the REST API does; an applicant
 may watch only their own applications, a reviewer any application and the
 review queue; each application event reaches the connections subscribed to
 its application (and, for the review queue's comings and goings, the
-reviewers watching it), at most once per connection.
+reviewers watching it), at least once, carrying its ``event_id`` for the
+client to drop a repeat.
 
 The outbox publishes one message per application and stream batch; the
 fan-out looks its watchers up once (an applicant's watchers, of one
@@ -28,7 +29,6 @@ from .applications import ApplicationService
 from .errors import NotFound
 from .outbox import NOT_PUSHED
 from .ports import (
-    Claims,
     ConnectionGone,
     ConnectionInfo,
     ConnectionStore,
@@ -48,7 +48,6 @@ MY_APPLICATIONS = "my-applications"  # an applicant's subscription to all their 
 FLAGGED = "FLAGGED"
 ESCALATED = "review.escalated"
 STAFF_READS = ("review.viewed", "document.viewed")  # audit events of a reviewer's own reads
-DEDUPE_PREFIX = "notified#"
 #: Connection identities kept per container for the fan-out's staff re-check (cleared whole when full).
 MAX_REMEMBERED_CONNECTIONS = 5000
 #: The last frame a staff connection gets when its user's staff rights have ended.
@@ -96,7 +95,6 @@ class LiveUpdates:
         connections: ConnectionStore,
         sender: WebSocketSender,
         applications: ApplicationService,
-        claims: Claims,
         metrics: Metrics,
         staff: StaffAccess,
         review: ReviewService,
@@ -105,7 +103,6 @@ class LiveUpdates:
         self.connections = connections
         self.sender = sender
         self.applications = applications
-        self.claims = claims
         self.metrics = metrics
         self.staff = staff
         self.review = review
@@ -228,18 +225,17 @@ class LiveUpdates:
     def fan_out(self, raw_message: str) -> int:
         """Push one application's events (one outbox message) to their watchers; returns the frames sent.
 
-        A message with nothing to push (a check's result alone) costs no call. Otherwise the
-        watchers are looked up once (the applicant's partition, plus staff topics while the
-        application is in review), the events are claimed in one call, and each watcher gets one
-        ``events`` frame with the events meant for it (the staff view, or the applicant's).
+        A message with nothing to push (a check's result, the applicant's own steps: ``outbox.NOT_PUSHED``)
+        costs no call. Otherwise the watchers are looked up once (the applicant's partition, plus staff
+        topics while the application is in review) and each gets one ``events`` frame with the events meant
+        for it (the staff view, or the applicant's): a lookup and a send per watcher, nothing else.
 
-        At-least-once SNS delivery is made at-most-once per event and recipient by the claims: a
-        replay finds its events claimed and sends nothing. A gone connection is deleted with its
-        subscriptions, never retried. When some sends fail, the events are not lost for them: the
-        recipients that got them are claimed one by one (``...#to#<connection>``), a ``...#pending``
-        claim marks the message unfinished, and the error is raised so Lambda retries; the retry
-        sends only to those not yet claimed. If not a single frame could be sent, the claims are
-        released instead. The happy path costs one claim call per message.
+        At least once: every event carries its ``event_id`` and the client drops an id it has seen (the
+        console does, ``live.js``), so SNS's at-least-once delivery and Lambda's retries cost no write here
+        (issue 23: a claim per message was a third of what a watched application cost the notifier). A gone
+        connection is deleted with its subscriptions, never retried. When a send fails the error is raised
+        after the others are sent, so Lambda retries the message: watchers that already had it get it again
+        and drop it by its ids.
         """
         parsed = self._message(raw_message)
         if parsed is None:
@@ -260,39 +256,17 @@ class LiveUpdates:
             recipients.setdefault(connection_id, set()).add(topic)
         if not recipients:
             return 0
-        keys = {event["event_id"]: f"{DEDUPE_PREFIX}{event['event_id']}" for event in pushed}
-        won = self.claims.claim_all(list(keys.values()))
-        fresh = [event for event in pushed if keys[event["event_id"]] in won]
-        sending = fresh or pushed
-        claim = f"{DEDUPE_PREFIX}{application_id}#{sending[0]['seq']}-{sending[-1]['seq']}"
-        pending = f"{claim}#pending"
-        retry = not fresh
-        if retry and not self.claims.is_claimed(pending):
-            logger.info("events already notified", extra={"application_id": application_id})
-            return 0
-        frames = _frames(application_id, sending, topics_of, recipients)
-        sent, failed, error = self._send_all(recipients, frames, application_id, claim if retry else None)
+        frames = _frames(application_id, pushed, topics_of, recipients)
+        sent, failed, error = self._send_all(recipients, frames, application_id)
         if error is None:
-            if retry:
-                self.claims.release(pending)
             return len(sent)
         self.metrics.count("NotificationSendFailed", failed)
-        if not retry and not sent:
-            for event in fresh:
-                self.claims.release(keys[event["event_id"]])
-        elif not retry:
-            self.claims.claim(pending)  # first: a crash after it resends (duplicates), never loses
-            self.claims.claim_all([f"{claim}#to#{connection_id}" for connection_id in sent])
         raise error
 
     def _send_all(
-        self,
-        recipients: Mapping[str, set[str]],
-        frames: Mapping[str, Optional[str]],
-        application_id: str,
-        claim: Optional[str],
+        self, recipients: Mapping[str, set[str]], frames: Mapping[str, Optional[str]], application_id: str
     ) -> tuple[list[str], int, Optional[BaseException]]:
-        """Send each recipient its frame (on a retry: only to those whose per-recipient claim is won)."""
+        """Send each recipient its frame; the last error (if any) is returned, after every send was tried."""
         sent: list[str] = []
         failed = gone = 0
         error: Optional[BaseException] = None
@@ -300,9 +274,6 @@ class LiveUpdates:
             frame = frames.get(connection_id)
             if frame is None:
                 continue  # none of the events is for what it watches
-            mine = f"{claim}#to#{connection_id}" if claim else None
-            if mine is not None and not self.claims.claim(mine):
-                continue  # got it before the failure
             if any(map(is_staff_topic, topics)) and not self._still_staff(connection_id, topics):
                 continue  # removed, deleted or disabled since it subscribed: no staff frame, ever again
             try:
@@ -311,11 +282,9 @@ class LiveUpdates:
             except ConnectionGone:
                 gone += 1
                 self.connections.forget(connection_id, also_topics=topics)
-            except Exception as exc:  # noqa: BLE001 - retried by Lambda for this recipient only
+            except Exception as exc:  # noqa: BLE001 - Lambda retries the message; the others drop it by id
                 failed += 1
                 error = exc
-                if mine is not None:
-                    self.claims.release(mine)
                 logger.warning(
                     "websocket send failed",
                     exc_info=True,

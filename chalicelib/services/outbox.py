@@ -27,9 +27,23 @@ from ..observability import logger
 from .ports import Claims, EventPublisher, StateCounters
 
 STAFF_DETAILS = ("decision", "reviewer_email")
-#: Events the WebSocket fan-out does not push: a check's result alone changes no state the applicant
-#: watches (the decision that follows it does, and carries the reasons). ``pushed`` in the message.
-NOT_PUSHED = frozenset({EventType.CHECK_COMPLETED.value})
+#: Events the WebSocket fan-out does not push (``pushed`` in the message: the notifier is not even invoked
+#: for a message of these alone): a check's result alone changes no state the applicant watches (the
+#: decision that follows it does, and carries the reasons); the applicant's own steps answer their REST
+#: requests, which carry them (the submission: the create's 201 is the application; the consent, a liveness
+#: session, its completion); and the face check's request is internal. What is pushed: the document
+#: received (VERIFYING), the decision and everything of a case in review. Issue 23: each pushed message
+#: costs the notifier a lookup and a send per watcher.
+NOT_PUSHED = frozenset(
+    {
+        EventType.SUBMITTED.value,
+        EventType.CHECK_COMPLETED.value,
+        EventType.BIOMETRIC_CONSENT_GIVEN.value,
+        EventType.LIVENESS_SESSION_CREATED.value,
+        EventType.LIVENESS_COMPLETED.value,
+        EventType.FACE_REQUESTED.value,
+    }
+)
 
 
 def message_for(event: HistoryEvent) -> dict[str, Any]:

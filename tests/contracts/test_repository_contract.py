@@ -246,6 +246,65 @@ def test_the_real_state_index_is_spread_over_sixteen_partitions_of_keys(moment):
     withdraw_all(repository, apps, moment)
 
 
+def consented(repository, moment, applicant_id=None):
+    """A submitted application with the applicant's biometric consent recorded (a biometric record)."""
+    from chalicelib.domain import face_workflow
+
+    app = committed(repository, submitted(moment, applicant_id))
+    return committed(repository, face_workflow.give_consent(app, app.applicant_id, "v1", Policy(), moment()))
+
+
+def test_the_biometric_record_reads_back_with_the_application_and_not_in_pages(repository, moment):
+    """issue 23: the record is kept apart from the item the indexes copy; ``get`` has it, pages do not."""
+    app = consented(repository, moment)
+    assert app.biometrics["consent"]["text_version"] == "v1"
+    assert repository.get(app.application_id) == app
+    page, _ = repository.list_for_applicant(app.applicant_id, 10, None)
+    assert [(a.application_id, dict(a.biometrics)) for a in page] == [(app.application_id, {})]
+    assert page[0] == dataclasses.replace(app, biometrics={})
+
+
+def test_a_change_from_a_page_keeps_the_biometric_record_and_cannot_overwrite_it(repository, moment):
+    from chalicelib.domain import face_workflow
+
+    app = consented(repository, moment)
+    (listed,), _ = repository.list_for_applicant(app.applicant_id, 10, None)
+    received = committed(repository, workflow.receive_document(listed, "k", 2048, moment()))
+    assert repository.get(app.application_id) == dataclasses.replace(received, biometrics=app.biometrics)
+    # a change of the record made from what a page showed (no record) is a lost race, and writes nothing
+    current = repository.get(app.application_id)
+    stale = dataclasses.replace(current, biometrics={})
+    with pytest.raises(ConcurrentChange):
+        repository.commit(face_workflow.give_consent(stale, app.applicant_id, "v1", Policy(), moment()))
+    assert repository.get(app.application_id) == current
+    withdraw_all(repository, [app], moment)
+
+
+@pytest.mark.stack
+def test_the_real_biometric_record_is_an_item_of_its_own_and_older_items_move_it_there(moment):
+    """The application item carries no biometric record (its own table: BIOMETRICS_TABLE_NAME); an item
+    written before that still reads with its record, and its next commit moves the record out."""
+    from chalicelib.adapters.dynamodb_models import ApplicationModel, BiometricsModel
+    from tests.contracts.conftest import real_services
+
+    repository = real_services().repository
+    app = consented(repository, moment)
+    assert ApplicationModel.get(app.application_id, consistent_read=True).biometrics is None
+    assert BiometricsModel.get(app.application_id, consistent_read=True).record == json.loads(
+        json.dumps(dict(app.biometrics)))
+    older = committed(repository, submitted(moment))  # as written before: the record inside the item
+    item = ApplicationModel.get(older.application_id, consistent_read=True)
+    item.biometrics = dict(app.biometrics)
+    item.save()
+    read = repository.get(older.application_id)
+    assert read == dataclasses.replace(older, biometrics=app.biometrics)
+    moved = committed(repository, workflow.receive_document(read, "k", 2048, moment()))
+    assert ApplicationModel.get(older.application_id, consistent_read=True).biometrics is None
+    assert BiometricsModel.get(older.application_id, consistent_read=True).record == dict(app.biometrics)
+    assert repository.get(older.application_id) == moved
+    withdraw_all(repository, [app, older], moment)
+
+
 def test_a_quota_is_taken_in_the_commit_and_only_by_a_commit_that_writes(repository, moment):
     """The daily limit costs the create no call of its own: one transaction, nothing written past the limit."""
     quota = QuotaUse(f"contract-quota#{uuid.uuid4()}", 2, 3600)

@@ -165,11 +165,19 @@ class InMemoryApplicationRepository(ApplicationRepository):
                     and current.state == change.before.state
                 )
             events = self._history.get(app_id, {})
+            # The biometric record, as the real table keeps it in an item of its own: written only by a change
+            # of it, and only from the record the change was made from (a page's application carries none).
+            before_record = dict(change.before.biometrics) if change.before is not None else {}
+            stored_record = dict(current.biometrics) if current is not None else {}
+            keeps_record = dict(change.after.biometrics) == before_record
+            if not keeps_record and before_record != stored_record:
+                applies = False
             if not applies or any(e.seq in events for e in change.events):
                 raise ConcurrentChange(_stored(current) if current is not None else None)
             if quota is not None and not self.quotas.take(quota.key, quota.limit, quota.ttl_seconds):
                 raise QuotaFull(quota.key)
-            self._apps[app_id] = _stored(change.after)
+            after = dataclasses.replace(change.after, biometrics=stored_record) if keeps_record else change.after
+            self._apps[app_id] = _stored(after)
             events = self._history.setdefault(app_id, {})
             for event in change.events:
                 events[event.seq] = _stored_event(event)
@@ -210,7 +218,7 @@ class InMemoryApplicationRepository(ApplicationRepository):
         page = keyed[:limit]
         more = len(keyed) > limit
         cursor = _encode_cursor(partition, page[-1][0]) if more and page else None
-        return [_stored(app) for _, app in page], cursor
+        return [dataclasses.replace(_stored(app), biometrics={}) for _, app in page], cursor  # as the indexes: none
 
 
 class InMemoryClaims(Claims):

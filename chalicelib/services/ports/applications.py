@@ -46,11 +46,13 @@ class ApplicationRepository(abc.ABC):
 
     @abc.abstractmethod
     def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
-        """Newest first; the cursor is opaque and pinned to the applicant."""
+        """Newest first; the cursor is opaque and pinned to the applicant. Like ``review_queue``'s, the page's
+        applications come without their biometric record (``biometrics`` empty): ``get`` one for it. A change
+        made from one commits (the record stays as it is) unless it changes the record: ConcurrentChange."""
 
     @abc.abstractmethod
     def review_queue(self, limit: int, cursor: Optional[str], newest_first: bool = False) -> Page:
-        """FLAGGED applications, oldest flag first (``newest_first``: the reverse)."""
+        """FLAGGED applications, oldest flag first (``newest_first``: the reverse); without biometric records."""
 
     @abc.abstractmethod
     def in_state_since_before(self, state: State, before: str) -> Iterator[Application]:
