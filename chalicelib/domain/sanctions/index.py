@@ -312,8 +312,11 @@ class ScreeningIndex:
         same_day: AbstractSet[int] = frozenset(self.name_keys.get(f"b:{born.isoformat()}", ()) if born else ())
         result = set(same_day)
         shared: dict[tuple[str, str], AbstractSet[int]] = {}  # two tokens' common names, once per query
-        for reading in readings:
+        written: set[str] = set()
+        for number, reading in enumerate(readings):
             query = sorted(set(core(tuple(reading))))
+            if not number:
+                written = set(query)
             leads: list[tuple[str, AbstractSet[int]]] = []  # per token: the names sharing any key with it
             for token in query:
                 close, near = self._leads(token)
@@ -321,6 +324,10 @@ class ScreeningIndex:
                     result |= close
                 elif not close and 0 < len(near) <= rare_limit:
                     result |= near
+                if token not in written:
+                    # A joined word leads by its close keys only: its ends are its parts' ends ("Muhammadsa"
+                    # starts as "Muhammad" does), which would count one shared part twice.
+                    near = close
                 if near:
                     leads.append((token, near))
             if all(len(token) < 3 for token in query):
@@ -330,8 +337,9 @@ class ScreeningIndex:
                     leads.append((" initials", initials))
                     if len(initials) <= rare_limit:
                         result |= initials
-            if len(leads) <= 1:  # one name part to go by: every name it leads to
-                result.update(*(found for _, found in leads))
+            if len(leads) <= 1:  # one name part to go by: every name it leads to (as written; a re-reading
+                if not number:  # of one joined word leads only where few names are: above)
+                    result.update(*(found for _, found in leads))
                 continue
             leads.append((" born", same_day))  # the same birth day counts as a shared name part
             # Two shared parts (in two leads' intersection), or one for a listed name that has only one
