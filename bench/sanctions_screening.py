@@ -290,9 +290,7 @@ def _pairs_up(alias: list[str], name: list[str]) -> bool:
     part of the name of three letters or more left over: a depth-first search over the pairs allowed."""
     if len(alias) > len(name):
         return False
-    allowed = [
-        [j for j, n in enumerate(name) if part_similarity(a, n) >= ALIAS_SPELLING_THRESHOLD] for a in alias
-    ]
+    allowed = [[j for j, n in enumerate(name) if part_similarity(a, n) >= ALIAS_SPELLING_THRESHOLD] for a in alias]
     if any(not options for options in allowed):
         return False
     long_parts = {j for j, n in enumerate(name) if len(n) >= 3}

@@ -159,7 +159,17 @@ class ScreeningIndex:
     _lead_cache: dict[str, tuple[AbstractSet[int], AbstractSet[int]]]
     _weights: dict[str, float]
     _FILED = frozenset(
-        ("names", "postings", "token_names", "name_keys", "readings", "_single", "_single_ids", "_lead_cache", "_weights")
+        (
+            "names",
+            "postings",
+            "token_names",
+            "name_keys",
+            "readings",
+            "_single",
+            "_single_ids",
+            "_lead_cache",
+            "_weights",
+        )
     )
 
     def __getattr__(self, attribute: str) -> Any:
@@ -228,9 +238,7 @@ class ScreeningIndex:
 
     def _prepare(self) -> None:
         """Each name's readings with their weights, once, so that scoring an applicant only looks them up."""
-        self.readings = [
-            tuple(self.reading(r, n.essential) for r in (n.tokens, *n.alternatives)) for n in self.names
-        ]
+        self.readings = [tuple(self.reading(r, n.essential) for r in (n.tokens, *n.alternatives)) for n in self.names]
 
     def reading(self, name_tokens: tuple[str, ...], essential: frozenset[str] = frozenset()) -> Reading:
         """The name's tokens prepared for scoring: a particle or honorific ("al", "bin", "sheikh") says
