@@ -34,10 +34,12 @@ Printed:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import pstats
 import random
 import re
 import statistics
@@ -288,9 +290,7 @@ def _pairs_up(alias: list[str], name: list[str]) -> bool:
     part of the name of three letters or more left over: a depth-first search over the pairs allowed."""
     if len(alias) > len(name):
         return False
-    allowed = [
-        [j for j, n in enumerate(name) if part_similarity(a, n) >= ALIAS_SPELLING_THRESHOLD] for a in alias
-    ]
+    allowed = [[j for j, n in enumerate(name) if part_similarity(a, n) >= ALIAS_SPELLING_THRESHOLD] for a in alias]
     if any(not options for options in allowed):
         return False
     long_parts = {j for j, n in enumerate(name) if len(n) >= 3}
@@ -368,13 +368,18 @@ def held_out(
 
 _INDEX: ScreeningIndex | None = None
 _POLICY: ScreeningPolicy | None = None
+_PROFILER: cProfile.Profile | None = None  # --profile: the screening calls only, in one process
 
 
 def _screen_query(query: Query) -> tuple[bool, bool, bool, float]:
     """(flagged, right entry among the candidates, flagged on the names alone, CPU seconds)."""
     assert _INDEX is not None and _POLICY is not None
     started = time.process_time()
+    if _PROFILER:
+        _PROFILER.enable()
     flagged, right = hit(_INDEX, query, _POLICY)
+    if _PROFILER:
+        _PROFILER.disable()
     spent = time.process_time() - started
     names = hit(_INDEX, query, _POLICY, names_only=True)[0]
     return flagged, right, names, spent
@@ -385,7 +390,11 @@ def _screen_person(person: object) -> tuple[bool, bool, float, str | None]:
     assert _INDEX is not None and _POLICY is not None
     applicant = Applicant((person.name,), person.birth, person.nationality, getattr(person, "sex", None))  # type: ignore[attr-defined]
     started = time.process_time()
+    if _PROFILER:
+        _PROFILER.enable()
     result = screen(_INDEX, applicant, _POLICY)
+    if _PROFILER:
+        _PROFILER.disable()
     spent = time.process_time() - started
     example = None
     if result.outcome is not Outcome.PASS:
@@ -505,12 +514,18 @@ def main() -> None:
     parser.add_argument(
         "--no-name-variants", action="store_true", help="leave out the name-variants population (tuning)"
     )
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile the screening calls (one process): top N"
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each line as it comes (a long run)
     parts = set(args.only or PARTS)
     rng = random.Random(args.seed)
     policy = ScreeningPolicy(review_threshold=args.threshold)
-    workers = Workers(args.workers)
+    workers = Workers(1 if args.profile else args.workers)
+    if args.profile:
+        global _PROFILER
+        _PROFILER = cProfile.Profile()
     wall = time.perf_counter()
 
     started = time.perf_counter()
@@ -668,6 +683,10 @@ def main() -> None:
             f"{percentile(brute, 50) * 1000:.0f} ms -> blocking "
             f"{percentile(brute, 50) / max(percentile(blocked, 50), 1e-9):.0f}x faster"
         )
+    if _PROFILER:
+        print("\nprofile of the screening calls (cumulative, then own time):")
+        pstats.Stats(_PROFILER, stream=sys.stdout).sort_stats("cumulative").print_stats(args.profile)
+        pstats.Stats(_PROFILER, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
     print(f"\n(wall {time.perf_counter() - wall:.0f} s; load average {load_average()} at the end)")
 
 

@@ -28,16 +28,29 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from .model import BirthDate, ListEntry, ParsedList
-from .normalise import compounds, core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
+from .normalise import (
+    compounds,
+    core,
+    essential_tokens,
+    optional_tokens,
+    phonetic_keys,
+    tokens,
+    typo_keys,
+    unglued,
+)
 
 FORMAT = "account-opening/sanctions-index"
 FORMAT_VERSION = 2
 #: Two name parts whose weights (see ScreeningIndex.weight) add up to less are a common name.
 WEAK_WEIGHT = 1.6
+#: Blocking leads of a query token with at least this many names are kept, up to this many tokens.
+LEAD_CACHE_MIN_NAMES = 200
+LEAD_CACHE_TOKENS = 2048
 
 
 class IndexFormatError(ValueError):
@@ -73,6 +86,21 @@ class IndexedName:
     essential: frozenset[str] = frozenset()  # surname and first given name, when the list says which
     alternatives: tuple[tuple[str, ...], ...] = ()  # two neighbouring words written as one (normalise.compounds)
     weak: bool = False  # an alias too short or too common to flag anyone without the birth date
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading a name (as written, or two neighbours written as one), prepared for scoring once:
+    its tokens, each token's weight (a tenth for a particle or honorific: see ScreeningIndex.reading), which
+    tokens are optional, how many identify, which are the name's essential tokens, and which of those it
+    writes once (a surname the other side lacks costs the essential price only then)."""
+
+    tokens: tuple[str, ...]
+    weights: tuple[float, ...]
+    optional: frozenset[str]
+    identifying: int  # len(core(tokens))
+    essential: tuple[bool, ...] = ()
+    sole_essential: tuple[bool, ...] = ()
 
 
 @functools.lru_cache(maxsize=65536)
@@ -125,9 +153,24 @@ class ScreeningIndex:
     postings: dict[str, list[str]]
     token_names: dict[str, list[int]]
     name_keys: dict[str, list[int]]
+    readings: list[tuple[Reading, ...]]  # per name: as written, then its alternatives
     _single: list[bool]
+    _single_ids: frozenset[int]
+    _lead_cache: dict[str, tuple[AbstractSet[int], AbstractSet[int]]]
     _weights: dict[str, float]
-    _FILED = frozenset(("names", "postings", "token_names", "name_keys", "_single", "_weights"))
+    _FILED = frozenset(
+        (
+            "names",
+            "postings",
+            "token_names",
+            "name_keys",
+            "readings",
+            "_single",
+            "_single_ids",
+            "_lead_cache",
+            "_weights",
+        )
+    )
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute in ScreeningIndex._FILED:
@@ -169,6 +212,8 @@ class ScreeningIndex:
             for key in token_keys(token) | loose_keys(token):
                 self.postings.setdefault(key, []).append(token)
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
+        self._single_ids = frozenset(i for i, single in enumerate(self._single) if single)
+        self._lead_cache = {}
         weighed_by = self.__dict__.get("_weighed_by")
         if weighed_by is not None:  # a delta: the whole list's weights, not its own few names'
             self._weights = weighed_by._weights
@@ -176,6 +221,7 @@ class ScreeningIndex:
                 IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
                 for n in self.names
             ]
+            self._prepare()
             return
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
@@ -188,6 +234,25 @@ class ScreeningIndex:
             IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
             for n in self.names
         ]
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Each name's readings with their weights, once, so that scoring an applicant only looks them up."""
+        self.readings = [tuple(self.reading(r, n.essential) for r in (n.tokens, *n.alternatives)) for n in self.names]
+
+    def reading(self, name_tokens: tuple[str, ...], essential: frozenset[str] = frozenset()) -> Reading:
+        """The name's tokens prepared for scoring: a particle or honorific ("al", "bin", "sheikh") says
+        little, and one side lacking it costs almost nothing, so it weighs a tenth -- unless it is one of
+        the listed name's essential parts (a surname spelt like an honorific: "HAFIZ, Saeed")."""
+        optional = optional_tokens(name_tokens) - essential
+        return Reading(
+            name_tokens,
+            tuple(0.1 * self.weight(t) if t in optional else self.weight(t) for t in name_tokens),
+            optional,
+            len(core(name_tokens)),
+            tuple(t in essential for t in name_tokens),
+            tuple(t in essential and name_tokens.count(t) == 1 for t in name_tokens),
+        )
 
     def _weak(self, indexed: IndexedName) -> bool:
         """An alias of one name part ("Hocine", "Abu Khalid"), or two of which one is an initial ("A. Kabir")
@@ -234,43 +299,82 @@ class ScreeningIndex:
         return self._weights.get(token, 1.5)
 
     def candidates(self, query_tokens: Iterable[str], born: dt.date | None = None, rare_limit: int = 250) -> set[int]:
-        """Ids of the listed names worth scoring against the query.
+        """Ids of the listed names worth scoring against one reading of the query (see candidates_of)."""
+        return self.candidates_of((tuple(query_tokens),), born, rare_limit)
 
-        A name qualifies when it shares blocking keys with two of the query's tokens,
+    def candidates_of(
+        self, readings: Iterable[tuple[str, ...]], born: dt.date | None = None, rare_limit: int = 250
+    ) -> set[int]:
+        """Ids of the listed names worth scoring against the query, read in one or more ways (as written;
+        two neighbouring words as one: normalise.compounds).
+
+        A name qualifies when it shares blocking keys with two tokens of one reading,
         or close keys with one token that few names (``rare_limit``) have, or is listed
         with the applicant's day of birth; a listed name of one token besides particles
         needs one shared token. One shared common token ("Muhammad") alone is no lead:
-        scoring every such name would cost tens of milliseconds.
+        scoring every such name would cost tens of milliseconds. Two tokens of different
+        readings are not two shared parts: "Aleksandrovich" and "Aleksandrovichtsarev" are
+        one part of "Kirill Aleksandrovich Tsarev", and counting them twice made every
+        Aleksandr on the list a candidate.
         """
-        query = set(core(tuple(query_tokens)))
-        leads: list[set[int]] = []  # per token: the names sharing any key with it
-        alone: list[set[int]] = []  # leads few enough names share to be scored whole
-        for token in query:
-            close = self._filed_under(token_keys(token))
-            near = close | self._filed_under(loose_keys(token))
-            if 0 < len(close) <= rare_limit:
-                alone.append(close)
-            elif not close and 0 < len(near) <= rare_limit:
-                alone.append(near)
-            if near:
-                leads.append(near)
-        if all(len(token) < 3 for token in query):
-            # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
-            initials = set(self.name_keys.get(initials_key(query), ()))
-            leads.append(initials)
-            alone.append(initials if len(initials) <= rare_limit else set())
-        leads = [found for found in leads if found]
-        same_day = set(self.name_keys.get(f"b:{born.isoformat()}", ())) if born else set()
-        if len(leads) <= 1:  # one name part to go by: every name it leads to
-            return same_day.union(*leads)
-        leads.append(same_day)  # the same birth day counts as a shared name part
-        hits: Counter[int] = Counter()
-        for found in leads:
-            hits.update(found)
-        result = same_day.union(*alone)
-        # Two shared parts, or one for a listed name that has only one besides particles ("CHEN, Bin")
-        result.update(name_id for name_id, count in hits.items() if count >= 2 or self._single[name_id])
+        same_day: AbstractSet[int] = frozenset(self.name_keys.get(f"b:{born.isoformat()}", ()) if born else ())
+        result = set(same_day)
+        shared: dict[tuple[str, str], AbstractSet[int]] = {}  # two tokens' common names, once per query
+        written: set[str] = set()
+        for number, reading in enumerate(readings):
+            query = sorted(set(core(tuple(reading))))
+            if not number:
+                written = set(query)
+            leads: list[tuple[str, AbstractSet[int]]] = []  # per token: the names sharing any key with it
+            for token in query:
+                close, near = self._leads(token)
+                if 0 < len(close) <= rare_limit:  # few enough names to be scored whole
+                    result |= close
+                elif not close and 0 < len(near) <= rare_limit:
+                    result |= near
+                if token not in written:
+                    # A joined word leads by its close keys only: its ends are its parts' ends ("Muhammadsa"
+                    # starts as "Muhammad" does), which would count one shared part twice.
+                    near = close
+                if near:
+                    leads.append((token, near))
+            if all(len(token) < 3 for token in query):
+                # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
+                initials = frozenset(self.name_keys.get(initials_key(tuple(query)), ()))
+                if initials:
+                    leads.append((" initials", initials))
+                    if len(initials) <= rare_limit:
+                        result |= initials
+            if len(leads) <= 1:  # one name part to go by: every name it leads to (as written; a re-reading
+                if not number:  # of one joined word leads only where few names are: above)
+                    result.update(*(found for _, found in leads))
+                continue
+            leads.append((" born", same_day))  # the same birth day counts as a shared name part
+            # Two shared parts (in two leads' intersection), or one for a listed name that has only one
+            # besides particles ("CHEN, Bin")
+            for i, (token, found) in enumerate(leads):
+                result |= found & self._single_ids
+                for other, also in leads[i + 1 :]:
+                    both = shared.get((token, other))
+                    if both is None:
+                        both = shared[(token, other)] = found & also
+                    result |= both
         return result
+
+    def _leads(self, token: str) -> tuple[AbstractSet[int], AbstractSet[int]]:
+        """The names sharing a close key with the token, and those sharing a close or loose key; kept for
+        the tokens with many names ("Muhammad", "Ali"), which applicants keep bringing back."""
+        cached = self._lead_cache.get(token)
+        if cached is not None:
+            return cached
+        close = self._filed_under(token_keys(token))
+        loose = self._filed_under(loose_keys(token)) - close
+        found = (close, close | loose if loose else close)  # never changed once made: shared
+        if len(found[1]) >= LEAD_CACHE_MIN_NAMES:
+            if len(self._lead_cache) >= LEAD_CACHE_TOKENS:
+                self._lead_cache.clear()  # rare: the cache holds a container's common tokens
+            self._lead_cache[token] = found
+        return found
 
     def _filed_under(self, keys: Iterable[str]) -> set[int]:
         """The names having a token filed under any of these keys."""

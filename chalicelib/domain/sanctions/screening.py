@@ -34,9 +34,9 @@ import jellyfish
 
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
-from .index import ScreeningIndex
+from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import compounds, core, key, optional_tokens, skeleton, tokens, unglued
+from .normalise import compounds, core, key, skeleton, tokens, unglued
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
@@ -160,30 +160,26 @@ def at_least(score: float, threshold: float) -> bool:
 
 
 def best_name_score(
-    queries: tuple[tuple[str, ...], ...],
-    listed: tuple[tuple[str, ...], ...],
-    index: ScreeningIndex,
-    policy: ScreeningPolicy,
-    essential: frozenset[str] = frozenset(),
+    queries: tuple[Reading, ...], listed: tuple[Reading, ...], policy: ScreeningPolicy
 ) -> tuple[float, int, tuple[str, ...], tuple[str, ...]]:
     """The best of name_score over each side's ways of reading the name (the first is as written;
     the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed).
 
     A re-reading is scored only when a word it joins pairs with a word of the other side: otherwise it
     reads no better than the name as written (it would only dodge the cost of the parts it joined)."""
-    best: tuple[float, int, tuple[str, ...], tuple[str, ...]] = (-1.0, 0, queries[0], listed[0])
+    best: tuple[float, int, tuple[str, ...], tuple[str, ...]] = (-1.0, 0, queries[0].tokens, listed[0].tokens)
     for i, query in enumerate(queries):
-        joined_q = _joined(queries[0], query) if i else ()
+        joined_q = _joined(queries[0].tokens, query.tokens) if i else ()
         for j, name in enumerate(listed):
             if i and j and best[0] >= 100 - policy.review_threshold / 10:
                 continue  # both sides re-read only while nothing reads well
-            if i and not _pairs_with(joined_q, name, policy.token_floor):
+            if i and not _pairs_with(joined_q, name.tokens, policy.token_floor):
                 continue
-            if j and not _pairs_with(_joined(listed[0], name), query, policy.token_floor):
+            if j and not _pairs_with(_joined(listed[0].tokens, name.tokens), query.tokens, policy.token_floor):
                 continue
-            score, paired = name_score(query, name, index, policy, essential)
-            if paired >= min(2, len(core(query)), len(core(name))) and score > best[0]:
-                best = (score, paired, query, name)
+            score, paired = reading_score(query, name, policy)
+            if paired >= min(2, query.identifying, name.identifying) and score > best[0]:
+                best = (score, paired, query.tokens, name.tokens)
     return best
 
 
@@ -205,14 +201,18 @@ def name_score(
     essential: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
     """Score 0-100 of how well two token tuples name the same person, and how many identifying tokens paired."""
-    # a listed surname spelt like an honorific ("HAFIZ, Saeed") is essential, not optional
-    optional_q, optional_c = optional_tokens(query), optional_tokens(listed) - essential
+    return reading_score(index.reading(query), index.reading(listed, essential), policy)
+
+
+def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> tuple[float, int]:
+    """name_score of two prepared readings (weights looked up once, at index build and once per applicant)."""
+    query_tokens, listed_tokens = query.tokens, listed.tokens
     floor = policy.token_floor
     pairs = sorted(
         (
             (similarity, i, j)
-            for i, q in enumerate(query)
-            for j, c in enumerate(listed)
+            for i, q in enumerate(query_tokens)
+            for j, c in enumerate(listed_tokens)
             if (similarity := token_similarity(q, c)) >= floor
         ),
         reverse=True,
@@ -221,50 +221,128 @@ def name_score(
     used_c: set[int] = set()
     matched = 0.0
     matched_weight = 0.0
+    weights = listed.weights
     for similarity, i, j in pairs:
         if i in used_q or j in used_c:
             continue
         used_q.add(i)
         used_c.add(j)
-        weight = _weight(listed[j], index, optional_c)
+        weight = weights[j]
         matched += similarity * weight
         matched_weight += weight
     if not used_q:
         return 0.0, 0
-    paired_listed = {listed[j] for j in used_c}  # "Qasim Qasim": one of them paired, the other is a middle name
+    paired_listed = {listed_tokens[j] for j in used_c}  # "Qasim Qasim": one of them paired, the other is a middle name
     missing = sum(
-        _weight(c, index, optional_c)
+        weights[j]
         * (
             policy.missing_essential_token_cost
-            if c in essential and c not in paired_listed
+            if listed.essential[j] and c not in paired_listed
             else policy.missing_listed_token_cost
         )
-        for j, c in enumerate(listed)
+        for j, c in enumerate(listed_tokens)
         if j not in used_c
     )
-    extra = sum(_weight(q, index, optional_q) for i, q in enumerate(query) if i not in used_q)
+    extra = sum(w for i, w in enumerate(query.weights) if i not in used_q)
     total = matched_weight + missing + policy.extra_applicant_token_cost * extra
-    return 100.0 * matched / total, sum(query[i] not in optional_q for i in used_q)
+    return 100.0 * matched / total, sum(query_tokens[i] not in query.optional for i in used_q)
 
 
-def _weight(token: str, index: ScreeningIndex, optional: frozenset[str]) -> float:
-    """A particle or honorific ("al", "bin", "sheikh") says little, and one side lacking it costs almost nothing."""
-    return 0.1 * index.weight(token) if token in optional else index.weight(token)
+class ScoreBound:
+    """An upper bound of a listed name's score against one applicant's name, cheap enough to skip most
+    candidates without scoring them (blocking leads to names that share one or two common parts).
+
+    Per listed token (cached for the applicant: candidates share their common tokens) it keeps the best
+    similarity any of the applicant's tokens reaches and which applicant tokens reach the token floor.
+    A listed reading then scores at most its best choice of paired tokens, each at that best similarity,
+    every other listed token missing at its lowest possible cost, and the applicant tokens no listed token
+    can pair with as extra; the best choice is a prefix of the tokens ordered by gain per weight (a ratio
+    of sums), so it is found in one pass. Never below the score (best_name_score), so skipping a name
+    whose bound cannot reach the floor changes no result.
+    """
+
+    def __init__(self, queries: tuple[Reading, ...], policy: ScreeningPolicy) -> None:
+        self.queries = queries
+        self.policy = policy
+        self.usable = max(policy.missing_listed_token_cost, policy.missing_essential_token_cost) < 1.0
+        self._tokens: dict[str, tuple[float, tuple[int, ...]]] = {}
+        self._extra: list[dict[int, float]] = [{} for _ in queries]
+        # the readings share most tokens: each distinct one is compared once
+        self._distinct = sorted({t for query in queries for t in query.tokens})
+        where = {t: d for d, t in enumerate(self._distinct)}
+        self._positions = [tuple(where[t] for t in query.tokens) for query in queries]
+
+    def _token(self, token: str) -> tuple[float, tuple[int, ...]]:
+        floor = self.policy.token_floor
+        reached = [token_similarity(query_token, token) for query_token in self._distinct]
+        best = max((similarity for similarity in reached if similarity >= floor), default=0.0)
+        masks = tuple(
+            sum(1 << i for i, d in enumerate(positions) if reached[d] >= floor) for positions in self._positions
+        )
+        found = (best, masks)
+        self._tokens[token] = found
+        return found
+
+    def _unpaired(self, k: int, mask: int) -> float:
+        """The weight of reading k's tokens outside ``mask`` (no listed token can pair with them)."""
+        table = self._extra[k]
+        value = table.get(mask)
+        if value is None:
+            value = sum(w for i, w in enumerate(self.queries[k].weights) if not mask >> i & 1)
+            table[mask] = value
+        return value
+
+    def score(self, listed: tuple[Reading, ...]) -> float:
+        if not self.usable:
+            return 100.0
+        policy = self.policy
+        low = min(policy.missing_listed_token_cost, policy.missing_essential_token_cost)
+        best = 0.0
+        for reading in listed:
+            fixed = 0.0  # the denominator with nothing paired: every listed token missing
+            gains: list[tuple[float, float, float]] = []
+            masks = [0] * len(self.queries)
+            for token, weight, essential, sole in zip(
+                reading.tokens, reading.weights, reading.essential, reading.sole_essential, strict=True
+            ):
+                similarity, token_masks = self._tokens.get(token) or self._token(token)
+                cost = (
+                    policy.missing_essential_token_cost
+                    if sole
+                    else (low if essential else policy.missing_listed_token_cost)
+                )
+                fixed += cost * weight
+                if similarity:
+                    gains.append((similarity / (1.0 - cost), similarity * weight, (1.0 - cost) * weight))
+                for k, mask in enumerate(token_masks):
+                    masks[k] |= mask
+            if not gains:
+                continue
+            fixed += policy.extra_applicant_token_cost * min(self._unpaired(k, m) for k, m in enumerate(masks))
+            gains.sort(reverse=True)
+            numerator, denominator = 0.0, fixed
+            for _, gain, weight in gains:
+                numerator += gain
+                denominator += weight
+                best = max(best, numerator / denominator)
+        return 100.0 * best
 
 
 def _candidate(
     applicant: Applicant,
-    queries: tuple[tuple[str, ...], ...],
+    queries: tuple[Reading, ...],
     name_id: int,
     index: ScreeningIndex,
     policy: ScreeningPolicy,
     floor: float,
+    bound: ScoreBound | None = None,
 ) -> Candidate | None:
     indexed = index.names[name_id]
+    readings = index.readings[name_id]
+    if bound is not None and bound.score(readings) + _max_bonus(policy) < floor - 1e-6:
+        return None  # cannot reach the floor, however well it is scored
     # One shared token is not a person unless one of the names has only that token (best_name_score).
-    score, paired, query, listed = best_name_score(
-        queries, (indexed.tokens, *indexed.alternatives), index, policy, indexed.essential
-    )
+    score, paired, query, listed = best_name_score(queries, readings, policy)
     if score < 0:
         return None
     if score + _max_bonus(policy) < floor:
@@ -297,7 +375,7 @@ def _candidate(
     if applicant.sex and entry.sex and applicant.sex != entry.sex:
         total += policy.sex_mismatch_points
         why.append(f"listed as {entry.sex}, the applicant is {applicant.sex} ({policy.sex_mismatch_points:+.0f})")
-    exact_name = key(queries[0]) == key(indexed.tokens)
+    exact_name = key(queries[0].tokens) == key(indexed.tokens)
     return Candidate(entry, indexed.name, score, min(total, 100.0), exact_name, date_match, tuple(why))
 
 
@@ -326,14 +404,15 @@ def find_candidates(
         query = tokens(name)
         if not query:
             continue
-        queries = (query, *compounds(name))
+        readings = (query, *compounds(name))
         if name_ids is None:
-            leads = set(query).union(*queries[1:])
-            ids: Iterable[int] = index.candidates(leads, applicant.date_of_birth)
+            ids: Iterable[int] = index.candidates_of(readings, applicant.date_of_birth)
         else:
             ids = name_ids
+        queries = tuple(index.reading(r) for r in readings)
+        bound = ScoreBound(queries, policy) if floor > _max_bonus(policy) else None
         for name_id in ids:
-            candidate = _candidate(applicant, queries, name_id, index, policy, floor)
+            candidate = _candidate(applicant, queries, name_id, index, policy, floor, bound)
             if candidate is None:
                 continue
             entry_pos = index.names[name_id].entry
