@@ -144,8 +144,10 @@ def name_agreement(
         if len(form) > width and not mrz.name_truncated:
             continue
         declared = form[:width].ljust(width, FILLER)
-        if all(mine == theirs or (i in doubts and theirs in doubts[i]) for i, (mine, theirs) in
-               enumerate(zip(read, declared, strict=True))):
+        if all(
+            mine == theirs or (i in doubts and theirs in doubts[i])
+            for i, (mine, theirs) in enumerate(zip(read, declared, strict=True))
+        ):
             return LOOKALIKE
     return None
 
