@@ -30,6 +30,7 @@ from chalicelib.api.models import (
     ApplicationPage,
     ApplicationRequest,
     BiometricConsentRequest,
+    CaseResolutionRequest,
     ConsentOut,
     ConsentText,
     Decision,
@@ -37,6 +38,7 @@ from chalicelib.api.models import (
     DocumentLink,
     DocumentUploadRequest,
     Error,
+    FalsePositiveRequest,
     Health,
     History,
     JobsOut,
@@ -48,6 +50,9 @@ from chalicelib.api.models import (
     Redriven,
     ReviewDecisionOut,
     ReviewDetail,
+    ScreeningCaseDetail,
+    ScreeningCaseOut,
+    ScreeningCasePage,
     SelfieLink,
     UploadForm,
     WithdrawRequest,
@@ -325,6 +330,22 @@ def screen_sanctions(event):
     return sqs.partial_batch_response(event, services().sanctions_check.screening_requested)
 
 
+# --- customers re-screened when the lists change ------------------------------------
+
+
+@app.on_sqs_message(queue=os.environ["CUSTOMER_PROJECTION_QUEUE_NAME"], batch_size=10)
+def project_customers(event):
+    return sqs.partial_batch_response(event, services().customer_projection.application_event)
+
+
+@app.on_sqs_message(queue=os.environ["CUSTOMER_RESCREENING_QUEUE_NAME"], batch_size=1)
+def rescreen_customers(event):
+    seconds_left = sqs.seconds_left(event)
+    return sqs.partial_batch_response(
+        event, lambda body: services().customer_rescreening.screen_segment(body, seconds_left)
+    )
+
+
 @app.on_sqs_message(queue=os.environ["FACE_CHECK_QUEUE_NAME"], batch_size=5)
 def check_face(event):
     return sqs.partial_batch_response(event, services().face_check.check_requested)
@@ -423,6 +444,80 @@ def claim_application(application_id):
     review = services().review
     held = review.claim(who, application_id) if request.method == "POST" else review.release(who, application_id)
     return presenters.queue_item(held, who.sub, *review_view())
+
+
+@app.route("/review/applications/{application_id}/sanctions/false-positives", methods=["POST"])
+@documented(
+    "Clear a sanctions candidate as not this applicant, with a reason (reviewers)",
+    description="The reason is kept in the history (screening.false_positive); the applicant's next screening "
+    "leaves that entry out while the list keeps it unchanged. Four eyes on sanctions (second_review_for): that "
+    "holds only once a second, different reviewer cleared the same candidate (confirmed_by); 409 "
+    "second_reviewer_required for the first reviewer again, already_cleared after two. 404 not_found (not an "
+    "application you may read) or no_such_candidate (its screening names no such entry); 403 on your own application.",
+    request=FalsePositiveRequest,
+    responses={200: ApplicationOut},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def clear_sanctions_false_positive(application_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    body = parse_body(request, FalsePositiveRequest)
+    cleared = services().sanctions_reviews.clear_false_positive(
+        who, application_id, body.list, body.entry_id, body.reason
+    )
+    return presenters.application(cleared, reviewer=True)
+
+
+@app.route("/review/screening-cases", methods=["GET"])
+@documented(
+    "Open customer screening cases, oldest first (reviewers): approved customers a changed list entry may name",
+    params=PAGING,
+    responses={200: ScreeningCasePage},
+    errors=(403,),
+)
+@handles_errors
+def screening_cases():
+    request = current_request()
+    reviewer(request, services().staff)
+    limit, cursor = page_params(request)
+    items, next_cursor = services().screening_case_reviews.queue(limit, cursor)
+    return presenters.page([presenters.screening_case(c) for c in items], next_cursor)
+
+
+@app.route("/review/screening-cases/{case_id}", methods=["GET"])
+@documented(
+    "A customer screening case (reviewers); the read is recorded in the customer's history (review.viewed)",
+    responses={200: ScreeningCaseDetail},
+    errors=(403, 404),
+)
+@handles_errors
+def screening_case(case_id):
+    who = reviewer(current_request(), services().staff)
+    case, application = services().screening_case_reviews.detail(who, case_id)
+    return presenters.screening_case_detail(case, application)
+
+
+@app.route("/review/screening-cases/{case_id}/resolution", methods=["POST"])
+@documented(
+    "Resolve a customer screening case: false_positive (not this customer) or confirmed, with a reason (reviewers)",
+    description="Kept in the customer's history (customer.screening_resolved); the case leaves the queue. "
+    "Four eyes on sanctions (second_review_for): the first reviewer's word is a recommendation "
+    "(customer.screening_recommended; the case stays open, its recommendation set); a second, different "
+    "reviewer confirms or overturns it: clearing needs two reviewers who cleared, a confirmation by the second is "
+    "final. 403 on a case about your own account; 409 case_already_resolved when it was resolved first, "
+    "second_reviewer_required when you gave the standing recommendation.",
+    request=CaseResolutionRequest,
+    responses={200: ScreeningCaseOut},
+    errors=(403, 404, 409),
+)
+@handles_errors
+def resolve_screening_case(case_id):
+    request = current_request()
+    who = reviewer(request, services().staff)
+    body = parse_body(request, CaseResolutionRequest)
+    case = services().screening_case_reviews.resolve(who, case_id, body.decision.value, body.reason)
+    return presenters.screening_case(case)
 
 
 @app.route("/review/applications/{application_id}/document", methods=["GET"])

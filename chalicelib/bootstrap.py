@@ -22,6 +22,7 @@ from .services.ports import (
     Claims,
     Clock,
     ConnectionStore,
+    CustomerProfiles,
     DocumentStore,
     EventPublisher,
     FaceRecognition,
@@ -35,10 +36,12 @@ from .services.ports import (
     Quotas,
     ReportStore,
     SanctionsIndexStore,
+    ScreeningCases,
     SettingsSource,
     TokenVerifier,
     UserDirectory,
     WebSocketSender,
+    WorkQueue,
     utc_now,
 )
 
@@ -59,8 +62,9 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.outbox import OutboxRelay
     from .services.rate_limits import RequestRateLimiter
     from .services.reporting import DailyReports
+    from .services.rescreening import CustomerProjection, CustomerRescreening, ScreeningCaseReviews
     from .services.review import ReviewService
-    from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh
+    from .services.sanctions import SanctionsCheck, SanctionsIndexCache, SanctionsListRefresh, SanctionsReviews
     from .services.staff import StaffAccess
     from .services.sweeper import Sweeper
 
@@ -183,6 +187,24 @@ class Services:
         return S3SanctionsIndexStore(self.client("s3"), self.config.sanctions_bucket)
 
     @cached_property
+    def customer_profiles(self) -> CustomerProfiles:
+        from .adapters.dynamodb_customers import DynamoCustomerProfiles
+
+        return DynamoCustomerProfiles(self.client("dynamodb"), self.config.customers_table)
+
+    @cached_property
+    def screening_cases(self) -> ScreeningCases:
+        from .adapters.dynamodb_customers import DynamoScreeningCases
+
+        return DynamoScreeningCases(self.client("dynamodb"), self.config.screening_cases_table)
+
+    @cached_property
+    def rescreening_queue(self) -> WorkQueue:
+        from .adapters.sqs_work_queue import SqsWorkQueue
+
+        return SqsWorkQueue(self.client("sqs"), self.config.customer_rescreening_queue)
+
+    @cached_property
     def list_downloader(self) -> ListDownloader:
         from .adapters.list_downloads import UrlListDownloader
 
@@ -195,6 +217,8 @@ class Services:
         queues = {
             "address-check": (self.config.address_check_queue, self.config.address_check_dlq),
             "sanctions-screening": (self.config.sanctions_queue, self.config.sanctions_dlq),
+            "customer-projection": (self.config.customer_projection_queue, self.config.customer_projection_dlq),
+            "customer-rescreening": (self.config.customer_rescreening_queue, self.config.customer_rescreening_dlq),
             "face-check": (self.config.face_check_queue, self.config.face_check_dlq),
         }
         return SqsQueueAdmin(self.client("sqs"), queues)
@@ -295,7 +319,7 @@ class Services:
 
     @cached_property
     def metrics(self) -> Metrics:
-        from .observability import EmfMetrics
+        from .adapters.emf_metrics import EmfMetrics
 
         return EmfMetrics()
 
@@ -373,12 +397,50 @@ class Services:
         return SanctionsCheck(self.applications, self.settings, self.check_recorder, self.sanctions_index, self.metrics)
 
     @cached_property
+    def sanctions_reviews(self) -> SanctionsReviews:
+        from .services.sanctions import SanctionsReviews
+
+        return SanctionsReviews(self.applications, self.metrics)
+
+    @cached_property
     def sanctions_refresh(self) -> SanctionsListRefresh:
         from .services.sanctions import SanctionsListRefresh
 
         return SanctionsListRefresh(
-            self.list_downloader, self.sanctions_index_store, self.settings, self.metrics, self.clock
+            self.list_downloader,
+            self.sanctions_index_store,
+            self.settings,
+            self.metrics,
+            self.clock,
+            self.customer_rescreening,
         )
+
+    @cached_property
+    def customer_projection(self) -> CustomerProjection:
+        from .services.rescreening import CustomerProjection
+
+        return CustomerProjection(self.applications, self.customer_profiles, self.settings, self.clock)
+
+    @cached_property
+    def customer_rescreening(self) -> CustomerRescreening:
+        from .services.rescreening import CustomerRescreening
+
+        return CustomerRescreening(
+            self.customer_profiles,
+            self.screening_cases,
+            self.applications,
+            self.sanctions_index_store,
+            self.rescreening_queue,
+            self.settings,
+            self.metrics,
+            self.clock,
+        )
+
+    @cached_property
+    def screening_case_reviews(self) -> ScreeningCaseReviews:
+        from .services.rescreening import ScreeningCaseReviews
+
+        return ScreeningCaseReviews(self.screening_cases, self.applications, self.metrics)
 
     @cached_property
     def outbox(self) -> OutboxRelay:

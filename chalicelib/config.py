@@ -52,6 +52,13 @@ class Config:
     staff_user_pool_client_id: str = ""
     staff_cognito_issuer: str = ""
     staff_cognito_jwks_url: str = ""
+    # Customers re-screened when the lists change (issue 20): their profiles, the cases, the queues.
+    customers_table: str = ""
+    screening_cases_table: str = ""
+    customer_projection_queue: str = ""
+    customer_projection_dlq: str = ""
+    customer_rescreening_queue: str = ""
+    customer_rescreening_dlq: str = ""
     # The applicant's liveness capture (issue 17), for the console: "aws" streams to Rekognition Face
     # Liveness with the Amplify component (credentials from the identity pool); another provider name is a
     # stand-in at ``liveness_endpoint`` (the local stack's: "local").
@@ -106,6 +113,12 @@ class Config:
             face_collection_id=get("FACE_COLLECTION_ID", ""),
             data_key_arn=get("DATA_KEY_ARN", ""),
             user_pool_id=get("USER_POOL_ID", ""),
+            customers_table=get("CUSTOMERS_TABLE_NAME", ""),
+            screening_cases_table=get("SCREENING_CASES_TABLE_NAME", ""),
+            customer_projection_queue=get("CUSTOMER_PROJECTION_QUEUE_NAME", ""),
+            customer_projection_dlq=get("CUSTOMER_PROJECTION_DLQ_NAME", ""),
+            customer_rescreening_queue=get("CUSTOMER_RESCREENING_QUEUE_NAME", ""),
+            customer_rescreening_dlq=get("CUSTOMER_RESCREENING_DLQ_NAME", ""),
             websocket_url=get("WEBSOCKET_URL") or None,
             # the variables boto3 itself reads, so browsers talk to what the app talks to
             cognito_endpoint=get("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER") or get("AWS_ENDPOINT_URL") or None,

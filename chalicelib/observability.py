@@ -40,8 +40,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .services.ports import Metrics as MetricsPort
-
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
@@ -50,7 +48,7 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "account-opening-svc")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AccountOpening"), service=SERVICE)
 
-__all__ = ["logger", "metrics", "MetricUnit", "count", "EmfMetrics", "about_application", "message_context"]
+__all__ = ["logger", "metrics", "MetricUnit", "count", "about_application", "message_context"]
 
 #: An application's documents live under ``applications/<application_id>/`` (adapters/s3_documents.py).
 DOCUMENT_KEY = re.compile(r"^applications/(?P<application_id>[^/]+)/")
@@ -225,10 +223,3 @@ def middleware(event: object, get_response: Callable[[object], object]) -> objec
     finally:
         flush()
         logger.thread_safe_clear_keys()
-
-
-class EmfMetrics(MetricsPort):
-    """The Metrics port over Powertools' EMF metrics (flushed once per invocation)."""
-
-    def count(self, name: str, value: int = 1) -> None:
-        count(name, value)

@@ -333,7 +333,11 @@ def _fire(args: argparse.Namespace) -> int:
     if status == 200:
         print(json.dumps(body, indent=2))
         return 0
-    if body.get("traceback"):
+    if body.get("summary"):
+        print(json.dumps(body["summary"], indent=2))
+        for source, reason in (body["summary"].get("refused") or {}).items():
+            print(f"devstack: fire {args.name}: {source} refused: {reason}", file=sys.stderr)
+    elif body.get("traceback"):
         print(body["traceback"], file=sys.stderr)
     print(f"devstack: fire {args.name}: {body.get('error', status)}", file=sys.stderr)
     return 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .deadlines import scaled
-from .net import public_host
+from .webserver import BackgroundServer
 
 log = logging.getLogger("devstack")
 
@@ -82,27 +81,16 @@ def static_dir() -> Path:
     return Path(swagger_ui.__file__).resolve().parent / "static"
 
 
-class DocsServer:
+class DocsServer(BackgroundServer):
     """A small HTTP server in a daemon thread, bound before it reports its port."""
 
     def __init__(self, api_url: str, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadingHTTPServer((host, port), _handler_class(api_url.rstrip("/"), static_dir()))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
-                                        name="devstack-apidocs", daemon=True)
+        super().__init__(ThreadingHTTPServer((host, port), _handler_class(api_url.rstrip("/"), static_dir())),
+                         "devstack-apidocs")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{public_host(host)}:{port}/docs"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
+        return f"{super().url}/docs"
 
 
 def _handler_class(api_url: str, static: Path) -> type:

@@ -31,15 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import traceback
 import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .net import public_host
 from .scheduler import Scheduler
+from .webserver import BackgroundServer
 
 log = logging.getLogger("devstack")
 
@@ -51,7 +50,7 @@ Invoke = Callable[[str, Any], Any]
 AddUser = Callable[[str, str, str], dict[str, Any]]
 
 
-class ControlServer:
+class ControlServer(BackgroundServer):
     """A tiny JSON HTTP server in a daemon thread, bound before it reports its port."""
 
     def __init__(self, scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
@@ -62,23 +61,7 @@ class ControlServer:
                  pumps: list[Any] | None = None) -> None:
         handler = _handler_class(scheduler, describe, sign_in, add_user, refresh_settings, pumps or [],
                                  invoke, provider)
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,),
-                                        name="devstack-control", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{public_host(host)}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
+        super().__init__(ThreadingHTTPServer((host, port), handler), "devstack-control")
 
 
 def parse_as_of(value: Any) -> dt.datetime | None:
@@ -164,6 +147,10 @@ def _handler_class(scheduler: Scheduler, describe: Callable[[], dict[str, Any]],
                 result = scheduler.fire(name, as_of)
             except Exception as error:  # noqa: BLE001 - reported to the caller
                 scheduler.jobs[name].invoker.log_failure("a fire-now request", error)
+                summary = getattr(error, "summary", None)
+                if isinstance(summary, dict):  # a job that ran and reported failures: its words, no traceback
+                    self._reply(500, {"error": str(error), "summary": summary})
+                    return
                 self._reply(500, {"error": f"{type(error).__name__}: {error}",
                                   "traceback": traceback.format_exc()})
                 return

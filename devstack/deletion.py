@@ -3,154 +3,123 @@
 CloudFormation deletes a stack's resources when a create rolls back or the
 stack is deleted, keeping those with ``DeletionPolicy: Retain``. The deploy
 rehearsal's stand-in (:mod:`devstack.cloudformation`) does the same with these
-deleters; a type without one is reported as skipped, never silently kept.
+deletions; a type without one is reported as skipped, never silently kept.
+
+Every deletion has one shape: one call of one service -- ``(service, operation,
+request)``, the request made from the created resource (its ``ref`` and
+attributes) and the service's client -- marked ``gone_with`` when what it
+belongs to may have taken it already (then a failure is no error).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("devstack")
 
-Deleter = Callable[[Any, Any], None]  # (Context, Created)
-DELETERS: dict[str, Deleter] = {}
+#: (the service's client, the Created resource) -> the operation's arguments; None: nothing to delete.
+Request = Callable[[Any, Any], dict[str, Any] | None]
 
 
-def deleter(*resource_types: str) -> Callable[[Deleter], Deleter]:
-    def register(function: Deleter) -> Deleter:
-        for resource_type in resource_types:
-            DELETERS[resource_type] = function
-        return function
+@dataclass(frozen=True)
+class Deletion:
+    """One call of ``service``'s ``operation`` that deletes a resource of a type."""
 
-    return register
+    service: str
+    operation: str
+    request: Request
+    gone_with: bool = False  # may be gone with what it belongs to already: a failure is no error
 
-
-def delete_resource(context: Any, resource_type: str, created: Any) -> bool:
-    """Delete one created resource; False when devstack cannot delete that type."""
-    function = DELETERS.get(resource_type)
-    if function is None:
-        log.info("devstack: cannot delete %s (%s); left in the local AWS", created.ref, resource_type)
-        return False
-    function(context, created)
-    return True
+    def run(self, context: Any, created: Any) -> None:
+        client = context.client(self.service)
+        with contextlib.suppress(Exception) if self.gone_with else contextlib.nullcontext():
+            arguments = self.request(client, created)
+            if arguments is not None:
+                getattr(client, self.operation)(**arguments)
 
 
-@deleter("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy",
-         "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy")
-def _nothing_left(context: Any, created: Any) -> None:
-    """Policies go with what they are attached to (or are harmless records in the local AWS)."""
+def ref(parameter: str, *attributes: str, listed: bool = False, **fixed: Any) -> Request:
+    """The resource named by its ref in ``parameter`` (``listed``: a list of that one), with the created
+    resource's ``attributes`` and the ``fixed`` arguments."""
+    return lambda client, created: {parameter: [created.ref] if listed else created.ref,
+                                    **{name: created.attributes[name] for name in attributes}, **fixed}
 
 
-@deleter("AWS::SQS::Queue")
-def _queue(context: Any, created: Any) -> None:
-    context.client("sqs").delete_queue(QueueUrl=created.ref)
+def in_pool(parameter: str) -> Request:
+    """A user pool's client or group: the ref in ``parameter``, the pool from its attributes (unknown: kept)."""
+
+    def request(client: Any, created: Any) -> dict[str, Any] | None:
+        pool = created.attributes.get("UserPoolId")
+        return {"UserPoolId": pool, parameter: created.ref} if pool else None
+
+    return request
 
 
-@deleter("AWS::SNS::Topic")
-def _topic(context: Any, created: Any) -> None:
-    context.client("sns").delete_topic(TopicArn=created.ref)
-
-
-@deleter("AWS::SNS::Subscription")
-def _subscription(context: Any, created: Any) -> None:
-    with contextlib.suppress(Exception):  # gone with its topic already
-        context.client("sns").unsubscribe(SubscriptionArn=created.ref)
-
-
-@deleter("AWS::Logs::LogGroup")
-def _log_group(context: Any, created: Any) -> None:
-    context.client("logs").delete_log_group(logGroupName=created.ref)
-
-
-@deleter("AWS::SSM::Parameter")
-def _parameter(context: Any, created: Any) -> None:
-    context.client("ssm").delete_parameter(Name=created.ref)
-
-
-@deleter("AWS::KMS::Alias")
-def _alias(context: Any, created: Any) -> None:
-    context.client("kms").delete_alias(AliasName=created.ref)
-
-
-@deleter("AWS::KMS::Key")
-def _key(context: Any, created: Any) -> None:
-    context.client("kms").schedule_key_deletion(KeyId=created.ref, PendingWindowInDays=7)
-
-
-@deleter("AWS::CloudWatch::Alarm")
-def _alarm(context: Any, created: Any) -> None:
-    context.client("cloudwatch").delete_alarms(AlarmNames=[created.ref])
-
-
-@deleter("AWS::CloudWatch::Dashboard")
-def _dashboard(context: Any, created: Any) -> None:
-    context.client("cloudwatch").delete_dashboards(DashboardNames=[created.ref])
-
-
-@deleter("AWS::Cognito::UserPoolClient")
-def _pool_client(context: Any, created: Any) -> None:
-    pool = created.attributes.get("UserPoolId")
-    if pool:
-        context.client("cognito-idp").delete_user_pool_client(UserPoolId=pool, ClientId=created.ref)
-
-
-@deleter("AWS::Cognito::UserPoolGroup")
-def _pool_group(context: Any, created: Any) -> None:
-    pool = created.attributes.get("UserPoolId")
-    if pool:
-        context.client("cognito-idp").delete_group(UserPoolId=pool, GroupName=created.ref)
-
-
-@deleter("AWS::S3::Bucket")
-def _bucket(context: Any, created: Any) -> None:
-    s3 = context.client("s3")
+def _emptied_bucket(s3: Any, created: Any) -> dict[str, Any]:
+    """The bucket, every version and delete marker in it deleted first (past its Object Lock's governance)."""
     with contextlib.suppress(Exception):
         versions = s3.list_object_versions(Bucket=created.ref)
         for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
             s3.delete_object(Bucket=created.ref, Key=item["Key"], VersionId=item["VersionId"],
                              BypassGovernanceRetention=True)
-    s3.delete_bucket(Bucket=created.ref)
+    return {"Bucket": created.ref}
 
 
-# --- issue 21: custom domains (a stack's certificates, API domains, mappings and records go with it) -------------
-
-@deleter("AWS::Route53::RecordSet")
-def _record_set(context: Any, created: Any) -> None:
-    route53, zone = context.client("route53"), created.attributes["HostedZoneId"]
+def _record_set_change(route53: Any, created: Any) -> dict[str, Any] | None:
+    """The record's DELETE, as it stands in its zone now (Route 53 deletes only an exact match); None: gone."""
+    zone = created.attributes["HostedZoneId"]
     name, kind = created.ref.rstrip(".") + ".", created.attributes["Type"]
     found = route53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=name, StartRecordType=kind,
                                               MaxItems="1")["ResourceRecordSets"]
-    if found and found[0]["Name"] == name and found[0]["Type"] == kind:
-        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
-            "Changes": [{"Action": "DELETE", "ResourceRecordSet": found[0]}]})
+    if not (found and found[0]["Name"] == name and found[0]["Type"] == kind):
+        return None
+    return {"HostedZoneId": zone, "ChangeBatch": {"Changes": [{"Action": "DELETE", "ResourceRecordSet": found[0]}]}}
 
 
-@deleter("AWS::ApiGateway::BasePathMapping")
-def _base_path_mapping(context: Any, created: Any) -> None:
+def _base_path_mapping(client: Any, created: Any) -> dict[str, Any]:
     domain, _, base_path = created.ref.rpartition("/")
-    with contextlib.suppress(Exception):  # gone with its domain already
-        context.client("apigateway").delete_base_path_mapping(domainName=domain, basePath=base_path)
+    return {"domainName": domain, "basePath": base_path}
 
 
-@deleter("AWS::ApiGateway::DomainName")
-def _rest_domain(context: Any, created: Any) -> None:
-    context.client("apigateway").delete_domain_name(domainName=created.ref)
+#: Policies go with what they are attached to (or are harmless records in the local AWS): nothing to call.
+NOTHING_TO_DELETE = frozenset({"AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::S3::BucketPolicy",
+                               "AWS::CloudFront::OriginAccessControl", "AWS::CloudFront::ResponseHeadersPolicy"})
+
+DELETIONS: dict[str, Deletion] = {
+    "AWS::SQS::Queue": Deletion("sqs", "delete_queue", ref("QueueUrl")),
+    "AWS::SNS::Topic": Deletion("sns", "delete_topic", ref("TopicArn")),
+    "AWS::SNS::Subscription": Deletion("sns", "unsubscribe", ref("SubscriptionArn"), gone_with=True),  # its topic
+    "AWS::Logs::LogGroup": Deletion("logs", "delete_log_group", ref("logGroupName")),
+    "AWS::SSM::Parameter": Deletion("ssm", "delete_parameter", ref("Name")),
+    "AWS::KMS::Alias": Deletion("kms", "delete_alias", ref("AliasName")),
+    "AWS::KMS::Key": Deletion("kms", "schedule_key_deletion", ref("KeyId", PendingWindowInDays=7)),
+    "AWS::CloudWatch::Alarm": Deletion("cloudwatch", "delete_alarms", ref("AlarmNames", listed=True)),
+    "AWS::CloudWatch::Dashboard": Deletion("cloudwatch", "delete_dashboards", ref("DashboardNames", listed=True)),
+    "AWS::Cognito::UserPoolClient": Deletion("cognito-idp", "delete_user_pool_client", in_pool("ClientId")),
+    "AWS::Cognito::UserPoolGroup": Deletion("cognito-idp", "delete_group", in_pool("GroupName")),
+    "AWS::S3::Bucket": Deletion("s3", "delete_bucket", _emptied_bucket),
+    # issue 21: custom domains (a stack's certificates, API domains, mappings and records go with it)
+    "AWS::Route53::RecordSet": Deletion("route53", "change_resource_record_sets", _record_set_change),
+    "AWS::ApiGateway::BasePathMapping": Deletion("apigateway", "delete_base_path_mapping", _base_path_mapping,
+                                                 gone_with=True),  # its domain
+    "AWS::ApiGateway::DomainName": Deletion("apigateway", "delete_domain_name", ref("domainName")),
+    "AWS::ApiGatewayV2::ApiMapping": Deletion("apigatewayv2", "delete_api_mapping", ref("ApiMappingId", "DomainName"),
+                                              gone_with=True),  # its domain
+    "AWS::ApiGatewayV2::DomainName": Deletion("apigatewayv2", "delete_domain_name", ref("DomainName")),
+    "AWS::CertificateManager::Certificate": Deletion("acm", "delete_certificate", ref("CertificateArn")),
+}
 
 
-@deleter("AWS::ApiGatewayV2::ApiMapping")
-def _api_mapping(context: Any, created: Any) -> None:
-    with contextlib.suppress(Exception):  # gone with its domain already
-        context.client("apigatewayv2").delete_api_mapping(ApiMappingId=created.ref,
-                                                          DomainName=created.attributes["DomainName"])
-
-
-@deleter("AWS::ApiGatewayV2::DomainName")
-def _websocket_domain(context: Any, created: Any) -> None:
-    context.client("apigatewayv2").delete_domain_name(DomainName=created.ref)
-
-
-@deleter("AWS::CertificateManager::Certificate")
-def _certificate(context: Any, created: Any) -> None:
-    context.client("acm").delete_certificate(CertificateArn=created.ref)
+def delete_resource(context: Any, resource_type: str, created: Any) -> bool:
+    """Delete one created resource; False when devstack cannot delete that type."""
+    if resource_type in NOTHING_TO_DELETE:
+        return True
+    deletion = DELETIONS.get(resource_type)
+    if deletion is None:
+        log.info("devstack: cannot delete %s (%s); left in the local AWS", created.ref, resource_type)
+        return False
+    deletion.run(context, created)
+    return True

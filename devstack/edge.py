@@ -25,9 +25,10 @@ import fnmatch
 import json
 import logging
 import re
-import threading
 import urllib.parse
 from typing import Any
+
+from .webserver import WsgiServer
 
 log = logging.getLogger("devstack")
 
@@ -44,42 +45,22 @@ def path_matches(pattern: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern.replace("[", "[[]"))
 
 
-class LocalEdge:
+class LocalEdge(WsgiServer):
     """Serves the distribution ``distribution_id`` of the local AWS on ``host:port``."""
 
     def __init__(self, session: Any, endpoint_url: str, distribution_id: str, api_url: str | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
-        import werkzeug.serving
-
         self.distribution_id = distribution_id
         self.api_url = api_url
         self._cloudfront = session.client("cloudfront", endpoint_url=endpoint_url)
         self._s3 = session.client("s3", endpoint_url=endpoint_url)
-        self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
-        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="devstack-edge", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
-
-    def start(self) -> LocalEdge:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
+        super().__init__(host, port, "devstack-edge")
 
     # --- serving ------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        from werkzeug.wrappers import Request, Response
+    def respond(self, request: Any) -> Any:
+        from werkzeug.wrappers import Response
 
-        request = Request(environ)
         try:
             distribution = self._cloudfront.get_distribution(Id=self.distribution_id)["Distribution"]
             config = distribution["DistributionConfig"]
@@ -99,7 +80,7 @@ class LocalEdge:
             log.exception("devstack edge: %s %s failed", request.method, request.path)
             response = Response(f"502 the local edge could not reach the origin: {error}", status=502)
         response.headers["Via"] = "1.1 devstack-edge (CloudFront stand-in)"
-        return response(environ, start_response)
+        return response
 
     @staticmethod
     def behaviour(config: dict[str, Any], path: str) -> dict[str, Any]:

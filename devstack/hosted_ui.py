@@ -41,17 +41,17 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from .pool_tokens import ACCOUNT, mint_tokens, validity
+from .pool_tokens import staff_tokens as staff_tokens  # bench/review_queue.py imports it from here
+from .webserver import WsgiServer, html_response, json_response, redirect
 
 log = logging.getLogger("devstack")
 
 CODE_LIFETIME_S = 300
 PENDING_LIFETIME_S = 900
-ACCOUNT = "123456789012"
-UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-DEFAULT_VALIDITY = {"AccessToken": ("hours", 1), "IdToken": ("hours", 1), "RefreshToken": ("days", 30)}
 
 
 class OAuthError(Exception):
@@ -94,12 +94,10 @@ class Grant:
     created: float = field(default_factory=time.monotonic)
 
 
-class HostedUi:
+class HostedUi(WsgiServer):
     """The OAuth endpoints of every user pool of this moto, on ``host:port``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, account: str = ACCOUNT) -> None:
-        import werkzeug.serving
-
         self.account = account
         self.lambda_invoke_url: str | None = None  # the local stack's "run this function of the app"
         self.providers: dict[str, dict[str, str]] = {}  # Google, SignInWithApple -> the stand-in's issuer, secret
@@ -108,24 +106,7 @@ class HostedUi:
         self._refresh_issued: dict[str, tuple[float, int]] = {}  # refresh token -> (issued at, auth_time)
         self._discovery: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
-        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="devstack-hosted-ui", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
-
-    def start(self) -> HostedUi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
+        super().__init__(host, port, "devstack-hosted-ui")
 
     # --- moto's Cognito -------------------------------------------------------------------------
 
@@ -146,10 +127,9 @@ class HostedUi:
 
     # --- HTTP -------------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        from werkzeug.wrappers import Request, Response
+    def respond(self, request: Any) -> Any:
+        from werkzeug.wrappers import Response
 
-        request = Request(environ)
         routes = {("GET", "/oauth2/authorize"): self.authorize, ("GET", "/oauth2/idpresponse"): self.idp_response,
                   ("POST", "/oauth2/token"): self.token, ("POST", "/oauth2/revoke"): self.revoke,
                   ("GET", "/logout"): self.logout, ("POST", "/_devstack/config"): self.configure}
@@ -157,38 +137,33 @@ class HostedUi:
         if request.method == "OPTIONS" and request.path in ("/oauth2/token", "/oauth2/revoke"):
             response = Response(status=204)
         elif handler is None:
-            response = Response(json.dumps({"error": "not_found"}), status=404, content_type="application/json")
+            response = json_response({"error": "not_found"}, 404)
         else:
             try:
                 response = handler(request)
             except OAuthError as error:
-                response = Response(json.dumps({"error": error.error, "error_description": error.description}),
-                                    status=error.status, content_type="application/json")
+                response = json_response({"error": error.error, "error_description": error.description},
+                                         error.status)
             except Exception as error:  # noqa: BLE001 - an answer, and the cause in the stack's log
                 log.exception("devstack hosted UI: %s %s failed", request.method, request.path)
-                response = Response(json.dumps({"error": "server_error", "error_description": str(error)}),
-                                    status=500, content_type="application/json")
+                response = json_response({"error": "server_error", "error_description": str(error)}, 500)
         if request.path in ("/oauth2/token", "/oauth2/revoke"):  # called with fetch() from the console
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
         response.headers["Cache-Control"] = "no-store"
-        return response(environ, start_response)
+        return response
 
     def configure(self, request: Any) -> Any:
-        from werkzeug.wrappers import Response
-
         body = request.get_json(force=True) or {}
         if "lambda_invoke_url" in body:
             self.lambda_invoke_url = body["lambda_invoke_url"]
         self.providers.update(body.get("providers") or {})
-        return Response("{}", content_type="application/json")
+        return json_response({})
 
     # --- /oauth2/authorize ---------------------------------------------------------------------------
 
     def authorize(self, request: Any) -> Any:
-        from werkzeug.wrappers import Response
-
         args = request.args
         try:
             pool, client = self._client(args.get("client_id", ""))
@@ -243,7 +218,7 @@ class HostedUi:
         query = {"response_type": "code", "client_id": provider_client_id,
                  "redirect_uri": f"{self.url}/oauth2/idpresponse", "state": our_state, "nonce": nonce,
                  "scope": scope}
-        return Response(status=302, headers={"Location": _with_query(endpoints["authorization_endpoint"], query)})
+        return _redirect(endpoints["authorization_endpoint"], query)
 
     def _provider_endpoints(self, provider: str, idp: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
         """(discovery document, client id, client secret) of a pool's provider."""
@@ -407,8 +382,6 @@ class HostedUi:
     # --- /oauth2/token -------------------------------------------------------------------------------
 
     def token(self, request: Any) -> Any:
-        from werkzeug.wrappers import Response
-
         form = request.form
         client_id = form.get("client_id") or ""
         if request.authorization and request.authorization.username:  # a confidential client's Basic auth
@@ -425,7 +398,7 @@ class HostedUi:
             tokens = self._refresh(pool, client, form.get("refresh_token", ""))
         else:
             raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
-        return Response(json.dumps(tokens), content_type="application/json")
+        return json_response(tokens)
 
     def _redeem(self, pool: Any, client: Any, form: Any) -> dict[str, Any]:
         with self._lock:
@@ -450,7 +423,7 @@ class HostedUi:
         issued = self._refresh_issued.get(refresh_token)
         if not entry or issued is None or entry[0] != client.id:
             raise OAuthError("invalid_grant", "Invalid Refresh Token")
-        if time.time() - issued[0] > _validity(client, "RefreshToken"):
+        if time.time() - issued[0] > validity(client, "RefreshToken"):
             raise OAuthError("invalid_grant", "Refresh Token has expired")
         user = pool._get_user(entry[1])
         if user is None or not user.enabled:
@@ -490,9 +463,7 @@ class HostedUi:
         target = request.args.get("logout_uri", "")
         if target not in (client.extended_config.get("LogoutURLs") or []):
             return _error_page("invalid_request", "The logout URI is not one of the client's sign-out URLs.")
-        from werkzeug.wrappers import Response
-
-        return Response(status=302, headers={"Location": target})
+        return redirect(target)
 
     def _forget_stale(self) -> None:
         now = time.monotonic()
@@ -502,89 +473,6 @@ class HostedUi:
             del self._codes[code]
 
 
-def mint_tokens(pool: Any, client: Any, user: Any, scopes: list[str], auth_time: int, nonce: str | None = None,
-                override: dict[str, Any] | None = None, refresh: bool = True,
-                origin_jti: str | None = None) -> dict[str, Any]:
-    """Cognito's ID and access tokens (and a refresh token) for ``user`` of moto's ``pool``, signed with the
-    pool's key and registered in moto as its own. What the token endpoint answers; the tests' way to a staff
-    token (the staff app client has no password flow)."""
-    from joserfc import jwt as jose_jwt
-
-    now = int(time.time())
-    username = user.username
-    if refresh:
-        refresh_token, origin_jti = pool.create_refresh_token(client.id, username)
-    origin_jti = origin_jti or str(uuid.uuid4())
-    groups = sorted(g.group_name for g in user.groups)
-    override = override or {}
-    if (override.get("groupOverrideDetails") or {}).get("groupsToOverride") is not None:
-        groups = list(override["groupOverrideDetails"]["groupsToOverride"])
-    issuer = f"https://cognito-idp.{pool.id.split('_', 1)[0]}.amazonaws.com/{pool.id}"
-    subject = user.id
-    cognito_username = username if user.status == "EXTERNAL_PROVIDER" or "email" not in pool.extended_config.get(
-        "UsernameAttributes", []) else subject
-    id_claims: dict[str, Any] = {"sub": subject, "aud": client.id, "iss": issuer, "token_use": "id",
-                                 "cognito:username": cognito_username, "origin_jti": origin_jti,
-                                 "auth_time": auth_time, "iat": now,
-                                 "exp": now + _validity(client, "IdToken"), "jti": str(uuid.uuid4())}
-    readable = client.extended_config.get("ReadAttributes")
-    for attribute in user.attributes:
-        name, value = attribute["Name"], attribute["Value"]
-        if name in ("sub", "cognito:user_status") or (readable is not None and name not in readable
-                                                        and name != "identities"):
-            continue
-        if name == "identities":
-            id_claims["identities"] = json.loads(value)
-        elif name in ("email_verified", "phone_number_verified"):
-            id_claims[name] = value == "true"
-        else:
-            id_claims[name] = value
-    if groups:
-        id_claims["cognito:groups"] = groups
-    if nonce:
-        id_claims["nonce"] = nonce
-    for name in override.get("claimsToSuppress") or []:
-        id_claims.pop(name, None)
-    id_claims.update(override.get("claimsToAddOrOverride") or {})
-    access_claims: dict[str, Any] = {"sub": subject, "iss": issuer, "version": 2, "client_id": client.id,
-                                     "origin_jti": origin_jti, "token_use": "access", "scope": " ".join(scopes),
-                                     "auth_time": auth_time, "iat": now,
-                                     "exp": now + _validity(client, "AccessToken"), "jti": str(uuid.uuid4()),
-                                     "username": cognito_username}
-    if groups:
-        access_claims["cognito:groups"] = groups
-    header = {"kid": "dummy", "alg": "RS256"}  # the kid of moto's JWKS
-    id_token = jose_jwt.encode(header, id_claims, pool.json_web_key)
-    access_token = jose_jwt.encode(header, access_claims, pool.json_web_key)
-    pool.id_tokens[id_token] = (client.id, username)
-    pool.access_tokens[access_token] = (client.id, username)
-    answer: dict[str, Any] = {"id_token": id_token, "access_token": access_token, "token_type": "Bearer",
-                              "expires_in": _validity(client, "AccessToken")}
-    if refresh:
-        answer["refresh_token"] = refresh_token
-    return answer
-
-
-def staff_tokens(pool_id: str, client_id: str, username: str, account: str = ACCOUNT) -> dict[str, Any]:
-    """Tokens of a user of a pool of this process's moto, as its managed login would issue them (tests)."""
-    from moto.cognitoidp.models import cognitoidp_backends
-
-    pool = cognitoidp_backends[account][pool_id.split("_", 1)[0]].user_pools[pool_id]
-    scopes = list(pool.clients[client_id].extended_config.get("AllowedOAuthScopes") or ["openid"])
-    return mint_tokens(pool, pool.clients[client_id], pool._get_user(username), scopes, int(time.time()))
-
-
-def _validity(client: Any, kind: str) -> int:
-    """Seconds a token of ``kind`` (AccessToken, IdToken, RefreshToken) lives, from the client's settings."""
-    config = client.extended_config
-    default_unit, default_value = DEFAULT_VALIDITY[kind]
-    value = config.get(f"{kind}Validity")
-    unit = (config.get("TokenValidityUnits") or {}).get(kind, default_unit)
-    if value is None:
-        return default_value * UNIT_SECONDS[default_unit]
-    return int(value) * UNIT_SECONDS[unit]
-
-
 def _with_query(url: str, query: dict[str, Any]) -> str:
     parts = urllib.parse.urlsplit(url)
     extra = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -592,20 +480,15 @@ def _with_query(url: str, query: dict[str, Any]) -> str:
 
 
 def _redirect(url: str, query: dict[str, Any]) -> Any:
-    from werkzeug.wrappers import Response
-
-    return Response(status=302, headers={"Location": _with_query(url, query)})
+    return redirect(_with_query(url, query))
 
 
 def _error_page(error: str, description: str) -> Any:
     import html
 
-    from werkzeug.wrappers import Response
-
-    body = (f"<!doctype html><html lang=en><meta charset=utf-8><title>Sign-in error</title>"
-            f"<h1>Sign-in error</h1><p id=error-code>{html.escape(error)}</p>"
-            f"<p id=error-description>{html.escape(description)}</p></html>")
-    return Response(body, status=400, content_type="text/html; charset=utf-8")
+    return html_response(f"<!doctype html><html lang=en><meta charset=utf-8><title>Sign-in error</title>"
+                         f"<h1>Sign-in error</h1><p id=error-code>{html.escape(error)}</p>"
+                         f"<p id=error-description>{html.escape(description)}</p></html>", 400)
 
 
 def start_hosted_ui(host: str = "127.0.0.1", port: int = 0) -> HostedUi:

@@ -35,9 +35,14 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from .webserver import WsgiServer, html_response
+
 log = logging.getLogger("devstack")
 
 TOTP_STEP_S = 30
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                # no form-action: the answer redirects to the relying party (another origin)
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"}
 
 
 def totp(secret: str, at: float | None = None) -> str:
@@ -75,14 +80,13 @@ class RegisteredClient:
     redirect_uris: tuple[str, ...]
 
 
-class StandInProvider:
+class StandInProvider(WsgiServer):
     """An OpenID provider on ``host:port`` (0: a free one) serving the people in its directory."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, name: str = "corporate") -> None:
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on the loopback only
         import warnings
 
-        import werkzeug.serving
         import werkzeug.test
 
         import authlib.deprecate  # noqa: F401 - first: it installs an "always" filter of its own
@@ -100,26 +104,11 @@ class StandInProvider:
         self._inner.wsgi_app = self._inner.wsgi_app.app  # the mock wraps itself in werkzeug's debugger: unwrap
         self._inner.debug = False
         self._client = werkzeug.test.Client(self._inner)
-        self._server = werkzeug.serving.make_server(host, port, self._wsgi, threaded=True)
-        self._server.daemon_threads = True  # a browser's kept-alive connection never holds up stop()
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"devstack-oidc-{name}", daemon=True)
-
-    # --- lifecycle -------------------------------------------------------------------------------
+        super().__init__(host, port, f"devstack-oidc-{name}")
 
     @property
     def issuer(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"
-
-    def start(self) -> StandInProvider:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2.0)
+        return self.url
 
     # --- the directory -----------------------------------------------------------------------------
 
@@ -169,39 +158,35 @@ class StandInProvider:
 
     # --- HTTP ----------------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+    def respond(self, request: Any) -> Any:
         """The sign-in page in front of the mock's authorize endpoint; everything else is the mock's."""
-        from werkzeug.wrappers import Request, Response
+        from werkzeug.wrappers import Response
 
-        request = Request(environ)
         if request.path != "/oauth2/authorize":
-            return self._inner(environ, start_response)
+            return self._inner
         # The mock checks the client, its redirect URI, the scope and the nonce: ask it first.
         query = request.query_string.decode()
         checked = self._client.get("/oauth2/authorize", query_string=query, base_url=self.issuer)
         if checked.status_code != 200:
             return Response(checked.get_data(), status=checked.status_code,
-                            headers=[(k, v) for k, v in checked.headers.items() if k.lower() == "content-type"]
-                            )(environ, start_response)
+                            headers=[(k, v) for k, v in checked.headers.items() if k.lower() == "content-type"])
         if request.method == "GET":
-            return self._page(request, "")(environ, start_response)
+            return self._page("")
         if request.method != "POST":
-            return Response("method not allowed", status=405)(environ, start_response)
+            return Response("method not allowed", status=405)
         email = (request.form.get("username") or "").strip()
         person = self.person(email)
         password_ok = person is not None and hmac.compare_digest(person.password, request.form.get("password", ""))
         if not password_ok or person is None:
             log.info("devstack %s provider: refused a sign-in as %s", self.name, email or "(nobody)")
-            return self._page(request, "Wrong e-mail or password.", status=401)(environ, start_response)
+            return self._page("Wrong e-mail or password.", status=401)
         amr = ["pwd"]
         if person.totp_secret:
             code = (request.form.get("otp") or "").strip()
             if not code:
-                return self._page(request, "Enter the code from your authenticator app.", status=401,
-                                  email=email)(environ, start_response)
+                return self._page("Enter the code from your authenticator app.", status=401, email=email)
             if not _totp_matches(person.totp_secret, code):
-                return self._page(request, "That code is not right.", status=401, email=email)(environ,
-                                                                                               start_response)
+                return self._page("That code is not right.", status=401, email=email)
             amr = ["pwd", "mfa", "otp"]
         self._publish_claims(person, amr)
         # Forwarded as from the same host, so the mock's issuer is this provider's
@@ -210,11 +195,9 @@ class StandInProvider:
         log.info("devstack %s provider: %s signed in (%s)", self.name, email, "+".join(amr))
         return Response(answer.get_data(), status=answer.status_code,
                         headers=[(k, v) for k, v in answer.headers.items()
-                                 if k.lower() in ("location", "content-type")])(environ, start_response)
+                                 if k.lower() in ("location", "content-type")])
 
-    def _page(self, request: Any, error: str, status: int = 200, email: str = "") -> Any:
-        from werkzeug.wrappers import Response
-
+    def _page(self, error: str, status: int = 200, email: str = "") -> Any:
         title = f"Sign in -- {self.name} (local stand-in provider)"
         body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -233,11 +216,7 @@ class StandInProvider:
 <p id="provider-error" role="alert" style="color: #b00">{html.escape(error)}</p>
 <p><button type="submit" id="provider-submit">Sign in</button></p>
 </form></body></html>"""
-        return Response(body, status=status, content_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                 # no form-action: the answer redirects to the relying party (another origin)
-                                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                                            "frame-ancestors 'none'"})
+        return html_response(body, status, PAGE_HEADERS)
 
 
 def _sign_with_kid() -> None:

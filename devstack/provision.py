@@ -17,11 +17,21 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import provision_delivery  # noqa: F401 - registers the delivery provisioners (issue 21)
+from .provision_registry import (
+    PROVISIONERS,
+    REGION,  # noqa: F401 - re-exported: the stack and the tests' moto use it from here
+    UPDATERS,
+    Context,
+    Created,
+    UnsupportedResource,
+    provisioner,
+    updater,
+)
 from .template import (
     Resolver,
     TemplateError,
@@ -35,89 +45,12 @@ from .template import (
 
 log = logging.getLogger("devstack")
 
-REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 # Parameters whose deployed value makes no sense locally: the console and the
 # tests upload from a browser or client on 127.0.0.1 / localhost, on any port.
 LOCAL_PARAMETERS = {"ConsoleOrigins": "http://127.0.0.1:*,http://localhost:*"}
-
-
-class UnsupportedResource(TemplateError):
-    """A resource type, property or attribute that devstack cannot create locally."""
-
-
-@dataclass
-class Created:
-    """What CloudFormation would know about a created resource."""
-
-    ref: str
-    attributes: dict[str, str] = field(default_factory=dict)
-    properties: dict[str, Any] | None = None  # as resolved when created or last updated
-
-
-class Context:
-    """Clients and naming shared by the per-type provisioners."""
-
-    def __init__(self, session: Any, endpoint_url: str | None, stage: str,
-                 name_prefix: str, account_id: str) -> None:
-        self.session = session
-        self.endpoint_url = endpoint_url
-        self.stage = stage
-        self.name_prefix = name_prefix
-        self.account_id = account_id
-        self.region = session.region_name or REGION
-        self._clients: dict[str, Any] = {}
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url)
-        return self._clients[service]
-
-    def physical_name(self, logical_id: str) -> str:
-        """Deterministic names so a developer can find resources by eye."""
-        return f"{self.name_prefix}-{self.stage}-{logical_id.lower()}"
-
-    def arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
-
-
-Provisioner = Callable[[Context, str, dict[str, Any]], Created]
-PROVISIONERS: dict[str, Provisioner] = {}
-#: What an update of an existing resource does, for the types that have one (the deploy rehearsal's stack
-#: updates: devstack/cloudformation.py). (context, logical id, new properties, what was created) -> Created.
-Updater = Callable[[Context, str, dict[str, Any], Created], Created]
-UPDATERS: dict[str, Updater] = {}
-
-
-def provisioner(resource_type: str, properties: set[str]) -> Callable[[Provisioner], Provisioner]:
-    """Register a provisioner and the properties it knows how to reproduce."""
-
-    def register(function: Provisioner) -> Provisioner:
-        def checked(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-            unknown = sorted(set(props) - properties)
-            if unknown:
-                raise UnsupportedResource(
-                    f"{logical_id} ({resource_type}): devstack does not support "
-                    f"propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                    f"add it to devstack/provision.py")
-            return function(context, logical_id, props)
-
-        PROVISIONERS[resource_type] = checked
-        return function
-
-    return register
-
-
-def updater(resource_type: str) -> Callable[[Updater], Updater]:
-    """Register how an existing resource of ``resource_type`` takes changed properties."""
-
-    def register(function: Updater) -> Updater:
-        UPDATERS[resource_type] = function
-        return function
-
-    return register
 
 
 _DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(secretsmanager|ssm):([^}]+)\}\}")
@@ -831,5 +764,3 @@ def provision(template_path: str | Path, stage: str, session: Any,
     if endpoint_url:
         env["AWS_ENDPOINT_URL"] = endpoint_url
     return env
-
-from . import provision_delivery as _delivery  # noqa: E402,F401 - registers the delivery provisioners (issue 21)

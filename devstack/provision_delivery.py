@@ -1,6 +1,6 @@
 """Provisioners for the delivery resources of the template (issue 21): WAF, code signing, edge, domains.
 
-Registered into :data:`devstack.provision.PROVISIONERS` like the others: each
+Registered into :data:`devstack.provision_registry.PROVISIONERS` like the others: each
 creates its resource in moto with the call CloudFormation would make, and
 refuses a property it does not know. Where moto has no such service the
 provisioner says so in its docstring and what the local stack does instead
@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from .provision import Context, Created, UnsupportedResource, provisioner, updater
+from .provision_registry import Context, Created, UnsupportedResource, provisioner, updater
 
 # --- AWS WAF --------------------------------------------------------------------------------------
 

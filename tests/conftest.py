@@ -56,6 +56,35 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_stack: needs no moto server, wherever it lives")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start now, beside the session, the no-stack probe (a second pytest run of tests/unit and the fake
+    contracts) when the session holds it and other tests -- test_unit_needs_no_stack.py collects its verdict --
+    and the Lambda package's build when a test module that reads the package is selected."""
+    probe = [item for item in session.items
+             if item.name == "test_unit_tests_and_fake_contracts_run_without_the_stack"]
+    if probe and len(session.items) > 1:
+        from tests.support.no_stack_probe import PROBE_KEY, start_probe
+
+        session.config.stash[PROBE_KEY] = start_probe()
+    from tests.support.package_build import USERS, start_background_build
+
+    if any(Path(str(item.fspath)).name in USERS for item in session.items):
+        start_background_build()  # tests/support/package_build.py
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A probe or package build still running when the session ends early (-x, Ctrl-C) is stopped with it."""
+    from tests.support.no_stack_probe import PROBE_KEY
+
+    process = session.config.stash.get(PROBE_KEY, None)
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
+    from tests.support.package_build import stop_background_build
+
+    stop_background_build()
+
+
 def needs_stack(item: pytest.Item) -> bool:
     if item.get_closest_marker("stack") is not None:
         return True

@@ -8,6 +8,8 @@ import json
 import pytest
 import requests
 
+from tests.support.deadlines import REPLY_S
+
 pytestmark = pytest.mark.no_stack
 
 
@@ -70,14 +72,14 @@ def test_publishing_uploads_what_changed_only_and_invalidates_then(site):
 
 
 def test_the_edge_serves_the_published_files_with_the_policys_headers_and_revalidates(site):
-    page = requests.get(f"{site['edge']}/console", timeout=30)
+    page = requests.get(f"{site['edge']}/console", timeout=REPLY_S)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert page.headers["Content-Security-Policy"] == "default-src 'self'; frame-ancestors 'none'"
     assert page.headers["X-Frame-Options"] == "DENY" and page.headers["Strict-Transport-Security"].startswith(
         "max-age=63072000")
-    again = requests.get(f"{site['edge']}/console", headers={"If-None-Match": page.headers["ETag"]}, timeout=30)
+    again = requests.get(f"{site['edge']}/console", headers={"If-None-Match": page.headers["ETag"]}, timeout=REPLY_S)
     assert again.status_code == 304
-    assert requests.get(f"{site['edge']}/console/nope.js", timeout=30).status_code == 403  # S3 hides the missing
+    assert requests.get(f"{site['edge']}/console/nope.js", timeout=REPLY_S).status_code == 403  # S3 hides the missing
 
 
 def test_the_bucket_is_read_only_through_the_distributions_origin_access(site):
@@ -87,7 +89,7 @@ def test_the_bucket_is_read_only_through_the_distributions_origin_access(site):
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "OnlyTheConsoleDistributionReads"]
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     try:
-        assert requests.get(f"{site['edge']}/console", timeout=30).status_code == 403
+        assert requests.get(f"{site['edge']}/console", timeout=REPLY_S).status_code == 403
     finally:
         s3.put_bucket_policy(Bucket=bucket, Policy=kept)
-    assert requests.get(f"{site['edge']}/console", timeout=30).status_code == 200
+    assert requests.get(f"{site['edge']}/console", timeout=REPLY_S).status_code == 200

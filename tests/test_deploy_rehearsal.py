@@ -19,6 +19,8 @@ import pytest
 
 from scripts.deploy import APP_NAME, Deployer, function_name, handler_names, handlers, stack_name
 from tests.support.aws import ROOT
+from tests.support.deadlines import COMMAND_S
+from tests.support.package_build import wait_for_background_build
 
 STAGE = "rehearsal"
 COPIED = ["app.py", "chalicelib", "requirements.txt", "requirements.lock", "resources.yaml", "edge.yaml",
@@ -44,6 +46,7 @@ def chalice_zip() -> Path:
     """Chalice's own package of this code (what `chalice deploy` builds after a code change)."""
     from scripts.build_package import build
 
+    wait_for_background_build()  # tests/support/package_build.py
     package, _, _ = build(ROOT)
     return package.with_name(package.stem + ".chalice.zip")
 
@@ -412,7 +415,7 @@ def test_the_terraform_package_and_the_deploy_make_the_same_system(rehearsal, pr
     out = tmp_path / "tf"
     result = subprocess.run([sys.executable, "-m", "scripts.chalice_stage", "package", "--stage", STAGE,
                              "--pkg-format", "terraform", str(out)], cwd=project, capture_output=True, text=True,
-                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            timeout=COMMAND_S, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr[-2000:]
     deployed = deployed_system(rehearsal["aws"], project)
     packaged = packaged_system(json.loads((out / "chalice.tf.json").read_text()))

@@ -130,10 +130,11 @@ def test_subscription_is_raw_with_its_filter_policy_and_filters(aws, env):
     sns, sqs = aws.client("sns"), aws.client("sqs")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=env["EVENTS_TOPIC_ARN"])["Subscriptions"]
     # The address check and the sanctions screening each subscribe their own queue to submissions, the face
-    # check its own to face.requested (issue 17).
+    # check its own to face.requested (issue 17), the customers' projection (issue 20) to approvals.
     filters = {env["ADDRESS_CHECK_QUEUE_NAME"]: "application.submitted",
                env["SANCTIONS_SCREENING_QUEUE_NAME"]: "application.submitted",
-               env["FACE_CHECK_QUEUE_NAME"]: "face.requested"}
+               env["FACE_CHECK_QUEUE_NAME"]: "face.requested",
+               env["CUSTOMER_PROJECTION_QUEUE_NAME"]: "application.approved"}
     assert {s["Endpoint"].rsplit(":", 1)[-1] for s in subscriptions} == set(filters)
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"
@@ -182,10 +183,10 @@ def test_parameters_exist_under_the_settings_path(aws, env):
     assert by_name["served_countries"]["Type"] == "StringList"
     assert "GB" in by_name["served_countries"]["Value"].split(",")
     assert by_name["sanctions_review_threshold"]["Value"] == "85"
-    assert len(by_name) == 35  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
+    assert len(by_name) == 37  # + ocr_min_confidence, document_max_pixels, served_ and refused_nationalities (issue 9),
     # max_applications_per_day (issue 12), approved_document_retention_days, applicant_ and
     # staff_requests_per_minute, second_review_for, review_claim_minutes (issue 18), the face check's eleven
-    # (issue 17)
+    # (issue 17), customer_rescreening_days and _segments (issue 20)
     assert by_name["face_match_threshold"]["Value"] == "95" and by_name["biometric_retention_days"]["Value"] == "30"
     assert by_name["served_nationalities"]["Value"] == "*"
 

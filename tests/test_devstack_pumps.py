@@ -76,6 +76,16 @@ def create_queue(aws: Any, name: str, **attributes: str) -> str:
     return aws.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
 
+def create_streamed_table(dynamodb: Any, name: str) -> dict:
+    """A table keyed by ``pk`` with a NEW_IMAGE stream: its description (``LatestStreamArn``)."""
+    return dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+
+
 def queue_counts(aws: Any, url: str) -> tuple[int, int]:
     attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
@@ -297,12 +307,7 @@ def test_sns_publish_reaches_the_handler_as_a_lambda_sns_event(aws, name):
 
 def test_stream_records_reach_the_handler_in_order(aws, name):
     dynamodb = aws.client("dynamodb")
-    table = dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
+    table = create_streamed_table(dynamodb, name)
     app, seen = Chalice(app_name="pumptest"), Recorder()
 
     @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=10)
@@ -327,12 +332,7 @@ def test_stream_records_reach_the_handler_in_order(aws, name):
 def test_a_failing_stream_batch_is_retried_and_blocks_the_shard(aws, name, monkeypatch):
     monkeypatch.setattr("devstack.pumps.STREAM_BACKOFF", (0.05,))
     dynamodb = aws.client("dynamodb")
-    table = dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
+    table = create_streamed_table(dynamodb, name)
     app, seen = Chalice(app_name="pumptest"), Recorder()
 
     @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=1)
@@ -354,12 +354,7 @@ def test_a_stream_batch_reporting_a_failed_item_is_retried_from_that_item(aws, n
     the one named on are delivered again, in order; the ones before it are not."""
     monkeypatch.setattr("devstack.pumps.STREAM_BACKOFF", (0.05,))
     dynamodb = aws.client("dynamodb")
-    table = dynamodb.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
+    table = create_streamed_table(dynamodb, name)
     app, seen = Chalice(app_name="pumptest"), Recorder()
 
     @app.on_dynamodb_record(stream_arn=table["LatestStreamArn"], batch_size=10)

@@ -13,7 +13,6 @@ import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ import boto3
 import pytest
 
 from tests.support.deadlines import COMMAND_S, EVENT_S, REPLY_S, START_S, STOP_S
+from tests.support.stopping import child_pids, listening
 
 ROOT = Path(__file__).resolve().parents[1]
 READY = "DEVSTACK_READY "
@@ -100,26 +100,6 @@ def wait_until(predicate: Callable[[], Any], timeout: float = EVENT_DEADLINE) ->
             raise AssertionError(f"not within {timeout} s")
         time.sleep(0.05)
     return result
-
-
-def child_pids(pid: int) -> set[int]:
-    children = set()
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
-                          if ":\t" in line)
-        except OSError:
-            continue
-        if fields.get("PPid", "").strip() == str(pid):
-            children.add(int(status.parent.name))
-    return children
-
-
-def listening(url: str) -> bool:
-    parts = urlsplit(url)
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((parts.hostname, parts.port)) == 0
 
 
 @contextmanager
@@ -280,17 +260,6 @@ def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
         assert_stops_cleanly(process, info, state_dir)
 
 
-@pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
-def test_up_serves_the_project_app_health_and_openapi_and_stops_on_sigterm(tmp_path: Path):
-    state_dir = tmp_path / "state"
-    with devstack_up(ROOT, state_dir) as (process, info, _lines):
-        status, _body = get_json(info["api_url"] + "/health")
-        assert status == 200
-        status, document = get_json(info["api_url"] + "/openapi.json")
-        assert status == 200 and "paths" in document
-        assert_stops_cleanly(process, info, state_dir, signal.SIGTERM)
-
-
 @pytest.mark.parametrize("command", [["token", "applicant"], ["fire"], ["fire", "daily"],
                                      ["upload", "some-id", __file__], ["env"]])
 def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, command: list[str]):
@@ -319,7 +288,7 @@ def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_defa
             Bucket=first["env"]["REPORTS_BUCKET_NAME"], Key="kept", Body=b"still here")
         aws.client("dynamodb", endpoint_url=first["moto_url"]).put_item(
             TableName=first["env"]["APPLICATIONS_TABLE_NAME"], Item={"application_id": {"S": "kept-1"}})
-        assert_stops_cleanly(process, first, state_dir)
+        assert_stops_cleanly(process, first, state_dir, signal.SIGTERM)  # as a service manager stops it: state kept
 
     with devstack_up(smoke_project, state_dir, "--keep-state") as (process, second, lines):
         assert any("restored the local AWS" in line for line in lines)

@@ -375,6 +375,14 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         d.invoke(handler, event_for(d.client, good))
         d.invoke(handler, event_for(d.client, good))  # redelivered
         d.invoke(handler, event_for(d.client, "not json", flows.address_message(str(uuid.uuid4()))), may_fail=True)
+    # a listed name (a real OFAC entry, tests/data/sanctions): candidates, so the applicant's cleared
+    # false positives are read (one Query of the by_applicant index)
+    near_listed = make_declared(
+        full_name={"given_names": "Moustafa Rida", "surname": "Fawwaz"}, date_of_birth="1964-03-01", nationality="LBN"
+    )
+    listed = d.http("POST", "/applications", near_listed, user=other)
+    assert listed.status == 201, listed.body
+    d.invoke("screen_sanctions", flows.sanctions_event(d.client, flows.address_message(listed.body["id"])))
     records = flows.stream_records(app_id)
     d.invoke("publish_history", {"Records": records})
 
@@ -448,8 +456,57 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         review.record(pinned, check, outcome)
     assert d.http("GET", f"/review/applications/{pinned}/document", user=reviewer).status == 200
     decision = {"decision": "approve", "reason": "documents look right"}
+    false_positive = {"list": "OFAC-SDN", "entry_id": "16452", "reason": "another person"}
+    path = f"/review/applications/{flagged}/sanctions/false-positives"
+    assert d.http("POST", path, false_positive, user=reviewer).status == 404  # its screening names no such entry
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 200
     assert d.http("POST", f"/review/applications/{flagged}/decision", decision, user=reviewer).status == 409
+
+    # --- customers re-screened when the lists change (issue 20): the approved customer projected, a list
+    # version naming them, the segment screened (and redelivered), the case in the reviewers' queue, resolved
+    from chalicelib.domain.sanctions import ListEntry, ScreeningIndex
+
+    approved = json.dumps({"application_id": flagged, "type": "application.approved"})
+    for body in (approved, approved, "not json"):
+        d.invoke(
+            "project_customers",
+            d.client.events.generate_sqs_event(
+                queue_name=os.environ["CUSTOMER_PROJECTION_QUEUE_NAME"], message_bodies=[body]
+            ),
+            may_fail=body == "not json",
+        )
+    store = services().sanctions_index_store
+    pointer = store.current()
+    assert pointer is not None
+    current = ScreeningIndex.loads(store.load(pointer["version"]))
+    name = services().repository.get(flagged).declared["full_name"]
+    naming = ListEntry("OFAC-SDN", "990001", f"{name['surname'].upper()}, {name['given_names']}")
+    changed = ScreeningIndex((*current.entries, naming), current.lists, "iam")
+    store.publish(changed.version, changed.dumps(), {"built_at": "iam"})
+    task = {"version": changed.version, "from_version": pointer["version"], "segment": 0, "segments": 1}
+    for body in (json.dumps(task), json.dumps(task), "not json"):
+        d.invoke(
+            "rescreen_customers",
+            d.client.events.generate_sqs_event(
+                queue_name=os.environ["CUSTOMER_RESCREENING_QUEUE_NAME"], message_bodies=[body]
+            ),
+            may_fail=body == "not json",
+        )
+    cases, _ = services().screening_cases.open_cases(50, None)
+    case_id = next(c.case_id for c in cases if c.application_id == flagged)
+    assert d.http("GET", "/review/screening-cases", user=reviewer).status == 200
+    assert d.http("GET", "/review/screening-cases", user=applicant).status == 403
+    assert d.http("GET", f"/review/screening-cases/{case_id}", user=reviewer).status == 200
+    assert d.http("GET", "/review/screening-cases/no-such-case", user=reviewer).status == 404
+    resolution = {"decision": "false_positive", "reason": "born elsewhere, another father"}
+    path = f"/review/screening-cases/{case_id}/resolution"
+    assert d.http("POST", path, resolution, user=reviewer).status == 200  # four eyes: a recommendation
+    assert d.http("POST", path, resolution, user=reviewer).status == 409  # second_reviewer_required
+    assert d.http("POST", path, resolution, user=make_user(("reviewers",))).status == 200  # the second: resolved
+    # the refresh (fired with the schedules below) finds one entry added since the version in use and
+    # starts the customers' re-screening (SendMessageBatch on the re-screening queue)
+    fewer = ScreeningIndex(current.entries[1:], current.lists, "iam")
+    store.publish(fewer.version, fewer.dumps(), {**{k: v for k, v in pointer.items() if k not in ("delta", "rescreening", "version")}})
     withdrawn = flows.create_application(d.api, applicant)
     assert (
         d.http("POST", f"/applications/{withdrawn}/withdraw", {"reason": "changed my mind"}, user=applicant).status
@@ -515,12 +572,19 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
 
     # --- operations ---------------------------------------------------------------------------
     sqs = boto3.client("sqs")
-    for dlq_name in ("ADDRESS_CHECK_DLQ_NAME", "SANCTIONS_SCREENING_DLQ_NAME", "FACE_CHECK_DLQ_NAME"):
+    for dlq_name in (
+        "ADDRESS_CHECK_DLQ_NAME",
+        "SANCTIONS_SCREENING_DLQ_NAME",
+        "FACE_CHECK_DLQ_NAME",
+        "CUSTOMER_PROJECTION_DLQ_NAME",
+        "CUSTOMER_RESCREENING_DLQ_NAME",
+    ):
         dlq = sqs.get_queue_url(QueueName=os.environ[dlq_name])["QueueUrl"]
         sqs.send_message(QueueUrl=dlq, MessageBody=flows.address_message(withdrawn))
     for path in ("/operations/workflow", "/operations/queues", "/operations/jobs"):
         assert d.http("GET", path, user=operator).status == 200, path
-    for queue in ("address-check", "sanctions-screening", "face-check"):  # every queue an operator may redrive
+    # every queue an operator may redrive
+    for queue in ("address-check", "sanctions-screening", "face-check", "customer-projection", "customer-rescreening"):
         reply = d.http("POST", f"/operations/queues/{queue}/redrive", user=operator)
         assert reply.status == 200 and reply.body["moved"] >= 1, reply.body
     assert d.http("POST", "/operations/queues/nope/redrive", user=operator).status == 404

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.support.aws import ROOT
+from tests.support.deadlines import COMMAND_S
 
 pytestmark = pytest.mark.no_stack
 WORKFLOW = ROOT / ".github" / "workflows" / "delivery.yml"
@@ -23,7 +24,7 @@ def workflow() -> dict:
 def test_the_workflow_is_valid_against_githubs_schema():
     checker = Path(sys.executable).parent / "check-jsonschema"
     done = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=COMMAND_S)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

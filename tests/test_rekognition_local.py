@@ -25,6 +25,7 @@ from PIL import Image
 from devstack.rekognition import Rekognition, RekognitionServer
 from devstack.rekognition.engine import distance_for, similarity
 from tests.support import aws_shapes
+from tests.support.deadlines import REPLY_S, scaled
 from tests.support.faces import photo
 from tests.support.passports import Holder, make_document
 
@@ -257,7 +258,7 @@ def _http(url: str, body: bytes | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET",
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=scaled(120.0)) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
@@ -346,7 +347,7 @@ def test_bad_bursts_are_refused_and_leave_the_session_open(standin):
         status, answer = _http(url, body)
         assert (status, answer.get("__type")) == (status_code, code), answer
     assert client.get_face_liveness_session_results(SessionId=session_id)["Status"] == "CREATED"
-    connection = http.client.HTTPConnection(server.url.split("//")[1], timeout=30)
+    connection = http.client.HTTPConnection(server.url.split("//")[1], timeout=REPLY_S)
     connection.putrequest("POST", f"/liveness/sessions/{session_id}/frames")
     connection.putheader("Content-Length", str(40 * 1024 * 1024))  # refused before a byte of it is read
     connection.endheaders()

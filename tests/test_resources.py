@@ -73,7 +73,8 @@ def test_every_handler_has_errors_and_throttles_alarms(template):
         key = handler.replace("_", "")
         assert f"ErrorsAlarm{key}" in alarms and f"ThrottlesAlarm{key}" in alarms, handler
     assert {"RestFunctionErrorsAlarm", "RestFunctionThrottlesAlarm", "RestApi5xxRateAlarm",
-            "OutboxIteratorAgeAlarm", "ReviewSlaBreachAlarm", "UnreadableDocumentRateAlarm"} <= set(alarms)
+            "OutboxIteratorAgeAlarm", "ReviewSlaBreachAlarm", "UnreadableDocumentRateAlarm",
+            "SanctionsListRefusedAlarm"} <= set(alarms)
 
 
 def test_every_dead_letter_queue_has_a_depth_alarm(template):
@@ -234,6 +235,9 @@ def test_alarms_exist_and_notify_the_right_people(aws, env):
         "rate", "errors", "requests"}
     for alarm in alarms.values():
         assert env["ALARMS_TOPIC_ARN"] in alarm["AlarmActions"], alarm["AlarmName"]
+    refused = alarms[f"account-opening-{stage}-sanctions-list-refused"]  # the refresh's refusal metric
+    assert (refused["Namespace"], refused["MetricName"]) == ("AccountOpening", "SanctionsListRefused")
+    assert refused["Dimensions"] == [{"Name": "service", "Value": "account-opening-svc"}]
     dlq_alarm = alarms[f"account-opening-{stage}-AddressCheckDLQ-not-empty"]
     assert dlq_alarm["Dimensions"] == [{"Name": "QueueName", "Value": env["ADDRESS_CHECK_DLQ_NAME"]}]
     body = json.loads(cloudwatch.get_dashboard(DashboardName=f"account-opening-{stage}")["DashboardBody"])

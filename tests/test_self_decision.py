@@ -13,7 +13,7 @@ import uuid
 import boto3
 import jwt
 
-from tests.support.identities import PASSWORD, User
+from tests.support.identities import PASSWORD, User, signed_in_tokens
 from tests.test_review_api import decide, drive, history
 
 def _user(pool: str, email: str, groups: tuple[str, ...] = (), verified: bool = True) -> User:
@@ -26,14 +26,7 @@ def _user(pool: str, email: str, groups: tuple[str, ...] = (), verified: bool = 
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)
     for group in groups:
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-    if pool == "staff":  # no password flow for staff (issue 21): the managed login's tokens, as identities does
-        from devstack.hosted_ui import staff_tokens
-
-        minted = staff_tokens(pool_id, client_id, email)
-        tokens = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
-    else:
-        tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    tokens = signed_in_tokens(pool, pool_id, client_id, email)
     sub = jwt.decode(tokens["IdToken"], options={"verify_signature": False})["sub"]
     return User(email, sub, tokens["IdToken"], tokens["AccessToken"], groups, pool)
 

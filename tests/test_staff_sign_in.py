@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.deadlines import REPLY_S
+
 
 def trigger_event(username: str, token: str | None, source: str = "TokenGeneration_HostedAuth",
                   provider: str | None = "Corporate") -> dict[str, Any]:
@@ -119,20 +121,20 @@ def code_for(domain: dict[str, Any], challenge: str) -> str:
     from devstack.oidc_provider import totp
 
     with requests.Session() as browser:
-        answer = browser.get(f"{domain['url']}/oauth2/authorize", allow_redirects=False, timeout=30, params={
+        answer = browser.get(f"{domain['url']}/oauth2/authorize", allow_redirects=False, timeout=REPLY_S, params={
             "response_type": "code", "client_id": domain["client_id"], "redirect_uri": domain["console"],
             "scope": "openid email", "state": "s1", "code_challenge": challenge, "code_challenge_method": "S256"})
         login = answer.headers["Location"]
-        answer = browser.post(login, allow_redirects=False, timeout=30, data={
+        answer = browser.post(login, allow_redirects=False, timeout=REPLY_S, data={
             "username": "rita@bank.example", "password": "Rita-Pass-2024!", "otp": totp(domain["secret"])})
-        back = browser.get(answer.headers["Location"], allow_redirects=False, timeout=30).headers["Location"]
+        back = browser.get(answer.headers["Location"], allow_redirects=False, timeout=REPLY_S).headers["Location"]
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(back).query)
     assert back.startswith(domain["console"]) and query["state"] == ["s1"], back
     return query["code"][0]
 
 
 def exchange(domain: dict[str, Any], **form: str) -> requests.Response:
-    return requests.post(f"{domain['url']}/oauth2/token", timeout=30, data={
+    return requests.post(f"{domain['url']}/oauth2/token", timeout=REPLY_S, data={
         "client_id": domain["client_id"], "redirect_uri": domain["console"], **form})
 
 
@@ -155,7 +157,7 @@ def test_a_code_goes_only_with_its_pkce_verifier_once_and_the_tokens_are_the_poo
         UserPoolId=domain["pool"], Username=claims["cognito:username"])["UserAttributes"])  # the provider's token, kept
     refreshed = exchange(domain, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert refreshed.status_code == 200 and "id_token" in refreshed.json()
-    assert requests.post(f"{domain['url']}/oauth2/revoke", timeout=30,
+    assert requests.post(f"{domain['url']}/oauth2/revoke", timeout=REPLY_S,
                          data={"client_id": domain["client_id"], "token": tokens["refresh_token"]}).status_code == 200
     assert exchange(domain, grant_type="refresh_token", refresh_token=tokens["refresh_token"]).status_code == 400
 
@@ -177,7 +179,7 @@ def test_a_disabled_user_gets_no_more_tokens(domain):
 
 
 def test_authorize_refuses_a_redirect_uri_the_client_does_not_have_and_the_password_flow_is_off(domain):
-    answer = requests.get(f"{domain['url']}/oauth2/authorize", allow_redirects=False, timeout=30, params={
+    answer = requests.get(f"{domain['url']}/oauth2/authorize", allow_redirects=False, timeout=REPLY_S, params={
         "response_type": "code", "client_id": domain["client_id"], "redirect_uri": "https://evil.example/cb",
         "identity_provider": "Corporate"})
     assert answer.status_code == 400 and "redirect_mismatch" in answer.text

@@ -10,6 +10,7 @@ import pytest
 
 from scripts.build_package import LOCK, LockError, build, install_locked
 from tests.support.aws import ROOT
+from tests.support.package_build import wait_for_background_build
 
 pytestmark = pytest.mark.no_stack
 
@@ -61,6 +62,7 @@ def test_a_hash_that_does_not_match_stops_the_install(tmp_path):
 
 @pytest.fixture(scope="module")
 def built():
+    wait_for_background_build()  # tests/support/package_build.py
     package, _, _ = build(ROOT)
     return package
 

@@ -103,6 +103,18 @@ class _RS256Only(jwt.PyJWT):
 _decoder = _RS256Only()
 
 
+def rs256_kid(token: str) -> str:
+    """The key id in the (unverified) header of an RS256 token; InvalidToken for a malformed token or any
+    other algorithm (none, HS*: never chosen by the token)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise InvalidToken(f"malformed token: {error}") from error
+    if header.get("alg") != "RS256":
+        raise InvalidToken(f"algorithm {header.get('alg')!r} not allowed")
+    return str(header.get("kid"))
+
+
 class CognitoTokenVerifier(TokenVerifier):
     """One user pool's tokens; the identity says which pool (``customer`` or ``staff``) signed in."""
 
@@ -116,14 +128,9 @@ class CognitoTokenVerifier(TokenVerifier):
         self.pool = pool
 
     def verify(self, token: str) -> Identity:
+        kid = rs256_kid(token)
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise InvalidToken(f"malformed token: {error}") from error
-        if header.get("alg") != "RS256":
-            raise InvalidToken(f"algorithm {header.get('alg')!r} not allowed")
-        try:
-            key = self.jwks.signing_key(str(header.get("kid")))
+            key = self.jwks.signing_key(kid)
         except jwt.PyJWKClientError as error:  # unknown kid, or the key set cannot be fetched
             raise InvalidToken(f"signing key: {error}") from error
         try:

@@ -21,7 +21,7 @@ import jwt
 
 from ..domain.federation import ProviderSignIn, claim_values
 from ..services.ports import InvalidToken, ProviderTokens
-from .cognito_tokens import JWKS_LIFESPAN, JWKS_REFRESH_MIN_INTERVAL, JwksClient, _RS256Only
+from .cognito_tokens import JWKS_LIFESPAN, JWKS_REFRESH_MIN_INTERVAL, JwksClient, _RS256Only, rs256_kid
 
 DISCOVERY = "/.well-known/openid-configuration"
 
@@ -65,14 +65,9 @@ class OidcProviderTokens(ProviderTokens):
     def verify(self, token: str) -> ProviderSignIn:
         if not self.issuer or not self.client_id:
             raise InvalidToken("no corporate identity provider is configured")
+        kid = rs256_kid(token)
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise InvalidToken(f"malformed token: {error}") from error
-        if header.get("alg") != "RS256":
-            raise InvalidToken(f"algorithm {header.get('alg')!r} not allowed")
-        try:
-            key = self._keys().signing_key(str(header.get("kid")))
+            key = self._keys().signing_key(kid)
             claims = self._decoder.decode(
                 token,
                 key,  # type: ignore[arg-type]  # our RS256 takes RsaPublicKey (rs256.py)

@@ -25,6 +25,10 @@ class ParameterStoreSettings(SettingsSource):
         values = self.provider.get_multiple(self.path, max_age=self.cache_seconds, recursive=False)
         return Policy.from_parameters({name: str(value) for name, value in values.items()})
 
+    def fresh_policy(self) -> Policy:
+        values = self.provider.get_multiple(self.path, max_age=self.cache_seconds, recursive=False, force_fetch=True)
+        return Policy.from_parameters({name: str(value) for name, value in values.items()})
+
     def clear_cache(self) -> None:
         """For tests that change a parameter and want it seen at once."""
         self.provider.clear_cache()

@@ -13,7 +13,7 @@ from chalice import Response
 from chalice.app import Request
 
 from ..domain import face_workflow
-from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NotAllowed
+from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NoSuchCandidate, NotAllowed
 from ..observability import logger
 from ..services.errors import (
     DeclarationRefused,
@@ -168,6 +168,8 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         )
     if isinstance(exc, NotAllowed):  # "forbidden", or a more precise code (staff_email_unverified)
         return error_response(403, exc.code, str(exc), None, request)
+    if isinstance(exc, NoSuchCandidate):
+        return error_response(404, "no_such_candidate", str(exc), None, request)
     face = _face_error(exc, request)
     if face is not None:
         return face

@@ -58,6 +58,26 @@ class DecisionRequest(_Strict):
     reason: Reason
 
 
+class FalsePositiveRequest(_Strict):
+    """A sanctions candidate that is not this applicant (issue 20): which list entry, and why."""
+
+    list: Literal["OFAC-SDN", "UN-SC"]
+    entry_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.\-]{1,32}$")]
+    reason: Reason
+
+
+class CaseDecision(str, enum.Enum):
+    FALSE_POSITIVE = "false_positive"
+    CONFIRMED = "confirmed"
+
+
+class CaseResolutionRequest(_Strict):
+    """A reviewer's word on a customer screening case (issue 20): not this customer, or confirmed; and why."""
+
+    decision: CaseDecision
+    reason: Reason
+
+
 class BiometricConsentRequest(_Strict):
     """Explicit consent to biometric processing, naming the consent text version the applicant was shown."""
 
@@ -440,3 +460,30 @@ class JobOut(_Strict):
 
 class JobsOut(_Strict):
     jobs: list[JobOut]
+
+
+class ScreeningCaseOut(_Strict):
+    """A customer (an approved application) whom a changed list entry may name (``customer.screening_hit``)."""
+
+    case_id: str
+    type: Literal["customer.screening_hit"]
+    application_id: str
+    opened_at: str
+    index_version: str
+    status: Literal["OPEN", "CLEARED", "CONFIRMED"]
+    customer: dict[str, Any] = Field(description="names, date_of_birth, nationality, sex, approved_at")
+    candidate: dict[str, Any] = Field(description="the list entry as screening reports it: list, entry_id, score, why")
+    resolution: Optional[dict[str, Any]] = Field(description="decision, reason, reviewer_email, at; null while open")
+    recommendation: Optional[dict[str, Any]] = Field(
+        description="four eyes: the first reviewer's word (decision, reason, reviewer_email, at) while the case "
+        "awaits a second, different reviewer; null otherwise"
+    )
+
+
+class ScreeningCasePage(_Strict):
+    items: list[ScreeningCaseOut]
+    next_cursor: Optional[str]
+
+
+class ScreeningCaseDetail(ScreeningCaseOut):
+    application: ApplicationSummary

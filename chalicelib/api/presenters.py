@@ -11,7 +11,8 @@ from ..domain import workflow as wf
 from ..domain.checks import FACE, for_applicant
 from ..domain.face import similarity_band
 from ..domain.policy import Policy
-from ..domain.workflow import Application, EventType, HistoryEvent, State, iso
+from ..domain.sanctions.rescreening import ScreeningCase
+from ..domain.workflow import Application, EventType, HistoryEvent, State, iso, shown_to_applicant
 from ..domain.workflow import for_applicant as event_for_applicant
 from ..services.applications import History
 from ..services.face import Completion, ConsentStatus, SessionView
@@ -123,9 +124,12 @@ def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
 
 
 def history(found: History, reviewer: bool = False) -> dict[str, Any]:
-    """The history; the applicant's view shows staff as their role, without internal reasons."""
+    """A page of the history; the applicant's view shows staff as their role, without internal reasons, and
+    none of the sanctions reviews of them (``workflow.HIDDEN_FROM_APPLICANT``: tipping off); the chain is
+    checked over the whole page, hidden events included."""
+    shown = [e for e in found.events if reviewer or shown_to_applicant(e.type)]
     return {
-        "items": [event(e, reviewer) for e in found.events],
+        "items": [event(e, reviewer) for e in shown],
         "chain_intact": found.intact,
         "next_cursor": found.next_cursor,
     }
@@ -298,3 +302,17 @@ def jobs(found: Sequence[Job]) -> dict[str, Any]:
             for j in found
         ]
     }
+
+
+def screening_case(case: ScreeningCase) -> dict[str, Any]:
+    """A customer screening case as reviewers see it (the customer's profile, the entry, the resolution)."""
+    body = case.to_dict()
+    body.pop("applicant_id", None)  # the Cognito sub: not a reviewer's business
+    for word in ("resolution", "recommendation"):
+        if body.get(word):
+            body[word] = {k: v for k, v in body[word].items() if k != "reviewer"}
+    return body
+
+
+def screening_case_detail(case: ScreeningCase, app: Application) -> dict[str, Any]:
+    return {**screening_case(case), "application": summary(app)}

@@ -34,7 +34,14 @@ class JobFailed(Exception):
 
     def __init__(self, summary: dict[str, Any]):
         self.summary = summary
-        super().__init__(f"{summary.get('job')}: {summary.get('failed')} application(s) failed")
+        refused = summary.get("refused") or {}
+        if refused:  # the sanctions refresh: say which list was refused and why, for the operator
+            reasons = "; ".join(f"{reason}" for reason in refused.values())
+            super().__init__(
+                f"{summary.get('job')}: {len(refused)} list(s) refused, the last good copy kept: {reasons}"
+            )
+        else:
+            super().__init__(f"{summary.get('job')}: {summary.get('failed')} application(s) failed")
 
 
 Recorder = Callable[[dict[str, Any], bool], None]

@@ -34,3 +34,13 @@ def partial_batch_response(event: Any, handle_body: Callable[[str], Any]) -> dic
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, which is a dict
         event=event.to_dict(), record_handler=record_handler, processor=BatchProcessor(event_type=EventType.SQS)
     )
+
+
+def seconds_left(event: Any, default: float = 900.0) -> float:
+    """The invocation's remaining time (Lambda's context), or ``default`` where there is none (the local stack)."""
+    context = getattr(event, "context", None)
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    try:
+        return float(remaining()) / 1000 if callable(remaining) else default
+    except (TypeError, ValueError):
+        return default

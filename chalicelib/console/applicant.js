@@ -87,7 +87,7 @@ function applicationForm(ctx) {
       announce("Application submitted. Now upload your identity document.");
       location.hash = `#/applicant/${created.id}`;
     } catch (e) {
-      error.textContent = describe(e);
+      error.textContent = describeFields(form, e);
       markFieldErrors(form, e);
     }
   });
@@ -143,6 +143,18 @@ function clearFieldErrors(form) {
   });
 }
 
+/** A refused form in words: each field by its label, not the API's path ("date_of_birth"). */
+function describeFields(form, error) {
+  const fields = error instanceof ApiError && Array.isArray(error.details.fields) ? error.details.fields : [];
+  if (!fields.length) return describe(error);
+  const named = fields.map((f) => {
+    const label = form.querySelector(`label[for="${inputFor(f.field)}"]`);
+    return `${label ? label.textContent : f.field}: ${f.message}`;
+  });
+  return `Please check ${fields.length === 1 ? "the marked field" : "the marked fields"}. ${named.join(". ")}.`
+    .replace(/\.\./g, ".");
+}
+
 function describe(error) {
   if (error instanceof ApiError && error.details && Array.isArray(error.details.fields)) {
     return `${error.message}: ${error.details.fields.map((f) => `${f.field}: ${f.message}`).join("; ")}`;
@@ -173,7 +185,7 @@ async function renderOne(ctx, id) {
       : h("ul", {}, Object.entries(app.checks).map(([name, check]) => h("li", {},
         h("strong", {}, name), " ", h("span", { class: `outcome outcome-${check.outcome.toLowerCase()}` }, check.outcome),
         check.reasons.length ? h("ul", {}, check.reasons.map((r) => h("li", {}, `${r.code}: ${r.message}`))) : null))));
-    replace(history, timeline(events.items, events.chain_intact));
+    replace(history, timeline(events.items, events.chain_intact, ctx.auth.user && ctx.auth.user.sub));
     if (changed) renderActions(ctx, app, actions, refresh);
   };
   const off = ctx.live.onEvent((event) => {

@@ -91,13 +91,18 @@ export class Auth {
       throw new AuthError("state", "That sign-in was not started from this page. Sign in again.");
     }
     if (params.has("error")) {
-      throw new AuthError(params.get("error"), redirectFailure(params.get("error"), params.get("error_description")));
+      const refused = new AuthError(params.get("error"), redirectFailure(params.get("error"), params.get("error_description")));
+      refused.pool = pending.pool; // which sign-in came back refused: the page says where the other one is
+      throw refused;
     }
     const tokens = await this.token(pending.pool, {
       grant_type: "authorization_code",
       code: params.get("code"),
       redirect_uri: pending.redirectUri,
       code_verifier: pending.verifier,
+    }).catch((error) => {
+      error.pool = pending.pool;
+      throw error;
     });
     this.store({ IdToken: tokens.id_token, RefreshToken: tokens.refresh_token, ExpiresIn: tokens.expires_in },
       null, pending.pool, "managed");

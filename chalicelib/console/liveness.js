@@ -34,7 +34,8 @@ async function renderConsent(ctx, app, body, onDone) {
   const text = consent.text;
   const error = h("p", { class: "error", role: "alert", id: "consent-error" });
   const form = h("form", { id: "consent-form", class: "stack" },
-    h("pre", { class: "consent-text", id: "consent-text", tabindex: "0" }, text),
+    h("div", { class: "consent-text", id: "consent-text", tabindex: "0", role: "region", "aria-label": "Consent text" },
+      consentParagraphs(text)),
     h("p", { class: "radio" },
       h("input", { type: "checkbox", id: "consent-accept", name: "accept", required: true }),
       h("label", { for: "consent-accept" }, `I consent to the processing of my biometric data as described (text ${version}).`)),
@@ -67,7 +68,9 @@ async function renderCapture(ctx, app, body, session, onDone) {
     const done = await ctx.api.post(`applications/${app.id}/liveness-sessions/${session.session_id}/complete`, {});
     if (done && done.retry_allowed) {
       announce("The liveness check did not succeed; you may try again.", "error");
-      replace(body, verdict, h("p", { id: "liveness-retry" }, `The liveness check did not succeed (${done.status}). `,
+      if (verdict) verdict.dataset.passed = "no";
+      const why = done.status === "EXPIRED" ? "It took too long. " : "";
+      replace(body, verdict, h("p", { id: "liveness-retry" }, `That attempt did not pass. ${why}`,
         `Attempts left: ${done.attempts_left}. `,
         h("button", { type: "button", id: "liveness-again", onclick: () => startSession(ctx, app, body, onDone).catch((e) => announce(describe(e), "error")) }, "Try again")));
       return;
@@ -89,6 +92,39 @@ async function renderCapture(ctx, app, body, session, onDone) {
     return;
   }
   await renderLocalCapture(ctx, body, session, config.endpoint, complete);
+}
+
+/** The consent text as paragraphs and lists (its line breaks are the file's, not sentences'). */
+function consentParagraphs(text) {
+  return String(text).split(/\n\s*\n/).map((block) => {
+    const lines = block.split("\n");
+    const items = [];
+    const lead = [];
+    for (const line of lines) {
+      if (/^\s*- /.test(line)) items.push(line.replace(/^\s*- /, ""));
+      else if (items.length && /^\s+\S/.test(line)) items[items.length - 1] += ` ${line.trim()}`;
+      else lead.push(line.trim());
+    }
+    return [lead.length ? h("p", {}, lead.join(" ")) : null,
+      items.length ? h("ul", {}, items.map((item) => h("li", {}, item))) : null];
+  });
+}
+
+// The local stand-in's reasons (CODE: detail) in the applicant's words; the detail stays for the curious.
+const REASONS = {
+  CHALLENGE_NOT_MET: "The challenge was not followed (turn your head, or blink, as asked).",
+  FACE_CHANGED: "Another face appeared during the check.",
+  FRAMES_COPIED: "Some pictures are copies of each other.",
+  NOT_FACING_CAMERA: "The first picture must face the camera.",
+  FLAT_PICTURE: "The face moved like a photo or a screen, not a person.",
+  FACE_NOT_FOUND: "No face was found in some pictures.",
+};
+
+function reasonInWords(reason) {
+  const [code, ...rest] = String(reason).split(":");
+  const words = REASONS[code.trim()];
+  return words ? [words, " ", h("span", { class: "muted", title: rest.join(":").trim() }, `(${code.trim()})`)]
+    : String(reason);
 }
 
 // --- the local stand-in --------------------------------------------------------------------------
@@ -147,8 +183,12 @@ async function renderLocalCapture(ctx, body, session, endpoint, complete) {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ Frames: frames }),
       });
       stop();
-      const shown = h("p", { id: "liveness-verdict", dataset: { status: verdict.Status } },
-        `Liveness: ${verdict.Status}`, verdict.Reasons && verdict.Reasons.length ? ` — ${verdict.Reasons.join("; ")}` : "");
+      // The stand-in's Status says the session ran (SUCCEEDED, as in AWS); its reasons say whether it passed.
+      const reasons = verdict.Reasons || [];
+      const passed = verdict.Status === "SUCCEEDED" && reasons.length === 0;
+      const shown = h("div", { id: "liveness-verdict", dataset: { status: verdict.Status, passed: passed ? "yes" : "no" } },
+        h("p", {}, passed ? "Liveness check passed." : "Liveness check not passed."),
+        reasons.length ? h("ul", { class: "reasons" }, reasons.map((r) => h("li", {}, reasonInWords(r)))) : null);
       replace(result, shown);
       status.textContent = "";
       await complete(shown);

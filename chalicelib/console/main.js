@@ -1,17 +1,20 @@
 // The console's entry point: configuration, sign-in, navigation by #hash.
 import { Api } from "./api.js";
-import { Auth, STAFF } from "./auth.js";
+import { Auth, CUSTOMER, STAFF } from "./auth.js";
 import { announce, h, replace } from "./dom.js";
 import { Live } from "./live.js";
 import * as applicant from "./applicant.js";
 import * as operator from "./operator.js";
 import * as reviewer from "./reviewer.js";
+import * as screening from "./screening.js";
 import * as signin from "./signin.js";
 
 const PAGES = [
   // Staff sign in to a pool of their own: they have no applications (the API refuses their token there).
   { id: "applicant", label: "My applications", module: applicant, allowed: (auth) => auth.user.pool !== STAFF },
   { id: "review", label: "Review queue", module: reviewer, allowed: (auth) => auth.hasGroup("reviewers") },
+  // Approved customers a changed sanctions list entry may name (issue 20; console/screening.js).
+  { id: "screening", label: "Customer screening", module: screening, allowed: (auth) => auth.hasGroup("reviewers") },
   { id: "operator", label: "Operations", module: operator, allowed: (auth) => auth.hasGroup("operators") },
 ];
 
@@ -69,6 +72,7 @@ class Console {
     const route = parseRoute().page;
     replace(this.nav, signedIn ? h("ul", {}, PAGES.filter((p) => p.allowed(this.auth)).map((p) =>
       h("li", {}, h("a", { href: `#/${p.id}`, "aria-current": route === p.id ? "page" : null }, p.label)))) : null);
+    document.getElementById("live-state").hidden = !signedIn; // "offline" means nothing before signing in
     replace(this.who, signedIn
       ? [h("span", { class: "who-email" }, this.auth.user.email), " ",
         h("button", { type: "button", class: "secondary", id: "sign-out", onclick: () => this.signOut() }, "Sign out")]
@@ -109,7 +113,7 @@ class Console {
     try {
       this.cleanup = (await target.module.render(ctx, rest)) || null;
     } catch (error) {
-      showError(this.view, error);
+      showError(this.view, error, this.auth);
     }
     focusHeading(this.view);
   }
@@ -125,7 +129,11 @@ export function focusHeading(view) {
 
 // Pages are not hidden behind a client-side check: the API decides, and its
 // 403 is what the person sees.
-export function showError(view, error) {
+export function showError(view, error, auth = null) {
+  if (error.status === 403 && error.code === "wrong_user_pool" && auth && auth.signedIn) {
+    showWrongPool(view, auth);
+    return;
+  }
   if (error.status === 403) {
     replace(view, h("section", { class: "panel", "aria-labelledby": "refused-title" },
       h("h1", { id: "refused-title" }, "Not allowed"),
@@ -136,6 +144,32 @@ export function showError(view, error) {
   replace(view, h("section", { class: "panel" }, h("h1", {}, "Something went wrong"),
     h("p", { class: "error" }, error.message || String(error))));
   announce(error.message || String(error), "error");
+}
+
+/**
+ * Signed in, but to the other kind of account than the page is for (an applicant on the review queue, staff
+ * on "My applications"): say so in words, and where each goes -- the API refused, the page explains.
+ */
+function showWrongPool(view, auth) {
+  const { email, pool } = auth.user;
+  const signOut = h("button", { type: "button", class: "link", id: "wrong-pool-sign-out",
+    onclick: () => {
+      auth.signOut();
+      announce("Signed out.");
+    } }, "sign out");
+  const parts = pool === CUSTOMER
+    ? [h("p", {}, `This page is for the bank's staff (reviewers and operators). You are signed in as an applicant, ${email}.`),
+      h("p", {}, "Your own applications are under ", h("a", { href: "#/applicant", id: "wrong-pool-home" }, "My applications"),
+        ". Staff: ", signOut, ", then choose “staff” and sign in with your organisation's account.")]
+    : [h("p", {}, `This page is for applicants. You are signed in as staff, ${email}: staff accounts have no applications.`),
+      h("p", {}, auth.hasGroup("operators") && !auth.hasGroup("reviewers")
+        ? h("a", { href: "#/operator", id: "wrong-pool-home" }, "Go to Operations")
+        : h("a", { href: "#/review", id: "wrong-pool-home" }, "Go to the review queue"),
+      ". To apply for an account yourself, ", signOut, " and sign in (or sign up) as an applicant.")];
+  replace(view, h("section", { class: "panel", "aria-labelledby": "refused-title", id: "wrong-pool" },
+    h("h1", { id: "refused-title" }, "Not for this account"),
+    h("div", { class: "wrong-pool" }, parts)));
+  announce("This page is not for the account you are signed in with.", "error");
 }
 
 loadConfig().then(

@@ -16,9 +16,9 @@ export async function render(ctx) {
     h("section", { class: "panel", "aria-labelledby": "ops-title" },
       h("h1", { id: "ops-title" }, "Operations"), stamp, diagram,
       h("h2", { class: "small-heading" }, "States as a table"), counts),
-    h("div", { class: "columns" },
-      h("section", { class: "panel", "aria-labelledby": "queues-title" }, h("h2", { id: "queues-title" }, "Queues and dead letters"), queues),
-      h("section", { class: "panel", "aria-labelledby": "jobs-title" }, h("h2", { id: "jobs-title" }, "Scheduled jobs"), jobs)));
+    // One above the other: the jobs' summaries need the page's width (side by side they were cut off at 1366 px).
+    h("section", { class: "panel", "aria-labelledby": "queues-title" }, h("h2", { id: "queues-title" }, "Queues and dead letters"), queues),
+    h("section", { class: "panel", "aria-labelledby": "jobs-title" }, h("h2", { id: "jobs-title" }, "Scheduled jobs"), jobs));
 
   let busy = false;
   const load = async () => {
@@ -86,6 +86,18 @@ function jobsView(data) {
 }
 
 function summaryList(summary) {
-  return h("ul", { class: "summary" }, Object.entries(summary || {}).map(([key, value]) => h("li", {},
-    h("span", { class: key === "failed" && value > 0 ? "bad" : null }, `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`))));
+  // "job" repeats the row's name; nested counts read as "name 1, other 2", never as raw JSON.
+  const entries = Object.entries(summary || {}).filter(([key]) => key !== "job");
+  if (!entries.length) return "—";
+  return h("ul", { class: "summary" }, entries.map(([key, value]) => h("li", {},
+    h("span", { class: key === "failed" && value > 0 ? "bad" : null }, `${key.replace(/_/g, " ")}: ${inWords(value)}`))));
+}
+
+function inWords(value) {
+  if (Array.isArray(value)) return value.length ? value.map(inWords).join(", ") : "none";
+  if (value && typeof value === "object") {
+    const parts = Object.entries(value).map(([k, v]) => `${k.replace(/_/g, " ")} ${inWords(v)}`);
+    return parts.length ? parts.join(", ") : "none";
+  }
+  return String(value);
 }

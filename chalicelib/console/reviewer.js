@@ -4,6 +4,7 @@
 import { ApiError } from "./api.js";
 import { ageMs, announce, formatAge, h, replace, stateBadge, time } from "./dom.js";
 import * as face from "./face.js";
+import { sanctionsPanel } from "./sanctions.js";
 import { timeline } from "./timeline.js";
 
 const PAGE_SIZE = 20;
@@ -185,47 +186,6 @@ function checksList(app) {
       : h("p", { class: "muted" }, "No findings."))));
 }
 
-// The sanctions check's matches, for reviewers only (the applicant's view never
-// carries them): who on which list, how close, and why, beside the lists'
-// freshness. Like the comparison: one table, one row per listed person.
-function sanctionsMatches(app) {
-  const check = app.checks.sanctions;
-  if (!check) return h("p", { id: "sanctions", class: "muted" }, "Not screened yet.");
-  const details = check.details || {};
-  const lists = Object.entries(details.lists || {}).map(([name, info], n) => [n ? "; " : "", h("strong", {}, name),
-    `: ${info.individuals} individuals`, info.published ? [", published ", time(info.published)] : "",
-    info.fetched_at ? [", fetched ", time(info.fetched_at)] : ""]);
-  const about = h("p", { class: "hint", id: "sanctions-lists" },
-    lists.length ? ["Screened against ", lists] : "", details.index_version ? ` (index ${details.index_version}).` : "");
-  if (details.error) {
-    return h("div", { id: "sanctions" }, h("p", { class: "error" }, `Not screened: ${details.error}. A person must screen this applicant.`));
-  }
-  const candidates = details.candidates || [];
-  if (candidates.length === 0) {
-    return h("div", { id: "sanctions" },
-      h("p", {}, `No listed person scored at or above the review threshold (${details.review_threshold ?? "?"}).`), about);
-  }
-  const listed = (c) => c.matched_name && c.matched_name !== c.listed_name
-    ? [h("strong", {}, c.listed_name), h("br"), h("span", { class: "muted" }, `matched alias: ${c.matched_name}`)]
-    : h("strong", {}, c.listed_name);
-  const facts = (c) => [
-    c.birth_dates && c.birth_dates.length ? `born ${c.birth_dates.join(", ")}` : "no birth date listed",
-    c.nationalities && c.nationalities.length ? `nationality ${c.nationalities.join(", ")}` : null,
-  ].filter(Boolean).join("; ");
-  return h("div", { id: "sanctions" },
-    h("table", { class: "table sanctions" },
-      h("caption", {}, `Listed people scoring at or above the review threshold (${details.review_threshold ?? "?"}), best first`),
-      h("thead", {}, h("tr", {}, ["Listed name", "List and entry", "Programmes", "Listed facts", "Score", "Why"].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, candidates.map((c) => h("tr", { class: "sanctions-match", dataset: { list: c.list, entry: c.entry_id } },
-        h("td", { "data-label": "Listed name" }, listed(c)),
-        h("td", { "data-label": "List and entry" }, `${c.list} `, h("span", { class: "mono" }, `#${c.entry_id}`)),
-        h("td", { "data-label": "Programmes" }, (c.programmes || []).join(", ") || "—"),
-        h("td", { "data-label": "Listed facts" }, facts(c)),
-        h("td", { "data-label": "Score", class: "score" }, `${c.score}`, h("span", { class: "muted" }, ` (name ${c.name_score})`)),
-        h("td", { "data-label": "Why" }, h("ul", { class: "reasons" }, (c.why || []).map((w) => h("li", {}, w)))))))),
-    about);
-}
-
 async function showDocument(ctx, id, holder) {
   replace(holder, h("p", {}, "Loading the document…"));
   let doc;
@@ -280,10 +240,12 @@ async function renderApplication(ctx, id) {
       return;
     }
     const claim = review.claim;
+    // Whoever recommended has done their part: a claim of theirs would only keep the second reviewer out.
+    const recommendedByMe = Boolean(review.recommendation && review.recommendation.mine);
     const claimText = claim ? (claim.mine ? ["Claimed by you until ", time(claim.until), "."]
       : ["Claimed by ", h("strong", {}, claim.by || "another reviewer"), " until ", time(claim.until), ": theirs to decide until then."])
-      : "Nobody has claimed this case.";
-    const claimButton = claim && !claim.mine ? null : h("button", {
+      : recommendedByMe ? "Nobody has claimed this case; it waits for a second reviewer." : "Nobody has claimed this case.";
+    const claimButton = (claim && !claim.mine) || (!claim && recommendedByMe) ? null : h("button", {
       type: "button", class: "secondary", id: claim ? "claim-release" : "claim-take",
       onclick: async (event) => {
         event.target.disabled = true;
@@ -311,6 +273,7 @@ async function renderApplication(ctx, id) {
   // as a 409 on submit) is announced with who made it; our own is not.
   let sawFlagged = false;
   let decidedHere = false;
+  let shownScreening = null;
   const refresh = async () => {
     const detail = await ctx.api.get(`review/applications/${id}`);
     const name = detail.declared.full_name || {};
@@ -330,7 +293,11 @@ async function renderApplication(ctx, id) {
     notice);
     header.dataset.state = detail.state;
     replace(left, comparison(detail), h("h3", {}, "Checks"), checksList(detail), h("h3", {}, "Also declared"), declaredExtra(detail));
-    replace(sanctions, sanctionsMatches(detail));
+    const screening = JSON.stringify(detail.checks.sanctions || null);
+    if (screening !== shownScreening) { // keep a reason being typed while other parts change
+      shownScreening = screening;
+      replace(sanctions, sanctionsPanel(ctx, detail, refresh));
+    }
     replace(history, timeline(detail.history, detail.chain_intact));
     flaggedSince = detail.state_since;
     showReviewState(detail.review);

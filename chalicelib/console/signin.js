@@ -25,9 +25,21 @@ export function render(ctx, done) {
     h("label", { class: "radio", for: "signin-as-customer" }, asCustomer, "an applicant"),
     h("label", { class: "radio", for: "signin-as-staff" }, asStaff, "staff (reviewer or operator)"));
   const managedStaff = ctx.auth.hasManagedLogin(STAFF);
-  const staffHint = h("p", { id: "staff-hint", class: "hint" }, managedStaff
-    ? "Staff sign in with their organisation's account (and its MFA); there is no staff password here."
-    : "Staff are invited by e-mail and sign in with an authenticator app (MFA); there is no staff sign-up.");
+  const hasStaff = Boolean(ctx.auth.clients[STAFF]);
+  // A person in the wrong place is told where to go, in words that say nothing about who has an account:
+  // the same text follows every refused sign-in, whoever typed it (no pool is asked about another's users).
+  const toApplicant = h("button", { type: "button", class: "link", id: "signin-switch-applicant" },
+    "Sign in as an applicant");
+  const toStaff = h("button", { type: "button", class: "link", id: "signin-switch-staff" }, "Staff sign-in");
+  const staffHint = h("div", { id: "staff-hint", class: "hint" },
+    h("p", {}, managedStaff
+      ? "For the bank's reviewers and operators: sign in with your organisation's account (and its MFA). "
+        + "There is no staff password on this page."
+      : "For the bank's reviewers and operators, invited by e-mail (sign-in with an authenticator app); "
+        + "there is no staff sign-up."),
+    h("p", { id: "staff-hint-applicants" }, "Applying for an account, or already a customer? ", toApplicant, "."));
+  // Shown under a refused password: where the other kind of account signs in (issue 18).
+  const wrongPool = h("p", { id: "signin-wrong-pool", class: "hint", hidden: true });
   const credentials = [
     field("signin-email", "E-mail", { type: "email", name: "email", autocomplete: "username", required: true }),
     field("signin-password", "Password", {
@@ -49,14 +61,23 @@ export function render(ctx, done) {
     return button;
   }));
 
+  const signInTitle = h("h1", { id: "signin-title" }, "Sign in");
   const signInForm = h("form", { id: "signin-form", class: "stack", "aria-labelledby": "signin-title" },
-    h("h1", { id: "signin-title" }, "Sign in"),
+    signInTitle,
     poolChoice,
     ...credentials,
     staffHint,
     passwordSubmit,
     staffSignIn,
     socialSignIn);
+  toApplicant.addEventListener("click", () => {
+    setPool(CUSTOMER);
+    signInForm.querySelector("#signin-email").focus();
+  });
+  toStaff.addEventListener("click", () => {
+    setPool(STAFF);
+    (managedStaff ? staffSignIn : signInForm.querySelector("#signin-email")).focus();
+  });
 
   // One step Cognito asks for after the password (staff pool): rebuilt per challenge.
   const challengeForm = h("form", { id: "challenge-form", class: "stack", hidden: true,
@@ -66,6 +87,9 @@ export function render(ctx, done) {
   const signUpSection = h("section", { class: "panel narrow", id: "signup-section" });
   const setPool = (chosen) => {
     pool = chosen;
+    error.textContent = "";
+    wrongPool.hidden = true;
+    signInTitle.textContent = pool === STAFF ? "Staff sign-in" : "Sign in";
     asCustomer.checked = pool === CUSTOMER;
     asStaff.checked = pool === STAFF;
     staffHint.hidden = pool !== STAFF;
@@ -97,11 +121,28 @@ export function render(ctx, done) {
   signInForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
+    wrongPool.hidden = true;
     const data = new FormData(signInForm);
     try {
       await proceed(await ctx.auth.signIn(String(data.get("email")).trim(), String(data.get("password")), pool));
     } catch (e) {
-      fail(e);
+      if (!REFUSED.has(e.code)) {
+        fail(e);
+        return;
+      }
+      // Cognito says the same for an unknown user and a wrong password (and so does this page): say which
+      // kind of account was tried, and where the other kind signs in.
+      error.textContent = pool === STAFF
+        ? "Wrong e-mail or password for a staff account."
+        : "Wrong e-mail or password for an applicant account.";
+      if (pool === CUSTOMER && hasStaff) {
+        replace(wrongPool, "Work at the bank? Reviewers and operators do not sign in with a password here: use ",
+          toStaff, managedStaff ? " (your organisation's account)." : ".");
+        wrongPool.hidden = false;
+      } else if (pool === STAFF) {
+        replace(wrongPool, "Applicants have their own sign-in: ", toApplicant, ".");
+        wrongPool.hidden = false;
+      }
     }
   });
   challengeForm.addEventListener("submit", async (event) => {
@@ -128,9 +169,10 @@ export function render(ctx, done) {
     }),
     h("p", { id: "signup-password-hint", class: "hint" }, "12 or more characters, upper and lower case and a digit."),
     h("button", { type: "submit", class: "secondary", id: "signup-submit" }, "Create account"));
+  const confirmHelp = h("p", { id: "confirm-help" }, "Enter the code we sent to your e-mail address.");
   const confirmForm = h("form", { id: "confirm-form", class: "stack", hidden: true, "aria-labelledby": "confirm-title" },
     h("h2", { id: "confirm-title" }, "Confirm your e-mail"),
-    h("p", {}, "Enter the code we sent to your e-mail address."),
+    confirmHelp,
     field("confirm-code", "Code", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", required: true }),
     h("button", { type: "submit", id: "confirm-submit" }, "Confirm and sign in"));
   let pending = null;
@@ -145,6 +187,8 @@ export function render(ctx, done) {
         await proceed(await ctx.auth.signIn(pending.email, pending.password, CUSTOMER));
         return;
       }
+      signUpForm.hidden = true; // one step at a time: the code, for the address just given
+      replace(confirmHelp, `Enter the code we sent to ${pending.email}.`);
       confirmForm.hidden = false;
       confirmForm.querySelector("input").focus();
       announce(`A code was sent to ${pending.email}.`);
@@ -164,14 +208,24 @@ export function render(ctx, done) {
   });
 
   replace(signUpSection, signUpForm, confirmForm);
-  replace(ctx.view, h("section", { class: "panel narrow" }, signInForm, challengeForm, error), signUpSection);
+  replace(ctx.view, h("section", { class: "panel narrow" }, signInForm, challengeForm, error, wrongPool),
+    signUpSection);
   setPool(pool);
   if (ctx.auth.redirectError) { // the organisation's (or Google's, Apple's) sign-in came back refused
-    fail(ctx.auth.redirectError);
+    const refused = ctx.auth.redirectError;
     ctx.auth.redirectError = null;
+    if (refused.pool) setPool(refused.pool);
+    fail(refused);
+    if (refused.pool === STAFF) { // e.g. someone the bank's provider does not know, or a cancelled sign-in
+      replace(wrongPool, "This sign-in is for the bank's staff. Applicants have their own: ", toApplicant, ".");
+      wrongPool.hidden = false;
+    }
   }
   (pool === STAFF && managedStaff ? staffSignIn : signInForm.querySelector("#signin-email")).focus();
 }
+
+/** Cognito's answers to a wrong e-mail or password (one text for both: no account's existence shows). */
+const REFUSED = new Set(["NotAuthorizedException", "UserNotFoundException"]);
 
 const CHALLENGES = {
   NEW_PASSWORD_REQUIRED: {

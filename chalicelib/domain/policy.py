@@ -50,6 +50,10 @@ class Policy:
     sanctions_ofac_sdn_url: str = "https://www.treasury.gov/ofac/downloads/sdn.csv"
     sanctions_ofac_alt_url: str = "https://www.treasury.gov/ofac/downloads/alt.csv"
     sanctions_un_url: str = "https://scsanctions.un.org/resources/xml/en/consolidated.xml"
+    #: Approved customers are re-screened when the lists change for this long after approval (the AML
+    #: record-keeping period), by this many workers in parallel (segments of the customers' scan).
+    customer_rescreening_days: int = 1827
+    customer_rescreening_segments: int = 8
     ocr_min_confidence: int = 50  # percent: an MRZ field read less surely than this goes to a person
     document_max_pixels: int = 40_000_000  # an image declaring more is refused before anything decodes it
     #: Applications one applicant may create per UTC day (429 with Retry-After beyond).

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from ..domain.limits import MAX_CONNECTIONS_PER_USER
 from ..domain.users import REVIEWERS_GROUP, Identity
-from ..domain.workflow import for_applicant
+from ..domain.workflow import for_applicant, shown_to_applicant
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -325,7 +325,8 @@ def topics_for(event: Mapping[str, Any]) -> list[str]:
     decided automatically costs no more queries than before.
     """
     application_id = str(event["application_id"])
-    topics = [application_topic(application_id)]
+    # A sanctions review of the applicant is never shown to them (tipping off): staff topics only.
+    topics = [application_topic(application_id)] if shown_to_applicant(event.get("type")) else []
     staff_reads = event.get("type") in STAFF_READS  # a refresh on them would read, and so record, again
     if not staff_reads and (FLAGGED in (event.get("state"), event.get("from_state")) or event.get("type") == ESCALATED):
         topics.append(staff_topic(application_id))  # staff watch an application while it is in review

@@ -18,12 +18,12 @@ import binascii
 import json
 import logging
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
+from ..webserver import BackgroundServer
 from .liveness import MAX_FRAME_BYTES, MAX_FRAMES
 from .service import Rekognition, RekognitionError
 
@@ -34,7 +34,7 @@ MAX_FRAMES_BODY = MAX_FRAMES * MAX_FRAME_BYTES * 4 // 3 + 64 * 1024
 _SESSION_PATH = re.compile(r"^/liveness/sessions/([^/]+)(/frames)?/?$")
 
 
-class RekognitionServer:
+class RekognitionServer(BackgroundServer):
     """The HTTP endpoint around a :class:`Rekognition`."""
 
     def __init__(self, service: Rekognition, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -119,9 +119,7 @@ class RekognitionServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("rekognition: " + format, *args)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
-        self._thread: Optional[threading.Thread] = None
+        super().__init__(ThreadingHTTPServer((host, port), Handler), "devstack-rekognition")
 
     @staticmethod
     def run(action: Callable[[], dict[str, Any]]) -> tuple[int, dict[str, Any], Optional[str]]:
@@ -146,31 +144,8 @@ class RekognitionServer:
         return self.service.post_frames(session_id, decoded)
 
     @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def liveness_url(self) -> str:
         return f"{self.url}/liveness"
-
-    def start(self) -> RekognitionServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.1,), name="devstack-rekognition",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread:
-            self._thread.join(2.0)
-
-    def __enter__(self) -> RekognitionServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _json(body: bytes) -> dict[str, Any]:

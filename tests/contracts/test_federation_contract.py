@@ -18,6 +18,7 @@ import pytest
 from chalicelib.adapters import memory
 from chalicelib.services.ports import InvalidToken
 from tests.contracts.conftest import real_services
+from tests.support.deadlines import REPLY_S
 
 
 @pytest.fixture
@@ -76,12 +77,12 @@ def provider_token(provider: Any, client: Any, with_mfa: bool = True) -> str:
         person.totp_secret, secret = None, person.totp_secret
     try:
         answer = requests.post(f"{provider.issuer}/oauth2/authorize?{urllib.parse.urlencode(query)}", data=form,
-                               allow_redirects=False, timeout=30)
+                               allow_redirects=False, timeout=REPLY_S)
     finally:
         if not with_mfa:
             person.totp_secret = secret
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(answer.headers["Location"]).query)["code"][0]
-    tokens = requests.post(f"{provider.issuer}/oauth2/token", timeout=30, data={
+    tokens = requests.post(f"{provider.issuer}/oauth2/token", timeout=REPLY_S, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uris[0],
         "client_id": client.client_id, "client_secret": client.client_secret}).json()
     return str(tokens["id_token"])

@@ -153,3 +153,26 @@ def test_settings_give_a_policy_with_the_templates_defaults(settings):
 def test_counting_a_metric_never_fails(metrics):
     metrics.count("ContractTest")
     metrics.count("ContractTest", 3)
+
+
+def test_a_fresh_policy_sees_a_change_at_once_while_the_cached_one_may_lag(settings, kind):
+    """Issue 20: the list refresh reads its URLs fresh; a minute-old cached URL reported success from the old list."""
+    before = settings.policy()
+    url = f"s3://contract/{uuid.uuid4().hex}.csv"
+    if kind == "fake":
+        settings.update(sanctions_un_url=url)
+    else:  # boto3 only on the real side: the fake half runs without the stack (test_unit_needs_no_stack)
+        import boto3
+
+        from chalicelib.config import Config
+
+        name = f"{Config.from_environment().settings_path}sanctions_un_url"
+        boto3.client("ssm").put_parameter(Name=name, Value=url, Type="String", Overwrite=True)
+    try:
+        assert settings.fresh_policy().sanctions_un_url == url
+    finally:
+        if kind == "fake":
+            settings.update(sanctions_un_url=before.sanctions_un_url)
+        else:
+            boto3.client("ssm").put_parameter(Name=name, Value=before.sanctions_un_url, Type="String", Overwrite=True)
+            settings.fresh_policy()

@@ -4,18 +4,22 @@
 (exactly the command a developer runs), waits for its ``DEVSTACK_READY`` line
 and hands the tests its URLs, environment and demo users, plus helpers to
 sign in and to fire a schedule now. On teardown it sends SIGINT, as Ctrl-C
-would, and checks that the stack exits cleanly within 10 seconds.
+would, and checks that the stack exits cleanly (status 0, no child process left,
+no port listening, no state file) within STOP_S.
 
 Clients should open a fresh HTTP connection per request: ``chalice local``
 is slow with keep-alive.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -28,7 +32,8 @@ import boto3
 import pytest
 
 from devstack.processes import read_until_ready
-from tests.support.deadlines import COMMAND_S, OUTCOME_S, START_S, STOP_S
+from tests.support.deadlines import COMMAND_S, EVENT_S, OUTCOME_S, REPLY_S, START_S, STOP_S
+from tests.support.stopping import child_pids, listening
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_MARKER = "DEVSTACK_READY "
@@ -79,7 +84,7 @@ class LocalStack:
         user = self.user(role)
         if user.get("pool") == "staff":
             with urllib.request.urlopen(f"{self.control_url}/users/{urllib.parse.quote(user['email'])}/token",
-                                        timeout=60) as response:
+                                        timeout=EVENT_S) as response:  # a whole sign-in through the stand-ins
                 return str(json.loads(response.read())[kind])
         result = self.client("cognito-idp").initiate_auth(
             ClientId=client_id_for(self.env, user), AuthFlow="USER_PASSWORD_AUTH",
@@ -93,7 +98,7 @@ class LocalStack:
         url = f"{self.control_url}/provider/people" + (f"/{urllib.parse.quote(path)}" if path else "")
         request = urllib.request.Request(url, method=method, headers={"Content-Type": "application/json"},
                                          data=json.dumps(body).encode() if body is not None else None)
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=REPLY_S) as response:
             return json.loads(response.read())
 
     def staff_token(self, email: str, password: str, totp_secret: str | None = None) -> dict[str, Any]:
@@ -130,14 +135,70 @@ def _stack_environment() -> dict[str, str]:
     return env
 
 
-def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]]:
+@dataclass
+class _Starting:
+    """A stack launched, its ready line awaited by a thread: (process, output so far, the future ready info)."""
+
+    process: subprocess.Popen
+    state_dir: Path
+    output: list[str]
+    ready: concurrent.futures.Future
+    launched: float
+    owned_dir: bool = False  # a temporary state directory of our own, removed after the stop
+    taken: bool = False
+
+
+def _launch(state_dir: Path) -> _Starting:
+    launched = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", "up", "--api-port", "0", "--ws-port", "0",
          "--moto-port", "0", "--control-port", "0", "--state-dir", str(state_dir)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=_stack_environment())
     output: list[str] = []
-    info = read_until_ready(process, READY_MARKER, START_DEADLINE_S, output.append, "e2e-stack")
+    waiting = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="e2e-stack-start")
+    ready = waiting.submit(read_until_ready, process, READY_MARKER, START_DEADLINE_S, output.append, "e2e-stack")
+    waiting.shutdown(wait=False)
+    return _Starting(process, state_dir, output, ready, launched)
+
+
+def _stop_unused(starting: _Starting) -> None:
+    if starting.process.poll() is None:
+        starting.process.send_signal(signal.SIGINT)
+        try:
+            starting.process.wait(STOP_DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            starting.process.kill()
+            starting.process.wait()
+    if starting.owned_dir:
+        shutil.rmtree(starting.state_dir, ignore_errors=True)
+
+
+_EARLY = pytest.StashKey[_Starting]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launch the stack as soon as the session is collected, when it holds an end-to-end test: its start-up (a
+    moto process provisioned from resources.yaml, the API and WebSocket processes, the local Textract and
+    Rekognition) runs in its own processes beside the tests collected before the first end-to-end one, instead
+    of in front of it. ``local_stack`` then takes it over; run alone, it starts one itself."""
+    here = Path(__file__).resolve().parent
+    if any(Path(str(item.fspath)).resolve().is_relative_to(here) for item in session.items):
+        starting = _launch(Path(tempfile.mkdtemp(prefix="devstack-state-")))
+        starting.owned_dir = True
+        session.config.stash[_EARLY] = starting
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A stack launched early that no test took (the session stopped before the end-to-end tests) is stopped."""
+    starting = session.config.stash.get(_EARLY, None)
+    if starting is not None and not starting.taken:
+        _stop_unused(starting)
+
+
+def _start(starting: _Starting) -> tuple[subprocess.Popen, dict[str, Any], list[str]]:
+    process, output = starting.process, starting.output
+    info = starting.ready.result()
     if info is None:
         process.kill()
         process.wait()
@@ -147,16 +208,19 @@ def _start(state_dir: Path) -> tuple[subprocess.Popen, dict[str, Any], list[str]
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory):
-    state_dir = tmp_path_factory.mktemp("devstack-state")
-    started = time.monotonic()
-    process, info, output = _start(state_dir)
+def local_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    starting = request.config.stash.get(_EARLY, None)
+    if starting is None or starting.taken:
+        starting = _launch(tmp_path_factory.mktemp("devstack-state"))
+    starting.taken = True
+    state_dir, started = starting.state_dir, starting.launched
+    process, info, output = _start(starting)
     stack = LocalStack(api_url=info["api_url"], ws_url=info["ws_url"],
                        moto_url=info["moto_url"], control_url=info["control_url"],
                        env=info["env"], users=info["users"], process=process,
                        state_dir=state_dir, output=output, console_url=info.get("console_url", ""),
                        auth_url=info.get("auth_url", ""), provider_url=info.get("provider_url", ""))
-    print(f"local stack ready in {time.monotonic() - started:.2f} s at {stack.api_url}")
+    print(f"local stack ready {time.monotonic() - started:.2f} s after its launch at {stack.api_url}")
     # The session's tests share a few users and open far more applications each than
     # an applicant's daily limit allows (tests/test_limits.py proves the limit itself).
     stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/max_applications_per_day",
@@ -166,6 +230,9 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
         stack.client("ssm").put_parameter(Name=stack.env["SETTINGS_PATH"].rstrip("/") + "/" + name,
                                           Value="1000000", Type="String", Overwrite=True)
     yield stack
+    # Ctrl-C stops the project's own app cleanly: exit status 0, no child left, no port listening, no state
+    # file (tests/test_devstack_stack.py proves the same of a throwaway app, and SIGTERM).
+    children = child_pids(process.pid)
     process.send_signal(signal.SIGINT)
     try:
         code = process.wait(STOP_DEADLINE_S)
@@ -175,3 +242,10 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(f"the local stack did not stop within {STOP_DEADLINE_S:.0f} s of SIGINT:\n"
                     + "\n".join(output[-40:]))
     assert code == 0, f"the local stack exited with {code}:\n" + "\n".join(output[-40:])
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == [], "a child outlived the stack"
+    for url in (stack.api_url, stack.ws_url, stack.moto_url, stack.control_url, stack.console_url, stack.auth_url,
+                stack.provider_url):
+        assert not (url and listening(url)), f"{url} still accepts connections"
+    assert not (state_dir / "state.json").exists()
+    if starting.owned_dir:
+        shutil.rmtree(state_dir, ignore_errors=True)

@@ -18,6 +18,7 @@ from chalicelib.adapters.memory import (
     InMemoryApplicationRepository,
     InMemoryClaims,
     InMemoryConnectionStore,
+    InMemoryCustomerProfiles,
     InMemoryDocumentStore,
     InMemoryGroupMembership,
     InMemoryUserDirectory,
@@ -28,9 +29,11 @@ from chalicelib.adapters.memory import (
     InMemoryQuotas,
     InMemoryReportStore,
     InMemorySanctionsIndexStore,
+    InMemoryScreeningCases,
     RecordingEventPublisher,
     RecordingMetrics,
     RecordingWebSocketSender,
+    RecordingWorkQueue,
     StaticListDownloader,
     StaticProviderTokens,
     StaticSettings,
@@ -98,6 +101,9 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         membership=InMemoryGroupMembership(),
         queue_admin=InMemoryQueueAdmin(),
         job_runs=InMemoryJobRunLog(),
+        customer_profiles=InMemoryCustomerProfiles(),
+        screening_cases=InMemoryScreeningCases(),
+        rescreening_queue=RecordingWorkQueue(),
     )
     services.__dict__["ocr"] = InMemoryOcr(services.__dict__["documents"])  # reads what a test printed
     images = InMemoryBiometricImages()

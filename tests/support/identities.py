@@ -73,18 +73,24 @@ def make_user(groups: tuple[str, ...] = (), pool: Optional[str] = None) -> User:
         if pool == "customer":
             ensure_group(pool_id, group)
         idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)
-    if pool == "staff":
-        # The staff app client has no password flow (issue 21: staff sign in through managed login): the
-        # tokens its token endpoint would issue, minted by the local stand-in of it (devstack/hosted_ui.py).
-        from devstack.hosted_ui import staff_tokens
-
-        minted = staff_tokens(pool_id, client_id, email)
-        result = {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
-    else:
-        result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})["AuthenticationResult"]
+    result = signed_in_tokens(pool, pool_id, client_id, email)
     sub = jwt.decode(result["IdToken"], options={"verify_signature": False})["sub"]
     return User(email, sub, result["IdToken"], result["AccessToken"], groups, pool)
+
+
+def signed_in_tokens(pool: str, pool_id: str, client_id: str, email: str) -> dict[str, str]:
+    """``IdToken`` and ``AccessToken`` of a user of the pool whose password is ``PASSWORD``."""
+    if pool == "staff":
+        # The staff app client has no password flow (issue 21: staff sign in through managed login): the
+        # tokens its token endpoint would issue, minted as the local stand-in of it (devstack/hosted_ui.py) mints
+        # them (devstack/pool_tokens.py).
+        from devstack.pool_tokens import staff_tokens
+
+        minted = staff_tokens(pool_id, client_id, email)
+        return {"IdToken": minted["id_token"], "AccessToken": minted["access_token"]}
+    result = cognito().initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                      AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
+    return {name: result["AuthenticationResult"][name] for name in ("IdToken", "AccessToken")}
 
 
 def moto_signing_key() -> Any:

@@ -571,10 +571,10 @@ def un_xml(people: list[SyntheticPerson], entities: int = 100, seed: int = 13) -
 
 
 def fixture_documents() -> dict[str, bytes]:
-    """The small synthetic fixtures of tests/data/sanctions, by file name."""
+    """The small synthetic fixtures of tests/data/sanctions/synthetic, by file name (fast workflow tests)."""
     from pathlib import Path
 
-    data = Path(__file__).resolve().parents[1] / "data" / "sanctions"
+    data = Path(__file__).resolve().parents[1] / "data" / "sanctions" / "synthetic"
     return {name: (data / name).read_bytes() for name in ("sdn.csv", "alt.csv", "un_consolidated.xml")}
 
 

@@ -13,6 +13,7 @@ from chalicelib.domain import face_evidence, face_workflow
 from chalicelib.domain.checks import FACE
 from chalicelib.domain.workflow import IllegalTransition, State
 from chalicelib.services.errors import NotFound
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import HOLDER, document_bytes, make_declared, page_bytes, pdf_bytes
 from tests.support.fakes import (
     address_message,
@@ -128,7 +129,7 @@ def test_two_requests_at_once_bind_one_session(svc, applicant):
         found = real_get(application_id)
         if threading.current_thread().name.startswith("create") and not getattr(local, "met", False):
             local.met = True  # both read the same version, then both go on
-            barrier.wait(timeout=5)
+            barrier.wait(timeout=REPLY_S)
         return found
 
     svc.repository.get = meet_after_read
@@ -340,7 +341,7 @@ def test_two_deliveries_at_once_record_once_and_leave_no_stray_face(svc, applica
 
     def index_then_meet(image, external_id):
         found = real_index(image, external_id)
-        barrier.wait(timeout=5)
+        barrier.wait(timeout=REPLY_S)
         return found
 
     svc.faces.index = index_then_meet
@@ -386,7 +387,8 @@ def test_a_face_check_message_that_is_not_an_application_event_is_poison(svc):
 
 
 def test_a_failed_system_check_decides_without_asking_for_a_selfie(svc, applicant):
-    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"})
+    # another person: a differing name AND birth date fails (a name alone on the declared number and dates is REVIEW)
+    other = make_declared(full_name={"given_names": "Oliver", "surname": "Nguyen"}, date_of_birth="1971-03-04")
     app = submit(svc, applicant)
     svc.identity_check.document_uploaded(upload(svc, applicant, app.application_id, document_bytes(other)))
     svc.address_check.address_requested(address_message(app.application_id))

@@ -320,3 +320,18 @@ def test_a_reviewers_read_is_not_sent_to_staff_watchers_whose_refresh_would_read
     subscribe(svc, staff, app.application_id)
     assert live.fan_out(event(app.application_id, 9, read, "FLAGGED", "FLAGGED")) == 1
     assert svc.sender.frames(staff) == [] and len(svc.sender.frames(own)) == 1  # the applicant learns of it
+
+
+@pytest.mark.parametrize("hidden", ["screening.false_positive", "customer.screening_hit", "customer.screening_recommended", "customer.screening_resolved"])
+def test_a_sanctions_review_of_the_applicant_never_reaches_them_only_staff(
+    svc, live, applicant, reviewer, clock, hidden
+):
+    """Tipping off (issue 20): the applicant's watchers get no frame for a sanctions review of them."""
+    from tests.unit.test_outbox_review_health import flagged
+
+    app = flagged(svc, applicant, clock)
+    own, staff = connected(svc, applicant), connected(svc, reviewer)
+    subscribe(svc, own, app.application_id)
+    subscribe(svc, staff, app.application_id)
+    live.fan_out(event(app.application_id, 9, hidden, "FLAGGED", "FLAGGED"))
+    assert svc.sender.frames(own) == [] and len(svc.sender.frames(staff)) == 1

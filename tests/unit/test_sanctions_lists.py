@@ -21,7 +21,8 @@ from chalicelib.domain.sanctions import (
 )
 from chalicelib.domain.sanctions.ofac import parse_birth_dates, parse_nationalities
 
-DATA = Path(__file__).parents[1] / "data" / "sanctions"
+DATA = Path(__file__).parents[1] / "data" / "sanctions" / "synthetic"  # small invented fixtures: formats, edge cases
+REAL = Path(__file__).parents[1] / "data" / "sanctions"  # the real OFAC and UN snapshots (README there)
 
 
 def sdn() -> ParsedList:

@@ -145,3 +145,28 @@ def test_an_unreadable_new_version_keeps_the_loaded_index():
     loaded = cache.get()
     store.publish("broken", b"not an index", {"lists": {}})
     assert cache.get() is loaded and "SanctionsIndexUnloadable" in metrics.names
+
+
+def test_a_refresh_that_adds_or_changes_entries_records_the_delta_to_rescreen_customers_against():
+    store = MemoryIndexStore()
+    job(store=store).refresh()
+    files = fixture_documents()
+    added = b'1099,"NEWLY, Listed Person","individual","SDGT","-0-","-0-","-0-","-0-","-0-","-0-","-0-","-0-"\r\n'
+    changed_alt = files["alt.csv"].replace(b"\x1a", b"") + b'1003,599,"aka","PETROVSKY, Dmitry",-0-\r\n\x1a'
+    downloader = MemoryDownloader({SDN_URL: files["sdn.csv"].replace(b"\x1a", b"") + added + b"\x1a",
+                                   ALT_URL: changed_alt, UN_URL: files["un_consolidated.xml"]})
+    summary = job(downloader=downloader, store=store).refresh()
+    assert summary["changed"] == 1 and summary["added_or_changed"] == 2
+    assert sorted(map(tuple, store.pointer["delta"]["entries"])) == [(OFAC_SDN, "1003"), (OFAC_SDN, "1099")]
+
+
+def test_the_refresh_reads_the_list_urls_fresh_not_from_a_cached_policy():
+    class Cached(StaticSettings):
+        """A container's settings whose cached copy still has the old URL."""
+
+        def policy(self):
+            return dataclasses.replace(super().policy(), sanctions_un_url="https://old.example/un.xml")
+
+    downloader = MemoryDownloader()
+    job(downloader=downloader, settings=Cached(POLICY)).refresh()
+    assert UN_URL in downloader.fetched and "https://old.example/un.xml" not in downloader.fetched

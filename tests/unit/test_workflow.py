@@ -40,13 +40,19 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read
     for event_type, moves in TRANSITIONS.items():
         for source, target in moves.items():
             if source is not None and source.is_final:
-                # Recording a purge, a further document that changes nothing (issue 9), or a reviewer's read.
+                # Recording a purge, a further document that changes nothing (issue 9), a reviewer's read, or
+                # a sanctions candidate a reviewer cleared as a false positive, an approved customer's re-screening
+                # hit and its resolution (issue 20).
                 assert event_type in (
                     EventType.DOCUMENTS_PURGED,
                     EventType.DOCUMENT_UNEXPECTED,
                     EventType.DOCUMENT_REPLACED,
                     EventType.VIEWED,
                     EventType.DOCUMENT_VIEWED,
+                    EventType.SCREENING_FALSE_POSITIVE,
+                    EventType.CUSTOMER_SCREENING_HIT,
+                    EventType.CUSTOMER_SCREENING_RECOMMENDED,  # four eyes on a re-screening case
+                    EventType.CUSTOMER_SCREENING_RESOLVED,
                     EventType.SELFIE_VIEWED,  # issue 17: a reviewer's audited look at the selfie
                     EventType.BIOMETRICS_PURGED,  # and the deletion of biometric data
                 )

@@ -22,6 +22,7 @@ One module per port family; import from the package (``adapters.memory``).
 """
 
 from .applications import InMemoryApplicationRepository, InMemoryClaims, InMemoryQuotas, StaticChainKey
+from .customers import InMemoryCustomerProfiles, InMemoryScreeningCases, RecordingWorkQueue
 from .documents import (
     PAGE_TEXT_MARKER,
     InMemoryDocumentStore,
@@ -64,6 +65,7 @@ __all__ = [
     "InMemoryApplicationRepository",
     "InMemoryClaims",
     "InMemoryConnectionStore",
+    "InMemoryCustomerProfiles",
     "InMemoryDocumentStore",
     "InMemoryGroupMembership",
     "InMemoryUserDirectory",
@@ -73,11 +75,13 @@ __all__ = [
     "InMemoryQuotas",
     "InMemoryReportStore",
     "InMemorySanctionsIndexStore",
+    "InMemoryScreeningCases",
     "PAGE_TEXT_MARKER",
     "PublishedMessage",
     "RecordingEventPublisher",
     "RecordingMetrics",
     "RecordingWebSocketSender",
+    "RecordingWorkQueue",
     "StaticListDownloader",
     "StaticChainKey",
     "StaticProviderTokens",

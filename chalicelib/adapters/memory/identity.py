@@ -33,6 +33,10 @@ class StaticSettings(SettingsSource):
         self.reads += 1
         return self._policy
 
+    def fresh_policy(self) -> Policy:
+        self.reads += 1
+        return self._policy
+
     def update(self, **changes: Any) -> Policy:
         self._policy = dataclasses.replace(self._policy, **changes)
         return self._policy

@@ -98,10 +98,64 @@ _EXTRA = {
     "czech republic": "CZE",
     "czechia": "CZE",
     "netherlands": "NLD",
+    # issue 20: spellings the real lists use that the table did not resolve
+    "south sudan": "SSD",
+    "republic of south sudan": "SSD",
+    "dominican republic": "DOM",
+    "hong kong": "HKG",
+    "china hong kong": "HKG",
+    "hong kong special administrative region": "HKG",
+    "hong kong special administrative region china": "HKG",
+    "kosovo": "XKX",
+    "republic of kosovo": "XKX",
+    "republic of north macedonia": "MKD",
+    "the former yugoslav republic of macedonia": "MKD",
+    "moldova": "MDA",
+    "singapore": "SGP",
+    "republic of singapore": "SGP",
+    "the gambia": "GMB",
+    "gambia the": "GMB",
+    "cabo verde": "CPV",
+    "cape verde": "CPV",
+    "congo democratic republic": "COD",
+    "republic of the congo": "COG",
+    "congo republic of the": "COG",
+    "macau": "MAC",
+    "macao": "MAC",
+    "eswatini": "SWZ",
+    "timor leste": "TLS",
+    "east timor": "TLS",
+    "korea republic of": "KOR",
+    "korea democratic peoples republic of": "PRK",
+    "united arab emirates": "ARE",
+    "uae": "ARE",
+    "north macedonia the republic of": "MKD",
+    # the UN sometimes writes a demonym
+    "yemeni": "YEM",
+    "afghan": "AFG",
+    "algerian": "DZA",
+    "somali": "SOM",
+    "saudi arabian": "SAU",
+    "sudanese": "SDN",
+    "ethiopian": "ETH",
+    "kuwaiti": "KWT",
+    "iraqi": "IRQ",
+    "syrian": "SYR",
+    "libyan": "LBY",
+    "egyptian": "EGY",
+    "jordanian": "JOR",
+    "tunisian": "TUN",
+    "moroccan": "MAR",
+    "pakistani": "PAK",
+    "iranian": "IRN",
+    "russian": "RUS",
 }
+# Words around a country name that do not change which country it is ("possibly Palestinian",
+# "Sudanese by birth").
+_HEDGES = re.compile(r"^(?:possibly|probably|reportedly|allegedly)\s+|\s+(?:by birth|citizenship withdrawn.*)$")
 
 # ICAO 9303 codes that are not ISO alpha-3 (Germany's D, the British variants).
-_ICAO = {"D": "DEU", "GBD": "GBR", "GBN": "GBR", "GBO": "GBR", "GBP": "GBR", "GBS": "GBR", "UNK": "XKX"}
+_ICAO = {"D": "DEU", "GBD": "GBR", "GBN": "GBR", "GBO": "GBR", "GBP": "GBR", "GBS": "GBR", "UNK": "XKX", "RKS": "XKX"}
 
 
 def _key(name: str) -> str:
@@ -125,7 +179,7 @@ _CODES = frozenset(_BY_NAME.values())
 
 def country_code(name: str) -> str | None:
     """The alpha-3 code for a country name as a list writes it, or None when unknown."""
-    key = _key(name)
+    key = _HEDGES.sub("", _key(name))
     if key in _BY_NAME:
         return _BY_NAME[key]
     without_brackets = _key(re.sub(r"\(.*?\)", "", name))

@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import BirthDate, ListEntry, ParsedList
-from .normalise import core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
+from .normalise import compounds, core, essential_tokens, phonetic_keys, tokens, typo_keys, unglued
 
 FORMAT = "account-opening/sanctions-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Two name parts whose weights (see ScreeningIndex.weight) add up to less are a common name.
+WEAK_WEIGHT = 1.6
 
 
 class IndexFormatError(ValueError):
@@ -50,6 +52,7 @@ class ListInfo:
     individuals: int
     published: str | None = None
     fetched_at: str | None = None
+    dropped_aliases: int = 0  # aliases naming no entry of the download (see ParsedList)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class ListInfo:
             "individuals": self.individuals,
             "published": self.published,
             "fetched_at": self.fetched_at,
+            "dropped_aliases": self.dropped_aliases,
         }
 
 
@@ -67,6 +71,8 @@ class IndexedName:
     tokens: tuple[str, ...]
     alias: bool
     essential: frozenset[str] = frozenset()  # surname and first given name, when the list says which
+    alternatives: tuple[tuple[str, ...], ...] = ()  # two neighbouring words written as one (normalise.compounds)
+    weak: bool = False  # an alias too short or too common to flag anyone without the birth date
 
 
 @functools.lru_cache(maxsize=65536)
@@ -111,11 +117,31 @@ class ScreeningIndex:
         self.entries = tuple(entries)
         self.lists = dict(lists)
         self.built_at = built_at
-        self.names: list[IndexedName] = []
+        self.version = self._content_hash()
+
+    # The names, keys and weights are filed on first use: the refresh job only needs the entries and
+    # their version, a screening container files them once when it first screens.
+    names: list[IndexedName]
+    postings: dict[str, list[str]]
+    token_names: dict[str, list[int]]
+    name_keys: dict[str, list[int]]
+    _single: list[bool]
+    _weights: dict[str, float]
+    _FILED = frozenset(("names", "postings", "token_names", "name_keys", "_single", "_weights"))
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute in ScreeningIndex._FILED:
+            self._file()
+            return self.__dict__[attribute]
+        raise AttributeError(attribute)
+
+    def _file(self) -> None:
+        """File every listed name under its blocking keys and weigh the tokens."""
+        self.names = []
         # Two levels, so that each distinct token's keys are filed once, not once per name:
-        self.postings: dict[str, list[str]] = {}  # blocking key -> the listed tokens filed under it
-        self.token_names: dict[str, list[int]] = {}  # listed token (particles aside) -> the names having it
-        self.name_keys: dict[str, list[int]] = {}  # initials and day of birth -> names
+        self.postings = {}  # blocking key -> the listed tokens filed under it
+        self.token_names = {}  # listed token (particles aside) -> the names having it
+        self.name_keys = {}  # initials and day of birth -> names
         seen: set[tuple[int, tuple[str, ...]]] = set()
         for position, entry in enumerate(self.entries):
             for number, name in enumerate(entry.names):
@@ -123,11 +149,16 @@ class ScreeningIndex:
                 if not name_tokens or (position, name_tokens) in seen:
                     continue  # an alias that normalises to a name already filed adds nothing
                 seen.add((position, name_tokens))
-                self.names.append(IndexedName(position, name, name_tokens, number > 0, essential_tokens(name)))
+                self.names.append(
+                    IndexedName(position, name, name_tokens, number > 0, essential_tokens(name), compounds(name))
+                )
         document_frequency: Counter[str] = Counter()
         for name_id, indexed in enumerate(self.names):
             document_frequency.update(set(indexed.tokens))
-            for token in set(core(indexed.tokens)):  # "al", "bin", "van" would lead to half the list
+            filed = set(core(indexed.tokens))  # "al", "bin", "van" would lead to half the list
+            for alternative in indexed.alternatives:
+                filed.update(core(alternative))
+            for token in filed:
                 self.token_names.setdefault(token, []).append(name_id)
             self.name_keys.setdefault(initials_key(indexed.tokens), []).append(name_id)
             for born in self.entries[indexed.entry].birth_dates:
@@ -138,6 +169,14 @@ class ScreeningIndex:
             for key in token_keys(token) | loose_keys(token):
                 self.postings.setdefault(key, []).append(token)
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
+        weighed_by = self.__dict__.get("_weighed_by")
+        if weighed_by is not None:  # a delta: the whole list's weights, not its own few names'
+            self._weights = weighed_by._weights
+            self.names = [
+                IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
+                for n in self.names
+            ]
+            return
         total = max(len(self.names), 1)
         # Rare tokens say more than common ones: a shared "Baghdadi" is evidence, a
         # shared "Muhammad" much less. Weights span [0.4, 1.5].
@@ -145,7 +184,23 @@ class ScreeningIndex:
             token: min(1.5, max(0.4, math.log(total / count) / math.log(total) * 1.5 if total > 1 else 1.0))
             for token, count in document_frequency.items()
         }
-        self.version = self._content_hash()
+        self.names = [
+            IndexedName(n.entry, n.name, n.tokens, n.alias, n.essential, n.alternatives, self._weak(n))
+            for n in self.names
+        ]
+
+    def _weak(self, indexed: IndexedName) -> bool:
+        """An alias of one name part ("Hocine", "Abu Khalid"), or two of which one is an initial ("A. Kabir")
+        or both are common ("Ali Mohammed"): the list marks them good, but alone they name thousands of
+        people. The matcher flags through them only with the listed birth date."""
+        if not indexed.alias:
+            return False
+        named = core(indexed.tokens)
+        if len(named) <= 1:
+            return True
+        if len(named) == 2:
+            return any(len(t) == 1 for t in named) or sum(self.weight(t) for t in named) < WEAK_WEIGHT
+        return False
 
     @classmethod
     def build(cls, parsed: Iterable[ParsedList], built_at: str, fetched_at: str | None = None) -> ScreeningIndex:
@@ -158,8 +213,19 @@ class ScreeningIndex:
                 len(parsed_list.entries),
                 parsed_list.published,
                 parsed_list.fetched_at or fetched_at,
+                parsed_list.dropped_aliases,
             )
         return cls(entries, lists, built_at)
+
+    def subset(self, keys: Iterable[tuple[str, str]]) -> ScreeningIndex:
+        """An index of only these (list, entry id) entries -- the delta a refresh added or changed -- that
+        weighs tokens as this whole index does: a name common in the list stays weak evidence even when the
+        delta holds it once. Screening against it finds what screening against this index would find among
+        those entries (its blocking is looser, never stricter: fewer names share each key)."""
+        wanted = set(keys)
+        delta = ScreeningIndex([e for e in self.entries if (e.source, e.entry_id) in wanted], self.lists, self.built_at)
+        delta.__dict__["_weighed_by"] = self
+        return delta
 
     def weight(self, token: str) -> float:
         """How much a token identifies someone; a token no listed name has counts as rare."""
@@ -230,6 +296,7 @@ class ScreeningIndex:
                     list(e.programmes),
                     [b.to_text() for b in e.birth_dates],
                     list(e.nationalities),
+                    e.sex,
                 ]
                 for e in self.entries
             ],
@@ -275,8 +342,9 @@ class ScreeningIndex:
                     programmes=tuple(p),
                     birth_dates=tuple(BirthDate.from_text(b) for b in d),
                     nationalities=tuple(c),
+                    sex=x,
                 )
-                for s, i, n, a, p, d, c in document["entries"]
+                for s, i, n, a, p, d, c, x in document["entries"]
             ]
             lists = {source: ListInfo(**info) for source, info in document["lists"].items()}
             index = cls(entries, lists, document["built_at"])

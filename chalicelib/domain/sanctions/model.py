@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -86,6 +88,16 @@ class BirthDate:
         )
 
 
+def sex_code(text: str) -> str | None:
+    """ "Male"/"MALE"/"M" -> "M", "Female" -> "F"; anything else (Unknown, blank) -> None."""
+    value = text.strip().lower()
+    if value in ("male", "m"):
+        return "M"
+    if value in ("female", "f"):
+        return "F"
+    return None
+
+
 def best_date_match(listed: tuple[BirthDate, ...], date: dt.date | None) -> DateMatch:
     """The most favourable reading: a list with several birth dates matches if any does."""
     if date is None or not listed:
@@ -106,10 +118,26 @@ class ListEntry:
     programmes: tuple[str, ...] = ()
     birth_dates: tuple[BirthDate, ...] = ()
     nationalities: tuple[str, ...] = ()  # ISO alpha-3 where the country is recognised
+    sex: str | None = None  # "M" or "F" when the list says (OFAC's "Gender Male", the UN's GENDER)
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    def fingerprint(self) -> str:
+        """A hash of what the list says about this entry: a false positive cleared against it holds only
+        while it is unchanged (a new alias, birth date or nationality makes it a new question)."""
+        content = [
+            self.source,
+            self.entry_id,
+            self.name,
+            sorted(self.aliases),
+            sorted(self.programmes),
+            sorted(b.to_text() for b in self.birth_dates),
+            sorted(self.nationalities),
+            self.sex,
+        ]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -121,3 +149,5 @@ class ParsedList:
     record_count: int  # every record in the file (individuals, entities, vessels...)
     published: str | None = None  # the list's own date, when the file states it
     fetched_at: str | None = None  # when this copy was downloaded (kept lists keep their own)
+    #: aliases that name no entry of the file (OFAC's alt.csv and sdn.csv downloaded on different days)
+    dropped_aliases: int = 0

@@ -14,163 +14,196 @@ import re
 import jellyfish
 from anyascii import anyascii
 
-# Titles and honorifics carry no identity. Only words that are never given names;
-# "Amir" or "Imam" can be names, so they stay.
+# Titles carry no identity and are never names: dropped.
+TITLES = frozenset(
+    ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "lord", "lady"]
+    + ["jr", "jnr", "sr", "snr", "ii", "iii", "iv", "eng", "engineer"]
+    + ["fnu", "mnu", "lnu"]  # "first / middle / last name unknown" (Dr. Fnu Mnu Khamis)
+)
+
+# Honorifics and ranks come and go between spellings of one person's name, but some are also
+# names or part of one ("HAFIZ, Saeed"; "Major"; "Qari"): kept as optional, low-weight tokens
+# like particles, never deleted (deleting "Hafiz" erased a listed surname).
 HONORIFICS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "miss",
-        "mx",
-        "dr",
-        "prof",
-        "professor",
-        "sir",
-        "dame",
-        "lord",
-        "lady",
-        "sheikh",
-        "shaykh",
-        "shaikh",
-        "sheik",
-        "haji",
-        "hajji",
-        "hadji",
-        "alhaj",
-        "alhajji",
-        "mullah",
-        "mulla",
-        "maulana",
-        "mawlana",
-        "mawlawi",
-        "mawlavi",
-        "maulvi",
-        "moulvi",
-        "hafiz",
-        "qari",
-        "general",
-        "gen",
-        "colonel",
-        "col",
-        "major",
-        "maj",
-        "captain",
-        "capt",
-        "lieutenant",
-        "lt",
-        "sergeant",
-        "sgt",
-        "admiral",
-        "brigadier",
-        "commander",
-        "cmdr",
-        "jr",
-        "jnr",
-        "sr",
-        "snr",
-        "ii",
-        "iii",
-        "iv",
-        "engineer",
-        "eng",
-    ]
+    ["sheikh", "shaykh", "shaikh", "sheik", "haji", "hajji", "hadji", "alhaj", "alhajji", "mullah", "mulla"]
+    + ["maulana", "mawlana", "mawlawi", "mawlavi", "maulvi", "moulvi", "hafiz", "qari", "sayyid", "seyyed"]
+    + ["seyed", "sayed", "sayyed", "syed", "seyyid", "sayid"]
+    + ["general", "gen", "colonel", "col", "major", "maj", "captain", "capt", "lieutenant", "lt", "sergeant"]
+    + ["sgt", "admiral", "brigadier", "commander", "cmdr"]
 )
 
 # Particles that come and go between spellings of one name ("al-Zawahiri", "Zawahiri",
 # "bin Laden", "Ould Abdallah", "van der Berg"). They are optional to the matcher: one
 # side may lack them at almost no cost, and they lead no search. They are not dropped:
-# the Chinese given name Bin and surnames Du, Di, Da are spelt like them. "abu"/"abd" are
-# not particles: they are part of the name ("Abu Bakr" is not "Bakr"), and joined to the
-# word they introduce.
+# the Chinese given name Bin and surnames Du, Di, Da are spelt like them (see NAME_PARTICLES).
+# "abu"/"abd" are not particles: they are part of the name ("Abu Bakr" is not "Bakr"), and
+# joined to the word they introduce.
 PARTICLES = frozenset(
-    [
-        "ould",
-        "uld",
-        "al",
-        "el",
-        "ul",
-        "ad",
-        "ar",
-        "as",
-        "at",
-        "az",
-        "bin",
-        "ibn",
-        "ben",
-        "bint",
-        "binti",
-        "bte",
-        "van",
-        "von",
-        "der",
-        "den",
-        "ter",
-        "de",
-        "da",
-        "di",
-        "du",
-        "del",
-        "della",
-        "dos",
-        "das",
-        "la",
-    ]
+    ["ould", "uld", "al", "el", "ul", "ad", "ar", "as", "at", "az", "bin", "ibn", "ben", "bint", "binti", "bte"]
+    + ["van", "von", "der", "den", "ter", "de", "da", "di", "du", "del", "della", "dos", "das", "la"]
 )
+#: Optional to the matcher: particles and honorifics.
+OPTIONAL = PARTICLES | HONORIFICS
+#: Particles that are also given names or surnames ("XU, Bin", "DU, Wei"): in a name with no
+#: more than one other part they are that name, not an optional particle.
+NAME_PARTICLES = frozenset(["bin", "ben", "du", "di", "da", "la", "van"])
 
-# "Abd al-Karim", "Abdul Karim", "Abdel-Karim": one name, written as one token. The glued
-# "Abdelkarim" is left to fuzzy matching: rewriting it would also rewrite typos of "Abdullah".
-_ABD_SPACED = re.compile(r"\babd(?:u|e|ou|a)?l?[\s-]+(?:(?:al|el|ul|ar|ur|as|ad|an|ash|es|er)[\s-]+)?(?=[a-z])")
-# "Abu Bakr", "Abou-Bakr", "Aboou Bakr", "Abubakr": a kunya is one name, never "Bakr" alone.
-_ABU_SPACED = re.compile(r"\bab(?:[ou]{1,3})[\s-]+(?:(?:al|el|ul|ar|ur|as|ad|an|ash|es|er)[\s-]+)?(?=[a-z])")
+# "Abd al-Karim", "Abdul Karim", "Abdel-Karim", "Abdol Reza", "Abdelkarim": one name, written as one
+# canonical token "abd" + name; "Abu Bakr", "Abou-Bakr", "Abubakr": "abu" + name.
+_ABD = re.compile(r"^abd(?:u|e|ou|a|o|i)?l?$")
+_ABU = re.compile(r"^ab(?:[ou]{1,3})$")
+_ARTICLE = frozenset(["al", "el", "ul", "ar", "ur", "as", "ad", "an", "ash", "es", "er", "ol"])
+_ABD_GLUED = re.compile(r"^abd(?:ul|el|al|ol|oul|il|u|e|ou|a|o|i)?([a-z]{3,})$")
+_ABU_GLUED = re.compile(r"^ab(?:ou|u|oo)([a-z]{4,})$")
+_ALLAH = re.compile(r"^abd[aeiou]?l+ah?i?$")  # Abdullah, Abdallah, Abdulla: Abd Allah
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u02bb`\u00b4]")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @functools.lru_cache(maxsize=65536)
 def tokens(name: str) -> tuple[str, ...]:
-    """The name's tokens in canonical (sorted) order, particles included; empty when nothing identifying is left.
+    """The name's tokens in canonical (sorted) order, particles and honorifics included; empty when
+    nothing identifying is left.
 
     Particles stay (the Chinese given name "Bin" and surname "Du" are spelt like them)
-    and the matcher treats them as optional: see :func:`is_particle`.
+    and the matcher treats them as optional: see :func:`core`.
     """
-    return tuple(sorted(_words(name)))
+    return tuple(sorted(words(name)))
 
 
-def _words(name: str) -> list[str]:
-    """The name's words in written order: Latin, lower case, no titles, kunyas joined."""
+def _kunya(word: str) -> str | None:
+    """ "abd" or "abu" when the word introduces a compound name, also with one typo ("abdlu", "abdoul")."""
+    if _ABD.match(word):
+        return "abd"
+    if _ABU.match(word):
+        return "abu"
+    if word.startswith("abd") and 4 <= len(word) <= 6:
+        for form in ("abdul", "abdel", "abdal", "abdol", "abdou"):
+            if jellyfish.damerau_levenshtein_distance(word, form) <= 1:
+                return "abd"
+    return None
+
+
+def _canonical(word: str) -> str:
+    """Glued compounds written the canonical way: "abdelkarim" -> "abdkarim", "abubakr" -> "abubakr"."""
+    if _ALLAH.match(word):
+        return "abdallah"
+    glued = _ABD_GLUED.match(word)
+    if glued:
+        return "abd" + glued.group(1)
+    glued_abu = _ABU_GLUED.match(word)
+    if glued_abu:
+        return "abu" + glued_abu.group(1)
+    return word
+
+
+@functools.lru_cache(maxsize=65536)
+def words(name: str) -> tuple[str, ...]:
+    """The name's words in written order (given names first): Latin, lower case, no titles,
+    "Abd al-X"/"Abu X" joined into one word in either order ("HADI, Abdul" and "Abdul Hadi" agree).
+
+    "SURNAME, Given" is read as "Given SURNAME". A kunya ("Abdul", "Abu") written last, with
+    nothing after it to introduce, introduces the first word: "Hadi Abdul" is written
+    surname first.
+    """
+    if "," in name:
+        surname, given = name.split(",", 1)
+        name = f"{given} {surname}"
     text = anyascii(name).lower()
     text = _APOSTROPHES.sub("", text)  # "Ma'ruf" and "Maruf" are one spelling
-    text = _ABU_SPACED.sub("abu", _ABD_SPACED.sub("abd", text))
-    words = [w for w in _NOT_ALNUM.sub(" ", text).split() if not w.isdigit()]
-    return [w for w in words if w not in HONORIFICS]
+    raw = [w for w in _NOT_ALNUM.sub(" ", text).split() if not w.isdigit() and w not in TITLES]
+    out: list[str] = []
+    pending: str | None = None  # a kunya waiting for the word it introduces
+    for i, word in enumerate(raw):
+        kunya = _kunya(word) if len(raw) > 1 else None
+        if kunya:
+            if pending:
+                out.append(pending)
+            pending = kunya
+            continue
+        if pending:
+            if word in _ARTICLE and i + 1 < len(raw):  # "Abd al-Karim": the article belongs to the compound
+                continue
+            out.append(
+                "abdallah"
+                if pending == "abd" and word in ("allah", "ullah", "illah", "lah", "llah")
+                else pending + word
+            )
+            pending = None
+            continue
+        out.append(_canonical(word))
+    if pending:
+        if out and not out[0].startswith(("abd", "abu")):
+            out[0] = pending + out[0]
+        else:
+            out.append(pending)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=65536)
+def compounds(name: str) -> tuple[tuple[str, ...], ...]:
+    """Other ways to read the name's words as one person writes them: two neighbours written as one
+    ("Hong-Sop" / "Hongsop", "Koochak Zaie" / "Kouchakzaei", "Sa id" / "Said"), each a sorted token tuple."""
+    written = words(name)
+    found = []
+    for i in range(len(written) - 1):
+        a, b = written[i], written[i + 1]
+        if a in OPTIONAL and len(b) > 2:
+            continue  # "al Baghdadi" glued is "albaghdadi": see unglued
+        merged = (*written[:i], a + b, *written[i + 2 :])
+        found.append(tuple(sorted(merged)))
+    # every fragment of one or two letters glued to the word before it: "Sa id Jum a" -> "Said Juma"
+    glued: list[str] = []
+    for word in written:
+        if glued and len(word) <= 2:
+            glued[-1] += word
+        else:
+            glued.append(word)
+    if 1 < len(written) - len(glued):
+        found.append(tuple(sorted(glued)))
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=65536)
 def essential_tokens(listed_name: str) -> frozenset[str]:
-    """Of a listed "SURNAME, Given Middle" name, the (first) surname and the first given name.
-
-    People drop their middle names, patronymics and second surnames, hardly ever their
-    surname or first name: the matcher lets the first go cheaply, not these. Empty when
-    the name's structure is not written (no comma, as in the UN list's FIRST_NAME
-    SECOND_NAME...).
+    """The parts people hardly ever drop: of "SURNAME, Given Middle" the (first) surname and the first
+    given name; of a name written in the person's own order (the UN's FIRST_NAME SECOND_NAME...),
+    its first and last parts. The matcher lets a middle name go cheaply, not these.
     """
-    if "," not in listed_name:
+    named = [w for w in words(listed_name) if w not in OPTIONAL]
+    if "," in listed_name and named:
+        # An honorific written as the surname is the surname ("HAFIZ, Saeed", "AL-SAYYED, Mohammad"):
+        # essential, so never optional in this name (see screening.name_score).
+        surname = [w for w in words(listed_name.split(",", 1)[0]) if w not in PARTICLES][:1]
+        # the surname's word as the whole name writes it ("HADI, Abdul": "abdhadi")
+        first_surname = [w for w in words(listed_name) if surname and w.endswith(surname[0])][:1]
+        return frozenset(named[:1]) | frozenset(first_surname)
+    if len(named) < 2:
         return frozenset()
-    surname, given = listed_name.split(",", 1)
-    first_surname = core(tuple(_words(surname)))[:1]
-    first_given = [w for w in _words(given) if w not in PARTICLES][:1]
-    return frozenset(first_surname) | frozenset(first_given)
+    return frozenset((named[0], named[-1]))
 
 
 def is_particle(token: str) -> bool:
-    return token in PARTICLES
+    """A particle or honorific: optional unless the name is little else (see :func:`core`)."""
+    return token in OPTIONAL
 
 
+@functools.lru_cache(maxsize=262144)
 def core(name_tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """The tokens that identify: particles left out, unless the name is nothing else ("Al", "Du")."""
-    kept = tuple(t for t in name_tokens if t not in PARTICLES)
+    """The tokens that identify: particles and honorifics left out, unless the name is little else
+    ("Al"; "XU, Bin", where Bin is a given name; "HAFIZ, Saeed", where Hafiz is a surname)."""
+    kept = tuple(t for t in name_tokens if t not in OPTIONAL)
+    if len(kept) <= 1:
+        named = tuple(t for t in name_tokens if t in NAME_PARTICLES or t in HONORIFICS)
+        if named:
+            return tuple(sorted(kept + named))
     return kept or name_tokens
+
+
+@functools.lru_cache(maxsize=262144)
+def optional_tokens(name_tokens: tuple[str, ...]) -> frozenset[str]:
+    """The tokens of this name the matcher treats as optional (see :func:`core`)."""
+    return frozenset(name_tokens) - frozenset(core(name_tokens))
 
 
 # Particles an applicant may write glued to the name they introduce ("Almasri", "OuldAbdallah",

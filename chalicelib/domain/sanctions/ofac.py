@@ -22,7 +22,7 @@ import io
 import re
 
 from .countries import country_code
-from .model import OFAC_SDN, BirthDate, ListEntry, ListFormatError, ParsedList
+from .model import OFAC_SDN, BirthDate, ListEntry, ListFormatError, ParsedList, sex_code
 
 NULL = "-0-"
 SDN_FIELDS = 12
@@ -34,6 +34,7 @@ _MONTHS = {
 }
 _DOB_RE = re.compile(r"\bDOB\s+([^;]+)", re.IGNORECASE)
 _NATIONALITY_RE = re.compile(r"\b(?:nationality|citizen)\s+([^;.()]+)", re.IGNORECASE)
+_GENDER_RE = re.compile(r"\bGender\s+([A-Za-z]+)", re.IGNORECASE)
 _DATE_RE = re.compile(r"(?:(\d{1,2})\s+)?(?:([A-Za-z]{3})[a-z]*\s+)?(\d{4})")
 
 
@@ -86,16 +87,33 @@ def parse_nationalities(remarks: str) -> tuple[str, ...]:
     return tuple(codes)
 
 
+def parse_sex(remarks: str) -> str | None:
+    """OFAC's "Gender Male" / "Gender Female" in the remarks."""
+    match = _GENDER_RE.search(remarks)
+    return sex_code(match.group(1)) if match else None
+
+
 def parse_sdn(sdn_csv: str, alt_csv: str = "") -> ParsedList:
-    """Parse the two files into the individuals to screen; raises ListFormatError on a broken file."""
+    """Parse the two files into the individuals to screen; raises ListFormatError on a broken file.
+
+    OFAC publishes the two files separately, so a download can race a list update: an alias
+    whose ent_num is not in ``sdn.csv`` is dropped and counted (``dropped_aliases``), never
+    attached to another entry.
+    """
     sdn_rows = _rows(sdn_csv, SDN_FIELDS, "sdn.csv")
     if not sdn_rows:
         raise ListFormatError("sdn.csv has no records")
+    known = {row[0].strip() for row in sdn_rows}
     aliases: dict[str, list[str]] = {}
+    dropped = 0
     for row in _rows(alt_csv, ALT_FIELDS, "alt.csv"):
         name = _value(row[3])
-        if name:
-            aliases.setdefault(row[0].strip(), []).append(name)
+        if not name:
+            continue
+        if row[0].strip() not in known:
+            dropped += 1
+            continue
+        aliases.setdefault(row[0].strip(), []).append(name)
     entries = []
     for row in sdn_rows:
         ent_num, name, sdn_type, program = (row[0].strip(), _value(row[1]), _value(row[2]), _value(row[3]))
@@ -112,6 +130,7 @@ def parse_sdn(sdn_csv: str, alt_csv: str = "") -> ParsedList:
                 programmes=programmes,
                 birth_dates=parse_birth_dates(remarks),
                 nationalities=parse_nationalities(remarks),
+                sex=parse_sex(remarks),
             )
         )
-    return ParsedList(source=OFAC_SDN, entries=tuple(entries), record_count=len(sdn_rows))
+    return ParsedList(source=OFAC_SDN, entries=tuple(entries), record_count=len(sdn_rows), dropped_aliases=dropped)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,7 @@ from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import core, is_particle, key, skeleton, tokens, unglued
+from .normalise import compounds, core, key, optional_tokens, skeleton, tokens, unglued
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
@@ -67,9 +67,10 @@ class ScreeningPolicy:
     )
     nationality_match_points: float = 3.0
     nationality_mismatch_points: float = -3.0
+    sex_mismatch_points: float = -10.0  # the list's gender is not the applicant's (a match says little)
     token_floor: float = 0.5  # token pairs less similar than this are not a match (two typos in a 4-letter name)
     missing_listed_token_cost: float = 0.15  # a listed middle name the applicant lacks
-    missing_essential_token_cost: float = 0.5  # a listed surname or first given name the applicant lacks
+    missing_essential_token_cost: float = 0.8  # a listed surname or first given name the applicant lacks
     extra_applicant_token_cost: float = 0.6  # an applicant token the listed name lacks
     max_candidates: int = 5
 
@@ -81,6 +82,7 @@ class Applicant:
     names: tuple[str, ...]
     date_of_birth: dt.date | None = None
     nationality: str | None = None
+    sex: str | None = None  # "M" / "F" (the MRZ's sex), when known
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class Candidate:
             "programmes": list(self.entry.programmes),
             "birth_dates": [b.to_text() for b in self.entry.birth_dates],
             "nationalities": list(self.entry.nationalities),
+            "sex": self.entry.sex,
+            "entry_hash": self.entry.fingerprint(),
             "score": round(self.score, 1),
             "name_score": round(self.name_score, 1),
             "why": list(self.why),
@@ -137,6 +141,8 @@ def _spelling_similarity(a: str, b: str) -> float:
         return 0.95  # "Ee" and "I", "Djun" and "Jun": one name in two transliterations
     if len(a) == 1 or len(b) == 1:
         return 0.9 if a[0] == b[0] else 0.0
+    if len(a) <= 3 and len(b) <= 3:
+        return 0.0  # "Lin" is not "Bin", "Wei" not "Wen": two short names a letter apart are two names
     similarity = 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / max(len(a), len(b))
     if similarity < 0.9:
         folded = 1.0 - jellyfish.damerau_levenshtein_distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
@@ -148,6 +154,49 @@ def _spelling_similarity(a: str, b: str) -> float:
     return similarity
 
 
+def at_least(score: float, threshold: float) -> bool:
+    """Scores are compared as the reviewer reads them, to one decimal: 84.99999999999999 is 85.0."""
+    return round(score, 1) >= threshold
+
+
+def best_name_score(
+    queries: tuple[tuple[str, ...], ...],
+    listed: tuple[tuple[str, ...], ...],
+    index: ScreeningIndex,
+    policy: ScreeningPolicy,
+    essential: frozenset[str] = frozenset(),
+) -> tuple[float, int, tuple[str, ...], tuple[str, ...]]:
+    """The best of name_score over each side's ways of reading the name (the first is as written;
+    the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed).
+
+    A re-reading is scored only when a word it joins pairs with a word of the other side: otherwise it
+    reads no better than the name as written (it would only dodge the cost of the parts it joined)."""
+    best: tuple[float, int, tuple[str, ...], tuple[str, ...]] = (-1.0, 0, queries[0], listed[0])
+    for i, query in enumerate(queries):
+        joined_q = _joined(queries[0], query) if i else ()
+        for j, name in enumerate(listed):
+            if i and j and best[0] >= 100 - policy.review_threshold / 10:
+                continue  # both sides re-read only while nothing reads well
+            if i and not _pairs_with(joined_q, name, policy.token_floor):
+                continue
+            if j and not _pairs_with(_joined(listed[0], name), query, policy.token_floor):
+                continue
+            score, paired = name_score(query, name, index, policy, essential)
+            if paired >= min(2, len(core(query)), len(core(name))) and score > best[0]:
+                best = (score, paired, query, name)
+    return best
+
+
+@functools.lru_cache(maxsize=262144)
+def _joined(written: tuple[str, ...], reading: tuple[str, ...]) -> tuple[str, ...]:
+    """The words a re-reading has that the name as written has not (the joined ones)."""
+    return tuple(t for t in reading if t not in written)
+
+
+def _pairs_with(tokens_a: tuple[str, ...], tokens_b: tuple[str, ...], floor: float) -> bool:
+    return any(token_similarity(a, b) >= floor for a in tokens_a for b in tokens_b)
+
+
 def name_score(
     query: tuple[str, ...],
     listed: tuple[str, ...],
@@ -155,9 +204,17 @@ def name_score(
     policy: ScreeningPolicy,
     essential: frozenset[str] = frozenset(),
 ) -> tuple[float, int]:
-    """Score 0-100 of how well two token tuples name the same person, and how many tokens paired."""
+    """Score 0-100 of how well two token tuples name the same person, and how many identifying tokens paired."""
+    # a listed surname spelt like an honorific ("HAFIZ, Saeed") is essential, not optional
+    optional_q, optional_c = optional_tokens(query), optional_tokens(listed) - essential
+    floor = policy.token_floor
     pairs = sorted(
-        ((token_similarity(q, c), i, j) for i, q in enumerate(query) for j, c in enumerate(listed)),
+        (
+            (similarity, i, j)
+            for i, q in enumerate(query)
+            for j, c in enumerate(listed)
+            if (similarity := token_similarity(q, c)) >= floor
+        ),
         reverse=True,
     )
     used_q: set[int] = set()
@@ -165,20 +222,18 @@ def name_score(
     matched = 0.0
     matched_weight = 0.0
     for similarity, i, j in pairs:
-        if similarity < policy.token_floor:
-            break
         if i in used_q or j in used_c:
             continue
         used_q.add(i)
         used_c.add(j)
-        weight = _weight(listed[j], index)
+        weight = _weight(listed[j], index, optional_c)
         matched += similarity * weight
         matched_weight += weight
     if not used_q:
         return 0.0, 0
     paired_listed = {listed[j] for j in used_c}  # "Qasim Qasim": one of them paired, the other is a middle name
     missing = sum(
-        _weight(c, index)
+        _weight(c, index, optional_c)
         * (
             policy.missing_essential_token_cost
             if c in essential and c not in paired_listed
@@ -187,45 +242,50 @@ def name_score(
         for j, c in enumerate(listed)
         if j not in used_c
     )
-    extra = sum(_weight(q, index) for i, q in enumerate(query) if i not in used_q)
+    extra = sum(_weight(q, index, optional_q) for i, q in enumerate(query) if i not in used_q)
     total = matched_weight + missing + policy.extra_applicant_token_cost * extra
-    return 100.0 * matched / total, sum(not is_particle(query[i]) for i in used_q)
+    return 100.0 * matched / total, sum(query[i] not in optional_q for i in used_q)
 
 
-def _weight(token: str, index: ScreeningIndex) -> float:
-    """A particle ("al", "bin", "van") says little, and one side lacking it costs almost nothing."""
-    return 0.1 * index.weight(token) if is_particle(token) else index.weight(token)
+def _weight(token: str, index: ScreeningIndex, optional: frozenset[str]) -> float:
+    """A particle or honorific ("al", "bin", "sheikh") says little, and one side lacking it costs almost nothing."""
+    return 0.1 * index.weight(token) if token in optional else index.weight(token)
 
 
 def _candidate(
     applicant: Applicant,
-    query: tuple[str, ...],
+    queries: tuple[tuple[str, ...], ...],
     name_id: int,
     index: ScreeningIndex,
     policy: ScreeningPolicy,
     floor: float,
 ) -> Candidate | None:
     indexed = index.names[name_id]
-    score, paired = name_score(query, indexed.tokens, index, policy, indexed.essential)
-    # One shared token is not a person unless one of the names has only that token.
-    if paired < min(2, len(core(query)), len(core(indexed.tokens))):
+    # One shared token is not a person unless one of the names has only that token (best_name_score).
+    score, paired, query, listed = best_name_score(
+        queries, (indexed.tokens, *indexed.alternatives), index, policy, indexed.essential
+    )
+    if score < 0:
         return None
     if score + _max_bonus(policy) < floor:
         return None  # cannot reach the floor whatever the birth date and nationality say
     entry = index.entries[indexed.entry]
+    date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
+    if indexed.weak and date_match not in (DateMatch.EXACT, DateMatch.YEAR):
+        return None  # a short or common alias flags only with the listed birth date
     why = [
         (
-            f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(indexed.tokens)!r} "
-            f"({paired} of {len(core(indexed.tokens))} listed names paired{', alias' if indexed.alias else ''})"
+            f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(listed)!r} "
+            f"({paired} of {len(core(listed))} listed names paired"
+            f"{', alias' if indexed.alias else ''}{' (weak: needs the birth date)' if indexed.weak else ''})"
         )
     ]
     total = score
-    date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
     points = policy.birth_date_points[date_match]
     if date_match is not DateMatch.UNKNOWN:
         total += points
-        listed = ", ".join(b.to_text() for b in entry.birth_dates)
-        why.append(f"birth date {date_match.value} against {listed} ({points:+.0f})")
+        dates = ", ".join(b.to_text() for b in entry.birth_dates)
+        why.append(f"birth date {date_match.value} against {dates} ({points:+.0f})")
     nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     if nationality and entry.nationalities:
         same = nationality in entry.nationalities
@@ -234,7 +294,10 @@ def _candidate(
         why.append(
             f"nationality {nationality} {'is' if same else 'is not'} {'/'.join(entry.nationalities)} ({points:+.0f})"
         )
-    exact_name = key(query) == key(indexed.tokens)
+    if applicant.sex and entry.sex and applicant.sex != entry.sex:
+        total += policy.sex_mismatch_points
+        why.append(f"listed as {entry.sex}, the applicant is {applicant.sex} ({policy.sex_mismatch_points:+.0f})")
+    exact_name = key(queries[0]) == key(indexed.tokens)
     return Candidate(entry, indexed.name, score, min(total, 100.0), exact_name, date_match, tuple(why))
 
 
@@ -263,9 +326,14 @@ def find_candidates(
         query = tokens(name)
         if not query:
             continue
-        ids = index.candidates(query, applicant.date_of_birth) if name_ids is None else name_ids
+        queries = (query, *compounds(name))
+        if name_ids is None:
+            leads = set(query).union(*queries[1:])
+            ids: Iterable[int] = index.candidates(leads, applicant.date_of_birth)
+        else:
+            ids = name_ids
         for name_id in ids:
-            candidate = _candidate(applicant, query, name_id, index, policy, floor)
+            candidate = _candidate(applicant, queries, name_id, index, policy, floor)
             if candidate is None:
                 continue
             entry_pos = index.names[name_id].entry
@@ -275,16 +343,38 @@ def find_candidates(
     return sorted(best.values(), key=lambda c: (-c.score, c.entry.source, c.entry.entry_id))
 
 
-def screen(index: ScreeningIndex, applicant: Applicant, policy: ScreeningPolicy = ScreeningPolicy()) -> CheckResult:
-    """The sanctions check's verdict for one applicant."""
-    found = find_candidates(index, applicant, policy, floor=policy.review_threshold)
-    candidates = [c for c in found if c.score >= policy.review_threshold]
+#: (list, entry id) -> the entry's fingerprint when a reviewer cleared it as a false positive for this applicant
+Cleared = Mapping[tuple[str, str], str]
+
+
+def screen(
+    index: ScreeningIndex,
+    applicant: Applicant,
+    policy: ScreeningPolicy = ScreeningPolicy(),
+    cleared: Cleared | None = None,
+) -> CheckResult:
+    """The sanctions check's verdict for one applicant.
+
+    ``cleared``: entries a reviewer marked as not this applicant; such a candidate is left out (and named
+    in ``details.cleared``) while the entry is as it was then, and flags again once the list changes it.
+    """
+    found = find_candidates(index, applicant, policy, floor=policy.review_threshold - 0.05)
+    candidates = [c for c in found if at_least(c.score, policy.review_threshold)]
+    still_cleared = [
+        c for c in candidates if (cleared or {}).get((c.entry.source, c.entry.entry_id)) == c.entry.fingerprint()
+    ]
+    candidates = [c for c in candidates if c not in still_cleared]
     details: dict[str, Any] = {
         "index_version": index.version,
         "lists": {source: info.to_dict() for source, info in sorted(index.lists.items())},
         "review_threshold": policy.review_threshold,
         "candidates": [c.to_dict() for c in candidates[: policy.max_candidates]],
     }
+    if still_cleared:
+        details["cleared"] = [
+            {"list": c.entry.source, "entry_id": c.entry.entry_id, "entry_hash": c.entry.fingerprint()}
+            for c in still_cleared
+        ]
     if not candidates:
         return CheckResult(SANCTIONS, (), details)
     exact = [c for c in candidates if c.exact_name and c.date_match is DateMatch.EXACT]

@@ -22,6 +22,7 @@ from .common import (
     new_uuid,
     utc_now,
 )
+from .customers import CustomerProfiles, ProfilePage, ScreeningCases, WorkQueue
 from .documents import DocumentMissing, DocumentStore, Ocr, OcrRefused, ReportStore, Upload
 from .face import (
     BiometricImages,
@@ -58,6 +59,7 @@ __all__ = [
     "ConnectionGone",
     "ConnectionInfo",
     "ConnectionStore",
+    "CustomerProfiles",
     "DocumentMissing",
     "DocumentStore",
     "DownloadFailed",
@@ -77,12 +79,14 @@ __all__ = [
     "Ocr",
     "OcrRefused",
     "Page",
+    "ProfilePage",
     "ProviderTokens",
     "QueueAdmin",
     "QueueStatus",
     "Quotas",
     "ReportStore",
     "SanctionsIndexStore",
+    "ScreeningCases",
     "SettingsSource",
     "TokenVerifier",
     "UserDirectory",
@@ -90,6 +94,7 @@ __all__ = [
     "TooManySubscriptions",
     "Upload",
     "WebSocketSender",
+    "WorkQueue",
     "new_uuid",
     "utc_now",
 ]

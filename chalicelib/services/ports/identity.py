@@ -17,6 +17,10 @@ class SettingsSource(abc.ABC):
     @abc.abstractmethod
     def policy(self) -> Policy: ...
 
+    @abc.abstractmethod
+    def fresh_policy(self) -> Policy:
+        """Read now, past any cache: for a job whose settings must not lag a change (the list URLs)."""
+
 
 class TokenVerifier(abc.ABC):
     @abc.abstractmethod

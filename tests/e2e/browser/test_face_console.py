@@ -65,6 +65,7 @@ def test_the_applicant_takes_the_liveness_check_with_photos(local_stack, browser
     click(browser, "#liveness-send-files")
     verdict = verdict_of(browser)
     assert verdict.get_attribute("data-status") == "SUCCEEDED", verdict.text
+    assert verdict.get_attribute("data-passed") == "yes", verdict.text
     visible(browser, "#liveness-done", timeout=60)
     screenshot(browser, "face-applicant-liveness-done")
     history = call(local_stack, "GET", f"/applications/{app_id}/history", local_stack.token("applicant")).json()
@@ -82,6 +83,8 @@ def test_a_picture_held_to_the_camera_does_not_pass(local_stack, browser, page_e
     click(browser, "#liveness-start")
     verdict = verdict_of(browser)
     assert "FRAMES_COPIED" in verdict.text and "CHALLENGE_NOT_MET" in verdict.text, verdict.text
+    # The session ran (the stand-in's Status is SUCCEEDED, as in AWS), but the page must not call it a pass.
+    assert verdict.get_attribute("data-passed") == "no" and "Liveness check not passed." in verdict.text, verdict.text
     screenshot(browser, "face-applicant-camera-refused")
 
 
