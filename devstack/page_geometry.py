@@ -81,15 +81,32 @@ def flatten(gray: Any, radius: float) -> Any:
     return Image.fromarray(np.clip(pixels / base * 255.0, 0, 255).astype(np.uint8), "L")
 
 
-def ink_map(gray: Any, size: Optional[int] = None, strictness: float = 0.4) -> Any:
+def ink_map(gray: Any, size: Optional[int] = None, strictness: float = 0.4, tile: int = 0) -> Any:
     """Dark, thin strokes: what a closing (the local brightest, then darkest, over a few stroke widths) lifts.
-    The table around a page is dark too, but wide: a closing leaves it, so the page's edges are not ink."""
+    The table around a page is dark too, but wide: a closing leaves it, so the page's edges are not ink.
+
+    ``tile`` (pixels, about a line's height; 0: off): the ink is judged against the darkest ink near it rather
+    than the whole image's. A lamp's glare washes the zone's ink toward white -- black print under it lifts a
+    third as much as elsewhere -- and a global level lost every glyph under it (a zone's line broken in two, its
+    glyphs no longer on one grid). Near the zone every tile's neighbourhood holds glyphs, so printing lighter
+    than the ink stays out; the local level is never under a quarter of the image's."""
     size = size or max(3, (gray.width // 180) | 1)
     pixels = np.asarray(gray)
     closed = _extreme(_extreme(pixels, size, np.max), size, np.min)
     lift = closed.astype(np.int16) - pixels.astype(np.int16)
     level = float(np.percentile(lift, 99.5))
-    return lift > max(30.0, strictness * level)
+    if tile <= 0:
+        return lift > max(30.0, strictness * level)
+    height, width = lift.shape
+    th, tw = max(4, int(tile * 1.5)), max(4, int(tile * 3))
+    rows, cols = -(-height // th), -(-width // tw)
+    padded = np.pad(lift, ((0, rows * th - height), (0, cols * tw - width)), mode="edge")
+    tiles = padded.reshape(rows, th, cols, tw).transpose(0, 2, 1, 3).reshape(rows, cols, th * tw)
+    local = np.percentile(tiles, 99.0, axis=2)
+    local = _extreme(local, 3, np.max)  # a gap between lines takes its neighbours' level
+    local = np.clip(local, 0.25 * level, level)
+    threshold = np.maximum(16.0, strictness * np.repeat(np.repeat(local, th, axis=0), tw, axis=1)[:height, :width])
+    return lift > threshold
 
 
 def thick_strokes(ink: Any, line_height: float) -> Any:
@@ -437,7 +454,8 @@ def rectify(page: Any, ink: Any, bands: list[Band], scale: float = 1.0) -> Optio
     if grow > 1:
         region = region.resize((int(region.width * grow), int(region.height * grow)), Image.LANCZOS)
     line_height = height * grow
-    region_ink = thick_strokes(ink_map(region, size=max(3, int(line_height / 3) | 1), strictness=0.55), line_height)
+    region_ink = thick_strokes(ink_map(region, size=max(3, int(line_height / 3) | 1), strictness=0.55,
+                                       tile=int(line_height)), line_height)
     lines = []
     for band in bands:
         local = Band(int((band.top * scale - box[1]) * grow), int((band.bottom * scale - box[1]) * grow),

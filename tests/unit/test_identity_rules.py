@@ -898,3 +898,21 @@ def test_a_long_name_whose_cut_lands_between_words_passes():
     assert run(Case(case.request, read)).reasons == ()
     dropped = [case.lines[0][:5] + "OSEGUERA<CERVANTES<<NEMESIO<<<<<<<<<<<<", case.lines[1]]
     assert MRZ_MISMATCH_NAME in codes(run(Case(case.request, dropped)))  # room was left: a name is missing
+
+
+@pytest.mark.parametrize("kind", ["passport", "id_card"])
+def test_a_number_garbled_by_ocr_on_the_declared_document_is_flagged_not_rejected(kind):
+    """Measured on the read-rate bench: a card's number 868212574 read as OC0ZI2D74 satisfied its check digit (one
+    garbled reading in ten does) and the composite (which repeats the number's weights), and the holder's own
+    document was rejected. Birth date, expiry and name are the declared ones: a person looks; never approved."""
+    body = make_declared(doc_overrides={"type": kind, "number": "868212574"})
+    garbled = mrz_lines(body, document_number="OC0ZI2D74")
+    assert garbled != mrz_lines(body)
+
+    result = run(declared(body, mrz=garbled))
+
+    assert codes(result) == {MRZ_MISMATCH_DOCUMENT_NUMBER}
+    assert result.outcome is Outcome.REVIEW
+    # another person's document (other birth date) with that number still fails
+    other = run(declared(body, mrz=mrz_lines(body, document_number="OC0ZI2D74", birth_date=dt.date(1990, 5, 18))))
+    assert other.outcome is Outcome.FAIL

@@ -127,3 +127,22 @@ def test_another_persons_name_is_a_look_alike_only_if_every_difference_is_one(s1
         for _, read, declared in comparison.differences:
             assert frozenset((read, declared)) in NAME_LOOKALIKE_LETTERS or "<" in (read, declared)
     assert body  # the declaration is well-formed whatever the names
+
+
+def test_a_last_word_of_one_repeated_filler_look_alike_is_read_as_printed():
+    """Hypothesis' example AB<<BB<SS: the filler rule took the given name SS for padding read as S (two '<'
+    read as SS), so the declared name was two look-alikes away before OCR misread anything, and one real
+    look-alike (B read as S) flagged the holder's own valid document. The letters the rule took for padding
+    are doubts the declared name may settle: OCR read them as printed."""
+    body = make_declared(full_name={"surname": "AB", "given_names": "BB SS"})
+    lines = mrz_lines(body)
+    assert lines[0].startswith("P<GBRAB<<BB<SS<<")
+
+    read_as_printed = _run(body, lines)
+    misread = _run(body, [lines[0].replace("AB<<BB<SS", "AS<<BB<SS"), lines[1]])
+
+    assert read_as_printed.outcome is Outcome.PASS and misread.outcome is Outcome.PASS, misread.reasons
+    assert [d["offset"] for d in misread.details["mrz"]["name_comparison"]["differences"]] == [1]
+    # and the rule still serves its purpose: padding read as SS is not taken for another person's given name
+    other = make_declared(full_name={"surname": "AB", "given_names": "BB"})
+    assert _run(other, mrz_lines(body)).outcome is Outcome.PASS

@@ -137,13 +137,16 @@ def name_agreement(
     doubts = dict(could_be or {})
     if not doubts:
         return None
-    read = mrz.name_field
+    # Compared over the whole field, padding included: a letter the filler rule took for padding is a doubt too.
+    width = next(s.end - s.start for s in BY_NAME[mrz.layout].spans if s.name == "names")
+    read = mrz.name_field.ljust(width, FILLER)
     for form in name_forms(surname, given_names):
-        if len(form) < len(read) or (len(form) > len(read) and not mrz.name_truncated):
+        if len(form) > width and not mrz.name_truncated:
             continue
+        declared = form[:width].ljust(width, FILLER)
         if all(
             mine == theirs or (i in doubts and theirs in doubts[i])
-            for i, (mine, theirs) in enumerate(zip(read, form, strict=False))
+            for i, (mine, theirs) in enumerate(zip(read, declared, strict=True))
         ):
             return LOOKALIKE
     return None

@@ -82,13 +82,23 @@ class Reading:
         return self.mrz.valid and not self.ambiguous
 
     def name_doubts(self) -> dict[int, str]:
-        """The uncertain characters of the name, by their offset in ``mrz.name_field``: what each could be."""
+        """The uncertain characters of the name, by their offset in ``mrz.name_field``: what each could be.
+
+        A letter the filler rule took for padding ('<' read as K, S, C, E...) could also be the letter OCR read
+        there: a trailing word of one repeated look-alike (SS, EE, LL) is padding far more often than a name, but
+        where the declared name has exactly that letter, OCR read it as printed and the rule guessed wrong.
+        """
         span = next(s for s in BY_NAME[self.mrz.layout].spans if s.name == "names")
-        return {
+        doubts = {
             u.column - span.start: u.could_be
             for u in self.uncertain
             if u.line == span.line and span.start <= u.column < span.end
         }
+        for r in self.repairs:
+            if r.why == FILLER_RULE and r.line == span.line and span.start <= r.column < span.end and r.found:
+                offset = r.column - span.start
+                doubts[offset] = "".join(dict.fromkeys(doubts.get(offset, "") + r.found))
+        return doubts
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
