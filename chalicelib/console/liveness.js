@@ -72,6 +72,9 @@ async function renderCapture(ctx, app, body, session, onDone) {
       replace(body, verdict, h("p", { id: "liveness-retry" }, `That attempt did not pass. ${why}`,
         `Attempts left: ${done.attempts_left}. `,
         h("button", { type: "button", id: "liveness-again", onclick: () => startSession(ctx, app, body, onDone).catch((e) => announce(describe(e), "error")) }, "Try again")));
+      // The attempt is in the history now; the watcher is not pushed what this reply already says
+      // (issue 23), so the page reads the history itself.
+      if (onDone) onDone();
       return;
     }
     announce("Liveness check sent; the face check runs when your document has been read too.");
