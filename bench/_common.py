@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 READY_MARKER = "DEVSTACK_READY "
 READY_IN = re.compile(r"ready in ([0-9.]+) s")
 START_DEADLINE_S = 180.0  # as the suite's START_S: a stack on a busy 2-core machine took over 60 s (issue 23)
-STOP_DEADLINE_S = 15.0
+STOP_DEADLINE_S = 60.0  # as the suite's STOP_S: at load 28 a stack took over 15 s to stop after SIGINT
 HTTP_TIMEOUT_S = 30.0
 
 if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
