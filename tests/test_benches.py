@@ -34,10 +34,10 @@ PLATFORM_CALLS_WATCHED = PLATFORM_CALLS_TARGET
 PARALLEL = 4
 
 
-def run_bench(name: str, stack_file: str) -> tuple[int, str, float]:
+def run_bench(name: str, args: list[str], stack_file: str) -> tuple[int, str, float]:
     started = time.monotonic()
     try:
-        done = subprocess.run([sys.executable, "-m", f"bench.{name}", *smoke_args(name)], cwd=ROOT,
+        done = subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT,
                               env={**child_environment(), "BENCH_STACK": stack_file}, capture_output=True,
                               text=True, timeout=COMMAND_S * 4)
     except subprocess.TimeoutExpired as timeout:
@@ -54,8 +54,12 @@ def outputs(tmp_path_factory):
     with start_stack() as stack:  # BENCH_STACK is not set in the suite: the module's own stack
         stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
         names = benchmarks()
+        # Read before the threads start: ast.parse in several threads at once fails on CPython 3.11
+        # ("AST constructor recursion depth mismatch").
+        args = {name: smoke_args(name) for name in names}
         with ThreadPoolExecutor(PARALLEL) as pool:
-            results = dict(zip(names, pool.map(lambda name: run_bench(name, str(stack_file)), names), strict=True))
+            results = dict(zip(names, pool.map(lambda name: run_bench(name, args[name], str(stack_file)), names),
+                               strict=True))
     print("bench smoke seconds: " + ", ".join(f"{name} {seconds:.0f}" for name, (_, _, seconds) in results.items()))
     return results
 

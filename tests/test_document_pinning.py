@@ -19,6 +19,7 @@ import requests
 
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared, passport_bytes
+from tests.support.flows import s3_event
 from tests.test_review_api import decide, history, record
 
 BUCKET = os.environ.get("DOCUMENTS_BUCKET_NAME", "")
@@ -32,12 +33,6 @@ def post_form(form: dict, body: bytes) -> str:
     versions = boto3.client("s3").list_object_versions(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"],
                                                        Prefix=form["key"])["Versions"]
     return next(v["VersionId"] for v in versions if v["IsLatest"])
-
-
-def s3_event(client, key: str, version: str) -> dict:
-    event = client.events.generate_s3_event(bucket=os.environ["DOCUMENTS_BUCKET_NAME"], key=key)
-    event["Records"][0]["s3"]["object"]["versionId"] = version
-    return event
 
 
 def test_a_reposted_form_is_recorded_never_read_nor_shown_and_the_purge_takes_every_version(api, client,

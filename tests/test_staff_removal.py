@@ -76,17 +76,17 @@ def test_an_open_websocket_gets_no_staff_frame_once_its_user_is_removed_deleted_
                    details={"reviewer_email": "colleague@bank.example"})
     notify(ws_tests_client(api), flagged)
     for user in (leaving, staying):  # both still reviewers: both get the staff frame
-        assert recv(sockets_of[user.sub])["event"]["reason"].startswith("internal")
+        assert recv(sockets_of[user.sub])["events"][0]["reason"].startswith("internal")
     administer(action, leaving)
     with staff_bound_passed():
         notify(ws_tests_client(api), dict(flagged, event_id=f"{app_id}#7", seq=7))
         ended = recv(sockets_of[leaving.sub])  # told once, then forgotten: no event frame
         assert (ended["type"], ended["code"]) == ("error", "forbidden"), ended
-        assert recv(sockets_of[staying.sub])["event"]["seq"] == 7
+        assert recv(sockets_of[staying.sub])["events"][0]["seq"] == 7
         reply = ask(sockets_of[leaving.sub], {"action": "subscribe", "topic": "review-queue"})
         assert reply["type"] == "error" and reply["code"] in ("unauthorized", "forbidden"), reply
         notify(ws_tests_client(api), dict(flagged, event_id=f"{app_id}#8", seq=8))
-        assert recv(sockets_of[staying.sub])["event"]["seq"] == 8
+        assert recv(sockets_of[staying.sub])["events"][0]["seq"] == 8
         assert ask(sockets_of[leaving.sub], {"action": "ping"}) == {"type": "pong"}  # nothing else arrived
 
 

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from chalicelib.adapters.textract_ocr import TextractOcr
-from chalicelib.services.ports import OcrRefused
+from chalicelib.services.ports import OcrRefused, OcrThrottled
 
 
 @pytest.fixture
@@ -49,12 +49,14 @@ def test_a_document_the_service_refuses_is_a_refusal_not_an_outage(textract, cod
     assert refused.value.code == code
 
 
-@pytest.mark.parametrize(("code", "status"), [("ThrottlingException", 400), ("InternalServerError", 500)])
-def test_throttling_and_server_errors_are_raised_after_the_clients_retries(textract, code, status):
-    """The composition root's client retries these with backoff; what is left must redeliver the event."""
+@pytest.mark.parametrize(("code", "status", "raised"), [("ThrottlingException", 400, OcrThrottled),
+                                                       ("InternalServerError", 500, ClientError)])
+def test_throttling_and_server_errors_are_raised_after_the_clients_retries(textract, code, status, raised):
+    """The composition root's client retries these with backoff; what is left must redeliver the event
+    (throttling as ``OcrThrottled``, so the identity-check queue backs the message off; issue 23)."""
     client, stub = textract
     stub.add_client_error("detect_document_text", service_error_code=code, http_status_code=status)
-    with pytest.raises(ClientError):
+    with pytest.raises(raised):
         TextractOcr(client, "docs").read("k")
 
 
