@@ -306,7 +306,20 @@ def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str
 
 def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, object]]:
     """Build the lean package in place of Chalice's cached one: its path, sizes by package, the trace.
-    Beside it: Chalice's own build from the lock (``.chalice.zip``) and the SBOM (``.cdx.json``)."""
+    Beside it: Chalice's own build from the lock (``.chalice.zip``) and the SBOM (``.cdx.json``).
+
+    One build at a time per project: the suite's build and the benches' (package, first_invocation) run
+    side by side and write the same files, so a second caller waits and then finds the first one's build."""
+    import fcntl
+
+    deployments = Path(project_dir) / ".chalice" / "deployments"
+    deployments.mkdir(parents=True, exist_ok=True)
+    with open(deployments / ".build.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(project_dir)
+
+
+def _build(project_dir: Path) -> tuple[Path, dict[str, int], dict[str, object]]:
     import json
 
     package = chalice_package_path(project_dir)
