@@ -428,6 +428,74 @@ def test_sqs_messages_are_handled_concurrently_with_concurrency(aws, name):
     assert sorted(body for batch in seen.items for body in batch) == ["one", "two"]
 
 
+class _CountingReceives:
+    """An SQS client that counts the receives in flight at once (the rest passes through)."""
+
+    def __init__(self, sqs: Any) -> None:
+        self._sqs, self._lock = sqs, threading.Lock()
+        self.in_flight = self.most_at_once = self.calls = 0
+
+    def receive_message(self, **kwargs: Any) -> dict:
+        with self._lock:
+            self.in_flight += 1
+            self.calls += 1
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+        try:
+            return self._sqs.receive_message(**kwargs)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._sqs, attribute)
+
+
+def test_an_idle_pumps_workers_take_turns_to_listen_and_a_burst_still_gets_them_all(aws, name):
+    """Eight workers each long-polling cost an idle stack about half a core (72 receives a second):
+    one listens at a time, and hands the turn on when it receives, so a burst still runs concurrently."""
+    url = create_queue(aws, name)
+    app, seen = Chalice(app_name="pumptest"), Recorder()
+    barrier = threading.Barrier(3, timeout=DEADLINE)
+
+    @app.on_sqs_message(queue=name, batch_size=1)
+    def handle(event):
+        barrier.wait()  # three handlers meet here: all at once, or never
+        seen.add([record.body for record in event])
+
+    pumps = PumpFactory(app, aws.session, aws.endpoint_url, "test", concurrency=8).build()
+    counting = pumps[0].sqs = _CountingReceives(pumps[0].sqs)
+    start_pumps(pumps)
+    try:
+        wait_until(lambda: counting.calls >= 3)  # three long polls in turn: about three seconds idle
+        assert counting.most_at_once == 1
+        for body in ("one", "two", "three"):
+            aws.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+        wait_until(lambda: len(seen) == 3)
+    finally:
+        stop_pumps(pumps)
+    assert sorted(body for batch in seen.items for body in batch) == ["one", "three", "two"]
+
+
+def test_an_idle_s3_pump_listens_with_one_worker_at_a_time(aws, name):
+    aws.client("s3").create_bucket(Bucket=name)
+    app, keys = Chalice(app_name="pumptest"), Recorder()
+
+    @app.on_s3_event(bucket=name)
+    def handle(event):
+        keys.add(event.key)
+
+    pumps = PumpFactory(app, aws.session, aws.endpoint_url, "test", concurrency=8).build()
+    counting = pumps[0].sqs = _CountingReceives(pumps[0].sqs)
+    start_pumps(pumps)
+    try:
+        wait_until(lambda: counting.calls >= 3)
+        aws.client("s3").put_object(Bucket=name, Key="after-the-quiet.jpg", Body=b"x")
+        wait_until(lambda: len(keys) == 1)
+    finally:
+        stop_pumps(pumps)
+    assert counting.most_at_once == 1 and keys.items == ["after-the-quiet.jpg"]
+
+
 def test_a_parallel_stream_keeps_each_keys_order_and_delivers_keys_concurrently(aws, name):
     dynamodb = aws.client("dynamodb")
     table = dynamodb.create_table(

@@ -1,4 +1,9 @@
-"""End-to-end tests run against the real local stack, started once per session.
+"""End-to-end tests run against the real local stack, started once for all of them.
+
+``local_stack`` is package-scoped: it stops as soon as the last test under tests/e2e has run, not at the
+end of the session -- an idle stack's event pumps keep polling moto, which cost the rest of the suite
+about half a core for the twenty minutes after the end-to-end tests (tests run in path order, so the
+end-to-end tests run together).
 
 ``local_stack`` starts ``python -m devstack up`` as a subprocess on free ports
 (exactly the command a developer runs), waits for its ``DEVSTACK_READY`` line
@@ -207,7 +212,7 @@ def _start(starting: _Starting) -> tuple[subprocess.Popen, dict[str, Any], list[
     return process, info, output
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     starting = request.config.stash.get(_EARLY, None)
     if starting is None or starting.taken:

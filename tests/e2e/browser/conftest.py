@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's chromium driven through its chromedriver.
 
-One browser for the session (a fresh profile in a temporary directory),
+One browser for the browser tests (package-scoped like ``local_stack``; a fresh profile in a temporary directory),
 against the same running local stack as the other end-to-end tests
 (``local_stack`` from tests/e2e/conftest.py). Nothing is downloaded: the
 browser and the driver are the system's (``./dev test`` installs them as root).
@@ -27,7 +27,7 @@ PHONE = (390, 844)
 WAIT_S = EVENT_S  # what a page shows after a click or a live update; generous under load
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(tmp_path_factory: pytest.TempPathFactory):
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
     if missing:
