@@ -56,19 +56,42 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "no_stack: needs no moto server, wherever it lives")
 
 
+def xdist_worker() -> Optional[str]:
+    """This process's pytest-xdist worker id (``gw0``, ``gw1``, ...), or None when not under xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``./dev test`` (so CI) runs two pytest-xdist workers with ``--dist loadgroup``: each test file goes
+    whole to one worker (its module fixtures are made once, as test_faults' applicants are), and every
+    end-to-end test to the same worker, so one local stack serves them all (tests/e2e/conftest.py)."""
+    if xdist_worker() is None:
+        return
+    e2e = TESTS / "e2e"
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        path = Path(str(item.fspath)).resolve()
+        group = "e2e" if path.is_relative_to(e2e) else path.relative_to(TESTS).as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start now, beside the session, the no-stack probe (a second pytest run of tests/unit and the fake
     contracts) when the session holds it and other tests -- test_unit_needs_no_stack.py collects its verdict --
     and the Lambda package's build when a test module that reads the package is selected."""
     probe = [item for item in session.items
              if item.name == "test_unit_tests_and_fake_contracts_run_without_the_stack"]
-    if probe and len(session.items) > 1:
+    if probe and len(session.items) > 1 and xdist_worker() is None:  # under xdist the worker given it runs it
         from tests.support.no_stack_probe import PROBE_KEY, start_probe
 
         session.config.stash[PROBE_KEY] = start_probe()
     from tests.support.package_build import USERS, start_background_build
 
-    if any(Path(str(item.fspath)).name in USERS for item in session.items):
+    # Under xdist every worker collects every test: one of them builds (the build takes a file lock, and a
+    # worker whose package test runs first finds it built or waits for it).
+    if xdist_worker() in (None, "gw0") and any(Path(str(item.fspath)).name in USERS for item in session.items):
         start_background_build()  # tests/support/package_build.py
 
 

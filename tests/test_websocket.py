@@ -227,7 +227,8 @@ def test_applicant_cannot_subscribe_to_someone_elses_application(gateway, socket
     assert list(store.subscribers(watch_topic(applicant, theirs))) == []
 
 
-@pytest.mark.parametrize("application_id", [str(uuid.uuid4()), "not-an-id", "../../etc"])
+@pytest.mark.parametrize("application_id", [str(uuid.uuid4()), "not-an-id", "../../etc"],
+                         ids=["unknown-uuid", "not-an-id", "path"])  # stable ids: every xdist worker collects the same
 def test_unknown_application_is_not_found(gateway, sockets, applicant, reviewer, application_id):
     for user in (applicant, reviewer):
         ws = open_ws(gateway, sockets, user.token)

@@ -188,6 +188,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     Rekognition) runs in its own processes beside the tests collected before the first end-to-end one, instead
     of in front of it. ``local_stack`` then takes it over; run alone, it starts one itself."""
     here = Path(__file__).resolve().parent
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects every test; the one given them starts it
+        return
     if any(Path(str(item.fspath)).resolve().is_relative_to(here) for item in session.items):
         starting = _launch(Path(tempfile.mkdtemp(prefix="devstack-state-")))
         starting.owned_dir = True

@@ -167,6 +167,7 @@ def test_index_version_depends_on_content_not_build_time():
 @pytest.mark.parametrize(
     "blob",
     [b"", b"not gzip", gzip.compress(b"[]"), gzip.compress(json.dumps({"format": "other"}).encode())],
+    ids=["empty", "not-gzip", "gzip-of-a-list", "gzip-of-another-format"],  # gzip stamps the time: stable ids
 )
 def test_unreadable_index_bytes_are_refused(blob):
     with pytest.raises(IndexFormatError):
