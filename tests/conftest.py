@@ -61,20 +61,23 @@ def xdist_worker() -> Optional[str]:
     return os.environ.get("PYTEST_XDIST_WORKER")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``./dev test`` (so CI) runs two pytest-xdist workers with ``--dist loadgroup``: each test file goes
-    whole to one worker (its module fixtures are made once, as test_faults' applicants are), and every
-    end-to-end test to the same worker, so one local stack serves them all (tests/e2e/conftest.py)."""
-    if xdist_worker() is None:
-        return
-    e2e = TESTS / "e2e"
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        path = Path(str(item.fspath)).resolve()
-        group = "e2e" if path.is_relative_to(e2e) else path.relative_to(TESTS).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``./dev test`` (so CI) runs two pytest-xdist workers with ``--dist loadfile``: each test file goes
+    whole to one worker (its module fixtures are made once, as test_faults' applicants are), and here every
+    test under tests/e2e/ goes to the same worker too, so one local stack serves them all
+    (tests/e2e/conftest.py). (xdist's own ``loadgroup`` marks do not group under pytest 9: it renames
+    ``item._nodeid``, which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesWithTheEndToEndTestsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/e2e/" if path.startswith("tests/e2e/") else path
+
+    return FilesWithTheEndToEndTestsTogether(config, log)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
