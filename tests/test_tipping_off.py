@@ -23,7 +23,9 @@ OTHER_APPLICATION = str(uuid.uuid4())
 #: What the face check records when the same face is indexed for another application (domain/face.py).
 DUPLICATE = {
     "check": "face",
-    "reasons": [{"code": "DUPLICATE_FACE", "outcome": "REVIEW", "message": "The same face appears on another application"}],
+    "reasons": [
+        {"code": "DUPLICATE_FACE", "outcome": "REVIEW", "message": "The same face appears on another application"}
+    ],
     "details": {"similarity": 99.2, "duplicates": [{"application_id": OTHER_APPLICATION, "similarity": 99.7}]},
 }
 #: Anything of these in an applicant's response tells them of a screening (compared lower-case).
@@ -72,7 +74,8 @@ def in_review(api, client, applicant, reviewer, request):
 
 
 def everything_the_applicant_can_fetch(api, applicant, app_id: str) -> list:
-    bodies = [api.get("/applications?limit=50", user=applicant).body, api.get(f"/applications/{app_id}", user=applicant).body]
+    bodies = [api.get("/applications?limit=50", user=applicant).body,
+              api.get(f"/applications/{app_id}", user=applicant).body]
     cursor = None
     while True:  # every page of the history, two events a page
         page = api.get(f"/applications/{app_id}/history?limit=2" + (f"&cursor={cursor}" if cursor else ""),
@@ -137,4 +140,5 @@ def test_a_clean_applicant_sees_the_same_checks_as_one_in_a_sanctions_review(api
     mine = api.get(f"/applications/{app_id}", user=applicant).body
     assert sorted(mine["checks"]) == ["address", "face", "identity"]
     items = api.get(f"/applications/{app_id}/history", user=applicant).body["items"]
-    assert sorted(e["details"]["check"] for e in items if e["type"] == "check.completed") == ["address", "face", "identity"]
+    checked = sorted(e["details"]["check"] for e in items if e["type"] == "check.completed")
+    assert checked == ["address", "face", "identity"]

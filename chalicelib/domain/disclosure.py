@@ -56,7 +56,8 @@ _DECISIONS = frozenset({EventType.APPROVED.value, EventType.REJECTED.value, Even
 
 def withheld(reason: Mapping[str, Any], check: Optional[str] = None) -> bool:
     """Whether this reason (of ``check``, or of the check it names) would tell the applicant of a screening."""
-    return (check or reason.get("check")) in WITHHELD_CHECKS or reason.get("code") in WITHHELD_CODES
+    code = str(reason.get("code") or "")
+    return (check or reason.get("check")) in WITHHELD_CHECKS or code in WITHHELD_CODES or code.startswith("SANCTIONS")
 
 
 def _neutral_outcome(code: object, recorded: object = None) -> Outcome:
