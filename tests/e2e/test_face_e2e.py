@@ -142,10 +142,11 @@ def test_the_same_face_under_another_name_is_a_duplicate_with_both_ids(local_sta
     first, second = duplicate["first"], duplicate["second"]
     app = decided(local_stack, token, second)
     assert app["state"] == "FLAGGED"
-    assert "DUPLICATE_FACE" in reason_codes(app)
+    assert "DUPLICATE_FACE" not in reason_codes(app)  # never told to the applicant (tipping off)
     detail = call(local_stack, "GET", f"/review/applications/{second}", local_stack.token("reviewer"))
     assert detail.status_code == 200, detail.text
     body = detail.json()
+    assert "DUPLICATE_FACE" in reason_codes(body)
     assert body["id"] == second
     assert [d["application_id"] for d in body["face"]["duplicates"]] == [first], body["face"]
 
