@@ -8,9 +8,12 @@ and keep every detail.
 
 * The sanctions check is never shown to the applicant, whatever its outcome: not in ``checks``, not as a
   ``check.completed`` event. Its absence only when it flags would itself tell, so it is always absent.
-* A reason that would tell (any reason of the sanctions check; the same face on another application) reads as
-  one neutral reason of the same outcome: "We need to check a few details" (REVIEW), "We cannot open an
-  account for this application" (FAIL). Under a withheld check the neutral reason is filed under ``review``.
+* A reason that would tell (any reason of the sanctions check; the same face on another application) is left
+  out of the check it belongs to (whose outcome is then that of the reasons shown: the face comparison itself
+  passed) and the decision names it as one neutral reason of the same outcome, filed under the check
+  ``review``: "We need to check a few details" (REVIEW), "We cannot open an account for this application"
+  (FAIL). A sanctions hit and a duplicate face therefore look the same to the applicant, and like nothing
+  but "in review".
 * Events that exist only because of such a review are not shown: a false-positive mark, a customer's
   re-screening case (``workflow.HIDDEN_FROM_APPLICANT``), and the four-eyes recommendation (four eyes are
   asked for sanctions cases, so "awaiting a second reviewer" would tell).
@@ -24,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
 from . import face_workflow
-from .checks import SANCTIONS, Outcome, Reason
+from .checks import SANCTIONS, Outcome, Reason, worst
 from .checks import for_applicant as check_details_for_applicant
 from .face import DUPLICATE_FACE
 from .workflow import Actor, EventType, shown_to_applicant
@@ -60,36 +63,40 @@ def withheld(reason: Mapping[str, Any], check: Optional[str] = None) -> bool:
     return (check or reason.get("check")) in WITHHELD_CHECKS or code in WITHHELD_CODES or code.startswith("SANCTIONS")
 
 
-def _neutral_outcome(code: object, recorded: object = None) -> Outcome:
+def _outcome_of(code: object, recorded: object = None) -> Outcome:
+    """A reason's outcome as recorded; else (a summary names codes only) the one its withheld code carries."""
     try:
         return Outcome(recorded)
     except ValueError:
         return WITHHELD_CODES.get(str(code), Outcome.REVIEW)
 
 
-def reasons(found: Iterable[Mapping[str, Any]], check: Optional[str] = None) -> list[dict[str, Any]]:
-    """Reasons as the applicant may read them: a check's (``check`` given, no ``check`` key in each) or a
-    decision's (each names its check). A telling reason becomes the neutral one of its outcome, once."""
+def reasons(found: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A decision's reasons (each names its check) as the applicant may read them: each telling one becomes
+    the neutral reason of its outcome under the check ``review``, once."""
     shown: list[dict[str, Any]] = []
     for recorded in found:
         reason = dict(recorded)
-        if withheld(reason, check):
-            outcome = _neutral_outcome(reason.get("code"), reason.get("outcome"))
+        if withheld(reason):
+            outcome = _outcome_of(reason.get("code"), reason.get("outcome"))
             if outcome not in NEUTRAL_REASONS:
                 continue  # a withheld reason that passed says nothing worth saying
-            named = reason.get("check")
-            reason = NEUTRAL_REASONS[outcome].to_dict()
-            if check is None:
-                reason = {"check": NEUTRAL_CHECK if named in WITHHELD_CHECKS else named, **reason}
+            reason = {"check": NEUTRAL_CHECK, **NEUTRAL_REASONS[outcome].to_dict()}
         if reason not in shown:
             shown.append(reason)
     return shown
 
 
 def check(result: Mapping[str, Any]) -> dict[str, Any]:
-    """A recorded check as the applicant sees it: reviewer-only details withheld, telling reasons neutral."""
+    """A recorded check as the applicant sees it: reviewer-only details withheld, telling reasons left out
+    and its outcome that of the reasons shown (the decision's neutral reason says that more is being looked at)."""
     shown = check_details_for_applicant(result)
-    shown["reasons"] = reasons(result.get("reasons") or (), str(result.get("check") or ""))
+    name = str(result.get("check") or "")
+    recorded = [dict(r) for r in result.get("reasons") or ()]
+    kept = [r for r in recorded if not withheld(r, name)]
+    if len(kept) < len(recorded):
+        shown["reasons"] = kept
+        shown["outcome"] = worst(_outcome_of(r.get("code"), r.get("outcome")) for r in kept).value
     return shown
 
 
@@ -104,8 +111,7 @@ def decision_summary(summary: str) -> str:
     for part in summary.split("; "):
         name, colon, code = part.partition(":")
         if colon and withheld({"check": name, "code": code}):
-            neutral = NEUTRAL_REASONS[_neutral_outcome(code)]
-            part = f"{NEUTRAL_CHECK if name in WITHHELD_CHECKS else name}:{neutral.code}"
+            part = f"{NEUTRAL_CHECK}:{NEUTRAL_REASONS[_outcome_of(code)].code}"
         if part not in parts:
             parts.append(part)
     return "; ".join(parts)
@@ -137,6 +143,10 @@ def event(recorded: Mapping[str, Any]) -> dict[str, Any]:
     details = shown_event.get("details")
     if kind == EventType.CHECK_COMPLETED.value and isinstance(details, Mapping):
         shown_event["details"] = check(details)
+        if shown_event["details"].get("outcome") != details.get("outcome"):  # "face check: REVIEW" would tell
+            shown_event["reason"] = f"{details.get('check')} check: {shown_event['details']['outcome']}"
+    elif kind == EventType.CHECK_COMPLETED.value:  # as the topic carries it: no details to tell the outcome by
+        shown_event["reason"] = f"{_check_of(shown_event) or 'a'} check finished"
     elif kind in {e.value for e in face_workflow.BIOMETRIC_EVENTS} and isinstance(details, Mapping):
         shown_event["details"] = face_workflow.for_applicant(details)
     elif kind in _DECISIONS and str(shown_event.get("actor") or "").startswith("system:"):

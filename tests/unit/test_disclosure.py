@@ -37,15 +37,27 @@ def test_the_withheld_codes_are_the_screenings_own_with_their_outcomes():
 
 
 @given(st.lists(reason(), max_size=8))
-def test_no_telling_reason_survives_and_the_outcome_the_applicant_reads_is_the_recorded_one(recorded):
+def test_no_telling_reason_survives_a_decision_and_its_outcome_is_the_recorded_one(recorded):
     shown = disclosure.reasons(recorded)
     assert not any(r["check"] == SANCTIONS or r["code"] in disclosure.WITHHELD_CODES for r in shown)
     assert not any(r["code"].startswith("SANCTIONS") for r in shown)
     assert worst(Outcome(r["outcome"]) for r in shown) is worst(Outcome(r["outcome"]) for r in recorded)
-    neutral = [(r["check"], r["code"]) for r in shown if r["code"] in ("IN_REVIEW", "NOT_APPROVED")]
-    assert len(neutral) == len(set(neutral))  # each neutral reason once
+    neutral = [r for r in shown if r["code"] in ("IN_REVIEW", "NOT_APPROVED")]
+    assert all(r["check"] == "review" for r in neutral) and len(neutral) == len({r["code"] for r in neutral})
     untouched = [r for r in recorded if not disclosure.withheld(r)]
     assert all(r in shown for r in untouched)  # the applicant's own findings are still theirs to read
+
+
+@given(st.sampled_from(REQUIRED_CHECKS), st.lists(reason(), max_size=6))
+def test_a_check_shows_only_what_does_not_tell_with_the_outcome_of_what_it_shows(name, recorded):
+    mine = [{k: v for k, v in r.items() if k != "check"} for r in recorded]
+    result = {"check": name, "outcome": worst(Outcome(r["outcome"]) for r in mine).value, "reasons": mine,
+              "details": {"candidates": ["x"], "duplicates": ["y"]}}
+    shown = disclosure.check(result)
+    assert shown["reasons"] == [r for r in mine if not disclosure.withheld(r, name)]
+    assert shown["outcome"] == worst(Outcome(r["outcome"]) for r in shown["reasons"]).value
+    if name in ("sanctions", "face"):
+        assert shown["details"] == {}
 
 
 @given(st.lists(reason(), max_size=8))
