@@ -49,7 +49,7 @@ NEUTRAL_REASONS: Mapping[Outcome, Reason] = {
     Outcome.REVIEW: Reason("IN_REVIEW", Outcome.REVIEW, "We need to check a few details"),
     Outcome.FAIL: Reason("NOT_APPROVED", Outcome.FAIL, "We cannot open an account for this application"),
 }
-#: The check a neutral reason is filed under when its own check is withheld.
+#: The check every neutral reason of a decision is filed under (a sanctions hit and a duplicate face alike).
 NEUTRAL_CHECK = "review"
 #: Event types never shown to the applicant (besides the sanctions check's result).
 HIDDEN_EVENTS = frozenset({*(e.value for e in EventType if not shown_to_applicant(e)), EventType.RECOMMENDED.value})
