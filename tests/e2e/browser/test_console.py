@@ -286,6 +286,7 @@ def test_reviewer_sees_the_sanctions_match_and_the_applicant_never_does(local_st
     assert not internal, f"the applicant's page shows internal names {internal}"
     assert "Being reviewed by our team" in text(browser, "#application-state")
     assert not browser.find_elements(By.CSS_SELECTOR, "#sanctions")
+    screenshot(browser, "applicant-in-sanctions-review")
 
 
 def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_reviewer(local_stack, browser, page_errors):
