@@ -11,7 +11,8 @@ import pytest
 from chalicelib.domain.checks import REQUIRED_CHECKS, Outcome
 from chalicelib.domain.workflow import EventType, State
 
-WORDS = (Path(__file__).resolve().parents[1] / "chalicelib" / "console" / "words.js").read_text()
+WORDS_PATH = Path(__file__).resolve().parents[1] / "chalicelib" / "console" / "words.js"
+WORDS = WORDS_PATH.read_text()
 
 
 def table(name: str) -> dict[str, str]:
@@ -33,3 +34,37 @@ def test_every_code_has_words_and_the_words_are_not_the_code(name, codes):
     assert sorted(set(words) - set(codes)) == [], f"{name} has words for codes the domain does not have"
     for code, said in words.items():
         assert code not in said and "_" not in said, f"{name}[{code}] = {said!r} is not plain words"
+
+
+#: Words that would tell an applicant of a screening (tipping off; chalicelib/domain/disclosure.py), lower-case.
+TELLING = ("sanction", "screening", "watch list", "watchlist", "compliance", "same face", "duplicate",
+           "another application", "other application", "second reviewer", "recommendation", "match")
+#: The modules of the applicant's pages (applicant.js and what it imports); staff pages (reviewer.js, face.js,
+#: sanctions.js, screening.js) keep every word.
+APPLICANT_MODULES = ("applicant.js", "liveness.js", "liveness-aws.js", "timeline.js")
+
+
+@pytest.mark.no_stack
+def test_the_words_an_applicant_can_meet_tell_nothing_of_a_screening():
+    """The API never sends an applicant the sanctions check, a screening event or a telling reason
+    (tests/test_tipping_off.py); the console's own words for what it does send must not tell either."""
+    from chalicelib.domain import disclosure
+
+    shown_events = [e.value for e in EventType if disclosure.shown({"type": e.value, "actor": "system:x"})]
+    shown_checks = [c for c in REQUIRED_CHECKS if c not in disclosure.WITHHELD_CHECKS]
+    words = {
+        **{f"STATE_WORDS[{k}]": v for k, v in table("STATE_WORDS").items()},
+        **{f"EVENT_WORDS[{k}]": v for k, v in table("EVENT_WORDS").items() if k in shown_events},
+        **{f"CHECK_WORDS[{k}]": v for k, v in table("CHECK_WORDS").items() if k in shown_checks},
+        **{f"OUTCOME_WORDS[{k}]": v for k, v in table("OUTCOME_WORDS").items()},
+        **{f"neutral {o.value}": r.message for o, r in disclosure.NEUTRAL_REASONS.items()},
+    }
+    console = WORDS_PATH.parent
+    for module in APPLICANT_MODULES:
+        code = re.sub(r"^\s*(//|\*|/\*).*$", "", (console / module).read_text(), flags=re.M)  # not the comments
+        for n, literal in enumerate(re.findall(r'"([^"\n]*)"|`([^`]*)`', code)):
+            words[f"{module} literal {n}"] = "".join(literal)
+    told = {where: said for where, said in words.items() if any(t in said.lower() for t in TELLING)}
+    assert told == {}, "an applicant could read these"
+    assert "sanctions" in disclosure.WITHHELD_CHECKS and "screening.false_positive" not in shown_events
+    assert "review.recommended" not in shown_events

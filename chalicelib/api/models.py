@@ -233,9 +233,15 @@ class ApplicationOut(ApplicationSummary):
     state_since: str
     declared: Declared
     checks: dict[str, CheckOut] = Field(
-        description="By check name: identity, address, sanctions, face (sanctions and face details: reviewers only)"
+        description="By check name: identity, address, sanctions, face (sanctions and face details: reviewers "
+        "only). The applicant's view never has the sanctions check, and leaves out of a check any reason that "
+        "would tell of a screening (a list match, the same face on another application): no tipping off"
     )
-    decision_reasons: list[DecisionReason]
+    decision_reasons: list[DecisionReason] = Field(
+        description="Why the checks decided as they did. In the applicant's view a reason that would tell of a "
+        'screening is one neutral reason of check "review" (IN_REVIEW: "We need to check a few details"; '
+        'NOT_APPROVED: "We cannot open an account for this application")'
+    )
     document_received: bool
     escalated_at: Optional[str]
     purged_at: Optional[str]

@@ -6,14 +6,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from ..domain import face_evidence, face_workflow
+from ..domain import disclosure, face_evidence
 from ..domain import workflow as wf
-from ..domain.checks import FACE, for_applicant
+from ..domain.checks import FACE
 from ..domain.face import similarity_band
 from ..domain.policy import Policy
 from ..domain.sanctions.rescreening import ScreeningCase
-from ..domain.workflow import Application, EventType, HistoryEvent, State, iso, shown_to_applicant
-from ..domain.workflow import for_applicant as event_for_applicant
+from ..domain.workflow import Application, HistoryEvent, State, iso
 from ..services.applications import History
 from ..services.face import Completion, ConsentStatus, SessionView
 from ..services.face_review import SelfieLink
@@ -23,13 +22,18 @@ from ..services.review import Detail, DocumentLink, applicant_name
 
 
 def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
-    """The application; the applicant's view withholds reviewer-only check details (a sanctions match)."""
+    """The application; the applicant's view tells nothing of a screening (``domain.disclosure``: no sanctions
+    check, no list entry, no other application with the same face, neutral reasons instead)."""
     return {
         **summary(app),
         "state_since": app.state_since,
         "declared": dict(app.declared),
-        "checks": {name: dict(result) if reviewer else for_applicant(result) for name, result in app.checks.items()},
-        "decision_reasons": [dict(r) for r in app.decision_reasons],
+        "checks": {name: dict(result) for name, result in app.checks.items()}
+        if reviewer
+        else disclosure.checks(app.checks),
+        "decision_reasons": [dict(r) for r in app.decision_reasons]
+        if reviewer
+        else disclosure.reasons(app.decision_reasons),
         "document_received": app.document_key is not None,
         "escalated_at": app.escalated_at,
         "purged_at": app.purged_at,
@@ -118,21 +122,16 @@ def summary(app: Application) -> dict[str, Any]:
 
 
 def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
-    shown = evt.to_dict()
-    if reviewer:
-        return shown
-    if evt.type is EventType.CHECK_COMPLETED:
-        shown["details"] = for_applicant(shown["details"])  # the hash still covers what was recorded
-    elif evt.type in face_workflow.BIOMETRIC_EVENTS:  # no scores, image locations or reviewers
-        shown["details"] = face_workflow.for_applicant(shown["details"])
-    return event_for_applicant(shown)  # staff as their role, no sub, no internal reason
+    """An event as recorded (staff), or as the applicant sees it (``disclosure.event``: the hash still covers
+    what was recorded; staff as their role; no scores, list entries or telling reasons)."""
+    return evt.to_dict() if reviewer else disclosure.event(evt.to_dict())
 
 
 def history(found: History, reviewer: bool = False) -> dict[str, Any]:
     """A page of the history; the applicant's view shows staff as their role, without internal reasons, and
-    none of the sanctions reviews of them (``workflow.HIDDEN_FROM_APPLICANT``: tipping off); the chain is
-    checked over the whole page, hidden events included."""
-    shown = [e for e in found.events if reviewer or shown_to_applicant(e.type)]
+    nothing of a screening (``disclosure.shown``: no sanctions check, no sanctions review, no four-eyes
+    recommendation: tipping off); the chain is checked over the whole page, hidden events included."""
+    shown = [e for e in found.events if reviewer or disclosure.shown(e.to_dict())]
     return {
         "items": [event(e, reviewer) for e in shown],
         "chain_intact": found.intact,

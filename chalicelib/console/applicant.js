@@ -3,7 +3,7 @@
 // the state change live, withdraw.
 import { ApiError, uploadPresigned } from "./api.js";
 import { announce, h, replace, stateBadge, time } from "./dom.js";
-import { livenessStep } from "./liveness.js";
+import { livenessStep, stopCamera } from "./liveness.js";
 import { field } from "./signin.js";
 import { timeline } from "./timeline.js";
 import { checkInWords, outcomeInWords, stateInWords } from "./words.js";
@@ -88,7 +88,7 @@ function applicationForm(ctx) {
     try {
       const created = await ctx.api.post("applications", body);
       if (created.uploads) formsFromCreate.set(created.id, created.uploads);
-      announce("Application submitted. Now upload your identity document.");
+      announce("Application submitted. Now upload your identity document.", "info", { carry: true });
       location.hash = `#/applicant/${created.id}`;
     } catch (e) {
       error.textContent = describeFields(form, e);
@@ -213,6 +213,9 @@ async function renderOne(ctx, id) {
   return () => {
     off();
     ctx.live.unsubscribeAll();
+    // Leaving the page: the camera off (a capture may be running) and no step kept to show stale next time.
+    stopCamera();
+    livenessSteps.clear();
   };
 }
 

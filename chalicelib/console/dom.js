@@ -75,10 +75,27 @@ export function stateBadge(state, label = null) {
   return h("span", { class: `badge state-${String(state || "unknown").toLowerCase()}` }, label || state || "?");
 }
 
-/** The page's one polite status line (screen readers announce it). */
-export function announce(message, kind = "info") {
+/** The page's one polite status line (screen readers announce it). It belongs to the page it was said on:
+ *  the next page change clears it ("The liveness check did not succeed" is not true of My applications).
+ *  ``carry``: said for the page the caller is about to open ("Application submitted" before showing it),
+ *  so it survives that one page change. */
+export function announce(message, kind = "info", { carry = false } = {}) {
   const el = document.getElementById("status");
   if (!el) return;
   el.className = `status status-${kind}`;
   el.textContent = message;
+  if (carry) el.dataset.carry = "yes";
+  else delete el.dataset.carry;
+}
+
+/** A page change (the router calls it before the new page renders): the old page's status line goes. */
+export function pageChanged() {
+  const el = document.getElementById("status");
+  if (!el) return;
+  if (el.dataset.carry) {
+    delete el.dataset.carry;
+    return;
+  }
+  el.className = "status";
+  el.textContent = "";
 }

@@ -12,6 +12,13 @@ import { announce, h, replace } from "./dom.js";
 const BURST_FRAMES = 8; // after the first one, which faces the camera (the stand-in takes 2-10)
 const BURST_INTERVAL_MS = 350;
 const FRAME_TYPES = ["image/jpeg", "image/png"];
+let cameraOff = null; // stops the camera of the capture on the page, while one is on
+
+/** The camera off, e.g. when the applicant leaves the page mid-capture (the light must not stay on). */
+export function stopCamera() {
+  if (cameraOff) cameraOff();
+  cameraOff = null;
+}
 
 function describe(error) {
   return String(error.message || error); // the API's message is written for the applicant; its code is not
@@ -175,6 +182,8 @@ async function renderLocalCapture(ctx, body, session, endpoint, complete) {
 
   let stream = null;
   const stop = () => stream && stream.getTracks().forEach((track) => track.stop());
+  stopCamera(); // an earlier attempt's camera, if it is still on
+  cameraOff = stop;
   const post = async (frames) => {
     status.textContent = `Checking ${frames.length} frames…`;
     start.disabled = true;

@@ -1,7 +1,7 @@
 // The console's entry point: configuration, sign-in, navigation by #hash.
 import { Api } from "./api.js";
 import { Auth, CUSTOMER, STAFF } from "./auth.js";
-import { announce, h, replace } from "./dom.js";
+import { announce, h, pageChanged, replace } from "./dom.js";
 import { Live } from "./live.js";
 import * as applicant from "./applicant.js";
 import * as operator from "./operator.js";
@@ -96,6 +96,7 @@ class Console {
       this.cleanup();
       this.cleanup = null;
     }
+    pageChanged(); // what the last page announced is not about this one
     const { page, rest } = parseRoute();
     this.renderChrome();
     const ctx = { api: this.api, auth: this.auth, live: this.live, config: this.config, view: this.view };

@@ -21,9 +21,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Optional
 
+from ..domain import disclosure
 from ..domain.limits import MAX_CONNECTIONS_PER_USER
 from ..domain.users import REVIEWERS_GROUP, Identity
-from ..domain.workflow import for_applicant, shown_to_applicant
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -369,7 +369,7 @@ def _frames(
         staff = any(map(is_staff_topic, topics))
         key = (staff, tuple(event["event_id"] for event in mine))
         if key not in cache:
-            shown = mine if staff else [for_applicant(event) for event in mine]
+            shown = mine if staff else [disclosure.event(event) for event in mine]
             cache[key] = json.dumps({"type": "events", "application_id": application_id, "events": shown})
         frames[connection_id] = cache[key]
     return frames
@@ -390,7 +390,7 @@ def topics_for(event: Mapping[str, Any], applicant_id: Optional[str] = None, leg
     """
     application_id = str(event["application_id"])
     topics: list[str] = []
-    if shown_to_applicant(event.get("type")):  # a sanctions review of the applicant is never shown to them
+    if disclosure.shown(event):  # nothing of a screening is shown to the applicant (tipping off)
         if applicant_id:
             topics += [applicant_topic(applicant_id, application_id), applicant_topic(applicant_id)]
         if legacy or not applicant_id:

@@ -462,3 +462,43 @@ def test_a_batch_with_a_sanctions_review_in_it_sends_the_applicant_only_the_rest
     for cid in (own, everything):
         [frame] = svc.sender.frames(cid)
         assert [e["seq"] for e in frame["events"]] == [8]
+
+
+def test_the_frames_of_a_sanctions_and_duplicate_face_review_tell_the_applicant_nothing_staff_everything(
+    svc, live, applicant, reviewer, clock
+):
+    """Tipping off, over the WebSocket: the application's real history (a possible sanctions match, its face on
+    another application, FLAGGED, a four-eyes recommendation) relayed by the outbox as one message; the
+    applicant's frames carry no sanctions check, no telling code and no recommendation (domain/disclosure.py)."""
+    from chalicelib.domain import workflow
+    from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
+    from tests.support.fakes import relay
+
+    app = submit(svc, applicant)
+    app_id = app.application_id
+    svc.applications.apply_with_retry(app_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
+    possible = Reason("SANCTIONS_POSSIBLE_MATCH", Outcome.REVIEW, "Our compliance team needs to review this.")
+    svc.check_recorder.record(app_id, CheckResult(SANCTIONS, (possible,), {"candidates": [{"entry_id": "16452"}]}))
+    same_face = Reason("DUPLICATE_FACE", Outcome.REVIEW, "The same face appears on another application")
+    svc.check_recorder.record(app_id, CheckResult(FACE, (same_face,), {"duplicates": [{"application_id": "other"}]}))
+    svc.check_recorder.record(app_id, CheckResult(ADDRESS))
+    svc.check_recorder.record(app_id, CheckResult(IDENTITY))
+    assert svc.repository.get(app_id).state.value == "FLAGGED"
+    own, everything, staff = connected(svc, applicant), connected(svc, applicant), connected(svc, reviewer)
+    subscribe(svc, own, app_id)
+    subscribe(svc, staff, app_id)  # staff watch it once it is in review
+    svc.live_updates.command(everything, "subscribe", {"topic": MY_APPLICATIONS}, MY_APPLICATIONS)
+    svc.review.decide(reviewer, app_id, True, "not the listed man")  # four eyes on sanctions: a recommendation
+    relay(svc, app_id)
+    for published in svc.publisher.published:
+        live.fan_out(json.dumps(published.message))
+
+    staff_text = json.dumps(svc.sender.frames(staff))
+    assert "SANCTIONS_POSSIBLE_MATCH" in staff_text and "review.recommended" in staff_text
+    for cid in (own, everything):
+        frames = svc.sender.frames(cid)
+        events = [e for frame in frames for e in frame["events"]]
+        assert "application.flagged" in [e["type"] for e in events]
+        text = json.dumps(frames).lower()
+        for word in ("sanction", "duplicate", "compliance", "same face", "recommend", "second reviewer", "16452"):
+            assert word not in text, f"the applicant's frame tells {word!r}: {text}"

@@ -91,6 +91,17 @@ def test_a_picture_held_to_the_camera_does_not_pass(local_stack, browser, page_e
     wait(browser, EVENT_S).until(lambda d: "Liveness check 1: not passed" in text(d, "#application-history"))
     assert "SUCCEEDED" not in text(browser, "#application-history")
     screenshot(browser, "face-applicant-camera-refused")
+    # The page's status line says so, and it belongs to this page: it went on showing "did not succeed" on
+    # every page after (issue 18 follow-up). Leaving mid-capture also turns the camera off.
+    wait(browser, EVENT_S).until(lambda d: "did not succeed" in text(d, "#status"))
+    click(browser, "#liveness-again")
+    wait(browser, 30).until(lambda d: d.execute_script(
+        "const v = document.querySelector('#liveness-video');"
+        "if (!v || !v.srcObject || v.readyState < 2) return false; window.__camera = v.srcObject; return true"))
+    click(browser, "#view a[href='#/applicant']")  # "← My applications"
+    visible(browser, "#my-applications")
+    assert text(browser, "#status") == "", text(browser, "#status")
+    assert browser.execute_script("return window.__camera.getTracks().every((t) => t.readyState === 'ended')")
 
 
 def test_the_reviewer_sees_the_selfie_beside_the_document_photo(local_stack, browser, page_errors):
