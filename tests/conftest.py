@@ -3,11 +3,14 @@ resources.yaml (stage ``test``); tests that do not never start it.
 
 ``tests/unit`` (use cases on the in-memory fakes, and the pure domain) needs no
 stack, and neither do the ``fake`` halves of ``tests/contracts`` nor tests marked
-``no_stack``. Every other test, and every test marked ``stack``, does: the session fixture ``aws_stack``
-starts moto and provisions it once, before any other fixture, as soon as the
-session holds one such test -- so ``pytest tests/unit`` never starts it. The
-environment is exported before ``app`` is imported (``chalice_app``), exactly as
-the local stack does, because app.py reads resource names at import time: so
+``no_stack``. Every other test, and every test marked ``stack``, does. The session
+runs every no-stack test first (``pytest_collection_modifyitems``), and starts and
+provisions moto once, just before the first test that needs it, ahead of all its
+fixtures (``pytest_runtest_setup``; the ``aws_stack`` fixture is its environment):
+so ``pytest tests/unit`` never starts it, and a no-stack test that secretly needs
+it fails in the session (tests/test_unit_needs_no_stack.py checks the record).
+The environment is exported before ``app`` is imported (``chalice_app``), exactly
+as the local stack does, because app.py reads resource names at import time: so
 only tests that need the stack import app.
 """
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
 from tests.support.aws import ROOT
+from tests.support.no_stack_probe import RECORD_KEY, NoStackRecord, needs_stack, run_order
 
 sys.path.insert(0, str(ROOT))
 
@@ -37,9 +41,6 @@ for _name, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "
 # tests/data/faces has no photo with closed eyes, so its stacks ask for turns only (the blink rule is
 # tested on the stand-in directly: tests/test_liveness_rules.py).
 os.environ.setdefault("DEVSTACK_LIVENESS_CHALLENGES", "turn_left,turn_right")
-
-TESTS = Path(__file__).resolve().parent
-NO_STACK_DIRS = (TESTS / "unit", TESTS / "contracts")
 
 # The suite (and so CI) runs property tests derandomized: the same examples every run, so a
 # green main stays green. `HYPOTHESIS_PROFILE=explore ./dev test` searches afresh with more
@@ -81,15 +82,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start now, beside the session, the no-stack probe (a second pytest run of tests/unit and the fake
-    contracts) when the session holds it and other tests -- test_unit_needs_no_stack.py collects its verdict --
-    and the Lambda package's build when a test module that reads the package is selected."""
-    probe = [item for item in session.items
-             if item.name == "test_unit_tests_and_fake_contracts_run_without_the_stack"]
-    if probe and len(session.items) > 1 and xdist_worker() is None:  # under xdist the worker given it runs it
-        from tests.support.no_stack_probe import PROBE_KEY, start_probe
-
-        session.config.stash[PROBE_KEY] = start_probe()
+    """Start the Lambda package's build beside the suite when a test module that reads the package is selected."""
     from tests.support.package_build import USERS, start_background_build
 
     # Under xdist every worker collects every test: one of them builds (the build takes a file lock, and a
@@ -98,44 +91,100 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         start_background_build()  # tests/support/package_build.py
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """A probe or package build still running when the session ends early (-x, Ctrl-C) is stopped with it."""
-    from tests.support.no_stack_probe import PROBE_KEY
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that needs no stack runs before the first one that does (a stable sort, after pytest's own
+    ordering), and the stack is started only then: a no-stack test that secretly needs it fails in the session
+    (tests/support/no_stack_probe.py records how each ran; tests/test_unit_needs_no_stack.py checks it)."""
+    from tests.support.package_build import USERS
 
-    process = session.config.stash.get(PROBE_KEY, None)
-    if process is not None and process.poll() is None:
-        process.kill()
-        process.wait()
+    items[:] = sorted(items, key=lambda item: run_order(item, USERS))
+    config.stash[RECORD_KEY] = NoStackRecord()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A package build still running when the session ends early (-x, Ctrl-C) is stopped with it."""
     from tests.support.package_build import stop_background_build
 
     stop_background_build()
 
 
-def needs_stack(item: pytest.Item) -> bool:
-    if item.get_closest_marker("stack") is not None:
-        return True
-    if item.get_closest_marker("no_stack") is not None:
-        return False
-    path = Path(str(item.fspath)).resolve()
-    return not any(path.is_relative_to(folder) for folder in NO_STACK_DIRS)
+_stack: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def aws_stack(request: pytest.FixtureRequest) -> Optional[dict[str, str]]:
-    """moto started and provisioned once per session, only if a selected test needs it.
+def _started_stack() -> dict[str, str]:
+    """moto started and provisioned on first use, once per session (a failed start fails every later user)."""
+    if "error" in _stack:
+        raise RuntimeError("the stack failed to start (see the first test that needed it)") from _stack["error"]
+    if "env" not in _stack:
+        try:
+            from chalicelib.bootstrap import services
+            from tests.support.aws import provisioned_environment
 
-    Autouse and session-scoped, so it is set up before any other fixture (the
-    ones that import app.py or make Cognito users included).
+            env = provisioned_environment()
+            _relax_request_rate_limits()
+            _ = services().dynamodb_connection  # binds the pynamodb models to the provisioned tables
+        except Exception as error:
+            _stack["error"] = error
+            raise
+        _stack["env"] = env
+    return _stack["env"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture of a test that needs the stack (module- and session-scoped ones included, which
+    pytest sets up before function-scoped ones): start it, if not yet. A test that needs no stack may not
+    reach it through its fixtures."""
+    record = item.config.stash.get(RECORD_KEY, None)
+    if needs_stack(item):
+        if record is not None:
+            record.stack_starting(item)
+        _started_stack()
+    elif "aws_stack" in getattr(item, "fixturenames", ()):
+        pytest.fail(f"{item.nodeid} needs no stack but a fixture it uses does (aws_stack): mark it 'stack'",
+                    pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Any:
+    """How each no-stack test ran, for tests/test_unit_needs_no_stack.py."""
+    record = item.config.stash.get(RECORD_KEY, None)
+    if record is None or needs_stack(item):
+        return (yield)
+    record.begin(item)
+    try:
+        return (yield)
+    finally:
+        record.end(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A no-stack test whose run the record finds wrong (the stack's variables set, app or moto imported, an AWS
+    call) fails itself, at its teardown: under pytest-xdist the check in tests/test_unit_needs_no_stack.py sees
+    only its own worker's tests, so each test answers for itself too."""
+    report = yield
+    record = item.config.stash.get(RECORD_KEY, None)
+    if call.when == "teardown" and record is not None and not needs_stack(item):
+        record.end(item)
+        run = record.runs.get(item.nodeid)
+        problems = run.problems() if run is not None else []
+        if problems and report.passed:
+            report.outcome = "failed"
+            report.longrepr = "this test needs no stack, yet:\n" + "\n".join(problems)
+    return report
+
+
+@pytest.fixture(scope="session")
+def aws_stack() -> dict[str, str]:
+    """The moto server provisioned from resources.yaml: its environment (already exported to os.environ).
+
+    Started by ``pytest_runtest_setup`` before the first test that needs it, ahead of every fixture of that
+    test (the ones that import app.py or make Cognito users included); never in a session of tests that need
+    none (``pytest tests/unit``).
     """
-    if not any(needs_stack(item) for item in request.session.items):
-        return None
-    from chalicelib.bootstrap import services
-    from tests.support.aws import provisioned_environment
-
-    env = provisioned_environment()
-    _relax_request_rate_limits()
-    _ = services().dynamodb_connection  # binds the pynamodb models to the provisioned tables
-    return env
+    return _started_stack()
 
 
 def _relax_request_rate_limits() -> None:
@@ -186,7 +235,6 @@ class Api:
 
 @pytest.fixture(scope="session")
 def chalice_app(aws_stack):
-    assert aws_stack is not None, "app.py needs the provisioned stack: mark the test 'stack'"
     import app as app_module
 
     return app_module.app
