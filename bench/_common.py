@@ -266,7 +266,8 @@ def poll(fetch: Callable[[], Any], until: Callable[[Any], bool], timeout: float,
 
 
 def submit_with_document(stack: Stack, token: str, body: dict[str, Any], data: bytes,
-                         content_type: str = "image/jpeg", selfie: bool = False) -> tuple[str, float]:
+                         content_type: str = "image/jpeg", selfie: bool = False,
+                         holder: Optional["Holder"] = None) -> tuple[str, float]:
     """Create (its answer carries the upload forms), the liveness check first when ``selfie`` (so the
     upload is the applicant's last step), upload; returns (application id, perf_counter when the upload
     answered)."""
@@ -282,7 +283,7 @@ def submit_with_document(stack: Stack, token: str, body: dict[str, Any], data: b
             raise RuntimeError(f"presign -> {presigned.status_code}: {presigned.text[:300]}")
         form = presigned.json()
     if selfie:
-        take_selfie(stack, token, app_id)
+        take_selfie(stack, token, app_id, holder)
     uploaded = upload(form, data, content_type)
     if uploaded.status_code not in (200, 201, 204):
         raise RuntimeError(f"upload -> {uploaded.status_code}: {uploaded.text[:300]}")

@@ -1,6 +1,6 @@
 """Applications through the whole workflow while 10% of the app's AWS calls fail.
 
-    python -m bench.faults [--applications 200] [--fraction 0.1] [--seed 12]
+    python -m bench.faults [--applications 200] [--fraction 0.1] [--seed 12] [--baseline N]
 
 In-process like ``bench.aws_calls``: an in-process moto provisioned from
 resources.yaml, the unchanged app behind Chalice's test client, every
@@ -455,7 +455,7 @@ def measure(
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--applications', '6']
+SMOKE_ARGS = ['--applications', '6', '--baseline', '1']
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -464,7 +464,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--applications", type=int, default=200)
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--baseline", type=int, default=None,
+                        help="applications of the no-fault baseline (default: a tenth of --applications, at least 10)")
     args = parser.parse_args(argv)
+    baseline_count = args.baseline if args.baseline is not None else max(10, args.applications // 10)
     header(f"{args.applications} applications with {args.fraction:.0%} of the app's AWS calls failing")
 
     import logging
@@ -484,7 +487,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     with Client(app_module.app, stage_name="local", project_dir=str(ROOT)) as client:
         users = [make_user() for _ in range(args.applications // 4 + 3)]  # the daily limit is per applicant
-        baseline = measure(app_module.app, client, max(10, args.applications // 10), 0.0, args.seed, users)
+        baseline = measure(app_module.app, client, baseline_count, 0.0, args.seed, users)
         faulty = measure(app_module.app, client, args.applications, args.fraction, args.seed, users)
     for label, result in (("no faults (baseline)", baseline), (f"{args.fraction:.0%} faults", faulty)):
         per_app = result["seconds"] / result["applications"]

@@ -1,6 +1,6 @@
 """Each handler's first invocation, cold, from the built package, against a bare baseline in the same run.
 
-    python -m bench first_invocation [--runs 3] [--no-tracing]
+    python -m bench first_invocation [--runs 3] [--no-tracing] [--one-baseline]
 
 A cold start as Lambda has it: a fresh interpreter that sees only the lean
 package (scripts/build_package.py, unpacked) and the runtime's SDK, imports
@@ -14,7 +14,8 @@ Textract's, not the cold start's.
 
 Baseline, in the same run and alternating with the handlers: a bare Chalice
 app that imports boto3, makes one DynamoDB client and, on its first
-invocation, makes one GetItem call against the same moto. Printed per
+invocation, makes one GetItem call against the same moto (``--one-baseline``:
+sampled once, before the first handler). Printed per
 handler: median import, first call and total, and total / baseline.
 
 With tracing on (the default adds this column; ``--no-tracing`` leaves it
@@ -249,7 +250,7 @@ class _Api:
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--runs', '1', '--no-tracing']
+SMOKE_ARGS = ['--runs', '1', '--no-tracing', '--one-baseline']
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="cold starts per handler (default 3)")
     parser.add_argument("--no-tracing", action="store_true", help="leave out the tracing-on column")
+    parser.add_argument("--one-baseline", action="store_true",
+                        help="sample the baseline once, not beside every handler's run (quicker, and less fair "
+                             "on a machine whose load changes)")
     parser.add_argument("handlers", nargs="*", help="only these handlers (default: all)")
     args = parser.parse_args(argv)
     header("first invocation of each handler, cold, from the built package (import + first call)")
@@ -270,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             function, make_event, check = table[name]
             for _ in range(args.runs):  # alternate with the baseline: the same machine load for both
-                base = harness.bare()
-                bases.append(base["import"] + base["call"])
+                if not (args.one_baseline and bases):
+                    base = harness.bare()
+                    bases.append(base["import"] + base["call"])
                 for mode in ("off", "on") if not args.no_tracing else ("off",):
                     measured = harness.cold(name, function, make_event(), tracing=mode == "on")
                     if not check(measured["result"]):

@@ -128,7 +128,7 @@ def one_decision(stack, applicant: str, reviewer: str, app_id: str) -> dict[str,
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--count', '3', '--prepare-workers', '2']
+SMOKE_ARGS = ['--count', '1', '--prepare-workers', '2']
 
 
 def main(argv: list[str] | None = None) -> int:

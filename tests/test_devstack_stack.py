@@ -1,21 +1,28 @@
 """``python -m devstack up`` as a developer runs it: a real process, real ports, Ctrl-C.
 
-One test runs a throwaway project whose handlers record what they receive
-in the stack's own S3 (so the test observes the process from outside, the
-way a developer would); another runs the project's real app.py. Each checks
-that SIGINT (or SIGTERM) stops everything: exit status 0, no child process, no port left
-listening, the state file removed. Waiting is by deadline, never fixed sleeps.
+A throwaway project whose handlers record what they receive in the stack's own S3 (so the test observes the
+process from outside, the way a developer would) starts three times, one after another on one state
+directory, and each start proves what the one before left:
+
+1. ``--keep-state`` on an empty state directory: it serves the app and pumps every kind of event, answers the
+   CLI, refuses a second ``up`` on its port; SIGTERM (as a service manager stops it) stops everything and
+   keeps the local AWS;
+2. ``--keep-state`` again: the local AWS comes back, with this run's endpoints (a token verifies against this
+   run's JWKS, the local Textract reads a document); SIGINT (Ctrl-C) stops everything;
+3. without ``--keep-state``: fresh (the default); then its moto dies, and the stack says so and exits 1.
+
+"Stops everything" is exit status 0, no child process, no port left listening, the state file removed. The
+project's own app.py starts and stops on SIGINT the same way in the e2e session's stack
+(tests/e2e/conftest.py checks it on teardown). Waiting is by deadline, never fixed sleeps.
 """
 from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,10 +34,12 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
+from devstack.processes import read_until_ready
 from tests.support.deadlines import COMMAND_S, EVENT_S, REPLY_S, START_S, STOP_S
 from tests.support.stopping import child_pids, listening
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.no_stack  # each test brings its own stack, never the in-process moto
 READY = "DEVSTACK_READY "
 START_DEADLINE = START_S  # generous: machines are loaded while the suite runs
 EVENT_DEADLINE = EVENT_S
@@ -114,19 +123,16 @@ def devstack_up(project_dir: Path, state_dir: Path,
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**env, "PYTHONUNBUFFERED": "1"})
     lines: list[str] = []
-    ready: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith(READY):
-                ready.put(json.loads(line[len(READY):]))
-        ready.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
     try:
-        info = ready.get(timeout=START_DEADLINE)
-        assert info is not None, "devstack exited before it was ready:\n" + "\n".join(lines)
+        info = read_until_ready(process, READY, START_DEADLINE, lines.append, "test-stack")
+        if info is None:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                pytest.fail(f"devstack was not ready within {START_DEADLINE:.0f} s; its last output:\n"
+                            + "\n".join(lines[-60:]))
+            pytest.fail(f"devstack exited ({process.returncode}) before it was ready; its last output:\n"
+                        + "\n".join(lines[-60:]))
         yield process, info, lines
     finally:
         if process.poll() is None:
@@ -183,81 +189,143 @@ def smoke_project(tmp_path: Path) -> Path:
     return project
 
 
-def test_up_serves_the_app_and_pumps_every_kind_of_event_then_stops_on_sigint(
+def test_a_stack_serves_pumps_and_stops_cleanly_keeps_state_on_request_and_says_when_its_local_aws_dies(
         smoke_project: Path, tmp_path: Path):
+    """Three starts of the throwaway project on one state directory (the module's docstring)."""
     state_dir = tmp_path / "state"
-    with devstack_up(smoke_project, state_dir) as (process, info, lines):
-        env = info["env"]
-        assert any("ready in" in line for line in lines)
-        assert get_json(info["api_url"] + "/health") == (
-            200, {"ok": True, "stage": "local", "extra": "top-level"})
-        assert {user["role"] for user in info["users"]} == {"applicant", "reviewer", "operator"}
+    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, first, lines):
+        serves_the_app_pumps_every_kind_of_event_and_answers_the_cli(first, lines, smoke_project, state_dir, tmp_path)
+        aws_client(first, "s3").put_object(Bucket=first["env"]["REPORTS_BUCKET_NAME"], Key="kept",
+                                           Body=b"still here")
+        aws_client(first, "dynamodb").put_item(TableName=first["env"]["APPLICATIONS_TABLE_NAME"],
+                                               Item={"application_id": {"S": "kept-1"}})
+        assert_stops_cleanly(process, first, state_dir, signal.SIGTERM)  # as a service manager stops it: state kept
 
-        aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name="us-east-1")
+    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, second, lines):
+        assert any("restored the local AWS" in line for line in lines)
+        assert second["env"]["APPLICATIONS_TABLE_NAME"] == first["env"]["APPLICATIONS_TABLE_NAME"]
+        body = aws_client(second, "s3").get_object(Bucket=second["env"]["REPORTS_BUCKET_NAME"],
+                                                   Key="kept")["Body"].read()
+        assert body == b"still here"
+        assert [item["application_id"]["S"] for item in table_items(second)] == ["kept-1"]
+        comes_back_with_this_runs_endpoints(first, second, state_dir)
+        assert_stops_cleanly(process, second, state_dir)  # Ctrl-C
 
-        def client(service: str) -> Any:
-            return aws.client(service, endpoint_url=info["moto_url"])
+    with devstack_up(smoke_project, state_dir) as (process, fresh, lines):  # no --keep-state: fresh
+        assert table_items(fresh) == []
+        stops_with_a_clear_message_when_the_local_aws_dies(process, fresh, lines)
 
-        def seen(kind: str) -> Any:
-            try:
-                body = client("s3").get_object(Bucket=env["REPORTS_BUCKET_NAME"],
-                                               Key=f"seen/{kind}")["Body"].read()
-            except client("s3").exceptions.NoSuchKey:
-                return None
-            return json.loads(body)
 
-        sqs = client("sqs")
-        sqs.send_message(QueueUrl=sqs.get_queue_url(
-            QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"], MessageBody="check me")
-        client("s3").put_object(Bucket=env["DOCUMENTS_BUCKET_NAME"],
-                                Key="applications/a1/passport.jpg", Body=b"x")
-        client("sns").publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message="published")
-        client("dynamodb").put_item(TableName=env["HISTORY_TABLE_NAME"], Item={
-            "application_id": {"S": "a1"}, "seq": {"N": "1"}})
-        assert wait_until(lambda: seen("sqs")) == ["check me"]
-        assert wait_until(lambda: seen("s3")) == "applications/a1/passport.jpg"
-        assert wait_until(lambda: seen("sns")) == "published"
-        assert wait_until(lambda: seen("stream")) == [
-            {"application_id": {"S": "a1"}, "seq": {"N": "1"}}]
+def aws_client(info: dict, service: str, endpoint_url: str | None = None) -> Any:
+    """A boto3 client for the stack's local AWS (or ``endpoint_url``), with its fake credentials."""
+    return boto3.client(service, endpoint_url=endpoint_url or info["moto_url"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
-        from websockets.sync.client import connect
 
-        with connect(info["ws_url"], open_timeout=REPLY_S) as websocket:
-            websocket.send("hi")
-            assert websocket.recv(timeout=REPLY_S) == "echo:hi"
+def table_items(info: dict) -> list:
+    return aws_client(info, "dynamodb").scan(TableName=info["env"]["APPLICATIONS_TABLE_NAME"])["Items"]
 
-        cli = [sys.executable, "-m", "devstack"]
-        state = ["--state-dir", str(state_dir)]
-        listed = subprocess.run([*cli, "fire", *state], cwd=ROOT, capture_output=True,
-                                text=True, timeout=COMMAND_S)
-        assert listed.returncode == 0, listed.stderr
-        assert listed.stdout.split() == ["daily", "rate(1", "day)", "the", "smoke", "test's", "job"]
-        fired = subprocess.run([*cli, "fire", "daily", "--as-of", "2027-01-31T00:00:00Z", *state],
-                               cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
-        assert fired.returncode == 0, fired.stderr
-        assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event",
-                                                       "time": "2027-01-31T00:00:00Z"}}
-        # Fast because it asks the running stack and makes no AWS client of its own (boto3's import
-        # and client set-up take seconds): shown by what it loads, not by a clock on a busy machine.
-        token = subprocess.run([sys.executable, "-c", NO_SDK_PROBE, "token", "reviewer", *state], cwd=ROOT,
-                               capture_output=True, text=True, timeout=COMMAND_S)
-        assert token.returncode == 0, token.stderr
-        assert token.stdout.strip().count(".") == 2, token.stdout  # a JWT
-        assert token.stderr.strip() == "loaded: []", token.stderr
 
-        api_port = urlsplit(info["api_url"]).port
-        second = subprocess.run([*cli, "up", "--api-port", str(api_port), "--ws-port", "0",
-                                 "--project-dir", str(smoke_project), "--state-dir",
-                                 str(tmp_path / "second")], cwd=ROOT, capture_output=True,
-                                text=True, timeout=COMMAND_S)
-        assert second.returncode == 1
-        assert f"port {api_port} (--api-port) already in use" in second.stderr
-        # Checked before anything starts: no moto, no provisioning, no state written.
-        assert "provisioned" not in second.stdout + second.stderr
-        assert not (tmp_path / "second" / "state.json").exists()
+def serves_the_app_pumps_every_kind_of_event_and_answers_the_cli(
+        info: dict, lines: list[str], project: Path, state_dir: Path, tmp_path: Path) -> None:
+    env = info["env"]
+    assert any("ready in" in line for line in lines)
+    assert get_json(info["api_url"] + "/health") == (200, {"ok": True, "stage": "local", "extra": "top-level"})
+    assert {user["role"] for user in info["users"]} == {"applicant", "reviewer", "operator"}
+    s3 = aws_client(info, "s3")
 
-        assert_stops_cleanly(process, info, state_dir)
+    def seen(kind: str) -> Any:
+        try:
+            body = s3.get_object(Bucket=env["REPORTS_BUCKET_NAME"], Key=f"seen/{kind}")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(body)
+
+    sqs = aws_client(info, "sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=env["ADDRESS_CHECK_QUEUE_NAME"])["QueueUrl"],
+                     MessageBody="check me")
+    s3.put_object(Bucket=env["DOCUMENTS_BUCKET_NAME"], Key="applications/a1/passport.jpg", Body=b"x")
+    aws_client(info, "sns").publish(TopicArn=env["EVENTS_TOPIC_ARN"], Message="published")
+    aws_client(info, "dynamodb").put_item(TableName=env["HISTORY_TABLE_NAME"], Item={
+        "application_id": {"S": "a1"}, "seq": {"N": "1"}})
+    assert wait_until(lambda: seen("sqs")) == ["check me"]
+    assert wait_until(lambda: seen("s3")) == "applications/a1/passport.jpg"
+    assert wait_until(lambda: seen("sns")) == "published"
+    assert wait_until(lambda: seen("stream")) == [{"application_id": {"S": "a1"}, "seq": {"N": "1"}}]
+
+    from websockets.sync.client import connect
+
+    with connect(info["ws_url"], open_timeout=REPLY_S) as websocket:
+        websocket.send("hi")
+        assert websocket.recv(timeout=REPLY_S) == "echo:hi"
+
+    cli = [sys.executable, "-m", "devstack"]
+    state = ["--state-dir", str(state_dir)]
+    listed = subprocess.run([*cli, "fire", *state], cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split() == ["daily", "rate(1", "day)", "the", "smoke", "test's", "job"]
+    fired = subprocess.run([*cli, "fire", "daily", "--as-of", "2027-01-31T00:00:00Z", *state],
+                           cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
+    assert fired.returncode == 0, fired.stderr
+    assert json.loads(fired.stdout) == {"result": {"fired": "Scheduled Event", "time": "2027-01-31T00:00:00Z"}}
+    # Fast because it asks the running stack and makes no AWS client of its own (boto3's import
+    # and client set-up take seconds): shown by what it loads, not by a clock on a busy machine.
+    token = subprocess.run([sys.executable, "-c", NO_SDK_PROBE, "token", "reviewer", *state], cwd=ROOT,
+                           capture_output=True, text=True, timeout=COMMAND_S)
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip().count(".") == 2, token.stdout  # a JWT
+    assert token.stderr.strip() == "loaded: []", token.stderr
+
+    api_port = urlsplit(info["api_url"]).port
+    second = subprocess.run([*cli, "up", "--api-port", str(api_port), "--ws-port", "0",
+                             "--project-dir", str(project), "--state-dir", str(tmp_path / "second")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
+    assert second.returncode == 1
+    assert f"port {api_port} (--api-port) already in use" in second.stderr
+    # Checked before anything starts: no moto, no provisioning, no state written.
+    assert "provisioned" not in second.stdout + second.stderr
+    assert not (tmp_path / "second" / "state.json").exists()
+
+
+def comes_back_with_this_runs_endpoints(first: dict, second: dict, state_dir: Path) -> None:
+    """Every start picks new ports: a restore must not bring back the last run's JWKS URL (every token would be
+    refused) or its local Textract (no document could be read)."""
+    from chalicelib.adapters.cognito_tokens import CognitoTokenVerifier, jwks_client
+    from tests.support.passports import Holder, Look, make_document, mrz_lines
+
+    env = second["env"]
+    assert second["moto_url"] != first["moto_url"]
+    assert env["COGNITO_JWKS_URL"].startswith(second["moto_url"] + "/")
+    assert env["AWS_ENDPOINT_URL_TEXTRACT"] != first["env"]["AWS_ENDPOINT_URL_TEXTRACT"]
+    token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant", "--state-dir", str(state_dir)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
+    assert token.returncode == 0 and token.stdout.count(".") == 2, token.stderr
+    # The app's own check (chalicelib/bootstrap.py's verifier) with the settings this run gives the app: the
+    # key set is fetched from this run's local AWS and the token's signature, issuer and audience hold.
+    verifier = CognitoTokenVerifier(env["COGNITO_ISSUER"], env["USER_POOL_CLIENT_ID"],
+                                    jwks_client(env["COGNITO_JWKS_URL"]))
+    assert verifier.verify(token.stdout.strip()).token_use == "id"
+    holder = Holder(surname="Restored")
+    key = f"test-restore/{holder.surname}.png"
+    aws_client(second, "s3").put_object(Bucket=env["DOCUMENTS_BUCKET_NAME"], Key=key,
+                                        Body=make_document(holder, Look(fmt="png")))
+    read = aws_client(second, "textract", env["AWS_ENDPOINT_URL_TEXTRACT"]).detect_document_text(
+        Document={"S3Object": {"Bucket": env["DOCUMENTS_BUCKET_NAME"], "Name": key}})
+    lines = {block["Text"] for block in read["Blocks"] if block["BlockType"] == "LINE"}
+    assert mrz_lines(holder)[0] in lines or any("RESTORED" in line for line in lines), lines
+
+
+def stops_with_a_clear_message_when_the_local_aws_dies(process: subprocess.Popen, info: dict,
+                                                       lines: list[str]) -> None:
+    """moto gone, every call would be refused: the stack says so and exits, instead of logging
+    connection-refused tracebacks for ever."""
+    moto_port = urlsplit(info["moto_url"]).port
+    [moto_pid] = [pid for pid in child_pids(process.pid)
+                  if "devstack.moto_process" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    os.kill(moto_pid, signal.SIGKILL)
+    assert process.wait(STOP_S) == 1
+    assert any("the moto process exited" in line for line in lines), lines[-20:]
+    assert not listening(info["moto_url"]), f"moto still listens on {moto_port}"
 
 
 @pytest.mark.parametrize("command", [["token", "applicant"], ["fire"], ["fire", "daily"],
@@ -271,86 +339,3 @@ def test_commands_say_in_one_line_that_no_stack_is_running(tmp_path: Path, comma
         assert done.returncode == 1
         assert done.stdout == ""
         assert done.stderr == "devstack: the local stack is not running (start it with ./dev up)\n"
-
-
-def test_keep_state_restores_the_local_aws_after_a_restart_and_fresh_is_the_default(
-        smoke_project: Path, tmp_path: Path):
-    state_dir = tmp_path / "state"
-    aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                        region_name="us-east-1")
-
-    def table_items(info: dict) -> list:
-        dynamodb = aws.client("dynamodb", endpoint_url=info["moto_url"])
-        return dynamodb.scan(TableName=info["env"]["APPLICATIONS_TABLE_NAME"])["Items"]
-
-    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, first, _lines):
-        aws.client("s3", endpoint_url=first["moto_url"]).put_object(
-            Bucket=first["env"]["REPORTS_BUCKET_NAME"], Key="kept", Body=b"still here")
-        aws.client("dynamodb", endpoint_url=first["moto_url"]).put_item(
-            TableName=first["env"]["APPLICATIONS_TABLE_NAME"], Item={"application_id": {"S": "kept-1"}})
-        assert_stops_cleanly(process, first, state_dir, signal.SIGTERM)  # as a service manager stops it: state kept
-
-    with devstack_up(smoke_project, state_dir, "--keep-state") as (process, second, lines):
-        assert any("restored the local AWS" in line for line in lines)
-        assert second["env"]["APPLICATIONS_TABLE_NAME"] == first["env"]["APPLICATIONS_TABLE_NAME"]
-        body = aws.client("s3", endpoint_url=second["moto_url"]).get_object(
-            Bucket=second["env"]["REPORTS_BUCKET_NAME"], Key="kept")["Body"].read()
-        assert body == b"still here"
-        assert [item["application_id"]["S"] for item in table_items(second)] == ["kept-1"]
-        token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant",
-                                "--state-dir", str(state_dir)], cwd=ROOT, capture_output=True,
-                               text=True, timeout=COMMAND_S)
-        assert token.returncode == 0 and token.stdout.count(".") == 2, token.stderr
-        assert_stops_cleanly(process, second, state_dir)
-
-    with devstack_up(smoke_project, state_dir) as (process, fresh, _lines):
-        assert table_items(fresh) == []
-        assert_stops_cleanly(process, fresh, state_dir)
-
-
-@pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="the project's app.py is not there yet")
-def test_a_kept_state_comes_back_with_this_runs_endpoints_so_tokens_and_document_reading_work(tmp_path: Path):
-    """Every start picks new ports: a restore must not bring back the last run's JWKS URL (every token
-    would be refused) or its local Textract (no document could be read)."""
-    from tests.support.passports import Holder, Look, make_document, mrz_lines
-
-    state_dir = tmp_path / "state"
-    with devstack_up(ROOT, state_dir, "--keep-state") as (process, first, _lines):
-        assert_stops_cleanly(process, first, state_dir)
-    with devstack_up(ROOT, state_dir, "--keep-state") as (process, second, lines):
-        env = second["env"]
-        assert any("restored the local AWS" in line for line in lines)
-        assert second["moto_url"] != first["moto_url"]
-        assert env["COGNITO_JWKS_URL"].startswith(second["moto_url"] + "/")
-        assert env["AWS_ENDPOINT_URL_TEXTRACT"] != first["env"]["AWS_ENDPOINT_URL_TEXTRACT"]
-        token = subprocess.run([sys.executable, "-m", "devstack", "token", "applicant", "--state-dir",
-                                str(state_dir)], cwd=ROOT, capture_output=True, text=True, timeout=COMMAND_S)
-        assert token.returncode == 0, token.stderr
-        request = urllib.request.Request(second["api_url"] + "/applications",
-                                          headers={"Authorization": f"Bearer {token.stdout.strip()}"})
-        with urllib.request.urlopen(request, timeout=REPLY_S) as response:
-            assert response.status == 200  # not 401: the token is checked against this run's JWKS
-        aws = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        holder = Holder(surname="Restored")
-        key = f"test-restore/{holder.surname}.png"
-        aws.client("s3", endpoint_url=second["moto_url"]).put_object(
-            Bucket=env["DOCUMENTS_BUCKET_NAME"], Key=key, Body=make_document(holder, Look(fmt="png")))
-        read = aws.client("textract", endpoint_url=env["AWS_ENDPOINT_URL_TEXTRACT"]).detect_document_text(
-            Document={"S3Object": {"Bucket": env["DOCUMENTS_BUCKET_NAME"], "Name": key}})
-        lines = {block["Text"] for block in read["Blocks"] if block["BlockType"] == "LINE"}
-        assert mrz_lines(holder)[0] in lines or any("RESTORED" in line for line in lines), lines
-        assert_stops_cleanly(process, second, state_dir)
-
-
-def test_the_stack_stops_with_a_clear_message_when_the_local_aws_dies(smoke_project: Path, tmp_path: Path):
-    """moto gone, every call would be refused: the stack says so and exits, instead of logging
-    connection-refused tracebacks for ever."""
-    state_dir = tmp_path / "state"
-    with devstack_up(smoke_project, state_dir) as (process, info, lines):
-        moto_port = urlsplit(info["moto_url"]).port
-        [moto_pid] = [pid for pid in child_pids(process.pid)
-                      if "devstack.moto_process" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
-        os.kill(moto_pid, signal.SIGKILL)
-        assert process.wait(STOP_S) == 1
-        assert any("the moto process exited" in line for line in lines), lines[-20:]
-        assert not listening(info["moto_url"]), f"moto still listens on {moto_port}"
