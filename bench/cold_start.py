@@ -50,6 +50,19 @@ def once(root: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _default_baseline() -> str:
+    """``main`` where the clone has that branch; else its remote's (a clone of another branch, a CI
+    checkout of a detached commit); else this revision itself (the ratio is then 1 by construction)."""
+    for rev in (DEFAULT_BASELINE, f"origin/{DEFAULT_BASELINE}", "HEAD"):
+        found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=ROOT,
+                               capture_output=True, text=True)
+        if found.returncode == 0:
+            if rev != DEFAULT_BASELINE:
+                print(f"cold_start: no branch {DEFAULT_BASELINE!r} here; the baseline is {rev}")
+            return rev
+    raise SystemExit("cold_start: not in a git checkout with any commit; set BASELINE_REV")
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -57,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=RUNS)
     runs = parser.parse_args(argv).runs
-    rev = os.environ.get("BASELINE_REV", DEFAULT_BASELINE)
+    rev = os.environ.get("BASELINE_REV") or _default_baseline()
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         baseline = Path(tmp) / "baseline"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(baseline), rev], cwd=ROOT, check=True)
