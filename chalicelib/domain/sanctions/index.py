@@ -372,14 +372,14 @@ class ScreeningIndex:
             leads.append((" born", same_day, None))  # the same birth day counts as a shared name part
             # Two shared parts (in two leads' intersection, through two different words of the listed
             # name), or one for a listed name that has only one besides particles ("CHEN, Bin")
-            for i, (token, names, through) in enumerate(leads):
+            for i, (token, names, words) in enumerate(leads):
                 result |= names & self._single_ids
-                for other, also, also_through in leads[i + 1 :]:
+                for other, also, also_words in leads[i + 1 :]:
                     both = shared.get((token, other))
                     if both is None:
                         both = names & also
-                        if through is not None and also_through is not None and not through.isdisjoint(also_through):
-                            both = {n for n in both if self._two_words(n, through, also_through)}
+                        if words is not None and also_words is not None and not words.isdisjoint(also_words):
+                            both = {n for n in both if self._two_words(n, words, also_words)}
                         shared[(token, other)] = both
                     result |= both
         return result
