@@ -23,6 +23,7 @@ from chalicelib.domain.sanctions import (
     BirthDate,
     IndexFormatError,
     ListEntry,
+    ParsedList,
     ScreeningIndex,
     ScreeningPolicy,
     parse_sdn,
@@ -445,3 +446,90 @@ def test_screening_with_the_bound_finds_what_scoring_every_candidate_finds():
         assert [(c.entry.entry_id, c.score, c.why) for c in skipped] == [
             (c.entry.entry_id, c.score, c.why) for c in every
         ]
+
+
+# -- blocking counts two shared parts only through two different words of the listed name -------------------
+
+
+def test_word_spans_name_each_word_and_re_reading_by_the_written_words_it_covers():
+    from chalicelib.domain.sanctions.normalise import word_spans
+
+    assert set(word_spans("KIM, Hong Sop")) == {
+        ("hong", frozenset({0})),
+        ("sop", frozenset({1})),
+        ("kim", frozenset({2})),
+        ("hongsop", frozenset({0, 1})),
+        ("sopkim", frozenset({1, 2})),
+    }
+    # a word written twice is two parts; "Sa id" glued is one word spanning both
+    assert ("qasim", frozenset({0})) in word_spans("QASIM, Qasim") and ("qasim", frozenset({1})) in word_spans(
+        "QASIM, Qasim"
+    )
+    assert ("said", frozenset({0, 1})) in word_spans("Sa id Jum a")
+
+
+def spans_index() -> ScreeningIndex:
+    entries = [
+        ListEntry(OFAC_SDN, "1", "HASSAN, Muhammad Ali"),
+        ListEntry(OFAC_SDN, "2", "QASIM, Qasim Ahmad"),
+        ListEntry(OFAC_SDN, "3", "PETROVICH, Ivan"),
+        ListEntry(OFAC_SDN, "4", "BUTKEVICH, Pavel Petrovich"),
+        ListEntry(OFAC_SDN, "5", "MUHAMMADALI, Mohammed"),
+    ]
+    return ScreeningIndex.build([ParsedList(OFAC_SDN, tuple(entries), len(entries))], built_at="t")
+
+
+def test_two_query_parts_leading_to_one_listed_word_are_one_shared_part():
+    """The p99 tail: "Mohammad Mohamed" made every name with one Muhammad a candidate (2,000 of them on the
+    real list), "Iharyauhenavich Butkevich" every name with one "-vich"; neither can pair two parts there."""
+    index = spans_index()
+
+    def candidates(*query: str) -> set[str]:
+        return {index.entries[index.names[n].entry].entry_id for n in index.candidates(query, rare_limit=0)}
+
+    assert "1" not in candidates("mohammad", "mohamed")  # both lead to the one Muhammad of entry 1
+    assert "1" not in candidates("mohamed", "muhammadaly")  # "muhammadali" re-reads the same Muhammad
+    assert "5" in candidates("mohamed", "muhammadaly")  # two words there: Muhammadali and Mohammed
+    assert "1" in candidates("mohammad", "hasan")
+    assert "2" in candidates("kasim", "qasem")  # a word written twice is two parts
+    assert "3" not in candidates("iharyauhenavich", "butkevich")
+    assert "4" in candidates("pavel", "butkevich")
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), edits=st.integers(0, 3), real_shape=st.booleans())
+def test_a_name_sharing_keys_with_two_applicant_parts_through_two_of_its_words_is_a_candidate(seed, edits, real_shape):
+    """The blocking rule, checked by brute force: whenever two applicant tokens of one reading share a key
+    (close or loose) with two words of a listed name whose spans are disjoint, the name is a candidate."""
+    from chalicelib.domain.sanctions.index import loose_keys, token_keys
+    from chalicelib.domain.sanctions.normalise import compounds, core, word_spans
+
+    rng = random.Random(seed)
+    index = small_index() if real_shape else large()[0]
+    name_id = rng.randrange(len(index.names))
+    listed = index.names[name_id].name
+    others = [rng.choice(index.names).name.split(",")[0] for _ in range(5)]
+    query_name = _mutated(rng, listed.replace(",", " ").split(), others, edits)
+    query = tokens(query_name)
+    if not query:
+        return
+    readings = (query, *compounds(query_name))
+
+    def keys(token: str) -> frozenset[str]:
+        return token_keys(token) | loose_keys(token)
+
+    filed = set(core(index.names[name_id].tokens)).union(*(core(a) for a in index.names[name_id].alternatives))
+    spans = [(w, s) for w, s in word_spans(listed) if w in filed]
+    written = set(core(query))
+    expected = False
+    for reading in readings:
+        parts = sorted(set(core(reading)))
+        for i, q1 in enumerate(parts):
+            for q2 in parts[i + 1 :]:
+                k1 = keys(q1) if q1 in written else token_keys(q1)
+                k2 = keys(q2) if q2 in written else token_keys(q2)
+                first = [s for w, s in spans if k1 & keys(w)]
+                second = [s for w, s in spans if k2 & keys(w)]
+                expected |= any(a.isdisjoint(b) for a in first for b in second)
+    if expected:
+        assert name_id in index.candidates_of(readings, rare_limit=0), (query_name, listed)

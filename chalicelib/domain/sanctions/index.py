@@ -42,6 +42,7 @@ from .normalise import (
     tokens,
     typo_keys,
     unglued,
+    word_spans,
 )
 
 FORMAT = "account-opening/sanctions-index"
@@ -103,6 +104,17 @@ class Reading:
     sole_essential: tuple[bool, ...] = ()
 
 
+@dataclass(frozen=True)
+class Leads:
+    """Where one query token leads: the names sharing a close key with it (``close``) or a close or loose
+    one (``near``), and the listed tokens through which they do."""
+
+    close: AbstractSet[int]
+    near: AbstractSet[int]
+    close_tokens: AbstractSet[str]
+    near_tokens: AbstractSet[str]
+
+
 @functools.lru_cache(maxsize=65536)
 def token_keys(token: str) -> frozenset[str]:
     """Close keys of one token: itself, its sound, its spelling skeleton, one deletion, without a glued particle."""
@@ -154,9 +166,10 @@ class ScreeningIndex:
     token_names: dict[str, list[int]]
     name_keys: dict[str, list[int]]
     readings: list[tuple[Reading, ...]]  # per name: as written, then its alternatives
+    spans: list[tuple[tuple[str, frozenset[int]], ...]]  # per name: its words and the written words they span
     _single: list[bool]
     _single_ids: frozenset[int]
-    _lead_cache: dict[str, tuple[AbstractSet[int], AbstractSet[int]]]
+    _lead_cache: dict[str, Leads]
     _weights: dict[str, float]
     _FILED = frozenset(
         (
@@ -165,6 +178,7 @@ class ScreeningIndex:
             "token_names",
             "name_keys",
             "readings",
+            "spans",
             "_single",
             "_single_ids",
             "_lead_cache",
@@ -211,6 +225,7 @@ class ScreeningIndex:
         for token in self.token_names:
             for key in token_keys(token) | loose_keys(token):
                 self.postings.setdefault(key, []).append(token)
+        self.spans = [word_spans(indexed.name) for indexed in self.names]
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
         self._single_ids = frozenset(i for i, single in enumerate(self._single) if single)
         self._lead_cache = {}
@@ -315,7 +330,10 @@ class ScreeningIndex:
         scoring every such name would cost tens of milliseconds. Two tokens of different
         readings are not two shared parts: "Aleksandrovich" and "Aleksandrovichtsarev" are
         one part of "Kirill Aleksandrovich Tsarev", and counting them twice made every
-        Aleksandr on the list a candidate.
+        Aleksandr on the list a candidate. Nor are two query tokens that lead to one and the same word of
+        a listed name ("Mohammad Mohamed" and the one Muhammad of "Muhammad Ali Hassan"; "Iharyauhenavich
+        Butkevich" and the one "-vich" of "Petrovich"): the two shared parts must be two different words
+        of the listed name (``word_spans``), or every Muhammad on the list is a candidate.
         """
         same_day: AbstractSet[int] = frozenset(self.name_keys.get(f"b:{born.isoformat()}", ()) if born else ())
         result = set(same_day)
@@ -325,9 +343,11 @@ class ScreeningIndex:
             query = sorted(set(core(tuple(reading))))
             if not number:
                 written = set(query)
-            leads: list[tuple[str, AbstractSet[int]]] = []  # per token: the names sharing any key with it
+            # per token: the names sharing any key with it, and the listed tokens through which they do
+            leads: list[tuple[str, AbstractSet[int], AbstractSet[str] | None]] = []
             for token in query:
-                close, near = self._leads(token)
+                found = self._leads(token)
+                close, near, through = found.close, found.near, found.near_tokens
                 if 0 < len(close) <= rare_limit:  # few enough names to be scored whole
                     result |= close
                 elif not close and 0 < len(near) <= rare_limit:
@@ -335,54 +355,71 @@ class ScreeningIndex:
                 if token not in written:
                     # A joined word leads by its close keys only: its ends are its parts' ends ("Muhammadsa"
                     # starts as "Muhammad" does), which would count one shared part twice.
-                    near = close
+                    near, through = close, found.close_tokens
                 if near:
-                    leads.append((token, near))
+                    leads.append((token, near, through))
             if all(len(token) < 3 for token in query):
                 # Initials and one- or two-letter names ("J. I", "N. Du"): the initials are the lead.
                 initials = frozenset(self.name_keys.get(initials_key(tuple(query)), ()))
                 if initials:
-                    leads.append((" initials", initials))
+                    leads.append((" initials", initials, None))
                     if len(initials) <= rare_limit:
                         result |= initials
             if len(leads) <= 1:  # one name part to go by: every name it leads to (as written; a re-reading
                 if not number:  # of one joined word leads only where few names are: above)
-                    result.update(*(found for _, found in leads))
+                    result.update(*(names for _, names, _ in leads))
                 continue
-            leads.append((" born", same_day))  # the same birth day counts as a shared name part
-            # Two shared parts (in two leads' intersection), or one for a listed name that has only one
-            # besides particles ("CHEN, Bin")
-            for i, (token, found) in enumerate(leads):
-                result |= found & self._single_ids
-                for other, also in leads[i + 1 :]:
+            leads.append((" born", same_day, None))  # the same birth day counts as a shared name part
+            # Two shared parts (in two leads' intersection, through two different words of the listed
+            # name), or one for a listed name that has only one besides particles ("CHEN, Bin")
+            for i, (token, names, words) in enumerate(leads):
+                result |= names & self._single_ids
+                for other, also, also_words in leads[i + 1 :]:
                     both = shared.get((token, other))
                     if both is None:
-                        both = shared[(token, other)] = found & also
+                        both = names & also
+                        if words is not None and also_words is not None and not words.isdisjoint(also_words):
+                            both = {n for n in both if self._two_words(n, words, also_words)}
+                        shared[(token, other)] = both
                     result |= both
         return result
 
-    def _leads(self, token: str) -> tuple[AbstractSet[int], AbstractSet[int]]:
+    def _two_words(self, name_id: int, first: AbstractSet[str], second: AbstractSet[str]) -> bool:
+        """Whether two different words of the name (disjoint spans: not one word and a re-reading that joins
+        it to its neighbour) are filed one among ``first`` and the other among ``second``."""
+        spans = self.spans[name_id]
+        ones = [span for word, span in spans if word in first]
+        return any(span.isdisjoint(one) for word, span in spans if word in second for one in ones)
+
+    def _leads(self, token: str) -> Leads:
         """The names sharing a close key with the token, and those sharing a close or loose key; kept for
         the tokens with many names ("Muhammad", "Ali"), which applicants keep bringing back."""
         cached = self._lead_cache.get(token)
         if cached is not None:
             return cached
-        close = self._filed_under(token_keys(token))
-        loose = self._filed_under(loose_keys(token)) - close
-        found = (close, close | loose if loose else close)  # never changed once made: shared
-        if len(found[1]) >= LEAD_CACHE_MIN_NAMES:
+        close_tokens = self._tokens_under(token_keys(token))
+        near_tokens = close_tokens | self._tokens_under(loose_keys(token))
+        close = self._names_of(close_tokens)
+        loose = self._names_of(near_tokens - close_tokens) - close
+        # never changed once made: shared
+        found = Leads(close, close | loose if loose else close, close_tokens, near_tokens)
+        if len(found.near) >= LEAD_CACHE_MIN_NAMES:
             if len(self._lead_cache) >= LEAD_CACHE_TOKENS:
                 self._lead_cache.clear()  # rare: the cache holds a container's common tokens
             self._lead_cache[token] = found
         return found
 
-    def _filed_under(self, keys: Iterable[str]) -> set[int]:
-        """The names having a token filed under any of these keys."""
+    def _tokens_under(self, keys: Iterable[str]) -> set[str]:
+        """The listed tokens filed under any of these keys."""
         found: set[str] = set()
         for key in keys:
             found.update(self.postings.get(key, ()))
+        return found
+
+    def _names_of(self, listed_tokens: Iterable[str]) -> set[int]:
+        """The names having any of these tokens."""
         names: set[int] = set()
-        for token in found:
+        for token in listed_tokens:
             names.update(self.token_names[token])
         return names
 

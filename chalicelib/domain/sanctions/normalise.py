@@ -41,6 +41,9 @@ HONORIFICS = frozenset(
 PARTICLES = frozenset(
     ["ould", "uld", "al", "el", "ul", "ad", "ar", "as", "at", "az", "bin", "ibn", "ben", "bint", "binti", "bte"]
     + ["van", "von", "der", "den", "ter", "de", "da", "di", "du", "del", "della", "dos", "das", "la"]
+    # Turkic patronymic markers, "son of" / "daughter of" after the father's name ("Famil Kamil Ogly",
+    # "Alisher Ogli", "Uulu", "Kyzy"): written or left out between spellings of one person's name
+    + ["ogly", "oglu", "ogli", "ugli", "ogl", "uulu", "uly", "kyzy", "kizi", "qizi", "gizi", "gyzy", "kyzi"]
 )
 #: Optional to the matcher: particles and honorifics.
 OPTIONAL = PARTICLES | HONORIFICS
@@ -144,24 +147,44 @@ def words(name: str) -> tuple[str, ...]:
 def compounds(name: str) -> tuple[tuple[str, ...], ...]:
     """Other ways to read the name's words as one person writes them: two neighbours written as one
     ("Hong-Sop" / "Hongsop", "Koochak Zaie" / "Kouchakzaei", "Sa id" / "Said"), each a sorted token tuple."""
+    return tuple(tuple(sorted(word for word, _ in reading)) for reading in _rereadings(name))
+
+
+@functools.lru_cache(maxsize=65536)
+def word_spans(name: str) -> tuple[tuple[str, frozenset[int]], ...]:
+    """Every word of the name and of its re-readings (``compounds``) once, with the positions of the written
+    words it spans: "Kim Hong Sop" -> kim {0}, hong {1}, sop {2}, kimhong {0, 1}, hongsop {1, 2}. Two words
+    of a name are two parts of it only when their spans are disjoint (blocking: ScreeningIndex.candidates_of);
+    a word written twice ("QASIM, Qasim") is two parts."""
+    spans = {(word, frozenset((i,))) for i, word in enumerate(words(name))}
+    for reading in _rereadings(name):
+        spans.update(reading)
+    return tuple(sorted(spans, key=lambda span: (min(span[1]), len(span[1]), span[0])))
+
+
+def _rereadings(name: str) -> list[tuple[tuple[str, frozenset[int]], ...]]:
     written = words(name)
     found = []
     for i in range(len(written) - 1):
         a, b = written[i], written[i + 1]
         if a in OPTIONAL and len(b) > 2:
             continue  # "al Baghdadi" glued is "albaghdadi": see unglued
-        merged = (*written[:i], a + b, *written[i + 2 :])
-        found.append(tuple(sorted(merged)))
+        merged = (
+            *((w, frozenset((k,))) for k, w in enumerate(written[:i])),
+            (a + b, frozenset((i, i + 1))),
+            *((w, frozenset((k,))) for k, w in enumerate(written[i + 2 :], i + 2)),
+        )
+        found.append(merged)
     # every fragment of one or two letters glued to the word before it: "Sa id Jum a" -> "Said Juma"
-    glued: list[str] = []
-    for word in written:
+    glued: list[tuple[str, frozenset[int]]] = []
+    for i, word in enumerate(written):
         if glued and len(word) <= 2:
-            glued[-1] += word
+            glued[-1] = (glued[-1][0] + word, glued[-1][1] | {i})
         else:
-            glued.append(word)
+            glued.append((word, frozenset((i,))))
     if 1 < len(written) - len(glued):
-        found.append(tuple(sorted(glued)))
-    return tuple(found)
+        found.append(tuple(glued))
+    return found
 
 
 @functools.lru_cache(maxsize=65536)

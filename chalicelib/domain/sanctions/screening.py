@@ -148,10 +148,16 @@ def _spelling_similarity(a: str, b: str) -> float:
         folded = 1.0 - jellyfish.damerau_levenshtein_distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
         similarity = max(similarity, folded - 0.05)
     if similarity < 0.9:
-        sound_a, sound_b = jellyfish.metaphone(a), jellyfish.metaphone(b)
+        sound_a, sound_b = _sound(a), _sound(b)
         if sound_a == sound_b and len(sound_a) >= 3 and jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
             similarity = 0.9
     return similarity
+
+
+@functools.lru_cache(maxsize=65536)
+def _sound(token: str) -> str:
+    """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
+    return jellyfish.metaphone(token)
 
 
 def at_least(score: float, threshold: float) -> bool:
