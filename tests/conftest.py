@@ -73,6 +73,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    # Files in the collection's order (pytest_collection_modifyitems puts every no-stack test first), not
+    # xdist's default of the files with the most tests first: a worker that had started the stack for the
+    # end-to-end tests would then run no-stack tests with the stack's variables set, which they refuse.
+    config.option.loadscopereorder = False
+
     class FilesWithTheEndToEndTestsTogether(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]

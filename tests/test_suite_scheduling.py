@@ -18,8 +18,9 @@ class _Config(SimpleNamespace):
         return getattr(self, name)
 
 
-def _scheduler(dist: str):
-    return pytest_xdist_make_scheduler(_Config(dist=dist, tx=["2*popen"], maxschedchunk=None), None)
+def _scheduler(dist: str, config: _Config | None = None):
+    config = config or _Config(dist=dist, tx=["2*popen"], maxschedchunk=None, option=SimpleNamespace())
+    return pytest_xdist_make_scheduler(config, None)
 
 
 @pytest.mark.no_stack
@@ -33,6 +34,14 @@ def test_a_file_is_one_scope_and_every_end_to_end_test_shares_one():
                   scope("tests/e2e/browser/test_console.py::TestX::test_b[phone]"),
                   scope("tests/e2e/test_doc_commands.py::test_c[docs/README.md]")}
     assert end_to_end == {"tests/e2e/"}
+
+
+@pytest.mark.no_stack
+def test_files_go_out_in_the_collections_order_no_stack_tests_first_not_the_largest_first():
+    config = _Config(dist="loadfile", tx=["2*popen"], maxschedchunk=None,
+                     option=SimpleNamespace(loadscopereorder=True))
+    _scheduler("loadfile", config)
+    assert config.option.loadscopereorder is False
 
 
 @pytest.mark.no_stack
