@@ -45,5 +45,18 @@ def test_files_go_out_in_the_collections_order_no_stack_tests_first_not_the_larg
 
 
 @pytest.mark.no_stack
+def test_a_file_whose_tests_were_sorted_apart_is_one_scope_per_run():
+    """The fake half of a contract runs with the no-stack tests, its real half with the stack tests: each half
+    goes out in its place, so no worker starts the stack before its no-stack tests are done."""
+    scheduler = _scheduler("loadfile")
+    scheduler.collection = ["tests/contracts/test_x.py::test_a[fake]", "tests/unit/test_y.py::test_b",
+                            "tests/contracts/test_x.py::test_a[real]", "tests/contracts/test_x.py::test_c[real]",
+                            "tests/e2e/test_z.py::test_d", "tests/e2e/browser/test_w.py::test_e"]
+    scopes = [scheduler._split_scope(nodeid) for nodeid in scheduler.collection]
+    assert scopes == ["tests/contracts/test_x.py", "tests/unit/test_y.py", "tests/contracts/test_x.py#2",
+                      "tests/contracts/test_x.py#2", "tests/e2e/", "tests/e2e/"]
+
+
+@pytest.mark.no_stack
 def test_other_distribution_modes_keep_xdists_own_scheduler():
     assert _scheduler("load") is None and _scheduler("worksteal") is None
