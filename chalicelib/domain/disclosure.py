@@ -55,6 +55,7 @@ NEUTRAL_CHECK = "review"
 HIDDEN_EVENTS = frozenset({*(e.value for e in EventType if not shown_to_applicant(e)), EventType.RECOMMENDED.value})
 #: Decisions of the consolidation: their reason is the summary ``check:code; check:code`` of their reasons.
 _DECISIONS = frozenset({EventType.APPROVED.value, EventType.REJECTED.value, EventType.FLAGGED.value})
+_BIOMETRIC = frozenset(e.value for e in face_workflow.BIOMETRIC_EVENTS)
 
 
 def withheld(reason: Mapping[str, Any], check: Optional[str] = None) -> bool:
@@ -125,10 +126,15 @@ def _check_of(event: Mapping[str, Any]) -> Optional[str]:
     return actor.id.removesuffix("-check") if actor.kind == "system" and actor.id.endswith("-check") else None
 
 
+def _kind(event: Mapping[str, Any]) -> Any:
+    """The event's type as its value (recorded events carry the enum, the topic's the string)."""
+    kind = event.get("type")
+    return kind.value if isinstance(kind, EventType) else kind
+
+
 def shown(event: Mapping[str, Any]) -> bool:
     """Whether the applicant sees this event (recorded, or as the topic carries it) at all."""
-    kind = event.get("type")
-    kind = kind.value if isinstance(kind, EventType) else kind
+    kind = _kind(event)
     if kind in HIDDEN_EVENTS:
         return False
     return not (kind == EventType.CHECK_COMPLETED.value and _check_of(event) in WITHHELD_CHECKS)
@@ -138,8 +144,7 @@ def event(recorded: Mapping[str, Any]) -> dict[str, Any]:
     """An event the applicant sees (``shown``), as they see it: check results and decisions without what would
     tell, biometric events without scores or image locations, staff as their role without internal reasons."""
     shown_event = dict(recorded)
-    kind = shown_event.get("type")
-    kind = kind.value if isinstance(kind, EventType) else kind
+    kind = _kind(shown_event)
     details = shown_event.get("details")
     if kind == EventType.CHECK_COMPLETED.value and isinstance(details, Mapping):
         shown_event["details"] = check(details)
@@ -147,7 +152,7 @@ def event(recorded: Mapping[str, Any]) -> dict[str, Any]:
             shown_event["reason"] = f"{details.get('check')} check: {shown_event['details']['outcome']}"
     elif kind == EventType.CHECK_COMPLETED.value:  # as the topic carries it: no details to tell the outcome by
         shown_event["reason"] = f"{_check_of(shown_event) or 'a'} check finished"
-    elif kind in {e.value for e in face_workflow.BIOMETRIC_EVENTS} and isinstance(details, Mapping):
+    elif kind in _BIOMETRIC and isinstance(details, Mapping):
         shown_event["details"] = face_workflow.for_applicant(details)
     elif kind in _DECISIONS and str(shown_event.get("actor") or "").startswith("system:"):
         shown_event["reason"] = decision_summary(str(shown_event.get("reason") or ""))

@@ -166,7 +166,6 @@ class ScreeningIndex:
     token_names: dict[str, list[int]]
     name_keys: dict[str, list[int]]
     readings: list[tuple[Reading, ...]]  # per name: as written, then its alternatives
-    spans: list[tuple[tuple[str, frozenset[int]], ...]]  # per name: its words and the written words they span
     _single: list[bool]
     _single_ids: frozenset[int]
     _lead_cache: dict[str, Leads]
@@ -178,7 +177,6 @@ class ScreeningIndex:
             "token_names",
             "name_keys",
             "readings",
-            "spans",
             "_single",
             "_single_ids",
             "_lead_cache",
@@ -225,7 +223,6 @@ class ScreeningIndex:
         for token in self.token_names:
             for key in token_keys(token) | loose_keys(token):
                 self.postings.setdefault(key, []).append(token)
-        self.spans = [word_spans(indexed.name) for indexed in self.names]
         self._single = [len(core(indexed.tokens)) == 1 for indexed in self.names]
         self._single_ids = frozenset(i for i, single in enumerate(self._single) if single)
         self._lead_cache = {}
@@ -387,7 +384,7 @@ class ScreeningIndex:
     def _two_words(self, name_id: int, first: AbstractSet[str], second: AbstractSet[str]) -> bool:
         """Whether two different words of the name (disjoint spans: not one word and a re-reading that joins
         it to its neighbour) are filed one among ``first`` and the other among ``second``."""
-        spans = self.spans[name_id]
+        spans = word_spans(self.names[name_id].name)  # rarely needed: not made for every name at load
         ones = [span for word, span in spans if word in first]
         return any(span.isdisjoint(one) for word, span in spans if word in second for one in ones)
 
