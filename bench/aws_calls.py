@@ -41,6 +41,13 @@ Scenarios, each one application:
   at once         as warm, with whatever the queues hold delivered at the same instant, on threads (the
                   address and sanctions checks would race if one message started both; the
                   sanctions queue is fed by the address check's result, so they never meet)
+  shared batches  only with ``--shared N``: N applications in step, as at a peak: each stream batch
+                  holds every new record of the N (at most 100), so the outbox's PublishBatch (ten
+                  messages a call) and its counters transaction are shared; each queue's messages go
+                  to their handler in one SQS event (its batch size); the notifier still gets one
+                  SNS message per application. Printed per application: what the capacity model
+                  assumes of a batch's calls, measured (the other scenarios are one application alone,
+                  every batch its own)
 
 Platform and face check: the target of issue 23 (<= 25 calls an application with a watching client)
 predates the face check; the face check's own handlers (``FACE_HANDLERS``) make a fixed set of calls an
@@ -74,6 +81,9 @@ HANDLERS = ("create_application", "request_document_upload", "verify_identity_do
 #: apart from the platform's (everything else), whose target is <= 25 with a watching client.
 FACE_HANDLERS = ("biometric_consent", "start_liveness_session", "complete_liveness_session", "check_face")
 PLATFORM_TARGET = 25
+#: The history stream's batch for publish_history (app.py) and each check queue's SQS batch size (app.py).
+STREAM_BATCH = 100
+SQS_BATCH = {"check_address": 10, "screen_sanctions": 10, "check_face": 5}
 
 
 class CallCounter:
@@ -288,24 +298,29 @@ class Harness:
     def http(self, scenario: str, handler: str, method: str, path: str, body: Any, user: Any) -> Any:
         return self.counter.invoke(scenario, handler, lambda: self.api.call(method, path, body, user=user))
 
-    def drain(self, scenario: str, app_id: str, address: bool = True, at_once: bool = False) -> None:
+    def drain(self, scenario: str, app_id: str | list[str], address: bool = True, at_once: bool = False) -> None:
         """Deliver what AWS would deliver next, until nothing is pending:
-        new stream records -> publish_history; topic messages -> notify_subscribers;
-        check-queue messages -> check_address, screen_sanctions (unless held back; ``at_once``:
+        new stream records -> publish_history (a batch of at most 100 records, of every application given);
+        topic messages -> notify_subscribers; check-queue messages -> check_address, screen_sanctions,
+        check_face, each queue's in SQS events of its handler's batch size (unless held back; ``at_once``:
         the messages of both queues to their handlers at the same instant, on two threads)."""
         from tests.support.flows import stream_records
 
+        ids = [app_id] if isinstance(app_id, str) else list(app_id)
         for _ in range(50):
             progressed = False
-            records = [r for r in stream_records(app_id) if r["dynamodb"]["SequenceNumber"] not in self.delivered]
-            if records:
-                self.invoke(scenario, "publish_history", {"Records": records})
-                self.delivered.update(r["dynamodb"]["SequenceNumber"] for r in records)
+            records = sorted((r for one in ids for r in stream_records(one)
+                              if r["dynamodb"]["SequenceNumber"] not in self.delivered),
+                             key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+            for start in range(0, len(records), STREAM_BATCH):
+                batch = records[start:start + STREAM_BATCH]
+                self.invoke(scenario, "publish_history", {"Records": batch})
+                self.delivered.update(r["dynamodb"]["SequenceNumber"] for r in batch)
                 progressed = True
             for message in self._receive(self.tap):
                 body = message["Body"]
                 self.published.update(event["event_id"] for event in json.loads(body).get("events", []))
-                if json.loads(body).get("application_id") != app_id:
+                if json.loads(body).get("application_id") not in ids:
                     continue
                 if self.has_notify:
                     attributes = {name: {"Type": value["DataType"], "Value": value.get("StringValue")}
@@ -316,9 +331,11 @@ class Harness:
             if address:
                 deliveries = []
                 for url, handler, queue_name in self.check_queues:
-                    for message in self._receive(url):
+                    bodies = [message["Body"] for message in self._receive(url)]
+                    size = SQS_BATCH[handler]
+                    for start in range(0, len(bodies), size):
                         event = self.client.events.generate_sqs_event(
-                            queue_name=queue_name, message_bodies=[message["Body"]])
+                            queue_name=queue_name, message_bodies=bodies[start:start + size])
                         deliveries.append((handler, event))
                 results = []
                 if at_once and len(deliveries) > 1:
@@ -365,6 +382,36 @@ class Harness:
             self.selfie(scenario, app_id, user)
             self.drain(scenario, app_id, at_once=at_once)
         return self.check(app_id)
+
+    def run_many(self, scenario: str, user: Any, count: int) -> list[dict[str, Any]]:
+        """``count`` applications of one applicant (one face: another applicant with it would be FLAGGED as a
+        second identity) in step: all created, then their records relayed together, all uploaded and checked,
+        then all their selfies, each step's stream records and queue messages delivered together."""
+        from bench._common import upload
+        from tests.support.documents import make_declared, passport_bytes
+        from tests.support.flows import s3_event
+
+        forms: dict[str, dict[str, Any]] = {}
+        for _ in range(count):
+            declared = make_declared()
+            created = self.http(scenario, "create_application", "POST", "/applications", declared, user)
+            if created.status != 201:
+                raise RuntimeError(f"create -> {created.status}: {created.body}")
+            form = created.body["uploads"]["image/jpeg"]
+            forms[created.body["id"]] = form
+            uploaded = upload(form, passport_bytes(declared), "image/jpeg")  # uploaded now, checked below
+            if uploaded.status_code not in (200, 201, 204):
+                raise RuntimeError(f"upload -> {uploaded.status_code}")
+        ids = list(forms)
+        self.drain(scenario, ids)
+        for form in forms.values():
+            self.invoke(scenario, "verify_identity_document", s3_event(self.client, form["key"]))
+        self.drain(scenario, ids)
+        if "check_face" in self.client_handlers:
+            for app_id in ids:
+                self.selfie(scenario, app_id, user)
+            self.drain(scenario, ids)
+        return [self.check(app_id) for app_id in ids]
 
     def selfie(self, scenario: str, app_id: str, user: Any) -> None:
         """The applicant's consent and liveness check, through the routes (issue 17)."""
@@ -450,17 +497,21 @@ SMOKE_ARGS: list[str] = []
 def main(argv: Optional[list[str]] = None) -> int:
     import argparse
 
-    argparse.ArgumentParser(prog="python -m bench.aws_calls", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m bench.aws_calls", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=int, default=0, metavar="N",
+                        help="also run N applications in step, sharing stream batches (a peak's batching)")
+    args = parser.parse_args(argv)
     header("AWS API calls per auto-approved application (in-process, Chalice test client + moto)")
-    counter, scenarios, results, elapsed = measure()
+    counter, scenarios, results, elapsed = measure(shared=args.shared)
     report(counter, scenarios, results, elapsed)
     return 0
 
 
-def measure(warm_only: bool = False) -> tuple[CallCounter, list[str], dict[str, Any], float]:
+def measure(warm_only: bool = False, shared: int = 0) -> tuple[CallCounter, list[str], dict[str, Any], float]:
     """Run the scenarios; the counter holds calls, invocations and wall time per handler. ``warm_only``: the
-    cold and the warm one only (what ``bench.cost`` prices: a third of the run)."""
+    cold and the warm one only (what ``bench.cost`` prices: a third of the run). ``shared``: also ``shared``
+    applications in step (``SHARED``; its results are a list, and it is not one of the scenarios returned)."""
     counter = CallCounter()
     install(counter)  # before anything creates a client the app will use
 
@@ -473,6 +524,12 @@ def measure(warm_only: bool = False) -> tuple[CallCounter, list[str], dict[str, 
         del os.environ[name]  # our own local AWS only, whatever the shell points at
 
     provisioned_environment()  # must run before app is imported: app.py reads resource names
+    if shared:  # one applicant's shared run is more than its daily limit and request rate allow
+        import boto3
+
+        for setting in ("max_applications_per_day", "applicant_requests_per_minute"):
+            boto3.client("ssm").put_parameter(Name=os.environ["SETTINGS_PATH"].rstrip("/") + "/" + setting,
+                                              Value="1000000", Type="String", Overwrite=True)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the app's INFO lines would bury the table
     os.environ.setdefault("WEBSOCKET_DOMAIN", "bench.execute-api.us-east-1.amazonaws.com")  # answered in-process
     # A container refreshes its settings once a minute: at 1,000 applications a second that is nothing per
@@ -505,6 +562,8 @@ def measure(warm_only: bool = False) -> tuple[CallCounter, list[str], dict[str, 
         results[WATCHED] = harness.run(WATCHED, user)
         harness.ws(CONNECTION, "ws_disconnect", connection, "$disconnect")
         results[AT_ONCE] = harness.run(AT_ONCE, user, at_once=True)
+        if shared:
+            results[SHARED] = harness.run_many(SHARED, user, shared)
     elapsed = time.perf_counter() - started
     return counter, [name for name, _ in scenarios] + [WATCHED, AT_ONCE], results, elapsed
 
@@ -524,6 +583,7 @@ WATCHED = "watched"
 WARM_UP = "watched, warming up"  # counted apart and never reported
 AT_ONCE = "at once"
 CONNECTION = "the connection"  # the watching client's own calls, once per connection
+SHARED = "shared batches"  # --shared N: N applications in step (totals of the N; printed per application)
 
 
 def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], elapsed: float) -> None:
@@ -609,6 +669,9 @@ def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], 
             face_ops[k] += v
     print("\nthe face check's own calls (warm), by operation: "
           + ", ".join(f"{k} x{v}" for k, v in sorted(face_ops.items())))
+    shared = results.get(SHARED)
+    if shared:
+        report_shared(counter, len(shared), platform.get("warm"))
     print(f"\nSUMMARY platform: warm {platform.get('warm')} calls per auto-approved application "
           f"(cold {platform.get('cold')}); watched by a WebSocket client {platform.get(WATCHED)} "
           f"(target <= {PLATFORM_TARGET}); delivered at once {platform.get(AT_ONCE)}")
@@ -616,6 +679,27 @@ def report(counter: CallCounter, scenarios: list[str], results: dict[str, Any], 
           f"watched {face.get(WATCHED)}; delivered at once {face.get(AT_ONCE)}")
     print(f"SUMMARY all: warm {totals.get('warm')} (cold {totals.get('cold')}); watched {totals.get(WATCHED)}; "
           f"delivered at once {totals.get(AT_ONCE)}")
+
+
+def report_shared(counter: CallCounter, count: int, alone: Optional[int]) -> None:
+    """The ``--shared`` run, per application: by handler (calls, invocations), the outbox's batches."""
+    def calls(handler: Optional[str] = None, face: Optional[bool] = None) -> int:
+        return sum(v for (s, h, _), v in counter.calls.items() if s == SHARED and (handler is None or h == handler)
+                   and (face is None or (h in FACE_HANDLERS) == face))
+
+    platform, face = calls(face=False), calls(face=True)
+    print(f"\n{count} applications in step ({SHARED}: the stream's batches and the queues' SQS events shared), "
+          f"per application:")
+    for handler in HANDLERS:
+        if counter.invocations[(SHARED, handler)]:
+            print(f"  {handler:<26} {calls(handler) / count:>6.2f} calls, "
+                  f"{counter.invocations[(SHARED, handler)] / count:.2f} invocations")
+    tx = sum(v for (s, _, k), v in counter.calls.items() if s == SHARED and k == "dynamodb:TransactWriteItems")
+    attempts = counter.commits[(SHARED, "ok")] + counter.commits[(SHARED, "failed")]
+    print(f"  commit attempts {attempts} for {counter.commits[(SHARED, 'ok')]} commits "
+          f"({tx} TransactWriteItems in all)")
+    print(f"SUMMARY shared batches: {count} applications in step: platform {platform / count:.1f} calls per "
+          f"application (one alone: {alone}); face check {face / count:.1f}")
 
 
 if __name__ == "__main__":

@@ -140,10 +140,31 @@ def measure() -> dict[str, Any]:
                           "biometric_record": counter.commits[("warm", "biometric record")]}
     profile["frames"] = sum(1 for f, s in zip(counter.frames, counter.frame_scenarios, strict=True)
                             if s == "watched" and isinstance(f, dict) and f.get("type") == "events")
+    # A container's settings refresh (once a minute): GetParametersByPath returns ten parameters a page, so
+    # the cold application's first read of the settings is all the pages one refresh costs.
+    profile["settings_calls_per_refresh"] = sum(n for (s, _, op), n in counter.calls.items()
+                                                if s == "cold" and op == "ssm:GetParametersByPath")
     return profile
 
 
 # --- the model ------------------------------------------------------------------------------
+
+
+#: Parameters a GetParametersByPath page holds at most (AWS's MaxResults limit).
+PARAMETERS_PER_PAGE = 10
+SETTINGS_REFRESH_SECONDS = 60  # chalicelib/adapters/parameters.py: each container, at most once a minute
+
+
+def settings_parameters(resources: Path = ROOT / "resources.yaml") -> int:
+    """The stage's settings: the Parameter Store parameters resources.yaml puts under its path."""
+    return resources.read_text().count('Name: !Sub "/account-opening/${Stage}/')
+
+
+def settings_calls_per_refresh(profile: dict[str, Any]) -> int:
+    """GetParametersByPath calls one container's settings refresh makes: measured (the cold application's),
+    else one per page of the parameters resources.yaml defines."""
+    measured = profile.get("settings_calls_per_refresh")
+    return int(measured) if measured else math.ceil(settings_parameters() / PARAMETERS_PER_PAGE)
 
 
 def units(size_bytes: float, unit: int) -> int:
@@ -230,6 +251,7 @@ def model(profile: dict[str, Any], rate: float, face: bool = True, watched: bool
             load.add(load.busy, function, rate * seconds)
             for op, n in entry["calls"].items():
                 load.add(load.calls, op, rate * n)
+    load.extra["settings_calls_per_refresh"] = settings_calls_per_refresh(profile)
     load.extra["cognito_sign_ups"] = rate * CLIENT["cognito_sign_ups"]
     load.extra["cognito_sign_ins"] = rate * CLIENT["cognito_sign_ins"]
 
@@ -303,7 +325,7 @@ def uses(load: Load, quotas: dict[str, Any]) -> list[tuple[str, float, float, st
         ("cognito.sign_up", load.extra["cognito_sign_ups"], q["cognito.sign_up"]),
         ("cognito.sign_in", load.extra["cognito_sign_ins"], q["cognito.sign_in"]),
         ("kms.symmetric", kms_requests(load), q["kms.symmetric"]),
-        ("ssm.get_parameters_by_path", containers(load) / 60.0, q["ssm.get_parameters_by_path"]),
+        ("ssm.get_parameters_by_path", settings_calls(load), q["ssm.get_parameters_by_path"]),
     ]
     return [(name, used, float(value), quotas[name]["unit"]) for name, used, value in rows if value]
 
@@ -314,6 +336,12 @@ def kms_requests(load: Load) -> float:
     plus S3 object reads without bucket-key reuse. A rough ceiling: 1 % of the S3 and SQS calls."""
     s3 = sum(v for k, v in load.calls.items() if k.startswith("s3:"))
     return 0.01 * (s3 + load.extra["messages_per_second"] * 3) + containers(load) / 300
+
+
+def settings_calls(load: Load) -> float:
+    """GetParametersByPath calls a second: every container refreshes its settings once a minute, a call per
+    page of ten parameters (one call a refresh before this was counted: the model said a quarter of it)."""
+    return containers(load) / SETTINGS_REFRESH_SECONDS * load.extra["settings_calls_per_refresh"]
 
 
 def containers(load: Load) -> float:
@@ -436,7 +464,10 @@ def report(profile: dict[str, Any], rates: list[float], quotas: dict[str, Any], 
           f"{profile['sizes']['application_item']} B, biometric record's item "
           f"{profile['sizes'].get('biometric_item', 0) or '(inside it)'} B, history items {sum(profile['sizes']['history_items'])} B "
           f"for {profile['events']} events, index keys {profile['sizes']['index_keys']} B; "
-          f"face check {('included (measured)' if measured_face(profile) else 'included (from its contract, not measured)') if face else 'left out'}")
+          f"face check {('included (measured)' if measured_face(profile) else 'included (from its contract, not measured)') if face else 'left out'}; "
+          f"a container's settings refresh (once a minute) {settings_calls_per_refresh(profile)} GetParametersByPath "
+          f"calls ({settings_parameters()} parameters, {PARAMETERS_PER_PAGE} a page"
+          f"{', measured' if profile.get('settings_calls_per_refresh') else ', from resources.yaml'})")
     per_app = {label: sum(model(profile, 1000, face=f, watched=w).calls.values()) / 1000
                for label, f, w in (("unwatched", False, False), ("watched", False, True), ("all", True, True))}
     print(f"AWS calls per application at 1,000/s (the outbox's per-batch calls shared by a batch's applications): "

@@ -57,3 +57,21 @@ def test_the_identity_checks_concurrency_keeps_textract_under_its_quota():
     at_once = capacity.textract_concurrency(quotas)
     calls_per_second = at_once / (capacity.LATENCY["textract:DetectDocumentText"] + 0.1)
     assert calls_per_second <= capacity.TARGET_USE * quotas["textract.detect_document_text"]["value"]
+
+
+def test_every_containers_settings_refresh_costs_a_call_per_page_of_ten_parameters():
+    """GetParametersByPath returns ten parameters a page: a refresh of the stage's settings is one call per
+    page, once a minute in every container. The measured refresh agrees with resources.yaml's parameters, and
+    the model's use of the quota follows the pages (it counted one call a refresh before: a quarter)."""
+    import math
+
+    profile, quotas = inputs()
+    pages = math.ceil(capacity.settings_parameters() / capacity.PARAMETERS_PER_PAGE)
+    assert capacity.settings_parameters() > capacity.PARAMETERS_PER_PAGE  # more than one page: what is tested
+    assert profile["settings_calls_per_refresh"] == pages  # measured by bench.aws_calls' cold application
+    load = capacity.model(profile, 1000)
+    [used] = [used for name, used, _, _ in capacity.uses(load, quotas) if name == "ssm.get_parameters_by_path"]
+    assert used == capacity.containers(load) / 60 * pages
+    one_page = capacity.model({**profile, "settings_calls_per_refresh": 1}, 1000)
+    [used_one] = [u for name, u, _, _ in capacity.uses(one_page, quotas) if name == "ssm.get_parameters_by_path"]
+    assert used == used_one * pages

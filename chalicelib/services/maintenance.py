@@ -1,8 +1,9 @@
 """Maintenance jobs: escalate overdue reviews, expire abandoned applications,
 and purge documents past retention.
 
-Every job finds its work with a Query on the ``by_state`` index (state +
-the time the application entered it), never a Scan, and changes each
+Every job finds its work with Queries on the ``open_by_state`` index (a
+state's shards, by the time the application entered it: the repository's
+``in_state_since_before``), never a Scan, and changes each
 application through the workflow's commands, so each change is a conditional
 transaction with its history event, and the event reaches SNS through the
 outbox like any other. Each job is idempotent: a second run finds nothing to
