@@ -1,7 +1,7 @@
 """Capacity model: what AWS allows this design at 100, 1,000 and 5,000 applications a second, and what it costs.
 
     python -m bench.capacity                  # from the last measurement (bench/capacity-inputs.json)
-    python -m bench.capacity --measure        # measure again (bench.aws_calls' run, ~1-2 min), save, print
+    python -m bench.capacity --measure        # measure again (bench.aws_calls' run + --shared 10, ~2 min), save, print
     python -m bench.capacity --rates 100,1000,5000 --no-face
 
 The per-application work is MEASURED on the local stack by ``bench.aws_calls``
@@ -117,7 +117,7 @@ def measure() -> dict[str, Any]:
     """One bench.aws_calls run, reduced to what the model reads."""
     from bench.aws_calls import measure as run
 
-    counter, scenarios, results, _ = run()
+    counter, scenarios, results, _ = run(shared=SHARED_APPLICATIONS)
     profile: dict[str, Any] = {"measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "command": "python -m bench.capacity --measure", "scenarios": {}}
     for scenario in ("warm", "watched", "the connection"):
@@ -142,12 +142,34 @@ def measure() -> dict[str, Any]:
                             if s == "watched" and isinstance(f, dict) and f.get("type") == "events")
     # A container's settings refresh (once a minute): GetParametersByPath returns ten parameters a page, so
     # the cold application's first read of the settings is all the pages one refresh costs.
+    # The model's batching checked against a measured one: SHARED_APPLICATIONS in step, sharing every batch.
+    from bench.aws_calls import FACE_HANDLERS as FACE_OWN, SHARED
+
+    profile["shared"] = {
+        "applications": SHARED_APPLICATIONS,
+        "platform_calls_per_application": round(sum(n for (s, h, _), n in counter.calls.items()
+                                                    if s == SHARED and h not in FACE_OWN) / SHARED_APPLICATIONS, 2),
+        "command": f"python -m bench.aws_calls --shared {SHARED_APPLICATIONS}",
+    }
     profile["settings_calls_per_refresh"] = sum(n for (s, _, op), n in counter.calls.items()
                                                 if s == "cold" and op == "ssm:GetParametersByPath")
     return profile
 
 
 # --- the model ------------------------------------------------------------------------------
+
+
+#: Applications the measurement runs in step (bench.aws_calls --shared): about a full batch at 1,000/s.
+SHARED_APPLICATIONS = 10
+
+
+def platform_calls_per_application(profile: dict[str, Any], rate: float = 1000) -> float:
+    """The model's platform calls per application, unwatched (every handler's but the face check's own, whose
+    measured calls are a fixed set an application): what ``bench.aws_calls --shared`` measures."""
+    load = model(profile, rate, face=True, watched=False)
+    face_own = sum(n for handler, entry in profile["scenarios"]["warm"].items() if handler in FACE_HANDLERS
+                   for n in entry["calls"].values())
+    return sum(load.calls.values()) / rate - face_own
 
 
 #: Parameters a GetParametersByPath page holds at most (AWS's MaxResults limit).
@@ -473,6 +495,13 @@ def report(profile: dict[str, Any], rates: list[float], quotas: dict[str, Any], 
     print(f"AWS calls per application at 1,000/s (the outbox's per-batch calls shared by a batch's applications): "
           f"{per_app['unwatched']:.1f} unwatched, {per_app['watched']:.1f} watched (with the client's connection "
           f"and its re-reads per frame), {per_app['all']:.1f} with the face check too")
+    shared = profile.get("shared")
+    if shared:
+        print(f"checked against measurement: the platform's calls per application, unwatched, at 1,000/s "
+              f"{platform_calls_per_application(profile):.1f} in the model, "
+              f"{shared['platform_calls_per_application']:.1f} measured with {shared['applications']} applications "
+              f"sharing every stream batch ({shared['command']}); one application alone: "
+              f"{sum(n for h, e in profile['scenarios']['warm'].items() if h not in FACE_HANDLERS for n in e['calls'].values())}")
 
     head = "".join(f"{f'{r:,.0f}/s':>14}" for r in rates)
     print(f"\n{'quota (per second unless said)':<40}{'value':>10}{head}   "

@@ -75,3 +75,18 @@ def test_every_containers_settings_refresh_costs_a_call_per_page_of_ten_paramete
     one_page = capacity.model({**profile, "settings_calls_per_refresh": 1}, 1000)
     [used_one] = [u for name, u, _, _ in capacity.uses(one_page, quotas) if name == "ssm.get_parameters_by_path"]
     assert used == used_one * pages
+
+
+def test_the_models_batching_agrees_with_a_measured_peaks_batching():
+    """Issue 23: a model checked against measurement. At 1,000/s the model shares the outbox's per-batch calls
+    (PublishBatch by ten messages, one counters transaction) among a batch's applications; ``bench.aws_calls
+    --shared 10`` measures ten applications whose records share every stream batch. They agree within 10 %,
+    and both are well under what one application alone costs (its own batches)."""
+    profile, _ = inputs()
+    shared = profile["shared"]
+    assert shared["applications"] == capacity.SHARED_APPLICATIONS
+    modelled, measured = capacity.platform_calls_per_application(profile), shared["platform_calls_per_application"]
+    assert abs(modelled - measured) <= 0.10 * measured, (modelled, measured)
+    alone = sum(n for handler, entry in profile["scenarios"]["warm"].items() if handler not in capacity.FACE_HANDLERS
+                for n in entry["calls"].values())
+    assert measured < alone - 5 and modelled < alone - 5, (modelled, measured, alone)
