@@ -15,8 +15,8 @@ One read of the application, then at most three Rekognition calls, each reading 
   searching means two applications with one face, checked at the same instant, cannot both miss each other.
 
 then ``domain.face.decide`` and one conditional transaction that records the result (and, when it completes
-the set, the decision: the fan-in of ``workflow.consolidation.record_check``). A replay, or an application that moved on,
-changes nothing; faces indexed by a run whose result is not recorded are deleted again at once.
+the set, the decision: the fan-in of ``workflow.consolidation.record_check``). A replay, or an application
+that moved on, changes nothing; faces indexed by a run whose result is not recorded are deleted again at once.
 """
 
 from __future__ import annotations
