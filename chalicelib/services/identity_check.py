@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 from ..domain.checks import IDENTITY
 from ..domain.declaration import ApplicationRequest
-from ..domain.identity import DOCUMENT_UNREADABLE, OcrRefusal, Reading, check_file, check_identity, worth_reading
+from ..domain.document_file import check_file
+from ..domain.identity import DOCUMENT_UNREADABLE, OcrRefusal, Reading, check_identity, worth_reading
 from ..domain.workflow import application, consolidation, intake
 from ..domain.workflow.application import Application, Change
 from ..domain.workflow.errors import IllegalTransition, NothingToDo

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
-from ..domain.identity import sniff_mime_type
+from ..domain.document_file import sniff_mime_type
 from ..domain.policy import Policy
 from ..domain.users import Identity
 from ..domain.workflow import review

@@ -19,7 +19,8 @@ from chalicelib.domain import codes
 from chalicelib.domain.workflow.errors import IllegalTransition
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.declaration import ApplicationRequest
-from chalicelib.domain.identity import DocumentSample, PageText, check_identity
+from chalicelib.domain.identity import PageText, check_identity
+from chalicelib.domain.document_file import DocumentSample
 from chalicelib.domain.policy import (
     APPLICANT_UNDERAGE,
     COUNTRY_NOT_SERVED,

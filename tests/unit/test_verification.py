@@ -12,7 +12,7 @@ import pytest
 from chalicelib.domain.workflow import intake, lifecycle
 from chalicelib.domain.workflow.errors import NothingToDo
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
-from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
+from chalicelib.domain.document_file import HEAD_BYTES, TAIL_BYTES
 from chalicelib.domain.workflow.errors import IllegalTransition
 from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import NotFound, PoisonMessage
