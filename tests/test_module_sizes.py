@@ -17,7 +17,6 @@ CHECKED = ("app.py", "chalicelib", "devstack", "scripts")
 
 #: Modules over the limit when the rule came in, with their line counts then: to split, not to grow.
 STILL_OVER: dict[str, int] = {
-    "devstack/stack.py": 704,
     "devstack/pumps.py": 659,
 }
 
