@@ -364,7 +364,7 @@ class LocalStack(SignInAndConsole):
                 "timeout_seconds": config.lambda_timeout or 60}
 
     def _start_pumps(self, app: Any, session: Any, moto_url: str, config: Any) -> list:
-        from .pumps import PumpFactory, start_pumps, stop_pumps
+        from .pump_wiring import PumpFactory, start_pumps, stop_pumps
 
         pumps = PumpFactory(app, session, moto_url, self.options.stage,
                             concurrency=self.options.concurrency,
