@@ -527,8 +527,8 @@ def test_the_second_reviewer_cannot_be_the_first_under_another_mailbox_spelling(
 
     def flagged_application(reasons):
         return Application("a-1", "applicant-sub", State.FLAGGED, 3, "2026-12-01T00:00:00Z",
-                                    "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z",
-                                    {"email": "applicant@example.com"}, decision_reasons=reasons)
+                           "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z",
+                           {"email": "applicant@example.com"}, decision_reasons=reasons)
 
     app = flagged_application(reasons=({"check": "sanctions", "code": "SANCTIONS_POSSIBLE_MATCH"},))
     now = dt.datetime(2026, 12, 6, tzinfo=dt.timezone.utc)
@@ -539,6 +539,6 @@ def test_the_second_reviewer_cannot_be_the_first_under_another_mailbox_spelling(
     # Another check named in the setting needs four eyes too; none named: one reviewer decides.
     identity_case = flagged_application(reasons=({"check": "identity", "code": "MRZ_DOUBT"},))
     assert decide(identity_case, True, "sub-1", "ok", now, "ana@bank.example",
-                           second_review_for={"IDENTITY"}).after.state is State.FLAGGED
+                  second_review_for={"IDENTITY"}).after.state is State.FLAGGED
     assert decide(app, True, "sub-1", "ok", now, "ana@bank.example",
-                           second_review_for=()).after.state is State.APPROVED
+                  second_review_for=()).after.state is State.APPROVED

@@ -144,12 +144,12 @@ def test_unkeyed_events_verify_only_inside_the_sealed_prefix():
     events, prev = [], GENESIS_HASH
     for seq in (1, 2, 3):
         event = HistoryEvent(app.application_id, seq, EventType.SUBMITTED, "system", "t",
-                                      None, State.AWAITING_DOCUMENTS, f"r{seq}", {}, prev, chain=CHAIN_UNKEYED)
+                             None, State.AWAITING_DOCUMENTS, f"r{seq}", {}, prev, chain=CHAIN_UNKEYED)
         event = dataclasses.replace(event, hash=event.unkeyed_hash(), chain=None)
         events.append(event)
         prev = event.hash
     sealed_at_2 = LegacySeal(2, events[1].hash, LegacySeal.mac_of(key, app.application_id, 2,
-                                                                                     events[1].hash))
+                                                                  events[1].hash))
     assert chain.verify_chain(events[:2], key, (2, events[1].hash), sealed_at_2) is None
     assert chain.verify_chain(events, key, (3, events[2].hash), sealed_at_2) == 3  # past the seal
     assert chain.verify_chain(events[:2], other, (2, events[1].hash), sealed_at_2) == 1  # not our key

@@ -15,8 +15,41 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.checks import CheckResult, Outcome
 from chalicelib.domain.declaration import ApplicationRequest
-from chalicelib.domain.identity import APPLICANT_UNDERAGE, DOCUMENT_EXPIRED, DOCUMENT_REJECTED_BY_OCR, DOCUMENT_UNREADABLE, MRZ_BIRTH_CENTURY_AMBIGUOUS, MRZ_CHECK_DIGIT, MRZ_MISMATCH_BIRTH_DATE, MRZ_MISMATCH_DOCUMENT_NUMBER, MRZ_MISMATCH_DOCUMENT_TYPE, MRZ_MISMATCH_EXPIRY_DATE, MRZ_MISMATCH_ISSUING_COUNTRY, MRZ_MISMATCH_NAME, MRZ_MISMATCH_NATIONALITY, NATIONALITY_NOT_SERVED, OcrRefusal, PageText, age_on, check_identity, mrz_birth_date, mrz_expiry_date, worth_reading
-from chalicelib.domain.document_file import CONTENT_TYPE_MISMATCH, FILE_CORRUPT, FILE_TOO_LARGE, FILE_TOO_SMALL, FILE_TYPE_NOT_ALLOWED, HEAD_BYTES, IMAGE_TOO_LARGE, TAIL_BYTES, DocumentSample, check_file
+from chalicelib.domain.identity import (
+    APPLICANT_UNDERAGE,
+    DOCUMENT_EXPIRED,
+    DOCUMENT_REJECTED_BY_OCR,
+    DOCUMENT_UNREADABLE,
+    MRZ_BIRTH_CENTURY_AMBIGUOUS,
+    MRZ_CHECK_DIGIT,
+    MRZ_MISMATCH_BIRTH_DATE,
+    MRZ_MISMATCH_DOCUMENT_NUMBER,
+    MRZ_MISMATCH_DOCUMENT_TYPE,
+    MRZ_MISMATCH_EXPIRY_DATE,
+    MRZ_MISMATCH_ISSUING_COUNTRY,
+    MRZ_MISMATCH_NAME,
+    MRZ_MISMATCH_NATIONALITY,
+    NATIONALITY_NOT_SERVED,
+    OcrRefusal,
+    PageText,
+    age_on,
+    check_identity,
+    mrz_birth_date,
+    mrz_expiry_date,
+    worth_reading,
+)
+from chalicelib.domain.document_file import (
+    CONTENT_TYPE_MISMATCH,
+    FILE_CORRUPT,
+    FILE_TOO_LARGE,
+    FILE_TOO_SMALL,
+    FILE_TYPE_NOT_ALLOWED,
+    HEAD_BYTES,
+    IMAGE_TOO_LARGE,
+    TAIL_BYTES,
+    DocumentSample,
+    check_file,
+)
 from chalicelib.domain.policy import Policy
 from tests.support.documents import (
     exe_bytes,
