@@ -55,7 +55,8 @@ if str(ROOT) not in sys.path:
 from bench.ocr_names import pool  # noqa: E402
 from chalicelib.domain import mrz  # noqa: E402
 from chalicelib.domain.declaration import ApplicationRequest  # noqa: E402
-from chalicelib.domain.identity import DocumentSample, PageText, check_identity  # noqa: E402
+from chalicelib.domain.identity import PageText, check_identity
+from chalicelib.domain.document_file import DocumentSample
 from chalicelib.domain.policy import Policy  # noqa: E402
 from tests.support.documents import make_declared  # noqa: E402
 from tests.support.passports import (  # noqa: E402

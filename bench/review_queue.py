@@ -77,7 +77,8 @@ def reviewer_token() -> str:
 
 def synthetic_application(rng: random.Random, flagged_share: float, start: dt.datetime) -> Any:
     """A realistic item: declared data, check results, and for FLAGGED the reasons."""
-    from chalicelib.domain.workflow import Application, State, iso
+    from chalicelib.domain.workflow.application import Application, iso
+    from chalicelib.domain.workflow.states import State
 
     created = start + dt.timedelta(seconds=rng.randrange(0, 60 * 24 * 3600))
     if rng.random() < flagged_share:

@@ -206,7 +206,7 @@ def _up(args: argparse.Namespace, started: float) -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings ... not available"
     from .processes import ChildFailed
-    from .pumps import WiringError
+    from .pump_wiring import WiringError
     from .rekognition.engine import ModelsMissing
     from .stack import LocalStack, StackOptions
     from .template import TemplateError

@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import provision_delivery  # noqa: F401 - registers the delivery provisioners (issue 21)
+from . import provision_identity  # noqa: F401 - registers Cognito, identity pools, IAM roles
+from . import provision_storage  # noqa: F401 - registers DynamoDB, S3, KMS
 from .provision_registry import (
     PROVISIONERS,
     REGION,  # noqa: F401 - re-exported: the stack and the tests' moto use it from here
@@ -29,8 +31,9 @@ from .provision_registry import (
     Context,
     Created,
     UnsupportedResource,
+    flag,
     provisioner,
-    updater,
+    tags_list,
 )
 from .template import (
     Resolver,
@@ -83,219 +86,6 @@ def resolve_dynamic_references(context: Context, value: Any) -> Any:
     return _DYNAMIC_REFERENCE.sub(lookup, value)
 
 
-def _tags_list(tags: Any) -> list[dict[str, str]]:
-    if isinstance(tags, Mapping):
-        return [{"Key": key, "Value": str(value)} for key, value in tags.items()]
-    return list(tags or [])
-
-
-def _flag(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-# --- DynamoDB -----------------------------------------------------------------------
-
-@provisioner("AWS::DynamoDB::Table", {
-    "TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
-    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification",
-    "SSESpecification", "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
-    "DeletionProtectionEnabled", "TableClass", "Tags"})
-def _dynamodb_table(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    name = props.get("TableName") or context.physical_name(logical_id)
-    request: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": props["AttributeDefinitions"],
-        "KeySchema": props["KeySchema"],
-        "BillingMode": props.get("BillingMode", "PROVISIONED"),
-    }
-    for key in ("ProvisionedThroughput", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-                "DeletionProtectionEnabled", "TableClass"):
-        if key in props:
-            request[key] = props[key]
-    if "StreamSpecification" in props:
-        request["StreamSpecification"] = {
-            "StreamEnabled": True,
-            "StreamViewType": props["StreamSpecification"]["StreamViewType"]}
-    if "SSESpecification" in props:
-        sse = props["SSESpecification"]
-        request["SSESpecification"] = {"Enabled": bool(sse.get("SSEEnabled", False))}
-        for key in ("SSEType", "KMSMasterKeyId"):
-            if key in sse:
-                request["SSESpecification"][key] = sse[key]
-    if props.get("Tags"):
-        request["Tags"] = _tags_list(props["Tags"])
-    dynamodb = context.client("dynamodb")
-    table = dynamodb.create_table(**request)["TableDescription"]
-    if "TimeToLiveSpecification" in props:
-        dynamodb.update_time_to_live(TableName=name,
-                                     TimeToLiveSpecification=props["TimeToLiveSpecification"])
-    if "PointInTimeRecoverySpecification" in props:
-        dynamodb.update_continuous_backups(
-            TableName=name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": bool(
-                props["PointInTimeRecoverySpecification"].get("PointInTimeRecoveryEnabled"))})
-    attributes = {"Arn": table["TableArn"]}
-    if table.get("LatestStreamArn"):
-        attributes["StreamArn"] = table["LatestStreamArn"]
-    return Created(ref=name, attributes=attributes)
-
-
-# --- S3 -----------------------------------------------------------------------------
-
-def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
-    return {renamed.get(key, key): value for key, value in rule.items()}
-
-
-def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
-    """CloudFormation's flattened lifecycle rule -> the S3 API's nested one."""
-    supported = {"Id", "Status", "Prefix", "ExpirationInDays",
-                 "NoncurrentVersionExpirationInDays", "AbortIncompleteMultipartUpload"}
-    unknown = set(rule) - supported
-    if unknown:
-        raise UnsupportedResource(f"S3 lifecycle rule properties {sorted(unknown)}")
-    result: dict[str, Any] = {"Status": rule["Status"],
-                              "Filter": {"Prefix": rule.get("Prefix", "")}}
-    if "Id" in rule:
-        result["ID"] = rule["Id"]
-    if "ExpirationInDays" in rule:
-        result["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-    if "NoncurrentVersionExpirationInDays" in rule:
-        result["NoncurrentVersionExpiration"] = {
-            "NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])}
-    if "AbortIncompleteMultipartUpload" in rule:
-        result["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
-    return result
-
-
-@provisioner("AWS::S3::Bucket", {
-    "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
-    "CorsConfiguration", "VersioningConfiguration", "LifecycleConfiguration", "Tags",
-    "ObjectLockEnabled", "ObjectLockConfiguration", "LoggingConfiguration", "NotificationConfiguration"})
-def _s3_bucket(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    name = props.get("BucketName") or context.physical_name(logical_id)
-    s3 = context.client("s3")
-    create: dict[str, Any] = {"Bucket": name}
-    if context.region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": context.region}
-    if props.get("ObjectLockEnabled"):
-        create["ObjectLockEnabledForBucket"] = True
-    s3.create_bucket(**create)
-    if "BucketEncryption" in props:
-        rules = [{("ApplyServerSideEncryptionByDefault" if key == "ServerSideEncryptionByDefault"
-                   else key): value for key, value in rule.items()}
-                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
-        s3.put_bucket_encryption(Bucket=name,
-                                 ServerSideEncryptionConfiguration={"Rules": rules})
-    if "PublicAccessBlockConfiguration" in props:
-        s3.put_public_access_block(
-            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
-    if "OwnershipControls" in props:
-        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
-    if "CorsConfiguration" in props:
-        rules = [_cors_rule(rule) for rule in props["CorsConfiguration"]["CorsRules"]]
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
-    if "VersioningConfiguration" in props:
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props[
-            "VersioningConfiguration"])
-    if "LifecycleConfiguration" in props:
-        rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
-        s3.put_bucket_lifecycle_configuration(Bucket=name,
-                                              LifecycleConfiguration={"Rules": rules})
-    if "ObjectLockConfiguration" in props:
-        s3.put_object_lock_configuration(
-            Bucket=name, ObjectLockConfiguration=_object_lock(props["ObjectLockConfiguration"]))
-    if "LoggingConfiguration" in props:
-        logging_config = props["LoggingConfiguration"]
-        s3.put_bucket_logging(Bucket=name, BucketLoggingStatus={"LoggingEnabled": {
-            "TargetBucket": logging_config["DestinationBucketName"],
-            "TargetPrefix": logging_config.get("LogFilePrefix", "")}})
-    if props.get("Tags"):
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tags_list(props["Tags"])})
-    if "NotificationConfiguration" in props:
-        s3.put_bucket_notification_configuration(
-            Bucket=name, NotificationConfiguration=_notifications(props["NotificationConfiguration"]))
-    return Created(ref=name, attributes={
-        "Arn": f"arn:aws:s3:::{name}",
-        "DomainName": f"{name}.s3.amazonaws.com",
-        "RegionalDomainName": f"{name}.s3.{context.region}.amazonaws.com",
-    })
-
-
-def _object_lock(config: Mapping[str, Any]) -> dict[str, Any]:
-    """CloudFormation's Object Lock configuration -> the S3 API's (Days/Years are integers)."""
-    result: dict[str, Any] = {"ObjectLockEnabled": config.get("ObjectLockEnabled", "Enabled")}
-    retention = config.get("Rule", {}).get("DefaultRetention")
-    if retention:
-        result["Rule"] = {"DefaultRetention": {
-            key: (int(value) if key in ("Days", "Years") else value) for key, value in retention.items()}}
-    return result
-
-
-def _notifications(config: dict[str, Any]) -> dict[str, Any]:
-    """CloudFormation's NotificationConfiguration as PutBucketNotificationConfiguration takes it.
-
-    Only queue destinations are known here (what the template uses); anything else stops the
-    provisioning loudly rather than being skipped as moto's CloudFormation would."""
-    unknown = set(config) - {"QueueConfigurations"}
-    if unknown:
-        raise TemplateError(f"S3 NotificationConfiguration: {', '.join(sorted(unknown))} not provisioned locally")
-    queues = []
-    for entry in config.get("QueueConfigurations", []):
-        queue: dict[str, Any] = {"QueueArn": entry["Queue"], "Events": [entry["Event"]]}
-        rules = ((entry.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
-        if rules:  # moto wants the rule names lower-case, as AWS returns them
-            queue["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"].lower(), "Value": r["Value"]}
-                                                       for r in rules]}}
-        queues.append(queue)
-    return {"QueueConfigurations": queues}
-
-
-@provisioner("AWS::S3::BucketPolicy", {"Bucket", "PolicyDocument"})
-def _s3_bucket_policy(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    """Applies the policy minus its conditional Deny statements, and says so.
-
-    moto evaluates bucket policies on object requests but ignores Condition,
-    so a conditional Deny (TLS only, encryption header) would refuse every
-    request -- and locally every request is plain HTTP anyway. The deployed
-    policy keeps them (tests/test_resources.py checks the template).
-    """
-    document = dict(props["PolicyDocument"])
-    kept = [s for s in document["Statement"] if not (s.get("Effect") == "Deny" and "Condition" in s)]
-    skipped = [s.get("Sid", "?") for s in document["Statement"] if s not in kept]
-    if skipped:
-        log.info("devstack: %s: not applying conditional Deny statement(s) %s (moto ignores conditions)",
-                 logical_id, ", ".join(skipped))
-    document["Statement"] = kept
-    context.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
-    return Created(ref=props["Bucket"])
-
-
-# --- KMS ----------------------------------------------------------------------------
-
-@provisioner("AWS::KMS::Key", {"Description", "EnableKeyRotation", "KeyPolicy", "KeySpec",
-                               "KeyUsage", "Enabled", "PendingWindowInDays", "MultiRegion",
-                               "Tags"})
-def _kms_key(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    kms = context.client("kms")
-    request: dict[str, Any] = {"Policy": json.dumps(props["KeyPolicy"])} if "KeyPolicy" in props else {}
-    for key in ("Description", "KeySpec", "KeyUsage", "MultiRegion"):
-        if key in props:
-            request[key] = props[key]
-    if props.get("Tags"):
-        request["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in _tags_list(props["Tags"])]
-    key = kms.create_key(**request)["KeyMetadata"]
-    if props.get("EnableKeyRotation"):
-        kms.enable_key_rotation(KeyId=key["KeyId"])
-    return Created(ref=key["KeyId"], attributes={"Arn": key["Arn"], "KeyId": key["KeyId"]})
-
-
-@provisioner("AWS::KMS::Alias", {"AliasName", "TargetKeyId"})
-def _kms_alias(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    context.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
-    return Created(ref=props["AliasName"])
-
-
 # --- CloudWatch Logs, alarms, dashboards ---------------------------------------------------
 
 @provisioner("AWS::Logs::LogGroup", {"LogGroupName", "RetentionInDays", "KmsKeyId", "Tags"})
@@ -306,7 +96,7 @@ def _log_group(context: Context, logical_id: str, props: dict[str, Any]) -> Crea
     if "KmsKeyId" in props:
         request["kmsKeyId"] = props["KmsKeyId"]
     if props.get("Tags"):
-        request["tags"] = {tag["Key"]: tag["Value"] for tag in _tags_list(props["Tags"])}
+        request["tags"] = {tag["Key"]: tag["Value"] for tag in tags_list(props["Tags"])}
     logs.create_log_group(**request)
     if "RetentionInDays" in props:
         logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
@@ -334,7 +124,7 @@ def _alarm(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
         if "MetricStat" in metric:
             metric["MetricStat"]["Period"] = int(metric["MetricStat"]["Period"])
     if props.get("Tags"):
-        request["Tags"] = _tags_list(props["Tags"])
+        request["Tags"] = tags_list(props["Tags"])
     context.client("cloudwatch").put_metric_alarm(**request)
     return Created(ref=request["AlarmName"],
                    attributes={"Arn": context.arn("cloudwatch", f"alarm:{request['AlarmName']}")})
@@ -365,10 +155,10 @@ def _sqs_queue(context: Context, logical_id: str, props: dict[str, Any]) -> Crea
     attributes = {}
     for key in _QUEUE_ATTRIBUTES & set(props):
         value = props[key]
-        attributes[key] = json.dumps(value) if isinstance(value, dict) else _flag(value)
+        attributes[key] = json.dumps(value) if isinstance(value, dict) else flag(value)
     request: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
     if props.get("Tags"):
-        request["tags"] = {tag["Key"]: tag["Value"] for tag in _tags_list(props["Tags"])}
+        request["tags"] = {tag["Key"]: tag["Value"] for tag in tags_list(props["Tags"])}
     sqs = context.client("sqs")
     url = sqs.create_queue(**request)["QueueUrl"]
     arn = context.arn("sqs", name)
@@ -393,7 +183,7 @@ def _subscribe(context: Context, topic_arn: str, props: Mapping[str, Any]) -> st
     attributes = {}
     for key in _SUBSCRIPTION_ATTRIBUTES & set(props):
         value = props[key]
-        attributes[key] = json.dumps(value) if isinstance(value, dict) else _flag(value)
+        attributes[key] = json.dumps(value) if isinstance(value, dict) else flag(value)
     return context.client("sns").subscribe(
         TopicArn=topic_arn, Protocol=props["Protocol"], Endpoint=props["Endpoint"],
         Attributes=attributes, ReturnSubscriptionArn=True)["SubscriptionArn"]
@@ -406,12 +196,12 @@ def _sns_topic(context: Context, logical_id: str, props: dict[str, Any]) -> Crea
     name = props.get("TopicName") or context.physical_name(logical_id)
     if props.get("FifoTopic") and not name.endswith(".fifo"):
         name += ".fifo"
-    attributes = {key: _flag(props[key]) for key in
+    attributes = {key: flag(props[key]) for key in
                   ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId")
                   if key in props}
     request: dict[str, Any] = {"Name": name, "Attributes": attributes}
     if props.get("Tags"):
-        request["Tags"] = _tags_list(props["Tags"])
+        request["Tags"] = tags_list(props["Tags"])
     arn = context.client("sns").create_topic(**request)["TopicArn"]
     for subscription in props.get("Subscription", []):
         _subscribe(context, arn, subscription)
@@ -432,150 +222,6 @@ def _sns_topic_policy(context: Context, logical_id: str, props: dict[str, Any]) 
 def _sns_subscription(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
     arn = _subscribe(context, props["TopicArn"], props)
     return Created(ref=arn, attributes={"Arn": arn})
-
-
-# --- Cognito ------------------------------------------------------------------------
-
-_USER_POOL_PROPERTIES = {
-    "Policies", "UsernameAttributes", "AliasAttributes", "AutoVerifiedAttributes", "Schema",
-    "MfaConfiguration", "AdminCreateUserConfig", "AccountRecoverySetting",
-    "UsernameConfiguration", "EmailConfiguration", "VerificationMessageTemplate",
-    "DeletionProtection", "UserPoolTags", "UserAttributeUpdateSettings", "LambdaConfig", "UserPoolTier"}
-
-
-@provisioner("AWS::Cognito::UserPool", _USER_POOL_PROPERTIES | {"UserPoolName", "EnabledMfas"})
-def _cognito_user_pool(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    request = {key: props[key] for key in _USER_POOL_PROPERTIES & set(props)}
-    request["PoolName"] = props.get("UserPoolName") or context.physical_name(logical_id)
-    cognito = context.client("cognito-idp")
-    pool = cognito.create_user_pool(**request)["UserPool"]
-    mfas = set(props.get("EnabledMfas", []))
-    if props.get("MfaConfiguration", "OFF") != "OFF":
-        unknown = mfas - {"SOFTWARE_TOKEN_MFA"}
-        if unknown or not mfas:
-            raise UnsupportedResource(f"{logical_id}: devstack supports EnabledMfas [SOFTWARE_TOKEN_MFA] only")
-        cognito.set_user_pool_mfa_config(UserPoolId=pool["Id"], MfaConfiguration=props["MfaConfiguration"],
-                                         SoftwareTokenMfaConfiguration={"Enabled": True})
-    provider = f"cognito-idp.{context.region}.amazonaws.com/{pool['Id']}"
-    return Created(ref=pool["Id"], attributes={
-        "Arn": pool["Arn"], "UserPoolId": pool["Id"],
-        "ProviderName": provider, "ProviderURL": f"https://{provider}"})
-
-
-@updater("AWS::Cognito::UserPool")
-def _update_user_pool(context: Context, logical_id: str, props: dict[str, Any], created: Created) -> Created:
-    """UpdateUserPool with every property, as CloudFormation sends it (what is left out is reset)."""
-    cognito = context.client("cognito-idp")
-    before = cognito.describe_user_pool(UserPoolId=created.ref)["UserPool"]
-    known = {attribute["Name"].removeprefix("custom:") for attribute in before.get("SchemaAttributes", [])}
-    added = [attribute for attribute in props.get("Schema", []) if attribute["Name"] not in known]
-    if added:
-        cognito.add_custom_attributes(UserPoolId=created.ref, CustomAttributes=added)
-    request = {key: props[key] for key in _USER_POOL_PROPERTIES & set(props)
-               if key not in ("Schema", "UsernameAttributes", "AliasAttributes", "UsernameConfiguration")}
-    request["LambdaConfig"] = props.get("LambdaConfig", {})
-    cognito.update_user_pool(UserPoolId=created.ref, **request)
-    return created
-
-
-_CLIENT_PROPERTIES = {
-    "UserPoolId", "GenerateSecret", "ExplicitAuthFlows", "AccessTokenValidity",
-    "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits", "AllowedOAuthFlows",
-    "AllowedOAuthScopes", "AllowedOAuthFlowsUserPoolClient", "CallbackURLs", "LogoutURLs",
-    "DefaultRedirectURI", "SupportedIdentityProviders", "PreventUserExistenceErrors",
-    "ReadAttributes", "WriteAttributes", "EnableTokenRevocation", "AuthSessionValidity",
-    "EnablePropagateAdditionalUserContextData"}
-
-
-@provisioner("AWS::Cognito::UserPoolClient", _CLIENT_PROPERTIES | {"ClientName"})
-def _cognito_client(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    request = _client_request(props)
-    request["ClientName"] = props.get("ClientName") or context.physical_name(logical_id)
-    client = context.client("cognito-idp").create_user_pool_client(**request)["UserPoolClient"]
-    attributes = {"ClientId": client["ClientId"], "Name": client["ClientName"], "UserPoolId": props["UserPoolId"]}
-    if client.get("ClientSecret"):
-        attributes["ClientSecret"] = client["ClientSecret"]
-    return Created(ref=client["ClientId"], attributes=attributes)
-
-
-def _client_request(props: dict[str, Any]) -> dict[str, Any]:
-    request = {key: props[key] for key in _CLIENT_PROPERTIES & set(props)}
-    for key in ("AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity", "AuthSessionValidity"):
-        if key in request:
-            request[key] = int(request[key])
-    for key in ("GenerateSecret", "AllowedOAuthFlowsUserPoolClient", "EnableTokenRevocation",
-                "EnablePropagateAdditionalUserContextData"):
-        if key in request and not isinstance(request[key], bool):
-            request[key] = str(request[key]).lower() == "true"
-    return request
-
-
-@updater("AWS::Cognito::UserPoolClient")
-def _update_client(context: Context, logical_id: str, props: dict[str, Any], created: Created) -> Created:
-    request = {key: value for key, value in _client_request(props).items() if key not in ("UserPoolId",
-                                                                                         "GenerateSecret")}
-    context.client("cognito-idp").update_user_pool_client(
-        UserPoolId=props["UserPoolId"], ClientId=created.ref,
-        ClientName=props.get("ClientName") or context.physical_name(logical_id), **request)
-    return created
-
-
-@provisioner("AWS::Cognito::UserPoolGroup",
-             {"GroupName", "UserPoolId", "Description", "Precedence", "RoleArn"})
-def _cognito_group(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    request = dict(props)
-    request.setdefault("GroupName", context.physical_name(logical_id))
-    context.client("cognito-idp").create_group(**request)
-    return Created(ref=request["GroupName"], attributes={"UserPoolId": request["UserPoolId"]})
-
-
-# --- Cognito identity pools and IAM roles (issue 17: the liveness check's streaming credentials) -------
-
-_IDENTITY_POOL_PROPERTIES = {
-    "AllowUnauthenticatedIdentities", "AllowClassicFlow", "SupportedLoginProviders",
-    "DeveloperProviderName", "OpenIdConnectProviderARNs", "CognitoIdentityProviders",
-    "SamlProviderARNs", "IdentityPoolTags"}
-
-
-@provisioner("AWS::Cognito::IdentityPool", _IDENTITY_POOL_PROPERTIES | {"IdentityPoolName"})
-def _cognito_identity_pool(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    request = {key: props[key] for key in _IDENTITY_POOL_PROPERTIES & set(props)}
-    request["AllowUnauthenticatedIdentities"] = bool(props.get("AllowUnauthenticatedIdentities", False))
-    request["IdentityPoolName"] = props.get("IdentityPoolName") or context.physical_name(logical_id).replace("-", "_")
-    pool = context.client("cognito-identity").create_identity_pool(**request)
-    return Created(ref=pool["IdentityPoolId"], attributes={"Name": pool["IdentityPoolName"]})
-
-
-@provisioner("AWS::Cognito::IdentityPoolRoleAttachment", {"IdentityPoolId", "Roles", "RoleMappings"})
-def _cognito_identity_pool_roles(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    """moto's Cognito Identity has no SetIdentityPoolRoles. Nothing local asks the pool for credentials (the
-    local liveness stand-in takes the frames over plain HTTP), so the attachment is recorded, not made."""
-    log.info("devstack: %s: identity pool roles not attached locally (moto has no SetIdentityPoolRoles; "
-             "only AWS's Rekognition streaming uses them)", logical_id)
-    return Created(ref=f"{props['IdentityPoolId']}-roles")
-
-
-@provisioner("AWS::IAM::Role", {"RoleName", "AssumeRolePolicyDocument", "Policies", "Description",
-                                "MaxSessionDuration", "Path", "ManagedPolicyArns", "Tags"})
-def _iam_role(context: Context, logical_id: str, props: dict[str, Any]) -> Created:
-    iam = context.client("iam")
-    name = props.get("RoleName") or context.physical_name(logical_id)[:64]
-    request: dict[str, Any] = {"RoleName": name,
-                               "AssumeRolePolicyDocument": json.dumps(props["AssumeRolePolicyDocument"])}
-    for key in ("Description", "Path"):
-        if key in props:
-            request[key] = props[key]
-    if "MaxSessionDuration" in props:
-        request["MaxSessionDuration"] = int(props["MaxSessionDuration"])
-    if props.get("Tags"):
-        request["Tags"] = _tags_list(props["Tags"])
-    role = iam.create_role(**request)["Role"]
-    for policy in props.get("Policies", []):
-        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
-                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
-    for arn in props.get("ManagedPolicyArns", []):
-        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-    return Created(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
 
 
 # --- Rekognition ----------------------------------------------------------------------
@@ -614,7 +260,7 @@ def _ssm_parameter(context: Context, logical_id: str, props: dict[str, Any]) -> 
     request["Name"] = props.get("Name") or context.physical_name(logical_id)
     request["Value"] = str(props["Value"])
     if props.get("Tags"):
-        request["Tags"] = _tags_list(props["Tags"])
+        request["Tags"] = tags_list(props["Tags"])
     context.client("ssm").put_parameter(**request)
     return Created(ref=request["Name"], attributes={"Type": props["Type"],
                                                     "Value": request["Value"]})
@@ -677,7 +323,7 @@ class Stack:
             if resource["Type"] not in PROVISIONERS:
                 raise UnsupportedResource(
                     f"{logical_id}: resource type {resource['Type']} is not supported by "
-                    f"devstack; add a provisioner to devstack/provision.py")
+                    f"devstack; add a provisioner to devstack/provision*.py")
 
     def create_all(self) -> None:
         self.create_missing()

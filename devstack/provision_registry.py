@@ -1,13 +1,15 @@
 """The registry of the local stack's provisioners: what each resource type becomes in moto.
 
-devstack/provision.py holds the provisioners of the application's resources and the stack
-that runs them; devstack/provision_delivery.py those of the delivery resources (issue 21).
-Both register here, so neither imports the other's module in a circle: provision.py imports
-provision_delivery.py (to register its provisioners), and both import this module.
+devstack/provision.py holds the stack that runs the provisioners, and those of references, logs and
+alarms, queues, topics, Rekognition and parameters; devstack/provision_storage.py those of DynamoDB, S3
+and KMS; devstack/provision_identity.py those of Cognito, identity pools and IAM roles;
+devstack/provision_delivery.py those of the delivery resources (issue 21). All register here, so none
+imports another in a circle: provision.py imports the others (to register their provisioners), and all
+import this module, which also holds the helpers they share (``tags_list``, ``flag``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +75,7 @@ def provisioner(resource_type: str, properties: set[str]) -> Callable[[Provision
                 raise UnsupportedResource(
                     f"{logical_id} ({resource_type}): devstack does not support "
                     f"propert{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}; "
-                    f"add it to devstack/provision.py")
+                    f"add it to its provisioner in devstack/provision*.py")
             return function(context, logical_id, props)
 
         PROVISIONERS[resource_type] = checked
@@ -90,3 +92,13 @@ def updater(resource_type: str) -> Callable[[Updater], Updater]:
         return function
 
     return register
+
+
+def tags_list(tags: Any) -> list[dict[str, str]]:
+    if isinstance(tags, Mapping):
+        return [{"Key": key, "Value": str(value)} for key, value in tags.items()]
+    return list(tags or [])
+
+
+def flag(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

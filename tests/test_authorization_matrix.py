@@ -298,14 +298,14 @@ def test_a_reviewer_removed_from_the_group_loses_staff_rights_with_the_same_toke
 def _with_document(api, owner) -> tuple[str, str]:
     """An application whose document is really in the bucket (a presigned POST), recorded as received, with
     the applicant's selfie (so the reviewer's selfie route has one to link, issue 17)."""
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
     from tests.support.flows import create_application, selfie_at, upload_document
     from tests.test_review_api import service
 
     app_id = create_application(api, owner)
     key = upload_document(api, owner, app_id)
     svc = service()
-    assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    assert svc.apply_with_retry(app_id, lambda a: intake.receive_document(a, key, 4096, svc.clock()))
     selfie_at(app_id)
     return app_id, key
 
@@ -324,7 +324,7 @@ def staff_world(client):
     """One application in every state (two decided by reviewer R1), R1, R2 who decided nothing, an operator."""
     import datetime as dt
 
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import lifecycle
     from chalicelib.domain.policy import Policy
     from tests.conftest import Api
     from tests.support.identities import make_user
@@ -348,7 +348,7 @@ def staff_world(client):
     assert api.post(f"/applications/{apps['WITHDRAWN']}/withdraw", {}, user=other).status == 200
     apps["EXPIRED"] = api.post("/applications", make_declared(), user=other).body["id"]
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
-    assert service().apply_with_retry(apps["EXPIRED"], lambda a: workflow.expire(a, Policy(), later))
+    assert service().apply_with_retry(apps["EXPIRED"], lambda a: lifecycle.expire(a, Policy(), later))
     return {"api": api, "owner": owner, "apps": apps, "R1": r1, "R2": r2, "operator": operator}
 
 
@@ -520,23 +520,25 @@ def test_the_second_reviewer_cannot_be_the_first_under_another_mailbox_spelling(
     """Four eyes compares mailboxes as the self-decision rule does (a +tag, case, a Cyrillic а)."""
     import datetime as dt
 
-    from chalicelib.domain import workflow
-    from chalicelib.domain.workflow import SecondReviewerRequired
+    from chalicelib.domain.workflow.review import decide
+    from chalicelib.domain.workflow.application import Application
+    from chalicelib.domain.workflow.states import State
+    from chalicelib.domain.workflow.errors import SecondReviewerRequired
 
     def flagged_application(reasons):
-        return workflow.Application("a-1", "applicant-sub", workflow.State.FLAGGED, 3, "2026-12-01T00:00:00Z",
-                                    "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z",
-                                    {"email": "applicant@example.com"}, decision_reasons=reasons)
+        return Application("a-1", "applicant-sub", State.FLAGGED, 3, "2026-12-01T00:00:00Z",
+                           "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z",
+                           {"email": "applicant@example.com"}, decision_reasons=reasons)
 
     app = flagged_application(reasons=({"check": "sanctions", "code": "SANCTIONS_POSSIBLE_MATCH"},))
     now = dt.datetime(2026, 12, 6, tzinfo=dt.timezone.utc)
-    first = workflow.decide(app, True, "sub-1", "namesake", now, "ana@bank.example", second_review_for={"SANCTIONS"})
-    assert first.after.state is workflow.State.FLAGGED
+    first = decide(app, True, "sub-1", "namesake", now, "ana@bank.example", second_review_for={"SANCTIONS"})
+    assert first.after.state is State.FLAGGED
     with pytest.raises(SecondReviewerRequired):
-        workflow.decide(first.after, True, "sub-2", "agree", now, second_email, second_review_for={"SANCTIONS"})
+        decide(first.after, True, "sub-2", "agree", now, second_email, second_review_for={"SANCTIONS"})
     # Another check named in the setting needs four eyes too; none named: one reviewer decides.
     identity_case = flagged_application(reasons=({"check": "identity", "code": "MRZ_DOUBT"},))
-    assert workflow.decide(identity_case, True, "sub-1", "ok", now, "ana@bank.example",
-                           second_review_for={"IDENTITY"}).after.state is workflow.State.FLAGGED
-    assert workflow.decide(app, True, "sub-1", "ok", now, "ana@bank.example",
-                           second_review_for=()).after.state is workflow.State.APPROVED
+    assert decide(identity_case, True, "sub-1", "ok", now, "ana@bank.example",
+                  second_review_for={"IDENTITY"}).after.state is State.FLAGGED
+    assert decide(app, True, "sub-1", "ok", now, "ana@bank.example",
+                  second_review_for=()).after.state is State.APPROVED

@@ -27,14 +27,14 @@ def state_shard(application_id: str) -> str | None:
 def test_old_items_are_keyed_and_the_counters_get_the_population_once(api, applicant, capsys):
     from chalicelib.adapters.dynamodb_applications import shard_of
     from chalicelib.bootstrap import services
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow.application import iso
     from scripts.backfill_state_index import main
 
     waiting, withdrawn, moved = (create_application(api, applicant) for _ in range(3))
     assert api.post(f"/applications/{withdrawn}/withdraw", {}, user=applicant).status == 200
     for app_id in (waiting, withdrawn, moved):
         strip_key(app_id)
-    since = workflow.iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(milliseconds=5))
+    since = iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(milliseconds=5))
     assert api.post(f"/applications/{moved}/withdraw", {}, user=applicant).status == 200  # after the release
     before = services().counters.states()
 

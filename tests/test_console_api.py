@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from chalicelib.domain.workflow import TRANSITIONS, State
+from chalicelib.domain.workflow.states import TRANSITIONS, State
 from tests import test_review_api as h
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import jpeg_bytes

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.checks import REQUIRED_CHECKS, Outcome
-from chalicelib.domain.workflow import EventType, State
+from chalicelib.domain.workflow.states import EventType, State
 
 WORDS_PATH = Path(__file__).resolve().parents[1] / "chalicelib" / "console" / "words.js"
 WORDS = WORDS_PATH.read_text()

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from devstack.pumps import Pump, PumpFactory, WiringError, failed_items, start_pumps, stop_pumps
+from devstack.pump_wiring import PumpFactory, WiringError, start_pumps, stop_pumps
+from devstack.pumps import Pump, failed_items
 from devstack.testing import running_moto
 from tests.support.deadlines import EVENT_S
 

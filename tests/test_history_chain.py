@@ -38,7 +38,7 @@ def test_deleting_the_last_event_is_detected(api, applicant, reviewer):
 
 
 def test_an_event_edited_and_the_chain_recomputed_without_the_key_is_detected(api, applicant):
-    from chalicelib.domain.workflow import GENESIS_HASH
+    from chalicelib.domain.workflow.history import GENESIS_HASH
 
     from tests.support.documents import make_declared
 
@@ -80,7 +80,7 @@ def test_the_chain_key_is_derived_once_from_kms_and_is_what_kms_derives():
 def _rewrite_unkeyed(app_id: str) -> None:
     """Make the application's stored history what the pre-upgrade code wrote: each event's hash the plain
     SHA-256 of its content, no chain version stored, and the head to match."""
-    from chalicelib.domain.workflow import CHAIN_UNKEYED, GENESIS_HASH
+    from chalicelib.domain.workflow.history import CHAIN_UNKEYED, GENESIS_HASH
 
     prev = GENESIS_HASH
     for event in history(app_id):
@@ -97,7 +97,7 @@ def _rewrite_unkeyed(app_id: str) -> None:
 
 def test_a_pre_upgrade_history_verifies_once_sealed_and_goes_on_keyed(api, applicant, reviewer):
     from chalicelib.bootstrap import services
-    from chalicelib.domain.workflow import CHAIN_KEYED, CHAIN_UNKEYED
+    from chalicelib.domain.workflow.history import CHAIN_KEYED, CHAIN_UNKEYED
 
     app_id = flagged_via_api(api, applicant)
     _rewrite_unkeyed(app_id)
@@ -134,23 +134,26 @@ def test_a_keyed_history_rewritten_unkeyed_is_detected(api, applicant):
 
 def test_unkeyed_events_verify_only_inside_the_sealed_prefix():
     """Domain rules: an unkeyed event past the seal, or a seal not made with the key, verifies nothing."""
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import chain
+    from chalicelib.domain.workflow.application import Application
+    from chalicelib.domain.workflow.history import CHAIN_UNKEYED, GENESIS_HASH, HistoryEvent, LegacySeal
+    from chalicelib.domain.workflow.states import EventType, State
 
     key, other = b"k" * 32, b"o" * 32
-    app = workflow.Application("a" * 8, "sub", workflow.State.AWAITING_DOCUMENTS, 1, "t", "t", "t", {})
-    events, prev = [], workflow.GENESIS_HASH
+    app = Application("a" * 8, "sub", State.AWAITING_DOCUMENTS, 1, "t", "t", "t", {})
+    events, prev = [], GENESIS_HASH
     for seq in (1, 2, 3):
-        event = workflow.HistoryEvent(app.application_id, seq, workflow.EventType.SUBMITTED, "system", "t",
-                                      None, workflow.State.AWAITING_DOCUMENTS, f"r{seq}", {}, prev, chain=workflow.CHAIN_UNKEYED)
+        event = HistoryEvent(app.application_id, seq, EventType.SUBMITTED, "system", "t",
+                             None, State.AWAITING_DOCUMENTS, f"r{seq}", {}, prev, chain=CHAIN_UNKEYED)
         event = dataclasses.replace(event, hash=event.unkeyed_hash(), chain=None)
         events.append(event)
         prev = event.hash
-    sealed_at_2 = workflow.LegacySeal(2, events[1].hash, workflow.LegacySeal.mac_of(key, app.application_id, 2,
-                                                                                     events[1].hash))
-    assert workflow.verify_chain(events[:2], key, (2, events[1].hash), sealed_at_2) is None
-    assert workflow.verify_chain(events, key, (3, events[2].hash), sealed_at_2) == 3  # past the seal
-    assert workflow.verify_chain(events[:2], other, (2, events[1].hash), sealed_at_2) == 1  # not our key
-    assert workflow.verify_chain(events[:2], key, (2, events[1].hash), None) == 1  # no seal
+    sealed_at_2 = LegacySeal(2, events[1].hash, LegacySeal.mac_of(key, app.application_id, 2,
+                                                                  events[1].hash))
+    assert chain.verify_chain(events[:2], key, (2, events[1].hash), sealed_at_2) is None
+    assert chain.verify_chain(events, key, (3, events[2].hash), sealed_at_2) == 3  # past the seal
+    assert chain.verify_chain(events[:2], other, (2, events[1].hash), sealed_at_2) == 1  # not our key
+    assert chain.verify_chain(events[:2], key, (2, events[1].hash), None) == 1  # no seal
     head = dataclasses.replace(app, last_seq=3, last_hash=events[2].hash)
-    seal = workflow.seal_legacy_head(head, events, key)
-    assert seal is not None and workflow.verify_chain(events, key, (3, events[2].hash), seal) is None
+    seal = chain.seal_legacy_head(head, events, key)
+    assert seal is not None and chain.verify_chain(events, key, (3, events[2].hash), seal) is None

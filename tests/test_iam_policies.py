@@ -481,14 +481,14 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     )
     assert d.http("GET", f"/review/applications/{flagged_with_document}/document", user=reviewer).status == 200
     # a document received with its version (as every S3 event names it): the link is signed for that version
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import consolidation, intake
 
     pinned = flows.create_application(d.api, other)
     pinned_key = flows.upload_document(d.api, other, pinned, passport_bytes(make_declared()))
     versions = boto3.client("s3").list_object_versions(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Prefix=pinned_key)
     version = versions["Versions"][0]["VersionId"]
     svc = services().applications
-    svc.apply_with_retry(pinned, lambda a: workflow.receive_document(a, pinned_key, 4096, svc.clock(), version))
+    svc.apply_with_retry(pinned, lambda a: intake.receive_document(a, pinned_key, 4096, svc.clock(), version))
     for check, outcome in (("address", "REVIEW"), ("sanctions", "PASS"), ("face", "PASS"), ("identity", "PASS")):
         review.record(pinned, check, outcome)
     assert d.http("GET", f"/review/applications/{pinned}/document", user=reviewer).status == 200
@@ -573,10 +573,10 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     lost_key = services().documents.key_for_new_upload(lost)
     lost_version = s3.put_object(Bucket=os.environ["DOCUMENTS_BUCKET_NAME"], Key=lost_key,
                                  Body=passport_bytes(make_declared()), ContentType="image/jpeg")["VersionId"]
-    lost_service.apply_with_retry(lost, lambda a: workflow.receive_document(a, lost_key, 4096, clock(), lost_version))
+    lost_service.apply_with_retry(lost, lambda a: intake.receive_document(a, lost_key, 4096, clock(), lost_version))
     flows.selfie_at(lost, clock)
     read = CheckResult("identity", details={"mime_type": "image/jpeg"})  # the document read: asks for the check
-    lost_service.apply_with_retry(lost, lambda a: workflow.record_check(a, read, clock()))
+    lost_service.apply_with_retry(lost, lambda a: consolidation.record_check(a, read, clock()))
     assert services().repository.get(lost).biometrics.get("face_requested_at")
     unseen = review.create_at(clock)
     s3.put_object(

@@ -261,19 +261,18 @@ def test_purge_retention_boundary_and_a_crash_between_delete_and_commit(s3_delet
 
 def test_a_failing_application_fails_the_invocation_after_the_others_ran(client, monkeypatch):
     from chalicelib.api.schedules import JobFailed
-    from chalicelib.domain import workflow
-    from chalicelib.services import maintenance
+    from chalicelib.domain.workflow import lifecycle
 
     first = flagged_at(now() - dt.timedelta(days=900, hours=2))
     second = flagged_at(now() - dt.timedelta(days=900, hours=1))
-    original = workflow.escalate
+    original = lifecycle.escalate
 
     def broken_for_first(app, policy, when):
         if app.application_id == first:
             raise RuntimeError("poisoned item")
         return original(app, policy, when)
 
-    monkeypatch.setattr(maintenance.workflow, "escalate", broken_for_first)
+    monkeypatch.setattr(lifecycle, "escalate", broken_for_first)  # the job calls lifecycle.escalate
     with pytest.raises(JobFailed) as failure:
         fire(client, "escalate_overdue_reviews")
     assert failure.value.summary["failed"] == 1
@@ -293,7 +292,7 @@ def at(day_offset: int, hour: int, minute: int = 0) -> dt.datetime:
 def report_day():
     """A day in 2001 with known decisions, escalations and a withdrawal."""
     from chalicelib.bootstrap import services
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
     from chalicelib.domain.users import Identity
     from chalicelib.services.review import ReviewService
 
@@ -327,7 +326,7 @@ def report_day():
     clock.at(at(0, 15))
     review.decide(reviewer, reviewer_rejected, False, "document does not match")  # 8 h
     clock.at(at(0, 16))
-    h.service(clock).apply_with_retry(withdrawn, lambda a: workflow.withdraw(a, a.applicant_id, "moved abroad",
+    h.service(clock).apply_with_retry(withdrawn, lambda a: intake.withdraw(a, a.applicant_id, "moved abroad",
                                                                            clock()))
     assert get(escalated_the_day_before).escalated_at.startswith("2001-02-02")
     assert get(escalated_still_flagged).escalated_at.startswith("2001-02-03")
@@ -359,7 +358,7 @@ def test_daily_report_handler_writes_the_previous_day_as_json_and_csv(client, re
     # a histogram: p50 7,200 s exactly on a bound; p90 (52 h) reported as its bucket's bound, 72 h
     assert report["time_to_decision_seconds"] == {"count": 4, "p50": 7200.0, "p90": 259200.0}
     assert report["escalations"] == 2
-    from chalicelib.domain.workflow import State
+    from chalicelib.domain.workflow.states import State
 
     assert set(report["applications_by_state"]) == {s.value for s in State}
     assert all(isinstance(n, int) and n >= 0 for n in report["applications_by_state"].values())

@@ -270,7 +270,7 @@ def test_public_routes_and_failures_answer_as_documented(checked, applicant, mon
 def test_purged_applications_still_match_the_schema(checked, applicant):
     import datetime as dt
 
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import lifecycle
     from chalicelib.domain.policy import Policy
     from tests.test_review_api import create_via_api, service
 
@@ -278,6 +278,6 @@ def test_purged_applications_still_match_the_schema(checked, applicant):
     assert checked.post(f"/applications/{app_id}/withdraw", None, user=applicant).status == 200
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)
     svc = service()
-    svc.apply_with_retry(app_id, lambda a: workflow.purge(a, Policy(), later))
+    svc.apply_with_retry(app_id, lambda a: lifecycle.purge(a, Policy(), later))
     reply = checked.get(f"/applications/{app_id}", user=applicant)
     assert reply.body["purged_at"] and "email" not in reply.body["declared"]

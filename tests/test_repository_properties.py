@@ -8,10 +8,12 @@ import uuid
 from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from chalicelib.domain import workflow as wf
+from chalicelib.domain.workflow import consolidation, intake, lifecycle, review
 from chalicelib.domain.checks import ADDRESS, IDENTITY, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.workflow import DomainError, TRANSITIONS, verify_chain
+from chalicelib.domain.workflow.chain import verify_chain
+from chalicelib.domain.workflow.errors import DomainError
+from chalicelib.domain.workflow.states import TRANSITIONS
 from chalicelib.bootstrap import services
 from chalicelib.services.ports import ConcurrentChange
 
@@ -28,7 +30,7 @@ class StoredApplication(RuleBasedStateMachine):
         super().__init__()
         self.repo = services().repository
         self.now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        change = wf.submit(str(uuid.uuid4()), "applicant", {"email": "a@b.c", "address": {}}, self.now)
+        change = intake.submit(str(uuid.uuid4()), "applicant", {"email": "a@b.c", "address": {}}, self.now)
         self.repo.commit(change)
         self.id = change.after.application_id
         self.stale = None  # an old read, as a concurrent writer would hold it
@@ -59,25 +61,25 @@ class StoredApplication(RuleBasedStateMachine):
 
     @rule()
     def document(self):
-        self.commit(lambda a: wf.receive_document(a, "k", 100, self.now))
+        self.commit(lambda a: intake.receive_document(a, "k", 100, self.now))
 
     @rule(check=st.sampled_from([IDENTITY, ADDRESS]), outcome=st.sampled_from(list(Outcome)),
           stale=st.booleans())
     def check(self, check, outcome, stale):
-        self.commit(lambda a: wf.record_check(a, result(check, outcome), self.now),
+        self.commit(lambda a: consolidation.record_check(a, result(check, outcome), self.now),
                     base=self.stale if stale else None)
 
     @rule(approve=st.booleans(), stale=st.booleans())
     def decide(self, approve, stale):
-        self.commit(lambda a: wf.decide(a, approve, "reviewer", "r", self.now), base=self.stale if stale else None)
+        self.commit(lambda a: review.decide(a, approve, "reviewer", "r", self.now), base=self.stale if stale else None)
 
     @rule(stale=st.booleans())
     def withdraw(self, stale):
-        self.commit(lambda a: wf.withdraw(a, "applicant", "", self.now), base=self.stale if stale else None)
+        self.commit(lambda a: intake.withdraw(a, "applicant", "", self.now), base=self.stale if stale else None)
 
     @rule()
     def jobs(self):
-        for command in (wf.expire, wf.escalate, wf.purge):
+        for command in (lifecycle.expire, lifecycle.escalate, lifecycle.purge):
             self.commit(lambda a, c=command: c(a, POLICY, self.now))
 
     @invariant()

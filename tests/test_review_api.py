@@ -71,18 +71,18 @@ def create_at(clock: Clock, applicant_id: Optional[str] = None) -> str:
 
 def receive_document(app_id: str, clock: Optional[Clock] = None) -> str:
     from chalicelib.bootstrap import services
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
 
     svc = service(clock)
     key = services().documents.key_for_new_upload(app_id)
-    assert svc.apply_with_retry(app_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock()))
+    assert svc.apply_with_retry(app_id, lambda a: intake.receive_document(a, key, 4096, svc.clock()))
     return key
 
 
 def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None, details: Optional[dict] = None):
     """Record a check result (REVIEW/FAIL carry one reason; ``details`` as the check would record them);
     returns the application after it."""
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import consolidation
     from chalicelib.domain.checks import CheckResult, Outcome, Reason
 
     wanted = Outcome(outcome)
@@ -90,7 +90,7 @@ def record(app_id: str, check: str, outcome: str, clock: Optional[Clock] = None,
         Reason(DOUBT if check == "identity" else "ADDRESS_UNVERIFIABLE", wanted, f"{check} needs a look"),)
     svc = service(clock)
     result = CheckResult(check, reasons, details or {})
-    change = svc.apply_with_retry(app_id, lambda a: workflow.record_check(a, result, svc.clock()))
+    change = svc.apply_with_retry(app_id, lambda a: consolidation.record_check(a, result, svc.clock()))
     return change.after
 
 
@@ -290,22 +290,21 @@ def test_a_decision_body_is_validated(api, reviewer, applicant, body):
 
 def test_a_decision_survives_a_concurrent_escalation(api, reviewer, applicant, monkeypatch):
     """An escalation bumping the version between read and commit is not a reviewer conflict."""
-    from chalicelib.domain import workflow
     from chalicelib.domain.policy import Policy
-    from chalicelib.services import review
+    from chalicelib.domain.workflow import lifecycle, review
 
     app_id = flagged_via_api(api, applicant)
-    original = review.workflow.decide
+    original = review.decide
     escalated = []
 
     def decide_then_escalate(app, *args, **kwargs):
         change = original(app, *args, **kwargs)
         if not escalated:  # the escalation job commits first
             late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)
-            escalated.append(service().apply_with_retry(app_id, lambda a: workflow.escalate(a, Policy(), late)))
+            escalated.append(service().apply_with_retry(app_id, lambda a: lifecycle.escalate(a, Policy(), late)))
         return change
 
-    monkeypatch.setattr(review.workflow, "decide", decide_then_escalate)
+    monkeypatch.setattr(review, "decide", decide_then_escalate)  # the review service calls review.decide
     reply = decide(api, reviewer, app_id)
     assert reply.status == 200, reply.body
     assert [e.type.value for e in history(app_id)][-2:] == ["review.escalated", "application.approved"]

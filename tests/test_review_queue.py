@@ -75,7 +75,7 @@ def test_a_claimed_case_is_seen_claimed_and_decided_only_by_its_holder(api, appl
 def test_a_claim_lapses_after_review_claim_minutes():
     """On the in-memory services with a clock: after the setting's minutes another reviewer may take it."""
     from chalicelib.domain.policy import Policy
-    from chalicelib.domain.workflow import ClaimedByAnother
+    from chalicelib.domain.workflow.errors import ClaimedByAnother
     from tests.support.fakes import FakeClock, fake_services, identity
     from tests.unit.test_outbox_review_health import flagged as flagged_in_memory
 

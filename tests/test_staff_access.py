@@ -104,7 +104,7 @@ def test_published_events_carry_no_personal_data_and_applicants_frames_no_review
     api, applicant, reviewer, rejected_by_reviewer
 ):
     """The outbox message is the staff view (who decided, why); applicants' frames are its redaction."""
-    from chalicelib.domain.workflow import for_applicant
+    from chalicelib.domain.workflow.review import for_applicant
     from tests.support.flows import stream_records
 
     app_id = rejected_by_reviewer

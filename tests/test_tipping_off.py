@@ -37,12 +37,12 @@ NEUTRAL = {"code": "IN_REVIEW", "outcome": "REVIEW", "message": "We need to chec
 
 def record_face(app_id: str, found: dict) -> None:
     from chalicelib.bootstrap import services
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import consolidation
     from chalicelib.domain.checks import CheckResult
 
     svc = services().applications
     result = CheckResult.from_dict(found)
-    svc.apply_with_retry(app_id, lambda a: workflow.record_check(a, result, svc.clock()))
+    svc.apply_with_retry(app_id, lambda a: consolidation.record_check(a, result, svc.clock()))
 
 
 @pytest.fixture

@@ -396,13 +396,13 @@ def test_each_committed_event_is_published_and_a_replayed_batch_only_repeats_it(
 
 def test_a_transition_that_did_not_commit_publishes_nothing(api, applicant, monkeypatch):
     app_id = create_application(api, applicant)
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
     from chalicelib.services.ports import ConcurrentChange
     from chalicelib.bootstrap import services
 
     app = services().repository.get(app_id)
-    stale = workflow.withdraw(app, applicant.sub, "second", dt.datetime.now(dt.timezone.utc))
-    services().repository.commit(workflow.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
+    stale = intake.withdraw(app, applicant.sub, "second", dt.datetime.now(dt.timezone.utc))
+    services().repository.commit(intake.withdraw(app, applicant.sub, "first", dt.datetime.now(dt.timezone.utc)))
     with pytest.raises(ConcurrentChange):
         services().repository.commit(stale)
     assert [r["dynamodb"]["NewImage"]["type"]["S"] for r in stream_records(app_id)] == [
@@ -441,7 +441,7 @@ FAN_IN_TRIALS = 24
 
 
 def test_four_checks_at_the_same_instant_consolidate_exactly_once(api, applicant, monkeypatch):
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
     from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
     from chalicelib.bootstrap import services
     from chalicelib.domain.declaration import ApplicationRequest
@@ -456,7 +456,7 @@ def test_four_checks_at_the_same_instant_consolidate_exactly_once(api, applicant
         for trial in range(FAN_IN_TRIALS):
             # A new applicant per trial: one person may create only so many applications a day.
             app, _ = service.create(Identity(f"{who.sub}-{trial}", frozenset()), request, None)
-            service.apply_with_retry(app.application_id, lambda a: workflow.receive_document(
+            service.apply_with_retry(app.application_id, lambda a: intake.receive_document(
                 a, f"k{trial}", 2048, service.clock()))
             refused_before = held.conflicts
 

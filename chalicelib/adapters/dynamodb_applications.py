@@ -33,7 +33,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactGetError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactGet, TransactWrite
 
-from ..domain.workflow import FINAL_STATES, Application, Change, EventType, HistoryEvent, LegacySeal, State
+from ..domain.workflow.application import Application, Change
+from ..domain.workflow.history import HistoryEvent, LegacySeal
+from ..domain.workflow.states import FINAL_STATES, EventType, State
 from ..services.ports import (
     ApplicationRepository,
     ConcurrentChange,

@@ -121,7 +121,7 @@ class HistoryModel(Model):
     # Outside the hashed event (routing and counting only; absent on items written before them):
     applicant_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)  # the application's
-    chain = NumberAttribute(null=True)  # the chain's version (workflow.CHAIN_*); absent: stored before it was
+    chain = NumberAttribute(null=True)  # the chain's version (workflow.history.CHAIN_*); absent: stored before it was
 
 
 class IdempotencyModel(Model):

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any, Optional
 
-from ..domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample
+from ..domain.document_file import HEAD_BYTES, TAIL_BYTES, DocumentSample
 from ..services.ports import DocumentMissing, DocumentStore, Upload
 
 MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}

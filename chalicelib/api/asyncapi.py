@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..domain.workflow import EventType, State
+from ..domain.workflow.states import EventType, State
 from ..services.live_updates import MAX_TOKEN_CHARS, MY_APPLICATIONS, REVIEW_QUEUE
 from .models import MayBeAbsent
 from .websocket_protocol import ACTIONS, ERROR_CODES, MAX_FRAME_BYTES

@@ -13,7 +13,7 @@ from chalice import Response
 from chalice.app import Request
 
 from ..domain import face_workflow
-from ..domain.workflow import DomainError, IllegalTransition, NoDocument, NoSuchCandidate, NotAllowed
+from ..domain.workflow.errors import DomainError, IllegalTransition, NoDocument, NoSuchCandidate, NotAllowed
 from ..observability import logger
 from ..services.errors import (
     DeclarationRefused,

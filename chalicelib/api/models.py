@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Str
 from ..domain import text
 from ..domain.checks import Outcome
 from ..domain.declaration import Address, ApplicationRequest, FullName, IcaoCode, IdentityDocument, Phone
-from ..domain.workflow import EventType, State
+from ..domain.workflow.states import EventType, State
 
 __all__ = [
     "ApplicationRequest",

@@ -7,12 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 from ..domain import disclosure, face_evidence
-from ..domain import workflow as wf
 from ..domain.checks import FACE
 from ..domain.face import similarity_band
 from ..domain.policy import Policy
 from ..domain.sanctions.rescreening import ScreeningCase
-from ..domain.workflow import Application, HistoryEvent, State, iso
+from ..domain.workflow import review
+from ..domain.workflow.application import Application, iso, parse_iso
+from ..domain.workflow.history import HistoryEvent
+from ..domain.workflow.states import State
 from ..services.applications import History
 from ..services.face import Completion, ConsentStatus, SessionView
 from ..services.face_review import SelfieLink
@@ -145,10 +147,10 @@ def page(items: list[dict[str, Any]], next_cursor: Any) -> dict[str, Any]:
 
 def review_state(app: Application, viewer: str, now: dt.datetime, policy: Policy) -> dict[str, Any]:
     """Where a case in review stands, for reviewer ``viewer`` (a sub): claim, four eyes, SLA."""
-    holder = wf.claim_holder(app, now)
+    holder = review.claim_holder(app, now)
     rec = app.recommendation
-    needs = wf.needs_second_review(app, policy.second_review_for)
-    flagged = wf.parse_iso(app.state_since)
+    needs = review.needs_second_review(app, policy.second_review_for)
+    flagged = parse_iso(app.state_since)
     age = (now - flagged).total_seconds() / 3600
     return {
         "claim": None

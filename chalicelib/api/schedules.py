@@ -13,8 +13,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ..domain import workflow
 from ..domain.reporting import UTC
+from ..domain.workflow.application import parse_iso
 from ..observability import flush, logger
 from ..services.ports import Metrics
 
@@ -107,7 +107,7 @@ def scheduled_time(event: Any) -> dt.datetime | None:
     """
     scheduled = getattr(event, "time", None)
     try:
-        return workflow.parse_iso(scheduled) if scheduled else None
+        return parse_iso(scheduled) if scheduled else None
     except ValueError:
         return None
 
@@ -120,7 +120,7 @@ def report_request(event: Any, now: Callable[[], dt.datetime]) -> dict[str, Any]
         return {"day": dt.date.fromisoformat(detail["day"]), "overwrite": bool(detail.get("overwrite"))}
     scheduled = getattr(event, "time", None)
     try:
-        moment = workflow.parse_iso(scheduled) if scheduled else now()
+        moment = parse_iso(scheduled) if scheduled else now()
     except ValueError:
         moment = now()
     return {"day": moment.astimezone(UTC).date() - dt.timedelta(days=1)}

@@ -15,7 +15,7 @@ SANCTIONS = "sanctions"
 FACE = "face"
 REQUIRED_CHECKS = (IDENTITY, ADDRESS, SANCTIONS, FACE)
 #: Checks that wait for something only the applicant can give: a decision the system checks already
-#: settle (a FAIL) does not wait for them (see workflow.record_check).
+#: settle (a FAIL) does not wait for them (see workflow.consolidation.record_check).
 AWAITS_APPLICANT = frozenset({FACE})
 # Checks whose details only a reviewer may see: a sanctions match names a list entry, a face check names
 # other applications with the same face and holds biometric scores; the applicant must never learn them

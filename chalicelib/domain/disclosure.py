@@ -15,7 +15,7 @@ and keep every detail.
   (FAIL). A sanctions hit and a duplicate face therefore look the same to the applicant, and like nothing
   but "in review".
 * Events that exist only because of such a review are not shown: a false-positive mark, a customer's
-  re-screening case (``workflow.HIDDEN_FROM_APPLICANT``), and the four-eyes recommendation (four eyes are
+  re-screening case (``workflow.states.HIDDEN_FROM_APPLICANT``), and the four-eyes recommendation (four eyes are
   asked for sanctions cases, so "awaiting a second reviewer" would tell).
 
 The hashes the applicant sees still cover what was recorded; ``chain_intact`` is computed on the whole history.
@@ -30,8 +30,9 @@ from . import face_workflow
 from .checks import SANCTIONS, Outcome, Reason, worst
 from .checks import for_applicant as check_details_for_applicant
 from .face import DUPLICATE_FACE
-from .workflow import Actor, EventType, shown_to_applicant
-from .workflow import for_applicant as staff_as_their_role
+from .workflow.history import Actor
+from .workflow.review import for_applicant as staff_as_their_role
+from .workflow.states import EventType, shown_to_applicant
 
 #: Checks the applicant never sees at all.
 WITHHELD_CHECKS = frozenset({SANCTIONS})

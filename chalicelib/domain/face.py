@@ -13,7 +13,7 @@ that the applicant holds it. What Rekognition found (``FaceEvidence``) becomes o
 
 The face check never rejects on its own (no FAIL): a mismatch may be a bad photo, a failed liveness check a
 bad camera; a person decides. It therefore never approves without its PASS either: the workflow waits for
-it (``workflow.record_check``).
+it (``workflow.consolidation.record_check``).
 """
 
 from __future__ import annotations

@@ -28,23 +28,11 @@ from . import face_evidence as evidence
 from .checks import FACE, CheckResult
 from .face import SUCCEEDED, liveness_passed
 from .policy import Policy
-from .workflow import (
-    FINAL_STATES,
-    TAKES_EVIDENCE,
-    Actor,
-    Application,
-    Change,
-    DomainError,
-    EventType,
-    IllegalTransition,
-    NothingToDo,
-    State,
-    _ChangeBuilder,
-    iso,
-    parse_iso,
-    record_check,
-    request_face_check,
-)
+from .workflow.application import Application, Change, ChangeBuilder, iso, parse_iso
+from .workflow.consolidation import record_check, request_face_check
+from .workflow.errors import DomainError, IllegalTransition, NothingToDo
+from .workflow.history import Actor
+from .workflow.states import FINAL_STATES, TAKES_EVIDENCE, EventType, State
 
 #: A session may be completed this long after its expiry: the applicant may have streamed just in time.
 COMPLETION_GRACE = dt.timedelta(minutes=10)
@@ -138,7 +126,7 @@ def give_consent(app: Application, applicant_id: str, text_version: str, policy:
     actor = Actor("applicant", applicant_id)
     given = {"text_version": text_version, "at": iso(now), "by": str(actor)}
     return (
-        _ChangeBuilder(app, app, now)
+        ChangeBuilder(app, app, now)
         .apply(
             EventType.BIOMETRIC_CONSENT_GIVEN,
             actor,
@@ -200,7 +188,7 @@ def start_session(app: Application, session_id: str, attempt: int, policy: Polic
         "state": evidence.OPEN,
     }
     return (
-        _ChangeBuilder(app, app, now)
+        ChangeBuilder(app, app, now)
         .apply(
             EventType.LIVENESS_SESSION_CREATED,
             Actor("applicant", app.applicant_id),
@@ -286,7 +274,7 @@ def complete_session(
     }
     if settled:
         biometrics["liveness_settled_at"] = iso(now)
-    builder = _ChangeBuilder(app, app, now).apply(
+    builder = ChangeBuilder(app, app, now).apply(
         EventType.LIVENESS_COMPLETED,
         Actor("applicant", app.applicant_id),
         liveness_reason(attempt, status, confidence, reference is not None, passed, settled, policy),
@@ -317,7 +305,7 @@ def view_selfie(app: Application, reviewer_id: str, reviewer_email: Optional[str
         raise NoSelfie("no selfie was taken")
     details = {"key": found["key"], "version": found.get("version"), "reviewer_email": reviewer_email}
     return (
-        _ChangeBuilder(app, app, now)
+        ChangeBuilder(app, app, now)
         .apply(EventType.SELFIE_VIEWED, Actor("reviewer", reviewer_id), "selfie viewed", details)
         .build()
     )
@@ -353,7 +341,7 @@ def purge_biometrics(
         else (f"{policy.biometric_retention} days after the decision")
     )
     return (
-        _ChangeBuilder(app, app, now)
+        ChangeBuilder(app, app, now)
         .apply(
             EventType.BIOMETRICS_PURGED,
             Actor("system", "biometric-retention-job"),

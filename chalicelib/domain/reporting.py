@@ -9,8 +9,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import workflow
-from .workflow import Actor, State
+from .workflow.application import parse_iso
+from .workflow.history import Actor, HistoryEvent
+from .workflow.states import EventType, State
 
 UTC = dt.UTC
 REPORT_PREFIX = "reports/daily"
@@ -25,7 +26,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def decided_by(history: list[workflow.HistoryEvent], outcome: State) -> str:
+def decided_by(history: list[HistoryEvent], outcome: State) -> str:
     """automatic | reviewer, from the actor of the event that moved the application to ``outcome``."""
     for event in reversed(history):
         if event.to_state == outcome and event.from_state != outcome:
@@ -111,7 +112,7 @@ def ttd_bucket(seconds: float) -> str:
     return "more"
 
 
-def tally(event: workflow.HistoryEvent, created_at: Optional[str]) -> Optional[Tally]:
+def tally(event: HistoryEvent, created_at: Optional[str]) -> Optional[Tally]:
     """What ``event`` adds to the counters, or None when it changes no count (a check's result, a read)."""
     states: dict[str, int] = {}
     if event.to_state != event.from_state:
@@ -123,11 +124,11 @@ def tally(event: workflow.HistoryEvent, created_at: Optional[str]) -> Optional[T
         by = {"system": "automatic", "reviewer": "reviewer"}.get(Actor.parse(event.actor).kind, "other")
         day_counts[f"decided.{event.to_state.value}.{by}"] = 1
         if created_at:
-            waited = (workflow.parse_iso(event.at) - workflow.parse_iso(created_at)).total_seconds()
+            waited = (parse_iso(event.at) - parse_iso(created_at)).total_seconds()
             day_counts[f"ttd.{ttd_bucket(max(0.0, waited))}"] = 1
     elif event.to_state in _CLOSED and event.from_state != event.to_state:
         day_counts[f"closed.{event.to_state.value}"] = 1
-    if event.type == workflow.EventType.ESCALATED:
+    if event.type == EventType.ESCALATED:
         day_counts["escalated"] = 1
     if not states and not day_counts:
         return None

@@ -18,12 +18,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..domain import workflow
 from ..domain.declaration import ApplicationRequest
 from ..domain.limits import day_window
 from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
-from ..domain.workflow import Application, Change, HistoryEvent, NothingToDo, is_application_id
+from ..domain.workflow import intake
+from ..domain.workflow.application import Application, Change, is_application_id
+from ..domain.workflow.chain import chain_intact, event_verifies, seal, seal_legacy_head
+from ..domain.workflow.errors import NothingToDo
+from ..domain.workflow.history import GENESIS_HASH, HistoryEvent
 from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
@@ -67,7 +70,7 @@ def _history_cursor(event: HistoryEvent) -> str:
 def _after(cursor: Optional[str]) -> tuple[int, str]:
     """(seq, hash) of the last event of the previous page; (0, genesis) for the first page."""
     if not cursor:
-        return 0, workflow.GENESIS_HASH
+        return 0, GENESIS_HASH
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, RecursionError) as error:
@@ -118,14 +121,14 @@ class ApplicationService:
 
         Every write of the history goes through here, so every event carries the keyed MAC.
         """
-        sealed = workflow.seal(change, self._key())
+        sealed = seal(change, self._key())
         self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=quota)
         return sealed
 
     def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
         """Every event MACed under the chain key, in sequence, and the chain ending at the application's
         stored head (``last_seq``, ``last_hash``): edits, insertions and truncation all show."""
-        return workflow.chain_intact(events, self._key(), head=(app.last_seq, app.last_hash), seal=app.legacy_seal)
+        return chain_intact(events, self._key(), head=(app.last_seq, app.last_hash), seal=app.legacy_seal)
 
     def seal_legacy_history(self, application_id: str) -> bool:
         """Seal the head of an application's version-1 (unkeyed) history under the chain key, once: run
@@ -134,12 +137,12 @@ class ApplicationService:
         application keyed throughout, sealed already, or whose unkeyed chain does not verify, is left."""
         for attempt in range(1, 4):
             app = self.get(application_id)
-            seal = workflow.seal_legacy_head(app, self.repo.history(application_id), self._key())
+            seal = seal_legacy_head(app, self.repo.history(application_id), self._key())
             if seal is None:
                 return False
             after = dataclasses.replace(app, legacy_seal=seal, version=app.version + 1)
             try:
-                self.repo.commit(workflow.Change(app, after, ()))
+                self.repo.commit(Change(app, after, ()))
                 return True
             except ConcurrentChange:
                 backoff(attempt)
@@ -171,7 +174,7 @@ class ApplicationService:
         if broken:
             raise DeclarationRefused(broken)  # before the quota: a refused declaration costs none of it
         quota = self._daily_quota(who)
-        change = workflow.submit(self.new_id(), who.sub, declared, now)
+        change = intake.submit(self.new_id(), who.sub, declared, now)
         try:
             change = self.commit(change, idempotency_key=claim_key, fingerprint=fingerprint, quota=quota)
         except IdempotentReplay as replay:  # free: the quota is taken only by the commit that creates
@@ -232,14 +235,14 @@ class ApplicationService:
             seq += 1
             if event.seq != seq or event.prev_hash != prev:
                 return False
-            if not workflow.event_verifies(event, key, app.legacy_seal):
+            if not event_verifies(event, key, app.legacy_seal):
                 return False
             prev = event.hash
         return not last or (seq == app.last_seq and prev == app.last_hash)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         app = self.get_own(who, application_id)
-        change = self.commit(workflow.withdraw(app, who.sub, reason, self.clock()))
+        change = self.commit(intake.withdraw(app, who.sub, reason, self.clock()))
         return change.after
 
     # --- system steps -----------------------------------------------------

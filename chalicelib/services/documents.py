@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..domain import workflow
 from ..domain.users import Identity
-from ..domain.workflow import IllegalTransition, State
+from ..domain.workflow.application import Application, iso
+from ..domain.workflow.errors import IllegalTransition
+from ..domain.workflow.states import EventType, State
 from .applications import ApplicationService
 from .ports import DocumentStore, SettingsSource
 
@@ -24,10 +25,10 @@ class DocumentUploads:
     def request_upload(self, who: Identity, application_id: str, content_type: str) -> dict[str, Any]:
         app = self.applications.get_own(who, application_id)
         if app.state != State.AWAITING_DOCUMENTS:
-            raise IllegalTransition(workflow.EventType.DOCUMENT_RECEIVED, app.state)
+            raise IllegalTransition(EventType.DOCUMENT_RECEIVED, app.state)
         return self._form(self.documents.key_for_new_upload(application_id), content_type)
 
-    def forms_for(self, app: workflow.Application) -> dict[str, dict[str, Any]]:
+    def forms_for(self, app: Application) -> dict[str, dict[str, Any]]:
         """Upload forms for an application its caller already holds (the create's answer): one per type,
         all for one key, signed here with no AWS call and no read. None once no document is awaited."""
         if app.state != State.AWAITING_DOCUMENTS:
@@ -49,7 +50,7 @@ class DocumentUploads:
             "key": upload.key,
             "url": upload.url,
             "fields": upload.fields,
-            "expires_at": workflow.iso(expires),
+            "expires_at": iso(expires),
             "content_type": content_type,
             "min_bytes": policy.document_min_bytes,
             "max_bytes": policy.document_max_bytes,

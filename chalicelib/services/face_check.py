@@ -15,8 +15,8 @@ One read of the application, then at most three Rekognition calls, each reading 
   searching means two applications with one face, checked at the same instant, cannot both miss each other.
 
 then ``domain.face.decide`` and one conditional transaction that records the result (and, when it completes
-the set, the decision: the fan-in of ``workflow.record_check``). A replay, or an application that moved on,
-changes nothing; faces indexed by a run whose result is not recorded are deleted again at once.
+the set, the decision: the fan-in of ``workflow.consolidation.record_check``). A replay, or an application
+that moved on, changes nothing; faces indexed by a run whose result is not recorded are deleted again at once.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ import time
 from typing import Any, Optional
 
 from ..domain import face_evidence as evidence
-from ..domain import face_workflow, workflow
+from ..domain import face_workflow
 from ..domain.checks import FACE, IDENTITY, CheckResult
 from ..domain.face import COMPARABLE_TYPES, DocumentFace, Duplicate, FaceEvidence, SelfieFace, decide
-from ..domain.workflow import Application, IllegalTransition, State, is_application_id
+from ..domain.workflow.application import Application, Change, is_application_id
+from ..domain.workflow.errors import IllegalTransition
+from ..domain.workflow.states import State
 from ..observability import logger
 from .applications import ApplicationService, describe
 from .checks import CheckRecorder, application_id_from
@@ -154,7 +156,7 @@ class FaceCheck:
         """Record the result (the fan-in); when it cannot be, take this run's faces out of the collection."""
         latest = [app]
 
-        def step(current: Application) -> workflow.Change:
+        def step(current: Application) -> Change:
             latest[0] = current
             return face_workflow.record_face_check(current, result, face_ids, self.applications.clock())
 

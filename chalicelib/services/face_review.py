@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..domain import face_evidence as evidence
-from ..domain import face_workflow, workflow
+from ..domain import face_workflow
 from ..domain.checks import FACE
 from ..domain.policy import Policy
 from ..domain.users import Identity
-from ..domain.workflow import Application, IllegalTransition, State, iso
+from ..domain.workflow import review
+from ..domain.workflow.application import Application, Change, iso
+from ..domain.workflow.errors import IllegalTransition
+from ..domain.workflow.states import State
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -56,7 +59,7 @@ class FaceReview:
         """Raises NotFound (unknown, or not the reviewer's to read) or NoSelfie (none taken, or purged)."""
         app = self.applications.get(application_id)
         history = [] if app.state == State.FLAGGED else self.applications.repo.history(application_id)
-        if not workflow.may_review(app, history, reviewer.sub):
+        if not review.may_review(app, history, reviewer.sub):
             raise NotFound(application_id)
         clock = self.applications.clock
         change = self.applications.apply_with_retry(
@@ -158,5 +161,5 @@ class BiometricPurge:
         return faces, self.images.delete_all_for(app.application_id)
 
 
-def _purge_step(policy: Policy, now: dt.datetime, objects: int, faces: int) -> Callable[[Application], workflow.Change]:
+def _purge_step(policy: Policy, now: dt.datetime, objects: int, faces: int) -> Callable[[Application], Change]:
     return lambda current: face_workflow.purge_biometrics(current, policy, now, objects, faces)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..domain import workflow
 from ..domain.checks import IDENTITY
 from ..domain.declaration import ApplicationRequest
-from ..domain.identity import DOCUMENT_UNREADABLE, OcrRefusal, Reading, check_file, check_identity, worth_reading
-from ..domain.workflow import IllegalTransition
+from ..domain.document_file import check_file
+from ..domain.identity import DOCUMENT_UNREADABLE, OcrRefusal, Reading, check_identity, worth_reading
+from ..domain.workflow import application, consolidation, intake
+from ..domain.workflow.application import Application, Change
+from ..domain.workflow.errors import IllegalTransition, NothingToDo
+from ..domain.workflow.states import State
 from ..observability import logger
 from .applications import ApplicationService, describe
 from .checks import CheckRecorder
@@ -64,22 +67,22 @@ class IdentityCheck:
             return {"ignored": "object gone"}
         clock = self.applications.clock
         try:
-            workflow.receive_document(known, key, sample.size, clock(), version=sample.version)
+            intake.receive_document(known, key, sample.size, clock(), version=sample.version)
         except IllegalTransition as error:
             return self._later_object(application_id, key, sample.version, error.state)
-        except workflow.NothingToDo:
+        except NothingToDo:
             pass  # received before (by an earlier run of this handler): the check is what is missing
         if known.document_key not in (None, key):
             return {"received": {"changed": False}, "identity": {"changed": False}}
         result = self._check(known, key, sample)
 
-        def receive_and_record(app: workflow.Application) -> workflow.Change:
+        def receive_and_record(app: Application) -> Change:
             """One transaction: the document received and its check recorded (and any decision)."""
             try:
-                received = workflow.receive_document(app, key, sample.size, clock(), version=sample.version)
-            except workflow.NothingToDo:
-                return workflow.record_check(app, result, clock())
-            return workflow.then(received, workflow.record_check(received.after, result, clock()))
+                received = intake.receive_document(app, key, sample.size, clock(), version=sample.version)
+            except NothingToDo:
+                return consolidation.record_check(app, result, clock())
+            return application.then(received, consolidation.record_check(received.after, result, clock()))
 
         try:
             change = self.applications.apply_with_retry(application_id, receive_and_record, known)
@@ -91,7 +94,7 @@ class IdentityCheck:
         self.recorder.count(result, change)
         return {"received": describe(change), "identity": describe(change)}
 
-    def _check(self, app: workflow.Application, key: str, sample: Any) -> Any:
+    def _check(self, app: Application, key: str, sample: Any) -> Any:
         """Read the pinned version (when the file is worth reading) and compare it with the declaration."""
         policy = self.settings.policy()
         page: Reading = None
@@ -112,7 +115,7 @@ class IdentityCheck:
         return result
 
     def _later_object(
-        self, application_id: str, key: str, version: Optional[str], state: Optional[workflow.State]
+        self, application_id: str, key: str, version: Optional[str], state: Optional[State]
     ) -> dict[str, Any]:
         """A document after the one being checked or decided: it never changes the application, but is kept
         in its history (once per object version) so a person sees that someone tried."""
@@ -123,7 +126,7 @@ class IdentityCheck:
         try:
             change = self.applications.apply_with_retry(
                 application_id,
-                lambda app: workflow.record_unexpected_document(app, key, version, self.applications.clock()),
+                lambda app: intake.record_unexpected_document(app, key, version, self.applications.clock()),
             )
         except IllegalTransition:
             change = None

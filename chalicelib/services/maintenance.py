@@ -24,9 +24,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
-from ..domain import workflow
 from ..domain.face_evidence import awaits_liveness
-from ..domain.workflow import FINAL_STATES, Application, Change, IllegalTransition, State, iso
+from ..domain.workflow import lifecycle
+from ..domain.workflow.application import Application, Change, iso
+from ..domain.workflow.errors import IllegalTransition
+from ..domain.workflow.states import FINAL_STATES, State
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
@@ -119,7 +121,7 @@ class Maintenance:
             self.applications,
             "escalate_overdue",
             candidates,
-            lambda app: workflow.escalate(app, policy, now),
+            lambda app: lifecycle.escalate(app, policy, now),
             budget_seconds,
             skip=lambda app: app.escalated_at is not None,
         )
@@ -144,7 +146,7 @@ class Maintenance:
             self.applications,
             "expire_abandoned",
             candidates(),
-            lambda app: workflow.expire(app, policy, now),
+            lambda app: lifecycle.expire(app, policy, now),
             budget_seconds,
             skip=lambda app: app.state == State.VERIFYING and not awaits_liveness(app.checks, app.biometrics),
         )
@@ -185,14 +187,14 @@ class Maintenance:
             if self.readings is not None:
                 deleted += self.readings.delete_all_for(app.application_id)
             events = repo.history(app.application_id)
-            redacted = repo.redact_history(app.application_id, workflow.redact_history(events))
+            redacted = repo.redact_history(app.application_id, lifecycle.redact_history(events))
             return {"objects_deleted": deleted, "events_redacted": redacted}
 
         summary = _apply_each(
             self.applications,
             "purge_past_retention",
             candidates(),
-            lambda app: workflow.purge(app, policy, now),
+            lambda app: lifecycle.purge(app, policy, now),
             budget_seconds,
             skip=lambda app: app.purged_at is not None,
             before=delete_personal_data,

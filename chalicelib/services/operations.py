@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..domain.workflow import FINAL_STATES, TRANSITIONS, State, iso
+from ..domain.workflow.application import iso
+from ..domain.workflow.states import FINAL_STATES, TRANSITIONS, State
 from .errors import UnknownQueue
 from .ports import ApplicationRepository, Clock, JobRun, JobRunLog, QueueAdmin, QueueStatus, StateCounters
 

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
 from ..domain.reporting import tally
-from ..domain.workflow import EventType, HistoryEvent
+from ..domain.workflow.history import HistoryEvent
+from ..domain.workflow.states import EventType
 from ..observability import logger
 from .ports import Claims, EventPublisher, StateCounters
 
@@ -51,7 +52,7 @@ def message_for(event: HistoryEvent) -> dict[str, Any]:
 
     It is the staff view: who acted and why, and for a decision the reviewer's
     e-mail, so a reviewer's console can say who decided first. The notifier
-    sends applicants ``workflow.for_applicant`` of it (staff as their role).
+    sends applicants ``workflow.review.for_applicant`` of it (staff as their role).
     """
     details = event.details if isinstance(event.details, Mapping) else {}
     message: dict[str, Any] = {

@@ -16,7 +16,7 @@ import re
 from typing import Any, Optional
 
 from ..domain.checks import IDENTITY, CheckResult, Outcome
-from ..domain.workflow import Application
+from ..domain.workflow.application import Application
 from .ports import Readings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -13,7 +13,8 @@ import json
 from typing import Any, Optional
 
 from ..domain.reporting import UTC, day_bounds, histogram_percentile, report_keys, to_csv
-from ..domain.workflow import State, iso
+from ..domain.workflow.application import iso
+from ..domain.workflow.states import State
 from .ports import ApplicationRepository, Clock, ReportStore, StateCounters
 
 _DECIDED = (State.APPROVED, State.REJECTED)

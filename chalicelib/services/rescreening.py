@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Optional
 
-from ..domain import workflow
 from ..domain.sanctions import IndexFormatError, ScreeningIndex, ScreeningPolicy
 from ..domain.sanctions.rescreening import (
     DECISIONS,
@@ -35,6 +34,12 @@ from ..domain.sanctions.rescreening import (
     screen_customer,
 )
 from ..domain.users import Identity
+from ..domain.workflow import review, screening
+from ..domain.workflow.application import Application, iso, parse_iso
+from ..domain.workflow.errors import CaseAlreadyResolved, IllegalTransition, SecondReviewerRequired
+from ..domain.workflow.history import Actor
+from ..domain.workflow.screening import CASE_OPEN, RESCREENING_CASES
+from ..domain.workflow.states import EventType, State
 from ..observability import logger
 from .applications import ApplicationService
 from .checks import application_id_from
@@ -66,10 +71,10 @@ class CustomerProjection:
             raise PoisonMessage(f"unknown application {application_id}")
         return self.project(app)
 
-    def project(self, app: workflow.Application) -> dict[str, Any]:
-        if app.state is not workflow.State.APPROVED:
+    def project(self, app: Application) -> dict[str, Any]:
+        if app.state is not State.APPROVED:
             return {"projected": False, "state": app.state.value}
-        approved = workflow.parse_iso(app.state_since)
+        approved = parse_iso(app.state_since)
         ends = approved + dt.timedelta(days=self.settings.policy().customer_rescreening_days)
         if ends <= self.clock():
             self.profiles.delete(app.application_id)
@@ -88,9 +93,7 @@ class CustomerProjection:
         now = self.clock()
         since = now - dt.timedelta(days=self.settings.policy().customer_rescreening_days)
         counts = {"approved": 0, "projected": 0, "expired": 0}
-        for app in self.applications.repo.in_state_between(
-            workflow.State.APPROVED, workflow.iso(since), workflow.iso(now)
-        ):
+        for app in self.applications.repo.in_state_between(State.APPROVED, iso(since), iso(now)):
             counts["approved"] += 1
             result = self.project(app)
             counts["projected"] += int(bool(result.get("projected")))
@@ -163,7 +166,7 @@ class CustomerRescreening:
             pages += 1
             if len(delta.entries):
                 for profile in profiles:
-                    for case in screen_customer(delta, profile, policy, task["version"], workflow.iso(now)):
+                    for case in screen_customer(delta, profile, policy, task["version"], iso(now)):
                         raised += self.raise_case(case)
             screened += len(profiles)
             if start is None:
@@ -206,12 +209,12 @@ class CustomerRescreening:
         try:
             self.applications.apply_with_retry(
                 case.application_id,
-                lambda app: workflow.record_screening_hit(app, case.to_dict(), self.clock()),
+                lambda app: screening.record_screening_hit(app, case.to_dict(), self.clock()),
             )
         except NotFound:
             logger.warning("re-screening hit for an application that is gone", extra={"case_id": case.case_id})
             return 0
-        except workflow.IllegalTransition as error:
+        except IllegalTransition as error:
             logger.warning(
                 "re-screening hit for an application no longer approved",
                 extra={"application_id": case.application_id, "state": str(error.state)},
@@ -259,7 +262,7 @@ class ScreeningCaseReviews:
     def queue(self, limit: int, cursor: Optional[str]) -> tuple[list[ScreeningCase], Optional[str]]:
         return self.cases.open_cases(limit, cursor)
 
-    def detail(self, reviewer: Identity, case_id: str) -> tuple[ScreeningCase, workflow.Application]:
+    def detail(self, reviewer: Identity, case_id: str) -> tuple[ScreeningCase, Application]:
         """The case and the customer's application. The read of their personal data is audited
         (``review.viewed`` in the application's history). Not the reviewer's own account (NotFound)."""
         case = self._case(case_id)
@@ -267,7 +270,7 @@ class ScreeningCaseReviews:
         if reviewer.sub == app.applicant_id:
             raise NotFound(case_id)
         change = self.applications.apply_with_retry(
-            app.application_id, lambda current: workflow.record_view(current, reviewer.sub, self.applications.clock())
+            app.application_id, lambda current: review.record_view(current, reviewer.sub, self.applications.clock())
         )
         return case, (change.after if change else app)
 
@@ -275,9 +278,9 @@ class ScreeningCaseReviews:
         """``decision``: ``false_positive`` (not this customer) or ``confirmed``. Raises NotFound, NotAllowed
         (their own account), CaseAlreadyResolved (someone resolved it first).
 
-        Four eyes on sanctions (``workflow.sanctions_need_second_review``): the first reviewer's word is a
+        Four eyes on sanctions (``screening.sanctions_need_second_review``): the first reviewer's word is a
         recommendation kept on the case, which stays open (SecondReviewerRequired if they speak again);
-        ``workflow.resolve_screening_case`` says when a second reviewer's word closes it."""
+        ``screening.resolve_screening_case`` says when a second reviewer's word closes it."""
         status = DECISIONS[decision]
         case = self._case(case_id)
         clock = self.applications.clock
@@ -285,19 +288,19 @@ class ScreeningCaseReviews:
         try:
             change = self.applications.apply_with_retry(
                 case.application_id,
-                lambda app: workflow.resolve_screening_case(
+                lambda app: screening.resolve_screening_case(
                     app, case_id, status, reviewer.sub, reviewer.email, reason, clock(), second_review_for
                 ),
             )
-        except workflow.CaseAlreadyResolved:
+        except CaseAlreadyResolved:
             # The history has the word; finish closing the case if a crash left it open, and say so.
             self._close(case, self._recorded_resolution(case), quiet=True)
             raise
-        except workflow.SecondReviewerRequired:
+        except SecondReviewerRequired:
             self._sync_recommendation(case)  # a crash may have left the case without the word the history has
             raise
         recorded = _case_record(change.after, case_id) if change is not None else {}
-        if recorded.get("recommendation") and recorded.get("status") == workflow.CASE_OPEN:
+        if recorded.get("recommendation") and recorded.get("status") == CASE_OPEN:
             self.cases.recommend(case_id, _recommendation_for_case(recorded["recommendation"]))
             self.metrics.count("CustomerScreeningCaseRecommended")
             logger.info(
@@ -310,7 +313,7 @@ class ScreeningCaseReviews:
             "reason": reason,
             "reviewer": reviewer.sub,
             "reviewer_email": reviewer.email,
-            "at": workflow.iso(clock()),
+            "at": iso(clock()),
         }
         self._close(case, resolution)
         self.metrics.count("CustomerScreeningCaseResolved")
@@ -341,22 +344,22 @@ class ScreeningCaseReviews:
         """The resolution as the application's history has it."""
         for event in reversed(self.applications.repo.history(case.application_id)):
             details = event.details if isinstance(event.details, dict) else {}
-            if event.type is workflow.EventType.CUSTOMER_SCREENING_RESOLVED and details.get("case_id") == case.case_id:
+            if event.type is EventType.CUSTOMER_SCREENING_RESOLVED and details.get("case_id") == case.case_id:
                 decision = next((d for d, s in DECISIONS.items() if s == details.get("status")), "")
                 return {
                     "decision": decision,
                     "reason": event.reason,
-                    "reviewer": workflow.Actor.parse(event.actor).id,
+                    "reviewer": Actor.parse(event.actor).id,
                     "reviewer_email": details.get("reviewer_email"),
                     "at": event.at,
                 }
         return {}
 
 
-def _case_record(app: workflow.Application, case_id: str) -> dict[str, Any]:
+def _case_record(app: Application, case_id: str) -> dict[str, Any]:
     """The case as the customer's application records it (status, recommendation)."""
     details = (app.checks.get("sanctions") or {}).get("details") or {}
-    return dict((details.get(workflow.RESCREENING_CASES) or {}).get(case_id) or {})
+    return dict((details.get(RESCREENING_CASES) or {}).get(case_id) or {})
 
 
 def _recommendation_for_case(recorded: dict[str, Any]) -> dict[str, Any]:
@@ -371,6 +374,6 @@ def _recommendation_for_case(recorded: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def profile_for(app: workflow.Application) -> CustomerProfile:
+def profile_for(app: Application) -> CustomerProfile:
     """The profile an approved application projects to (tools and tests)."""
     return profile_of(app.application_id, app.applicant_id, app.declared, app.checks, app.state_since)

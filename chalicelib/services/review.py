@@ -14,11 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
-from ..domain import workflow
-from ..domain.identity import sniff_mime_type
+from ..domain.document_file import sniff_mime_type
 from ..domain.policy import Policy
 from ..domain.users import Identity
-from ..domain.workflow import Application, HistoryEvent, State, iso
+from ..domain.workflow import review
+from ..domain.workflow.application import Application, Change, iso, parse_iso
+from ..domain.workflow.errors import IllegalTransition, NoDocument
+from ..domain.workflow.history import HistoryEvent
+from ..domain.workflow.states import REVIEWABLE_STATES, EventType, State
 from ..observability import logger
 from .applications import ApplicationService, backoff
 from .errors import DocumentNotDisplayable, NotFound
@@ -54,7 +57,7 @@ def applicant_name(app: Application) -> str:
 
 
 def age_hours(app: Application, now: dt.datetime) -> float:
-    return (now - workflow.parse_iso(app.state_since)).total_seconds() / 3600
+    return (now - parse_iso(app.state_since)).total_seconds() / 3600
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class QueueFilter:
         return self.status != "all" or bool(self.reason) or self.older_than_hours is not None or bool(self.search)
 
     def matches(self, app: Application, reviewer_sub: str, now: dt.datetime, policy: Policy) -> bool:
-        holder = workflow.claim_holder(app, now)
+        holder = review.claim_holder(app, now)
         age = age_hours(app, now)
         status_holds = {
             "all": True,
@@ -80,7 +83,7 @@ class QueueFilter:
             "claimed": holder is not None,
             "mine": holder is not None and holder.get("reviewer") == reviewer_sub,
             "second_review": app.recommendation is not None
-            and workflow.needs_second_review(app, policy.second_review_for),
+            and review.needs_second_review(app, policy.second_review_for),
             "overdue": age >= policy.review_sla_hours,
         }[self.status]
         if not status_holds:
@@ -153,24 +156,24 @@ class ReviewService:
         assert self.documents is not None, "ReviewService needs a DocumentStore to show documents"
         app = self.visible(reviewer, application_id)  # outside review: 404 as an unknown id, nothing else said
         if app.document_key is None:
-            raise workflow.NoDocument("purged" if app.purged_at else "not uploaded")
+            raise NoDocument("purged" if app.purged_at else "not uploaded")
         identity = app.checks.get("identity") or {}
         mime = (identity.get("details") or {}).get("mime_type")
         if mime is None:
             try:
                 mime = sniff_mime_type(self.documents.sample(app.document_key, app.document_version).head)
             except DocumentMissing:
-                raise workflow.NoDocument("the recorded document is not in the store") from None
+                raise NoDocument("the recorded document is not in the store") from None
         if mime not in DISPLAYABLE:
             raise DocumentNotDisplayable(str(mime))
         clock = self.applications.clock
         staff_user = self.staff.current(reviewer) if self.staff is not None else None
         email = staff_user.email if staff_user is not None else reviewer.email  # who saw it, in words
 
-        def record_view(current: Application) -> workflow.Change:
+        def record_view(current: Application) -> Change:
             if current.version != app.version and not self._may_review(current, reviewer):
                 raise NotFound(application_id)  # it left review (decided by another) since it was read
-            return workflow.view_document(current, reviewer.sub, email, clock())
+            return review.view_document(current, reviewer.sub, email, clock())
 
         change = self.applications.apply_with_retry(application_id, record_view, app)
         shown = change.after if change else app
@@ -193,12 +196,12 @@ class ReviewService:
         return app
 
     def _may_review(self, app: Application, reviewer: Identity) -> bool:
-        """``workflow.may_review``; the history is read only when it matters (a decided application)."""
+        """``review.may_review``; the history is read only when it matters (a decided application)."""
         if app.state == State.FLAGGED:
             return True
-        if app.state not in workflow.REVIEWABLE_STATES:
+        if app.state not in REVIEWABLE_STATES:
             return False
-        return workflow.may_review(app, self.repo.history(app.application_id), reviewer.sub)
+        return review.may_review(app, self.repo.history(app.application_id), reviewer.sub)
 
     def queue(
         self, reviewer: Identity, limit: int, cursor: Optional[str], filters: Optional[QueueFilter] = None
@@ -232,9 +235,9 @@ class ReviewService:
         for attempt in range(1, READ_ATTEMPTS + 1):
             app = self.applications.get(application_id)
             history = self.repo.history(application_id)
-            if not workflow.may_review(app, history, reviewer.sub):
+            if not review.may_review(app, history, reviewer.sub):
                 raise NotFound(application_id)
-            change = workflow.record_view(app, reviewer.sub, self.applications.clock(), email)
+            change = review.record_view(app, reviewer.sub, self.applications.clock(), email)
             try:
                 change = self.applications.commit(change)
             except ConcurrentChange:
@@ -267,7 +270,7 @@ class ReviewService:
             if email is None:  # refuse to decide when who decides cannot be established
                 email = self._staff_email(reviewer)
                 applicant_emails = self._applicant_emails(app)
-            change = workflow.decide(
+            change = review.decide(
                 app,
                 approve,
                 reviewer.sub,
@@ -285,7 +288,7 @@ class ReviewService:
                     continue  # a system step (escalation) moved the version, not another decision
                 self.metrics.count("ReviewDecisionConflict")
                 raise
-            recommended = change.events[-1].type is workflow.EventType.RECOMMENDED
+            recommended = change.events[-1].type is EventType.RECOMMENDED
             self.metrics.count(
                 "ReviewRecommended" if recommended else "ReviewApproved" if approve else "ReviewRejected"
             )
@@ -308,15 +311,15 @@ class ReviewService:
         cannot decide it meanwhile; ClaimedByAnother (409) while someone else's claim lives."""
         app = self.visible(reviewer, application_id)
         if app.state != State.FLAGGED:
-            raise workflow.IllegalTransition(workflow.EventType.CLAIMED, app.state)
+            raise IllegalTransition(EventType.CLAIMED, app.state)
         email = self._staff_email(reviewer)
         minutes = self.applications.policy().review_claim_minutes
         clock = self.applications.clock
 
-        def take(current: Application) -> workflow.Change:
+        def take(current: Application) -> Change:
             if current.state != State.FLAGGED:
                 raise NotFound(application_id)  # decided by another since it was read
-            return workflow.claim(current, reviewer.sub, email, clock(), minutes)
+            return review.claim(current, reviewer.sub, email, clock(), minutes)
 
         change = self.applications.apply_with_retry(application_id, take, app)
         self.metrics.count("ReviewClaimed")
@@ -329,6 +332,6 @@ class ReviewService:
             return app
         clock = self.applications.clock
         change = self.applications.apply_with_retry(
-            application_id, lambda current: workflow.release(current, reviewer.sub, clock()), app
+            application_id, lambda current: review.release(current, reviewer.sub, clock()), app
         )
         return change.after if change else app

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..domain import workflow
 from ..domain.checks import SANCTIONS, CheckResult
 from ..domain.sanctions import (
     OFAC_SDN,
@@ -39,6 +38,8 @@ from ..domain.sanctions import (
 )
 from ..domain.sanctions.rescreening import document_sex
 from ..domain.users import Identity
+from ..domain.workflow import review, screening
+from ..domain.workflow.application import Application
 from ..observability import logger
 from .applications import ApplicationService
 from .checks import CheckRecorder
@@ -128,7 +129,7 @@ class SanctionsCheck:
     def screening_requested(self, body: str) -> dict[str, Any]:
         return self.recorder.run_requested(body, SANCTIONS, self.screen_application)
 
-    def screen_application(self, app: workflow.Application) -> CheckResult:
+    def screen_application(self, app: Application) -> CheckResult:
         """Screen; when something is found, leave out what a reviewer cleared for this applicant before
         (one Query of the applicant's applications, only then: a clean applicant costs no extra call)."""
         sex = document_sex(app.checks)  # the passport's, when the identity check read it first
@@ -150,7 +151,7 @@ class SanctionsCheck:
             for app in apps:
                 details = (app.checks.get(SANCTIONS) or {}).get("details") or {}
                 for record in details.get("false_positives") or ():
-                    if not workflow.false_positive_stands(record, second_review_for):
+                    if not screening.false_positive_stands(record, second_review_for):
                         continue
                     cleared[(record["list"], record["entry_id"])] = record.get("entry_hash") or ""
             if not cursor:
@@ -190,18 +191,18 @@ class SanctionsReviews:
 
     def clear_false_positive(
         self, reviewer: Identity, application_id: str, source: str, entry_id: str, reason: str
-    ) -> workflow.Application:
+    ) -> Application:
         """Raises NotFound (unknown, or not one this reviewer may read), NotAllowed (their own application)
         or NoSuchCandidate (the check names no such entry); with four eyes on sanctions, SecondReviewerRequired
         (the reviewer who cleared it first) or AlreadyCleared (two reviewers did)."""
         second_review_for = self.applications.policy().second_review_for
         app = self.applications.get(application_id)
-        if not workflow.may_review(app, self.applications.repo.history(application_id), reviewer.sub):
+        if not review.may_review(app, self.applications.repo.history(application_id), reviewer.sub):
             raise NotFound(application_id)
         clock = self.applications.clock
         change = self.applications.apply_with_retry(
             application_id,
-            lambda current: workflow.clear_false_positive(
+            lambda current: screening.clear_false_positive(
                 current, reviewer.sub, reviewer.email, source, entry_id, reason, clock(), second_review_for
             ),
             app,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Optional
 
 from ..domain.users import Identity
-from ..domain.workflow import NotAllowed
+from ..domain.workflow.errors import NotAllowed
 from .ports import DirectoryUser, UserDirectory
 
 #: How long one answer of the staff pool is trusted (seconds): removal, deletion and disabling take

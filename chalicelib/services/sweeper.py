@@ -27,7 +27,8 @@ import time
 from typing import Any, Optional
 
 from ..domain.checks import ADDRESS, IDENTITY, SANCTIONS
-from ..domain.workflow import Application, State, iso
+from ..domain.workflow.application import Application, iso
+from ..domain.workflow.states import State
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService

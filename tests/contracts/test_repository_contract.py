@@ -8,10 +8,12 @@ import uuid
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import consolidation, intake, lifecycle, review
+from chalicelib.domain.workflow.application import iso
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.workflow import State, verify_chain
+from chalicelib.domain.workflow.chain import verify_chain
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.ports import (
     ConcurrentChange,
     IdempotencyRecord,
@@ -25,7 +27,7 @@ DECLARED = {"email": "a@example.com", "address": {"country": "GB"}, "full_name":
 
 
 def submitted(moment, applicant_id=None):
-    return workflow.submit(str(uuid.uuid4()), applicant_id or str(uuid.uuid4()), DECLARED, moment())
+    return intake.submit(str(uuid.uuid4()), applicant_id or str(uuid.uuid4()), DECLARED, moment())
 
 
 def committed(repository, change):
@@ -36,12 +38,12 @@ def committed(repository, change):
 def flagged(repository, moment, applicant_id=None):
     """An application driven to FLAGGED at the moment's time."""
     app = committed(repository, submitted(moment, applicant_id))
-    app = committed(repository, workflow.receive_document(app, "k", 2048, moment()))
-    app = committed(repository, workflow.record_check(app, CheckResult(ADDRESS), moment()))
-    app = committed(repository, workflow.record_check(app, CheckResult(SANCTIONS), moment()))
-    app = committed(repository, workflow.record_check(app, CheckResult(FACE), moment()))  # issue 17
+    app = committed(repository, intake.receive_document(app, "k", 2048, moment()))
+    app = committed(repository, consolidation.record_check(app, CheckResult(ADDRESS), moment()))
+    app = committed(repository, consolidation.record_check(app, CheckResult(SANCTIONS), moment()))
+    app = committed(repository, consolidation.record_check(app, CheckResult(FACE), moment()))  # issue 17
     doubt = CheckResult(IDENTITY, (Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "a look"),))
-    app = committed(repository, workflow.record_check(app, doubt, moment()))
+    app = committed(repository, consolidation.record_check(app, doubt, moment()))
     assert app.state == State.FLAGGED
     return app
 
@@ -51,7 +53,7 @@ def withdraw_all(repository, apps, moment):
     for app in apps:
         current = repository.get(app.application_id)
         if current is not None and not current.state.is_final:
-            repository.commit(workflow.withdraw(current, current.applicant_id, "contract test done", moment()))
+            repository.commit(intake.withdraw(current, current.applicant_id, "contract test done", moment()))
 
 
 def test_a_committed_change_reads_back_equal(repository, moment):
@@ -89,8 +91,8 @@ def test_creating_an_existing_application_is_a_concurrent_change(repository, mom
 
 def test_a_stale_change_loses_and_writes_nothing(repository, moment):
     app = committed(repository, submitted(moment))
-    winner = workflow.receive_document(app, "k", 2048, moment())
-    stale = workflow.withdraw(app, app.applicant_id, "stale", moment())
+    winner = intake.receive_document(app, "k", 2048, moment())
+    stale = intake.withdraw(app, app.applicant_id, "stale", moment())
     repository.commit(winner)
     with pytest.raises(ConcurrentChange) as lost:
         repository.commit(stale)
@@ -104,7 +106,7 @@ def test_a_stale_change_loses_and_writes_nothing(repository, moment):
 
 def test_the_condition_is_on_version_and_state(repository, moment):
     app = committed(repository, submitted(moment))
-    change = workflow.withdraw(app, app.applicant_id, "", moment())
+    change = intake.withdraw(app, app.applicant_id, "", moment())
     wrong_state = dataclasses.replace(change, before=dataclasses.replace(app, state=State.VERIFYING))
     with pytest.raises(ConcurrentChange):
         repository.commit(wrong_state)
@@ -116,7 +118,7 @@ def test_the_condition_is_on_version_and_state(repository, moment):
 
 def test_a_history_event_is_never_overwritten(repository, moment):
     app = committed(repository, submitted(moment))
-    change = workflow.withdraw(app, app.applicant_id, "", moment())
+    change = intake.withdraw(app, app.applicant_id, "", moment())
     overwriting = dataclasses.replace(change, events=(dataclasses.replace(change.events[0], seq=1),))
     with pytest.raises(ConcurrentChange):
         repository.commit(overwriting)
@@ -191,7 +193,7 @@ def test_the_review_queue_holds_flagged_applications_oldest_flag_first(repositor
         apps.append(flagged(repository, moment))
         moment.advance(minutes=5)
     decided = apps[1]
-    repository.commit(workflow.decide(decided, True, "a-reviewer", "fine", moment()))
+    repository.commit(review.decide(decided, True, "a-reviewer", "fine", moment()))
     mine = {a.application_id for a in apps}
     queued = [a.application_id for a in walk(repository.review_queue, 2) if a.application_id in mine]
     assert queued == [apps[0].application_id, apps[2].application_id]
@@ -220,14 +222,14 @@ def test_queries_by_state_and_time(repository, moment):
         mine(repository.in_state_between(State.AWAITING_DOCUMENTS, apps[1].state_since, apps[2].state_since))
         == (ids[1:])
     )
-    assert mine(repository.in_state_between(State.VERIFYING, workflow.iso(start), workflow.iso(moment()))) == []
-    withdrawn = committed(repository, workflow.withdraw(apps[0], apps[0].applicant_id, "", moment()))
-    assert mine(repository.in_state_since_before(State.AWAITING_DOCUMENTS, workflow.iso(moment()))) == ids[1:]
-    assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == ids[:1]
+    assert mine(repository.in_state_between(State.VERIFYING, iso(start), iso(moment()))) == []
+    withdrawn = committed(repository, intake.withdraw(apps[0], apps[0].applicant_id, "", moment()))
+    assert mine(repository.in_state_since_before(State.AWAITING_DOCUMENTS, iso(moment()))) == ids[1:]
+    assert mine(repository.in_state_since_before(State.WITHDRAWN, iso(moment.advance(seconds=1)))) == ids[:1]
     # Once its documents are purged, a closed application is no job's business: it leaves the index.
-    purged = committed(repository, workflow.purge(withdrawn, Policy(document_retention_days=1), moment.advance(days=2)))
+    purged = committed(repository, lifecycle.purge(withdrawn, Policy(document_retention_days=1), moment.advance(days=2)))
     assert purged.purged_at is not None
-    assert mine(repository.in_state_since_before(State.WITHDRAWN, workflow.iso(moment.advance(seconds=1)))) == []
+    assert mine(repository.in_state_since_before(State.WITHDRAWN, iso(moment.advance(seconds=1)))) == []
 
 
 @pytest.mark.stack
@@ -269,7 +271,7 @@ def test_a_change_from_a_page_keeps_the_biometric_record_and_cannot_overwrite_it
 
     app = consented(repository, moment)
     (listed,), _ = repository.list_for_applicant(app.applicant_id, 10, None)
-    received = committed(repository, workflow.receive_document(listed, "k", 2048, moment()))
+    received = committed(repository, intake.receive_document(listed, "k", 2048, moment()))
     assert repository.get(app.application_id) == dataclasses.replace(received, biometrics=app.biometrics)
     # a change of the record made from what a page showed (no record) is a lost race, and writes nothing
     current = repository.get(app.application_id)
@@ -298,7 +300,7 @@ def test_the_real_biometric_record_is_an_item_of_its_own_and_older_items_move_it
     item.save()
     read = repository.get(older.application_id)
     assert read == dataclasses.replace(older, biometrics=app.biometrics)
-    moved = committed(repository, workflow.receive_document(read, "k", 2048, moment()))
+    moved = committed(repository, intake.receive_document(read, "k", 2048, moment()))
     assert ApplicationModel.get(older.application_id, consistent_read=True).biometrics is None
     assert BiometricsModel.get(older.application_id, consistent_read=True).record == dict(app.biometrics)
     assert repository.get(older.application_id) == moved
@@ -342,10 +344,10 @@ def test_redacting_rewrites_only_the_events_with_that_hash_and_keeps_the_chain(r
     """The one rewrite of the history: personal data replaced by its commitment, same hash, once."""
     app = committed(repository, submitted(moment))
     result = CheckResult("address", (), {"normalised": {"city": "LONDON"}, "size": 1})
-    repository.commit(workflow.record_check(app, result, moment()))
+    repository.commit(consolidation.record_check(app, result, moment()))
     events = repository.history(app.application_id)
     assert events[-1].salt and events[-1].details["details"]["normalised"] == {"city": "LONDON"}
-    redacted = workflow.redact_history(events)
+    redacted = lifecycle.redact_history(events)
     assert [e.seq for e in redacted] == [events[-1].seq]
     assert repository.redact_history(app.application_id, redacted) == 1
     assert repository.redact_history(app.application_id, redacted) == 0  # a rerun changes nothing

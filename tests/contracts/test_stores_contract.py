@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from chalicelib.domain.identity import HEAD_BYTES
+from chalicelib.domain.document_file import HEAD_BYTES
 from chalicelib.domain.policy import Policy
 from chalicelib.services.ports import DocumentMissing, Upload
 

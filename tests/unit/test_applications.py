@@ -6,9 +6,13 @@ import threading
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import consolidation, intake
+from chalicelib.domain.workflow.application import iso
 from chalicelib.domain.declaration import ApplicationRequest
-from chalicelib.domain.workflow import GENESIS_HASH, IllegalTransition, State, verify_chain
+from chalicelib.domain.workflow.chain import verify_chain
+from chalicelib.domain.workflow.errors import IllegalTransition
+from chalicelib.domain.workflow.history import GENESIS_HASH
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import IdempotencyKeyReused, NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
 from tests.support.deadlines import REPLY_S
@@ -23,7 +27,7 @@ def request(**overrides):
 def test_create_commits_the_application_awaiting_documents_with_its_submission_event(svc, applicant, clock):
     app, created = svc.applications.create(applicant, request(), None)
     assert created and app.state == State.AWAITING_DOCUMENTS and app.version == 1
-    assert app.applicant_id == applicant.sub and app.created_at == workflow.iso(clock())
+    assert app.applicant_id == applicant.sub and app.created_at == iso(clock())
     assert svc.repository.get(app.application_id) == app
     [event] = svc.repository.history(app.application_id)
     assert event.type.value == "application.submitted" and event.prev_hash == GENESIS_HASH
@@ -139,8 +143,8 @@ def test_only_the_owner_withdraws(svc, applicant, other_applicant):
 
 def test_of_two_concurrent_withdrawals_one_commits_and_the_other_sees_the_winner(svc, applicant, clock):
     app = submit(svc, applicant)
-    first = workflow.withdraw(app, applicant.sub, "first", clock())
-    second = workflow.withdraw(app, applicant.sub, "second", clock())
+    first = intake.withdraw(app, applicant.sub, "first", clock())
+    second = intake.withdraw(app, applicant.sub, "second", clock())
     svc.repository.commit(first)
     with pytest.raises(ConcurrentChange) as lost:
         svc.repository.commit(second)
@@ -157,14 +161,14 @@ def test_a_system_step_rereads_and_retries_after_losing_a_race(svc, applicant, c
     def commit_after_a_rival(change, **kw):
         if not raced:  # a rival check lands between our read and our write
             raced.append(True)
-            real_commit(workflow.receive_document(repo.get(app.application_id), "k", 2048, clock()))
+            real_commit(intake.receive_document(repo.get(app.application_id), "k", 2048, clock()))
         return real_commit(change, **kw)
 
     repo.commit = commit_after_a_rival
     from chalicelib.domain.checks import ADDRESS, CheckResult
 
     change = svc.applications.apply_with_retry(
-        app.application_id, lambda a: workflow.record_check(a, CheckResult(ADDRESS), clock())
+        app.application_id, lambda a: consolidation.record_check(a, CheckResult(ADDRESS), clock())
     )
     assert change is not None and change.before.version == 2
     assert event_types(svc, app.application_id) == ["application.submitted", "document.received", "check.completed"]
@@ -172,7 +176,7 @@ def test_a_system_step_rereads_and_retries_after_losing_a_race(svc, applicant, c
 
 def test_a_system_step_with_nothing_to_do_is_a_success(svc, applicant, clock):
     app = submit(svc, applicant)
-    receive = lambda a: workflow.receive_document(a, "k", 2048, clock())  # noqa: E731
+    receive = lambda a: intake.receive_document(a, "k", 2048, clock())  # noqa: E731
     assert svc.applications.apply_with_retry(app.application_id, receive) is not None
     assert svc.applications.apply_with_retry(app.application_id, receive) is None
     with pytest.raises(NotFound):

@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from chalicelib.api import asyncapi, websocket_protocol
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import consolidation, intake
 from chalicelib.domain.checks import IDENTITY, REQUIRED_CHECKS, CheckResult, Outcome, Reason
 from chalicelib.services.live_updates import REVIEW_QUEUE
 from chalicelib.services.ports import MAX_SUBSCRIPTIONS
@@ -105,11 +105,11 @@ def test_every_frame_the_app_sends_validates_against_the_document(svc, monkeypat
     # events: the application's real history, through the outbox and the SNS fan-out, to both watchers
     key = svc.documents.key_for_new_upload(app_id)
     apply = svc.applications.apply_with_retry
-    apply(app_id, lambda app: workflow.receive_document(app, key, 4096, svc.clock()))
+    apply(app_id, lambda app: intake.receive_document(app, key, 4096, svc.clock()))
     doubt = Reason("MRZ_NAME_MISMATCH", Outcome.REVIEW, "needs a look")
     for check in REQUIRED_CHECKS:  # identity needs a look, the others pass: FLAGGED
         result = CheckResult(check, (doubt,) if check == IDENTITY else ())
-        apply(app_id, lambda app, result=result: workflow.record_check(app, result, svc.clock()))
+        apply(app_id, lambda app, result=result: consolidation.record_check(app, result, svc.clock()))
     assert svc.repository.get(app_id).state.value == "FLAGGED"
     svc.review.decide(reviewer, app_id, True, "documents look right")
     svc.outbox.relay(svc.repository.history(app_id))

@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import consolidation, intake
+from chalicelib.domain.workflow.states import EventType
 from chalicelib.domain.checks import CheckResult, Outcome, Reason
-from chalicelib.domain.workflow import TRANSITIONS, NoDocument, State
+from chalicelib.domain.workflow.errors import NoDocument
+from chalicelib.domain.workflow.states import TRANSITIONS, State
 from chalicelib.services.errors import DocumentNotDisplayable, NotFound, UnknownQueue
 from chalicelib.services.review import DOCUMENT_LINK_SECONDS
 from tests.support.fakes import event_types, submit, upload
@@ -18,12 +20,12 @@ def flagged(svc, applicant, body=None, content_type="image/jpeg"):
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id, body, content_type)
     svc.applications.apply_with_retry(
-        app.application_id, lambda a: workflow.receive_document(a, key, 4096, svc.clock())
+        app.application_id, lambda a: intake.receive_document(a, key, 4096, svc.clock())
     )
     doubt = CheckResult("identity", (Reason("MRZ_UNREADABLE", Outcome.REVIEW, "look"),))
     for result in (CheckResult("address"), CheckResult("sanctions"), CheckResult("face"), doubt):
         svc.applications.apply_with_retry(
-            app.application_id, lambda a, r=result: workflow.record_check(a, r, svc.clock())
+            app.application_id, lambda a, r=result: consolidation.record_check(a, r, svc.clock())
         )
     assert svc.repository.get(app.application_id).state is State.FLAGGED
     return app.application_id, key
@@ -38,7 +40,7 @@ def test_a_view_is_recorded_before_the_link_and_the_link_is_short_and_typed_by_t
         seconds=DOCUMENT_LINK_SECONDS
     )
     last = svc.repository.history(app_id)[-1]
-    assert last.type is workflow.EventType.DOCUMENT_VIEWED and last.actor == f"reviewer:{reviewer.sub}"
+    assert last.type is EventType.DOCUMENT_VIEWED and last.actor == f"reviewer:{reviewer.sub}"
     assert svc.repository.get(app_id).state is State.FLAGGED
     assert svc.applications.chain_intact(svc.repository.get(app_id), svc.repository.history(app_id))
 

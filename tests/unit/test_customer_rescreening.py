@@ -11,7 +11,9 @@ from chalicelib.api import presenters
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
 from chalicelib.domain.sanctions import ScreeningIndex
 from chalicelib.domain.sanctions.rescreening import CLEARED, CONFIRMED, document_sex
-from chalicelib.domain.workflow import CaseAlreadyResolved, NotAllowed, SecondReviewerRequired, State, receive_document
+from chalicelib.domain.workflow.errors import CaseAlreadyResolved, NotAllowed, SecondReviewerRequired
+from chalicelib.domain.workflow.intake import receive_document
+from chalicelib.domain.workflow.states import State
 from chalicelib.services import rescreening
 from chalicelib.services.errors import NotFound, PoisonMessage
 from tests.support.fakes import event_types, identity, submit

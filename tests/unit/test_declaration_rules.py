@@ -15,10 +15,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain import codes, workflow
+from chalicelib.domain import codes
+from chalicelib.domain.workflow.errors import IllegalTransition
 from chalicelib.domain.checks import ADDRESS, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.declaration import ApplicationRequest
-from chalicelib.domain.identity import DocumentSample, PageText, check_identity
+from chalicelib.domain.identity import PageText, check_identity
+from chalicelib.domain.document_file import DocumentSample
 from chalicelib.domain.policy import (
     APPLICANT_UNDERAGE,
     COUNTRY_NOT_SERVED,
@@ -30,7 +32,7 @@ from chalicelib.domain.policy import (
     age_on,
     settled_by_declaration,
 )
-from chalicelib.domain.workflow import State
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import DeclarationRefused
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import jpeg_bytes, make_declared, mrz_lines
@@ -292,7 +294,7 @@ def test_after_an_early_rejection_no_upload_is_granted_and_a_late_one_is_recorde
     app = submitted_in_japan_then_japan_dropped(svc, applicant)
     key = upload(svc, applicant, app.application_id)  # a form handed out before the decision
     svc.address_check.address_requested(address_message(app.application_id))
-    with pytest.raises(workflow.IllegalTransition):
+    with pytest.raises(IllegalTransition):
         svc.uploads.request_upload(applicant, app.application_id, "image/jpeg")
     reads = list(svc.ocr.reads)
     for _ in range(2):  # delivered twice

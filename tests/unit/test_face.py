@@ -11,7 +11,8 @@ import pytest
 from chalicelib.adapters.memory import face_image
 from chalicelib.domain import face_evidence, face_workflow
 from chalicelib.domain.checks import FACE
-from chalicelib.domain.workflow import IllegalTransition, State
+from chalicelib.domain.workflow.errors import IllegalTransition
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import NotFound
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import HOLDER, document_bytes, make_declared, page_bytes, pdf_bytes

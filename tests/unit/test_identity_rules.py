@@ -17,16 +17,9 @@ from chalicelib.domain.checks import CheckResult, Outcome
 from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.identity import (
     APPLICANT_UNDERAGE,
-    CONTENT_TYPE_MISMATCH,
     DOCUMENT_EXPIRED,
     DOCUMENT_REJECTED_BY_OCR,
     DOCUMENT_UNREADABLE,
-    FILE_CORRUPT,
-    FILE_TOO_LARGE,
-    FILE_TOO_SMALL,
-    FILE_TYPE_NOT_ALLOWED,
-    HEAD_BYTES,
-    IMAGE_TOO_LARGE,
     MRZ_BIRTH_CENTURY_AMBIGUOUS,
     MRZ_CHECK_DIGIT,
     MRZ_MISMATCH_BIRTH_DATE,
@@ -37,16 +30,25 @@ from chalicelib.domain.identity import (
     MRZ_MISMATCH_NAME,
     MRZ_MISMATCH_NATIONALITY,
     NATIONALITY_NOT_SERVED,
-    TAIL_BYTES,
-    DocumentSample,
     OcrRefusal,
     PageText,
     age_on,
-    check_file,
     check_identity,
     mrz_birth_date,
     mrz_expiry_date,
     worth_reading,
+)
+from chalicelib.domain.document_file import (
+    CONTENT_TYPE_MISMATCH,
+    FILE_CORRUPT,
+    FILE_TOO_LARGE,
+    FILE_TOO_SMALL,
+    FILE_TYPE_NOT_ALLOWED,
+    HEAD_BYTES,
+    IMAGE_TOO_LARGE,
+    TAIL_BYTES,
+    DocumentSample,
+    check_file,
 )
 from chalicelib.domain.policy import Policy
 from tests.support.documents import (

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import intake
+from chalicelib.domain.workflow.application import iso
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
 from chalicelib.domain.reporting import TTD_BOUNDS, percentile
 from tests.support.fakes import relay
@@ -15,7 +16,7 @@ from tests.support.fakes import relay
 
 def bucket_bound(seconds):
     return next(bound for bound in TTD_BOUNDS if seconds <= bound)
-from chalicelib.domain.workflow import State
+from chalicelib.domain.workflow.states import State
 from tests.support.fakes import event_types, submit
 
 UTC = dt.UTC
@@ -24,7 +25,7 @@ UTC = dt.UTC
 def drive(svc, who, clock, identity="REVIEW"):
     """Document received and both checks recorded at the clock's time: FLAGGED, REJECTED or APPROVED."""
     app = submit(svc, who)
-    svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
+    svc.applications.apply_with_retry(app.application_id, lambda a: intake.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
     svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
     svc.check_recorder.record(app.application_id, CheckResult(FACE))  # issue 17
@@ -45,7 +46,7 @@ def test_flagged_past_the_sla_is_escalated_once(svc, applicant, clock):
     first = svc.maintenance.escalate_overdue()
     assert (first["candidates"], first["changed"], first["failed"]) == (1, 1, 0)
     assert first["review_sla_hours"] == 48
-    assert svc.repository.get(overdue.application_id).escalated_at == workflow.iso(clock())
+    assert svc.repository.get(overdue.application_id).escalated_at == iso(clock())
     assert svc.repository.get(within.application_id).escalated_at is None
     last = svc.repository.history(overdue.application_id)[-1]
     assert last.actor == "system:escalation-job" and last.from_state == last.to_state == State.FLAGGED
@@ -198,7 +199,7 @@ def report_day(svc, clock, applicant, reviewer):
 
     def drive_existing(app, identity_outcome):
         svc.applications.apply_with_retry(
-            app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock())
+            app.application_id, lambda a: intake.receive_document(a, "k", 2048, clock())
         )
         svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
         svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))

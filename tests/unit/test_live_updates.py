@@ -470,13 +470,13 @@ def test_the_frames_of_a_sanctions_and_duplicate_face_review_tell_the_applicant_
     """Tipping off, over the WebSocket: the application's real history (a possible sanctions match, its face on
     another application, FLAGGED, a four-eyes recommendation) relayed by the outbox as one message; the
     applicant's frames carry no sanctions check, no telling code and no recommendation (domain/disclosure.py)."""
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
     from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
     from tests.support.fakes import relay
 
     app = submit(svc, applicant)
     app_id = app.application_id
-    svc.applications.apply_with_retry(app_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
+    svc.applications.apply_with_retry(app_id, lambda a: intake.receive_document(a, "k", 2048, clock()))
     possible = Reason("SANCTIONS_POSSIBLE_MATCH", Outcome.REVIEW, "Our compliance team needs to review this.")
     svc.check_recorder.record(app_id, CheckResult(SANCTIONS, (possible,), {"candidates": [{"entry_id": "16452"}]}))
     same_face = Reason("DUPLICATE_FACE", Outcome.REVIEW, "The same face appears on another application")

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from chalicelib.domain import mrz
 from chalicelib.domain.checks import Outcome
 from chalicelib.domain.declaration import ApplicationRequest
-from chalicelib.domain.identity import MRZ_MISMATCH_NAME, DocumentSample, PageText, check_identity
+from chalicelib.domain.identity import MRZ_MISMATCH_NAME, PageText, check_identity
+from chalicelib.domain.document_file import DocumentSample
 from chalicelib.domain.mrz.confusions import NAME_LOOKALIKE_LETTERS
 from chalicelib.domain.policy import Policy
 from tests.support.documents import jpeg_bytes, make_declared, mrz_lines

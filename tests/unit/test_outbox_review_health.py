@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import intake, lifecycle
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason
-from chalicelib.domain.workflow import IllegalTransition, NotAllowed, State
+from chalicelib.domain.workflow.errors import IllegalTransition, NotAllowed
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import NotFound
 from chalicelib.services.ports import ConcurrentChange, InvalidCursor
 from tests.support.deadlines import REPLY_S
@@ -88,7 +89,7 @@ def test_a_failed_publish_is_reported_so_the_retry_publishes(svc, applicant):
 
 def flagged(svc, applicant, clock):
     app = submit(svc, applicant)
-    svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, "k", 2048, clock()))
+    svc.applications.apply_with_retry(app.application_id, lambda a: intake.receive_document(a, "k", 2048, clock()))
     svc.check_recorder.record(app.application_id, CheckResult(ADDRESS))
     svc.check_recorder.record(app.application_id, CheckResult(SANCTIONS))
     svc.check_recorder.record(app.application_id, CheckResult(FACE))  # issue 17
@@ -174,7 +175,7 @@ def test_a_decision_survives_a_concurrent_escalation(svc, applicant, reviewer, c
     def escalation_first(change, **kw):
         repo.commit = real_commit
         current = repo.get(app.application_id)
-        real_commit(workflow.escalate(current, svc.settings.policy(), clock()))
+        real_commit(lifecycle.escalate(current, svc.settings.policy(), clock()))
         return real_commit(change, **kw)
 
     repo.commit = escalation_first

@@ -106,13 +106,13 @@ def test_a_document_whose_s3_event_was_lost_is_found_by_the_sweeper(svc, applica
 
 
 def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, applicant, clock):
-    from chalicelib.domain import workflow
+    from chalicelib.domain.workflow import intake
 
     app = submit(svc, applicant)
     key = upload(svc, applicant, app.application_id)
     # The document was received, then the handler died before the identity check was recorded;
     # and the address message went to the DLQ.
-    svc.applications.apply_with_retry(app.application_id, lambda a: workflow.receive_document(a, key, 4096, clock()))
+    svc.applications.apply_with_retry(app.application_id, lambda a: intake.receive_document(a, key, 4096, clock()))
     assert svc.repository.get(app.application_id).state.value == "VERIFYING"
     selfie(svc, applicant, app.application_id)
     clock.advance(minutes=11)
@@ -162,7 +162,7 @@ def test_the_daily_application_limit_counts_per_applicant_and_gives_back_failed_
 
 
 def test_a_reviewer_removed_from_the_group_loses_the_review_queue(svc, reviewer):
-    from chalicelib.domain.workflow import NotAllowed
+    from chalicelib.domain.workflow.errors import NotAllowed
 
     assert svc.staff.require(reviewer, "reviewers") is reviewer
     svc.directory.remove(reviewer.sub, "reviewers")
@@ -189,7 +189,8 @@ def test_published_messages_carry_no_personal_data_and_applicants_get_them_witho
 ):
     import dataclasses
 
-    from chalicelib.domain.workflow import EventType, for_applicant
+    from chalicelib.domain.workflow.review import for_applicant
+    from chalicelib.domain.workflow.states import EventType
     from chalicelib.services.outbox import message_for
 
     app = submit(svc, applicant)

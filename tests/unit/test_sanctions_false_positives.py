@@ -10,14 +10,9 @@ import pytest
 
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, CheckResult, Outcome
 from chalicelib.domain.sanctions import OFAC_SDN, Applicant, ListEntry, ScreeningIndex, screen
-from chalicelib.domain.workflow import (
-    AlreadyCleared,
-    NoSuchCandidate,
-    NotAllowed,
-    SecondReviewerRequired,
-    State,
-    receive_document,
-)
+from chalicelib.domain.workflow.errors import AlreadyCleared, NoSuchCandidate, NotAllowed, SecondReviewerRequired
+from chalicelib.domain.workflow.intake import receive_document
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import NotFound
 from tests.support.fakes import event_types, identity, submit
 from tests.support.fakes import screen as screen_queue

@@ -9,10 +9,12 @@ import threading
 
 import pytest
 
-from chalicelib.domain import workflow
+from chalicelib.domain.workflow import intake, lifecycle
+from chalicelib.domain.workflow.errors import NothingToDo
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult
-from chalicelib.domain.identity import HEAD_BYTES, TAIL_BYTES
-from chalicelib.domain.workflow import IllegalTransition, State
+from chalicelib.domain.document_file import HEAD_BYTES, TAIL_BYTES
+from chalicelib.domain.workflow.errors import IllegalTransition
+from chalicelib.domain.workflow.states import State
 from chalicelib.services.errors import NotFound, PoisonMessage
 from tests.support.deadlines import REPLY_S
 from tests.support.documents import document_bytes, exe_bytes, jpeg_bytes, make_declared, pdf_bytes
@@ -266,9 +268,9 @@ def test_purging_removes_what_was_read_with_the_document(svc, applicant):
     stored = svc.repository.get(app.application_id)
     assert "mrz" in stored.checks[IDENTITY]["details"]
     days = svc.settings.policy().approved_document_retention_days  # APPROVED: the AML record-keeping period
-    with pytest.raises(workflow.NothingToDo):
-        workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days - 1))
-    change = workflow.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days + 1))
+    with pytest.raises(NothingToDo):
+        lifecycle.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days - 1))
+    change = lifecycle.purge(stored, svc.settings.policy(), svc.clock() + dt.timedelta(days=days + 1))
     details = change.after.checks[IDENTITY]["details"]
     assert "mrz" not in details and "ocr" not in details and change.after.document_version is None
 
@@ -397,7 +399,7 @@ def test_four_checks_finishing_at_the_same_instant_consolidate_exactly_once(svc,
         app = submit(svc, identity())  # a new applicant each time: one may create only so many a day
         svc.applications.apply_with_retry(
             app.application_id,
-            lambda a, trial=trial: workflow.receive_document(a, f"k{trial}", 2048, clock()),
+            lambda a, trial=trial: intake.receive_document(a, f"k{trial}", 2048, clock()),
         )
         barrier = threading.Barrier(4)
 

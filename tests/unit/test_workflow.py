@@ -10,18 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from chalicelib.domain import workflow as wf
+from chalicelib.domain.workflow import chain, consolidation, intake, lifecycle, review
+from chalicelib.domain.workflow.application import Application, ChangeBuilder
+from chalicelib.domain.workflow.errors import NotAllowed
+from chalicelib.domain.workflow.history import Actor
 from chalicelib.domain.checks import ADDRESS, FACE, IDENTITY, SANCTIONS, CheckResult, Outcome, Reason, worst
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.workflow import (
-    TRANSITIONS,
-    DomainError,
-    EventType,
-    IllegalTransition,
-    NothingToDo,
-    State,
-    verify_chain,
-)
+from chalicelib.domain.workflow.chain import verify_chain
+from chalicelib.domain.workflow.errors import DomainError, IllegalTransition, NothingToDo
+from chalicelib.domain.workflow.states import TRANSITIONS, EventType, State
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 POLICY = Policy()
@@ -32,8 +29,8 @@ def result(check: str, outcome: Outcome) -> CheckResult:
     return CheckResult(check, reasons)
 
 
-def submitted() -> wf.Application:
-    return wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).after
+def submitted() -> Application:
+    return intake.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).after
 
 
 def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read():
@@ -60,12 +57,12 @@ def test_the_table_never_leaves_a_final_state_except_to_record_a_purge_or_a_read
 
 
 def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
-    app = wf.receive_document(submitted(), "k", 10, T0).after
-    app = wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
-    app = wf.record_check(app, result(ADDRESS, Outcome.PASS), T0).after
-    first = wf.record_check(app, result(FACE, Outcome.PASS), T0)
+    app = intake.receive_document(submitted(), "k", 10, T0).after
+    app = consolidation.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
+    app = consolidation.record_check(app, result(ADDRESS, Outcome.PASS), T0).after
+    first = consolidation.record_check(app, result(FACE, Outcome.PASS), T0)
     assert first.after.state == State.VERIFYING and len(first.events) == 1
-    second = wf.record_check(first.after, result(IDENTITY, Outcome.PASS), T0)
+    second = consolidation.record_check(first.after, result(IDENTITY, Outcome.PASS), T0)
     assert [e.type for e in second.events] == [EventType.CHECK_COMPLETED, EventType.APPROVED]
     assert second.after.state == State.APPROVED and second.after.version == first.after.version + 1
 
@@ -83,46 +80,46 @@ def test_happy_path_consolidates_exactly_once_when_the_last_check_lands():
     ],
 )
 def test_consolidation_rule(identity, address, sanctions, expected):
-    app = wf.receive_document(submitted(), "k", 10, T0).after
-    app = wf.record_check(app, result(IDENTITY, identity), T0).after
-    app = wf.record_check(app, result(SANCTIONS, sanctions), T0).after
-    app = wf.record_check(app, result(ADDRESS, address), T0).after
+    app = intake.receive_document(submitted(), "k", 10, T0).after
+    app = consolidation.record_check(app, result(IDENTITY, identity), T0).after
+    app = consolidation.record_check(app, result(SANCTIONS, sanctions), T0).after
+    app = consolidation.record_check(app, result(ADDRESS, address), T0).after
     if app.state == State.VERIFYING:  # nothing failed: the decision waits for the face check
-        app = wf.record_check(app, result(FACE, Outcome.PASS), T0).after
+        app = consolidation.record_check(app, result(FACE, Outcome.PASS), T0).after
     assert app.state == expected
     if expected != State.APPROVED:
         assert app.decision_reasons
 
 
 def test_address_result_before_the_document_waits_for_identity():
-    app = wf.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
+    app = consolidation.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
     assert app.state == State.AWAITING_DOCUMENTS and ADDRESS in app.checks
-    app = wf.receive_document(app, "k", 10, T0).after
+    app = intake.receive_document(app, "k", 10, T0).after
     assert app.state == State.VERIFYING
-    app = wf.record_check(app, result(IDENTITY, Outcome.PASS), T0).after
+    app = consolidation.record_check(app, result(IDENTITY, Outcome.PASS), T0).after
     assert app.state == State.VERIFYING  # sanctions screening is still out
-    app = wf.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
+    app = consolidation.record_check(app, result(SANCTIONS, Outcome.PASS), T0).after
     assert app.state == State.VERIFYING  # and the face check (issue 17)
-    assert wf.record_check(app, result(FACE, Outcome.PASS), T0).after.state == State.APPROVED
+    assert consolidation.record_check(app, result(FACE, Outcome.PASS), T0).after.state == State.APPROVED
 
 
 def test_a_replayed_check_is_nothing_to_do():
-    app = wf.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
+    app = consolidation.record_check(submitted(), result(ADDRESS, Outcome.PASS), T0).after
     with pytest.raises(NothingToDo):
-        wf.record_check(app, result(ADDRESS, Outcome.FAIL), T0)
+        consolidation.record_check(app, result(ADDRESS, Outcome.FAIL), T0)
 
 
 def test_reviewer_cannot_decide_own_application():
     app = dataclasses.replace(submitted(), state=State.FLAGGED)
-    with pytest.raises(wf.NotAllowed):
-        wf.decide(app, True, "user-1", "mine", T0)
+    with pytest.raises(NotAllowed):
+        review.decide(app, True, "user-1", "mine", T0)
 
 
 def test_tampering_with_any_event_is_detected():
     app = submitted()
-    changes = [wf.receive_document(app, "k", 1, T0)]
+    changes = [intake.receive_document(app, "k", 1, T0)]
     events = [
-        *wf.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).events,
+        *intake.submit("app-1", "user-1", {"email": "a@b.c", "address": {}, "full_name": {}}, T0).events,
         *changes[0].events,
     ]
     assert verify_chain(events) is None
@@ -152,7 +149,7 @@ class ApplicationMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.now = T0
-        change = wf.submit("app-1", "applicant", {"email": "a@b.c", "address": {}, "full_name": {}}, self.now)
+        change = intake.submit("app-1", "applicant", {"email": "a@b.c", "address": {}, "full_name": {}}, self.now)
         self.app = change.after
         self.events = list(change.events)
         self.consolidations = 0
@@ -178,31 +175,31 @@ class ApplicationMachine(RuleBasedStateMachine):
 
     @rule()
     def document(self):
-        self.attempt(lambda a: wf.receive_document(a, "key", 100, self.now))
+        self.attempt(lambda a: intake.receive_document(a, "key", 100, self.now))
 
     @rule(check=st.sampled_from([IDENTITY, ADDRESS, SANCTIONS, FACE]), outcome=outcomes)
     def check(self, check, outcome):
-        self.attempt(lambda a: wf.record_check(a, result(check, outcome), self.now))
+        self.attempt(lambda a: consolidation.record_check(a, result(check, outcome), self.now))
 
     @rule(approve=st.booleans(), reviewer=st.sampled_from(["reviewer", "applicant"]))
     def decide(self, approve, reviewer):
-        self.attempt(lambda a: wf.decide(a, approve, reviewer, "because", self.now))
+        self.attempt(lambda a: review.decide(a, approve, reviewer, "because", self.now))
 
     @rule()
     def withdraw(self):
-        self.attempt(lambda a: wf.withdraw(a, "applicant", "", self.now))
+        self.attempt(lambda a: intake.withdraw(a, "applicant", "", self.now))
 
     @rule()
     def expire(self):
-        self.attempt(lambda a: wf.expire(a, POLICY, self.now))
+        self.attempt(lambda a: lifecycle.expire(a, POLICY, self.now))
 
     @rule()
     def escalate(self):
-        self.attempt(lambda a: wf.escalate(a, POLICY, self.now))
+        self.attempt(lambda a: lifecycle.escalate(a, POLICY, self.now))
 
     @rule()
     def purge(self):
-        self.attempt(lambda a: wf.purge(a, POLICY, self.now))
+        self.attempt(lambda a: lifecycle.purge(a, POLICY, self.now))
 
     @invariant()
     def history_explains_the_state(self):
@@ -251,22 +248,22 @@ TestApplicationMachine.settings = settings(max_examples=150, stateful_step_count
 def test_illegal_events_raise_instead_of_writing(sequence):
     app = submitted()
     for event_type in sequence:
-        builder = wf._ChangeBuilder(app, app, T0)
+        builder = ChangeBuilder(app, app, T0)
         if app.state in TRANSITIONS[event_type]:
-            app = builder.apply(event_type, wf.Actor("system", "t"), "r").build().after
+            app = builder.apply(event_type, Actor("system", "t"), "r").build().after
         else:
             with pytest.raises(IllegalTransition):
-                builder.apply(event_type, wf.Actor("system", "t"), "r")
+                builder.apply(event_type, Actor("system", "t"), "r")
 
 
 def test_a_sealed_chain_verifies_only_under_its_key_and_only_up_to_its_head():
     key = b"k" * 32
-    first = wf.seal(wf.submit("app-1", "user-1", {"email": "a@b.c"}, T0), key)
-    second = wf.seal(wf.withdraw(first.after, "user-1", "bye", T0), key)
+    first = chain.seal(intake.submit("app-1", "user-1", {"email": "a@b.c"}, T0), key)
+    second = chain.seal(intake.withdraw(first.after, "user-1", "bye", T0), key)
     events = [*first.events, *second.events]
     head = (second.after.last_seq, second.after.last_hash)
-    assert wf.verify_chain(events, key, head) is None
-    assert wf.verify_chain(events, b"another key", head) == 1
-    assert wf.verify_chain(events[:1], key, head) == 2  # the last event deleted: the head says 2
-    assert wf.verify_chain(events, key, (3, "0" * 64)) == 3  # a head past the chain
-    assert wf.verify_chain(events[:1], key) is None  # without the head, truncation cannot be seen
+    assert chain.verify_chain(events, key, head) is None
+    assert chain.verify_chain(events, b"another key", head) == 1
+    assert chain.verify_chain(events[:1], key, head) == 2  # the last event deleted: the head says 2
+    assert chain.verify_chain(events, key, (3, "0" * 64)) == 3  # a head past the chain
+    assert chain.verify_chain(events[:1], key) is None  # without the head, truncation cannot be seen

@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Optional
 
 from ...domain.reporting import Tally
-from ...domain.workflow import FINAL_STATES, Application, Change, HistoryEvent, State
+from ...domain.workflow.application import Application, Change
+from ...domain.workflow.history import HistoryEvent
+from ...domain.workflow.states import FINAL_STATES, State
 from ...services.ports import (
     ApplicationRepository,
     ChainKey,

@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ...domain.identity import HEAD_BYTES, TAIL_BYTES, DocumentSample, PageText
+from ...domain.document_file import HEAD_BYTES, TAIL_BYTES, DocumentSample
+from ...domain.identity import PageText
 from ...services.ports import (
     DocumentMissing,
     DocumentStore,

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ...domain.reporting import Tally
-from ...domain.workflow import Application, Change, HistoryEvent, State
+from ...domain.workflow.application import Application, Change
+from ...domain.workflow.history import HistoryEvent
+from ...domain.workflow.states import State
 
 
 @dataclass(frozen=True)

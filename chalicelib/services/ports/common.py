@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Optional
 
-from ...domain.workflow import Application
+from ...domain.workflow.application import Application
 
 Clock = Callable[[], dt.datetime]
 IdGenerator = Callable[[], str]

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ...domain.identity import DocumentSample, PageText
+from ...domain.document_file import DocumentSample
+from ...domain.identity import PageText
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from chalicelib.domain.workflow import TRANSITIONS, EventType, State
+from chalicelib.domain.workflow.states import TRANSITIONS, EventType, State
 from tests.e2e.browser.conftest import DESKTOP, PHONE, WAIT_S, screenshot
 from tests.e2e.face import BYSTANDER_LIVE, live_selfie
 from tests.e2e.http import call, poll, upload
