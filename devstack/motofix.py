@@ -6,7 +6,8 @@ requests (below), SQS deletes that never drop a message sent meanwhile
 (:func:`enforce_presigned_post_policies`), S3 events naming their object
 version (:func:`s3_events_carry_version_ids`), app clients' WriteAttributes honoured
 (:func:`enforce_client_write_attributes`) and a per-request directory scan
-done once (:func:`list_moto_modules_once`).
+done once (:func:`list_moto_modules_once`), and a Query that reads its partition, not the
+whole table (:func:`queries_read_their_partition`).
 
 moto's TransactWriteItems is not atomic across threads: it checks conditions
 and writes item by item with no lock, and on a cancelled transaction it
@@ -223,6 +224,54 @@ def enforce_presigned_get_links() -> None:
     _S3_GET_PATCHED = True
 
 
+_QUERY = threading.local()
+
+
+def queries_read_their_partition() -> None:
+    """moto answers a Query by listing every item of the table, sorted, then keeping the queried key's: each
+    query costs the whole table, and the suite's shared local AWS fills as it runs (9 ms a query, 45 s of the
+    suite's CPU, the DynamoDB lock held meanwhile). Real DynamoDB reads one partition. Here a table query lists
+    only its partition; an index query still looks at every item (moto keeps no index) but skips the sort of
+    the whole table, since moto sorts what it keeps. Same results, same order (test_motofix)."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_reads_its_partition", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+
+    @functools.wraps(original_query)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        _QUERY.scope = (self, arguments.get("hash_key"), arguments.get("index_name"))
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _QUERY.scope = None
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Any) -> Any:
+        scope = getattr(_QUERY, "scope", None)
+        if scope is None or scope[0] is not self:
+            return original_all_items(self)
+        _, hash_key, index_name = scope
+        if index_name is not None or hash_key is None:  # every item, in no particular order
+            if not self.range_key_attr:
+                return list(self.items.values())
+            return [item for partition in self.items.values() for item in partition.values()]
+        partition = self.items.get(hash_key)
+        if partition is None:
+            return []
+        return list(partition.values()) if self.range_key_attr else [partition]  # moto sorts them after
+
+    query._reads_its_partition = True  # type: ignore[attr-defined]
+    Table.query = query
+    Table.all_items = all_items
+
+
+
 def list_moto_modules_once() -> None:
     """Idempotent: moto's server lists its own package directory once, not on every request.
 
@@ -380,6 +429,7 @@ def patch_moto() -> None:
     enforce_presigned_post_policies()
     enforce_presigned_get_links()
     list_moto_modules_once()
+    queries_read_their_partition()
     from .moto_delivery import patch as delivery  # issue 21: code signing configs, signing jobs
 
     delivery()

@@ -1,10 +1,14 @@
-"""The emulator fix the local stack relies on: a cancelled transaction rolls back in place."""
+"""The emulator fixes the local stack relies on: a cancelled transaction rolls back in place, a Query reads its
+partition."""
 from __future__ import annotations
 
 import os
+import uuid
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def test_a_stream_reader_keeps_seeing_records_after_a_cancelled_transaction():
@@ -135,3 +139,103 @@ def test_a_message_sent_while_another_is_deleted_is_never_lost():
 
     left = sorted(message.body for message in queue._messages)
     assert left == sorted({"first", "second", "third"} - {received.body})
+
+
+# --- a Query reads its partition (devstack.motofix.queries_read_their_partition) ---------------------------
+
+ITEMS = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 30),
+                           st.one_of(st.none(), st.sampled_from(["x", "y"])), st.integers(0, 5)),
+                 max_size=40, unique_by=lambda item: item[:2])
+QUERIES = st.tuples(st.booleans(), st.sampled_from(["a", "b", "c", "x", "y", "z"]),
+                    st.sampled_from([None, "<", ">=", "between"]), st.integers(0, 30), st.booleans(),
+                    st.integers(1, 7))
+
+
+def make_query_table(dynamodb, name):
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "N"},
+                              {"AttributeName": "gpk", "AttributeType": "S"},
+                              {"AttributeName": "gsk", "AttributeType": "N"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"},
+                                               {"AttributeName": "gsk", "KeyType": "RANGE"}]}])
+
+
+def every_page(dynamodb, name, on_index, key, comparison, bound, forward, limit):
+    """Every page of one query, followed to its end through LastEvaluatedKey."""
+    hash_name, range_name = ("gpk", "gsk") if on_index else ("pk", "sk")
+    condition = "#h = :h" + {None: "", "<": " AND #r < :r", ">=": " AND #r >= :r",
+                             "between": " AND #r BETWEEN :r AND :s"}[comparison]
+    names = {"#h": hash_name, **({"#r": range_name} if comparison else {})}
+    values = {":h": {"S": key}, **({":r": {"N": str(bound)}} if comparison else {}),
+              **({":s": {"N": str(bound + 9)}} if comparison == "between" else {})}
+    request = {"TableName": name, "KeyConditionExpression": condition, "ExpressionAttributeNames": names,
+               "ExpressionAttributeValues": values, "ScanIndexForward": forward, "Limit": limit,
+               **({"IndexName": "by_g"} if on_index else {})}
+    pages = []
+    while True:
+        page = dynamodb.query(**request)
+        pages.append((page["Items"], page.get("LastEvaluatedKey")))
+        if "LastEvaluatedKey" not in page:
+            return pages
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(items=ITEMS, queries=st.lists(QUERIES, min_size=1, max_size=4))
+def test_a_query_answers_as_moto_does_page_by_page(items, queries):
+    """Table and index queries, any range condition, either direction, paged: the same pages as moto's own
+    Query gives, which lists the whole table (the patch is undone for the comparison)."""
+    from moto.dynamodb.models.table import Table
+
+    from devstack.motofix import patch_moto
+
+    patch_moto()
+    dynamodb = boto3.client("dynamodb")
+    name = f"motofix-query-{uuid.uuid4().hex[:8]}"
+    make_query_table(dynamodb, name)
+    try:
+        for pk, sk, gpk, gsk in items:
+            item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, **({"gpk": {"S": gpk}, "gsk": {"N": str(gsk)}}
+                                                             if gpk else {})}
+            dynamodb.put_item(TableName=name, Item=item)
+        patched = [every_page(dynamodb, name, *query) for query in queries]
+        with pytest.MonkeyPatch.context() as undo:
+            undo.setattr(Table, "query", Table.query.__wrapped__)
+            undo.setattr(Table, "all_items", Table.all_items.__wrapped__)
+            as_moto = [every_page(dynamodb, name, *query) for query in queries]
+        assert patched == as_moto
+    finally:
+        dynamodb.delete_table(TableName=name)
+
+
+def test_a_table_query_reads_only_its_partition(monkeypatch):
+    """The cost that mattered: the other partitions are never listed (here, reading one would raise)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from devstack.motofix import patch_moto
+
+    patch_moto()
+    dynamodb = boto3.client("dynamodb")
+    name = f"motofix-partition-{uuid.uuid4().hex[:8]}"
+    make_query_table(dynamodb, name)
+    try:
+        for pk in ("mine", "other"):
+            for sk in range(3):
+                dynamodb.put_item(TableName=name, Item={"pk": {"S": pk}, "sk": {"N": str(sk)}})
+        table = dynamodb_backends["123456789012"]["us-east-1"].get_table(name)
+
+        class Untouchable(dict):
+            def values(self):
+                raise AssertionError("a query of one partition listed another")
+
+        [other_key] = [key for key in table.items if key.value == "other"]
+        monkeypatch.setitem(table.items, other_key, Untouchable(table.items[other_key]))
+        found = dynamodb.query(TableName=name, KeyConditionExpression="pk = :p",
+                               ExpressionAttributeValues={":p": {"S": "mine"}}, ScanIndexForward=False)["Items"]
+        assert [item["sk"]["N"] for item in found] == ["2", "1", "0"]
+    finally:
+        dynamodb.delete_table(TableName=name)

@@ -1,8 +1,10 @@
 """Driving applications through the verification flow in tests."""
 from __future__ import annotations
 
+import copy
 import json
 import os
+import threading
 import time
 from typing import Any, Callable
 
@@ -105,26 +107,56 @@ def wait_for(predicate: Callable[[], Any], timeout: float = EVENT_S, interval: f
         time.sleep(interval)
 
 
-def stream_records(application_id: str) -> list[dict[str, Any]]:
-    """The real history-stream records of one application, Lambda-shaped."""
-    streams = boto3.client("dynamodbstreams")
-    arn = os.environ["HISTORY_STREAM_ARN"]
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+class _HistoryStream:
+    """The history stream, read once per process: each call fetches only the records written since the last.
+
+    The session's local AWS is shared by every test of a worker, so its stream holds every application the
+    worker made; reading it from the start for each call cost a page of 1,000 records (about 30 ms to
+    serialise in moto, as long again to parse) per call, more with every test. Stream records never change,
+    so each is fetched once and kept by application id. A new stream ARN (the table made again) starts over.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.arn = ""
+        self.after: dict[str, str] = {}  # shard id -> the last sequence number read
+        self.by_application: dict[str, list[dict[str, Any]]] = {}
+
+    def records_of(self, application_id: str) -> list[dict[str, Any]]:
+        arn = os.environ["HISTORY_STREAM_ARN"]
+        with self.lock:
+            if arn != self.arn:
+                self.arn, self.after, self.by_application = arn, {}, {}
+            streams = boto3.client("dynamodbstreams")
+            for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+                self._read_shard(streams, arn, shard["ShardId"])
+            return copy.deepcopy(self.by_application.get(application_id, []))
+
+    def _read_shard(self, streams: Any, arn: str, shard_id: str) -> None:
+        after = self.after.get(shard_id)
+        position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+                    else {"ShardIteratorType": "TRIM_HORIZON"})
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += page["Records"]
+            for record in page["Records"]:
+                stamp = record["dynamodb"].get("ApproximateCreationDateTime")
+                if hasattr(stamp, "timestamp"):  # boto3 parses it; Lambda delivers epoch seconds
+                    record["dynamodb"]["ApproximateCreationDateTime"] = int(stamp.timestamp())
+                record.setdefault("eventSourceARN", arn)
+                record.setdefault("awsRegion", "us-east-1")
+                key = record["dynamodb"]["Keys"]["application_id"]["S"]
+                self.by_application.setdefault(key, []).append(record)
+                self.after[shard_id] = record["dynamodb"]["SequenceNumber"]
             iterator = page.get("NextShardIterator") if page["Records"] else None
-    mine = [r for r in records if r["dynamodb"]["Keys"]["application_id"]["S"] == application_id]
-    for record in mine:
-        stamp = record["dynamodb"].get("ApproximateCreationDateTime")
-        if hasattr(stamp, "timestamp"):  # boto3 parses it; Lambda delivers epoch seconds
-            record["dynamodb"]["ApproximateCreationDateTime"] = int(stamp.timestamp())
-        record.setdefault("eventSourceARN", arn)
-        record.setdefault("awsRegion", "us-east-1")
-    return mine
+
+
+_history_stream = _HistoryStream()
+
+
+def stream_records(application_id: str) -> list[dict[str, Any]]:
+    """The real history-stream records of one application, Lambda-shaped (copies: a caller may change them)."""
+    return _history_stream.records_of(application_id)
 
 
 def relay(*application_ids: str) -> int:
