@@ -56,7 +56,8 @@ def serve(host: str, port: int, verbose: bool,
 def _accept_deploys(url: str) -> None:
     """Issue 21: ``scripts/deploy.py --rehearse`` may deploy a stage of its own into this local AWS (the runbook's
     commands do, in docs/deployment.md): the patches Chalice's deploy needs and the stand-in CloudFormation
-    (devstack/motodeploy.py, devstack/cloudformation.py). The local stack itself is provisioned without them."""
+    (devstack/motodeploy.py, devstack/cloudformation.py), each installed when moto first loads what it patches.
+    The local stack itself is provisioned without them."""
     import boto3
 
     from . import motodeploy
@@ -67,7 +68,11 @@ def _accept_deploys(url: str) -> None:
                                      aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                                      region_name=REGION)
 
-    motodeploy.apply(url, session)
+    motodeploy.apply()  # moto's own modules: patched now, or (API Gateway) when something first imports them
+    # The stand-in CloudFormation once a deploy first calls CloudFormation: installing it imports
+    # moto.cloudformation.responses, whose parsing module imports every moto backend (about 2 s of CPU at every
+    # start, for a stack that never deploys into itself).
+    motodeploy.when_imported("moto.cloudformation.responses", lambda: motodeploy.apply(url, session))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,9 +25,12 @@ from __future__ import annotations
 import copy
 import datetime
 import functools
+import importlib.abc
 import json
 import re
+import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,7 +44,9 @@ def apply(endpoint_url: str | None = None, session_factory: Any = None) -> Any:
     global _PATCHED
     if not _PATCHED:
         _case_insensitive_notification_filters()
-        _swagger2_rest_api_import()
+        # moto.apigateway.models costs 1.2 s of CPU to import (openapi_spec_validator, jsonschema) and a local
+        # stack never calls it unless a rehearsal deploys into it: patched when something first imports it.
+        when_imported("moto.apigateway.models", _swagger2_rest_api_import)
         _websocket_deployments_and_stage_updates()
         _PATCHED = True
     if endpoint_url is None:
@@ -49,6 +54,47 @@ def apply(endpoint_url: str | None = None, session_factory: Any = None) -> Any:
     from .cloudformation import install
 
     return install(endpoint_url, session_factory)
+
+
+def when_imported(name: str, patch: Callable[[], None]) -> None:
+    """Call ``patch`` once module ``name`` is imported: now if it is, else right after its first import
+    (in the importing thread, under the import's lock, before the importer gets the module)."""
+    if name in sys.modules:
+        patch()
+    else:
+        sys.meta_path.insert(0, _PatchAfterImport(name, patch))
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself: wraps the loader the other finders give ``name`` so ``patch`` runs after it."""
+
+    def __init__(self, name: str, patch: Callable[[], None]) -> None:
+        self.name, self.patch = name, patch
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)  # once, and out of the way of the finders asked next
+        spec = next((found for finder in list(sys.meta_path) if hasattr(finder, "find_spec")
+                     and (found := finder.find_spec(fullname, path, target)) is not None), None)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, patch = spec.loader, self.patch
+
+        class Patching(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)  # type: ignore[attr-defined]
+                patch()
+
+            def __getattr__(self, attribute: str) -> Any:  # get_source, is_package, ... as the loader has them
+                return getattr(loader, attribute)
+
+        spec.loader = Patching()
+        return spec
 
 
 def _case_insensitive_notification_filters() -> None:
