@@ -537,7 +537,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     header("AWS API calls per auto-approved application (in-process, Chalice test client + moto)")
     counter, scenarios, results, elapsed = measure(shared=args.shared)
     report(counter, scenarios, results, elapsed)
+    save_warm_profile(counter)
     return 0
+
+
+def save_warm_profile(counter: CallCounter) -> None:
+    """When ``BENCH_WARM_PROFILE`` names a file (tests/test_benches.py), the warm application's profile as
+    ``bench.cost`` measures it (the same cold-then-warm start, counted by the same counter), for ``bench.cost``
+    to price instead of measuring it again."""
+    import os
+    from pathlib import Path
+
+    from bench.cost import PROFILE_ENV, profile_of
+
+    path = os.environ.get(PROFILE_ENV)
+    if path:
+        Path(path).write_text(json.dumps(profile_of(counter)), encoding="utf-8")
 
 
 def measure(warm_only: bool = False, shared: int = 0) -> tuple[CallCounter, list[str], dict[str, Any], float]:

@@ -121,10 +121,28 @@ def step_functions(ours: dict[str, float], profile: dict[str, Any], prices: dict
     }
 
 
+#: A file of a measured profile (tests/test_benches.py sets it for its smoke run): ``bench.aws_calls`` writes its
+#: warm application's profile there (the very scenario this bench measures, counted the same way), and this
+#: bench then prices that file instead of measuring the same application again (~17 s of CPU: its own moto,
+#: provisioned, and two applications). Unset -- ``./dev bench cost``, ``python -m bench.cost`` -- it measures.
+PROFILE_ENV = "BENCH_WARM_PROFILE"
+
+
 def profile_from_measurement() -> dict[str, Any]:
+    import os
+
+    saved = os.environ.get(PROFILE_ENV)
+    if saved and Path(saved).is_file():
+        print(f"(the warm application's profile bench.aws_calls measured in this run: {saved})")
+        return json.loads(Path(saved).read_text(encoding="utf-8"))
     from bench.aws_calls import measure
 
     counter, _, _, _ = measure(warm_only=True)  # the cold application first, then the warm one priced
+    return profile_of(counter)
+
+
+def profile_of(counter: Any) -> dict[str, Any]:
+    """The priced scenario's AWS calls by operation, invocations and wall seconds by handler."""
     calls: dict[str, int] = {}
     for (scenario, _handler, op), n in counter.calls.items():
         if scenario == SCENARIO:

@@ -8,7 +8,9 @@ users, raises its own limits and renders its own passports, so none depends on a
 those whose applications must be auto-approved show faces no other bench here shows (the face check FLAGS
 one face under two applicants). Not the e2e session's stack: the benches' faces and settings would change
 what the end-to-end tests after them find. The benches run side by side (a few at a time, the longest
-first), so the module costs about as long as its slowest bench.
+first), so the module costs about as long as its slowest bench. bench.cost runs right after bench.aws_calls and
+prices the warm application aws_calls has just measured (BENCH_WARM_PROFILE) instead of measuring it again;
+bench.first_invocation's smoke invokes one handler of each kind cold (its SMOKE_ARGS say where the rest are).
 
 The AWS-calls bench's figures are also issue 23's targets: the platform (every handler but the face check's,
 whose calls are a fixed set printed apart) costs at most 25 calls an application, also with a watching
@@ -43,11 +45,18 @@ PARALLEL = 4
 LONGEST_FIRST = ("load", "aws_calls", "sanctions_screening", "first_invocation", "faults", "face_match", "startup")
 
 
-def run_bench(name: str, args: list[str], stack_file: str) -> tuple[int, str, float]:
+#: Run right after the bench that makes what they reuse, in the same worker: bench.cost prices the warm
+#: application bench.aws_calls has just measured (BENCH_WARM_PROFILE, bench/cost.py) instead of provisioning
+#: its own moto and measuring the same application again. Run by a person, bench.cost still measures.
+AFTER = {"aws_calls": "cost"}
+
+
+def run_bench(name: str, args: list[str], stack_file: str, profile_file: str) -> tuple[int, str, float]:
     started = time.monotonic()
     try:
         done = subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT,
-                              env={**child_environment(), "BENCH_STACK": stack_file}, capture_output=True,
+                              env={**child_environment(), "BENCH_STACK": stack_file,
+                                   "BENCH_WARM_PROFILE": profile_file}, capture_output=True,
                               text=True, timeout=COMMAND_S * 4)
     except subprocess.TimeoutExpired as timeout:
         return -1, f"still running after {timeout.timeout:.0f} s", time.monotonic() - started
@@ -59,19 +68,27 @@ def outputs(tmp_path_factory):
     """Every bench's (exit code, output, seconds), run side by side against one shared stack."""
     from bench._common import start_stack
 
-    names = sorted(benchmarks(), key=lambda name: LONGEST_FIRST.index(name) if name in LONGEST_FIRST
-                   else len(LONGEST_FIRST))
+    followers = set(AFTER.values())
+    names = sorted((name for name in benchmarks() if name not in followers),
+                   key=lambda name: LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST))
     # Read before the threads start: ast.parse in several threads at once fails on CPython 3.11
     # ("AST constructor recursion depth mismatch").
-    args = {name: smoke_args(name) for name in names}
+    args = {name: smoke_args(name) for name in [*names, *followers]}
     wait_for_background_build()  # the package's, when the session started one (package, first_invocation read it)
-    stack_file = tmp_path_factory.mktemp("bench-stack") / "stack.json"
+    scratch = tmp_path_factory.mktemp("bench-stack")
+    stack_file, profile_file = scratch / "stack.json", scratch / "warm-profile.json"
+
+    def run_with_followers(name: str) -> dict[str, tuple[int, str, float]]:
+        done = {name: run_bench(name, args[name], str(stack_file), str(profile_file))}
+        if name in AFTER:
+            done[AFTER[name]] = run_bench(AFTER[name], args[AFTER[name]], str(stack_file), str(profile_file))
+        return done
+
     started = time.monotonic()
     with start_stack() as stack:  # BENCH_STACK is not set in the suite: the module's own stack
         stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
         with ThreadPoolExecutor(PARALLEL) as pool:
-            results = dict(zip(names, pool.map(lambda name: run_bench(name, args[name], str(stack_file)), names),
-                               strict=True))
+            results = {name: result for done in pool.map(run_with_followers, names) for name, result in done.items()}
     print(f"bench smoke: stack and benches in {time.monotonic() - started:.0f} s; each: "
           + ", ".join(f"{name} {seconds:.0f}" for name, (_, _, seconds) in results.items()))
     return results
@@ -108,3 +125,9 @@ def test_aws_calls_the_platform_stays_within_its_calls_and_commits_take_one_atte
     races = re.findall(r"^(warm|watched|at once): (\d+) commit attempts for (\d+) commits", output, re.M)
     assert {scenario for scenario, _, _ in races} == {"warm", "watched", "at once"}, output[-3000:]
     assert all(attempts == commits for _, attempts, commits in races), races
+
+
+def test_cost_prices_the_application_aws_calls_measured_instead_of_measuring_it_again(outputs):
+    """CI time (issue 22): the same warm application measured twice cost ~17 s of CPU."""
+    code, output, _ = outputs["cost"]
+    assert code == 0 and "profile bench.aws_calls measured in this run" in output, output[-3000:]
