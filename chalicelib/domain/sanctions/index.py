@@ -252,6 +252,15 @@ class ScreeningIndex:
         """Each name's readings with their weights, once, so that scoring an applicant only looks them up."""
         self.readings = [tuple(self.reading(r, n.essential) for r in (n.tokens, *n.alternatives)) for n in self.names]
 
+    def words_of(self, name_ids: Iterable[int]) -> set[str]:
+        """Every word of these names' readings, once (what a screening's score bound compares)."""
+        found: set[str] = set()
+        readings = self.readings
+        for name_id in name_ids:
+            for reading in readings[name_id]:
+                found.update(reading.tokens)
+        return found
+
     def reading(self, name_tokens: tuple[str, ...], essential: frozenset[str] = frozenset()) -> Reading:
         """The name's tokens prepared for scoring: a particle or honorific ("al", "bin", "sheikh") says
         little, and one side lacking it costs almost nothing, so it weighs a tenth -- unless it is one of

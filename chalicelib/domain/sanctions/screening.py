@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,10 +155,79 @@ def _spelling_similarity(a: str, b: str) -> float:
     return similarity
 
 
+#: (applicant token, listed token) -> token_similarity, or what it is for every pair that reaches the floor
+Similarity = Callable[[str, str], float]
+
+
 @functools.lru_cache(maxsize=65536)
 def _sound(token: str) -> str:
     """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
     return jellyfish.metaphone(token)
+
+
+def near_pairs(queries: Sequence[str], listed: Sequence[str], floor: float) -> dict[str, set[int]]:
+    """For each listed token, the positions of the ``queries`` tokens whose token_similarity with it may reach
+    ``floor`` -- never fewer: every pair that reaches it is named (a property test). The rest cannot pair.
+
+    One native call per applicant token and form (rapidfuzz's edit distances over all the listed tokens at
+    once, with a score cut-off) instead of a Python call per pair: a long name with common parts has 1,000+
+    candidates' words against ten of its own words and re-readings, most of them pairs no better than chance.
+    What token_similarity can reach the floor through, for a token or its glued-particle-free form (unglued):
+    equal or equally folded (skeleton) spellings, one letter (an initial), the edit distance of the spellings
+    or of their skeletons, or an equal Metaphone of three letters or more. Each is looked for here."""
+    from rapidfuzz import process  # imported where screening needs it: other handlers never load it
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    forms: list[str] = []  # each listed token and its form without a glued particle
+    owners: list[int] = []
+    for number, token in enumerate(listed):
+        forms.append(token)
+        owners.append(number)
+        glued = unglued(token)
+        if glued:
+            forms.append(glued)
+            owners.append(number)
+    skeletons = [skeleton(form) for form in forms]
+    by_skeleton: dict[str, list[int]] = {}
+    by_sound: dict[str, list[int]] = {}
+    by_initial: dict[str, list[int]] = {}
+    initials: list[int] = []  # listed one-letter tokens pair with any word of their letter
+    for position, form in enumerate(forms):
+        by_skeleton.setdefault(skeletons[position], []).append(position)
+        by_initial.setdefault(form[0], []).append(position)
+        sound = _sound(form)
+        if len(sound) >= 3:
+            by_sound.setdefault(sound, []).append(position)
+        if len(form) == 1:
+            initials.append(position)
+    # a margin: rapidfuzz compares the cut-off with a tolerance of its own (0.3 - 1e-9 dropped a pair at 0.3)
+    cutoff = floor - 0.001
+    folded_cutoff = floor + 0.05 - 0.001  # a skeletons' distance counts 0.05 less (token_similarity)
+    found: dict[str, set[int]] = {}
+    for d, query in enumerate(queries):
+        hits: set[int] = set(initials)
+        glued = unglued(query)
+        for form in (query, glued) if glued else (query,):
+            hits.update(by_skeleton.get(skeleton(form), ()))
+            if len(form) == 1:
+                hits.update(by_initial.get(form, ()))
+                continue
+            hits.update(by_sound.get(_sound(form), ()))
+            for _, _, position in process.extract(
+                form, forms, scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=cutoff, limit=None
+            ):
+                hits.add(position)
+            for _, _, position in process.extract(
+                skeleton(form),
+                skeletons,
+                scorer=DamerauLevenshtein.normalized_similarity,
+                score_cutoff=folded_cutoff,
+                limit=None,
+            ):
+                hits.add(position)
+        for position in hits:
+            found.setdefault(listed[owners[position]], set()).add(d)
+    return found
 
 
 def at_least(score: float, threshold: float) -> bool:
@@ -166,7 +236,10 @@ def at_least(score: float, threshold: float) -> bool:
 
 
 def best_name_score(
-    queries: tuple[Reading, ...], listed: tuple[Reading, ...], policy: ScreeningPolicy
+    queries: tuple[Reading, ...],
+    listed: tuple[Reading, ...],
+    policy: ScreeningPolicy,
+    similarity: Similarity = token_similarity,
 ) -> tuple[float, int, tuple[str, ...], tuple[str, ...]]:
     """The best of name_score over each side's ways of reading the name (the first is as written;
     the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed).
@@ -179,11 +252,13 @@ def best_name_score(
         for j, name in enumerate(listed):
             if i and j and best[0] >= 100 - policy.review_threshold / 10:
                 continue  # both sides re-read only while nothing reads well
-            if i and not _pairs_with(joined_q, name.tokens, policy.token_floor):
+            if i and not _pairs_with(joined_q, name.tokens, policy.token_floor, similarity):
                 continue
-            if j and not _pairs_with(_joined(listed[0].tokens, name.tokens), query.tokens, policy.token_floor):
+            if j and not _pairs_with(
+                query.tokens, _joined(listed[0].tokens, name.tokens), policy.token_floor, similarity
+            ):
                 continue
-            score, paired = reading_score(query, name, policy)
+            score, paired = reading_score(query, name, policy, similarity)
             if paired >= min(2, query.identifying, name.identifying) and score > best[0]:
                 best = (score, paired, query.tokens, name.tokens)
     return best
@@ -195,8 +270,8 @@ def _joined(written: tuple[str, ...], reading: tuple[str, ...]) -> tuple[str, ..
     return tuple(t for t in reading if t not in written)
 
 
-def _pairs_with(tokens_a: tuple[str, ...], tokens_b: tuple[str, ...], floor: float) -> bool:
-    return any(token_similarity(a, b) >= floor for a in tokens_a for b in tokens_b)
+def _pairs_with(query: tuple[str, ...], listed: tuple[str, ...], floor: float, similarity: Similarity) -> bool:
+    return any(similarity(a, b) >= floor for a in query for b in listed)
 
 
 def name_score(
@@ -210,16 +285,18 @@ def name_score(
     return reading_score(index.reading(query), index.reading(listed, essential), policy)
 
 
-def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> tuple[float, int]:
+def reading_score(
+    query: Reading, listed: Reading, policy: ScreeningPolicy, similarity: Similarity = token_similarity
+) -> tuple[float, int]:
     """name_score of two prepared readings (weights looked up once, at index build and once per applicant)."""
     query_tokens, listed_tokens = query.tokens, listed.tokens
     floor = policy.token_floor
     pairs = sorted(
         (
-            (similarity, i, j)
+            (pair, i, j)
             for i, q in enumerate(query_tokens)
             for j, c in enumerate(listed_tokens)
-            if (similarity := token_similarity(q, c)) >= floor
+            if (pair := similarity(q, c)) >= floor
         ),
         reverse=True,
     )
@@ -228,13 +305,13 @@ def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> t
     matched = 0.0
     matched_weight = 0.0
     weights = listed.weights
-    for similarity, i, j in pairs:
+    for pair, i, j in pairs:
         if i in used_q or j in used_c:
             continue
         used_q.add(i)
         used_c.add(j)
         weight = weights[j]
-        matched += similarity * weight
+        matched += pair * weight
         matched_weight += weight
     if not used_q:
         return 0.0, 0
@@ -254,6 +331,16 @@ def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> t
     return 100.0 * matched / total, sum(query_tokens[i] not in query.optional for i in used_q)
 
 
+#: One listed reading as the bound reads it under a policy's costs: the denominator with every token missing,
+#: and per token (token, 1 - its missing cost, weight, (1 - cost) x weight). See ScoreBound.terms.
+Terms = tuple[float, tuple[tuple[str, float, float, float], ...]]
+
+# index -> policy costs -> name id -> its readings' terms: the same for every applicant, made once per name
+_TERMS: weakref.WeakKeyDictionary[ScreeningIndex, dict[tuple[float, float], dict[int, tuple[Terms, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class ScoreBound:
     """An upper bound of a listed name's score against one applicant's name, cheap enough to skip most
     candidates without scoring them (blocking leads to names that share one or two common parts).
@@ -265,72 +352,148 @@ class ScoreBound:
     can pair with as extra; the best choice is a prefix of the tokens ordered by gain per weight (a ratio
     of sums), so it is found in one pass. Never below the score (best_name_score), so skipping a name
     whose bound cannot reach the floor changes no result.
+
+    ``prepare`` compares all the candidates' words at once (``near_pairs``); which applicant tokens a listed
+    token pairs with is one integer over all the applicant's readings (reading k's bits from ``_offsets[k]``).
     """
 
     def __init__(self, queries: tuple[Reading, ...], policy: ScreeningPolicy) -> None:
         self.queries = queries
         self.policy = policy
         self.usable = max(policy.missing_listed_token_cost, policy.missing_essential_token_cost) < 1.0
-        self._tokens: dict[str, tuple[float, tuple[int, ...]]] = {}
-        self._extra: list[dict[int, float]] = [{} for _ in queries]
+        self._tokens: dict[str, tuple[float, int]] = {}
+        # per listed token compared: the applicant tokens that reach the token floor with it, and how closely
+        self._pairs: dict[str, dict[str, float]] = {}
+        self._extra: dict[int, float] = {}  # packed mask -> the least unpaired weight over the readings
         # the readings share most tokens: each distinct one is compared once
         self._distinct = sorted({t for query in queries for t in query.tokens})
         where = {t: d for d, t in enumerate(self._distinct)}
-        self._positions = [tuple(where[t] for t in query.tokens) for query in queries]
+        self._offsets: list[int] = []
+        offset = 0
+        for query in queries:
+            self._offsets.append(offset)
+            offset += len(query.tokens)
+        # per distinct applicant token: its bits in every reading (packed)
+        self._bits = [0] * len(self._distinct)
+        for query, start in zip(queries, self._offsets, strict=True):
+            for i, token in enumerate(query.tokens):
+                self._bits[where[token]] |= 1 << (start + i)
+        self._extra_cost = policy.extra_applicant_token_cost
+        self._costs = (policy.missing_listed_token_cost, policy.missing_essential_token_cost)
 
-    def _token(self, token: str) -> tuple[float, tuple[int, ...]]:
+    def prepare(self, listed_tokens: Iterable[str]) -> None:
+        """Files what the bound needs of many listed tokens at once (all the candidates' words): the pairs
+        that may reach the token floor are found by native edit distances (``near_pairs``), and only those
+        are compared exactly; the others cannot pair (the same result as comparing each pair, ``_token``)."""
+        floor = self.policy.token_floor
+        known = self._tokens
+        new = [token for token in set(listed_tokens) if token not in known]
+        if not new:
+            return
+        near = near_pairs(self._distinct, new, floor)
+        distinct, bits = self._distinct, self._bits
+        for token in new:
+            pairs: dict[str, float] = {}
+            self._pairs[token] = pairs
+            best = 0.0
+            mask = 0
+            for d in near.get(token, ()):
+                query_token = distinct[d]
+                similarity = token_similarity(query_token, token)
+                if similarity >= floor:
+                    pairs[query_token] = similarity
+                    if similarity > best:
+                        best = similarity
+                    mask |= bits[d]
+            known[token] = (best, mask)
+
+    def similarity(self, query_token: str, listed_token: str) -> float:
+        """token_similarity for the pairs that reach the token floor, 0 for the others (which scoring drops
+        alike), looked up for the listed tokens the bound has compared: no pair is compared twice."""
+        pairs = self._pairs.get(listed_token)
+        if pairs is None:
+            return token_similarity(query_token, listed_token)
+        return pairs.get(query_token, 0.0)
+
+    def _token(self, token: str) -> tuple[float, int]:
+        """One listed token compared with every applicant token (what prepare does for many at once)."""
         floor = self.policy.token_floor
         reached = [token_similarity(query_token, token) for query_token in self._distinct]
         best = max((similarity for similarity in reached if similarity >= floor), default=0.0)
-        masks = tuple(
-            sum(1 << i for i, d in enumerate(positions) if reached[d] >= floor) for positions in self._positions
-        )
-        found = (best, masks)
+        self._pairs[token] = {
+            q: similarity for q, similarity in zip(self._distinct, reached, strict=True) if similarity >= floor
+        }
+        mask = 0
+        for d, similarity in enumerate(reached):
+            if similarity >= floor:
+                mask |= self._bits[d]
+        found = (best, mask)
         self._tokens[token] = found
         return found
 
-    def _unpaired(self, k: int, mask: int) -> float:
-        """The weight of reading k's tokens outside ``mask`` (no listed token can pair with them)."""
-        table = self._extra[k]
-        value = table.get(mask)
+    def _unpaired(self, mask: int) -> float:
+        """The least weight, over the applicant's readings, of a reading's tokens outside ``mask`` (no listed
+        token can pair with them)."""
+        value = self._extra.get(mask)
         if value is None:
-            value = sum(w for i, w in enumerate(self.queries[k].weights) if not mask >> i & 1)
-            table[mask] = value
+            value = min(
+                sum(w for i, w in enumerate(query.weights) if not mask >> (start + i) & 1)
+                for query, start in zip(self.queries, self._offsets, strict=True)
+            )
+            self._extra[mask] = value
         return value
 
+    def terms(self, reading: Reading) -> Terms:
+        """The reading under this policy's costs (see Terms): a listed token missing costs the essential price
+        when the reading writes it once, the lower of the two prices when it is essential but written twice."""
+        listed_cost, essential_cost = self._costs
+        low = min(listed_cost, essential_cost)
+        fixed = 0.0
+        items = []
+        for token, weight, essential, sole in zip(
+            reading.tokens, reading.weights, reading.essential, reading.sole_essential, strict=True
+        ):
+            cost = essential_cost if sole else (low if essential else listed_cost)
+            fixed += cost * weight
+            items.append((token, 1.0 - cost, weight, (1.0 - cost) * weight))
+        return fixed, tuple(items)
+
+    def terms_of(self, index: ScreeningIndex, name_id: int) -> tuple[Terms, ...]:
+        """terms of each of the name's readings, kept with the index (the same for every applicant)."""
+        by_name = _TERMS.setdefault(index, {}).setdefault(self._costs, {})
+        found = by_name.get(name_id)
+        if found is None:
+            found = tuple(self.terms(reading) for reading in index.readings[name_id])
+            by_name[name_id] = found
+        return found
+
     def score(self, listed: tuple[Reading, ...]) -> float:
+        return self.score_terms(tuple(self.terms(reading) for reading in listed))
+
+    def score_terms(self, listed: tuple[Terms, ...]) -> float:
         if not self.usable:
             return 100.0
-        policy = self.policy
-        low = min(policy.missing_listed_token_cost, policy.missing_essential_token_cost)
+        known = self._tokens
         best = 0.0
-        for reading in listed:
-            fixed = 0.0  # the denominator with nothing paired: every listed token missing
+        for fixed, items in listed:
             gains: list[tuple[float, float, float]] = []
-            masks = [0] * len(self.queries)
-            for token, weight, essential, sole in zip(
-                reading.tokens, reading.weights, reading.essential, reading.sole_essential, strict=True
-            ):
-                similarity, token_masks = self._tokens.get(token) or self._token(token)
-                cost = (
-                    policy.missing_essential_token_cost
-                    if sole
-                    else (low if essential else policy.missing_listed_token_cost)
-                )
-                fixed += cost * weight
+            mask = 0
+            for token, keep, weight, kept_weight in items:
+                similarity, bits = known.get(token) or self._token(token)
                 if similarity:
-                    gains.append((similarity / (1.0 - cost), similarity * weight, (1.0 - cost) * weight))
-                for k, mask in enumerate(token_masks):
-                    masks[k] |= mask
+                    gains.append((similarity / keep, similarity * weight, kept_weight))
+                mask |= bits
             if not gains:
                 continue
-            fixed += policy.extra_applicant_token_cost * min(self._unpaired(k, m) for k, m in enumerate(masks))
+            value = self._extra.get(mask)
+            fixed += self._extra_cost * (self._unpaired(mask) if value is None else value)
             gains.sort(reverse=True)
             numerator, denominator = 0.0, fixed
             for _, gain, weight in gains:
                 numerator += gain
                 denominator += weight
-                best = max(best, numerator / denominator)
+                if numerator / denominator > best:
+                    best = numerator / denominator
         return 100.0 * best
 
 
@@ -341,14 +504,12 @@ def _candidate(
     index: ScreeningIndex,
     policy: ScreeningPolicy,
     floor: float,
-    bound: ScoreBound | None = None,
+    similarity: Similarity = token_similarity,
 ) -> Candidate | None:
     indexed = index.names[name_id]
     readings = index.readings[name_id]
-    if bound is not None and bound.score(readings) + _max_bonus(policy) < floor - 1e-6:
-        return None  # cannot reach the floor, however well it is scored
     # One shared token is not a person unless one of the names has only that token (best_name_score).
-    score, paired, query, listed = best_name_score(queries, readings, policy)
+    score, paired, query, listed = best_name_score(queries, readings, policy, similarity)
     if score < 0:
         return None
     if score + _max_bonus(policy) < floor:
@@ -416,9 +577,17 @@ def find_candidates(
         else:
             ids = name_ids
         queries = tuple(index.reading(r) for r in readings)
-        bound = ScoreBound(queries, policy) if floor > _max_bonus(policy) else None
+        bonus = _max_bonus(policy)
+        bound = ScoreBound(queries, policy) if floor > bonus else None
+        similarity: Similarity = token_similarity
+        if bound is not None:
+            ids = list(ids)
+            bound.prepare(index.words_of(ids))
+            similarity = bound.similarity
         for name_id in ids:
-            candidate = _candidate(applicant, queries, name_id, index, policy, floor, bound)
+            if bound is not None and bound.score_terms(bound.terms_of(index, name_id)) + bonus < floor - 1e-6:
+                continue  # cannot reach the floor, however well it is scored
+            candidate = _candidate(applicant, queries, name_id, index, policy, floor, similarity)
             if candidate is None:
                 continue
             entry_pos = index.names[name_id].entry
