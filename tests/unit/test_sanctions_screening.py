@@ -452,6 +452,18 @@ def test_near_pairs_names_every_pair_that_reaches_the_floor(queries, listed, flo
                 assert d in near.get(token, set()), (query, token, token_similarity(query, token))
 
 
+@settings(max_examples=500, deadline=None)
+@given(a=st.text("abdeghklmnorsuy", max_size=12), b=st.text("abdeghklmnorsuy", max_size=12))
+def test_the_edit_distance_is_jellyfishs_damerau_levenshtein(a, b):
+    """token_similarity's distance (rapidfuzz's, the one near_pairs cuts with) is the unrestricted
+    Damerau-Levenshtein distance jellyfish gives, transpositions with letters between them included."""
+    import jellyfish
+
+    from chalicelib.domain.sanctions.screening import _damerau_levenshtein
+
+    assert _damerau_levenshtein()(a, b) == jellyfish.damerau_levenshtein_distance(a, b)
+
+
 @SETTINGS
 @given(seed=st.integers(0, 10**6), edits=st.integers(0, 4))
 def test_the_prepared_score_bound_is_the_bound_made_pair_by_pair(seed, edits):

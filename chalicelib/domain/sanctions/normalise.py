@@ -291,6 +291,26 @@ def skeleton(token: str) -> str:
     return _DOUBLED.sub(r"\1", text)
 
 
+@functools.lru_cache(maxsize=131072)
+def sound(token: str) -> str:
+    """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
+    return jellyfish.metaphone(token)
+
+
+@functools.lru_cache(maxsize=131072)
+def token_forms(word: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The word and its form without a glued particle (unglued), each as (word, form, skeleton, Metaphone); the
+    Metaphone is empty when shorter than three letters (the matcher does not call such words alike). What
+    screening compares a listed word by (screening.near_pairs); made for every listed word when the index is
+    filed, so that an applicant's screening only looks them up."""
+    found = []
+    for form in (word, unglued(word)):
+        if form:
+            metaphone = sound(form)
+            found.append((word, form, skeleton(form), metaphone if len(metaphone) >= 3 else ""))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=65536)
 def phonetic_keys(token: str) -> tuple[str, ...]:
     """Sound-alike keys of one token (Metaphone, NYSIIS, skeleton): "Mohammed" and "Muhammad" share them."""

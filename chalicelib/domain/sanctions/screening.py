@@ -37,7 +37,7 @@ from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import compounds, core, key, skeleton, tokens, unglued
+from .normalise import compounds, core, key, skeleton, sound, token_forms, tokens, unglued
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
@@ -144,12 +144,13 @@ def _spelling_similarity(a: str, b: str) -> float:
         return 0.9 if a[0] == b[0] else 0.0
     if len(a) <= 3 and len(b) <= 3:
         return 0.0  # "Lin" is not "Bin", "Wei" not "Wen": two short names a letter apart are two names
-    similarity = 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / max(len(a), len(b))
+    distance = _damerau_levenshtein()
+    similarity = 1.0 - distance(a, b) / max(len(a), len(b))
     if similarity < 0.9:
-        folded = 1.0 - jellyfish.damerau_levenshtein_distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
+        folded = 1.0 - distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
         similarity = max(similarity, folded - 0.05)
     if similarity < 0.9:
-        sound_a, sound_b = _sound(a), _sound(b)
+        sound_a, sound_b = sound(a), sound(b)
         if sound_a == sound_b and len(sound_a) >= 3 and jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
             similarity = 0.9
     return similarity
@@ -159,10 +160,61 @@ def _spelling_similarity(a: str, b: str) -> float:
 Similarity = Callable[[str, str], float]
 
 
-@functools.lru_cache(maxsize=65536)
-def _sound(token: str) -> str:
-    """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
-    return jellyfish.metaphone(token)
+@functools.cache
+def _damerau_levenshtein() -> Callable[[str, str], int]:
+    """The (unrestricted) Damerau-Levenshtein distance, rapidfuzz's: the very distance jellyfish gives (a
+    property test), about 30 times faster a call. Imported on first use: only screening needs it."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance
+
+
+class _Words:
+    """Listed words laid out for native comparison: every form of each (``token_forms``), in columns."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        rows = [row for word in words for row in token_forms(word)]
+        self.owners = [row[0] for row in rows]
+        self.forms = [row[1] for row in rows]
+        self.skeletons = [row[2] for row in rows]
+        self.sounds = [row[3] for row in rows]
+        self.one_letter = [position for position, form in enumerate(self.forms) if len(form) == 1]
+
+
+def _near(query: str, words: _Words, floor: float) -> set[str]:
+    """The words whose token_similarity with ``query`` may reach ``floor`` (never fewer: see near_pairs)."""
+    from rapidfuzz import process  # imported where screening needs it: other handlers never load it
+    from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+
+    # a margin: rapidfuzz compares the cut-off with a tolerance of its own (0.3 - 1e-9 dropped a pair at 0.3)
+    cutoff = floor - 0.001
+    folded_cutoff = floor + 0.05 - 0.001  # a skeletons' distance counts 0.05 less (token_similarity)
+    hits = set(words.one_letter)  # a listed initial pairs with any word of its letter
+    for _, form, folded, metaphone in token_forms(query):
+        if len(form) == 1:  # an initial: the words of its letter (or of its skeleton)
+            hits.update(
+                position
+                for position, other in enumerate(words.forms)
+                if other[0] == form or words.skeletons[position] == folded
+            )
+            continue
+        if metaphone:  # sound-alike spellings (an equal Metaphone): exact equality, natively
+            hits.update(
+                position
+                for _, _, position in process.extract(
+                    metaphone, words.sounds, scorer=Levenshtein.distance, score_cutoff=0, limit=None
+                )
+            )
+        # edit distance of the spellings (equal ones included), then of their skeletons (equal ones: 0.95)
+        for text, choices, least in ((form, words.forms, cutoff), (folded, words.skeletons, folded_cutoff)):
+            hits.update(
+                position
+                for _, _, position in process.extract(
+                    text, choices, scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=least, limit=None
+                )
+            )
+    owners = words.owners
+    return {owners[position] for position in hits}
 
 
 def near_pairs(queries: Sequence[str], listed: Sequence[str], floor: float) -> dict[str, set[int]]:
@@ -175,59 +227,49 @@ def near_pairs(queries: Sequence[str], listed: Sequence[str], floor: float) -> d
     What token_similarity can reach the floor through, for a token or its glued-particle-free form (unglued):
     equal or equally folded (skeleton) spellings, one letter (an initial), the edit distance of the spellings
     or of their skeletons, or an equal Metaphone of three letters or more. Each is looked for here."""
-    from rapidfuzz import process  # imported where screening needs it: other handlers never load it
-    from rapidfuzz.distance import DamerauLevenshtein
-
-    forms: list[str] = []  # each listed token and its form without a glued particle
-    owners: list[int] = []
-    for number, token in enumerate(listed):
-        forms.append(token)
-        owners.append(number)
-        glued = unglued(token)
-        if glued:
-            forms.append(glued)
-            owners.append(number)
-    skeletons = [skeleton(form) for form in forms]
-    by_skeleton: dict[str, list[int]] = {}
-    by_sound: dict[str, list[int]] = {}
-    by_initial: dict[str, list[int]] = {}
-    initials: list[int] = []  # listed one-letter tokens pair with any word of their letter
-    for position, form in enumerate(forms):
-        by_skeleton.setdefault(skeletons[position], []).append(position)
-        by_initial.setdefault(form[0], []).append(position)
-        sound = _sound(form)
-        if len(sound) >= 3:
-            by_sound.setdefault(sound, []).append(position)
-        if len(form) == 1:
-            initials.append(position)
-    # a margin: rapidfuzz compares the cut-off with a tolerance of its own (0.3 - 1e-9 dropped a pair at 0.3)
-    cutoff = floor - 0.001
-    folded_cutoff = floor + 0.05 - 0.001  # a skeletons' distance counts 0.05 less (token_similarity)
+    words = _Words(listed)
     found: dict[str, set[int]] = {}
     for d, query in enumerate(queries):
-        hits: set[int] = set(initials)
-        glued = unglued(query)
-        for form in (query, glued) if glued else (query,):
-            hits.update(by_skeleton.get(skeleton(form), ()))
-            if len(form) == 1:
-                hits.update(by_initial.get(form, ()))
-                continue
-            hits.update(by_sound.get(_sound(form), ()))
-            for _, _, position in process.extract(
-                form, forms, scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=cutoff, limit=None
-            ):
-                hits.add(position)
-            for _, _, position in process.extract(
-                skeleton(form),
-                skeletons,
-                scorer=DamerauLevenshtein.normalized_similarity,
-                score_cutoff=folded_cutoff,
-                limit=None,
-            ):
-                hits.add(position)
-        for position in hits:
-            found.setdefault(listed[owners[position]], set()).add(d)
+        for word in _near(query, words, floor):
+            found.setdefault(word, set()).add(d)
     return found
+
+
+#: Listed words a container keeps compared with its common applicant tokens (NearCache), at most.
+NEAR_CACHE_WORDS = 1_000_000
+
+
+class NearCache:
+    """The listed words each common applicant token ("Muhammad", "Aleksandr": ScreeningIndex.is_common) was
+    compared with, and those near it, kept per index: the next applicant with that token compares it only
+    with the words no earlier applicant's candidates had. Emptied when it holds NEAR_CACHE_WORDS words."""
+
+    def __init__(self, floor: float) -> None:
+        self.floor = floor
+        self.checked: dict[str, set[str]] = {}
+        self.near: dict[str, set[str]] = {}
+        self.size = 0
+
+    def near_of(self, query: str, words: set[str], laid_out: Callable[[], _Words]) -> set[str]:
+        """The words (of ``words``) whose token_similarity with ``query`` may reach the floor; ``laid_out``
+        gives all of ``words`` laid out, for when most of them were never compared with the query."""
+        checked = self.checked.get(query)
+        if checked is None:
+            checked = self.checked[query] = set()
+            self.near[query] = set()
+        unknown = words - checked
+        if unknown:
+            if self.size + len(unknown) > NEAR_CACHE_WORDS:
+                self.checked, self.near, self.size = {query: set()}, {query: set()}, 0
+                checked = self.checked[query]
+            few = 2 * len(unknown) < len(words)
+            self.near[query] |= _near(query, _Words(unknown) if few else laid_out(), self.floor)
+            self.size += len(words - checked)
+            checked |= words
+        return self.near[query] & words
+
+
+_NEAR: weakref.WeakKeyDictionary[ScreeningIndex, dict[float, NearCache]] = weakref.WeakKeyDictionary()
 
 
 def at_least(score: float, threshold: float) -> bool:
@@ -335,8 +377,8 @@ def reading_score(
 #: and per token (token, 1 - its missing cost, weight, (1 - cost) x weight). See ScoreBound.terms.
 Terms = tuple[float, tuple[tuple[str, float, float, float], ...]]
 
-# index -> policy costs -> name id -> its readings' terms: the same for every applicant, made once per name
-_TERMS: weakref.WeakKeyDictionary[ScreeningIndex, dict[tuple[float, float], dict[int, tuple[Terms, ...]]]] = (
+# index -> policy costs -> by name id, its readings' terms: the same for every applicant
+_TERMS: weakref.WeakKeyDictionary[ScreeningIndex, dict[tuple[float, float], list[tuple[Terms, ...]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -381,16 +423,32 @@ class ScoreBound:
         self._extra_cost = policy.extra_applicant_token_cost
         self._costs = (policy.missing_listed_token_cost, policy.missing_essential_token_cost)
 
-    def prepare(self, listed_tokens: Iterable[str]) -> None:
+    def prepare(self, listed_tokens: Iterable[str], index: ScreeningIndex | None = None) -> None:
         """Files what the bound needs of many listed tokens at once (all the candidates' words): the pairs
         that may reach the token floor are found by native edit distances (``near_pairs``), and only those
-        are compared exactly; the others cannot pair (the same result as comparing each pair, ``_token``)."""
+        are compared exactly; the others cannot pair (the same result as comparing each pair, ``_token``).
+        With the ``index``, its common tokens' comparisons are kept for later applicants (NearCache)."""
         floor = self.policy.token_floor
         known = self._tokens
-        new = [token for token in set(listed_tokens) if token not in known]
+        new = {token for token in listed_tokens if token not in known}
         if not new:
             return
-        near = near_pairs(self._distinct, new, floor)
+        cache = _NEAR.setdefault(index, {}).setdefault(floor, NearCache(floor)) if index is not None else None
+        near: dict[str, list[int]] = {}
+        shared: list[_Words] = []
+
+        def laid_out() -> _Words:  # all the new words laid out once, when needed
+            if not shared:
+                shared.append(_Words(new))
+            return shared[0]
+
+        for d, query in enumerate(self._distinct):
+            if cache is not None and index is not None and index.is_common(query):
+                found = cache.near_of(query, new, laid_out)
+            else:
+                found = _near(query, laid_out(), floor)
+            for word in found:
+                near.setdefault(word, []).append(d)
         distinct, bits = self._distinct, self._bits
         for token in new:
             pairs: dict[str, float] = {}
@@ -458,14 +516,15 @@ class ScoreBound:
             items.append((token, 1.0 - cost, weight, (1.0 - cost) * weight))
         return fixed, tuple(items)
 
-    def terms_of(self, index: ScreeningIndex, name_id: int) -> tuple[Terms, ...]:
-        """terms of each of the name's readings, kept with the index (the same for every applicant)."""
-        by_name = _TERMS.setdefault(index, {}).setdefault(self._costs, {})
-        found = by_name.get(name_id)
-        if found is None:
-            found = tuple(self.terms(reading) for reading in index.readings[name_id])
-            by_name[name_id] = found
-        return found
+    def terms_of(self, index: ScreeningIndex) -> list[tuple[Terms, ...]]:
+        """terms of each reading of every name of the index (by name id), made once per index and policy
+        costs, at its first screening (a container's first applicant pays it with the index load)."""
+        by_costs = _TERMS.setdefault(index, {})
+        table = by_costs.get(self._costs)
+        if table is None:
+            table = [tuple(self.terms(reading) for reading in readings) for readings in index.readings]
+            by_costs[self._costs] = table
+        return table
 
     def score(self, listed: tuple[Reading, ...]) -> float:
         return self.score_terms(tuple(self.terms(reading) for reading in listed))
@@ -580,12 +639,14 @@ def find_candidates(
         bonus = _max_bonus(policy)
         bound = ScoreBound(queries, policy) if floor > bonus else None
         similarity: Similarity = token_similarity
+        terms: list[tuple[Terms, ...]] = []
         if bound is not None:
             ids = list(ids)
-            bound.prepare(index.words_of(ids))
+            bound.prepare(index.words_of(ids), index)
             similarity = bound.similarity
+            terms = bound.terms_of(index)
         for name_id in ids:
-            if bound is not None and bound.score_terms(bound.terms_of(index, name_id)) + bonus < floor - 1e-6:
+            if bound is not None and bound.score_terms(terms[name_id]) + bonus < floor - 1e-6:
                 continue  # cannot reach the floor, however well it is scored
             candidate = _candidate(applicant, queries, name_id, index, policy, floor, similarity)
             if candidate is None:
