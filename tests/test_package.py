@@ -19,7 +19,10 @@ from tests.support.aws import ROOT
 from tests.support.deadlines import COMMAND_S
 from tests.support.package_build import wait_for_background_build
 
-CEILING_MB = 8.0  # issue 11's target (bench/package.py measures it with the import time)
+# issue 11's target was 8 MB (bench/package.py still prints it); the lead's decision for issue 20 (sanctions p99)
+# adds rapidfuzz, 3.24 MB zipped: 7.6 -> 10.8 MB. The ceiling guards against growth beyond that; the 8 MB target is
+# not met while rapidfuzz ships (docs/sanctions.md: what dropping its unused native modules would save).
+CEILING_MB = 11.0
 
 
 @pytest.fixture(scope="session")
