@@ -191,7 +191,8 @@ def _rereadings(name: str) -> list[tuple[tuple[str, frozenset[int]], ...]]:
 def essential_tokens(listed_name: str) -> frozenset[str]:
     """The parts people hardly ever drop: of "SURNAME, Given Middle" the (first) surname and the first
     given name; of a name written in the person's own order (the UN's FIRST_NAME SECOND_NAME...),
-    its first and last parts. The matcher lets a middle name go cheaply, not these.
+    its first and last parts, or only the first when it has three or more and the last is not written with
+    an article (a bare last part is often the father's or grandfather's name; "AL-AULAQI" is a family name). The matcher lets a middle name go cheaply, not these.
     """
     named = [w for w in words(listed_name) if w not in OPTIONAL]
     if "," in listed_name and named:
@@ -203,6 +204,12 @@ def essential_tokens(listed_name: str) -> frozenset[str]:
         return frozenset(named[:1]) | frozenset(first_surname)
     if len(named) < 2:
         return frozenset()
+    written = words(listed_name)
+    if len(named) >= 3 and not (len(written) > 1 and written[-2] in PARTICLES):
+        # FIRST SECOND THIRD...: a bare last part is often the father's or grandfather's name ("NAJIBULLAH
+        # HAQQANI HIDAYATULLAH", "ABDUL HAI HAZEM ABDUL QADER"), which the person's own aliases leave out;
+        # one written with its article is the family name ("ANWAR NASSER ABDULLA AL-AULAQI")
+        return frozenset(named[:1])
     return frozenset((named[0], named[-1]))
 
 
