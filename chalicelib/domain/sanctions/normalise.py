@@ -192,7 +192,8 @@ def essential_tokens(listed_name: str) -> frozenset[str]:
     """The parts people hardly ever drop: of "SURNAME, Given Middle" the (first) surname and the first
     given name; of a name written in the person's own order (the UN's FIRST_NAME SECOND_NAME...),
     its first and last parts, or only the first when it has three or more and the last is not written with
-    an article (a bare last part is often the father's or grandfather's name; "AL-AULAQI" is a family name). The matcher lets a middle name go cheaply, not these.
+    an article (a bare last part is often the father's or grandfather's name; "AL-AULAQI" is a family name).
+    The matcher lets a middle name go cheaply, not these.
     """
     named = [w for w in words(listed_name) if w not in OPTIONAL]
     if "," in listed_name and named:
