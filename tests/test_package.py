@@ -126,6 +126,42 @@ def test_the_app_imports_from_the_package_with_only_the_runtime_sdk(lean, tmp_pa
     assert import_time(task, task, runtime_sdk(runtime), app_environment()) > 0
 
 
+SCREENS = r"""
+import json, sys
+sys.path[:0] = sys.argv[1:]
+from chalicelib.domain.sanctions import screening
+near = screening.near_pairs(["abdul", "mohamed", "j"], ["abdal", "muhammad", "jalil", "zhou"], 0.7)
+similar = screening.token_similarity("hussein", "husayn"), screening.token_similarity("abdurrahmanov", "abdurrahmnaov")
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+used = {"extract": process.extract, "damerau_levenshtein": DamerauLevenshtein.normalized_similarity,
+        "damerau_levenshtein_distance": screening._damerau_levenshtein(), "levenshtein": Levenshtein.distance}
+print(json.dumps({"near": {word: sorted(at) for word, at in near.items()}, "similar": similar,
+                  "modules": {name: sys.modules[f.__module__].__file__ for name, f in used.items()}}))
+"""
+
+
+def test_screening_runs_from_the_package_on_rapidfuzz_compiled_modules(lean, tmp_path):
+    """The build keeps only the rapidfuzz modules screening calls (NATIVE_KEPT); rapidfuzz would fall back to
+    its pure-Python *_py modules, silently and some 100 times slower (issue 20's p99), for a missing one."""
+    from bench.package import app_environment, runtime_sdk
+
+    with zipfile.ZipFile(lean["zip"]) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "task")
+    assert not any(name.startswith(("rapidfuzz/fuzz_cpp", "rapidfuzz/distance/metrics_cpp_avx2")) for name in names)
+    (tmp_path / "runtime").mkdir()
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", SCREENS, str(tmp_path / "task"),
+                             str(runtime_sdk(tmp_path / "runtime"))], cwd=tmp_path / "task", env=app_environment(),
+                            capture_output=True, text=True, timeout=COMMAND_S)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["near"] == {"abdal": [0], "muhammad": [1], "jalil": [2]}
+    assert found["similar"] == [0.9, 1 - 1 / 13]  # one transposition: a Damerau-Levenshtein distance of 1
+    for name, file in found["modules"].items():  # compiled, and from the package, not the venv
+        assert file.startswith(str(tmp_path / "task" / "rapidfuzz")) and file.endswith(".so"), (name, file)
+
+
 @pytest.fixture(scope="session")
 def packaging_project(tmp_path_factory, lean):
     """A copy of the project with a recorded overlay for each stage (placeholder values) and its policies."""
