@@ -19,10 +19,8 @@ from tests.support.aws import ROOT
 from tests.support.deadlines import COMMAND_S
 from tests.support.package_build import wait_for_background_build
 
-# issue 11's target was 8 MB (bench/package.py still prints it); the lead's decision for issue 20 (sanctions p99)
-# adds rapidfuzz, 3.24 MB zipped: 7.6 -> 10.8 MB. The ceiling guards against growth beyond that; the 8 MB target is
-# not met while rapidfuzz ships (docs/sanctions.md: what dropping its unused native modules would save).
-CEILING_MB = 11.0
+# the lean package's ceiling: test_the_package_is_less_than_half_of_chalices says why
+CEILING_MB = 9.2
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +106,11 @@ def test_the_package_carries_bytecode_for_what_is_imported(lean):
 
 
 def test_the_package_is_less_than_half_of_chalices(lean):
+    """The ceiling: issue 11's target was 8 MB (bench/package.py still prints it); the lead's decision for issue 20
+    (sanctions p99) adds rapidfuzz, only the compiled modules screening calls (scripts/build_package.py,
+    NATIVE_KEPT): 1.38 MB zipped. Measured 8.93 MB zipped (``python -m bench.package --runs 3`` or
+    ``python -m scripts.build_package``; 10.8 MB with all of rapidfuzz, 7.6 MB without it); the ceiling is that
+    plus 0.27 MB (3 %), so growth shows here. The 8 MB target is not met while rapidfuzz ships."""
     size, original = lean["zip"].stat().st_size, lean["chalice"].stat().st_size
     print(f"\nlean package {size / 1e6:.1f} MB zipped (Chalice's {original / 1e6:.1f} MB); top: "
           + ", ".join(f"{name} {value / 1e6:.1f}" for name, value in sorted(
