@@ -59,6 +59,7 @@ names |= {function.handler_string.split(".")[-1] for function in chalice.pure_la
 missing = sorted(name for name in names if not callable(getattr(app, name, None)))
 scans = sys.modules["chalicelib.domain.text"].printable_pattern.cache_info().misses
 print(json.dumps({"handlers": sorted(names), "missing": missing, "pattern_scans": scans,
+                  "screening_only": [name for name in ("rapidfuzz", "jellyfish") if name in sys.modules],
                   "sdk": {m: sys.modules[m].__file__.startswith(sys.argv[2]) for m in ("boto3", "botocore")
                           if m in sys.modules}}))
 """
@@ -89,6 +90,7 @@ def test_every_handler_is_registered_from_the_package_with_only_the_runtime_sdk(
     assert set(found["handlers"]) == decorated_handlers()
     assert found["sdk"] and all(found["sdk"].values())  # the SDK came from the runtime's copy
     assert found["pattern_scans"] == 0  # the OpenAPI pattern of printable text is built lazily (0.3 s)
+    assert found["screening_only"] == []  # imported when screening runs, not at every handler's cold start
 
 
 def test_the_import_trace_saw_none_of_the_dropped_packages(lean):

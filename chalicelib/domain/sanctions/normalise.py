@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 
-import jellyfish
 from anyascii import anyascii
 
 # Titles carry no identity and are never names: dropped.
@@ -81,6 +80,8 @@ def _kunya(word: str) -> str | None:
     if _ABU.match(word):
         return "abu"
     if word.startswith("abd") and 4 <= len(word) <= 6:
+        import jellyfish  # imported where needed: `import app` (every handler's cold start) does not load it
+
         for form in ("abdul", "abdel", "abdal", "abdol", "abdou"):
             if jellyfish.damerau_levenshtein_distance(word, form) <= 1:
                 return "abd"
@@ -302,6 +303,8 @@ def skeleton(token: str) -> str:
 @functools.lru_cache(maxsize=131072)
 def sound(token: str) -> str:
     """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
+    import jellyfish
+
     return jellyfish.metaphone(token)
 
 
@@ -324,6 +327,8 @@ def phonetic_keys(token: str) -> tuple[str, ...]:
     """Sound-alike keys of one token (Metaphone, NYSIIS, skeleton): "Mohammed" and "Muhammad" share them."""
     if len(token) < 2:
         return ()
+    import jellyfish
+
     keys = {"m:" + jellyfish.metaphone(token), "n:" + jellyfish.nysiis(token)}
     keys = {k for k in keys if len(k) > 3}
     keys.add("s:" + skeleton(token))

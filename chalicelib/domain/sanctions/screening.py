@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import jellyfish
-
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import Reading, ScreeningIndex
@@ -151,8 +149,11 @@ def _spelling_similarity(a: str, b: str) -> float:
         similarity = max(similarity, folded - 0.05)
     if similarity < 0.9:
         sound_a, sound_b = sound(a), sound(b)
-        if sound_a == sound_b and len(sound_a) >= 3 and jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
-            similarity = 0.9
+        if sound_a == sound_b and len(sound_a) >= 3:
+            import jellyfish  # imported where screening needs it: `import app` does not load it
+
+            if jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
+                similarity = 0.9
     return similarity
 
 
