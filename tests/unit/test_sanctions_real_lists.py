@@ -205,6 +205,16 @@ def test_un_names_have_structure_first_and_last_parts_are_essential():
     assert screen(index, Applicant(("Anwar al-Aulaqi",))).outcome is Outcome.REVIEW  # middle names may go
 
 
+def test_a_bare_last_part_of_a_long_un_name_is_not_essential_a_family_name_with_its_article_is():
+    """The UN writes FIRST SECOND THIRD...: a bare last part is often the father's name, which the person's own
+    aliases leave out (held-out aliases "Najibullah Haqani", "Abdul Hai Hazem", "Jerome Kakwavu")."""
+    assert essential_tokens("NAJIBULLAH HAQQANI HIDAYATULLAH") == frozenset({"najibullah"})
+    assert essential_tokens("ABDUL SAMAD ACHEKZAI") == frozenset({"abdsamad", "achekzai"})  # two parts: both
+    index = small(ListEntry(UN_SC, "TAi.071", "NAJIBULLAH HAQQANI HIDAYATULLAH"))
+    assert screen(index, Applicant(("Najibullah Haqani",))).outcome is Outcome.REVIEW
+    assert screen(index, Applicant(("Haqqani Hidayatullah",))).outcome is Outcome.PASS  # the first name is gone
+
+
 def test_one_and_two_token_good_aliases_flag_only_with_the_listed_birth_date():
     listed = ListEntry(
         UN_SC,

@@ -427,6 +427,69 @@ def test_the_score_bound_is_never_below_a_candidates_score(seed, edits, costs, r
         assert bound.score(index.readings[name_id]) >= score - 1e-9, (name, index.names[name_id].name)
 
 
+_WORD = st.one_of(
+    st.text("abdeghijklmnoqrstuvwyz", min_size=1, max_size=9),
+    st.tuples(st.sampled_from(["al", "el", "ould", "bin", "van", "de", "der", "abd", "dj", "kh", "zh"]),
+              st.text("abehiklmnorsuy", min_size=0, max_size=7)).map("".join),
+    st.sampled_from(["muhammad", "mohamed", "mohammed", "hussein", "husayn", "jong", "chong", "kim", "gim",
+                     "park", "pak", "lee", "yi", "rhee", "aleksandrovich", "alexandrovitch", "bin", "lin", "j"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(queries=st.lists(_WORD, min_size=1, max_size=5, unique=True), listed=st.lists(_WORD, min_size=1, max_size=40,
+       unique=True), floor=st.sampled_from([0.3, 0.5, 0.7, 0.9]))
+def test_near_pairs_names_every_pair_that_reaches_the_floor(queries, listed, floor):
+    """The score bound compares exactly only the pairs near_pairs names (native edit distances over all the
+    candidates' words): every pair whose token_similarity reaches the floor must be among them, or a candidate
+    could be skipped that scoring would have flagged."""
+    from chalicelib.domain.sanctions.screening import near_pairs, token_similarity
+
+    near = near_pairs(queries, listed, floor)
+    for d, query in enumerate(queries):
+        for token in listed:
+            if token_similarity(query, token) >= floor:
+                assert d in near.get(token, set()), (query, token, token_similarity(query, token))
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.text("abdeghklmnorsuy", max_size=12), b=st.text("abdeghklmnorsuy", max_size=12))
+def test_the_edit_distance_is_jellyfishs_damerau_levenshtein(a, b):
+    """token_similarity's distance (rapidfuzz's, the one near_pairs cuts with) is the unrestricted
+    Damerau-Levenshtein distance jellyfish gives, transpositions with letters between them included."""
+    import jellyfish
+
+    from chalicelib.domain.sanctions.screening import _damerau_levenshtein
+
+    assert _damerau_levenshtein()(a, b) == jellyfish.damerau_levenshtein_distance(a, b)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), edits=st.integers(0, 4))
+def test_the_prepared_score_bound_is_the_bound_made_pair_by_pair(seed, edits):
+    """ScoreBound.prepare (all the candidates' words at once, the pairs named by near_pairs) gives each listed
+    word what comparing it with every applicant word gives, so the same candidates are skipped."""
+    from chalicelib.domain.sanctions.normalise import compounds
+    from chalicelib.domain.sanctions.screening import ScoreBound
+
+    rng = random.Random(seed)
+    index = large()[0]
+    listed = rng.choice(index.names).name
+    others = [rng.choice(index.names).name.split(",")[0] for _ in range(5)]
+    name = _mutated(rng, listed.replace(",", " ").split(), others, edits)
+    readings = (tokens(name), *compounds(name))
+    if not readings[0]:
+        return
+    queries = tuple(index.reading(r) for r in readings)
+    ids = sorted(index.candidates_of(readings) | set(range(0, len(index.names), 11)))
+    prepared, pairwise = ScoreBound(queries, ScreeningPolicy()), ScoreBound(queries, ScreeningPolicy())
+    prepared.prepare(index.words_of(ids))
+    for word in index.words_of(ids):
+        assert prepared._tokens[word] == pairwise._token(word), (name, word)
+    for name_id in ids:
+        assert prepared.score(index.readings[name_id]) == pairwise.score(index.readings[name_id])
+
+
 def test_screening_with_the_bound_finds_what_scoring_every_candidate_finds():
     """The same candidates, scores and reasons as scoring every blocked name in full (the bound only skips)."""
     from chalicelib.domain.sanctions import find_candidates

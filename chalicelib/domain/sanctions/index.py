@@ -39,6 +39,7 @@ from .normalise import (
     essential_tokens,
     optional_tokens,
     phonetic_keys,
+    token_forms,
     tokens,
     typo_keys,
     unglued,
@@ -251,6 +252,17 @@ class ScreeningIndex:
     def _prepare(self) -> None:
         """Each name's readings with their weights, once, so that scoring an applicant only looks them up."""
         self.readings = [tuple(self.reading(r, n.essential) for r in (n.tokens, *n.alternatives)) for n in self.names]
+        for word in self.words_of(range(len(self.names))):
+            token_forms(word)  # what screening compares each listed word by: made once, here
+
+    def words_of(self, name_ids: Iterable[int]) -> set[str]:
+        """Every word of these names' readings, once (what a screening's score bound compares)."""
+        found: set[str] = set()
+        readings = self.readings
+        for name_id in name_ids:
+            for reading in readings[name_id]:
+                found.update(reading.tokens)
+        return found
 
     def reading(self, name_tokens: tuple[str, ...], essential: frozenset[str] = frozenset()) -> Reading:
         """The name's tokens prepared for scoring: a particle or honorific ("al", "bin", "sheikh") says
@@ -380,6 +392,11 @@ class ScreeningIndex:
                         shared[(token, other)] = both
                     result |= both
         return result
+
+    def is_common(self, token: str) -> bool:
+        """Whether the token leads to many names (LEAD_CACHE_MIN_NAMES: "Muhammad", "Ali"), as last found by
+        blocking; screening keeps such tokens' comparisons for later applicants."""
+        return token in self._lead_cache
 
     def _two_words(self, name_id: int, first: AbstractSet[str], second: AbstractSet[str]) -> bool:
         """Whether two different words of the name (disjoint spans: not one word and a re-reading that joins

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 
-import jellyfish
 from anyascii import anyascii
 
 # Titles carry no identity and are never names: dropped.
@@ -81,6 +80,8 @@ def _kunya(word: str) -> str | None:
     if _ABU.match(word):
         return "abu"
     if word.startswith("abd") and 4 <= len(word) <= 6:
+        import jellyfish  # imported where needed: `import app` (every handler's cold start) does not load it
+
         for form in ("abdul", "abdel", "abdal", "abdol", "abdou"):
             if jellyfish.damerau_levenshtein_distance(word, form) <= 1:
                 return "abd"
@@ -191,7 +192,9 @@ def _rereadings(name: str) -> list[tuple[tuple[str, frozenset[int]], ...]]:
 def essential_tokens(listed_name: str) -> frozenset[str]:
     """The parts people hardly ever drop: of "SURNAME, Given Middle" the (first) surname and the first
     given name; of a name written in the person's own order (the UN's FIRST_NAME SECOND_NAME...),
-    its first and last parts. The matcher lets a middle name go cheaply, not these.
+    its first and last parts, or only the first when it has three or more and the last is not written with
+    an article (a bare last part is often the father's or grandfather's name; "AL-AULAQI" is a family name).
+    The matcher lets a middle name go cheaply, not these.
     """
     named = [w for w in words(listed_name) if w not in OPTIONAL]
     if "," in listed_name and named:
@@ -203,6 +206,12 @@ def essential_tokens(listed_name: str) -> frozenset[str]:
         return frozenset(named[:1]) | frozenset(first_surname)
     if len(named) < 2:
         return frozenset()
+    written = words(listed_name)
+    if len(named) >= 3 and not (len(written) > 1 and written[-2] in PARTICLES):
+        # FIRST SECOND THIRD...: a bare last part is often the father's or grandfather's name ("NAJIBULLAH
+        # HAQQANI HIDAYATULLAH", "ABDUL HAI HAZEM ABDUL QADER"), which the person's own aliases leave out;
+        # one written with its article is the family name ("ANWAR NASSER ABDULLA AL-AULAQI")
+        return frozenset(named[:1])
     return frozenset((named[0], named[-1]))
 
 
@@ -291,11 +300,35 @@ def skeleton(token: str) -> str:
     return _DOUBLED.sub(r"\1", text)
 
 
+@functools.lru_cache(maxsize=131072)
+def sound(token: str) -> str:
+    """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
+    import jellyfish
+
+    return jellyfish.metaphone(token)
+
+
+@functools.lru_cache(maxsize=131072)
+def token_forms(word: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The word and its form without a glued particle (unglued), each as (word, form, skeleton, Metaphone); the
+    Metaphone is empty when shorter than three letters (the matcher does not call such words alike). What
+    screening compares a listed word by (screening.near_pairs); made for every listed word when the index is
+    filed, so that an applicant's screening only looks them up."""
+    found = []
+    for form in (word, unglued(word)):
+        if form:
+            metaphone = sound(form)
+            found.append((word, form, skeleton(form), metaphone if len(metaphone) >= 3 else ""))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=65536)
 def phonetic_keys(token: str) -> tuple[str, ...]:
     """Sound-alike keys of one token (Metaphone, NYSIIS, skeleton): "Mohammed" and "Muhammad" share them."""
     if len(token) < 2:
         return ()
+    import jellyfish
+
     keys = {"m:" + jellyfish.metaphone(token), "n:" + jellyfish.nysiis(token)}
     keys = {k for k in keys if len(k) > 3}
     keys.add("s:" + skeleton(token))

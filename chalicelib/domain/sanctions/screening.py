@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import jellyfish
 
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import compounds, core, key, skeleton, tokens, unglued
+from .normalise import compounds, core, key, skeleton, sound, token_forms, tokens, unglued
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
 SANCTIONS_MATCH = "SANCTIONS_MATCH"
@@ -143,21 +142,135 @@ def _spelling_similarity(a: str, b: str) -> float:
         return 0.9 if a[0] == b[0] else 0.0
     if len(a) <= 3 and len(b) <= 3:
         return 0.0  # "Lin" is not "Bin", "Wei" not "Wen": two short names a letter apart are two names
-    similarity = 1.0 - jellyfish.damerau_levenshtein_distance(a, b) / max(len(a), len(b))
+    distance = _damerau_levenshtein()
+    similarity = 1.0 - distance(a, b) / max(len(a), len(b))
     if similarity < 0.9:
-        folded = 1.0 - jellyfish.damerau_levenshtein_distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
+        folded = 1.0 - distance(folded_a, folded_b) / max(len(folded_a), len(folded_b))
         similarity = max(similarity, folded - 0.05)
     if similarity < 0.9:
-        sound_a, sound_b = _sound(a), _sound(b)
-        if sound_a == sound_b and len(sound_a) >= 3 and jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
-            similarity = 0.9
+        sound_a, sound_b = sound(a), sound(b)
+        if sound_a == sound_b and len(sound_a) >= 3:
+            import jellyfish  # imported where screening needs it: `import app` does not load it
+
+            if jellyfish.jaro_winkler_similarity(a, b) >= 0.8:
+                similarity = 0.9
     return similarity
 
 
-@functools.lru_cache(maxsize=65536)
-def _sound(token: str) -> str:
-    """Metaphone, once per token (a listed token is compared with many applicants' tokens)."""
-    return jellyfish.metaphone(token)
+#: (applicant token, listed token) -> token_similarity, or what it is for every pair that reaches the floor
+Similarity = Callable[[str, str], float]
+
+
+@functools.cache
+def _damerau_levenshtein() -> Callable[[str, str], int]:
+    """The (unrestricted) Damerau-Levenshtein distance, rapidfuzz's: the very distance jellyfish gives (a
+    property test), about 30 times faster a call. Imported on first use: only screening needs it."""
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    return DamerauLevenshtein.distance
+
+
+class _Words:
+    """Listed words laid out for native comparison: every form of each (``token_forms``), in columns."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        rows = [row for word in words for row in token_forms(word)]
+        self.owners = [row[0] for row in rows]
+        self.forms = [row[1] for row in rows]
+        self.skeletons = [row[2] for row in rows]
+        self.sounds = [row[3] for row in rows]
+        self.one_letter = [position for position, form in enumerate(self.forms) if len(form) == 1]
+
+
+def _near(query: str, words: _Words, floor: float) -> set[str]:
+    """The words whose token_similarity with ``query`` may reach ``floor`` (never fewer: see near_pairs)."""
+    from rapidfuzz import process  # imported where screening needs it: other handlers never load it
+    from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+
+    # a margin: rapidfuzz compares the cut-off with a tolerance of its own (0.3 - 1e-9 dropped a pair at 0.3)
+    cutoff = floor - 0.001
+    folded_cutoff = floor + 0.05 - 0.001  # a skeletons' distance counts 0.05 less (token_similarity)
+    hits = set(words.one_letter)  # a listed initial pairs with any word of its letter
+    for _, form, folded, metaphone in token_forms(query):
+        if len(form) == 1:  # an initial: the words of its letter (or of its skeleton)
+            hits.update(
+                position
+                for position, other in enumerate(words.forms)
+                if other[0] == form or words.skeletons[position] == folded
+            )
+            continue
+        if metaphone:  # sound-alike spellings (an equal Metaphone): exact equality, natively
+            hits.update(
+                position
+                for _, _, position in process.extract(
+                    metaphone, words.sounds, scorer=Levenshtein.distance, score_cutoff=0, limit=None
+                )
+            )
+        # edit distance of the spellings (equal ones included), then of their skeletons (equal ones: 0.95)
+        for text, choices, least in ((form, words.forms, cutoff), (folded, words.skeletons, folded_cutoff)):
+            hits.update(
+                position
+                for _, _, position in process.extract(
+                    text, choices, scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=least, limit=None
+                )
+            )
+    owners = words.owners
+    return {owners[position] for position in hits}
+
+
+def near_pairs(queries: Sequence[str], listed: Sequence[str], floor: float) -> dict[str, set[int]]:
+    """For each listed token, the positions of the ``queries`` tokens whose token_similarity with it may reach
+    ``floor`` -- never fewer: every pair that reaches it is named (a property test). The rest cannot pair.
+
+    One native call per applicant token and form (rapidfuzz's edit distances over all the listed tokens at
+    once, with a score cut-off) instead of a Python call per pair: a long name with common parts has 1,000+
+    candidates' words against ten of its own words and re-readings, most of them pairs no better than chance.
+    What token_similarity can reach the floor through, for a token or its glued-particle-free form (unglued):
+    equal or equally folded (skeleton) spellings, one letter (an initial), the edit distance of the spellings
+    or of their skeletons, or an equal Metaphone of three letters or more. Each is looked for here."""
+    words = _Words(listed)
+    found: dict[str, set[int]] = {}
+    for d, query in enumerate(queries):
+        for word in _near(query, words, floor):
+            found.setdefault(word, set()).add(d)
+    return found
+
+
+#: Listed words a container keeps compared with its common applicant tokens (NearCache), at most.
+NEAR_CACHE_WORDS = 1_000_000
+
+
+class NearCache:
+    """The listed words each common applicant token ("Muhammad", "Aleksandr": ScreeningIndex.is_common) was
+    compared with, and those near it, kept per index: the next applicant with that token compares it only
+    with the words no earlier applicant's candidates had. Emptied when it holds NEAR_CACHE_WORDS words."""
+
+    def __init__(self, floor: float) -> None:
+        self.floor = floor
+        self.checked: dict[str, set[str]] = {}
+        self.near: dict[str, set[str]] = {}
+        self.size = 0
+
+    def near_of(self, query: str, words: set[str], laid_out: Callable[[], _Words]) -> set[str]:
+        """The words (of ``words``) whose token_similarity with ``query`` may reach the floor; ``laid_out``
+        gives all of ``words`` laid out, for when most of them were never compared with the query."""
+        checked = self.checked.get(query)
+        if checked is None:
+            checked = self.checked[query] = set()
+            self.near[query] = set()
+        unknown = words - checked
+        if unknown:
+            if self.size + len(unknown) > NEAR_CACHE_WORDS:
+                self.checked, self.near, self.size = {query: set()}, {query: set()}, 0
+                checked = self.checked[query]
+            few = 2 * len(unknown) < len(words)
+            self.near[query] |= _near(query, _Words(unknown) if few else laid_out(), self.floor)
+            self.size += len(words - checked)
+            checked |= words
+        return self.near[query] & words
+
+
+_NEAR: weakref.WeakKeyDictionary[ScreeningIndex, dict[float, NearCache]] = weakref.WeakKeyDictionary()
 
 
 def at_least(score: float, threshold: float) -> bool:
@@ -166,7 +279,10 @@ def at_least(score: float, threshold: float) -> bool:
 
 
 def best_name_score(
-    queries: tuple[Reading, ...], listed: tuple[Reading, ...], policy: ScreeningPolicy
+    queries: tuple[Reading, ...],
+    listed: tuple[Reading, ...],
+    policy: ScreeningPolicy,
+    similarity: Similarity = token_similarity,
 ) -> tuple[float, int, tuple[str, ...], tuple[str, ...]]:
     """The best of name_score over each side's ways of reading the name (the first is as written;
     the others join two neighbouring words, see normalise.compounds): (score, pairs, query, listed).
@@ -179,11 +295,13 @@ def best_name_score(
         for j, name in enumerate(listed):
             if i and j and best[0] >= 100 - policy.review_threshold / 10:
                 continue  # both sides re-read only while nothing reads well
-            if i and not _pairs_with(joined_q, name.tokens, policy.token_floor):
+            if i and not _pairs_with(joined_q, name.tokens, policy.token_floor, similarity):
                 continue
-            if j and not _pairs_with(_joined(listed[0].tokens, name.tokens), query.tokens, policy.token_floor):
+            if j and not _pairs_with(
+                query.tokens, _joined(listed[0].tokens, name.tokens), policy.token_floor, similarity
+            ):
                 continue
-            score, paired = reading_score(query, name, policy)
+            score, paired = reading_score(query, name, policy, similarity)
             if paired >= min(2, query.identifying, name.identifying) and score > best[0]:
                 best = (score, paired, query.tokens, name.tokens)
     return best
@@ -195,8 +313,8 @@ def _joined(written: tuple[str, ...], reading: tuple[str, ...]) -> tuple[str, ..
     return tuple(t for t in reading if t not in written)
 
 
-def _pairs_with(tokens_a: tuple[str, ...], tokens_b: tuple[str, ...], floor: float) -> bool:
-    return any(token_similarity(a, b) >= floor for a in tokens_a for b in tokens_b)
+def _pairs_with(query: tuple[str, ...], listed: tuple[str, ...], floor: float, similarity: Similarity) -> bool:
+    return any(similarity(a, b) >= floor for a in query for b in listed)
 
 
 def name_score(
@@ -210,16 +328,18 @@ def name_score(
     return reading_score(index.reading(query), index.reading(listed, essential), policy)
 
 
-def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> tuple[float, int]:
+def reading_score(
+    query: Reading, listed: Reading, policy: ScreeningPolicy, similarity: Similarity = token_similarity
+) -> tuple[float, int]:
     """name_score of two prepared readings (weights looked up once, at index build and once per applicant)."""
     query_tokens, listed_tokens = query.tokens, listed.tokens
     floor = policy.token_floor
     pairs = sorted(
         (
-            (similarity, i, j)
+            (pair, i, j)
             for i, q in enumerate(query_tokens)
             for j, c in enumerate(listed_tokens)
-            if (similarity := token_similarity(q, c)) >= floor
+            if (pair := similarity(q, c)) >= floor
         ),
         reverse=True,
     )
@@ -228,13 +348,13 @@ def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> t
     matched = 0.0
     matched_weight = 0.0
     weights = listed.weights
-    for similarity, i, j in pairs:
+    for pair, i, j in pairs:
         if i in used_q or j in used_c:
             continue
         used_q.add(i)
         used_c.add(j)
         weight = weights[j]
-        matched += similarity * weight
+        matched += pair * weight
         matched_weight += weight
     if not used_q:
         return 0.0, 0
@@ -254,6 +374,16 @@ def reading_score(query: Reading, listed: Reading, policy: ScreeningPolicy) -> t
     return 100.0 * matched / total, sum(query_tokens[i] not in query.optional for i in used_q)
 
 
+#: One listed reading as the bound reads it under a policy's costs: the denominator with every token missing,
+#: and per token (token, 1 - its missing cost, weight, (1 - cost) x weight). See ScoreBound.terms.
+Terms = tuple[float, tuple[tuple[str, float, float, float], ...]]
+
+# index -> policy costs -> by name id, its readings' terms: the same for every applicant
+_TERMS: weakref.WeakKeyDictionary[ScreeningIndex, dict[tuple[float, float], list[tuple[Terms, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class ScoreBound:
     """An upper bound of a listed name's score against one applicant's name, cheap enough to skip most
     candidates without scoring them (blocking leads to names that share one or two common parts).
@@ -265,72 +395,165 @@ class ScoreBound:
     can pair with as extra; the best choice is a prefix of the tokens ordered by gain per weight (a ratio
     of sums), so it is found in one pass. Never below the score (best_name_score), so skipping a name
     whose bound cannot reach the floor changes no result.
+
+    ``prepare`` compares all the candidates' words at once (``near_pairs``); which applicant tokens a listed
+    token pairs with is one integer over all the applicant's readings (reading k's bits from ``_offsets[k]``).
     """
 
     def __init__(self, queries: tuple[Reading, ...], policy: ScreeningPolicy) -> None:
         self.queries = queries
         self.policy = policy
         self.usable = max(policy.missing_listed_token_cost, policy.missing_essential_token_cost) < 1.0
-        self._tokens: dict[str, tuple[float, tuple[int, ...]]] = {}
-        self._extra: list[dict[int, float]] = [{} for _ in queries]
+        self._tokens: dict[str, tuple[float, int]] = {}
+        # per listed token compared: the applicant tokens that reach the token floor with it, and how closely
+        self._pairs: dict[str, dict[str, float]] = {}
+        self._extra: dict[int, float] = {}  # packed mask -> the least unpaired weight over the readings
         # the readings share most tokens: each distinct one is compared once
         self._distinct = sorted({t for query in queries for t in query.tokens})
         where = {t: d for d, t in enumerate(self._distinct)}
-        self._positions = [tuple(where[t] for t in query.tokens) for query in queries]
+        self._offsets: list[int] = []
+        offset = 0
+        for query in queries:
+            self._offsets.append(offset)
+            offset += len(query.tokens)
+        # per distinct applicant token: its bits in every reading (packed)
+        self._bits = [0] * len(self._distinct)
+        for query, start in zip(queries, self._offsets, strict=True):
+            for i, token in enumerate(query.tokens):
+                self._bits[where[token]] |= 1 << (start + i)
+        self._extra_cost = policy.extra_applicant_token_cost
+        self._costs = (policy.missing_listed_token_cost, policy.missing_essential_token_cost)
 
-    def _token(self, token: str) -> tuple[float, tuple[int, ...]]:
+    def prepare(self, listed_tokens: Iterable[str], index: ScreeningIndex | None = None) -> None:
+        """Files what the bound needs of many listed tokens at once (all the candidates' words): the pairs
+        that may reach the token floor are found by native edit distances (``near_pairs``), and only those
+        are compared exactly; the others cannot pair (the same result as comparing each pair, ``_token``).
+        With the ``index``, its common tokens' comparisons are kept for later applicants (NearCache)."""
+        floor = self.policy.token_floor
+        known = self._tokens
+        new = {token for token in listed_tokens if token not in known}
+        if not new:
+            return
+        cache = _NEAR.setdefault(index, {}).setdefault(floor, NearCache(floor)) if index is not None else None
+        near: dict[str, list[int]] = {}
+        shared: list[_Words] = []
+
+        def laid_out() -> _Words:  # all the new words laid out once, when needed
+            if not shared:
+                shared.append(_Words(new))
+            return shared[0]
+
+        for d, query in enumerate(self._distinct):
+            if cache is not None and index is not None and index.is_common(query):
+                found = cache.near_of(query, new, laid_out)
+            else:
+                found = _near(query, laid_out(), floor)
+            for word in found:
+                near.setdefault(word, []).append(d)
+        distinct, bits = self._distinct, self._bits
+        for token in new:
+            pairs: dict[str, float] = {}
+            self._pairs[token] = pairs
+            best = 0.0
+            mask = 0
+            for d in near.get(token, ()):
+                query_token = distinct[d]
+                similarity = token_similarity(query_token, token)
+                if similarity >= floor:
+                    pairs[query_token] = similarity
+                    if similarity > best:
+                        best = similarity
+                    mask |= bits[d]
+            known[token] = (best, mask)
+
+    def similarity(self, query_token: str, listed_token: str) -> float:
+        """token_similarity for the pairs that reach the token floor, 0 for the others (which scoring drops
+        alike), looked up for the listed tokens the bound has compared: no pair is compared twice."""
+        pairs = self._pairs.get(listed_token)
+        if pairs is None:
+            return token_similarity(query_token, listed_token)
+        return pairs.get(query_token, 0.0)
+
+    def _token(self, token: str) -> tuple[float, int]:
+        """One listed token compared with every applicant token (what prepare does for many at once)."""
         floor = self.policy.token_floor
         reached = [token_similarity(query_token, token) for query_token in self._distinct]
         best = max((similarity for similarity in reached if similarity >= floor), default=0.0)
-        masks = tuple(
-            sum(1 << i for i, d in enumerate(positions) if reached[d] >= floor) for positions in self._positions
-        )
-        found = (best, masks)
+        self._pairs[token] = {
+            q: similarity for q, similarity in zip(self._distinct, reached, strict=True) if similarity >= floor
+        }
+        mask = 0
+        for d, similarity in enumerate(reached):
+            if similarity >= floor:
+                mask |= self._bits[d]
+        found = (best, mask)
         self._tokens[token] = found
         return found
 
-    def _unpaired(self, k: int, mask: int) -> float:
-        """The weight of reading k's tokens outside ``mask`` (no listed token can pair with them)."""
-        table = self._extra[k]
-        value = table.get(mask)
+    def _unpaired(self, mask: int) -> float:
+        """The least weight, over the applicant's readings, of a reading's tokens outside ``mask`` (no listed
+        token can pair with them)."""
+        value = self._extra.get(mask)
         if value is None:
-            value = sum(w for i, w in enumerate(self.queries[k].weights) if not mask >> i & 1)
-            table[mask] = value
+            value = min(
+                sum(w for i, w in enumerate(query.weights) if not mask >> (start + i) & 1)
+                for query, start in zip(self.queries, self._offsets, strict=True)
+            )
+            self._extra[mask] = value
         return value
 
+    def terms(self, reading: Reading) -> Terms:
+        """The reading under this policy's costs (see Terms): a listed token missing costs the essential price
+        when the reading writes it once, the lower of the two prices when it is essential but written twice."""
+        listed_cost, essential_cost = self._costs
+        low = min(listed_cost, essential_cost)
+        fixed = 0.0
+        items = []
+        for token, weight, essential, sole in zip(
+            reading.tokens, reading.weights, reading.essential, reading.sole_essential, strict=True
+        ):
+            cost = essential_cost if sole else (low if essential else listed_cost)
+            fixed += cost * weight
+            items.append((token, 1.0 - cost, weight, (1.0 - cost) * weight))
+        return fixed, tuple(items)
+
+    def terms_of(self, index: ScreeningIndex) -> list[tuple[Terms, ...]]:
+        """terms of each reading of every name of the index (by name id), made once per index and policy
+        costs, at its first screening (a container's first applicant pays it with the index load)."""
+        by_costs = _TERMS.setdefault(index, {})
+        table = by_costs.get(self._costs)
+        if table is None:
+            table = [tuple(self.terms(reading) for reading in readings) for readings in index.readings]
+            by_costs[self._costs] = table
+        return table
+
     def score(self, listed: tuple[Reading, ...]) -> float:
+        return self.score_terms(tuple(self.terms(reading) for reading in listed))
+
+    def score_terms(self, listed: tuple[Terms, ...]) -> float:
         if not self.usable:
             return 100.0
-        policy = self.policy
-        low = min(policy.missing_listed_token_cost, policy.missing_essential_token_cost)
+        known = self._tokens
         best = 0.0
-        for reading in listed:
-            fixed = 0.0  # the denominator with nothing paired: every listed token missing
+        for fixed, items in listed:
             gains: list[tuple[float, float, float]] = []
-            masks = [0] * len(self.queries)
-            for token, weight, essential, sole in zip(
-                reading.tokens, reading.weights, reading.essential, reading.sole_essential, strict=True
-            ):
-                similarity, token_masks = self._tokens.get(token) or self._token(token)
-                cost = (
-                    policy.missing_essential_token_cost
-                    if sole
-                    else (low if essential else policy.missing_listed_token_cost)
-                )
-                fixed += cost * weight
+            mask = 0
+            for token, keep, weight, kept_weight in items:
+                similarity, bits = known.get(token) or self._token(token)
                 if similarity:
-                    gains.append((similarity / (1.0 - cost), similarity * weight, (1.0 - cost) * weight))
-                for k, mask in enumerate(token_masks):
-                    masks[k] |= mask
+                    gains.append((similarity / keep, similarity * weight, kept_weight))
+                mask |= bits
             if not gains:
                 continue
-            fixed += policy.extra_applicant_token_cost * min(self._unpaired(k, m) for k, m in enumerate(masks))
+            value = self._extra.get(mask)
+            fixed += self._extra_cost * (self._unpaired(mask) if value is None else value)
             gains.sort(reverse=True)
             numerator, denominator = 0.0, fixed
             for _, gain, weight in gains:
                 numerator += gain
                 denominator += weight
-                best = max(best, numerator / denominator)
+                if numerator / denominator > best:
+                    best = numerator / denominator
         return 100.0 * best
 
 
@@ -341,14 +564,12 @@ def _candidate(
     index: ScreeningIndex,
     policy: ScreeningPolicy,
     floor: float,
-    bound: ScoreBound | None = None,
+    similarity: Similarity = token_similarity,
 ) -> Candidate | None:
     indexed = index.names[name_id]
     readings = index.readings[name_id]
-    if bound is not None and bound.score(readings) + _max_bonus(policy) < floor - 1e-6:
-        return None  # cannot reach the floor, however well it is scored
     # One shared token is not a person unless one of the names has only that token (best_name_score).
-    score, paired, query, listed = best_name_score(queries, readings, policy)
+    score, paired, query, listed = best_name_score(queries, readings, policy, similarity)
     if score < 0:
         return None
     if score + _max_bonus(policy) < floor:
@@ -416,9 +637,19 @@ def find_candidates(
         else:
             ids = name_ids
         queries = tuple(index.reading(r) for r in readings)
-        bound = ScoreBound(queries, policy) if floor > _max_bonus(policy) else None
+        bonus = _max_bonus(policy)
+        bound = ScoreBound(queries, policy) if floor > bonus else None
+        similarity: Similarity = token_similarity
+        terms: list[tuple[Terms, ...]] = []
+        if bound is not None:
+            ids = list(ids)
+            bound.prepare(index.words_of(ids), index)
+            similarity = bound.similarity
+            terms = bound.terms_of(index)
         for name_id in ids:
-            candidate = _candidate(applicant, queries, name_id, index, policy, floor, bound)
+            if bound is not None and bound.score_terms(terms[name_id]) + bonus < floor - 1e-6:
+                continue  # cannot reach the floor, however well it is scored
+            candidate = _candidate(applicant, queries, name_id, index, policy, floor, similarity)
             if candidate is None:
                 continue
             entry_pos = index.names[name_id].entry
