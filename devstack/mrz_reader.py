@@ -55,6 +55,8 @@ MAX_WORKING_SIDE = 2400  # more pixels than the glyphs need: faster and no worse
 CELL_HEIGHT = 30  # glyph height the template matcher works at
 TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
 SHAPE_PENALTY = 0.3  # taken off the score of a zone whose line count does not go with its width
+BY_BASELINE = True  # the chosen zone's lines looked at again on their baseline (ocrb.by_baseline); False: A/B runs
+PITCH_TOLERANCE = 0.025  # a levelled line whose pitch is further than this from OCR-B's at CELL_HEIGHT is rescaled
 GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
 PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
 PAGE_TEXT_MAX_WIDTH = 1600  # the printed fields are large: more pixels only cost time
@@ -142,7 +144,7 @@ def _line_image(page: Any, band: Band, target_height: int) -> Any:
     return _line_crop(page, band, target_height)[0]
 
 
-def _line_crop(page: Any, band: Band, target_height: int) -> tuple[Any, float, float]:
+def _line_crop(page: Any, band: Band, target_height: float) -> tuple[Any, float, float]:
     """``_line_image``, and where it came from: the crop's left edge in ``page`` and the scale applied."""
     from PIL import ImageFilter
 
@@ -206,16 +208,30 @@ class _Frame:
 Cells = Optional[tuple[Any, list[Any]]]  # a line's OCR-B grid and cells, when they could be fitted
 
 
-def _cells(flat: Flat, band: Band, font: str) -> Cells:
+def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cells:
+    """The line's OCR-B grid and cells. ``by_baseline``: looked at again with every template standing on the
+    line's baseline (``ocrb.baseline_of``), for the zone chosen to be read (a second look: not while zones
+    are compared)."""
     image, left, scale = _line_crop(flat.image, band, CELL_HEIGHT)
     cells_ink = np.asarray(image) == 0
     if flat.count:  # the glyphs placed the grid: first cell, pitch and count are known
         grid: Optional[ocrb.Grid] = ocrb.Grid((flat.first_x - left) * scale, flat.pitch * scale, flat.count)
     else:
         grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
+        # Levelled, the line was scaled by its band's height: a name line's is its letters' (no digit stands
+        # taller there), so its glyphs came out a tenth too large for the templates (an O scored as a 0, then
+        # a U). OCR-B's pitch and height go together: scaled again by the pitch the grid measured.
+        natural = ocrb.natural_pitch(CELL_HEIGHT, font)
+        if grid is not None and abs(grid.pitch / natural - 1) > PITCH_TOLERANCE:
+            image, left, scale = _line_crop(flat.image, band, CELL_HEIGHT * natural / grid.pitch)
+            cells_ink = np.asarray(image) == 0
+            grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
     if grid is None:
         return None
-    return grid, ocrb.classify(cells_ink, grid, CELL_HEIGHT, font)
+    cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font)
+    if by_baseline and BY_BASELINE:
+        cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font)
+    return grid, cells
 
 
 def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
@@ -308,7 +324,7 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
         return PageReading(loaded_size[0], loaded_size[1], angle, text)
     _, flat, bands, cells, turn_angle = best
     frame = _Frame(gray.size, turn_angle)
-    zone = _read_zone(flat, bands, cells, frame, to_loaded)
+    zone = _read_zone(flat, bands, cells, frame, to_loaded, font)
     turned = gray.rotate(turn_angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
     zone_top = min(map_point(flat.coefficients, 0, bands[0].top)[1], map_point(flat.coefficients,
                    flat.image.width, bands[0].top)[1]) if bands else turned.height
@@ -316,8 +332,8 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
     return PageReading(loaded_size[0], loaded_size[1], turn_angle, above + zone)
 
 
-def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame, to_loaded: float
-               ) -> tuple[Line, ...]:
+def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame, to_loaded: float,
+               font: Optional[str] = None) -> tuple[Line, ...]:
     """Each of the zone's lines: Tesseract and the OCR-B cells, fused, restricted to what the layout allows."""
     bands = bands[:3]
     if not bands:
@@ -335,6 +351,8 @@ def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame,
     for index, (band, (read, confidence)) in enumerate(zip(bands, reads, strict=True)):
         text = read
         found = cells[index] if index < len(cells) else None
+        if found is not None and found[0].count in ocrb.WIDTHS and font and BY_BASELINE:
+            found = _cells(flat, band, font, by_baseline=True) or found
         if found is not None and found[0].count in ocrb.WIDTHS:
             grid, line_cells = found
             text, confidence = ocrb.fuse(line_cells, read)

@@ -117,6 +117,14 @@ def _templates(cell_width: int, height: int, font_path: str) -> tuple[Any, Any]:
     return np.stack(images), np.stack(masks)
 
 
+@functools.lru_cache(maxsize=16)
+def natural_pitch(height: int, font_path: str) -> float:
+    """OCR-B's advance (the MRZ's pitch) where its digits are ``height`` high, as the templates are drawn."""
+    probe = ImageFont.truetype(font_path, 100)
+    _, top, _, bottom = probe.getbbox("0")
+    return float(ImageFont.truetype(font_path, max(6, int(round(100 * height / max(1, bottom - top))))).getlength("0"))
+
+
 def text_rows(ink: Any) -> tuple[int, int]:
     """The line's own rows: the longest run of inked rows (bits of the neighbouring lines are shorter runs)."""
     profile = ink.sum(axis=1)
@@ -138,17 +146,28 @@ def _normalised(rows: Any) -> Any:
     return rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-6)
 
 
-def classify(ink: Any, grid: Grid, height: int, font_path: str) -> list[Cell]:
-    """Each cell against every glyph (normalised correlation), over small shifts for residual misalignment."""
+def classify(ink: Any, grid: Grid, height: int, font_path: str,
+             baseline: Optional[Baseline] = None) -> list[Cell]:
+    """Each cell against every glyph (normalised correlation), over small shifts for residual misalignment.
+
+    Without ``baseline`` each template's glyph top is placed at the line's top, give or take three rows (a
+    name line's top is its letters', a number line's its digits'). With ``baseline`` (from ``baseline_of``)
+    every template stands on the baseline at its cell,
+    give or take a row, as OCR-B's glyphs do on the page: a letter's template cannot rise to a digit's top,
+    and a skewed or warped line's cells are each placed where their own glyph stands.
+    """
     cell_w = int(round(grid.pitch))
     templates, _ = _templates(cell_w, height, font_path)
     count_t, th, tw = templates.shape
     flat_templates = _normalised(templates.reshape(count_t, -1))
     top, bottom = text_rows(ink)
     pad = max(2, int(grid.pitch * 0.12))
-    band = ink[max(0, top - 4):bottom + 4].astype(np.float32)
+    first_row = max(0, top - 4)
+    band = ink[first_row:bottom + 4].astype(np.float32)
     band = np.pad(band, ((th, th), (tw + pad, tw + pad)))
     offset_y = th + min(top, 4) - 2  # where a template's glyph top (row 2) meets the text's top
+    reach = 3
+    base_row = _template_rows(cell_w, height, font_path)[0]
     cells = []
     # Track the line: each confident match corrects where the next cell is, so a pitch a
     # little off (long filler runs give few clean characters to fit it on) does not drift.
@@ -159,7 +178,10 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str) -> list[Cell]:
         centre = predicted
         x0 = int(round(centre - tw / 2)) + tw + pad
         windows, shifts = [], []
-        for dy in range(offset_y - 3, offset_y + 4):
+        if baseline is not None:  # the template's last row of ink on the baseline at this cell, give or take one
+            offset_y = th + int(round(baseline.at(centre))) - first_row - base_row
+            reach = 1
+        for dy in range(offset_y - reach, offset_y + reach + 1):
             for dx in range(-pad, pad + 1):
                 window = band[dy:dy + th, x0 + dx:x0 + dx + tw]
                 if window.shape == (th, tw):
@@ -187,6 +209,84 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str) -> list[Cell]:
         else:
             predicted = centre + pitch
     return cells
+
+
+@functools.lru_cache(maxsize=64)
+def _template_rows(cell_width: int, height: int, font_path: str) -> tuple[int, tuple[float, ...]]:
+    """The templates' baseline (the last row of a digit's ink: OCR-B's glyphs all stand on it) and each glyph's
+    middle row (half way between its first and last rows of ink: a filler's is a row or so above a digit's)."""
+    _, masks = _templates(cell_width, height, font_path)
+    middles = []
+    for mask in masks:
+        rows = np.nonzero(mask.any(axis=1))[0]
+        middles.append((float(rows[0]) + float(rows[-1])) / 2)
+    digit = np.nonzero(masks[GLYPHS.index("0")].any(axis=1))[0]
+    return int(digit[-1]), tuple(middles)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Where the line's glyphs stand, row at column x: a straight line through the cells the first look was
+    sure of, bent to follow them where the flattened line still curves (the median of the nearest sure cells'
+    departures from the straight line; held at the ends)."""
+
+    intercept: float
+    slope: float
+    knots: tuple[float, ...] = ()
+    bends: tuple[float, ...] = ()
+
+    def at(self, x: float) -> float:
+        bend = float(np.interp(x, self.knots, self.bends)) if self.knots else 0.0
+        return self.intercept + self.slope * x + bend
+
+
+def baseline_of(ink: Any, cells: list[Cell], pitch: float, height: int, font_path: str) -> Optional[Baseline]:
+    """The line's baseline (rows of ``ink``) from each cell whose glyph the first look was sure of: the middle
+    of its ink (half way between its first and last inked rows: blur and binarising thicken a stroke on both
+    sides alike, so a glyph's middle stays where it was printed and its bottom does not), less its glyph's
+    middle over the templates' baseline. Fillers count too, so a long run of them carries the baseline to
+    the line's end. None with too few sure cells. One round of refitting drops cells a speck or a broken
+    stroke moved."""
+    base_row, middles = _template_rows(int(round(pitch)), height, font_path)
+    top, bottom = text_rows(ink)
+    first_row = max(0, top - 4)
+    xs, ys = [], []
+    for cell in cells:
+        if cell.blank or cell.score < 0.55 or cell.score - cell.runner_up_score < 0.03:
+            continue
+        x0, x1 = int(round(cell.centre - pitch * 0.3)), int(round(cell.centre + pitch * 0.3))
+        rows = np.nonzero(ink[first_row:bottom + 4, max(0, x0):max(0, x1)].sum(axis=1) >= 2)[0]
+        if len(rows):
+            xs.append(cell.centre)
+            middle = (float(rows[0]) + float(rows[-1])) / 2
+            ys.append(first_row + middle + base_row - middles[GLYPHS.index(cell.best)])
+    if len(xs) < 6:
+        return None
+    x, y = np.array(xs), np.array(ys)
+    slope, intercept = np.polyfit(x, y, 1)
+    keep = np.abs(y - (intercept + slope * x)) <= 1.5
+    if keep.sum() < 6:
+        return Baseline(float(intercept), float(slope))
+    x, y = x[keep], y[keep]
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (intercept + slope * x)
+    near = max(2.0, pitch) * 5  # about five cells either side
+    bends = [float(np.median(residual[np.abs(x - at) <= near])) for at in x]
+    return Baseline(float(intercept), float(slope), tuple(float(v) for v in x), tuple(bends))
+
+
+BASELINE_WORSE = 0.12  # a cell whose best match on the baseline scores this much under its first look keeps the first
+
+
+def by_baseline(ink: Any, grid: Grid, cells: list[Cell], height: int, font_path: str) -> list[Cell]:
+    """The line looked at again, every template standing on the line's baseline (``baseline_of``). A cell whose
+    glyph fits the baseline far worse than it fitted freely (the baseline misjudged there: a smudge, the
+    line's broken end) keeps its first look."""
+    baseline = baseline_of(ink, cells, grid.pitch, height, font_path)
+    if baseline is None:
+        return cells
+    again = classify(ink, grid, height, font_path, baseline=baseline)
+    return [new if new.score >= old.score - BASELINE_WORSE else old for old, new in zip(cells, again, strict=True)]
 
 
 TEMPLATE_MARGIN = 0.04  # see fuse(); tuned on ./dev bench ocr_read_rate (seed 0)

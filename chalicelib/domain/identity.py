@@ -394,7 +394,7 @@ def _number_reasons(declared_number: str, reading: mrz.Reading, rest_agrees: boo
     or two characters off is another number: FAIL, as before). Its one check digit passes a garbled reading one
     time in ten, and the composite cannot catch what it passes (the number and its check digit open the
     composite at the same weights). Measured: a card's 868212574 read as OC0ZI2D74 satisfied both and rejected
-    the holder's own document.
+    the holder's own document. 0/U and 5/Z weigh the same modulo 10 as 6/G: look-alikes no check digit sees.
     """
     read = reading.mrz.document_number
     if read == declared_number:
@@ -417,12 +417,12 @@ def _number_reasons(declared_number: str, reading: mrz.Reading, rest_agrees: boo
     ]
     if all(b in could_be for _, b, could_be in pairs):
         return []  # only where OCR was unsure, and the declared character is one it could have been
-    if not all(frozenset((a, b)) in _LOOKALIKE_PAIRS for a, b, _ in pairs):
+    if not all(frozenset((a, b)) in _LOOKALIKE_PAIRS | _UNSEEN_BY_CHECKS for a, b, _ in pairs):
         return [_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number")]
     if all(frozenset((a, b)) in _UNSEEN_BY_CHECKS for a, b, _ in pairs):
         message = (
             "The document number read differs from the declared one only by look-alikes no check digit can tell"
-            " apart (6/G, 8/S, 1/L): a person compares the image"
+            " apart (6/G, 8/S, 1/L, 0/U, 5/Z): a person compares the image"
         )
     else:
         message = (

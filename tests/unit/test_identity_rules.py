@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain import mrz
 from chalicelib.domain.checks import CheckResult, Outcome
 from chalicelib.domain.declaration import ApplicationRequest
 from chalicelib.domain.identity import (
@@ -798,6 +799,44 @@ def test_property_another_declarations_document_never_passes(body, other):
     result = run(declared(body, mrz=mrz_lines(other)))
 
     assert result.outcome is not Outcome.PASS
+
+
+@PROPERTY
+@given(body=valid_declarations(), data=st.data())
+def test_property_a_number_misread_against_its_check_digit_is_reviewed_never_rejected_nor_approved(body, data):
+    """A number its own check digit says was misread is no evidence of another number: a person looks (the
+    zone is not valid), never a rejection, never an approval. (Held before issue 19's 0/U change; kept as its
+    guard beside the look-alikes the check digit cannot see.)"""
+    case = declared(body)
+    kind = "passport" if body["identity_document"]["type"] == "passport" else "id_card"
+    span = next(s for s in mrz.BY_NAME["TD3" if kind == "passport" else "TD1"].spans if s.name == "document_number")
+    number = body["identity_document"]["number"]
+    column = span.start + data.draw(st.integers(0, len(number) - 1))
+    printed = case.lines[span.line][column]
+    misread = data.draw(st.sampled_from([c for c in "VWXYHKMN" if c != printed]))  # no digit's look-alike
+    lines = with_char(case.lines, span.line, column, misread)
+    found = mrz.find(lines, [[0.99] for _ in lines])
+    assume(found is not None and not found.mrz.checks.get("document_number", False))  # K for 0 passes it
+
+    result = run(Case(case.request, lines))
+
+    assert result.outcome is not Outcome.FAIL
+    assert result.outcome is not Outcome.PASS
+    assert MRZ_MISMATCH_DOCUMENT_NUMBER in codes(result)
+
+
+@pytest.mark.parametrize("kind", ["passport", "id_card"])
+def test_a_zero_read_as_u_on_the_declared_document_is_flagged_not_rejected(kind):
+    """Issue 19's bench: a 0 whose top glare took read as U. U and 0 weigh the same modulo 10, so the number's
+    check digit and the composite pass: a look-alike no check digit can tell apart (as 6/G), for a person."""
+    body = make_declared(doc_overrides={"type": kind, "number": "C92178109"})
+    misread = mrz_lines(body, document_number="C921781U9")
+
+    result = run(declared(body, mrz=misread))
+
+    assert codes(result) == {MRZ_MISMATCH_DOCUMENT_NUMBER}
+    assert result.outcome is Outcome.REVIEW
+    assert "no check digit can tell" in result.reasons[0].message
 
 
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"%PDF", b"\xef\xbb\xbf%PDF")
