@@ -541,14 +541,32 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 0
 
 
+#: A file of a measured profile (tests/test_benches.py sets it for its smoke run): ``bench.aws_calls`` writes its
+#: warm application's profile there (the very scenario bench.cost measures, counted the same way), and bench.cost
+#: then prices that file instead of measuring the same application again (~17 s of CPU: its own moto,
+#: provisioned, and two applications). Unset -- ``./dev bench cost``, ``python -m bench.cost`` -- it measures.
+PROFILE_ENV = "BENCH_WARM_PROFILE"
+#: The scenario bench.cost prices.
+PRICED_SCENARIO = "warm"
+
+
+def profile_of(counter: Any) -> dict[str, Any]:
+    """The priced scenario's AWS calls by operation, invocations and wall seconds by handler."""
+    calls: dict[str, int] = {}
+    for (scenario, _handler, op), n in counter.calls.items():
+        if scenario == PRICED_SCENARIO:
+            calls[op] = calls.get(op, 0) + n
+    invocations = {h: n for (s, h), n in counter.invocations.items() if s == PRICED_SCENARIO}
+    seconds = {h: t for (s, h), t in counter.seconds.items() if s == PRICED_SCENARIO}
+    return {"calls": calls, "invocations": invocations, "seconds": seconds}
+
+
 def save_warm_profile(counter: CallCounter) -> None:
     """When ``BENCH_WARM_PROFILE`` names a file (tests/test_benches.py), the warm application's profile as
     ``bench.cost`` measures it (the same cold-then-warm start, counted by the same counter), for ``bench.cost``
     to price instead of measuring it again."""
     import os
     from pathlib import Path
-
-    from bench.cost import PROFILE_ENV, profile_of
 
     path = os.environ.get(PROFILE_ENV)
     if path:

@@ -32,7 +32,7 @@ from typing import Any, Optional
 
 from bench._common import ROOT, header
 
-SCENARIO = "warm"
+SCENARIO = "warm"  # what bench.aws_calls.profile_of keeps (PRICED_SCENARIO)
 ASSUMPTIONS = {
     "lambda_memory_gb": 0.5,  # .chalice/config.json lambda_memory_size 512
     "application_item_kb": 3.0,  # declaration, checks, reasons: one write of it is 3 WRU
@@ -121,35 +121,19 @@ def step_functions(ours: dict[str, float], profile: dict[str, Any], prices: dict
     }
 
 
-#: A file of a measured profile (tests/test_benches.py sets it for its smoke run): ``bench.aws_calls`` writes its
-#: warm application's profile there (the very scenario this bench measures, counted the same way), and this
-#: bench then prices that file instead of measuring the same application again (~17 s of CPU: its own moto,
-#: provisioned, and two applications). Unset -- ``./dev bench cost``, ``python -m bench.cost`` -- it measures.
-PROFILE_ENV = "BENCH_WARM_PROFILE"
-
-
 def profile_from_measurement() -> dict[str, Any]:
     import os
+
+    from bench.aws_calls import PROFILE_ENV
 
     saved = os.environ.get(PROFILE_ENV)
     if saved and Path(saved).is_file():
         print(f"(the warm application's profile bench.aws_calls measured in this run: {saved})")
         return json.loads(Path(saved).read_text(encoding="utf-8"))
-    from bench.aws_calls import measure
+    from bench.aws_calls import measure, profile_of
 
     counter, _, _, _ = measure(warm_only=True)  # the cold application first, then the warm one priced
     return profile_of(counter)
-
-
-def profile_of(counter: Any) -> dict[str, Any]:
-    """The priced scenario's AWS calls by operation, invocations and wall seconds by handler."""
-    calls: dict[str, int] = {}
-    for (scenario, _handler, op), n in counter.calls.items():
-        if scenario == SCENARIO:
-            calls[op] = calls.get(op, 0) + n
-    invocations = {h: n for (s, h), n in counter.invocations.items() if s == SCENARIO}
-    seconds = {h: t for (s, h), t in counter.seconds.items() if s == SCENARIO}
-    return {"calls": calls, "invocations": invocations, "seconds": seconds}
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).

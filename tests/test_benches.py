@@ -46,7 +46,7 @@ LONGEST_FIRST = ("load", "aws_calls", "sanctions_screening", "first_invocation",
 
 
 #: Run right after the bench that makes what they reuse, in the same worker: bench.cost prices the warm
-#: application bench.aws_calls has just measured (BENCH_WARM_PROFILE, bench/cost.py) instead of provisioning
+#: application bench.aws_calls has just measured (BENCH_WARM_PROFILE, bench/aws_calls.py) instead of provisioning
 #: its own moto and measuring the same application again. Run by a person, bench.cost still measures.
 AFTER = {"aws_calls": "cost"}
 

@@ -167,7 +167,8 @@ def _damerau_levenshtein() -> Callable[[str, str], int]:
     property test), about 30 times faster a call. Imported on first use: only screening needs it."""
     from rapidfuzz.distance import DamerauLevenshtein
 
-    return DamerauLevenshtein.distance
+    distance: Callable[[str, str], int] = DamerauLevenshtein.distance
+    return distance
 
 
 class _Words:
