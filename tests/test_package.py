@@ -52,11 +52,15 @@ import json, sys
 sys.path[:0] = sys.argv[1:]
 import app
 chalice = app.app
-names = {route.view_name for routes in chalice.routes.values() for route in routes.values()}
-names |= {source.handler_string.split(".")[-1] for source in chalice.event_sources}
-names |= {config.handler_string.split(".")[-1] for config in chalice.websocket_handlers.values()}
-names |= {function.handler_string.split(".")[-1] for function in chalice.pure_lambda_functions}
-missing = sorted(name for name in names if not callable(getattr(app, name, None)))
+# A route is dispatched by the app object (one REST function); every other handler is a module attribute
+# Lambda finds by its handler string ("app.<name>").
+routes = {route.view_name: route.view_function for routes in chalice.routes.values() for route in routes.values()}
+functions = {source.handler_string.split(".")[-1] for source in chalice.event_sources}
+functions |= {config.handler_string.split(".")[-1] for config in chalice.websocket_handlers.values()}
+functions |= {function.handler_string.split(".")[-1] for function in chalice.pure_lambda_functions}
+names = set(routes) | functions
+missing = sorted([name for name, view in routes.items() if not callable(view)]
+                 + [name for name in functions if not callable(getattr(app, name, None))])
 scans = sys.modules["chalicelib.domain.text"].printable_pattern.cache_info().misses
 print(json.dumps({"handlers": sorted(names), "missing": missing, "pattern_scans": scans,
                   "screening_only": [name for name in ("rapidfuzz", "jellyfish") if name in sys.modules],
@@ -66,13 +70,20 @@ print(json.dumps({"handlers": sorted(names), "missing": missing, "pattern_scans"
 
 
 def decorated_handlers() -> set[str]:
-    """Every function app.py registers with an ``@app.<...>`` decorator."""
+    """Every function app.py registers with an ``@app.<...>`` decorator, and every route a blueprint of
+    chalicelib/routes/ registers with ``@blueprint.<...>`` (app.py registers the blueprints)."""
     import ast
 
-    tree = ast.parse((ROOT / "app.py").read_text())
-    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
-        isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and isinstance(d.func.value, ast.Name)
-        and d.func.value.id == "app" for d in node.decorator_list)}
+    def decorated(path, owner):
+        tree = ast.parse(path.read_text())
+        return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and isinstance(d.func.value, ast.Name)
+            and d.func.value.id == owner for d in node.decorator_list)}
+
+    found = decorated(ROOT / "app.py", "app")
+    for module in sorted((ROOT / "chalicelib" / "routes").glob("*.py")):
+        found |= decorated(module, "blueprint")
+    return found
 
 
 def test_every_handler_is_registered_from_the_package_with_only_the_runtime_sdk(lean, tmp_path):
