@@ -145,7 +145,7 @@ def test_the_app_imports_from_the_package_with_only_the_runtime_sdk(lean, tmp_pa
 SCREENS = r"""
 import json, sys
 sys.path[:0] = sys.argv[1:]
-from chalicelib.domain.sanctions import screening
+from chalicelib.domain.sanctions import similarity as screening
 near = screening.near_pairs(["abdul", "mohamed", "j"], ["abdal", "muhammad", "jalil", "zhou"], 0.7)
 similar = screening.token_similarity("hussein", "husayn"), screening.token_similarity("abdurrahmanov", "abdurrahmnaov")
 from rapidfuzz import process

@@ -443,7 +443,7 @@ def test_near_pairs_names_every_pair_that_reaches_the_floor(queries, listed, flo
     """The score bound compares exactly only the pairs near_pairs names (native edit distances over all the
     candidates' words): every pair whose token_similarity reaches the floor must be among them, or a candidate
     could be skipped that scoring would have flagged."""
-    from chalicelib.domain.sanctions.screening import near_pairs, token_similarity
+    from chalicelib.domain.sanctions.similarity import near_pairs, token_similarity
 
     near = near_pairs(queries, listed, floor)
     for d, query in enumerate(queries):
@@ -459,7 +459,7 @@ def test_the_edit_distance_is_jellyfishs_damerau_levenshtein(a, b):
     Damerau-Levenshtein distance jellyfish gives, transpositions with letters between them included."""
     import jellyfish
 
-    from chalicelib.domain.sanctions.screening import _damerau_levenshtein
+    from chalicelib.domain.sanctions.similarity import _damerau_levenshtein
 
     assert _damerau_levenshtein()(a, b) == jellyfish.damerau_levenshtein_distance(a, b)
 

@@ -312,7 +312,7 @@ def sound(token: str) -> str:
 def token_forms(word: str) -> tuple[tuple[str, str, str, str], ...]:
     """The word and its form without a glued particle (unglued), each as (word, form, skeleton, Metaphone); the
     Metaphone is empty when shorter than three letters (the matcher does not call such words alike). What
-    screening compares a listed word by (screening.near_pairs); made for every listed word when the index is
+    screening compares a listed word by (similarity.near_pairs); made for every listed word when the index is
     filed, so that an applicant's screening only looks them up."""
     found = []
     for form in (word, unglued(word)):
