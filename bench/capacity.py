@@ -8,7 +8,7 @@ The per-application work is MEASURED on the local stack by ``bench.aws_calls``
 (every AWS call each handler makes for one auto-approved application, unwatched
 and watched by a WebSocket client, the handlers' own CPU time, and the sizes of
 the items written); ``bench/capacity-inputs.json`` keeps the last measurement
-with its date. On top, what the measurement cannot give, in the open below:
+with its date. On top, what the measurement cannot give (the figures: bench/capacity_assumptions.py):
 
 * AWS's latency per call (typical in-region figures) -> each function's time
   per invocation -> its concurrency at a rate (Little's law);
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bench._common import ROOT, header
+from bench.capacity_assumptions import CLIENT, DEFAULT_LATENCY, FACE, LATENCY
 
 INPUTS = ROOT / "bench" / "capacity-inputs.json"
 TARGET_USE = 0.70
@@ -50,46 +51,9 @@ STREAM_POLLS_PER_SECOND = 4  # Lambda polls each stream shard about four times a
 STREAM_BATCH = 100  # publish_history's batch_size
 SHARD_WRITES_PER_SECOND = 1000  # a history-stream shard per table partition, ~1,000 writes/s each
 
-#: Typical in-region latency of one call (seconds): what turns a call count into Lambda time.
-LATENCY = {
-    "dynamodb:GetItem": 0.005, "dynamodb:TransactGetItems": 0.008, "dynamodb:Query": 0.006, "dynamodb:BatchGetItem": 0.008,
-    "dynamodb:PutItem": 0.007, "dynamodb:UpdateItem": 0.007, "dynamodb:DeleteItem": 0.007,
-    "dynamodb:BatchWriteItem": 0.010, "dynamodb:TransactWriteItems": 0.018,
-    "s3:GetObject": 0.025, "s3:PutObject": 0.040, "s3:HeadObject": 0.015,
-    "sns:PublishBatch": 0.025, "sqs:SendMessage": 0.012, "sqs:ChangeMessageVisibility": 0.010,
-    "textract:DetectDocumentText": 1.2, "apigatewaymanagementapi:PostToConnection": 0.020,
-    "ssm:GetParametersByPath": 0.030, "https:GET jwks.json": 0.050,
-    "rekognition:CreateFaceLivenessSession": 0.15, "rekognition:GetFaceLivenessSessionResults": 0.3,
-    "rekognition:DetectFaces": 0.4, "rekognition:CompareFaces": 0.6, "rekognition:SearchFacesByImage": 0.5,
-    "rekognition:IndexFaces": 0.6, "cognito-idp:AdminGetUser": 0.04, "cognito-idp:AdminListGroupsForUser": 0.04,
-}
-DEFAULT_LATENCY = 0.02
-
 #: The face check's handlers, measured by bench.aws_calls since issue 17 landed (inputs measured before it
 #: lack them: then ``FACE``, the calls face-core's contract named, stands in).
 FACE_HANDLERS = ("biometric_consent", "start_liveness_session", "complete_liveness_session", "check_face")
-#: The face check per application from its contract (FACE-CONTRACT.md), for inputs measured without it.
-FACE = {
-    "api_handler": {  # consent, a liveness session, its completion: three REST requests
-        "invocations": 3,
-        "calls": {"dynamodb:GetItem": 3, "dynamodb:TransactWriteItems": 3,
-                  "rekognition:CreateFaceLivenessSession": 1, "rekognition:GetFaceLivenessSessionResults": 1},
-    },
-    "check_face": {
-        "invocations": 1,
-        "calls": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1, "rekognition:DetectFaces": 1,
-                  "rekognition:CompareFaces": 1, "rekognition:SearchFacesByImage": 1, "rekognition:IndexFaces": 1},
-    },
-    "events": 4,  # consent, session, liveness completed, the face check's result: history events to relay
-}
-
-#: What the client does per application beyond the measured handlers (see the docstring).
-CLIENT = {
-    "cognito_sign_ups": 1,
-    "cognito_sign_ins": 1,
-    "websocket_connections": 1,  # one per applicant, watching all their applications
-    "rest_reads_per_frame": 2,  # the console re-reads the application and its history per pushed frame
-}
 
 
 @dataclass
