@@ -69,8 +69,8 @@ import time
 from typing import Any, Optional
 
 from bench._common import ROOT, header
-from bench.call_counter import CallCounter, hook_commits, install, pin_sanctions_index_look
-from bench.call_harness import Api, Harness
+from bench._call_counter import CallCounter, hook_commits, install, pin_sanctions_index_look
+from bench._call_harness import Api, Harness
 
 HANDLERS = ("create_application", "request_document_upload", "verify_identity_document",
             "check_address", "screen_sanctions", "biometric_consent", "start_liveness_session",

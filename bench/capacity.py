@@ -8,7 +8,7 @@ The per-application work is MEASURED on the local stack by ``bench.aws_calls``
 (every AWS call each handler makes for one auto-approved application, unwatched
 and watched by a WebSocket client, the handlers' own CPU time, and the sizes of
 the items written); ``bench/capacity-inputs.json`` keeps the last measurement
-with its date. On top, what the measurement cannot give (the figures: bench/capacity_assumptions.py):
+with its date. On top, what the measurement cannot give (the figures: bench/_capacity_assumptions.py):
 
 * AWS's latency per call (typical in-region figures) -> each function's time
   per invocation -> its concurrency at a rate (Little's law);
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bench._common import ROOT, header
-from bench.capacity_assumptions import CLIENT, DEFAULT_LATENCY, FACE, LATENCY
+from bench._capacity_assumptions import CLIENT, DEFAULT_LATENCY, FACE, LATENCY
 
 INPUTS = ROOT / "bench" / "capacity-inputs.json"
 TARGET_USE = 0.70

@@ -7,7 +7,7 @@ import json
 import threading
 from typing import Any, Optional
 
-from bench.call_counter import CallCounter
+from bench._call_counter import CallCounter
 
 #: The history stream's batch for publish_history (app.py) and each check queue's SQS batch size (app.py).
 STREAM_BATCH = 100
