@@ -105,6 +105,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     stop_background_build()
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """``DEV_TEST_TIMELINE=FILE ./dev test``: when each phase (setup, call, teardown) of each test ended, on which
+    worker, and how long it took, one JSON line each, to see how the workers shared the suite (written by the
+    session's own process: under xdist the controller, which hears every worker's reports)."""
+    path = os.environ.get("DEV_TEST_TIMELINE")
+    if path and xdist_worker() is None:
+        import time
+
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+        with open(path, "a", encoding="utf-8") as timeline:
+            timeline.write(json.dumps({"end": round(time.time(), 2), "worker": worker, "nodeid": report.nodeid,
+                                       "when": report.when, "seconds": round(report.duration, 2)}) + "\n")
+
+
 _stack: dict[str, Any] = {}
 
 
