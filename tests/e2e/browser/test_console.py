@@ -676,7 +676,7 @@ def test_applicant_signs_up_applies_uploads_watches_live_and_withdraws(local_sta
     click(browser, "#liveness-send-files")
     visible(browser, "#liveness-done", timeout=OUTCOME_S)
     final = ("APPROVED", "REJECTED", "FLAGGED")
-    wait(browser, 90).until(lambda d: application_state(d) in final)
+    wait(browser, OUTCOME_S).until(lambda d: application_state(d) in final)
     assert "Identity document received" in text(browser, "#application-history"), "the history shows the document arriving"
     screenshot(browser, "applicant-application")
     at_phone_width(browser, "applicant-application")
