@@ -67,50 +67,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``./dev test`` (so CI) runs two pytest-xdist workers with ``--dist loadfile``: each test file goes
     whole to one worker (its module fixtures are made once, as test_faults' applicants are), and here every
     test under tests/e2e/ goes to the same worker too, so one local stack serves them all
-    (tests/e2e/conftest.py). (xdist's own ``loadgroup`` marks do not group under pytest 9: it renames
+    (tests/e2e/conftest.py); the longest scopes go out first, each on its side of the no-stack boundary
+    (tests/support/scheduling.py). (xdist's own ``loadgroup`` marks do not group under pytest 9: it renames
     ``item._nodeid``, which pytest 9 no longer reads.)"""
     if config.getvalue("dist") != "loadfile":
         return None
-    from xdist.scheduler import LoadFileScheduling
+    from tests.support.scheduling import make_scheduler
 
-    # Files in the collection's order (pytest_collection_modifyitems puts every no-stack test first), not
-    # xdist's default of the files with the most tests first: a worker that had started the stack for the
-    # end-to-end tests would then run no-stack tests with the stack's variables set, which they refuse.
-    config.option.loadscopereorder = False
-
-    class FilesWithTheEndToEndTestsTogether(LoadFileScheduling):
-        """A scope is a run of consecutive tests of one file in the collection's order (every test under
-        tests/e2e/ counts as one file): a file whose no-stack tests were sorted ahead of its stack tests (the
-        fake and real halves of a contract) is two scopes, each sent in its place in the order."""
-
-        _scopes: Optional[dict[str, str]] = None
-
-        def _split_scope(self, nodeid: str) -> str:
-            if self._scopes is None and self.collection:
-                self._scopes = scopes_in_order(self.collection)
-            return (self._scopes or {}).get(nodeid) or file_of(nodeid)
-
-    return FilesWithTheEndToEndTestsTogether(config, log)
-
-
-def file_of(nodeid: str) -> str:
-    """The scheduling unit's file: the test's file, or ``tests/e2e/`` for every end-to-end test."""
-    path = nodeid.split("::", 1)[0]
-    return "tests/e2e/" if path.startswith("tests/e2e/") else path
-
-
-def scopes_in_order(nodeids: list[str]) -> dict[str, str]:
-    """Each test's scope: its file, numbered by the runs of that file's tests in this order."""
-    scopes: dict[str, str] = {}
-    runs: dict[str, int] = {}
-    previous = None
-    for nodeid in nodeids:
-        unit = file_of(nodeid)
-        if unit != previous:
-            runs[unit] = runs.get(unit, 0) + 1
-            previous = unit
-        scopes[nodeid] = unit if runs[unit] == 1 else f"{unit}#{runs[unit]}"
-    return scopes
+    return make_scheduler(config, log)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -139,6 +103,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from tests.support.package_build import stop_background_build
 
     stop_background_build()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """``DEV_TEST_TIMELINE=FILE ./dev test``: when each phase (setup, call, teardown) of each test ended, on which
+    worker, and how long it took, one JSON line each, to see how the workers shared the suite (written by the
+    session's own process: under xdist the controller, which hears every worker's reports)."""
+    path = os.environ.get("DEV_TEST_TIMELINE")
+    if path and xdist_worker() is None:
+        import time
+
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", None)
+        with open(path, "a", encoding="utf-8") as timeline:
+            timeline.write(json.dumps({"end": round(time.time(), 2), "worker": worker, "nodeid": report.nodeid,
+                                       "when": report.when, "seconds": round(report.duration, 2)}) + "\n")
 
 
 _stack: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from tests.support.deadlines import REPLY_S
 from tests.support.documents import make_declared
 
 
@@ -37,7 +38,7 @@ def test_the_create_answers_with_upload_forms_so_the_document_needs_no_second_ca
     form = uploads["image/jpeg"]
     assert form["fields"]["Content-Type"] == "image/jpeg"
     posted = requests.post(form["url"], data=form["fields"],
-                           files={"file": ("p.jpg", passport_bytes(make_declared()), "image/jpeg")}, timeout=10)
+                           files={"file": ("p.jpg", passport_bytes(make_declared()), "image/jpeg")}, timeout=REPLY_S)
     assert posted.status_code in (200, 201, 204), posted.text
     replayed = create(api, applicant, key=None)  # another application: its own key
     assert replayed.body["uploads"]["image/jpeg"]["key"] != form["key"]

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import pytest_xdist_make_scheduler
+from tests.support.no_stack_probe import CHECK_TEST
+from tests.support.scheduling import END_TO_END, LONGEST_FIRST, Plan
 
 
 class _Config(SimpleNamespace):
@@ -60,3 +62,76 @@ def test_a_file_whose_tests_were_sorted_apart_is_one_scope_per_run():
 @pytest.mark.no_stack
 def test_other_distribution_modes_keep_xdists_own_scheduler():
     assert _scheduler("load") is None and _scheduler("worksteal") is None
+
+
+# Longest first (issue 22): the order of a whole suite's scopes, as the collection sorts them (no-stack first).
+CHECK = "tests/test_unit_needs_no_stack.py#2"
+ORDER = ["tests/unit/test_a.py", "tests/test_benches.py", "tests/test_gates_x.py", "tests/test_devstack_stack.py",
+         "tests/test_unit_needs_no_stack.py", "tests/test_supply_chain.py", CHECK, "tests/contracts/test_x.py#2",
+         END_TO_END, "tests/test_api.py", "tests/test_deploy_rehearsal.py", "tests/test_faults.py", "tests/test_z.py"]
+NO_STACK, STACK = ORDER[:7], ORDER[7:]
+
+
+def _drain(plan: Plan, takes: list[str], alive: tuple[str, ...] = ("gw0", "gw1")) -> dict[str, list[str]]:
+    """Hand out every scope, each to the worker whose turn ``takes`` says; what each worker got, in order."""
+    queued, got = list(ORDER), {worker: [] for worker in alive}
+    for worker in takes:
+        scope = plan.next_scope(worker, queued, list(alive))
+        if scope is not None:
+            queued.remove(scope)
+            got[worker].append(scope)
+    assert queued == [], queued
+    return got
+
+
+@pytest.mark.no_stack
+def test_the_first_worker_starts_with_the_end_to_end_tests_and_then_runs_only_tests_that_need_the_stack():
+    got = _drain(Plan(ORDER, CHECK, workers=2), ["gw1", "gw0"] + ["gw0", "gw1"] * 12)
+    assert got["gw0"][0] == END_TO_END
+    assert set(got["gw0"]) <= set(STACK)
+
+
+@pytest.mark.no_stack
+def test_the_other_worker_runs_the_longest_no_stack_files_first_the_check_last_of_them_then_the_stack_tests():
+    got = _drain(Plan(ORDER, CHECK, workers=2), ["gw1", "gw0"] + ["gw1"] * 8 + ["gw0", "gw1"] * 4)
+    gw1 = got["gw1"]
+    assert gw1[:2] == ["tests/test_benches.py", "tests/test_devstack_stack.py"]
+    assert sorted(gw1[:7]) == sorted(NO_STACK) and gw1[6] == CHECK
+    assert set(gw1[7:]) <= set(STACK)
+
+
+@pytest.mark.no_stack
+def test_the_longest_stack_files_go_out_first_then_the_rest_in_order():
+    plan = Plan(ORDER, CHECK, workers=2)
+    assert plan.next_scope("gw0", ORDER, ["gw0", "gw1"]) == END_TO_END
+    queued = [scope for scope in ORDER if scope != END_TO_END]
+    taken = []
+    for _ in STACK[1:]:
+        taken.append(plan.next_scope("gw0", [scope for scope in queued if scope not in taken], ["gw0", "gw1"]))
+    assert taken == ["tests/test_deploy_rehearsal.py", "tests/test_faults.py", "tests/contracts/test_x.py#2",
+                     "tests/test_api.py", "tests/test_z.py"]
+    assert plan.next_scope("gw0", NO_STACK, ["gw0", "gw1"]) is None  # those are gw1's, however long it takes
+
+
+@pytest.mark.no_stack
+def test_no_stack_scopes_left_to_a_worker_whose_stack_runs_only_when_no_other_worker_could_take_them():
+    plan = Plan(ORDER, CHECK, workers=2)
+    assert plan.next_scope("gw0", ORDER, ["gw0", "gw1"]) == END_TO_END
+    assert plan.next_scope("gw0", NO_STACK, ["gw0"]) == NO_STACK[0]  # gw1 died: run them (they will say so)
+
+
+@pytest.mark.no_stack
+def test_a_partial_run_without_the_check_or_one_worker_keeps_the_collections_order():
+    without_check = [scope for scope in ORDER if scope != CHECK]
+    plan = Plan(without_check, None, workers=2)
+    assert [plan.next_scope("gw0", without_check[i:], ["gw0", "gw1"]) for i in range(3)] == without_check[:3]
+    alone = Plan(ORDER, CHECK, workers=1)
+    assert alone.next_scope("gw0", ORDER, ["gw0"]) == ORDER[0]
+
+
+@pytest.mark.no_stack
+def test_every_file_named_longest_first_exists():
+    from tests.support.aws import ROOT
+
+    assert [name for name in LONGEST_FIRST if not (ROOT / name).is_file()] == []
+    assert CHECK_TEST  # the boundary the plan reads is the no-stack check's scope

@@ -66,7 +66,7 @@ def test_the_applicant_takes_the_liveness_check_with_photos(local_stack, browser
     verdict = verdict_of(browser)
     assert verdict.get_attribute("data-status") == "SUCCEEDED", verdict.text
     assert verdict.get_attribute("data-passed") == "yes", verdict.text
-    visible(browser, "#liveness-done", timeout=60)
+    visible(browser, "#liveness-done", timeout=EVENT_S)
     screenshot(browser, "face-applicant-liveness-done")
     history = call(local_stack, "GET", f"/applications/{app_id}/history", local_stack.token("applicant")).json()
     types = [event["type"] for event in history["items"]]
@@ -77,7 +77,7 @@ def test_a_picture_held_to_the_camera_does_not_pass(local_stack, browser, page_e
     app_id = new_application(local_stack, "F20000002")
     sign_in_as(browser, local_stack, "applicant", f"applicant/{app_id}")
     consent(browser)
-    wait(browser, 30).until(lambda d: d.execute_script(
+    wait(browser, REPLY_S).until(lambda d: d.execute_script(
         "const v = document.querySelector('#liveness-video'); return v && v.readyState >= 2 && v.videoWidth > 0"))
     screenshot(browser, "face-applicant-camera")
     click(browser, "#liveness-start")
@@ -95,7 +95,7 @@ def test_a_picture_held_to_the_camera_does_not_pass(local_stack, browser, page_e
     # every page after (issue 18 follow-up). Leaving mid-capture also turns the camera off.
     wait(browser, EVENT_S).until(lambda d: "did not succeed" in text(d, "#status"))
     click(browser, "#liveness-again")
-    wait(browser, 30).until(lambda d: d.execute_script(
+    wait(browser, REPLY_S).until(lambda d: d.execute_script(
         "const v = document.querySelector('#liveness-video');"
         "if (!v || !v.srcObject || v.readyState < 2) return false; window.__camera = v.srcObject; return true"))
     click(browser, "#view a[href='#/applicant']")  # "← My applications"
@@ -114,10 +114,10 @@ def test_the_reviewer_sees_the_selfie_beside_the_document_photo(local_stack, bro
     assert similarity.endswith("%") and float(similarity.split()[0]) < 80
     assert visible(browser, "#face-similarity-band").get_attribute("data-band") == "mismatch"
     assert "SUCCEEDED" in text(browser, "#face-liveness")
-    wait(browser, 30).until(lambda d: d.execute_script(
+    wait(browser, REPLY_S).until(lambda d: d.execute_script(
         "const i = document.querySelector('#face-document-crop img'); return i && i.complete && i.naturalWidth > 0"))
     click(browser, "#face-selfie-show")
-    wait(browser, 30).until(lambda d: d.execute_script(
+    wait(browser, REPLY_S).until(lambda d: d.execute_script(
         "const i = document.querySelector('#face-selfie'); return i && i.complete && i.naturalWidth > 0"))
     screenshot(browser, "face-reviewer-panel")
     reviewer = local_stack.token("reviewer")

@@ -22,6 +22,7 @@ from tests.e2e.browser.test_console import (
     wait,
 )
 from tests.e2e.http import call, poll
+from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import make_declared
 
 # near the real "SOTO PARRA, Miguel Angel" (OFAC-SDN 11949, SDNTK, DOB 13 Sep 1972, Mexico). Not the entry
@@ -69,6 +70,6 @@ def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(lo
         item = dynamodb.get_item(TableName=table, Key={"application_id": {"S": again}}, ConsistentRead=True)["Item"]
         return json.loads(item.get("checks", {}).get("S") or "{}")
 
-    checks = poll(screened, lambda now: "sanctions" in now, timeout=90)
+    checks = poll(screened, lambda now: "sanctions" in now, timeout=OUTCOME_S)
     assert checks["sanctions"]["outcome"] == "PASS"
     assert "sanctions" not in call(local_stack, "GET", f"/applications/{again}", applicant).json()["checks"]
