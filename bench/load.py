@@ -23,7 +23,8 @@ second identity and FLAGS it, so a client beyond the distinct faces there are
 (three) reuses one and its applications end FLAGGED (printed; the default is
 one client per face). By default every application uploads a page of its own
 (its own document number, matching its declaration), so the local Textract
-reads every upload for real (Tesseract, one page after another); with
+reads every upload for real (one page per core at once: the local Textract's
+worker processes, ``DEVSTACK_OCR_WORKERS``); with
 ``--same-page`` each client uploads one page again and again and the local
 Textract answers identical bytes from its cache, so the pass measures the app
 and the local stack without OCR (in AWS, OCR is Textract's managed service;

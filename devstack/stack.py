@@ -149,6 +149,11 @@ class LocalStack(SignInAndConsole):
         """Stop whatever started, newest first. Safe to call more than once."""
         self._exit.close()
 
+    def unclean_stops(self) -> list[tuple[str, int]]:
+        """(name, exit status) of each helper process that did not stop cleanly when told to (the local AWS
+        that could not save itself for --keep-state: status 3)."""
+        return [(child.name, child.stopped_with) for child in self._children if child.stopped_with]
+
     def dead_child(self) -> tuple[str, int] | None:
         """(name, exit code) of a helper process that died under the running stack (the local AWS or the
         API), or None. Without it nothing works (every call would be refused), so the stack stops."""
