@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `python bench/x.py` as well as `python -m bench.x`
     sys.path.insert(0, str(ROOT))
 
-SMOKE_ARGS = ['--pages', '2', '--no-warm-up']
+SMOKE_ARGS = ['--pages', '1', '--no-warm-up']  # every step, two page reads in all
 
 
 def lines_of(response: dict) -> list[str]:
