@@ -120,7 +120,7 @@ def test_a_kill_9_of_the_whole_stack_with_keep_state_loses_nothing_and_the_held_
 
         try:
             decision = poll(lambda: call(second["api_url"], "GET", f"/applications/{application_id}", token).json(),
-                            lambda answer: answer.get("state") in FINAL, EVENT_S, 0.5)  # within the rate limit
+                            lambda answer: answer.get("state") in FINAL, OUTCOME_S, 0.5)  # within the rate limit
         except TimeoutError as error:
             restored = Stack(process=None, info=second, output=[], spawned_at=0.0, ready_at=0.0, reported_ready_s=None)
             pytest.fail(f"{error}\n{diagnose(restored, token, application_id)}\nthe stack's output:\n"
