@@ -12,7 +12,7 @@ none read before) are asked for at once, from as many threads as the local Textr
 for as many concurrent requests, of a pool of each size of ``--workers`` in turn; each pool is warmed first
 by one page per worker (its first read builds the OCR-B templates; not measured). The same pages in every
 pass (the pool has no cache: each is read again). ``--rounds`` repeats the passes, alternating, and keeps each
-size's best. Prints pages a second per size, the ratio of each to the first size's (the baseline, measured in
+size's best. Prints pages a second per size (and the workers' CPU: seconds a page, cores kept busy), the ratio of each to the first size's (the baseline, measured in
 the same run), the machine's cores and load average, and whether every pass read the same lines.
 """
 from __future__ import annotations
@@ -43,6 +43,19 @@ def read_all(readers, pages: list[bytes]) -> tuple[float, list[list[str]]]:
     return time.perf_counter() - started, [lines_of(response) for response in responses]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU the worker processes have used, with the Tesseract runs they waited for (/proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ocr_workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -69,12 +82,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if not args.no_warm_up:
                     read_all(readers, warm[:size])
+                cpu_before = cpu_seconds(readers.pids())
                 seconds, lines = read_all(readers, pages)
+                cpu = cpu_seconds(readers.pids()) - cpu_before
             finally:
                 readers.shutdown()
             rate = len(pages) / seconds
             print(f"  round {round_ + 1}, {size} worker{'s' if size > 1 else ''}: {len(pages)} pages in "
-                  f"{seconds:.2f} s = {rate:.2f} pages/s (load average {os.getloadavg()[0]:.2f})", flush=True)
+                  f"{seconds:.2f} s = {rate:.2f} pages/s; CPU {cpu:.1f} s ({cpu / len(pages):.2f} s a page, "
+                  f"{cpu / seconds:.2f} cores busy); load average {os.getloadavg()[0]:.2f}", flush=True)
             best[size] = max(best.get(size, 0.0), rate)
             readings.setdefault(size, lines)
             if lines != readings[size] or lines != readings[sizes[0]]:
