@@ -1,6 +1,6 @@
 """Load on the local stack: many applications from concurrent clients, submit to decision.
 
-    python -m bench.load [--clients 3] [--counts 200,1000] [--baseline 20] [--same-page] [--measure-calls]
+    python -m bench.load [--clients 3] [--counts 200,1000] [--baseline 20] [--same-page | --both] [--measure-calls]
 
 One ``python -m devstack up`` on free ports. Each client is its own Cognito
 user (signed up through the stack's Cognito) with its own WebSocket
@@ -23,11 +23,15 @@ second identity and FLAGS it, so a client beyond the distinct faces there are
 (three) reuses one and its applications end FLAGGED (printed; the default is
 one client per face). By default every application uploads a page of its own
 (its own document number, matching its declaration), so the local Textract
-reads every upload for real (Tesseract, one page after another); with
+reads every upload for real (one page per core at once: the local Textract's
+worker processes, ``DEVSTACK_OCR_WORKERS``); with
 ``--same-page`` each client uploads one page again and again and the local
 Textract answers identical bytes from its cache, so the pass measures the app
 and the local stack without OCR (in AWS, OCR is Textract's managed service;
 the local engine's own speed and read rate are ``bench/ocr_read_rate.py``'s).
+``--both`` reports both ways in one run: after the loaded passes, the last
+count again with one page per client (its first reading of each client's
+page counted), and the ratio of the two rates.
 
 Passes, on the same stack one after the other: the baseline (one client,
 ``--baseline`` applications: the unloaded latency of each step), then each
@@ -274,7 +278,7 @@ def call_latency(stack: Any, samples: int = 100) -> float:
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']
+SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']  # not --both: CI time
 #: Liveness sessions an application may take (its stack's face_liveness_max_attempts is raised to it): these
 #: photos meet both turn challenges, never a blink, so a third of the sessions cannot pass.
 LIVENESS_ATTEMPTS = 8
@@ -290,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-up", type=int, default=3, help="applications before the baseline (not measured)")
     parser.add_argument("--same-page", action="store_true",
                         help="each client uploads one page again and again (the local Textract's cache answers)")
+    parser.add_argument("--both", action="store_true",
+                        help="then the last count again with --same-page: real OCR against cached pages, one run")
     parser.add_argument("--measure-calls", action="store_true",
                         help="measure the calls per application again (bench.aws_calls) for the efficiency line")
     args = parser.parse_args(argv)
@@ -313,14 +319,22 @@ def main(argv: list[str] | None = None) -> int:
         for count in counts:
             passes.append(run_pass(stack, tokens, f"load {count}", count, args.same_page))
             report(passes[-1], baseline)
+        cached = None
+        if args.both and not args.same_page:
+            cached = run_pass(stack, tokens, f"cached {counts[-1]}", counts[-1], True)
+            report(cached, baseline)
 
     first, last = passes[0], passes[-1]
     decision_p50 = percentile(last.timings["decision"], 50) if last.timings["decision"] else float("inf")
-    lost = sum(len(record.lost) for record in [baseline, *passes])
+    lost = sum(len(record.lost) for record in [baseline, *passes, *([cached] if cached else [])])
     print(f"\nrate {last.label} / {first.label}: {last.rate / first.rate if first.rate else float('nan'):.2f} "
           "(target >= 0.80)")
     print(f"rate {last.label}: {last.rate:.2f}/s (target >= {TARGET_RATE:.0f}/s; "
           f"{last.rate / baseline.rate if baseline.rate else float('nan'):.2f}x the one-client baseline)")
+    if cached is not None:
+        print(f"rate {last.label} (a page of its own each, real OCR) / {cached.label} (one cached page per client): "
+              f"{last.rate / cached.rate if cached.rate else float('nan'):.2f} ({last.rate:.2f}/s against "
+              f"{cached.rate:.2f}/s)")
     print(f"decision p50 {last.label}: {decision_p50 * 1000:.0f} ms (target <= {TARGET_DECISION_P50_S * 1000:.0f} ms)")
     calls, measured = calls_per_application(args.measure_calls)
     print(f"calls per application: {calls} ({measured})")

@@ -253,6 +253,13 @@ def _up(args: argparse.Namespace, started: float) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # interrupt the clean-up
         stack.stop()
+    unclean = stack.unclean_stops()
+    for name, code in unclean:
+        print(f"devstack: error: the {name} process did not stop cleanly (exit status {code})"
+              + ("; the local AWS was NOT saved (its error is above)" if args.keep_state and name == "moto" else ""),
+              file=sys.stderr, flush=True)
+    if unclean:
+        return 1
     print("devstack: stopped", flush=True)
     return 0
 

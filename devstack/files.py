@@ -19,7 +19,11 @@ def private_temp_file(directory: Path, name: str, data: bytes) -> Path:
     return tmp
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mtime: float | None = None) -> None:
     """Write a private file and rename it into place, so a concurrent reader
-    sees the old content or the new, never a mix."""
-    os.replace(private_temp_file(path.parent, path.name, data), path)
+    sees the old content or the new, never a mix (a kill -9 half-way leaves
+    the old one); ``mtime``: the time it is as of, set before it appears."""
+    tmp = private_temp_file(path.parent, path.name, data)
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
+    os.replace(tmp, path)

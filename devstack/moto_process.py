@@ -18,18 +18,25 @@ def serve(host: str, port: int, verbose: bool,
         logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
         if not verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's request log
-        from moto.server import ThreadedMotoServer
-
         from .motofix import patch_moto
 
         patch_moto()
         restored = 0
-        if state_file is not None and state_file.exists():
+        checkpoints = None
+        if state_file is not None:
             from . import moto_state
+            from .moto_checkpoints import Checkpoints
 
-            restored = moto_state.load(state_file)
-        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+            for leftover in state_file.parent.glob(f".{state_file.name}.*"):  # a write a kill -9 cut short
+                leftover.unlink(missing_ok=True)
+            if state_file.exists():
+                restored = moto_state.load(state_file)
+            checkpoints = Checkpoints(state_file, moto_state.snapshot,
+                                      lambda path, data, as_of: moto_state.save(path, data, as_of))
+        server = _server(host, port, checkpoints.wrap if checkpoints else None)
         server.start()
+        if checkpoints:
+            checkpoints.start()
         bound_host, bound_port = server.get_host_and_port()
         _accept_deploys(f"http://{bound_host}:{bound_port}")
         from .hosted_ui import start_hosted_ui  # issue 21: the user pool domains' OAuth endpoints moto lacks
@@ -39,18 +46,47 @@ def serve(host: str, port: int, verbose: bool,
                   "hosted_ui_url": hosted_ui.url})
 
         def stop() -> None:
+            if checkpoints:
+                checkpoints.stop()
             hosted_ui.stop()
             server.stop()
             if state_file is not None:  # after the server: nothing changes it any more
                 from . import moto_state
 
-                saved = moto_state.save(state_file)
+                try:
+                    saved = moto_state.save(state_file)
+                except Exception as error:  # noqa: BLE001 - said in one line, and the exit status says it too
+                    print(f"devstack: error: could not save the local AWS to {state_file}: "
+                          f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
+                    raise SystemExit(SAVE_FAILED) from None
                 print(f"devstack: saved the local AWS ({saved} backends) to {state_file}",
                       flush=True)
 
         return stop
 
     return start
+
+
+SAVE_FAILED = 3  # the exit status of a moto process that could not save the local AWS on its clean stop
+
+
+def _server(host: str, port: int, wrap: Callable[[Any], Any] | None) -> Any:
+    """moto's threaded server, its WSGI app wrapped by ``wrap`` (the checkpoints' gate) if given."""
+    from moto.server import ThreadedMotoServer
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # moto's own, with the app wrapped
+            from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                                        create_backend_app)
+            from werkzeug.serving import make_server
+
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, wrap(app) if wrap else app, True,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address=host, port=port, verbose=False)
 
 
 def _accept_deploys(url: str) -> None:

@@ -93,8 +93,8 @@ def _backend_dicts() -> list[Any]:
     return list(BackendDict._instances)
 
 
-def save(path: Path) -> int:
-    """Write every used backend to ``path``; returns how many were saved."""
+def snapshot() -> tuple[bytes, int]:
+    """Every used backend, pickled; how many."""
     entries = []
     for backends in _backend_dicts():
         for account_id, regions in dict(backends).items():
@@ -102,8 +102,17 @@ def save(path: Path) -> int:
                 entries.append((backends.backend, account_id, region, backend))
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((FORMAT, entries))
-    write_atomically(path, buffer.getvalue())
-    return len(entries)
+    return buffer.getvalue(), len(entries)
+
+
+def save(path: Path, data: bytes | None = None, as_of: float | None = None) -> int:
+    """Write every used backend (or a :func:`snapshot`'s bytes) to ``path``; returns how many were saved (0 for
+    given bytes). ``as_of``: the wall-clock time the state is of (the file's modification time)."""
+    count = 0
+    if data is None:
+        data, count = snapshot()
+    write_atomically(path, data, mtime=as_of)
+    return count
 
 
 def _backend_dict_of(backend_class: type) -> Any:

@@ -77,6 +77,7 @@ class ChildProcess:
         self._env = {**env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         self._cwd = cwd
         self._process: subprocess.Popen | None = None
+        self.stopped_with: int | None = None  # its exit status when stop() stopped it (0: a clean stop)
 
     @property
     def pid(self) -> int | None:
@@ -127,6 +128,7 @@ class ChildProcess:
                           self.name, timeout_s)
                 process.kill()
                 process.wait()
+            self.stopped_with = process.returncode
         if process.stdin:
             process.stdin.close()
 

@@ -246,6 +246,30 @@ def _rekognition_collection(context: Context, logical_id: str, props: dict[str, 
     return Created(ref=collection_id, attributes={"Arn": context.arn("rekognition", f"collection/{collection_id}")})
 
 
+def local_collections(session: Any) -> list[str]:
+    """The collections the local Rekognition holds (in the stack's memory, not moto's: --keep-state saves
+    their ids beside the local AWS, to create them again on a restore)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
+    if not endpoint:
+        return []
+    return list(session.client("rekognition", endpoint_url=endpoint).list_collections().get("CollectionIds", []))
+
+
+def recreate_collections(session: Any, collection_ids: list[str]) -> None:
+    """A restore skips provisioning, and a fresh local Rekognition has no collection: without this every face
+    check after a --keep-state restart failed (IndexFaces: the collection does not exist). Its faces are not
+    kept (docs/face-local.md)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_REKOGNITION")
+    if not endpoint:
+        return
+    rekognition = session.client("rekognition", endpoint_url=endpoint)
+    for collection_id in collection_ids:
+        try:
+            rekognition.create_collection(CollectionId=collection_id)
+        except rekognition.exceptions.ResourceAlreadyExistsException:
+            pass
+
+
 # --- SSM ----------------------------------------------------------------------------
 
 @provisioner("AWS::SSM::Parameter",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .provision import FAKE_CREDENTIALS, REGION
+from .provision import FAKE_CREDENTIALS, REGION, local_collections, recreate_collections
 from .stack_sign_in import STAFF_TOKEN_FUNCTION, SignInAndConsole
 
 log = logging.getLogger("devstack")
@@ -114,6 +114,7 @@ class LocalStack(SignInAndConsole):
                                    else STAFF_TOKEN_FUNCTION in app_lambda_functions(self.options.project_dir))
             if saved is not None:  # provisioned and seeded in an earlier run
                 self._set_environ(rebased(saved["env"], saved.get("moto_url"), moto_url))
+                recreate_collections(session, saved.get("collections", []))
                 users = saved["users"]
                 log.info("devstack: restored the local AWS from %s", self._aws_state_path)
             else:
@@ -148,6 +149,11 @@ class LocalStack(SignInAndConsole):
     def stop(self) -> None:
         """Stop whatever started, newest first. Safe to call more than once."""
         self._exit.close()
+
+    def unclean_stops(self) -> list[tuple[str, int]]:
+        """(name, exit status) of each helper process that did not stop cleanly when told to (the local AWS
+        that could not save itself for --keep-state: status 3)."""
+        return [(child.name, child.stopped_with) for child in self._children if child.stopped_with]
 
     def dead_child(self) -> tuple[str, int] | None:
         """(name, exit code) of a helper process that died under the running stack (the local AWS or the
@@ -224,6 +230,7 @@ class LocalStack(SignInAndConsole):
             "template": str(self.options.template),
             "moto_url": moto_url or self._moto_url,
             "staff_trigger": self._staff_trigger,
+            "collections": local_collections(self._session()),
             "env": {key: value for key, value in self.env.items()
                     if key not in local_aws_environ("") and key not in FRESH_EACH_START},
             "users": users}).encode())

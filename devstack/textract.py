@@ -15,6 +15,13 @@ printing, perspective, low resolution. It returns the zone's lines and the
 page's other printed text above them, as LINE and WORD blocks, geometry in
 the page as displayed (EXIF orientation applied).
 
+Pages are read in worker processes (:class:`PageReaders`), so N pages are read
+on N cores: the image work (decode, deskew, flatten, binarise, glyph matching)
+is Python and numpy under one GIL per process, and only Tesseract ran beside
+it before. ``DEVSTACK_OCR_WORKERS`` sets how many (default: the machine's
+cores). The workers start at the first page read, not with the stack, and
+stop with it.
+
 Dev only: never imported by chalicelib.
 """
 
@@ -22,13 +29,16 @@ from __future__ import annotations
 
 import base64
 import collections
+import concurrent.futures
 import copy
 import hashlib
 import io
 import json
 import logging
+import multiprocessing
 import os
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
@@ -45,7 +55,6 @@ MAX_BYTES = 10 * 1024 * 1024  # Textract's synchronous limit for S3 objects and 
 MAX_PIXELS_SIDE = 10000  # Textract refuses larger pages
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
-_TESSERACT_SLOTS = threading.BoundedSemaphore(int(os.environ.get("DEVSTACK_OCR_WORKERS", "1")))
 
 
 class TextractError(Exception):
@@ -54,6 +63,9 @@ class TextractError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a worker process, re-raised here whole
+        return (TextractError, (self.code, self.message, self.status))
 
 
 # --- decoding ---------------------------------------------------------------
@@ -142,6 +154,117 @@ def to_blocks(reading: PageReading) -> list[dict[str, Any]]:
     return blocks
 
 
+def read_response(data: bytes) -> dict[str, Any]:
+    """What Textract answers for these bytes, read here (a worker process runs this)."""
+    reading = read_page(load_page(data))
+    return {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading), "DetectDocumentTextModelVersion": "1.0"}
+
+
+def reader_pid() -> int:
+    return os.getpid()
+
+
+def _exit_with_stack(stack_pid: int) -> None:
+    """A worker's initializer: exit when the stack's process is gone (a kill -9 of it alone), so no worker is left
+    behind. Its parent, the forkserver, cannot tell: it stays while any worker holds its pipe."""
+
+    def gone() -> bool:
+        try:
+            os.kill(stack_pid, 0)
+            with open(f"/proc/{stack_pid}/stat") as stat:  # killed but not yet reaped still answers kill(0)
+                return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        except OSError:
+            return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="devstack-ocr-stack-watch", daemon=True).start()
+
+
+def ocr_workers() -> int:
+    """``DEVSTACK_OCR_WORKERS`` if set, else the machine's cores (at least 1)."""
+    configured = os.environ.get("DEVSTACK_OCR_WORKERS", "").strip()
+    return max(1, int(configured) if configured else (os.cpu_count() or 1))
+
+
+class PageReaders:
+    """Worker processes reading pages (:func:`read_response`), started at the first read.
+
+    forkserver: each worker is forked from a clean server process that has already imported the reader
+    (numpy, Pillow, the OCR-B templates' code), never from the stack's process with its threads and sockets;
+    the server starts with the first read (about half a second of CPU), so ``./dev up`` pays nothing for it.
+    A worker that dies (killed, out of memory) breaks the pool: that read fails as Textract's 5xx (the SDK
+    retries) and the next read starts a new pool. A worker whose parent is gone (kill -9 of the stack) sees
+    its pipes close and exits.
+    """
+
+    _live = 0  # pools of this process with workers; the last one to stop stops the forkserver
+    _live_lock = threading.Lock()
+
+    def __init__(self, workers: Optional[int] = None) -> None:
+        self.workers = workers or ocr_workers()
+        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _executor(self) -> concurrent.futures.ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise TextractError("InternalServerError", "the local Textract is stopping", status=500)
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["devstack.textract"])
+                with PageReaders._live_lock:
+                    PageReaders._live += 1
+                self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context,
+                                                                 initializer=_exit_with_stack,
+                                                                 initargs=(os.getpid(),))
+            return self._pool
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Any:
+        pool = self._executor()
+        try:
+            return pool.submit(function, *args).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            self._stop(pool, wait=False)
+            raise
+
+    def read(self, data: bytes) -> dict[str, Any]:
+        return self.submit(read_response, data)
+
+    def pids(self) -> list[int]:
+        """The workers' process ids (none before the first read)."""
+        pool = self._pool
+        return sorted(getattr(pool, "_processes", None) or {}) if pool is not None else []
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            self._stop(pool, wait=True)
+
+    @staticmethod
+    def _stop(pool: concurrent.futures.ProcessPoolExecutor, wait: bool) -> None:
+        pool.shutdown(wait=wait, cancel_futures=True)
+        with PageReaders._live_lock:
+            PageReaders._live -= 1
+            last = PageReaders._live == 0
+        if last and wait:  # reaped here, not left to exit after the stack (its own children, none left behind)
+            from multiprocessing import forkserver, resource_tracker
+
+            forkserver._forkserver._stop()
+            resource_tracker._resource_tracker._stop()
+
+
 _CACHE: "collections.OrderedDict[str, dict[str, Any]]" = collections.OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
@@ -149,8 +272,9 @@ _CACHE_LOCK = threading.Lock()
 _IN_FLIGHT: dict[str, threading.Event] = {}
 
 
-def detect_document_text(data: bytes) -> dict[str, Any]:
-    """What Textract answers for these bytes; the engine is deterministic, so the same bytes are read once.
+def detect_document_text(data: bytes, read: Callable[[bytes], dict[str, Any]] = read_response) -> dict[str, Any]:
+    """What Textract answers for these bytes (``read``: here, or :meth:`PageReaders.read` in a worker); the engine
+    is deterministic, so the same bytes are read once.
 
     Once also while a reading is under way: a request for bytes being read waits for that reading
     instead of queueing another. On a loaded machine a page can take longer than the app's read
@@ -169,9 +293,7 @@ def detect_document_text(data: bytes) -> dict[str, Any]:
                 break
         reading_now.wait()  # then from the cache (or, if that reading failed, read it here)
     try:
-        reading = read_page(load_page(data))
-        response = {"DocumentMetadata": {"Pages": 1}, "Blocks": to_blocks(reading),
-                    "DetectDocumentTextModelVersion": "1.0"}
+        response = read(data)
         with _CACHE_LOCK:
             _CACHE[digest] = copy.deepcopy(response)
             while len(_CACHE) > 64:
@@ -189,8 +311,10 @@ def detect_document_text(data: bytes) -> dict[str, Any]:
 class TextractServer:
     """``DetectDocumentText`` over HTTP; ``s3`` is a boto3 S3 client of the local AWS."""
 
-    def __init__(self, s3_factory: Callable[[], Any], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, s3_factory: Callable[[], Any], host: str = "127.0.0.1", port: int = 0,
+                 workers: Optional[int] = None) -> None:
         self._s3_factory = s3_factory
+        self.readers = PageReaders(workers)
         self._s3: Any = None
         self._lock = threading.Lock()
         server = self
@@ -235,6 +359,7 @@ class TextractServer:
         self._httpd.server_close()
         if self._thread:
             self._thread.join(2.0)
+        self.readers.shutdown()  # after the server: no read is queued any more
 
     def __enter__(self) -> "TextractServer":
         return self.start()
@@ -255,7 +380,7 @@ class TextractServer:
         try:
             request = json.loads(body or b"{}")
             data = self._document_bytes(request.get("Document") or {})
-            return 200, detect_document_text(data), None
+            return 200, detect_document_text(data, self.readers.read), None
         except TextractError as error:
             return _error(error)
         except (ValueError, KeyError) as error:

@@ -34,3 +34,41 @@ def test_the_plain_lambda_functions_of_app_py_are_read_without_importing_it(tmp_
         "@app.route('/')\ndef index(): ...\n")
     assert app_lambda_functions(tmp_path) == {"staff_token_groups", "plain"}
     assert app_lambda_functions(tmp_path / "missing") == set()
+
+
+def test_checkpoints_count_what_may_change_the_state_and_write_it_whole_as_of_its_time(tmp_path: Path):
+    """--keep-state through a kill -9 (devstack/moto_checkpoints.py): a change is written at the next checkpoint,
+    the file's time is the state's, an unchanged state is not written again, and reads and SQS long polls pass
+    without counting (a long poll would hold every checkpoint off)."""
+    import time
+
+    from devstack.moto_checkpoints import Checkpoints
+
+    served = []
+
+    def moto(environ, start_response):
+        served.append(environ["REQUEST_METHOD"])
+        start_response("200 OK", [])
+        return [b"answer"]
+
+    writes = []
+    checkpoints = Checkpoints(tmp_path / "aws-state.pickle", lambda: (b"state %d" % len(served), 1),
+                              lambda path, data, as_of: (moto_state.save(path, data, as_of), writes.append(as_of)))
+    app = checkpoints.wrap(moto)
+
+    def request(method: str, target: str = "") -> list[bytes]:
+        return list(app({"REQUEST_METHOD": method, "HTTP_X_AMZ_TARGET": target}, lambda *a: None))
+
+    assert checkpoints.checkpoint() is False and not writes  # nothing changed yet
+    for method, target in [("GET", ""), ("HEAD", ""), ("POST", "AmazonSQS.ReceiveMessage"),
+                           ("POST", "DynamoDB_20120810.Query"), ("POST", "DynamoDB_20120810.TransactGetItems")]:
+        assert request(method, target) == [b"answer"]
+    assert checkpoints.checkpoint() is False and not writes  # reads change nothing
+    before = time.time()
+    assert request("PUT") == [b"answer"] and request("POST", "DynamoDB_20120810.TransactWriteItems") == [b"answer"]
+    assert checkpoints.checkpoint() is True
+    assert (tmp_path / "aws-state.pickle").read_bytes() == b"state 7"
+    assert abs((tmp_path / "aws-state.pickle").stat().st_mtime - writes[0]) < 0.01  # as of the state's time
+    assert writes[0] >= before
+    assert checkpoints.checkpoint() is False and len(writes) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["aws-state.pickle"]  # no temporary file left

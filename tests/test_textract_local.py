@@ -243,3 +243,32 @@ def test_the_same_page_asked_for_while_it_is_being_read_is_read_once(monkeypatch
     assert len(answers) == 4 and len(readings) == 1
     lines = [[block["Text"] for block in answer["Blocks"] if block["BlockType"] == "LINE"] for answer in answers]
     assert lines[0] and all(line == lines[0] for line in lines)
+
+
+def test_pages_are_read_in_worker_processes_one_page_per_core(tmp_path):
+    """Issue 23 (T2): the stack's Textract reads each page in a worker process, so two pages are read at
+    once by two processes, neither of them the stack's, with the same answer as a read here; the workers
+    stop with it."""
+    import concurrent.futures
+
+    from devstack import textract as local
+    from tests.support.ocr_workers import meet
+
+    readers = local.PageReaders(workers=2)
+    assert readers.pids() == []  # nothing started until the first read: ./dev up pays nothing
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as callers:  # as two requests of the HTTP server
+            met = list(callers.map(lambda _: readers.submit(meet, str(tmp_path), 2, REPLY_S), range(2)))
+        assert len(set(met)) == 2 and os.getpid() not in met, met
+        page = make_document(Holder(surname="Worker"), Look(fmt="png"))
+        assert _lines(readers.read(page)) == _lines(local.read_response(page))
+        pids = readers.pids()
+        assert set(met) <= set(pids) and os.getpid() not in pids
+    finally:
+        readers.shutdown()
+    assert all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in pids), "a worker outlived shutdown"
+
+
+def _zombie(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
