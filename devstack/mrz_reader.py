@@ -59,6 +59,7 @@ BY_BASELINE = True  # the chosen zone's lines looked at again on their baseline 
 #: The cells are matched on the line's shade, between these fractions of the way from ink to paper (darker: 1,
 #: lighter: 0), rather than on the binarised line, where a faint stroke was lost (E read F, D read O); None: binary.
 SHADE_RAMP: Optional[tuple[float, float]] = (0.25, 0.75)
+SHADE_MIN_PITCH = 16.0  # a line photographed with fewer pixels a character is matched binarised: its grey is blur
 PITCH_TOLERANCE = 0.025  # a levelled line whose pitch is further than this from OCR-B's at CELL_HEIGHT is rescaled
 GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
 PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
@@ -243,11 +244,21 @@ def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cell
             grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
     if grid is None:
         return None
-    shade = shade if SHADE_RAMP else None
+    # Matched on the shade where the photo has the pixels for it; from few pixels the grey is interpolation blur
+    # and JPEG ringing, which binarising cleans (tuning seed 2718: 600 px pages read worse on the shade).
+    shaded = SHADE_RAMP is not None and _source_pitch(flat, band, grid.pitch / scale) >= SHADE_MIN_PITCH
+    shade = shade if shaded else None
     cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font, shade=shade)
     if by_baseline and BY_BASELINE:
         cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font, shade=shade)
     return grid, cells
+
+
+def _source_pitch(flat: Flat, band: Band, flat_pitch: float) -> float:
+    """The line's pitch in pixels of the page as photographed (the flat zone is drawn at a fixed pitch)."""
+    middle = (band.top + band.bottom) / 2
+    (x0, y0), (x1, y1) = (map_point(flat.coefficients, x, middle) for x in (band.left, band.right))
+    return flat_pitch * math.hypot(x1 - x0, y1 - y0) / max(1.0, band.right - band.left)
 
 
 def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
