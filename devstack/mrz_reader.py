@@ -56,6 +56,10 @@ CELL_HEIGHT = 30  # glyph height the template matcher works at
 TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
 SHAPE_PENALTY = 0.3  # taken off the score of a zone whose line count does not go with its width
 BY_BASELINE = True  # the chosen zone's lines looked at again on their baseline (ocrb.by_baseline); False: A/B runs
+#: The cells are matched on the line's shade, between these fractions of the way from ink to paper (darker: 1,
+#: lighter: 0), rather than on the binarised line, where a faint stroke was lost (E read F, D read O); None: binary.
+SHADE_RAMP: Optional[tuple[float, float]] = (0.25, 0.75)
+SHADE_MIN_PITCH = 16.0  # a line photographed with fewer pixels a character is matched binarised: its grey is blur
 PITCH_TOLERANCE = 0.025  # a levelled line whose pitch is further than this from OCR-B's at CELL_HEIGHT is rescaled
 GOOD_ZONE_SCORE = 0.78  # a flat zone whose cells match OCR-B this well (mean best score) needs no other try
 PAGE_TEXT_MIN_CONFIDENCE = 30.0  # Tesseract's words below this on a data page are guilloche and photo noise
@@ -146,6 +150,14 @@ def _line_image(page: Any, band: Band, target_height: int) -> Any:
 
 def _line_crop(page: Any, band: Band, target_height: float) -> tuple[Any, float, float]:
     """``_line_image``, and where it came from: the crop's left edge in ``page`` and the scale applied."""
+    binary, left, scale, _ = _line_crop_shaded(page, band, target_height)
+    return binary, left, scale
+
+
+def _line_crop_shaded(page: Any, band: Band, target_height: float) -> tuple[Any, float, float, Any]:
+    """``_line_crop``, and the line's shade (0 paper .. 1 ink, float): the flattened grey line before it is
+    binarised, ramped from the binarising threshold's neighbourhood so solid ink stays 1 and paper 0 while a
+    stroke that blur, glare or JPEG left faint (the foot of an E) keeps part of its weight."""
     from PIL import ImageFilter
 
     height = band.height
@@ -161,7 +173,11 @@ def _line_crop(page: Any, band: Band, target_height: float) -> tuple[Any, float,
     # at the printing when there is a lot of it: the threshold sits a little under halfway from ink to paper.
     ink, paper = float(np.percentile(pixels, 3)), float(np.percentile(pixels, 60))
     threshold = min(_otsu(pixels), int(ink + 0.45 * (paper - ink)))
-    return Image.fromarray(np.where(pixels > threshold, 255, 0).astype("uint8")), float(box[0]), scale
+    binary = Image.fromarray(np.where(pixels > threshold, 255, 0).astype("uint8"))
+    low, high = SHADE_RAMP or (0.25, 0.75)
+    dark, light = ink + low * (paper - ink), ink + high * (paper - ink)
+    shade = np.clip((light - pixels.astype(np.float32)) / max(1.0, light - dark), 0.0, 1.0)
+    return binary, float(box[0]), scale, shade
 
 
 def _stack(images: list[Any], gap: int = 24) -> tuple[Any, list[int]]:
@@ -212,7 +228,7 @@ def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cell
     """The line's OCR-B grid and cells. ``by_baseline``: looked at again with every template standing on the
     line's baseline (``ocrb.baseline_of``), for the zone chosen to be read (a second look: not while zones
     are compared)."""
-    image, left, scale = _line_crop(flat.image, band, CELL_HEIGHT)
+    image, left, scale, shade = _line_crop_shaded(flat.image, band, CELL_HEIGHT)
     cells_ink = np.asarray(image) == 0
     if flat.count:  # the glyphs placed the grid: first cell, pitch and count are known
         grid: Optional[ocrb.Grid] = ocrb.Grid((flat.first_x - left) * scale, flat.pitch * scale, flat.count)
@@ -223,15 +239,26 @@ def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cell
         # a U). OCR-B's pitch and height go together: scaled again by the pitch the grid measured.
         natural = ocrb.natural_pitch(CELL_HEIGHT, font)
         if grid is not None and abs(grid.pitch / natural - 1) > PITCH_TOLERANCE:
-            image, left, scale = _line_crop(flat.image, band, CELL_HEIGHT * natural / grid.pitch)
+            image, left, scale, shade = _line_crop_shaded(flat.image, band, CELL_HEIGHT * natural / grid.pitch)
             cells_ink = np.asarray(image) == 0
             grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
     if grid is None:
         return None
-    cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font)
+    # Matched on the shade where the photo has the pixels for it; from few pixels the grey is interpolation blur
+    # and JPEG ringing, which binarising cleans (tuning seed 2718: 600 px pages read worse on the shade).
+    shaded = SHADE_RAMP is not None and _source_pitch(flat, band, grid.pitch / scale) >= SHADE_MIN_PITCH
+    shade = shade if shaded else None
+    cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font, shade=shade)
     if by_baseline and BY_BASELINE:
-        cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font)
+        cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font, shade=shade)
     return grid, cells
+
+
+def _source_pitch(flat: Flat, band: Band, flat_pitch: float) -> float:
+    """The line's pitch in pixels of the page as photographed (the flat zone is drawn at a fixed pitch)."""
+    middle = (band.top + band.bottom) / 2
+    (x0, y0), (x1, y1) = (map_point(flat.coefficients, x, middle) for x in (band.left, band.right))
+    return flat_pitch * math.hypot(x1 - x0, y1 - y0) / max(1.0, band.right - band.left)
 
 
 def _zone_score(flat: Flat, font: str) -> tuple[float, list[Band], list[Cells]]:
@@ -328,7 +355,8 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
     turned = gray.rotate(turn_angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
     zone_top = min(map_point(flat.coefficients, 0, bands[0].top)[1], map_point(flat.coefficients,
                    flat.image.width, bands[0].top)[1]) if bands else turned.height
-    above = read_page_text(turned, int(zone_top - (bands[0].height if bands else 0)), frame, to_loaded) if page_text else ()
+    above_bottom = int(zone_top - (bands[0].height if bands else 0))
+    above = read_page_text(turned, above_bottom, frame, to_loaded) if page_text else ()
     return PageReading(loaded_size[0], loaded_size[1], turn_angle, above + zone)
 
 
@@ -343,8 +371,8 @@ def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame,
     words = run_tesseract(sheet)
     reads = []
     for image, offset in zip(images, offsets, strict=True):
-        mine = sorted((w for w in words if offset - 12 <= (w["box"][1] + w["box"][3]) / 2 <= offset + image.height + 12),
-                      key=lambda w: w["box"][0])
+        on_line = (w for w in words if offset - 12 <= (w["box"][1] + w["box"][3]) / 2 <= offset + image.height + 12)
+        mine = sorted(on_line, key=lambda w: w["box"][0])
         reads.append(("".join(w["text"] for w in mine), [w["conf"] / 100 for w in mine for _ in w["text"]]))
     lines = []
     count = len(bands)

@@ -147,7 +147,7 @@ def _normalised(rows: Any) -> Any:
 
 
 def classify(ink: Any, grid: Grid, height: int, font_path: str,
-             baseline: Optional[Baseline] = None) -> list[Cell]:
+             baseline: Optional[Baseline] = None, shade: Any = None) -> list[Cell]:
     """Each cell against every glyph (normalised correlation), over small shifts for residual misalignment.
 
     Without ``baseline`` each template's glyph top is placed at the line's top, give or take three rows (a
@@ -155,6 +155,9 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
     every template stands on the baseline at its cell,
     give or take a row, as OCR-B's glyphs do on the page: a letter's template cannot rise to a digit's top,
     and a skewed or warped line's cells are each placed where their own glyph stands.
+
+    ``shade`` (the line's grey, 0 paper .. 1 ink, the shape of ``ink``): the templates are matched on it, so a
+    stroke left faint keeps part of its weight; rows, blanks and ink tops are still judged on ``ink``.
     """
     cell_w = int(round(grid.pitch))
     templates, _ = _templates(cell_w, height, font_path)
@@ -163,8 +166,9 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
     top, bottom = text_rows(ink)
     pad = max(2, int(grid.pitch * 0.12))
     first_row = max(0, top - 4)
-    band = ink[first_row:bottom + 4].astype(np.float32)
-    band = np.pad(band, ((th, th), (tw + pad, tw + pad)))
+    inked = np.pad(ink[first_row:bottom + 4], ((th, th), (tw + pad, tw + pad)))
+    band = inked.astype(np.float32) if shade is None else np.pad(
+        np.asarray(shade, dtype=np.float32)[first_row:bottom + 4], ((th, th), (tw + pad, tw + pad)))
     offset_y = th + min(top, 4) - 2  # where a template's glyph top (row 2) meets the text's top
     reach = 3
     base_row = _template_rows(cell_w, height, font_path)[0]
@@ -187,7 +191,7 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
                 if window.shape == (th, tw):
                     windows.append(window.ravel())
                     shifts.append(dx)
-        blank = not band[:, x0:x0 + tw].any()
+        blank = not inked[:, x0:x0 + tw].any()
         if not windows:  # past the line's end (a grid that does not fit): nothing to match
             cells.append(Cell(centre, "<", -1.0, "<", -1.0, True, tuple(-1.0 for _ in GLYPHS), -1.0))
             predicted = centre + pitch
@@ -278,18 +282,21 @@ def baseline_of(ink: Any, cells: list[Cell], pitch: float, height: int, font_pat
 BASELINE_WORSE = 0.12  # a cell whose best match on the baseline scores this much under its first look keeps the first
 
 
-def by_baseline(ink: Any, grid: Grid, cells: list[Cell], height: int, font_path: str) -> list[Cell]:
+def by_baseline(ink: Any, grid: Grid, cells: list[Cell], height: int, font_path: str,
+                shade: Any = None) -> list[Cell]:
     """The line looked at again, every template standing on the line's baseline (``baseline_of``). A cell whose
     glyph fits the baseline far worse than it fitted freely (the baseline misjudged there: a smudge, the
     line's broken end) keeps its first look."""
     baseline = baseline_of(ink, cells, grid.pitch, height, font_path)
     if baseline is None:
         return cells
-    again = classify(ink, grid, height, font_path, baseline=baseline)
+    again = classify(ink, grid, height, font_path, baseline=baseline, shade=shade)
     return [new if new.score >= old.score - BASELINE_WORSE else old for old, new in zip(cells, again, strict=True)]
 
 
 TEMPLATE_MARGIN = 0.04  # see fuse(); tuned on ./dev bench ocr_read_rate (seed 0)
+
+
 def _ink_top(ink: Any, centre: float, pitch: float, top: int, bottom: int) -> float:
     """The first row of the cell's own ink (its middle columns): OCR-B's digits stand taller than its letters."""
     x0, x1 = int(round(centre - pitch * 0.3)), int(round(centre + pitch * 0.3))
@@ -391,7 +398,7 @@ def fuse(cells: list[Cell], read: str) -> tuple[str, list[float]]:
             j -= 1
     out, confidence = [], []
     model = _height_model(cells)
-    for cell, tess in zip(cells, aligned):
+    for cell, tess in zip(cells, aligned, strict=True):
         if cell.best == "<" and (tess is None or tess in _FILLER_LOOKALIKES or cell.score > 0.5):
             out.append("<")
             confidence.append(max(0.0, cell.score))

@@ -70,7 +70,9 @@ def flatten(gray: Any, radius: float) -> Any:
     """The image divided by its local background (the local brightest, smoothed): shadows and glare evened out,
     ink as dark as its contrast. The background is measured on a copy a few times smaller: it changes slowly."""
     factor = max(1, int(radius // 3))
-    small = gray.resize((max(1, gray.width // factor), max(1, gray.height // factor)), Image.BOX) if factor > 1 else gray
+    small = gray
+    if factor > 1:
+        small = gray.resize((max(1, gray.width // factor), max(1, gray.height // factor)), Image.BOX)
     size = max(3, int(radius / factor) | 1)
     background = Image.fromarray(_extreme(np.asarray(small), size, np.max).astype(np.uint8), "L")
     background = background.filter(ImageFilter.GaussianBlur(max(1.0, radius / factor / 2)))
@@ -288,7 +290,8 @@ def _homography(source: list[tuple[float, float]], target: list[tuple[float, flo
     h, *_ = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)
     normalised = np.array([[h[0], h[1], h[2]], [h[3], h[4], h[5]], [h[6], h[7], 1.0]])
     denormalise_src = np.array([[s_scale, 0, s_mean[0]], [0, s_scale, s_mean[1]], [0, 0, 1]])
-    normalise_tgt = np.array([[1 / t_scale, 0, -t_mean[0] / t_scale], [0, 1 / t_scale, -t_mean[1] / t_scale], [0, 0, 1]])
+    normalise_tgt = np.array([[1 / t_scale, 0, -t_mean[0] / t_scale], [0, 1 / t_scale, -t_mean[1] / t_scale],
+                              [0, 0, 1]])
     full = denormalise_src @ normalised @ normalise_tgt
     full /= full[2, 2]
     return [float(c) for c in full.ravel()[:8]]

@@ -390,11 +390,13 @@ def _number_reasons(declared_number: str, reading: mrz.Reading, rest_agrees: boo
     cannot (6/G: only the image tells). Where OCR itself doubted a character, the declared one it could be agrees.
 
     A number garbled beyond a typing slip (more than ``GARBLED_NUMBER_DISTANCE`` characters off) on a document
-    whose birth date, expiry and name are the declared ones (``rest_agrees``) is REVIEW, not FAIL (a number one
-    or two characters off is another number: FAIL, as before). Its one check digit passes a garbled reading one
-    time in ten, and the composite cannot catch what it passes (the number and its check digit open the
-    composite at the same weights). Measured: a card's 868212574 read as OC0ZI2D74 satisfied both and rejected
-    the holder's own document. 0/U and 5/Z weigh the same modulo 10 as 6/G: look-alikes no check digit sees.
+    whose birth date, expiry and name are the declared ones (``rest_agrees``) is REVIEW, not FAIL, and so is one
+    whose every difference is a letter for a digit or a digit for a letter (``_misread_not_typed``: 46 read as
+    QS). A number one or two characters off as a typist would slip (a digit for a digit) is another number:
+    FAIL. Its one check digit passes a garbled reading one time in ten, and the composite cannot catch what it
+    passes (the number and its check digit open the composite at the same weights). Measured: a card's
+    868212574 read as OC0ZI2D74 satisfied both and rejected the holder's own document. 0/U and 5/Z weigh the
+    same modulo 10 as 6/G: look-alikes no check digit sees.
     """
     read = reading.mrz.document_number
     if read == declared_number:
@@ -418,6 +420,14 @@ def _number_reasons(declared_number: str, reading: mrz.Reading, rest_agrees: boo
     if all(b in could_be for _, b, could_be in pairs):
         return []  # only where OCR was unsure, and the declared character is one it could have been
     if not all(frozenset((a, b)) in _LOOKALIKE_PAIRS | _UNSEEN_BY_CHECKS for a, b, _ in pairs):
+        if rest_agrees and _misread_not_typed(read, declared_number):
+            message = (
+                f"The document number was read as {read!r}, declared {declared_number!r}: letters read for digits"
+                " or digits for letters (a misreading, not a typing slip) on a document whose birth date, expiry"
+                " and name are the declared ones; such changes can cancel in the check digit: a person compares"
+                " the image"
+            )
+            return [Reason(MRZ_MISMATCH_DOCUMENT_NUMBER, Outcome.REVIEW, message)]
         return [_mismatch(MRZ_MISMATCH_DOCUMENT_NUMBER, "document number")]
     if all(frozenset((a, b)) in _UNSEEN_BY_CHECKS for a, b, _ in pairs):
         message = (
@@ -430,6 +440,17 @@ def _number_reasons(declared_number: str, reading: mrz.Reading, rest_agrees: boo
             " characters (0/O, 1/I, 5/S...): the number typed may hold one for the other"
         )
     return [Reason(MRZ_MISMATCH_DOCUMENT_NUMBER, Outcome.REVIEW, message)]
+
+
+def _misread_not_typed(read: str, declared_number: str) -> bool:
+    """As long as the declared number, and every character that differs is a letter read for a digit or a digit
+    for a letter: OCR's kind of difference (46 read as QS under glare), not a typist's (a slip or a swap keeps a
+    digit a digit). Two such changes can cancel in the check digit and the composite (Q and S weigh 2 more than
+    4 and 6 modulo 10: 7 x 2 + 3 x 2 = 20)."""
+    if len(read) != len(declared_number):
+        return False
+    changed = [(a, b) for a, b in zip(read, declared_number, strict=True) if a != b]
+    return bool(changed) and all(a.isdigit() != b.isdigit() for a, b in changed)
 
 
 def _mismatch(code: str, what: str) -> Reason:
