@@ -290,11 +290,39 @@ _SKELETON_RULES = (
 )
 _DOUBLED = re.compile(r"(.)\1+")
 
+# One syllable as Korean is romanised (McCune-Reischauer, with its apostrophes and breves dropped; Revised
+# Romanization; the North's official "ph"/"th"; popular spellings): onset, vowel, final consonant. Korean and
+# Chinese names are written a syllable a word ("KIM, Yong-Chol", "RI, Je-Son"), and the schemes differ in the
+# onset: MR writes the plain stops k/t/p/ch where RR writes g/d/b/j, and the aspirated ones k'/t'/p'/ch' (ph/th
+# in the North) where RR writes k/t/p/ch (Pinyin and Wade-Giles differ the same way: Dong/Tong, Jin/Chin). In a
+# word of one syllable that onset is a third of the word, and two short words a letter apart are two names to
+# token_similarity, so the lists' own spellings of one Korean name (Je/Che, Pom/Bom, Kwang/Gwang, Pil/Phil,
+# Ri/Li) never paired. Such a word's onset is folded to one letter per class before the other rules.
+_SYLLABLE = re.compile(
+    r"^(kk|gg|tt|dd|pp|bb|jj|tch|ch|ph|th|kh|[gkndtrlmbpsjh])?"
+    r"(yae|yeo|yoo|you|weo|wae|eui|woo|ae|ya|eo|ye|yo|wa|oe|oi|wo|we|wi|yu|eu|ui|oo|ou|ee|a|e|o|u|i)"
+    r"(ng|[knlmpt])?$"
+)
+_ONSETS = {"k": "g", "kk": "g", "gg": "g", "kh": "g", "t": "d", "tt": "d", "dd": "d", "th": "d"}
+_ONSETS |= {"p": "b", "pp": "b", "bb": "b", "ph": "b", "ch": "j", "jj": "j", "tch": "j"}
+_ONSETS |= {"r": "l"}  # the North's Ri, Ryu, Rim are the South's Li/Lee, Yu, Lim
+_SYLLABLE_VOWELS = {"eu": "u", "oi": "oe", "woo": "u", "you": "yo"}  # Seung/Sung, Choi/Choe, Woo/U, Young/Yong
+
+
+def _syllable(token: str) -> str:
+    """A word of one Korean-romanised syllable with its onset (and a few vowel spellings) folded: "Che" and
+    "Je", "Phil" and "Pil", "Kwang" and "Gwang" agree. Particles ("bin", "al") are left as they are."""
+    found = _SYLLABLE.match(token)
+    if not found or token in OPTIONAL:
+        return token
+    onset, vowel, final = found.groups()
+    return _ONSETS.get(onset or "", onset or "") + _SYLLABLE_VOWELS.get(vowel, vowel) + (final or "")
+
 
 @functools.lru_cache(maxsize=65536)
 def skeleton(token: str) -> str:
     """The token with transliteration-dependent spellings folded: "Djeenho" and "Jinho" agree."""
-    text = token
+    text = _syllable(token)
     for old, new in _SKELETON_RULES:
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", text)
