@@ -245,17 +245,34 @@ _GLUED = tuple(sorted(("al", "el", "ould", "bin", "ben", "ibn", "van", "von", "d
 ]
 
 
+# The theophoric endings of Arabic, Persian and South-Asian compound names, which their bearers also leave off:
+# "Ghodratollah" is "Ghodrat", "Kamaluddin" "Kamal", "Habibullah" "Habib" (-ullah/-ollah "of God", -uddin "of the
+# faith"). Found in the lists' own aliases (ZARGARI, Ghodrat / Ghodratollah; NABIZADA, Kamal / Kamaluddin).
+_THEOPHORIC = re.compile(r"^([a-z]{4,}?)(?:[uoai]llah?|[uoai]lah|[uoaei]dd?(?:in|een|ine)|aldin|aldeen)$")
+
+
 @functools.lru_cache(maxsize=65536)
 def unglued(token: str) -> str | None:
     """The token without the particles glued to its front ("ouldeabdallah" -> "eabdallah",
-    "vandenberg" -> "berg"), if any are there.
+    "vandenberg" -> "berg"), if any are there; else without a theophoric ending ("ghodratollah" -> "ghodrat",
+    "kamaluddin" -> "kamal"), if it has one.
 
-    Only while at least four letters remain: "Alan", "Elena" and "Benali" are names.
+    Only while at least four letters remain: "Alan", "Elena" and "Benali" are names, "Nuruddin" is not "Nur".
     """
-    stripped = token
+    glued = unprefixed(token)
+    if glued:
+        return glued
+    ending = _THEOPHORIC.match(token)
+    return ending.group(1) if ending else None
+
+
+@functools.lru_cache(maxsize=65536)
+def unprefixed(token: str) -> str | None:
+    """The token without the particles glued to its front only (what blocking files a token under besides itself:
+    a theophoric ending left off would lead "Aminullah" to every "Amin" on the list)."""
     for particle in _GLUED:
-        if stripped.startswith(particle) and len(stripped) - len(particle) >= 4:
-            return unglued(stripped[len(particle) :]) or stripped[len(particle) :]
+        if token.startswith(particle) and len(token) - len(particle) >= 4:
+            return unprefixed(token[len(particle) :]) or token[len(particle) :]
     return None
 
 
