@@ -163,19 +163,27 @@ def word_spans(name: str) -> tuple[tuple[str, frozenset[int]], ...]:
     return tuple(sorted(spans, key=lambda span: (min(span[1]), len(span[1]), span[0])))
 
 
+def _joined(written: tuple[str, ...], start: int, end: int) -> tuple[tuple[str, frozenset[int]], ...]:
+    """The words with those from ``start`` to ``end`` (excluded) written as one."""
+    return (
+        *((w, frozenset((k,))) for k, w in enumerate(written[:start])),
+        ("".join(written[start:end]), frozenset(range(start, end))),
+        *((w, frozenset((k,))) for k, w in enumerate(written[end:], end)),
+    )
+
+
 def _rereadings(name: str) -> list[tuple[tuple[str, frozenset[int]], ...]]:
     written = words(name)
     found = []
     for i in range(len(written) - 1):
         a, b = written[i], written[i + 1]
-        if a in OPTIONAL and len(b) > 2:
-            continue  # "al Baghdadi" glued is "albaghdadi": see unglued
-        merged = (
-            *((w, frozenset((k,))) for k, w in enumerate(written[:i])),
-            (a + b, frozenset((i, i + 1))),
-            *((w, frozenset((k,))) for k, w in enumerate(written[i + 2 :], i + 2)),
-        )
-        found.append(merged)
+        if a in PARTICLES and len(b) > 2:
+            continue  # "al Baghdadi" glued is "albaghdadi": see unglued (an honorific glued, "Seyyedzia", is read)
+        found.append(_joined(written, i, i + 2))
+        # a word of one or two letters between two others joins both ("Zia ur Rahman" / "Ziaurrahman",
+        # "Saif al Islam" / "Saifalislam", "Kamal ud Din" / "Kamaluddin")
+        if i + 2 < len(written) and len(b) <= 2 and len(a) > 2 and len(written[i + 2]) > 2:
+            found.append(_joined(written, i, i + 3))
     # every fragment of one or two letters glued to the word before it: "Sa id Jum a" -> "Said Juma"
     glued: list[tuple[str, frozenset[int]]] = []
     for i, word in enumerate(written):
