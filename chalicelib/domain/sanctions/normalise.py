@@ -274,6 +274,15 @@ def unglued(token: str) -> str | None:
     return ending.group(1) if ending else None
 
 
+def without_abd(token: str) -> str | None:
+    """An "Abd al-" compound without its "Abd" ("abdaziz" -> "aziz"), when four letters remain: people named Abd
+    al-Aziz go by Aziz too (the lists' own aliases: HAQQANI, Aziz for HAQQANI, Abdul Aziz). A weaker likeness
+    than a spelling (token_similarity); "Abdallah" is a name of its own, and "Abu Bakr" is never "Bakr"."""
+    if token.startswith("abd") and len(token) >= 7 and token != "abdallah":
+        return token[3:]
+    return None
+
+
 @functools.lru_cache(maxsize=65536)
 def unprefixed(token: str) -> str | None:
     """The token without the particles glued to its front only (what blocking files a token under besides itself:
@@ -363,12 +372,13 @@ def sound(token: str) -> str:
 
 @functools.lru_cache(maxsize=131072)
 def token_forms(word: str) -> tuple[tuple[str, str, str, str], ...]:
-    """The word and its form without a glued particle (unglued), each as (word, form, skeleton, Metaphone); the
+    """The word, its form without a glued particle (unglued) and without "Abd" (without_abd), each as (word,
+    form, skeleton, Metaphone); the
     Metaphone is empty when shorter than three letters (the matcher does not call such words alike). What
     screening compares a listed word by (similarity.near_pairs); made for every listed word when the index is
     filed, so that an applicant's screening only looks them up."""
     found = []
-    for form in (word, unglued(word)):
+    for form in (word, unglued(word), without_abd(word)):
         if form:
             metaphone = sound(form)
             found.append((word, form, skeleton(form), metaphone if len(metaphone) >= 3 else ""))
