@@ -179,3 +179,28 @@ def test_an_abd_name_written_without_abd_is_found_with_the_birth_year(listed, ty
 def test_abu_is_never_left_off():
     assert without_abd("abubakr") is None
     assert token_similarity("bakr", "abubakr") == token_similarity("bakr", "abxbakr")  # edit distance alone
+
+
+# -- Russian transliterations: Ye / E, -ij / -iy ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [  # the real list's own pairs (OFAC aliases of one person)
+        ("alekseyevich", "alekseevich"),
+        ("nikolayev", "nikolaev"),
+        ("matviyenko", "matvienko"),
+        ("yevgeniy", "evgeny"),
+        ("yelena", "elena"),
+        ("valerij", "valeriy"),
+        ("moskovskij", "moskovsky"),
+    ],
+)
+def test_russian_transliterations_share_a_skeleton(a, b):
+    assert skeleton(a) == skeleton(b), (a, b)
+
+
+@pytest.mark.parametrize("a, b", [("yehia", "ehia"), ("seoyeong", "seoeong")])
+def test_ye_is_not_folded_where_it_is_not_russian(a, b):
+    # Yehia is Yahya, not Ehia; the Korean "Seoyeong" folded to "Song" and flagged a Choe Seoyeong as CHOE Song Il
+    assert skeleton(a) != skeleton(b)

@@ -353,10 +353,24 @@ def _syllable(token: str) -> str:
     return _ONSETS.get(onset or "", onset or "") + _SYLLABLE_VOWELS.get(vowel, vowel) + (final or "")
 
 
+# Russian names as the English (BGN/PCGN), French, German and passport (ICAO) schemes write them, beside what the
+# rules below fold already (kh/h, -iy/-y/-ii, Yu/Iu, Ya/Ia, tch/ch): Ye after a vowel or at the start is E in some
+# ("Alekseyevich"/"Alekseevich", "Nikolayev"/"Nikolaev", "Yevgeniy"/"Evgeny", "Yelena"/"Elena"); a final -ij is -iy
+# ("Valerij", "Moskovskij"). Not in a Korean syllable (above).
+_RUSSIAN = (
+    (re.compile(r"(?<=[aeiou])ye(?=v|nk)"), "e"),  # -yev, -yevich, -yevna, -yenko: not Korean "Seoyeong"
+    (re.compile(r"^ye(?=[bcdfgklmnprstvz][a-z]{2})"), "e"),  # not Yehia (Yahya)
+    (re.compile(r"[iy]j$"), "iy"),
+)
+
+
 @functools.lru_cache(maxsize=65536)
 def skeleton(token: str) -> str:
     """The token with transliteration-dependent spellings folded: "Djeenho" and "Jinho" agree."""
     text = _syllable(token)
+    if text == token:
+        for pattern, replacement in _RUSSIAN:
+            text = pattern.sub(replacement, text)
     for old, new in _SKELETON_RULES:
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", text)
