@@ -33,59 +33,40 @@ def small(*entries: ListEntry) -> ScreeningIndex:
     return ScreeningIndex([*entries, *padding], {}, "t")
 
 
-# -- Korean (and Wade-Giles/Pinyin) syllables: the onset of a one-syllable word ----------------------------------
+# -- Korean syllables: the North's aspirate spellings ph/th/kh in a one-syllable word ----------------------------
 
-#: one onset as two romanisations write it: McCune-Reischauer (apostrophes dropped; the North's ph/th) and
-#: Revised Romanization
-ONSET_PAIRS = [
-    ("k", "g"),
-    ("t", "d"),
-    ("p", "b"),
-    ("ch", "j"),
-    ("ph", "p"),
-    ("th", "t"),
-    ("kk", "k"),
-    ("r", "l"),
-]
+ONSET_PAIRS = [("ph", "p"), ("th", "t"), ("kh", "k")]
 VOWELS = ["a", "ae", "ya", "o", "yo", "eo", "yeo", "u", "yu", "i", "e", "ye", "wa", "wo", "oe", "ui"]
 FINALS = ["", "k", "n", "l", "m", "p", "ng"]
 
 
 @given(st.sampled_from(ONSET_PAIRS), st.sampled_from(VOWELS), st.sampled_from(FINALS))
-def test_one_korean_syllable_in_two_romanisations_shares_a_skeleton(onsets, vowel, final):
-    mr, rr = (onset + vowel + final for onset in onsets)
-    if mr in OPTIONAL or rr in OPTIONAL:  # "bin", "al": particles are never folded
-        return
-    assert skeleton(mr) == skeleton(rr), (mr, rr)
-    assert token_similarity(mr, rr) >= 0.95, (mr, rr)
+def test_one_korean_syllable_with_the_norths_aspirate_spelling_shares_a_skeleton(onsets, vowel, final):
+    north, south = (onset + vowel + final for onset in onsets)
+    assert skeleton(north) == skeleton(south), (north, south)
+    assert token_similarity(north, south) >= 0.95, (north, south)
 
 
-@pytest.mark.parametrize(
-    "a, b",
-    [("kamal", "gamal"), ("tahir", "dahir"), ("bakr", "pakr"), ("chokri", "jokri"), ("ghazi", "kazi")],
-)
-def test_words_of_more_than_one_syllable_keep_their_onset(a, b):
-    # Kamal and Gamal (Jamal) are two Arabic names: only a word of one syllable is read as a Korean syllable
+@pytest.mark.parametrize("a, b", [("seung", "sung"), ("woo", "u"), ("young", "yong"), ("hyeon", "hyon")])
+def test_korean_vowel_spellings_of_one_syllable_share_a_skeleton(a, b):
+    assert skeleton(a) == skeleton(b)
+
+
+def test_ph_in_a_longer_word_is_still_f():
+    assert skeleton("mustapha") == skeleton("mustafa") and skeleton("philip") == skeleton("filip")
+
+
+@pytest.mark.parametrize("a, b", [("chang", "zhang"), ("kim", "gim"), ("ri", "li")])
+def test_the_plain_onsets_are_not_folded(a, b):
+    # Folding MR k/t/p/ch with RR g/d/b/j found the lists' own Korean spellings (Je/Che 83 -> 98) but made the
+    # Wade-Giles Chang the Pinyin Zhang and every Gim a Kim: the lists' cultures were flagged 1 -> 4 of 2,600 on
+    # a held-out seed (report split, 211), over the 0.1 % target; kept out until a fold can be culture-aware
     assert skeleton(a) != skeleton(b)
 
 
-@pytest.mark.parametrize(
-    "listed, typed",
-    [  # the real list's own spellings of one person (OFAC's DPRK entries and their aliases)
-        ("RI, Je-Son", "RI, Che-Son"),
-        ("JANG, Bom Su", "JANG, Pom Su"),
-        ("KANG, P'il-Hun", "KANG, Phil Hun"),
-        ("CHOE, Pu Il", "CHOI, Bu-il"),
-        ("CHO, Il-U", "CHO, Il Woo"),
-        ("RI, Hong-il", "LI, Hong Il"),
-        ("KIM, Jung Jong", "KIM, Chung Chong"),
-        ("JON, Myong Guk", "CHO'N, Myo'ng-kuk"),
-        ("JO, Yong Chol", "CHO, Yong Chol"),
-        ("MIN, Byong Chol", "MIN, Pyo'ng-ch'o'l"),
-    ],
-)
-def test_a_korean_name_in_another_romanisation_scores_as_a_transliteration(listed, typed):
-    # before the fold these scored 59.5-93.3 on the names alone (Li/Ri 59.5, Choi/Choe Bu/Pu 75.0)
+@pytest.mark.parametrize("listed, typed", [("KANG, P'il-Hun", "KANG, Phil Hun"), ("THAE, Yong Ho", "Tae Yong Ho")])
+def test_a_korean_name_with_the_norths_aspirate_spelling_scores_as_a_transliteration(listed, typed):
+    # "Phil" folded to "fil" by the general rules: 91.7 before
     index = small(ListEntry(OFAC_SDN, "1", listed))
     found = find_candidates(index, Applicant((typed,)), ScreeningPolicy())
     assert found and found[0].name_score >= 95, (listed, typed, found and found[0].name_score)
