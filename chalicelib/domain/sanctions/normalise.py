@@ -370,7 +370,7 @@ _RUSSIAN = (
 def skeleton(token: str) -> str:
     """The token with transliteration-dependent spellings folded: "Djeenho" and "Jinho" agree."""
     text = _syllable(token)
-    if text == token:
+    if text == token and ("ye" in text or text.endswith("j")):  # what the patterns need (most words: neither)
         for pattern, replacement in _RUSSIAN:
             text = pattern.sub(replacement, text)
     for old, new in _SKELETON_RULES:
