@@ -42,7 +42,7 @@ from .normalise import (
     token_forms,
     tokens,
     typo_keys,
-    unglued,
+    unprefixed,
     word_spans,
 )
 
@@ -124,7 +124,7 @@ def token_keys(token: str) -> frozenset[str]:
         keys.add("t:" + token)
         keys.update(phonetic_keys(token))
         keys.update(typo_keys(token))
-        glued = unglued(token)
+        glued = unprefixed(token)  # not a theophoric ending's: "Aminullah" would lead to every "Amin"
         if glued:
             keys.update(token_keys(glued))
     return frozenset(keys)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Sequence
 
-from .normalise import skeleton, sound, token_forms, unglued
+from .normalise import skeleton, sound, token_forms, unglued, without_abd
 
 
 @functools.lru_cache(maxsize=262144)
@@ -19,7 +19,7 @@ def token_similarity(a: str, b: str) -> float:
     shared start highly ("Jieun"/"Junho"), which floods the reviewer. Spellings of one
     sound ("Mohammed"/"Muhammad", "Hussein"/"Husayn") are far apart in edits, so an equal
     Metaphone key with a fair JW raises them to 0.9. A particle written glued to the name
-    ("OuldeAbdallah", "Almasri") is compared without it too.
+    ("OuldeAbdallah", "Almasri") is compared without it too, an "Abd al-" name without its "Abd" at 0.8.
     """
     similarity = _spelling_similarity(a, b)
     if similarity < 0.9:
@@ -28,7 +28,17 @@ def token_similarity(a: str, b: str) -> float:
             similarity = max(similarity, _spelling_similarity(glued_a, b) - 0.05)
         if glued_b:
             similarity = max(similarity, _spelling_similarity(a, glued_b) - 0.05)
+    if similarity < 0.8:  # "Aziz" for "Abdul Aziz": one name's short form, weaker than a spelling of it
+        bare_a, bare_b = without_abd(a), without_abd(b)
+        if bare_a:
+            similarity = max(similarity, _spelling_similarity(bare_a, b) - ABD_LEFT_OFF)
+        if bare_b:
+            similarity = max(similarity, _spelling_similarity(a, bare_b) - ABD_LEFT_OFF)
     return similarity
+
+
+#: What "Abd" left off costs a pair's similarity ("Aziz" / "Abdul Aziz": 0.8)
+ABD_LEFT_OFF = 0.2
 
 
 def _spelling_similarity(a: str, b: str) -> float:
