@@ -1,6 +1,6 @@
 """Load on the local stack: many applications from concurrent clients, submit to decision.
 
-    python -m bench.load [--clients 3] [--counts 200,1000] [--baseline 20] [--same-page | --both] [--measure-calls]
+    python -m bench.load [--clients 3] [--counts 200,1000] [--baseline 20] [--same-page | --one-way] [--measure-calls]
 
 One ``python -m devstack up`` on free ports. Each client is its own Cognito
 user (signed up through the stack's Cognito) with its own WebSocket
@@ -29,9 +29,10 @@ worker processes, ``DEVSTACK_OCR_WORKERS``); with
 Textract answers identical bytes from its cache, so the pass measures the app
 and the local stack without OCR (in AWS, OCR is Textract's managed service;
 the local engine's own speed and read rate are ``bench/ocr_read_rate.py``'s).
-``--both`` reports both ways in one run: after the loaded passes, the last
-count again with one page per client (its first reading of each client's
-page counted), and the ratio of the two rates.
+By default it reports both ways in one run: after the loaded passes, the
+last count again with one page per client (its first reading of each
+client's page counted), and the ratio of the two rates; ``--one-way`` leaves
+that pass out (``--both``, the default, is still accepted).
 
 Passes, on the same stack one after the other: the baseline (one client,
 ``--baseline`` applications: the unloaded latency of each step), then each
@@ -278,7 +279,7 @@ def call_latency(stack: Any, samples: int = 100) -> float:
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']  # not --both: CI time
+SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']  # both ways: the cached pass is cheap
 #: Liveness sessions an application may take (its stack's face_liveness_max_attempts is raised to it): these
 #: photos meet both turn challenges, never a blink, so a third of the sessions cannot pass.
 LIVENESS_ATTEMPTS = 8
@@ -295,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--same-page", action="store_true",
                         help="each client uploads one page again and again (the local Textract's cache answers)")
     parser.add_argument("--both", action="store_true",
-                        help="then the last count again with --same-page: real OCR against cached pages, one run")
+                        help="the default: then the last count again with --same-page (real OCR against cached pages)")
+    parser.add_argument("--one-way", action="store_true",
+                        help="no cached pass after the real-OCR passes (only a page of its own per application)")
     parser.add_argument("--measure-calls", action="store_true",
                         help="measure the calls per application again (bench.aws_calls) for the efficiency line")
     args = parser.parse_args(argv)
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             passes.append(run_pass(stack, tokens, f"load {count}", count, args.same_page))
             report(passes[-1], baseline)
         cached = None
-        if args.both and not args.same_page:
+        if not (args.one_way or args.same_page):  # both ways, unless asked for one
             cached = run_pass(stack, tokens, f"cached {counts[-1]}", counts[-1], True)
             report(cached, baseline)
 
