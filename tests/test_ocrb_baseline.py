@@ -8,34 +8,23 @@ was sure of; ``classify(..., baseline=...)`` stands every template on it at its 
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from devstack.ocrb import GLYPHS, Grid, baseline_of, by_baseline, classify
+from tests.support.ocrb_lines import FONT, HEIGHT, line_font
 
 pytestmark = pytest.mark.no_stack
 
-FONT = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
-HEIGHT = 30  # the digits' height, as the engine scales a line
 WIDTH = 30  # a TD1 line: the rule is the same at 36 and 44
-
-
-@functools.lru_cache(maxsize=1)
-def _font() -> tuple[ImageFont.FreeTypeFont, float, int]:
-    probe = ImageFont.truetype(FONT, 100)
-    _, top, _, bottom = probe.getbbox("0")
-    font = ImageFont.truetype(FONT, int(round(100 * HEIGHT / (bottom - top))))
-    return font, font.getlength("0"), font.getbbox("0")[1]
 
 
 def line(text: str, tilt: float, drop: int) -> tuple[np.ndarray, Grid]:
     """``text`` printed in OCR-B at the engine's scale, ``drop`` rows lower, turned by ``tilt`` degrees."""
-    font, advance, top = _font()
+    font, advance, top = line_font()
     image = Image.new("L", (int(advance * len(text)) + 80, HEIGHT * 3), 255)
     draw = ImageDraw.Draw(image)
     for i, char in enumerate(text):

@@ -8,35 +8,24 @@ an E; a line printed clean reads the same either way.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from devstack.ocrb import GLYPHS, Grid, by_baseline, classify
+from tests.support.ocrb_lines import FONT, HEIGHT, line_font
 
 pytestmark = pytest.mark.no_stack
 
-FONT = "/usr/share/fonts/opentype/ocr-b/OCRB.otf"
-HEIGHT = 30  # the digits' height, as the engine scales a line
 INK, PAPER = 0, 255
-
-
-@functools.lru_cache(maxsize=1)
-def _font() -> tuple[ImageFont.FreeTypeFont, float, int]:
-    probe = ImageFont.truetype(FONT, 100)
-    _, top, _, bottom = probe.getbbox("0")
-    font = ImageFont.truetype(FONT, int(round(100 * HEIGHT / (bottom - top))))
-    return font, font.getlength("0"), font.getbbox("0")[1]
 
 
 def printed(text: str, faint_feet: int = INK) -> tuple[np.ndarray, Grid]:
     """``text`` in OCR-B at the engine's scale (grey, 0 ink .. 255 paper); each E's foot (its last five rows of
     ink right of its stem) printed ``faint_feet`` grey instead of black."""
-    font, advance, top = _font()
+    font, advance, top = line_font()
     image = Image.new("L", (int(advance * len(text)) + 80, HEIGHT * 3), PAPER)
     draw = ImageDraw.Draw(image)
     for i, char in enumerate(text):
