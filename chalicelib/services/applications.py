@@ -2,7 +2,8 @@
 
 Each use case loads what it needs through the repository, asks the domain
 for a Change, and commits it. Concurrency is settled by the repository's
-conditional transaction: people get a 409, system steps re-read and retry.
+conditional transaction: a reviewer who lost a race to another decision gets a 409;
+system steps, and applicant actions that name no version (withdraw), re-read and retry.
 """
 
 from __future__ import annotations
@@ -241,8 +242,14 @@ class ApplicationService:
         return not last or (seq == app.last_seq and prev == app.last_hash)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
+        """The applicant sends no version: a system step (a check result, the sweeper) committing
+        between our read and our write is re-read and the withdrawal decided again. Only a state
+        that can no longer be withdrawn (another withdrawal won, or it was decided) is refused."""
         app = self.get_own(who, application_id)
-        change = self.commit(intake.withdraw(app, who.sub, reason, self.clock()))
+        change = self.apply_with_retry(
+            application_id, lambda current: intake.withdraw(current, who.sub, reason, self.clock()), app
+        )
+        assert change is not None  # a withdrawal is never a replay: it commits or raises
         return change.after
 
     # --- system steps -----------------------------------------------------
