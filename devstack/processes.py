@@ -111,11 +111,11 @@ class ChildProcess:
         return info
 
     def stop(self, timeout_s: float | None = None) -> None:
-        """SIGTERM, then wait (default: 15 s x $DEADLINE_FACTOR); SIGKILL only if it does not
+        """SIGTERM, then wait (default: 30 s x $DEADLINE_FACTOR); SIGKILL only if it does not
         stop in time."""
         from .deadlines import scaled
 
-        timeout_s = scaled(15.0) if timeout_s is None else timeout_s
+        timeout_s = scaled(30.0) if timeout_s is None else timeout_s
         process, self._process = self._process, None
         if process is None:
             return
