@@ -46,7 +46,7 @@ from bench._capacity_assumptions import CLIENT, DEFAULT_LATENCY, FACE, LATENCY
 INPUTS = ROOT / "bench" / "capacity-inputs.json"
 TARGET_USE = 0.70
 STATE_SHARDS = 16  # chalicelib/adapters/dynamodb_applications.STATE_SHARDS
-COUNTER_SHARDS = 64  # chalicelib/adapters/dynamodb_counters.SHARDS
+COUNTER_SHARDS = 256  # chalicelib/adapters/dynamodb_counters.SHARDS
 STREAM_POLLS_PER_SECOND = 4  # Lambda polls each stream shard about four times a second
 STREAM_BATCH = 100  # publish_history's batch_size
 SHARD_WRITES_PER_SECOND = 1000  # a history-stream shard per table partition, ~1,000 writes/s each
