@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # imported where built, so a handler's cold start loads only 
     from .services.maintenance import Maintenance
     from .services.operations import Operations
     from .services.outbox import OutboxRelay
-    from .services.rate_limits import RequestRateLimiter
+    from .services.rate_limits import DeferredUses, RequestRateLimiter
     from .services.reporting import DailyReports
     from .services.rescreening import CustomerProjection, CustomerRescreening, ScreeningCaseReviews
     from .services.review import ReviewService
@@ -159,7 +159,14 @@ class Services:
     def rate_limiter(self) -> RequestRateLimiter:
         from .services.rate_limits import RequestRateLimiter
 
-        return RequestRateLimiter(self.quotas, self.settings, self.clock)
+        return RequestRateLimiter(self.quotas, self.settings, self.clock, self.deferred_uses)
+
+    @cached_property
+    def deferred_uses(self) -> DeferredUses:
+        """A committing request's rate-limit use, until its commit carries it (shared by the two below)."""
+        from .services.rate_limits import DeferredUses
+
+        return DeferredUses()
 
     @cached_property
     def connections(self) -> ConnectionStore:
@@ -362,7 +369,12 @@ class Services:
         from .services.applications import ApplicationService
 
         return ApplicationService(
-            self.repository, self.clock, quotas=self.quotas, settings=self.settings, chain=self.chain_key
+            self.repository,
+            self.clock,
+            quotas=self.quotas,
+            settings=self.settings,
+            chain=self.chain_key,
+            deferred_uses=self.deferred_uses,
         )
 
     @cached_property

@@ -24,6 +24,7 @@ then read the diff.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -207,11 +208,19 @@ def permissions(
             return arn % (f"table/{name}" + (f"/index/{index}" if index else ""))
 
         if operation == "TransactWriteItems":
-            return [
+            grants = [
                 (f"dynamodb:{_TRANSACT[kind]}", table(body["TableName"]))
                 for item in params["TransactItems"]
                 for kind, body in item.items()
             ]
+            # A commit of an application adds to the state counters (the idempotency table) whenever its
+            # events move a state (issue 22): which commit does depends on the order the checks finish in, so
+            # every function that commits one may, whether or not the recording happened to see it.
+            tables = {body["TableName"] for item in params["TransactItems"] for body in item.values()}
+            applications, counters = os.environ.get("APPLICATIONS_TABLE_NAME"), os.environ.get("IDEMPOTENCY_TABLE_NAME")
+            if applications and counters and applications in tables:
+                grants.append(("dynamodb:UpdateItem", table(counters)))
+            return grants
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", table(item["Get"]["TableName"])) for item in params["TransactItems"]]
         if operation in ("BatchWriteItem", "BatchGetItem"):

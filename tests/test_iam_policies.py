@@ -410,6 +410,12 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     d.invoke("screen_sanctions", flows.sanctions_event(d.client, flows.address_message(listed.body["id"])))
     records = flows.stream_records(app_id)
     d.invoke("publish_history", {"Records": records})
+    # events no commit counted (written before the commits kept the state counters, issue 22): the relay
+    # counts them, with a marker each
+    legacy = flows.stream_records(flows.create_application(d.api, other))
+    for record in legacy:
+        record["dynamodb"]["NewImage"].pop("counted", None)
+    d.invoke("publish_history", {"Records": legacy})
     # an unreadable page: what OCR read is kept apart (readings/), and a reviewer reads it back
     from tests.support.documents import jpeg_bytes
 

@@ -26,13 +26,17 @@ import hashlib
 import heapq
 import itertools
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactGetError, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactGet, TransactWrite
 
+from ..domain.reporting import Tally, tally
 from ..domain.workflow.application import Application, Change
 from ..domain.workflow.history import HistoryEvent, LegacySeal
 from ..domain.workflow.states import FINAL_STATES, EventType, State
@@ -46,6 +50,7 @@ from ..services.ports import (
     QuotaFull,
     QuotaUse,
 )
+from .dynamodb_counters import additions
 from .dynamodb_models import ApplicationModel, BiometricsModel, HistoryModel, IdempotencyModel
 
 REVIEW_QUEUE_KEY = "FLAGGED"
@@ -56,6 +61,8 @@ STATE_SHARDS = 16
 READ_PAGE = 50
 #: TransactGetItems is cancelled while a transaction writes one of its items: read again this many times.
 GET_ATTEMPTS = 4
+#: A commit cancelled only by a busy counter shard is tried again (on another shard) this many times in all.
+COUNTER_ATTEMPTS = 4
 
 
 def shard_of(application_id: str) -> int:
@@ -75,8 +82,11 @@ def state_shard(app: Application) -> Optional[str]:
 
 
 class DynamoApplicationRepository(ApplicationRepository):
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, counts: bool = True):
         self.connection = connection  # for transactions; pynamodb's models carry their own
+        #: Whether each commit adds what its events change to the state counters (``dynamodb_counters``: in
+        #: the idempotency table), in its own transaction: exactly once by construction, no marker, no call.
+        self.counts = counts
 
     # --- reads -------------------------------------------------------------
 
@@ -203,13 +213,35 @@ class DynamoApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
-        quota: Optional[QuotaUse] = None,
+        quota: Union[QuotaUse, Sequence[QuotaUse], None] = None,
     ) -> None:
         """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
 
-        The quota is one more item of the same transaction (a conditional ADD on its counter in
-        the idempotency table), so a create costs one call and a failed create costs no quota.
+        Each quota is one more item of the same transaction (a conditional ADD on its counter in the
+        idempotency table), so a create costs one call and a failed create costs no quota; so are the
+        state counters' additions of the change's events (``tally``), on a shard picked at random: a
+        commit that lost only a race on a counter shard is tried again on another.
         """
+        uses = quota_uses(quota)
+        tallies = [t for e in change.events if (t := tally(e, change.after.created_at)) is not None]
+        for attempt in range(1, COUNTER_ATTEMPTS + 1):
+            try:
+                self._commit(change, idempotency_key, fingerprint, idempotency_ttl, uses, tallies)
+                return
+            except _CounterConflict as conflict:
+                if attempt == COUNTER_ATTEMPTS:
+                    raise ConcurrentChange(self.get(change.after.application_id)) from conflict.__cause__
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+
+    def _commit(
+        self,
+        change: Change,
+        idempotency_key: Optional[str],
+        fingerprint: Optional[str],
+        idempotency_ttl: int,
+        uses: Sequence[QuotaUse],
+        tallies: Sequence[Tally],
+    ) -> None:
         model = to_model(change.after)
         record = biometrics_write(change)
         if change.before is None:
@@ -218,14 +250,19 @@ class DynamoApplicationRepository(ApplicationRepository):
             app_condition = (ApplicationModel.version == change.before.version) & (
                 ApplicationModel.state == change.before.state.value
             )
-        claim_at = quota_at = None
+        claim_at: Optional[int] = None
+        quota_at: dict[int, QuotaUse] = {}
+        counters_at: set[int] = set()
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(model, condition=app_condition)
                 if record is not None:
                     tx.save(record[0], condition=record[1])
                 for event in change.events:
-                    tx.save(to_event_model(event, change.after), condition=HistoryModel.seq.does_not_exist())
+                    tx.save(
+                        to_event_model(event, change.after, counted=self.counts),
+                        condition=HistoryModel.seq.does_not_exist(),
+                    )
                 position = 1 + (record is not None) + len(change.events)
                 if idempotency_key:
                     claim = IdempotencyModel(
@@ -236,18 +273,23 @@ class DynamoApplicationRepository(ApplicationRepository):
                     )
                     tx.save(claim, condition=IdempotencyModel.key.does_not_exist())
                     claim_at, position = position, position + 1
-                if quota is not None:
+                for use in uses:  # updates come after the puts in the transaction's items
                     tx.update(
-                        IdempotencyModel(quota.key),
+                        IdempotencyModel(use.key),
                         actions=[
                             IdempotencyModel.uses.add(1),
                             IdempotencyModel.expires_at.set(
-                                dt.datetime.now(dt.UTC) + dt.timedelta(seconds=quota.ttl_seconds)
+                                dt.datetime.now(dt.UTC) + dt.timedelta(seconds=use.ttl_seconds)
                             ),
                         ],
-                        condition=IdempotencyModel.uses.does_not_exist() | (IdempotencyModel.uses < quota.limit),
+                        condition=IdempotencyModel.uses.does_not_exist() | (IdempotencyModel.uses < use.limit),
                     )
-                    quota_at = position
+                    quota_at[position], position = use, position + 1
+                if self.counts:
+                    for key, deltas in additions(tallies):
+                        tx.update(IdempotencyModel(key), actions=[Path([n]).add(d) for n, d in sorted(deltas.items())])
+                        counters_at.add(position)
+                        position += 1
         except TransactWriteError as error:
             codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
 
@@ -257,8 +299,12 @@ class DynamoApplicationRepository(ApplicationRepository):
             if failed(claim_at) and idempotency_key:  # a replay first: it is free
                 existing = IdempotencyModel.get(idempotency_key, consistent_read=True)
                 raise IdempotentReplay(existing.result or "", existing.fingerprint) from error
-            if failed(quota_at) and quota is not None:
-                raise QuotaFull(quota.key) from error
+            for index, use in quota_at.items():
+                if failed(index):
+                    raise QuotaFull(use.key) from error
+            conflicts = {i for i, code in enumerate(codes) if code == "TransactionConflict"}
+            if conflicts and conflicts <= counters_at and "ConditionalCheckFailed" not in codes:
+                raise _CounterConflict() from error  # only a counter shard was busy: the same change again
             if codes and any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in codes):
                 raise ConcurrentChange(self.get(change.after.application_id)) from error
             if error.cause_response_code == "TransactionConflictException":
@@ -274,6 +320,16 @@ class DynamoApplicationRepository(ApplicationRepository):
 
 
 # --- mapping ---------------------------------------------------------------
+
+
+class _CounterConflict(Exception):
+    """A commit cancelled only because another transaction was writing its counter shard."""
+
+
+def quota_uses(quota: Union[QuotaUse, Sequence[QuotaUse], None]) -> tuple[QuotaUse, ...]:
+    if quota is None:
+        return ()
+    return (quota,) if isinstance(quota, QuotaUse) else tuple(quota)
 
 
 def to_model(app: Application) -> ApplicationModel:
@@ -357,10 +413,13 @@ def to_application(model: ApplicationModel, record: Optional[BiometricsModel] = 
     )
 
 
-def to_event_model(event: HistoryEvent, application: Optional[Application] = None) -> HistoryModel:
+def to_event_model(
+    event: HistoryEvent, application: Optional[Application] = None, counted: bool = False
+) -> HistoryModel:
     """The history item. ``application`` (what the change made) adds two attributes outside the hashed
-    event: the applicant (so the outbox routes the event to the applicant's watchers without a read)
-    and when the application was created (so the counters can tell the time to a decision)."""
+    event: the applicant (so the outbox routes the event to the applicant's watchers without a read),
+    when the application was created (so the counters can tell the time to a decision) and ``counted``
+    (its commit added it to the state counters: the outbox relay counts only events without it)."""
     return HistoryModel(
         event.application_id,
         event.seq,
@@ -377,6 +436,7 @@ def to_event_model(event: HistoryEvent, application: Optional[Application] = Non
         created_at=application.created_at if application is not None else None,
         salt=event.salt,
         chain=event.chain,
+        counted=True if counted else None,
     )
 
 
@@ -413,16 +473,18 @@ def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
 
 def sequenced_events_from_stream(
     records: Iterable[Any],
-) -> Iterator[tuple[str, HistoryEvent, Optional[str], Optional[str]]]:
-    """(sequence number, event, applicant id, the application's created_at) of each inserted history event:
-    the sequence number is what ReportBatchItemFailures names; the other two are outside the hashed event
-    (None on older items): the applicant routes it, the creation time gives its time to a decision."""
+) -> Iterator[tuple[str, HistoryEvent, Optional[str], Optional[str], bool]]:
+    """(sequence number, event, applicant id, the application's created_at, counted) of each inserted history
+    event: the sequence number is what ReportBatchItemFailures names; the rest is outside the hashed event
+    (None / False on older items): the applicant routes it, the creation time gives its time to a decision,
+    ``counted`` says its commit added it to the state counters (so the relay does not)."""
     for record in records:
         if record.event_name == "INSERT" and record.new_image:
             image = record.new_image
             applicant = (image.get("applicant_id") or {}).get("S")
             created = (image.get("created_at") or {}).get("S")
-            yield str(record.sequence_number), event_from_stream_image(image), applicant, created
+            counted = bool((image.get("counted") or {}).get("BOOL"))
+            yield str(record.sequence_number), event_from_stream_image(image), applicant, created, counted
 
 
 # --- cursors ---------------------------------------------------------------

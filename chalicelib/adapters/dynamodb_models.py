@@ -7,7 +7,14 @@ the environment.
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -122,6 +129,7 @@ class HistoryModel(Model):
     applicant_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)  # the application's
     chain = NumberAttribute(null=True)  # the chain's version (workflow.history.CHAIN_*); absent: stored before it was
+    counted = BooleanAttribute(null=True)  # its commit added it to the state counters (absent: the outbox counts it)
 
 
 class IdempotencyModel(Model):

@@ -20,6 +20,19 @@ from .errors import ApiError, request_id, reshape_chalice_error, response_for
 from .requests import enforce_body_limit
 
 PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/asyncapi.json", "/console", "/console/{asset}"})
+#: Routes whose request commits a change of the application (``ApplicationService.commit``): the rate limit's
+#: use is taken in that commit's transaction, or after the view when nothing committed
+#: (``services.rate_limits``); every other authenticated request takes it before its view.
+COMMITTING_ROUTES = frozenset(
+    {
+        ("POST", "/applications"),
+        ("POST", "/applications/{application_id}/withdraw"),
+        ("POST", "/applications/{application_id}/biometric-consent"),
+        ("POST", "/applications/{application_id}/liveness-sessions"),
+        ("POST", "/applications/{application_id}/liveness-sessions/{session_id}/complete"),
+        ("POST", "/review/applications/{application_id}/decision"),
+    }
+)
 
 #: On every response. Personal data must never sit in a browser's or a proxy's
 #: cache (a route that serves static files may set its own Cache-Control); the
@@ -62,11 +75,17 @@ def http_middleware(
         _serving.request = request
         request.context.setdefault("requestId", str(uuid.uuid4()))  # chalice local/test client omit it
         # (its log key, per invocation and thread: observability.middleware, which runs first)
+        limiter: Optional[RequestRateLimiter] = None
         try:
-            if request.context.get("resourcePath") not in PUBLIC_ROUTES:
+            route = request.context.get("resourcePath")
+            if route not in PUBLIC_ROUTES:
                 identity = authenticate(request, verifier())
                 if rate_limiter is not None:
-                    rate_limiter().admit(identity)  # 429 with Retry-After past the user's limit
+                    limiter = rate_limiter()
+                    if (request.method, route) in COMMITTING_ROUTES:
+                        limiter.defer(identity)  # taken by the request's commit, or settled below
+                    else:
+                        limiter.admit(identity)  # 429 with Retry-After past the user's limit
             if request.method in ("POST", "PUT", "PATCH"):
                 enforce_body_limit(request, max_body_bytes())
             response = get_response(request)
@@ -76,6 +95,11 @@ def http_middleware(
             response = response_for(exc, request)
         finally:
             _serving.request = None
+        if limiter is not None:
+            try:
+                limiter.settle()  # a request no commit counted (refused, replayed, nothing changed) counts now
+            except Exception as exc:  # noqa: BLE001 - over the limit: 429, whatever the view answered
+                response = response_for(exc, request)
         response = reshape_chalice_error(response, request)
         response.headers.setdefault("X-Request-Id", request_id(request))
         if isinstance(response.body, (dict, list)) and not any(h.lower() == "content-type" for h in response.headers):

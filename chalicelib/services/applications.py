@@ -44,6 +44,7 @@ from .ports import (
     new_uuid,
     utc_now,
 )
+from .rate_limits import DeferredUses
 
 SYSTEM_RETRIES = 8
 #: Events per page of the history when the client names no limit (the most a page may hold).
@@ -97,8 +98,11 @@ class ApplicationService:
         quotas: Optional[Quotas] = None,
         settings: Optional[SettingsSource] = None,
         chain: Optional[ChainKey] = None,
+        deferred_uses: Optional[DeferredUses] = None,
     ):
         self.repo = repository
+        #: The request's rate-limit use, carried by its first commit (``services.rate_limits``).
+        self.deferred_uses = deferred_uses
         self.clock = clock
         self.new_id = new_id
         self.quotas = quotas
@@ -120,10 +124,24 @@ class ApplicationService:
         """Seal the change's events into the keyed chain, then commit it (with the daily quota's use, in
         the same transaction, when given); returns the sealed change.
 
-        Every write of the history goes through here, so every event carries the keyed MAC.
+        Every write of the history goes through here, so every event carries the keyed MAC. A request's
+        deferred rate-limit use (``rate_limits.DeferredUses``) is one more item of the first commit that
+        writes: past the limit nothing is written and the request is refused (``RateLimited``).
         """
         sealed = seal(change, self._key())
-        self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=quota)
+        held = self.deferred_uses.pending() if self.deferred_uses is not None else None
+        uses = [held.use] if held is not None else []  # the rate limit first: it is what the middleware checked
+        if quota is not None:
+            uses.append(quota)
+        try:
+            self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=uses or None)
+        except QuotaFull as full:
+            if held is not None and self.deferred_uses is not None and full.key == held.use.key:
+                self.deferred_uses.carried()  # refused by it: the window is full, nothing more to count
+                raise held.refusal from None
+            raise
+        if held is not None and self.deferred_uses is not None:
+            self.deferred_uses.carried()
         return sealed
 
     def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:

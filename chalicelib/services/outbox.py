@@ -6,9 +6,13 @@ message per application (its events of the batch, in order), ten messages to a
 PublishBatch call, reporting the first record it could not publish so the
 stream retries from there and no failure blocks the records before it.
 
-The relay also keeps the state counters (how many applications are in each
-state, what each day saw): each event is counted once, in one transaction per
-batch, so no report or view counts applications.
+The state counters (how many applications are in each state, what each day
+saw) are kept by the commits themselves: each commit adds what its events
+change in its own transaction (exactly once by construction) and marks them
+``counted``. The relay counts only events without that mark -- committed
+before the commits counted (a deploy's in-flight records) -- each once, in one
+transaction per batch with a marker per event; so no report or view counts
+applications, and a batch of counted events costs no DynamoDB call.
 
 One message per application, not per event: the notifier looks the
 application's watchers up once per message and pushes one frame, and the
@@ -117,7 +121,8 @@ class OutboxRelay:
     def relay_batch(self, records: Sequence[tuple[Any, ...]]) -> tuple[int, Optional[str]]:
         """Publish a stream batch's events; returns (events published, first failed sequence number).
 
-        ``records``: ``(sequence number, event[, applicant id])`` in stream order. The events are
+        ``records``: ``(sequence number, event[, applicant id[, created_at[, counted]]])`` in stream
+        order; ``counted``: its commit added it to the state counters (otherwise the relay does). The events are
         grouped by application, one message each, in the order of each application's first record;
         ten messages to a PublishBatch call; no DynamoDB call: the stream delivers each committed
         event at least once and every subscriber dedupes by ``event_id`` (the notifier's claims, the
@@ -128,7 +133,10 @@ class OutboxRelay:
         groups: dict[str, list[tuple[int, Any, HistoryEvent]]] = {}
         applicants: dict[str, str] = {}
         created: dict[str, str] = {}
+        counted: set[str] = set()
         for position, (sequence, event, *rest) in enumerate(records):
+            if len(rest) > 2 and rest[2]:
+                counted.add(str(sequence))
             groups.setdefault(event.application_id, []).append((position, sequence, event))
             if len(rest) > 0 and rest[0]:
                 applicants[event.application_id] = str(rest[0])
@@ -145,7 +153,7 @@ class OutboxRelay:
         first = min((ordered[index][0][0] for index in failed), default=len(records))
         published = sum(len(ordered[index]) for index in range(len(ordered)) if index not in failed)
         try:
-            self._count([record[1] for record in records[:first]], created)
+            self._count([record[1] for record in records[:first] if str(record[0]) not in counted], created)
         except Exception:  # noqa: BLE001 - counted nothing: the whole batch again (published twice, counted once)
             logger.exception("state counters not updated; the batch is retried")
             return 0, str(records[0][0])

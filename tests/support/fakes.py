@@ -83,10 +83,11 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
     clock = clock or FakeClock()
     services = Services(Config.from_environment({}), websocket_api=None, clock=clock)
     quotas = InMemoryQuotas()  # the repository takes the daily quota in its commit, as the table does
+    counters = InMemoryStateCounters()  # and adds to the state counters in its commit, as the table does
     services.__dict__.update(
         session=NoAws("boto3 session"),
         dynamodb_connection=NoAws("pynamodb connection"),
-        repository=InMemoryApplicationRepository(quotas),
+        repository=InMemoryApplicationRepository(quotas, counters),
         claims=InMemoryClaims(clock),
         connections=InMemoryConnectionStore(clock),
         documents=InMemoryDocumentStore(),
@@ -99,7 +100,7 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
         sanctions_index_store=InMemorySanctionsIndexStore(),
         list_downloader=StaticListDownloader(),
         quotas=quotas,
-        counters=InMemoryStateCounters(),
+        counters=counters,
         readings=InMemoryReadings(),
         directory=InMemoryUserDirectory(),
         chain_key=StaticChainKey(),
@@ -200,13 +201,16 @@ def screen(services: Services, application_id: str) -> dict[str, Any]:
 
 
 def relay(services: Services, *application_ids: str) -> int:
-    """What the history stream and the outbox relay do for these applications: publish their events and
-    count them (with the applicant and the creation time the stream's items carry). Returns events relayed."""
+    """What the history stream and the outbox relay do for these applications: publish their events (and
+    count those no commit counted), with what the stream's items carry: the applicant, the creation time and
+    whether the commit counted the event. Returns events relayed."""
     records = []
+    counted = getattr(services.repository, "counted", set())
     for application_id in application_ids:
         app = services.repository.get(application_id)
         for event in services.repository.history(application_id):
-            records.append((f"{application_id}#{event.seq}", event, app.applicant_id, app.created_at))
+            event_id = f"{application_id}#{event.seq}"
+            records.append((event_id, event, app.applicant_id, app.created_at, event_id in counted))
     published, failed_at = services.outbox.relay_batch(records)
     assert failed_at is None
     return published

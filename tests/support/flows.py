@@ -159,16 +159,24 @@ def stream_records(application_id: str) -> list[dict[str, Any]]:
     return _history_stream.records_of(application_id)
 
 
+def counted_by_commit(event: Any) -> bool:
+    """Whether the history item says its commit added it to the state counters (``counted``)."""
+    from chalicelib.adapters.dynamodb_models import HistoryModel
+
+    return bool(HistoryModel.get(event.application_id, event.seq, consistent_read=True).counted)
+
+
 def relay(*application_ids: str) -> int:
     """What the history stream and publish_history do for these applications, in this process: their
-    events published and counted (the counters are the relay's), with what the stream's items carry."""
+    events published (and counted by the relay if their commit did not: the items' ``counted``), with what the
+    stream's items carry."""
     from chalicelib.bootstrap import services
 
     repository = services().repository
     records = []
     for application_id in application_ids:
         app = repository.get(application_id)
-        records += [(f"{application_id}#{e.seq}", e, app.applicant_id, app.created_at)
+        records += [(f"{application_id}#{e.seq}", e, app.applicant_id, app.created_at, counted_by_commit(e))
                     for e in repository.history(application_id)]
     published, failed_at = services().outbox.relay_batch(records)
     assert failed_at is None

@@ -10,9 +10,9 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Optional
+from typing import Optional, Union
 
-from ...domain.reporting import Tally
+from ...domain.reporting import Tally, tally
 from ...domain.workflow.application import Application, Change
 from ...domain.workflow.history import HistoryEvent
 from ...domain.workflow.states import FINAL_STATES, State
@@ -75,9 +75,14 @@ def _decode_cursor(cursor: Optional[str], partition: str) -> Optional[str]:
 class InMemoryApplicationRepository(ApplicationRepository):
     """Applications, their history and idempotency records, committed atomically under one lock."""
 
-    def __init__(self, quotas: Optional[InMemoryQuotas] = None) -> None:
+    def __init__(
+        self, quotas: Optional[InMemoryQuotas] = None, counters: Optional[InMemoryStateCounters] = None
+    ) -> None:
         self._lock = threading.RLock()
         self.quotas = quotas or InMemoryQuotas()  # the counters a commit's QuotaUse takes (the table's)
+        #: The state counters each commit adds its events to, as the table's transaction does (None: not kept).
+        self.counters = counters
+        self.counted: set[str] = set()  # ids of the events a commit counted (the history item's ``counted``)
         self._apps: dict[str, Application] = {}
         self._history: dict[str, dict[int, HistoryEvent]] = {}
         self._idempotency: dict[str, IdempotencyRecord] = {}
@@ -149,7 +154,7 @@ class InMemoryApplicationRepository(ApplicationRepository):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
-        quota: Optional[QuotaUse] = None,
+        quota: Union[QuotaUse, Sequence[QuotaUse], None] = None,
     ) -> None:
         """All of the change or none of it, on the conditions of the DynamoDB transaction."""
         app_id = change.after.application_id
@@ -176,8 +181,14 @@ class InMemoryApplicationRepository(ApplicationRepository):
                 applies = False
             if not applies or any(e.seq in events for e in change.events):
                 raise ConcurrentChange(_stored(current) if current is not None else None)
-            if quota is not None and not self.quotas.take(quota.key, quota.limit, quota.ttl_seconds):
-                raise QuotaFull(quota.key)
+            uses = (quota,) if isinstance(quota, QuotaUse) else tuple(quota or ())
+            taken: list[QuotaUse] = []
+            for use in uses:
+                if not self.quotas.take(use.key, use.limit, use.ttl_seconds):
+                    for back in taken:  # all or nothing, as the transaction
+                        self.quotas.give_back(back.key)
+                    raise QuotaFull(use.key)
+                taken.append(use)
             after = dataclasses.replace(change.after, biometrics=stored_record) if keeps_record else change.after
             self._apps[app_id] = _stored(after)
             events = self._history.setdefault(app_id, {})
@@ -185,6 +196,10 @@ class InMemoryApplicationRepository(ApplicationRepository):
                 events[event.seq] = _stored_event(event)
             if idempotency_key:
                 self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
+            if self.counters is not None:
+                created = change.after.created_at
+                self.counters.add([t for e in change.events if (t := tally(e, created)) is not None])
+                self.counted.update(f"{app_id}#{e.seq}" for e in change.events)
             self.commits += 1
 
     def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
@@ -300,6 +315,13 @@ class InMemoryStateCounters(StateCounters):
                 self._states.update(tally.states)
                 self._days.setdefault(tally.day, Counter()).update(tally.day_counts)
         return new
+
+    def add(self, tallies: Sequence[Tally]) -> None:
+        """What a commit adds in its own transaction (no marker: it commits once)."""
+        with self._lock:
+            for tally in tallies:
+                self._states.update(tally.states)
+                self._days.setdefault(tally.day, Counter()).update(tally.day_counts)
 
     def states(self) -> dict[str, int]:
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 from ...domain.reporting import Tally
 from ...domain.workflow.application import Application, Change
@@ -78,12 +78,14 @@ class ApplicationRepository(abc.ABC):
         idempotency_key: Optional[str] = None,
         fingerprint: Optional[str] = None,
         idempotency_ttl: int = 24 * 3600,
-        quota: Optional[QuotaUse] = None,
+        quota: Union[QuotaUse, Sequence[QuotaUse], None] = None,
     ) -> None:
         """Write the change atomically, or raise ConcurrentChange / IdempotentReplay / QuotaFull.
 
-        ``quota``: one use of that counter, in the same transaction (nothing is written past its
-        limit; an idempotent replay is reported as such and costs none of it)."""
+        ``quota``: one use of each counter given, in the same transaction (nothing is written past any
+        limit: ``QuotaFull`` names the first one full; an idempotent replay is reported as such and costs
+        none of them). The commit also adds its events to the state counters (``StateCounters``), in the
+        same transaction: exactly once, since the commit happens once."""
 
     @abc.abstractmethod
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
