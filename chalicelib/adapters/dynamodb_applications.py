@@ -363,10 +363,6 @@ def to_application(model: ApplicationModel, record: Optional[BiometricsModel] = 
     )
 
 
-def _number(stored: Optional[float]) -> Optional[int]:
-    return int(stored) if stored is not None else None
-
-
 def to_event_model(event: HistoryEvent, application: Optional[Application] = None) -> HistoryModel:
     """The history item. ``application`` (what the change made) adds two attributes outside the hashed
     event: the applicant (so the outbox routes the event to the applicant's watchers without a read)
@@ -408,6 +404,10 @@ def to_event(model: HistoryModel) -> HistoryEvent:
         salt=model.salt,
         chain=int(model.chain) if model.chain is not None else None,
     )
+
+
+def _number(stored: Optional[float]) -> Optional[int]:
+    return int(stored) if stored is not None else None
 
 
 def event_from_stream_image(image: dict[str, Any]) -> HistoryEvent:

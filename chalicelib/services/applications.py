@@ -124,11 +124,10 @@ class ApplicationService:
         """Seal the change's events into the keyed chain, then commit it (with the daily quota's use, in
         the same transaction, when given); returns the sealed change.
 
-        Every write of the history goes through here, so every event carries the keyed MAC, and the
-        applicant's numbering (``disclosure.numbered``: what they are shown of the head and each shown event's
-        place among theirs) is kept with every change: a sanctions review of them moves none of what they read.
+        Every write of the history goes through here, so every event carries the keyed MAC.
         """
-        sealed = disclosure.numbered(seal(change, self._key()))
+        change = disclosure.numbered(change)  # the applicant's numbering, kept with every change (tipping off)
+        sealed = seal(change, self._key())
         self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=quota)
         return sealed
 
