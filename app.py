@@ -189,8 +189,9 @@ def get_application(application_id):
     params=HISTORY_PAGING,
     responses={200: History},
     errors=(400, 403, 404, 422),
-    description="chain_intact: the page's events verify and chain on from the previous page (its cursor); "
-    "on the last page (next_cursor null), the chain ends at the application's stored head.",
+    description="Only the events shown to you, numbered seq 1..n among those, without prev_hash; limit of them "
+    "a page. chain_intact: the whole recorded history verifies and ends at the application's stored head, and the "
+    "page continues from the event its cursor names.",
 )
 @handles_errors
 def application_history(application_id):

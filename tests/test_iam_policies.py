@@ -349,13 +349,14 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
             "reason": "test",
         }
     )
-    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))  # the old format
+    # the old format (no shown_seq either: the applicant's frame is numbered from the history)
+    d.invoke("notify_subscribers", d.client.events.generate_sns_event(message=message))
     d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "my-applications"})
     batch = {  # the outbox's message: one application's events of a stream batch
         "application_id": app_id,
         "applicant_id": applicant.sub,
         "events": [
-            {**json.loads(message), "event_id": f"{app_id}#{seq}", "seq": seq, "type": kind}
+            {**json.loads(message), "event_id": f"{app_id}#{seq}", "seq": seq, "type": kind, "shown_seq": seq}
             for seq, kind in ((3, "check.completed"), (4, "document.received"), (5, "application.approved"))
         ],
     }

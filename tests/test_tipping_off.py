@@ -65,12 +65,34 @@ def in_review(api, client, applicant, reviewer, request):
         record(app_id, "face", "PASS")
     assert record(app_id, "identity", "PASS").state.value == "FLAGGED"
     if kind == "sanctions":
+        before = what_the_applicant_reads(api, applicant, app_id)
         mark = {"list": "OFAC-SDN", "entry_id": "16452", "reason": "born elsewhere; listed man born 1964"}
         assert api.post(f"/review/applications/{app_id}/sanctions/false-positives", mark, user=reviewer).status == 200
         decided = api.post(f"/review/applications/{app_id}/decision",
                            {"decision": "approve", "reason": "not the listed man: other town"}, user=reviewer)
         assert decided.status == 200 and decided.body["state"] == "FLAGGED", decided.body  # a recommendation
+        # no trace either: what the applicant reads is what they read before the mark and the recommendation
+        assert what_the_applicant_reads(api, applicant, app_id) == before
     return kind, app_id
+
+
+def what_the_applicant_reads(api, applicant, app_id: str) -> dict:
+    """Their application, its summary in their list, and every page of its history at a few page sizes."""
+    pages = {}
+    for limit in (1, 2, 3, 100):
+        pages[limit], cursor = [], None
+        while True:
+            page = api.get(f"/applications/{app_id}/history?limit={limit}" + (f"&cursor={cursor}" if cursor else ""),
+                           user=applicant)
+            assert page.status == 200, page.body
+            pages[limit].append(page.body)
+            cursor = page.body["next_cursor"]
+            if not cursor:
+                break
+    whole = pages[100][0]["items"]
+    assert [e["seq"] for e in whole] == list(range(1, len(whole) + 1)) and not any("prev_hash" in e for e in whole)
+    listed = [a for a in api.get("/applications?limit=50", user=applicant).body["items"] if a["id"] == app_id]
+    return {"application": api.get(f"/applications/{app_id}", user=applicant).body, "listed": listed, "pages": pages}
 
 
 def everything_the_applicant_can_fetch(api, applicant, app_id: str) -> list:

@@ -355,6 +355,9 @@ def to_model(app: Application) -> ApplicationModel:
         legacy_seal=app.legacy_seal.encode() if app.legacy_seal else None,
         recommendation=dict(app.recommendation) if app.recommendation is not None else None,
         claim=dict(app.claim) if app.claim is not None else None,
+        shown_seq=app.shown_seq,
+        shown_version=app.shown_version,
+        shown_at=app.shown_at,
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
         state_shard=state_shard(app),
@@ -410,6 +413,9 @@ def to_application(model: ApplicationModel, record: Optional[BiometricsModel] = 
         legacy_seal=LegacySeal.parse(model.legacy_seal),
         recommendation=model.recommendation,
         claim=model.claim,
+        shown_seq=_number(model.shown_seq),
+        shown_version=_number(model.shown_version),
+        shown_at=model.shown_at,
     )
 
 
@@ -432,6 +438,7 @@ def to_event_model(
         details=dict(event.details),
         prev_hash=event.prev_hash,
         hash=event.hash,
+        shown_seq=event.shown_seq,
         applicant_id=application.applicant_id if application is not None else None,
         created_at=application.created_at if application is not None else None,
         salt=event.salt,
@@ -453,9 +460,14 @@ def to_event(model: HistoryModel) -> HistoryEvent:
         details=model.details or {},
         prev_hash=model.prev_hash,
         hash=model.hash,
+        shown_seq=_number(model.shown_seq),
         salt=model.salt,
         chain=int(model.chain) if model.chain is not None else None,
     )
+
+
+def _number(stored: Optional[float]) -> Optional[int]:
+    return int(stored) if stored is not None else None
 
 
 def event_from_stream_image(image: dict[str, Any]) -> HistoryEvent:

@@ -81,6 +81,10 @@ class ApplicationModel(Model):
     legacy_seal = UnicodeAttribute(null=True)  # the sealed head of a version-1 (unkeyed) history
     recommendation = JSONAttribute(null=True)  # four eyes: the standing recommendation
     claim = JSONAttribute(null=True)  # the review queue: who holds the case, until when
+    #: What the applicant is shown of the head (domain/disclosure.py); absent on items from before they were kept.
+    shown_seq = NumberAttribute(null=True)
+    shown_version = NumberAttribute(null=True)
+    shown_at = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     flagged_key = UnicodeAttribute(null=True)
     state_shard = UnicodeAttribute(null=True)  # "<STATE>#<NN>" while a job may still visit it
@@ -124,6 +128,7 @@ class HistoryModel(Model):
     details = JSONAttribute(default=dict)
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
+    shown_seq = NumberAttribute(null=True)  # its place among the events the applicant is shown (not hashed)
     salt = UnicodeAttribute(null=True)  # events holding personal data, until the retention purge
     # Outside the hashed event (routing and counting only; absent on items written before them):
     applicant_id = UnicodeAttribute(null=True)

@@ -92,8 +92,9 @@ class Ping(_Frame):
 
 
 class SubscribedApplication(_Frame):
-    """The subscription holds. ``seq`` is the application's latest history sequence number: compare it with
-    the events' ``seq`` to know what you already have and to notice a gap (then read the history over REST)."""
+    """The subscription holds. ``seq`` is the application's latest history sequence number (the applicant's: the
+    number of history events shown to them, as their REST history numbers them): compare it with the events'
+    ``seq`` to know what you already have and to notice a gap (then read the history over REST)."""
 
     type: Literal["subscribed"]
     application_id: str
@@ -147,7 +148,9 @@ class ApplicationEvent(_Frame):
 
     event_id: str = Field(description="<application_id>#<seq>; at-least-once delivery: dedupe by it")
     application_id: str
-    seq: int = Field(ge=1)
+    seq: int = Field(
+        ge=1, description="Staff: the recorded sequence number; applicants: its place among the events shown to them"
+    )
     type: EventType
     from_state: Optional[State]
     state: State

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from chalice import Response
 from chalice.app import Request
 
-from ..domain import face_workflow
+from ..domain import disclosure, face_workflow
 from ..domain.workflow.errors import DomainError, IllegalTransition, NoDocument, NoSuchCandidate, NotAllowed
 from ..observability import logger
 from ..services.errors import (
@@ -99,6 +99,11 @@ def request_id(request: Optional[Request]) -> str:
     return str(context.get("requestId") or "unknown")
 
 
+def _applicants_route(request: Optional[Request]) -> bool:
+    path = str((getattr(request, "context", None) or {}).get("resourcePath") or "") if request is not None else ""
+    return path == "/applications" or path.startswith("/applications/")
+
+
 def error_response(
     status: int,
     code: str,
@@ -151,7 +156,9 @@ def response_for(exc: BaseException, request: Optional[Request]) -> Response:
         )
     if isinstance(exc, ConcurrentChange):
         current = exc.current
-        details: dict[str, Any] = {"state": current.state.value, "version": current.version} if current else {}
+        # the applicant's routes answer their version (``disclosure.version``), staff routes the recorded one
+        seen = disclosure.version if _applicants_route(request) else (lambda app: app.version)
+        details: dict[str, Any] = {"state": current.state.value, "version": seen(current)} if current else {}
         return error_response(409, "conflict", "the application was changed by someone else", details, request)
     if isinstance(exc, IllegalTransition):
         details = {"state": exc.state.value if exc.state else None, "event": exc.event_type.value}

@@ -274,8 +274,12 @@ class ApplicationPage(_Strict):
 
 
 class HistoryEventOut(_Strict):
+    """An event of the history. Staff read it as recorded. The applicant reads only the events shown to them,
+    ``seq`` numbering those 1..n, and no ``prev_hash`` (the event recorded before may be one they are not shown);
+    ``hash`` is the recorded one, an opaque id of the event."""
+
     application_id: str
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, description="Staff: the recorded sequence number; the applicant: its place among theirs")
     type: EventType
     actor: str = Field(description="kind:id, e.g. applicant:<sub>, system:consolidation")
     at: str
@@ -283,7 +287,7 @@ class HistoryEventOut(_Strict):
     to_state: State
     reason: str
     details: dict[str, Any]
-    prev_hash: str
+    prev_hash: str = MayBeAbsent
     hash: str
     actor_name: Optional[str] = Field(
         default=None, description="Reviewers' view: the staff member in words (their verified e-mail)"

@@ -27,7 +27,7 @@ def application(app: Application, reviewer: bool = False) -> dict[str, Any]:
     """The application; the applicant's view tells nothing of a screening (``domain.disclosure``: no sanctions
     check, no list entry, no other application with the same face, neutral reasons instead)."""
     return {
-        **summary(app),
+        **summary(app, reviewer),
         "state_since": app.state_since,
         "declared": dict(app.declared),
         "checks": {name: dict(result) for name, result in app.checks.items()}
@@ -113,29 +113,29 @@ def _band(details: Mapping[str, Any]) -> Optional[str]:
     return similarity_band(details.get("similarity"), float(thresholds["review"]), float(thresholds["match"]))
 
 
-def summary(app: Application) -> dict[str, Any]:
+def summary(app: Application, reviewer: bool = False) -> dict[str, Any]:
+    """Staff read the recorded ``version`` and ``updated_at``; the applicant those of the last change that showed
+    them an event (``disclosure.version``: a sanctions review of them moves neither)."""
     return {
         "id": app.application_id,
         "state": app.state.value,
-        "version": app.version,
+        "version": app.version if reviewer else disclosure.version(app),
         "created_at": app.created_at,
-        "updated_at": app.updated_at,
+        "updated_at": app.updated_at if reviewer else disclosure.updated_at(app),
     }
 
 
-def event(evt: HistoryEvent, reviewer: bool = False) -> dict[str, Any]:
-    """An event as recorded (staff), or as the applicant sees it (``disclosure.event``: the hash still covers
-    what was recorded; staff as their role; no scores, list entries or telling reasons)."""
-    return evt.to_dict() if reviewer else disclosure.event(evt.to_dict())
+def event(evt: HistoryEvent) -> dict[str, Any]:
+    """An event as recorded: the staff view (the applicant's is ``disclosure.history_event``)."""
+    return evt.to_dict()
 
 
-def history(found: History, reviewer: bool = False) -> dict[str, Any]:
-    """A page of the history; the applicant's view shows staff as their role, without internal reasons, and
-    nothing of a screening (``disclosure.shown``: no sanctions check, no sanctions review, no four-eyes
-    recommendation: tipping off); the chain is checked over the whole page, hidden events included."""
-    shown = [e for e in found.events if reviewer or disclosure.shown(e.to_dict())]
+def history(found: History) -> dict[str, Any]:
+    """A page of the applicant's history (``ApplicationService.history``): only the events shown to them, numbered
+    1..n among those, without ``prev_hash`` (``disclosure.history_event``: no gap, no link to a hidden event; staff
+    as their role, without internal reasons; nothing of a screening); ``chain_intact`` covers every recorded event."""
     return {
-        "items": [event(e, reviewer) for e in shown],
+        "items": [disclosure.history_event(e) for e in found.events],
         "chain_intact": found.intact,
         "next_cursor": found.next_cursor,
     }
@@ -209,7 +209,7 @@ def review_detail(found: Detail, viewer: str, now: dt.datetime, policy: Policy) 
     return {
         **application(app, reviewer=True),
         "applicant_id": app.applicant_id,
-        "history": [{**event(e, reviewer=True), "actor_name": names.get(e.actor)} for e in found.history],
+        "history": [{**event(e), "actor_name": names.get(e.actor)} for e in found.history],
         "chain_intact": found.chain_intact,
         "review": review_state(app, viewer, now, policy) if app.state is State.FLAGGED else None,
     }
@@ -330,4 +330,4 @@ def screening_case(case: ScreeningCase) -> dict[str, Any]:
 
 
 def screening_case_detail(case: ScreeningCase, app: Application) -> dict[str, Any]:
-    return {**screening_case(case), "application": summary(app)}
+    return {**screening_case(case), "application": summary(app, reviewer=True)}

@@ -1,5 +1,7 @@
-// The audit history as a timeline, with the hash chain's status: each event
-// shows the start of its hash and of the previous one, so a reader sees the links.
+// The audit history as a timeline, with the hash chain's status. Staff: each event shows its recorded seq and the
+// start of its hash and of the previous one, so a reader sees the links. The applicant: the API numbers only the
+// events shown to them (#1..#n) and sends no previous hash (it may be that of an event they are not shown: tipping
+// off, chalicelib/domain/disclosure.py), so each shows its number and the start of its hash.
 import { h, time } from "./dom.js";
 import { checkInWords, eventInWords, outcomeInWords, stateInWords, withCode } from "./words.js";
 
@@ -65,6 +67,14 @@ export function timeline(events, chainIntact, me = null, { staff = false } = {})
         h("strong", {}, withCode(eventInWords(e.type), e.type, staff)), " ", stateChange(e, staff)),
       h("div", { class: "timeline-meta" }, time(e.at), " · ", h("span", { class: "actor", title: e.actor }, actorInWords(e, me))),
       reasonFor(e, staff) ? h("div", { class: "timeline-reason" }, reasonFor(e, staff)) : null,
-      h("div", { class: "hash mono", title: `hash ${e.hash}\nprevious ${e.prev_hash}` },
-        `${e.prev_hash.slice(0, 10)}… → ${e.hash.slice(0, 10)}…`)))));
+      hashLine(e, staff)))));
+}
+
+/** Staff: "prev… → hash…" (the link); the applicant: the event's own hash, an id a reviewer can find it by. */
+function hashLine(e, staff) {
+  if (staff && e.prev_hash) {
+    return h("div", { class: "hash mono", title: `hash ${e.hash}\nprevious ${e.prev_hash}` },
+      `${e.prev_hash.slice(0, 10)}… → ${e.hash.slice(0, 10)}…`);
+  }
+  return h("div", { class: "hash mono", title: `hash ${e.hash}` }, `${e.hash.slice(0, 10)}…`);
 }

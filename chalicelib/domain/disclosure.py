@@ -15,24 +15,34 @@ and keep every detail.
   (FAIL). A sanctions hit and a duplicate face therefore look the same to the applicant, and like nothing
   but "in review".
 * Events that exist only because of such a review are not shown: a false-positive mark, a customer's
-  re-screening case (``workflow.states.HIDDEN_FROM_APPLICANT``), and the four-eyes recommendation (four eyes are
-  asked for sanctions cases, so "awaiting a second reviewer" would tell).
+  re-screening case (``workflow.states.HIDDEN_FROM_APPLICANT``) and a reviewer's read of it (``review.viewed``
+  naming the case), and the four-eyes recommendation (four eyes are asked for sanctions cases, so "awaiting a
+  second reviewer" would tell).
 
-The hashes the applicant sees still cover what was recorded; ``chain_intact`` is computed on the whole history.
+Hidden events must leave no trace either, or their absence tells: the applicant's numbering counts only the
+events shown to them (``numbered``, kept at commit; ``shown_history``, recounted for a read of the history). Their
+history numbers those events 1..n (``seq``) and leaves out ``prev_hash`` (the previous recorded event may be a
+hidden one); each event keeps its recorded ``hash`` as an opaque id (staff can match it); ``chain_intact`` is still
+computed on the whole recorded history. The application's ``version`` and ``updated_at`` they read are those of the
+last change that showed them an event (``version``, ``updated_at``), and their WebSocket frames carry the same
+numbering (``live_event``). So what they see of an application with a sanctions review is what they would see of
+it had the review never happened.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
 from . import face_workflow
 from .checks import SANCTIONS, Outcome, Reason, worst
 from .checks import for_applicant as check_details_for_applicant
 from .face import DUPLICATE_FACE
-from .workflow.history import Actor
+from .workflow.application import Application, Change
+from .workflow.history import Actor, HistoryEvent
 from .workflow.review import for_applicant as staff_as_their_role
-from .workflow.states import EventType, shown_to_applicant
+from .workflow.states import SCREENING_CASE, EventType, shown_to_applicant
 
 #: Checks the applicant never sees at all.
 WITHHELD_CHECKS = frozenset({SANCTIONS})
@@ -138,6 +148,9 @@ def shown(event: Mapping[str, Any]) -> bool:
     kind = _kind(event)
     if kind in HIDDEN_EVENTS:
         return False
+    details = event.get("details")
+    if kind == EventType.VIEWED.value and isinstance(details, Mapping) and details.get(SCREENING_CASE):
+        return False  # a reviewer reading a customer's re-screening case
     return not (kind == EventType.CHECK_COMPLETED.value and _check_of(event) in WITHHELD_CHECKS)
 
 
@@ -163,3 +176,87 @@ def event(recorded: Mapping[str, Any]) -> dict[str, Any]:
                 **({"reasons": reasons(details["reasons"])} if isinstance(details.get("reasons"), list) else {}),
             }
     return staff_as_their_role(shown_event)
+
+
+# --- the applicant's numbering: hidden events leave no trace ----------------------------------------------------
+
+
+def _is_shown(recorded: HistoryEvent) -> bool:
+    return shown({"type": recorded.type, "details": recorded.details, "actor": recorded.actor})
+
+
+def version(app: Application) -> int:
+    """The application's version as the applicant reads it: that of the last change that showed them an event
+    (a record from before it was kept: the recorded one)."""
+    return app.shown_version if app.shown_version is not None else app.version
+
+
+def updated_at(app: Application) -> str:
+    """When the application last changed, as the applicant reads it (as ``version``)."""
+    return app.shown_at if app.shown_at is not None else app.updated_at
+
+
+def seq(app: Application) -> int:
+    """How many events of the application's history the applicant is shown (the subscription's ``seq``); 0 for a
+    record from before it was kept (a client then reads the history over REST, which numbers it)."""
+    return app.shown_seq if app.shown_seq is not None else 0
+
+
+def numbered(change: Change) -> Change:
+    """The change with the applicant's numbering, as ``ApplicationService.commit`` keeps it: each event shown to
+    them numbered by its place among those (``shown_seq``; the others None), and the application's ``shown_seq``
+    (how many they are shown), ``shown_version`` and ``shown_at`` (of the last change that showed them one). A
+    change of hidden events only leaves all three as they were: to the applicant it never happened.
+
+    An application recorded before ``shown_seq`` was kept has no count to go on (none is read here: most writers
+    may not read the history): its events stay unnumbered (the notifier numbers them from the history) and
+    ``version`` / ``updated_at`` go on from the recorded ones."""
+    before = change.before
+    count = (before.shown_seq if before is not None else 0) or 0
+    known = before is None or before.shown_seq is not None
+    events: list[HistoryEvent] = []
+    last_at: Optional[str] = None
+    for recorded in change.events:
+        position: Optional[int] = None
+        if _is_shown(recorded):
+            count += 1
+            position, last_at = count, recorded.at
+        events.append(dataclasses.replace(recorded, shown_seq=position if known else None))
+    version_before, at_before = (version(before), updated_at(before)) if before is not None else (0, None)
+    after = dataclasses.replace(
+        change.after,
+        shown_seq=count if known else None,
+        shown_version=version_before + 1 if last_at is not None else version_before,
+        shown_at=last_at or at_before or change.after.updated_at,
+    )
+    return Change(before, after, tuple(events))
+
+
+def shown_history(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    """The events of a recorded history (in order) that the applicant is shown, each numbered by its place among
+    them (``shown_seq``, counted here: events recorded before it was kept are numbered too)."""
+    return [dataclasses.replace(e, shown_seq=n) for n, e in enumerate((e for e in events if _is_shown(e)), start=1)]
+
+
+def _renumbered(shown_event: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """The applicant's numbering on an event they are shown: ``seq`` its place among those, the ``event_id`` named
+    by it, and no ``prev_hash`` (the event recorded before it may be one they are not shown)."""
+    renumbered = {k: v for k, v in shown_event.items() if k not in ("prev_hash", "shown_seq")}
+    renumbered["seq"] = position
+    if "event_id" in renumbered:
+        renumbered["event_id"] = f"{renumbered.get('application_id')}#{position}"
+    return renumbered
+
+
+def history_event(recorded: HistoryEvent) -> dict[str, Any]:
+    """An event of ``shown_history`` as the applicant reads it in their history: ``event``, renumbered; its
+    recorded ``hash`` kept as an opaque id (a reviewer can find the event by it)."""
+    if recorded.shown_seq is None:
+        raise ValueError("not an event of the applicant's numbering (shown_history)")
+    return _renumbered(event(recorded.to_dict()), recorded.shown_seq)
+
+
+def live_event(published: Mapping[str, Any], position: int) -> dict[str, Any]:
+    """An event as the topic carries it (``shown``), as the applicant's WebSocket frames carry it: ``event``,
+    numbered by ``position``, its place among the events shown to them (the topic's ``shown_seq``)."""
+    return _renumbered(event(published), position)

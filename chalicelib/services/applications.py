@@ -19,15 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..domain import disclosure
 from ..domain.declaration import ApplicationRequest
 from ..domain.limits import day_window
 from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
 from ..domain.workflow import intake
 from ..domain.workflow.application import Application, Change, is_application_id
-from ..domain.workflow.chain import chain_intact, event_verifies, seal, seal_legacy_head
+from ..domain.workflow.chain import chain_intact, seal, seal_legacy_head
 from ..domain.workflow.errors import NothingToDo
-from ..domain.workflow.history import GENESIS_HASH, HistoryEvent
+from ..domain.workflow.history import HistoryEvent
 from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
@@ -53,10 +54,12 @@ HISTORY_PAGE = 100
 
 @dataclass(frozen=True)
 class History:
-    """A page of an application's audit history, whether the chain verifies, and where the next page starts.
+    """A page of an application's audit history as the applicant is shown it, whether the chain verifies, and
+    where the next page starts.
 
-    ``intact``: every event of the page MACed under the chain key and chained to the one before (the
-    previous page's last, which its cursor carries); on the last page, the chain ends at the stored head.
+    ``events``: the page's events of ``disclosure.shown_history`` (each numbered by its place among the events
+    shown to the applicant, ``shown_seq``). ``intact``: the whole recorded history (hidden events included)
+    MACed under the chain key, chained and ending at the stored head, and the cursor's event where it said.
     """
 
     events: list[HistoryEvent]
@@ -65,28 +68,29 @@ class History:
 
 
 def _history_cursor(event: HistoryEvent) -> str:
-    raw = json.dumps({"s": event.seq, "h": event.hash}, separators=(",", ":")).encode()
+    """Names the page's last event by its place among the shown (never the recorded seq) and its hash."""
+    raw = json.dumps({"n": event.shown_seq, "h": event.hash}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _after(cursor: Optional[str]) -> tuple[int, str]:
-    """(seq, hash) of the last event of the previous page; (0, genesis) for the first page."""
+def _after(cursor: Optional[str]) -> tuple[int, Optional[str]]:
+    """(place among the shown, hash) of the last event of the previous page; (0, None) for the first page."""
     if not cursor:
-        return 0, GENESIS_HASH
+        return 0, None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, RecursionError) as error:
         raise InvalidCursor("cursor is not valid") from error
     if not (
         isinstance(data, dict)
-        and set(data) == {"s", "h"}
-        and isinstance(data["s"], int)
-        and not isinstance(data["s"], bool)
-        and data["s"] >= 1
+        and set(data) == {"n", "h"}
+        and isinstance(data["n"], int)
+        and not isinstance(data["n"], bool)
+        and data["n"] >= 1
         and isinstance(data["h"], str)
     ):
         raise InvalidCursor("cursor is not valid")
-    return data["s"], data["h"]
+    return data["n"], data["h"]
 
 
 class ApplicationService:
@@ -128,6 +132,7 @@ class ApplicationService:
         deferred rate-limit use (``rate_limits.DeferredUses``) is one more item of the first commit that
         writes: past the limit nothing is written and the request is refused (``RateLimited``).
         """
+        change = disclosure.numbered(change)  # the applicant's numbering, kept with every change (tipping off)
         sealed = seal(change, self._key())
         held = self.deferred_uses.pending() if self.deferred_uses is not None else None
         uses = [held.use] if held is not None else []  # the rate limit first: it is what the middleware checked
@@ -237,27 +242,20 @@ class ApplicationService:
     def history(
         self, who: Identity, application_id: str, limit: int = HISTORY_PAGE, cursor: Optional[str] = None
     ) -> History:
-        """A page of the applicant's own application's history (``limit`` events after ``cursor``)."""
+        """A page of the applicant's own application's history: ``limit`` of the events they are shown, after
+        the cursor's. The whole history is read (one Query: histories are short), so that paging counts shown
+        events only and ``chain_intact`` covers every recorded event, those not shown included."""
         app = self.get_own(who, application_id)
-        after_seq, after_hash = _after(cursor)
-        events = self.repo.history_after(application_id, after_seq, limit + 1)
-        page, more = events[:limit], len(events) > limit
-        intact = self._page_intact(app, page, after_seq, after_hash, last=not more)
+        after, after_hash = _after(cursor)
+        recorded = self.repo.history(application_id)
+        if len(recorded) > app.last_seq:  # a change committed since the read: its head as of now
+            app = self.get_own(who, application_id)
+        shown = disclosure.shown_history(recorded)
+        page = shown[after : after + limit]
+        more = after + limit < len(shown)
+        continues = after == 0 or (after <= len(shown) and shown[after - 1].hash == after_hash)
+        intact = continues and self.chain_intact(app, recorded)
         return History(page, intact, _history_cursor(page[-1]) if more else None)
-
-    def _page_intact(
-        self, app: Application, page: Sequence[HistoryEvent], after_seq: int, after_hash: str, last: bool
-    ) -> bool:
-        key = self._key()
-        prev, seq = after_hash, after_seq
-        for event in page:
-            seq += 1
-            if event.seq != seq or event.prev_hash != prev:
-                return False
-            if not event_verifies(event, key, app.legacy_seal):
-                return False
-            prev = event.hash
-        return not last or (seq == app.last_seq and prev == app.last_hash)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         """The applicant sends no version: a system step (a check result, the sweeper) committing

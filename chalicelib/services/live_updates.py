@@ -218,7 +218,9 @@ class LiveUpdates:
                 raise NotFound(application_id)
         except NotFound:
             raise FrameError("not_found", "application not found", **target) from None
-        return {"state": application.state.value, "seq": application.last_seq}, as_staff
+        # the applicant's numbering counts only the events shown to them (domain/disclosure.py: no trace of a review)
+        seq = application.last_seq if as_staff else disclosure.seq(application)
+        return {"state": application.state.value, "seq": seq}, as_staff
 
     # --- SNS: the fan-out ----------------------------------------------------------
 
@@ -256,12 +258,27 @@ class LiveUpdates:
             recipients.setdefault(connection_id, set()).add(topic)
         if not recipients:
             return 0
-        frames = _frames(application_id, pushed, topics_of, recipients)
+        applicants = any(not any(map(is_staff_topic, topics)) for topics in recipients.values())
+        places = self._places(application_id, [e for e in pushed if disclosure.shown(e)]) if applicants else {}
+        frames = _frames(application_id, pushed, topics_of, recipients, places)
         sent, failed, error = self._send_all(recipients, frames, application_id)
         if error is None:
             return len(sent)
         self.metrics.count("NotificationSendFailed", failed)
         raise error
+
+    def _places(self, application_id: str, shown: list[dict[str, Any]]) -> dict[str, int]:
+        """Each event's place among those its applicant is shown (their frames' ``seq``), by event id: as the
+        topic carries it (``shown_seq``); for events committed before it was kept, counted from the history (one
+        read, in flight during a deploy only). An event not found there is not sent to the applicant."""
+        places = {e["event_id"]: e["shown_seq"] for e in shown if isinstance(e.get("shown_seq"), int)}
+        if len(places) < len(shown):
+            recorded = disclosure.shown_history(self.applications.repo.history(application_id))
+            by_seq = {e.seq: e.shown_seq for e in recorded if e.shown_seq is not None}
+            places |= {
+                e["event_id"]: by_seq[e["seq"]] for e in shown if e["event_id"] not in places and e["seq"] in by_seq
+            }
+        return places
 
     def _send_all(
         self, recipients: Mapping[str, set[str]], frames: Mapping[str, Optional[str]], application_id: str
@@ -357,8 +374,10 @@ def _frames(
     events: list[dict[str, Any]],
     topics_of: Mapping[str, list[str]],
     recipients: Mapping[str, set[str]],
+    places: Optional[Mapping[str, int]] = None,
 ) -> dict[str, Optional[str]]:
-    """Each recipient's frame: the events meant for what it watches, in the staff view if it watches as staff."""
+    """Each recipient's frame: the events meant for what it watches, in the staff view if it watches as staff,
+    else in the applicant's, numbered by ``places`` (``disclosure.live_event``: never the recorded seq)."""
     frames: dict[str, Optional[str]] = {}
     cache: dict[tuple[bool, tuple[str, ...]], str] = {}
     for connection_id, topics in recipients.items():
@@ -369,7 +388,17 @@ def _frames(
         staff = any(map(is_staff_topic, topics))
         key = (staff, tuple(event["event_id"] for event in mine))
         if key not in cache:
-            shown = mine if staff else [disclosure.event(event) for event in mine]
+            if staff:
+                shown = [{k: v for k, v in event.items() if k != "shown_seq"} for event in mine]
+            else:
+                shown = [
+                    disclosure.live_event(e, (places or {})[e["event_id"]])
+                    for e in mine
+                    if e["event_id"] in (places or {})
+                ]
+            if not shown:
+                frames[connection_id] = None
+                continue
             cache[key] = json.dumps({"type": "events", "application_id": application_id, "events": shown})
         frames[connection_id] = cache[key]
     return frames

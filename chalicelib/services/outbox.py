@@ -27,11 +27,13 @@ from typing import Any, Optional
 
 from ..domain.reporting import tally
 from ..domain.workflow.history import HistoryEvent
-from ..domain.workflow.states import EventType
+from ..domain.workflow.states import SCREENING_CASE, EventType
 from ..observability import logger
 from .ports import Claims, EventPublisher, StateCounters
 
-STAFF_DETAILS = ("decision", "reviewer_email")
+#: Details the topic carries: staff's (who decided what), and the re-screening case a read was of (which hides
+#: that read from the applicant: ``disclosure.shown``).
+STAFF_DETAILS = ("decision", "reviewer_email", SCREENING_CASE)
 #: Events the WebSocket fan-out does not push (``pushed`` in the message: the notifier is not even invoked
 #: for a message of these alone): a check's result alone changes no state the applicant watches (the
 #: decision that follows it does, and carries the reasons); the applicant's own steps answer their REST
@@ -70,6 +72,8 @@ def message_for(event: HistoryEvent) -> dict[str, Any]:
         "actor": event.actor,
         "reason": event.reason,
     }
+    if event.shown_seq is not None:  # its place among the events the applicant is shown: their frames' seq
+        message["shown_seq"] = event.shown_seq
     staff_details = {key: str(details[key]) for key in STAFF_DETAILS if details.get(key) is not None}
     if staff_details:
         message["details"] = staff_details

@@ -270,7 +270,10 @@ class ScreeningCaseReviews:
         if reviewer.sub == app.applicant_id:
             raise NotFound(case_id)
         change = self.applications.apply_with_retry(
-            app.application_id, lambda current: review.record_view(current, reviewer.sub, self.applications.clock())
+            app.application_id,
+            lambda current: review.record_view(
+                current, reviewer.sub, self.applications.clock(), screening_case=case.case_id
+            ),
         )
         return case, (change.after if change else app)
 

@@ -357,3 +357,26 @@ def test_redacting_rewrites_only_the_events_with_that_hash_and_keeps_the_chain(r
     assert after[-1].salt is None and "LONDON" not in json.dumps(after[-1].details)
     assert after[-1].details["details"]["size"] == 1  # not personal: kept
     assert verify_chain(after, b"", head=(len(after), after[-1].hash)) is None
+
+
+def test_the_applicants_numbering_is_kept_with_the_application_and_its_events(repository, moment):
+    """What the applicant is shown of the head (``disclosure.numbered``, kept at commit) and each event's place
+    among the events shown to them read back, listed too; an application recorded before they were kept has none
+    (its views fall back to the recorded version), and a hidden event changes none of them."""
+    from chalicelib.domain import disclosure
+
+    old = flagged(repository, moment)  # committed without the numbering: as before it was kept
+    assert repository.get(old.application_id).shown_seq is None
+    decided = review.decide(old, True, "reviewer-1", "fine", moment(), "r@bank.example", second_review_for={"IDENTITY"})
+    change = disclosure.numbered(decided)  # four eyes: a recommendation, hidden
+    assert [e.shown_seq for e in change.events] == [None]
+    after = committed(repository, change)
+    assert (after.shown_seq, after.shown_version, after.shown_at) == (None, old.version, old.updated_at)
+    assert repository.get(old.application_id) == after
+    assert repository.history(old.application_id)[-1] == change.events[-1]
+    new = disclosure.numbered(submitted(moment))
+    app = committed(repository, new)
+    assert repository.history(app.application_id) == list(new.events) and new.events[0].shown_seq == 1
+    (listed,), _ = repository.list_for_applicant(app.applicant_id, 5, None)
+    assert (listed.shown_seq, listed.shown_version, listed.shown_at) == (1, 1, app.updated_at)
+    withdraw_all(repository, [after], moment)

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from chalicelib.domain import disclosure
 from chalicelib.services.live_updates import (
     MAX_TOKEN_CHARS,
     MY_APPLICATIONS,
@@ -37,7 +38,11 @@ def subscribe(svc, cid, application_id=None):
     return svc.live_updates.command(cid, "subscribe", target, topic)
 
 
-def one_event(application_id, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS"):
+def one_event(application_id, seq=2, type_="document.received", state="VERIFYING", from_state="AWAITING_DOCUMENTS",
+              shown_seq=None):
+    """As the outbox publishes it; ``shown_seq`` (its place among the events the applicant is shown: ``seq`` unless
+    told) is left out for an event hidden from the applicant, as the outbox does."""
+    hidden = not disclosure.shown({"type": type_})
     return {
         "event_id": f"{application_id}#{seq}",
         "application_id": application_id,
@@ -45,6 +50,7 @@ def one_event(application_id, seq=2, type_="document.received", state="VERIFYING
         "type": type_,
         "state": state,
         "from_state": from_state,
+        **({} if hidden else {"shown_seq": seq if shown_seq is None else shown_seq}),
     }
 
 

@@ -38,6 +38,7 @@ def test_each_committed_event_is_published_once_with_filterable_attributes(svc, 
         "at": events[0].at,
         "actor": f"applicant:{applicant.sub}",
         "reason": "application submitted",
+        "shown_seq": 1,  # its place among the events the applicant is shown (their frames' seq)
     }
     assert published.attributes == {
         "event_type": ["application.submitted", "application.withdrawn"],  # String.Array: filters match any

@@ -203,8 +203,8 @@ def test_published_messages_carry_no_personal_data_and_applicants_get_them_witho
         details={"decision": "reject", "reviewer_email": "r@bank.example", "address": "1 Secret Street"},
     )
     message = message_for(rejected)  # the internal topic's view: staff may see who and why
-    assert set(message) <= {"event_id", "application_id", "seq", "type", "from_state", "state", "at", "actor",
-                            "reason", "details"}
+    assert set(message) <= {"event_id", "application_id", "seq", "shown_seq", "type", "from_state", "state", "at",
+                            "actor", "reason", "details"}
     assert message["details"] == {"decision": "reject", "reviewer_email": "r@bank.example"}  # nothing else
     assert "Secret" not in json.dumps(message)
     shown = for_applicant(message)  # what an applicant's connection is sent

@@ -58,6 +58,12 @@ class Application:
     recommendation: Optional[Mapping[str, Any]] = None
     #: The review queue: who holds the case and until when (``{"reviewer", "reviewer_email", "until"}``).
     claim: Optional[Mapping[str, Any]] = None
+    #: What the applicant is shown of the head (``disclosure.numbered``, kept at commit): how many events they
+    #: are shown, and the version and time of the last change that showed them one. None on records written
+    #: before these were kept (the applicant's views then fall back to ``version`` and ``updated_at``).
+    shown_seq: Optional[int] = None
+    shown_version: Optional[int] = None
+    shown_at: Optional[str] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}

@@ -52,6 +52,9 @@ class HistoryEvent:
     #: CHAIN_UNKEYED (plain SHA-256: histories written before the chain was keyed), or None (stored
     #: before the version was recorded: either; see ``event_verifies``).
     chain: Optional[int] = 2
+    #: Its place among the events the applicant is shown (1, 2, ...; ``disclosure.numbered``), set at commit;
+    #: None for an event they are not shown (or one stored before it was recorded). Not hashed, like ``chain``.
+    shown_seq: Optional[int] = None
 
     def content(self) -> dict[str, Any]:
         """The hashed fields: everything except the hash (and the salt), with the personal data in

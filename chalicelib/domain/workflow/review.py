@@ -12,7 +12,7 @@ from ..emails import may_be_same_mailbox
 from .application import Application, Change, ChangeBuilder, iso, parse_iso
 from .errors import ClaimedByAnother, IllegalTransition, NoDocument, NotAllowed, NothingToDo, SecondReviewerRequired
 from .history import Actor, HistoryEvent
-from .states import REVIEWABLE_STATES, EventType, State
+from .states import REVIEWABLE_STATES, SCREENING_CASE, EventType, State
 
 
 def needs_second_review(app: Application, second_review_for: Iterable[str]) -> bool:
@@ -173,9 +173,19 @@ def may_review(app: Application, history: Sequence[HistoryEvent], reviewer_id: s
     return any(e.type in DECIDING_EVENTS and e.actor == decider for e in history)
 
 
-def record_view(app: Application, reviewer_id: str, now: dt.datetime, reviewer_email: Optional[str] = None) -> Change:
-    """The audit event of one read of the application's personal data by a reviewer (named in words)."""
-    details = {"reviewer_email": reviewer_email} if reviewer_email else {}
+def record_view(
+    app: Application,
+    reviewer_id: str,
+    now: dt.datetime,
+    reviewer_email: Optional[str] = None,
+    screening_case: Optional[str] = None,
+) -> Change:
+    """The audit event of one read of the application's personal data by a reviewer (named in words); for the
+    read of a customer's re-screening case (``screening_case``), the case's id, which hides it from the applicant
+    (a reviewer reading a customer's approved application would tell them of the case: tipping off)."""
+    details: dict[str, Any] = {"reviewer_email": reviewer_email} if reviewer_email else {}
+    if screening_case:
+        details[SCREENING_CASE] = screening_case
     return (
         ChangeBuilder(app, app, now)
         .apply(EventType.VIEWED, Actor("reviewer", reviewer_id), "personal data viewed for review", details)

@@ -121,7 +121,8 @@ TRANSITIONS: Mapping[EventType, Mapping[Optional[State], State]] = {
 
 #: Events the applicant never sees, in the history or live: a sanctions review of them. Telling a customer
 #: that they are, or were, being checked against a sanctions list is tipping off. The chain still covers
-#: them (the applicant's view shows the gap in ``seq``; ``chain_intact`` is computed on every event).
+#: them (``chain_intact`` is computed on every event), and they leave no trace in what the applicant reads: their
+#: numbering counts only the events shown to them (``domain.disclosure.numbered``).
 HIDDEN_FROM_APPLICANT = frozenset(
     {
         EventType.SCREENING_FALSE_POSITIVE,
@@ -130,6 +131,11 @@ HIDDEN_FROM_APPLICANT = frozenset(
         EventType.CUSTOMER_SCREENING_RESOLVED,
     }
 )
+
+
+#: In a ``review.viewed`` event's details: the read was of a customer's re-screening case, so it is not shown to
+#: the applicant either (``domain.disclosure.shown``): a reviewer reading an approved customer's data would tell.
+SCREENING_CASE = "screening_case"
 
 
 def shown_to_applicant(event_type: object) -> bool:
