@@ -17,6 +17,8 @@ from typing import Any, Optional
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .page_geometry import walk_cells
+
 GLYPHS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 WIDTHS = (44, 36, 30)
 
@@ -78,13 +80,8 @@ def fit_grid(binary: Any, height: int) -> Optional[Grid]:
     plausible = diffs[(diffs > height * 0.45) & (diffs < height * 1.4)]
     if len(plausible) < 5:
         return None
-    pitch = float(np.median(plausible))
-    indexes = [0]
-    for k in range(1, len(centres)):
-        step = max(1, int(round((centres[k] - centres[k - 1]) / pitch)))
-        indexes.append(indexes[-1] + step)
-        if k >= 4:
-            pitch = float(np.polyfit(indexes, centres[:k + 1], 1)[0])
+    kept, indexes, _ = walk_cells(centres, float(np.median(plausible)))  # a merged pair is not a cell
+    centres = [centres[k] for k in kept]
     slope, intercept = np.polyfit(indexes, centres, 1)
     pitch, first = float(slope), float(intercept)
     ink_left, ink_right = runs[0][0], runs[-1][1]
