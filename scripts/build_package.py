@@ -364,6 +364,8 @@ def _build(project_dir: Path) -> tuple[Path, dict[str, int], dict[str, object]]:
         built = json.loads(record.read_text())
         if built.get("recipe") == recipe and built.get("sha256"):
             if _sha256(package) == built["sha256"]:
+                if not kept.exists():
+                    shutil.copyfile(package, kept)
                 return package, built["sizes"], built["trace"]
             # Chalice's own package took the lean one's place (``chalice package`` or ``chalice deploy`` run by
             # hand, or a cache that held Chalice's zip): the lean copy goes back, nothing is built again
