@@ -337,7 +337,8 @@ def slim(source: Path, target: Path, project_dir: Path = ROOT) -> tuple[dict[str
 
 def build(project_dir: Path = ROOT) -> tuple[Path, dict[str, int], dict[str, object]]:
     """Build the lean package in place of Chalice's cached one: its path, sizes by package, the trace.
-    Beside it: Chalice's own build from the lock (``.chalice.zip``) and the SBOM (``.cdx.json``).
+    Beside it: Chalice's own build from the lock (``.chalice.zip``), the SBOM (``.cdx.json``) and a copy of the
+    lean package (``.lean.zip``), put back when Chalice's own package has taken its place.
 
     One build at a time per project: the suite's build and the benches' (package, first_invocation) run
     side by side and write the same files, so a second caller waits and then finds the first one's build."""
@@ -356,20 +357,34 @@ def _build(project_dir: Path) -> tuple[Path, dict[str, int], dict[str, object]]:
     package = chalice_package_path(project_dir)
     original = package.with_name(package.stem + ".chalice.zip")
     record = package.with_name(package.stem + ".lean.json")
+    kept = package.with_name(package.stem + ".lean.zip")  # a copy of the lean package: Chalice may overwrite it
     # this script and the lock: a new recipe or a new lock rebuilds, from the lock
     recipe = hashlib.sha256(Path(__file__).read_bytes() + (Path(project_dir) / LOCK).read_bytes()).hexdigest()
     if record.exists() and original.exists() and package.exists():
         built = json.loads(record.read_text())
-        if built.get("recipe") == recipe:
-            return package, built["sizes"], built["trace"]
-    for stale in (package, original, record):
+        if built.get("recipe") == recipe and built.get("sha256"):
+            if _sha256(package) == built["sha256"]:
+                if not kept.exists():
+                    shutil.copyfile(package, kept)
+                return package, built["sizes"], built["trace"]
+            # Chalice's own package took the lean one's place (``chalice package`` or ``chalice deploy`` run by
+            # hand, or a cache that held Chalice's zip): the lean copy goes back, nothing is built again
+            if kept.exists() and _sha256(kept) == built["sha256"]:
+                shutil.copyfile(kept, package)
+                return package, built["sizes"], built["trace"]
+    for stale in (package, original, record, kept):
         stale.unlink(missing_ok=True)
     package = chalice_package(project_dir)
     shutil.copy2(package, original)  # keep Chalice's own build: slimming again starts from it
     sizes, trace = slim(original, package, project_dir)
     sbom(project_dir, package)
-    record.write_text(json.dumps({"sizes": sizes, "trace": trace, "recipe": recipe}))
+    shutil.copyfile(package, kept)
+    record.write_text(json.dumps({"sizes": sizes, "trace": trace, "recipe": recipe, "sha256": _sha256(package)}))
     return package, sizes, trace
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def top_packages(sizes: dict[str, int], top: int = 15) -> str:

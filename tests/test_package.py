@@ -40,6 +40,17 @@ def test_the_runtime_sdk_and_never_imported_packages_are_gone(lean):
     assert {"botocore", "urllib3", "dateutil"} <= shipped_by_chalice
 
 
+def test_the_build_keeps_a_copy_of_the_lean_package_to_put_back_over_chalices(lean):
+    """``chalice package``/``chalice deploy`` run by hand write Chalice's own zip where the lean one was: the
+    next build puts the kept copy back (tests/test_deploy_rehearsal.py deploys from a cache in that state)."""
+    import hashlib
+
+    kept = lean["zip"].with_name(lean["zip"].stem + ".lean.zip")
+    record = json.loads(lean["zip"].with_name(lean["zip"].stem + ".lean.json").read_text())
+    assert kept.read_bytes() == lean["zip"].read_bytes()
+    assert record["sha256"] == hashlib.sha256(kept.read_bytes()).hexdigest()
+
+
 def test_no_sdk_and_no_cryptography_ships(lean):
     """boto3/botocore come with the runtime; RS256 is verified by chalicelib/adapters/rs256.py."""
     with zipfile.ZipFile(lean["zip"]) as archive:
