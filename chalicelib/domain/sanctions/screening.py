@@ -427,8 +427,10 @@ def _candidate(
         return None  # cannot reach the floor whatever the birth date and nationality say
     entry = index.entries[indexed.entry]
     date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
-    if indexed.weak and date_match not in (DateMatch.EXACT, DateMatch.YEAR):
-        return None  # a short or common alias flags only with the listed birth date
+    nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
+    other_country = bool(nationality and entry.nationalities and nationality not in entry.nationalities)
+    if indexed.weak and not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
+        return None  # a short or common alias flags only with the listed birth day, or year and no other country
     why = [
         (
             f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(listed)!r} "
@@ -442,7 +444,6 @@ def _candidate(
         total += points
         dates = ", ".join(b.to_text() for b in entry.birth_dates)
         why.append(f"birth date {date_match.value} against {dates} ({points:+.0f})")
-    nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     if nationality and entry.nationalities:
         same = nationality in entry.nationalities
         points = policy.nationality_match_points if same else policy.nationality_mismatch_points
