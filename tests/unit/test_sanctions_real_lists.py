@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from pathlib import Path
@@ -228,6 +229,35 @@ def test_one_and_two_token_good_aliases_flag_only_with_the_listed_birth_date():
         assert screen(index, Applicant((common,), dt.date(1985, 3, 3))).outcome is Outcome.PASS, common
         assert screen(index, Applicant((common,), dt.date(1966, 4, 10))).outcome is not Outcome.PASS, common
     assert screen(index, Applicant(("Hocine Bouziane",))).outcome is Outcome.REVIEW  # the full name flags alone
+
+
+@pytest.mark.parametrize(
+    "nationality, flagged",
+    [("PAK", True), (None, True), ("EGY", False)],
+    ids=["listed-country", "no-country-given", "another-country"],
+)
+def test_a_weak_alias_flags_by_the_listed_birth_year_only_when_no_other_country_contradicts_it(nationality, flagged):
+    """'Mohamed Mostafa' (Egyptian, born 1976) was flagged as 'MUHAMMAD, Mustafa', a common-name alias of a
+    Pakistani listed with 'born 1976': a year is one in sixty, and the country said otherwise."""
+    listed = ListEntry(
+        OFAC_SDN,
+        "1",
+        "KHAN, Mustafa Hajji Muhammad",
+        aliases=("MUHAMMAD, Mustafa",),
+        birth_dates=(BirthDate(1976, 1976),),
+        nationalities=("PAK",),
+    )
+    common = [
+        ListEntry(OFAC_SDN, f"c{n}", f"{surname}, Ali {n}x") for n in range(20) for surname in ("MUHAMMAD", "MUSTAFA")
+    ]
+    index = small(listed, *common)
+    assert next(n for n in index.names if n.name == "MUHAMMAD, Mustafa").weak
+    applicant = Applicant(("Mohamed Mostafa",), dt.date(1976, 2, 23), nationality)
+    assert (screen(index, applicant).outcome is not Outcome.PASS) is flagged
+    if nationality == "EGY":  # the listed birth day still flags a weak alias, whatever the country
+        listed_day = dataclasses.replace(listed, birth_dates=(BirthDate(1976, 1976, 2, 23),))
+        day_index = small(listed_day, *common)
+        assert screen(day_index, applicant).outcome is not Outcome.PASS
 
 
 def test_gender_lowers_the_score_when_it_differs():

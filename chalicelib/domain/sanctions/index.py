@@ -45,11 +45,14 @@ from .normalise import (
     unprefixed,
     word_spans,
 )
+from .normalise import words as written_words
 
 FORMAT = "account-opening/sanctions-index"
 FORMAT_VERSION = 2
 #: Two name parts whose weights (see ScreeningIndex.weight) add up to less are a common name.
 WEAK_WEIGHT = 1.6
+#: An applicant's re-readings of their name scored, at most (ScreeningIndex.rereadings).
+MAX_REREADINGS = 4
 #: Blocking leads of a query token with at least this many names are kept, up to this many tokens.
 LEAD_CACHE_MIN_NAMES = 200
 LEAD_CACHE_TOKENS = 2048
@@ -374,14 +377,25 @@ class ScreeningIndex:
                     leads.append((" initials", initials, None))
                     if len(initials) <= rare_limit:
                         result |= initials
-            if len(leads) <= 1:  # one name part to go by: every name it leads to (as written; a re-reading
-                if not number:  # of one joined word leads only where few names are: above)
+            named = [token for token in query if len(token) >= 2]
+            if len(leads) <= 1 and (not named or len(named) == len(query) == 1):
+                # one name part to go by: every name it leads to (as written; a re-reading of one joined word
+                # leads only where few names are: above)
+                if not number:
                     result.update(*(names for _, names, _ in leads))
                 continue
+            if len(named) == 1:
+                # an initial ("D. Mohammad") is a shared part with the names having a word of its letter (beside two
+                # name parts, which share two, it would only add the names sharing one of them)
+                leads.extend((" initial " + t, self._initial_names(t), None) for t in query if len(t) == 1)
             leads.append((" born", same_day, None))  # the same birth day counts as a shared name part
             # Two shared parts (in two leads' intersection, through two different words of the listed
-            # name), or one for a listed name that has only one besides particles ("CHEN, Bin")
+            # name), or one for a listed name that has only one besides particles ("CHEN, Bin"). Two name
+            # parts of which only one leads anywhere are one shared part, as when both lead: the other is
+            # like nothing on the list, so it is an extra part, however alike the one shared.
             for i, (token, names, words) in enumerate(leads):
+                if token.startswith(" initial"):
+                    continue  # an initial and the birth day or another initial: not a name's two parts
                 result |= names & self._single_ids
                 for other, also, also_words in leads[i + 1 :]:
                     both = shared.get((token, other))
@@ -392,6 +406,55 @@ class ScreeningIndex:
                         shared[(token, other)] = both
                     result |= both
         return result
+
+    def rereadings(self, name: str) -> tuple[tuple[str, ...], ...]:
+        """The applicant's re-readings of their name (normalise.compounds) worth scoring, at most MAX_REREADINGS:
+        every re-reading kept is compared with every candidate's words, and a long name has ten or more (half its
+        screening time, the p99 tail). Kept first, in this order: those that glue a fragment of one or two letters
+        ("Sa id", "Zia ur Rahman", "Hyo k-ch o l"); those whose joined word is close (shares a close key: one
+        typo, a transliteration, a sound) to a word a listed name writes as one ("Hong Sop" for "KIM, Hongsop");
+        to a word a listed name's own re-reading joins ("Thy Pheap" for "PHEAP, Try"); then the rest, as written.
+        Most names have no more than that: only long names, which have other parts to go by, lose one."""
+        found = compounds(name)
+        if len(found) <= MAX_REREADINGS:
+            return found
+        written = written_words(name)
+        spans = dict(word_spans(name))
+        ranked = []
+        for number, reading in enumerate(found):
+            joined = [word for word in reading if len(spans.get(word, ())) > 1]
+            if any(len(written[i]) <= 2 for word in joined for i in spans[word]):
+                rank = 0
+            elif any(self._listed_like(word) for word in joined):
+                rank = 1
+            elif any(self._listed_like(word, joined_too=True) for word in joined):
+                rank = 2
+            else:
+                rank = 3
+            ranked.append((rank, len(reading), number, reading))  # the most fragments glued first
+        return tuple(ranked_reading[-1] for ranked_reading in sorted(ranked)[:MAX_REREADINGS])
+
+    def _listed_like(self, word: str, joined_too: bool = False) -> bool:
+        """Whether a word shares a close key with a word a listed name writes (or, ``joined_too``, one its
+        re-readings join)."""
+        postings = self.postings
+        if joined_too:
+            return any(key in postings for key in token_keys(word))
+        written: frozenset[str] | None = self.__dict__.get("_written")
+        if written is None:
+            written = self.__dict__["_written"] = frozenset(t for indexed in self.names for t in indexed.tokens)
+        return any(not written.isdisjoint(postings.get(key, ())) for key in token_keys(word))
+
+    def _initial_names(self, letter: str) -> frozenset[int]:
+        """The names with an identifying word beginning with this letter (what an applicant's initial pairs with)."""
+        by_letter: dict[str, frozenset[int]] | None = self.__dict__.get("_by_initial")
+        if by_letter is None:
+            found: dict[str, set[int]] = {}
+            for name_id, indexed in enumerate(self.names):
+                for token in core(indexed.tokens):
+                    found.setdefault(token[0], set()).add(name_id)
+            by_letter = self.__dict__["_by_initial"] = {k: frozenset(v) for k, v in found.items()}
+        return by_letter.get(letter, frozenset())
 
     def is_common(self, token: str) -> bool:
         """Whether the token leads to many names (LEAD_CACHE_MIN_NAMES: "Muhammad", "Ali"), as last found by

@@ -35,7 +35,7 @@ from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
-from .normalise import compounds, core, key, tokens
+from .normalise import core, key, tokens
 from .similarity import NearCache, Similarity, Words, near_words, token_similarity
 
 SANCTIONS_POSSIBLE_MATCH = "SANCTIONS_POSSIBLE_MATCH"
@@ -227,6 +227,9 @@ _TERMS: weakref.WeakKeyDictionary[ScreeningIndex, dict[tuple[float, float], list
 )
 
 
+_NO_PAIRS: dict[str, float] = {}  # a listed word no applicant token pairs with (shared: never written to)
+
+
 class ScoreBound:
     """An upper bound of a listed name's score against one applicant's name, cheap enough to skip most
     candidates without scoring them (blocking leads to names that share one or two common parts).
@@ -294,12 +297,17 @@ class ScoreBound:
             for word in found:
                 near.setdefault(word, []).append(d)
         distinct, bits = self._distinct, self._bits
-        for token in new:
+        unpaired = new.difference(near)  # most words: no applicant token near them
+        known.update(dict.fromkeys(unpaired, (0.0, 0)))
+        self._pairs.update(dict.fromkeys(unpaired, _NO_PAIRS))
+        for token in near:
+            if token not in new:
+                continue
             pairs: dict[str, float] = {}
             self._pairs[token] = pairs
             best = 0.0
             mask = 0
-            for d in near.get(token, ()):
+            for d in near[token]:
                 query_token = distinct[d]
                 similarity = token_similarity(query_token, token)
                 if similarity >= floor:
@@ -419,8 +427,10 @@ def _candidate(
         return None  # cannot reach the floor whatever the birth date and nationality say
     entry = index.entries[indexed.entry]
     date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
-    if indexed.weak and date_match not in (DateMatch.EXACT, DateMatch.YEAR):
-        return None  # a short or common alias flags only with the listed birth date
+    nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
+    other_country = bool(nationality and entry.nationalities and nationality not in entry.nationalities)
+    if indexed.weak and not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
+        return None  # a short or common alias flags only with the listed birth day, or year and no other country
     why = [
         (
             f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(listed)!r} "
@@ -434,7 +444,6 @@ def _candidate(
         total += points
         dates = ", ".join(b.to_text() for b in entry.birth_dates)
         why.append(f"birth date {date_match.value} against {dates} ({points:+.0f})")
-    nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     if nationality and entry.nationalities:
         same = nationality in entry.nationalities
         points = policy.nationality_match_points if same else policy.nationality_mismatch_points
@@ -474,7 +483,7 @@ def find_candidates(
         query = tokens(name)
         if not query:
             continue
-        readings = (query, *compounds(name))
+        readings = (query, *index.rereadings(name))
         if name_ids is None:
             ids: Iterable[int] = index.candidates_of(readings, applicant.date_of_birth)
         else:

@@ -5,7 +5,9 @@ they are called, so `import app` loads neither."""
 
 from __future__ import annotations
 
+import bisect
 import functools
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 from .normalise import skeleton, sound, token_forms, unglued, without_abd
@@ -81,7 +83,8 @@ def _damerau_levenshtein() -> Callable[[str, str], int]:
 
 
 class Words:
-    """Listed words laid out for native comparison: every form of each (``token_forms``), in columns."""
+    """Listed words laid out for native comparison: every form of each (``token_forms``), in columns; the forms
+    and the skeletons each also in order of length (``by_length``), and the rows by Metaphone."""
 
     def __init__(self, words: Iterable[str]) -> None:
         rows = [row for word in words for row in token_forms(word)]
@@ -90,12 +93,45 @@ class Words:
         self.skeletons = [row[2] for row in rows]
         self.sounds = [row[3] for row in rows]
         self.one_letter = [position for position, form in enumerate(self.forms) if len(form) == 1]
+        self._by_length: dict[int, tuple[list[int], list[str], list[int]]] = {}
+        self._by_sound: dict[str, list[int]] | None = None
+
+    def by_length(self, column: int) -> tuple[list[int], list[str], list[int]]:
+        """The rows of one column (1: forms, 2: skeletons) in order of length: (lengths, texts, row positions)."""
+        laid = self._by_length.get(column)
+        if laid is None:
+            texts = self.forms if column == 1 else self.skeletons
+            lengths = list(map(len, texts))
+            order = sorted(range(len(texts)), key=lengths.__getitem__)
+            laid = ([lengths[p] for p in order], [texts[p] for p in order], order)
+            self._by_length[column] = laid
+        return laid
+
+    def sounding(self, metaphone: str) -> list[int]:
+        """The rows whose Metaphone is this one."""
+        if self._by_sound is None:
+            self._by_sound = {}
+            for position, sound in enumerate(self.sounds):
+                if sound:
+                    self._by_sound.setdefault(sound, []).append(position)
+        return self._by_sound.get(metaphone, [])
+
+
+def _within(laid: tuple[list[int], list[str], list[int]], length: int, least: float) -> tuple[list[str], list[int]]:
+    """The texts whose normalised edit similarity with a text of ``length`` letters can reach ``least``: a distance
+    is at least the difference of the lengths, so the shorter of two is at least ``least`` times the longer."""
+    lengths, texts, order = laid
+    if least <= 0:
+        return texts, order
+    low = bisect.bisect_left(lengths, math.floor(length * least))
+    high = bisect.bisect_right(lengths, math.ceil(length / least))
+    return texts[low:high], order[low:high]
 
 
 def near_words(query: str, words: Words, floor: float) -> set[str]:
     """The words whose token_similarity with ``query`` may reach ``floor`` (never fewer: see near_pairs)."""
     from rapidfuzz import process  # imported where screening needs it: other handlers never load it
-    from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
+    from rapidfuzz.distance import DamerauLevenshtein
 
     # a margin: rapidfuzz compares the cut-off with a tolerance of its own (0.3 - 1e-9 dropped a pair at 0.3)
     cutoff = floor - 0.001
@@ -109,17 +145,14 @@ def near_words(query: str, words: Words, floor: float) -> set[str]:
                 if other[0] == form or words.skeletons[position] == folded
             )
             continue
-        if metaphone:  # sound-alike spellings (an equal Metaphone): exact equality, natively
+        if metaphone:  # sound-alike spellings (an equal Metaphone)
+            hits.update(words.sounding(metaphone))
+        # edit distance of the spellings (equal ones included), then of their skeletons (equal ones: 0.95), each
+        # over the words whose length can reach the cut-off
+        for text, column, least in ((form, 1, cutoff), (folded, 2, folded_cutoff)):
+            choices, order = _within(words.by_length(column), len(text), least)
             hits.update(
-                position
-                for _, _, position in process.extract(
-                    metaphone, words.sounds, scorer=Levenshtein.distance, score_cutoff=0, limit=None
-                )
-            )
-        # edit distance of the spellings (equal ones included), then of their skeletons (equal ones: 0.95)
-        for text, choices, least in ((form, words.forms, cutoff), (folded, words.skeletons, folded_cutoff)):
-            hits.update(
-                position
+                order[position]
                 for _, _, position in process.extract(
                     text, choices, scorer=DamerauLevenshtein.normalized_similarity, score_cutoff=least, limit=None
                 )
