@@ -152,20 +152,27 @@ def test_of_two_concurrent_withdrawals_one_commits_and_the_other_sees_the_winner
     assert event_types(svc, app.application_id) == ["application.submitted", "application.withdrawn"]
 
 
-def test_a_withdrawal_racing_a_check_result_rereads_and_withdraws(svc, applicant, clock):
-    """The applicant names no version: a system step committing between the read and the write is not a 409."""
-    app = submit(svc, applicant)
+def rival_commits_first(svc, application_id, rival):
+    """Before the next commit reaches the repository, ``rival(current application)`` commits (sealed as the
+    service seals it, so the chain can be checked): a step landing between a read and its write."""
     repo = svc.repository
     real_commit = repo.commit
     raced = []
 
     def commit_after_a_rival(change, **kw):
-        if not raced:  # the document arrives between the withdrawal's read and its write
-            raced.append(True)  # sealed as the service seals it, so the chain can be checked
-            svc.applications.commit(intake.receive_document(repo.get(app.application_id), "k", 2048, clock()))
+        repo.commit = real_commit
+        raced.append(True)
+        svc.applications.commit(rival(repo.get(application_id)))
         return real_commit(change, **kw)
 
     repo.commit = commit_after_a_rival
+    return raced
+
+
+def test_a_withdrawal_racing_a_check_result_rereads_and_withdraws(svc, applicant, clock):
+    """The applicant names no version: a system step committing between the read and the write is not a 409."""
+    app = submit(svc, applicant)
+    raced = rival_commits_first(svc, app.application_id, lambda a: intake.receive_document(a, "k", 2048, clock()))
     withdrawn = svc.applications.withdraw(applicant, app.application_id, "changed my mind")
     assert raced and withdrawn.state == State.WITHDRAWN and withdrawn.version == 3
     assert event_types(svc, app.application_id) == [
@@ -178,15 +185,7 @@ def test_a_withdrawal_racing_a_check_result_rereads_and_withdraws(svc, applicant
 
 def test_a_withdrawal_that_loses_to_another_withdrawal_is_refused_as_illegal(svc, applicant, clock):
     app = submit(svc, applicant)
-    repo = svc.repository
-    real_commit = repo.commit
-
-    def another_withdrawal_first(change, **kw):
-        repo.commit = real_commit
-        svc.applications.commit(intake.withdraw(repo.get(app.application_id), applicant.sub, "first", clock()))
-        return real_commit(change, **kw)
-
-    repo.commit = another_withdrawal_first
+    rival_commits_first(svc, app.application_id, lambda a: intake.withdraw(a, applicant.sub, "first", clock()))
     with pytest.raises(IllegalTransition):
         svc.applications.withdraw(applicant, app.application_id, "second")
     assert event_types(svc, app.application_id).count("application.withdrawn") == 1
@@ -194,17 +193,7 @@ def test_a_withdrawal_that_loses_to_another_withdrawal_is_refused_as_illegal(svc
 
 def test_a_system_step_rereads_and_retries_after_losing_a_race(svc, applicant, clock):
     app = submit(svc, applicant)
-    repo = svc.repository
-    real_commit = repo.commit
-    raced = []
-
-    def commit_after_a_rival(change, **kw):
-        if not raced:  # a rival check lands between our read and our write
-            raced.append(True)
-            real_commit(intake.receive_document(repo.get(app.application_id), "k", 2048, clock()))
-        return real_commit(change, **kw)
-
-    repo.commit = commit_after_a_rival
+    rival_commits_first(svc, app.application_id, lambda a: intake.receive_document(a, "k", 2048, clock()))
     from chalicelib.domain.checks import ADDRESS, CheckResult
 
     change = svc.applications.apply_with_retry(
