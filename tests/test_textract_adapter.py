@@ -37,6 +37,16 @@ def test_reads_the_pinned_version_in_place_and_keeps_lines_with_their_confidence
     assert page.confidences == (97.5, 88.0)
 
 
+def test_the_bytes_already_read_are_given_to_textract_and_s3_is_not_named(textract):
+    """The identity check read the object whole (one GET): Textract gets those very bytes (issue 22)."""
+    client, stub = textract
+    line = {"BlockType": "LINE", "Id": "1", "Text": "P<UTOERIKSSON", "Confidence": 90.0}
+    stub.add_response("detect_document_text", {"Blocks": [line]}, {"Document": {"Bytes": b"\xff\xd8\xffpage"}})
+    page = TextractOcr(client, "docs").read("applications/a/identity/b", "v7", b"\xff\xd8\xffpage")
+    assert page.lines == ("P<UTOERIKSSON",)
+    stub.assert_no_pending_responses()
+
+
 @pytest.mark.parametrize(
     "code",
     ["UnsupportedDocumentException", "BadDocumentException", "DocumentTooLargeException", "InvalidS3ObjectException"],

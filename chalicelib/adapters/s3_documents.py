@@ -1,4 +1,4 @@
-"""The documents bucket: presigned uploads straight to S3, and reading just enough to check one."""
+"""The documents bucket: presigned uploads straight to S3, and reading a document once to check it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any, Optional
 
-from ..domain.document_file import HEAD_BYTES, TAIL_BYTES, DocumentSample
+from ..domain.document_file import HEAD_BYTES, TAIL_BYTES, WHOLE_READ_BYTES, DocumentSample
 from ..services.ports import DocumentMissing, DocumentStore, Upload
 
 MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
@@ -50,16 +50,19 @@ class S3DocumentStore(DocumentStore):
         return Upload(key=key, url=post["url"], fields=dict(post["fields"]))
 
     def sample(self, key: str, version: Optional[str] = None) -> DocumentSample:
-        """Only the first and last bytes of that very version, never the whole file: two ranged GETs.
+        """That very version, in ONE ranged GET of its first ``WHOLE_READ_BYTES``: a document up to that size
+        (every one the default policy accepts) comes whole, its head, tail and bytes for OCR from one call.
 
-        The first GET's ``Content-Range`` (``bytes 0-N/size``) gives the size, its headers the
-        version and type, so no HEAD is needed; an empty object (no range to satisfy) is HEAD'ed.
+        The GET's ``Content-Range`` (``bytes 0-N/size``) gives the size, its headers the version and type,
+        so no HEAD is needed; an empty object (no range to satisfy) is HEAD'ed. A larger object costs a
+        second ranged GET for its tail (of the version the first one read) and no ``body``: OCR reads it
+        in S3. Never more than ``WHOLE_READ_BYTES`` of an object is read, whatever its size.
         """
         where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if version:
             where["VersionId"] = version
         try:
-            obj = self.s3.get_object(**where, Range=f"bytes=0-{HEAD_BYTES - 1}")
+            obj = self.s3.get_object(**where, Range=f"bytes=0-{WHOLE_READ_BYTES - 1}")
         except self.s3.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code")
             if code in MISSING:
@@ -69,19 +72,30 @@ class S3DocumentStore(DocumentStore):
             obj = None
         if obj is None:
             head = self.s3.head_object(**where)
-            size, first, meta = int(head["ContentLength"]), b"", head
+            size, data, meta = int(head["ContentLength"]), b"", head
         else:
-            first = obj["Body"].read(HEAD_BYTES)
-            size, meta = _total_size(obj.get("ContentRange"), len(first)), obj
+            data = obj["Body"].read(WHOLE_READ_BYTES)
+            size, meta = _total_size(obj.get("ContentRange"), len(data)), obj
         found = meta.get("VersionId")
         pinned = found if found and found != "null" else None  # "null": an unversioned object
         if pinned:
             where["VersionId"] = pinned
+        whole = len(data) == size
         last = b""
         if size > HEAD_BYTES:
-            last = self.s3.get_object(**where, Range=f"bytes=-{TAIL_BYTES}")["Body"].read(TAIL_BYTES)
+            last = (
+                data[-TAIL_BYTES:]
+                if whole
+                else self.s3.get_object(**where, Range=f"bytes=-{TAIL_BYTES}")["Body"].read(TAIL_BYTES)
+            )
         return DocumentSample(
-            key=key, size=size, head=first, content_type=meta.get("ContentType"), tail=last, version=pinned
+            key=key,
+            size=size,
+            head=data[:HEAD_BYTES],
+            content_type=meta.get("ContentType"),
+            tail=last,
+            version=pinned,
+            body=data if whole and size else None,
         )
 
     def keys_of(self, application_id: str) -> list[str]:

@@ -1,7 +1,8 @@
 """Amazon Textract: the text of a stored identity document, read where it lies.
 
-``DetectDocumentText`` on the S3 object (bucket, key and the exact version
-that was checked): no document bytes pass through Lambda. Throttling and 5xx
+``DetectDocumentText`` on the very bytes the identity check sniffed when it
+read the object whole (``Bytes``: one read of the document, issue 22), else on
+the S3 object (bucket, key and the exact version that was checked). Throttling and 5xx
 answers are retried with exponential backoff and jitter by the client's
 adaptive retry mode (configured in the composition root: it also slows this
 container's own calls down when Textract throttles); throttling left after the
@@ -40,12 +41,17 @@ class TextractOcr(Ocr):
         self.textract = textract
         self.bucket = bucket
 
-    def read(self, key: str, version: Optional[str] = None) -> PageText:
-        location = {"Bucket": self.bucket, "Name": key}
-        if version:
-            location["Version"] = version
+    def read(self, key: str, version: Optional[str] = None, content: Optional[bytes] = None) -> PageText:
+        document: dict[str, Any]
+        if content is not None:
+            document = {"Bytes": content}
+        else:
+            location = {"Bucket": self.bucket, "Name": key}
+            if version:
+                location["Version"] = version
+            document = {"S3Object": location}
         try:
-            response = self.textract.detect_document_text(Document={"S3Object": location})
+            response = self.textract.detect_document_text(Document=document)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in REFUSALS:

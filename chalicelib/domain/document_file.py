@@ -3,13 +3,13 @@ PNG or PDF whatever its label; its size within the policy bounds; its structure 
 dimensions within the pixel limit, read from its header, so a decompression bomb costs nothing; the stream
 not truncated, nothing riding after its end). The first rules of the identity check (``identity.py``).
 
-Pure domain code: no AWS, no I/O; the handler reads only the head and tail of the object (``DocumentSample``).
+Pure domain code: no AWS, no I/O; the rules judge only the head and tail of the object (``DocumentSample``).
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import filetype
@@ -19,6 +19,12 @@ from .policy import Policy
 
 HEAD_BYTES = 65536  # the leading bytes the handler reads: a JPEG's frame header can sit after a large EXIF block
 TAIL_BYTES = 1024  # the trailing bytes it reads: where a whole file ends (IEND, EOI, %%EOF)
+#: An object up to this size is read whole in one GET (head, tail and size from one call) and OCR is given those very
+#: bytes (Textract's ``Bytes``; its synchronous limit is 10 MB, 5 MB in its older documents): one read of the
+#: document instead of two ranged ones. The policy's default size cap (``document_max_bytes``) is the same 5 MiB,
+#: so every acceptable document is read once; a larger one (a cap raised, or an object past it) costs a second
+#: ranged GET for its tail, and OCR reads it in S3 (``S3Object``), as before (issue 22).
+WHOLE_READ_BYTES = 5 * 1024 * 1024
 
 FILE_TYPE_NOT_ALLOWED = "FILE_TYPE_NOT_ALLOWED"
 CONTENT_TYPE_MISMATCH = "CONTENT_TYPE_MISMATCH"
@@ -40,7 +46,9 @@ _UNSPECIFIED_CONTENT_TYPES = frozenset({"", "binary/octet-stream", "application/
 
 @dataclass(frozen=True)
 class DocumentSample:
-    """What the handler read of the uploaded object: its head and tail, never the whole file."""
+    """What the handler read of the uploaded object: its size, head and tail (what the rules judge) and, when it
+    was at most ``WHOLE_READ_BYTES``, its whole ``body``: the bytes OCR is then given, so the page read is
+    exactly the one sniffed and no second read of the object is needed."""
 
     key: str
     size: int
@@ -48,6 +56,7 @@ class DocumentSample:
     content_type: Optional[str]
     tail: bytes = b""
     version: Optional[str] = None  # the object version (or ETag) checked: OCR reads exactly this one
+    body: Optional[bytes] = field(default=None, repr=False, compare=False)  # the whole object, if read whole
 
 
 def check_file(sample: DocumentSample, policy: Policy) -> tuple[Optional[str], list[Reason]]:

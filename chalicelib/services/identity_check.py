@@ -1,8 +1,9 @@
 """The identity check, run when a document lands in S3 (the S3 ObjectCreated event).
 
-The document is read where it lies: the file's head and tail decide whether
-it is worth reading, then OCR reads the exact object version that was
-checked, and the domain compares what was read with what was declared.
+The document is read once (one GET of the object version, whole up to
+``WHOLE_READ_BYTES``): its head and tail decide whether it is worth reading,
+then OCR reads those very bytes (or, for a larger object, the exact version
+that was checked, in S3), and the domain compares what was read with what was declared.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class IdentityCheck:
         page: Reading = None
         if worth_reading(check_file(sample, policy)[1]):
             try:
-                page = self.ocr.read(key, sample.version)
+                page = self.ocr.read(key, sample.version, sample.body)
             except OcrRefused as refused:
                 self.metrics.count("DocumentRefusedByOcr")
                 page = OcrRefusal(refused.code, refused.message)

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from chalicelib.domain.document_file import HEAD_BYTES
+from chalicelib.domain.document_file import HEAD_BYTES, TAIL_BYTES, WHOLE_READ_BYTES
 from chalicelib.domain.policy import Policy
 from chalicelib.services.ports import DocumentMissing, Upload
 
@@ -79,6 +79,22 @@ def test_a_sample_has_the_size_the_type_and_only_the_head(documents):
     assert sample.head == body[:HEAD_BYTES]
     put(key, b"", "image/jpeg")
     assert store.sample(key).head == b"" and store.sample(key).size == 0
+
+
+def test_a_document_up_to_the_whole_read_size_comes_whole_and_a_larger_one_only_in_part(documents):
+    """Issue 22: one read of the document -- up to WHOLE_READ_BYTES the sample carries the whole object (what
+    OCR is then given); beyond it only the head and tail, and no body (OCR reads it in S3)."""
+    store, put = documents
+    key = store.key_for_new_upload(str(uuid.uuid4()))
+    whole = bytes(range(256)) * (WHOLE_READ_BYTES // 256)  # exactly WHOLE_READ_BYTES
+    put(key, whole, "image/jpeg")
+    sample = store.sample(key)
+    assert sample.size == len(whole) and sample.body == whole and sample.tail == whole[-TAIL_BYTES:]
+    larger = whole + b"\x00the end"
+    put(key, larger, "image/jpeg")
+    sample = store.sample(key)
+    assert (sample.size, sample.body) == (len(larger), None)
+    assert sample.head == larger[:HEAD_BYTES] and sample.tail == larger[-TAIL_BYTES:]
 
 
 def test_a_sample_of_a_missing_object_raises(documents):

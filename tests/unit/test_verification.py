@@ -117,11 +117,18 @@ def test_the_document_is_judged_by_its_bytes(svc, applicant, body, content_type,
     assert code in {r["code"] for r in reasons}
 
 
-def test_only_the_head_of_the_document_is_read(svc, applicant):
+def test_the_rules_judge_the_head_and_tail_and_ocr_gets_the_very_bytes_read(svc, applicant):
+    """One read of the document (issue 22): the sample holds the whole object (up to WHOLE_READ_BYTES), the
+    rules see its head and tail, and OCR is given those bytes rather than reading the object again."""
     app = submit(svc, applicant)
-    key = upload(svc, applicant, app.application_id, pdf_bytes(200_000), "application/pdf")
+    body = pdf_bytes(200_000)
+    key = upload(svc, applicant, app.application_id, body, "application/pdf")
     sample = svc.documents.sample(key)
     assert sample.size >= 200_000 and len(sample.head) == HEAD_BYTES and len(sample.tail) == TAIL_BYTES
+    assert sample.body == body and sample.tail == body[-TAIL_BYTES:]
+    page_key = upload(svc, applicant, submit(svc, applicant).application_id)
+    svc.identity_check.document_uploaded(page_key, version=svc.documents.last_version)
+    assert svc.ocr.given == svc.ocr.reads == [(page_key, svc.documents.last_version)]
 
 
 def test_the_settings_are_used(svc, applicant):
@@ -199,7 +206,7 @@ def test_a_document_the_ocr_service_refuses_is_flagged_with_its_reason(svc, appl
     assert svc.metrics.counts["DocumentRefusedByOcr"] == 1
 
 
-def _refuse(key, version=None):
+def _refuse(key, version=None, content=None):
     from chalicelib.services.ports import OcrRefused
 
     raise OcrRefused("BadDocumentException", "Request has invalid document")
@@ -210,7 +217,7 @@ def test_an_ocr_outage_writes_nothing_and_the_redelivered_event_completes(svc, a
     key = upload(svc, applicant, app.application_id)
     working = svc.ocr.read
 
-    def outage(key, version=None):
+    def outage(key, version=None, content=None):
         raise ConnectionError("Textract: 503 after the client's retries")
 
     svc.ocr.read = outage  # type: ignore[method-assign]

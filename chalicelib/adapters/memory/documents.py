@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ...domain.document_file import HEAD_BYTES, TAIL_BYTES, DocumentSample
+from ...domain.document_file import HEAD_BYTES, TAIL_BYTES, WHOLE_READ_BYTES, DocumentSample
 from ...domain.identity import PageText
 from ...services.ports import (
     DocumentMissing,
@@ -111,6 +111,7 @@ class InMemoryDocumentStore(DocumentStore):
             content_type=stored.content_type,
             tail=stored.body[-TAIL_BYTES:] if len(stored.body) > HEAD_BYTES else b"",
             version=version,
+            body=stored.body if 0 < len(stored.body) <= WHOLE_READ_BYTES else None,
         )
 
     def delete_all_for(self, application_id: str) -> int:
@@ -163,10 +164,15 @@ class InMemoryOcr(Ocr):
         self.documents = documents
         self.confidence = confidence
         self.reads: list[tuple[str, Optional[str]]] = []  # (key, version) of every call, in order
+        self.given: list[tuple[str, Optional[str]]] = []  # the calls given the object's bytes (Textract's Bytes)
 
-    def read(self, key: str, version: Optional[str] = None) -> PageText:
+    def read(self, key: str, version: Optional[str] = None, content: Optional[bytes] = None) -> PageText:
         self.reads.append((key, version))
-        _, stored = self.documents._read(key, version)
+        if content is not None:
+            self.given.append((key, version))
+            stored: Optional[StoredObject] = StoredObject(content, None)
+        else:
+            _, stored = self.documents._read(key, version)
         if stored is None:
             raise OcrRefused("InvalidS3ObjectException", f"Unable to get object metadata from S3: {key}")
         if not stored.body.startswith(_DOCUMENT_MAGIC):

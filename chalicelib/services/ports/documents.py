@@ -85,11 +85,14 @@ class Backoff(abc.ABC):
 
 
 class Ocr(abc.ABC):
-    """The text of a stored document, read where it lies (Textract ``DetectDocumentText`` on the object)."""
+    """The text of a stored document (Textract ``DetectDocumentText``): of the bytes the caller already read of
+    that object version when it gives them (``content``: no second read of the object), else read where it lies."""
 
     @abc.abstractmethod
-    def read(self, key: str, version: Optional[str] = None) -> PageText:
-        """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised."""
+    def read(self, key: str, version: Optional[str] = None, content: Optional[bytes] = None) -> PageText:
+        """The page's lines, top to bottom. Raises OcrRefused; transient failures are retried, then raised.
+
+        ``content``: the object's whole bytes (of ``version``), as sampled: OCR reads exactly those."""
 
 
 class Readings(abc.ABC):
