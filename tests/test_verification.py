@@ -97,6 +97,32 @@ def test_a_clean_application_is_approved_after_the_four_checks(api, client, appl
                                      "check.completed", "application.approved"]
 
 
+def test_the_identity_check_reads_the_document_once_and_textract_gets_those_bytes(api, client, applicant):
+    """Issue 22: one GET of the object version (not a head and a tail GET), and Textract given the bytes read
+    (``Bytes``), not the object to read again -- through the real handler, on the real adapters' clients."""
+    from chalicelib.bootstrap import services
+
+    app_id = submit(api, client, applicant)
+    page = passport_bytes()
+    key = upload_document(api, applicant, app_id, page)
+    seen: list[tuple[str, dict]] = []
+
+    def record(model, params, **_):
+        seen.append((model.name, params))
+
+    s3, textract = services().documents.s3, services().ocr.textract
+    s3.meta.events.register("before-parameter-build.s3", record)
+    textract.meta.events.register("before-parameter-build.textract", record)
+    try:
+        verify_document(client, key)
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3", record)
+        textract.meta.events.unregister("before-parameter-build.textract", record)
+    assert [name for name, _ in seen] == ["GetObject", "DetectDocumentText"], seen
+    assert seen[1][1]["Document"] == {"Bytes": page} and seen[0][1]["Range"].startswith("bytes=0-")
+    assert api.get(f"/applications/{app_id}", user=applicant).body["checks"]["identity"]["outcome"] == "PASS"
+
+
 def test_address_first_then_identity_also_consolidates(api, client, applicant):
     app_id = submit(api, client, applicant)
     check_address(client, app_id)
