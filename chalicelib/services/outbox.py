@@ -34,8 +34,10 @@ from .ports import Claims, EventPublisher, StateCounters
 #: Details the topic carries: staff's (who decided what), and the re-screening case a read was of (which hides
 #: that read from the applicant: ``disclosure.shown``).
 STAFF_DETAILS = ("decision", "reviewer_email", SCREENING_CASE)
-#: Events the WebSocket fan-out does not push (``pushed`` in the message: the notifier is not even invoked
-#: for a message of these alone): a check's result alone changes no state the applicant watches (the
+#: Events the WebSocket fan-out does not push (``pushed`` in the message: the notifier returns at once, with no
+#: call, for a message of these alone; it is still invoked for it -- its subscription has no ``pushed`` filter
+#: policy yet, which Chalice cannot declare: 5 of an auto-approved application's 7 messages): a check's
+#: result alone changes no state the applicant watches (the
 #: decision that follows it does, and carries the reasons); the applicant's own steps answer their REST
 #: requests, which carry them (the submission: the create's 201 is the application; the consent, a liveness
 #: session, its completion); and the face check's request is internal. What is pushed: the document
