@@ -328,7 +328,6 @@ def test_event_reaches_the_applications_subscribers_only(gateway, sockets, api, 
 @pytest.mark.parametrize("message", [
     pytest.param(dict(type_="application.flagged", from_state="VERIFYING", state="FLAGGED"), id="enters-flagged"),
     pytest.param(dict(type_="application.approved", from_state="FLAGGED", state="APPROVED"), id="leaves-flagged"),
-    pytest.param(dict(type_="review.escalated", from_state="FLAGGED", state="FLAGGED"), id="escalated"),
 ])
 def test_review_queue_events_reach_reviewers_and_the_applicant(gateway, sockets, api, client, applicant,
                                                                reviewer, message):
