@@ -358,8 +358,7 @@ def _build(project_dir: Path) -> tuple[Path, dict[str, int], dict[str, object]]:
     original = package.with_name(package.stem + ".chalice.zip")
     record = package.with_name(package.stem + ".lean.json")
     kept = package.with_name(package.stem + ".lean.zip")  # a copy of the lean package: Chalice may overwrite it
-    # this script and the lock: a new recipe or a new lock rebuilds, from the lock
-    recipe = hashlib.sha256(Path(__file__).read_bytes() + (Path(project_dir) / LOCK).read_bytes()).hexdigest()
+    recipe = build_recipe(project_dir)
     if record.exists() and original.exists() and package.exists():
         built = json.loads(record.read_text())
         if built.get("recipe") == recipe and built.get("sha256"):
@@ -381,6 +380,29 @@ def _build(project_dir: Path) -> tuple[Path, dict[str, int], dict[str, object]]:
     shutil.copyfile(package, kept)
     record.write_text(json.dumps({"sizes": sizes, "trace": trace, "recipe": recipe, "sha256": _sha256(package)}))
     return package, sizes, trace
+
+
+#: The app's own code, beside this script and the lock, in the recipe: the import trace (what is dropped and
+#: pruned, NEVER_IMPORTED's check) follows what app.py and chalicelib import.
+APP_CODE = ("app.py", "chalicelib")
+
+
+def build_recipe(project_dir: Path = ROOT) -> str:
+    """What the lean package is built from, hashed: this script, the lock and the app's code (``APP_CODE``: each
+    file's path and bytes, compiled bytecode aside). A change to any of them rebuilds, from the lock."""
+    project_dir = Path(project_dir)
+    digest = hashlib.sha256()
+    files = [Path(__file__), project_dir / LOCK]
+    for name in APP_CODE:
+        path = project_dir / name
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for path in files:
+        if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
+            continue
+        label = path.relative_to(project_dir).as_posix() if path.is_relative_to(project_dir) else path.name
+        data = path.read_bytes()
+        digest.update(f"{label}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
 
 
 def _sha256(path: Path) -> str:

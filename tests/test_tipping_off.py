@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.support.flows import address_message, create_application, sanctions_event
+from tests.support.identities import make_user
 from tests.test_review_api import receive_document, record
 
 # near the real "FAWAZ, Mustapha Reda Darwish" (OFAC-SDN 16452, SDGT, DOB 25 Jun 1964, Lebanon) of the OFAC
@@ -31,7 +32,8 @@ DUPLICATE = {
 #: Anything of these in an applicant's response tells them of a screening (compared lower-case).
 TELLING = ("sanction", "screening", "ofac", "sdn", "sdgt", "16452", "fawaz, mustapha", "candidate", "compliance",
            "duplicate", "same face", "another application", "similarity", "score", OTHER_APPLICATION,
-           "second reviewer", "recommend", "review.recommended", "false_positive", "look-alike")
+           "second reviewer", "recommend", "review.recommended", "false_positive", "look-alike",
+           "review.viewed", "review.claimed", "review.released", "document.viewed", "review.escalated")
 NEUTRAL = {"code": "IN_REVIEW", "outcome": "REVIEW", "message": "We need to check a few details"}
 
 
@@ -48,8 +50,8 @@ def record_face(app_id: str, found: dict) -> None:
 @pytest.fixture
 def in_review(api, client, applicant, reviewer, request):
     """An application FLAGGED for ``request.param``: "sanctions" (a possible list match, screened for real,
-    a reviewer's four-eyes recommendation and a false-positive mark in its history) or "face" (the same face
-    on another application)."""
+    a reviewer's four-eyes recommendation, a false-positive mark, and a second reviewer's claim and reads in its
+    history) or "face" (the same face on another application)."""
     kind = request.param
     app_id = create_application(api, applicant, **(NEAR if kind == "sanctions" else {}))
     if kind == "sanctions":
@@ -71,6 +73,11 @@ def in_review(api, client, applicant, reviewer, request):
         decided = api.post(f"/review/applications/{app_id}/decision",
                            {"decision": "approve", "reason": "not the listed man: other town"}, user=reviewer)
         assert decided.status == 200 and decided.body["state"] == "FLAGGED", decided.body  # a recommendation
+        # a second reviewer takes the case and reads it, twice: staff work, recorded for staff, never told
+        second = make_user(("reviewers",))
+        assert api.post(f"/review/applications/{app_id}/claim", {}, user=second).status == 200
+        for _ in range(2):
+            assert api.get(f"/review/applications/{app_id}", user=second).status == 200
         # no trace either: what the applicant reads is what they read before the mark and the recommendation
         assert what_the_applicant_reads(api, applicant, app_id) == before
     return kind, app_id
@@ -130,7 +137,8 @@ def test_an_applicant_in_a_sanctions_or_duplicate_face_review_learns_nothing_of_
     staff_text = json.dumps(detail)
     if kind == "sanctions":
         assert "SANCTIONS_POSSIBLE_MATCH" in staff_text and "16452" in staff_text
-        assert {"review.recommended", "screening.false_positive"} <= {e["type"] for e in detail["history"]}
+        assert {"review.recommended", "screening.false_positive", "review.claimed"} <= {
+            e["type"] for e in detail["history"]}
     else:
         assert "DUPLICATE_FACE" in staff_text and detail["face"]["duplicates"][0]["application_id"] == OTHER_APPLICATION
 

@@ -133,7 +133,8 @@ def event(evt: HistoryEvent) -> dict[str, Any]:
 def history(found: History) -> dict[str, Any]:
     """A page of the applicant's history (``ApplicationService.history``): only the events shown to them, numbered
     1..n among those, without ``prev_hash`` (``disclosure.history_event``: no gap, no link to a hidden event; staff
-    as their role, without internal reasons; nothing of a screening); ``chain_intact`` covers every recorded event."""
+    as their role, without internal reasons; nothing of a screening, no staff work); ``chain_intact`` covers the
+    recorded events the page read, hidden ones included (``ApplicationService.history``)."""
     return {
         "items": [disclosure.history_event(e) for e in found.events],
         "chain_intact": found.intact,

@@ -15,15 +15,19 @@ and keep every detail.
   (FAIL). A sanctions hit and a duplicate face therefore look the same to the applicant, and like nothing
   but "in review".
 * Events that exist only because of such a review are not shown: a false-positive mark, a customer's
-  re-screening case (``workflow.states.HIDDEN_FROM_APPLICANT``) and a reviewer's read of it (``review.viewed``
-  naming the case), and the four-eyes recommendation (four eyes are asked for sanctions cases, so "awaiting a
-  second reviewer" would tell).
+  re-screening case (``workflow.states.HIDDEN_FROM_APPLICANT``).
+* Nor is the bank's own work on any case (``STAFF_WORK``): staff reads, claims and releases, the four-eyes
+  recommendation, the SLA's escalation. Four eyes are asked for sanctions cases, so a second reviewer opening
+  and claiming the case, or "awaiting a second reviewer", would tell; hiding staff work on every case, not only on
+  sanctions cases, is what keeps the rule from telling by itself. The applicant is shown outcomes: what they did,
+  what was asked of them, the checks' results, decisions and changes of state.
 
 Hidden events must leave no trace either, or their absence tells: the applicant's numbering counts only the
-events shown to them (``numbered``, kept at commit; ``shown_history``, recounted for a read of the history). Their
-history numbers those events 1..n (``seq``) and leaves out ``prev_hash`` (the previous recorded event may be a
-hidden one); each event keeps its recorded ``hash`` as an opaque id (staff can match it); ``chain_intact`` is still
-computed on the whole recorded history. The application's ``version`` and ``updated_at`` they read are those of the
+events shown to them (``numbered``, kept at commit; counted on from a page's cursor by ``shown_event`` for a read
+of the history; ``head_from_history`` recounts a record kept before, or under an older rule). Their history numbers
+those events 1..n (``seq``) and leaves out ``prev_hash`` (the previous recorded event may be a hidden one); each
+event keeps its recorded ``hash`` as an opaque id (staff can match it); ``chain_intact`` is computed on the recorded
+events a page reads, hidden ones included. The application's ``version`` and ``updated_at`` they read are those of the
 last change that showed them an event (``version``, ``updated_at``), and their WebSocket frames carry the same
 numbering (``live_event``). So what they see of an application with a sanctions review is what they would see of
 it had the review never happened.
@@ -42,7 +46,7 @@ from .face import DUPLICATE_FACE
 from .workflow.application import Application, Change
 from .workflow.history import Actor, HistoryEvent
 from .workflow.review import for_applicant as staff_as_their_role
-from .workflow.states import SCREENING_CASE, EventType, shown_to_applicant
+from .workflow.states import EventType, shown_to_applicant
 
 #: Checks the applicant never sees at all.
 WITHHELD_CHECKS = frozenset({SANCTIONS})
@@ -62,8 +66,25 @@ NEUTRAL_REASONS: Mapping[Outcome, Reason] = {
 }
 #: The check every neutral reason of a decision is filed under (a sanctions hit and a duplicate face alike).
 NEUTRAL_CHECK = "review"
+#: The bank's own work on a case, never shown to the applicant whatever the case: staff reads of their data
+#: (``review.viewed``, ``document.viewed``, ``selfie.viewed``), claims and releases of the case, the four-eyes
+#: recommendation and the review SLA's escalation. How much work a case took (a second reviewer opening and
+#: claiming it, a longer wait past the SLA) is what a sanctions case looks like, so none of it is told; the
+#: applicant is told outcomes: what they did, what was asked of them, checks' results, decisions and states.
+STAFF_WORK = frozenset(
+    e.value
+    for e in (
+        EventType.VIEWED,
+        EventType.DOCUMENT_VIEWED,
+        EventType.SELFIE_VIEWED,
+        EventType.CLAIMED,
+        EventType.RELEASED,
+        EventType.RECOMMENDED,
+        EventType.ESCALATED,
+    )
+)
 #: Event types never shown to the applicant (besides the sanctions check's result).
-HIDDEN_EVENTS = frozenset({*(e.value for e in EventType if not shown_to_applicant(e)), EventType.RECOMMENDED.value})
+HIDDEN_EVENTS = frozenset({*(e.value for e in EventType if not shown_to_applicant(e)), *STAFF_WORK})
 #: Decisions of the consolidation: their reason is the summary ``check:code; check:code`` of their reasons.
 _DECISIONS = frozenset({EventType.APPROVED.value, EventType.REJECTED.value, EventType.FLAGGED.value})
 _BIOMETRIC = frozenset(e.value for e in face_workflow.BIOMETRIC_EVENTS)
@@ -146,42 +167,40 @@ def _kind(event: Mapping[str, Any]) -> Any:
 def shown(event: Mapping[str, Any]) -> bool:
     """Whether the applicant sees this event (recorded, or as the topic carries it) at all."""
     kind = _kind(event)
-    if kind in HIDDEN_EVENTS:
+    if kind in HIDDEN_EVENTS:  # a screening's own events, and staff work (a re-screening case's read among them)
         return False
-    details = event.get("details")
-    if kind == EventType.VIEWED.value and isinstance(details, Mapping) and details.get(SCREENING_CASE):
-        return False  # a reviewer reading a customer's re-screening case
     return not (kind == EventType.CHECK_COMPLETED.value and _check_of(event) in WITHHELD_CHECKS)
 
 
 def event(recorded: Mapping[str, Any]) -> dict[str, Any]:
     """An event the applicant sees (``shown``), as they see it: check results and decisions without what would
     tell, biometric events without scores or image locations, staff as their role without internal reasons."""
-    shown_event = dict(recorded)
-    kind = _kind(shown_event)
-    details = shown_event.get("details")
+    told = dict(recorded)
+    kind = _kind(told)
+    details = told.get("details")
     if kind == EventType.CHECK_COMPLETED.value and isinstance(details, Mapping):
-        shown_event["details"] = check(details)
-        if shown_event["details"].get("outcome") != details.get("outcome"):  # "face check: REVIEW" would tell
-            shown_event["reason"] = f"{details.get('check')} check: {shown_event['details']['outcome']}"
+        told["details"] = check(details)
+        if told["details"].get("outcome") != details.get("outcome"):  # "face check: REVIEW" would tell
+            told["reason"] = f"{details.get('check')} check: {told['details']['outcome']}"
     elif kind == EventType.CHECK_COMPLETED.value:  # as the topic carries it: no details to tell the outcome by
-        shown_event["reason"] = f"{_check_of(shown_event) or 'a'} check finished"
+        told["reason"] = f"{_check_of(told) or 'a'} check finished"
     elif kind in _BIOMETRIC and isinstance(details, Mapping):
-        shown_event["details"] = face_workflow.for_applicant(details)
-    elif kind in _DECISIONS and str(shown_event.get("actor") or "").startswith("system:"):
-        shown_event["reason"] = decision_summary(str(shown_event.get("reason") or ""))
+        told["details"] = face_workflow.for_applicant(details)
+    elif kind in _DECISIONS and str(told.get("actor") or "").startswith("system:"):
+        told["reason"] = decision_summary(str(told.get("reason") or ""))
         if isinstance(details, Mapping):
-            shown_event["details"] = {
+            told["details"] = {
                 **details,
                 **({"reasons": reasons(details["reasons"])} if isinstance(details.get("reasons"), list) else {}),
             }
-    return staff_as_their_role(shown_event)
+    return staff_as_their_role(told)
 
 
 # --- the applicant's numbering: hidden events leave no trace ----------------------------------------------------
 
 
-def _is_shown(recorded: HistoryEvent) -> bool:
+def shown_event(recorded: HistoryEvent) -> bool:
+    """Whether the applicant sees this recorded event (``shown``)."""
     return shown({"type": recorded.type, "details": recorded.details, "actor": recorded.actor})
 
 
@@ -218,7 +237,7 @@ def numbered(change: Change) -> Change:
     last_at: Optional[str] = None
     for recorded in change.events:
         position: Optional[int] = None
-        if _is_shown(recorded):
+        if shown_event(recorded):
             count += 1
             position, last_at = count, recorded.at
         events.append(dataclasses.replace(recorded, shown_seq=position if known else None))
@@ -232,16 +251,38 @@ def numbered(change: Change) -> Change:
     return Change(before, after, tuple(events))
 
 
+def head_from_history(app: Application, events: Sequence[HistoryEvent]) -> Optional[Application]:
+    """The application with the applicant's head (``shown_seq``, ``shown_version``, ``shown_at``) recounted from its
+    recorded history under today's rule, or None when the stored head needs none: for a record from before the
+    numbering was kept, or numbered under an older rule that showed events today's hides (staff work), which then
+    counts more events than today's (the backfill, ``scripts/backfill_shown.py``). A head whose count is today's was
+    numbered under a rule that agrees on every event: kept as it is, version and all.
+
+    Recounted: how many events they are shown, when the last was, and as the version the number of instants at
+    which they were shown events (the events of one change share their instant; two changes in one millisecond
+    count once: a smaller number, and a function of the shown events alone, so a hidden review moves none of it)."""
+    shown_events = [e for e in events if shown_event(e)]
+    if app.shown_seq is not None and app.shown_seq == len(shown_events):
+        return None
+    instants = len({e.at for e in shown_events})
+    return dataclasses.replace(
+        app,
+        shown_seq=len(shown_events),
+        shown_version=instants,
+        shown_at=shown_events[-1].at if shown_events else app.updated_at,
+    )
+
+
 def shown_history(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     """The events of a recorded history (in order) that the applicant is shown, each numbered by its place among
     them (``shown_seq``, counted here: events recorded before it was kept are numbered too)."""
-    return [dataclasses.replace(e, shown_seq=n) for n, e in enumerate((e for e in events if _is_shown(e)), start=1)]
+    return [dataclasses.replace(e, shown_seq=n) for n, e in enumerate((e for e in events if shown_event(e)), start=1)]
 
 
-def _renumbered(shown_event: Mapping[str, Any], position: int) -> dict[str, Any]:
+def _renumbered(told: Mapping[str, Any], position: int) -> dict[str, Any]:
     """The applicant's numbering on an event they are shown: ``seq`` its place among those, the ``event_id`` named
     by it, and no ``prev_hash`` (the event recorded before it may be one they are not shown)."""
-    renumbered = {k: v for k, v in shown_event.items() if k not in ("prev_hash", "shown_seq")}
+    renumbered = {k: v for k, v in told.items() if k not in ("prev_hash", "shown_seq")}
     renumbered["seq"] = position
     if "event_id" in renumbered:
         renumbered["event_id"] = f"{renumbered.get('application_id')}#{position}"

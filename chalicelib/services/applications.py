@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import hmac
 import json
 import random
 import time
@@ -26,9 +27,9 @@ from ..domain.policy import Policy, settled_by_declaration
 from ..domain.users import Identity
 from ..domain.workflow import intake
 from ..domain.workflow.application import Application, Change, is_application_id
-from ..domain.workflow.chain import chain_intact, seal, seal_legacy_head
+from ..domain.workflow.chain import chain_intact, event_verifies, seal, seal_legacy_head
 from ..domain.workflow.errors import NothingToDo
-from ..domain.workflow.history import HistoryEvent
+from ..domain.workflow.history import GENESIS_HASH, HistoryEvent
 from .errors import DeclarationRefused, IdempotencyKeyReused, NotFound, QuotaExceeded
 from .ports import (
     ApplicationRepository,
@@ -57,9 +58,10 @@ class History:
     """A page of an application's audit history as the applicant is shown it, whether the chain verifies, and
     where the next page starts.
 
-    ``events``: the page's events of ``disclosure.shown_history`` (each numbered by its place among the events
-    shown to the applicant, ``shown_seq``). ``intact``: the whole recorded history (hidden events included)
-    MACed under the chain key, chained and ending at the stored head, and the cursor's event where it said.
+    ``events``: the page's events shown to the applicant, each numbered by its place among those (``shown_seq``).
+    ``intact``: the recorded events the page read (hidden ones included) MACed under the chain key and chained,
+    from the genesis or the cursor's event, and to the stored head when the read reached the end
+    (``ApplicationService.history``).
     """
 
     events: list[HistoryEvent]
@@ -67,30 +69,48 @@ class History:
     next_cursor: Optional[str] = None
 
 
-def _history_cursor(event: HistoryEvent) -> str:
-    """Names the page's last event by its place among the shown (never the recorded seq) and its hash."""
-    raw = json.dumps({"n": event.shown_seq, "h": event.hash}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _keyed(key: bytes, label: str, application_id: str, place: int, event_hash: str) -> bytes:
+    message = json.dumps([label, application_id, place, event_hash], separators=(",", ":")).encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
 
 
-def _after(cursor: Optional[str]) -> tuple[int, Optional[str]]:
-    """(place among the shown, hash) of the last event of the previous page; (0, None) for the first page."""
+def _history_cursor(key: bytes, event: HistoryEvent) -> str:
+    """Names the page's last event by its place among the shown and its hash, with its recorded seq encrypted
+    (``r``: XOR a pad keyed by the chain key, the application, the place and the hash; the recorded seq minus the
+    place is the count of hidden events before it, so it must not be readable) and all three MACed (``t``)."""
+    assert event.shown_seq is not None
+    args = (event.application_id, event.shown_seq, event.hash)
+    sealed = int.from_bytes(_keyed(key, "history-cursor-seq", *args), "big") ^ event.seq
+    raw = {"n": event.shown_seq, "h": event.hash, "r": f"{sealed:064x}"}
+    raw["t"] = _tag(key, event.application_id, raw)
+    return base64.urlsafe_b64encode(json.dumps(raw, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _tag(key: bytes, application_id: str, fields: dict[str, Any]) -> str:
+    return _keyed(key, "history-cursor", application_id, fields["n"], f"{fields['h']}:{fields['r']}").hex()
+
+
+def _after(key: bytes, application_id: str, cursor: Optional[str]) -> tuple[int, Optional[str], int]:
+    """(place among the shown, hash, recorded seq) of the last event of the previous page; (0, None, 0) for the
+    first page. A cursor this API did not hand out for this application is refused (InvalidCursor)."""
     if not cursor:
-        return 0, None
+        return 0, None, 0
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, RecursionError) as error:
         raise InvalidCursor("cursor is not valid") from error
     if not (
         isinstance(data, dict)
-        and set(data) == {"n", "h"}
+        and set(data) == {"n", "h", "r", "t"}
         and isinstance(data["n"], int)
         and not isinstance(data["n"], bool)
         and data["n"] >= 1
-        and isinstance(data["h"], str)
+        and all(isinstance(data[k], str) for k in "hrt")
+        and hmac.compare_digest(data["t"], _tag(key, application_id, data))
     ):
         raise InvalidCursor("cursor is not valid")
-    return data["n"], data["h"]
+    pad = int.from_bytes(_keyed(key, "history-cursor-seq", application_id, data["n"], data["h"]), "big")
+    return data["n"], data["h"], int(data["r"], 16) ^ pad
 
 
 class ApplicationService:
@@ -172,6 +192,26 @@ class ApplicationService:
                 backoff(attempt)
         raise ConcurrentChange(None)
 
+    def renumber_shown(self, application_id: str, dry_run: bool = False) -> bool:
+        """Set the application's shown head from its history (``disclosure.head_from_history``) when the stored
+        one is not today's: a record from before the numbering was kept, or numbered under an older rule
+        (``scripts/backfill_shown.py``). True when it changed (or, ``dry_run``, would). Committed as a change of
+        no event that moves the recorded version (so a concurrent commit made from the old item loses and reads
+        this one again); a conflict re-reads and decides again. Idempotent: a second run changes nothing."""
+        for attempt in range(1, 4):
+            app = self.get(application_id)
+            after = disclosure.head_from_history(app, self.repo.history(application_id))
+            if after is None:
+                return False
+            if dry_run:
+                return True
+            try:
+                self.repo.commit(Change(app, dataclasses.replace(after, version=app.version + 1), ()))
+                return True
+            except ConcurrentChange:
+                backoff(attempt)
+        raise ConcurrentChange(None)
+
     def policy(self) -> Policy:
         return self.settings.policy() if self.settings is not None else Policy()
 
@@ -243,19 +283,50 @@ class ApplicationService:
         self, who: Identity, application_id: str, limit: int = HISTORY_PAGE, cursor: Optional[str] = None
     ) -> History:
         """A page of the applicant's own application's history: ``limit`` of the events they are shown, after
-        the cursor's. The whole history is read (one Query: histories are short), so that paging counts shown
-        events only and ``chain_intact`` covers every recorded event, those not shown included."""
+        the cursor's. A page reads the recorded history from the cursor's event on (``history_after``, Queries of
+        ``limit + 2`` events; the cursor carries its recorded seq, encrypted), not the whole of it: the cursor's
+        event, the page and the next shown event (is there more). Its cost is the page and the hidden events among
+        it, whatever the history's length.
+
+        ``intact``: every event read verifies under the chain key and links to the one before it (the first page
+        from the genesis), the page continues from the cursor's event, and a read that reaches the end ends at the
+        application's stored head. A client that reads every page has so verified the whole recorded chain, hidden
+        events included; one page vouches for the span it read."""
         app = self.get_own(who, application_id)
-        after, after_hash = _after(cursor)
-        recorded = self.repo.history(application_id)
-        if len(recorded) > app.last_seq:  # a change committed since the read: its head as of now
-            app = self.get_own(who, application_id)
-        shown = disclosure.shown_history(recorded)
-        page = shown[after : after + limit]
-        more = after + limit < len(shown)
-        continues = after == 0 or (after <= len(shown) and shown[after - 1].hash == after_hash)
-        intact = continues and self.chain_intact(app, recorded)
-        return History(page, intact, _history_cursor(page[-1]) if more else None)
+        key, batch = self._key(), max(limit, 1) + 2  # the cursor's event, the page, the next shown
+        after, after_hash, after_seq = _after(key, application_id, cursor)
+        page: list[HistoryEvent] = []
+        found, intact, more, at_end = after == 0, True, False, False
+        prev: Optional[str] = GENESIS_HASH if after == 0 else None
+        last_seq = max(after_seq - 1, 0)
+        position = after
+        while not more and not at_end:
+            read = self.repo.history_after(application_id, last_seq, batch)
+            at_end = len(read) < batch
+            for event in read:
+                linked = prev is None or event.prev_hash == prev
+                if event.seq != last_seq + 1 or not linked or not event_verifies(event, key, app.legacy_seal):
+                    intact = False
+                last_seq, prev = event.seq, event.hash
+                if not found:  # the first event read is the cursor's, as the server named it
+                    if (event.seq, event.hash) != (after_seq, after_hash) or not disclosure.shown_event(event):
+                        return History([], False, None)  # not where it was: the history changed under it
+                    found = True
+                elif not disclosure.shown_event(event):
+                    continue
+                elif len(page) == limit:
+                    more = True
+                    break
+                else:
+                    position += 1
+                    page.append(dataclasses.replace(event, shown_seq=position))
+            if not found:
+                return History([], False, None)  # the cursor's event is gone: the history was cut
+        if at_end and not more:
+            if last_seq > app.last_seq:  # a change committed since the read: its head as of now
+                app = self.get_own(who, application_id)
+            intact = intact and (last_seq, prev) == (app.last_seq, app.last_hash or GENESIS_HASH)
+        return History(page, intact, _history_cursor(key, page[-1]) if more and page else None)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         """The applicant sends no version: a system step (a check result, the sweeper) committing

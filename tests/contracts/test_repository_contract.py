@@ -380,3 +380,16 @@ def test_the_applicants_numbering_is_kept_with_the_application_and_its_events(re
     (listed,), _ = repository.list_for_applicant(app.applicant_id, 5, None)
     assert (listed.shown_seq, listed.shown_version, listed.shown_at) == (1, 1, app.updated_at)
     withdraw_all(repository, [after], moment)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 7], ids=["limit-1", "limit-2", "limit-7"])
+def test_history_after_reads_a_page_from_a_recorded_seq(repository, moment, limit):
+    """A page of the recorded history (the applicant's history pages read with it): at most ``limit`` events with a
+    greater seq, in order, as committed; nothing past the head, nothing of an unknown application."""
+    app = flagged(repository, moment)
+    recorded = repository.history(app.application_id)
+    assert len(recorded) == 7  # submitted, the document, four checks, flagged
+    for after in range(0, len(recorded) + 1):
+        assert repository.history_after(app.application_id, after, limit) == recorded[after : after + limit]
+    assert repository.history_after(str(uuid.uuid4()), 0, limit) == []
+    withdraw_all(repository, [app], moment)

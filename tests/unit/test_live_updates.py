@@ -206,21 +206,22 @@ def test_an_event_reaches_its_applications_subscribers_only(svc, live, applicant
 
 
 @pytest.mark.parametrize(
-    "type_, state, from_state",
+    "type_, state, from_state, watchers",
     [
-        ("application.flagged", "FLAGGED", "VERIFYING"),
-        ("application.approved", "APPROVED", "FLAGGED"),
-        ("review.escalated", "FLAGGED", "FLAGGED"),
+        ("application.flagged", "FLAGGED", "VERIFYING", 2),
+        ("application.approved", "APPROVED", "FLAGGED", 2),
+        ("review.escalated", "FLAGGED", "FLAGGED", 1),  # staff work: the applicant is not told (disclosure.STAFF_WORK)
     ],
 )
 def test_review_queue_events_reach_reviewers_and_the_applicant(
-    svc, live, applicant, reviewer, type_, state, from_state
+    svc, live, applicant, reviewer, type_, state, from_state, watchers
 ):
     app = submit(svc, applicant)
     watcher, queue = connected(svc, applicant), connected(svc, reviewer)
     subscribe(svc, watcher, app.application_id)
     subscribe(svc, queue)
-    assert live.fan_out(event(app, 5, type_, state, from_state)) == 2
+    assert live.fan_out(event(app, 5, type_, state, from_state)) == watchers
+    assert len(svc.sender.frames(watcher)) == watchers - 1
 
 
 def test_an_ordinary_event_does_not_reach_the_review_queue(svc, live, applicant, reviewer):
@@ -354,8 +355,9 @@ def test_a_reviewers_read_is_not_sent_to_staff_watchers_whose_refresh_would_read
     own, staff = connected(svc, applicant), connected(svc, reviewer)
     subscribe(svc, own, app.application_id)
     subscribe(svc, staff, app.application_id)
-    assert live.fan_out(event(app, 9, read, "FLAGGED", "FLAGGED")) == 1
-    assert svc.sender.frames(staff) == [] and len(svc.sender.frames(own)) == 1  # the applicant learns of it
+    assert live.fan_out(event(app, 9, read, "FLAGGED", "FLAGGED")) == 0
+    # nor to the applicant: staff work is never shown to them (disclosure.STAFF_WORK: four eyes would tell)
+    assert svc.sender.frames(staff) == [] and svc.sender.frames(own) == []
 
 
 # --- one message per application and batch; all of an applicant's applications -------------------

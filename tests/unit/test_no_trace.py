@@ -39,7 +39,8 @@ HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
 class Run:
     """One run of a scenario: the fakes, the applicant watching all their applications, and what they read."""
 
-    def __init__(self, second_review_for: Optional[set[str]] = None):
+    def __init__(self, second_review_for: Optional[set[str]] = None, with_review: bool = True):
+        self.with_review = with_review
         self.clock = FakeClock()
         self.svc = sanctions_lists(fake_services(self.clock))
         if second_review_for is not None:
@@ -158,6 +159,16 @@ def approved_by(reviewer: Any) -> Callable[[Run], Any]:
     return lambda run: run.svc.review.decide(reviewer, run.app_id, True, "not the listed man: other town")
 
 
+def claimed_by(reviewer: Any) -> Callable[[Run], Any]:
+    return lambda run: run.svc.review.claim(reviewer, run.app_id)
+
+
+def approved_by_the_last_reviewer(run: Run) -> None:
+    """The second reviewer confirms the recommendation; in the twin (no four eyes) the first, who holds the claim,
+    approves."""
+    approved_by(SECOND if run.with_review else FIRST)(run)
+
+
 def snapshot(run: Run) -> None:
     run.snapshot()
 
@@ -213,6 +224,25 @@ SCENARIOS: dict[str, tuple[list[tuple[Callable[[Run], Any], bool]], Optional[set
         None,  # four eyes on sanctions (the default): the first approval is a recommendation
         {"IDENTITY"},  # the twin: one reviewer approves
     ),
+    # Four eyes against an ordinary review, as reviewers work (issue: staff work is never shown): the first
+    # claims, reads and recommends; a second claims, reads and confirms. The twin is one reviewer's claim, read
+    # and approval. The second reviewer's claim and read would tell as much as the recommendation.
+    "four-eyes-claims-and-reads": (
+        [
+            *IN_SANCTIONS_REVIEW[:-1],
+            (claimed_by(FIRST), False),
+            (viewed_by(FIRST), False),
+            (approved_by(FIRST), True),  # the recommendation (its claim ends with it)
+            (claimed_by(SECOND), True),
+            (snapshot, False),
+            (viewed_by(SECOND), True),
+            (viewed_by(SECOND), True),  # a second look: reads are many, and none of them counts
+            (snapshot, False),
+            (approved_by_the_last_reviewer, False),
+        ],
+        None,
+        {"IDENTITY"},
+    ),
     "customer-rescreening": (
         [
             (submitted(**CUSTOMER), False),
@@ -235,6 +265,7 @@ SCENARIOS: dict[str, tuple[list[tuple[Callable[[Run], Any], bool]], Optional[set
 HIDDEN_TYPES = {
     "false-positive-mark": {"screening.false_positive"},
     "four-eyes-recommendation": {"review.recommended"},
+    "four-eyes-claims-and-reads": {"review.recommended"},  # the claims and reads are in both, more of them here
     "customer-rescreening": {
         "review.viewed",
         "customer.screening_hit",
@@ -246,7 +277,7 @@ HIDDEN_TYPES = {
 
 def play(name: str, with_review: bool) -> Run:
     steps, policy, twin_policy = SCENARIOS[name]
-    run = Run(policy if with_review else twin_policy)
+    run = Run(policy if with_review else twin_policy, with_review)
     for action, hidden in steps:
         if hidden and not with_review:
             continue
@@ -272,6 +303,20 @@ def test_a_review_of_the_applicant_changes_nothing_they_can_read(played, name):
     assert seen["frames"] == twin_seen["frames"]
 
 
+def test_a_second_reviewers_claim_and_reads_are_not_told(played):
+    """Staff work is recorded for staff (each read audited) and never told: the four-eyes case took more claims
+    and reads than the ordinary review, and the applicant reads the same."""
+    reviewed, twin = played["four-eyes-claims-and-reads"]
+
+    def work(run: Run) -> list[str]:
+        return [t for t in run.recorded_types() if t in ("review.claimed", "review.viewed")]
+
+    assert len(work(reviewed)) > len(work(twin)) > 0
+    assert reviewed.seen()["snapshots"] == twin.seen()["snapshots"]
+    shown = {e["type"] for e in reviewed.snapshots[-1]["history"][100][0]["items"]}
+    assert shown.isdisjoint({"review.claimed", "review.viewed", "review.recommended"})
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_the_applicants_numbering_counts_the_events_they_are_shown(played, name):
     """1..n, no gap, no prev_hash; pages of exactly ``limit`` but the last; the cursor names the place among the
@@ -288,7 +333,10 @@ def test_the_applicants_numbering_counts_the_events_they_are_shown(played, name)
         assert [e for page in pages for e in page["items"]] == whole
         assert all(len(page["items"]) == limit for page in pages[:-1]) and 0 < len(pages[-1]["items"]) <= limit
         for page in pages[:-1]:
-            assert decode_cursor(page["next_cursor"]) == {"n": page["items"][-1]["seq"], "h": page["items"][-1]["hash"]}
+            named = decode_cursor(page["next_cursor"])
+            assert {"n": named["n"], "h": named["h"]} == {"n": page["items"][-1]["seq"], "h": page["items"][-1]["hash"]}
+            # its recorded seq encrypted (r - n would count the hidden events before it), all of it MACed
+            assert set(named) == {"n", "h", "r", "t"} and HEX64.fullmatch(named["r"]) and HEX64.fullmatch(named["t"])
         assert all(page["chain_intact"] for page in pages)
     assert last["ack"]["seq"] == len(whole) and last["application"]["version"] < reviewed.svc.repository.get(
         reviewed.app_id
@@ -318,21 +366,41 @@ def test_staff_read_the_recorded_numbers(played):
 
 
 def test_a_forged_or_stale_cursor(played):
-    """A cursor that does not name the shown event where it says breaks the chain's word; a malformed one, or a
-    recorded seq (the old cursor), is refused."""
+    """A page reads on from the recorded event its cursor names, so the cursor is the server's word (MACed): one with
+    another place, hash, recorded seq or application, a malformed one, or a recorded seq in the clear (the old
+    cursor), is refused -- else a forged one would answer where the event of that hash was recorded: where hidden
+    events are."""
     from chalicelib.services.ports import InvalidCursor
 
     reviewed, _ = played["false-positive-mark"]
     svc, app_id = reviewed.svc, reviewed.app_id
+    page = svc.applications.history(APPLICANT, app_id, 2)
+    issued = decode_cursor(page.next_cursor)
+    assert svc.applications.history(APPLICANT, app_id, 2, page.next_cursor).intact is True
 
     def cursor(data: Any) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    assert svc.applications.history(APPLICANT, app_id, 2, cursor({"n": 2, "h": "0" * 64})).intact is False
-    assert svc.applications.history(APPLICANT, app_id, 2, cursor({"n": 999, "h": "0" * 64})).events == []
-    for forged in ({"s": 2, "h": "0" * 64}, {"n": 0, "h": ""}, {"n": True, "h": ""}, {"n": "2", "h": ""}, [1]):
+    assert svc.applications.history(APPLICANT, app_id, 2, cursor(issued)).events  # the same cursor, re-encoded
+    forgeries = (
+        {**issued, "n": issued["n"] + 1},
+        {**issued, "n": issued["n"] - 1},
+        {**issued, "h": "0" * 64},
+        {**issued, "r": f"{int(issued['r'], 16) ^ 1:064x}"},  # another recorded seq
+        {k: v for k, v in issued.items() if k != "r"},
+        {"n": 2, "h": "0" * 64},
+        {"s": 2, "h": "0" * 64},
+        {"n": 0, "h": ""},
+        {"n": True, "h": ""},
+        {"n": "2", "h": ""},
+        [1],
+    )
+    for forged in forgeries:
         with pytest.raises(InvalidCursor):
             svc.applications.history(APPLICANT, app_id, 2, cursor(forged))
+    other = played["four-eyes-recommendation"][0]
+    with pytest.raises(InvalidCursor):  # pinned to its application
+        other.svc.applications.history(APPLICANT, other.app_id, 2, page.next_cursor)
 
 
 def test_an_application_recorded_before_the_numbering_was_kept(svc, applicant, clock):
@@ -367,3 +435,81 @@ def test_an_application_recorded_before_the_numbering_was_kept(svc, applicant, c
     svc.live_updates.fan_out(json.dumps(message))
     [frame] = svc.sender.frames(cid)
     assert [(e["seq"], e["event_id"]) for e in frame["events"]] == [(2, f"{app_id}#2")]
+
+
+def test_a_page_costs_the_page_not_the_history(svc, applicant, reviewer, clock):
+    """Each page reads the recorded events from its cursor's on: the page, the hidden events among it and one
+    more shown (is there more), counted as the events the repository hands back, whatever the history's length
+    (on main: the whole history for every page, 87 events each here)."""
+    from tests.unit.test_outbox_review_health import flagged
+
+    app_id = flagged(svc, applicant, clock).application_id
+    for n in range(40):  # a long history: shown events, each after a hidden one (a reviewer's audited read)
+        svc.review.detail(reviewer, app_id)
+        key = f"applications/{app_id}/identity/again-{n}"
+        svc.applications.apply_with_retry(app_id, lambda a, k=key: record_unexpected_document(a, k, "v2", clock()))
+    store, read = svc.repository, []
+    recorded = len(store.history(app_id))
+    for name in ("history", "history_after"):
+        original = getattr(store, name)
+
+        def counted(*args: Any, _original: Any = original) -> Any:
+            found = _original(*args)
+            read.append(len(found))
+            return found
+
+        setattr(store, name, counted)
+    assert recorded > 80
+    costs, cursor, seen = [], None, []
+    while True:
+        read.clear()
+        page = svc.applications.history(applicant, app_id, 5, cursor)
+        assert page.intact and len(page.events) <= 5
+        costs.append(sum(read))
+        seen += [e.shown_seq for e in page.events]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == list(range(1, len(seen) + 1)) and len(costs) > 8
+    # a page: its cursor's event, five shown, the hidden among them (one before each here) and the next shown:
+    # 13 events, two Queries of 7, on the last pages as on the second, however long the history
+    assert max(costs) == 14 == costs[1] and all(cost <= 14 for cost in costs), costs
+    assert sum(costs) <= recorded + 7 * len(costs)  # reading every page costs about the history once
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_backfill_leaves_what_the_commits_numbered(played, name):
+    """An application numbered at each commit under today's rule needs nothing of the backfill
+    (``ApplicationService.renumber_shown``, scripts/backfill_shown.py), with the review and without it."""
+    for run in played[name]:
+        before = run.svc.repository.get(run.app_id)
+        assert run.svc.applications.renumber_shown(run.app_id) is False
+        assert run.svc.repository.get(run.app_id) == before
+
+
+@pytest.mark.parametrize("rule", ["legacy", "older-rule"])
+def test_the_backfill_numbers_a_record_as_todays_rule_does(played, rule):
+    """A record without the numbering, or numbered when staff work was shown (its reads counted), gets today's
+    count and the last shown event's instant, the same with the review and without it; once."""
+    import dataclasses
+
+    heads = []
+    for run in played["four-eyes-claims-and-reads"]:
+        store, app_id = run.svc.repository, run.app_id
+        app = store.get(app_id)
+        if rule == "legacy":
+            stale = dataclasses.replace(app, shown_seq=None, shown_version=None, shown_at=None)
+        else:  # as the rule before kept it: every event but the screening's counted
+            stale = dataclasses.replace(app, shown_seq=app.shown_seq + 4, shown_version=app.shown_version + 4)
+        with store._lock:
+            store._apps[app_id] = stale
+        assert run.svc.applications.renumber_shown(app_id, dry_run=True) is True
+        assert store.get(app_id) == stale  # a dry run changes nothing
+        assert run.svc.applications.renumber_shown(app_id) is True
+        fixed = store.get(app_id)
+        assert (fixed.shown_seq, fixed.shown_at) == (app.shown_seq, app.shown_at) and fixed.version == app.version + 1
+        assert run.svc.applications.renumber_shown(app_id) is False  # idempotent
+        heads.append((fixed.shown_seq, fixed.shown_version, fixed.shown_at))
+        with store._lock:  # the module's runs as they were, for the other tests
+            store._apps[app_id] = app
+    assert heads[0] == heads[1]

@@ -203,7 +203,11 @@ class InMemoryApplicationRepository(ApplicationRepository):
             self.commits += 1
 
     def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
-        return [e for e in self.history(application_id) if e.seq > after_seq][:limit]
+        """As the table's Query does: at most ``limit`` events from the key after ``after_seq``."""
+        with self._lock:
+            events = self._history.get(application_id, {})
+            seqs = sorted(s for s in events if s > after_seq)[:limit]
+            return [_stored_event(events[seq]) for seq in seqs]
 
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:
         rewritten = 0

@@ -44,7 +44,8 @@ class ApplicationRepository(abc.ABC):
 
     @abc.abstractmethod
     def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
-        """At most ``limit`` events with seq > ``after_seq``, in order (one Query: a page of the history)."""
+        """At most ``limit`` events with seq > ``after_seq``, in order (one Query of ``limit`` items: the applicant's
+        history pages read on from their cursor's event with it, ``ApplicationService.history``)."""
 
     @abc.abstractmethod
     def list_for_applicant(self, applicant_id: str, limit: int, cursor: Optional[str]) -> Page:
