@@ -366,6 +366,47 @@ _RUSSIAN = (
 )
 
 
+# Belarusian names as BGN/PCGN and Belarusian passports write them, beside the Russian spellings of the same
+# names (OFAC's Belarus programme lists many people both ways: "NOVIKAU, Siarhei Ihnatavich" / "NOVIKOV, Sergey
+# Ignatovich", "TKACHOU, Alyaksandr Henadzievich" / "TKACHEV, Aleksandr Gennadievich"). Only in a word with an
+# East Slavic ending, a patronymic (-vich/-vna) or a surname in -au/-ou/-ava (tenth shift): there h is Russian g
+# (Ihnat/Ignat, Henadz/Gennad), dz is d, -avich/-avna are -ovich/-ovna, and the surname's -au (after ch/sh/zh
+# also -ou, and Russian -ev, which is said -ov there) is -ov. Elsewhere h stays h: Hassan is not Gassan.
+_SLAVIC_WORD = re.compile(r"(vich|vna|[^aeiou]au|[cszh]hou|[^aeiou]ava)$")
+_BELARUSIAN = (
+    (re.compile(r"(?<![kzsc])h"), "g"),
+    (re.compile(r"dz"), "d"),
+    (re.compile(r"av(?=ich$|na$)"), "ov"),
+    (re.compile(r"(?<=[^aeiou])au$"), "ov"),
+    (re.compile(r"(?<=[cszh]h)(ou|ev)$"), "ov"),
+    (re.compile(r"(?<=[^aeiou])ava$"), "ova"),
+)
+_RUSSIAN_HUSHING_EV = re.compile(r"(?<=[csz]h)ev$")  # Tkachev, Gorbachev: said -ov, Belarusian -ou
+
+
+def _belarusian(token: str) -> str:
+    """A word with an East Slavic ending as Russian spells it ("ihnatavich" -> "ignatovich", "novikau" ->
+    "novikov", "tkachou" and "tkachev" -> "tkachov"); any other word as it is."""
+    if _RUSSIAN_HUSHING_EV.search(token):
+        return _RUSSIAN_HUSHING_EV.sub("ov", token)
+    if not _SLAVIC_WORD.search(token):
+        return token
+    for pattern, replacement in _BELARUSIAN:
+        token = pattern.sub(replacement, token)
+    return token
+
+
+# A word of one to three Pinyin syllables: Chinese names are written so ("ZHANG, Jicheng", "Zhicheng"). There zh and
+# j are two different initials (Zhang / Jiang, Zhicheng / Jicheng), never one sound in two schemes as Russian
+# Zh / French J is (Zhukov / Joukov): the zh/j fold below made "ZhiCheng Zhang" the listed "ZHANG, Jicheng" (tenth
+# shift, the general population). Wade-Giles has no zh and writes Pinyin j as ch, so nothing is lost there.
+_PINYIN = re.compile(
+    r"^(?:(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])"
+    r"(?:iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|ai|ao|an|ei|en|er|ia|ie|in|iu|ou|ua|ue|ui|un|uo|a|e|i|o|u)"
+    r"|ang|eng|ai|an|ao|ei|en|er|ou|a|e|o){1,3}$"  # a syllable without an initial: only these (else y/w is written)
+)
+
+
 @functools.lru_cache(maxsize=65536)
 def skeleton(token: str) -> str:
     """The token with transliteration-dependent spellings folded: "Djeenho" and "Jinho" agree."""
@@ -373,6 +414,11 @@ def skeleton(token: str) -> str:
     if text == token and ("ye" in text or text.endswith("j")):  # what the patterns need (most words: neither)
         for pattern, replacement in _RUSSIAN:
             text = pattern.sub(replacement, text)
+    if _PINYIN.match(text):  # a Chinese word is never Belarusian ("Zhou" is not "Zhov")
+        if "zh" in text:
+            text = text.replace("zh", "Z")  # kept apart from j (and from z): no rule below folds a capital
+    else:
+        text = _belarusian(text)
     for old, new in _SKELETON_RULES:
         text = text.replace(old, new)
     return _DOUBLED.sub(r"\1", text)
