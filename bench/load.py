@@ -279,7 +279,10 @@ def call_latency(stack: Any, samples: int = 100) -> float:
 
 
 #: The smallest run that still goes through every step (python -m bench --smoke; tests/test_benches.py).
-SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '1']  # both ways: the cached pass is cheap
+#: The smoke run (tests/test_benches.py): both ways, two clients at once, a one-application baseline; no warm-up
+#: application (its pass still runs, empty: a warm-up only keeps first-call costs out of figures nobody reads here,
+#: and each application costs ~6 s of CPU: selfie frames, the face check, OCR).
+SMOKE_ARGS = ['--clients', '2', '--counts', '2', '--baseline', '1', '--warm-up', '0']
 #: Liveness sessions an application may take (its stack's face_liveness_max_attempts is raised to it): these
 #: photos meet both turn challenges, never a blink, so a third of the sessions cannot pass.
 LIVENESS_ATTEMPTS = 8

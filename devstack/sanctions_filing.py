@@ -1,0 +1,162 @@
+"""The screening index's filing, done once per checkout instead of once per local process (issue 22).
+
+A screening container files every listed name under its blocking keys the first time it screens
+(``ScreeningIndex._file``): about 5 s of CPU for the real lists, in every process that screens. On AWS a
+container does that once in its life; locally the suite pays it in each in-process moto stack, each
+``python -m devstack up`` and each bench that provisions its own local AWS, for the same lists and the same
+code every time. The local stack therefore keeps what the filing made in a file (a pickle under
+``.cache/sanctions-filing/``, gitignored) named by what decides it:
+
+- the index's ``version``: a hash of its content (every entry and the lists' sizes), so other lists, or a
+  list refreshed to new content, make another file;
+- a hash of the code that files: every module of ``chalicelib/domain/sanctions``, the version of
+  ``anyascii`` (the transliteration it reads names through) and of Python (the pickle's and the hashes').
+
+A later process that files the same index with the same code loads that file (about 0.7 s) instead. What it
+loads is what the filing made: the same attributes, set on the same index; screening runs unchanged. Only the
+local stack installs this (``install``, called where it seeds the lists), never the app: chalicelib knows
+nothing of it, and a deployed container files as before. Small indexes (a test's synthetic lists) and deltas
+are filed as before, uncached. ``DEVSTACK_SANCTIONS_CACHE=off`` turns the cache off; a file that cannot be
+read is filed again and rewritten.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import logging
+import os
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+log = logging.getLogger("devstack")
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE_DIR = ROOT / ".cache" / "sanctions-filing"
+CODE_DIR = ROOT / "chalicelib" / "domain" / "sanctions"
+#: Fewer entries than this are filed as before: a test's synthetic lists file in milliseconds.
+MIN_ENTRIES = 1000
+#: Files of other versions kept beside the newest (a branch switched back and forth reuses its own).
+KEEP = 4
+_INSTALLED = "_devstack_filing_cache"
+
+
+def code_version(code_dir: Path = CODE_DIR) -> str:
+    """A hash of what files the index: the sanctions modules' source, anyascii's version, Python's."""
+    digest = hashlib.sha256()
+    for path in sorted(code_dir.rglob("*.py")):
+        digest.update(path.relative_to(code_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        from importlib.metadata import version
+
+        anyascii = version("anyascii")
+    except Exception:  # noqa: BLE001 - not installed: the filing would fail on its own
+        anyascii = "?"
+    digest.update(f"anyascii {anyascii}; python {sys.version}; pickle {pickle.HIGHEST_PROTOCOL}".encode())
+    return digest.hexdigest()[:16]
+
+
+def install(cache_dir: Optional[Path] = None) -> bool:
+    """Make ``ScreeningIndex._file`` of this process go through the cache (once; True when installed now)."""
+    if os.environ.get("DEVSTACK_SANCTIONS_CACHE", "").lower() in ("off", "0", "no"):
+        return False
+    from chalicelib.domain.sanctions.index import ScreeningIndex
+
+    if getattr(ScreeningIndex._file, _INSTALLED, False):
+        return False
+    ScreeningIndex._file = cached_filing(ScreeningIndex._file, cache_dir or CACHE_DIR)  # type: ignore[method-assign]
+    return True
+
+
+def cached_filing(file: Callable[[Any], None], cache_dir: Path, min_entries: int = MIN_ENTRIES,
+                  code_dir: Path = CODE_DIR) -> Callable[[Any], None]:
+    """``file`` (the original ``ScreeningIndex._file``), done once per index version and code version."""
+    code: dict[str, str] = {}
+
+    def _file(index: Any) -> None:
+        if len(index.entries) < min_entries or "_weighed_by" in index.__dict__:
+            file(index)
+            return
+        if "version" not in code:
+            code["version"] = code_version(code_dir)
+        path = cache_dir / f"{index.version}-{code['version']}.pickle"
+        if _load_into(index, path):
+            return
+        with _locked(path.with_suffix(".lock")):
+            if _load_into(index, path):  # another process filed it while this one waited
+                return
+            started = time.process_time()
+            before = dict(index.__dict__)
+            file(index)
+            filed = {name: value for name, value in index.__dict__.items()
+                     if name not in before or before[name] is not value}
+            _write(path, filed)
+            log.info("devstack: sanctions index %s filed in %.1f s of CPU, kept in %s", index.version,
+                     time.process_time() - started, path)
+            _prune(cache_dir, keep=path)
+
+    setattr(_file, _INSTALLED, True)
+    _file.__doc__ = file.__doc__
+    return _file
+
+
+def _load_into(index: Any, path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    gc.disable()  # millions of small objects: the collector would walk them again and again while loading
+    try:
+        filed = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a torn or stale file: file again, and rewrite it
+        log.warning("devstack: %s unreadable; filing the sanctions index again", path, exc_info=True)
+        return False
+    finally:
+        gc.enable()
+    if not isinstance(filed, dict):
+        return False
+    index.__dict__.update(filed)
+    return True
+
+
+def _write(path: Path, filed: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(filed, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)  # whole or not at all: a reader never sees half a file
+    except OSError:
+        log.warning("devstack: could not keep the filed sanctions index in %s", path, exc_info=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One process files a version at a time; the others wait for its file instead of filing it too."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path, "a+b")  # noqa: SIM115 - held for the block
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.close()
+
+
+def _prune(cache_dir: Path, keep: Path) -> None:
+    """Only the newest few versions stay (each is some 25 MB)."""
+    files = sorted(cache_dir.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [f for f in files if f != keep][KEEP:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+            old.with_suffix(".lock").unlink(missing_ok=True)
