@@ -262,7 +262,15 @@ def solve(layout: Layout, lines: Sequence[str], conf: Sequence[Sequence[float]])
             for mine, theirs, weight in zip(a.text, b.text, f.confidence, strict=True)
         )
 
-    rivals = [s for s in valid[1:] if sum(c.flips for c in s.chosen) <= flips or questions_a_doubt(s)]
+    # A reading with no more flips is a rival only if it is about as likely: a letter read among a number's
+    # digits (S in U228S2144) turned into its twin digit beats a digit turned into a letter there
+    # (``_twin_cost``: 0.21 against 0.6), so where both satisfy the check digit and the composite, the first
+    # is the repair. Readings within AMBIGUITY_MARGIN of each other stay a coin toss.
+    rivals = [
+        s
+        for s in valid[1:]
+        if questions_a_doubt(s) or (sum(c.flips for c in s.chosen) <= flips and s.cost <= best.cost + AMBIGUITY_MARGIN)
+    ]
     if rivals:  # a coin toss: the fields that differ stay exactly as read, so they fail and say so
         differing = tuple(
             sorted(
