@@ -43,8 +43,8 @@ function applicationForm(ctx) {
   const error = h("p", { class: "error", role: "alert" });
   const form = h("form", { id: "application-form", class: "grid-form", novalidate: false },
     h("fieldset", {}, h("legend", {}, "You"),
-      field("given-names", "Given names", { name: "given_names", required: true, maxlength: 200, autocomplete: "given-name" }),
-      field("surname", "Surname", { name: "surname", required: true, maxlength: 200, autocomplete: "family-name" }),
+      field("given-names", "Given names (if any)", { name: "given_names", maxlength: 200, autocomplete: "given-name" }),
+      field("surname", "Surname (or your only name)", { name: "surname", required: true, maxlength: 200, autocomplete: "family-name" }),
       field("date-of-birth", "Date of birth", { name: "date_of_birth", type: "date", required: true, autocomplete: "bday" }),
       field("nationality", "Nationality (3 letters, as in the passport)", {
         name: "nationality", required: true, pattern: "[A-Z]{3}", maxlength: 3, placeholder: "GBR",

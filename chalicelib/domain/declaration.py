@@ -58,6 +58,14 @@ Text = Annotated[
     AfterValidator(text.check_printable),
     Field(json_schema_extra=text.printable_schema()),
 ]
+#: Given names may be empty: a person known by one name has it printed by ICAO 9303 as the primary identifier
+#: (the surname field, nothing after its ``<<``), so they declare it as ``surname`` and no given names.
+GivenNames = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=200),
+    AfterValidator(text.check_printable),
+    Field(json_schema_extra=text.printable_schema()),
+]
 AddressText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -81,7 +89,9 @@ class _Strict(BaseModel):
 
 
 class FullName(_Strict):
-    given_names: Text
+    """As the identity document prints it: a person known by one name gives it as ``surname``."""
+
+    given_names: GivenNames = Field("", description="Empty or left out for a person known by one name")
     surname: Text
 
 

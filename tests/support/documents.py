@@ -77,7 +77,7 @@ def mrz_lines(declaration: Mapping[str, Any], **overrides: Any) -> list[str]:
         "document_type": "P" if kind == "passport" else "I",
         "country_code": document["issuing_country"],
         "surname": mrz_name(name["surname"]),
-        "given_names": mrz_name(name["given_names"]),
+        "given_names": mrz_name(name.get("given_names", "")),
         "document_number": document["number"],
         "nationality": declaration["nationality"],
         "birth_date": declaration["date_of_birth"],
