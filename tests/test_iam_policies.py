@@ -27,6 +27,7 @@ import fnmatch
 import json
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -230,6 +231,21 @@ class Driver:
         if body is not None:
             event["body"] = body if isinstance(body, str) else json.dumps(body)
         return self.invoke(handler, event)
+
+    def fire_until_done(self, handler: str) -> Any:
+        """Runs of a schedule until one is not stopped by its time budget (the function's 30 s less a margin):
+        on AWS the next run carries on where a stopped one left off, and so here. On a busy machine the re-drive's
+        first runs can spend their budget on other tests' applications that went stuck earlier in the session
+        (oldest first) before this test's; each run carries some on, within a generous deadline."""
+        from chalicelib.api.schedules import JobFailed
+        from tests.support.deadlines import OUTCOME_S
+
+        deadline = time.monotonic() + OUTCOME_S
+        while True:
+            reply = self.fire(handler)
+            summary = reply.summary if isinstance(reply, JobFailed) else reply
+            if not (isinstance(summary, dict) and summary.get("stopped")) or time.monotonic() > deadline:
+                return reply
 
     def fire(self, handler: str, at: dt.datetime | None = None) -> Any:
         """A schedule's run; a job that failed for some application (another test's, say) raises after the rest."""
@@ -593,7 +609,7 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
         ContentType="image/jpeg",
     )
     for handler in sorted(name for name, kind in decorated_handlers(APP_SOURCE).items() if kind == "schedule"):
-        d.fire(handler)
+        d.fire_until_done(handler)
         d.fire(handler)  # a second run finds nothing left to do
     d.fire("write_daily_report", now - dt.timedelta(days=1))
 
