@@ -69,6 +69,23 @@ class History:
     next_cursor: Optional[str] = None
 
 
+#: What the chain key MACs to derive the history cursor's key: a cursor is never MACed under the chain key itself, so
+#: no cursor tag can stand for a chain MAC or the other way round (a new label voids the cursors handed out).
+CURSOR_KEY_LABEL = b"account-opening/history-cursor/v1"
+
+
+class ChainKeyMissing(RuntimeError):
+    """The history chain key is missing or empty: the service refuses to seal, verify or page rather than run
+    unkeyed (a server fault, never the caller's: a 500, not a 4xx)."""
+
+
+def cursor_key(chain_key: bytes) -> bytes:
+    """The key the history cursor is MACed and its seq padded with: derived from the chain key for that purpose."""
+    if not chain_key:
+        raise ChainKeyMissing("the history chain key is empty: no cursor is issued or accepted unkeyed")
+    return hmac.new(chain_key, CURSOR_KEY_LABEL, hashlib.sha256).digest()
+
+
 def _keyed(key: bytes, label: str, application_id: str, place: int, event_hash: str) -> bytes:
     message = json.dumps([label, application_id, place, event_hash], separators=(",", ":")).encode()
     return hmac.new(key, message, hashlib.sha256).digest()
@@ -76,7 +93,7 @@ def _keyed(key: bytes, label: str, application_id: str, place: int, event_hash: 
 
 def _history_cursor(key: bytes, event: HistoryEvent) -> str:
     """Names the page's last event by its place among the shown and its hash, with its recorded seq encrypted
-    (``r``: XOR a pad keyed by the chain key, the application, the place and the hash; the recorded seq minus the
+    (``r``: XOR a pad keyed by the cursor key, the application, the place and the hash; the recorded seq minus the
     place is the count of hidden events before it, so it must not be readable) and all three MACed (``t``)."""
     assert event.shown_seq is not None
     args = (event.application_id, event.shown_seq, event.hash)
@@ -121,9 +138,12 @@ class ApplicationService:
         new_id: IdGenerator = new_uuid,
         quotas: Optional[Quotas] = None,
         settings: Optional[SettingsSource] = None,
-        chain: Optional[ChainKey] = None,
+        *,
+        chain: ChainKey,
         deferred_uses: Optional[DeferredUses] = None,
     ):
+        if chain is None:  # an untyped caller: fail closed, never an unkeyed chain or cursor
+            raise ChainKeyMissing("ApplicationService needs the history chain key (ChainKey)")
         self.repo = repository
         #: The request's rate-limit use, carried by its first commit (``services.rate_limits``).
         self.deferred_uses = deferred_uses
@@ -131,12 +151,16 @@ class ApplicationService:
         self.new_id = new_id
         self.quotas = quotas
         self.settings = settings  # None: the defaults of resources.yaml (Policy())
-        self.chain = chain  # None: an unkeyed chain (use-case tests that do not care)
+        self.chain = chain  # use-case tests give the fakes' StaticChainKey
 
     # --- the audit history's chain ---------------------------------------------
 
     def _key(self) -> bytes:
-        return self.chain.secret() if self.chain is not None else b""
+        """The chain key; an empty one is refused (ChainKeyMissing), never used."""
+        key = self.chain.secret()
+        if not key:
+            raise ChainKeyMissing("the history chain key is empty: the history is not sealed or verified unkeyed")
+        return key
 
     def commit(
         self,
@@ -294,7 +318,7 @@ class ApplicationService:
         events included; one page vouches for the span it read."""
         app = self.get_own(who, application_id)
         key, batch = self._key(), max(limit, 1) + 2  # the cursor's event, the page, the next shown
-        after, after_hash, after_seq = _after(key, application_id, cursor)
+        after, after_hash, after_seq = _after(cursor_key(key), application_id, cursor)
         page: list[HistoryEvent] = []
         found, intact, more, at_end = after == 0, True, False, False
         prev: Optional[str] = GENESIS_HASH if after == 0 else None
@@ -326,7 +350,7 @@ class ApplicationService:
             if last_seq > app.last_seq:  # a change committed since the read: its head as of now
                 app = self.get_own(who, application_id)
             intact = intact and (last_seq, prev) == (app.last_seq, app.last_hash or GENESIS_HASH)
-        return History(page, intact, _history_cursor(key, page[-1]) if more and page else None)
+        return History(page, intact, _history_cursor(cursor_key(key), page[-1]) if more and page else None)
 
     def withdraw(self, who: Identity, application_id: str, reason: str) -> Application:
         """The applicant sends no version: a system step (a check result, the sweeper) committing

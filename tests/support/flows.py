@@ -236,7 +236,8 @@ def selfie_at(application_id: str, clock: Any = None, *faces: Any, confidence: f
     from chalicelib.domain import face_workflow
     from chalicelib.services.applications import ApplicationService
 
-    svc = ApplicationService(services().repository, clock) if clock else services().applications
+    svc = (ApplicationService(services().repository, clock, chain=services().chain_key)  # a history that verifies
+           if clock else services().applications)
     policy = services().settings.policy()
     owner = svc.repo.get(application_id).applicant_id
     session_id = str(uuid.uuid4())
