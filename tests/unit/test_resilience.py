@@ -125,6 +125,49 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     assert event_types(svc, app.application_id).count("application.approved") == 1
 
 
+class Ticks:
+    """A monotonic clock that moves only when told to (the sweeper's time budget)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_sweep_whose_query_outlasts_its_budget_still_handles_the_first_application(svc, applicant, clock,
+                                                                                     monkeypatch):
+    from chalicelib.domain.workflow import intake
+    from chalicelib.services.sweeper import Sweeper
+
+    stuck = []
+    for _ in range(2):
+        app = submit(svc, applicant)
+        key = upload(svc, applicant, app.application_id)
+        svc.applications.apply_with_retry(app.application_id, lambda a: intake.receive_document(a, key, 4096, clock()))
+        stuck.append(app.application_id)
+        clock.advance(seconds=1)
+    clock.advance(minutes=11)
+    ticks = Ticks()
+    query = svc.repository.in_state_since_before
+
+    def slow_query(*args, **kwargs):
+        ticks.now += 30.0  # the candidate query alone takes longer than the whole budget
+        return query(*args, **kwargs)
+
+    monkeypatch.setattr(svc.repository, "in_state_since_before", slow_query)
+    sweeper = Sweeper(svc.applications, svc.documents, svc.check_requests, svc.address_check,
+                      svc.sanctions_check, svc.claims, svc.face_check, monotonic=ticks)
+    summary = sweeper.redrive_stuck(budget_seconds=5)
+    # the first (oldest) application handled, then the spent budget respected: the second waits for the next run
+    assert summary["examined"] == 1 and summary["requested"] == 1 and summary["stopped"] == "time budget"
+    assert svc.check_requests.deliver(svc.identity_check) == 1
+    assert svc.repository.get(stuck[0]).checks.get("identity") is not None
+    assert svc.repository.get(stuck[1]).checks.get("identity") is None
+    summary = sweeper.redrive_stuck()  # a run with time to spare examines both, as before
+    assert summary["examined"] == 2 and "stopped" not in summary
+
+
 def test_an_abandoned_application_is_left_to_the_expiry_job(svc, applicant, clock):
     app = submit(svc, applicant)
     svc.address_check.address_requested(address_message(app.application_id))
