@@ -1,7 +1,7 @@
 """The screening index's filing, done once per checkout instead of once per local process (issue 22).
 
 A screening container files every listed name under its blocking keys the first time it screens
-(``ScreeningIndex._file``): about 5 s of CPU for the real lists, in every process that screens. On AWS a
+(``ScreeningIndex.file``): about 5 s of CPU for the real lists, in every process that screens. On AWS a
 container does that once in its life; locally the suite pays it in each in-process moto stack, each
 ``python -m devstack up`` and each bench that provisions its own local AWS, for the same lists and the same
 code every time. The local stack therefore keeps what the filing made in a file (a pickle under
@@ -13,9 +13,10 @@ code every time. The local stack therefore keeps what the filing made in a file 
   ``anyascii`` (the transliteration it reads names through) and of Python (the pickle's and the hashes').
 
 A later process that files the same index with the same code loads that file (about 0.7 s) instead. What it
-loads is what the filing made: the same attributes, set on the same index; screening runs unchanged. Only the
-local stack installs this (``install``, called where it seeds the lists), never the app: chalicelib knows
-nothing of it, and a deployed container files as before. Small indexes (a test's synthetic lists) and deltas
+keeps and loads is the index's own export of its filing (``ScreeningIndex.filed_state`` and ``load_filed``, which
+refuses another version's); screening runs unchanged. Only the local stack installs this (``install``, called
+where it seeds the lists, wrapping the public ``ScreeningIndex.file``), never the app: chalicelib knows nothing
+of it, and a deployed container files as before. Small indexes (a test's synthetic lists) and deltas
 are filed as before, uncached. ``DEVSTACK_SANCTIONS_CACHE=off`` turns the cache off; a file that cannot be
 read is filed again and rewritten.
 """
@@ -30,7 +31,7 @@ import pickle
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -62,24 +63,25 @@ def code_version(code_dir: Path = CODE_DIR) -> str:
 
 
 def install(cache_dir: Optional[Path] = None) -> bool:
-    """Make ``ScreeningIndex._file`` of this process go through the cache (once; True when installed now)."""
+    """Make ``ScreeningIndex.file`` of this process go through the cache (once; True when installed now)."""
     if os.environ.get("DEVSTACK_SANCTIONS_CACHE", "").lower() in ("off", "0", "no"):
         return False
     from chalicelib.domain.sanctions.index import ScreeningIndex
 
-    if getattr(ScreeningIndex._file, _INSTALLED, False):
+    if getattr(ScreeningIndex.file, _INSTALLED, False):
         return False
-    ScreeningIndex._file = cached_filing(ScreeningIndex._file, cache_dir or CACHE_DIR)  # type: ignore[method-assign]
+    cached = cached_filing(ScreeningIndex.file, cache_dir or CACHE_DIR)
+    ScreeningIndex.file = cached  # type: ignore[method-assign,assignment]
     return True
 
 
 def cached_filing(file: Callable[[Any], None], cache_dir: Path, min_entries: int = MIN_ENTRIES,
                   code_dir: Path = CODE_DIR) -> Callable[[Any], None]:
-    """``file`` (the original ``ScreeningIndex._file``), done once per index version and code version."""
+    """``file`` (the original ``ScreeningIndex.file``), done once per index version and code version."""
     code: dict[str, str] = {}
 
     def _file(index: Any) -> None:
-        if len(index.entries) < min_entries or "_weighed_by" in index.__dict__:
+        if len(index.entries) < min_entries or index.is_delta:
             file(index)
             return
         if "version" not in code:
@@ -91,11 +93,8 @@ def cached_filing(file: Callable[[Any], None], cache_dir: Path, min_entries: int
             if _load_into(index, path):  # another process filed it while this one waited
                 return
             started = time.process_time()
-            before = dict(index.__dict__)
             file(index)
-            filed = {name: value for name, value in index.__dict__.items()
-                     if name not in before or before[name] is not value}
-            _write(path, filed)
+            _write(path, index.filed_state())
             log.info("devstack: sanctions index %s filed in %.1f s of CPU, kept in %s", index.version,
                      time.process_time() - started, path)
             _prune(cache_dir, keep=path)
@@ -118,13 +117,15 @@ def _load_into(index: Any, path: Path) -> bool:
         return False
     finally:
         gc.enable()
-    if not isinstance(filed, dict):
+    try:
+        index.load_filed(filed)
+    except (TypeError, ValueError, KeyError):  # not this index's filing (a file of the old form): file again
+        log.warning("devstack: %s is not this index's filing; filing it again", path)
         return False
-    index.__dict__.update(filed)
     return True
 
 
-def _write(path: Path, filed: dict[str, Any]) -> None:
+def _write(path: Path, filed: Mapping[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

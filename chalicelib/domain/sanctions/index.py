@@ -187,12 +187,38 @@ class ScreeningIndex:
             "_weights",
         )
     )
+    _EXPORTED = _FILED - {"_lead_cache"}  # a cache of lookups, begun empty
 
     def __getattr__(self, attribute: str) -> Any:
         if attribute in ScreeningIndex._FILED:
-            self._file()
+            self.file()
             return self.__dict__[attribute]
         raise AttributeError(attribute)
+
+    def file(self) -> None:
+        """File the names now (done on first use of what it files; the local stack wraps it to keep the filing)."""
+        self._file()
+
+    @property
+    def filed(self) -> bool:
+        return ScreeningIndex._FILED <= self.__dict__.keys()
+
+    @property
+    def is_delta(self) -> bool:
+        """A ``subset``: weighed by the whole index's weights, so its filing is not its content's alone."""
+        return "_weighed_by" in self.__dict__
+
+    def filed_state(self) -> dict[str, Any]:
+        """What the filing made (filed now if not yet), for ``load_filed`` on an index of the same version."""
+        if self.is_delta:
+            raise ValueError("a delta's filing depends on the index it was taken from")
+        return {"version": self.version, **{name: getattr(self, name) for name in sorted(self._EXPORTED)}}
+
+    def load_filed(self, state: Mapping[str, Any]) -> None:
+        """Set what ``filed_state`` exported; ValueError for another version's state, or a malformed one."""
+        if self.is_delta or set(state) != self._EXPORTED | {"version"} or state["version"] != self.version:
+            raise ValueError("not the filed state of this index")
+        self.__dict__.update({name: state[name] for name in self._EXPORTED}, _lead_cache={})
 
     def _file(self) -> None:
         """File every listed name under its blocking keys and weigh the tokens."""
