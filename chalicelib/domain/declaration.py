@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
@@ -52,32 +52,26 @@ IcaoCode = Annotated[
     AfterValidator(_icao_code),
     Field(json_schema_extra={"enum": ICAO_CODES}),
 ]
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(text.check_printable),
-    Field(json_schema_extra=text.printable_schema()),
-]
+
+
+def _text(max_length: int, *, required: bool = True, address: bool = False) -> tuple[Any, ...]:
+    """The metadata of a declared text field: whitespace stripped, at most ``max_length`` characters (and at least
+    one when ``required``), printable only (an address line may hold a tab), the refusal and the JSON schema's
+    pattern from the same rule (``text``)."""
+    allowed = text.ADDRESS_WHITESPACE if address else ""
+    return (
+        StringConstraints(strip_whitespace=True, min_length=1 if required else None, max_length=max_length),
+        AfterValidator(text.check_address_line if address else text.check_printable),
+        Field(json_schema_extra=text.printable_schema(allowed)),
+    )
+
+
+Text = Annotated[str, *_text(200)]
 #: Given names may be empty: a person known by one name has it printed by ICAO 9303 as the primary identifier
 #: (the surname field, nothing after its ``<<``), so they declare it as ``surname`` and no given names.
-GivenNames = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=200),
-    AfterValidator(text.check_printable),
-    Field(json_schema_extra=text.printable_schema()),
-]
-AddressText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(text.check_address_line),
-    Field(json_schema_extra=text.printable_schema(text.ADDRESS_WHITESPACE)),
-]
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=20),
-    AfterValidator(text.check_address_line),
-    Field(json_schema_extra=text.printable_schema(text.ADDRESS_WHITESPACE)),
-]
+GivenNames = Annotated[str, *_text(200, required=False)]
+AddressText = Annotated[str, *_text(200, address=True)]
+ShortText = Annotated[str, *_text(20, required=False, address=True)]
 PlausibleDate = Annotated[
     dt.date, AfterValidator(_plausible_date), Field(json_schema_extra={"pattern": PLAUSIBLE_DATE})
 ]

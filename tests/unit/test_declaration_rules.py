@@ -342,3 +342,46 @@ def test_two_checks_failing_at_the_same_instant_before_the_document_decide_exact
         assert event_types(svc, app.application_id).count("check.completed") == 1
         assert repo.get(app.application_id).state == State.REJECTED
         clock.advance(seconds=1)
+
+
+# --- the declared text fields: one rule, four settings (declaration._text) -------------------------------------
+
+TEXT_FIELDS = {  # field: (required, most characters, a tab allowed)
+    ("full_name", "surname"): (True, 200, False),
+    ("full_name", "given_names"): (False, 200, False),
+    ("address", "city"): (True, 200, True),
+    ("address", "postal_code"): (False, 20, True),
+}
+
+
+def with_text(path: tuple[str, str], value: str) -> dict:
+    declared = make_declared()
+    declared[path[0]] = {**declared[path[0]], path[1]: value}
+    return declared
+
+
+@pytest.mark.parametrize("path", list(TEXT_FIELDS), ids=["-".join(p) for p in TEXT_FIELDS])
+def test_each_declared_text_field_keeps_its_rule_and_its_refusals(path):
+    from pydantic import ValidationError
+
+    required, most, tab = TEXT_FIELDS[path]
+
+    def refused(value: str) -> list[str]:
+        try:
+            ApplicationRequest.model_validate(with_text(path, value))
+        except ValidationError as error:
+            return [e["type"] for e in error.errors(include_url=False)]
+        return []
+
+    def kept(value: str) -> str:
+        return getattr(getattr(ApplicationRequest.model_validate(with_text(path, value)), path[0]), path[1])
+
+    assert kept("  Ab  ") == "Ab" and kept("x" * most) == "x" * most
+    assert refused("x" * (most + 1)) == ["string_too_long"]
+    assert refused("  ") == (["string_too_short"] if required else [])
+    assert refused("a\tb") == ([] if tab else ["value_error"])
+    assert refused("a\u200bb") == ["value_error"] and refused("a\x00b") == ["value_error"]
+    schema = ApplicationRequest.model_json_schema()["$defs"]
+    field = schema["FullName" if path[0] == "full_name" else "Address"]["properties"][path[1]]
+    field = field.get("anyOf", [field])[0]
+    assert (field["maxLength"], field.get("minLength")) == (most, 1 if required else None) and "pattern" in field
