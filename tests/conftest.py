@@ -261,12 +261,30 @@ def _stage_env_vars(self, environment_variables):
     yield
 
 
+def _invoke_with_the_configured_timeout(self, function_name, payload=None):
+    """Chalice's test client gives every invocation a 3 s Lambda context whatever the function's
+    ``lambda_timeout``; the jobs budget their work by the remaining time, so under load a cold first
+    invocation spent those 3 s before its first application. Give the context the configured timeout, as
+    AWS does (otherwise the same as ``TestLambdaClient.invoke``)."""
+    from chalice.test import FunctionNotFoundError, InvokeResponse, LambdaContext
+
+    scoped = self._config.scope(self._config.chalice_stage, function_name)
+    context = LambdaContext(
+        function_name, memory_size=scoped.lambda_memory_size, max_runtime_ms=scoped.lambda_timeout * 1000
+    )
+    if function_name not in self._app.handler_map:
+        raise FunctionNotFoundError(function_name)
+    with self._patched_env_vars(scoped.environment_variables):
+        return InvokeResponse(payload=self._app.handler_map[function_name](payload or {}, context))
+
+
 @pytest.fixture(scope="session")
 def client(chalice_app):
     from chalice import test as chalice_test
     from chalice.test import Client
 
     chalice_test.BaseClient._patched_env_vars = _stage_env_vars
+    chalice_test.TestLambdaClient.invoke = _invoke_with_the_configured_timeout
 
     with Client(chalice_app, stage_name="local", project_dir=str(ROOT)) as test_client:
         yield test_client

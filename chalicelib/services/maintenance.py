@@ -13,7 +13,9 @@ effect). ``now`` is a parameter so tests can run a job "in the future".
 One failing application never stops a job: it is logged and counted, and
 ``run`` raises at the end so the Lambda invocation is marked failed (and
 retried, which is safe). A job that runs out of its time budget stops
-between applications and says so; the next run carries on.
+between applications and says so; the next run carries on. The budget is
+looked at once an application has been examined, so a run whose query alone
+spent it still makes progress (else every run after it would do nothing).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _apply_each(
     tally: Counter[str] = Counter()
     budget = _Budget(budget_seconds)
     for app in candidates:
-        if budget.exhausted():
+        if tally["candidates"] and budget.exhausted():
             tally["truncated"] = 1
             break
         tally["candidates"] += 1
