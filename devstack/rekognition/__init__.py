@@ -15,12 +15,12 @@ import os
 import threading
 from typing import Any
 
-from .engine import Engine, ModelsMissing, model_paths
+from .engine import Engine, ModelsMissing, install_analyses, model_paths
 from .server import RekognitionServer
 from .service import Rekognition, RekognitionError
 
 __all__ = ["Engine", "ModelsMissing", "Rekognition", "RekognitionError", "RekognitionServer",
-           "model_paths", "start_rekognition"]
+           "install_analyses", "model_paths", "start_rekognition"]
 
 
 def start_rekognition(endpoint_url: str, host: str = "127.0.0.1", port: int = 0,
@@ -28,14 +28,15 @@ def start_rekognition(endpoint_url: str, host: str = "127.0.0.1", port: int = 0,
     """The local Rekognition reading and writing objects in the local S3 at ``endpoint_url``.
 
     Fails at once, with :class:`ModelsMissing` naming the file and the fix, when the face
-    models are not installed. They load at the first face call (2-6 s; longer on a busy
-    machine). ``warm`` loads them in a background thread instead: off by default, because dlib
+    models are not installed. They load at the first image this checkout has not analysed before
+    (2-6 s; longer on a busy machine; see analyses.py). ``warm`` loads them in a background thread instead: off by default, because dlib
     holds the interpreter while it reads its 100 MB landmark model, which slows the stack's
     start and can hold up a Ctrl-C that comes right after it.
     """
     import boto3
 
     model_paths()  # loud and early, not at the first face check
+    install_analyses()  # an image this checkout analysed before is not analysed again (devstack/rekognition/analyses.py)
 
     def s3() -> Any:
         return boto3.client("s3", endpoint_url=endpoint_url, region_name=os.environ.get("AWS_REGION", "us-east-1"),
@@ -44,5 +45,5 @@ def start_rekognition(endpoint_url: str, host: str = "127.0.0.1", port: int = 0,
 
     server = RekognitionServer(Rekognition(s3), host, port).start()
     if warm:
-        threading.Thread(target=Engine.shared, name="devstack-rekognition-warm", daemon=True).start()
+        threading.Thread(target=lambda: Engine.shared().load(), name="devstack-rekognition-warm", daemon=True).start()
     return server

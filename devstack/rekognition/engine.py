@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from . import analyses as kept_analyses
+from .analyses import FIELDS, Analyses, image_key
+
 DETECT_SIDE = 1280  # detection runs on at most this many pixels a side
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 MIN_SIDE = 80  # Rekognition's minimum image height and width
@@ -298,20 +301,32 @@ def distance_for(similarity_percent: float) -> float:
 
 
 class Engine:
-    """dlib's models, loaded once (about 2-6 s on 2 cores), then ~0.3-1 s an image."""
+    """dlib's models, loaded once at the first image to analyse (about 2-6 s on 2 cores), then ~0.3-1 s an
+    image. With :attr:`analyses` installed (:func:`install_analyses`: the local stack and the dev tools), an
+    image analysed before by any process of this checkout is loaded from its file instead, and a process
+    that only meets such images never loads the models."""
 
     _instance: Optional[Engine] = None
     _instance_lock = threading.Lock()
+    #: the checkout's kept analyses (:mod:`.analyses`); None: every image is analysed
+    analyses: Optional[Analyses] = None
 
     def __init__(self) -> None:
-        import dlib
-
-        paths = model_paths()
-        self._detector = dlib.get_frontal_face_detector()
-        self._shape = dlib.shape_predictor(str(paths["landmarks"]))
-        self._encoder = dlib.face_recognition_model_v1(str(paths["descriptor"]))
+        self._models: Optional[tuple[Any, Any, Any]] = None
+        self._models_lock = threading.Lock()
         self._cache: collections.OrderedDict[bytes, list[Face]] = collections.OrderedDict()
         self._cache_lock = threading.Lock()
+
+    def load(self) -> tuple[Any, Any, Any]:
+        """dlib's detector, landmark predictor and descriptor network (loaded once)."""
+        with self._models_lock:
+            if self._models is None:
+                import dlib
+
+                paths = model_paths()
+                self._models = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(paths["landmarks"])),
+                                dlib.face_recognition_model_v1(str(paths["descriptor"])))
+            return self._models
 
     @classmethod
     def shared(cls) -> Engine:
@@ -337,28 +352,61 @@ class Engine:
 
     def faces(self, image: Any, max_faces: int = 100) -> list[Face]:
         """Every face found, largest first, each with landmarks and descriptor."""
+        import numpy as np
+        from PIL import Image
+
+        kept = self.analyses
+        if kept is None:
+            return self._analyse(image, max_faces)
+        key = image_key(image, max_faces)
+        found = kept.load(key)
+        if found is None:
+            with kept.lock(key):
+                found = kept.load(key)  # another process analysed it while this one waited
+                if found is None:
+                    faces = self._analyse(image, max_faces)
+                    kept.store(key, [{name: getattr(face, name) for name in FIELDS} for face in faces])
+                    return faces
+        gray = np.asarray(Image.fromarray(image).convert("L")) if found else None
+        return [Face(**fields, gray=gray) for fields in found]
+
+    def _analyse(self, image: Any, max_faces: int) -> list[Face]:
         import dlib
         import numpy as np
         from PIL import Image
 
+        detector, predictor, encoder = self.load()
         height, width = image.shape[:2]
         scale = min(1.0, DETECT_SIDE / max(width, height))
         small = image if scale == 1.0 else np.asarray(
             Image.fromarray(image).resize((max(1, round(width * scale)), max(1, round(height * scale))),
                                           Image.BILINEAR))
         with _SLOTS:
-            rects, scores, _ = self._detector.run(small, 0, 0.0)
+            rects, scores, _ = detector.run(small, 0, 0.0)
             if not len(rects) and max(small.shape[:2]) <= 800:  # a small image: look for smaller faces
-                rects, scores, _ = self._detector.run(small, 1, 0.0)
+                rects, scores, _ = detector.run(small, 1, 0.0)
             found = sorted(zip(rects, scores, strict=True), key=lambda pair: -pair[0].area())[:max_faces]
             gray = np.asarray(Image.fromarray(image).convert("L"))
             faces = []
             for rect, score in found:
                 full = dlib.rectangle(int(rect.left() / scale), int(rect.top() / scale),
                                       int(rect.right() / scale), int(rect.bottom() / scale))
-                shape = self._shape(image, full)
+                shape = predictor(image, full)
                 points = np.array([[part.x, part.y] for part in shape.parts()], dtype=np.float64)
-                descriptor = np.array(self._encoder.compute_face_descriptor(image, shape, 0))
+                descriptor = np.array(encoder.compute_face_descriptor(image, shape, 0))
                 faces.append(Face(width, height, (full.left(), full.top(), full.right(), full.bottom()),
                                   float(score), points, descriptor, gray))
         return faces
+
+
+def install_analyses(cache_dir: Optional[Path] = None) -> bool:
+    """Make the engines of this process keep and reuse their analyses in the checkout's cache
+    (:mod:`.analyses`; once; True when installed now). Off with ``DEVSTACK_FACE_CACHE=off``."""
+    if not kept_analyses.enabled() or Engine.analyses is not None:
+        return False
+    try:
+        models = model_paths()
+    except ModelsMissing:  # the engine says so itself, loudly, at its first call
+        return False
+    Engine.analyses = kept_analyses.open_folder(models, cache_dir)
+    return True

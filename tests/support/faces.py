@@ -44,8 +44,9 @@ def person_of(name: str) -> Optional[str]:
 @functools.cache
 def yaw(name: str) -> float:
     """The largest face's yaw in degrees, as the local engine estimates it (+: the person's left)."""
-    from devstack.rekognition.engine import Engine, decode
+    from devstack.rekognition.engine import Engine, decode, install_analyses
 
+    install_analyses()  # the checkout's kept analyses (devstack/rekognition/analyses.py)
     faces = Engine.shared().faces(decode(photo(name)))
     return faces[0].pose()["Yaw"] if faces else float("nan")
 
@@ -73,8 +74,9 @@ def portrait(data: bytes, aspect: float = 35 / 45) -> bytes:
     """A passport-style crop (35x45) around the largest face: face about 70 % of the height, JPEG."""
     from PIL import Image, ImageOps
 
-    from devstack.rekognition.engine import Engine, ImageRejected
+    from devstack.rekognition.engine import Engine, ImageRejected, install_analyses
 
+    install_analyses()  # the checkout's kept analyses (devstack/rekognition/analyses.py)
     try:
         faces = Engine.shared().faces_of(data)
     except ImageRejected as error:
