@@ -13,8 +13,8 @@ prices the warm application aws_calls has just measured (BENCH_WARM_PROFILE) ins
 bench.first_invocation's smoke invokes one handler of each kind cold (its SMOKE_ARGS say where the rest are).
 
 The AWS-calls bench's figures are also issue 23's targets: the platform (every handler but the face check's,
-whose calls are a fixed set printed apart) costs at most 25 calls an application, also with a watching
-client, and the checks' normal race takes no more transaction attempts than commits.
+whose calls are a fixed set printed apart) costs at most 25 calls an application with a watching client and
+at most 16 with none (issue 22), and the checks' normal race takes no more transaction attempts than commits.
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ from tests.support.package_build import wait_for_background_build
 pytestmark = pytest.mark.no_stack  # the benches' own stack, never the in-process moto
 
 PLATFORM_CALLS_TARGET = 25  # issue 23's target an application
+#: Nobody watching: issue 22's target, and what it measures (16 since the watch marks, 2026-12-07; 18 before:
+#: the notifier's two watcher lookups, now made only for an application someone may watch, docs/benchmarks.md).
+PLATFORM_CALLS_UNWATCHED = 16
 #: Watched by a WebSocket client: the target too (33 before the applicant's own steps stopped being pushed
-#: and the notifier's per-message claim went, docs/benchmarks.md).
+#: and the notifier's per-message claim went; 21 measured with the watch marks, docs/benchmarks.md).
 PLATFORM_CALLS_WATCHED = PLATFORM_CALLS_TARGET
 #: How many benches run at once: most wait on a stack or on I/O part of the time; more would only queue.
 PARALLEL = 4
@@ -119,7 +122,7 @@ def test_aws_calls_the_platform_stays_within_its_calls_and_commits_take_one_atte
     face = re.search(r"SUMMARY face check: warm (\d+) calls", output)
     assert platform and face, output[-3000:]
     warm, _, watched, at_once = (int(n) for n in platform.groups())
-    assert warm <= PLATFORM_CALLS_TARGET and at_once <= PLATFORM_CALLS_TARGET, platform[0]
+    assert warm <= PLATFORM_CALLS_UNWATCHED and at_once <= PLATFORM_CALLS_UNWATCHED, platform[0]
     assert warm <= watched <= PLATFORM_CALLS_WATCHED, platform[0]
     assert int(face.group(1)) > 0, "the face check's calls are counted apart, not lost"
     races = re.findall(r"^(warm|watched|at once): (\d+) commit attempts for (\d+) commits", output, re.M)

@@ -346,6 +346,8 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     assert d.ws("ws_connect", "conn-forged", "$connect", query={"token": "not.a.jwt"})["statusCode"] in (401, 403)
     for connection in (live, gone):
         d.ws("ws_message", connection, "$default", {"action": "subscribe", "application_id": app_id})
+    # forgotten by the notifier while watching all its applicant's applications: it leaves their watchers
+    d.ws("ws_message", gone, "$default", {"action": "subscribe", "topic": "my-applications"})
     d.ws("ws_message", staff_socket, "$default", {"action": "subscribe", "topic": "review-queue"})
     d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "review-queue"})  # refused
     d.ws("ws_message", live, "$default", {"action": "ping"})
@@ -384,6 +386,7 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     d.invoke("notify_subscribers", d.client.events.generate_sns_event(message="not json"), may_fail=True)
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "application_id": app_id})
     d.ws("ws_message", live, "$default", {"action": "unsubscribe", "topic": "my-applications"})
+    d.ws("ws_message", live, "$default", {"action": "subscribe", "topic": "my-applications"})  # held at $disconnect
     for connection in (live, staff_socket, "conn-never-connected"):
         d.ws("ws_disconnect", connection, "$disconnect")
 

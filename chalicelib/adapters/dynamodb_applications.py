@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import hashlib
 import heapq
@@ -51,7 +52,7 @@ from ..services.ports import (
     QuotaUse,
 )
 from .dynamodb_counters import additions
-from .dynamodb_models import ApplicationModel, BiometricsModel, HistoryModel, IdempotencyModel
+from .dynamodb_models import ApplicationModel, BiometricsModel, HistoryModel, IdempotencyModel, watching_all_key
 
 REVIEW_QUEUE_KEY = "FLAGGED"
 #: Partitions per state of the open_by_state index (the number is part of the key: changing it needs a
@@ -224,14 +225,18 @@ class DynamoApplicationRepository(ApplicationRepository):
         """
         uses = quota_uses(quota)
         tallies = [t for e in change.events if (t := tally(e, change.after.created_at)) is not None]
-        for attempt in range(1, COUNTER_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 self._commit(change, idempotency_key, fingerprint, idempotency_ttl, uses, tallies)
                 return
+            except _WatchedByApplicant:  # they subscribed to all their applications since the read: push it
+                change = dataclasses.replace(change, after=dataclasses.replace(change.after, watched=True))
             except _CounterConflict as conflict:
                 if attempt == COUNTER_ATTEMPTS:
                     raise ConcurrentChange(self.get(change.after.application_id)) from conflict.__cause__
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                attempt += 1
 
     def _commit(
         self,
@@ -250,11 +255,25 @@ class DynamoApplicationRepository(ApplicationRepository):
             app_condition = (ApplicationModel.version == change.before.version) & (
                 ApplicationModel.state == change.before.state.value
             )
+            if change.before.watched is False:  # the watch mark as read: a subscribe since sends it round again
+                app_condition &= ApplicationModel.watched == False  # noqa: E712 - a pynamodb condition
+            elif change.before.watched is None:  # an item from before the mark: keep one a subscribe set since
+                app_condition &= ApplicationModel.watched.does_not_exist()
+        # Unwatched: also nobody watching all the applicant's applications (a condition check, the first item).
+        watch_at = 0 if change.after.watched is False else None
         claim_at: Optional[int] = None
         quota_at: dict[int, QuotaUse] = {}
         counters_at: set[int] = set()
         try:
             with TransactWrite(connection=self.connection) as tx:
+                if watch_at is not None:
+                    tx.condition_check(
+                        IdempotencyModel,
+                        watching_all_key(change.after.applicant_id),
+                        condition=IdempotencyModel.watchers.does_not_exist()
+                        | (IdempotencyModel.expires_at < dt.datetime.now(dt.UTC)),
+                    )
+                app_at = 0 if watch_at is None else 1  # condition checks come first in the transaction's items
                 tx.save(model, condition=app_condition)
                 if record is not None:
                     tx.save(record[0], condition=record[1])
@@ -263,7 +282,7 @@ class DynamoApplicationRepository(ApplicationRepository):
                         to_event_model(event, change.after, counted=self.counts),
                         condition=HistoryModel.seq.does_not_exist(),
                     )
-                position = 1 + (record is not None) + len(change.events)
+                position = app_at + 1 + (record is not None) + len(change.events)
                 if idempotency_key:
                     claim = IdempotencyModel(
                         idempotency_key,
@@ -302,6 +321,8 @@ class DynamoApplicationRepository(ApplicationRepository):
             for index, use in quota_at.items():
                 if failed(index):
                     raise QuotaFull(use.key) from error
+            if failed(watch_at) and not failed(app_at):
+                raise _WatchedByApplicant() from error
             conflicts = {i for i, code in enumerate(codes) if code == "TransactionConflict"}
             if conflicts and conflicts <= counters_at and "ConditionalCheckFailed" not in codes:
                 raise _CounterConflict() from error  # only a counter shard was busy: the same change again
@@ -324,6 +345,10 @@ class DynamoApplicationRepository(ApplicationRepository):
 
 class _CounterConflict(Exception):
     """A commit cancelled only because another transaction was writing its counter shard."""
+
+
+class _WatchedByApplicant(Exception):
+    """A commit of an unwatched application cancelled because its applicant now watches all of theirs."""
 
 
 def quota_uses(quota: Union[QuotaUse, Sequence[QuotaUse], None]) -> tuple[QuotaUse, ...]:
@@ -361,6 +386,7 @@ def to_model(app: Application) -> ApplicationModel:
         review_queue=REVIEW_QUEUE_KEY if flagged else None,
         flagged_key=f"{app.state_since}#{app.application_id}" if flagged else None,
         state_shard=state_shard(app),
+        watched=app.watched,
     )
 
 
@@ -416,6 +442,7 @@ def to_application(model: ApplicationModel, record: Optional[BiometricsModel] = 
         shown_seq=_number(model.shown_seq),
         shown_version=_number(model.shown_version),
         shown_at=model.shown_at,
+        watched=model.watched,
     )
 
 
@@ -425,7 +452,8 @@ def to_event_model(
     """The history item. ``application`` (what the change made) adds two attributes outside the hashed
     event: the applicant (so the outbox routes the event to the applicant's watchers without a read),
     when the application was created (so the counters can tell the time to a decision) and ``counted``
-    (its commit added it to the state counters: the outbox relay counts only events without it)."""
+    (its commit added it to the state counters: the outbox relay counts only events without it) and ``watched``
+    (the application's watch mark as committed: False, the notifier looks no watcher up for it)."""
     return HistoryModel(
         event.application_id,
         event.seq,
@@ -444,6 +472,7 @@ def to_event_model(
         salt=event.salt,
         chain=event.chain,
         counted=True if counted else None,
+        watched=application.watched if application is not None else None,
     )
 
 
@@ -485,18 +514,27 @@ def events_from_stream(records: Iterable[Any]) -> Iterator[HistoryEvent]:
 
 def sequenced_events_from_stream(
     records: Iterable[Any],
-) -> Iterator[tuple[str, HistoryEvent, Optional[str], Optional[str], bool]]:
+) -> Iterator[tuple[str, HistoryEvent, Optional[str], Optional[str], bool, Optional[bool]]]:
     """(sequence number, event, applicant id, the application's created_at, counted) of each inserted history
     event: the sequence number is what ReportBatchItemFailures names; the rest is outside the hashed event
     (None / False on older items): the applicant routes it, the creation time gives its time to a decision,
-    ``counted`` says its commit added it to the state counters (so the relay does not)."""
+    ``counted`` says its commit added it to the state counters (so the relay does not), ``watched`` the
+    application's watch mark as its commit wrote it (None: from before the mark, maybe watched)."""
     for record in records:
         if record.event_name == "INSERT" and record.new_image:
             image = record.new_image
             applicant = (image.get("applicant_id") or {}).get("S")
             created = (image.get("created_at") or {}).get("S")
             counted = bool((image.get("counted") or {}).get("BOOL"))
-            yield str(record.sequence_number), event_from_stream_image(image), applicant, created, counted
+            watched = (image.get("watched") or {}).get("BOOL")
+            yield (
+                str(record.sequence_number),
+                event_from_stream_image(image),
+                applicant,
+                created,
+                counted,
+                watched if isinstance(watched, bool) else None,
+            )
 
 
 # --- cursors ---------------------------------------------------------------

@@ -16,6 +16,11 @@ One table (``ConnectionModel``), two kinds of item, both expiring by TTL:
   connects cannot both take one slot: the limit holds however they race (count-then-insert
   did not). The slot names its holder; ``forget`` deletes it only if it still does.
 
+A subscribe also writes its watch mark (issue 22, ``WatchMark``) in its transaction: ``watched`` on the
+application item (only at the version read), or the connection in the ``watchers`` of the applicant's
+``watching#<sub>`` item in the idempotency table (``my-applications``), which an unsubscribe from it or
+``forget`` takes it out of again (one more call).
+
 A connection expires at the earlier of API Gateway's two-hour limit and its
 token's expiry: a connection never outlives the token that opened it.
 
@@ -42,21 +47,24 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Optional
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from ..domain.users import CUSTOMER_POOL, Identity
 from ..services.ports import (
     MAX_SUBSCRIPTIONS,
+    WATCHING_ALL_FOR,
+    ConcurrentChange,
     ConnectionGone,
     ConnectionInfo,
     ConnectionStore,
     TooManyConnections,
     TooManySubscriptions,
+    WatchMark,
     utc_now,
 )
-from .dynamodb_models import ConnectionModel
+from .dynamodb_models import ApplicationModel, ConnectionModel, IdempotencyModel, watching_all_key
 
 #: API Gateway's maximum WebSocket connection duration.
 CONNECTION_TTL = dt.timedelta(hours=2)
@@ -108,6 +116,46 @@ def _slot_sk(slot: int) -> str:
 
 def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.01 * 2**attempt))
+
+
+def _mark(tx: TransactWrite, mark: Optional[WatchMark], connection_id: str, now: dt.datetime) -> None:
+    """The watch mark's item of a subscribe's transaction (``WatchMark``), if any."""
+    if mark is None:
+        return
+    if mark.application_id is not None and mark.version is not None:
+        tx.update(
+            ApplicationModel(mark.application_id),
+            actions=[ApplicationModel.watched.set(True)],
+            condition=ApplicationModel.version == mark.version,  # and so it exists: never a stub item
+        )
+    elif mark.applicant_id is not None:  # a later subscribe only moves it later (the same span from a later now)
+        tx.update(
+            IdempotencyModel(watching_all_key(mark.applicant_id)),
+            actions=[
+                IdempotencyModel.watchers.add({connection_id}),
+                IdempotencyModel.expires_at.set(now + WATCHING_ALL_FOR),
+            ],
+        )
+
+
+def _watching_all_of(topic: str) -> Optional[str]:
+    """The applicant whose ``my-applications`` subscription ``topic`` is (``applicant#<sub>/*``), else None."""
+    partition, _, scope = topic.partition("/")
+    return partition.removeprefix("applicant#") if scope == "*" and partition.startswith("applicant#") else None
+
+
+def _unwatch(connection_id: str, topics: Iterable[str]) -> None:
+    """Take the connection off the ``watchers`` of each applicant whose applications it watched all of: the
+    last one gone, their unwatched applications commit unwatched again (a lost ``$disconnect``: the expiry)."""
+    for applicant_id in sorted({a for a in map(_watching_all_of, topics) if a}):
+        try:
+            IdempotencyModel(watching_all_key(applicant_id)).update(
+                actions=[IdempotencyModel.watchers.delete({connection_id})],
+                condition=IdempotencyModel.key.exists(),  # never an item without an expiry
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
 
 def _conflict(error: TransactWriteError) -> bool:
@@ -214,9 +262,11 @@ class DynamoConnectionStore(ConnectionStore):
                 meta = ConnectionModel.get(_conn_pk(connection_id), _META, consistent_read=True)
             except DoesNotExist:
                 self._delete_subscriptions(connection_id, extra)
+                _unwatch(connection_id, extra)
                 return
             listed = set(meta.subscribed or ())
             self._delete_subscriptions(connection_id, extra | listed | set(meta.topics or ()))
+            _unwatch(connection_id, extra | listed)
             try:
                 # Only if no subscribe slipped in since the read; else go again.
                 unchanged = (
@@ -243,11 +293,21 @@ class DynamoConnectionStore(ConnectionStore):
 
     # --- subscriptions ------------------------------------------------------
 
-    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
-        """Idempotent. Raises ConnectionGone or TooManySubscriptions.
+    def subscribe(
+        self,
+        connection_id: str,
+        topic: str,
+        connection: Optional[ConnectionInfo] = None,
+        mark: Optional[WatchMark] = None,
+    ) -> None:
+        """Idempotent. Raises ConnectionGone, TooManySubscriptions, or ConcurrentChange (``mark``'s application
+        moved on from its version: nothing written).
 
         One TransactWriteItems, no read, when the caller passes the connection it read (its expiry
         and user go on the subscription item); the condition on the connection's item does the rest.
+        ``mark`` is one more item of it (issue 22): ``watched`` set on the application item, only at the
+        version the caller read; or the applicant's ``watching#<sub>`` item (idempotency table), expiring
+        ``WATCHING_ALL_FOR`` from now.
         """
         if connection is None:
             connection = self.get(connection_id)
@@ -267,8 +327,14 @@ class DynamoConnectionStore(ConnectionStore):
                 with TransactWrite(connection=self.connection) as tx:
                     tx.update(meta, actions=[ConnectionModel.subscribed.add({topic})], condition=live & room)
                     tx.save(subscription)
+                    _mark(
+                        tx, mark, connection_id, self._clock()
+                    )  # items: 0 the subscription (puts first), 1 the connection, 2 it
                 return
             except TransactWriteError as error:
+                codes = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
+                if len(codes) > 2 and codes[2] == "ConditionalCheckFailed":
+                    raise ConcurrentChange(None) from None
                 if _failed_condition(error):
                     if self.get(connection_id) is None:
                         raise ConnectionGone(connection_id) from None
@@ -292,6 +358,7 @@ class DynamoConnectionStore(ConnectionStore):
                     )
                     for name in topics:
                         tx.delete(ConnectionModel(*_subscription_key(name, connection_id)))
+                _unwatch(connection_id, topics)
                 return
             except TransactWriteError as error:
                 if _failed_condition(error):

@@ -91,6 +91,8 @@ class ApplicationModel(Model):
     #: Read only: the biometric record of items written before it had an item of its own (BiometricsModel);
     #: the next commit of such an application moves it there and leaves it out of this item.
     biometrics = JSONAttribute(null=True)
+    #: A WebSocket subscription named it (issue 22): false on items created since the mark was kept, absent before.
+    watched = BooleanAttribute(null=True)
 
     by_applicant = ByApplicantIndex()
     review_queue_index = ReviewQueueIndex()
@@ -135,6 +137,7 @@ class HistoryModel(Model):
     created_at = UnicodeAttribute(null=True)  # the application's
     chain = NumberAttribute(null=True)  # the chain's version (workflow.history.CHAIN_*); absent: stored before it was
     counted = BooleanAttribute(null=True)  # its commit added it to the state counters (absent: the outbox counts it)
+    watched = BooleanAttribute(null=True)  # the application's watch mark its commit wrote (absent: maybe watched)
 
 
 class IdempotencyModel(Model):
@@ -148,6 +151,7 @@ class IdempotencyModel(Model):
     fingerprint = UnicodeAttribute(null=True)
     uses = NumberAttribute(null=True)  # quota counters (per-user limits)
     expires_at = TTLAttribute()
+    watchers = UnicodeSetAttribute(null=True)  # ``watching#<sub>``: the connections watching all their applications
 
 
 class ConnectionModel(Model):
@@ -167,6 +171,12 @@ class ConnectionModel(Model):
     expires_at = TTLAttribute()
     slot = NumberAttribute(null=True)  # META: the per-user slot the connection holds (USER#sub, SLOT#n)
     holder = UnicodeAttribute(null=True)  # a slot: the connection id holding it
+
+
+def watching_all_key(applicant_id: str) -> str:
+    """The idempotency-table item of the connections watching all of an applicant's applications (``watchers``,
+    until ``expires_at``): a commit of their application read unwatched is conditioned on none (issue 22)."""
+    return f"watching#{applicant_id}"
 
 
 def bind(region: str, applications: str, history: str, idempotency: str, connections: str, biometrics: str) -> None:

@@ -183,7 +183,7 @@ class ApplicationService:
         if quota is not None:
             uses.append(quota)
         try:
-            self.repo.commit(sealed, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=uses or None)
+            sealed = self._commit_marked(sealed, idempotency_key, fingerprint, uses or None)
         except QuotaFull as full:
             if held is not None and self.deferred_uses is not None and full.key == held.use.key:
                 self.deferred_uses.carried()  # refused by it: the window is full, nothing more to count
@@ -192,6 +192,34 @@ class ApplicationService:
         if held is not None and self.deferred_uses is not None:
             self.deferred_uses.carried()
         return sealed
+
+    def _commit_marked(
+        self, change: Change, idempotency_key: Optional[str], fingerprint: Optional[str], uses: Optional[list[QuotaUse]]
+    ) -> Change:
+        """Commit; when the commit lost only to a subscribe's watch mark (issue 22: the application is at the
+        version and state it was read at, now marked watched), the same change again from the marked
+        application -- so its events are pushed -- for a person's request as for a system step (no 409, no
+        decision made again). Any other conflict is the caller's (``apply_with_retry`` re-reads and decides)."""
+        for _ in range(SYSTEM_RETRIES):
+            try:
+                self.repo.commit(change, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=uses)
+                return change
+            except ConcurrentChange as conflict:
+                now, before = conflict.current, change.before
+                if (
+                    now is None
+                    or before is None
+                    or (now.version, now.state, now.watched) == (before.version, before.state, before.watched)
+                    or now.version != before.version
+                    or now.state != before.state
+                ):
+                    raise
+                change = dataclasses.replace(
+                    change,
+                    before=dataclasses.replace(before, watched=now.watched),
+                    after=dataclasses.replace(change.after, watched=now.watched),
+                )
+        raise ConcurrentChange(self.repo.get(change.after.application_id))
 
     def chain_intact(self, app: Application, events: Sequence[HistoryEvent]) -> bool:
         """Every event MACed under the chain key, in sequence, and the chain ending at the application's

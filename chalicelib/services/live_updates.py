@@ -24,11 +24,13 @@ from typing import Any, Optional
 from ..domain import disclosure
 from ..domain.limits import MAX_CONNECTIONS_PER_USER
 from ..domain.users import REVIEWERS_GROUP, Identity
+from ..domain.workflow.application import Application
 from ..observability import logger
 from .applications import ApplicationService
 from .errors import NotFound
 from .outbox import NOT_PUSHED
 from .ports import (
+    ConcurrentChange,
     ConnectionGone,
     ConnectionInfo,
     ConnectionStore,
@@ -37,12 +39,15 @@ from .ports import (
     TokenVerifier,
     TooManyConnections,
     TooManySubscriptions,
+    WatchMark,
     WebSocketSender,
 )
 from .review import ReviewService
 from .staff import StaffAccess
 
 MAX_TOKEN_CHARS = 8192
+#: Reads and writes of a subscribe whose application kept changing between them (then an error frame: again).
+SUBSCRIBE_ATTEMPTS = 4
 REVIEW_QUEUE = "review-queue"
 MY_APPLICATIONS = "my-applications"  # an applicant's subscription to all their applications
 FLAGGED = "FLAGGED"
@@ -149,7 +154,8 @@ class LiveUpdates:
         """Subscribe or unsubscribe; the reply frame, or FrameError.
 
         A subscribe costs the connection's read, the application's read (to authorize it; none
-        for the applicant's ``my-applications``) and one write; an unsubscribe, a read and a write.
+        for the applicant's ``my-applications``) and one write, which also marks what it watches
+        (``_subscribe``); an unsubscribe, a read and a write (and, leaving ``my-applications``, one more).
         """
         connection = self.connections.get(connection_id)
         if connection is None:
@@ -157,13 +163,7 @@ class LiveUpdates:
         identity = connection.identity
         try:
             if action == "subscribe":
-                ack, as_staff = self._authorize(connection, target)
-                if as_staff and "application_id" in target:
-                    topic = staff_topic(target["application_id"])  # they get the staff view of its events
-                elif not as_staff:
-                    topic = applicant_topic(identity.sub, target.get("application_id"))
-                self.connections.subscribe(connection_id, topic, connection)
-                return {"type": "subscribed", **target, **ack}
+                return self._subscribe(connection, target, topic)
             if "application_id" in target:
                 application_id = target["application_id"]
                 self.connections.unsubscribe(
@@ -182,6 +182,31 @@ class LiveUpdates:
         except TooManySubscriptions:
             raise FrameError("too_many_subscriptions", "unsubscribe from something first", **target) from None
 
+    def _subscribe(self, connection: ConnectionInfo, target: Mapping[str, str], topic: str) -> dict[str, Any]:
+        """Authorize, then subscribe and mark what it watches in one write (issue 22, ``WatchMark``): an
+        application at the version the ack reports (a commit landing between the read and the write sends the
+        subscribe round again, so the ack's state and seq are of the last change not looked up for), or all
+        the applicant's applications (``my-applications``: the client lists them after the ack). Every event
+        committed after the mark is looked up for and pushed; the ack (or a read after it) holds the rest."""
+        identity = connection.identity
+        for _ in range(SUBSCRIBE_ATTEMPTS):
+            ack, as_staff, application = self._authorize(connection, target)
+            mark = None
+            if application is not None:  # marked already, still at the version read: the ack is exact
+                mark = WatchMark(application_id=application.application_id, version=application.version)
+            elif target.get("topic") == MY_APPLICATIONS:
+                mark = WatchMark(applicant_id=identity.sub)
+            if as_staff and "application_id" in target:
+                topic = staff_topic(target["application_id"])  # they get the staff view of its events
+            elif not as_staff:
+                topic = applicant_topic(identity.sub, target.get("application_id"))
+            try:
+                self.connections.subscribe(connection.connection_id, topic, connection, mark)
+            except ConcurrentChange:
+                continue  # the application moved on since the read: read it again, for the ack and the mark
+            return {"type": "subscribed", **target, **ack}
+        raise FrameError("internal_error", "the application kept changing; subscribe again", **target)
+
     def reply(self, connection_id: str, frame: Mapping[str, Any]) -> bool:
         """Send one frame; a gone connection is forgotten. Returns whether it was sent."""
         try:
@@ -191,13 +216,16 @@ class LiveUpdates:
             self.connections.forget(connection_id)
             return False
 
-    def _authorize(self, connection: ConnectionInfo, target: Mapping[str, str]) -> tuple[dict[str, Any], bool]:
-        """Refuse what the user may not watch; returns extra fields for the ack and whether staff watch it."""
+    def _authorize(
+        self, connection: ConnectionInfo, target: Mapping[str, str]
+    ) -> tuple[dict[str, Any], bool, Optional[Application]]:
+        """Refuse what the user may not watch; returns extra fields for the ack, whether staff watch it and the
+        application read (for one application)."""
         identity: Identity = connection.identity
         if target.get("topic") == MY_APPLICATIONS:
             if identity.is_staff:
                 raise FrameError("wrong_user_pool", "my-applications is for applicants (the customer pool)", **target)
-            return {}, False
+            return {}, False, None
         if "topic" in target:
             if not identity.is_staff:  # a customer-pool token, whatever groups it claims
                 raise FrameError(
@@ -205,7 +233,7 @@ class LiveUpdates:
                 )
             if not self.staff.is_member(identity, REVIEWERS_GROUP):  # re-checked every frame
                 raise FrameError("forbidden", "only reviewers may watch the review queue", **target)
-            return {}, True
+            return {}, True, None
         application_id = target["application_id"]
         as_staff = identity.is_staff
         try:
@@ -220,7 +248,7 @@ class LiveUpdates:
             raise FrameError("not_found", "application not found", **target) from None
         # the applicant's numbering counts only the events shown to them (domain/disclosure.py: no trace of a review)
         seq = application.last_seq if as_staff else disclosure.seq(application)
-        return {"state": application.state.value, "seq": seq}, as_staff
+        return {"state": application.state.value, "seq": seq}, as_staff, application
 
     # --- SNS: the fan-out ----------------------------------------------------------
 
@@ -242,7 +270,7 @@ class LiveUpdates:
         parsed = self._message(raw_message)
         if parsed is None:
             return 0
-        application_id, applicant_id, events = parsed
+        application_id, applicant_id, events, watched = parsed
         pushed = [event for event in events if event.get("type") not in NOT_PUSHED]
         if not pushed:
             return 0
@@ -251,6 +279,10 @@ class LiveUpdates:
             known = self.applications.repo.get(application_id)
             applicant_id = known.applicant_id if known is not None else None
         topics_of = {event["event_id"]: topics_for(event, applicant_id, legacy) for event in pushed}
+        if watched is False:  # committed unwatched (issue 22): only the review queue can have watchers
+            topics_of = {event_id: [t for t in topics if t == REVIEW_QUEUE] for event_id, topics in topics_of.items()}
+            if not any(topics_of.values()):
+                return 0
         recipients: dict[str, set[str]] = {}
         for connection_id, topic in self.connections.subscriptions(
             list(dict.fromkeys(t for topics in topics_of.values() for t in topics))
@@ -338,10 +370,11 @@ class LiveUpdates:
         self._identities.pop(connection_id, None)
         return False
 
-    def _message(self, raw_message: str) -> Optional[tuple[str, Optional[str], list[dict[str, Any]]]]:
-        """(application id, applicant id, events) of an outbox message, or None (logged, not retried)
+    def _message(self, raw_message: str) -> Optional[tuple[str, Optional[str], list[dict[str, Any]], Optional[bool]]]:
+        """(application id, applicant id, events, watched) of an outbox message, or None (logged, not retried)
         when it is not one of ours. A single event (the outbox's format before per-application
-        messages, still in flight during a deploy) is taken as a message of one event."""
+        messages, still in flight during a deploy) is taken as a message of one event. ``watched``: False
+        only when the message says so (its events were committed unwatched); else None, maybe watched."""
         try:
             message = json.loads(raw_message)
         except (TypeError, ValueError):
@@ -366,7 +399,13 @@ class LiveUpdates:
             self.metrics.count("NotificationMessageDropped")
             return None
         applicant_id = message.get("applicant_id")
-        return application_id, applicant_id if isinstance(applicant_id, str) and applicant_id else None, events
+        watched = False if message.get("watched") is False else None
+        return (
+            application_id,
+            applicant_id if isinstance(applicant_id, str) and applicant_id else None,
+            events,
+            watched,
+        )
 
 
 def _frames(

@@ -82,11 +82,15 @@ def message_for(event: HistoryEvent) -> dict[str, Any]:
     return message
 
 
-def application_message(events: Sequence[HistoryEvent], applicant_id: Optional[str] = None) -> dict[str, Any]:
+def application_message(
+    events: Sequence[HistoryEvent], applicant_id: Optional[str] = None, watched: Optional[bool] = None
+) -> dict[str, Any]:
     """The message for one application's events of a stream batch (oldest first).
 
     ``applicant_id`` (the Cognito sub, a pseudonymous id) routes it to the applicant's watchers
-    without a read; absent for events written before the history carried it.
+    without a read; absent for events written before the history carried it. ``watched`` (issue 22):
+    false when every event was committed with its application unwatched (the notifier then looks no
+    watcher up, but the review queue's); absent when any may be watched.
     """
     message: dict[str, Any] = {
         "application_id": events[0].application_id,
@@ -94,6 +98,8 @@ def application_message(events: Sequence[HistoryEvent], applicant_id: Optional[s
     }
     if applicant_id:
         message["applicant_id"] = applicant_id
+    if watched is not None:
+        message["watched"] = watched
     return message
 
 
@@ -127,8 +133,9 @@ class OutboxRelay:
     def relay_batch(self, records: Sequence[tuple[Any, ...]]) -> tuple[int, Optional[str]]:
         """Publish a stream batch's events; returns (events published, first failed sequence number).
 
-        ``records``: ``(sequence number, event[, applicant id[, created_at[, counted]]])`` in stream
-        order; ``counted``: its commit added it to the state counters (otherwise the relay does). The events are
+        ``records``: ``(sequence number, event[, applicant id[, created_at[, counted[, watched]]]])`` in stream
+        order; ``counted``: its commit added it to the state counters (otherwise the relay does); ``watched``:
+        the application's watch mark its commit wrote (None, or a record without it: maybe watched). The events are
         grouped by application, one message each, in the order of each application's first record;
         ten messages to a PublishBatch call; no DynamoDB call: the stream delivers each committed
         event at least once and every subscriber dedupes by ``event_id`` (the notifier's claims, the
@@ -140,9 +147,12 @@ class OutboxRelay:
         applicants: dict[str, str] = {}
         created: dict[str, str] = {}
         counted: set[str] = set()
+        unwatched: dict[str, bool] = {}  # application -> every event of it committed unwatched
         for position, (sequence, event, *rest) in enumerate(records):
             if len(rest) > 2 and rest[2]:
                 counted.add(str(sequence))
+            alone = len(rest) > 3 and rest[3] is False
+            unwatched[event.application_id] = unwatched.get(event.application_id, True) and alone
             groups.setdefault(event.application_id, []).append((position, sequence, event))
             if len(rest) > 0 and rest[0]:
                 applicants[event.application_id] = str(rest[0])
@@ -152,7 +162,11 @@ class OutboxRelay:
             return 0, None
         entries = []
         for application_id, group in groups.items():
-            message = application_message([event for _, _, event in group], applicants.get(application_id))
+            message = application_message(
+                [event for _, _, event in group],
+                applicants.get(application_id),
+                False if unwatched[application_id] else None,
+            )
             entries.append((message, attributes_of(message)))
         failed = self.publisher.publish_batch(entries)
         ordered = list(groups.values())

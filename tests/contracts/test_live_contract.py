@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import uuid
@@ -10,12 +11,15 @@ import pytest
 
 from chalicelib.adapters import memory
 from chalicelib.domain.users import Identity
+from chalicelib.domain.workflow import intake
 from chalicelib.services.ports import (
     MAX_SUBSCRIPTIONS,
+    ConcurrentChange,
     ConnectionGone,
     ConnectionInfo,
     InvalidToken,
     TooManySubscriptions,
+    WatchMark,
 )
 
 SOMEONE = Identity(sub="someone", groups=frozenset({"reviewers"}), pool="staff")
@@ -274,3 +278,100 @@ def test_a_malformed_authorization_header_is_an_invalid_token(tokens, header):
     verifier, _ = tokens
     with pytest.raises(InvalidToken):
         verifier.verify_bearer(header)
+
+
+# --- watch marks (issue 22): a subscribe marks what it watches, in its own transaction -----------------------
+
+
+@pytest.fixture
+def watching(kind, repository):
+    """The repository and a connection store whose subscribe writes its mark where the applications are."""
+    if kind == "fake":
+        return repository, memory.InMemoryConnectionStore(marks=repository)
+    from chalicelib.adapters.dynamodb_connections import DynamoConnectionStore
+    from tests.contracts.conftest import real_services
+
+    return repository, DynamoConnectionStore(real_services().dynamodb_connection)
+
+
+def _applicant_connection(store, applicant_id):
+    cid = new_id()
+    info = store.register(cid, Identity(sub=applicant_id, groups=frozenset()))
+    return cid, info
+
+
+def _submitted(repository, moment, watched=False, applicant_id=None):
+    change = intake.submit(str(uuid.uuid4()), applicant_id or str(uuid.uuid4()), {"email": "w@example.com"}, moment())
+    if watched is not False:  # an item written before the mark was kept (None)
+        change = dataclasses.replace(change, after=dataclasses.replace(change.after, watched=watched))
+    repository.commit(change)
+    return change.after
+
+
+def test_a_new_application_is_unwatched_and_a_subscribe_at_its_version_marks_it(watching, moment):
+    repository, store = watching
+    app = _submitted(repository, moment)
+    assert repository.get(app.application_id).watched is False
+    cid, info = _applicant_connection(store, app.applicant_id)
+    scoped = f"applicant#{app.applicant_id}/application#{app.application_id}"
+    store.subscribe(cid, scoped, info, WatchMark(application_id=app.application_id, version=app.version))
+    assert repository.get(app.application_id).watched is True
+    assert store.subscriptions([scoped]) == [(cid, scoped)]
+
+
+def test_a_commit_read_before_the_mark_loses_and_commits_again_from_the_marked_application(watching, moment):
+    """The race the mark closes: a subscribe lands between a commit's read and its write."""
+    repository, store = watching
+    for read_as in (False, None):  # None: an item from before the mark
+        app = _submitted(repository, moment, watched=read_as)
+        cid, info = _applicant_connection(store, app.applicant_id)
+        store.subscribe(cid, f"applicant#{app.applicant_id}/*x", info, WatchMark(app.application_id, app.version))
+        with pytest.raises(ConcurrentChange) as lost:
+            repository.commit(intake.receive_document(app, "k", 2048, moment()))
+        assert lost.value.current.watched is True and lost.value.current.version == app.version
+        again = intake.receive_document(lost.value.current, "k", 2048, moment())
+        repository.commit(again)
+        assert repository.get(app.application_id).watched is True
+
+
+def test_a_subscribe_whose_application_moved_on_writes_nothing(watching, moment):
+    repository, store = watching
+    app = _submitted(repository, moment)
+    moved = intake.receive_document(app, "k", 2048, moment())
+    repository.commit(moved)
+    cid, info = _applicant_connection(store, app.applicant_id)
+    scoped = f"applicant#{app.applicant_id}/application#{app.application_id}"
+    with pytest.raises(ConcurrentChange):
+        store.subscribe(cid, scoped, info, WatchMark(application_id=app.application_id, version=app.version))
+    assert repository.get(app.application_id).watched is False
+    assert store.subscriptions([scoped]) == [] and store.get(cid).topics == ()
+
+
+def test_watching_all_of_an_applicants_applications_marks_each_by_its_next_commit(watching, moment):
+    """``my-applications``: no item names the applications; an unwatched commit of one of them is written
+    watched (and so is a new application), another applicant's is not."""
+    repository, store = watching
+    app = _submitted(repository, moment)
+    other = _submitted(repository, moment)
+    cid, info = _applicant_connection(store, app.applicant_id)
+    store.subscribe(cid, f"applicant#{app.applicant_id}/*", info, WatchMark(applicant_id=app.applicant_id))
+    repository.commit(intake.receive_document(app, "k", 2048, moment()))
+    repository.commit(intake.receive_document(other, "k", 2048, moment()))
+    assert repository.get(app.application_id).watched is True
+    assert repository.get(other.application_id).watched is False
+    assert repository.get(_submitted(repository, moment, applicant_id=app.applicant_id).application_id).watched is True
+
+
+def test_watching_all_ends_when_the_last_watching_connection_leaves(watching, moment):
+    """Two connections (two tabs) watch all; one unsubscribing keeps the mark, the last one gone (disconnected)
+    ends it: the applicant's new application commits unwatched again."""
+    repository, store = watching
+    applicant_id = str(uuid.uuid4())
+    every = f"applicant#{applicant_id}/*"
+    (one, one_info), (two, two_info) = (_applicant_connection(store, applicant_id) for _ in range(2))
+    store.subscribe(one, every, one_info, WatchMark(applicant_id=applicant_id))
+    store.subscribe(two, every, two_info, WatchMark(applicant_id=applicant_id))
+    store.unsubscribe(one, every)
+    assert repository.get(_submitted(repository, moment, applicant_id=applicant_id).application_id).watched is True
+    store.forget(two)
+    assert repository.get(_submitted(repository, moment, applicant_id=applicant_id).application_id).watched is False

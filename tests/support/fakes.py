@@ -84,12 +84,13 @@ def fake_services(clock: Optional[FakeClock] = None, policy: Optional[Policy] = 
     services = Services(Config.from_environment({}), websocket_api=None, clock=clock)
     quotas = InMemoryQuotas()  # the repository takes the daily quota in its commit, as the table does
     counters = InMemoryStateCounters()  # and adds to the state counters in its commit, as the table does
+    repository = InMemoryApplicationRepository(quotas, counters, clock)
     services.__dict__.update(
         session=NoAws("boto3 session"),
         dynamodb_connection=NoAws("pynamodb connection"),
-        repository=InMemoryApplicationRepository(quotas, counters),
+        repository=repository,
         claims=InMemoryClaims(clock),
-        connections=InMemoryConnectionStore(clock),
+        connections=InMemoryConnectionStore(clock, marks=repository),  # a subscribe marks, as its transaction
         documents=InMemoryDocumentStore(),
         reports=InMemoryReportStore(),
         publisher=RecordingEventPublisher(),
@@ -203,14 +204,16 @@ def screen(services: Services, application_id: str) -> dict[str, Any]:
 def relay(services: Services, *application_ids: str) -> int:
     """What the history stream and the outbox relay do for these applications: publish their events (and
     count those no commit counted), with what the stream's items carry: the applicant, the creation time and
-    whether the commit counted the event. Returns events relayed."""
+    whether the commit counted the event and the watch mark it wrote. Returns events relayed."""
     records = []
     counted = getattr(services.repository, "counted", set())
+    watched = getattr(services.repository, "watched_of", {})
     for application_id in application_ids:
         app = services.repository.get(application_id)
         for event in services.repository.history(application_id):
             event_id = f"{application_id}#{event.seq}"
-            records.append((event_id, event, app.applicant_id, app.created_at, event_id in counted))
+            records.append((event_id, event, app.applicant_id, app.created_at, event_id in counted,
+                            watched.get(event_id)))
     published, failed_at = services.outbox.relay_batch(records)
     assert failed_at is None
     return published

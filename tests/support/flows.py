@@ -169,15 +169,19 @@ def counted_by_commit(event: Any) -> bool:
 def relay(*application_ids: str) -> int:
     """What the history stream and publish_history do for these applications, in this process: their
     events published (and counted by the relay if their commit did not: the items' ``counted``), with what the
-    stream's items carry."""
+    stream's items carry (``watched`` too)."""
     from chalicelib.bootstrap import services
+
+    from chalicelib.adapters.dynamodb_models import HistoryModel
 
     repository = services().repository
     records = []
     for application_id in application_ids:
         app = repository.get(application_id)
-        records += [(f"{application_id}#{e.seq}", e, app.applicant_id, app.created_at, counted_by_commit(e))
-                    for e in repository.history(application_id)]
+        for e in repository.history(application_id):
+            item = HistoryModel.get(e.application_id, e.seq, consistent_read=True)
+            records.append((f"{application_id}#{e.seq}", e, app.applicant_id, app.created_at, bool(item.counted),
+                            item.watched))
     published, failed_at = services().outbox.relay_batch(records)
     assert failed_at is None
     return published

@@ -17,6 +17,7 @@ from ...domain.workflow.application import Application, Change
 from ...domain.workflow.history import HistoryEvent
 from ...domain.workflow.states import FINAL_STATES, State
 from ...services.ports import (
+    WATCHING_ALL_FOR,
     ApplicationRepository,
     ChainKey,
     Claims,
@@ -30,6 +31,7 @@ from ...services.ports import (
     Quotas,
     QuotaUse,
     StateCounters,
+    WatchMark,
     utc_now,
 )
 from .common import _json_copy
@@ -76,9 +78,17 @@ class InMemoryApplicationRepository(ApplicationRepository):
     """Applications, their history and idempotency records, committed atomically under one lock."""
 
     def __init__(
-        self, quotas: Optional[InMemoryQuotas] = None, counters: Optional[InMemoryStateCounters] = None
+        self,
+        quotas: Optional[InMemoryQuotas] = None,
+        counters: Optional[InMemoryStateCounters] = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._lock = threading.RLock()
+        self._clock = clock  # for the applicant's watch mark's expiry, as the table's condition reads it
+        #: The watch mark each event's commit wrote (the history item's ``watched``), by event id.
+        self.watched_of: dict[str, Optional[bool]] = {}
+        #: applicant -> (the connections watching all their applications, until when): ``watching#<sub>``
+        self._watching_all: dict[str, tuple[set[str], dt.datetime]] = {}
         self.quotas = quotas or InMemoryQuotas()  # the counters a commit's QuotaUse takes (the table's)
         #: The state counters each commit adds its events to, as the table's transaction does (None: not kept).
         self.counters = counters
@@ -170,6 +180,7 @@ class InMemoryApplicationRepository(ApplicationRepository):
                     current is not None
                     and current.version == change.before.version
                     and current.state == change.before.state
+                    and (change.before.watched is True or current.watched is change.before.watched)
                 )
             events = self._history.get(app_id, {})
             # The biometric record, as the real table keeps it in an item of its own: written only by a change
@@ -190,10 +201,14 @@ class InMemoryApplicationRepository(ApplicationRepository):
                     raise QuotaFull(use.key)
                 taken.append(use)
             after = dataclasses.replace(change.after, biometrics=stored_record) if keeps_record else change.after
+            watchers, until = self._watching_all.get(after.applicant_id, (set(), self._clock()))
+            if after.watched is False and watchers and until > self._clock():
+                after = dataclasses.replace(after, watched=True)  # they watch all their applications since
             self._apps[app_id] = _stored(after)
             events = self._history.setdefault(app_id, {})
             for event in change.events:
                 events[event.seq] = _stored_event(event)
+                self.watched_of[f"{app_id}#{event.seq}"] = after.watched
             if idempotency_key:
                 self._idempotency[idempotency_key] = IdempotencyRecord(app_id, fingerprint)
             if self.counters is not None:
@@ -201,6 +216,27 @@ class InMemoryApplicationRepository(ApplicationRepository):
                 self.counters.add([t for e in change.events if (t := tally(e, created)) is not None])
                 self.counted.update(f"{app_id}#{e.seq}" for e in change.events)
             self.commits += 1
+
+    def watch(self, mark: WatchMark, connection_id: str, now: dt.datetime) -> None:
+        """What a subscribe's transaction writes of its ``WatchMark`` (the connection store's fake calls it):
+        the application's mark, only at the version read (else ConcurrentChange), or the connection among the
+        applicant's watchers, for ``WATCHING_ALL_FOR`` from ``now``."""
+        with self._lock:
+            if mark.application_id is not None:
+                current = self._apps.get(mark.application_id)
+                if current is None or current.version != mark.version:
+                    raise ConcurrentChange(None)
+                self._apps[mark.application_id] = dataclasses.replace(current, watched=True)
+            elif mark.applicant_id is not None:
+                watchers, _ = self._watching_all.get(mark.applicant_id, (set(), now))
+                self._watching_all[mark.applicant_id] = (watchers | {connection_id}, now + WATCHING_ALL_FOR)
+
+    def unwatch(self, applicant_id: str, connection_id: str) -> None:
+        """The connection no longer watches all the applicant's applications (unsubscribed, or gone)."""
+        with self._lock:
+            if applicant_id in self._watching_all:
+                watchers, until = self._watching_all[applicant_id]
+                self._watching_all[applicant_id] = (watchers - {connection_id}, until)
 
     def history_after(self, application_id: str, after_seq: int, limit: int) -> list[HistoryEvent]:
         """As the table's Query does: at most ``limit`` events from the key after ``after_seq``."""

@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from ...domain.users import Identity
 from ...services.ports import (
@@ -19,6 +19,7 @@ from ...services.ports import (
     EventPublisher,
     TooManyConnections,
     TooManySubscriptions,
+    WatchMark,
     WebSocketSender,
     utc_now,
 )
@@ -57,6 +58,14 @@ class RecordingEventPublisher(EventPublisher):
             return [p.message for p in self.published]
 
 
+class WatchMarks(Protocol):
+    """Where the fake store writes a subscribe's watch mark: the repository fake (``watch``, ``unwatch``)."""
+
+    def watch(self, mark: WatchMark, connection_id: str, now: dt.datetime) -> None: ...
+
+    def unwatch(self, applicant_id: str, connection_id: str) -> None: ...
+
+
 #: API Gateway's maximum WebSocket connection duration (as the DynamoDB store).
 CONNECTION_TTL = dt.timedelta(hours=2)
 
@@ -71,9 +80,17 @@ class _Connection:
 class InMemoryConnectionStore(ConnectionStore):
     """Connections and subscriptions; past its expiry a connection is gone, as with DynamoDB's TTL."""
 
-    def __init__(self, clock: Clock = utc_now, ttl: dt.timedelta = CONNECTION_TTL) -> None:
+    def __init__(
+        self,
+        clock: Clock = utc_now,
+        ttl: dt.timedelta = CONNECTION_TTL,
+        marks: Optional[WatchMarks] = None,
+    ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
+        #: Where a subscribe's ``WatchMark`` is written, as the table's transaction does (the repository fake);
+        #: None: marks are not kept (a store tested alone).
+        self._marks = marks
         self._ttl = ttl
         self._connections: dict[str, _Connection] = {}
         self._subscriptions: dict[str, dict[str, dt.datetime]] = {}  # topic -> connection id -> expiry
@@ -103,21 +120,30 @@ class InMemoryConnectionStore(ConnectionStore):
         with self._lock:
             conn = self._connections.pop(connection_id, None)
             topics = set(also_topics) | set(conn.topics if conn else ())
+            self._unwatch(connection_id, topics)
             for topic in topics:
                 subscribed = self._subscriptions.get(topic, {})
                 subscribed.pop(connection_id, None)
                 if not subscribed:
                     self._subscriptions.pop(topic, None)
 
-    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
+    def subscribe(
+        self,
+        connection_id: str,
+        topic: str,
+        connection: Optional[ConnectionInfo] = None,
+        mark: Optional[WatchMark] = None,
+    ) -> None:
         with self._lock:
             conn = self._live(connection_id)
             if conn is None:
                 raise ConnectionGone(connection_id)
+            if topic not in conn.topics and len(conn.topics) >= MAX_SUBSCRIPTIONS:
+                raise TooManySubscriptions(connection_id)
+            if mark is not None and self._marks is not None:
+                self._marks.watch(mark, connection_id, self._clock())  # all or nothing: ConcurrentChange
             if topic in conn.topics:
                 return
-            if len(conn.topics) >= MAX_SUBSCRIPTIONS:
-                raise TooManySubscriptions(connection_id)
             conn.topics.append(topic)
             self._subscriptions.setdefault(topic, {})[connection_id] = conn.expires_at
 
@@ -126,6 +152,7 @@ class InMemoryConnectionStore(ConnectionStore):
             conn = self._live(connection_id)
             if conn is None:
                 raise ConnectionGone(connection_id)
+            self._unwatch(connection_id, (topic, *more))
             for name in dict.fromkeys((topic, *more)):
                 if name not in conn.topics:
                     continue
@@ -134,6 +161,14 @@ class InMemoryConnectionStore(ConnectionStore):
                 subscribed.pop(connection_id, None)
                 if not subscribed:
                     self._subscriptions.pop(name, None)
+
+    def _unwatch(self, connection_id: str, topics: Iterable[str]) -> None:
+        """As the table's store: a ``my-applications`` topic (``applicant#<sub>/*``) left takes the connection
+        off the applicant's watchers."""
+        for name in topics:
+            partition, _, scope = name.partition("/")
+            if self._marks is not None and scope == "*" and partition.startswith("applicant#"):
+                self._marks.unwatch(partition.removeprefix("applicant#"), connection_id)
 
     def subscribers(self, topic: str) -> Iterator[str]:
         now = self._clock()

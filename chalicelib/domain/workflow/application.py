@@ -64,6 +64,11 @@ class Application:
     shown_seq: Optional[int] = None
     shown_version: Optional[int] = None
     shown_at: Optional[str] = None
+    #: Whether a WebSocket subscription ever named this application (issue 22): False, nobody watches it, so
+    #: its events' notifier looks no watcher up; True once a subscribe marked it (never unset); None on records
+    #: from before the mark was kept: maybe watched. Committed only from the value read (the repository's
+    #: condition), so a subscribe landing between a commit's read and its write sends the commit round again.
+    watched: Optional[bool] = None
 
     def check_results(self) -> dict[str, CheckResult]:
         return {name: CheckResult.from_dict(data) for name, data in self.checks.items()}

@@ -24,6 +24,7 @@ def submit(application_id: str, applicant_id: str, declared: Mapping[str, Any], 
         updated_at=stamp,
         state_since=stamp,
         declared=jsonable(declared),
+        watched=False,  # nobody can have subscribed to an application not yet created
     )
     return (
         ChangeBuilder(None, blank, now)

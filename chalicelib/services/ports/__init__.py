@@ -58,7 +58,15 @@ from .face import (
 )
 from .federation import GroupMembership, ProviderTokens
 from .identity import DirectoryUser, SettingsSource, TokenVerifier, UserDirectory
-from .live import MAX_SUBSCRIPTIONS, ConnectionInfo, ConnectionStore, EventPublisher, WebSocketSender
+from .live import (
+    MAX_SUBSCRIPTIONS,
+    WATCHING_ALL_FOR,
+    ConnectionInfo,
+    ConnectionStore,
+    EventPublisher,
+    WatchMark,
+    WebSocketSender,
+)
 from .operations import JobRun, JobRunLog, Metrics, QueueAdmin, QueueStatus
 from .sanctions import DownloadFailed, ListDownloader, SanctionsIndexStore
 
@@ -98,6 +106,7 @@ __all__ = [
     "JobRunLog",
     "ListDownloader",
     "MAX_SUBSCRIPTIONS",
+    "WATCHING_ALL_FOR",
     "Metrics",
     "Ocr",
     "OcrRefused",
@@ -121,6 +130,7 @@ __all__ = [
     "TooManyConnections",
     "TooManySubscriptions",
     "Upload",
+    "WatchMark",
     "WebSocketSender",
     "WorkQueue",
     "new_uuid",

@@ -86,7 +86,15 @@ class ApplicationRepository(abc.ABC):
         ``quota``: one use of each counter given, in the same transaction (nothing is written past any
         limit: ``QuotaFull`` names the first one full; an idempotent replay is reported as such and costs
         none of them). The commit also adds its events to the state counters (``StateCounters``), in the
-        same transaction: exactly once, since the commit happens once."""
+        same transaction: exactly once, since the commit happens once.
+
+        The watch mark (issue 22, ``Application.watched``, ``WatchMark``) is committed as it was read: a change
+        of an application read unwatched (False) or from before the mark (None) whose application a subscribe
+        has marked since raises ConcurrentChange (``current`` carries the mark: commit again from it); one
+        whose applicant has subscribed to all their applications since (``my-applications``) is committed as
+        watched (``after.watched`` True, on the item and its events). Each event's history item keeps the value written
+        (the stream carries it to the outbox): False only when the commit was made from an unwatched application
+        and no mark had been set by the time it was written."""
 
     @abc.abstractmethod
     def redact_history(self, application_id: str, events: Sequence[HistoryEvent]) -> int:

@@ -36,6 +36,29 @@ class EventPublisher(abc.ABC):
 MAX_SUBSCRIPTIONS = 25
 
 
+#: How long an applicant's ``my-applications`` mark holds from its subscribe: API Gateway's two-hour limit on a
+#: connection (so it outlives every connection subscribed before it), plus a margin for the clocks of two Lambdas.
+WATCHING_ALL_FOR = dt.timedelta(hours=2, minutes=5)
+
+
+@dataclass(frozen=True)
+class WatchMark:
+    """What a subscription marks watched, written in the subscribe's own transaction (issue 22).
+
+    Either one application (``application_id``), only if it is still at ``version`` -- the version the subscribe
+    read and acknowledges, so no commit slips between the ack's state and the mark (it raises ConcurrentChange:
+    read again) -- or all of an applicant's applications (``applicant_id``, ``my-applications``) for
+    ``WATCHING_ALL_FOR`` from the subscribe (by the store's clock).
+    A commit of an application read unwatched is conditioned on both marks being absent (``ApplicationRepository``),
+    so the notifier looks watchers up for every event committed after the mark, and the ack (or a GET after it)
+    covers every event before it. Unsubscribing leaves the marks: a mark too many costs the notifier a Query.
+    """
+
+    application_id: Optional[str] = None
+    version: Optional[int] = None
+    applicant_id: Optional[str] = None
+
+
 @dataclass(frozen=True)
 class ConnectionInfo:
     connection_id: str
@@ -62,10 +85,18 @@ class ConnectionStore(abc.ABC):
         """Delete the connection and its subscriptions; a no-op when already gone."""
 
     @abc.abstractmethod
-    def subscribe(self, connection_id: str, topic: str, connection: Optional[ConnectionInfo] = None) -> None:
-        """Idempotent. Raises ConnectionGone or TooManySubscriptions.
+    def subscribe(
+        self,
+        connection_id: str,
+        topic: str,
+        connection: Optional[ConnectionInfo] = None,
+        mark: Optional[WatchMark] = None,
+    ) -> None:
+        """Idempotent. Raises ConnectionGone or TooManySubscriptions; ConcurrentChange when ``mark`` names an
+        application no longer at the version it names (nothing is written: read it again).
 
         ``connection``: the connection as the caller just read it (``get``), so no second read is needed.
+        ``mark``: what to mark watched in the same transaction (``WatchMark``).
         A topic ``<partition>/<scope>`` is stored with its partition's subscriptions (see ``subscriptions``)."""
 
     @abc.abstractmethod
