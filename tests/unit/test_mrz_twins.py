@@ -111,7 +111,8 @@ def test_a_valid_misread_number_contradicted_by_the_visual_zone_is_ambiguous(pri
     assert beside.mrz.lines == tuple(misread)  # nothing chosen: left as read, for a person
 
 
-@pytest.mark.parametrize("visual", [["Document No.", "C01X00T47"], ["17 MAR 2031"], []],
+@pytest.mark.parametrize("visual", [["Document No.", "C01X00T47"], ["IDENTITY CARD / CARTE D'IDENTITÉ", "PASSEPORT",
+                                                                       "17 MAR 2031", "EMILY JANE"], []],
                          ids=["read-the-same", "other-text", "none"])
 def test_a_number_with_letters_among_its_digits_read_exactly_stays_valid(visual):
     lines = mrz_lines(Holder(kind="id_card", document_number="C01X00T47"))  # ICAO's German specimen: L, T, X

@@ -83,8 +83,9 @@ def _hidden_twins(reading: Reading, page_text: Sequence[str]) -> Reading:
     as U (U and 0 weigh 30 and 0: no check digit sees it; 053950237 read U5395U237), or garbled characters
     that satisfy it one time in ten (M00441251 read MUW44IZ51). The page prints the number a second time, in
     its visual zone: where OCR read there a number of the same length that differs from the zone's only
-    where one has a letter and the other a digit, the two readings contradict each other and the number is
-    ambiguous (the zone is not valid: a person reads it) rather than a valid reading that may be wrong. A
+    where one has a letter and the other a digit (in half its characters at most: PASSEPORT is no number),
+    the two readings contradict each other and the number is ambiguous (the zone is not valid: a person
+    reads it) rather than a valid reading that may be wrong. A
     visual zone read the same, or not read, or read with another number, changes nothing: it never makes a
     zone valid, and never chooses the reading."""
     number = reading.mrz.document_number.rstrip(FILLER)
@@ -96,6 +97,8 @@ def _hidden_twins(reading: Reading, page_text: Sequence[str]) -> Reading:
             if len(word) != len(number) or word == number:
                 continue
             differ = [(a, b) for a, b in zip(number, word, strict=True) if a != b]
+            if len(differ) * 2 > len(number) or not any(c.isdigit() for c in word):
+                continue  # another word (PASSEPORT, a name): not the number read otherwise
             if all(a.isalpha() != b.isalpha() and (a.isdigit() or b.isdigit()) for a, b in differ):
                 return replace(reading, ambiguous=(*reading.ambiguous, "document_number"))
     return reading
