@@ -181,10 +181,13 @@ def pages(count: int, seed: int, names: str, variation: str) -> list[Page]:
     holders = []
     for surname, given, _ in people:
         holder = random_holder(rng, today)
-        # A listed person known by one name (ABDUL MANAN AGHA, no given names) gets "X", as an empty surname does:
-        # the API required given names when seed 133452 was measured (the run stopped at its page 343). It takes
-        # one-name people now (tests/test_one_name.py); "X" keeps the measured seeds' pages as they were.
-        surname, given = _person_name(surname) or "X", _person_name(given) or "X"
+        # A listed person known by one name (ABDUL MANAN AGHA, no given names) is declared as they are: the surname
+        # and no given names, as ICAO prints them and the API takes them (tests/test_one_name.py). Until 7 Dec they
+        # got the given name "X" (the API required one); no measured page changed: the draws do not depend on the
+        # names, and the first one-name person of every measured seed lies past its pages read (133452: page 344,
+        # read to 254; 91019: 502, read to 105; 86421: 480; 424242: 728; 60613: none; 190619 at --count 210: none).
+        surname, given = _person_name(surname), _person_name(given)
+        surname, given = (surname, given) if surname else (given or "X", "")
         holders.append(dataclasses.replace(holder, surname=surname, given_names=given))
     variations = VARIATIONS if variation == "all" else (variation,)
     out = []

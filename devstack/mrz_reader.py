@@ -55,6 +55,10 @@ MAX_WORKING_SIDE = 2400  # more pixels than the glyphs need: faster and no worse
 CELL_HEIGHT = 30  # glyph height the template matcher works at
 TESSERACT_HEIGHT = 44  # glyph height Tesseract reads best at
 SHAPE_PENALTY = 0.3  # taken off the score of a zone whose line count does not go with its width
+FIRST_CELLS_BACKSTOP = True  # a line whose first cells disagree with the layout read again (_first_cells_backstop)
+#: The backstop's looks at a line: (tracked from its end, on its own glyphs' grid, the grid moved by cells).
+BACKSTOP_LOOKS = ((True, False, 0.0), (False, True, 0.0), (True, True, 0.0), (False, False, 1.0), (False, False, -1.0),
+                  (True, False, 1.0), (True, False, -1.0))
 BY_BASELINE = True  # the chosen zone's lines looked at again on their baseline (ocrb.by_baseline); False: A/B runs
 #: The cells are matched on the line's shade, between these fractions of the way from ink to paper (darker: 1,
 #: lighter: 0), rather than on the binarised line, where a faint stroke was lost (E read F, D read O); None: binary.
@@ -224,13 +228,16 @@ class _Frame:
 Cells = Optional[tuple[Any, list[Any]]]  # a line's OCR-B grid and cells, when they could be fitted
 
 
-def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cells:
+def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False, backward: bool = False,
+           own_grid: bool = False, shift: float = 0.0) -> Cells:
     """The line's OCR-B grid and cells. ``by_baseline``: looked at again with every template standing on the
     line's baseline (``ocrb.baseline_of``), for the zone chosen to be read (a second look: not while zones
-    are compared)."""
+    are compared). ``backward``, ``own_grid`` and ``shift``: the first-cells backstop's looks
+    (``_first_cells_backstop``): tracked from the line's end, on the grid fitted to this line's own glyphs
+    rather than the zone's, and the grid moved by ``shift`` cells."""
     image, left, scale, shade = _line_crop_shaded(flat.image, band, CELL_HEIGHT)
     cells_ink = np.asarray(image) == 0
-    if flat.count:  # the glyphs placed the grid: first cell, pitch and count are known
+    if flat.count and not own_grid:  # the glyphs placed the grid: first cell, pitch and count are known
         grid: Optional[ocrb.Grid] = ocrb.Grid((flat.first_x - left) * scale, flat.pitch * scale, flat.count)
     else:
         grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
@@ -244,13 +251,15 @@ def _cells(flat: Flat, band: Band, font: str, by_baseline: bool = False) -> Cell
             grid = ocrb.fit_grid(cells_ink, CELL_HEIGHT)
     if grid is None:
         return None
+    if shift:
+        grid = ocrb.Grid(grid.first_centre + shift * grid.pitch, grid.pitch, grid.count)
     # Matched on the shade where the photo has the pixels for it; from few pixels the grey is interpolation blur
     # and JPEG ringing, which binarising cleans (tuning seed 2718: 600 px pages read worse on the shade).
     shaded = SHADE_RAMP is not None and _source_pitch(flat, band, grid.pitch / scale) >= SHADE_MIN_PITCH
     shade = shade if shaded else None
-    cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font, shade=shade)
+    cells = ocrb.classify(cells_ink, grid, CELL_HEIGHT, font, shade=shade, backward=backward)
     if by_baseline and BY_BASELINE:
-        cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font, shade=shade)
+        cells = ocrb.by_baseline(cells_ink, grid, cells, CELL_HEIGHT, font, shade=shade, backward=backward)
     return grid, cells
 
 
@@ -383,8 +392,12 @@ def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame,
             found = _cells(flat, band, font, by_baseline=True) or found
         if found is not None and found[0].count in ocrb.WIDTHS:
             grid, line_cells = found
+            kinds = ocrb.kinds_of_line(grid.count, index, count)
             text, confidence = ocrb.fuse(line_cells, read)
-            text, confidence = ocrb.restrict(text, confidence, line_cells, ocrb.kinds_of_line(grid.count, index, count))
+            if font and FIRST_CELLS_BACKSTOP and ocrb.first_cells_wrong(text, kinds, index):
+                line_cells, text, confidence = _first_cells_backstop(flat, band, font, (line_cells, text, confidence),
+                                                                     read, kinds, index)
+            text, confidence = ocrb.restrict(text, confidence, line_cells, kinds)
         if not text:
             continue
         pad = band.height * 0.1
@@ -394,6 +407,42 @@ def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame,
         score = 100 * sum(confidence) / max(1, len(confidence))
         lines.append(Line((Word(text, score, polygon),)))  # type: ignore[arg-type]
     return tuple(lines)
+
+
+def _first_cells_backstop(flat: Flat, band: Band, font: str, first: tuple[list[Any], str, list[float]], read: str,
+                          kinds: Optional[tuple[str, ...]], index: int) -> tuple[list[Any], str, list[float]]:
+    """A line whose first cells disagree with the layout (``ocrb.first_cells_wrong``: P read T, a cell slipped
+    where the grid and the baseline are only extrapolated) read again: tracked from its end, where the cells
+    before have placed each next one, on the grid its own glyphs fit, and on the grid a cell either way (a
+    line read a cell long: a speck or a split glyph taken for its first cell); the look that disagrees with
+    the layout in fewest cells is kept, the first look where none does better. Only the layout is asked (the
+    alphabet each cell allows, the document code, an ICAO country code), never a check digit."""
+    best, best_misses = first, len(ocrb.layout_misses(first[1], kinds, index))
+    best_score = float(np.mean([c.score for c in first[0]]))
+    for backward, own_grid, shift in BACKSTOP_LOOKS:
+        found = _cells(flat, band, font, by_baseline=True, backward=backward, own_grid=own_grid, shift=shift)
+        if found is None or len(found[1]) != len(first[0]):
+            continue
+        cells = found[1]
+        if backward and not own_grid and not shift:
+            cells = _spliced(first[0], cells, found[0].pitch)
+        text, confidence = ocrb.fuse(cells, read)
+        misses = len(ocrb.layout_misses(text, kinds, index))
+        score = float(np.mean([c.score for c in cells]))
+        if misses < best_misses or (misses == best_misses and misses < len(ocrb.layout_misses(first[1], kinds, index))
+                                    and score > best_score):
+            best, best_misses, best_score = (cells, text, confidence), misses, score
+    return best
+
+
+def _spliced(forward: list[Any], backward: list[Any], pitch: float) -> list[Any]:
+    """The line's first cells as tracked from its end, the rest as tracked from its start: each look is surest
+    where it has had confident cells to go by. They are joined where both place four cells in a row alike (a
+    fifth of a cell); a backward look that never meets the forward one is taken whole."""
+    for i in range(1, len(forward) - 3):
+        if all(abs(forward[k].centre - backward[k].centre) <= pitch * 0.2 for k in range(i, i + 4)):
+            return backward[:i] + forward[i:]
+    return backward
 
 
 def _to_loaded(frame: _Frame, point: Point, to_loaded: float) -> Point:

@@ -144,7 +144,7 @@ def _normalised(rows: Any) -> Any:
 
 
 def classify(ink: Any, grid: Grid, height: int, font_path: str,
-             baseline: Optional[Baseline] = None, shade: Any = None) -> list[Cell]:
+             baseline: Optional[Baseline] = None, shade: Any = None, backward: bool = False) -> list[Cell]:
     """Each cell against every glyph (normalised correlation), over small shifts for residual misalignment.
 
     Without ``baseline`` each template's glyph top is placed at the line's top, give or take three rows (a
@@ -155,6 +155,10 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
 
     ``shade`` (the line's grey, 0 paper .. 1 ink, the shape of ``ink``): the templates are matched on it, so a
     stroke left faint keeps part of its weight; rows, blanks and ink tops are still judged on ``ink``.
+
+    ``backward``: the line is tracked from its last cell to its first, so the first cells are placed by the
+    confident matches after them (the first-cells backstop, ``first_cells_wrong``); the cells are returned in
+    the line's order either way.
     """
     cell_w = int(round(grid.pitch))
     templates, _ = _templates(cell_w, height, font_path)
@@ -173,9 +177,10 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
     # Track the line: each confident match corrects where the next cell is, so a pitch a
     # little off (long filler runs give few clean characters to fit it on) does not drift.
     pitch = grid.pitch
-    predicted = grid.first_centre
+    step = -1 if backward else 1
+    predicted = grid.first_centre + (grid.count - 1) * grid.pitch if backward else grid.first_centre
     last_match: Optional[tuple[int, float]] = None
-    for i in range(grid.count):
+    for i in range(grid.count - 1, -1, -1) if backward else range(grid.count):
         centre = predicted
         x0 = int(round(centre - tw / 2)) + tw + pad
         windows, shifts = [], []
@@ -191,7 +196,7 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
         blank = not inked[:, x0:x0 + tw].any()
         if not windows:  # past the line's end (a grid that does not fit): nothing to match
             cells.append(Cell(centre, "<", -1.0, "<", -1.0, True, tuple(-1.0 for _ in GLYPHS), -1.0))
-            predicted = centre + pitch
+            predicted = centre + step * pitch
             continue
         matrix = _normalised(np.stack(windows)) @ flat_templates.T
         scores = matrix.max(axis=0)
@@ -206,10 +211,10 @@ def classify(ink: Any, grid: Grid, height: int, font_path: str,
                 if abs(measured - pitch) < pitch * 0.1:
                     pitch = 0.8 * pitch + 0.2 * measured
             last_match = (i, matched)
-            predicted = matched + pitch
+            predicted = matched + step * pitch
         else:
-            predicted = centre + pitch
-    return cells
+            predicted = centre + step * pitch
+    return cells[::-1] if backward else cells
 
 
 @functools.lru_cache(maxsize=64)
@@ -280,14 +285,14 @@ BASELINE_WORSE = 0.12  # a cell whose best match on the baseline scores this muc
 
 
 def by_baseline(ink: Any, grid: Grid, cells: list[Cell], height: int, font_path: str,
-                shade: Any = None) -> list[Cell]:
+                shade: Any = None, backward: bool = False) -> list[Cell]:
     """The line looked at again, every template standing on the line's baseline (``baseline_of``). A cell whose
     glyph fits the baseline far worse than it fitted freely (the baseline misjudged there: a smudge, the
     line's broken end) keeps its first look."""
     baseline = baseline_of(ink, cells, grid.pitch, height, font_path)
     if baseline is None:
         return cells
-    again = classify(ink, grid, height, font_path, baseline=baseline, shade=shade)
+    again = classify(ink, grid, height, font_path, baseline=baseline, shade=shade, backward=backward)
     return [new if new.score >= old.score - BASELINE_WORSE else old for old, new in zip(cells, again, strict=True)]
 
 
@@ -466,3 +471,31 @@ def restrict(text: str, confidence: list[float], cells: list[Cell], kinds: Optio
         out[i] = max(allowed, key=cell.score_of)
         sure[i] = sure[i] * 0.8
     return "".join(out), sure
+
+
+FIRST_CELLS = 15  # the first cells of a line (to the first field's check digit on a TD1 card, the nationality on TD3)
+
+
+def layout_misses(text: str, kinds: Optional[tuple[str, ...]], index: int) -> list[int]:
+    """The columns of ``text`` (one character a cell, before ``restrict``) that disagree with what the layout
+    requires there: a letter where only digits stand (a date, a check digit), a digit where only letters do (a
+    name, a country, the sex), and on the first line a document code no ICAO zone of that width starts with or
+    an issuing state that is no ICAO code. Never a check digit's value: that is the domain's to judge."""
+    from chalicelib.domain import mrz
+
+    if kinds is None or len(text) != len(kinds):
+        return []
+    missed = [i for i, (char, kind) in enumerate(zip(text, kinds, strict=True))
+              if char not in _ALLOWED_BY_KIND.get(kind, GLYPHS)]
+    if index == 0:
+        if text[0] not in ("PV" if len(text) == 44 else "IACV"):
+            missed.append(0)
+        if text[2:5].rstrip("<") not in mrz.COUNTRY_CODES:
+            missed += [2, 3, 4]
+    return sorted(set(missed))
+
+
+def first_cells_wrong(text: str, kinds: Optional[tuple[str, ...]], index: int) -> bool:
+    """Whether the line's first cells disagree with the layout (``layout_misses`` among the first
+    ``FIRST_CELLS``): the sign of a grid misplaced where the line begins (a cell slipped, P read T)."""
+    return any(i < FIRST_CELLS for i in layout_misses(text, kinds, index))

@@ -93,3 +93,28 @@ def test_a_number_read_exactly_is_never_repaired(number):
     lines = mrz_lines(Holder(document_number=number))
     reading = mrz.find(lines, [[0.9]] * 2)
     assert reading is not None and reading.valid and reading.repairs == ()
+
+
+# A misread that satisfies the check digits: the visual zone's number contradicts it (mrz.finding._hidden_twins).
+_GARBLED = ("M00441251", "MUW44IZ51")  # seed 133452's page 93 (background): four characters off, check digit kept
+_WASHED = ("053950237", "U5395U237")  # tuning seed 24680's page 69: 0 read U under glare (U and 0 weigh 30, 0)
+
+
+@pytest.mark.parametrize(("printed", "read"), [_GARBLED, _WASHED], ids=["garbled", "0-read-U"])
+def test_a_valid_misread_number_contradicted_by_the_visual_zone_is_ambiguous(printed, read):
+    lines = mrz_lines(Holder(kind="id_card", document_number=printed))
+    misread = [lines[0].replace(printed, read), *lines[1:]]
+    alone = mrz.find(misread)
+    assert alone is not None and alone.valid  # the check digits cannot see it: wrong but valid, as before
+    beside = mrz.find(["Document No.", printed, *misread])
+    assert beside is not None and not beside.valid and beside.ambiguous == ("document_number",)
+    assert beside.mrz.lines == tuple(misread)  # nothing chosen: left as read, for a person
+
+
+@pytest.mark.parametrize("visual", [["Document No.", "C01X00T47"], ["IDENTITY CARD / CARTE D'IDENTITÉ", "PASSEPORT",
+                                                                       "17 MAR 2031", "EMILY JANE"], []],
+                         ids=["read-the-same", "other-text", "none"])
+def test_a_number_with_letters_among_its_digits_read_exactly_stays_valid(visual):
+    lines = mrz_lines(Holder(kind="id_card", document_number="C01X00T47"))  # ICAO's German specimen: L, T, X
+    reading = mrz.find([*visual, *lines])
+    assert reading is not None and reading.valid and reading.ambiguous == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Optional
 
 from .layouts import CHECK, DIGITS, FILLER, LAYOUTS, NUM, Layout, plausible_yymmdd
@@ -51,6 +52,7 @@ def find(lines: Sequence[str], confidences: Optional[Sequence[Sequence[float]]] 
     are cheaper to change, and each field's confidence is reported.
     """
     best: Optional[Reading] = None
+    zone_at: tuple[int, int] = (0, 0)
     for layout in LAYOUTS:
         # A space may be a filler read badly or a gap OCR put between groups: the closer fit wins.
         normalised = [
@@ -70,8 +72,36 @@ def find(lines: Sequence[str], confidences: Optional[Sequence[Sequence[float]]] 
                 continue
             reading = repair(group, layout, conf[first : first + layout.lines])
             if reading is not None and (best is None or rank(reading) < rank(best)):
-                best = reading
-    return best
+                best, zone_at = reading, (first, first + layout.lines)
+    if best is None:
+        return None
+    return _hidden_twins(best, [line for i, line in enumerate(lines) if not zone_at[0] <= i < zone_at[1]])
+
+
+def _hidden_twins(reading: Reading, page_text: Sequence[str]) -> Reading:
+    """A document number whose check digit is satisfied by a misreading: a 0 whose top glare washed out read
+    as U (U and 0 weigh 30 and 0: no check digit sees it; 053950237 read U5395U237), or garbled characters
+    that satisfy it one time in ten (M00441251 read MUW44IZ51). The page prints the number a second time, in
+    its visual zone: where OCR read there a number of the same length that differs from the zone's only
+    where one has a letter and the other a digit (in half its characters at most: PASSEPORT is no number),
+    the two readings contradict each other and the number is ambiguous (the zone is not valid: a person
+    reads it) rather than a valid reading that may be wrong. A
+    visual zone read the same, or not read, or read with another number, changes nothing: it never makes a
+    zone valid, and never chooses the reading."""
+    number = reading.mrz.document_number.rstrip(FILLER)
+    if "document_number" in reading.ambiguous or len(number) < 6:
+        return reading
+    for line in page_text:
+        for word in line.upper().split():
+            word = word.strip(".,;:")
+            if len(word) != len(number) or word == number:
+                continue
+            differ = [(a, b) for a, b in zip(number, word, strict=True) if a != b]
+            if len(differ) * 2 > len(number) or not any(c.isdigit() for c in word):
+                continue  # another word (PASSEPORT, a name): not the number read otherwise
+            if all(a.isalpha() != b.isalpha() and (a.isdigit() or b.isdigit()) for a, b in differ):
+                return replace(reading, ambiguous=(*reading.ambiguous, "document_number"))
+    return reading
 
 
 def find_in_text(text: str) -> Optional[Reading]:
