@@ -218,8 +218,8 @@ def _check_digit_reasons(reading: mrz.Reading) -> list[Reason]:
             continue
         what = _CHECKED_FIELD.get(name, name.replace("_", " "))
         message = (
-            f"The {what} reads two ways that its check digits cannot tell apart (characters OCR was unsure of):"
-            " a person compares the zone with the image"
+            f"The {what} reads two ways that its check digits cannot tell apart (characters OCR was unsure of,"
+            " or the page's printed zone reads it otherwise): a person compares the zone with the image"
         )
         reasons.append(Reason(MRZ_CHECK_DIGIT, Outcome.REVIEW, message))
     return reasons
