@@ -29,11 +29,12 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
+
+from .files import write_atomically
 
 log = logging.getLogger("devstack")
 
@@ -127,11 +128,7 @@ def _load_into(index: Any, path: Path) -> bool:
 
 def _write(path: Path, filed: Mapping[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(filed, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)  # whole or not at all: a reader never sees half a file
+        write_atomically(path, pickle.dumps(filed, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         log.warning("devstack: could not keep the filed sanctions index in %s", path, exc_info=True)
 

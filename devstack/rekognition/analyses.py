@@ -29,10 +29,11 @@ import os
 import pickle
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
+
+from ..files import write_atomically
 
 log = logging.getLogger("devstack")
 
@@ -93,11 +94,7 @@ class Analyses:
     def store(self, key: str, faces: list[dict[str, Any]]) -> None:
         path = self.folder / f"{key}.pickle"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=path.name, suffix=".tmp")
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(faces, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)  # whole or not at all: a reader never sees half a file
+            write_atomically(path, pickle.dumps(faces, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             log.warning("devstack: could not keep the face analysis in %s", path, exc_info=True)
 
