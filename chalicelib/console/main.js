@@ -120,10 +120,14 @@ class Console {
   }
 }
 
-/** A page change moves focus to the new page's heading, so a screen reader starts there (WCAG 2.4.3). */
+/** A page change moves focus to the new page's heading, so a screen reader starts there (WCAG 2.4.3).
+ * Called once the page has finished loading (a reviewer's page waits for the document): whoever already
+ * started working on it -- typing a reason while the document loads -- keeps their place and every key. */
 export function focusHeading(view) {
   const heading = view.querySelector("h1");
   if (!heading) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && view.contains(active)) return;
   if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
   heading.focus();
 }

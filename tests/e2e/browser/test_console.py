@@ -135,15 +135,20 @@ def staff_sign_in(driver: Any, email: str, password: str, totp_secret: str | Non
     provider_sign_in(driver, email, password, totp_secret)
 
 
+def settled(driver: Any, email: str) -> None:
+    """Signed in as ``email`` and the live connection is up: the page will not redraw for either again."""
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
+
+
 def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     open_console(driver, stack, route)
     user = stack.user(role)
     if user.get("pool") == "staff":
         staff_sign_in(driver, user["email"], user["password"], user.get("totp_secret"))
-        wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), user["email"]))
     else:
-        sign_in(driver, stack, user["email"], user["password"])
-    wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
+        fill_sign_in(driver, user["email"], user["password"])
+    settled(driver, user["email"])
 
 
 def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: Any) -> str:
