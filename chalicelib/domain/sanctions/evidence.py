@@ -8,10 +8,10 @@ match are alike to thousands of people who are not listed, whatever their score:
   third of it, so a spelling of the same syllable (Myung/Myong) and another syllable (Ryong/Myong)
   are equally alike; a listed two-syllable given name with one syllable left off ("Chol" for
   "Ch'ol-Chae") is another name;
-* **names resting on common parts**: the listed parts paired closely (a spelling, not a typo) weigh
-  less than a name that is not common (``WEAK_WEIGHT``, the weak-alias rule's bound): "Muhammad"
-  with a surname only roughly alike ("Nasir Muhammad" for "QASIR, Muhammad"), "Ali" and a common
-  surname, a given name with a surname a letter off.
+* **a very common part and a part only roughly alike**: a listed part one listed name in a hundred
+  has ("Muhammad", "Ali", "Ahmed": weight under ``COMMON_WEIGHT``) says almost nothing, so the rest must
+  be the same name up to transliteration: "Nasir Muhammad" is not "QASIR, Muhammad", "Aly Hossein" not
+  "HUSSEIN, Ali Ahmed" on the name alone.
 
 Such a match flags only as a weak alias does (screening._candidate): with the listed birth day, or
 the listed year when the applicant's nationality does not contradict the list. The same name up to
@@ -24,15 +24,15 @@ from __future__ import annotations
 import functools
 import re
 
-from .index import WEAK_WEIGHT, Reading
+from .index import Reading
 from .normalise import core
 from .similarity import Similarity
 
 #: A pair this alike is the same word up to transliteration ("Ee"/"I", "Hassan"/"Hasan": 0.95; equal 1.0).
 SAME_NAME = 0.95
-#: A pair this alike is a spelling of one name ("Mohammed"/"Muhammad" sound alike: 0.9), not a typo or
-#: another name a letter off (0.8 for five letters).
-CLOSE = 0.95
+#: A listed part this light (ScreeningIndex.weight) is one more than one listed name in a hundred has
+#: (about 180 of 17,000: "Muhammad" 0.51, "Ali" 0.50, "Ahmed" 0.62; "Hasan" 0.72 is not).
+COMMON_WEIGHT = 0.7
 #: The longest word read as one syllable ("Zhuang", "Hyeong"); a longer word of one vowel group
 #: ("Schwartz") is distinctive enough.
 SYLLABLE_LETTERS = 6
@@ -90,5 +90,7 @@ def thin(
         return False  # the same name, up to transliteration
     if all(one_syllable(t) for t in core(written[0])) and all(one_syllable(t) for t in core(written[1])):
         return True
-    evidence = sum(listed.weights[j] for alike, _, j in pairs if alike >= CLOSE and listed.tokens[j] in listed_core)
-    return evidence < WEAK_WEIGHT
+    paired = [(alike, listed.weights[j]) for alike, _, j in pairs if listed.tokens[j] in listed_core]
+    return any(weight < COMMON_WEIGHT for _, weight in paired) and any(
+        alike < SAME_NAME for alike, weight in paired if weight >= COMMON_WEIGHT
+    )
