@@ -14,7 +14,8 @@ match are alike to thousands of people who are not listed, whatever their score:
   "HUSSEIN, Ali Ahmed" on the name alone.
 
 Such a match flags only as a weak alias does (screening._candidate): with the listed birth day, or
-the listed year when the applicant's nationality does not contradict the list. The same name up to
+the listed year when the applicant's nationality does not contradict the list; and when the list
+gives no birth date to agree with, with the listed nationality. The same name up to
 transliteration -- every identifying part of both names paired at ``SAME_NAME`` or better -- is never
 thin.
 """
@@ -90,7 +91,12 @@ def thin(
         return False  # the same name, up to transliteration
     if all(one_syllable(t) for t in core(written[0])) and all(one_syllable(t) for t in core(written[1])):
         return True
-    paired = [(alike, listed.weights[j]) for alike, _, j in pairs if listed.tokens[j] in listed_core]
+    # an initial weighs little for its length, not for being common: it is no "Muhammad"
+    paired = [
+        (alike, listed.weights[j])
+        for alike, _, j in pairs
+        if listed.tokens[j] in listed_core and len(listed.tokens[j]) > 1
+    ]
     return any(weight < COMMON_WEIGHT for _, weight in paired) and any(
         alike < SAME_NAME for alike, weight in paired if weight >= COMMON_WEIGHT
     )

@@ -431,9 +431,12 @@ def _candidate(
     nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     other_country = bool(nationality and entry.nationalities and nationality not in entry.nationalities)
     if not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
-        # a short or common alias, or a match too thin to name anyone (evidence.thin), flags only with the
-        # listed birth day, or year and no other country
-        if indexed.weak or _thin(queries, readings, query, listed, policy.token_floor, similarity):
+        if indexed.weak:
+            return None  # a short or common alias flags only with the listed birth day, or year and no other country
+        # a match too thin to name anyone (evidence.thin) as well, or, when the list gives no birth date to
+        # agree with, with the listed nationality
+        listed_country = not entry.birth_dates and nationality is not None and nationality in entry.nationalities
+        if not listed_country and _thin(queries, readings, query, listed, policy.token_floor, similarity):
             return None
     why = [
         (
