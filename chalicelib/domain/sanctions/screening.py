@@ -13,6 +13,10 @@ Scoring, per listed name that shares a blocking key with the applicant:
 * a birth date the list knows raises the score when it fits and lowers it
   when it clearly does not; nationality does the same, more weakly.
 
+A match too thin to name anyone on the name alone (evidence.thin: every part one syllable, or a very
+common part such as Muhammad beside a part only roughly alike) counts only with the listed birth date,
+as a weak alias does (or, when the list gives none, the listed nationality).
+
 Outcomes: no candidate at the review threshold -> PASS; one at or above it ->
 REVIEW with the candidates for the reviewer; the exact name (in any order,
 case, script or particles) and the exact birth date -> FAIL.
