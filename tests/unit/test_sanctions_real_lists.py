@@ -8,6 +8,8 @@ import functools
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.domain.checks import Outcome
 from chalicelib.domain.sanctions import (
@@ -24,7 +26,7 @@ from chalicelib.domain.sanctions import (
     screen,
 )
 from chalicelib.domain.sanctions.countries import country_code
-from chalicelib.domain.sanctions.normalise import compounds, essential_tokens, words
+from chalicelib.domain.sanctions.normalise import compounds, essential_tokens, skeleton, tokens, words
 from chalicelib.domain.sanctions.screening import at_least
 from chalicelib.domain.sanctions.un import alias_names, hijri_to_gregorian, parse_note
 
@@ -340,3 +342,85 @@ def test_a_turkic_patronymic_marker_is_optional_and_spelt_any_way(typed):
     # the marker is no name part: it neither leads to nor pairs with anyone by itself
     assert screen(index, Applicant(("Ivan Ogly Petrov",))).outcome is Outcome.PASS
     assert find_candidates(index, Applicant(("Kamil Oglu Aliyev",)), ScreeningPolicy()) == []
+
+
+# -- thin matches: one-syllable parts, a very common part (chalicelib/domain/sanctions/evidence.py) ----------
+
+
+@pytest.mark.parametrize(
+    "typed, born, nationality, flagged",
+    [
+        ("Myong So", dt.date(1978, 3, 2), "PRK", True),  # the listed name and day: rejected
+        ("Myong So", None, None, True),  # the listed name alone: the same name is never thin
+        ("Myung So", dt.date(1978, 3, 2), None, True),  # another spelling of Myong, with the listed day
+        ("Myung So", None, None, False),  # ... without it: a syllable a letter off is anyone's
+        ("Ryong So", dt.date(1978, 9, 20), "KOR", False),  # another syllable, another year's day (was 88.3)
+        ("Ryong So", dt.date(1978, 3, 2), "KOR", True),  # the same look-alike born on the listed day
+    ],
+    ids=["exact-name-and-day", "exact-name", "spelling-with-day", "spelling-alone", "look-alike", "look-alike-day"],
+)
+def test_a_real_listed_name_of_one_syllable_parts_flags_a_likeness_only_with_the_birth_date(
+    typed, born, nationality, flagged
+):
+    """OFAC SDN 46448 "SO, Myong" (born 1978-03-02, PRK): Korean names are a syllable a word, and in a word of
+    one syllable one letter is a third of it: Myung is Myong spelt otherwise, Ryong another name, equally alike."""
+    so_myong = entry(OFAC_SDN, "46448")
+    result = screen(real_index(), Applicant((typed,), born, nationality))
+    assert (so_myong.entry_id in {c["entry_id"] for c in result.details["candidates"]}) is flagged
+
+
+@pytest.mark.parametrize(
+    "typed, born, flagged",
+    [
+        ("Muhammad Qasir", None, True),  # the listed name
+        ("Mohammed Qasir", None, True),  # the common part spelt otherwise, the rest the same name
+        ("Nasir Muhammad", dt.date(1967, 11, 24), False),  # Muhammad and a surname a letter off (was 85.6)
+        ("Nasir Muhammad", dt.date(1967, 2, 12), True),  # ... born on the listed day
+    ],
+    ids=["exact", "common-part-spelt-otherwise", "look-alike", "look-alike-listed-day"],
+)
+def test_muhammad_with_a_part_only_roughly_alike_flags_only_with_the_birth_date(typed, born, flagged):
+    """OFAC SDN 24544 "QASIR, Muhammad" (born 1967-02-12): one listed name in a hundred has a Muhammad, so
+    the other part must be the same name up to transliteration, or the birth date must agree."""
+    qasir = entry(OFAC_SDN, "24544")
+    result = screen(real_index(), Applicant((typed,), born, "SAU"))
+    assert (qasir.entry_id in {c["entry_id"] for c in result.details["candidates"]}) is flagged
+
+
+def test_one_typo_in_a_name_of_one_syllable_parts_flags_only_with_the_birth_date():
+    """ "Jian Wan" for "WANG, Jian": found by its name alone before evidence.thin; a letter off a one-syllable
+    word is as often another name (Wan, Wang), so now only with the listed birth date."""
+    alone = small(ListEntry(OFAC_SDN, "7", "WANG, Jian"))
+    assert screen(alone, Applicant(("Jian Wang",))).outcome is Outcome.REVIEW  # the listed name: never thin
+    assert screen(alone, Applicant(("Jian Wan",))).outcome is Outcome.PASS
+    day = small(ListEntry(OFAC_SDN, "7", "WANG, Jian", birth_dates=(BirthDate(1966, 1966, 5, 1),)))
+    assert screen(day, Applicant(("Jian Wan",), dt.date(1966, 5, 1))).outcome is Outcome.REVIEW
+    assert screen(day, Applicant(("Jian Wan",), dt.date(1971, 5, 1))).outcome is Outcome.PASS
+    year = small(ListEntry(OFAC_SDN, "7", "WANG, Jian", birth_dates=(BirthDate(1966, 1966),)))
+    assert screen(year, Applicant(("Jian Wan",), dt.date(1966, 9, 9))).outcome is Outcome.REVIEW
+
+
+SYLLABLE_ONSETS = ["", "k", "g", "n", "d", "r", "m", "b", "s", "j", "ch", "h", "zh", "x", "q", "y", "w", "l", "p", "t"]
+SYLLABLE_VOWELS = ["a", "e", "i", "o", "u", "ae", "eo", "ya", "yo", "yu", "ui", "ia", "ua", "ou", "ei", "ai"]
+SYLLABLE_FINALS = ["", "n", "ng", "l", "m", "k", "p"]
+SYLLABLE = st.builds(
+    lambda o, v, f: o + v + f,
+    st.sampled_from(SYLLABLE_ONSETS),
+    st.sampled_from(SYLLABLE_VOWELS),
+    st.sampled_from(SYLLABLE_FINALS),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(listed=st.lists(SYLLABLE, min_size=2, max_size=3), typed=st.lists(SYLLABLE, min_size=2, max_size=3))
+def test_a_name_of_one_syllable_parts_flags_another_only_with_the_birth_date_or_the_same_name(listed, typed):
+    """Names of one-syllable parts (evidence.thin): without the listed birth date, an applicant of such a name
+    is flagged only by the listed name itself (up to transliteration), whatever its likeness."""
+    name = f"{listed[0].upper()}, {' '.join(listed[1:])}"
+    index = small(ListEntry(OFAC_SDN, "1", name, birth_dates=(BirthDate(1960, 1960, 1, 2),)))
+    result = screen(index, Applicant((" ".join(typed),), dt.date(1990, 7, 7)))
+    same = tokens(name) == tokens(" ".join(typed)) or sorted(map(skeleton, tokens(name))) == sorted(
+        map(skeleton, tokens(" ".join(typed)))
+    )
+    assert result.outcome is Outcome.PASS or same, (name, typed)
+    assert screen(index, Applicant((name,), dt.date(1990, 7, 7))).outcome is Outcome.REVIEW  # the listed name

@@ -13,6 +13,10 @@ Scoring, per listed name that shares a blocking key with the applicant:
 * a birth date the list knows raises the score when it fits and lowers it
   when it clearly does not; nationality does the same, more weakly.
 
+A match too thin to name anyone on the name alone (evidence.thin: every part one syllable, or a very
+common part such as Muhammad beside a part only roughly alike) counts only with the listed birth date,
+as a weak alias does (or, when the list gives none, the listed nationality).
+
 Outcomes: no candidate at the review threshold -> PASS; one at or above it ->
 REVIEW with the candidates for the reviewer; the exact name (in any order,
 case, script or particles) and the exact birth date -> FAIL.
@@ -33,6 +37,7 @@ from typing import Any
 
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
+from .evidence import thin
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
 from .normalise import core, key, tokens
@@ -429,8 +434,14 @@ def _candidate(
     date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
     nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     other_country = bool(nationality and entry.nationalities and nationality not in entry.nationalities)
-    if indexed.weak and not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
-        return None  # a short or common alias flags only with the listed birth day, or year and no other country
+    if not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
+        if indexed.weak:
+            return None  # a short or common alias flags only with the listed birth day, or year and no other country
+        # a match too thin to name anyone (evidence.thin) as well, or, when the list gives no birth date to
+        # agree with, with the listed nationality
+        listed_country = not entry.birth_dates and nationality is not None and nationality in entry.nationalities
+        if not listed_country and _thin(queries, readings, query, listed, policy.token_floor, similarity):
+            return None
     why = [
         (
             f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(listed)!r} "
@@ -456,6 +467,20 @@ def _candidate(
         why.append(f"listed as {entry.sex}, the applicant is {applicant.sex} ({policy.sex_mismatch_points:+.0f})")
     exact_name = key(queries[0].tokens) == key(indexed.tokens)
     return Candidate(entry, indexed.name, score, min(total, 100.0), exact_name, date_match, tuple(why))
+
+
+def _thin(
+    queries: tuple[Reading, ...],
+    readings: tuple[Reading, ...],
+    query: tuple[str, ...],
+    listed: tuple[str, ...],
+    floor: float,
+    similarity: Similarity,
+) -> bool:
+    """evidence.thin of the two readings best_name_score chose (named by their tokens)."""
+    query_reading = next(r for r in queries if r.tokens == query)
+    listed_reading = next(r for r in readings if r.tokens == listed)
+    return thin(query_reading, listed_reading, (queries[0].tokens, readings[0].tokens), floor, similarity)
 
 
 def _rank(candidate: Candidate) -> tuple[float, bool, float]:
