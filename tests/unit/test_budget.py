@@ -2,18 +2,11 @@
 from __future__ import annotations
 
 from chalicelib.services.budget import TimeBudget
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.fakes import Ticks
 
 
 def test_the_first_item_is_handled_even_past_a_spent_budget():
-    clock = Clock()
+    clock = Ticks()
     budget = TimeBudget(5, clock)
     clock.now += 30  # the candidate query alone outlasted the budget
     assert list(budget.each(["a", "b", "c"])) == ["a"]
@@ -21,7 +14,7 @@ def test_the_first_item_is_handled_even_past_a_spent_budget():
 
 
 def test_it_stops_when_the_budget_is_spent_and_says_how_many_it_handled():
-    clock = Clock()
+    clock = Ticks()
     budget = TimeBudget(10, clock)
     items = iter(["a", "b", "c", "d", "e"])
     handled = []
@@ -33,7 +26,7 @@ def test_it_stops_when_the_budget_is_spent_and_says_how_many_it_handled():
 
 
 def test_a_budget_that_lasts_hands_out_everything_over_several_sources():
-    clock = Clock()
+    clock = Ticks()
     budget = TimeBudget(10, clock)
     assert list(budget.each([1, 2])) + list(budget.each([3])) == [1, 2, 3]
     assert budget.handled == 3 and budget.stopped is False
@@ -41,7 +34,7 @@ def test_a_budget_that_lasts_hands_out_everything_over_several_sources():
 
 
 def test_a_stopped_budget_gives_out_nothing_more_and_the_first_item_is_per_budget():
-    clock = Clock()
+    clock = Ticks()
     budget = TimeBudget(1, clock)
     assert list(budget.each(["a"])) == ["a"]
     clock.now += 2
