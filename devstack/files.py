@@ -1,8 +1,10 @@
 """Writing the local stack's files so that no reader ever sees half of one."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -27,3 +29,23 @@ def write_atomically(path: Path, data: bytes, mtime: float | None = None) -> Non
     if mtime is not None:
         os.utime(tmp, (mtime, mtime))
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created, with its folder, if missing) for the block, so one
+    process makes a cached file while the others wait for it instead of making it too. Where there is no
+    ``fcntl`` or the lock file cannot be opened, the block runs unlocked (the cache's writes are atomic)."""
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - held for the block
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()

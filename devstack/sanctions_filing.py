@@ -30,11 +30,11 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
-from .files import write_atomically
+from .files import locked, write_atomically
 
 log = logging.getLogger("devstack")
 
@@ -90,7 +90,7 @@ def cached_filing(file: Callable[[Any], None], cache_dir: Path, min_entries: int
         path = cache_dir / f"{index.version}-{code['version']}.pickle"
         if _load_into(index, path):
             return
-        with _locked(path.with_suffix(".lock")):
+        with locked(path.with_suffix(".lock")):
             if _load_into(index, path):  # another process filed it while this one waited
                 return
             started = time.process_time()
@@ -131,24 +131,6 @@ def _write(path: Path, filed: Mapping[str, Any]) -> None:
         write_atomically(path, pickle.dumps(filed, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         log.warning("devstack: could not keep the filed sanctions index in %s", path, exc_info=True)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One process files a version at a time; the others wait for its file instead of filing it too."""
-    try:
-        import fcntl
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = open(path, "a+b")  # noqa: SIM115 - held for the block
-    except (ImportError, OSError):
-        yield
-        return
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-    finally:
-        lock.close()
 
 
 def _prune(cache_dir: Path, keep: Path) -> None:

@@ -261,21 +261,20 @@ def _stage_env_vars(self, environment_variables):
     yield
 
 
-def _invoke_with_the_configured_timeout(self, function_name, payload=None):
+def _context_with_the_configured_timeout(config):
     """Chalice's test client gives every invocation a 3 s Lambda context whatever the function's
     ``lambda_timeout``; the jobs budget their work by the remaining time, so under load a cold first
-    invocation spent those 3 s before its first application. Give the context the configured timeout, as
-    AWS does (otherwise the same as ``TestLambdaClient.invoke``)."""
-    from chalice.test import FunctionNotFoundError, InvokeResponse, LambdaContext
+    invocation spent those 3 s before its first application. Its ``invoke`` is the only user of
+    ``chalice.test.LambdaContext``: this subclass, put there, gives the context the configured timeout,
+    as AWS does."""
+    from chalice.local import LambdaContext
 
-    scoped = self._config.scope(self._config.chalice_stage, function_name)
-    context = LambdaContext(
-        function_name, memory_size=scoped.lambda_memory_size, max_runtime_ms=scoped.lambda_timeout * 1000
-    )
-    if function_name not in self._app.handler_map:
-        raise FunctionNotFoundError(function_name)
-    with self._patched_env_vars(scoped.environment_variables):
-        return InvokeResponse(payload=self._app.handler_map[function_name](payload or {}, context))
+    class ConfiguredLambdaContext(LambdaContext):
+        def __init__(self, function_name, memory_size, max_runtime_ms=3000, time_source=None):
+            timeout = config.scope(config.chalice_stage, function_name).lambda_timeout
+            super().__init__(function_name, memory_size, timeout * 1000, time_source)
+
+    return ConfiguredLambdaContext
 
 
 @pytest.fixture(scope="session")
@@ -284,9 +283,9 @@ def client(chalice_app):
     from chalice.test import Client
 
     chalice_test.BaseClient._patched_env_vars = _stage_env_vars
-    chalice_test.TestLambdaClient.invoke = _invoke_with_the_configured_timeout
 
     with Client(chalice_app, stage_name="local", project_dir=str(ROOT)) as test_client:
+        chalice_test.LambdaContext = _context_with_the_configured_timeout(test_client.lambda_._config)
         yield test_client
 
 

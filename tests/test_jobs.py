@@ -391,3 +391,15 @@ def test_daily_report_regenerated_for_a_day_is_identical(report_day):
     assert first == second and first_csv == second_csv
     with pytest.raises(ValueError):
         jobs.daily_report(now=at(0, 23), day=DAY)  # the day has not ended
+
+
+
+@pytest.mark.parametrize("function, timeout", [("rescreen_customers", 900), ("escalate_overdue_reviews", 30)])
+def test_an_invocation_gets_its_functions_configured_timeout_not_the_test_clients_3_s(
+    client, monkeypatch, function, timeout
+):
+    """The jobs budget by the context's remaining time (``api.schedules``), so the test client's context must
+    have the function's ``lambda_timeout`` (900 s for ``rescreen_customers``, the 30 s default else)."""
+    remaining = lambda event, context: context.get_remaining_time_in_millis()  # noqa: E731 - the handler
+    monkeypatch.setitem(client.lambda_._app.handler_map, function, remaining)
+    assert timeout * 1000 - 5000 < client.lambda_.invoke(function).payload <= timeout * 1000

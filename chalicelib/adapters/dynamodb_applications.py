@@ -43,6 +43,7 @@ from ..domain.workflow.history import HistoryEvent, LegacySeal
 from ..domain.workflow.states import FINAL_STATES, EventType, State
 from ..services.ports import (
     ApplicationRepository,
+    Clock,
     ConcurrentChange,
     IdempotencyRecord,
     IdempotentReplay,
@@ -50,6 +51,7 @@ from ..services.ports import (
     Page,
     QuotaFull,
     QuotaUse,
+    utc_now,
 )
 from .dynamodb_counters import additions
 from .dynamodb_models import ApplicationModel, BiometricsModel, HistoryModel, IdempotencyModel, watching_all_key
@@ -83,8 +85,9 @@ def state_shard(app: Application) -> Optional[str]:
 
 
 class DynamoApplicationRepository(ApplicationRepository):
-    def __init__(self, connection: Connection, counts: bool = True):
+    def __init__(self, connection: Connection, counts: bool = True, clock: Clock = utc_now):
         self.connection = connection  # for transactions; pynamodb's models carry their own
+        self._clock = clock  # for the applicant's watch mark's expiry, the connection store's clock
         #: Whether each commit adds what its events change to the state counters (``dynamodb_counters``: in
         #: the idempotency table), in its own transaction: exactly once by construction, no marker, no call.
         self.counts = counts
@@ -271,7 +274,7 @@ class DynamoApplicationRepository(ApplicationRepository):
                         IdempotencyModel,
                         watching_all_key(change.after.applicant_id),
                         condition=IdempotencyModel.watchers.does_not_exist()
-                        | (IdempotencyModel.expires_at < dt.datetime.now(dt.UTC)),
+                        | (IdempotencyModel.expires_at < self._clock()),
                     )
                 app_at = 0 if watch_at is None else 1  # condition checks come first in the transaction's items
                 tx.save(model, condition=app_condition)

@@ -199,7 +199,9 @@ class ApplicationService:
         """Commit; when the commit lost only to a subscribe's watch mark (issue 22: the application is at the
         version and state it was read at, now marked watched), the same change again from the marked
         application -- so its events are pushed -- for a person's request as for a system step (no 409, no
-        decision made again). Any other conflict is the caller's (``apply_with_retry`` re-reads and decides)."""
+        decision made again). Any other conflict is the caller's (``apply_with_retry`` re-reads and decides).
+        The applicant's mark (watching all their applications) is no conflict here: no field of the
+        application shows it, so the repository writes such a commit watched itself, fake and real alike."""
         for _ in range(SYSTEM_RETRIES):
             try:
                 self.repo.commit(change, idempotency_key=idempotency_key, fingerprint=fingerprint, quota=uses)

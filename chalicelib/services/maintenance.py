@@ -21,7 +21,6 @@ spent it still makes progress (else every run after it would do nothing).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
@@ -33,20 +32,11 @@ from ..domain.workflow.errors import IllegalTransition
 from ..domain.workflow.states import FINAL_STATES, State
 from ..observability import logger
 from .applications import ApplicationService
+from .budget import TimeBudget
 from .errors import NotFound
 from .ports import DocumentStore, Readings, SettingsSource
 
 Summary = dict[str, Any]
-
-
-class _Budget:
-    """Stop between applications when the invocation is about to time out."""
-
-    def __init__(self, seconds: Optional[float]):
-        self.deadline = time.monotonic() + seconds if seconds is not None else None
-
-    def exhausted(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
 
 
 def _apply_each(
@@ -64,11 +54,8 @@ def _apply_each(
     ``before`` runs a side effect (e.g. deleting S3 objects) before the commit.
     """
     tally: Counter[str] = Counter()
-    budget = _Budget(budget_seconds)
-    for app in candidates:
-        if tally["candidates"] and budget.exhausted():
-            tally["truncated"] = 1
-            break
+    budget = TimeBudget(budget_seconds)
+    for app in budget.each(candidates):
         tally["candidates"] += 1
         if skip(app):
             tally["already_done"] += 1
@@ -94,7 +81,7 @@ def _apply_each(
         "truncated": False,
     }
     summary.update(tally)
-    summary["truncated"] = bool(summary["truncated"])
+    summary["truncated"] = budget.stopped
     return summary
 
 

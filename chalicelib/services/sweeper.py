@@ -33,6 +33,7 @@ from ..domain.workflow.states import State
 from ..observability import logger
 from .address_check import AddressCheck
 from .applications import ApplicationService
+from .budget import TimeBudget
 from .face_check import FaceCheck
 from .ports import CheckRequests, Claims, DocumentStore
 from .sanctions import SanctionsCheck
@@ -84,7 +85,7 @@ class Sweeper:
         examined: a run whose queries alone spent the budget still handles the first application (else such a
         run would examine nothing, and so would every run after it)."""
         now = now or self.applications.clock()
-        started = self.monotonic()
+        budget = TimeBudget(budget_seconds, self.monotonic)
         cutoff = iso(now - STUCK_AFTER)
         window = iso(now - STUCK_AFTER - LOOK_FOR_UPLOADS_WITHIN)
         repo = self.applications.repo
@@ -94,11 +95,7 @@ class Sweeper:
             repo.in_state_since_before(State.VERIFYING, cutoff),
             repo.in_state_between(State.AWAITING_DOCUMENTS, window, cutoff),
         ):
-            for app in candidates:
-                spent = self.monotonic() - started
-                if summary["examined"] and budget_seconds is not None and spent > budget_seconds:
-                    summary["stopped"] = "time budget"
-                    return summary
+            for app in budget.each(candidates):
                 if summary["examined"] >= MAX_EXAMINED:
                     summary["stopped"] = "examined enough for one run"
                     return summary
@@ -110,6 +107,9 @@ class Sweeper:
                 except Exception:  # noqa: BLE001 - one application never stops the sweep
                     summary["failed"] += 1
                     logger.exception("re-drive failed", extra={"application_id": app.application_id})
+            if budget.stopped:
+                summary["stopped"] = "time budget"
+                return summary
         return summary
 
     def _redrive(self, app: Application) -> tuple[int, int]:

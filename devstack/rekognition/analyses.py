@@ -29,11 +29,10 @@ import os
 import pickle
 import shutil
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
-from ..files import write_atomically
+from ..files import locked, write_atomically
 
 log = logging.getLogger("devstack")
 
@@ -98,23 +97,10 @@ class Analyses:
         except OSError:
             log.warning("devstack: could not keep the face analysis in %s", path, exc_info=True)
 
-    @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         """One process analyses an image at a time; the others wait for its file instead of analysing it too."""
-        try:
-            import fcntl
-
-            (self.folder / "locks").mkdir(parents=True, exist_ok=True)
-            # one of 256 lock files, by the key's first byte: bounded, never removed (no unlink race)
-            handle = open(self.folder / "locks" / f"{key[:2]}.lock", "a+b")  # noqa: SIM115 - held for the block
-        except (ImportError, OSError):
-            yield
-            return
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-        finally:
-            handle.close()
+        # one of 256 lock files, by the key's first byte: bounded, never removed (no unlink race)
+        return locked(self.folder / "locks" / f"{key[:2]}.lock")
 
 
 def enabled() -> bool:

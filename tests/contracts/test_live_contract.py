@@ -14,6 +14,7 @@ from chalicelib.domain.users import Identity
 from chalicelib.domain.workflow import intake
 from chalicelib.services.ports import (
     MAX_SUBSCRIPTIONS,
+    WATCHING_ALL_FOR,
     ConcurrentChange,
     ConnectionGone,
     ConnectionInfo,
@@ -375,3 +376,32 @@ def test_watching_all_ends_when_the_last_watching_connection_leaves(watching, mo
     assert repository.get(_submitted(repository, moment, applicant_id=applicant_id).application_id).watched is True
     store.forget(two)
     assert repository.get(_submitted(repository, moment, applicant_id=applicant_id).application_id).watched is False
+
+
+def test_watching_all_expires_by_the_clock_the_repository_and_the_store_share(kind, moment):
+    """The applicant's mark lasts ``WATCHING_ALL_FOR`` by the store's clock, and the repository reads its
+    expiry by the same injected clock (not the machine's): past it, a commit is written unwatched."""
+    now = [dt.datetime.now(dt.UTC)]
+
+    def clock() -> dt.datetime:
+        return now[0]
+
+    if kind == "fake":
+        repository = memory.InMemoryApplicationRepository(clock=clock)
+        store = memory.InMemoryConnectionStore(clock, marks=repository)
+    else:
+        from chalicelib.adapters.dynamodb_applications import DynamoApplicationRepository
+        from chalicelib.adapters.dynamodb_connections import DynamoConnectionStore
+        from tests.contracts.conftest import real_services
+
+        repository = DynamoApplicationRepository(real_services().dynamodb_connection, clock=clock)
+        store = DynamoConnectionStore(real_services().dynamodb_connection, clock=clock)
+    applicant_id = str(uuid.uuid4())
+    early, late = (_submitted(repository, moment, applicant_id=applicant_id) for _ in range(2))
+    cid, info = _applicant_connection(store, applicant_id)
+    store.subscribe(cid, f"applicant#{applicant_id}/*", info, WatchMark(applicant_id=applicant_id))
+    repository.commit(intake.receive_document(early, "k", 2048, moment()))
+    now[0] += WATCHING_ALL_FOR + dt.timedelta(minutes=1)
+    repository.commit(intake.receive_document(late, "k", 2048, moment()))
+    assert repository.get(early.application_id).watched is True
+    assert repository.get(late.application_id).watched is False

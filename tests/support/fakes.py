@@ -68,6 +68,16 @@ class FakeClock:
         return self.now
 
 
+class Ticks:
+    """A monotonic clock (seconds) that moves only when told to: a time budget's."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class NoAws:
     """Stands where a boto3 session or the pynamodb connection would: any use is a test bug."""
 

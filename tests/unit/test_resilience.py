@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.support import fakes
 from tests.support.fakes import address_message, event_types, face_check, identity, screen, selfie, submit, upload
 
 
@@ -125,16 +126,6 @@ def test_an_application_left_in_verifying_is_completed_by_the_sweeper(svc, appli
     assert event_types(svc, app.application_id).count("application.approved") == 1
 
 
-class Ticks:
-    """A monotonic clock that moves only when told to (the sweeper's time budget)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_sweep_whose_query_outlasts_its_budget_still_handles_the_first_application(svc, applicant, clock,
                                                                                      monkeypatch):
     from chalicelib.domain.workflow import intake
@@ -148,7 +139,7 @@ def test_a_sweep_whose_query_outlasts_its_budget_still_handles_the_first_applica
         stuck.append(app.application_id)
         clock.advance(seconds=1)
     clock.advance(minutes=11)
-    ticks = Ticks()
+    ticks = fakes.Ticks()
     query = svc.repository.in_state_since_before
 
     def slow_query(*args, **kwargs):
