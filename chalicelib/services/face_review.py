@@ -15,7 +15,6 @@ deletion on a retention of its own (issue 17).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from ..domain.workflow.errors import IllegalTransition
 from ..domain.workflow.states import State
 from ..observability import logger
 from .applications import ApplicationService
+from .budget import TimeBudget
 from .errors import NotFound
 from .ports import BiometricImages, FaceRecognition, ImageRefused, Metrics, NoFaceInImage, SettingsSource, StoredImage
 
@@ -92,13 +92,10 @@ class BiometricPurge:
         """Delete the biometric data of every application due (see the module); idempotent, resumable."""
         now = now or self.applications.clock()
         policy = self.settings.policy()
-        deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        # a run whose queries alone spent the budget still purges its first application (budget.TimeBudget)
+        budget = TimeBudget(budget_seconds)
         tally: Counter[str] = Counter()
-        truncated = False
-        for app in self._candidates(now, policy.biometric_retention):
-            if deadline is not None and time.monotonic() >= deadline:
-                truncated = True
-                break
+        for app in budget.each(self._candidates(now, policy.biometric_retention)):
             tally["candidates"] += 1
             if not face_workflow.biometrics_due(app, policy, now):
                 tally["already_done"] += 1
@@ -127,7 +124,7 @@ class BiometricPurge:
             "objects_deleted": 0,
         }
         summary.update(tally)
-        summary.update(truncated=truncated, biometric_retention_days=policy.biometric_retention)
+        summary.update(truncated=budget.stopped, biometric_retention_days=policy.biometric_retention)
         return summary
 
     def _candidates(self, now: dt.datetime, retention_days: int) -> Iterator[Application]:

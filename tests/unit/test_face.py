@@ -495,6 +495,20 @@ def test_biometrics_are_deleted_after_their_retention_and_at_once_when_withdrawn
     assert svc.biometric_purge.purge_due()["changed"] == 0  # nothing left to do
 
 
+def test_a_purge_whose_budget_is_spent_still_purges_its_first_application_and_says_it_stopped(svc):
+    """budget.TimeBudget: else a run whose queries spent the budget would purge nothing, and so would the next."""
+    withdrawn = []
+    for name in ("anna", "ben"):
+        app_id = person(svc, identity(), name)
+        selfie(svc, identity_of(svc, app_id), app_id, name)
+        svc.applications.withdraw(identity_of(svc, app_id), app_id, "")
+        withdrawn.append(app_id)
+    first = svc.biometric_purge.purge_due(budget_seconds=0)
+    assert first["changed"] == 1 and first["truncated"] is True
+    second = svc.biometric_purge.purge_due()  # the next run, with time: the one left
+    assert second["changed"] == 1 and second["truncated"] is False and all(svc.biometric_images.keys_of(a) == [] for a in withdrawn)
+
+
 def test_biometrics_never_outlive_documents(svc):
     svc.settings.update(biometric_retention_days=400, document_retention_days=90)
     assert svc.settings.policy().biometric_retention == 90
