@@ -16,7 +16,7 @@ from tests.e2e.browser.test_console import (
     open_console,
     second_reviewer,
     sign_in_as,
-    staff_sign_in,
+    staff_signed_in,
     text,
     visible,
     wait,
@@ -49,7 +49,7 @@ def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(lo
     # four eyes: one reviewer's word does not stand yet; a second, different reviewer confirms it in the panel
     other = second_reviewer(local_stack)
     open_console(browser, local_stack, f"review/{app_id}")
-    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])
+    staff_signed_in(browser, other["email"], other["password"], other["totp_secret"])
     visible(browser, row)
     click(browser, f"{row} details.clear summary")
     agreed = "Agreed: another birth date and birthplace; the listed man is older"
