@@ -49,6 +49,9 @@ class Console {
   }
 
   onAuthChange() {
+    // Not before start(): the return from managed login signs in while the page loads, and start() then
+    // draws it once (drawn here too, the page rendered twice at once: a reason typed into the first was lost).
+    if (!this.started) return;
     if (this.auth.signedIn === this.wasSignedIn) return; // a token refresh: nothing to redraw
     this.wasSignedIn = this.auth.signedIn;
     this.renderChrome();
@@ -61,6 +64,7 @@ class Console {
   }
 
   start() {
+    this.started = true;
     this.wasSignedIn = this.auth.signedIn;
     this.renderChrome();
     if (this.auth.signedIn) this.live.start();

@@ -114,3 +114,26 @@ def screenshot(driver: Any, name: str) -> Path:
     driver.save_screenshot(str(path))
     driver.set_window_size(before["width"], before["height"])
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """A failed browser test says what the page showed: its address, visible alerts and errors, the browser's
+    console errors, and a screenshot (.screenshots/failed-<test>.png)."""
+    outcome = yield
+    report = outcome.get_result()
+    driver = getattr(item, "funcargs", {}).get("browser")
+    if report.when != "call" or not report.failed or driver is None:
+        return
+    try:
+        shown = driver.execute_script(
+            "return [...document.querySelectorAll('[role=alert], .error:not([hidden])')]"
+            ".map((e) => e.textContent.trim()).filter(Boolean)"
+        )
+        logged = [e["message"] for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
+        shot = screenshot(driver, f"failed-{item.name}")
+        lines = [f"url: {driver.current_url}", f"screenshot: {shot}", "alerts and errors shown:", *shown,
+                 "browser console:", *logged]
+    except Exception as error:  # the browser itself may be what failed
+        lines = [f"could not read the page: {error!r}"]
+    report.sections.append(("page when it failed", "\n".join(lines)))

@@ -135,20 +135,25 @@ def staff_sign_in(driver: Any, email: str, password: str, totp_secret: str | Non
     provider_sign_in(driver, email, password, totp_secret)
 
 
-def settled(driver: Any, email: str) -> None:
-    """Signed in as ``email`` and the live connection is up: the page will not redraw for either again."""
-    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
-    wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
-
-
 def sign_in_as(driver: Any, stack: Any, role: str, route: str = "") -> None:
     open_console(driver, stack, route)
     user = stack.user(role)
     if user.get("pool") == "staff":
-        staff_sign_in(driver, user["email"], user["password"], user.get("totp_secret"))
+        staff_signed_in(driver, user["email"], user["password"], user.get("totp_secret"))
     else:
-        fill_sign_in(driver, user["email"], user["password"])
-    settled(driver, user["email"])
+        sign_in(driver, stack, user["email"], user["password"])
+        wait_live(driver)
+
+
+def staff_signed_in(driver: Any, email: str, password: str, totp_secret: str | None = None) -> None:
+    """Staff sign in through managed login, and the page has settled: signed in as them, live updates on."""
+    staff_sign_in(driver, email, password, totp_secret)
+    wait(driver).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), email))
+    wait_live(driver)
+
+
+def wait_live(driver: Any) -> None:
+    wait(driver).until(lambda d: d.execute_script("return document.getElementById('live-state').textContent") == "live")
 
 
 def flagged_application(stack: Any, token: str, pdf: bool = False, **overrides: Any) -> str:
@@ -356,8 +361,7 @@ def test_a_sanctions_hit_is_claimed_recommended_and_shown_awaiting_a_second_revi
 
     other = second_reviewer(local_stack)
     open_console(browser, local_stack, "review")
-    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])  # managed login, as staff do
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), other["email"]))
+    staff_signed_in(browser, other["email"], other["password"], other["totp_secret"])  # managed login, as staff do
     visible(browser, "#queue-filters")
     Select(css(browser, "#filter-status")).select_by_value("second_review")
     css(browser, "#filter-q").send_keys(app_id[:13])
@@ -478,8 +482,7 @@ def test_a_person_the_provider_puts_in_kyc_reviewers_is_a_reviewer_at_first_sign
     """No invitation in the staff pool: the provider's group (kyc-reviewers) becomes the pool's reviewers."""
     person = new_staff_member(local_stack)
     open_console(browser, local_stack, "review")
-    staff_sign_in(browser, person["email"], person["password"], person["totp_secret"])
-    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#who .who-email"), person["email"]))
+    staff_signed_in(browser, person["email"], person["password"], person["totp_secret"])
     visible(browser, "#queue")
     username = "Corporate_" + jwt_claims(browser)["identities"][0]["userId"]
     groups = local_stack.client("cognito-idp").admin_list_groups_for_user(

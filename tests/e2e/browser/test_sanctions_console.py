@@ -15,9 +15,8 @@ from tests.e2e.browser.test_console import (
     flagged_application,
     open_console,
     second_reviewer,
-    settled,
     sign_in_as,
-    staff_sign_in,
+    staff_signed_in,
     text,
     visible,
     wait,
@@ -53,8 +52,7 @@ def test_a_reviewer_clears_a_false_positive_with_a_reason_kept_in_the_history(lo
     # heading took the focus mid-reason, and the reason went out cut short).
     other = second_reviewer(local_stack)
     open_console(browser, local_stack, "review")
-    staff_sign_in(browser, other["email"], other["password"], other["totp_secret"])
-    settled(browser, other["email"])
+    staff_signed_in(browser, other["email"], other["password"], other["totp_secret"])
     agreed = "Agreed: another birth date and birthplace; the listed man is older"
     browser.set_network_conditions(offline=False, latency=1500, throughput=-1)
     try:
