@@ -48,8 +48,9 @@ def one_syllable(token: str) -> bool:
     return len(token) == 1 or (len(token) <= SYLLABLE_LETTERS and len(_VOWEL_GROUP.findall(token)) == 1)
 
 
-def _pairs(query: Reading, listed: Reading, floor: float, similarity: Similarity) -> list[tuple[float, int, int]]:
-    """The token pairs as scoring makes them (screening.reading_score): greedily, the most alike first."""
+def token_pairs(query: Reading, listed: Reading, floor: float, similarity: Similarity) -> list[tuple[float, int, int]]:
+    """(alike, query index, listed index) of the paired tokens, paired greedily, the most alike first: how
+    scoring pairs them (screening.reading_score) and what ``thin`` looks at."""
     pairs = sorted(
         (
             (alike, i, j)
@@ -81,7 +82,7 @@ def thin(
     """Whether the match of these two readings (the best scored) is too thin to flag on the name alone.
     ``written``: the applicant's and the listed name's tokens as written (syllables are counted there:
     a re-reading joins two words into one of two syllables)."""
-    pairs = _pairs(query, listed, floor, similarity)
+    pairs = token_pairs(query, listed, floor, similarity)
     same_q = {i for alike, i, _ in pairs if alike >= SAME_NAME}
     same_c = {j for alike, _, j in pairs if alike >= SAME_NAME}
     query_core, listed_core = set(core(query.tokens)), set(core(listed.tokens))

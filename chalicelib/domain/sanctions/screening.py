@@ -37,7 +37,7 @@ from typing import Any
 
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
-from .evidence import thin
+from .evidence import thin, token_pairs
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
 from .normalise import core, key, tokens
@@ -181,29 +181,12 @@ def reading_score(
 ) -> tuple[float, int]:
     """name_score of two prepared readings (weights looked up once, at index build and once per applicant)."""
     query_tokens, listed_tokens = query.tokens, listed.tokens
-    floor = policy.token_floor
-    pairs = sorted(
-        (
-            (pair, i, j)
-            for i, q in enumerate(query_tokens)
-            for j, c in enumerate(listed_tokens)
-            if (pair := similarity(q, c)) >= floor
-        ),
-        reverse=True,
-    )
-    used_q: set[int] = set()
-    used_c: set[int] = set()
-    matched = 0.0
-    matched_weight = 0.0
+    pairs = token_pairs(query, listed, policy.token_floor, similarity)
+    used_q = {i for _, i, _ in pairs}
+    used_c = {j for _, _, j in pairs}
     weights = listed.weights
-    for pair, i, j in pairs:
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
-        weight = weights[j]
-        matched += pair * weight
-        matched_weight += weight
+    matched = sum(alike * weights[j] for alike, _, j in pairs)
+    matched_weight = sum(weights[j] for _, _, j in pairs)
     if not used_q:
         return 0.0, 0
     paired_listed = {listed_tokens[j] for j in used_c}  # "Qasim Qasim": one of them paired, the other is a middle name
