@@ -58,6 +58,28 @@ export class Api {
   }
 }
 
+/** A page view's API (``ctx.api``; main.js's route run): the same calls, until ``signal`` is aborted -- the
+ * person went on to another page. From then on the view's calls answer nothing, ever: a request not yet sent
+ * is not sent (no audited read of a page nobody sees), and the answer of one already on its way is dropped,
+ * so the code of the page that was left stops where it waits, draws nothing and announces nothing. A request
+ * already sent is not cut short: the server may still complete it (a decision submitted just before leaving). */
+export function scopedApi(api, signal) {
+  const never = () => new Promise(() => {});
+  const call = async (method, path, body) => {
+    if (signal.aborted) return never();
+    let answer;
+    try {
+      answer = await api.request(method, path, body);
+    } catch (error) {
+      if (signal.aborted) return never();
+      throw error;
+    }
+    return signal.aborted ? never() : answer;
+  };
+  return { get: (path) => call("GET", path), post: (path, body) => call("POST", path, body),
+    del: (path) => call("DELETE", path) };
+}
+
 /** Upload a file straight to S3 with a presigned POST (fields first, the file last). */
 export async function uploadPresigned(upload, file) {
   const form = new FormData();

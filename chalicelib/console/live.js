@@ -4,6 +4,10 @@
 // frame carries one application's changes, each deduplicated by event_id. Notifications are hints: pages re-read over REST,
 // and once more when a subscription is acknowledged, so an event that happened
 // between the page's first read and the subscription is never missed.
+//
+// Pages never hold the connection itself: each page view (main.js's route run) gets a LiveScope, which owns
+// its handlers and subscriptions; closing it (the next page view does) removes the handlers and releases the
+// subscriptions, so a page left while it was still loading keeps listening to nothing.
 
 const PING_MS = 5 * 60_000; // API Gateway closes idle connections after 10 minutes
 const MAX_BACKOFF_MS = 30_000;
@@ -13,7 +17,7 @@ export class Live {
     this.url = url;
     this.auth = auth;
     this.socket = null;
-    this.subscriptions = new Map(); // key -> frame
+    this.subscriptions = new Map(); // key -> { frame, owners: Set of the scopes holding it }
     this.handlers = new Set();
     this.seen = new Set();
     this.backoff = 1000;
@@ -38,16 +42,27 @@ export class Live {
     for (const listener of this.stateListeners) listener(state);
   }
 
-  subscribe(target) {
+  /** Subscribe for ``owner``; the server is told to stop only when no owner holds the key any longer. */
+  subscribe(target, owner = this) {
     const key = target.topic ? `topic:${target.topic}` : `app:${target.application_id}`;
     const frame = { action: "subscribe", ...target };
-    this.subscriptions.set(key, frame);
-    this.send(frame);
+    const held = this.subscriptions.get(key) || { frame, owners: new Set() };
+    held.owners.add(owner);
+    this.subscriptions.set(key, held);
+    this.send(frame); // again when already held: its acknowledgement is the new page's cue to read once more
+    return () => this.release(key, held, owner);
   }
 
-  unsubscribeAll() {
-    for (const frame of this.subscriptions.values()) this.send({ ...frame, action: "unsubscribe" });
-    this.subscriptions.clear();
+  release(key, held, owner) {
+    // After stop() (signed out) the map was cleared: a stale release touches nothing held since.
+    if (this.subscriptions.get(key) !== held || !held.owners.delete(owner) || held.owners.size > 0) return;
+    this.subscriptions.delete(key);
+    this.send({ ...held.frame, action: "unsubscribe" });
+  }
+
+  /** A page view's own share of the connection: its handlers and subscriptions, all released by close(). */
+  scope() {
+    return new LiveScope(this);
   }
 
   async start() {
@@ -81,7 +96,7 @@ export class Live {
     socket.addEventListener("open", () => {
       this.backoff = 1000;
       this.setState("live");
-      for (const frame of this.subscriptions.values()) this.send(frame);
+      for (const held of this.subscriptions.values()) this.send(held.frame);
       clearInterval(this.pinger);
       this.pinger = setInterval(() => this.send({ action: "ping" }), PING_MS);
     });
@@ -125,5 +140,48 @@ export class Live {
       }
       for (const handler of this.handlers) handler(event);
     }
+  }
+}
+
+/** What a page sees as ``ctx.live``: onEvent and subscribe as on Live, each undone by close() (or
+ * unsubscribeAll(), for the subscriptions alone). Once closed it takes nothing more: a page that was left
+ * while it loaded and subscribes late subscribes to nothing. */
+export class LiveScope {
+  constructor(live) {
+    this.live = live;
+    this.closed = false;
+    this.offs = new Set();
+    this.releases = new Set();
+  }
+
+  onEvent(handler) {
+    if (this.closed) return () => {};
+    const guarded = (event) => {
+      if (!this.closed) handler(event);
+    };
+    const off = this.live.onEvent(guarded);
+    this.offs.add(off);
+    return () => {
+      this.offs.delete(off);
+      off();
+    };
+  }
+
+  subscribe(target) {
+    if (this.closed) return;
+    this.releases.add(this.live.subscribe(target, this));
+  }
+
+  unsubscribeAll() {
+    for (const release of this.releases) release();
+    this.releases.clear();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const off of this.offs) off();
+    this.offs.clear();
+    this.unsubscribeAll();
   }
 }

@@ -1,5 +1,5 @@
 // The console's entry point: configuration, sign-in, navigation by #hash.
-import { Api } from "./api.js";
+import { Api, scopedApi } from "./api.js";
 import { Auth, CUSTOMER, STAFF } from "./auth.js";
 import { announce, h, pageChanged, replace } from "./dom.js";
 import { Live } from "./live.js";
@@ -38,7 +38,7 @@ class Console {
     this.view = document.getElementById("view");
     this.nav = document.getElementById("nav");
     this.who = document.getElementById("who");
-    this.cleanup = null;
+    this.run = null; // the page view being shown (or loading): see RouteRun
     this.auth.onChange(() => this.onAuthChange());
     this.live.onState((state) => {
       const el = document.getElementById("live-state");
@@ -95,18 +95,20 @@ class Console {
     return this.auth.user.pool === STAFF ? "review" : "applicant"; // staff in no group: the API says no
   }
 
+  /** Show the page the address names. Each call is a run of its own (RouteRun): it first cancels the run
+   * before it, loaded or still loading -- its cleanup, live handlers and subscriptions go, and whatever its
+   * page still had on the way is dropped -- so two quick page changes never leave the first one listening. */
   async route() {
-    if (this.cleanup) {
-      this.cleanup();
-      this.cleanup = null;
-    }
+    if (this.run) this.run.cancel();
+    const run = new RouteRun(this.api, this.live);
+    this.run = run;
     pageChanged(); // what the last page announced is not about this one
     const { page, rest } = parseRoute();
     this.renderChrome();
-    const ctx = { api: this.api, auth: this.auth, live: this.live, config: this.config, view: this.view };
+    const ctx = { api: run.api, auth: this.auth, live: run.live, config: this.config, view: this.view, signal: run.signal };
     if (!this.auth.signedIn) {
       // The address stays what was asked for: after signing in, that page opens.
-      this.cleanup = signin.render(ctx, () => {}) || null;
+      run.adopt(signin.render(ctx, () => {}));
       return;
     }
     const target = PAGES.find((p) => p.id === page);
@@ -116,11 +118,47 @@ class Console {
     }
     document.title = `${target.label} · Account opening`;
     try {
-      this.cleanup = (await target.module.render(ctx, rest)) || null;
+      run.adopt(await target.module.render(ctx, rest));
     } catch (error) {
-      showError(this.view, error, this.auth);
+      if (!run.cancelled) showError(this.view, error, this.auth);
     }
-    focusHeading(this.view);
+    if (!run.cancelled) focusHeading(this.view);
+  }
+}
+
+/** One page view, from route() until the next route() cancels it: its cancellation signal, its share of the
+ * live connection (LiveScope), its API calls (scopedApi: nothing sent or answered once cancelled) and the
+ * cleanup its page returned. A page that finishes loading after it was left has its cleanup run at once. */
+class RouteRun {
+  constructor(api, live) {
+    this.controller = new AbortController();
+    this.signal = this.controller.signal;
+    this.api = scopedApi(api, this.signal);
+    this.live = live.scope();
+    this.cleanups = [];
+  }
+
+  get cancelled() {
+    return this.signal.aborted;
+  }
+
+  adopt(cleanup) {
+    if (typeof cleanup !== "function") return;
+    if (this.cancelled) cleanup();
+    else this.cleanups.push(cleanup);
+  }
+
+  cancel() {
+    if (this.cancelled) return;
+    this.controller.abort();
+    this.live.close();
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        cleanup();
+      } catch (error) {
+        console.error("a page's cleanup failed", error); // the next page opens all the same
+      }
+    }
   }
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser.conftest import screenshot
-from tests.e2e.browser.test_console import click, sign_in_as, text, visible, wait
+from tests.e2e.browser.support import click, sign_in_as, text, visible, wait
 from tests.e2e.face import decided, declaration, impostor
 from tests.e2e.http import call
 from tests.support.deadlines import EVENT_S, REPLY_S

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests.e2e.browser.conftest import screenshot
-from tests.e2e.browser.test_console import (
+from tests.e2e.browser.support import (
     click,
     flagged_application,
     open_console,
@@ -26,7 +26,7 @@ from tests.support.deadlines import OUTCOME_S
 from tests.support.documents import make_declared
 
 # near the real "SOTO PARRA, Miguel Angel" (OFAC-SDN 11949, SDNTK, DOB 13 Sep 1972, Mexico). Not the entry
-# test_console.py's sanctions test uses: both are the demo applicant, and a cleared entry stays cleared for them.
+# test_console_review.py's sanctions test uses: both are the demo applicant, and a cleared entry stays cleared for them.
 NEAR = {"full_name": {"given_names": "Migel Angel", "surname": "Soto Parra"}, "date_of_birth": "1972-03-01",
         "nationality": "MEX"}
 

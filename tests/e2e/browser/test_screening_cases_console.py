@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests.e2e.browser.conftest import screenshot
-from tests.e2e.browser.test_console import click, css, flagged_application, second_reviewer, sign_in_as, text, visible, wait
+from tests.e2e.browser.support import click, css, flagged_application, second_reviewer, sign_in_as, text, visible, wait
 from tests.e2e.http import call, poll
 from tests.support.deadlines import OUTCOME_S
 

@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
 from tests.e2e.browser.conftest import screenshot
-from tests.e2e.browser.test_console import (
+from tests.e2e.browser.support import (
     click,
     css,
     fill_sign_in,
