@@ -6,8 +6,7 @@ bench.<name> <SMOKE_ARGS>`` in a fresh interpreter and must exit 0. The benches 
 stack share ONE (``BENCH_STACK``: started here once, instead of one each); every bench still makes its own
 users, raises its own limits and renders its own passports, so none depends on another's leftovers, and
 those whose applications must be auto-approved show faces no other bench here shows (the face check FLAGS
-one face under two applicants); only they (``STACK_USERS``) wait for it, the others start beside its start-up.
-Not the e2e session's stack: the benches' faces and settings would change
+one face under two applicants). Not the e2e session's stack: the benches' faces and settings would change
 what the end-to-end tests after them find. The benches run side by side (a few at a time, the longest
 first), so the module costs about as long as its slowest bench. bench.cost runs right after bench.aws_calls and
 prices the warm application aws_calls has just measured (BENCH_WARM_PROFILE) instead of measuring it again;
@@ -56,11 +55,6 @@ LONGEST_FIRST = ("load", "aws_calls", "sanctions_screening", "first_invocation",
 #: application bench.aws_calls has just measured (BENCH_WARM_PROFILE, bench/aws_calls.py) instead of provisioning
 #: its own moto and measuring the same application again. Run by a person, bench.cost still measures.
 AFTER = {"aws_calls": "cost"}
-#: The benches that use the shared stack (``start_stack()`` without a state directory, bench/_common.py). Only
-#: they wait for it: the others start at once, beside its start-up (which the whole module waited for before: 15-100
-#: s with nothing else of it running). One that uses it without being named here fails, every time (its
-#: BENCH_STACK names a file that is never written), never by chance.
-STACK_USERS = frozenset({"load", "decision_latency", "websocket_latency"})
 
 
 def run_bench(name: str, args: list[str], stack_file: str, profile_file: str) -> tuple[int, str, float, float]:
@@ -93,8 +87,7 @@ def run_bench(name: str, args: list[str], stack_file: str, profile_file: str) ->
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """Every bench's (exit code, output, wall seconds, CPU seconds), run side by side; those of STACK_USERS
-    against one shared stack, started beside the others."""
+    """Every bench's (exit code, output, wall seconds, CPU seconds), run side by side against one shared stack."""
     from bench._common import start_stack
 
     followers = set(AFTER.values())
@@ -106,39 +99,19 @@ def outputs(tmp_path_factory):
     wait_for_background_build()  # the package's, when the session started one (package, first_invocation read it)
     scratch = tmp_path_factory.mktemp("bench-stack")
     stack_file, profile_file = scratch / "stack.json", scratch / "warm-profile.json"
-    # Never written: a bench outside STACK_USERS that asks for the shared stack fails on this name, every time.
-    no_stack = scratch / "no-shared-stack-for-benches-outside-STACK_USERS-in-tests-test_benches.py.json"
-    stack_up = threading.Event()  # set when the stack is ready, or failed to start (then stack_file is missing)
-
-    def run_one(name: str) -> tuple[int, str, float, float]:
-        if name not in STACK_USERS:
-            return run_bench(name, args[name], str(no_stack), str(profile_file))
-        stack_up.wait()
-        if not stack_file.exists():
-            return -1, "the shared stack did not start (the fixture's error says why)", 0.0, 0.0
-        return run_bench(name, args[name], str(stack_file), str(profile_file))
 
     def run_with_followers(name: str) -> dict[str, tuple[int, str, float, float]]:
-        done = {name: run_one(name)}
+        done = {name: run_bench(name, args[name], str(stack_file), str(profile_file))}
         if name in AFTER:
-            done[AFTER[name]] = run_one(AFTER[name])
+            done[AFTER[name]] = run_bench(AFTER[name], args[AFTER[name]], str(stack_file), str(profile_file))
         return done
 
     started = time.monotonic()
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        running = [pool.submit(run_with_followers, name) for name in names]  # the others start at once
-        try:
-            stack = start_stack()  # BENCH_STACK is not set in the suite: the module's own stack
-        except BaseException:
-            stack_up.set()
-            raise
-        with stack:
-            try:
-                stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
-            finally:
-                stack_up.set()
-            ready_in = time.monotonic() - started
-            results = {name: result for done in running for name, result in done.result().items()}
+    with start_stack() as stack:  # BENCH_STACK is not set in the suite: the module's own stack
+        stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
+        ready_in = time.monotonic() - started
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            results = {name: result for done in pool.map(run_with_followers, names) for name, result in done.items()}
     print(f"bench smoke: stack ready in {ready_in:.0f} s, stack and benches in {time.monotonic() - started:.0f} s; "
           "each (wall s/CPU s): "
           + ", ".join(f"{name} {seconds:.0f}/{cpu:.1f}" for name, (_, _, seconds, cpu) in results.items()))
