@@ -20,9 +20,12 @@ at most 16 with none (issue 22), and the checks' normal race takes no more trans
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,21 +57,37 @@ LONGEST_FIRST = ("load", "aws_calls", "sanctions_screening", "first_invocation",
 AFTER = {"aws_calls": "cost"}
 
 
-def run_bench(name: str, args: list[str], stack_file: str, profile_file: str) -> tuple[int, str, float]:
+def run_bench(name: str, args: list[str], stack_file: str, profile_file: str) -> tuple[int, str, float, float]:
+    """(exit code, output, wall seconds, CPU seconds: user + sys of the bench and the children it waited for)."""
     started = time.monotonic()
-    try:
-        done = subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT,
-                              env={**child_environment(), "BENCH_STACK": stack_file,
-                                   "BENCH_WARM_PROFILE": profile_file}, capture_output=True,
-                              text=True, timeout=COMMAND_S * 4)
-    except subprocess.TimeoutExpired as timeout:
-        return -1, f"still running after {timeout.timeout:.0f} s", time.monotonic() - started
-    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT,
+                                   env={**child_environment(), "BENCH_STACK": stack_file,
+                                        "BENCH_WARM_PROFILE": profile_file}, stdout=out, stderr=subprocess.STDOUT)
+
+        def stop() -> None:
+            timed_out.set()
+            process.kill()
+
+        timer = threading.Timer(COMMAND_S * 4, stop)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)  # wait4, not wait(): the child's CPU with its exit
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode("utf-8", errors="replace")
+    seconds, cpu = time.monotonic() - started, usage.ru_utime + usage.ru_stime
+    if timed_out.is_set():
+        return -1, f"still running after {COMMAND_S * 4:.0f} s:\n{output}", seconds, cpu
+    return process.returncode, output, seconds, cpu
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    """Every bench's (exit code, output, seconds), run side by side against one shared stack."""
+    """Every bench's (exit code, output, wall seconds, CPU seconds), run side by side against one shared stack."""
     from bench._common import start_stack
 
     followers = set(AFTER.values())
@@ -81,7 +100,7 @@ def outputs(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("bench-stack")
     stack_file, profile_file = scratch / "stack.json", scratch / "warm-profile.json"
 
-    def run_with_followers(name: str) -> dict[str, tuple[int, str, float]]:
+    def run_with_followers(name: str) -> dict[str, tuple[int, str, float, float]]:
         done = {name: run_bench(name, args[name], str(stack_file), str(profile_file))}
         if name in AFTER:
             done[AFTER[name]] = run_bench(AFTER[name], args[AFTER[name]], str(stack_file), str(profile_file))
@@ -90,10 +109,12 @@ def outputs(tmp_path_factory):
     started = time.monotonic()
     with start_stack() as stack:  # BENCH_STACK is not set in the suite: the module's own stack
         stack_file.write_text(json.dumps(stack.info), encoding="utf-8")
+        ready_in = time.monotonic() - started
         with ThreadPoolExecutor(PARALLEL) as pool:
             results = {name: result for done in pool.map(run_with_followers, names) for name, result in done.items()}
-    print(f"bench smoke: stack and benches in {time.monotonic() - started:.0f} s; each: "
-          + ", ".join(f"{name} {seconds:.0f}" for name, (_, _, seconds) in results.items()))
+    print(f"bench smoke: stack ready in {ready_in:.0f} s, stack and benches in {time.monotonic() - started:.0f} s; "
+          "each (wall s/CPU s): "
+          + ", ".join(f"{name} {seconds:.0f}/{cpu:.1f}" for name, (_, _, seconds, cpu) in results.items()))
     return results
 
 
@@ -109,13 +130,13 @@ def test_every_bench_has_a_smoke_mode():
 
 @pytest.mark.parametrize("name", benchmarks())
 def test_the_bench_runs_as_shipped(outputs, name):
-    code, output, _ = outputs[name]
+    code, output, *_ = outputs[name]
     assert code == 0, f"bench {name} {smoke_args(name)} exited {code}:\n{output[-4000:]}"
     assert output.strip(), f"bench {name} printed nothing"
 
 
 def test_aws_calls_the_platform_stays_within_its_calls_and_commits_take_one_attempt_each(outputs):
-    code, output, _ = outputs["aws_calls"]
+    code, output, *_ = outputs["aws_calls"]
     assert code == 0, output[-3000:]
     platform = re.search(r"SUMMARY platform: warm (\d+) calls per auto-approved application \(cold (\d+)\); "
                          r"watched by a WebSocket client (\d+) \(target <= 25\); delivered at once (\d+)", output)
@@ -132,5 +153,5 @@ def test_aws_calls_the_platform_stays_within_its_calls_and_commits_take_one_atte
 
 def test_cost_prices_the_application_aws_calls_measured_instead_of_measuring_it_again(outputs):
     """CI time (issue 22): the same warm application measured twice cost ~17 s of CPU."""
-    code, output, _ = outputs["cost"]
+    code, output, *_ = outputs["cost"]
     assert code == 0 and "profile bench.aws_calls measured in this run" in output, output[-3000:]

@@ -249,7 +249,7 @@ class Driver:
 
     def fire(self, handler: str, at: dt.datetime | None = None) -> Any:
         """A schedule's run; a job that failed for some application (another test's, say) raises after the rest."""
-        from tests.test_jobs import schedule_event
+        from tests.support.jobs import schedule_event
 
         return self.invoke(handler, schedule_event(self.client, handler, at), may_fail=True)
 
@@ -295,7 +295,7 @@ def event_source_kinds(app: Any, values: dict[str, str]) -> dict[str, tuple[str,
 
 def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after another, in order
     from chalicelib.bootstrap import services
-    from tests import test_jobs as jobs, test_review_api as review
+    from tests.support import jobs, reviews as review
     from tests.support import flows
     from tests.support.documents import make_declared, passport_bytes
     from tests.support.identities import make_user
@@ -620,7 +620,7 @@ def drive_everything(d: Driver) -> None:  # noqa: PLR0915 - one scenario after a
     from chalicelib.adapters.memory import StaticProviderTokens
     from chalicelib.domain.federation import FederationPolicy, GroupMapping
     from chalicelib.services.federation import StaffFederation
-    from tests.test_staff_sign_in import trigger_event
+    from tests.support.staff import trigger_event
 
     staff, provider_tokens = make_user(pool="staff"), StaticProviderTokens()
     policy = FederationPolicy("Corporate", GroupMapping.parse("reviewers=kyc-reviewers;operators=kyc-operations"))
