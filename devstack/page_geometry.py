@@ -9,7 +9,7 @@ The local Textract (``devstack.textract``) reads like an MRZ reader does:
 2. orientation: text runs along rows. The angle (any, 0-180 degrees) whose rotation makes the ink's row
    profile sharpest is the text's; up or down (0 or 180) is settled later by reading;
 3. the zone: the group of two or three long, evenly spaced lines of like height at the bottom of the
-   page -- or at its top when the page is upside down;
+   page -- or at its top when the page is upside down (``devstack.zone_lines``);
 4. perspective: a phone sees the page at an angle, so the zone's lines converge. Each line's centre is
    fitted, the zone's four corners taken from its first and last lines' ends, and the band is mapped to
    a flat rectangle (a homography): lines straight and parallel, the pitch even.
@@ -26,21 +26,11 @@ from typing import Any, Optional
 import numpy as np
 from PIL import Image, ImageFilter
 
+from .zone_lines import Band as Band
+from .zone_lines import text_bands as text_bands
+from .zone_lines import zone_candidates as zone_candidates
+
 WORK_WIDTH = 900  # the orientation and the zone are found on a page this wide: enough for lines, cheap
-
-
-@dataclass(frozen=True)
-class Band:
-    """One text line in an image: rows top..bottom, columns left..right."""
-
-    top: int
-    bottom: int
-    left: int
-    right: int
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top
 
 
 def value_channel(image: Any) -> Any:
@@ -151,70 +141,6 @@ def text_angle(ink: Any) -> float:
     fine = max((coarse + step * 0.5 for step in range(-5, 6)), key=lambda a: _sharpness(image, a))
     best = max((fine + step * 0.1 for step in range(-4, 5)), key=lambda a: _sharpness(image, a))
     return ((best + 90.0) % 180.0) - 90.0
-
-
-def text_bands(ink: Any) -> list[Band]:
-    """Runs of rows with ink, and how far each runs across."""
-    height, width = ink.shape
-    rows = ink.sum(axis=1)
-    threshold = max(3, int(width * 0.02))
-    bands: list[Band] = []
-    start: Optional[int] = None
-    for y in range(height + 1):
-        on = y < height and rows[y] >= threshold
-        if on and start is None:
-            start = y
-        elif not on and start is not None:
-            if y - start >= max(3, height // 120):
-                columns = np.nonzero(ink[start:y].sum(axis=0) > 0)[0]
-                if len(columns):
-                    left, right = int(np.percentile(columns, 1)), int(np.percentile(columns, 99))
-                    bands.append(Band(start, y, left, right))
-            start = None
-    return bands
-
-
-def _groups(bands: list[Band], page_width: int, min_length: float) -> list[list[Band]]:
-    """Every run of 2-3 consecutive long lines of like height, evenly spaced."""
-    long_lines = [b for b in bands if (b.right - b.left) >= page_width * min_length and b.height >= page_width / 160]
-    found = []
-    for count in (3, 2):
-        for i in range(len(long_lines) - count + 1):
-            group = long_lines[i : i + count]
-            heights = [b.height for b in group]
-            if max(heights) > 1.8 * min(heights):
-                continue
-            gaps = [group[k + 1].top - group[k].top for k in range(count - 1)]
-            if any(gap > 3.0 * max(heights) or gap < 0.9 * min(heights) for gap in gaps):
-                continue
-            if count == 3 and max(gaps) > 1.35 * min(gaps):
-                continue
-            lengths = [b.right - b.left for b in group]
-            if min(lengths) < 0.55 * max(lengths):
-                continue
-            found.append(group)
-    return found
-
-
-def mrz_bands(bands: list[Band], page_width: int, min_length: float = 0.45) -> list[Band]:
-    """The bottom-most group of 2-3 long lines of similar height, evenly spaced: the MRZ (upright page)."""
-    groups = _groups(bands, page_width, min_length)
-    if not groups:
-        return []
-    return max(groups, key=lambda g: (g[-1].bottom, len(g)))
-
-
-def zone_candidates(bands: list[Band], page_width: int, min_length: float = 0.4) -> list[tuple[list[Band], bool]]:
-    """Where the zone may be: the bottom-most group as is, and the top-most one (an upside-down page's zone)."""
-    groups = _groups(bands, page_width, min_length)
-    if not groups:
-        return []
-    bottom = max(groups, key=lambda g: (g[-1].bottom, len(g)))
-    top = min(groups, key=lambda g: (g[0].top, -len(g)))
-    out = [(bottom, False)]
-    if top is not bottom:
-        out.append((top, True))
-    return out
 
 
 # --- perspective ------------------------------------------------------------------
