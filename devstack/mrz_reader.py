@@ -396,11 +396,15 @@ def _attempt_order(with_font: bool) -> list[tuple[Look, Any, float]]:
     The text's angle leaves the page upright or upside down (it is known over a half turn only), and the zone is
     looked for at the bottom. Upside down, the bottom group is the page's heading: no glyphs on an MRZ grid, and
     the levelled band reads as garbage (-1.0). Every ink look of the first half turn used to be tried before
-    the other: an upside-down page -- half of those held sideways or upside down, so most combined pages of
-    issue 19 -- spent four placements, the three after the first on the zone itself read upside down (0.6-0.7:
-    OCR-B's fillers and round glyphs look alike turned), before its first try the right way up. Taken turn and
-    turn about, it is the second placement tried; an upright page still stops at its first good one. The set
-    of placements is the same, so a page where none reads well ends with the same best."""
+    the other: a page left upside down (half of those held sideways or upside down with no EXIF tag to turn
+    them: a quarter of issue 19's combined pages) spent 4-9 placements, most of them on the zone itself read
+    upside down (0.6-0.75: OCR-B's fillers and round glyphs look alike turned), before its first try the right
+    way up. Taken turn and turn about, it is the second placement tried; an upright page still stops at its
+    first good one, once its turned-over copy reads worse (``_turned_over``: the old order's safety was the
+    other turn's first placement, always tried). The set of placements is the same, so a page where none reads
+    well ends with the same best. The ink looks: ink as dark as the zone's against its neighbourhood; where
+    guilloche dense enough to join the zone's lines into one band passes for ink, without hairlines, or only
+    what is darker still."""
     looks = INK_LOOKS if with_font else INK_LOOKS[:1]
     turns = (0.0, 180.0) if with_font else (0.0,)
     return [(look, method, turn) for look in looks for method in (rectify, level) for turn in turns]
