@@ -75,6 +75,32 @@ INK_LOOKS = ((0.4, False), (0.4, True), (0.55, False), (0.55, True))
 Point = tuple[float, float]
 
 
+def one_blas_thread() -> bool:
+    """numpy's OpenBLAS limited to one thread in this process (True when it was found and told).
+
+    The cells are matched by small matrix products (``ocrb.classify``: a cell's 49 windows against 37 templates),
+    which OpenBLAS splits over a thread per core. The engine already reads one page per core in as many processes
+    (``devstack.textract.PageReaders``), so those threads only wait for each other: at a load average of 30 on
+    two cores a line's products took 1.9 s against 0.05 s on one thread. What ``threadpoolctl`` does, for the
+    OpenBLAS numpy's wheel ships; without it, nothing changes."""
+    import ctypes
+    import glob
+
+    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(folder, "libscipy_openblas*")) + glob.glob(os.path.join(folder, "libopenblas*")):
+        library = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(library, name, None)
+            if setter is not None:
+                setter(1)
+                return True
+    return False
+
+
+ONE_BLAS_THREAD = one_blas_thread()
+
+
 @dataclass(frozen=True)
 class Word:
     text: str
@@ -101,6 +127,7 @@ class PageReading:
     height: int
     angle: float  # degrees the page was turned to read it (counter-clockwise; 180 added when upside down)
     lines: tuple[Line, ...]
+    attempts: int = 0  # placements of the zone scored before one read well (or none was left): see _attempt_order
 
 
 # --- Tesseract -----------------------------------------------------------------------
@@ -318,55 +345,116 @@ def read_page(image: Any, page_text: bool = True) -> PageReading:
     angle = text_angle(ink_map(small))
     border = int(np.median(np.concatenate([np.asarray(gray)[0], np.asarray(gray)[-1]])))
     font = ocr_b_font()
+    turned = _Turns(gray, small, angle, border)
     best: Optional[tuple[float, Flat, list[Band], list[Cells], float]] = None
-    for turn in (0.0, 180.0) if font else (0.0,):
-        turned_small = small.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
-        turned = None
-        # Ink as dark as the zone's against its neighbourhood; where guilloche dense enough to join the zone's
-        # lines into one band passes for ink, without hairlines, or only what is darker still (the cascade costs
-        # another look only where the first read badly).
-        for strictness, hairlines_off in INK_LOOKS if font else INK_LOOKS[:1]:
-            ink = ink_map(turned_small, strictness=strictness)
-            if hairlines_off:
-                ink = without_hairlines(ink)
-            candidates = zone_candidates(text_bands(ink), turned_small.width)
-            if not candidates:
-                continue
-            group, upside_down = candidates[0]
-            if upside_down:
-                continue  # the top group of this turn is the bottom group of the other
-            if turned is None:
-                turned = gray.rotate(angle + turn, resample=Image.BICUBIC, expand=True, fillcolor=border)
-            scale = turned.width / turned_small.width
-            # Placed by its glyphs (perspective undone) or, when that reads badly, only levelled: the better read.
-            for method in (rectify, level):
-                flat = method(turned, ink, group, scale=scale)
-                if flat is None:
-                    continue
-                if font:
-                    score, bands, cells = _zone_score(flat, font)
-                else:
-                    score, bands, cells = 0.0, text_bands(ink_map(flat.image))[:3], []
-                if best is None or score > best[0]:
-                    best = (score, flat, bands, cells, angle + turn)
-                if score >= GOOD_ZONE_SCORE:
-                    break
-            if best is not None and best[0] >= GOOD_ZONE_SCORE:
-                break
+    attempts = 0
+    for look, method, turn in _attempt_order(font is not None):
+        found = turned.zone(turn, look)
+        if found is None:
+            continue
+        ink, group = found
+        page = turned.page(turn)
+        flat = method(page, ink, group, scale=page.width / turned.small(turn).width)
+        if flat is None:
+            continue
+        attempts += 1
+        if font:
+            score, bands, cells = _zone_score(flat, font)
+            if score >= GOOD_ZONE_SCORE and _zone_score(_turned_over(flat), font)[0] > score:
+                score -= 1.0  # the zone read upside down (see _attempt_order): the other turn's placements go on
+        else:
+            score, bands, cells = 0.0, text_bands(ink_map(flat.image))[:3], []
+        if best is None or score > best[0]:
+            best = (score, flat, bands, cells, turn)
+        if score >= GOOD_ZONE_SCORE:
+            break
     if best is None:
         frame = _Frame(gray.size, angle)
-        turned = gray.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
-        text = read_page_text(turned, turned.height, frame, to_loaded) if page_text else ()
-        return PageReading(loaded_size[0], loaded_size[1], angle, text)
-    _, flat, bands, cells, turn_angle = best
+        upright = turned.page(0.0)
+        text = read_page_text(upright, upright.height, frame, to_loaded) if page_text else ()
+        return PageReading(loaded_size[0], loaded_size[1], angle, text, attempts)
+    _, flat, bands, cells, turn = best
+    turn_angle = angle + turn
     frame = _Frame(gray.size, turn_angle)
     zone = _read_zone(flat, bands, cells, frame, to_loaded, font)
-    turned = gray.rotate(turn_angle, resample=Image.BICUBIC, expand=True, fillcolor=border)
+    read_from = turned.page(turn)
     zone_top = min(map_point(flat.coefficients, 0, bands[0].top)[1], map_point(flat.coefficients,
-                   flat.image.width, bands[0].top)[1]) if bands else turned.height
+                   flat.image.width, bands[0].top)[1]) if bands else read_from.height
     above_bottom = int(zone_top - (bands[0].height if bands else 0))
-    above = read_page_text(turned, above_bottom, frame, to_loaded) if page_text else ()
-    return PageReading(loaded_size[0], loaded_size[1], turn_angle, above + zone)
+    above = read_page_text(read_from, above_bottom, frame, to_loaded) if page_text else ()
+    return PageReading(loaded_size[0], loaded_size[1], turn_angle, above + zone, attempts)
+
+
+Look = tuple[float, bool]  # an ink look: ink_map's strictness, one-pixel lines removed
+
+
+def _attempt_order(with_font: bool) -> list[tuple[Look, Any, float]]:
+    """The zone's placements in the order they are tried, until one reads well (``GOOD_ZONE_SCORE``): for each
+    ink look, the glyph placement (``rectify``) on the page as the text's angle lays it and turned a half turn
+    more, then the levelled band (``level``) on both.
+
+    The text's angle leaves the page upright or upside down (it is known over a half turn only), and the zone is
+    looked for at the bottom. Upside down, the bottom group is the page's heading: no glyphs on an MRZ grid, and
+    the levelled band reads as garbage (-1.0). Every ink look of the first half turn used to be tried before
+    the other: a page left upside down (half of those held sideways or upside down with no EXIF tag to turn
+    them: a quarter of issue 19's combined pages) spent 4-9 placements, most of them on the zone itself read
+    upside down (0.6-0.75: OCR-B's fillers and round glyphs look alike turned), before its first try the right
+    way up. Taken turn and turn about, it is the second placement tried; an upright page still stops at its
+    first good one, once its turned-over copy reads worse (``_turned_over``: the old order's safety was the
+    other turn's first placement, always tried). The set of placements is the same, so a page where none reads
+    well ends with the same best. The ink looks: ink as dark as the zone's against its neighbourhood; where
+    guilloche dense enough to join the zone's lines into one band passes for ink, without hairlines, or only
+    what is darker still."""
+    looks = INK_LOOKS if with_font else INK_LOOKS[:1]
+    turns = (0.0, 180.0) if with_font else (0.0,)
+    return [(look, method, turn) for look in looks for method in (rectify, level) for turn in turns]
+
+
+def _turned_over(flat: Flat) -> Flat:
+    """The flat zone turned a half turn, to be scored (not read: its coefficients are the unturned one's). The
+    placed grid is symmetric (as much margin after the last cell as before the first), so it turns into itself."""
+    width, height = flat.image.size
+    lines = tuple(Band(height - b.bottom, height - b.top, width - b.right, width - b.left) for b in flat.lines[::-1])
+    first_x = width - flat.first_x - (flat.count - 1) * flat.pitch if flat.count else flat.first_x
+    return Flat(flat.image.rotate(180), flat.coefficients, lines, flat.count, first_x, flat.pitch)
+
+
+class _Turns:
+    """The page turned by the text's angle, and a half turn more: the small copy the zone is looked for on, the
+    working copy it is read from, and each ink look's zone candidate (the bottom-most group of long lines), each
+    made once, when first asked for."""
+
+    def __init__(self, gray: Any, small: Any, angle: float, border: int) -> None:
+        self.gray, self._small, self.angle, self.border = gray, small, angle, border
+        self._pages: dict[tuple[str, float], Any] = {}
+        self._zones: dict[tuple[float, Look], Optional[tuple[Any, list[Band]]]] = {}
+
+    def _turned(self, which: str, image: Any, turn: float) -> Any:
+        key = (which, turn % 360.0)
+        if key not in self._pages:
+            self._pages[key] = image.rotate(self.angle + turn, resample=Image.BICUBIC, expand=True,
+                                            fillcolor=self.border)
+        return self._pages[key]
+
+    def small(self, turn: float) -> Any:
+        return self._turned("small", self._small, turn)
+
+    def page(self, turn: float) -> Any:
+        return self._turned("page", self.gray, turn)
+
+    def zone(self, turn: float, look: Look) -> Optional[tuple[Any, list[Band]]]:
+        """The ink of ``look`` on the small copy turned by ``turn``, and the bottom-most group of its lines (the
+        top-most is the other turn's bottom-most); None when it has no such group."""
+        key = (turn % 360.0, look)
+        if key not in self._zones:
+            strictness, hairlines_off = look
+            small = self.small(turn)
+            ink = ink_map(small, strictness=strictness)
+            if hairlines_off:
+                ink = without_hairlines(ink)
+            candidates = zone_candidates(text_bands(ink), small.width)
+            self._zones[key] = (ink, candidates[0][0]) if candidates else None
+        return self._zones[key]
 
 
 def _read_zone(flat: Flat, bands: list[Band], cells: list[Cells], frame: _Frame, to_loaded: float,
