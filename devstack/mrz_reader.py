@@ -30,6 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from . import ocrb
 from .deadlines import scaled
@@ -75,30 +76,11 @@ INK_LOOKS = ((0.4, False), (0.4, True), (0.55, False), (0.55, True))
 Point = tuple[float, float]
 
 
-def one_blas_thread() -> bool:
-    """numpy's OpenBLAS limited to one thread in this process (True when it was found and told).
-
-    The cells are matched by small matrix products (``ocrb.classify``: a cell's 49 windows against 37 templates),
-    which OpenBLAS splits over a thread per core. The engine already reads one page per core in as many processes
-    (``devstack.textract.PageReaders``), so those threads only wait for each other: at a load average of 30 on
-    two cores a line's products took 1.9 s against 0.05 s on one thread. What ``threadpoolctl`` does, for the
-    OpenBLAS numpy's wheel ships; without it, nothing changes."""
-    import ctypes
-    import glob
-
-    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for path in glob.glob(os.path.join(folder, "libscipy_openblas*")) + glob.glob(os.path.join(folder, "libopenblas*")):
-        library = ctypes.CDLL(path)
-        for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                     "openblas_set_num_threads64_", "openblas_set_num_threads"):
-            setter = getattr(library, name, None)
-            if setter is not None:
-                setter(1)
-                return True
-    return False
-
-
-ONE_BLAS_THREAD = one_blas_thread()
+# numpy's BLAS on one thread in this process. The cells are matched by small matrix products (``ocrb.classify``: a
+# cell's 49 windows against 37 templates), which OpenBLAS splits over a thread per core; the engine already reads
+# one page per core in as many processes (``devstack.textract.PageReaders``), so those threads only wait for each
+# other: at a load average of 30 on two cores a line's products took 1.9 s against 0.05 s on one thread.
+threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
