@@ -392,14 +392,16 @@ def build_recipe(project_dir: Path = ROOT) -> str:
     file's path and bytes, compiled bytecode aside). A change to any of them rebuilds, from the lock."""
     project_dir = Path(project_dir)
     digest = hashlib.sha256()
-    files = [Path(__file__), project_dir / LOCK]
+    # This script by a fixed label, wherever the project is: a copy of the project (the deploy rehearsal's, a clean
+    # clone beside the worktree) has the recipe of the worktree's build, so the deploy finds that build.
+    files = [("scripts/build_package.py", Path(__file__)), (LOCK, project_dir / LOCK)]
     for name in APP_CODE:
         path = project_dir / name
-        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for path in files:
+        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files += [(p.relative_to(project_dir).as_posix(), p) for p in found]
+    for label, path in files:
         if "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
-        label = path.relative_to(project_dir).as_posix() if path.is_relative_to(project_dir) else path.name
         data = path.read_bytes()
         digest.update(f"{label}\0{len(data)}\0".encode() + data)
     return digest.hexdigest()

@@ -211,7 +211,7 @@ class Deployer:
         record.store_empty_if_absent()
         package = self.sign(package, state.outputs)
         env = self.environment(state.outputs)
-        self.record(env)
+        self.record(env, websocket_api_id=self.recorded_websocket_api_id())
         self.record_deploy_outputs(state.outputs)
         self.chalice_deploy(record, state.version)
         deployed = self.deployed()
@@ -357,6 +357,17 @@ class Deployer:
         result = subprocess.run(argv, cwd=self.project_dir, env=environ, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"chalice {' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+    def recorded_websocket_api_id(self) -> str | None:
+        """The WebSocket API's id in Chalice's record of a stage deployed before (restored from the stage's bucket):
+        the overlay and the policies name it before ``chalice deploy`` runs, so a deploy from a clean clone (a
+        pipeline's) runs Chalice once, not a second time for the endpoint it learnt (issue 22)."""
+        from scripts.stage_record import local_path
+
+        if not local_path(self.project_dir, self.stage).exists():
+            return None
+        api = self.deployed().get("websocket_api", {})
+        return str(api["websocket_api_id"]) if api.get("websocket_api_id") else None
 
     def deployed(self) -> dict[str, dict[str, Any]]:
         """Chalice's record of the stage's resources, by resource name."""

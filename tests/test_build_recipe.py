@@ -46,3 +46,20 @@ def test_bytecode_and_other_projects_leave_the_recipe_alone(project):
     (project / "tests").mkdir()
     (project / "tests" / "test_x.py").write_text("def test(): pass\n")
     assert build_recipe(project) == before
+
+
+@pytest.mark.no_stack
+def test_a_copy_of_the_worktree_elsewhere_has_the_worktrees_recipe(tmp_path):
+    """The deploy rehearsal deploys from copies of the project: they must find the worktree's build, not build
+    the package again from the lock (issue 22: the script's own path, labelled one way inside the worktree and
+    another outside, once made every copy's recipe differ)."""
+    import shutil
+
+    from scripts.build_package import APP_CODE, ROOT
+
+    for name in (*APP_CODE, LOCK):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, tmp_path / name)
+    assert build_recipe(tmp_path) == build_recipe(ROOT)
