@@ -32,7 +32,7 @@ Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
     AfterValidator(text.check_printable),
-    Field(json_schema_extra=text.printable_schema()),
+    Field(json_schema_extra=text.printable_schema(required=True)),
 ]
 
 

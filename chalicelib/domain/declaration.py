@@ -62,7 +62,7 @@ def _text(max_length: int, *, required: bool = True, address: bool = False) -> t
     return (
         StringConstraints(strip_whitespace=True, min_length=1 if required else None, max_length=max_length),
         AfterValidator(text.check_address_line if address else text.check_printable),
-        Field(json_schema_extra=text.printable_schema(allowed)),
+        Field(json_schema_extra=text.printable_schema(allowed, required=required)),
     )
 
 

@@ -96,22 +96,43 @@ def check_address_line(text: str) -> str:
     return check_printable(text, ADDRESS_WHITESPACE)
 
 
-def printable_schema(allowed: str = "") -> Callable[[dict[str, Any]], None]:
-    """A pydantic ``json_schema_extra`` adding ``printable_pattern(allowed)`` when a JSON schema is built.
+def printable_schema(allowed: str = "", *, required: bool = False) -> Callable[[dict[str, Any]], None]:
+    """A pydantic ``json_schema_extra`` adding ``printable_pattern(allowed, required)`` when a JSON schema is built.
 
     Lazily: the pattern scans every code point (a third of a second), which only
     the OpenAPI document needs, never a handler's cold start.
     """
 
     def add_pattern(schema: dict[str, Any]) -> None:
-        schema["pattern"] = printable_pattern(allowed)
+        schema["pattern"] = printable_pattern(allowed, required)
 
     return add_pattern
 
 
 @functools.cache
-def printable_pattern(allowed: str = "") -> str:
-    """A regular expression matching exactly the strings ``check_printable(text, allowed)`` accepts."""
+def printable_pattern(allowed: str = "", required: bool = False) -> str:
+    """A regular expression matching exactly the strings a field accepts that is stripped of whitespace and then
+    checked by ``check_printable(text, allowed)`` (and, ``required``, must not be left empty).
+
+    The fields strip before they check (``StringConstraints(strip_whitespace=True, ...)``): a tab or a line
+    separator at either end is dropped, not refused, and a reason of no-break spaces alone is left empty and
+    refused as too short. The document says so, or a client (or a fuzzer) following it is refused what it allows."""
+    refused = _refused_ranges(allowed)
+    blanks = [(cp, cp) for cp in range(sys.maxunicode + 1) if _stripped(chr(cp))]
+    inner, ends, blank = _class(refused), _class(_merged(refused + blanks)), _class(_merged(blanks))
+    text = f"[^{ends}](?:[^{inner}]*[^{ends}])?"
+    return f"^[{blank}]*{text if required else f'(?:{text})?'}[{blank}]*$"
+
+
+def _stripped(char: str) -> bool:
+    """What pydantic's ``strip_whitespace`` strips: Unicode's White_Space (Rust's ``trim``), that is Python's
+    ``str.isspace`` but for the information separators U+001C-U+001F."""
+    return char.isspace() and not "\x1c" <= char <= "\x1f"
+
+
+@functools.cache
+def _refused_ranges(allowed: str) -> list[tuple[int, int]]:
+    """The code points ``check_printable(text, allowed)`` refuses, as ranges (the one slow step: every code point)."""
     ranges: list[tuple[int, int]] = []
     start = None
     for cp in range(sys.maxunicode + 2):
@@ -127,8 +148,22 @@ def printable_pattern(allowed: str = "") -> str:
         elif not refused and start is not None:
             ranges.append((start, cp - 1))
             start = None
-    parts = "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
-    return f"^[^{parts}]*$"
+    return ranges
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _class(ranges: list[tuple[int, int]]) -> str:
+    """A regular expression's character class body listing ``ranges``."""
+    return "".join(_escape(a) if a == b else f"{_escape(a)}-{_escape(b)}" for a, b in ranges)
 
 
 def _escape(cp: int) -> str:
