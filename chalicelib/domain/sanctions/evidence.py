@@ -101,3 +101,18 @@ def thin(
     return any(weight < COMMON_WEIGHT for _, weight in paired) and any(
         alike < SAME_NAME for alike, weight in paired if weight >= COMMON_WEIGHT
     )
+
+
+def part_of_name(query: Reading, listed: Reading, floor: float, similarity: Similarity) -> bool:
+    """Whether the applicant's name is a part of the listed one: two or more identifying parts, each the same
+    name up to transliteration (``SAME_NAME``) as a part of its own of the listed name, and the listed name
+    has more. People whose names are chains (given name, father's, grandfather's, family or tribe: Arab,
+    Persian, Afghan, Somali names) go by different links of the chain, and the lists write them so ("NAJAFI,
+    Ali Habibi" / "HABIBI, Ali"; "AL-'IBUDI, Hossein Moanes" / "MOANES, Hossein"). On the name alone that
+    is thousands of people; with the listed birth day it is the person (screening._candidate)."""
+    query_core = set(core(query.tokens))
+    identifying = [i for i, t in enumerate(query.tokens) if t in query_core]
+    if len(identifying) < 2 or len(listed.tokens) <= len(identifying):  # more: a surname spelt as an honorific too
+        return False
+    same = {i for alike, i, _ in token_pairs(query, listed, floor, similarity) if alike >= SAME_NAME}
+    return all(i in same for i in identifying)

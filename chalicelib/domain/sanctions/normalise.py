@@ -407,9 +407,19 @@ _PINYIN = re.compile(
 )
 
 
+# The Prophet's name, the commonest given name on the lists, in its Latin spellings and the abbreviations people
+# write on documents: Mohd and Muhd (Malaysia, the Gulf), Md (Bangladesh), Mhd (Syria). The lists' own aliases
+# write one person so ("FAIZ, Mohd Karim Yusop" / "FAIZ, Mohammed Karim Yusop"; "SHAH, Mohd Yusuf"). Mohamud and
+# Mahmud are Mahmoud, another name; Mehmet is written Mehmet: neither is folded.
+_MUHAMMAD = re.compile(r"^(?:m(?:u|o|ou)h[ae]?m{1,2}[ae]d|mohd|muhd|mhd|md)$")
+MUHAMMAD_SKELETON = "muhamad"
+
+
 @functools.lru_cache(maxsize=65536)
 def skeleton(token: str) -> str:
     """The token with transliteration-dependent spellings folded: "Djeenho" and "Jinho" agree."""
+    if _MUHAMMAD.match(token):
+        return MUHAMMAD_SKELETON
     text = _syllable(token)
     if text == token and ("ye" in text or text.endswith("j")):  # what the patterns need (most words: neither)
         for pattern, replacement in _RUSSIAN:

@@ -15,7 +15,8 @@ Scoring, per listed name that shares a blocking key with the applicant:
 
 A match too thin to name anyone on the name alone (evidence.thin: every part one syllable, or a very
 common part such as Muhammad beside a part only roughly alike) counts only with the listed birth date,
-as a weak alias does (or, when the list gives none, the listed nationality).
+as a weak alias does (or, when the list gives none, the listed nationality). With the listed birth day, a name
+that is part of the listed one (evidence.part_of_name: a link of a name chain) costs its left-out parts as middle names.
 
 Outcomes: no candidate at the review threshold -> PASS; one at or above it ->
 REVIEW with the candidates for the reviewer; the exact name (in any order,
@@ -32,12 +33,12 @@ import datetime as dt
 import functools
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..checks import SANCTIONS, CheckResult, Outcome, Reason
 from .countries import icao_to_alpha3
-from .evidence import thin, token_pairs
+from .evidence import part_of_name, thin, token_pairs
 from .index import Reading, ScreeningIndex
 from .model import DateMatch, ListEntry, best_date_match
 from .normalise import core, key, tokens
@@ -407,14 +408,17 @@ def _candidate(
 ) -> Candidate | None:
     indexed = index.names[name_id]
     readings = index.readings[name_id]
+    entry = index.entries[indexed.entry]
+    date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
     # One shared token is not a person unless one of the names has only that token (best_name_score).
     score, paired, query, listed = best_name_score(queries, readings, policy, similarity)
+    part = date_match is DateMatch.EXACT and _part_score(queries, readings, policy, similarity)
+    if part and part[0] > score:
+        score, paired, query, listed = part
     if score < 0:
         return None
     if score + _max_bonus(policy) < floor:
         return None  # cannot reach the floor whatever the birth date and nationality say
-    entry = index.entries[indexed.entry]
-    date_match = best_date_match(entry.birth_dates, applicant.date_of_birth)
     nationality = icao_to_alpha3(applicant.nationality) if applicant.nationality else None
     other_country = bool(nationality and entry.nationalities and nationality not in entry.nationalities)
     if not (date_match is DateMatch.EXACT or (date_match is DateMatch.YEAR and not other_country)):
@@ -429,7 +433,8 @@ def _candidate(
         (
             f"name {score:.0f}/100: {' '.join(query)!r} ~ {' '.join(listed)!r} "
             f"({paired} of {len(core(listed))} listed names paired"
-            f"{', alias' if indexed.alias else ''}{' (weak: needs the birth date)' if indexed.weak else ''})"
+            f"{', alias' if indexed.alias else ''}{' (weak: needs the birth date)' if indexed.weak else ''}"
+            f"{'; part of the listed name, with its birth day' if part and (query, listed) == part[2:] else ''})"
         )
     ]
     total = score
@@ -450,6 +455,23 @@ def _candidate(
         why.append(f"listed as {entry.sex}, the applicant is {applicant.sex} ({policy.sex_mismatch_points:+.0f})")
     exact_name = key(queries[0].tokens) == key(indexed.tokens)
     return Candidate(entry, indexed.name, score, min(total, 100.0), exact_name, date_match, tuple(why))
+
+
+def _part_score(
+    queries: tuple[Reading, ...], readings: tuple[Reading, ...], policy: ScreeningPolicy, similarity: Similarity
+) -> tuple[float, int, tuple[str, ...], tuple[str, ...]] | None:
+    """The best score of the readings where the applicant's name is part of the listed one (evidence.part_of_name),
+    a listed part the applicant leaves out costing as a middle name, surname or not: only with the listed birth day
+    (the caller), whose names ``find_candidates`` never skips by the bound (scored so, they may exceed it)."""
+    lenient = replace(policy, missing_essential_token_cost=policy.missing_listed_token_cost)
+    best = None
+    for query in queries:
+        for name in readings:
+            if part_of_name(query, name, policy.token_floor, similarity):
+                score, paired = reading_score(query, name, lenient, similarity)
+                if best is None or score > best[0]:
+                    best = (score, paired, query.tokens, name.tokens)
+    return best
 
 
 def _thin(
@@ -497,6 +519,9 @@ def find_candidates(
         else:
             ids = name_ids
         queries = tuple(index.reading(r) for r in readings)
+        born = applicant.date_of_birth
+        # names listed with the applicant's birth day: never skipped by the bound (_part_score may exceed it)
+        same_day = frozenset(index.name_keys.get(f"b:{born.isoformat()}", ())) if born else frozenset()
         bonus = _max_bonus(policy)
         bound = ScoreBound(queries, policy) if floor > bonus else None
         similarity: Similarity = token_similarity
@@ -507,7 +532,11 @@ def find_candidates(
             similarity = bound.similarity
             terms = bound.terms_of(index)
         for name_id in ids:
-            if bound is not None and bound.score_terms(terms[name_id]) + bonus < floor - 1e-6:
+            if (
+                bound is not None
+                and name_id not in same_day
+                and bound.score_terms(terms[name_id]) + bonus < floor - 1e-6
+            ):
                 continue  # cannot reach the floor, however well it is scored
             candidate = _candidate(applicant, queries, name_id, index, policy, floor, similarity)
             if candidate is None:
