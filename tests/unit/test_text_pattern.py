@@ -59,3 +59,8 @@ def test_blank_reasons_are_outside_the_pattern_and_refused():
         assert not REQUIRED.fullmatch(blank)
         assert not accepted(REASON, blank)
     assert REQUIRED.fullmatch(" ok\u00a0") and accepted(REASON, " ok\u00a0")
+
+
+def test_lone_surrogates_are_outside_every_pattern():
+    for pattern in (REQUIRED, ADDRESS_LINE, OPTIONAL):
+        assert not pattern.fullmatch("a\ud800b") and not pattern.fullmatch("\udfff")
