@@ -118,7 +118,7 @@ def printable_pattern(allowed: str = "", required: bool = False) -> str:
     separator at either end is dropped, not refused, and a reason of no-break spaces alone is left empty and
     refused as too short. The document says so, or a client (or a fuzzer) following it is refused what it allows."""
     kept = _complement(_refused_ranges(allowed))
-    blanks = _merged([(cp, cp) for cp in range(sys.maxunicode + 1) if _stripped(chr(cp))])
+    blanks = _blank_ranges()
     first = _complement(_merged(_refused_ranges(allowed) + blanks))
     # blanks, then what is kept (its first character neither blank nor refused, the rest not refused), then blanks:
     # the kept part's own trailing blanks match either way. The classes list what is accepted, not what is refused:
@@ -138,6 +138,12 @@ def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
             out.append((start, a - 1))
         start = max(start, b + 1)
     return out
+
+
+@functools.cache
+def _blank_ranges() -> list[tuple[int, int]]:
+    """The code points the fields strip (``_stripped``), as ranges: the same for every pattern, so looked for once."""
+    return _merged([(cp, cp) for cp in range(sys.maxunicode + 1) if _stripped(chr(cp))])
 
 
 def _stripped(char: str) -> bool:
